@@ -1,0 +1,9 @@
+"""The staff panel (Flask-Admin)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    pass

@@ -1,0 +1,55 @@
+"""The application factory. Importing this module builds nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from core.config import Config
+from core.db import Database
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    config = config or Config.from_env(**overrides)
+    app = Flask(__name__, instance_path=str(config.instance_dir), instance_relative_config=False)
+    app.config.update(
+        ROSHNI=config,
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.is_production,
+        SESSION_COOKIE_NAME="roshni_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=config.is_production,
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 8,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=60 * 60 * 8,
+        TESTING=config.env == "test",
+    )
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config.instance_dir.mkdir(parents=True, exist_ok=True)
+
+    db = Database(config.database_url, echo=config.sql_echo)
+    app.extensions["roshni.db"] = db
+
+    @app.teardown_appcontext
+    def _release_session(_exc: BaseException | None) -> None:
+        db.scoped.remove()
+
+    from core import health, security
+
+    security.init_app(app)
+    health.init_app(app)
+
+    from admin import init_app as init_admin
+
+    init_admin(app)
+    return app
+
+
+def get_db(app: Flask | None = None) -> Database:
+    from flask import current_app
+
+    return (app or current_app).extensions["roshni.db"]

@@ -1,0 +1,109 @@
+"""`roshni`: every operator task, one command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from core.config import Config, ConfigError
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+@click.group(help="Roshni: chat front desk and staff panel for therapy clinics.")
+def main() -> None:
+    pass
+
+
+@main.group(help="Database schema migrations (Alembic).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply migrations up to REVISION (default: head).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    from core import migrate
+
+    config = _config()
+    if config.is_sqlite:
+        config.instance_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(config.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade", help="Revert migrations down to REVISION.")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from core import migrate
+
+    migrate.downgrade(_config().database_url, revision)
+
+
+@db.command("current", help="Show the applied revision.")
+def db_current() -> None:
+    from core import migrate
+
+    migrate.current(_config().database_url)
+
+
+@main.command("seed-demo", help="Create the demo clinics (safe to run again).")
+def seed_demo() -> None:
+    from core.db import Database
+    from services.demo import DEMO_CLINICS
+    from services.demo import seed_demo as seed
+
+    config = _config()
+    database = Database(config.database_url)
+    with database.session_scope() as session:
+        generated = seed(session, config.admin_password)
+    database.dispose()
+    slugs = ", ".join(c.slug for c in DEMO_CLINICS)
+    click.echo(f"demo clinics ready: {slugs}")
+    if generated:
+        emails = ", ".join(c.admin_email for c in DEMO_CLINICS)
+        click.echo(f"admin logins {emails} created with password: {generated}")
+        click.echo("(shown once; set ADMIN_PASSWORD to choose it yourself)")
+
+
+@main.command("create-superadmin", help="Create a deployment-wide superadmin.")
+@click.option("--email", prompt=True)
+@click.password_option()
+def create_superadmin(email: str, password: str) -> None:
+    from core.db import Database
+    from models import Role
+    from services.audit import Actor
+    from services.errors import ServiceError
+    from services.staff import create_staff_user
+
+    database = Database(_config().database_url)
+    with database.session_scope() as session:
+        try:
+            create_staff_user(
+                session, email=email, password=password, role=Role.SUPERADMIN, actor=Actor.system()
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"superadmin {email} created")
+
+
+@main.command("serve", help="Serve the app on HOST:PORT (development server).")
+def serve() -> None:
+    from core.app import create_app
+
+    config = _config()
+    if config.is_production:
+        raise click.ClickException("in production, serve with gunicorn (see Procfile)")
+    app = create_app(config)
+    click.echo(f"Roshni on http://{config.host}:{config.port}  (admin: /admin)")
+    app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Configuration, read once from the environment and checked strictly.
+
+Every setting has a safe development default; a value that cannot be parsed
+stops start-up with a message naming the variable. Secrets may also come from
+``<NAME>_FILE`` (Docker/Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str = "development"
+    database_url: str = ""
+    secret_key: str = field(default="", repr=False)
+    redis_url: str | None = None
+    port: int = 5000
+    host: str = "127.0.0.1"
+    public_base_url: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    instance_dir: Path = PROJECT_ROOT / "instance"
+    log_level: str = "INFO"
+    sql_echo: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        roshni_env = reader.choice("ROSHNI_ENV", ENVIRONMENTS, "development")
+        instance_dir = Path(reader.str("ROSHNI_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+        is_production = roshni_env == "production"
+
+        database_url = normalise_database_url(
+            reader.str("DATABASE_URL", f"sqlite:///{instance_dir / 'roshni.db'}")
+        )
+        secret_key = reader.secret("SECRET_KEY")
+        if secret_key is None:
+            if is_production:
+                raise ConfigError("SECRET_KEY is required when ROSHNI_ENV=production")
+            secret_key = _development_secret(instance_dir)
+        elif len(secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long")
+
+        public_base_url = reader.str("PUBLIC_BASE_URL", None)
+        if public_base_url is not None:
+            if not public_base_url.startswith(("http://", "https://")):
+                raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
+            public_base_url = public_base_url.rstrip("/")
+
+        values: dict[str, object] = {
+            "env": roshni_env,
+            "database_url": database_url,
+            "secret_key": secret_key,
+            "redis_url": reader.str("REDIS_URL", None),
+            "port": reader.int("PORT", 5000, minimum=1, maximum=65535),
+            "host": reader.str("HOST", "127.0.0.1"),
+            "public_base_url": public_base_url,
+            "admin_password": reader.secret("ADMIN_PASSWORD"),
+            "instance_dir": instance_dir,
+            "log_level": reader.choice(
+                "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
+            "sql_echo": reader.bool("SQL_ECHO", False),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("postgresql+psycopg://", "sqlite://")):
+        return url
+    raise ConfigError(
+        "DATABASE_URL must be a postgresql:// (psycopg) or sqlite:/// URL; "
+        f"got a URL starting with {url.split(':', 1)[0]!r}"
+    )
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """A per-checkout key kept under instance/, so dev sessions survive restarts."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def str(self, name: str, default: str | None) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or default
+
+    def secret(self, name: str) -> str | None:
+        file_name = self.env.get(f"{name}_FILE", "").strip()
+        if file_name:
+            try:
+                return Path(file_name).read_text().strip() or None
+            except OSError as exc:
+                raise ConfigError(f"{name}_FILE points at {file_name!r}: {exc.strerror}") from exc
+        return self.str(name, None)
+
+    def int(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        raw = self.str(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self.str(name, None)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+    def choice(self, name: str, options: tuple[str, ...], default: str, upper: bool = False) -> str:
+        raw = self.str(name, None)
+        if raw is None:
+            return default
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}; got {raw!r}")
+        return value

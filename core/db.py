@@ -1,0 +1,108 @@
+"""Engine and session factory. Nothing connects until a session is used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from core import tenancy
+
+# Execution option that makes a SQLite transaction take the write lock at BEGIN.
+SQLITE_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, echo=echo, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, issue BEGIN, so we can choose BEGIN IMMEDIATE.
+
+    pysqlite's own transaction handling defers BEGIN until the first write, which
+    makes read-check-then-insert racy; this is the recipe from SQLAlchemy's SQLite
+    dialect docs ("Serializable isolation / Savepoints / Transactional DDL").
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class Database:
+    """One engine and session factory per app (or per test database)."""
+
+    def __init__(self, url: str, *, echo: bool = False, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, **engine_kwargs)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Request-scoped session for the web edges; released at teardown.
+        self.scoped = scoped_session(self.session_factory)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self, clinic_id: int | None = None) -> Session:
+        session = self.session_factory()
+        if clinic_id is not None:
+            tenancy.bind(session, clinic_id)
+        return session
+
+    @contextmanager
+    def session_scope(self, clinic_id: int | None = None) -> Iterator[Session]:
+        session = self.session(clinic_id)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.scoped.remove()
+        self.engine.dispose()
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """One service call = one transaction: commit on success, roll back on any error.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE, so a check-then-insert
+    cannot interleave with another writer; PostgreSQL relies on row locks and
+    constraints instead. A read-only transaction the session already had (say,
+    loading the logged-in user) is closed first; unflushed changes are a bug.
+    """
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("a service was called with unsaved changes in its session")
+        session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options=SQLITE_IMMEDIATE)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,71 @@
+"""The tenant guard: a session bound to a clinic sees and writes only that clinic.
+
+Services already filter by ``clinic_id`` explicitly; this is the safety net
+underneath them and under Flask-Admin's generic views. It uses SQLAlchemy's
+documented ``with_loader_criteria`` recipe, so every ORM SELECT (including
+relationship and ``Session.get`` loads) on a ``ClinicOwned`` model gets
+``clinic_id = :bound`` added, and a flush that would write another clinic's row
+is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from models.base import ClinicOwned
+
+_KEY = "clinic_id"
+
+
+class TenantViolation(RuntimeError):
+    """Code tried to write a row that belongs to another clinic."""
+
+
+def bind(session: Session, clinic_id: int) -> None:
+    session.info[_KEY] = clinic_id
+
+
+def unbind(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+def bound_clinic(session: Session) -> int | None:
+    return session.info.get(_KEY)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_selects(state: ORMExecuteState) -> None:
+    clinic_id = state.session.info.get(_KEY)
+    if (
+        clinic_id is None
+        or not state.is_select
+        or state.is_column_load
+        or state.is_relationship_load  # the criteria propagate to these already
+    ):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            ClinicOwned,
+            lambda cls: cls.clinic_id == clinic_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_writes(session: Session, _ctx: Any, _instances: Any) -> None:
+    clinic_id = session.info.get(_KEY)
+    if clinic_id is None:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ClinicOwned):
+            if obj.clinic_id is None:
+                obj.clinic_id = clinic_id
+            elif obj.clinic_id != clinic_id:
+                raise TenantViolation(
+                    f"{type(obj).__name__} belongs to clinic {obj.clinic_id}, "
+                    f"session is bound to clinic {clinic_id}"
+                )

@@ -1,0 +1,88 @@
+"""Booked sessions and the per-clinic counter that numbers them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, ClinicOwned, Timestamped, str_enum
+from models.catalog import Service, Therapist
+from models.clinic import Location
+from models.enums import AppointmentStatus, BookingSource, PaymentStatus
+from models.people import Patient
+
+ACTIVE_STATUSES_SQL = "status IN ('booked', 'confirmed')"
+
+
+class Appointment(ClinicOwned, Timestamped, Base):
+    __tablename__ = "appointment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    status: Mapped[AppointmentStatus] = mapped_column(
+        str_enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    price_minor: Mapped[int]
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus, "payment_status"), default=PaymentStatus.UNPAID
+    )
+    source: Mapped[BookingSource] = mapped_column(str_enum(BookingSource, "booking_source"))
+    # Appointments may overlap on one therapist only when they share this key:
+    # a group session's seats share "g:<service>:<start>", an individual
+    # session's key is its own number. The PostgreSQL exclusion constraint below
+    # enforces it; capacity within a group is counted under a therapist row lock.
+    overlap_key: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(40))
+    cancellation_reason: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(40))
+
+    patient: Mapped[Patient] = relationship()
+    therapist: Mapped[Therapist] = relationship()
+    service: Mapped[Service] = relationship()
+    location: Mapped[Location] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "number"),
+        CheckConstraint("start_at < end_at", name="start_before_end"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        Index("ix_appointment_therapist_start", "therapist_id", "start_at"),
+        ExcludeConstraint(
+            ("therapist_id", "="),
+            (text("tstzrange(start_at, end_at, '[)')"), "&&"),
+            ("overlap_key", "<>"),
+            name="no_overlap",
+            using="gist",
+            where=text(ACTIVE_STATUSES_SQL),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in AppointmentStatus.active()
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AppointmentCounter(ClinicOwned, Base):
+    """Last number handed out per clinic and year (APT-2026-000123)."""
+
+    __tablename__ = "appointment_counter"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

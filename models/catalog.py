@@ -1,0 +1,74 @@
+"""What a clinic offers and who delivers it."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, ClinicOwned, Timestamped
+from models.staff import StaffUser
+
+
+class Therapist(ClinicOwned, Timestamped, Base):
+    __tablename__ = "therapist"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    specialization: Mapped[str] = mapped_column(String(60))
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), unique=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+
+    staff_user: Mapped[StaffUser | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(ClinicOwned, Timestamped, Base):
+    """A bookable therapy type. ``specialization`` decides which therapists deliver it."""
+
+    __tablename__ = "service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    specialization: Mapped[str] = mapped_column(String(60))
+    duration_minutes: Mapped[int]
+    price_minor: Mapped[int]
+    capacity: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "name"),
+        CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration_range"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("capacity >= 1", name="capacity_positive"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TherapistServiceOverride(ClinicOwned, Base):
+    """A therapist's own price or duration for a service (e.g. a senior therapist)."""
+
+    __tablename__ = "therapist_service_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    price_minor: Mapped[int | None]
+    duration_minutes: Mapped[int | None]
+
+    therapist: Mapped[Therapist] = relationship()
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("therapist_id", "service_id"),
+        CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "duration_minutes IS NULL OR duration_minutes BETWEEN 5 AND 480",
+            name="duration_range",
+        ),
+    )

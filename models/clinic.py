@@ -1,0 +1,98 @@
+"""The tenant (Clinic), its policies, locations and the numbers it sends from."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, ClinicOwned, Timestamped, str_enum
+from models.enums import Channel
+
+
+class Clinic(Timestamped, Base):
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Kolkata")
+    currency: Mapped[str] = mapped_column(String(3), default="INR")
+    phone_region: Mapped[str] = mapped_column(String(2), default="IN")
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    policy: Mapped[ClinicPolicy] = relationship(
+        back_populates="clinic", lazy="joined", uselist=False, cascade="all, delete-orphan"
+    )
+    locations: Mapped[list[Location]] = relationship(
+        back_populates="clinic", order_by="Location.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("length(phone_region) = 2", name="phone_region_code"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicPolicy(Base):
+    """Booking rules a clinic sets for itself. One row per clinic."""
+
+    __tablename__ = "clinic_policy"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    booking_horizon_days: Mapped[int] = mapped_column(default=30)
+    min_notice_hours: Mapped[int] = mapped_column(default=2)
+    cancellation_window_hours: Mapped[int] = mapped_column(default=24)
+    reschedule_window_hours: Mapped[int] = mapped_column(default=48)
+    reminder_offsets_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 2])
+    slot_step_minutes: Mapped[int] = mapped_column(default=15)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="policy")
+
+    __table_args__ = (
+        CheckConstraint("booking_horizon_days BETWEEN 1 AND 366", name="horizon_range"),
+        CheckConstraint("min_notice_hours BETWEEN 0 AND 720", name="notice_range"),
+        CheckConstraint("cancellation_window_hours BETWEEN 0 AND 720", name="cancel_range"),
+        CheckConstraint("reschedule_window_hours BETWEEN 0 AND 720", name="reschedule_range"),
+        CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="step_range"),
+    )
+
+
+class Location(ClinicOwned, Base):
+    __tablename__ = "location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="locations")
+
+    __table_args__ = (UniqueConstraint("clinic_id", "name"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SenderNumber(ClinicOwned, Base):
+    """A number the clinic sends from; inbound messages are routed by the number
+    they were sent *to*, so (channel, address) is globally unique."""
+
+    __tablename__ = "sender_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    address: Mapped[str] = mapped_column(String(20))
+
+    clinic: Mapped[Clinic] = relationship()
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    def __str__(self) -> str:
+        return f"{self.channel.value}:{self.address}"

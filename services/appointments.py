@@ -1,0 +1,431 @@
+"""Booking verbs: book, reschedule, cancel, confirm, complete, mark no-show.
+
+Each is one transaction and writes one audit row. Double booking is prevented
+twice: the availability check runs under a lock (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: the therapist's row FOR UPDATE), and on PostgreSQL an exclusion
+constraint is the final guard. Either way a lost race is ``SlotTaken`` with
+alternatives, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import require_aware
+from core.db import write_transaction
+from models import (
+    Appointment,
+    AppointmentCounter,
+    AppointmentStatus,
+    BookingSource,
+    ClinicPolicy,
+    Patient,
+    PaymentStatus,
+    Therapist,
+)
+from services import audit
+from services.audit import Actor
+from services.availability import (
+    BookingContext,
+    Slot,
+    group_overlap_key,
+    load_context,
+    slots_for_context,
+)
+from services.errors import (
+    BeyondHorizon,
+    InThePast,
+    InvalidTransition,
+    NotFound,
+    OutsideHours,
+    SlotTaken,
+    TooLateToCancel,
+    TooLateToReschedule,
+    TooSoon,
+)
+
+ALTERNATIVES = 3
+
+
+def book_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    service_id: int,
+    start: datetime,
+    now: datetime,
+    actor: Actor,
+    source: BookingSource,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+) -> Appointment:
+    """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist."""
+    require_aware(start, "start")
+    require_aware(now, "now")
+    ctx: BookingContext | None = None
+    try:
+        with write_transaction(session):
+            patient = session.scalar(
+                select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+            )
+            if patient is None or not patient.active:
+                raise NotFound(what="patient")
+            ctx = load_context(session, clinic_id, service_id, therapist_id)
+            _check_time_policy(ctx, start, now)
+            slot = _claim_slot(session, ctx, start, now, location_id, ignore_appointment_id=None)
+            offer = ctx.offers[slot.therapist_id]
+            number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
+            appointment = Appointment(
+                clinic_id=clinic_id,
+                number=number,
+                patient_id=patient.id,
+                therapist_id=slot.therapist_id,
+                service_id=service_id,
+                location_id=slot.location_id,
+                start_at=start,
+                end_at=start + timedelta(minutes=offer.duration_minutes),
+                price_minor=offer.price_minor,
+                payment_status=PaymentStatus.UNPAID if offer.price_minor else PaymentStatus.NOT_REQUIRED,
+                source=source,
+                overlap_key=_overlap_key(ctx, start, number),
+                created_by=actor.label(),
+            )
+            session.add(appointment)
+            audit.record(
+                session, clinic_id=clinic_id, actor=actor, action="appointment.book", entity=appointment
+            )
+    except _Unavailable as exc:
+        assert ctx is not None
+        raise _refusal(session, exc, ctx, start, now, location_id) from None
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc) or ctx is None:
+            raise
+        raise SlotTaken(alternatives=_alternatives(session, ctx, start, now, location_id)) from None
+    return appointment
+
+
+def reschedule_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    new_start: datetime,
+    now: datetime,
+    actor: Actor,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+) -> Appointment:
+    """Move an active appointment. Patients are held to the reschedule window; staff are not."""
+    require_aware(new_start, "new_start")
+    require_aware(now, "now")
+    ctx: BookingContext | None = None
+    try:
+        with write_transaction(session):
+            appointment = _get_for_update(session, clinic_id, appointment_id)
+            _require_active(appointment, "moved")
+            window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
+            if not actor.is_staff and appointment.start_at - now < window:
+                raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
+            before = audit.snapshot(appointment)
+            target_therapist = therapist_id or appointment.therapist_id
+            ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
+            _check_time_policy(ctx, new_start, now)
+            slot = _claim_slot(
+                session, ctx, new_start, now, location_id, ignore_appointment_id=appointment.id
+            )
+            offer = ctx.offers[slot.therapist_id]
+            appointment.therapist_id = slot.therapist_id
+            appointment.location_id = slot.location_id
+            appointment.start_at = new_start
+            appointment.end_at = new_start + timedelta(minutes=offer.duration_minutes)
+            appointment.overlap_key = _overlap_key(ctx, new_start, appointment.number)
+            appointment.status = AppointmentStatus.BOOKED
+            appointment.confirmed_at = None
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="appointment.reschedule",
+                entity=appointment,
+                before=before,
+            )
+    except _Unavailable as exc:
+        assert ctx is not None
+        raise _refusal(session, exc, ctx, new_start, now, location_id, appointment_id) from None
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc) or ctx is None:
+            raise
+        raise SlotTaken(
+            alternatives=_alternatives(session, ctx, new_start, now, location_id, appointment_id)
+        ) from None
+    return appointment
+
+
+def cancel_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    reason: str | None = None,
+) -> Appointment:
+    """Cancel and free the slot. Patients are held to the cancellation window; staff are not."""
+    require_aware(now, "now")
+    with write_transaction(session):
+        appointment = _get_for_update(session, clinic_id, appointment_id)
+        _require_active(appointment, "cancelled")
+        window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
+        if not actor.is_staff and appointment.start_at - now < window:
+            raise TooLateToCancel(hours=int(window.total_seconds() // 3600))
+        before = audit.snapshot(appointment)
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at = now
+        appointment.cancelled_by = actor.label()
+        appointment.cancellation_reason = (reason or "").strip()[:300] or None
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="appointment.cancel",
+            entity=appointment,
+            before=before,
+        )
+    return appointment
+
+
+def confirm_appointment(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    """The patient said they will come. Confirming twice is harmless."""
+    with write_transaction(session):
+        appointment = _get_for_update(session, clinic_id, appointment_id)
+        _require_active(appointment, "confirmed")
+        if appointment.status is AppointmentStatus.CONFIRMED:
+            return appointment
+        before = audit.snapshot(appointment)
+        appointment.status = AppointmentStatus.CONFIRMED
+        appointment.confirmed_at = now
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="appointment.confirm",
+            entity=appointment,
+            before=before,
+        )
+    return appointment
+
+
+def complete_appointment(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    return _close(session, clinic_id, appointment_id, now, actor, AppointmentStatus.COMPLETED)
+
+
+def mark_no_show(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    return _close(session, clinic_id, appointment_id, now, actor, AppointmentStatus.NO_SHOW)
+
+
+def _close(
+    session: Session,
+    clinic_id: int,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    status: AppointmentStatus,
+) -> Appointment:
+    require_aware(now, "now")
+    verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
+    with write_transaction(session):
+        appointment = _get_for_update(session, clinic_id, appointment_id)
+        _require_active(appointment, verb)
+        if appointment.start_at > now:
+            raise InvalidTransition(
+                "This session has not started yet, so it cannot be " + verb + "."
+            )
+        before = audit.snapshot(appointment)
+        appointment.status = status
+        if status is AppointmentStatus.COMPLETED:
+            appointment.completed_at = now
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action=f"appointment.{status.value}",
+            entity=appointment,
+            before=before,
+        )
+    return appointment
+
+
+# --- internals -------------------------------------------------------------------------
+
+
+class _Unavailable(Exception):
+    """Raised inside the transaction; turned into a patient-facing refusal after it."""
+
+
+def _check_time_policy(ctx: BookingContext, start: datetime, now: datetime) -> None:
+    policy = ctx.policy
+    if start <= now:
+        raise InThePast()
+    if start < now + timedelta(hours=policy.min_notice_hours):
+        raise TooSoon(hours=policy.min_notice_hours)
+    if start >= now + timedelta(days=policy.booking_horizon_days):
+        raise BeyondHorizon(days=policy.booking_horizon_days)
+
+
+def _claim_slot(
+    session: Session,
+    ctx: BookingContext,
+    start: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None,
+) -> Slot:
+    """Find a free slot at ``start`` and lock its therapist so nobody else takes it.
+
+    Therapists are locked in id order, so two bookings can never deadlock.
+    """
+    day = start.astimezone(ctx.zone).date()
+    for therapist_id in sorted(ctx.offers):
+        session.execute(
+            select(Therapist.id).where(Therapist.id == therapist_id).with_for_update()
+        )
+        one = _only(ctx, therapist_id)
+        for slot in slots_for_context(
+            session,
+            one,
+            start_date=day,
+            end_date=day,
+            now=now,
+            location_id=location_id,
+            ignore_appointment_id=ignore_appointment_id,
+        ):
+            if slot.start == start:
+                return slot
+    raise _Unavailable()
+
+
+def _only(ctx: BookingContext, therapist_id: int) -> BookingContext:
+    return BookingContext(
+        clinic=ctx.clinic,
+        policy=ctx.policy,
+        service=ctx.service,
+        offers={therapist_id: ctx.offers[therapist_id]},
+    )
+
+
+def _refusal(
+    session: Session,
+    exc: _Unavailable,
+    ctx: BookingContext,
+    start: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None = None,
+) -> Exception:
+    """Taken (someone booked it) or outside hours (nobody could)? Tell them which."""
+    day = start.astimezone(ctx.zone).date()
+    alternatives = _alternatives(session, ctx, start, now, location_id, ignore_appointment_id)
+    workable = slots_for_context(
+        session,
+        ctx,
+        start_date=day,
+        end_date=day,
+        now=now,
+        location_id=location_id,
+        respect_bookings=False,
+    )
+    session.rollback()  # end the read transaction these checks opened
+    if any(slot.start == start for slot in workable):
+        return SlotTaken(alternatives=alternatives)
+    return OutsideHours(alternatives=alternatives)
+
+
+def _alternatives(
+    session: Session,
+    ctx: BookingContext,
+    around: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    """The free start times nearest to the one asked for, one slot per time."""
+    day = around.astimezone(ctx.zone).date()
+    slots = slots_for_context(
+        session,
+        ctx,
+        start_date=day - timedelta(days=1),
+        end_date=day + timedelta(days=7),
+        now=now,
+        location_id=location_id,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    session.rollback()
+    by_start: dict[datetime, Slot] = {}
+    for slot in slots:
+        by_start.setdefault(slot.start, slot)
+    nearest = sorted(by_start.values(), key=lambda s: (abs(s.start - around), s.start))
+    return sorted(nearest[:ALTERNATIVES])
+
+
+def _overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:
+    if ctx.service.capacity > 1:
+        return group_overlap_key(ctx.service.id, start)
+    return f"a:{number}"
+
+
+def _next_number(session: Session, clinic_id: int, year: int) -> str:
+    """APT-<year>-<6 digits>, from a per-clinic counter bumped in one atomic statement."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = AppointmentCounter.__table__
+    stmt = (
+        insert(table)
+        .values(clinic_id=clinic_id, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.clinic_id, table.c.year],
+            set_={"last_value": table.c.last_value + 1},
+        )
+        .returning(table.c.last_value)
+    )
+    value = session.execute(stmt).scalar_one()
+    return f"APT-{year}-{value:06d}"
+
+
+def _get_for_update(session: Session, clinic_id: int, appointment_id: int) -> Appointment:
+    appointment = session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
+        .with_for_update()
+    )
+    if appointment is None:
+        raise NotFound(what="appointment")
+    return appointment
+
+
+def _require_active(appointment: Appointment, verb: str) -> None:
+    if not appointment.is_active:
+        status = appointment.status.value.replace("_", "-")
+        raise InvalidTransition(status=status, verb=verb)
+
+
+def _policy_hours(session: Session, appointment: Appointment, which: str) -> int:
+    policy = session.get(ClinicPolicy, appointment.clinic_id)
+    assert policy is not None
+    return policy.cancellation_window_hours if which == "cancellation" else policy.reschedule_window_hours
+
+
+def _is_overlap_violation(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == "no_overlap"

@@ -1,0 +1,391 @@
+"""Free slots: weekly hours, minus exceptions, minus bookings, within policy.
+
+Three SQL statements whatever the date range: (1) the service with its clinic,
+policy and eligible therapists, (2) weekly hours and exceptions in one UNION,
+(3) the active appointments in range. Everything else is arithmetic in Python.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Integer, String, and_, cast, literal, null, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from core.clock import require_aware
+from models import (
+    Appointment,
+    AppointmentStatus,
+    AvailabilityException,
+    Clinic,
+    ClinicPolicy,
+    Service,
+    Therapist,
+    TherapistServiceOverride,
+    WeeklyHours,
+)
+from services.errors import NotFound
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime  # aware, in the clinic's zone
+    end: datetime
+    therapist_id: int
+    location_id: int
+    seats_left: int = 1
+
+
+@dataclass(frozen=True)
+class TherapistOffer:
+    """A therapist who delivers the service, with their own price and duration."""
+
+    therapist_id: int
+    name: str
+    duration_minutes: int
+    price_minor: int
+
+
+@dataclass
+class BookingContext:
+    """What the rules need to know about one service at one clinic."""
+
+    clinic: Clinic
+    policy: ClinicPolicy
+    service: Service
+    offers: dict[int, TherapistOffer] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic.timezone)
+
+
+def load_context(
+    session: Session, clinic_id: int, service_id: int, therapist_id: int | None = None
+) -> BookingContext:
+    """Statement 1: service, clinic, policy and eligible therapists in one query."""
+    eligible = and_(
+        Therapist.clinic_id == Service.clinic_id,
+        Therapist.specialization == Service.specialization,
+        Therapist.active.is_(True),
+        *([Therapist.id == therapist_id] if therapist_id is not None else []),
+    )
+    rows = session.execute(
+        select(
+            Service,
+            Clinic,
+            ClinicPolicy,
+            Therapist.id,
+            Therapist.name,
+            TherapistServiceOverride.duration_minutes,
+            TherapistServiceOverride.price_minor,
+        )
+        .join(Clinic, Clinic.id == Service.clinic_id)
+        .join(ClinicPolicy, ClinicPolicy.clinic_id == Clinic.id)
+        .outerjoin(Therapist, eligible)
+        .outerjoin(
+            TherapistServiceOverride,
+            and_(
+                TherapistServiceOverride.therapist_id == Therapist.id,
+                TherapistServiceOverride.service_id == Service.id,
+            ),
+        )
+        .where(Service.id == service_id, Service.clinic_id == clinic_id)
+        .order_by(Therapist.id)
+    ).all()
+    if not rows or not rows[0].Service.active:
+        raise NotFound(what="service")
+    first = rows[0]
+    ctx = BookingContext(clinic=first.Clinic, policy=first.ClinicPolicy, service=first.Service)
+    for row in rows:
+        if row.id is None:
+            continue
+        ctx.offers[row.id] = TherapistOffer(
+            therapist_id=row.id,
+            name=row.name,
+            duration_minutes=row.duration_minutes or first.Service.duration_minutes,
+            price_minor=row.price_minor if row.price_minor is not None else first.Service.price_minor,
+        )
+    if therapist_id is not None and therapist_id not in ctx.offers:
+        raise NotFound(what="therapist for this service")
+    return ctx
+
+
+def free_slots(
+    session: Session,
+    *,
+    clinic_id: int,
+    service_id: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    """Bookable slots for a service between two clinic-local dates (inclusive)."""
+    ctx = load_context(session, clinic_id, service_id, therapist_id)
+    return slots_for_context(
+        session,
+        ctx,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        location_id=location_id,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+
+
+def slots_for_context(
+    session: Session,
+    ctx: BookingContext,
+    *,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    location_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    respect_policy: bool = True,
+    respect_bookings: bool = True,
+) -> list[Slot]:
+    require_aware(now, "now")
+    if not ctx.offers or end_date < start_date:
+        return []
+    zone = ctx.zone
+    policy = ctx.policy
+    earliest = now + timedelta(hours=policy.min_notice_hours) if respect_policy else now
+    latest = now + timedelta(days=policy.booking_horizon_days)
+    first_day = max(start_date, now.astimezone(zone).date())
+    last_day = min(end_date, latest.astimezone(zone).date()) if respect_policy else end_date
+    if last_day < first_day:
+        return []
+
+    therapist_ids = sorted(ctx.offers)
+    rules = _load_rules(session, ctx.clinic.id, therapist_ids, first_day, last_day, location_id)
+    range_start = _local(first_day, time.min, zone, end=True)
+    range_end = _local(last_day + timedelta(days=1), time.min, zone, end=True)
+    busy = (
+        _load_busy(session, ctx.clinic.id, therapist_ids, range_start, range_end, ignore_appointment_id)
+        if respect_bookings
+        else {}
+    )
+
+    step = policy.slot_step_minutes
+    capacity = ctx.service.capacity
+    slots: list[Slot] = []
+    day = first_day
+    while day <= last_day:
+        for tid in therapist_ids:
+            duration = timedelta(minutes=ctx.offers[tid].duration_minutes)
+            for loc_id, start_min, end_min in rules.windows(tid, day):
+                window_end = _local(day, _minutes_to_time(end_min), zone, end=True)
+                for minute in range(start_min, end_min, step):
+                    start = _local(day, _minutes_to_time(minute), zone)
+                    if start is None:  # wall-clock time skipped by a DST change
+                        continue
+                    end_utc = start.astimezone(UTC) + duration
+                    if end_utc > window_end:
+                        break
+                    if start < earliest or (respect_policy and start >= latest):
+                        continue
+                    seats = _seats_left(busy.get(tid), start, end_utc, ctx.service.id, capacity)
+                    if seats > 0:
+                        slots.append(Slot(start, end_utc.astimezone(zone), tid, loc_id, seats))
+        day += timedelta(days=1)
+    slots.sort()
+    return slots
+
+
+def group_overlap_key(service_id: int, start: datetime) -> str:
+    """Seats of one group session share a key; see Appointment.overlap_key."""
+    return f"g:{service_id}:{start.astimezone(UTC):%Y%m%dT%H%M}"
+
+
+# --- rules -----------------------------------------------------------------------------
+
+
+class _Rules:
+    """Weekly hours and exceptions, answering 'when does therapist T work on day D'."""
+
+    def __init__(self) -> None:
+        self.weekly: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+        self.extra: list[tuple[int, int, date, date, int, int]] = []
+        self.closed: list[tuple[int | None, int | None, date, date, int, int]] = []
+
+    def windows(self, therapist_id: int, day: date) -> list[tuple[int, int, int]]:
+        """(location_id, start_minute, end_minute) windows, closures subtracted."""
+        windows = list(self.weekly.get((therapist_id, day.weekday()), ()))
+        windows += [
+            (loc, s, e) for tid, loc, d0, d1, s, e in self.extra if tid == therapist_id and d0 <= day <= d1
+        ]
+        if not windows:
+            return []
+        for tid, loc, d0, d1, s, e in self.closed:
+            if (tid is None or tid == therapist_id) and d0 <= day <= d1:
+                windows = [
+                    piece
+                    for w in windows
+                    for piece in ([w] if loc is not None and loc != w[0] else _subtract(w, s, e))
+                ]
+        return sorted(windows, key=lambda w: w[1])
+
+
+def _subtract(window: tuple[int, int, int], s: int, e: int) -> list[tuple[int, int, int]]:
+    loc, ws, we = window
+    if e <= ws or s >= we:
+        return [window]
+    pieces = []
+    if ws < s:
+        pieces.append((loc, ws, s))
+    if e < we:
+        pieces.append((loc, e, we))
+    return pieces
+
+
+def _load_rules(
+    session: Session,
+    clinic_id: int,
+    therapist_ids: list[int],
+    first_day: date,
+    last_day: date,
+    location_id: int | None,
+) -> _Rules:
+    """Statement 2: weekly hours UNION ALL exceptions touching the date range."""
+    wh, ex = WeeklyHours, AvailabilityException
+    weekly = select(
+        literal("weekly", String).label("kind"),
+        wh.therapist_id,
+        wh.location_id,
+        wh.weekday,
+        cast(null(), Date).label("start_date"),
+        cast(null(), Date).label("end_date"),
+        wh.start_time,
+        wh.end_time,
+    ).where(wh.clinic_id == clinic_id, wh.therapist_id.in_(therapist_ids))
+    exceptions = select(
+        cast(ex.kind, String),
+        ex.therapist_id,
+        ex.location_id,
+        cast(null(), Integer),
+        ex.start_date,
+        ex.end_date,
+        ex.start_time,
+        ex.end_time,
+    ).where(
+        ex.clinic_id == clinic_id,
+        or_(ex.therapist_id.in_(therapist_ids), ex.therapist_id.is_(None)),
+        ex.start_date <= last_day,
+        ex.end_date >= first_day,
+    )
+    if location_id is not None:
+        weekly = weekly.where(wh.location_id == location_id)
+        exceptions = exceptions.where(or_(ex.location_id == location_id, ex.location_id.is_(None)))
+
+    rules = _Rules()
+    for kind, tid, loc, weekday, d0, d1, t0, t1 in session.execute(union_all(weekly, exceptions)):
+        start_min = _time_to_minutes(t0) if t0 is not None else 0
+        end_min = _time_to_minutes(t1) if t1 is not None else MINUTES_PER_DAY
+        if kind == "weekly":
+            rules.weekly[(tid, weekday)].append((loc, start_min, end_min))
+        elif kind == "extra":
+            rules.extra.append((tid, loc, d0, d1, start_min, end_min))
+        else:
+            rules.closed.append((tid, loc, d0, d1, start_min, end_min))
+    return rules
+
+
+# --- bookings --------------------------------------------------------------------------
+
+
+@dataclass
+class _Busy:
+    """One therapist's active appointments, sorted; they never overlap except group seats."""
+
+    starts: list[datetime] = field(default_factory=list)
+    ends: list[datetime] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+def _load_busy(
+    session: Session,
+    clinic_id: int,
+    therapist_ids: Iterable[int],
+    range_start: datetime,
+    range_end: datetime,
+    ignore_appointment_id: int | None,
+) -> dict[int, _Busy]:
+    """Statement 3: active appointments overlapping the range."""
+    a = Appointment
+    stmt = (
+        select(a.therapist_id, a.start_at, a.end_at, a.overlap_key)
+        .where(
+            a.clinic_id == clinic_id,
+            a.therapist_id.in_(list(therapist_ids)),
+            a.status.in_(AppointmentStatus.active()),
+            a.start_at < range_end,
+            a.end_at > range_start,
+        )
+        .order_by(a.therapist_id, a.start_at, a.end_at)
+    )
+    if ignore_appointment_id is not None:
+        stmt = stmt.where(a.id != ignore_appointment_id)
+    busy: dict[int, _Busy] = defaultdict(_Busy)
+    for tid, start, end, key in session.execute(stmt):
+        b = busy[tid]
+        b.starts.append(start)
+        b.ends.append(end)
+        b.keys.append(key)
+    return busy
+
+
+def _seats_left(
+    busy: _Busy | None, start: datetime, end_utc: datetime, service_id: int, capacity: int
+) -> int:
+    if busy is None:
+        return capacity
+    i = bisect_right(busy.ends, start)  # first appointment ending after our start
+    group_key = group_overlap_key(service_id, start) if capacity > 1 else None
+    taken = 0
+    while i < len(busy.starts) and busy.starts[i] < end_utc:
+        if busy.keys[i] != group_key:
+            return 0  # overlaps a different session
+        taken += 1
+        i += 1
+    return capacity - taken
+
+
+# --- local time helpers ----------------------------------------------------------------
+
+
+def _time_to_minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _minutes_to_time(minutes: int) -> time:
+    if minutes >= MINUTES_PER_DAY:
+        return time.max
+    return time(minutes // 60, minutes % 60)
+
+
+def _local(day: date, t: time, zone: ZoneInfo, end: bool = False) -> datetime | None:
+    """Clinic wall-clock time as an aware datetime; None if DST skips it.
+
+    A window *end* that falls in a DST gap is moved to the first real instant
+    after it rather than dropped, so the window still closes.
+    """
+    value = datetime.combine(day, t, tzinfo=zone)
+    if t == time.max:
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    round_trip = value.astimezone(UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != value.replace(tzinfo=None):
+        if end:
+            return value.replace(fold=1).astimezone(UTC).astimezone(zone)
+        return None
+    return value

@@ -1,0 +1,116 @@
+"""Clinics (tenants), their locations and sender numbers."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from models import Channel, Clinic, ClinicPolicy, Location, SenderNumber
+from services import audit
+from services.audit import Actor
+from services.errors import Duplicate, InvalidInput, NotFound
+from services.patients import clean_name
+from services.phones import normalise_phone
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def validate_clinic_fields(
+    *, slug: str, timezone: str, currency: str, phone_region: str, language: str
+) -> None:
+    if not SLUG.match(slug or ""):
+        raise InvalidInput(detail="The slug may use lowercase letters, digits and dashes.")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(detail=f"{timezone!r} is not an IANA time zone.") from None
+    if not re.fullmatch(r"[A-Z]{3}", currency or ""):
+        raise InvalidInput(detail="The currency must be a three-letter ISO code such as INR.")
+    if (phone_region or "") not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(detail=f"{phone_region!r} is not a phone region code such as IN.")
+    if not re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2})?", language or ""):
+        raise InvalidInput(detail="The language must be a code such as en or hi.")
+
+
+def create_clinic(
+    session: Session,
+    *,
+    name: str,
+    slug: str,
+    actor: Actor,
+    timezone: str = "Asia/Kolkata",
+    currency: str = "INR",
+    phone_region: str = "IN",
+    language: str = "en",
+    phone: str | None = None,
+) -> Clinic:
+    validate_clinic_fields(
+        slug=slug, timezone=timezone, currency=currency, phone_region=phone_region, language=language
+    )
+    with write_transaction(session):
+        if session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
+            raise Duplicate(detail=f"A clinic with the slug {slug!r} already exists.")
+        clinic = Clinic(
+            name=clean_name(name, "clinic name"),
+            slug=slug,
+            timezone=timezone,
+            currency=currency,
+            phone_region=phone_region,
+            language=language,
+            phone=normalise_phone(phone, phone_region) if phone else None,
+            policy=ClinicPolicy(),
+        )
+        session.add(clinic)
+        session.flush()
+        audit.record(session, clinic_id=clinic.id, actor=actor, action="clinic.create", entity=clinic)
+    return clinic
+
+
+def add_location(
+    session: Session, *, clinic_id: int, name: str, actor: Actor, address: str | None = None
+) -> Location:
+    with write_transaction(session):
+        _require_clinic(session, clinic_id)
+        location = Location(clinic_id=clinic_id, name=clean_name(name, "location name"), address=address)
+        session.add(location)
+        audit.record(session, clinic_id=clinic_id, actor=actor, action="location.create", entity=location)
+    return location
+
+
+def add_sender_number(
+    session: Session, *, clinic_id: int, channel: Channel, address: str, actor: Actor
+) -> SenderNumber:
+    """Register a number the clinic sends from; each (channel, number) routes to one clinic."""
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        e164 = normalise_phone(address, clinic.phone_region)
+        taken = session.scalar(
+            select(SenderNumber).where(SenderNumber.channel == channel, SenderNumber.address == e164)
+        )
+        if taken is not None:
+            raise Duplicate(detail=f"{channel.value} number {e164} is already in use.")
+        sender = SenderNumber(clinic_id=clinic_id, channel=channel, address=e164)
+        session.add(sender)
+        audit.record(session, clinic_id=clinic_id, actor=actor, action="sender.create", entity=sender)
+    return sender
+
+
+def clinic_for_sender(session: Session, channel: Channel, address: str) -> Clinic | None:
+    """Route an inbound message by the number it was sent *to*."""
+    return session.scalar(
+        select(Clinic)
+        .join(SenderNumber, SenderNumber.clinic_id == Clinic.id)
+        .where(SenderNumber.channel == channel, SenderNumber.address == address, Clinic.active)
+    )
+
+
+def _require_clinic(session: Session, clinic_id: int) -> Clinic:
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(what="clinic")
+    return clinic

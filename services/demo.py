@@ -1,0 +1,155 @@
+"""The two demo clinics `roshni seed-demo` creates. Seeding twice changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Channel, Clinic, Role, StaffUser
+from services import catalog, clinics, staff
+from services.audit import Actor
+
+SYSTEM = Actor.system()
+
+
+@dataclass(frozen=True)
+class DemoClinic:
+    name: str
+    slug: str
+    timezone: str
+    currency: str
+    region: str
+    whatsapp: str
+    sms: str
+    admin_email: str
+    location: tuple[str, str]
+    therapists: tuple[tuple[str, str], ...]
+    services: tuple[tuple[str, str, int, int, int], ...]  # name, spec, minutes, price, capacity
+    hours: dict[int, tuple[time, time]]
+
+
+WEEKDAYS = {d: (time(9), time(18)) for d in range(5)}
+DEMO_CLINICS = (
+    DemoClinic(
+        name="Roshni Clinic",
+        slug="roshni",
+        timezone="Asia/Kolkata",
+        currency="INR",
+        region="IN",
+        whatsapp="+14155238886",
+        sms="+15017122661",
+        admin_email="admin@roshni.example",
+        location=("Main Street", "12 Main Street, Bengaluru"),
+        therapists=(
+            ("Dr. Priya Nair", "speech"),
+            ("Rahul Mehta", "occupational"),
+            ("Dr. Kavya Rao", "physiotherapy"),
+        ),
+        services=(
+            ("Speech Therapy Session", "speech", 45, 80000, 1),
+            ("Occupational Therapy Session", "occupational", 45, 75000, 1),
+            ("Physiotherapy Session", "physiotherapy", 45, 70000, 1),
+            ("Group Speech Therapy", "speech", 60, 50000, 6),
+            ("Assessment Session", "speech", 90, 120000, 1),
+        ),
+        hours={**WEEKDAYS, 5: (time(9), time(13))},
+    ),
+    DemoClinic(
+        name="Sunrise Therapy Centre",
+        slug="sunrise",
+        timezone="Europe/London",
+        currency="GBP",
+        region="GB",
+        whatsapp="+447700900123",
+        sms="+447700900456",
+        admin_email="admin@sunrise.example",
+        location=("Sunrise House", "1 High Street, London"),
+        therapists=(("Emma Clarke", "speech"), ("Oliver Hughes", "physiotherapy")),
+        services=(
+            ("Speech and Language Therapy", "speech", 50, 6500, 1),
+            ("Physiotherapy Session", "physiotherapy", 45, 5500, 1),
+        ),
+        hours=dict(WEEKDAYS),
+    ),
+)
+
+
+def seed_demo(session: Session, admin_password: str | None = None) -> str | None:
+    """Create the demo clinics if missing. Returns a generated password, if one was made."""
+    generated = None
+    if admin_password is None:
+        missing = [
+            c.admin_email
+            for c in DEMO_CLINICS
+            if session.scalar(select(StaffUser.id).where(StaffUser.email == c.admin_email)) is None
+        ]
+        if missing:
+            generated = admin_password = secrets.token_urlsafe(12)
+    for demo in DEMO_CLINICS:
+        _seed_clinic(session, demo, admin_password)
+    session.commit()
+    return generated
+
+
+def _seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) -> None:
+    clinic = session.scalar(select(Clinic).where(Clinic.slug == demo.slug))
+    if clinic is None:
+        clinic = clinics.create_clinic(
+            session,
+            name=demo.name,
+            slug=demo.slug,
+            actor=SYSTEM,
+            timezone=demo.timezone,
+            currency=demo.currency,
+            phone_region=demo.region,
+        )
+        location = clinics.add_location(
+            session, clinic_id=clinic.id, name=demo.location[0], address=demo.location[1], actor=SYSTEM
+        )
+        clinics.add_sender_number(
+            session, clinic_id=clinic.id, channel=Channel.WHATSAPP, address=demo.whatsapp, actor=SYSTEM
+        )
+        clinics.add_sender_number(
+            session, clinic_id=clinic.id, channel=Channel.SMS, address=demo.sms, actor=SYSTEM
+        )
+        for name, spec in demo.therapists:
+            therapist = catalog.create_therapist(
+                session, clinic_id=clinic.id, name=name, specialization=spec, actor=SYSTEM
+            )
+            for weekday, (start, end) in demo.hours.items():
+                catalog.add_weekly_hours(
+                    session,
+                    clinic_id=clinic.id,
+                    therapist_id=therapist.id,
+                    location_id=location.id,
+                    weekday=weekday,
+                    start=start,
+                    end=end,
+                    actor=SYSTEM,
+                )
+        for name, spec, minutes, price, capacity in demo.services:
+            catalog.create_service(
+                session,
+                clinic_id=clinic.id,
+                name=name,
+                specialization=spec,
+                duration_minutes=minutes,
+                price_minor=price,
+                capacity=capacity,
+                actor=SYSTEM,
+            )
+    exists = session.scalar(select(StaffUser.id).where(StaffUser.email == demo.admin_email))
+    if exists is None and admin_password is not None:
+        staff.create_staff_user(
+            session,
+            email=demo.admin_email,
+            password=admin_password,
+            role=Role.ADMIN,
+            clinic_id=clinic.id,
+            name=f"{demo.name} admin",
+            actor=SYSTEM,
+        )

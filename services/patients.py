@@ -1,0 +1,127 @@
+"""Contacts (phone owners) and the patients they book for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from models import Clinic, Contact, Patient, Relation
+from services import audit
+from services.audit import Actor
+from services.errors import Duplicate, InvalidInput, NotFound
+from services.phones import normalise_phone
+
+MAX_NAME = 120
+
+
+def clean_name(value: str | None, what: str = "name") -> str:
+    name = " ".join((value or "").split())
+    if not name or not any(ch.isalpha() for ch in name):
+        raise InvalidInput(detail=f"Please give a {what}.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(detail=f"That {what} is too long (at most {MAX_NAME} characters).")
+    return name
+
+
+def find_contact(session: Session, clinic_id: int, phone_e164: str) -> Contact | None:
+    return session.scalar(
+        select(Contact).where(Contact.clinic_id == clinic_id, Contact.phone == phone_e164)
+    )
+
+
+def create_contact(
+    session: Session,
+    *,
+    clinic_id: int,
+    phone: str,
+    actor: Actor,
+    name: str | None = None,
+    language: str | None = None,
+) -> Contact:
+    """A new contact from a phone number in any reasonable format."""
+    with write_transaction(session):
+        clinic = session.get(Clinic, clinic_id)
+        if clinic is None:
+            raise NotFound(what="clinic")
+        e164 = normalise_phone(phone, clinic.phone_region, require_mobile=True)
+        if find_contact(session, clinic_id, e164) is not None:
+            raise Duplicate(detail=f"A contact with the number {e164} already exists.")
+        contact = Contact(
+            clinic_id=clinic_id,
+            phone=e164,
+            name=clean_name(name) if name else None,
+            language=language or clinic.language,
+        )
+        session.add(contact)
+        audit.record(session, clinic_id=clinic_id, actor=actor, action="contact.create", entity=contact)
+    return contact
+
+
+def record_consent(
+    session: Session, *, clinic_id: int, contact_id: int, version: str, now: datetime, actor: Actor
+) -> Contact:
+    with write_transaction(session):
+        contact = _contact(session, clinic_id, contact_id)
+        before = audit.snapshot(contact)
+        contact.consent_at = now
+        contact.consent_version = version
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="contact.consent",
+            entity=contact,
+            before=before,
+        )
+    return contact
+
+
+def add_patient(
+    session: Session,
+    *,
+    clinic_id: int,
+    contact_id: int,
+    name: str,
+    actor: Actor,
+    today: date,
+    relation: Relation = Relation.SELF,
+    date_of_birth: date | None = None,
+    notes: str | None = None,
+) -> Patient:
+    """Add someone the contact books for (themself, or a child by a guardian)."""
+    name = clean_name(name)
+    if date_of_birth is not None:
+        if date_of_birth > today:
+            raise InvalidInput(detail="The date of birth cannot be in the future.")
+        if date_of_birth.year < today.year - 120:
+            raise InvalidInput(detail="Please check the year of birth.")
+    with write_transaction(session):
+        contact = _contact(session, clinic_id, contact_id)
+        siblings = session.scalars(
+            select(Patient.name).where(Patient.contact_id == contact.id, Patient.active.is_(True))
+        ).all()
+        if any(existing.casefold() == name.casefold() for existing in siblings):
+            raise Duplicate(detail=f"{name} is already registered with this number.")
+        patient = Patient(
+            clinic_id=clinic_id,
+            contact_id=contact.id,
+            name=name,
+            relation=relation,
+            date_of_birth=date_of_birth,
+            notes=notes,
+        )
+        session.add(patient)
+        audit.record(session, clinic_id=clinic_id, actor=actor, action="patient.create", entity=patient)
+    return patient
+
+
+def _contact(session: Session, clinic_id: int, contact_id: int) -> Contact:
+    contact = session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
+    )
+    if contact is None:
+        raise NotFound(what="contact")
+    return contact

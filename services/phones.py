@@ -1,0 +1,39 @@
+"""Phone numbers: parsed with phonenumbers in the clinic's region, stored as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from services.errors import InvalidPhone
+
+MAX_PHONE_INPUT = 40
+_MESSAGEABLE = {
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    PhoneNumberType.VOIP,
+    PhoneNumberType.PERSONAL_NUMBER,
+}
+
+
+def normalise_phone(text: str, region: str, *, require_mobile: bool = False) -> str:
+    """``'098765 43210'`` in region IN → ``'+919876543210'``; raises InvalidPhone otherwise.
+
+    Accepts Twilio's ``whatsapp:+91…`` addresses. ``require_mobile`` refuses
+    landlines and other numbers that cannot receive WhatsApp or SMS.
+    """
+    raw = (text or "").strip()
+    shown = raw[:MAX_PHONE_INPUT]
+    if raw.lower().startswith("whatsapp:"):
+        raw = raw[len("whatsapp:") :]
+    if not raw or len(raw) > MAX_PHONE_INPUT:
+        raise InvalidPhone(phone=shown)
+    try:
+        number = phonenumbers.parse(raw, region.upper())
+    except NumberParseException:
+        raise InvalidPhone(phone=shown) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(phone=shown)
+    if require_mobile and phonenumbers.number_type(number) not in _MESSAGEABLE:
+        raise InvalidPhone(f"{shown!r} looks like a landline; please give a mobile number.")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)

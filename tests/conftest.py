@@ -1,0 +1,232 @@
+"""Real databases for every test: SQLite always, PostgreSQL at 127.0.0.1:5432.
+
+Each backend gets a throwaway database migrated with Alembic (the same path as
+`roshni db upgrade`). Tests commit for real, because the code under test owns
+its transactions (BEGIN IMMEDIATE, row locks, constraints); the tables are
+emptied after each test instead of rolling back.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core import migrate
+from core.db import Database
+from models import Base, Relation
+from services import catalog, clinics, patients
+from services.audit import Actor
+
+PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SYSTEM = Actor.system()
+# Monday 23 Nov 2026, 09:00 in Kolkata (03:30 UTC): the frozen "now" of most tests.
+NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+
+
+def _pg_connect(dbname: str = "postgres"):  # noqa: ANN202
+    import psycopg
+
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+    return psycopg.connect(url, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    try:
+        admin = _pg_connect()
+    except Exception as exc:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests are required)")
+        pytest.skip(message)
+    name = f"roshni_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = "postgresql+psycopg://" + PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'roshni.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+_databases: dict[str, Database] = {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated, empty database; every test using it runs on both backends."""
+    backend = request.param
+    if backend == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("pg_url")
+    database = _databases.get(url)
+    if database is None:
+        database = _databases[url] = Database(url)
+    try:
+        yield database
+    finally:
+        database.scoped.remove()
+        empty_tables(database)
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only (for tests of PostgreSQL-specific guarantees)."""
+    database = _databases.get(pg_url) or _databases.setdefault(pg_url, Database(pg_url))
+    try:
+        yield database
+    finally:
+        empty_tables(database)
+
+
+def empty_tables(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names are ours
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_databases() -> Iterator[None]:
+    yield
+    for database in _databases.values():
+        database.dispose()
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    with db.session_scope() as s:
+        yield s
+
+
+# --- factories ---------------------------------------------------------------------------
+
+
+WEEKDAY_HOURS = {d: (time(9), time(18)) for d in range(5)} | {5: (time(9), time(13))}
+
+
+@pytest.fixture
+def make_clinic(session: Session) -> Callable[..., Any]:
+    """A clinic with one location and, unless told otherwise, its default policy."""
+    counter = iter(range(1, 1000))
+
+    def make(
+        name: str = "Test Clinic",
+        slug: str | None = None,
+        timezone: str = "Asia/Kolkata",
+        currency: str = "INR",
+        region: str = "IN",
+        **policy: Any,
+    ):
+        clinic = clinics.create_clinic(
+            session,
+            name=name,
+            slug=slug or f"clinic-{next(counter)}",
+            timezone=timezone,
+            currency=currency,
+            phone_region=region,
+            actor=SYSTEM,
+        )
+        for key, value in policy.items():
+            setattr(clinic.policy, key, value)
+        session.commit()
+        clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=SYSTEM)
+        return clinic
+
+    return make
+
+
+@pytest.fixture
+def make_therapist(session: Session) -> Callable[..., Any]:
+    """A therapist working ``hours`` ({weekday: (start, end)}) at the clinic's first location."""
+
+    def make(clinic, name: str = "Dr. Priya Nair", specialization: str = "speech", hours=None):
+        therapist = catalog.create_therapist(
+            session, clinic_id=clinic.id, name=name, specialization=specialization, actor=SYSTEM
+        )
+        location_id = clinic.locations[0].id if clinic.locations else _first_location(session, clinic)
+        for weekday, (start, end) in (WEEKDAY_HOURS if hours is None else hours).items():
+            catalog.add_weekly_hours(
+                session,
+                clinic_id=clinic.id,
+                therapist_id=therapist.id,
+                location_id=location_id,
+                weekday=weekday,
+                start=start,
+                end=end,
+                actor=SYSTEM,
+            )
+        return therapist
+
+    return make
+
+
+def _first_location(session: Session, clinic) -> int:  # noqa: ANN001
+    session.refresh(clinic)
+    return clinic.locations[0].id
+
+
+@pytest.fixture
+def make_service(session: Session) -> Callable[..., Any]:
+    def make(
+        clinic,
+        name: str = "Speech Therapy Session",
+        specialization: str = "speech",
+        minutes: int = 45,
+        price: int = 80000,
+        capacity: int = 1,
+    ):
+        return catalog.create_service(
+            session,
+            clinic_id=clinic.id,
+            name=name,
+            specialization=specialization,
+            duration_minutes=minutes,
+            price_minor=price,
+            capacity=capacity,
+            actor=SYSTEM,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_patient(session: Session) -> Callable[..., Any]:
+    phones = iter(f"+9198765{n:05d}" for n in range(10000))
+
+    def make(clinic, name: str = "Aarav", phone: str | None = None, relation=Relation.CHILD):
+        contact = patients.create_contact(
+            session, clinic_id=clinic.id, phone=phone or next(phones), name="Asha Verma", actor=SYSTEM
+        )
+        return patients.add_patient(
+            session,
+            clinic_id=clinic.id,
+            contact_id=contact.id,
+            name=name,
+            relation=relation,
+            date_of_birth=date(2019, 3, 12),
+            actor=SYSTEM,
+            today=NOW.date(),
+        )
+
+    return make
