@@ -1,9 +1,77 @@
-"""The staff panel (Flask-Admin)."""
+"""The staff panel: Flask-Admin behind Flask-Login, scoped to the staff member's clinic."""
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+
+from admin import auth
+from admin.views.appointments import AppointmentView
+from admin.views.base import DashboardView
+from admin.views.catalog import (
+    ExceptionView,
+    LocationView,
+    OverrideView,
+    ServiceView,
+    TherapistView,
+    WeeklyHoursView,
+)
+from admin.views.deployment import AuditLogView, ClinicView, StaffUserView
+from admin.views.people import ContactView, PatientView
+from core import tenancy
+from models import (
+    Appointment,
+    AuditLog,
+    AvailabilityException,
+    Clinic,
+    Contact,
+    Location,
+    Patient,
+    Service,
+    StaffUser,
+    Therapist,
+    TherapistServiceOverride,
+    WeeklyHours,
+)
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from core.app import get_db
+
+    db = get_db(app)
+    session = db.scoped
+    auth.init_app(app)
+
+    @app.before_request
+    def _bind_tenant() -> None:
+        # Every ORM query of this request, including Flask-Admin's own (lists,
+        # select-field choices, get_one), is filtered to the user's clinic.
+        tenancy.unbind(session())
+        if current_user.is_authenticated and current_user.clinic_id is not None:
+            tenancy.bind(session(), current_user.clinic_id)
+
+    panel = Admin(
+        app,
+        name="Roshni",
+        url="/admin",
+        index_view=DashboardView(session, name="Today", url="/admin"),
+        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+    )
+    panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
+    panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
+    panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
+    panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
+    panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
+    panel.add_view(
+        OverrideView(TherapistServiceOverride, session, name="Therapist prices", category="Clinic")
+    )
+    panel.add_view(WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability"))
+    panel.add_view(
+        ExceptionView(AvailabilityException, session, name="Exceptions", category="Availability")
+    )
+    panel.add_view(LocationView(Location, session, name="Locations", category="Clinic"))
+    panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
+    panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
+    panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))

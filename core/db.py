@@ -94,6 +94,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
     constraints instead. A read-only transaction the session already had (say,
     loading the logged-in user) is closed first; unflushed changes are a bug.
     """
+    if isinstance(session, scoped_session):
+        session = session()  # the proxy lacks in_transaction()
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("a service was called with unsaved changes in its session")

@@ -1,6 +1,6 @@
 """Therapists, services, prices and working hours: create, validate, save.
 
-The admin panel edits these through ``save_record``/``delete_record`` so a
+The admin panel edits these (and patients and contacts) through ``save_record``/``delete_record`` so a
 form can never store what these validators refuse, and every change is audited.
 """
 
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from core.db import write_transaction
 from models import (
     AvailabilityException,
+    Contact,
+    Patient,
     ExceptionKind,
     Location,
     Service,
@@ -26,7 +28,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.errors import InvalidInput, NotFound
-from services.patients import clean_name
+from services.patients import clean_name, validate_contact, validate_patient
 
 
 def validate_service(service: Service) -> None:
@@ -78,6 +80,8 @@ VALIDATORS: dict[type, Callable[[Any], None]] = {
     WeeklyHours: validate_weekly_hours,
     AvailabilityException: validate_exception,
     Location: lambda loc: setattr(loc, "name", clean_name(loc.name, "location name")),
+    Patient: validate_patient,
+    Contact: validate_contact,
 }
 
 
@@ -227,6 +231,7 @@ def _ordered_times(start: time | None, end: time | None) -> None:
 
 
 _REFERENCES = {
+    "contact_id": Contact,
     "therapist_id": Therapist,
     "service_id": Service,
     "location_id": Location,

@@ -88,7 +88,7 @@ def add_sender_number(
     """Register a number the clinic sends from; each (channel, number) routes to one clinic."""
     with write_transaction(session):
         clinic = _require_clinic(session, clinic_id)
-        e164 = normalise_phone(address, clinic.phone_region)
+        e164 = normalise_phone(address, clinic.phone_region, possible_only=True)
         taken = session.scalar(
             select(SenderNumber).where(SenderNumber.channel == channel, SenderNumber.address == e164)
         )

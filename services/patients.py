@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.db import write_transaction
 from models import Clinic, Contact, Patient, Relation
 from services import audit
@@ -125,3 +126,17 @@ def _contact(session: Session, clinic_id: int, contact_id: int) -> Contact:
     if contact is None:
         raise NotFound(what="contact")
     return contact
+
+
+def validate_patient(patient: Patient) -> None:
+    """Checks for a patient edited in the admin panel (``services.catalog.save_record``)."""
+    patient.name = clean_name(patient.name)
+    # No clinic zone at hand here: a day of slack covers every zone's "today".
+    latest = (utcnow() + timedelta(days=1)).date()
+    if patient.date_of_birth is not None and patient.date_of_birth > latest:
+        raise InvalidInput(detail="The date of birth cannot be in the future.")
+
+
+def validate_contact(contact: Contact) -> None:
+    if contact.name:
+        contact.name = clean_name(contact.name)

@@ -16,11 +16,16 @@ _MESSAGEABLE = {
 }
 
 
-def normalise_phone(text: str, region: str, *, require_mobile: bool = False) -> str:
+def normalise_phone(
+    text: str, region: str, *, require_mobile: bool = False, possible_only: bool = False
+) -> str:
     """``'098765 43210'`` in region IN → ``'+919876543210'``; raises InvalidPhone otherwise.
 
     Accepts Twilio's ``whatsapp:+91…`` addresses. ``require_mobile`` refuses
     landlines and other numbers that cannot receive WhatsApp or SMS.
+    ``possible_only`` accepts any number of a plausible shape: for the clinic's
+    own sender numbers, which come from Twilio and may sit in ranges reserved
+    for tests and demos (Ofcom's 07700 900xxx) that phonenumbers calls invalid.
     """
     raw = (text or "").strip()
     shown = raw[:MAX_PHONE_INPUT]
@@ -32,7 +37,8 @@ def normalise_phone(text: str, region: str, *, require_mobile: bool = False) -> 
         number = phonenumbers.parse(raw, region.upper())
     except NumberParseException:
         raise InvalidPhone(phone=shown) from None
-    if not phonenumbers.is_valid_number(number):
+    valid = phonenumbers.is_possible_number if possible_only else phonenumbers.is_valid_number
+    if not valid(number):
         raise InvalidPhone(phone=shown)
     if require_mobile and phonenumbers.number_type(number) not in _MESSAGEABLE:
         raise InvalidPhone(f"{shown!r} looks like a landline; please give a mobile number.")

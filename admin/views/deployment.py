@@ -1,0 +1,176 @@
+"""Clinics, staff accounts and the audit log: the settings only admins touch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash
+from flask_admin.form import BaseForm
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin.views.base import SecureModelView, staff_actor
+from models import AuditLog, Clinic, Role, StaffUser
+from services import audit, clinics, staff
+from services.errors import ServiceError
+
+CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
+
+
+class _Unscoped(SecureModelView):
+    """Views over tables that are not ClinicOwned: scoping is written out per view."""
+
+    def scope(self, query: Any) -> Any:
+        raise NotImplementedError
+
+    def get_query(self):  # noqa: ANN201
+        return self.scope(self.session.query(self.model))
+
+    def get_count_query(self):  # noqa: ANN201
+        from sqlalchemy import func
+
+        return self.scope(self.session.query(func.count("*")).select_from(self.model))
+
+    def get_one(self, id: Any) -> Any:  # noqa: A002
+        if not str(id).isdigit():
+            return None
+        return self.scope(self.session.query(self.model).filter(self.model.id == int(id))).first()
+
+
+class ClinicView(_Unscoped):
+    """Superadmins manage clinics; clinic admins see their own."""
+
+    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    write_roles = frozenset({Role.SUPERADMIN})
+    column_list = ("name", "slug", "timezone", "currency", "phone_region", "language", "active")
+    form_columns = ("name", "timezone", "currency", "phone_region", "language", "phone", "active")
+
+    def scope(self, query: Any) -> Any:
+        if current_user.is_superadmin:
+            return query
+        return query.filter(Clinic.id == current_user.clinic_id)
+
+    def get_create_form(self) -> type[BaseForm]:
+        class ClinicForm(BaseForm):
+            name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+            slug = StringField("Slug", validators=[DataRequired(), Length(max=40)])
+            timezone = StringField("Time zone", default="Asia/Kolkata")
+            currency = StringField("Currency", default="INR")
+            phone_region = StringField("Phone region", default="IN")
+            language = StringField("Language", default="en")
+
+        return ClinicForm
+
+    def create_model(self, form: Any) -> Any:
+        try:
+            return clinics.create_clinic(
+                self.session,
+                name=form.name.data,
+                slug=form.slug.data.strip().lower(),
+                timezone=form.timezone.data.strip(),
+                currency=form.currency.data.strip().upper(),
+                phone_region=form.phone_region.data.strip().upper(),
+                language=form.language.data.strip(),
+                actor=staff_actor(),
+            )
+        except ServiceError as exc:
+            self.session.rollback()
+            flash(exc.message, "error")
+            return False
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        if not self.can_edit:
+            abort(403)
+        before = audit.snapshot(model)
+        form.populate_obj(model)
+        try:
+            clinics.validate_clinic_fields(
+                slug=model.slug,
+                timezone=model.timezone,
+                currency=model.currency,
+                phone_region=model.phone_region,
+                language=model.language,
+            )
+        except ServiceError as exc:
+            self.session.rollback()
+            flash(exc.message, "error")
+            return False
+        audit.record(
+            self.session,
+            clinic_id=model.id,
+            actor=staff_actor(),
+            action="clinic.update",
+            entity=model,
+            before=before,
+        )
+        self.session.commit()
+        return True
+
+
+class StaffUserView(_Unscoped):
+    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    write_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    allow_edit = False
+    column_list = ("email", "name", "role", "clinic", "active", "last_login_at")
+    column_exclude_list = ("password_hash",)
+
+    def scope(self, query: Any) -> Any:
+        if current_user.is_superadmin:
+            return query
+        return query.filter(StaffUser.clinic_id == current_user.clinic_id)
+
+    def get_create_form(self) -> type[BaseForm]:
+        class StaffForm(BaseForm):
+            email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+            name = StringField("Name", validators=[Length(max=120)])
+            role = SelectField("Role", choices=CLINIC_STAFF_ROLES)
+            password = PasswordField(
+                "Password", validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)]
+            )
+            clinic = SelectField("Clinic", coerce=int)
+
+        return StaffForm
+
+    def create_form(self, obj: Any = None) -> Any:
+        form = super().create_form(obj)
+        # Forms are built once per app; whose clinics to offer is decided per request.
+        query = select(Clinic).order_by(Clinic.name)
+        if not current_user.is_superadmin:
+            query = query.where(Clinic.id == current_user.clinic_id)
+        form.clinic.choices = [(c.id, c.name) for c in self.session.scalars(query)]
+        return form
+
+    def create_model(self, form: Any) -> Any:
+        clinic_id = form.clinic.data if current_user.is_superadmin else current_user.clinic_id
+        try:
+            return staff.create_staff_user(
+                self.session,
+                email=form.email.data,
+                password=form.password.data,
+                role=Role(form.role.data),
+                clinic_id=clinic_id,
+                name=form.name.data or "",
+                actor=staff_actor(),
+            )
+        except (ServiceError, ValueError) as exc:
+            self.session.rollback()
+            flash(getattr(exc, "message", str(exc)), "error")
+            return False
+
+
+class AuditLogView(_Unscoped):
+    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    write_roles = frozenset()
+    allow_create = False
+    allow_edit = False
+    can_view_details = True
+    column_list = ("created_at", "actor_type", "actor_id", "action", "entity_type", "entity_id")
+    column_filters = ("action", "entity_type", "actor_type")
+    column_default_sort = ("created_at", True)
+
+    def scope(self, query: Any) -> Any:
+        if current_user.is_superadmin:
+            return query
+        return query.filter(AuditLog.clinic_id == current_user.clinic_id)

@@ -1,0 +1,39 @@
+"""How dates, times and money read to people: the clinic's zone and currency, at the edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision
+
+# Locale per currency for grouping (₹1,20,000 vs £1,200); English wording throughout.
+_LOCALES = {"INR": "en_IN", "GBP": "en_GB", "USD": "en_US", "EUR": "en_IE", "AED": "en_AE"}
+
+
+def to_major(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
+
+
+def format_money(amount_minor: int, currency: str, *, short: bool = False) -> str:
+    """``80000, 'INR'`` → ``₹800.00``; ``short`` drops zero minor units (``₹800``)."""
+    amount = to_major(amount_minor, currency)
+    locale = _LOCALES.get(currency, "en")
+    if short and amount == amount.to_integral_value():
+        whole = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0].split(".")[0]
+        return format_currency(amount, currency, locale=locale, currency_digits=False, format=whole)
+    return format_currency(amount, currency, locale=locale)
+
+
+def format_when(value: datetime, timezone: str) -> str:
+    """``Mon 23 Nov, 4:45 pm`` in the clinic's zone."""
+    local = value.astimezone(ZoneInfo(timezone))
+    hour = local.hour % 12 or 12
+    return f"{local:%a} {local.day} {local:%b}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+
+
+def format_when_with_year(value: datetime, timezone: str) -> str:
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{format_when(value, timezone)} {local.year}"
