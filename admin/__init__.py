@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -59,19 +61,32 @@ def init_app(app: Flask) -> None:
         index_view=DashboardView(session, name="Today", url="/admin"),
         theme=Bootstrap4Theme(swatch="flatly", fluid=True),
     )
-    panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
-    panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
-    panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
-    panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
-    panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
-    panel.add_view(
-        OverrideView(TherapistServiceOverride, session, name="Therapist prices", category="Clinic")
-    )
-    panel.add_view(WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability"))
-    panel.add_view(
-        ExceptionView(AvailabilityException, session, name="Exceptions", category="Availability")
-    )
-    panel.add_view(LocationView(Location, session, name="Locations", category="Clinic"))
-    panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
-    panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
-    panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))
+    # Flask-Admin 2.x deprecates passing a plain SQLAlchemy session in favour of a
+    # Flask-SQLAlchemy object, but that object is the only way its sqla views
+    # accept plain SQLAlchemy today; silence just that warning, just here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Passing a session object directly", category=DeprecationWarning
+        )
+        panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
+        panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
+        panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
+        panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
+        panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
+        panel.add_view(
+            OverrideView(
+                TherapistServiceOverride, session, name="Therapist prices", category="Clinic"
+            )
+        )
+        panel.add_view(
+            WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability")
+        )
+        panel.add_view(
+            ExceptionView(
+                AvailabilityException, session, name="Exceptions", category="Availability"
+            )
+        )
+        panel.add_view(LocationView(Location, session, name="Locations", category="Clinic"))
+        panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
+        panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
+        panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))

@@ -18,6 +18,7 @@ from admin.views.base import (
     SecureModelView,
     current_clinic_id,
     current_timezone,
+    label_formatter,
     money_formatter,
     staff_actor,
     when_formatter,
@@ -59,7 +60,12 @@ class AppointmentView(SecureModelView):
         "price_minor",
     )
     column_labels = {"start_at": "When", "price_minor": "Price", "payment_status": "Payment"}
-    column_formatters = {"start_at": when_formatter, "price_minor": money_formatter()}
+    column_formatters = {
+        "start_at": when_formatter,
+        "price_minor": money_formatter(),
+        "status": label_formatter,
+        "payment_status": label_formatter,
+    }
     column_default_sort = ("start_at", True)
     column_searchable_list = ("number",)
     column_filters = ("status", "payment_status", "therapist.name")
@@ -94,7 +100,9 @@ class AppointmentView(SecureModelView):
 
         class RescheduleForm(BaseForm):
             therapist = QuerySelectField(
-                "Therapist", query_factory=_choices(Therapist, session), validators=[InputRequired()]
+                "Therapist",
+                query_factory=_choices(Therapist, session),
+                validators=[InputRequired()],
             )
             start = DateTimeLocalField(
                 "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
@@ -213,4 +221,3 @@ class AppointmentView(SecureModelView):
             "marked as no-show",
             lambda i: appointments.mark_no_show(self.session, **self._kwargs(i)),
         )
-

@@ -159,6 +159,12 @@ def money_formatter(attr: str = "price_minor"):  # noqa: ANN201
     return fmt
 
 
+def label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    """Enum values as words: ``no_show`` → ``no show``."""
+    value = getattr(model, name)
+    return "" if value is None else str(value.value).replace("_", " ")
+
+
 def when_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     value = getattr(model, name)
     return "" if value is None else format_when(value, current_timezone())
@@ -201,4 +207,3 @@ class DashboardView(_Guarded, AdminIndexView):
             appointments=today,
             when=lambda dt: format_when(dt, current_timezone()),
         )
-

@@ -28,10 +28,24 @@ class TherapistView(SecureModelView):
 
 class ServiceView(SecureModelView):
     write_roles = ADMIN_ONLY
-    column_list = ("name", "specialization", "duration_minutes", "price_minor", "capacity", "active")
+    column_list = (
+        "name",
+        "specialization",
+        "duration_minutes",
+        "price_minor",
+        "capacity",
+        "active",
+    )
     column_labels = {"price_minor": "Price", "duration_minutes": "Minutes"}
     column_formatters = {"price_minor": money_formatter()}
-    form_columns = ("name", "specialization", "duration_minutes", "price_minor", "capacity", "active")
+    form_columns = (
+        "name",
+        "specialization",
+        "duration_minutes",
+        "price_minor",
+        "capacity",
+        "active",
+    )
     form_args = {
         "price_minor": {
             "label": "Price (minor units, e.g. paise)",
@@ -66,9 +80,27 @@ class WeeklyHoursView(SecureModelView):
 
 class ExceptionView(SecureModelView):
     allow_delete = True
-    column_list = ("kind", "therapist", "location", "start_date", "end_date", "start_time", "end_time", "reason")
+    column_list = (
+        "kind",
+        "therapist",
+        "location",
+        "start_date",
+        "end_date",
+        "start_time",
+        "end_time",
+        "reason",
+    )
     column_default_sort = ("start_date", True)
-    form_columns = ("kind", "therapist", "location", "start_date", "end_date", "start_time", "end_time", "reason")
+    form_columns = (
+        "kind",
+        "therapist",
+        "location",
+        "start_date",
+        "end_date",
+        "start_time",
+        "end_time",
+        "reason",
+    )
     form_args = {
         "therapist": {"description": "Leave empty to close the whole clinic (a holiday)."},
         "start_time": {"description": "Leave both times empty for the whole day."},
