@@ -1,0 +1,71 @@
+"""Configuration: safe defaults, loud errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import Config, ConfigError, normalise_database_url
+
+
+def test_defaults_are_an_embedded_sqlite_database_and_a_stable_dev_secret(tmp_path):
+    env = {"ROSHNI_INSTANCE_DIR": str(tmp_path)}
+    first = Config.from_env(env)
+    assert first.database_url == f"sqlite:///{tmp_path / 'roshni.db'}"
+    assert first.redis_url is None
+    assert first.port == 5000
+    assert len(first.secret_key) >= 32
+    assert Config.from_env(env).secret_key == first.secret_key  # kept under instance/
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u@h:5433/db", "postgresql+psycopg://u@h:5433/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_from_hosting_platforms_are_accepted(given, expected):
+    assert normalise_database_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "eighty"}, "PORT must be a whole number"),
+        ({"PORT": "70000"}, "PORT must be between"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be"),
+        ({"ROSHNI_ENV": "staging"}, "ROSHNI_ENV must be one of"),
+        ({"SQL_ECHO": "maybe"}, "SQL_ECHO must be true or false"),
+        ({"SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"ROSHNI_ENV": "production"}, "SECRET_KEY is required"),
+        ({"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL must start with"),
+    ],
+)
+def test_bad_values_stop_start_up_with_a_message_naming_the_variable(env, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({"ROSHNI_INSTANCE_DIR": str(tmp_path), **env})
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 40 + "\n")
+    config = Config.from_env({"SECRET_KEY_FILE": str(secret), "ROSHNI_INSTANCE_DIR": str(tmp_path)})
+    assert config.secret_key == "s" * 40
+
+
+def test_production_turns_on_secure_cookies(tmp_path):
+    from core.app import create_app, get_db
+
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "production",
+            "SECRET_KEY": "p" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    app = create_app(config)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    get_db(app).dispose()
