@@ -28,7 +28,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=60 * 60 * 8,
         TESTING=config.env == "test",
     )
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     config.instance_dir.mkdir(parents=True, exist_ok=True)
 
     db = Database(config.database_url, echo=config.sql_echo)

@@ -22,7 +22,9 @@ def format_money(amount_minor: int, currency: str, *, short: bool = False) -> st
     amount = to_major(amount_minor, currency)
     locale = _LOCALES.get(currency, "en")
     if short and amount == amount.to_integral_value():
-        whole = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0].split(".")[0]
+        whole = (
+            Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0].split(".")[0]
+        )
         return format_currency(amount, currency, locale=locale, currency_digits=False, format=whole)
     return format_currency(amount, currency, locale=locale)
 
@@ -31,7 +33,9 @@ def format_when(value: datetime, timezone: str) -> str:
     """``Mon 23 Nov, 4:45 pm`` in the clinic's zone."""
     local = value.astimezone(ZoneInfo(timezone))
     hour = local.hour % 12 or 12
-    return f"{local:%a} {local.day} {local:%b}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+    return (
+        f"{local:%a} {local.day} {local:%b}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+    )
 
 
 def format_when_with_year(value: datetime, timezone: str) -> str:

@@ -9,12 +9,12 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # noqa: ANN201
+def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-def readyz():  # noqa: ANN201
+def readyz():
     from core.app import get_db
 
     checks: dict[str, str] = {}

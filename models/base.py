@@ -66,7 +66,7 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012
+    type_annotation_map = {datetime: UTCDateTime()}
 
     def __repr__(self) -> str:
         ident = getattr(self, "id", None)
@@ -81,7 +81,7 @@ class ClinicOwned:
     """
 
     @declared_attr
-    def clinic_id(cls) -> Mapped[int]:  # noqa: N805
+    def clinic_id(cls) -> Mapped[int]:
         return mapped_column(
             Integer, ForeignKey("clinic.id", ondelete="CASCADE"), index=True, nullable=False
         )

@@ -27,9 +27,7 @@ class Contact(ClinicOwned, Timestamped, Base):
     whatsapp_last_inbound_at: Mapped[datetime | None]
     sms_last_inbound_at: Mapped[datetime | None]
 
-    patients: Mapped[list[Patient]] = relationship(
-        back_populates="contact", order_by="Patient.id"
-    )
+    patients: Mapped[list[Patient]] = relationship(back_populates="contact", order_by="Patient.id")
 
     __table_args__ = (UniqueConstraint("clinic_id", "phone"),)
 
@@ -44,10 +42,14 @@ class Patient(ClinicOwned, Timestamped, Base):
     __tablename__ = "patient"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(120))
     date_of_birth: Mapped[date | None]
-    relation: Mapped[Relation] = mapped_column(str_enum(Relation, "relation"), default=Relation.SELF)
+    relation: Mapped[Relation] = mapped_column(
+        str_enum(Relation, "relation"), default=Relation.SELF
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
 

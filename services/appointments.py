@@ -9,7 +9,7 @@ alternatives, never a 500.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,7 +67,7 @@ def book_appointment(
 ) -> Appointment:
     """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist."""
     require_aware(start, "start")
-    require_aware(now, "now")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
     try:
         with write_transaction(session):
@@ -89,16 +89,22 @@ def book_appointment(
                 service_id=service_id,
                 location_id=slot.location_id,
                 start_at=start,
-                end_at=start + timedelta(minutes=offer.duration_minutes),
+                end_at=slot.end,  # computed in UTC, so right across a DST change
                 price_minor=offer.price_minor,
-                payment_status=PaymentStatus.UNPAID if offer.price_minor else PaymentStatus.NOT_REQUIRED,
+                payment_status=PaymentStatus.UNPAID
+                if offer.price_minor
+                else PaymentStatus.NOT_REQUIRED,
                 source=source,
                 overlap_key=_overlap_key(ctx, start, number),
                 created_by=actor.label(),
             )
             session.add(appointment)
             audit.record(
-                session, clinic_id=clinic_id, actor=actor, action="appointment.book", entity=appointment
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="appointment.book",
+                entity=appointment,
             )
     except _Unavailable as exc:
         assert ctx is not None
@@ -123,7 +129,7 @@ def reschedule_appointment(
 ) -> Appointment:
     """Move an active appointment. Patients are held to the reschedule window; staff are not."""
     require_aware(new_start, "new_start")
-    require_aware(now, "now")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
     try:
         with write_transaction(session):
@@ -139,11 +145,10 @@ def reschedule_appointment(
             slot = _claim_slot(
                 session, ctx, new_start, now, location_id, ignore_appointment_id=appointment.id
             )
-            offer = ctx.offers[slot.therapist_id]
             appointment.therapist_id = slot.therapist_id
             appointment.location_id = slot.location_id
             appointment.start_at = new_start
-            appointment.end_at = new_start + timedelta(minutes=offer.duration_minutes)
+            appointment.end_at = slot.end
             appointment.overlap_key = _overlap_key(ctx, new_start, appointment.number)
             appointment.status = AppointmentStatus.BOOKED
             appointment.confirmed_at = None
@@ -177,7 +182,7 @@ def cancel_appointment(
     reason: str | None = None,
 ) -> Appointment:
     """Cancel and free the slot. Patients are held to the cancellation window; staff are not."""
-    require_aware(now, "now")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     with write_transaction(session):
         appointment = _get_for_update(session, clinic_id, appointment_id)
         _require_active(appointment, "cancelled")
@@ -243,7 +248,7 @@ def _close(
     actor: Actor,
     status: AppointmentStatus,
 ) -> Appointment:
-    require_aware(now, "now")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
     with write_transaction(session):
         appointment = _get_for_update(session, clinic_id, appointment_id)
@@ -298,9 +303,7 @@ def _claim_slot(
     """
     day = start.astimezone(ctx.zone).date()
     for therapist_id in sorted(ctx.offers):
-        session.execute(
-            select(Therapist.id).where(Therapist.id == therapist_id).with_for_update()
-        )
+        session.execute(select(Therapist.id).where(Therapist.id == therapist_id).with_for_update())
         one = _only(ctx, therapist_id)
         for slot in slots_for_context(
             session,
@@ -423,7 +426,11 @@ def _require_active(appointment: Appointment, verb: str) -> None:
 def _policy_hours(session: Session, appointment: Appointment, which: str) -> int:
     policy = session.get(ClinicPolicy, appointment.clinic_id)
     assert policy is not None
-    return policy.cancellation_window_hours if which == "cancellation" else policy.reschedule_window_hours
+    return (
+        policy.cancellation_window_hours
+        if which == "cancellation"
+        else policy.reschedule_window_hours
+    )
 
 
 def _is_overlap_violation(exc: IntegrityError) -> bool:

@@ -111,7 +111,9 @@ def load_context(
             therapist_id=row.id,
             name=row.name,
             duration_minutes=row.duration_minutes or first.Service.duration_minutes,
-            price_minor=row.price_minor if row.price_minor is not None else first.Service.price_minor,
+            price_minor=row.price_minor
+            if row.price_minor is not None
+            else first.Service.price_minor,
         )
     if therapist_id is not None and therapist_id not in ctx.offers:
         raise NotFound(what="therapist for this service")
@@ -155,7 +157,8 @@ def slots_for_context(
     respect_policy: bool = True,
     respect_bookings: bool = True,
 ) -> list[Slot]:
-    require_aware(now, "now")
+    # In UTC, so "now + N hours" is real time even when now is given in the clinic's zone.
+    now = require_aware(now, "now").astimezone(UTC)
     if not ctx.offers or end_date < start_date:
         return []
     zone = ctx.zone
@@ -172,7 +175,9 @@ def slots_for_context(
     range_start = _local(first_day, time.min, zone, end=True)
     range_end = _local(last_day + timedelta(days=1), time.min, zone, end=True)
     busy = (
-        _load_busy(session, ctx.clinic.id, therapist_ids, range_start, range_end, ignore_appointment_id)
+        _load_busy(
+            session, ctx.clinic.id, therapist_ids, range_start, range_end, ignore_appointment_id
+        )
         if respect_bookings
         else {}
     )
@@ -223,7 +228,9 @@ class _Rules:
         """(location_id, start_minute, end_minute) windows, closures subtracted."""
         windows = list(self.weekly.get((therapist_id, day.weekday()), ()))
         windows += [
-            (loc, s, e) for tid, loc, d0, d1, s, e in self.extra if tid == therapist_id and d0 <= day <= d1
+            (loc, s, e)
+            for tid, loc, d0, d1, s, e in self.extra
+            if tid == therapist_id and d0 <= day <= d1
         ]
         if not windows:
             return []

@@ -1,7 +1,8 @@
 """Therapists, services, prices and working hours: create, validate, save.
 
-The admin panel edits these (and patients and contacts) through ``save_record``/``delete_record`` so a
-form can never store what these validators refuse, and every change is audited.
+The admin panel edits these (and patients and contacts) through ``save_record``
+and ``delete_record``, so a form can never store what these validators refuse,
+and every change is audited.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from core.db import write_transaction
 from models import (
     AvailabilityException,
     Contact,
-    Patient,
     ExceptionKind,
     Location,
+    Patient,
     Service,
     Therapist,
     TherapistServiceOverride,
@@ -107,7 +108,9 @@ def save_record(
     session.add(obj)
     session.flush()
     action = f"{_entity(obj)}.{'create' if before is None else 'update'}"
-    audit.record(session, clinic_id=clinic_id, actor=actor, action=action, entity=obj, before=before)
+    audit.record(
+        session, clinic_id=clinic_id, actor=actor, action=action, entity=obj, before=before
+    )
     session.commit()
     return obj
 
@@ -135,7 +138,9 @@ def create_therapist(
         therapist = Therapist(clinic_id=clinic_id, name=name, specialization=specialization)
         validate_therapist(therapist)
         session.add(therapist)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="therapist.create", entity=therapist)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="therapist.create", entity=therapist
+        )
     return therapist
 
 
@@ -161,7 +166,9 @@ def create_service(
         )
         validate_service(service)
         session.add(service)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="service.create", entity=service)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="service.create", entity=service
+        )
     return service
 
 
@@ -221,7 +228,9 @@ def add_exception(
         validate_exception(exc)
         _check_references(session, exc, clinic_id)
         session.add(exc)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="exception.create", entity=exc)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="exception.create", entity=exc
+        )
     return exc
 
 

@@ -50,7 +50,11 @@ def create_clinic(
     phone: str | None = None,
 ) -> Clinic:
     validate_clinic_fields(
-        slug=slug, timezone=timezone, currency=currency, phone_region=phone_region, language=language
+        slug=slug,
+        timezone=timezone,
+        currency=currency,
+        phone_region=phone_region,
+        language=language,
     )
     with write_transaction(session):
         if session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
@@ -67,7 +71,9 @@ def create_clinic(
         )
         session.add(clinic)
         session.flush()
-        audit.record(session, clinic_id=clinic.id, actor=actor, action="clinic.create", entity=clinic)
+        audit.record(
+            session, clinic_id=clinic.id, actor=actor, action="clinic.create", entity=clinic
+        )
     return clinic
 
 
@@ -76,9 +82,13 @@ def add_location(
 ) -> Location:
     with write_transaction(session):
         _require_clinic(session, clinic_id)
-        location = Location(clinic_id=clinic_id, name=clean_name(name, "location name"), address=address)
+        location = Location(
+            clinic_id=clinic_id, name=clean_name(name, "location name"), address=address
+        )
         session.add(location)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="location.create", entity=location)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="location.create", entity=location
+        )
     return location
 
 
@@ -90,13 +100,17 @@ def add_sender_number(
         clinic = _require_clinic(session, clinic_id)
         e164 = normalise_phone(address, clinic.phone_region, possible_only=True)
         taken = session.scalar(
-            select(SenderNumber).where(SenderNumber.channel == channel, SenderNumber.address == e164)
+            select(SenderNumber).where(
+                SenderNumber.channel == channel, SenderNumber.address == e164
+            )
         )
         if taken is not None:
             raise Duplicate(detail=f"{channel.value} number {e164} is already in use.")
         sender = SenderNumber(clinic_id=clinic_id, channel=channel, address=e164)
         session.add(sender)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="sender.create", entity=sender)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="sender.create", entity=sender
+        )
     return sender
 
 

@@ -108,10 +108,18 @@ def _seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None)
             phone_region=demo.region,
         )
         location = clinics.add_location(
-            session, clinic_id=clinic.id, name=demo.location[0], address=demo.location[1], actor=SYSTEM
+            session,
+            clinic_id=clinic.id,
+            name=demo.location[0],
+            address=demo.location[1],
+            actor=SYSTEM,
         )
         clinics.add_sender_number(
-            session, clinic_id=clinic.id, channel=Channel.WHATSAPP, address=demo.whatsapp, actor=SYSTEM
+            session,
+            clinic_id=clinic.id,
+            channel=Channel.WHATSAPP,
+            address=demo.whatsapp,
+            actor=SYSTEM,
         )
         clinics.add_sender_number(
             session, clinic_id=clinic.id, channel=Channel.SMS, address=demo.sms, actor=SYSTEM

@@ -46,7 +46,9 @@ class SlotTaken(BookingRefused):
     code = "slot_taken"
     template = "Sorry, that time was just taken."
 
-    def __init__(self, message: str | None = None, *, alternatives: list[Any] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, alternatives: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.alternatives = alternatives or []
 
@@ -55,7 +57,9 @@ class OutsideHours(BookingRefused):
     code = "outside_hours"
     template = "The clinic is not open for that session at that time."
 
-    def __init__(self, message: str | None = None, *, alternatives: list[Any] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, alternatives: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.alternatives = alternatives or []
 

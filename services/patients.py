@@ -57,7 +57,9 @@ def create_contact(
             language=language or clinic.language,
         )
         session.add(contact)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="contact.create", entity=contact)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="contact.create", entity=contact
+        )
     return contact
 
 
@@ -115,7 +117,9 @@ def add_patient(
             notes=notes,
         )
         session.add(patient)
-        audit.record(session, clinic_id=clinic_id, actor=actor, action="patient.create", entity=patient)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="patient.create", entity=patient
+        )
     return patient
 
 

@@ -31,7 +31,7 @@ SYSTEM = Actor.system()
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 
 
-def _pg_connect(dbname: str = "postgres"):  # noqa: ANN202
+def _pg_connect(dbname: str = "postgres"):
     import psycopg
 
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
@@ -103,7 +103,7 @@ def empty_tables(database: Database) -> None:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names are ours
+                conn.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -164,7 +164,9 @@ def make_therapist(session: Session) -> Callable[..., Any]:
         therapist = catalog.create_therapist(
             session, clinic_id=clinic.id, name=name, specialization=specialization, actor=SYSTEM
         )
-        location_id = clinic.locations[0].id if clinic.locations else _first_location(session, clinic)
+        location_id = (
+            clinic.locations[0].id if clinic.locations else _first_location(session, clinic)
+        )
         for weekday, (start, end) in (WEEKDAY_HOURS if hours is None else hours).items():
             catalog.add_weekly_hours(
                 session,
@@ -181,7 +183,7 @@ def make_therapist(session: Session) -> Callable[..., Any]:
     return make
 
 
-def _first_location(session: Session, clinic) -> int:  # noqa: ANN001
+def _first_location(session: Session, clinic) -> int:
     session.refresh(clinic)
     return clinic.locations[0].id
 
@@ -216,7 +218,11 @@ def make_patient(session: Session) -> Callable[..., Any]:
 
     def make(clinic, name: str = "Aarav", phone: str | None = None, relation=Relation.CHILD):
         contact = patients.create_contact(
-            session, clinic_id=clinic.id, phone=phone or next(phones), name="Asha Verma", actor=SYSTEM
+            session,
+            clinic_id=clinic.id,
+            phone=phone or next(phones),
+            name="Asha Verma",
+            actor=SYSTEM,
         )
         return patients.add_patient(
             session,

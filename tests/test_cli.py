@@ -41,7 +41,15 @@ def counts(url: str) -> dict[str, int]:
     with engine.connect() as conn:
         out = {
             model.__name__: conn.execute(select(func.count()).select_from(model)).scalar_one()
-            for model in (Clinic, Therapist, Service, SenderNumber, StaffUser, AuditLog, Appointment)
+            for model in (
+                Clinic,
+                Therapist,
+                Service,
+                SenderNumber,
+                StaffUser,
+                AuditLog,
+                Appointment,
+            )
         }
     engine.dispose()
     return out

@@ -25,15 +25,15 @@ from admin.views.base import (
 )
 from core.clock import utcnow
 from core.formatting import format_when
-from models import Appointment, BookingSource, Patient, Service, Therapist
+from models import BookingSource, Patient, Service, Therapist
 from services import appointments
 from services.errors import ServiceError
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def _choices(model: type, session: Any):  # noqa: ANN202
-    def query():  # noqa: ANN202
+def _choices(model: type, session: Any):
+    def query():
         return session.scalars(
             select(model)
             .where(model.clinic_id == current_clinic_id(), model.active.is_(True))
@@ -110,7 +110,7 @@ class AppointmentView(SecureModelView):
 
         return RescheduleForm
 
-    def on_form_prefill(self, form: Any, id: Any) -> None:  # noqa: A002
+    def on_form_prefill(self, form: Any, id: Any) -> None:
         appointment = self.get_one(id)
         if appointment is not None:
             form.start.data = appointment.start_at.astimezone(ZoneInfo(current_timezone())).replace(

@@ -87,13 +87,13 @@ class SecureModelView(_Guarded, ModelView):
 
     # --- tenant scoping (explicit; the session guard in core.tenancy is the backstop) ---
 
-    def get_query(self):  # noqa: ANN201
+    def get_query(self):
         return super().get_query().filter(self.model.clinic_id == current_clinic_id())
 
-    def get_count_query(self):  # noqa: ANN201
+    def get_count_query(self):
         return super().get_count_query().filter(self.model.clinic_id == current_clinic_id())
 
-    def get_one(self, id: Any) -> Any:  # noqa: A002
+    def get_one(self, id: Any) -> Any:
         if not str(id).isdigit():
             return None
         return self.session.scalar(
@@ -149,7 +149,7 @@ class ReadOnlyModelView(SecureModelView):
     allow_delete = False
 
 
-def money_formatter(attr: str = "price_minor"):  # noqa: ANN201
+def money_formatter(attr: str = "price_minor"):
     def fmt(view: Any, context: Any, model: Any, name: str) -> str:
         value = getattr(model, attr)
         if value is None:

@@ -25,15 +25,15 @@ class _Unscoped(SecureModelView):
     def scope(self, query: Any) -> Any:
         raise NotImplementedError
 
-    def get_query(self):  # noqa: ANN201
+    def get_query(self):
         return self.scope(self.session.query(self.model))
 
-    def get_count_query(self):  # noqa: ANN201
+    def get_count_query(self):
         from sqlalchemy import func
 
         return self.scope(self.session.query(func.count("*")).select_from(self.model))
 
-    def get_one(self, id: Any) -> Any:  # noqa: A002
+    def get_one(self, id: Any) -> Any:
         if not str(id).isdigit():
             return None
         return self.scope(self.session.query(self.model).filter(self.model.id == int(id))).first()
