@@ -3,9 +3,12 @@
 Services already filter by ``clinic_id`` explicitly; this is the safety net
 underneath them and under Flask-Admin's generic views. It uses SQLAlchemy's
 documented ``with_loader_criteria`` recipe, so every ORM SELECT (including
-relationship and ``Session.get`` loads) on a ``ClinicOwned`` model gets
-``clinic_id = :bound`` added, and a flush that would write another clinic's row
-is refused.
+relationship and ``Session.get`` loads), bulk UPDATE and bulk DELETE on a
+``ClinicOwned`` model gets ``clinic_id = :bound`` added, and a flush that would
+write another clinic's row is refused.
+
+Tables that are not ``ClinicOwned`` (staff users, audit rows, which may belong
+to no clinic) are scoped by the code that reads them, explicitly.
 """
 
 from __future__ import annotations
@@ -37,15 +40,14 @@ def bound_clinic(session: Session) -> int | None:
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _scope_selects(state: ORMExecuteState) -> None:
+def _scope_statements(state: ORMExecuteState) -> None:
     clinic_id = state.session.info.get(_KEY)
-    if (
-        clinic_id is None
-        or not state.is_select
-        or state.is_column_load
-        or state.is_relationship_load  # the criteria propagate to these already
-    ):
+    if clinic_id is None or state.is_column_load or state.is_relationship_load:
+        return  # unbound, or a lazy load the criteria already propagate to
+    if not (state.is_select or state.is_update or state.is_delete):
         return
+    # Bulk UPDATE/DELETE honour the same criteria, so `update(Patient)` on a
+    # session bound to clinic A can only ever touch clinic A's rows.
     state.statement = state.statement.options(
         with_loader_criteria(
             ClinicOwned,
