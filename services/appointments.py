@@ -378,7 +378,10 @@ def _alternatives(
     by_start: dict[datetime, Slot] = {}
     for slot in slots:
         by_start.setdefault(slot.start, slot)
-    nearest = sorted(by_start.values(), key=lambda s: (abs(s.start - around), s.start))
+    around = around.astimezone(UTC)  # real distance, not wall-clock, across a DST change
+    nearest = sorted(
+        by_start.values(), key=lambda s: (abs(s.start.astimezone(UTC) - around), s.start)
+    )
     return sorted(nearest[:ALTERNATIVES])
 
 

@@ -172,8 +172,9 @@ def slots_for_context(
 
     therapist_ids = sorted(ctx.offers)
     rules = _load_rules(session, ctx.clinic.id, therapist_ids, first_day, last_day, location_id)
-    range_start = _local(first_day, time.min, zone, end=True)
-    range_end = _local(last_day + timedelta(days=1), time.min, zone, end=True)
+    range_start = _LocalDay(first_day, zone).utc(0, end=True)
+    range_end = _LocalDay(last_day, zone).utc(MINUTES_PER_DAY, end=True)
+    assert range_start is not None and range_end is not None
     busy = (
         _load_busy(
             session, ctx.clinic.id, therapist_ids, range_start, range_end, ignore_appointment_id
@@ -181,28 +182,37 @@ def slots_for_context(
         if respect_bookings
         else {}
     )
+    if not respect_policy:
+        latest = datetime.max.replace(tzinfo=UTC)
 
+    # Everything below compares UTC instants: aware datetimes sharing one tzinfo
+    # compare without consulting the zone, which keeps the loop cheap.
     step = policy.slot_step_minutes
-    capacity = ctx.service.capacity
+    service_id, capacity = ctx.service.id, ctx.service.capacity
     slots: list[Slot] = []
     day = first_day
     while day <= last_day:
+        local_day = _LocalDay(day, zone)
         for tid in therapist_ids:
             duration = timedelta(minutes=ctx.offers[tid].duration_minutes)
+            therapist_busy = busy.get(tid)
             for loc_id, start_min, end_min in rules.windows(tid, day):
-                window_end = _local(day, _minutes_to_time(end_min), zone, end=True)
+                window_end = local_day.utc(end_min, end=True)
+                assert window_end is not None
                 for minute in range(start_min, end_min, step):
-                    start = _local(day, _minutes_to_time(minute), zone)
+                    start = local_day.utc(minute)
                     if start is None:  # wall-clock time skipped by a DST change
                         continue
-                    end_utc = start.astimezone(UTC) + duration
-                    if end_utc > window_end:
+                    end = start + duration
+                    if end > window_end:
                         break
-                    if start < earliest or (respect_policy and start >= latest):
+                    if start < earliest or start >= latest:
                         continue
-                    seats = _seats_left(busy.get(tid), start, end_utc, ctx.service.id, capacity)
+                    seats = _seats_left(therapist_busy, start, end, service_id, capacity)
                     if seats > 0:
-                        slots.append(Slot(start, end_utc.astimezone(zone), tid, loc_id, seats))
+                        slots.append(
+                            Slot(start.astimezone(zone), end.astimezone(zone), tid, loc_id, seats)
+                        )
         day += timedelta(days=1)
     slots.sort()
     return slots
@@ -353,14 +363,17 @@ def _load_busy(
 
 
 def _seats_left(
-    busy: _Busy | None, start: datetime, end_utc: datetime, service_id: int, capacity: int
+    busy: _Busy | None, start: datetime, end: datetime, service_id: int, capacity: int
 ) -> int:
+    """Seats still free in [start, end) (UTC): 0 when another session overlaps."""
     if busy is None:
         return capacity
     i = bisect_right(busy.ends, start)  # first appointment ending after our start
+    if i == len(busy.starts) or busy.starts[i] >= end:
+        return capacity
     group_key = group_overlap_key(service_id, start) if capacity > 1 else None
     taken = 0
-    while i < len(busy.starts) and busy.starts[i] < end_utc:
+    while i < len(busy.starts) and busy.starts[i] < end:
         if busy.keys[i] != group_key:
             return 0  # overlaps a different session
         taken += 1
@@ -379,6 +392,29 @@ def _minutes_to_time(minutes: int) -> time:
     if minutes >= MINUTES_PER_DAY:
         return time.max
     return time(minutes // 60, minutes % 60)
+
+
+class _LocalDay:
+    """Minutes after a clinic-local midnight, as UTC instants.
+
+    Most days have one UTC offset from midnight to midnight, and then a minute
+    is just ``midnight + minutes``; only the two DST days a year take the slow,
+    careful path through ``_local``.
+    """
+
+    def __init__(self, day: date, zone: ZoneInfo) -> None:
+        self.day, self.zone = day, zone
+        opening = datetime.combine(day, time.min, tzinfo=zone).utcoffset()
+        closing = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).utcoffset()
+        self.midnight: datetime | None = None
+        if opening is not None and opening == closing:
+            self.midnight = datetime.combine(day, time.min, tzinfo=UTC) - opening
+
+    def utc(self, minute: int, *, end: bool = False) -> datetime | None:
+        if self.midnight is not None:
+            return self.midnight + timedelta(minutes=minute)
+        local = _local(self.day, _minutes_to_time(minute), self.zone, end=end)
+        return None if local is None else local.astimezone(UTC)
 
 
 def _local(day: date, t: time, zone: ZoneInfo, end: bool = False) -> datetime | None:
