@@ -315,3 +315,29 @@ def test_health_and_readiness(app):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json["checks"]["database"] == "ok"
+
+
+def test_a_superadmin_manages_clinics_but_not_a_clinics_patients(app, two_clinics, session):
+    create_staff_user(
+        session, email="root@roshni.example", password=PASSWORD, role=Role.SUPERADMIN, actor=SYSTEM
+    )
+    client = app.test_client()
+    log_in(client, "root@roshni.example")
+    clinics_page = client.get("/admin/clinic/")
+    assert clinics_page.status_code == 200
+    assert "Clinic A" in clinics_page.text
+    assert "Clinic B" in clinics_page.text
+    assert client.get("/admin/patient/").status_code == 403
+    assert client.get("/admin/appointment/").status_code == 403
+
+
+def test_a_clinic_admin_sees_only_their_own_clinic_and_staff(app, two_clinics):
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    clinics_page = client.get("/admin/clinic/")
+    assert "Clinic A" in clinics_page.text
+    assert "Clinic B" not in clinics_page.text
+    staff_page = client.get("/admin/staffuser/")
+    assert "admin@a.example" in staff_page.text
+    assert "admin@b.example" not in staff_page.text
+    assert client.get("/admin/clinic/new/").status_code == 302  # only a superadmin creates clinics
