@@ -27,7 +27,7 @@ from core.clock import utcnow
 from core.formatting import format_when
 from models import BookingSource, Patient, Service, Therapist
 from services import appointments
-from services.errors import ServiceError
+from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -153,9 +153,8 @@ class AppointmentView(SecureModelView):
     def _refused(self, exc: ServiceError) -> None:
         self.session.rollback()
         message = exc.message
-        alternatives = getattr(exc, "alternatives", None)
-        if alternatives:
-            times = ", ".join(format_when(slot.start, current_timezone()) for slot in alternatives)
+        if isinstance(exc, SlotUnavailable) and exc.alternatives:
+            times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
             message += f" Free nearby: {times}."
         flash(message, "error")
 
