@@ -42,26 +42,24 @@ class BookingRefused(ServiceError):
     code = "booking_refused"
 
 
-class SlotTaken(BookingRefused):
+class SlotUnavailable(BookingRefused):
+    """The time cannot be booked; ``alternatives`` are the nearest free slots."""
+
+    def __init__(
+        self, message: str | None = None, *, alternatives: list[Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives or []
+
+
+class SlotTaken(SlotUnavailable):
     code = "slot_taken"
     template = "Sorry, that time was just taken."
 
-    def __init__(
-        self, message: str | None = None, *, alternatives: list[Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.alternatives = alternatives or []
 
-
-class OutsideHours(BookingRefused):
+class OutsideHours(SlotUnavailable):
     code = "outside_hours"
     template = "The clinic is not open for that session at that time."
-
-    def __init__(
-        self, message: str | None = None, *, alternatives: list[Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.alternatives = alternatives or []
 
 
 class TooSoon(BookingRefused):
