@@ -93,6 +93,63 @@ def create_superadmin(email: str, password: str) -> None:
     click.echo(f"superadmin {email} created")
 
 
+@main.command("chat", help="Talk to the booking assistant in the terminal, as a patient would.")
+@click.option("--clinic", "slug", required=True, help="Clinic slug, e.g. roshni.")
+@click.option("--phone", required=True, help="The patient's phone number.")
+@click.option(
+    "--channel", type=click.Choice(["whatsapp", "sms"]), default="whatsapp", show_default=True
+)
+def chat(slug: str, phone: str, channel: str) -> None:
+    import uuid
+
+    from sqlalchemy import select
+
+    from bot.receive import Delivery, receive
+    from core.clock import utcnow
+    from core.db import Database
+    from models import Channel, Clinic, MessageSource, SenderNumber
+    from services.errors import InvalidPhone
+    from services.phones import normalise_phone
+
+    database = Database(_config().database_url)
+    with database.session_scope() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"no clinic with slug {slug!r} (try `roshni seed-demo`)")
+        try:
+            e164 = normalise_phone(phone, clinic.phone_region)
+        except InvalidPhone as exc:
+            raise click.ClickException(exc.message) from None
+        chosen = Channel(channel)
+        to = session.scalar(
+            select(SenderNumber.address).where(
+                SenderNumber.clinic_id == clinic.id, SenderNumber.channel == chosen
+            )
+        )
+        click.echo(f"Chatting with {clinic.name} as {e164} on {channel}. Ctrl-D to leave.\n")
+        while True:
+            try:
+                text = input("you> ")
+            except (EOFError, KeyboardInterrupt):
+                click.echo()
+                break
+            receipt = receive(
+                session,
+                clinic=clinic,
+                delivery=Delivery(
+                    channel=chosen,
+                    source=MessageSource.CONSOLE,
+                    sid=f"console-{uuid.uuid4().hex}",
+                    from_phone=e164,
+                    to_address=to or "console",
+                    body=text,
+                ),
+                now=utcnow(),
+            )
+            click.echo(f"\n{receipt.reply or '(no reply: a person is handling this chat)'}\n")
+    database.dispose()
+
+
 @main.command("serve", help="Serve the app on HOST:PORT (development server).")
 def serve() -> None:
     from core.app import create_app

@@ -30,6 +30,8 @@ class Config:
     port: int = 5000
     host: str = "127.0.0.1"
     public_base_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
     log_level: str = "INFO"
@@ -77,6 +79,8 @@ class Config:
             "host": reader.str("HOST", "127.0.0.1"),
             "public_base_url": public_base_url,
             "admin_password": reader.secret("ADMIN_PASSWORD"),
+            "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
+            "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
             "instance_dir": instance_dir,
             "log_level": reader.choice(
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True

@@ -85,6 +85,9 @@ class Database:
         self.engine.dispose()
 
 
+_UNIT_OF_WORK = "roshni.unit_of_work"
+
+
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """One service call = one transaction: commit on success, roll back on any error.
@@ -93,9 +96,16 @@ def write_transaction(session: Session) -> Iterator[Session]:
     cannot interleave with another writer; PostgreSQL relies on row locks and
     constraints instead. A read-only transaction the session already had (say,
     loading the logged-in user) is closed first; unflushed changes are a bug.
+
+    Inside ``unit_of_work`` the call becomes a SAVEPOINT instead: its failure
+    undoes only its own changes, and the unit of work commits everything at once.
     """
     if isinstance(session, scoped_session):
         session = session()  # the proxy lacks in_transaction()
+    if session.info.get(_UNIT_OF_WORK):
+        with session.begin_nested():
+            yield session
+        return
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("a service was called with unsaved changes in its session")
@@ -108,3 +118,22 @@ def write_transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Several service calls in one transaction, e.g. a chat turn.
+
+    The turn's state change and the booking it makes commit together or not at
+    all; row locks taken at the start (the conversation's) hold to the end.
+    """
+    with write_transaction(session):
+        session.info[_UNIT_OF_WORK] = True
+        try:
+            yield session
+        finally:
+            session.info.pop(_UNIT_OF_WORK, None)
+
+
+def in_unit_of_work(session: Session) -> bool:
+    return bool(session.info.get(_UNIT_OF_WORK))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -41,3 +41,25 @@ def format_when(value: datetime, timezone: str) -> str:
 def format_when_with_year(value: datetime, timezone: str) -> str:
     local = value.astimezone(ZoneInfo(timezone))
     return f"{format_when(value, timezone)} {local.year}"
+
+
+def format_day(value: date) -> str:
+    """``Mon 23 Nov``."""
+    return f"{value:%a} {value.day} {value:%b}"
+
+
+def format_time(value: time | datetime) -> str:
+    """``4:45 pm``; ``12:00 pm`` is noon."""
+    hour = value.hour % 12 or 12
+    return f"{hour}:{value.minute:02d} {'am' if value.hour < 12 else 'pm'}"
+
+
+def format_span(start: datetime, end: datetime, timezone: str) -> str:
+    """``Mon 23 Nov, 4:45–5:30 pm`` in the clinic's zone."""
+    zone = ZoneInfo(timezone)
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    first = format_time(start)
+    last = format_time(end)
+    if first[-2:] == last[-2:]:
+        first = first[:-3]
+    return f"{format_day(start.date())}, {first}–{last}"

@@ -6,12 +6,14 @@ from models.availability import AvailabilityException, WeeklyHours
 from models.base import Base, ClinicOwned
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
+from models.conversation import Conversation, InboundMessage
 from models.enums import (
     ActorType,
     AppointmentStatus,
     BookingSource,
     Channel,
     ExceptionKind,
+    MessageSource,
     PaymentStatus,
     Relation,
     Role,
@@ -33,8 +35,11 @@ __all__ = [
     "ClinicOwned",
     "ClinicPolicy",
     "Contact",
+    "Conversation",
     "ExceptionKind",
+    "InboundMessage",
     "Location",
+    "MessageSource",
     "Patient",
     "PaymentStatus",
     "Relation",

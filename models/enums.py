@@ -58,6 +58,14 @@ class ExceptionKind(enum.StrEnum):
     EXTRA = "extra"
 
 
+class MessageSource(enum.StrEnum):
+    """Where an inbound message came from; only ``twilio`` ever reaches a provider."""
+
+    TWILIO = "twilio"
+    CONSOLE = "console"
+    SIMULATOR = "simulator"
+
+
 class ActorType(enum.StrEnum):
     STAFF = "staff"
     CONTACT = "contact"

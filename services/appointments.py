@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
-from core.db import write_transaction
+from core.db import in_unit_of_work, write_transaction
 from models import (
     Appointment,
     AppointmentCounter,
@@ -349,7 +349,7 @@ def _refusal(
         location_id=location_id,
         respect_bookings=False,
     )
-    session.rollback()  # end the read transaction these checks opened
+    _end_read(session)
     if any(slot.start == start for slot in workable):
         return SlotTaken(alternatives=alternatives)
     return OutsideHours(alternatives=alternatives)
@@ -374,7 +374,7 @@ def _alternatives(
         location_id=location_id,
         ignore_appointment_id=ignore_appointment_id,
     )
-    session.rollback()
+    _end_read(session)
     by_start: dict[datetime, Slot] = {}
     for slot in slots:
         by_start.setdefault(slot.start, slot)
@@ -383,6 +383,12 @@ def _alternatives(
         by_start.values(), key=lambda s: (abs(s.start.astimezone(UTC) - around), s.start)
     )
     return sorted(nearest[:ALTERNATIVES])
+
+
+def _end_read(session: Session) -> None:
+    """Close the read transaction the refusal checks opened (not a caller's unit of work)."""
+    if not in_unit_of_work(session):
+        session.rollback()
 
 
 def _overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:

@@ -90,12 +90,12 @@ def seed_demo(session: Session, admin_password: str | None = None) -> str | None
         if missing:
             generated = admin_password = secrets.token_urlsafe(12)
     for demo in DEMO_CLINICS:
-        _seed_clinic(session, demo, admin_password)
+        seed_clinic(session, demo, admin_password)
     session.commit()
     return generated
 
 
-def _seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) -> None:
+def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) -> None:
     clinic = session.scalar(select(Clinic).where(Clinic.slug == demo.slug))
     if clinic is None:
         clinic = clinics.create_clinic(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import write_transaction
-from models import Clinic, Contact, Patient, Relation
+from models import Channel, Clinic, Contact, Patient, Relation
 from services import audit
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput, NotFound
@@ -41,13 +41,22 @@ def create_contact(
     actor: Actor,
     name: str | None = None,
     language: str | None = None,
+    already_normalised: bool = False,
 ) -> Contact:
-    """A new contact from a phone number in any reasonable format."""
+    """A new contact from a phone number in any reasonable format.
+
+    ``already_normalised``: the number came from a provider as E.164 (an inbound
+    message), so it is stored as given rather than judged by our region rules.
+    """
     with write_transaction(session):
         clinic = session.get(Clinic, clinic_id)
         if clinic is None:
             raise NotFound(what="clinic")
-        e164 = normalise_phone(phone, clinic.phone_region, require_mobile=True)
+        e164 = (
+            phone
+            if already_normalised
+            else normalise_phone(phone, clinic.phone_region, require_mobile=True)
+        )
         if find_contact(session, clinic_id, e164) is not None:
             raise Duplicate(detail=f"A contact with the number {e164} already exists.")
         contact = Contact(
@@ -144,3 +153,67 @@ def validate_patient(patient: Patient) -> None:
 def validate_contact(contact: Contact) -> None:
     if contact.name:
         contact.name = clean_name(contact.name)
+
+
+def set_opt_out(
+    session: Session,
+    *,
+    contact: Contact,
+    channel: Channel,
+    opted_out: bool,
+    now: datetime,
+    actor: Actor,
+) -> Contact:
+    """STOP / START: no proactive messages on that channel while opted out."""
+    with write_transaction(session):
+        before = audit.snapshot(contact)
+        setattr(contact, f"{channel.value}_opted_out_at", now if opted_out else None)
+        audit.record(
+            session,
+            clinic_id=contact.clinic_id,
+            actor=actor,
+            action="contact.opt_out" if opted_out else "contact.opt_in",
+            entity=contact,
+            before=before,
+        )
+    return contact
+
+
+def note_inbound(session: Session, *, contact: Contact, channel: Channel, now: datetime) -> None:
+    """Remember when the contact last wrote on a channel (WhatsApp's 24-hour window).
+
+    Not audited: it is a timestamp the messaging rules read, not a change anyone makes.
+    """
+    setattr(contact, f"{channel.value}_last_inbound_at", now)
+
+
+def update_contact(
+    session: Session, *, contact: Contact, actor: Actor, name: str | None = None
+) -> Contact:
+    with write_transaction(session):
+        before = audit.snapshot(contact)
+        if name is not None:
+            contact.name = clean_name(name)
+        audit.record(
+            session,
+            clinic_id=contact.clinic_id,
+            actor=actor,
+            action="contact.update",
+            entity=contact,
+            before=before,
+        )
+    return contact
+
+
+def active_patients(session: Session, contact: Contact) -> list[Patient]:
+    return list(
+        session.scalars(
+            select(Patient)
+            .where(
+                Patient.clinic_id == contact.clinic_id,
+                Patient.contact_id == contact.id,
+                Patient.active.is_(True),
+            )
+            .order_by(Patient.id)
+        )
+    )

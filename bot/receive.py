@@ -1,0 +1,111 @@
+"""The one way in: every channel (Twilio webhooks, the console, the simulator)
+delivers messages here. No Flask in this module.
+
+Per message, in one transaction: lock the conversation, drop a duplicate
+delivery (returning the reply we gave the first time), apply the rate limit,
+run the dialog, and store the message with its reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import tenancy
+from core.db import unit_of_work
+from flows.engine import Inbound, conversation_for_update, handle_turn
+from flows.messages import say
+from models import Channel, Clinic, InboundMessage, MessageSource
+
+RATE_LIMIT = 30  # messages per contact per minute that get an answer
+RATE_WINDOW = timedelta(minutes=1)
+MAX_STORED_BODY = 4096
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An inbound message as a channel delivered it (already authenticated)."""
+
+    channel: Channel
+    source: MessageSource
+    sid: str
+    from_phone: str  # E.164
+    to_address: str
+    body: str
+    payload: str | None = None
+    num_media: int = 0
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reply: str | None
+    duplicate: bool = False
+
+
+def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+    seen = _stored(session, delivery.sid)
+    if seen is not None:
+        return Receipt(seen.reply, duplicate=True)
+    with unit_of_work(session):
+        tenancy.bind(session, clinic.id)
+        conversation = conversation_for_update(
+            session, clinic, delivery.channel, delivery.from_phone
+        )
+        # Same MessageSid, same conversation: a retry that raced the first delivery
+        # waited on the lock above and finds its twin here.
+        seen = _stored(session, delivery.sid)
+        if seen is not None:
+            return Receipt(seen.reply, duplicate=True)
+        recent = session.scalar(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(
+                InboundMessage.conversation_id == conversation.id,
+                InboundMessage.received_at > now - RATE_WINDOW,
+            )
+        )
+        throttled = recent >= RATE_LIMIT
+        if throttled:
+            # One polite word when the limit is crossed, then silence until it eases.
+            reply = say(clinic.language, "slow_down") if recent == RATE_LIMIT else None
+        else:
+            inbound = Inbound(
+                channel=delivery.channel,
+                phone=delivery.from_phone,
+                text=delivery.body,
+                payload=delivery.payload,
+                num_media=delivery.num_media,
+            )
+            reply = handle_turn(
+                session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
+            )
+        session.add(
+            InboundMessage(
+                clinic_id=clinic.id,
+                channel=delivery.channel,
+                source=delivery.source,
+                provider_sid=delivery.sid,
+                conversation_id=conversation.id,
+                from_phone=delivery.from_phone,
+                to_address=delivery.to_address,
+                body=_storable(delivery.body)[:MAX_STORED_BODY],
+                button_payload=_storable(delivery.payload or "")[:256] or None,
+                num_media=delivery.num_media,
+                received_at=now,
+                reply=reply,
+                throttled=throttled,
+            )
+        )
+    return Receipt(reply)
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; keep a visible marker instead of failing."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _stored(session: Session, sid: str) -> InboundMessage | None:
+    return session.scalar(select(InboundMessage).where(InboundMessage.provider_sid == sid))

@@ -1,0 +1,69 @@
+"""Turning a reply into what Twilio delivers: TwiML, split to its limits.
+
+No Flask here; ``bot.webhooks`` wraps the result in a response.
+"""
+
+from __future__ import annotations
+
+from twilio.twiml.messaging_response import MessagingResponse
+
+from models import Channel
+
+MAX_BODY = 1600  # Twilio's limit for one message body
+# GSM-7 has none of these; one of them turns a whole SMS into UCS-2 (70 chars a part).
+_SMS_PLAIN = str.maketrans(
+    {
+        "—": "-",
+        "–": "-",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "…": "...",
+        "·": "-",
+        "•": "-",
+        "₹": "Rs ",
+        "\u00a0": " ",
+        "✅": "",
+        "⏰": "",
+        "💳": "",
+        "🌼": "",
+    }
+)
+
+
+def sms_plain(text: str) -> str:
+    """Swap typographic characters for GSM-7 ones where a plain one reads the same."""
+    lines = [" ".join(line.translate(_SMS_PLAIN).split()) for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def split_reply(text: str, limit: int = MAX_BODY) -> list[str]:
+    """Parts of at most ``limit`` characters, broken at line ends where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single over-long line: hard wrap
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def twiml_reply(reply: str | None, channel: Channel) -> str:
+    response = MessagingResponse()
+    if reply:
+        text = sms_plain(reply) if channel is Channel.SMS else reply
+        for part in split_reply(text):
+            response.message(part)
+    return str(response)

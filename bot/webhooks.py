@@ -1,0 +1,110 @@
+"""Twilio's WhatsApp and SMS webhooks: verify, route, hand to ``bot.receive``, answer TwiML."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, Flask, Response, current_app, request
+from twilio.request_validator import RequestValidator
+
+from bot.receive import Delivery, receive
+from bot.twiml import twiml_reply
+from core.clock import utcnow
+from core.security import csrf
+from models import Channel, MessageSource
+from services.clinics import clinic_for_sender
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+SID = re.compile(r"^[A-Za-z0-9]{10,64}$")
+
+
+@bp.post("/twilio/whatsapp")
+def twilio_whatsapp() -> Response:
+    return _inbound(Channel.WHATSAPP)
+
+
+@bp.post("/twilio/sms")
+def twilio_sms() -> Response:
+    return _inbound(Channel.SMS)
+
+
+def _inbound(channel: Channel) -> Response:
+    if not _signature_ok():
+        return _plain("invalid signature", 403)
+    form = request.form
+    to = _address(form.get("To", ""))
+    sender = _address(form.get("From", ""))
+    sid = form.get("MessageSid", "")
+    if not (E164.match(to) and E164.match(sender) and SID.match(sid)):
+        return _plain("missing or malformed To, From or MessageSid", 400)
+
+    from core.app import get_db
+
+    session = get_db().scoped
+    clinic = clinic_for_sender(session, channel, to)
+    if clinic is None:
+        # Only the clinic-side number's tail: patients' numbers never go to logs.
+        log.warning("inbound %s message for a number no clinic owns (…%s)", channel.value, to[-4:])
+        return _plain("no clinic owns this number", 404)
+    try:
+        media = max(0, min(int(form.get("NumMedia", "0") or 0), 10))
+    except ValueError:
+        media = 0
+    receipt = receive(
+        session,
+        clinic=clinic,
+        delivery=Delivery(
+            channel=channel,
+            source=MessageSource.TWILIO,
+            sid=sid,
+            from_phone=sender,
+            to_address=to,
+            body=form.get("Body", ""),
+            payload=form.get("ButtonPayload") or None,
+            num_media=media,
+        ),
+        now=utcnow(),
+    )
+    return Response(twiml_reply(receipt.reply, channel), status=200, mimetype="text/xml")
+
+
+def _signature_ok() -> bool:
+    """X-Twilio-Signature over the public URL and the POSTed form, with our auth token."""
+    config = current_app.config["ROSHNI"]
+    token = config.twilio_auth_token
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token:
+        log.error("TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks")
+        return False
+    if not signature:
+        return False
+    return RequestValidator(token).validate(public_url(), request.form, signature)
+
+
+def public_url() -> str:
+    """The URL Twilio called: behind a proxy, rebuilt from PUBLIC_BASE_URL."""
+    base = current_app.config["ROSHNI"].public_base_url
+    if not base:
+        return request.url
+    query = request.query_string.decode()
+    return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if value.lower().startswith("whatsapp:"):
+        value = value[len("whatsapp:") :]
+    return value
+
+
+def _plain(message: str, status: int) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def init_app(app: Flask) -> None:
+    csrf.exempt(bp)  # provider webhooks carry signatures, not browser CSRF tokens
+    app.register_blueprint(bp)

@@ -1,0 +1,136 @@
+"""Everything the bot says, by message id and language.
+
+Adding a language is a translation of this table, nothing else: the flows only
+ever ask for ``say(lang, "id", **params)``. A message missing in a language
+falls back to English.
+"""
+
+from __future__ import annotations
+
+CONSENT_VERSION = "2026-11"
+
+EN: dict[str, str] = {
+    # first contact
+    "privacy": (
+        "Namaste! 🌼 This is {clinic}'s booking assistant.\n"
+        "To book and remind you about sessions we store your name, phone number and "
+        "the patient's details. We never share them. Is that OK?"
+    ),
+    "consent_yes": "Yes, continue",
+    "consent_no": "No thanks",
+    "consent_declined": (
+        "No problem, we have not stored anything about you. "
+        "Reply *hi* any time if you change your mind, or call {clinic_phone}."
+    ),
+    "ask_name": "Thank you! What is your name?",
+    "bad_name": "Please reply with your name, for example *Asha Verma*.",
+    "ask_for_whom": "Nice to meet you, {name}. Who are the sessions for?",
+    "for_self": "Myself",
+    "for_child": "My child",
+    "for_other": "Someone else in my family",
+    "ask_child_name": "What is your child's name?",
+    "ask_other_name": "What is their name?",
+    "bad_child_name": "Please reply with the name, for example *Aarav*.",
+    "ask_dob": "And {name}'s date of birth? (for example 12/03/2019)",
+    "bad_dob": "Please give the date of birth like *12/03/2019* (day/month/year).",
+    "patient_added": "Thank you, {name} is registered. ✅",
+    "patient_exists": "{name} is already registered with this number.",
+    # menu
+    "menu": "What would you like to do?",
+    "menu_book": "Book a session",
+    "menu_mine": "My appointments",
+    "menu_family": "Add a family member",
+    "menu_talk": "Talk to the clinic",
+    "greeting_name": "Hello {name}! ",
+    "restarted": "It's been a while, so let's start again.",
+    # booking
+    "ask_service": "Which therapy?",
+    "service_line": "{name} — {minutes} min, {price}",
+    "no_services": "Sorry, {clinic} has no sessions open for booking right now.",
+    "ask_patient": "Who is this session for?",
+    "someone_else": "Someone else",
+    "ask_therapist": "With whom?",
+    "any_therapist": "Any available therapist",
+    "therapist_line": "{name} ({specialization})",
+    "ask_day": 'Which day? Reply with a number or a day like "tomorrow" or "25 Nov".',
+    "no_days": (
+        "Sorry, there are no free times for {service} in the next {days} days. "
+        "Reply *4* from the menu to talk to the clinic."
+    ),
+    "day_closed": "{day} there is nothing free.",
+    "ask_time": "Free on {day}{part}:",
+    "part_suffix": " in the {part}",
+    "ask_time_hint": "Reply with a number or a time like *5pm*.",
+    "time_taken_nearest": "{when} is not free. The nearest free times:",
+    "beyond_horizon": "We can book up to {days} days ahead. Please choose an earlier day.",
+    "in_the_past": "That day has already passed. Please choose a day from today on.",
+    "confirm_booking": (
+        "Please confirm:\n{service} for {patient}\nwith {therapist}, {when}\n{location} · {price}"
+    ),
+    "confirm": "Confirm",
+    "change": "Change",
+    "booked": (
+        "✅ Booked! {number}\n{patient} · {service} · {when} · {therapist}\n"
+        "We'll remind you {reminders}.\nReply *menu* any time."
+    ),
+    "reminders_default": "before the session",
+    "slot_just_taken": "Sorry, that time was just taken. Free nearby:",
+    # my appointments
+    "no_upcoming": "You have no upcoming sessions. Reply *1* from the menu to book one.",
+    "upcoming": "Your upcoming sessions:",
+    "appointment_line": "{when} · {service} for {patient} ({number})",
+    "manage": "{summary}\nWhat would you like to do?",
+    "reschedule": "Reschedule",
+    "cancel": "Cancel",
+    "back": "Back to menu",
+    "confirm_cancel": "Cancel {summary}?",
+    "yes_cancel": "Yes, cancel it",
+    "no_keep": "No, keep it",
+    "cancelled": "Your session {number} is cancelled. The time is free for others now. ✅",
+    "kept": "OK, your session stays booked.",
+    "rescheduled": "✅ Moved! {number} is now {when} with {therapist}.",
+    "confirm_reschedule": (
+        "Please confirm the new time:\n{service} for {patient}\n{when} with {therapist}"
+    ),
+    "refused": "{reason}",
+    "offer_talk": "Reply *talk* and the clinic will get in touch.",
+    # global words
+    "help": (
+        "This is {clinic}'s booking assistant. Reply *menu* for options, *talk* to reach "
+        "a person, or *stop* to stop messages.{phone_line}"
+    ),
+    "help_phone": "\nYou can also call us on {phone}.",
+    "stopped": (
+        "You won't get any more messages from {clinic} on {channel}. Reply *start* to turn "
+        "them back on."
+    ),
+    "started": "Welcome back! Messages from {clinic} are on again. Reply *menu* for options.",
+    "handoff": (
+        "Thanks, we've asked someone at {clinic} to reply to you here{hours}. "
+        "Reply *menu* to use the assistant again."
+    ),
+    "language": "Sorry, only English is available for now.",
+    # re-asks
+    "choose_number": "Please reply with a number from 1 to {count}.",
+    "choose_number_or_day": (
+        'Please reply with a number from 1 to {count}, or a day like "tomorrow".'
+    ),
+    "choose_number_or_time": "Please reply with a number from 1 to {count}, or a time like *5pm*.",
+    "three_misses": "Having trouble? Reply *talk* and someone from {clinic} will help.",
+    "media_only": "Sorry, I can only read text messages. Please type your reply.",
+    "slow_down": "You're sending messages very fast. Please wait a minute and try again.",
+    "too_long": "That message is too long for me. Please reply in a few words.",
+}
+
+CATALOGUES: dict[str, dict[str, str]] = {"en": EN}
+
+
+def say(lang: str, key: str, **params: object) -> str:
+    catalogue = CATALOGUES.get(lang, EN)
+    template = catalogue.get(key) or EN[key]
+    return template.format(**params)
+
+
+def numbered(options: list[str]) -> str:
+    """``1. Speech Therapy Session`` lines: every choice answerable with one digit."""
+    return "\n".join(f"{i}. {label}" for i, label in enumerate(options, start=1))

@@ -1,0 +1,248 @@
+"""First contact (privacy notice and consent, name, who the sessions are for),
+adding family members, and the main menu."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from flows.engine import Turn, state
+from flows.messages import CONSENT_VERSION
+from flows.parsing import parse_date_of_birth
+from models import Relation
+from services import patients
+from services.audit import Actor
+from services.errors import Duplicate, InvalidInput
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def ask_consent(turn: Turn) -> str:
+    return turn.offer(
+        turn.say("privacy"),
+        [("yes", turn.say("consent_yes")), ("no", turn.say("consent_no"))],
+    )
+
+
+def answer_consent(turn: Turn, text: str) -> str:
+    choice = turn.pick(text) or {"yes": "yes", "ok": "yes", "no": "no"}.get(text.casefold())
+    if choice == "no":
+        turn.conversation.state = "new"
+        phone = turn.clinic.phone or turn.clinic.name
+        return turn.say("consent_declined", clinic_phone=phone)
+    if choice != "yes":
+        return turn.miss(turn.say("choose_number", count=2))
+    contact = turn.contact or patients.find_contact(
+        turn.session, turn.clinic.id, turn.conversation.phone
+    )
+    if contact is None:
+        contact = patients.create_contact(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            phone=turn.conversation.phone,
+            actor=Actor.system(),
+            already_normalised=True,
+        )
+    turn.conversation.contact_id = contact.id
+    turn.conversation.contact = contact
+    patients.record_consent(
+        turn.session,
+        clinic_id=turn.clinic.id,
+        contact_id=contact.id,
+        version=CONSENT_VERSION,
+        now=turn.now,
+        actor=Actor.contact(contact.id),
+    )
+    if contact.name:
+        return _after_name(turn)
+    return turn.goto("ask_name")
+
+
+state("consent", ask=ask_consent, answer=answer_consent)
+
+
+# --- the contact's name and the first patient ----------------------------------------------
+
+
+def answer_name(turn: Turn, text: str) -> str:
+    contact = turn.contact
+    assert contact is not None
+    try:
+        patients.update_contact(turn.session, contact=contact, name=text, actor=turn.actor)
+    except InvalidInput:
+        return turn.miss(turn.say("bad_name"))
+    return _after_name(turn)
+
+
+def _after_name(turn: Turn) -> str:
+    if patients.active_patients(turn.session, turn.contact):
+        return turn.goto("menu")
+    return turn.goto("ask_for_whom")
+
+
+state("ask_name", ask=lambda turn: turn.say("ask_name"), answer=answer_name)
+
+
+def ask_for_whom(turn: Turn) -> str:
+    name = (turn.contact.name or "").split()[0] if turn.contact and turn.contact.name else ""
+    return turn.offer(
+        turn.say("ask_for_whom", name=name),
+        [("self", turn.say("for_self")), ("child", turn.say("for_child"))],
+    )
+
+
+def answer_for_whom(turn: Turn, text: str) -> str:
+    choice = turn.pick(text)
+    if choice == "self":
+        contact = turn.contact
+        assert contact is not None and contact.name
+        with suppress(Duplicate):  # already registered: carry on
+            patients.add_patient(
+                turn.session,
+                clinic_id=turn.clinic.id,
+                contact_id=contact.id,
+                name=contact.name,
+                relation=Relation.SELF,
+                actor=turn.actor,
+                today=turn.now.date(),
+            )
+        return _after_patient(turn)
+    if choice == "child":
+        turn.data["new_patient"] = {"relation": Relation.CHILD.value}
+        return turn.goto("patient_name")
+    return turn.miss(turn.say("choose_number", count=2))
+
+
+state("ask_for_whom", ask=ask_for_whom, answer=answer_for_whom)
+
+
+# --- adding a child or another family member ---------------------------------------------
+
+
+def ask_family_relation(turn: Turn) -> str:
+    return turn.offer(
+        turn.say("ask_patient"),
+        [("child", turn.say("for_child")), ("other", turn.say("for_other"))],
+    )
+
+
+def answer_family_relation(turn: Turn, text: str) -> str:
+    choice = turn.pick(text)
+    if choice not in ("child", "other"):
+        return turn.miss(turn.say("choose_number", count=2))
+    turn.data["new_patient"] = {"relation": choice}
+    return turn.goto("patient_name")
+
+
+state("family_relation", ask=ask_family_relation, answer=answer_family_relation)
+
+
+def ask_patient_name(turn: Turn) -> str:
+    relation = turn.data.get("new_patient", {}).get("relation")
+    return turn.say("ask_child_name" if relation == Relation.CHILD.value else "ask_other_name")
+
+
+def answer_patient_name(turn: Turn, text: str) -> str:
+    try:
+        name = patients.clean_name(text)
+    except InvalidInput:
+        return turn.miss(turn.say("bad_child_name"))
+    turn.data.setdefault("new_patient", {})["name"] = name
+    return turn.goto("patient_dob")
+
+
+state("patient_name", ask=ask_patient_name, answer=answer_patient_name)
+
+
+def answer_patient_dob(turn: Turn, text: str) -> str:
+    new = turn.data.get("new_patient") or {}
+    born = parse_date_of_birth(text, turn.now.date())
+    if born is None:
+        return turn.miss(turn.say("bad_dob"))
+    contact = turn.contact
+    assert contact is not None
+    try:
+        patient = patients.add_patient(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            contact_id=contact.id,
+            name=new.get("name", ""),
+            relation=Relation(new.get("relation", Relation.CHILD.value)),
+            date_of_birth=born,
+            actor=turn.actor,
+            today=turn.now.date(),
+        )
+    except (Duplicate, InvalidInput) as exc:
+        turn.data.pop("new_patient", None)
+        return f"{exc.message}\n{turn.goto('menu')}"
+    turn.data.pop("new_patient", None)
+    booking = turn.data.get("booking")
+    if booking is not None and booking.get("awaiting_patient"):
+        from flows.booking import continue_with_patient
+
+        return f"{turn.say('patient_added', name=patient.name)}\n" + continue_with_patient(
+            turn, patient.id
+        )
+    return _after_patient(turn, added=patient.name)
+
+
+def _after_patient(turn: Turn, added: str | None = None) -> str:
+    prefix = f"{turn.say('patient_added', name=added)}\n" if added else ""
+    return prefix + turn.goto("menu")
+
+
+state(
+    "patient_dob",
+    ask=lambda turn: turn.say("ask_dob", name=turn.data.get("new_patient", {}).get("name", "")),
+    answer=answer_patient_dob,
+)
+
+
+# --- main menu -----------------------------------------------------------------------------
+
+
+def menu_options(turn: Turn) -> list[tuple[str, str]]:
+    return [
+        ("book", turn.say("menu_book")),
+        ("mine", turn.say("menu_mine")),
+        ("family", turn.say("menu_family")),
+        ("talk", turn.say("menu_talk")),
+    ]
+
+
+def ask_menu(turn: Turn) -> str:
+    return turn.offer(turn.say("menu"), menu_options(turn))
+
+
+def answer_menu(turn: Turn, text: str) -> str:
+    from flows.booking import start_booking
+    from flows.engine import hand_to_staff
+    from flows.my_appointments import start_my_appointments
+
+    # The menu's numbers mean the same whether or not the menu was just shown
+    # (after "✅ Booked!" the patient may type "2" straight away).
+    turn.data["choices"] = [[value, label] for value, label in menu_options(turn)]
+    choice = turn.pick(text)
+    if choice is None:
+        word = text.casefold()
+        if "book" in word or ("appointment" in word and "my" not in word):
+            choice = "book"
+        elif "cancel" in word or "reschedule" in word or "my" in word:
+            choice = "mine"
+    if choice == "book":
+        return start_booking(turn)
+    if choice == "mine":
+        return start_my_appointments(turn)
+    if choice == "family":
+        return turn.goto("family_relation")
+    if choice == "talk":
+        return hand_to_staff(turn)
+    return turn.miss(turn.say("choose_number", count=4))
+
+
+state("menu", ask=ask_menu, answer=answer_menu)
+state(
+    "new",
+    ask=ask_consent,
+    answer=lambda turn, text: turn.goto("consent"),
+)
+state("handoff", ask=lambda turn: turn.say("handoff", hours=""), answer=lambda t, x: t.goto("menu"))

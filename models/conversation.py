@@ -1,0 +1,62 @@
+"""Chat conversations and the inbound messages that drive them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, ClinicOwned, Timestamped, str_enum
+from models.enums import Channel, MessageSource
+from models.people import Contact
+
+
+class Conversation(ClinicOwned, Timestamped, Base):
+    """Dialog state for one (clinic, channel, phone). Turns lock this row, one at a time."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(40), default="new")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    misses: Mapped[int] = mapped_column(default=0)
+    last_turn_at: Mapped[datetime | None]
+    # Set while the patient waits for a person; the bot stays quiet until "menu".
+    handoff_at: Mapped[datetime | None]
+
+    contact: Mapped[Contact | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "channel", "phone"),
+        Index("ix_conversation_handoff", "clinic_id", "handoff_at"),
+    )
+
+
+class InboundMessage(ClinicOwned, Base):
+    """Every message received, stored once by its provider id, with the reply we gave."""
+
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    source: Mapped[MessageSource] = mapped_column(str_enum(MessageSource, "message_source"))
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), index=True
+    )
+    from_phone: Mapped[str] = mapped_column(String(20))
+    to_address: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, default="")
+    button_payload: Mapped[str | None] = mapped_column(String(256))
+    num_media: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime]
+    # What we answered (None: stored but not answered, e.g. while rate-limited).
+    reply: Mapped[str | None] = mapped_column(Text)
+    throttled: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_inbound_rate", "clinic_id", "from_phone", "received_at"),)
