@@ -32,6 +32,8 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.slots
+	$(BIN)/python -m bench.parsing
+	$(BIN)/python -m bench.webhook
 
 # Refresh constraints.txt from what is installed (after changing pyproject.toml).
 lock: install

@@ -21,7 +21,7 @@ from admin.views.catalog import (
     WeeklyHoursView,
 )
 from admin.views.deployment import AuditLogView, ClinicView, StaffUserView
-from admin.views.people import ContactView, PatientView
+from admin.views.people import ContactView, ConversationView, PatientView
 from core import tenancy
 from models import (
     Appointment,
@@ -29,6 +29,7 @@ from models import (
     AvailabilityException,
     Clinic,
     Contact,
+    Conversation,
     Location,
     Patient,
     Service,
@@ -71,6 +72,9 @@ def init_app(app: Flask) -> None:
         panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
         panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
         panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
+        panel.add_view(
+            ConversationView(Conversation, session, name="Conversations", category="People")
+        )
         panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
         panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
         panel.add_view(

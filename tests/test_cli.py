@@ -99,3 +99,29 @@ def test_a_bad_setting_is_a_clear_error_not_a_traceback(fresh_sqlite):
     assert result.returncode != 0
     assert "configuration error: PORT must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_roshni_chat_runs_the_booking_assistant_in_the_terminal(fresh_sqlite):
+    assert roshni("db", "upgrade", env=fresh_sqlite).returncode == 0
+    assert roshni("seed-demo", env=fresh_sqlite).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "chat", "--clinic", "roshni", "--phone", "98765 43210"],
+        cwd=ROOT,
+        env={**os.environ, **fresh_sqlite},
+        input="hi\n1\nAsha Verma\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Chatting with Roshni Clinic as +919876543210" in result.stdout
+    assert "Roshni Clinic's booking assistant" in result.stdout
+    assert "Nice to meet you, Asha" in result.stdout
+
+
+def test_roshni_chat_explains_an_unknown_clinic(fresh_sqlite):
+    assert roshni("db", "upgrade", env=fresh_sqlite).returncode == 0
+    result = roshni("chat", "--clinic", "nowhere", "--phone", "9876543210", env=fresh_sqlite)
+    assert result.returncode != 0
+    assert "no clinic with slug 'nowhere'" in result.stderr

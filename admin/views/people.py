@@ -9,7 +9,7 @@ from flask_admin.form import BaseForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import SecureModelView, current_clinic_id, staff_actor
+from admin.views.base import SecureModelView, current_clinic_id, staff_actor, when_formatter
 from services import patients
 from services.errors import ServiceError
 
@@ -47,3 +47,19 @@ class PatientView(SecureModelView):
     column_searchable_list = ("name",)
     column_filters = ("active", "relation")
     form_columns = ("contact", "name", "relation", "date_of_birth", "notes", "active")
+
+
+class ConversationView(SecureModelView):
+    """Chats, newest first; those waiting for a person (after "talk") on top.
+
+    Answering from the panel comes with the staff-panel issue; for now staff see
+    who is waiting and call or message them back.
+    """
+
+    allow_create = False
+    allow_edit = False
+    column_list = ("phone", "channel", "contact", "state", "handoff_at", "last_turn_at")
+    column_labels = {"handoff_at": "Waiting since", "last_turn_at": "Last message"}
+    column_default_sort = [("handoff_at", True), ("last_turn_at", True)]
+    column_filters = ("channel", "state")
+    column_formatters = {"handoff_at": when_formatter, "last_turn_at": when_formatter}
