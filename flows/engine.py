@@ -78,6 +78,13 @@ STOP_WORDS = {
     ),
 }
 START_WORDS = frozenset({"start", "unstop"})
+# "cancel" on WhatsApp means a session, from any state (on SMS it is an opt-out, above).
+CHANGE_WORDS = {
+    "cancel": frozenset(
+        {"cancel", "cancel appointment", "cancel my appointment", "cancel booking"}
+    ),
+    "reschedule": frozenset({"reschedule", "change time", "change my appointment", "move"}),
+}
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,12 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
         return STATES["consent"].answer(turn, text)
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
+    for intent, words in CHANGE_WORDS.items():
+        if word in words:
+            from flows.my_appointments import start_my_appointments
+
+            turn.data.pop("booking", None)
+            return start_my_appointments(turn, intent=intent)
     if (
         conversation.state not in RESTING_STATES
         and conversation.last_turn_at is not None

@@ -17,7 +17,16 @@ from services.errors import ServiceError, TooLateToReschedule
 LISTED = 10
 
 
-def start_my_appointments(turn: Turn) -> str:
+def start_my_appointments(turn: Turn, intent: str | None = None) -> str:
+    """List upcoming sessions; with an intent ("cancel", "reschedule") and only one
+    session to choose from, go straight to that action for it."""
+    if intent is not None:
+        appointments = upcoming(turn)
+        if len(appointments) == 1:
+            turn.data["manage_id"] = appointments[0].id
+            if intent == "cancel":
+                return turn.goto("my_cancel")
+            return _start_reschedule(turn, appointments[0])
     return turn.goto("my_list")
 
 

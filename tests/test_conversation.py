@@ -277,3 +277,13 @@ def test_a_media_only_message_asks_for_text(chat):
 def test_a_button_payload_means_the_same_as_typing_it(chat):
     chat.say("hi")
     assert chat.say("", payload="1") == "Thank you! What is your name?"
+
+
+def test_typing_cancel_mid_flow_goes_to_the_only_session_to_cancel(chat, session):
+    onboard_parent(chat)
+    chat.script("1", "1", "1", "27 nov 9am", "1")  # booked Fri 27 Nov
+    chat.script("1", "1")  # starting another booking...
+    reply = chat.say("cancel")
+    assert "Cancel Fri 27 Nov, 9:00 am" in reply
+    assert "is cancelled" in chat.say("1")
+    assert session.scalar(select(Appointment)).status is AppointmentStatus.CANCELLED
