@@ -37,25 +37,20 @@ Rules (all case-insensitive; punctuation, emoji and extra spaces are ignored):
   longer than ``MAX_INPUT_CHARS`` are ``None``.
 
 Anything the patterns above do not cover goes to ``dateparser``, but only when it is short and
-looks like a date (a digit, a month or a weekday name), through one shared, lazily created
-``DateDataParser`` (see ``_dateparser_fallback``). Nothing here touches the network.
+looks like a date (a digit, a month or a weekday name), through ``DateDataParser``
+(see ``_dateparser_fallback``). Nothing here touches the network.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Literal
-
-if TYPE_CHECKING:
-    from dateparser.conf import Settings
-    from dateparser.date import DateDataParser
+from typing import Any, Final, Literal
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -182,6 +177,13 @@ _words(
     "okay", "please", "pls", "plz", "maybe", "any", "anytime", "time", "ko", "ke", "ki", "ka",
     "se", "me", "mein", "mai", "pe", "ji", "sir", "madam", "mam", "maam", "को", "के", "की", "का",
     "से", "में", "पे", "जी",
+)
+# "I can come tomorrow", "kal chalega": words around a day that change nothing. Negations
+# ("not", "can't", "nahi") are deliberately absent: an unknown word makes the message None.
+_words(
+    "filler", None, "i", "we", "can", "come", "will", "would", "be", "fine", "good", "great",
+    "perfect", "works", "work", "suits", "best", "better", "hai", "chalega", "theek", "thik",
+    "hoga", "है", "चलेगा", "ठीक",
 )
 # fmt: on
 
@@ -609,49 +611,41 @@ class _Scan:
 
 # --- dateparser fallback ---------------------------------------------------------------------
 
-_parser_lock = threading.Lock()
-_parser: DateDataParser | None = None
-_parser_settings: Settings | None = None
 _PARTS_FROM_DATEPARSER: Final[Mapping[str, PartOfDay]] = MappingProxyType(
     {"morning": "morning", "afternoon": "afternoon", "evening": "evening", "night": "evening"}
+)
+_FALLBACK_SETTINGS: Final = MappingProxyType(
+    {
+        "PREFER_DATES_FROM": "future",
+        "PREFER_LOCALE_DATE_ORDER": False,
+        "RETURN_TIME_AS_PERIOD": True,
+        # No unix timestamps ("1700000000") and no glued digits ("20261125").
+        "PARSERS": ["relative-time", "absolute-time"],
+    }
 )
 
 
 def _dateparser_fallback(text: str, now: datetime, date_order: str) -> When | None:
     """dateparser's reading of a short, date-like ``text`` (PLATFORM.md, "dateparser (1.5)").
 
-    One ``DateDataParser`` is shared by every call: it is created on first use and holds what
-    never changes (languages, future dates first, no timestamp parsers, no ``TIMEZONE``
-    setting). ``RELATIVE_BASE`` (the naive clinic-local ``now``) and ``DATE_ORDER`` change per
-    call, and dateparser only takes settings through the constructor, so each call swaps in a
-    ``Settings.replace`` copy of the base settings under a lock: the parser is never read with
-    another call's settings. A zone named in the text ("5pm UTC") comes back as an aware
-    datetime and is converted to the clinic's zone.
+    ``RELATIVE_BASE`` (the naive clinic-local ``now``) and ``DATE_ORDER`` differ per call
+    and dateparser takes settings only in its constructor, so each call builds its own
+    ``DateDataParser``: about 12 µs once dateparser's language data is loaded (it caches
+    that itself, on first use), which is what the PLATFORM.md advice about a shared
+    parser protects. No ``TIMEZONE`` setting; a zone named in the text ("5pm UTC")
+    comes back aware and is converted to the clinic's zone.
     """
-    global _parser, _parser_settings
+    from dateparser.date import DateDataParser  # slow to import, rarely needed
+
     base = now.replace(tzinfo=None)
     try:
-        with _parser_lock:
-            if _parser is None:
-                from dateparser.date import DateDataParser  # slow to import, rarely needed
-
-                _parser = DateDataParser(
-                    languages=["en", "hi"],
-                    settings={
-                        "PREFER_DATES_FROM": "future",
-                        "DATE_ORDER": "DMY",
-                        "PREFER_LOCALE_DATE_ORDER": False,
-                        "RETURN_TIME_AS_PERIOD": True,
-                        # No unix timestamps ("1700000000") and no glued digits ("20261125").
-                        "PARSERS": ["relative-time", "absolute-time"],
-                    },
-                )
-                _parser_settings = _parser._settings
-            assert _parser_settings is not None
-            _parser._settings = _parser_settings.replace(RELATIVE_BASE=base, DATE_ORDER=date_order)
-            data = _parser.get_date_data(text)
-    except Exception:
-        log.warning("dateparser failed on %r", text, exc_info=True)
+        parser = DateDataParser(
+            languages=["en", "hi"],
+            settings={**_FALLBACK_SETTINGS, "RELATIVE_BASE": base, "DATE_ORDER": date_order},
+        )
+        data = parser.get_date_data(text)
+    except Exception:  # a third-party parser on patient text: never let it break a chat
+        log.warning("dateparser fallback failed (%d characters)", len(text), exc_info=True)
         return None
     found = data.date_obj
     if found is None or data.period not in ("day", "time", "part_of_day"):

@@ -6,8 +6,11 @@ Europe/London): the answers are clinic-local, so they must not depend on the zon
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time as clock
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,6 +157,13 @@ CASES: list[tuple[str, When | None]] = [
     ("कल शाम 5 बजे", When(d(22), t(17), "evening")),
     ("सोमवार", When(d(23))),
     ("२५ नवंबर", When(d(25))),
+    # chat around the day
+    ("tomorrow is fine", When(d(22))),
+    ("I can come on monday at 5", When(d(23), t(17))),
+    ("kal shaam chalega", When(d(22), part="evening")),
+    ("not tomorrow", None),
+    ("can't do tomorrow", None),
+    ("kal nahi", None),
     # not a day or a time
     ("", None),
     ("   ", None),
@@ -283,13 +293,10 @@ def test_dateparser_fallback_refuses_a_past_day_without_a_year() -> None:
     assert parse_when("wed after 4", _now("Asia/Kolkata", *SATURDAY)) is None
 
 
-def test_one_shared_dateparser_instance() -> None:
-    now = _now("Europe/London", *SATURDAY)
-    parse_when("3 December 2026 at 17:00 hrs", now)
-    shared = parsing._parser
-    assert shared is not None
-    assert parse_when("in 2 hours", now) == When(d(21), t(12))
-    assert parsing._parser is shared
+def test_dateparser_fallback_counts_from_each_calls_own_now() -> None:
+    london = _now("Europe/London", *SATURDAY)
+    assert parse_when("in 2 hours", london) == When(d(21), t(12))
+    assert parse_when("in 2 hours", london + timedelta(hours=5)) == When(d(21), t(17))
 
 
 @pytest.mark.parametrize(
@@ -398,3 +405,24 @@ def test_date_of_birth_month_first() -> None:
 def test_parse_date_of_birth_never_raises(text: str) -> None:
     result = parse_date_of_birth(text, TODAY)
     assert result is None or date(1906, 11, 21) <= result <= TODAY
+
+
+def test_no_flask_sqlalchemy_or_eager_dateparser_import() -> None:
+    code = (
+        "import sys, flows.parsing; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'flask', 'sqlalchemy', 'dateparser'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("flows.parsing must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    now = _now("Europe/London", *SATURDAY)
+    for text in ("in 2 hours", "5pm UTC", "first monday of december", "tomorrow 5pm"):
+        parse_when(text, now)

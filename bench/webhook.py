@@ -1,0 +1,597 @@
+"""How much does a real chat turn cost next to a bare request, on a real server?
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.webhook [--contacts N] [--seconds S] [--clients C]
+
+Set-up: a throwaway, migrated PostgreSQL database ``roshni_bench_<random>`` on
+127.0.0.1 (override the server with ``ROSHNI_BENCH_PG``; dropped at the end),
+seeded with the two demo clinics; Roshni Clinic's booking horizon is widened,
+if need be, so every simulated booking has room. Then a real gunicorn
+(``--workers 2 --threads 4``, ``ROSHNI_ENV=production``) is started on a free
+loopback port and stopped at the end, whatever happens.
+
+Both phases use the same pool of client threads, each with its own keep-alive
+``http.client`` connection, and time every request from sending it to having
+read the whole response. A short untimed warm-up comes first.
+
+1. Bare: ``GET /readyz`` (one ``SELECT 1`` on a pooled connection) in a loop
+   for ``--seconds``: the floor of what the stack costs per request.
+2. Full turns: ``--contacts`` parents, each with their own WhatsApp number,
+   walk the whole booking conversation (consent, names, child's date of birth,
+   service, therapist, day, time, confirm: 12 messages) through
+   ``POST /webhooks/twilio/whatsapp``, with form bodies signed as Twilio signs
+   them and a fresh MessageSid each. A thread plays one parent at a time, like
+   a person waiting for each reply. Parents spread over three services (three
+   therapists) and the three offered days, so the ones talking at the same
+   time rarely want the same slot; when one does lose a slot at confirmation
+   ("just taken"), it takes the first alternative offered, and that is counted
+   as a collision. New parents stop starting after ``--max-phase2-seconds``.
+
+Throughput is requests (turns) divided by the phase's wall time; p50/p95 are
+nearest-rank percentiles of the per-request latencies. The client runs on the
+same machine and takes its share of the CPU in both phases. The targets are
+informational: the exit code is 0 whatever they say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import queue
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time as clock
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from core import migrate
+from core.clock import utcnow
+from core.config import PROJECT_ROOT
+from core.db import Database
+from models import Clinic, Service
+from services.availability import Slot, free_slots
+from services.demo import DEMO_CLINICS, seed_demo
+
+PG_ADMIN_URL = os.environ.get("ROSHNI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TOKEN = "bench-twilio-auth-token-" + secrets.token_hex(8)
+WHATSAPP_PATH = "/webhooks/twilio/whatsapp"
+CLINIC = DEMO_CLINICS[0]  # Roshni Clinic: Asia/Kolkata, three one-to-one 45-minute services
+CLINIC_NUMBER = f"whatsapp:{CLINIC.whatsapp}"
+PHONE_PREFIX = "+9198700"  # + five digits: +9198700xxxxx
+WARMUP_PREFIX = "+9198799"
+SERVICES_USED = 3  # menu numbers 1-3: speech, occupational, physio, one therapist each
+DAYS_OFFERED = 3  # flows.booking offers the first three days with room
+BOOKED = "✅ Booked!"
+SLOT_TAKEN = "that time was just taken"
+RETRIES = 2  # after a collision, take the first alternative this many times at most
+
+WORKERS = 2
+WORKER_THREADS = 4
+TARGET_THROUGHPUT_PCT = 25.0
+TARGET_P95_RATIO = 4.0
+
+
+def conversation(service: int, day: int) -> list[str]:
+    """tests/test_conversation.py's booking, for one service (1-3) and offered day (1-3)."""
+    onboarding = ["hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019"]
+    # book; service; any therapist; day; first free time; confirm
+    return [*onboarding, "1", str(service), "1", str(day), "1", "1"]
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """Latencies of one phase and its wall time."""
+
+    name: str
+    millis: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    failures: int = 0  # non-200 answers and broken connections
+    first_failure: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, millis: float) -> None:
+        with self.lock:
+            self.millis.append(millis)
+
+    def fail(self, what: str) -> None:
+        with self.lock:
+            self.failures += 1
+            self.first_failure = self.first_failure or what
+
+    @property
+    def count(self) -> int:
+        return len(self.millis)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.millis) if self.millis else math.nan
+
+    @property
+    def p95(self) -> float:
+        if not self.millis:
+            return math.nan
+        ordered = sorted(self.millis)
+        return ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest rank
+
+
+@dataclass
+class Outcomes:
+    """How the simulated conversations ended."""
+
+    started: int = 0
+    booked: int = 0
+    collisions: int = 0  # "just taken" at confirmation (each one, retried or not)
+    unfinished: int = 0  # ended without a booking
+    first_unfinished: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, booked: bool, collisions: int, last_reply: str) -> None:
+        with self.lock:
+            self.started += 1
+            self.collisions += collisions
+            if booked:
+                self.booked += 1
+            else:
+                self.unfinished += 1
+                self.first_unfinished = self.first_unfinished or last_reply
+
+
+# --- database --------------------------------------------------------------------------
+
+
+@contextmanager
+def postgresql_database() -> Iterator[str]:
+    """A migrated throwaway database; yields its SQLAlchemy URL, drops it afterwards."""
+    import psycopg
+
+    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    name = f"roshni_bench_{uuid.uuid4().hex[:10]}"
+    server = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = f"postgresql+psycopg://{server}/{name}"
+            migrate.upgrade(url)
+            yield url
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+def seed(url: str, bookings_per_service: int) -> tuple[int, int]:
+    """Demo clinics, with a horizon long enough; returns (horizon days, fewest free slots)."""
+    database = Database(url)
+    try:
+        with database.session_scope() as session:
+            seed_demo(session, "bench-password-123")
+            clinic = session.scalar(select(Clinic).where(Clinic.slug == CLINIC.slug))
+            assert clinic is not None
+            services = session.scalars(
+                select(Service.id)
+                .where(Service.clinic_id == clinic.id)
+                .order_by(Service.id)
+                .limit(SERVICES_USED)
+            ).all()
+            horizon = clinic.policy.booking_horizon_days
+            while True:
+                room = min(_room(session, clinic.id, sid, horizon) for sid in services)
+                session.rollback()
+                # Some slack (about a week of one therapist's slots) for the last days.
+                if room >= bookings_per_service + 60 or horizon >= 366:
+                    break
+                horizon = min(366, horizon * 2)
+            if horizon != clinic.policy.booking_horizon_days:
+                clinic.policy.booking_horizon_days = horizon
+                session.commit()
+            return horizon, room
+    finally:
+        database.dispose()
+
+
+def _room(session: Session, clinic_id: int, service_id: int, horizon: int) -> int:
+    """Bookings that still fit: free slots taken earliest first, none overlapping."""
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(CLINIC.timezone)).date()
+    slots = free_slots(
+        session,
+        clinic_id=clinic_id,
+        service_id=service_id,
+        start_date=today,
+        end_date=today + timedelta(days=horizon),
+        now=now,
+    )
+    return _disjoint_count(slots)
+
+
+def _disjoint_count(slots: list[Slot]) -> int:
+    ends: dict[int, datetime] = {}  # therapist -> end of the last slot taken
+    count = 0
+    for slot in sorted(slots):
+        last = ends.get(slot.therapist_id)
+        if last is None or slot.start >= last:
+            ends[slot.therapist_id] = slot.end
+            count += 1
+    return count
+
+
+# --- server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[str]:
+    """A real gunicorn serving wsgi:app on 127.0.0.1:port; yields the log file's path."""
+    env = {
+        **os.environ,
+        "ROSHNI_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "ROSHNI_INSTANCE_DIR": str(instance_dir),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(WORKERS),
+        "--threads",
+        str(WORKER_THREADS),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "wsgi:app",
+    ]
+    log_path = instance_dir / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_until_healthy(server, port, log_path)
+            yield str(log_path)
+        finally:
+            _stop(server)
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = clock.monotonic() + 30
+    while clock.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{_tail(log)}")
+        try:
+            client = Client(port)
+            status, _ = client.get("/healthz")
+            client.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        clock.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer /healthz within 30 s:\n{_tail(log)}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)  # graceful: workers finish their requests
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# --- client ----------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection, reopened if the server closes it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self._request("GET", path, None, {})
+
+    def post_signed(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
+        """A form post signed the way Twilio signs its webhooks."""
+        url = f"http://127.0.0.1:{self.port}{path}"
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, params),
+        }
+        return self._request("POST", path, urlencode(params).encode(), headers)
+
+    def _request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        # Resending is safe: GET /readyz reads only, and a webhook with a MessageSid
+        # already seen gets its stored reply.
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                if response.will_close:
+                    self.conn.close()
+                return response.status, data
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()  # the next request reconnects
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def timed(phase: Phase, call: Callable[[], tuple[int, bytes]]) -> bytes | None:
+    """Run one request; record its latency, or the failure. Returns the body if 200."""
+    started = clock.perf_counter()
+    try:
+        status, body = call()
+    except OSError as exc:
+        phase.fail(f"{type(exc).__name__}: {exc}")
+        return None
+    phase.record((clock.perf_counter() - started) * 1000)
+    if status != 200:
+        phase.fail(f"HTTP {status}: {body[:200]!r}")
+        return None
+    return body
+
+
+def run_clients(clients: int, port: int, work: Callable[[Client], None]) -> float:
+    """Run ``work`` on ``clients`` threads, each with its own connection; wall seconds."""
+
+    def thread_main() -> None:
+        client = Client(port)
+        try:
+            work(client)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=thread_main, daemon=True) for _ in range(clients)]
+    started = clock.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return clock.perf_counter() - started
+
+
+# --- phase 1: bare ---------------------------------------------------------------------
+
+
+def bare_phase(port: int, clients: int, seconds: float) -> Phase:
+    phase = Phase("bare GET /readyz")
+    deadline = clock.perf_counter() + seconds
+
+    def work(client: Client) -> None:
+        while clock.perf_counter() < deadline:
+            timed(phase, lambda: client.get("/readyz"))
+
+    phase.seconds = run_clients(clients, port, work)
+    return phase
+
+
+# --- phase 2: full turns ---------------------------------------------------------------
+
+
+def replies(body: bytes) -> str:
+    """The text of the TwiML <Message> elements, joined."""
+    root = ET.fromstring(body)  # noqa: S314 - our own server's TwiML
+    return "\n".join(m.text or "" for m in root.iter("Message"))
+
+
+def talk(client: Client, phase: Phase, phone: str, messages: list[str]) -> tuple[str, bool]:
+    """Send the messages one by one; (the last reply, whether every answer was a 200)."""
+    reply = ""
+    for text in messages:
+        params = {
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": f"whatsapp:{phone}",
+            "To": CLINIC_NUMBER,
+            "Body": text,
+            "NumMedia": "0",
+            "ProfileName": "Asha",
+            "WaId": phone.lstrip("+"),
+        }
+        body = timed(phase, lambda params=params: client.post_signed(WHATSAPP_PATH, params))
+        if body is None:
+            return reply, False
+        reply = replies(body)
+    return reply, True
+
+
+def book(client: Client, phase: Phase, outcomes: Outcomes | None, index: int, phone: str) -> None:
+    """One parent's whole booking; a lost slot is retried with the first alternative."""
+    service, day = index % SERVICES_USED + 1, index // SERVICES_USED % DAYS_OFFERED + 1
+    reply, ok = talk(client, phase, phone, conversation(service, day))
+    collisions = 0
+    while ok and SLOT_TAKEN in reply and collisions < RETRIES:
+        collisions += 1
+        reply, ok = talk(client, phase, phone, ["1", "1"])  # first alternative; confirm
+    collisions += int(ok and SLOT_TAKEN in reply)
+    if outcomes is not None:
+        outcomes.add(booked=ok and BOOKED in reply, collisions=collisions, last_reply=reply)
+
+
+def turns_phase(
+    port: int, clients: int, contacts: int, max_seconds: float
+) -> tuple[Phase, Outcomes]:
+    phase = Phase("full turns POST /webhooks/twilio/whatsapp")
+    outcomes = Outcomes()
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(contacts):
+        todo.put(index)
+    deadline = clock.perf_counter() + max_seconds
+
+    def work(client: Client) -> None:
+        while clock.perf_counter() < deadline:
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            book(client, phase, outcomes, index, f"{PHONE_PREFIX}{index:05d}")
+
+    phase.seconds = run_clients(clients, port, work)
+    return phase, outcomes
+
+
+def warm_up(port: int, clients: int) -> None:
+    """Untimed: open the workers' database pools, fill SQLAlchemy's statement caches."""
+    scratch = Phase("warm-up")
+
+    def work(client: Client) -> None:
+        for _ in range(20):
+            timed(scratch, lambda: client.get("/readyz"))
+
+    run_clients(clients, port, work)
+    numbers = iter(range(clients))
+    lock = threading.Lock()
+
+    def parent(client: Client) -> None:
+        with lock:
+            index = next(numbers)
+        book(client, scratch, None, index, f"{WARMUP_PREFIX}{index:05d}")
+
+    run_clients(clients, port, parent)
+    if scratch.failures:
+        raise RuntimeError(f"warm-up failed: {scratch.first_failure}")
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def print_phase(phase: Phase, unit: str) -> None:
+    print(f"  {phase.name}")
+    print(
+        f"    {phase.count} {unit} in {phase.seconds:.1f} s = {phase.rate:7.1f} {unit}/s   "
+        f"p50 {phase.p50:6.2f} ms   p95 {phase.p95:6.2f} ms   failures {phase.failures}"
+    )
+    if phase.failures:
+        print(f"    first failure: {phase.first_failure}")
+
+
+def report(bare: Phase, full: Phase, outcomes: Outcomes, contacts: int) -> None:
+    print("\n== results ==")
+    print_phase(bare, "requests")
+    print_phase(full, "turns")
+    print(
+        f"    conversations: {outcomes.started} of {contacts} started, "
+        f"{outcomes.booked} ended '{BOOKED}', {outcomes.unfinished} did not; "
+        f"slot collisions {outcomes.collisions}"
+    )
+    if outcomes.unfinished:
+        last = " / ".join(outcomes.first_unfinished.splitlines()[:3])
+        print(f"    first unfinished, last reply: {last[:200]}")
+    throughput = 100 * full.rate / bare.rate if bare.rate else math.nan
+    p95_ratio = full.p95 / bare.p95 if bare.p95 else math.nan
+    print("  targets:")
+    print(
+        f"    full-turn throughput = {throughput:5.1f}% of bare   "
+        f"(>= {TARGET_THROUGHPUT_PCT:g}%)   {mark(throughput >= TARGET_THROUGHPUT_PCT)}"
+    )
+    print(
+        f"    full p95 / bare p95  = {p95_ratio:5.2f}x           (<= {TARGET_P95_RATIO:g}x)   "
+        f"{mark(p95_ratio <= TARGET_P95_RATIO)}"
+    )
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.webhook", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--contacts", type=int, default=200, help="parents who book (default 200)")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="length of the bare phase (default 10)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="client threads in both phases (default 8)"
+    )
+    parser.add_argument(
+        "--max-phase2-seconds",
+        type=float,
+        default=60.0,
+        help="no new parent starts after this (default 60)",
+    )
+    args = parser.parse_args(argv)
+    if args.contacts < 1 or args.seconds <= 0 or args.clients < 1 or args.contacts > 99_999:
+        parser.error("--contacts 1-99999, --seconds > 0 and --clients >= 1")
+    print(
+        f"webhook benchmark: gunicorn {WORKERS} workers x {WORKER_THREADS} threads, "
+        f"{args.clients} client threads, python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    started = clock.perf_counter()
+    with postgresql_database() as url, tempfile.TemporaryDirectory(prefix="roshni_bench_") as tmp:
+        per_service = math.ceil((args.contacts + args.clients) / SERVICES_USED)
+        horizon, room = seed(url, per_service)
+        print(
+            f"clinic: {CLINIC.name}, booking horizon {horizon} days, room for {room} bookings "
+            f"per service, {per_service} wanted"
+        )
+        port = free_port()
+        with gunicorn(url, port, Path(tmp)) as log:
+            print(
+                f"server: http://127.0.0.1:{port} up after {clock.perf_counter() - started:.1f} s"
+            )
+            warm_up(port, args.clients)
+            bare = bare_phase(port, args.clients, args.seconds)
+            full, outcomes = turns_phase(port, args.clients, args.contacts, args.max_phase2_seconds)
+            errors = [line for line in Path(log).read_text().splitlines() if "Traceback" in line]
+        report(bare, full, outcomes, args.contacts)
+        if errors:
+            print(f"  server log: {len(errors)} tracebacks")
+    print(f"  (total {clock.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
