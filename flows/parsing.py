@@ -644,8 +644,9 @@ def _dateparser_fallback(text: str, now: datetime, date_order: str) -> When | No
             settings={**_FALLBACK_SETTINGS, "RELATIVE_BASE": base, "DATE_ORDER": date_order},
         )
         data = parser.get_date_data(text)
-    except Exception:  # a third-party parser on patient text: never let it break a chat
-        log.warning("dateparser fallback failed (%d characters)", len(text), exc_info=True)
+    except Exception as exc:  # a third-party parser on patient text: never break a chat
+        # The type only: an exception's message could quote the patient's words.
+        log.warning("dateparser fallback failed: %s", type(exc).__name__)
         return None
     found = data.date_obj
     if found is None or data.period not in ("day", "time", "part_of_day"):
