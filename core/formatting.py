@@ -63,3 +63,14 @@ def format_span(start: datetime, end: datetime, timezone: str) -> str:
     if first[-2:] == last[-2:]:
         first = first[:-3]
     return f"{format_day(start.date())}, {first}–{last}"
+
+
+def format_phone(e164: str) -> str:
+    """``+918045678900`` → ``+91 80 4567 8900``, as people write it."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

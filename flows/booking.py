@@ -419,6 +419,8 @@ def _book(turn: Turn) -> str:
         service=appointment.service.name,
         when=when,
         therapist=appointment.therapist.name,
+        location=f"{turn.clinic.name}, {appointment.location.name}",
+        price=format_money(appointment.price_minor, turn.clinic.currency, short=True),
         reminders=_reminder_text(turn),
     )
 

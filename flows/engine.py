@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.clock import require_aware
+from core.formatting import format_phone
 from flows.messages import numbered, say
 from models import Channel, Clinic, Contact, Conversation
 from services import patients
@@ -313,7 +314,7 @@ def _start(turn: Turn, channel: Channel) -> str:
 
 def _help(turn: Turn) -> str:
     phone = turn.clinic.phone
-    phone_line = turn.say("help_phone", phone=phone) if phone else ""
+    phone_line = turn.say("help_phone", phone=format_phone(phone)) if phone else ""
     return turn.say("help", phone_line=phone_line)
 
 

@@ -71,6 +71,7 @@ EN: dict[str, str] = {
     "change": "Change",
     "booked": (
         "✅ Booked! {number}\n{patient} · {service} · {when} · {therapist}\n"
+        "{location} · {price}\n"
         "We'll remind you {reminders}.\nReply *menu* any time."
     ),
     "reminders_default": "before the session",

@@ -25,6 +25,7 @@ class DemoClinic:
     region: str
     whatsapp: str
     sms: str
+    phone: str  # the front desk's own number, given in "help"
     admin_email: str
     location: tuple[str, str]
     therapists: tuple[tuple[str, str], ...]
@@ -42,6 +43,7 @@ DEMO_CLINICS = (
         region="IN",
         whatsapp="+14155238886",
         sms="+15017122661",
+        phone="+918045678900",
         admin_email="admin@roshni.example",
         location=("Main Street", "12 Main Street, Bengaluru"),
         therapists=(
@@ -66,6 +68,7 @@ DEMO_CLINICS = (
         region="GB",
         whatsapp="+447700900123",
         sms="+447700900456",
+        phone="+442079460000",
         admin_email="admin@sunrise.example",
         location=("Sunrise House", "1 High Street, London"),
         therapists=(("Emma Clarke", "speech"), ("Oliver Hughes", "physiotherapy")),
@@ -106,6 +109,7 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
             timezone=demo.timezone,
             currency=demo.currency,
             phone_region=demo.region,
+            phone=demo.phone,
         )
         location = clinics.add_location(
             session,

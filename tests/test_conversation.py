@@ -74,6 +74,7 @@ def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
     assert "₹800" in summary
     booked = chat.say("1")
     assert "✅ Booked! APT-2026-000001" in booked
+    assert "Roshni Clinic, Main Street · ₹800" in booked
     assert "a day before and 2 hours before" in booked
 
     appointment = session.scalar(select(Appointment))
@@ -190,7 +191,9 @@ def test_stop_start_and_help_work_in_any_state(chat, session):
     assert "on again" in chat.say("start")
     session.refresh(contact)
     assert contact.whatsapp_opted_out_at is None
-    assert "*talk*" in chat.say("help")
+    help_text = chat.say("help")
+    assert "*talk*" in help_text
+    assert "call us on +91 80 4567 8900" in help_text
 
 
 def test_sms_cancel_is_an_opt_out_and_the_bot_then_stays_quiet(session, clinic):
