@@ -46,16 +46,13 @@ class Receipt:
 
 
 def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
-    seen = _stored(session, delivery.sid)
-    if seen is not None:
-        return Receipt(seen.reply, duplicate=True)
     with unit_of_work(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
             session, clinic, delivery.channel, delivery.from_phone
         )
-        # Same MessageSid, same conversation: a retry that raced the first delivery
-        # waited on the lock above and finds its twin here.
+        # Checked under the lock: a retry racing the first delivery of the same
+        # MessageSid (same conversation) waited above and finds its twin here.
         seen = _stored(session, delivery.sid)
         if seen is not None:
             return Receipt(seen.reply, duplicate=True)

@@ -106,11 +106,14 @@ def write_transaction(session: Session) -> Iterator[Session]:
         with session.begin_nested():
             yield session
         return
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("a service was called with unsaved changes in its session")
-        session.commit()
-    if session.get_bind().dialect.name == "sqlite":
+        if sqlite:
+            session.commit()  # to start again with BEGIN IMMEDIATE
+        # PostgreSQL (READ COMMITTED) simply carries on in the read transaction.
+    if sqlite:
         session.connection(execution_options=SQLITE_IMMEDIATE)
     try:
         yield session

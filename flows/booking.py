@@ -148,8 +148,14 @@ state("book_therapist", ask=ask_therapist, answer=answer_therapist)
 
 def ask_day(turn: Turn) -> str:
     today = turn.now.date()
-    slots = _free(turn, today, today + timedelta(days=turn.clinic.policy.booking_horizon_days))
-    days = list(dict.fromkeys(slot.start.date() for slot in slots))[:DAYS_OFFERED]
+    horizon = turn.clinic.policy.booking_horizon_days
+    days: list[date] = []
+    # Look a week ahead first; only a sparse calendar needs the whole horizon.
+    for span in sorted({min(7, horizon), horizon}):
+        slots = _free(turn, today, today + timedelta(days=span))
+        days = list(dict.fromkeys(slot.start.date() for slot in slots))[:DAYS_OFFERED]
+        if len(days) == DAYS_OFFERED:
+            break
     if not days:
         return _back_to_menu(turn, _no_days(turn))
     return turn.offer(turn.say("ask_day"), [(d.isoformat(), format_day(d)) for d in days])

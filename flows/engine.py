@@ -204,7 +204,9 @@ def handle_turn(
         # old and new values, so nested dicts must never be mutated in place.
         data=copy.deepcopy(conversation.data or {}),
     )
-    reply = _respond(turn, inbound)
+    # State, misses and data are written once, at the end, not after every query.
+    with session.no_autoflush:
+        reply = _respond(turn, inbound)
     conversation.data = turn.data  # reassign: JSON columns track replacement, not mutation
     conversation.last_turn_at = now
     session.flush()

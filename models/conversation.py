@@ -46,9 +46,7 @@ class InboundMessage(ClinicOwned, Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     source: Mapped[MessageSource] = mapped_column(str_enum(MessageSource, "message_source"))
     provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversation.id", ondelete="CASCADE"), index=True
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     from_phone: Mapped[str] = mapped_column(String(20))
     to_address: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -59,4 +57,5 @@ class InboundMessage(ClinicOwned, Base):
     reply: Mapped[str | None] = mapped_column(Text)
     throttled: Mapped[bool] = mapped_column(default=False)
 
-    __table_args__ = (Index("ix_inbound_rate", "clinic_id", "from_phone", "received_at"),)
+    # The rate limit counts a conversation's messages of the last minute.
+    __table_args__ = (Index("ix_inbound_message_recent", "conversation_id", "received_at"),)

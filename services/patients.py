@@ -183,8 +183,12 @@ def note_inbound(session: Session, *, contact: Contact, channel: Channel, now: d
     """Remember when the contact last wrote on a channel (WhatsApp's 24-hour window).
 
     Not audited: it is a timestamp the messaging rules read, not a change anyone makes.
+    Kept to the minute, so a quick exchange does not rewrite the contact every message.
     """
-    setattr(contact, f"{channel.value}_last_inbound_at", now)
+    attribute = f"{channel.value}_last_inbound_at"
+    last = getattr(contact, attribute)
+    if last is None or now - last >= timedelta(minutes=1):
+        setattr(contact, attribute, now)
 
 
 def update_contact(

@@ -122,17 +122,13 @@ def upgrade() -> None:
             batch_op.f("ix_inbound_message_clinic_id"), ["clinic_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_inbound_message_conversation_id"), ["conversation_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_inbound_rate", ["clinic_id", "from_phone", "received_at"], unique=False
+            "ix_inbound_message_recent", ["conversation_id", "received_at"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbound_rate")
-        batch_op.drop_index(batch_op.f("ix_inbound_message_conversation_id"))
+        batch_op.drop_index("ix_inbound_message_recent")
         batch_op.drop_index(batch_op.f("ix_inbound_message_clinic_id"))
 
     op.drop_table("inbound_message")
