@@ -53,17 +53,9 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
         )
         # Checked under the lock: a retry racing the first delivery of the same
         # MessageSid (same conversation) waited above and finds its twin here.
-        seen = _stored(session, delivery.sid)
-        if seen is not None:
-            return Receipt(seen.reply, duplicate=True)
-        recent = session.scalar(
-            select(func.count())
-            .select_from(InboundMessage)
-            .where(
-                InboundMessage.conversation_id == conversation.id,
-                InboundMessage.received_at > now - RATE_WINDOW,
-            )
-        )
+        seen_id, seen_reply, recent = _seen_and_recent(session, delivery.sid, conversation.id, now)
+        if seen_id is not None:
+            return Receipt(seen_reply, duplicate=True)
         throttled = recent >= RATE_LIMIT
         if throttled:
             # One polite word when the limit is crossed, then silence until it eases.
@@ -104,5 +96,27 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _stored(session: Session, sid: str) -> InboundMessage | None:
-    return session.scalar(select(InboundMessage).where(InboundMessage.provider_sid == sid))
+def _seen_and_recent(
+    session: Session, sid: str, conversation_id: int, now: datetime
+) -> tuple[int | None, str | None, int]:
+    """In one round trip: this MessageSid's earlier delivery (id, reply), if any, and
+    how many messages the conversation sent in the last minute."""
+    by_sid = select(InboundMessage.id, InboundMessage.reply).where(
+        InboundMessage.provider_sid == sid
+    )
+    recent = (
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(
+            InboundMessage.conversation_id == conversation_id,
+            InboundMessage.received_at > now - RATE_WINDOW,
+        )
+    )
+    row = session.execute(
+        select(
+            by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
+            by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
+            recent.scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1], row[2]

@@ -42,17 +42,21 @@ def bound_clinic(session: Session) -> int | None:
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statements(state: ORMExecuteState) -> None:
     clinic_id = state.session.info.get(_KEY)
-    if clinic_id is None or state.is_column_load or state.is_relationship_load:
-        return  # unbound, or a lazy load the criteria already propagate to
+    if clinic_id is None or state.is_column_load:
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
     # Bulk UPDATE/DELETE honour the same criteria, so `update(Patient)` on a
-    # session bound to clinic A can only ever touch clinic A's rows.
+    # session bound to clinic A can only ever touch clinic A's rows. Lazy loads
+    # that reach the database pass through here too (they are SELECTs), so the
+    # criteria need not be carried into loaders: that keeps many-to-one lazy
+    # loads answering from the identity map, whose rows were filtered when loaded.
     state.statement = state.statement.options(
         with_loader_criteria(
             ClinicOwned,
             lambda cls: cls.clinic_id == clinic_id,
             include_aliases=True,
+            propagate_to_loaders=False,
         )
     )
 

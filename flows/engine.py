@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import tenancy
 from core.clock import require_aware
@@ -357,12 +357,13 @@ def conversation_for_update(
     """
     query = (
         select(Conversation)
+        .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
         .where(
             Conversation.clinic_id == clinic.id,
             Conversation.channel == channel,
             Conversation.phone == phone,
         )
-        .with_for_update()
+        .with_for_update(of=Conversation)
     )
     conversation = session.scalar(query)
     if conversation is not None:

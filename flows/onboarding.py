@@ -31,27 +31,30 @@ def answer_consent(turn: Turn, text: str) -> str:
         return turn.say("consent_declined", clinic_phone=phone)
     if choice != "yes":
         return turn.miss(turn.say("choose_number", count=2))
+    # Staff may have added this number since the chat began: find it before creating.
     contact = turn.contact or patients.find_contact(
         turn.session, turn.clinic.id, turn.conversation.phone
     )
-    if contact is None:
+    if contact is None:  # the usual first contact: created with the consent just given
         contact = patients.create_contact(
             turn.session,
             clinic_id=turn.clinic.id,
             phone=turn.conversation.phone,
             actor=Actor.system(),
             already_normalised=True,
+            consent=(CONSENT_VERSION, turn.now),
         )
-    turn.conversation.contact_id = contact.id
-    turn.conversation.contact = contact
-    patients.record_consent(
-        turn.session,
-        clinic_id=turn.clinic.id,
-        contact_id=contact.id,
-        version=CONSENT_VERSION,
-        now=turn.now,
-        actor=Actor.contact(contact.id),
-    )
+        turn.conversation.contact = contact
+    else:  # known already (staff added them, or they once said STOP)
+        turn.conversation.contact = contact
+        patients.record_consent(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            contact_id=contact.id,
+            version=CONSENT_VERSION,
+            now=turn.now,
+            actor=Actor.contact(contact.id),
+        )
     if contact.name:
         return _after_name(turn)
     return turn.goto("ask_name")

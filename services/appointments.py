@@ -98,6 +98,11 @@ def book_appointment(
                 overlap_key=_overlap_key(ctx, start, number),
                 created_by=actor.label(),
             )
+            # Set the loaded objects too: the confirmation reads them, and the
+            # session's identity map holds objects only while something refers to them.
+            appointment.patient = patient
+            appointment.service = ctx.service
+            appointment.therapist = ctx.therapists[slot.therapist_id]
             session.add(appointment)
             audit.record(
                 session,
@@ -145,7 +150,7 @@ def reschedule_appointment(
             slot = _claim_slot(
                 session, ctx, new_start, now, location_id, ignore_appointment_id=appointment.id
             )
-            appointment.therapist_id = slot.therapist_id
+            appointment.therapist = ctx.therapists[slot.therapist_id]
             appointment.location_id = slot.location_id
             appointment.start_at = new_start
             appointment.end_at = slot.end
@@ -325,6 +330,7 @@ def _only(ctx: BookingContext, therapist_id: int) -> BookingContext:
         policy=ctx.policy,
         service=ctx.service,
         offers={therapist_id: ctx.offers[therapist_id]},
+        therapists={therapist_id: ctx.therapists[therapist_id]},
     )
 
 

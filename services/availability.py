@@ -61,6 +61,7 @@ class BookingContext:
     policy: ClinicPolicy
     service: Service
     offers: dict[int, TherapistOffer] = field(default_factory=dict)
+    therapists: dict[int, Therapist] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -82,8 +83,7 @@ def load_context(
             Service,
             Clinic,
             ClinicPolicy,
-            Therapist.id,
-            Therapist.name,
+            Therapist,
             TherapistServiceOverride.duration_minutes,
             TherapistServiceOverride.price_minor,
         )
@@ -105,11 +105,13 @@ def load_context(
     first = rows[0]
     ctx = BookingContext(clinic=first.Clinic, policy=first.ClinicPolicy, service=first.Service)
     for row in rows:
-        if row.id is None:
+        therapist = row.Therapist
+        if therapist is None:
             continue
-        ctx.offers[row.id] = TherapistOffer(
-            therapist_id=row.id,
-            name=row.name,
+        ctx.therapists[therapist.id] = therapist
+        ctx.offers[therapist.id] = TherapistOffer(
+            therapist_id=therapist.id,
+            name=therapist.name,
             duration_minutes=row.duration_minutes or first.Service.duration_minutes,
             price_minor=row.price_minor
             if row.price_minor is not None

@@ -42,11 +42,13 @@ def create_contact(
     name: str | None = None,
     language: str | None = None,
     already_normalised: bool = False,
+    consent: tuple[str, datetime] | None = None,
 ) -> Contact:
     """A new contact from a phone number in any reasonable format.
 
     ``already_normalised``: the number came from a provider as E.164 (an inbound
     message), so it is stored as given rather than judged by our region rules.
+    ``consent``: (text version, time) when the contact agreed as they were created.
     """
     with write_transaction(session):
         clinic = session.get(Clinic, clinic_id)
@@ -64,6 +66,8 @@ def create_contact(
             phone=e164,
             name=clean_name(name) if name else None,
             language=language or clinic.language,
+            consent_version=consent[0] if consent else None,
+            consent_at=consent[1] if consent else None,
         )
         session.add(contact)
         audit.record(

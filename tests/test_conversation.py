@@ -290,3 +290,17 @@ def test_typing_cancel_mid_flow_goes_to_the_only_session_to_cancel(chat, session
     assert "Cancel Fri 27 Nov, 9:00 am" in reply
     assert "is cancelled" in chat.say("1")
     assert session.scalar(select(Appointment)).status is AppointmentStatus.CANCELLED
+
+
+def test_a_number_staff_added_mid_chat_is_linked_at_consent(chat, session, clinic):
+    from services import patients
+    from tests.conftest import SYSTEM
+
+    chat.say("hi")  # the conversation starts before the clinic knows the number
+    patients.create_contact(
+        session, clinic_id=clinic.id, phone="+919876543210", name="Asha Verma", actor=SYSTEM
+    )
+    reply = chat.say("1")
+    assert "Who are the sessions for?" in reply  # her name is known already
+    assert count(session, Contact) == 1
+    assert session.scalar(select(Contact)).consent_at is not None
