@@ -8,8 +8,9 @@ Set-up: a throwaway, migrated PostgreSQL database ``roshni_bench_<random>`` on
 127.0.0.1 (override the server with ``ROSHNI_BENCH_PG``; dropped at the end),
 seeded with the two demo clinics; Roshni Clinic's booking horizon is widened,
 if need be, so every simulated booking has room. Then a real gunicorn
-(``--workers 2 --threads 4``, ``ROSHNI_ENV=production``) is started on a free
-loopback port and stopped at the end, whatever happens.
+(``python -m gunicorn --workers 2 --threads 4 wsgi:app`` with this interpreter,
+``ROSHNI_ENV=production``) is started on a free loopback port and stopped at the
+end, whatever happens.
 
 Both phases use the same pool of client threads, each with its own keep-alive
 ``http.client`` connection, and time every request from sending it to having
@@ -28,10 +29,16 @@ read the whole response. A short untimed warm-up comes first.
    ("just taken"), it takes the first alternative offered, and that is counted
    as a collision. New parents stop starting after ``--max-phase2-seconds``.
 
-Throughput is requests (turns) divided by the phase's wall time; p50/p95 are
-nearest-rank percentiles of the per-request latencies. The client runs on the
-same machine and takes its share of the CPU in both phases. The targets are
-informational: the exit code is 0 whatever they say.
+Throughput is requests (turns) finished while every client thread still had
+work, divided by that time (so the tail of phase 2, when parents run out, does
+not count); p50/p95 are nearest-rank percentiles of all per-request latencies.
+Server CPU per request is the gunicorn workers' user + system CPU time over the
+phase (from /proc, Linux only; PostgreSQL's own CPU is not in it) divided by
+the requests. The client runs on the same machine and takes its share of the
+CPU in both phases, and so does anything else running: how busy the machine
+was just before the run is printed first. At the end the database is checked:
+as many chat bookings as "Booked!" replies, and no two overlapping on one
+therapist. The targets are informational: the exit code is 0 whatever they say.
 """
 
 from __future__ import annotations
@@ -60,15 +67,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 from twilio.request_validator import RequestValidator
 
 from core import migrate
 from core.clock import utcnow
 from core.config import PROJECT_ROOT
 from core.db import Database
-from models import Clinic, Service
+from models import Appointment, AppointmentStatus, BookingSource, Clinic, Service
 from services.availability import Slot, free_slots
 from services.demo import DEMO_CLINICS, seed_demo
 
@@ -89,6 +96,7 @@ WORKERS = 2
 WORKER_THREADS = 4
 TARGET_THROUGHPUT_PCT = 25.0
 TARGET_P95_RATIO = 4.0
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def conversation(service: int, day: int) -> list[str]:
@@ -103,11 +111,15 @@ def conversation(service: int, day: int) -> list[str]:
 
 @dataclass
 class Phase:
-    """Latencies of one phase and its wall time."""
+    """Latencies of one phase, when each request finished, and the phase's clock."""
 
     name: str
     millis: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+    finished: list[float] = field(default_factory=list)  # perf_counter() at each response
+    started: float = 0.0
+    steady_end: float = 0.0  # when the first client thread ran out of work
+    ended: float = 0.0
+    server_cpu: float | None = None  # seconds, gunicorn workers
     failures: int = 0  # non-200 answers and broken connections
     first_failure: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -115,6 +127,7 @@ class Phase:
     def record(self, millis: float) -> None:
         with self.lock:
             self.millis.append(millis)
+            self.finished.append(clock.perf_counter())
 
     def fail(self, what: str) -> None:
         with self.lock:
@@ -126,8 +139,22 @@ class Phase:
         return len(self.millis)
 
     @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    @property
     def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
+        """Requests per second while all client threads were busy."""
+        steady = self.steady_end - self.started
+        done = sum(1 for at in self.finished if at <= self.steady_end)
+        return done / steady if steady > 0 else math.nan
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Server CPU milliseconds per request (NaN where /proc is not available)."""
+        if self.server_cpu is None or not self.count:
+            return math.nan
+        return 1000 * self.server_cpu / self.count
 
     @property
     def p50(self) -> float:
@@ -242,6 +269,34 @@ def _disjoint_count(slots: list[Slot]) -> int:
     return count
 
 
+def check_bookings(url: str) -> tuple[int, int]:
+    """(chat bookings in the database, pairs of them that overlap on one therapist)."""
+    database = Database(url)
+    a, b = aliased(Appointment), aliased(Appointment)
+    active = AppointmentStatus.active()
+    try:
+        with database.session_scope() as session:
+            booked = session.scalar(
+                select(func.count())
+                .select_from(Appointment)
+                .where(Appointment.source == BookingSource.CHAT, Appointment.status.in_(active))
+            )
+            overlapping = session.scalar(
+                select(func.count())
+                .select_from(a)
+                .join(b, (a.therapist_id == b.therapist_id) & (a.id < b.id))
+                .where(
+                    a.start_at < b.end_at,
+                    b.start_at < a.end_at,
+                    a.status.in_(active),
+                    b.status.in_(active),
+                )
+            )
+            return booked or 0, overlapping or 0
+    finally:
+        database.dispose()
+
+
 # --- server ----------------------------------------------------------------------------
 
 
@@ -251,9 +306,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class Server:
+    """The running gunicorn master, its port and its log file."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def worker_cpu(self) -> float | None:
+        """User + system CPU seconds of the gunicorn workers so far (Linux /proc)."""
+        total = 0.0
+        try:
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except OSError:  # the process ended meanwhile
+                    continue
+                if int(fields[1]) == self.process.pid:  # fields[1]: the parent's pid
+                    total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
+        return total
+
+    def tracebacks(self) -> int:
+        return self.log.read_text(errors="replace").count("Traceback")
+
+
 @contextmanager
-def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[str]:
-    """A real gunicorn serving wsgi:app on 127.0.0.1:port; yields the log file's path."""
+def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[Server]:
+    """A real gunicorn serving wsgi:app on 127.0.0.1:port, stopped at the end."""
     env = {
         **os.environ,
         "ROSHNI_ENV": "production",
@@ -282,7 +364,7 @@ def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[str]:
         )
         try:
             _wait_until_healthy(server, port, log_path)
-            yield str(log_path)
+            yield Server(server, port, log_path)
         finally:
             _stop(server)
 
@@ -298,7 +380,7 @@ def _wait_until_healthy(server: subprocess.Popen[bytes], port: int, log: Path) -
             client.close()
             if status == 200:
                 return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             pass
         clock.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer /healthz within 30 s:\n{_tail(log)}")
@@ -368,7 +450,7 @@ def timed(phase: Phase, call: Callable[[], tuple[int, bytes]]) -> bytes | None:
     started = clock.perf_counter()
     try:
         status, body = call()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         phase.fail(f"{type(exc).__name__}: {exc}")
         return None
     phase.record((clock.perf_counter() - started) * 1000)
@@ -378,37 +460,44 @@ def timed(phase: Phase, call: Callable[[], tuple[int, bytes]]) -> bytes | None:
     return body
 
 
-def run_clients(clients: int, port: int, work: Callable[[Client], None]) -> float:
-    """Run ``work`` on ``clients`` threads, each with its own connection; wall seconds."""
+def run_clients(server: Server, clients: int, phase: Phase, work: Callable[[Client], None]) -> None:
+    """Run ``work`` on ``clients`` threads, each with its own connection; clock the phase."""
+    done: list[float] = []
 
     def thread_main() -> None:
-        client = Client(port)
+        client = Client(server.port)
         try:
             work(client)
         finally:
             client.close()
+            done.append(clock.perf_counter())
 
     threads = [threading.Thread(target=thread_main, daemon=True) for _ in range(clients)]
-    started = clock.perf_counter()
+    cpu_before = server.worker_cpu()
+    phase.started = clock.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return clock.perf_counter() - started
+    phase.ended = clock.perf_counter()
+    phase.steady_end = min(done, default=phase.ended)
+    cpu_after = server.worker_cpu()
+    if cpu_before is not None and cpu_after is not None:
+        phase.server_cpu = cpu_after - cpu_before
 
 
 # --- phase 1: bare ---------------------------------------------------------------------
 
 
-def bare_phase(port: int, clients: int, seconds: float) -> Phase:
-    phase = Phase("bare GET /readyz")
+def bare_phase(server: Server, clients: int, seconds: float) -> Phase:
+    phase = Phase("bare: GET /readyz")
     deadline = clock.perf_counter() + seconds
 
     def work(client: Client) -> None:
         while clock.perf_counter() < deadline:
             timed(phase, lambda: client.get("/readyz"))
 
-    phase.seconds = run_clients(clients, port, work)
+    run_clients(server, clients, phase, work)
     return phase
 
 
@@ -442,7 +531,7 @@ def talk(client: Client, phase: Phase, phone: str, messages: list[str]) -> tuple
     return reply, True
 
 
-def book(client: Client, phase: Phase, outcomes: Outcomes | None, index: int, phone: str) -> None:
+def book(client: Client, phase: Phase, outcomes: Outcomes, index: int, phone: str) -> None:
     """One parent's whole booking; a lost slot is retried with the first alternative."""
     service, day = index % SERVICES_USED + 1, index // SERVICES_USED % DAYS_OFFERED + 1
     reply, ok = talk(client, phase, phone, conversation(service, day))
@@ -451,14 +540,13 @@ def book(client: Client, phase: Phase, outcomes: Outcomes | None, index: int, ph
         collisions += 1
         reply, ok = talk(client, phase, phone, ["1", "1"])  # first alternative; confirm
     collisions += int(ok and SLOT_TAKEN in reply)
-    if outcomes is not None:
-        outcomes.add(booked=ok and BOOKED in reply, collisions=collisions, last_reply=reply)
+    outcomes.add(booked=ok and BOOKED in reply, collisions=collisions, last_reply=reply)
 
 
 def turns_phase(
-    port: int, clients: int, contacts: int, max_seconds: float
+    server: Server, clients: int, contacts: int, max_seconds: float
 ) -> tuple[Phase, Outcomes]:
-    phase = Phase("full turns POST /webhooks/twilio/whatsapp")
+    phase = Phase(f"full turns: POST {WHATSAPP_PATH}")
     outcomes = Outcomes()
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(contacts):
@@ -473,30 +561,62 @@ def turns_phase(
                 return
             book(client, phase, outcomes, index, f"{PHONE_PREFIX}{index:05d}")
 
-    phase.seconds = run_clients(clients, port, work)
+    run_clients(server, clients, phase, work)
     return phase, outcomes
 
 
-def warm_up(port: int, clients: int) -> None:
+def warm_up(server: Server, clients: int) -> Outcomes:
     """Untimed: open the workers' database pools, fill SQLAlchemy's statement caches."""
     scratch = Phase("warm-up")
+    outcomes = Outcomes()
 
     def work(client: Client) -> None:
         for _ in range(20):
             timed(scratch, lambda: client.get("/readyz"))
 
-    run_clients(clients, port, work)
+    run_clients(server, clients, scratch, work)
     numbers = iter(range(clients))
     lock = threading.Lock()
 
     def parent(client: Client) -> None:
         with lock:
             index = next(numbers)
-        book(client, scratch, None, index, f"{WARMUP_PREFIX}{index:05d}")
+        book(client, scratch, outcomes, index, f"{WARMUP_PREFIX}{index:05d}")
 
-    run_clients(clients, port, parent)
+    run_clients(server, clients, scratch, parent)
     if scratch.failures:
         raise RuntimeError(f"warm-up failed: {scratch.first_failure}")
+    return outcomes
+
+
+# --- machine ---------------------------------------------------------------------------
+
+
+def print_idle_load() -> None:
+    """Other work on the machine lowers both phases' numbers: say how busy it is now."""
+    busy = machine_busy()
+    if busy is None:
+        return
+    warning = "  (other work is running: expect lower numbers)" if busy >= 0.1 else ""
+    print(f"machine CPU busy before the run: {100 * busy:.0f}% of {os.cpu_count()} CPUs{warning}")
+
+
+def machine_busy(seconds: float = 1.0) -> float | None:
+    """Fraction of all CPUs' time spent busy over ``seconds`` (Linux /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle, iowait
+        return sum(ticks[:8]) - idle, sum(ticks[:8])
+
+    try:
+        busy_before, total_before = sample()
+        clock.sleep(seconds)
+        busy_after, total_after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total_after - total_before
+    return (busy_after - busy_before) / total if total else None
 
 
 # --- report ----------------------------------------------------------------------------
@@ -509,9 +629,10 @@ def mark(ok: bool) -> str:
 def print_phase(phase: Phase, unit: str) -> None:
     print(f"  {phase.name}")
     print(
-        f"    {phase.count} {unit} in {phase.seconds:.1f} s = {phase.rate:7.1f} {unit}/s   "
+        f"    {phase.count} {unit} in {phase.seconds:.1f} s   {phase.rate:7.1f} {unit}/s   "
         f"p50 {phase.p50:6.2f} ms   p95 {phase.p95:6.2f} ms   failures {phase.failures}"
     )
+    print(f"    server CPU {phase.cpu_per_request:6.2f} ms per {unit[:-1]} (gunicorn workers)")
     if phase.failures:
         print(f"    first failure: {phase.first_failure}")
 
@@ -530,6 +651,8 @@ def report(bare: Phase, full: Phase, outcomes: Outcomes, contacts: int) -> None:
         print(f"    first unfinished, last reply: {last[:200]}")
     throughput = 100 * full.rate / bare.rate if bare.rate else math.nan
     p95_ratio = full.p95 / bare.p95 if bare.p95 else math.nan
+    cpu_ratio = full.cpu_per_request / bare.cpu_per_request
+    print(f"  server CPU per turn / per bare request = {cpu_ratio:5.1f}x")
     print("  targets:")
     print(
         f"    full-turn throughput = {throughput:5.1f}% of bare   "
@@ -569,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.clients} client threads, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )
+    print_idle_load()
     started = clock.perf_counter()
     with postgresql_database() as url, tempfile.TemporaryDirectory(prefix="roshni_bench_") as tmp:
         per_service = math.ceil((args.contacts + args.clients) / SERVICES_USED)
@@ -577,18 +701,24 @@ def main(argv: list[str] | None = None) -> int:
             f"clinic: {CLINIC.name}, booking horizon {horizon} days, room for {room} bookings "
             f"per service, {per_service} wanted"
         )
-        port = free_port()
-        with gunicorn(url, port, Path(tmp)) as log:
-            print(
-                f"server: http://127.0.0.1:{port} up after {clock.perf_counter() - started:.1f} s"
+        with gunicorn(url, free_port(), Path(tmp)) as server:
+            up = clock.perf_counter() - started
+            print(f"server: http://127.0.0.1:{server.port}, answering {up:.1f} s after start")
+            warm = warm_up(server, args.clients)
+            bare = bare_phase(server, args.clients, args.seconds)
+            full, outcomes = turns_phase(
+                server, args.clients, args.contacts, args.max_phase2_seconds
             )
-            warm_up(port, args.clients)
-            bare = bare_phase(port, args.clients, args.seconds)
-            full, outcomes = turns_phase(port, args.clients, args.contacts, args.max_phase2_seconds)
-            errors = [line for line in Path(log).read_text().splitlines() if "Traceback" in line]
+            tracebacks = server.tracebacks()
         report(bare, full, outcomes, args.contacts)
-        if errors:
-            print(f"  server log: {len(errors)} tracebacks")
+        in_db, overlapping = check_bookings(url)
+        expected = warm.booked + outcomes.booked
+        print(
+            f"  database: {in_db} chat bookings ({expected} confirmed in replies, "
+            f"warm-up included), {overlapping} overlapping pairs   "
+            f"{mark(in_db == expected and overlapping == 0)}"
+        )
+        print(f"  server log: {tracebacks} tracebacks")
     print(f"  (total {clock.perf_counter() - started:.1f} s)")
     return 0
 
