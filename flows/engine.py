@@ -428,10 +428,14 @@ def parse_number(text: str) -> int | None:
 
 
 def _label_matches(wanted: str, label: str) -> bool:
+    """Does the typed text name this choice? Numbers must match whole words: "10 dec"
+    is not "Tue 1 Dec", however uniquely "dec" fits."""
     if wanted == label or label.startswith(wanted):
         return True
-    words = [w for w in wanted.split() if len(w) >= 3]
     label_words = label.split()
+    if any(w.isdigit() and w not in label_words for w in wanted.split()):
+        return False
+    words = [w for w in wanted.split() if len(w) >= 3]
     return bool(words) and all(any(lw.startswith(w) for lw in label_words) for w in words)
 
 

@@ -196,19 +196,35 @@ class ConversationMachine(RuleBasedStateMachine):
 
     @rule(
         index=chats,
-        picks=st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), min_size=4, max_size=6),
+        service=st.sampled_from(["1", "2", "3", "4", "5"]),
+        therapist=st.sampled_from(["1", "2"]),
+        day=st.sampled_from(
+            ["1", "2", "3", "tomorrow", "25 Nov", "friday", "monday", "sunday", "kal shaam"]
+        ),
+        time=st.sampled_from(["1", "2", "3", "9am", "5pm", "8pm"]),
         confirm=st.sampled_from(["1", "yes", "2", "no", None]),
     )
-    def walk_towards_a_booking(self, index: int, picks: list[str], confirm: str | None) -> None:
+    def walk_towards_a_booking(
+        self, index: int, service: str, therapist: str, day: str, time: str, confirm: str | None
+    ) -> None:
         """Menu → book → service → (patient) → therapist → day → time → confirm."""
-        for text in ["menu", "1", *picks]:
+        for text in ["menu", "1", service, therapist, day, time]:
             self.send(index, text)
         if confirm is not None:
             self.send(index, confirm)
 
-    @rule(index=chats, picks=st.lists(st.sampled_from(["1", "2", "3"]), min_size=1, max_size=4))
-    def manage_my_appointments(self, index: int, picks: list[str]) -> None:
-        for text in ["my appointments", *picks]:
+    @rule(
+        index=chats,
+        which=st.sampled_from(["1", "2"]),
+        action=st.sampled_from(["1", "2", "3", "reschedule", "cancel"]),
+        then=st.lists(
+            st.sampled_from(["1", "2", "yes", "no", "thursday 4pm", "27 nov 9am", "friday"]),
+            max_size=3,
+        ),
+    )
+    def manage_my_appointments(self, index: int, which: str, action: str, then: list[str]) -> None:
+        """Menu → my appointments → one of them → reschedule / cancel / back → …"""
+        for text in ["menu", "2", which, action, *then]:
             self.send(index, text)
 
     # --- invariants ------------------------------------------------------------------
