@@ -7,35 +7,10 @@ from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
 
+from core.formatting import sms_plain
 from models import Channel
 
 MAX_BODY = 1600  # Twilio's limit for one message body
-# GSM-7 has none of these; one of them turns a whole SMS into UCS-2 (70 chars a part).
-_SMS_PLAIN = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "·": "-",
-        "•": "-",
-        "₹": "Rs ",
-        "\u00a0": " ",
-        "✅": "",
-        "⏰": "",
-        "💳": "",
-        "🌼": "",
-    }
-)
-
-
-def sms_plain(text: str) -> str:
-    """Swap typographic characters for GSM-7 ones where a plain one reads the same."""
-    lines = [" ".join(line.translate(_SMS_PLAIN).split()) for line in text.split("\n")]
-    return "\n".join(lines).strip()
 
 
 def split_reply(text: str, limit: int = MAX_BODY) -> list[str]:

@@ -14,6 +14,7 @@ from core.clock import utcnow
 from core.security import csrf
 from models import Channel, MessageSource
 from services.clinics import clinic_for_sender
+from services.messaging import apply_status
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -30,6 +31,22 @@ def twilio_whatsapp() -> Response:
 @bp.post("/twilio/sms")
 def twilio_sms() -> Response:
     return _inbound(Channel.SMS)
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> Response:
+    """Delivery status callbacks: statuses only move forward; unknown ids still get 200
+    (so Twilio stops retrying)."""
+    if not _signature_ok():
+        return _plain("invalid signature", 403)
+    sid = request.form.get("MessageSid", "")
+    status = request.form.get("MessageStatus", "").lower()
+    if not SID.match(sid) or not status:
+        return _plain("missing MessageSid or MessageStatus", 400)
+    from core.app import get_db
+
+    apply_status(get_db().scoped, sid, status, error_code=request.form.get("ErrorCode") or None)
+    return Response(status=204)
 
 
 def _inbound(channel: Channel) -> Response:

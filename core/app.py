@@ -52,6 +52,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from admin import init_app as init_admin
 
     init_admin(app)
+
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    if config.inprocess_jobs and not config.redis_url:
+        from jobs.runner import start_inprocess
+        from jobs.runtime import build_runtime
+
+        # Embedded mode: no Redis, so this process sweeps the outbox and sends.
+        app.extensions["roshni.jobs"] = start_inprocess(build_runtime(config, db))
     return app
 
 

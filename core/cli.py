@@ -150,6 +150,58 @@ def chat(slug: str, phone: str, channel: str) -> None:
     database.dispose()
 
 
+@main.command("worker", help="Run an RQ worker (needs REDIS_URL) with the outbox sweeper.")
+@click.option("--burst", is_flag=True, help="Sweep once, work until the queue is empty, exit.")
+def worker(burst: bool) -> None:
+    from jobs.runner import run_worker
+    from jobs.runtime import build_runtime
+
+    config = _config()
+    if not config.redis_url:
+        raise click.ClickException(
+            "REDIS_URL is not set; without Redis the web process runs the jobs itself"
+        )
+    run_worker(build_runtime(config), burst=burst)
+
+
+@main.group(help="Background jobs.")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("tick", help="Run one sweep now: send everything due (in this process).")
+@click.option(
+    "--now",
+    "at",
+    metavar="ISO_TIME",
+    help="Sweep as if it were this time (staging and demos; refused in production).",
+)
+def jobs_tick(at: str | None) -> None:
+    from datetime import UTC, datetime
+
+    from jobs.runner import tick
+    from jobs.runtime import build_runtime
+
+    config = _config()
+    moment = None
+    if at is not None:
+        if config.is_production:
+            raise click.ClickException("--now is for staging and demos, not production")
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.ClickException(f"--now must be an ISO time, got {at!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    rt = build_runtime(config)
+    result = tick(rt, now=moment)
+    rt.database.dispose()
+    click.echo(
+        f"swept: {result.dispatched} message(s) due, {result.released} released, "
+        f"{result.dues_queued} dues reminder(s) queued"
+    )
+
+
 @main.command("serve", help="Serve the app on HOST:PORT (development server).")
 def serve() -> None:
     from core.app import create_app

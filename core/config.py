@@ -30,10 +30,12 @@ class Config:
     port: int = 5000
     host: str = "127.0.0.1"
     public_base_url: str | None = None
+    twilio_api_url: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
+    inprocess_jobs: bool = True
     log_level: str = "INFO"
     sql_echo: bool = False
 
@@ -79,7 +81,9 @@ class Config:
             "host": reader.str("HOST", "127.0.0.1"),
             "public_base_url": public_base_url,
             "admin_password": reader.secret("ADMIN_PASSWORD"),
+            "twilio_api_url": reader.str("TWILIO_API_URL", None),
             "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
+            "inprocess_jobs": reader.bool("ROSHNI_INPROCESS_JOBS", roshni_env != "test"),
             "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
             "instance_dir": instance_dir,
             "log_level": reader.choice(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+
+from core.clock import utcnow
+from models import OutboundMessage, OutboundStatus
 
 bp = Blueprint("health", __name__)
 
@@ -17,12 +20,24 @@ def healthz():
 def readyz():
     from core.app import get_db
 
-    checks: dict[str, str] = {}
+    checks: dict[str, str | int | float | None] = {}
     ok = True
     try:
         with get_db().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+            now = utcnow()
+            # Messages due and not sent; the oldest one's wait shows a stalled sender first.
+            depth, oldest = conn.execute(
+                select(func.count(), func.min(OutboundMessage.next_attempt_at)).where(
+                    OutboundMessage.status == OutboundStatus.QUEUED,
+                    OutboundMessage.next_attempt_at <= now,
+                )
+            ).one()
         checks["database"] = "ok"
+        checks["outbox_due"] = depth
+        checks["oldest_due_seconds"] = (
+            None if oldest is None else round((now - oldest).total_seconds(), 1)
+        )
     except Exception as exc:  # any failure means "not ready"; say which kind
         ok = False
         checks["database"] = f"error: {type(exc).__name__}"

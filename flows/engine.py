@@ -37,7 +37,8 @@ from services.audit import Actor
 IDLE_AFTER = timedelta(minutes=30)
 MISSES_BEFORE_OFFER = 3
 MAX_TEXT = 300  # longer messages are not read (and told so)
-RESTING_STATES = frozenset({"new", "consent", "menu", "handoff"})
+# States a conversation may rest in for hours: no "it's been a while" restart.
+RESTING_STATES = frozenset({"new", "consent", "menu", "handoff", "reminder"})
 
 MENU_WORDS = frozenset(
     {
@@ -341,6 +342,24 @@ def _contact_for(turn: Turn) -> Contact:
     turn.conversation.contact_id = contact.id
     turn.conversation.contact = contact
     return contact
+
+
+def remember_reminder(
+    session: Session, clinic: Clinic, contact: Contact, channel: Channel, appointment_id: int
+) -> None:
+    """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
+    from flows.messages import reminder_choices
+
+    conversation = conversation_for_update(session, clinic, channel, contact.phone)
+    data = copy.deepcopy(conversation.data or {})
+    data.pop("booking", None)
+    data["reminder_id"] = appointment_id
+    data["choices"] = [[value, label] for value, label in reminder_choices(contact.language)]
+    conversation.data = data
+    conversation.state = "reminder"
+    conversation.misses = 0
+    if conversation.contact_id is None:
+        conversation.contact_id = contact.id
 
 
 def _consented(contact: Contact | None) -> bool:

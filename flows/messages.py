@@ -111,6 +111,26 @@ EN: dict[str, str] = {
         "Reply *menu* to use the assistant again."
     ),
     "language": "Sorry, only English is available for now.",
+    # messages the clinic sends on its own
+    "reminder": ("⏰ Reminder: {patient} has {service} with {therapist} {when} ({number})."),
+    "reminder_confirm": "I'll be there",
+    "reminder_thanks": "Thank you, see you at {time}! ✅",
+    "notice_booked": (
+        "✅ {clinic} booked {service} for {patient} with {therapist}, {when} ({number}). "
+        "Reply *menu* to see your sessions."
+    ),
+    "notice_moved": (
+        "{clinic} moved {patient}'s {service} to {when} with {therapist} ({number}). "
+        "Reply *menu* if that does not suit you."
+    ),
+    "notice_cancelled": (
+        "{clinic} cancelled {patient}'s {service} on {when} ({number}). "
+        "Reply *menu* to book another time."
+    ),
+    "dues_reminder": (
+        "💳 {clinic}: you have {amount} outstanding for sessions. "
+        "Reply *talk* if you have a question about it."
+    ),
     # re-asks
     "choose_number": "Please reply with a number from 1 to {count}.",
     "choose_number_or_day": (
@@ -135,3 +155,12 @@ def say(lang: str, key: str, **params: object) -> str:
 def numbered(options: list[str]) -> str:
     """``1. Speech Therapy Session`` lines: every choice answerable with one digit."""
     return "\n".join(f"{i}. {label}" for i, label in enumerate(options, start=1))
+
+
+def reminder_choices(lang: str) -> list[tuple[str, str]]:
+    """What a reminder offers; the reply "1", "2" or "3" picks one (flows.my_appointments)."""
+    return [
+        ("confirm", say(lang, "reminder_confirm")),
+        ("reschedule", say(lang, "reschedule")),
+        ("cancel", say(lang, "cancel")),
+    ]

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.formatting import format_when
+from core.formatting import format_time, format_when
 from flows.engine import Turn, state
+from flows.messages import reminder_choices
 from models import Appointment, AppointmentStatus, Patient
-from services.appointments import cancel_appointment
+from services.appointments import cancel_appointment, confirm_appointment
 from services.errors import ServiceError, TooLateToReschedule
 
 LISTED = 10
@@ -166,3 +167,51 @@ def answer_cancel(turn: Turn, text: str) -> str:
 
 
 state("my_cancel", ask=ask_cancel, answer=answer_cancel)
+
+
+# --- answering a reminder ("1. I'll be there 2. Reschedule 3. Cancel") ---------------------------
+
+
+def _reminded(turn: Turn) -> Appointment | None:
+    appointment_id = turn.data.get("reminder_id")
+    return next((a for a in upcoming(turn) if a.id == appointment_id), None)
+
+
+def ask_reminder(turn: Turn) -> str:
+    appointment = _reminded(turn)
+    if appointment is None:
+        return turn.goto("menu")
+    return turn.offer(_line(turn, appointment), reminder_choices(turn.lang))
+
+
+def answer_reminder(turn: Turn, text: str) -> str:
+    appointment = _reminded(turn)
+    if appointment is None:  # cancelled or over since the reminder went out
+        return turn.goto("menu")
+    turn.data["choices"] = [[value, label] for value, label in reminder_choices(turn.lang)]
+    choice = turn.pick(text) or {"yes": "confirm", "ok": "confirm"}.get(text.casefold())
+    if choice == "confirm":
+        try:
+            confirm_appointment(
+                turn.session,
+                clinic_id=turn.clinic.id,
+                appointment_id=appointment.id,
+                now=turn.now,
+                actor=turn.actor,
+            )
+        except ServiceError as exc:
+            return f"{exc.message}\n{turn.goto('menu')}"
+        turn.conversation.state = "menu"
+        turn.data.pop("reminder_id", None)
+        start = appointment.start_at.astimezone(turn.zone)
+        return turn.say("reminder_thanks", time=format_time(start))
+    if choice == "reschedule":
+        turn.data["manage_id"] = appointment.id
+        return _start_reschedule(turn, appointment)
+    if choice == "cancel":
+        turn.data["manage_id"] = appointment.id
+        return turn.goto("my_cancel")
+    return turn.miss(turn.say("choose_number", count=3))
+
+
+state("reminder", ask=ask_reminder, answer=answer_reminder)

@@ -7,6 +7,7 @@ from models.base import Base, ClinicOwned
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
 from models.conversation import Conversation, InboundMessage
+from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -39,7 +40,11 @@ __all__ = [
     "ExceptionKind",
     "InboundMessage",
     "Location",
+    "MessageKind",
     "MessageSource",
+    "MessageTemplate",
+    "OutboundMessage",
+    "OutboundStatus",
     "Patient",
     "PaymentStatus",
     "Relation",

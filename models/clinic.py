@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +54,10 @@ class ClinicPolicy(Base):
     reschedule_window_hours: Mapped[int] = mapped_column(default=48)
     reminder_offsets_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 2])
     slot_step_minutes: Mapped[int] = mapped_column(default=15)
+    # Outstanding-dues reminders: once a month, on this day, at this local time.
+    dues_reminders_enabled: Mapped[bool] = mapped_column(default=False)
+    dues_reminder_day: Mapped[int] = mapped_column(default=15)
+    dues_reminder_time: Mapped[time] = mapped_column(default=time(10, 0))
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 
@@ -61,6 +67,7 @@ class ClinicPolicy(Base):
         CheckConstraint("cancellation_window_hours BETWEEN 0 AND 720", name="cancel_range"),
         CheckConstraint("reschedule_window_hours BETWEEN 0 AND 720", name="reschedule_range"),
         CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="step_range"),
+        CheckConstraint("dues_reminder_day BETWEEN 1 AND 28", name="dues_day_range"),
     )
 
 

@@ -24,11 +24,12 @@ from models import (
     AppointmentStatus,
     BookingSource,
     ClinicPolicy,
+    MessageKind,
     Patient,
     PaymentStatus,
     Therapist,
 )
-from services import audit
+from services import audit, messaging
 from services.audit import Actor
 from services.availability import (
     BookingContext,
@@ -50,6 +51,7 @@ from services.errors import (
 )
 
 ALTERNATIVES = 3
+_REMINDERS = (MessageKind.REMINDER,)
 
 
 def book_appointment(
@@ -111,6 +113,9 @@ def book_appointment(
                 action="appointment.book",
                 entity=appointment,
             )
+            messaging.schedule_reminders(session, appointment, now=now)
+            if actor.is_staff:
+                messaging.notify_patient(session, appointment, event="booked", now=now)
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(session, exc, ctx, start, now, location_id) from None
@@ -165,6 +170,12 @@ def reschedule_appointment(
                 entity=appointment,
                 before=before,
             )
+            messaging.cancel_pending(
+                session, appointment.id, kinds=_REMINDERS, reason="the session moved"
+            )
+            messaging.schedule_reminders(session, appointment, now=now)
+            if actor.is_staff:
+                messaging.notify_patient(session, appointment, event="moved", now=now)
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(session, exc, ctx, new_start, now, location_id, appointment_id) from None
@@ -207,6 +218,11 @@ def cancel_appointment(
             entity=appointment,
             before=before,
         )
+        messaging.cancel_pending(
+            session, appointment.id, kinds=_REMINDERS, reason="the session was cancelled"
+        )
+        if actor.is_staff:
+            messaging.notify_patient(session, appointment, event="cancelled", now=now)
     return appointment
 
 
@@ -273,6 +289,9 @@ def _close(
             action=f"appointment.{status.value}",
             entity=appointment,
             before=before,
+        )
+        messaging.cancel_pending(
+            session, appointment.id, kinds=_REMINDERS, reason=f"the session is {status.value}"
         )
     return appointment
 

@@ -1,0 +1,94 @@
+"""Sending through Twilio's Messages API, with the official SDK. All outbound
+Twilio HTTP goes through here.
+
+``TWILIO_API_URL`` points the real SDK at another server speaking the same wire
+format (a local one in tests and staging). Errors come back as ``SendError``,
+which says whether trying again could help.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+# Twilio error codes that no retry will fix (https://www.twilio.com/docs/api/errors).
+PERMANENT_CODES = frozenset(
+    {
+        21211,  # invalid 'To' number
+        21408,  # region not enabled
+        21610,  # the recipient replied STOP (SMS)
+        21612,  # cannot route to this number
+        21614,  # not a mobile number
+        63003,  # channel could not find the To address (not on WhatsApp)
+        63014,  # the user blocked the business
+        63016,  # outside the 24-hour window without a template
+        63024,  # invalid message recipient
+        63032,  # user's WhatsApp is not reachable for business messages
+    }
+)
+# A WhatsApp failure after which the same message may go by SMS instead.
+WHATSAPP_FALLBACK_CODES = frozenset({63003, 63016, 63024, 63032})
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, code: int | None, permanent: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Sent:
+    sid: str
+    status: str
+
+
+class TwilioSender:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.client = Client(account_sid, auth_token)
+        self.client.http_client.timeout = timeout
+        if api_url:
+            self.client.api.base_url = api_url.rstrip("/")
+
+    def send(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        status_callback: str | None = None,
+    ) -> Sent:
+        """One message. WhatsApp addresses carry the ``whatsapp:`` prefix."""
+        params: dict[str, object] = {"from_": from_, "to": to}
+        if content_sid:
+            params["content_sid"] = content_sid
+            params["content_variables"] = json.dumps(content_variables or {})
+        else:
+            params["body"] = body or ""
+        if status_callback:
+            params["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            code = int(exc.code) if exc.code else None
+            permanent = code in PERMANENT_CODES or (400 <= exc.status < 500 and exc.status != 429)
+            raise SendError(
+                f"Twilio refused the message (HTTP {exc.status}, code {code})",
+                code=code,
+                permanent=permanent,
+            ) from None
+        except (TwilioException, OSError) as exc:  # timeouts, connection errors
+            raise SendError(f"Twilio not reachable: {type(exc).__name__}", code=None, permanent=False)
+        return Sent(sid=message.sid, status=message.status or "queued")

@@ -1,0 +1,71 @@
+"""What a job needs, built once per process from the environment: the database,
+the Twilio sender, the status-callback URL. Jobs take ids and fetch the rest here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass
+from functools import cache
+
+from core.config import Config
+from core.db import Database
+from integrations.twilio_client import Sent, TwilioSender
+from services.messaging import Sender
+
+log = logging.getLogger(__name__)
+
+
+class DryRunSender:
+    """Development without Twilio credentials: record the message as sent, send nothing.
+
+    The outbox shows exactly what would have gone out (``body``); the provider id
+    says it was a dry run.
+    """
+
+    _ids = itertools.count(1)
+    _lock = threading.Lock()
+
+    def send(self, **_kwargs: object) -> Sent:
+        with self._lock:
+            n = next(self._ids)
+        return Sent(sid=f"DRYRUN{n:026d}", status="sent")
+
+
+@dataclass
+class Runtime:
+    config: Config
+    database: Database
+    sender: Sender | None
+
+    @property
+    def status_callback(self) -> str | None:
+        base = self.config.public_base_url
+        return f"{base}/webhooks/twilio/status" if base else None
+
+
+def build_runtime(config: Config, database: Database | None = None) -> Runtime:
+    return Runtime(
+        config=config,
+        database=database or Database(config.database_url),
+        sender=make_sender(config),
+    )
+
+
+def make_sender(config: Config) -> Sender | None:
+    if config.twilio_account_sid and config.twilio_auth_token:
+        return TwilioSender(
+            config.twilio_account_sid, config.twilio_auth_token, api_url=config.twilio_api_url
+        )
+    if config.is_production:
+        log.error("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: messages stay queued")
+        return None
+    return DryRunSender()
+
+
+@cache
+def runtime() -> Runtime:
+    """The process-wide runtime of an RQ worker (created after any fork, on first use)."""
+    return build_runtime(Config.from_env())

@@ -1,0 +1,28 @@
+"""RQ job functions: module-level, take ids, safe to run twice."""
+
+from __future__ import annotations
+
+from core.clock import utcnow
+from jobs.runtime import runtime
+from services.messaging import deliver
+
+
+def send_message(message_id: int) -> str | None:
+    """Deliver one outbox row; a second run finds it claimed or sent and does nothing."""
+    rt = runtime()
+    if rt.sender is None:
+        return None
+    with rt.database.session_scope() as session:
+        status = deliver(
+            session,
+            message_id,
+            now=utcnow(),
+            sender=rt.sender,
+            status_callback=rt.status_callback,
+        )
+    return status.value if status else None
+
+
+def noop(message_id: int) -> int:
+    """For the benchmark: the cost of RQ itself."""
+    return message_id

@@ -1,0 +1,82 @@
+"""Outstanding dues and the monthly reminder about them.
+
+Until invoices and payments arrive (the payments issue), what a contact owes is
+the price of their patients' completed sessions still marked unpaid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from core.formatting import format_money
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    ClinicPolicy,
+    Contact,
+    MessageKind,
+    Patient,
+    PaymentStatus,
+)
+from services.messaging import preferred_channel, queue_message
+
+
+def outstanding_by_contact(session: Session, clinic_id: int) -> dict[int, int]:
+    """contact id → amount owed, in minor units (only contacts who owe something)."""
+    rows = session.execute(
+        select(Patient.contact_id, func.sum(Appointment.price_minor))
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.clinic_id == clinic_id,
+            Appointment.status == AppointmentStatus.COMPLETED,
+            Appointment.payment_status == PaymentStatus.UNPAID,
+            Appointment.price_minor > 0,
+        )
+        .group_by(Patient.contact_id)
+    )
+    return {contact_id: int(total) for contact_id, total in rows if total}
+
+
+def queue_monthly_reminders(session: Session, *, now: datetime) -> int:
+    """On each enabled clinic's dues day, once its local time has come: one message
+    per contact who owes money. Safe to run every minute (one key per contact and month)."""
+    queued = 0
+    clinics = session.scalars(
+        select(Clinic)
+        .join(ClinicPolicy, ClinicPolicy.clinic_id == Clinic.id)
+        .where(Clinic.active.is_(True), ClinicPolicy.dues_reminders_enabled.is_(True))
+    ).all()
+    for clinic in clinics:
+        local = now.astimezone(ZoneInfo(clinic.timezone))
+        policy = clinic.policy
+        if local.day != policy.dues_reminder_day or local.time() < policy.dues_reminder_time:
+            continue
+        owed = outstanding_by_contact(session, clinic.id)
+        if not owed:
+            continue
+        with write_transaction(session):
+            contacts = session.scalars(select(Contact).where(Contact.id.in_(owed))).all()
+            for contact in contacts:
+                queued += bool(
+                    queue_message(
+                        session,
+                        clinic_id=clinic.id,
+                        contact_id=contact.id,
+                        channel=preferred_channel(session, clinic, contact),
+                        kind=MessageKind.DUES,
+                        template_key="dues_reminder",
+                        variables={
+                            "amount": format_money(owed[contact.id], clinic.currency, short=True)
+                        },
+                        idempotency_key=f"dues:{contact.id}:{local:%Y-%m}",
+                        due_at=now,
+                    )
+                )
+    session.rollback()
+    return queued

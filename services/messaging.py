@@ -1,0 +1,533 @@
+"""Outbound messages: queued in the transaction of the change that causes them,
+delivered by a job after commit, exactly once.
+
+``deliver`` is the whole life of one attempt: claim the row with a conditional
+UPDATE (so two workers never send it twice), check again that it should still
+go (the session still booked, the contact not opted out), render it for the
+channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
+clinic's approved template; SMS in GSM-7, template-only in India), send it
+outside any transaction, and record the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.clock import require_aware
+from core.db import write_transaction
+from core.formatting import format_money, format_time, format_when, sms_plain
+from flows.messages import numbered, reminder_choices, say
+from integrations.twilio_client import WHATSAPP_FALLBACK_CODES, SendError, Sent
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    MessageTemplate,
+    OutboundMessage,
+    OutboundStatus,
+    SenderNumber,
+)
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+WHATSAPP_WINDOW = timedelta(hours=24)
+# A row left in "sending" this long belonged to a worker that died.
+STUCK_AFTER = timedelta(minutes=5)
+
+
+class Sender(Protocol):
+    def send(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        status_callback: str | None = None,
+    ) -> Sent: ...
+
+
+# --- queueing (inside the caller's transaction) --------------------------------------------
+
+
+def queue_message(
+    session: Session,
+    *,
+    clinic_id: int,
+    contact_id: int,
+    channel: Channel,
+    kind: MessageKind,
+    template_key: str,
+    idempotency_key: str,
+    due_at: datetime,
+    variables: dict[str, Any] | None = None,
+    appointment_id: int | None = None,
+    fallback_of_id: int | None = None,
+) -> OutboundMessage | None:
+    """Add a message to the outbox; a second call with the same key adds nothing."""
+    require_aware(due_at, "due_at")
+    exists = session.scalar(
+        select(OutboundMessage.id).where(OutboundMessage.idempotency_key == idempotency_key)
+    )
+    if exists is not None:
+        return None
+    message = OutboundMessage(
+        clinic_id=clinic_id,
+        contact_id=contact_id,
+        appointment_id=appointment_id,
+        channel=channel,
+        kind=kind,
+        template_key=template_key,
+        variables=variables or {},
+        idempotency_key=idempotency_key,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        fallback_of_id=fallback_of_id,
+    )
+    session.add(message)
+    return message
+
+
+def schedule_reminders(session: Session, appointment: Appointment, *, now: datetime) -> int:
+    """One reminder per clinic offset (24 h and 2 h by default); none already past."""
+    clinic = session.get(Clinic, appointment.clinic_id)
+    contact = appointment.patient.contact
+    assert clinic is not None
+    channel = preferred_channel(session, clinic, contact)
+    made = 0
+    for hours in sorted(set(clinic.policy.reminder_offsets_hours or []), reverse=True):
+        due = appointment.start_at - timedelta(hours=int(hours))
+        if due <= now:
+            continue
+        key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+        made += bool(
+            queue_message(
+                session,
+                clinic_id=clinic.id,
+                contact_id=contact.id,
+                channel=channel,
+                kind=MessageKind.REMINDER,
+                template_key="reminder",
+                idempotency_key=key,
+                due_at=due,
+                appointment_id=appointment.id,
+            )
+        )
+    return made
+
+
+def cancel_pending(
+    session: Session, appointment_id: int, *, kinds: tuple[MessageKind, ...], reason: str
+) -> int:
+    """Withdraw messages not sent yet (a reminder for a session that moved or was cancelled)."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.appointment_id == appointment_id,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.kind.in_(kinds),
+        )
+        .values(status=OutboundStatus.CANCELLED, error_message=reason)
+    )
+    return result.rowcount or 0
+
+
+def notify_patient(
+    session: Session, appointment: Appointment, *, event: str, now: datetime
+) -> OutboundMessage | None:
+    """Tell the patient what the clinic did (booked, moved, cancelled) to their session."""
+    clinic = session.get(Clinic, appointment.clinic_id)
+    assert clinic is not None
+    contact = appointment.patient.contact
+    return queue_message(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        channel=preferred_channel(session, clinic, contact),
+        kind=MessageKind.NOTICE,
+        template_key=f"notice_{event}",
+        idempotency_key=f"notice:{appointment.id}:{event}:{now:%Y%m%dT%H%M%S%f}",
+        due_at=now,
+        appointment_id=appointment.id,
+    )
+
+
+def preferred_channel(session: Session, clinic: Clinic, contact: Contact) -> Channel:
+    """WhatsApp where the clinic has it and the contact has not opted out; else SMS."""
+    channels = set(
+        session.scalars(select(SenderNumber.channel).where(SenderNumber.clinic_id == clinic.id))
+    )
+    if Channel.WHATSAPP in channels and not contact.opted_out(Channel.WHATSAPP):
+        return Channel.WHATSAPP
+    if Channel.SMS in channels and not contact.opted_out(Channel.SMS):
+        return Channel.SMS
+    return Channel.WHATSAPP
+
+
+# --- delivery (one attempt; called by a job with a message id) ---------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    from_: str
+    to: str
+    body: str
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+
+
+class Undeliverable(Exception):
+    """This message cannot go on its channel as things stand (say, no template)."""
+
+    def __init__(self, reason: str, *, code: str | None = None, fallback: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.fallback = fallback
+
+
+def claim(session: Session, message_id: int, *, now: datetime) -> bool:
+    """queued → sending, only if still queued and due: the one worker that wins sends it."""
+    with write_transaction(session):
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .values(
+                status=OutboundStatus.SENDING,
+                claimed_at=now,
+                attempts=OutboundMessage.attempts + 1,
+            )
+        )
+    return bool(claimed.rowcount)
+
+
+def deliver(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender,
+    status_callback: str | None = None,
+) -> OutboundStatus | None:
+    """One delivery attempt. Safe to call twice, or from two workers at once."""
+    require_aware(now, "now")
+    if not claim(session, message_id, now=now):
+        return None
+    message = session.get(OutboundMessage, message_id)
+    assert message is not None
+    clinic = session.get(Clinic, message.clinic_id)
+    assert clinic is not None
+    contact = message.contact
+    reason = _no_longer_wanted(session, message, contact, now)
+    if reason is not None:
+        return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+    try:
+        outgoing = render(session, message, clinic, contact, now=now)
+    except Undeliverable as exc:
+        status = _finish(
+            session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+        )
+        if exc.fallback:
+            _queue_fallback(session, message_id, now=now)
+        return status
+    session.rollback()  # nothing is held open while we talk to the provider
+
+    try:
+        sent = sender.send(
+            from_=outgoing.from_,
+            to=outgoing.to,
+            body=None if outgoing.content_sid else outgoing.body,
+            content_sid=outgoing.content_sid,
+            content_variables=outgoing.content_variables,
+            status_callback=status_callback,
+        )
+    except SendError as exc:
+        code = str(exc.code) if exc.code else None
+        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+            status = _finish(
+                session, message_id, OutboundStatus.FAILED, code=code, message=str(exc)
+            )
+            if message.channel is Channel.WHATSAPP and exc.code in WHATSAPP_FALLBACK_CODES:
+                _queue_fallback(session, message_id, now=now)
+            return status
+        delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+        with write_transaction(session):
+            session.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id == message_id,
+                    OutboundMessage.status == OutboundStatus.SENDING,
+                )
+                .values(
+                    status=OutboundStatus.QUEUED,
+                    next_attempt_at=now + delay,
+                    error_code=code,
+                    error_message=str(exc)[:300],
+                )
+            )
+        return OutboundStatus.QUEUED
+
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id)
+            .values(provider_sid=sent.sid, body=outgoing.body, sent_at=now)
+        )
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(status=OutboundStatus.SENT)
+        )
+        if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+            _expect_reminder_reply(session, clinic, contact, message)
+    return OutboundStatus.SENT
+
+
+def apply_status(
+    session: Session, provider_sid: str, status: str, *, error_code: str | None = None
+) -> bool:
+    """A provider status callback: move the row forward only, never back."""
+    try:
+        new = OutboundStatus(status)
+    except ValueError:
+        return False
+    if new in (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.CANCELLED):
+        return False  # provider-side "queued"/"sending" say nothing we don't know
+    lower = [s for s in OutboundStatus if s.rank < new.rank and s is not OutboundStatus.CANCELLED]
+    values: dict[str, Any] = {"status": new}
+    if error_code:
+        values["error_code"] = error_code[:20]
+    with write_transaction(session):
+        result = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.provider_sid == provider_sid, OutboundMessage.status.in_(lower))
+            .values(**values)
+        )
+    return bool(result.rowcount)
+
+
+def release_stuck(session: Session, *, now: datetime) -> int:
+    """Rows a dead worker left in "sending" go back to the queue.
+
+    A row whose provider id we recorded was sent: only its status update was
+    lost, so it is marked sent rather than sent again.
+    """
+    cutoff = now - STUCK_AFTER
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.status == OutboundStatus.SENDING,
+                OutboundMessage.claimed_at < cutoff,
+                OutboundMessage.provider_sid.is_not(None),
+            )
+            .values(status=OutboundStatus.SENT)
+        )
+        released = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.status == OutboundStatus.SENDING,
+                OutboundMessage.claimed_at < cutoff,
+            )
+            .values(status=OutboundStatus.QUEUED, next_attempt_at=now)
+        )
+    return released.rowcount or 0
+
+
+def due_ids(session: Session, *, now: datetime, limit: int = 1000) -> list[int]:
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+            .limit(limit)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def render(
+    session: Session, message: OutboundMessage, clinic: Clinic, contact: Contact, *, now: datetime
+) -> Outgoing:
+    """The message as this channel may carry it now, or ``Undeliverable``."""
+    values = {**_appointment_values(session, message, clinic, now), **(message.variables or {})}
+    values.setdefault("clinic", clinic.name)
+    text = say(contact.language, message.template_key, **values)
+    if message.kind is MessageKind.REMINDER:
+        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    sender = session.scalar(
+        select(SenderNumber.address).where(
+            SenderNumber.clinic_id == clinic.id, SenderNumber.channel == message.channel
+        )
+    )
+    if sender is None:
+        raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
+    template = session.scalar(
+        select(MessageTemplate).where(
+            MessageTemplate.clinic_id == clinic.id,
+            MessageTemplate.channel == message.channel,
+            MessageTemplate.key == message.template_key,
+        )
+    )
+    if message.channel is Channel.WHATSAPP:
+        last = contact.whatsapp_last_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return Outgoing(f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text)
+        if template is None or not template.content_sid:
+            raise Undeliverable(
+                f"outside the 24-hour window and no approved WhatsApp template "
+                f"'{message.template_key}' is configured",
+                code="no_template",
+                fallback=True,
+            )
+        variables = {
+            str(i): str(values.get(name, "")) for i, name in enumerate(template.variable_order, 1)
+        }
+        return Outgoing(
+            f"whatsapp:{sender}",
+            f"whatsapp:{contact.phone}",
+            text,
+            content_sid=template.content_sid,
+            content_variables=variables,
+        )
+    if clinic.phone_region == "IN":
+        # Indian SMS must match a DLT-registered template word for word.
+        if template is None or not template.body or not template.dlt_template_id:
+            raise Undeliverable(
+                f"SMS in India needs a DLT-registered template '{message.template_key}'",
+                code="no_dlt_template",
+            )
+        text = template.body.format(**values)
+    return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def _appointment_values(
+    session: Session, message: OutboundMessage, clinic: Clinic, now: datetime
+) -> dict[str, Any]:
+    if message.appointment_id is None:
+        return {}
+    appointment = session.get(Appointment, message.appointment_id)
+    if appointment is None:
+        return {}
+    zone = ZoneInfo(clinic.timezone)
+    today = now.astimezone(zone).date()
+    start_local = appointment.start_at.astimezone(zone)
+    if start_local.date() == today:
+        when = f"today at {format_time(start_local)}"
+    elif start_local.date() == today + timedelta(days=1):
+        when = f"tomorrow at {format_time(start_local)}"
+    else:
+        when = format_when(appointment.start_at, clinic.timezone)
+    return {
+        "patient": appointment.patient.name,
+        "service": appointment.service.name,
+        "therapist": appointment.therapist.name,
+        "when": when,
+        "time": format_time(start_local),
+        "number": appointment.number,
+        "price": format_money(appointment.price_minor, clinic.currency, short=True),
+    }
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _no_longer_wanted(
+    session: Session, message: OutboundMessage, contact: Contact, now: datetime
+) -> str | None:
+    if contact.opted_out(message.channel):
+        return f"the contact opted out of {message.channel.value}"
+    if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+        appointment = session.get(Appointment, message.appointment_id)
+        if appointment is None or appointment.status not in AppointmentStatus.active():
+            return "the session is no longer booked"
+        if appointment.start_at <= now:
+            return "the session has already started"
+    return None
+
+
+def _finish(
+    session: Session,
+    message_id: int,
+    status: OutboundStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> OutboundStatus:
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(status=status, error_code=code, error_message=(message or "")[:300] or None)
+        )
+    return status
+
+
+def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
+    """A WhatsApp message that cannot go goes by SMS, where the clinic has an SMS number."""
+    with write_transaction(session):
+        failed = session.get(OutboundMessage, message_id)
+        if failed is None or failed.channel is not Channel.WHATSAPP:
+            return
+        has_sms = session.scalar(
+            select(SenderNumber.id).where(
+                SenderNumber.clinic_id == failed.clinic_id, SenderNumber.channel == Channel.SMS
+            )
+        )
+        if has_sms is None or failed.contact.opted_out(Channel.SMS):
+            return
+        queue_message(
+            session,
+            clinic_id=failed.clinic_id,
+            contact_id=failed.contact_id,
+            channel=Channel.SMS,
+            kind=failed.kind,
+            template_key=failed.template_key,
+            variables=failed.variables,
+            idempotency_key=f"{failed.idempotency_key}:sms",
+            due_at=now,
+            appointment_id=failed.appointment_id,
+            fallback_of_id=failed.id,
+        )
+
+
+def _expect_reminder_reply(
+    session: Session, clinic: Clinic, contact: Contact, message: OutboundMessage
+) -> None:
+    """The patient's next "1", "2" or "3" on this channel answers this reminder."""
+    from flows.engine import remember_reminder
+
+    remember_reminder(session, clinic, contact, message.channel, message.appointment_id)
