@@ -21,6 +21,7 @@ from admin.views.catalog import (
     WeeklyHoursView,
 )
 from admin.views.deployment import AuditLogView, ClinicView, StaffUserView
+from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, ConversationView, PatientView
 from core import tenancy
 from models import (
@@ -31,6 +32,8 @@ from models import (
     Contact,
     Conversation,
     Location,
+    MessageTemplate,
+    OutboundMessage,
     Patient,
     Service,
     StaffUser,
@@ -91,6 +94,14 @@ def init_app(app: Flask) -> None:
             )
         )
         panel.add_view(LocationView(Location, session, name="Locations", category="Clinic"))
+        panel.add_view(
+            OutboundMessageView(OutboundMessage, session, name="Message log", category="People")
+        )
+        panel.add_view(
+            MessageTemplateView(
+                MessageTemplate, session, name="Message templates", category="Settings"
+            )
+        )
         panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
         panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
         panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))

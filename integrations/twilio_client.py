@@ -90,5 +90,7 @@ class TwilioSender:
                 permanent=permanent,
             ) from None
         except (TwilioException, OSError) as exc:  # timeouts, connection errors
-            raise SendError(f"Twilio not reachable: {type(exc).__name__}", code=None, permanent=False)
+            raise SendError(
+                f"Twilio not reachable: {type(exc).__name__}", code=None, permanent=False
+            ) from None
         return Sent(sid=message.sid, status=message.status or "queued")

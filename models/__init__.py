@@ -7,7 +7,6 @@ from models.base import Base, ClinicOwned
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
 from models.conversation import Conversation, InboundMessage
-from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -19,6 +18,7 @@ from models.enums import (
     Relation,
     Role,
 )
+from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
 from models.people import Contact, Patient
 from models.staff import StaffUser
 

@@ -7,6 +7,7 @@ and every change is audited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, time
 from typing import Any
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 from core.db import write_transaction
 from models import (
     AvailabilityException,
+    Channel,
     Contact,
     ExceptionKind,
     Location,
+    MessageTemplate,
     Patient,
     Service,
     Therapist,
@@ -74,6 +77,25 @@ def validate_exception(exc: AvailabilityException) -> None:
         raise InvalidInput(detail="Extra hours need a therapist, a location and times.")
 
 
+def validate_template(template: MessageTemplate) -> None:
+    """A WhatsApp template needs the Content SID Twilio gave it; an SMS one its text."""
+    template.key = (template.key or "").strip()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", template.key):
+        raise InvalidInput(detail="The key is a short name such as reminder or dues_reminder.")
+    if template.channel is Channel.WHATSAPP:
+        if not re.fullmatch(r"HX[0-9a-fA-F]{32}", (template.content_sid or "").strip()):
+            raise InvalidInput(detail="A WhatsApp template needs its Content SID (HX + 32 hex).")
+        template.content_sid = template.content_sid.strip()
+    elif not (template.body or "").strip():
+        raise InvalidInput(detail="An SMS template needs its registered text.")
+    order = template.variable_order or []
+    if isinstance(order, str):
+        order = [name.strip() for name in order.split(",") if name.strip()]
+    if not all(re.fullmatch(r"[a-z_]+", name) for name in order):
+        raise InvalidInput(detail="Variables are names such as patient, when, number.")
+    template.variable_order = order
+
+
 VALIDATORS: dict[type, Callable[[Any], None]] = {
     Service: validate_service,
     Therapist: validate_therapist,
@@ -83,6 +105,7 @@ VALIDATORS: dict[type, Callable[[Any], None]] = {
     Location: lambda loc: setattr(loc, "name", clean_name(loc.name, "location name")),
     Patient: validate_patient,
     Contact: validate_contact,
+    MessageTemplate: validate_template,
 }
 
 
@@ -263,4 +286,5 @@ def _entity(obj: Any) -> str:
         WeeklyHours: "hours",
         AvailabilityException: "exception",
         TherapistServiceOverride: "override",
+        MessageTemplate: "template",
     }.get(type(obj), type(obj).__name__.lower())

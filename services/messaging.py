@@ -36,6 +36,9 @@ from models import (
     OutboundStatus,
     SenderNumber,
 )
+from services import audit
+from services.audit import Actor
+from services.errors import InvalidTransition, NotFound
 
 MAX_ATTEMPTS = 5
 RETRY_DELAYS = (
@@ -531,3 +534,38 @@ def _expect_reminder_reply(
     from flows.engine import remember_reminder
 
     remember_reminder(session, clinic, contact, message.channel, message.appointment_id)
+
+
+def retry_message(
+    session: Session, *, clinic_id: int, message_id: int, now: datetime, actor: Actor
+) -> OutboundMessage:
+    """Staff send a failed or undelivered message again (from the message log)."""
+    with write_transaction(session):
+        message = session.scalar(
+            select(OutboundMessage).where(
+                OutboundMessage.id == message_id, OutboundMessage.clinic_id == clinic_id
+            )
+        )
+        if message is None:
+            raise NotFound(what="message")
+        if message.status not in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+            raise InvalidTransition(
+                f"Only failed or undelivered messages can be retried; this one is "
+                f"{message.status.value}."
+            )
+        before = audit.snapshot(message)
+        message.status = OutboundStatus.QUEUED
+        message.next_attempt_at = now
+        message.attempts = 0
+        message.provider_sid = None
+        message.error_code = None
+        message.error_message = None
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="message.retry",
+            entity=message,
+            before=before,
+        )
+    return message
