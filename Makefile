@@ -33,6 +33,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.slots
 	$(BIN)/python -m bench.parsing
+	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
 
 # Refresh constraints.txt from what is installed (after changing pyproject.toml).
