@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import time
@@ -9,7 +10,7 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Channel, Clinic, Role, StaffUser
+from models import Channel, Clinic, MessageTemplate, Role, StaffUser
 from services import catalog, clinics, staff
 from services.audit import Actor
 
@@ -98,6 +99,55 @@ def seed_demo(session: Session, admin_password: str | None = None) -> str | None
     return generated
 
 
+# Placeholders shaped like Twilio's: a real clinic enters the Content SIDs of its
+# approved WhatsApp templates (and, in India, its DLT-registered SMS texts) in the admin.
+DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
+    "reminder": (
+        ["patient", "service", "therapist", "when", "number"],
+        "Reminder: {patient} has {service} with {therapist} {when} ({number}). "
+        "Reply 1 to confirm, 2 to reschedule, 3 to cancel. - {clinic}",
+    ),
+    "notice_booked": (
+        ["service", "patient", "therapist", "when", "number"],
+        "{clinic} booked {service} for {patient} with {therapist}, {when} ({number}).",
+    ),
+    "notice_moved": (
+        ["patient", "service", "when", "therapist", "number"],
+        "{clinic} moved {patient}'s {service} to {when} with {therapist} ({number}).",
+    ),
+    "notice_cancelled": (
+        ["patient", "service", "when", "number"],
+        "{clinic} cancelled {patient}'s {service} on {when} ({number}).",
+    ),
+    "dues_reminder": (["amount"], "{clinic}: you have {amount} outstanding for sessions."),
+}
+
+
+def _seed_templates(session: Session, clinic: Clinic) -> None:
+    for key, (order, sms_text) in DEMO_TEMPLATES.items():
+        digest = hashlib.sha256(f"{clinic.slug}:{key}".encode()).hexdigest()
+        session.add(
+            MessageTemplate(
+                clinic_id=clinic.id,
+                channel=Channel.WHATSAPP,
+                key=key,
+                content_sid=f"HX{digest[:32]}",
+                variable_order=order,
+            )
+        )
+        if clinic.phone_region == "IN":
+            session.add(
+                MessageTemplate(
+                    clinic_id=clinic.id,
+                    channel=Channel.SMS,
+                    key=key,
+                    body=sms_text,
+                    dlt_template_id=f"1107{int(digest[:12], 16) % 10**15:015d}",
+                )
+            )
+    session.commit()
+
+
 def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) -> None:
     clinic = session.scalar(select(Clinic).where(Clinic.slug == demo.slug))
     if clinic is None:
@@ -143,6 +193,7 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
                     end=end,
                     actor=SYSTEM,
                 )
+        _seed_templates(session, clinic)
         for name, spec, minutes, price, capacity in demo.services:
             catalog.create_service(
                 session,

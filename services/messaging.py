@@ -475,6 +475,18 @@ def _no_longer_wanted(
             return "the session is no longer booked"
         if appointment.start_at <= now:
             return "the session has already started"
+        later = session.scalar(
+            select(OutboundMessage.id).where(
+                OutboundMessage.appointment_id == message.appointment_id,
+                OutboundMessage.kind == MessageKind.REMINDER,
+                OutboundMessage.id != message.id,
+                OutboundMessage.due_at > message.due_at,
+                OutboundMessage.due_at <= now,
+                OutboundMessage.status != OutboundStatus.CANCELLED,
+            )
+        )
+        if later is not None:  # sending late (a sweep was down): one reminder, not two
+            return "a later reminder for the same session is due"
     return None
 
 
