@@ -20,7 +20,7 @@ from admin.views.catalog import (
     TherapistView,
     WeeklyHoursView,
 )
-from admin.views.deployment import AuditLogView, ClinicView, StaffUserView
+from admin.views.deployment import AuditLogView, ClinicView, PolicyView, StaffUserView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, ConversationView, PatientView
 from core import tenancy
@@ -29,6 +29,7 @@ from models import (
     AuditLog,
     AvailabilityException,
     Clinic,
+    ClinicPolicy,
     Contact,
     Conversation,
     Location,
@@ -104,4 +105,5 @@ def init_app(app: Flask) -> None:
         )
         panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
         panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
+        panel.add_view(PolicyView(ClinicPolicy, session, name="Policies", category="Settings"))
         panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))

@@ -19,6 +19,7 @@ from core.db import write_transaction
 from models import (
     AvailabilityException,
     Channel,
+    ClinicPolicy,
     Contact,
     ExceptionKind,
     Location,
@@ -96,6 +97,31 @@ def validate_template(template: MessageTemplate) -> None:
     template.variable_order = order
 
 
+def validate_policy(policy: ClinicPolicy) -> None:
+    """Booking rules within sane bounds; reminder offsets as whole hours, largest first."""
+    ranges = {
+        "booking_horizon_days": (1, 366, "The booking horizon is 1 to 366 days."),
+        "min_notice_hours": (0, 720, "Minimum notice is 0 to 720 hours."),
+        "cancellation_window_hours": (0, 720, "The cancellation window is 0 to 720 hours."),
+        "reschedule_window_hours": (0, 720, "The reschedule window is 0 to 720 hours."),
+        "slot_step_minutes": (5, 240, "The slot step is 5 to 240 minutes."),
+        "dues_reminder_day": (1, 28, "The dues reminder day is 1 to 28."),
+    }
+    for name, (low, high, message) in ranges.items():
+        value = getattr(policy, name)
+        if value is None or not low <= value <= high:
+            raise InvalidInput(detail=message)
+    offsets = policy.reminder_offsets_hours
+    if isinstance(offsets, str):
+        try:
+            offsets = [int(part) for part in offsets.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise InvalidInput(detail="Reminder offsets are hours, e.g. 24, 2.") from None
+    if not all(isinstance(h, int) and 1 <= h <= 720 for h in offsets or []):
+        raise InvalidInput(detail="Each reminder offset is 1 to 720 hours before the session.")
+    policy.reminder_offsets_hours = sorted(set(offsets or []), reverse=True)
+
+
 VALIDATORS: dict[type, Callable[[Any], None]] = {
     Service: validate_service,
     Therapist: validate_therapist,
@@ -106,6 +132,7 @@ VALIDATORS: dict[type, Callable[[Any], None]] = {
     Patient: validate_patient,
     Contact: validate_contact,
     MessageTemplate: validate_template,
+    ClinicPolicy: validate_policy,
 }
 
 
@@ -287,4 +314,5 @@ def _entity(obj: Any) -> str:
         AvailabilityException: "exception",
         TherapistServiceOverride: "override",
         MessageTemplate: "template",
+        ClinicPolicy: "policy",
     }.get(type(obj), type(obj).__name__.lower())

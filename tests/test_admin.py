@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 
 from core.app import create_app, get_db
 from core.config import Config
-from models import Appointment, AppointmentStatus, AuditLog, BookingSource, Patient, Role, Service
+from models import (
+    Appointment,
+    AppointmentStatus,
+    AuditLog,
+    BookingSource,
+    ClinicPolicy,
+    Patient,
+    Role,
+    Service,
+)
 from services.appointments import book_appointment
 from services.staff import create_staff_user
 from tests.conftest import NOW, SYSTEM
@@ -341,3 +350,36 @@ def test_a_clinic_admin_sees_only_their_own_clinic_and_staff(app, two_clinics):
     assert "admin@a.example" in staff_page.text
     assert "admin@b.example" not in staff_page.text
     assert client.get("/admin/clinic/new/").status_code == 302  # only a superadmin creates clinics
+
+
+def test_an_admin_edits_the_clinic_policy_with_an_audit_row(app, two_clinics, session):
+    a, b = two_clinics["a"], two_clinics["b"]
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    token = csrf_token(client, f"/admin/clinicpolicy/edit/?id={a['clinic'].id}")
+    form = {
+        "csrf_token": token,
+        "booking_horizon_days": "45",
+        "min_notice_hours": "2",
+        "cancellation_window_hours": "24",
+        "reschedule_window_hours": "48",
+        "reminder_offsets_hours": "2, 24",
+        "slot_step_minutes": "15",
+        "dues_reminders_enabled": "y",
+        "dues_reminder_day": "10",
+        "dues_reminder_time": "09:30",
+    }
+    client.post(f"/admin/clinicpolicy/edit/?id={a['clinic'].id}", data=form)
+    client.post(f"/admin/clinicpolicy/edit/?id={b['clinic'].id}", data=form)  # not theirs
+    refused = client.post(
+        f"/admin/clinicpolicy/edit/?id={a['clinic'].id}",
+        data={**form, "booking_horizon_days": "999"},
+        follow_redirects=True,
+    )
+    assert "1 to 366 days" in refused.text
+    session.expire_all()
+    policy_a = session.get(ClinicPolicy, a["clinic"].id)
+    assert policy_a.booking_horizon_days == 45
+    assert policy_a.reminder_offsets_hours == [24, 2]
+    assert session.get(ClinicPolicy, b["clinic"].id).booking_horizon_days == 30
+    assert "policy.update" in session.scalars(select(AuditLog.action)).all()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import SecureModelView, staff_actor
-from models import AuditLog, Clinic, Role, StaffUser
+from admin.views.base import SecureModelView, current_clinic_id, staff_actor
+from models import AuditLog, Clinic, ClinicPolicy, Role, StaffUser
 from services import audit, clinics, staff
 from services.errors import ServiceError
 
@@ -174,3 +174,40 @@ class AuditLogView(_Unscoped):
         if current_user.is_superadmin:
             return query
         return query.filter(AuditLog.clinic_id == current_user.clinic_id)
+
+
+class PolicyView(SecureModelView):
+    """The clinic's booking rules: windows, horizon, reminders, dues reminders."""
+
+    read_roles = frozenset({Role.ADMIN, Role.OPERATOR})
+    write_roles = frozenset({Role.ADMIN})
+    allow_create = False
+    column_list = (
+        "booking_horizon_days",
+        "min_notice_hours",
+        "cancellation_window_hours",
+        "reschedule_window_hours",
+        "reminder_offsets_hours",
+        "slot_step_minutes",
+        "dues_reminders_enabled",
+        "dues_reminder_day",
+        "dues_reminder_time",
+    )
+    form_columns = column_list
+    form_overrides = {"reminder_offsets_hours": StringField}
+    form_args = {
+        "reminder_offsets_hours": {"description": "Hours before a session, e.g. 24, 2"},
+        "dues_reminder_time": {"description": "Clinic time, e.g. 10:00"},
+    }
+
+    def get_one(self, id: Any) -> Any:
+        if not str(id).isdigit() or int(id) != current_clinic_id():
+            return None
+        return self.session.get(ClinicPolicy, int(id))
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        policy = self.get_one(id)
+        if policy is not None:
+            form.reminder_offsets_hours.data = ", ".join(
+                str(h) for h in policy.reminder_offsets_hours or []
+            )
