@@ -235,7 +235,8 @@ def deliver(
     require_aware(now, "now")
     if not claim(session, message_id, now=now):
         return None
-    message = session.get(OutboundMessage, message_id)
+    # populate_existing: the session may hold this row from before the claim (stale).
+    message = session.get(OutboundMessage, message_id, populate_existing=True)
     assert message is not None
     clinic = session.get(Clinic, message.clinic_id)
     assert clinic is not None
