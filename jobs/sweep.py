@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from services import dues
-from services.messaging import due_ids, release_stuck
+from services.messaging import OUTCOME_UNKNOWN, due_ids, release_stuck
 
 log = logging.getLogger(__name__)
 
@@ -34,5 +34,10 @@ def sweep(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -
     for message_id in ids:
         dispatch(message_id)
     if released:
-        log.warning("released %d outbox rows a worker left in 'sending'", released)
+        log.warning(
+            "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
+            "check them in Twilio's message log before retrying",
+            released,
+            OUTCOME_UNKNOWN,
+        )
     return SweepResult(released=released, dues_queued=dues_queued, dispatched=len(ids))

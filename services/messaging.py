@@ -50,6 +50,8 @@ RETRY_DELAYS = (
 WHATSAPP_WINDOW = timedelta(hours=24)
 # A row left in "sending" this long belonged to a worker that died.
 STUCK_AFTER = timedelta(minutes=5)
+# The error code of a row whose worker died during the provider call (see release_stuck).
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 class Sender(Protocol):
@@ -118,8 +120,29 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
         if due <= now:
             continue
         key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+        # Moved back to a time it had before: that time's reminder was withdrawn
+        # (cancel_pending), and its key would otherwise block a new one. Still due
+        # in the future, so it cannot have been sent or dropped at send time.
+        revived = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.idempotency_key == key,
+                OutboundMessage.status == OutboundStatus.CANCELLED,
+            )
+            .values(
+                status=OutboundStatus.QUEUED,
+                channel=channel,
+                due_at=due,
+                next_attempt_at=due,
+                attempts=0,
+                claimed_at=None,
+                error_code=None,
+                error_message=None,
+            )
+        ).rowcount
         made += bool(
-            queue_message(
+            revived
+            or queue_message(
                 session,
                 clinic_id=clinic.id,
                 contact_id=contact.id,
@@ -235,24 +258,33 @@ def deliver(
     require_aware(now, "now")
     if not claim(session, message_id, now=now):
         return None
-    # populate_existing: the session may hold this row from before the claim (stale).
-    message = session.get(OutboundMessage, message_id, populate_existing=True)
-    assert message is not None
-    clinic = session.get(Clinic, message.clinic_id)
-    assert clinic is not None
-    contact = message.contact
-    reason = _no_longer_wanted(session, message, contact, now)
-    if reason is not None:
-        return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+    # The re-check below must see the database, not what this session read earlier
+    # (one sweep delivers many rows in one session; a booking may have changed since).
+    session.expire_all()
     try:
-        outgoing = render(session, message, clinic, contact, now=now)
-    except Undeliverable as exc:
-        status = _finish(
-            session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
-        )
-        if exc.fallback:
-            _queue_fallback(session, message_id, now=now)
-        return status
+        # populate_existing: the session may hold this row from before the claim (stale).
+        message = session.get(OutboundMessage, message_id, populate_existing=True)
+        assert message is not None
+        clinic = session.get(Clinic, message.clinic_id)
+        assert clinic is not None
+        contact = message.contact
+        reason = _no_longer_wanted(session, message, contact, now)
+        if reason is not None:
+            return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+        try:
+            outgoing = render(session, message, clinic, contact, now=now)
+        except Undeliverable as exc:
+            status = _finish(
+                session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+            )
+            if exc.fallback:
+                _queue_fallback(session, message_id, now=now)
+            return status
+    except Exception as exc:
+        # Nothing has gone out: give the row back now rather than leave it in "sending",
+        # where release_stuck would have to treat it as possibly sent.
+        _release_unsent(session, message_id, now=now, reason=f"{type(exc).__name__} before sending")
+        raise
     session.rollback()  # nothing is held open while we talk to the provider
 
     try:
@@ -333,31 +365,53 @@ def apply_status(
 
 
 def release_stuck(session: Session, *, now: datetime) -> int:
-    """Rows a dead worker left in "sending" go back to the queue.
+    """Settle the rows a dead worker left in "sending"; never send them again blindly.
 
-    A row whose provider id we recorded was sent: only its status update was
-    lost, so it is marked sent rather than sent again.
+    ``deliver`` commits the claim ("sending", ``claimed_at``, one more attempt)
+    before it calls Twilio, and records the provider id in the same transaction as
+    "sent". A row still in "sending" after ``STUCK_AFTER`` (longer than any job may
+    run) therefore lost its worker between the two, usually inside the HTTP call:
+
+    - with a provider id recorded, it was sent: it is marked sent;
+    - without one, Twilio may or may not have accepted it (the worker can die after
+      Twilio took the message and before the answer arrived). Twilio's Messages API
+      has no idempotency key, so sending again would duplicate it whenever Twilio
+      had it. Such a row is marked failed with error ``outcome_unknown`` for staff
+      to check against Twilio's message log and, if it never went, resend with the
+      message log's Retry action (``retry_message``).
+
+    The trade-off is at most once in this rare case: a reminder may be missing,
+    visibly in the message log, but a patient never gets it twice, and the outbox
+    cannot loop resending it every few minutes. A worker that fails *before* the
+    call while still alive (a bug in rendering, a lost database connection) gives
+    the row back itself, so "outcome unknown" means a death during the call (or,
+    rarely, in the milliseconds between claim and call). Returns how many rows were
+    marked outcome unknown.
     """
     cutoff = now - STUCK_AFTER
+    stuck = (
+        OutboundMessage.status == OutboundStatus.SENDING,
+        OutboundMessage.claimed_at < cutoff,
+    )
     with write_transaction(session):
         session.execute(
             update(OutboundMessage)
-            .where(
-                OutboundMessage.status == OutboundStatus.SENDING,
-                OutboundMessage.claimed_at < cutoff,
-                OutboundMessage.provider_sid.is_not(None),
-            )
+            .where(*stuck, OutboundMessage.provider_sid.is_not(None))
             .values(status=OutboundStatus.SENT)
         )
-        released = session.execute(
+        unknown = session.execute(
             update(OutboundMessage)
-            .where(
-                OutboundMessage.status == OutboundStatus.SENDING,
-                OutboundMessage.claimed_at < cutoff,
+            .where(*stuck)
+            .values(
+                status=OutboundStatus.FAILED,
+                error_code=OUTCOME_UNKNOWN,
+                error_message=(
+                    "the worker stopped while sending: check Twilio's message log "
+                    "before retrying (it may have gone out)"
+                ),
             )
-            .values(status=OutboundStatus.QUEUED, next_attempt_at=now)
         )
-    return released.rowcount or 0
+    return unknown.rowcount or 0
 
 
 def due_ids(session: Session, *, now: datetime, limit: int = 1000) -> list[int]:
@@ -510,6 +564,34 @@ def _finish(
             .values(status=status, error_code=code, error_message=(message or "")[:300] or None)
         )
     return status
+
+
+def _release_unsent(session: Session, message_id: int, *, now: datetime, reason: str) -> None:
+    """A claimed row that certainly did not go out: back to the queue, or failed for good."""
+    session.rollback()
+    with write_transaction(session):
+        attempts = session.scalar(
+            select(OutboundMessage.attempts).where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+        )
+        if attempts is None:
+            return
+        values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
+        if attempts >= MAX_ATTEMPTS:
+            values["status"] = OutboundStatus.FAILED
+        else:
+            values["status"] = OutboundStatus.QUEUED
+            values["next_attempt_at"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(**values)
+        )
 
 
 def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
