@@ -21,10 +21,9 @@ the same workers once both have registered:
 1. no-op: N ``jobs.tasks.noop`` jobs are enqueued in one pipeline; the clock runs
    until RQ has finished all of them. This is the rate of RQ itself.
 2. reminders: the clock starts, ``jobs.runner.enqueue_due`` hands the due rows to
-   the queue, and runs until every row is "sent" in the database. One
-   ``enqueue_due`` hands out at most one page of ``due_ids`` (1,000 rows), so this
-   process is the sweeper: it sweeps again whenever fewer than 500 jobs wait. (The
-   workers' own sweepers are kept out by holding their Redis lock.)
+   the queue, and runs until every row is "sent" in the database. This process is
+   the sweeper (it sweeps again whenever fewer than 500 jobs wait, as a safety net);
+   the workers' own sweepers are kept out by holding their Redis lock.
 
 The report gives both rates, their ratio against the target (reminders at least
 half the no-op rate; informational, PASS/MISS), and checks that every reminder went

@@ -14,7 +14,7 @@ from core.clock import utcnow
 from core.security import csrf
 from models import Channel, MessageSource
 from services.clinics import clinic_for_sender
-from services.messaging import apply_status
+from services.delivery import apply_status
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 # Twilio error codes that no retry will fix (https://www.twilio.com/docs/api/errors).
 PERMANENT_CODES = frozenset(
@@ -34,10 +36,16 @@ WHATSAPP_FALLBACK_CODES = frozenset({63003, 63016, 63024, 63032})
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, code: int | None, permanent: bool) -> None:
+    """``permanent``: no retry will help. ``outcome_unknown``: the request may have
+    reached Twilio (a read timeout, a dropped connection), so it must not be repeated."""
+
+    def __init__(
+        self, message: str, *, code: int | None, permanent: bool, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.permanent = permanent
+        self.outcome_unknown = outcome_unknown
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,23 @@ class TwilioSender:
                 permanent=permanent,
             ) from None
         except (TwilioException, OSError) as exc:  # timeouts, connection errors
+            unknown = not _never_reached_twilio(exc)
             raise SendError(
-                f"Twilio not reachable: {type(exc).__name__}", code=None, permanent=False
+                f"Twilio not reachable: {type(exc).__name__}",
+                code=None,
+                permanent=unknown,
+                outcome_unknown=unknown,
             ) from None
         return Sent(sid=message.sid, status=message.status or "queued")
+
+
+def _never_reached_twilio(exc: BaseException) -> bool:
+    """True when the request certainly never arrived (no connection was made), so
+    trying again cannot duplicate a message. A read timeout or a connection dropped
+    mid-request may have delivered it."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, NewConnectionError | NameResolutionError)
+    return False

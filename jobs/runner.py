@@ -1,6 +1,6 @@
 """Running the jobs: RQ workers when REDIS_URL is set, else a thread of the web process.
 
-Both run the same functions (``jobs.sweep.sweep`` and ``services.messaging.deliver``);
+Both run the same functions (``jobs.sweep.sweep`` and ``services.delivery.deliver``);
 only throughput differs. With RQ, one sweeper at a time (a Redis lock) hands due
 rows to the queue under deterministic job ids; workers deliver them.
 """
@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 from core.clock import utcnow
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, sweep
-from services.messaging import deliver
+from services.delivery import deliver
 
 log = logging.getLogger(__name__)
 

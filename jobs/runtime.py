@@ -13,7 +13,7 @@ from functools import cache
 from core.config import Config
 from core.db import Database
 from integrations.twilio_client import Sent, TwilioSender
-from services.messaging import Sender
+from services.delivery import Sender
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from services import dues
-from services.messaging import OUTCOME_UNKNOWN, due_ids, release_stuck
+from services.delivery import OUTCOME_UNKNOWN, release_stuck
+from services.messaging import due_ids
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,15 @@ class SweepResult:
 def sweep(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -> SweepResult:
     released = release_stuck(session, now=now)
     dues_queued = dues.queue_monthly_reminders(session, now=now)
-    ids = due_ids(session, now=now)
-    for message_id in ids:
-        dispatch(message_id)
+    dispatched = 0
+    after_id = 0
+    # Page by id, so every due row is handed over once per sweep however many there are
+    # (in RQ mode a row stays "queued" until a worker claims it: no re-reading it).
+    while page := due_ids(session, now=now, after_id=after_id):
+        for message_id in page:
+            dispatch(message_id)
+        dispatched += len(page)
+        after_id = page[-1]
     if released:
         log.warning(
             "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
@@ -40,4 +47,4 @@ def sweep(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -
             released,
             OUTCOME_UNKNOWN,
         )
-    return SweepResult(released=released, dues_queued=dues_queued, dispatched=len(ids))
+    return SweepResult(released=released, dues_queued=dues_queued, dispatched=dispatched)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.clock import utcnow
 from jobs.runtime import runtime
-from services.messaging import deliver
+from services.delivery import deliver
 
 
 def send_message(message_id: int) -> str | None:

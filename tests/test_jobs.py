@@ -44,7 +44,7 @@ from jobs.runtime import build_runtime
 from models import BookingSource, Channel, Contact, MessageKind, OutboundMessage, OutboundStatus
 from services import clinics
 from services.appointments import book_appointment
-from services.messaging import OUTCOME_UNKNOWN, release_stuck
+from services.delivery import OUTCOME_UNKNOWN, release_stuck
 from tests.conftest import IN_CI, SYSTEM
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -364,7 +364,7 @@ def test_a_failure_before_the_twilio_call_puts_the_row_back(
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug in rendering")
 
-    monkeypatch.setattr("services.messaging.render", broken)
+    monkeypatch.setattr("services.delivery.render", broken)
     with pytest.raises(RuntimeError):
         tick(runtime)
     row = session.scalars(select(OutboundMessage)).one()

@@ -11,6 +11,7 @@ NOW is Monday 23 Nov 2026, 09:00 in Kolkata; times are clinic-local (tests/outbo
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import timedelta
 
@@ -33,14 +34,14 @@ from models import (
     OutboundStatus,
     PaymentStatus,
 )
-from services import dues, messaging, patients
+from services import delivery, dues, messaging, patients
 from services.appointments import (
     cancel_appointment,
     complete_appointment,
     reschedule_appointment,
 )
 from services.audit import Actor
-from services.messaging import deliver, release_stuck
+from services.delivery import deliver, release_stuck
 from tests.conftest import NOW, SYSTEM
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
 from tests.outbox import (
@@ -258,6 +259,36 @@ def test_an_sms_refused_with_21610_fails_and_is_not_retried(session, make_patien
     assert (row.status, row.error_code, row.attempts) == (FAILED, "21610", 1)
     assert twilio.state.requests == 1
     assert len(outbox(session)) == 2  # no fallback from SMS
+    assert contact_of(session, patient).sms_opted_out_at is not None  # and no more tries
+
+
+def test_a_timeout_after_the_request_left_is_outcome_unknown_not_a_resend(
+    session, clinic, patient, twilio
+):
+    book(session, clinic, patient, TUE_10)
+    add_template(session, clinic, Channel.WHATSAPP)
+    row = reminders(session)[0]
+    impatient = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url, timeout=0.2)
+    twilio.delay_responses(0.6)  # Twilio takes the message, the answer comes too late
+    try:
+        assert deliver(session, row.id, now=ist(23, 10), sender=impatient) is FAILED
+    finally:
+        twilio.delay_responses(0)
+    row = outbox(session, id=row.id)[0]
+    assert (row.status, row.error_code) == (FAILED, delivery.OUTCOME_UNKNOWN)
+    assert deliver(session, row.id, now=ist(23, 12), sender=impatient) is None  # not again
+
+
+def test_twilio_unreachable_before_connecting_is_retried(session, clinic, patient):
+    book(session, clinic, patient, TUE_10)
+    add_template(session, clinic, Channel.WHATSAPP)
+    row = reminders(session)[0]
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    nowhere = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, api_url=closed, timeout=1)
+    assert deliver(session, row.id, now=ist(23, 10), sender=nowhere) is QUEUED
+    assert outbox(session, id=row.id)[0].next_attempt_at > ist(23, 10)
 
 
 # --- retries and exactly once --------------------------------------------------------------------
@@ -594,7 +625,7 @@ def test_release_stuck_settles_rows_a_dead_worker_left_without_sending_them_agai
     assert release_stuck(session, now=at) == 1
     lost, accepted, busy, untouched = reminders(session)
     # Twilio may have taken it: marked for staff to check, never sent blindly again.
-    assert (lost.status, lost.error_code) == (FAILED, messaging.OUTCOME_UNKNOWN)
+    assert (lost.status, lost.error_code) == (FAILED, delivery.OUTCOME_UNKNOWN)
     assert accepted.status is SENT
     assert busy.status is SENDING
     assert untouched.status is QUEUED

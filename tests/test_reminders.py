@@ -28,7 +28,7 @@ from services.appointments import (
     reschedule_appointment,
 )
 from services.audit import Actor
-from services.messaging import deliver
+from services.delivery import deliver
 from tests.chat import Chat
 from tests.conftest import NOW, SYSTEM
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
@@ -375,20 +375,40 @@ def test_answering_a_reminder_for_a_session_the_clinic_cancelled_goes_to_the_men
     assert [n.template_key for n in notice] == ["notice_cancelled"]  # staff: the patient is told
 
 
-def test_a_reminder_that_fell_back_to_sms_is_answered_by_sms(session, sender, twilio):
+def test_someone_who_only_writes_by_sms_is_reminded_by_sms_and_answers_there(
+    session, sender, twilio
+):
     sunrise = seed(session, SUNRISE)  # London: two-way SMS works
     add_template(session, sunrise, Channel.WHATSAPP)
     chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.SMS)
     # consent, "Myself", book speech with Emma Clarke, Tue 24 Nov 9:00
     assert "✅ Booked!" in chat.script("hi", "1", "Ravi Kumar", "1", "1", "1", "2", "2", "1", "1")
+    reminder = reminders(session)[0]
+    assert reminder.channel is Channel.SMS  # they have never written on WhatsApp
+    assert deliver(session, reminder.id, now=london(23, 9), sender=sender) is SENT
+    assert twilio.sent[0]["To"] == "+447911123456"
+    chat.now = london(23, 9, 5)
+    assert chat.say("1") == "Thank you, see you at 9:00 am! ✅"
+    appointment = session.scalar(select(Appointment))
+    assert appointment_status(session, appointment) is AppointmentStatus.CONFIRMED
+
+
+def test_a_reminder_that_fell_back_to_sms_is_answered_by_sms(session, sender, twilio):
+    sunrise = seed(session, SUNRISE)  # London: two-way SMS works
+    add_template(session, sunrise, Channel.WHATSAPP)
+    chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.WHATSAPP)
+    # consent, "Myself", book speech with Emma Clarke, Tue 24 Nov 9:00
+    assert "✅ Booked!" in chat.script("hi", "1", "Ravi Kumar", "1", "1", "1", "2", "2", "1", "1")
     whatsapp = reminders(session)[0]
-    assert whatsapp.channel is Channel.WHATSAPP  # the clinic has WhatsApp; they never opted out
-    twilio.fail_next(63003, status=400)  # not on WhatsApp
+    assert whatsapp.channel is Channel.WHATSAPP
+    twilio.fail_next(63003, status=400)  # not on WhatsApp (any more)
     assert deliver(session, whatsapp.id, now=london(23, 9), sender=sender) is FAILED
     sms = one(outbox(session, fallback_of_id=whatsapp.id))
     assert deliver(session, sms.id, now=london(23, 9), sender=sender) is SENT
     assert twilio.sent[0]["To"] == "+447911123456"
-    chat.now = london(23, 9, 5)
-    assert chat.say("1") == "Thank you, see you at 9:00 am! ✅"
+    sms_chat = Chat(
+        session, sunrise, now=london(23, 9, 5), phone="+447911123456", channel=Channel.SMS
+    )
+    assert sms_chat.say("1") == "Thank you, see you at 9:00 am! ✅"
     appointment = session.scalar(select(Appointment))
     assert appointment_status(session, appointment) is AppointmentStatus.CONFIRMED

@@ -1,0 +1,524 @@
+"""Delivering outbox rows: one attempt per call, exactly once across workers.
+
+``deliver`` is the whole life of one attempt: claim the row with a conditional
+UPDATE (so two workers never send it twice), check again that it should still
+go (the session still booked, the contact not opted out), render it for the
+channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
+clinic's approved template; SMS in GSM-7, template-only in India), send it
+outside any transaction, and record the result. Queueing is ``services.messaging``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from core.clock import require_aware
+from core.db import write_transaction
+from core.formatting import format_money, format_time, format_when, sms_plain
+from flows.messages import numbered, reminder_choices, say
+from integrations.twilio_client import WHATSAPP_FALLBACK_CODES, SendError, Sent
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    MessageTemplate,
+    OutboundMessage,
+    OutboundStatus,
+    SenderNumber,
+)
+from services.messaging import queue_message
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+WHATSAPP_WINDOW = timedelta(hours=24)
+# A row left in "sending" this long belonged to a worker that died.
+STUCK_AFTER = timedelta(minutes=5)
+# The error code of a row whose fate at the provider is unknown (see release_stuck).
+OUTCOME_UNKNOWN = "outcome_unknown"
+# Twilio: the recipient opted out of SMS (replied STOP to the number).
+SMS_OPTED_OUT = 21610
+
+
+class Sender(Protocol):
+    def send(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        status_callback: str | None = None,
+    ) -> Sent: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    from_: str
+    to: str
+    body: str
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+
+
+class Undeliverable(Exception):
+    """This message cannot go on its channel as things stand (say, no template)."""
+
+    def __init__(self, reason: str, *, code: str | None = None, fallback: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.fallback = fallback
+
+
+def claim(session: Session, message_id: int, *, now: datetime) -> bool:
+    """queued → sending, only if still queued and due: the one worker that wins sends it."""
+    with write_transaction(session):
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .values(
+                status=OutboundStatus.SENDING,
+                claimed_at=now,
+                attempts=OutboundMessage.attempts + 1,
+            )
+        )
+    return bool(claimed.rowcount)
+
+
+def deliver(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender,
+    status_callback: str | None = None,
+) -> OutboundStatus | None:
+    """One delivery attempt. Safe to call twice, or from two workers at once."""
+    require_aware(now, "now")
+    if not claim(session, message_id, now=now):
+        return None
+    try:
+        message, clinic, appointment = _load(session, message_id)
+        contact = message.contact
+        reason = _no_longer_wanted(session, message, contact, appointment, now)
+        if reason is not None:
+            return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+        try:
+            outgoing = render(session, message, clinic, contact, appointment, now=now)
+        except Undeliverable as exc:
+            status = _finish(
+                session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+            )
+            if exc.fallback:
+                _queue_fallback(session, message_id, now=now)
+            return status
+    except Exception as exc:
+        # Nothing has gone out: give the row back now rather than leave it in "sending",
+        # where release_stuck would have to treat it as possibly sent.
+        _release_unsent(session, message_id, now=now, reason=f"{type(exc).__name__} before sending")
+        raise
+    session.rollback()  # nothing is held open while we talk to the provider
+
+    try:
+        sent = sender.send(
+            from_=outgoing.from_,
+            to=outgoing.to,
+            body=None if outgoing.content_sid else outgoing.body,
+            content_sid=outgoing.content_sid,
+            content_variables=outgoing.content_variables,
+            status_callback=status_callback,
+        )
+    except SendError as exc:
+        return _send_failed(session, message, exc, now=now)
+
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id)
+            .values(
+                provider_sid=sent.sid,
+                body=outgoing.body,
+                sent_at=now,
+                # A status callback may have got here first: only "sending" becomes "sent".
+                status=case(
+                    (OutboundMessage.status == OutboundStatus.SENDING, OutboundStatus.SENT),
+                    else_=OutboundMessage.status,
+                ),
+            )
+        )
+        if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+            _expect_reminder_reply(session, clinic, contact, message)
+    return OutboundStatus.SENT
+
+
+def apply_status(
+    session: Session, provider_sid: str, status: str, *, error_code: str | None = None
+) -> bool:
+    """A provider status callback: move the row forward only, never back."""
+    try:
+        new = OutboundStatus(status)
+    except ValueError:
+        return False
+    if new in (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.CANCELLED):
+        return False  # provider-side "queued"/"sending" say nothing we don't know
+    lower = [s for s in OutboundStatus if s.rank < new.rank and s is not OutboundStatus.CANCELLED]
+    values: dict[str, Any] = {"status": new}
+    if error_code:
+        values["error_code"] = error_code[:20]
+    with write_transaction(session):
+        result = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.provider_sid == provider_sid, OutboundMessage.status.in_(lower))
+            .values(**values)
+        )
+    return bool(result.rowcount)
+
+
+def release_stuck(session: Session, *, now: datetime) -> int:
+    """Settle the rows a dead worker left in "sending"; never send them again blindly.
+
+    ``deliver`` commits the claim ("sending", ``claimed_at``, one more attempt)
+    before it calls Twilio, and records the provider id in the same transaction as
+    "sent". A row still in "sending" after ``STUCK_AFTER`` (longer than any job may
+    run) therefore lost its worker between the two, usually inside the HTTP call:
+
+    - with a provider id recorded, it was sent: it is marked sent;
+    - without one, Twilio may or may not have accepted it (the worker can die after
+      Twilio took the message and before the answer arrived). Twilio's Messages API
+      has no idempotency key, so sending again would duplicate it whenever Twilio
+      had it. Such a row is marked failed with error ``outcome_unknown`` for staff
+      to check against Twilio's message log and, if it never went, resend with the
+      message log's Retry action (``services.messaging.retry_message``).
+
+    The trade-off is at most once in this rare case: a reminder may be missing,
+    visibly in the message log, but a patient never gets it twice, and the outbox
+    cannot loop resending it every few minutes. A worker that fails *before* the
+    call while still alive gives the row back itself (``_release_unsent``), so
+    "outcome unknown" means a death during the call. Returns how many rows were
+    marked outcome unknown.
+    """
+    cutoff = now - STUCK_AFTER
+    stuck = (
+        OutboundMessage.status == OutboundStatus.SENDING,
+        OutboundMessage.claimed_at < cutoff,
+    )
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(*stuck, OutboundMessage.provider_sid.is_not(None))
+            .values(status=OutboundStatus.SENT)
+        )
+        unknown = session.execute(
+            update(OutboundMessage)
+            .where(*stuck)
+            .values(
+                status=OutboundStatus.FAILED,
+                error_code=OUTCOME_UNKNOWN,
+                error_message=(
+                    "the worker stopped while sending: check Twilio's message log "
+                    "before retrying (it may have gone out)"
+                ),
+            )
+        )
+    return unknown.rowcount or 0
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def render(
+    session: Session,
+    message: OutboundMessage,
+    clinic: Clinic,
+    contact: Contact,
+    appointment: Appointment | None,
+    *,
+    now: datetime,
+) -> Outgoing:
+    """The message as this channel may carry it now, or ``Undeliverable``."""
+    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
+    values.setdefault("clinic", clinic.name)
+    text = say(contact.language, message.template_key, **values)
+    if message.kind is MessageKind.REMINDER:
+        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    # The clinic's number on this channel and its template for this message, in one query.
+    row = session.execute(
+        select(SenderNumber.address, MessageTemplate)
+        .outerjoin(
+            MessageTemplate,
+            and_(
+                MessageTemplate.clinic_id == SenderNumber.clinic_id,
+                MessageTemplate.channel == SenderNumber.channel,
+                MessageTemplate.key == message.template_key,
+            ),
+        )
+        .where(SenderNumber.clinic_id == clinic.id, SenderNumber.channel == message.channel)
+    ).first()
+    if row is None:
+        raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
+    sender, template = row
+    if message.channel is Channel.WHATSAPP:
+        last = contact.whatsapp_last_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return Outgoing(f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text)
+        if template is None or not template.content_sid:
+            raise Undeliverable(
+                f"outside the 24-hour window and no approved WhatsApp template "
+                f"'{message.template_key}' is configured",
+                code="no_template",
+                fallback=True,
+            )
+        variables = {
+            str(i): str(values.get(name, "")) for i, name in enumerate(template.variable_order, 1)
+        }
+        return Outgoing(
+            f"whatsapp:{sender}",
+            f"whatsapp:{contact.phone}",
+            text,
+            content_sid=template.content_sid,
+            content_variables=variables,
+        )
+    if clinic.phone_region == "IN":
+        # Indian SMS must match a DLT-registered template word for word.
+        if template is None or not template.body or not template.dlt_template_id:
+            raise Undeliverable(
+                f"SMS in India needs a DLT-registered template '{message.template_key}'",
+                code="no_dlt_template",
+            )
+        text = template.body.format(**values)
+    return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def _appointment_values(
+    appointment: Appointment | None, clinic: Clinic, now: datetime
+) -> dict[str, Any]:
+    if appointment is None:
+        return {}
+    zone = ZoneInfo(clinic.timezone)
+    today = now.astimezone(zone).date()
+    start_local = appointment.start_at.astimezone(zone)
+    if start_local.date() == today:
+        when = f"today at {format_time(start_local)}"
+    elif start_local.date() == today + timedelta(days=1):
+        when = f"tomorrow at {format_time(start_local)}"
+    else:
+        when = format_when(appointment.start_at, clinic.timezone)
+    return {
+        "patient": appointment.patient.name,
+        "service": appointment.service.name,
+        "therapist": appointment.therapist.name,
+        "when": when,
+        "time": format_time(start_local),
+        "number": appointment.number,
+        "price": format_money(appointment.price_minor, clinic.currency, short=True),
+    }
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _load(session: Session, message_id: int) -> tuple[OutboundMessage, Clinic, Appointment | None]:
+    """The claimed row with everything rendering needs, read afresh (two queries).
+
+    populate_existing: one sweep delivers many rows in one session, and the
+    re-check must see the database as it is now, not as this session last read it.
+    """
+    message, clinic = session.execute(
+        select(OutboundMessage, Clinic)
+        .join(Clinic, Clinic.id == OutboundMessage.clinic_id)
+        .options(joinedload(OutboundMessage.contact))
+        .where(OutboundMessage.id == message_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    appointment = None
+    if message.appointment_id is not None:
+        appointment = session.scalar(
+            select(Appointment)
+            .options(
+                joinedload(Appointment.patient),
+                joinedload(Appointment.service),
+                joinedload(Appointment.therapist),
+            )
+            .where(Appointment.id == message.appointment_id)
+            .execution_options(populate_existing=True)
+        )
+    return message, clinic, appointment
+
+
+def _no_longer_wanted(
+    session: Session,
+    message: OutboundMessage,
+    contact: Contact,
+    appointment: Appointment | None,
+    now: datetime,
+) -> str | None:
+    if contact.opted_out(message.channel):
+        return f"the contact opted out of {message.channel.value}"
+    if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+        if appointment is None or appointment.status not in AppointmentStatus.active():
+            return "the session is no longer booked"
+        if appointment.start_at <= now:
+            return "the session has already started"
+        later = session.scalar(
+            select(OutboundMessage.id).where(
+                OutboundMessage.appointment_id == message.appointment_id,
+                OutboundMessage.kind == MessageKind.REMINDER,
+                OutboundMessage.id != message.id,
+                OutboundMessage.due_at > message.due_at,
+                OutboundMessage.due_at <= now,
+                OutboundMessage.status != OutboundStatus.CANCELLED,
+            )
+        )
+        if later is not None:  # sending late (a sweep was down): one reminder, not two
+            return "a later reminder for the same session is due"
+    return None
+
+
+def _send_failed(
+    session: Session, message: OutboundMessage, exc: SendError, *, now: datetime
+) -> OutboundStatus:
+    code = str(exc.code) if exc.code else None
+    if exc.outcome_unknown:  # the request may have reached Twilio: never send it twice
+        return _finish(
+            session, message.id, OutboundStatus.FAILED, code=OUTCOME_UNKNOWN, message=str(exc)
+        )
+    if exc.code == SMS_OPTED_OUT:
+        _note_sms_opt_out(session, message.contact_id, now=now)
+    if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+        status = _finish(session, message.id, OutboundStatus.FAILED, code=code, message=str(exc))
+        if message.channel is Channel.WHATSAPP and exc.code in WHATSAPP_FALLBACK_CODES:
+            _queue_fallback(session, message.id, now=now)
+        return status
+    delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message.id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(
+                status=OutboundStatus.QUEUED,
+                next_attempt_at=now + delay,
+                error_code=code,
+                error_message=str(exc)[:300],
+            )
+        )
+    return OutboundStatus.QUEUED
+
+
+def _note_sms_opt_out(session: Session, contact_id: int, *, now: datetime) -> None:
+    """Twilio says the number replied STOP to us by SMS: remember it, so we stop trying."""
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            update(Contact)
+            .where(Contact.id == contact_id, Contact.sms_opted_out_at.is_(None))
+            .values(sms_opted_out_at=now)
+        )
+
+
+def _finish(
+    session: Session,
+    message_id: int,
+    status: OutboundStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> OutboundStatus:
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(status=status, error_code=code, error_message=(message or "")[:300] or None)
+        )
+    return status
+
+
+def _release_unsent(session: Session, message_id: int, *, now: datetime, reason: str) -> None:
+    """A claimed row that certainly did not go out: back to the queue, or failed for good."""
+    session.rollback()
+    with write_transaction(session):
+        attempts = session.scalar(
+            select(OutboundMessage.attempts).where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+        )
+        if attempts is None:
+            return
+        values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
+        if attempts >= MAX_ATTEMPTS:
+            values["status"] = OutboundStatus.FAILED
+        else:
+            values["status"] = OutboundStatus.QUEUED
+            values["next_attempt_at"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(**values)
+        )
+
+
+def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
+    """A WhatsApp message that cannot go goes by SMS, where the clinic has an SMS number."""
+    with write_transaction(session):
+        failed = session.get(OutboundMessage, message_id)
+        if failed is None or failed.channel is not Channel.WHATSAPP:
+            return
+        has_sms = session.scalar(
+            select(SenderNumber.id).where(
+                SenderNumber.clinic_id == failed.clinic_id, SenderNumber.channel == Channel.SMS
+            )
+        )
+        if has_sms is None or failed.contact.opted_out(Channel.SMS):
+            return
+        queue_message(
+            session,
+            clinic_id=failed.clinic_id,
+            contact_id=failed.contact_id,
+            channel=Channel.SMS,
+            kind=failed.kind,
+            template_key=failed.template_key,
+            variables=failed.variables,
+            idempotency_key=f"{failed.idempotency_key}:sms",
+            due_at=now,
+            appointment_id=failed.appointment_id,
+            fallback_of_id=failed.id,
+        )
+
+
+def _expect_reminder_reply(
+    session: Session, clinic: Clinic, contact: Contact, message: OutboundMessage
+) -> None:
+    """The patient's next "1", "2" or "3" on this channel answers this reminder."""
+    from flows.engine import remember_reminder
+
+    assert message.appointment_id is not None
+    remember_reminder(session, clinic, contact, message.channel, message.appointment_id)
