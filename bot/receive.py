@@ -49,7 +49,7 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
     with unit_of_work(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
-            session, clinic, delivery.channel, delivery.from_phone
+            session, clinic.id, delivery.channel, delivery.from_phone
         )
         # Checked under the lock: a retry racing the first delivery of the same
         # MessageSid (same conversation) waited above and finds its twin here.

@@ -345,21 +345,28 @@ def _contact_for(turn: Turn) -> Contact:
 
 
 def remember_reminder(
-    session: Session, clinic: Clinic, contact: Contact, channel: Channel, appointment_id: int
+    session: Session,
+    *,
+    clinic_id: int,
+    phone: str,
+    contact_id: int,
+    language: str,
+    channel: Channel,
+    appointment_id: int,
 ) -> None:
     """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
     from flows.messages import reminder_choices
 
-    conversation = conversation_for_update(session, clinic, channel, contact.phone)
+    conversation = conversation_for_update(session, clinic_id, channel, phone)
     data = copy.deepcopy(conversation.data or {})
     data.pop("booking", None)
     data["reminder_id"] = appointment_id
-    data["choices"] = [[value, label] for value, label in reminder_choices(contact.language)]
+    data["choices"] = [[value, label] for value, label in reminder_choices(language)]
     conversation.data = data
     conversation.state = "reminder"
     conversation.misses = 0
     if conversation.contact_id is None:
-        conversation.contact_id = contact.id
+        conversation.contact_id = contact_id
 
 
 def _consented(contact: Contact | None) -> bool:
@@ -367,7 +374,7 @@ def _consented(contact: Contact | None) -> bool:
 
 
 def conversation_for_update(
-    session: Session, clinic: Clinic, channel: Channel, phone: str
+    session: Session, clinic_id: int, channel: Channel, phone: str
 ) -> Conversation:
     """The conversation row, locked until the turn commits; created on first contact.
 
@@ -378,7 +385,7 @@ def conversation_for_update(
         select(Conversation)
         .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
         .where(
-            Conversation.clinic_id == clinic.id,
+            Conversation.clinic_id == clinic_id,
             Conversation.channel == channel,
             Conversation.phone == phone,
         )
@@ -389,11 +396,11 @@ def conversation_for_update(
         return conversation
     # First message: insert under a savepoint; if another process inserted the same
     # conversation a moment ago, the unique constraint says so and we lock theirs.
-    contact = patients.find_contact(session, clinic.id, phone)
+    contact = patients.find_contact(session, clinic_id, phone)
     try:
         with session.begin_nested():
             conversation = Conversation(
-                clinic_id=clinic.id,
+                clinic_id=clinic_id,
                 channel=channel,
                 phone=phone,
                 contact_id=contact.id if contact else None,

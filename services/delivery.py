@@ -136,6 +136,7 @@ def deliver(
         # where release_stuck would have to treat it as possibly sent.
         _release_unsent(session, message_id, now=now, reason=f"{type(exc).__name__} before sending")
         raise
+    attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
     session.rollback()  # nothing is held open while we talk to the provider
 
     try:
@@ -148,7 +149,7 @@ def deliver(
             status_callback=status_callback,
         )
     except SendError as exc:
-        return _send_failed(session, message, exc, now=now)
+        return _send_failed(session, attempt, exc, now=now)
 
     with write_transaction(session):
         session.execute(
@@ -165,9 +166,49 @@ def deliver(
                 ),
             )
         )
-        if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
-            _expect_reminder_reply(session, clinic, contact, message)
+        if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
+            # The patient's next "1", "2" or "3" on this channel answers this reminder.
+            from flows.engine import remember_reminder
+
+            remember_reminder(
+                session,
+                clinic_id=attempt.clinic_id,
+                phone=attempt.phone,
+                contact_id=attempt.contact_id,
+                language=attempt.language,
+                channel=attempt.channel,
+                appointment_id=attempt.appointment_id,
+            )
     return OutboundStatus.SENT
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the rest of an attempt needs once the claimed row's objects are gone."""
+
+    id: int
+    clinic_id: int
+    contact_id: int
+    phone: str
+    language: str
+    channel: Channel
+    kind: MessageKind
+    appointment_id: int | None
+    attempts: int
+
+    @classmethod
+    def of(cls, message: OutboundMessage, contact: Contact) -> _Attempt:
+        return cls(
+            id=message.id,
+            clinic_id=message.clinic_id,
+            contact_id=contact.id,
+            phone=contact.phone,
+            language=contact.language,
+            channel=message.channel,
+            kind=message.kind,
+            appointment_id=message.appointment_id,
+            attempts=message.attempts,
+        )
 
 
 def apply_status(
@@ -394,7 +435,7 @@ def _no_longer_wanted(
 
 
 def _send_failed(
-    session: Session, message: OutboundMessage, exc: SendError, *, now: datetime
+    session: Session, message: _Attempt, exc: SendError, *, now: datetime
 ) -> OutboundStatus:
     code = str(exc.code) if exc.code else None
     if exc.outcome_unknown:  # the request may have reached Twilio: never send it twice
@@ -512,13 +553,3 @@ def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None
             appointment_id=failed.appointment_id,
             fallback_of_id=failed.id,
         )
-
-
-def _expect_reminder_reply(
-    session: Session, clinic: Clinic, contact: Contact, message: OutboundMessage
-) -> None:
-    """The patient's next "1", "2" or "3" on this channel answers this reminder."""
-    from flows.engine import remember_reminder
-
-    assert message.appointment_id is not None
-    remember_reminder(session, clinic, contact, message.channel, message.appointment_id)
