@@ -63,9 +63,31 @@ def test_production_turns_on_secure_cookies(tmp_path):
             "ROSHNI_ENV": "production",
             "SECRET_KEY": "p" * 40,
             "ROSHNI_INSTANCE_DIR": str(tmp_path),
+            "ROSHNI_INPROCESS_JOBS": "false",  # no outbox thread against an empty database
         }
     )
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     get_db(app).dispose()
+
+
+def test_without_redis_the_web_process_runs_the_outbox_thread_and_with_redis_it_does_not(
+    tmp_path, sqlite_url
+):
+    from core.app import create_app, get_db
+
+    base = {
+        "DATABASE_URL": sqlite_url,
+        "SECRET_KEY": "d" * 40,
+        "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        "ROSHNI_ENV": "development",
+    }
+    embedded = create_app(Config.from_env(base))
+    thread = embedded.extensions["roshni.jobs"]
+    assert thread.is_alive()
+    thread.stop()
+    get_db(embedded).dispose()
+    with_redis = create_app(Config.from_env({**base, "REDIS_URL": "redis://127.0.0.1:6379/9"}))
+    assert "roshni.jobs" not in with_redis.extensions
+    get_db(with_redis).dispose()
