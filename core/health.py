@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from core.clock import utcnow
 from models import OutboundMessage, OutboundStatus
@@ -24,9 +24,9 @@ def readyz():
     ok = True
     try:
         with get_db().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
             now = utcnow()
-            # Messages due and not sent; the oldest one's wait shows a stalled sender first.
+            # One query answers both "is the database there?" and "is the outbox moving?":
+            # messages due and not sent; the oldest one's wait shows a stalled sender first.
             depth, oldest = conn.execute(
                 select(func.count(), func.min(OutboundMessage.next_attempt_at)).where(
                     OutboundMessage.status == OutboundStatus.QUEUED,
