@@ -1,0 +1,138 @@
+"""Rendering an outbox row for its channel, under that channel's rules.
+
+WhatsApp: free-form inside the contact's 24-hour window, otherwise only the
+clinic's approved template (Content SID + numbered variables). SMS: GSM-7 text
+and, in India, only the DLT-registered template's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from core.formatting import format_money, format_time, format_when, sms_plain
+from flows.messages import numbered, reminder_choices, say
+from models import (
+    Appointment,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    MessageTemplate,
+    OutboundMessage,
+    SenderNumber,
+)
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    from_: str
+    to: str
+    body: str
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+
+
+class Undeliverable(Exception):
+    """This message cannot go on its channel as things stand (say, no template)."""
+
+    def __init__(self, reason: str, *, code: str | None = None, fallback: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.fallback = fallback
+
+
+def render(
+    session: Session,
+    message: OutboundMessage,
+    clinic: Clinic,
+    contact: Contact,
+    appointment: Appointment | None,
+    *,
+    now: datetime,
+) -> Outgoing:
+    """The message as this channel may carry it now, or ``Undeliverable``."""
+    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
+    values.setdefault("clinic", clinic.name)
+    text = say(contact.language, message.template_key, **values)
+    if message.kind is MessageKind.REMINDER:
+        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    # The clinic's number on this channel and its template for this message, in one query.
+    row = session.execute(
+        select(SenderNumber.address, MessageTemplate)
+        .outerjoin(
+            MessageTemplate,
+            and_(
+                MessageTemplate.clinic_id == SenderNumber.clinic_id,
+                MessageTemplate.channel == SenderNumber.channel,
+                MessageTemplate.key == message.template_key,
+            ),
+        )
+        .where(SenderNumber.clinic_id == clinic.id, SenderNumber.channel == message.channel)
+    ).first()
+    if row is None:
+        raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
+    sender, template = row
+    if message.channel is Channel.WHATSAPP:
+        last = contact.whatsapp_last_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return Outgoing(f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text)
+        if template is None or not template.content_sid:
+            raise Undeliverable(
+                f"outside the 24-hour window and no approved WhatsApp template "
+                f"'{message.template_key}' is configured",
+                code="no_template",
+                fallback=True,
+            )
+        variables = {
+            str(i): str(values.get(name, "")) for i, name in enumerate(template.variable_order, 1)
+        }
+        return Outgoing(
+            f"whatsapp:{sender}",
+            f"whatsapp:{contact.phone}",
+            text,
+            content_sid=template.content_sid,
+            content_variables=variables,
+        )
+    if clinic.phone_region == "IN":
+        # Indian SMS must match a DLT-registered template word for word.
+        if template is None or not template.body or not template.dlt_template_id:
+            raise Undeliverable(
+                f"SMS in India needs a DLT-registered template '{message.template_key}'",
+                code="no_dlt_template",
+            )
+        text = template.body.format(**values)
+    return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def _appointment_values(
+    appointment: Appointment | None, clinic: Clinic, now: datetime
+) -> dict[str, Any]:
+    if appointment is None:
+        return {}
+    zone = ZoneInfo(clinic.timezone)
+    today = now.astimezone(zone).date()
+    start_local = appointment.start_at.astimezone(zone)
+    if start_local.date() == today:
+        when = f"today at {format_time(start_local)}"
+    elif start_local.date() == today + timedelta(days=1):
+        when = f"tomorrow at {format_time(start_local)}"
+    else:
+        when = format_when(appointment.start_at, clinic.timezone)
+    return {
+        "patient": appointment.patient.name,
+        "service": appointment.service.name,
+        "therapist": appointment.therapist.name,
+        "when": when,
+        "time": format_time(start_local),
+        "number": appointment.number,
+        "price": format_money(appointment.price_minor, clinic.currency, short=True),
+    }
