@@ -12,8 +12,8 @@ from bot.receive import Delivery, receive
 from bot.twiml import twiml_reply
 from core.clock import utcnow
 from core.security import csrf
-from models import Channel, MessageSource
-from services.clinics import clinic_for_sender
+from models import Channel, Clinic, MessageSource
+from services.clinics import clinic_for_message, clinic_for_sender, twilio_account
 from services.delivery import apply_status
 
 log = logging.getLogger(__name__)
@@ -37,32 +37,34 @@ def twilio_sms() -> Response:
 def twilio_status() -> Response:
     """Delivery status callbacks: statuses only move forward; unknown ids still get 200
     (so Twilio stops retrying)."""
-    if not _signature_ok():
-        return _plain("invalid signature", 403)
+    from core.app import get_db
+
     sid = request.form.get("MessageSid", "")
+    clinic = clinic_for_message(get_db().scoped, sid) if SID.match(sid) else None
+    if not _signature_ok(clinic):
+        return _plain("invalid signature", 403)
     status = request.form.get("MessageStatus", "").lower()
     if not SID.match(sid) or not status:
         return _plain("missing MessageSid or MessageStatus", 400)
-    from core.app import get_db
-
     apply_status(get_db().scoped, sid, status, error_code=request.form.get("ErrorCode") or None)
     return Response(status=204)
 
 
 def _inbound(channel: Channel) -> Response:
-    if not _signature_ok():
-        return _plain("invalid signature", 403)
+    from core.app import get_db
+
     form = request.form
     to = _address(form.get("To", ""))
+    session = get_db().scoped
+    # Routing first (a read), because a clinic with its own Twilio account signs with
+    # its own token; nothing is stored before the signature is checked.
+    clinic = clinic_for_sender(session, channel, to) if E164.match(to) else None
+    if not _signature_ok(clinic):
+        return _plain("invalid signature", 403)
     sender = _address(form.get("From", ""))
     sid = form.get("MessageSid", "")
     if not (E164.match(to) and E164.match(sender) and SID.match(sid)):
         return _plain("missing or malformed To, From or MessageSid", 400)
-
-    from core.app import get_db
-
-    session = get_db().scoped
-    clinic = clinic_for_sender(session, channel, to)
     if clinic is None:
         # Only the clinic-side number's tail: patients' numbers never go to logs.
         log.warning("inbound %s message for a number no clinic owns (…%s)", channel.value, to[-4:])
@@ -89,13 +91,15 @@ def _inbound(channel: Channel) -> Response:
     return Response(twiml_reply(receipt.reply, channel), status=200, mimetype="text/xml")
 
 
-def _signature_ok() -> bool:
-    """X-Twilio-Signature over the public URL and the POSTed form, with our auth token."""
+def _signature_ok(clinic: Clinic | None) -> bool:
+    """X-Twilio-Signature over the public URL and the POSTed form, with the auth token
+    of the clinic's own Twilio account, or the deployment's."""
     config = current_app.config["ROSHNI"]
-    token = config.twilio_auth_token
+    account = twilio_account(clinic, config) if clinic is not None else None
+    token = account[1] if account else config.twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token:
-        log.error("TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks")
+        log.error("no Twilio auth token is configured: refusing Twilio webhooks")
         return False
     if not signature:
         return False

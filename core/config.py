@@ -33,6 +33,7 @@ class Config:
     twilio_api_url: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
+    secrets_key: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
     inprocess_jobs: bool = True
@@ -85,6 +86,7 @@ class Config:
             "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
             "inprocess_jobs": reader.bool("ROSHNI_INPROCESS_JOBS", roshni_env != "test"),
             "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
+            "secrets_key": _fernet_key(reader.secret("ROSHNI_SECRETS_KEY")),
             "instance_dir": instance_dir,
             "log_level": reader.choice(
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
@@ -106,6 +108,24 @@ def normalise_database_url(url: str) -> str:
         "DATABASE_URL must be a postgresql:// (psycopg) or sqlite:/// URL; "
         f"got a URL starting with {url.split(':', 1)[0]!r}"
     )
+
+
+def _fernet_key(value: str | None) -> str | None:
+    """A urlsafe-base64 32-byte key (``Fernet.generate_key()``). Unset: derived from
+    SECRET_KEY, which then cannot be rotated without re-entering clinics' secrets."""
+    if value is None:
+        return None
+    import base64
+    import binascii
+
+    try:
+        if len(base64.urlsafe_b64decode(value.encode())) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise ConfigError(
+            "ROSHNI_SECRETS_KEY must be a Fernet key (32 bytes, urlsafe base64)"
+        ) from None
+    return value
 
 
 def _development_secret(instance_dir: Path) -> str:

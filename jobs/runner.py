@@ -37,14 +37,13 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
     with rt.database.session_scope() as session:
 
         def send_now(message_id: int) -> None:
-            if rt.sender is not None:
-                deliver(
-                    session,
-                    message_id,
-                    now=moment,
-                    sender=rt.sender,
-                    status_callback=rt.status_callback,
-                )
+            deliver(
+                session,
+                message_id,
+                now=moment,
+                sender_for=rt.sender_for,
+                status_callback=rt.status_callback,
+            )
 
         return sweep(session, now=moment, dispatch=send_now)
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from core.config import Config
 from core.db import Database
 from integrations.twilio_client import Sent, TwilioSender
+from models import Clinic
+from services.clinics import twilio_account
 from services.delivery import Sender
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,24 @@ class DryRunSender:
 class Runtime:
     config: Config
     database: Database
-    sender: Sender | None
+    sender: Sender | None  # the deployment's account (or the dry run), for clinics without one
+    _own: dict[tuple[str, str], Sender] = field(default_factory=dict)
 
     @property
     def status_callback(self) -> str | None:
         base = self.config.public_base_url
         return f"{base}/webhooks/twilio/status" if base else None
+
+    def sender_for(self, clinic: Clinic) -> Sender | None:
+        """The clinic's own Twilio account where it has one, else the deployment's."""
+        if not (clinic.twilio_account_sid and clinic.twilio_auth_token_encrypted):
+            return self.sender
+        account = twilio_account(clinic, self.config)
+        assert account is not None
+        sender = self._own.get(account)
+        if sender is None:
+            sender = self._own[account] = TwilioSender(*account, api_url=self.config.twilio_api_url)
+        return sender
 
 
 def build_runtime(config: Config, database: Database | None = None) -> Runtime:

@@ -10,14 +10,12 @@ from services.delivery import deliver
 def send_message(message_id: int) -> str | None:
     """Deliver one outbox row; a second run finds it claimed or sent and does nothing."""
     rt = runtime()
-    if rt.sender is None:
-        return None
     with rt.database.session_scope() as session:
         status = deliver(
             session,
             message_id,
             now=utcnow(),
-            sender=rt.sender,
+            sender_for=rt.sender_for,
             status_callback=rt.status_callback,
         )
     return status.value if status else None

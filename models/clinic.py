@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped, str_enum
@@ -13,6 +13,7 @@ from models.enums import Channel
 
 class Clinic(Timestamped, Base):
     __tablename__ = "clinic"
+    __audit_exclude__ = ("twilio_auth_token_encrypted",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -23,6 +24,9 @@ class Clinic(Timestamped, Base):
     language: Mapped[str] = mapped_column(String(10), default="en")
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # The clinic's own Twilio account, if not the deployment's (token encrypted: core.secrets).
+    twilio_account_sid: Mapped[str | None] = mapped_column(String(34))
+    twilio_auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
 
     policy: Mapped[ClinicPolicy] = relationship(
         back_populates="clinic", lazy="joined", uselist=False, cascade="all, delete-orphan"

@@ -9,8 +9,10 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config import Config
 from core.db import write_transaction
-from models import Channel, Clinic, ClinicPolicy, Location, SenderNumber
+from core.secrets import decrypt, encrypt
+from models import Channel, Clinic, ClinicPolicy, Location, OutboundMessage, SenderNumber
 from services import audit
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput, NotFound
@@ -123,8 +125,68 @@ def clinic_for_sender(session: Session, channel: Channel, address: str) -> Clini
     )
 
 
+def clinic_for_message(session: Session, provider_sid: str) -> Clinic | None:
+    """The clinic that sent an outbound message (for its status callbacks)."""
+    return session.scalar(
+        select(Clinic)
+        .join(OutboundMessage, OutboundMessage.clinic_id == Clinic.id)
+        .where(OutboundMessage.provider_sid == provider_sid)
+    )
+
+
 def _require_clinic(session: Session, clinic_id: int) -> Clinic:
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
         raise NotFound(what="clinic")
     return clinic
+
+
+TWILIO_ACCOUNT = re.compile(r"^AC[0-9a-fA-F]{32}$")
+
+
+def set_twilio_account(
+    session: Session,
+    *,
+    clinic_id: int,
+    account_sid: str | None,
+    auth_token: str | None,
+    config: Config,
+    actor: Actor,
+) -> Clinic:
+    """Give a clinic its own Twilio account (both empty: back to the deployment's).
+
+    The token is stored encrypted and never shown again or written to the audit log.
+    """
+    account_sid = (account_sid or "").strip()
+    auth_token = (auth_token or "").strip()
+    if bool(account_sid) != bool(auth_token):
+        raise InvalidInput(
+            detail="Give both the Twilio Account SID and its Auth Token, or neither."
+        )
+    if account_sid and not TWILIO_ACCOUNT.match(account_sid):
+        raise InvalidInput(detail="A Twilio Account SID is AC followed by 32 hex characters.")
+    if auth_token and len(auth_token) < 16:
+        raise InvalidInput(detail="That does not look like a Twilio Auth Token.")
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        before = audit.snapshot(clinic)
+        clinic.twilio_account_sid = account_sid or None
+        clinic.twilio_auth_token_encrypted = encrypt(config, auth_token) if auth_token else None
+        audit.record(
+            session,
+            clinic_id=clinic.id,
+            actor=actor,
+            action="clinic.twilio_account",
+            entity=clinic,
+            before=before,
+        )
+    return clinic
+
+
+def twilio_account(clinic: Clinic, config: Config) -> tuple[str, str] | None:
+    """(Account SID, Auth Token) for this clinic: its own, else the deployment's, else None."""
+    if clinic.twilio_account_sid and clinic.twilio_auth_token_encrypted:
+        return clinic.twilio_account_sid, decrypt(config, clinic.twilio_auth_token_encrypted)
+    if config.twilio_account_sid and config.twilio_auth_token:
+        return config.twilio_account_sid, config.twilio_auth_token
+    return None

@@ -11,6 +11,7 @@ the channel rules are ``services.rendering``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -87,10 +88,15 @@ def deliver(
     message_id: int,
     *,
     now: datetime,
-    sender: Sender,
+    sender: Sender | None = None,
+    sender_for: Callable[[Clinic], Sender | None] | None = None,
     status_callback: str | None = None,
 ) -> OutboundStatus | None:
-    """One delivery attempt. Safe to call twice, or from two workers at once."""
+    """One delivery attempt. Safe to call twice, or from two workers at once.
+
+    ``sender_for`` picks the clinic's own Twilio account where it has one;
+    ``sender`` is one sender for every clinic (tests, the benchmark).
+    """
     require_aware(now, "now")
     if not claim(session, message_id, now=now):
         return None
@@ -100,6 +106,10 @@ def deliver(
         reason = _no_longer_wanted(session, message, contact, appointment, now)
         if reason is not None:
             return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+        chosen = sender_for(clinic) if sender_for is not None else sender
+        if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
+            _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
+            return OutboundStatus.QUEUED
         try:
             outgoing = render(session, message, clinic, contact, appointment, now=now)
         except Undeliverable as exc:
@@ -118,7 +128,7 @@ def deliver(
     session.rollback()  # nothing is held open while we talk to the provider
 
     try:
-        sent = sender.send(
+        sent = chosen.send(
             from_=outgoing.from_,
             to=outgoing.to,
             body=None if outgoing.content_sid else outgoing.body,

@@ -15,6 +15,7 @@ from models import (
     AppointmentStatus,
     AuditLog,
     BookingSource,
+    Clinic,
     ClinicPolicy,
     Patient,
     Role,
@@ -383,3 +384,48 @@ def test_an_admin_edits_the_clinic_policy_with_an_audit_row(app, two_clinics, se
     assert policy_a.reminder_offsets_hours == [24, 2]
     assert session.get(ClinicPolicy, b["clinic"].id).booking_horizon_days == 30
     assert "policy.update" in session.scalars(select(AuditLog.action)).all()
+
+
+def test_a_clinic_admin_sets_a_write_only_twilio_account(app, two_clinics, session):
+    a = two_clinics["a"]
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    url = f"/admin/clinic/edit/?id={a['clinic'].id}"
+    token = csrf_token(client, url)
+    secret = "clinic-a-secret-auth-token"
+    form = {
+        "csrf_token": token,
+        "name": "Clinic A",
+        "timezone": "Asia/Kolkata",
+        "currency": "INR",
+        "phone_region": "IN",
+        "language": "en",
+        "active": "y",
+        "twilio_account": "AC" + "d" * 32,
+        "twilio_token": secret,
+    }
+    client.post(url, data=form)
+    fresh(session)
+    clinic = session.get(Clinic, a["clinic"].id)
+    assert clinic.twilio_account_sid == "AC" + "d" * 32
+    assert clinic.twilio_auth_token_encrypted and secret not in clinic.twilio_auth_token_encrypted
+    page = client.get(url).text
+    assert secret not in page and clinic.twilio_auth_token_encrypted not in page
+    logged = session.scalars(select(AuditLog).where(AuditLog.entity_type == "Clinic")).all()
+    assert all(secret not in str(row.after) and "encrypted" not in str(row.after) for row in logged)
+    # Leaving the token blank keeps it; asking to clear goes back to the deployment's account.
+    client.post(url, data={**form, "twilio_token": ""})
+    fresh(session)
+    assert session.get(Clinic, a["clinic"].id).twilio_auth_token_encrypted
+    cleared = client.post(
+        url, data={**form, "twilio_token": "", "twilio_clear": "y"}, follow_redirects=True
+    )
+    assert cleared.status_code == 200
+    fresh(session)
+    assert session.get(Clinic, a["clinic"].id).twilio_account_sid is None
+
+
+def fresh(session) -> None:
+    """See what the app committed: end this session's read snapshot, forget loaded rows."""
+    session.rollback()
+    session.expire_all()

@@ -10,13 +10,14 @@ NOW is Monday 23 Nov 2026, 09:00 in Kolkata; times are clinic-local (tests/outbo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from core.app import create_app, get_db
@@ -28,6 +29,7 @@ from jobs.runner import tick
 from jobs.runtime import Runtime
 from models import (
     Appointment,
+    AuditLog,
     Channel,
     MessageKind,
     OutboundMessage,
@@ -714,3 +716,87 @@ def test_roshni_jobs_tick_now_is_refused_in_production(tmp_path):
     assert result.returncode != 0
     assert "--now is for staging and demos, not production" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- a clinic's own Twilio account ---------------------------------------------------------------
+
+
+OWN_SID = "AC" + "b" * 32
+OWN_TOKEN = "own-clinic-auth-token-123"
+
+
+def test_a_clinic_with_its_own_twilio_account_sends_and_is_verified_with_it(
+    session, db, clinic, patient, tmp_path
+):
+    from core.secrets import decrypt
+    from jobs.runtime import Runtime
+    from services.clinics import set_twilio_account
+
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "PUBLIC_BASE_URL": "https://roshni.example.com",
+        }
+    )
+    set_twilio_account(
+        session,
+        clinic_id=clinic.id,
+        account_sid=OWN_SID,
+        auth_token=OWN_TOKEN,
+        config=config,
+        actor=Actor.staff(1),
+    )
+    stored = session.get(type(clinic), clinic.id)
+    assert stored.twilio_auth_token_encrypted != OWN_TOKEN
+    assert decrypt(config, stored.twilio_auth_token_encrypted) == OWN_TOKEN
+    audit_rows = session.scalars(select(AuditLog).where(AuditLog.action == "clinic.twilio_account"))
+    assert all(OWN_TOKEN not in json.dumps([a.before, a.after]) for a in audit_rows)
+
+    book(session, clinic, patient, TUE_10)
+    add_template(session, clinic, Channel.WHATSAPP)
+    row = reminders(session)[0]
+    with FakeTwilio(OWN_SID, OWN_TOKEN) as own:
+        config = dataclasses.replace(config, twilio_api_url=own.url)
+        rt = Runtime(config=config, database=db, sender=None)  # no deployment account at all
+        assert deliver(session, row.id, now=ist(23, 10), sender_for=rt.sender_for) is SENT
+        assert len(own.sent) == 1  # went through the clinic's own account
+
+    app = create_app(config)
+    client = app.test_client()
+    url = "https://roshni.example.com/webhooks/twilio/whatsapp"
+    data = {
+        "MessageSid": "SM" + "c" * 32,
+        "From": "whatsapp:+919812345678",
+        "To": "whatsapp:+14155238886",
+        "Body": "hi",
+    }
+    deployment_signed = RequestValidator(AUTH_TOKEN).compute_signature(url, data)
+    own_signed = RequestValidator(OWN_TOKEN).compute_signature(url, data)
+    assert (
+        client.post(
+            "/webhooks/twilio/whatsapp",
+            data=data,
+            headers={"X-Twilio-Signature": deployment_signed},
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/webhooks/twilio/whatsapp", data=data, headers={"X-Twilio-Signature": own_signed}
+        ).status_code
+        == 200
+    )
+    get_db(app).dispose()
+
+
+def test_without_any_twilio_account_a_message_waits_in_the_queue(session, clinic, patient):
+    book(session, clinic, patient, TUE_10)
+    row = reminders(session)[0]
+    assert deliver(session, row.id, now=ist(23, 10), sender_for=lambda _c: None) is QUEUED
+    row = outbox(session, id=row.id)[0]
+    assert row.status is QUEUED and row.error_message == "no Twilio account configured"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash
+from flask import abort, current_app, flash
 from flask_admin.form import BaseForm
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import SecureModelView, current_clinic_id, staff_actor
@@ -40,12 +40,53 @@ class _Unscoped(SecureModelView):
 
 
 class ClinicView(_Unscoped):
-    """Superadmins manage clinics; clinic admins see their own."""
+    """Superadmins create clinics; a clinic's admin edits its own (and its Twilio account)."""
 
     read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
-    write_roles = frozenset({Role.SUPERADMIN})
-    column_list = ("name", "slug", "timezone", "currency", "phone_region", "language", "active")
-    form_columns = ("name", "timezone", "currency", "phone_region", "language", "phone", "active")
+    write_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    column_list = (
+        "name",
+        "slug",
+        "timezone",
+        "currency",
+        "phone_region",
+        "language",
+        "twilio_account_sid",
+        "active",
+    )
+    column_labels = {"twilio_account_sid": "Own Twilio account"}
+    form_columns = (
+        "name",
+        "timezone",
+        "currency",
+        "phone_region",
+        "language",
+        "phone",
+        "active",
+        # Flask-Admin includes extra fields only when they are listed here too.
+        "twilio_account",
+        "twilio_token",
+        "twilio_clear",
+    )
+    # Write-only: the token is never shown; a blank field leaves the stored one as it is.
+    form_extra_fields = {
+        "twilio_account": StringField(
+            "Twilio Account SID", description="Leave both empty to use the deployment's account."
+        ),
+        "twilio_token": PasswordField(
+            "Twilio Auth Token", description="Stored encrypted; blank keeps the current one."
+        ),
+        "twilio_clear": BooleanField("Use the deployment's Twilio account again"),
+    }
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.may_write() and current_user.is_superadmin
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        clinic = self.get_one(id)
+        if clinic is not None:
+            form.twilio_account.data = clinic.twilio_account_sid or ""
 
     def scope(self, query: Any) -> Any:
         if current_user.is_superadmin:
@@ -83,6 +124,11 @@ class ClinicView(_Unscoped):
     def update_model(self, form: Any, model: Any) -> bool:
         if not self.can_edit:
             abort(403)
+        account = (form.twilio_account.data or "").strip()
+        token = (form.twilio_token.data or "").strip()
+        clear = bool(form.twilio_clear.data)
+        for extra in self.form_extra_fields:
+            delattr(form, extra)
         before = audit.snapshot(model)
         form.populate_obj(model)
         try:
@@ -106,6 +152,20 @@ class ClinicView(_Unscoped):
             before=before,
         )
         self.session.commit()
+        if clear or token or account != (model.twilio_account_sid or ""):
+            try:
+                clinics.set_twilio_account(
+                    self.session,
+                    clinic_id=model.id,
+                    account_sid=None if clear else account,
+                    auth_token=None if clear else token,
+                    config=current_app.config["ROSHNI"],
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+                return False
         return True
 
 
