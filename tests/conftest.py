@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from core import migrate
 from core.db import Database
+from integrations.twilio_client import TwilioSender
 from models import Base, Relation
 from services import catalog, clinics, patients
 from services.audit import Actor
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -236,3 +238,21 @@ def make_patient(session: Session) -> Callable[..., Any]:
         )
 
     return make
+
+
+# --- Twilio, as the real SDK sees it (tests/fake_twilio.py) ---------------------------------
+@pytest.fixture(scope="module")
+def twilio_server():
+    with FakeTwilio() as fake:  # one server: stopping one takes up to half a second
+        yield fake
+
+
+@pytest.fixture
+def twilio(twilio_server):
+    twilio_server.state = FakeTwilioState()  # nothing sent, no errors scripted, no delay
+    return twilio_server
+
+
+@pytest.fixture
+def sender(twilio):
+    return TwilioSender(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url)

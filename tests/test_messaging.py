@@ -45,7 +45,7 @@ from services.appointments import (
 from services.audit import Actor
 from services.delivery import deliver, release_stuck
 from tests.conftest import NOW, SYSTEM
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.outbox import (
     SUNRISE,
     add_template,
@@ -82,23 +82,6 @@ def clinic(session):
 @pytest.fixture
 def patient(clinic, make_patient):
     return make_patient(clinic)
-
-
-@pytest.fixture(scope="module")
-def twilio_server():
-    with FakeTwilio() as fake:  # one server: stopping one takes up to half a second
-        yield fake
-
-
-@pytest.fixture
-def twilio(twilio_server):
-    twilio_server.state = FakeTwilioState()  # nothing sent, no errors scripted, no delay
-    return twilio_server
-
-
-@pytest.fixture
-def sender(twilio):
-    return TwilioSender(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url)
 
 
 # --- rendering for the channel -------------------------------------------------------------------
