@@ -47,6 +47,8 @@ class Appointment(ClinicOwned, Timestamped, Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(40))
     cancellation_reason: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[str] = mapped_column(String(40))
+    # An unpaid prepaid booking holds its slot until then; paying clears it.
+    hold_expires_at: Mapped[datetime | None]
 
     patient: Mapped[Patient] = relationship()
     therapist: Mapped[Therapist] = relationship()

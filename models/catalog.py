@@ -38,8 +38,14 @@ class Service(ClinicOwned, Timestamped, Base):
     price_minor: Mapped[int]
     capacity: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
+    # Payment policy: paid before the session? How long an unpaid chat booking holds
+    # its slot, and whether part-payment is accepted.
+    prepay_required: Mapped[bool] = mapped_column(default=False)
+    hold_minutes: Mapped[int] = mapped_column(default=30)
+    accept_partial: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
+        CheckConstraint("hold_minutes BETWEEN 15 AND 1440", name="hold_range"),
         UniqueConstraint("clinic_id", "name"),
         CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration_range"),
         CheckConstraint("price_minor >= 0", name="price_not_negative"),

@@ -13,7 +13,11 @@ from models.enums import Channel
 
 class Clinic(Timestamped, Base):
     __tablename__ = "clinic"
-    __audit_exclude__ = ("twilio_auth_token_encrypted",)
+    __audit_exclude__ = (
+        "twilio_auth_token_encrypted",
+        "razorpay_key_secret_encrypted",
+        "razorpay_webhook_secret_encrypted",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -27,6 +31,14 @@ class Clinic(Timestamped, Base):
     # The clinic's own Twilio account, if not the deployment's (token encrypted: core.secrets).
     twilio_account_sid: Mapped[str | None] = mapped_column(String(34))
     twilio_auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Billing: tax registration, the clinic's Razorpay account (secrets encrypted),
+    # and a UPI id for clinics that take UPI without a gateway.
+    tax_id: Mapped[str | None] = mapped_column(String(30))
+    razorpay_key_id: Mapped[str | None] = mapped_column(String(40))
+    razorpay_key_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    razorpay_webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    upi_vpa: Mapped[str | None] = mapped_column(String(100))
+    upi_payee_name: Mapped[str | None] = mapped_column(String(60))
 
     policy: Mapped[ClinicPolicy] = relationship(
         back_populates="clinic", lazy="joined", uselist=False, cascade="all, delete-orphan"
@@ -62,6 +74,11 @@ class ClinicPolicy(Base):
     dues_reminders_enabled: Mapped[bool] = mapped_column(default=False)
     dues_reminder_day: Mapped[int] = mapped_column(default=15)
     dues_reminder_time: Mapped[time] = mapped_column(default=time(10, 0))
+    # Tax added to invoice lines (0 = none; most therapy in India is GST-exempt).
+    tax_label: Mapped[str | None] = mapped_column(String(20))
+    tax_rate_bp: Mapped[int] = mapped_column(default=0)  # basis points: 1800 = 18 %
+    # Invoices are numbered per financial year; India's starts in April.
+    financial_year_start_month: Mapped[int] = mapped_column(default=4)
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 
@@ -72,6 +89,8 @@ class ClinicPolicy(Base):
         CheckConstraint("reschedule_window_hours BETWEEN 0 AND 720", name="reschedule_range"),
         CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="step_range"),
         CheckConstraint("dues_reminder_day BETWEEN 1 AND 28", name="dues_day_range"),
+        CheckConstraint("tax_rate_bp BETWEEN 0 AND 5000", name="tax_rate_range"),
+        CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
     )
 
 

@@ -70,3 +70,69 @@ class ActorType(enum.StrEnum):
     STAFF = "staff"
     CONTACT = "contact"
     SYSTEM = "system"
+
+
+class PaymentMethod(enum.StrEnum):
+    PAYMENT_LINK = "payment_link"
+    UPI = "upi"
+    CASH = "cash"
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
+    CREDIT = "credit"  # a session drawn from package credit
+
+    @property
+    def label(self) -> str:
+        return {
+            "payment_link": "Online (Razorpay)",
+            "upi": "UPI",
+            "cash": "Cash",
+            "card": "Card",
+            "bank_transfer": "Bank transfer",
+            "credit": "Package credit",
+        }[self.value]
+
+
+class PaymentState(enum.StrEnum):
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # UPI without a gateway: staff confirm
+    RECEIVED = "received"
+    REJECTED = "rejected"
+
+
+class InvoiceStatus(enum.StrEnum):
+    ISSUED = "issued"
+    VOID = "void"
+
+
+class InvoiceLineKind(enum.StrEnum):
+    SESSION = "session"
+    PACKAGE = "package"
+    OTHER = "other"
+
+
+class LinkStatus(enum.StrEnum):
+    """A Razorpay payment link; ``pending`` = our row, not yet created at Razorpay."""
+
+    PENDING = "pending"
+    CREATED = "created"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # Razorpay refused to create it
+
+    @property
+    def is_open(self) -> bool:
+        return self in (LinkStatus.PENDING, LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID)
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class CreditKind(enum.StrEnum):
+    PACKAGE = "package"  # sessions bought
+    DRAWN = "drawn"  # a session paid from credit
+    RETURNED = "returned"  # a drawn session cancelled
+    ADJUSTMENT = "adjustment"
