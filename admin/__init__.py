@@ -12,6 +12,7 @@ from flask_login import current_user
 from admin import auth
 from admin.views.appointments import AppointmentView
 from admin.views.base import DashboardView
+from admin.views.billing import DuesView, InvoiceView, PackageView, PaymentView
 from admin.views.catalog import (
     ExceptionView,
     LocationView,
@@ -32,10 +33,13 @@ from models import (
     ClinicPolicy,
     Contact,
     Conversation,
+    Invoice,
     Location,
     MessageTemplate,
     OutboundMessage,
+    Package,
     Patient,
+    Payment,
     Service,
     StaffUser,
     Therapist,
@@ -103,6 +107,10 @@ def init_app(app: Flask) -> None:
                 MessageTemplate, session, name="Message templates", category="Settings"
             )
         )
+        panel.add_view(PaymentView(Payment, session, name="Payments", category="Money"))
+        panel.add_view(InvoiceView(Invoice, session, name="Invoices", category="Money"))
+        panel.add_view(PackageView(Package, session, name="Packages", category="Money"))
+        panel.add_view(DuesView(session, name="Dues", endpoint="dues", category="Money"))
         panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
         panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
         panel.add_view(PolicyView(ClinicPolicy, session, name="Policies", category="Settings"))

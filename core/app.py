@@ -45,9 +45,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     security.init_app(app)
     health.init_app(app)
 
-    from bot import webhooks
+    from bot import payments, webhooks
 
     webhooks.init_app(app)
+    payments.init_app(app)
 
     from admin import init_app as init_admin
 

@@ -127,6 +127,7 @@ def chat(slug: str, phone: str, channel: str) -> None:
             )
         )
         click.echo(f"Chatting with {clinic.name} as {e164} on {channel}. Ctrl-D to leave.\n")
+        shown = _show_sent(database, clinic.id, e164, None)
         while True:
             try:
                 text = input("you> ")
@@ -147,7 +148,37 @@ def chat(slug: str, phone: str, channel: str) -> None:
                 now=utcnow(),
             )
             click.echo(f"\n{receipt.reply or '(no reply: a person is handling this chat)'}\n")
+            shown = _show_sent(database, clinic.id, e164, shown)
     database.dispose()
+
+
+def _show_sent(database, clinic_id: int, phone: str, after_id: int | None) -> int:
+    """Run the jobs once (send what is due: payment links, receipts, reminders) and print
+    what the clinic sent this number since ``after_id`` (None: just find where we are)."""
+    from sqlalchemy import func, select
+
+    from jobs.runner import tick
+    from jobs.runtime import build_runtime
+    from models import Contact, OutboundMessage, OutboundStatus
+
+    with database.session_scope() as session:
+        contact_id = session.scalar(
+            select(Contact.id).where(Contact.clinic_id == clinic_id, Contact.phone == phone)
+        )
+        last = session.scalar(select(func.max(OutboundMessage.id))) or 0
+    if after_id is None:
+        return last
+    tick(build_runtime(_config(), database))
+    with database.session_scope() as session:
+        rows = session.execute(
+            select(OutboundMessage.id, OutboundMessage.status, OutboundMessage.body)
+            .where(OutboundMessage.contact_id == contact_id, OutboundMessage.id > after_id)
+            .order_by(OutboundMessage.id)
+        ).all()
+    for _id, status, body in rows:
+        if status is OutboundStatus.SENT and body:
+            click.echo(f"[sent by the clinic]\n{body}\n")
+    return max([after_id, *[row[0] for row in rows]])
 
 
 @main.command("worker", help="Run an RQ worker (needs REDIS_URL) with the outbox sweeper.")
@@ -200,6 +231,68 @@ def jobs_tick(at: str | None) -> None:
         f"swept: {result.dispatched} message(s) due, {result.released} released, "
         f"{result.dues_queued} dues reminder(s) queued"
     )
+
+
+@main.group(help="Payments: Razorpay accounts and reconciliation.")
+def payments() -> None:
+    pass
+
+
+@payments.command("reconcile", help="Fetch open Razorpay links and apply what Razorpay says.")
+def payments_reconcile() -> None:
+    from core.clock import utcnow
+    from jobs.runtime import build_runtime
+    from services import razorpay_sync
+
+    rt = build_runtime(_config())
+    with rt.database.session_scope() as session:
+        now = utcnow()
+        events = razorpay_sync.process_events(session, now=now)
+        pushed = razorpay_sync.push(
+            session, rt.gateway_for, now=now, callback_url=rt.payment_callback
+        )
+        checked = razorpay_sync.reconcile(session, rt.gateway_for, now=now, everything=True)
+    rt.database.dispose()
+    click.echo(
+        f"reconciled: {checked} link(s) checked, {events} event(s) applied, "
+        f"{pushed.links_created} link(s) and {pushed.refunds_submitted} refund(s) sent to Razorpay"
+    )
+
+
+@payments.command("razorpay", help="Set a clinic's Razorpay keys (secrets stored encrypted).")
+@click.argument("slug")
+@click.option("--key-id", required=True, help="rzp_test_… or rzp_live_…; empty to remove.")
+@click.option("--key-secret", prompt=True, hide_input=True, default="", show_default=False)
+@click.option("--webhook-secret", prompt=True, hide_input=True, default="", show_default=False)
+def payments_razorpay(slug: str, key_id: str, key_secret: str, webhook_secret: str) -> None:
+    from sqlalchemy import select
+
+    from core.db import Database
+    from models import Clinic
+    from services.audit import Actor
+    from services.clinics import set_razorpay_account
+    from services.errors import ServiceError
+
+    config = _config()
+    database = Database(config.database_url)
+    with database.session_scope() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"no clinic with slug {slug!r}")
+        try:
+            set_razorpay_account(
+                session,
+                clinic_id=clinic.id,
+                key_id=key_id,
+                key_secret=key_secret,
+                webhook_secret=webhook_secret,
+                config=config,
+                actor=Actor.system(),
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    database.dispose()
+    click.echo(f"{slug}: Razorpay {'set' if key_id else 'removed'}")
 
 
 @main.command("serve", help="Serve the app on HOST:PORT (development server).")

@@ -33,6 +33,7 @@ class Config:
     twilio_api_url: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
+    razorpay_api_url: str | None = None
     secrets_key: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -86,6 +87,7 @@ class Config:
             "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
             "inprocess_jobs": reader.bool("ROSHNI_INPROCESS_JOBS", roshni_env != "test"),
             "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
+            "razorpay_api_url": _http_url(reader, "RAZORPAY_API_URL"),
             "secrets_key": _fernet_key(reader.secret("ROSHNI_SECRETS_KEY")),
             "instance_dir": instance_dir,
             "log_level": reader.choice(
@@ -108,6 +110,13 @@ def normalise_database_url(url: str) -> str:
         "DATABASE_URL must be a postgresql:// (psycopg) or sqlite:/// URL; "
         f"got a URL starting with {url.split(':', 1)[0]!r}"
     )
+
+
+def _http_url(reader: _Reader, name: str) -> str | None:
+    value = reader.str(name, None)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must start with http:// or https://")
+    return value.rstrip("/") if value else None
 
 
 def _fernet_key(value: str | None) -> str | None:

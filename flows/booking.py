@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.formatting import format_day, format_money, format_span, format_time, format_when
 from flows.engine import Turn, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
+from flows.payment import booking_payment_note
 from models import BookingSource, Location, Patient, Service
 from services import patients
 from services.appointments import book_appointment, reschedule_appointment
@@ -428,7 +429,7 @@ def _book(turn: Turn) -> str:
         location=f"{turn.clinic.name}, {appointment.location.name}",
         price=format_money(appointment.price_minor, turn.clinic.currency, short=True),
         reminders=_reminder_text(turn),
-    )
+    ) + booking_payment_note(turn, appointment)
 
 
 def _reminder_text(turn: Turn) -> str:

@@ -466,4 +466,4 @@ def _label_matches(wanted: str, label: str) -> bool:
 
 
 # Register the states (each module calls ``state(...)`` at import).
-from flows import booking, my_appointments, onboarding  # noqa: E402, F401
+from flows import booking, my_appointments, onboarding, payment  # noqa: E402, F401

@@ -41,6 +41,7 @@ EN: dict[str, str] = {
     "menu_mine": "My appointments",
     "menu_family": "Add a family member",
     "menu_talk": "Talk to the clinic",
+    "menu_pay": "Pay dues",
     "greeting_name": "Hello {name}! ",
     "restarted": "It's been a while, so let's start again.",
     # booking
@@ -75,6 +76,38 @@ EN: dict[str, str] = {
         "We'll remind you {reminders}.\nReply *menu* any time."
     ),
     "reminders_default": "before the session",
+    # paying
+    "pay_to_keep": (
+        "💳 To keep this time, please pay {amount} by {until}. "
+        "I'm sending you the payment link now."
+    ),
+    "pay_by_upi": "💳 Please pay {amount} by UPI; I'm sending the details now.",
+    "paid_from_credit": "Paid from your package ({left} sessions left).",
+    "dues_none": "You have nothing to pay right now. 🎉 Reply *menu* for options.",
+    "dues_line": "• {patient}: {amount}",
+    "dues_summary": "You owe {clinic}:\n{lines}\nTotal: {total}",
+    "dues_pay_now": "Pay {total} now",
+    "dues_link_coming": "I'm sending you a payment link for {total} now. 💳",
+    "dues_upi_coming": "I'm sending you UPI details for {total} now. 💳",
+    "dues_pay_at_clinic": (
+        "You can pay {total} at the clinic's front desk (cash, card or UPI). Thank you!"
+    ),
+    "payment_link_booking": (
+        "💳 {clinic}: pay {amount} for {patient}'s {service} ({number}) by {until} "
+        "to keep the time: {url}"
+    ),
+    "payment_link_dues": "💳 {clinic}: pay {amount} here: {url}",
+    "payment_upi": (
+        "💳 Pay {amount} to {vpa} from any UPI app: {upi_url}\n"
+        "{clinic} confirms it once the money arrives."
+    ),
+    "payment_receipt": (
+        "✅ {clinic} received {amount}, thank you! Receipt {receipt}: {receipt_url}"
+    ),
+    "notice_hold_expired": (
+        "{clinic} did not receive payment in time, so {patient}'s {service} on {when} "
+        "({number}) was released. Reply *menu* to book again."
+    ),
     "slot_just_taken": "Sorry, that time was just taken. Free nearby:",
     # my appointments
     "no_upcoming": "You have no upcoming sessions. Reply *1* from the menu to book one.",

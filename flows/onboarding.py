@@ -209,6 +209,7 @@ def menu_options(turn: Turn) -> list[tuple[str, str]]:
         ("mine", turn.say("menu_mine")),
         ("family", turn.say("menu_family")),
         ("talk", turn.say("menu_talk")),
+        ("pay", turn.say("menu_pay")),
     ]
 
 
@@ -220,6 +221,7 @@ def answer_menu(turn: Turn, text: str) -> str:
     from flows.booking import start_booking
     from flows.engine import hand_to_staff
     from flows.my_appointments import start_my_appointments
+    from flows.payment import start_pay_dues
 
     # The menu's numbers mean the same whether or not the menu was just shown
     # (after "✅ Booked!" the patient may type "2" straight away).
@@ -231,6 +233,8 @@ def answer_menu(turn: Turn, text: str) -> str:
             choice = "book"
         elif "cancel" in word or "reschedule" in word or "my" in word:
             choice = "mine"
+        elif "pay" in word or "dues" in word or "bill" in word:
+            choice = "pay"
     if choice == "book":
         return start_booking(turn)
     if choice == "mine":
@@ -239,7 +243,9 @@ def answer_menu(turn: Turn, text: str) -> str:
         return turn.goto("family_relation")
     if choice == "talk":
         return hand_to_staff(turn)
-    return turn.miss(turn.say("choose_number", count=4))
+    if choice == "pay":
+        return start_pay_dues(turn)
+    return turn.miss(turn.say("choose_number", count=5))
 
 
 state("menu", ask=ask_menu, answer=answer_menu)

@@ -77,9 +77,12 @@ class TwilioSender:
         content_sid: str | None = None,
         content_variables: dict[str, str] | None = None,
         status_callback: str | None = None,
+        media_url: str | None = None,
     ) -> Sent:
         """One message. WhatsApp addresses carry the ``whatsapp:`` prefix."""
         params: dict[str, object] = {"from_": from_, "to": to}
+        if media_url:
+            params["media_url"] = [media_url]
         if content_sid:
             params["content_sid"] = content_sid
             params["content_variables"] = json.dumps(content_variables or {})

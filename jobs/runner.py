@@ -43,15 +43,28 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
                 now=moment,
                 sender_for=rt.sender_for,
                 status_callback=rt.status_callback,
+                base_url=rt.base_url,
             )
 
-        return sweep(session, now=moment, dispatch=send_now)
+        return sweep(
+            session,
+            now=moment,
+            dispatch=send_now,
+            gateway_for=rt.gateway_for,
+            callback_url=rt.payment_callback,
+        )
 
 
 def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> SweepResult:
     """One sweep, handing due rows to RQ (a row already waiting in Redis is not re-added)."""
     with rt.database.session_scope() as session:
-        return sweep(session, now=now or utcnow(), dispatch=lambda i: _enqueue(queue, i))
+        return sweep(
+            session,
+            now=now or utcnow(),
+            dispatch=lambda i: _enqueue(queue, i),
+            gateway_for=rt.gateway_for,
+            callback_url=rt.payment_callback,
+        )
 
 
 def _enqueue(queue: Queue, message_id: int) -> None:

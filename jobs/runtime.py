@@ -12,9 +12,10 @@ from functools import cache
 
 from core.config import Config
 from core.db import Database
+from integrations.razorpay_client import RazorpayGateway
 from integrations.twilio_client import Sent, TwilioSender
 from models import Clinic
-from services.clinics import twilio_account
+from services.clinics import razorpay_account, twilio_account
 from services.delivery import Sender
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,34 @@ class Runtime:
     database: Database
     sender: Sender | None  # the deployment's account (or the dry run), for clinics without one
     _own: dict[tuple[str, str], Sender] = field(default_factory=dict)
+    _gateways: dict[tuple[str, str], RazorpayGateway] = field(default_factory=dict)
 
     @property
     def status_callback(self) -> str | None:
         base = self.config.public_base_url
         return f"{base}/webhooks/twilio/status" if base else None
+
+    @property
+    def base_url(self) -> str:
+        """Where patients' links (receipts, UPI QR codes) point."""
+        return self.config.public_base_url or f"http://{self.config.host}:{self.config.port}"
+
+    @property
+    def payment_callback(self) -> str:
+        return f"{self.base_url}/payments/razorpay/return"
+
+    def gateway_for(self, clinic: Clinic) -> RazorpayGateway | None:
+        """The clinic's Razorpay account, or None when it has none."""
+        account = razorpay_account(clinic, self.config)
+        if account is None:
+            return None
+        key = (account.key_id, account.key_secret)
+        gateway = self._gateways.get(key)
+        if gateway is None:
+            gateway = self._gateways[key] = RazorpayGateway(
+                account, api_url=self.config.razorpay_api_url
+            )
+        return gateway
 
     def sender_for(self, clinic: Clinic) -> Sender | None:
         """The clinic's own Twilio account where it has one, else the deployment's."""

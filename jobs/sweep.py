@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from services import dues
+from services import dues, razorpay_sync
 from services.delivery import OUTCOME_UNKNOWN, release_stuck
 from services.messaging import due_ids
 
@@ -26,10 +26,19 @@ class SweepResult:
     released: int
     dues_queued: int
     dispatched: int
+    payments: razorpay_sync.SyncResult = field(default_factory=razorpay_sync.SyncResult)
 
 
-def sweep(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -> SweepResult:
+def sweep(
+    session: Session,
+    *,
+    now: datetime,
+    dispatch: Callable[[int], None],
+    gateway_for: razorpay_sync.GatewayFor | None = None,
+    callback_url: str | None = None,
+) -> SweepResult:
     released = release_stuck(session, now=now)
+    payments = sync_payments(session, now=now, gateway_for=gateway_for, callback_url=callback_url)
     dues_queued = dues.queue_monthly_reminders(session, now=now)
     dispatched = 0
     after_id = 0
@@ -47,4 +56,29 @@ def sweep(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -
             released,
             OUTCOME_UNKNOWN,
         )
-    return SweepResult(released=released, dues_queued=dues_queued, dispatched=dispatched)
+    return SweepResult(
+        released=released, dues_queued=dues_queued, dispatched=dispatched, payments=payments
+    )
+
+
+def sync_payments(
+    session: Session,
+    *,
+    now: datetime,
+    gateway_for: razorpay_sync.GatewayFor | None,
+    callback_url: str | None,
+) -> razorpay_sync.SyncResult:
+    """Apply stored Razorpay events; with a gateway, create pending links and refunds at
+    Razorpay and reconcile links (each link is fetched at most every 15 minutes, and
+    at once when its hold runs out), so a missed webhook is repaired."""
+    events = razorpay_sync.process_events(session, now=now)
+    if gateway_for is None:
+        return razorpay_sync.SyncResult(events_processed=events)
+    pushed = razorpay_sync.push(session, gateway_for, now=now, callback_url=callback_url)
+    checked = razorpay_sync.reconcile(session, gateway_for, now=now, everything=True)
+    return razorpay_sync.SyncResult(
+        links_created=pushed.links_created,
+        refunds_submitted=pushed.refunds_submitted,
+        links_checked=checked,
+        events_processed=events,
+    )

@@ -17,6 +17,7 @@ def send_message(message_id: int) -> str | None:
             now=utcnow(),
             sender_for=rt.sender_for,
             status_callback=rt.status_callback,
+            base_url=rt.base_url,
         )
     return status.value if status else None
 

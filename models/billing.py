@@ -183,6 +183,8 @@ class Payment(ClinicOwned, Timestamped, Base):
     )
     reference: Mapped[str | None] = mapped_column(String(80))  # UPI ref, cheque no., …
     receipt_number: Mapped[str | None] = mapped_column(String(32))
+    # Unguessable, for the patient's receipt PDF and UPI QR links (no ids in URLs).
+    public_token: Mapped[str] = mapped_column(String(32), unique=True)
     note: Mapped[str | None] = mapped_column(String(300))
     recorded_by: Mapped[str] = mapped_column(String(40))
 

@@ -46,6 +46,7 @@ class MessageKind(enum.StrEnum):
     REMINDER = "reminder"
     NOTICE = "notice"  # the clinic booked, moved or cancelled a session
     DUES = "dues"
+    PAYMENT = "payment"  # payment links, UPI requests, receipts
 
 
 class OutboundMessage(ClinicOwned, Timestamped, Base):

@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import in_unit_of_work, write_transaction
 from models import (
+    ActorType,
     Appointment,
     AppointmentCounter,
     AppointmentStatus,
@@ -29,7 +29,7 @@ from models import (
     PaymentStatus,
     Therapist,
 )
-from services import audit, messaging
+from services import audit, billing, messaging, payments
 from services.audit import Actor
 from services.availability import (
     BookingContext,
@@ -41,6 +41,7 @@ from services.availability import (
 from services.errors import (
     BeyondHorizon,
     InThePast,
+    InvalidInput,
     InvalidTransition,
     NotFound,
     OutsideHours,
@@ -49,6 +50,7 @@ from services.errors import (
     TooLateToReschedule,
     TooSoon,
 )
+from services.numbering import next_value
 
 ALTERNATIVES = 3
 _REMINDERS = (MessageKind.REMINDER,)
@@ -114,6 +116,7 @@ def book_appointment(
                 entity=appointment,
             )
             messaging.schedule_reminders(session, appointment, now=now)
+            payments.request_for_booking(session, appointment, now=now, actor=actor)
             if actor.is_staff:
                 messaging.notify_patient(session, appointment, event="booked", now=now)
     except _Unavailable as exc:
@@ -146,7 +149,7 @@ def reschedule_appointment(
             appointment = _get_for_update(session, clinic_id, appointment_id)
             _require_active(appointment, "moved")
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
-            if not actor.is_staff and appointment.start_at - now < window:
+            if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
             before = audit.snapshot(appointment)
             target_therapist = therapist_id or appointment.therapist_id
@@ -196,14 +199,25 @@ def cancel_appointment(
     now: datetime,
     actor: Actor,
     reason: str | None = None,
+    waive_charge: bool = False,
+    notice: str = "cancelled",
 ) -> Appointment:
-    """Cancel and free the slot. Patients are held to the cancellation window; staff are not."""
+    """Cancel and free the slot. Patients are held to the cancellation window; staff are not.
+
+    Billing follows the policy: outside the window (or with ``waive_charge``, which
+    staff must give a reason for) the session's invoice is voided, so what paid it
+    is on account for a refund, and package credit comes back; inside it, the
+    session stays charged.
+    """
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    if waive_charge and not (reason or "").strip():
+        raise InvalidInput(detail="Please give a reason for waiving the charge.")
     with write_transaction(session):
         appointment = _get_for_update(session, clinic_id, appointment_id)
         _require_active(appointment, "cancelled")
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
-        if not actor.is_staff and appointment.start_at - now < window:
+        inside_window = appointment.start_at - now < window
+        if actor.type is ActorType.CONTACT and inside_window:
             raise TooLateToCancel(hours=int(window.total_seconds() // 3600))
         before = audit.snapshot(appointment)
         appointment.status = AppointmentStatus.CANCELLED
@@ -221,8 +235,19 @@ def cancel_appointment(
         messaging.cancel_pending(
             session, appointment.id, kinds=_REMINDERS, reason="the session was cancelled"
         )
-        if actor.is_staff:
-            messaging.notify_patient(session, appointment, event="cancelled", now=now)
+        charged = inside_window and not waive_charge and actor.is_staff
+        if not charged:
+            billing.return_credit(session, appointment, now=now, actor=actor)
+            invoice = billing.session_invoice(session, appointment.id)
+            if invoice is not None:
+                billing.void_invoice(
+                    session,
+                    invoice,
+                    reason=f"session cancelled: {reason or 'no reason'}",
+                    actor=actor,
+                )
+        if actor.type is not ActorType.CONTACT:
+            messaging.notify_patient(session, appointment, event=notice, now=now)
     return appointment
 
 
@@ -282,6 +307,12 @@ def _close(
         appointment.status = status
         if status is AppointmentStatus.COMPLETED:
             appointment.completed_at = now
+            if appointment.payment_status is not PaymentStatus.PAID:
+                # Pay-after sessions are invoiced once delivered.
+                billing.invoice_appointment(session, appointment, now=now, actor=actor)
+                billing.settle(
+                    session, clinic_id, appointment.patient.contact_id, now=now, actor=actor
+                )
         audit.record(
             session,
             clinic_id=clinic_id,
@@ -423,20 +454,8 @@ def _overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:
 
 
 def _next_number(session: Session, clinic_id: int, year: int) -> str:
-    """APT-<year>-<6 digits>, from a per-clinic counter bumped in one atomic statement."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = AppointmentCounter.__table__
-    stmt = (
-        insert(table)
-        .values(clinic_id=clinic_id, year=year, last_value=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.clinic_id, table.c.year],
-            set_={"last_value": table.c.last_value + 1},
-        )
-        .returning(table.c.last_value)
-    )
-    value = session.execute(stmt).scalar_one()
+    """APT-<year>-<6 digits>, from a per-clinic counter."""
+    value = next_value(session, AppointmentCounter.__table__, clinic_id=clinic_id, year=year)
     return f"APT-{year}-{value:06d}"
 
 

@@ -24,6 +24,7 @@ from models import (
     ExceptionKind,
     Location,
     MessageTemplate,
+    Package,
     Patient,
     Service,
     Therapist,
@@ -45,6 +46,18 @@ def validate_service(service: Service) -> None:
         raise InvalidInput(detail="A session lasts between 5 and 480 minutes.")
     if service.capacity is None or service.capacity < 1:
         raise InvalidInput(detail="Capacity must be at least 1.")
+    if service.hold_minutes is None:
+        service.hold_minutes = 30
+    if not 15 <= service.hold_minutes <= 1440:
+        raise InvalidInput(detail="An unpaid booking is held for 15 to 1440 minutes.")
+
+
+def validate_package(package: Package) -> None:
+    package.name = clean_name(package.name, "package name")
+    if package.sessions is None or not 1 <= package.sessions <= 200:
+        raise InvalidInput(detail="A package has 1 to 200 sessions.")
+    if package.price_minor is None or package.price_minor < 0:
+        raise InvalidInput(detail="The price cannot be negative.")
 
 
 def validate_therapist(therapist: Therapist) -> None:
@@ -106,7 +119,12 @@ def validate_policy(policy: ClinicPolicy) -> None:
         "reschedule_window_hours": (0, 720, "The reschedule window is 0 to 720 hours."),
         "slot_step_minutes": (5, 240, "The slot step is 5 to 240 minutes."),
         "dues_reminder_day": (1, 28, "The dues reminder day is 1 to 28."),
+        "tax_rate_bp": (0, 5000, "The tax rate is 0 to 5000 basis points (0 to 50 %)."),
+        "financial_year_start_month": (1, 12, "The financial year starts in month 1 to 12."),
     }
+    for name, default in (("tax_rate_bp", 0), ("financial_year_start_month", 4)):
+        if getattr(policy, name) is None:
+            setattr(policy, name, default)
     for name, (low, high, message) in ranges.items():
         value = getattr(policy, name)
         if value is None or not low <= value <= high:
@@ -133,6 +151,7 @@ VALIDATORS: dict[type, Callable[[Any], None]] = {
     Contact: validate_contact,
     MessageTemplate: validate_template,
     ClinicPolicy: validate_policy,
+    Package: validate_package,
 }
 
 

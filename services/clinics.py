@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.db import write_transaction
 from core.secrets import decrypt, encrypt
+from integrations.razorpay_client import RazorpayAccount
 from models import Channel, Clinic, ClinicPolicy, Location, OutboundMessage, SenderNumber
 from services import audit
 from services.audit import Actor
@@ -190,3 +191,74 @@ def twilio_account(clinic: Clinic, config: Config) -> tuple[str, str] | None:
     if config.twilio_account_sid and config.twilio_auth_token:
         return config.twilio_account_sid, config.twilio_auth_token
     return None
+
+
+RAZORPAY_KEY = re.compile(r"^rzp_(test|live)_[A-Za-z0-9]{6,32}$")
+
+
+def set_razorpay_account(
+    session: Session,
+    *,
+    clinic_id: int,
+    key_id: str | None,
+    key_secret: str | None,
+    webhook_secret: str | None,
+    config: Config,
+    actor: Actor,
+) -> Clinic:
+    """The clinic's Razorpay keys (all empty: no Razorpay). Secrets are stored encrypted
+    and never shown again; leaving a secret empty while a key id is given keeps the old."""
+    key_id = (key_id or "").strip()
+    key_secret = (key_secret or "").strip()
+    webhook_secret = (webhook_secret or "").strip()
+    if key_id and not RAZORPAY_KEY.match(key_id):
+        raise InvalidInput(detail="A Razorpay key id looks like rzp_test_… or rzp_live_….")
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        before = audit.snapshot(clinic)
+        if not key_id:
+            clinic.razorpay_key_id = None
+            clinic.razorpay_key_secret_encrypted = None
+            clinic.razorpay_webhook_secret_encrypted = None
+        else:
+            if not (key_secret or clinic.razorpay_key_secret_encrypted):
+                raise InvalidInput(detail="Give the key secret that belongs to this key id.")
+            if not (webhook_secret or clinic.razorpay_webhook_secret_encrypted):
+                raise InvalidInput(detail="Give the webhook secret set in Razorpay's dashboard.")
+            clinic.razorpay_key_id = key_id
+            if key_secret:
+                clinic.razorpay_key_secret_encrypted = encrypt(config, key_secret)
+            if webhook_secret:
+                clinic.razorpay_webhook_secret_encrypted = encrypt(config, webhook_secret)
+        audit.record(
+            session,
+            clinic_id=clinic.id,
+            actor=actor,
+            action="clinic.razorpay",
+            entity=clinic,
+            before=before,
+        )
+    return clinic
+
+
+def razorpay_account(clinic: Clinic, config: Config) -> RazorpayAccount | None:
+    if not (clinic.razorpay_key_id and clinic.razorpay_key_secret_encrypted):
+        return None
+    webhook = clinic.razorpay_webhook_secret_encrypted
+    return RazorpayAccount(
+        key_id=clinic.razorpay_key_id,
+        key_secret=decrypt(config, clinic.razorpay_key_secret_encrypted),
+        webhook_secret=decrypt(config, webhook) if webhook else None,
+    )
+
+
+def webhook_secrets(session: Session, config: Config) -> dict[str, list[int]]:
+    """Every clinic's Razorpay webhook secret → the clinics that use it."""
+    out: dict[str, list[int]] = {}
+    for clinic_id, token in session.execute(
+        select(Clinic.id, Clinic.razorpay_webhook_secret_encrypted).where(
+            Clinic.razorpay_webhook_secret_encrypted.is_not(None)
+        )
+    ):
+        out.setdefault(decrypt(config, token), []).append(clinic_id)
+    return out

@@ -61,6 +61,7 @@ class Sender(Protocol):
         content_sid: str | None = None,
         content_variables: dict[str, str] | None = None,
         status_callback: str | None = None,
+        media_url: str | None = None,
     ) -> Sent: ...
 
 
@@ -91,6 +92,7 @@ def deliver(
     sender: Sender | None = None,
     sender_for: Callable[[Clinic], Sender | None] | None = None,
     status_callback: str | None = None,
+    base_url: str | None = None,
 ) -> OutboundStatus | None:
     """One delivery attempt. Safe to call twice, or from two workers at once.
 
@@ -111,7 +113,9 @@ def deliver(
             _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
             return OutboundStatus.QUEUED
         try:
-            outgoing = render(session, message, clinic, contact, appointment, now=now)
+            outgoing = render(
+                session, message, clinic, contact, appointment, now=now, base_url=base_url
+            )
         except Undeliverable as exc:
             status = _finish(
                 session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
@@ -135,6 +139,7 @@ def deliver(
             content_sid=outgoing.content_sid,
             content_variables=outgoing.content_variables,
             status_callback=status_callback,
+            **({"media_url": outgoing.media_url} if outgoing.media_url else {}),
         )
     except SendError as exc:
         return _send_failed(session, attempt, exc, now=now)

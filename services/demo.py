@@ -10,7 +10,7 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Channel, Clinic, MessageTemplate, Role, StaffUser
+from models import Channel, Clinic, MessageTemplate, Package, Role, StaffUser
 from services import catalog, clinics, staff
 from services.audit import Actor
 
@@ -32,6 +32,9 @@ class DemoClinic:
     therapists: tuple[tuple[str, str], ...]
     services: tuple[tuple[str, str, int, int, int], ...]  # name, spec, minutes, price, capacity
     hours: dict[int, tuple[time, time]]
+    prepaid_service: str | None = None  # paid in advance from the chat
+    package_service: str | None = None  # sold as a 10-session package
+    upi_vpa: str | None = None
 
 
 WEEKDAYS = {d: (time(9), time(18)) for d in range(5)}
@@ -60,6 +63,9 @@ DEMO_CLINICS = (
             ("Assessment Session", "speech", 90, 120000, 1),
         ),
         hours={**WEEKDAYS, 5: (time(9), time(13))},
+        prepaid_service="Assessment Session",
+        package_service="Speech Therapy Session",
+        upi_vpa="roshniclinic@okaxis",
     ),
     DemoClinic(
         name="Sunrise Therapy Centre",
@@ -120,6 +126,20 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
         "{clinic} cancelled {patient}'s {service} on {when} ({number}).",
     ),
     "dues_reminder": (["amount"], "{clinic}: you have {amount} outstanding for sessions."),
+    "payment_link_booking": (
+        ["amount", "patient", "service", "number", "until", "url"],
+        "{clinic}: pay {amount} for {patient}'s {service} ({number}) by {until}: {url}",
+    ),
+    "payment_link_dues": (["amount", "url"], "{clinic}: pay {amount} here: {url}"),
+    "payment_upi": (["amount", "vpa", "upi_url"], "{clinic}: pay {amount} by UPI to {vpa}."),
+    "payment_receipt": (
+        ["amount", "receipt", "receipt_url"],
+        "{clinic} received {amount}, thank you. Receipt {receipt}.",
+    ),
+    "notice_hold_expired": (
+        ["patient", "service", "when", "number"],
+        "{clinic} released {patient}'s {service} on {when} ({number}): payment not received.",
+    ),
 }
 
 
@@ -195,7 +215,7 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
                 )
         _seed_templates(session, clinic)
         for name, spec, minutes, price, capacity in demo.services:
-            catalog.create_service(
+            service = catalog.create_service(
                 session,
                 clinic_id=clinic.id,
                 name=name,
@@ -205,6 +225,23 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
                 capacity=capacity,
                 actor=SYSTEM,
             )
+            if name == demo.prepaid_service:
+                service.prepay_required = True
+                session.commit()
+            if name == demo.package_service:
+                session.add(
+                    Package(
+                        clinic_id=clinic.id,
+                        name=f"10 × {name}",
+                        service_id=service.id,
+                        sessions=10,
+                        price_minor=price * 9,  # one session free
+                    )
+                )
+                session.commit()
+        clinic.upi_vpa = demo.upi_vpa
+        clinic.upi_payee_name = demo.name if demo.upi_vpa else None
+        session.commit()
     exists = session.scalar(select(StaffUser.id).where(StaffUser.email == demo.admin_email))
     if exists is None and admin_password is not None:
         staff.create_staff_user(

@@ -38,6 +38,7 @@ class Outgoing:
     body: str
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    media_url: str | None = None
 
 
 class Undeliverable(Exception):
@@ -58,10 +59,18 @@ def render(
     appointment: Appointment | None,
     *,
     now: datetime,
+    base_url: str | None = None,
 ) -> Outgoing:
     """The message as this channel may carry it now, or ``Undeliverable``."""
     values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
     values.setdefault("clinic", clinic.name)
+    # Our own pages (a receipt, a UPI QR code) are stored as paths: "x_path" → "x_url".
+    for key in [k for k in values if k.endswith("_path")]:
+        values[key[: -len("_path")] + "_url"] = f"{base_url or ''}{values[key]}"
+    if "until" in values:
+        values["until"] = format_time(
+            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone))
+        )
     text = say(contact.language, message.template_key, **values)
     if message.kind is MessageKind.REMINDER:
         text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
@@ -84,7 +93,10 @@ def render(
     if message.channel is Channel.WHATSAPP:
         last = contact.whatsapp_last_inbound_at
         if last is not None and now - last < WHATSAPP_WINDOW:
-            return Outgoing(f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text)
+            media = values.get("media_url") if base_url else None
+            return Outgoing(
+                f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text, media_url=media
+            )
         if template is None or not template.content_sid:
             raise Undeliverable(
                 f"outside the 24-hour window and no approved WhatsApp template "

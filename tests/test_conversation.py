@@ -216,7 +216,7 @@ def test_an_idle_half_finished_flow_restarts_from_the_menu(chat):
 def test_three_misses_offer_a_person(chat):
     onboard_parent(chat)
     first = chat.say("banana")
-    assert "Please reply with a number from 1 to 4" in first
+    assert "Please reply with a number from 1 to 5" in first
     assert "talk" not in first.lower().split("reply")[-1]
     chat.say("banana")
     assert "Having trouble? Reply *talk*" in chat.say("banana")

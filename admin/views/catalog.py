@@ -45,12 +45,21 @@ class ServiceView(SecureModelView):
         "price_minor",
         "capacity",
         "active",
+        "prepay_required",
+        "hold_minutes",
+        "accept_partial",
     )
     form_args = {
+        "prepay_required": {"label": "Payment required before the session"},
+        "hold_minutes": {
+            "label": "Hold an unpaid chat booking for (minutes)",
+            "description": "The slot is released if a Razorpay link is not paid in time.",
+        },
+        "accept_partial": {"label": "Accept part-payment"},
         "price_minor": {
             "label": "Price (minor units, e.g. paise)",
             "description": "80000 = ₹800.00",
-        }
+        },
     }
 
 

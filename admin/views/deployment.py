@@ -12,9 +12,10 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import SecureModelView, current_clinic_id, staff_actor
+from integrations import upi
 from models import AuditLog, Clinic, ClinicPolicy, Role, StaffUser
 from services import audit, clinics, staff
-from services.errors import ServiceError
+from services.errors import InvalidInput, ServiceError
 
 CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
 
@@ -63,10 +64,17 @@ class ClinicView(_Unscoped):
         "language",
         "phone",
         "active",
+        "tax_id",
+        "upi_vpa",
+        "upi_payee_name",
         # Flask-Admin includes extra fields only when they are listed here too.
         "twilio_account",
         "twilio_token",
         "twilio_clear",
+        "razorpay_key",
+        "razorpay_secret",
+        "razorpay_webhook_secret",
+        "razorpay_clear",
     )
     # Write-only: the token is never shown; a blank field leaves the stored one as it is.
     form_extra_fields = {
@@ -77,6 +85,23 @@ class ClinicView(_Unscoped):
             "Twilio Auth Token", description="Stored encrypted; blank keeps the current one."
         ),
         "twilio_clear": BooleanField("Use the deployment's Twilio account again"),
+        "razorpay_key": StringField("Razorpay key id", description="rzp_test_… or rzp_live_…"),
+        "razorpay_secret": PasswordField(
+            "Razorpay key secret", description="Stored encrypted; blank keeps the current one."
+        ),
+        "razorpay_webhook_secret": PasswordField(
+            "Razorpay webhook secret",
+            description="The secret of the webhook pointing at /webhooks/razorpay.",
+        ),
+        "razorpay_clear": BooleanField("Stop taking payments through Razorpay"),
+    }
+    form_args = {
+        "tax_id": {"label": "Tax id (GSTIN)"},
+        "upi_vpa": {
+            "label": "UPI id",
+            "description": "e.g. clinic@okaxis: patients pay by UPI and staff confirm",
+        },
+        "upi_payee_name": {"label": "UPI payee name"},
     }
 
     @property
@@ -87,6 +112,7 @@ class ClinicView(_Unscoped):
         clinic = self.get_one(id)
         if clinic is not None:
             form.twilio_account.data = clinic.twilio_account_sid or ""
+            form.razorpay_key.data = clinic.razorpay_key_id or ""
 
     def scope(self, query: Any) -> Any:
         if current_user.is_superadmin:
@@ -127,6 +153,12 @@ class ClinicView(_Unscoped):
         account = (form.twilio_account.data or "").strip()
         token = (form.twilio_token.data or "").strip()
         clear = bool(form.twilio_clear.data)
+        razorpay = (
+            (form.razorpay_key.data or "").strip(),
+            (form.razorpay_secret.data or "").strip(),
+            (form.razorpay_webhook_secret.data or "").strip(),
+        )
+        razorpay_clear = bool(form.razorpay_clear.data)
         for extra in self.form_extra_fields:
             delattr(form, extra)
         before = audit.snapshot(model)
@@ -139,6 +171,9 @@ class ClinicView(_Unscoped):
                 phone_region=model.phone_region,
                 language=model.language,
             )
+            model.upi_vpa = (model.upi_vpa or "").strip() or None
+            if model.upi_vpa and not upi.VPA.match(model.upi_vpa):
+                raise InvalidInput(detail="A UPI id looks like name@bank, e.g. clinic@okaxis.")
         except ServiceError as exc:
             self.session.rollback()
             flash(exc.message, "error")
@@ -159,6 +194,21 @@ class ClinicView(_Unscoped):
                     clinic_id=model.id,
                     account_sid=None if clear else account,
                     auth_token=None if clear else token,
+                    config=current_app.config["ROSHNI"],
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+                return False
+        if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
+            try:
+                clinics.set_razorpay_account(
+                    self.session,
+                    clinic_id=model.id,
+                    key_id=None if razorpay_clear else razorpay[0],
+                    key_secret=None if razorpay_clear else razorpay[1],
+                    webhook_secret=None if razorpay_clear else razorpay[2],
                     config=current_app.config["ROSHNI"],
                     actor=staff_actor(),
                 )
@@ -252,12 +302,18 @@ class PolicyView(SecureModelView):
         "dues_reminders_enabled",
         "dues_reminder_day",
         "dues_reminder_time",
+        "tax_label",
+        "tax_rate_bp",
+        "financial_year_start_month",
     )
     form_columns = column_list
     form_overrides = {"reminder_offsets_hours": StringField}
     form_args = {
         "reminder_offsets_hours": {"description": "Hours before a session, e.g. 24, 2"},
         "dues_reminder_time": {"description": "Clinic time, e.g. 10:00"},
+        "tax_label": {"description": "e.g. GST; leave empty when sessions are tax-exempt"},
+        "tax_rate_bp": {"label": "Tax rate (basis points)", "description": "1800 = 18 %"},
+        "financial_year_start_month": {"description": "4 = April (India); 1 = January"},
     }
 
     def get_one(self, id: Any) -> Any:

@@ -403,6 +403,7 @@ def upgrade() -> None:
         sa.Column("payment_link_id", sa.Integer(), nullable=True),
         sa.Column("reference", sa.String(length=80), nullable=True),
         sa.Column("receipt_number", sa.String(length=32), nullable=True),
+        sa.Column("public_token", sa.String(length=32), nullable=False),
         sa.Column("note", sa.String(length=300), nullable=True),
         sa.Column("recorded_by", sa.String(length=40), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=False),
@@ -431,6 +432,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "clinic_id", "receipt_number", name=op.f("uq_payment_clinic_id_receipt_number")
         ),
+        sa.UniqueConstraint("public_token", name=op.f("uq_payment_public_token")),
         sa.UniqueConstraint("provider_payment_id", name=op.f("uq_payment_provider_payment_id")),
     )
     with op.batch_alter_table("payment", schema=None) as batch_op:
@@ -563,8 +565,21 @@ def upgrade() -> None:
             op.f("ck_service_hold_range"), "hold_minutes BETWEEN 15 AND 1440"
         )
 
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_outbound_message_message_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_outbound_message_message_kind"),
+            "kind IN ('reminder', 'notice', 'dues', 'payment')",
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_outbound_message_message_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_outbound_message_message_kind"), "kind IN ('reminder', 'notice', 'dues')"
+        )
+
     with op.batch_alter_table("service", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_service_hold_range"), type_="check")
         batch_op.drop_column("accept_partial")

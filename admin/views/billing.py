@@ -1,0 +1,401 @@
+"""Payments, refunds, invoices, packages and dues. Every change is a call to
+``services.payments`` or ``services.billing``; amounts are typed as money
+("1,200.50") and stored as integer minor units.
+
+Roles: admin and accountant do everything; operators see all and record
+payments taken at the desk; therapists read.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from babel.numbers import get_currency_precision
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.actions import action
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin.views.base import (
+    CLINIC_ROLES,
+    SecureModelView,
+    _Guarded,
+    current_clinic_id,
+    label_formatter,
+    money_formatter,
+    staff_actor,
+    when_formatter,
+)
+from core.clock import utcnow
+from core.formatting import format_money, format_phone
+from models import Contact, Package, Patient, PaymentMethod, Role
+from services import billing, payments
+from services.billing_documents import invoice_pdf, receipt_pdf
+from services.errors import InvalidInput, ServiceError
+
+MONEY_ROLES = frozenset({Role.ADMIN, Role.ACCOUNTANT})
+DESK_METHODS = (
+    PaymentMethod.CASH,
+    PaymentMethod.CARD,
+    PaymentMethod.BANK_TRANSFER,
+    PaymentMethod.UPI,
+)
+
+
+def parse_money(text: str | None, currency: str) -> int:
+    """ "1,200.50" → 120050 minor units, exactly (Decimal, never float)."""
+    cleaned = (text or "").replace(",", "").replace("₹", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput(detail="Please give an amount like 1200 or 1200.50.") from None
+    scaled = value.scaleb(get_currency_precision(currency))
+    if scaled != scaled.to_integral_value() or value <= 0:
+        raise InvalidInput(detail="Please give a positive amount with at most two decimals.")
+    return int(scaled)
+
+
+def _money(amount: int) -> str:
+    return format_money(amount, current_user.clinic.currency)
+
+
+class PaymentView(SecureModelView):
+    read_roles = CLINIC_ROLES
+    write_roles = MONEY_ROLES
+    allow_create = False
+    allow_edit = False
+    can_view_details = True
+    column_list = (
+        "receipt_number",
+        "received_at",
+        "contact",
+        "method",
+        "status",
+        "amount_minor",
+        "reference",
+        "recorded_by",
+    )
+    column_labels = {"amount_minor": "Amount", "receipt_number": "Receipt"}
+    column_default_sort = ("received_at", True)
+    column_filters = ("method", "status")
+    column_formatters = {
+        "received_at": when_formatter,
+        "method": label_formatter,
+        "status": label_formatter,
+        "amount_minor": money_formatter("amount_minor"),
+    }
+    column_details_exclude_list = ("clinic", "public_token")
+    column_exclude_list = ("clinic", "public_token", "created_at", "updated_at")
+
+    def may_record(self) -> bool:
+        return self.is_accessible() and current_user.role in (MONEY_ROLES | {Role.OPERATOR})
+
+    @expose("/record/", methods=("GET", "POST"))
+    def record(self) -> Any:
+        if not self.may_record():
+            abort(403)
+        clinic_id = current_clinic_id()
+        currency = current_user.clinic.currency
+
+        class RecordForm(FlaskForm):
+            contact = SelectField("Paid by", coerce=int)
+            amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
+            method = SelectField(
+                "Method", choices=[(m.value, m.label) for m in DESK_METHODS], default="cash"
+            )
+            reference = StringField("Reference (UPI ref, cheque no.)", validators=[Length(max=80)])
+            note = StringField("Note", validators=[Length(max=300)])
+
+        form = RecordForm()
+        contacts = self.session.scalars(
+            select(Contact).where(Contact.clinic_id == clinic_id).order_by(Contact.name)
+        ).all()
+        form.contact.choices = [(c.id, str(c)) for c in contacts]
+        if request.method == "GET" and request.args.get("contact_id", "").isdigit():
+            form.contact.data = int(request.args["contact_id"])
+        if form.validate_on_submit():
+            try:
+                payment = payments.record_payment(
+                    self.session,
+                    clinic_id=clinic_id,
+                    contact_id=form.contact.data,
+                    amount_minor=parse_money(form.amount.data, currency),
+                    method=PaymentMethod(form.method.data),
+                    reference=form.reference.data,
+                    note=form.note.data,
+                    now=utcnow(),
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash(
+                    f"Recorded {_money(payment.amount_minor)} ({payment.receipt_number}).",
+                    "success",
+                )
+                return redirect(url_for(".index_view"))
+        return self.render(
+            "admin/billing_form.html",
+            form=form,
+            title="Record a payment",
+            lines=["Money taken at the desk. The patient gets a receipt in the chat."],
+            submit="Record payment",
+            back=url_for(".index_view"),
+        )
+
+    @expose("/refund/<int:payment_id>", methods=("GET", "POST"))
+    def refund(self, payment_id: int) -> Any:
+        if not self.may_write():
+            abort(403)
+        payment = self.get_one(payment_id)
+        if payment is None:
+            abort(404)
+        free = billing.payment_available(self.session, payment.id)
+
+        class RefundForm(FlaskForm):
+            amount = StringField("Refund amount", validators=[DataRequired(), Length(max=20)])
+            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+
+        form = RefundForm()
+        if request.method == "GET":
+            form.amount.data = format_money(free, payment.currency, short=True).lstrip("₹")
+        if form.validate_on_submit():
+            try:
+                payments.refund_payment(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    payment_id=payment.id,
+                    amount_minor=parse_money(form.amount.data, payment.currency),
+                    reason=form.reason.data,
+                    now=utcnow(),
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                online = payment.method is PaymentMethod.PAYMENT_LINK
+                flash(
+                    "Refund sent to Razorpay; it is final once Razorpay processes it."
+                    if online
+                    else "Refund recorded.",
+                    "success",
+                )
+                return redirect(url_for(".index_view"))
+        return self.render(
+            "admin/billing_form.html",
+            form=form,
+            title=f"Refund {payment.receipt_number or payment.id}",
+            lines=[
+                f"Paid {_money(payment.amount_minor)} by {payment.method.label}.",
+                f"Proposed refund (not paying any invoice): {_money(free)}. "
+                "To refund money that pays an invoice, void the invoice first.",
+            ],
+            submit="Refund",
+            back=url_for(".index_view"),
+        )
+
+    @expose("/receipt/<int:payment_id>.pdf")
+    def receipt(self, payment_id: int) -> Response:
+        payment = self.get_one(payment_id)
+        if payment is None or payment.receipt_number is None:
+            abort(404)
+        return _pdf(receipt_pdf(self.session, payment), payment.receipt_number)
+
+    @action("confirm", "Confirm received", "Mark the selected UPI payments as received?")
+    def action_confirm(self, ids: list[str]) -> None:
+        self._each(ids, payments.confirm_payment, "confirmed")
+
+    @action("reject", "Not received", "Mark the selected UPI payments as never received?")
+    def action_reject(self, ids: list[str]) -> None:
+        self._each(ids, payments.reject_payment, "marked not received", reason="not received")
+
+    def _each(self, ids: list[str], verb: Any, done_text: str, **extra: Any) -> None:
+        if not self.may_write():
+            flash("Your role cannot change payments.", "error")
+            return
+        done = 0
+        for raw in ids:
+            if not str(raw).isdigit():
+                continue
+            try:
+                verb(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    payment_id=int(raw),
+                    now=utcnow(),
+                    actor=staff_actor(),
+                    **extra,
+                )
+                done += 1
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+        if done:
+            flash(f"{done} payment(s) {done_text}.", "success")
+
+
+class InvoiceView(SecureModelView):
+    read_roles = CLINIC_ROLES
+    write_roles = MONEY_ROLES
+    allow_create = False
+    allow_edit = False
+    column_list = ("number", "issued_at", "patient", "contact", "total_minor", "status", "pdf")
+    column_labels = {"total_minor": "Total", "pdf": "PDF"}
+    column_default_sort = ("issued_at", True)
+    column_filters = ("status",)
+    column_searchable_list = ("number",)
+    column_formatters = {
+        "issued_at": when_formatter,
+        "status": label_formatter,
+        "total_minor": money_formatter("total_minor"),
+        "pdf": lambda view, context, model, name: _link(
+            url_for(".pdf", invoice_id=model.id), "Download"
+        ),
+    }
+
+    @expose("/pdf/<int:invoice_id>.pdf")
+    def pdf(self, invoice_id: int) -> Response:
+        invoice = self.get_one(invoice_id)
+        if invoice is None:
+            abort(404)
+        return _pdf(invoice_pdf(self.session, invoice), invoice.number)
+
+    @expose("/void/<int:invoice_id>", methods=("GET", "POST"))
+    def void(self, invoice_id: int) -> Any:
+        if not self.may_write():
+            abort(403)
+        invoice = self.get_one(invoice_id)
+        if invoice is None:
+            abort(404)
+
+        class VoidForm(FlaskForm):
+            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+
+        form = VoidForm()
+        if form.validate_on_submit():
+            billing.void_invoice_for(
+                self.session,
+                clinic_id=current_clinic_id(),
+                invoice_id=invoice.id,
+                reason=form.reason.data,
+                now=utcnow(),
+                actor=staff_actor(),
+            )
+            flash(f"{invoice.number} is void; what paid it is now on account.", "success")
+            return redirect(url_for(".index_view"))
+        return self.render(
+            "admin/billing_form.html",
+            form=form,
+            title=f"Void {invoice.number}",
+            lines=["The patient will no longer owe it; payments against it go on account."],
+            submit="Void invoice",
+            back=url_for(".index_view"),
+        )
+
+
+class PackageView(SecureModelView):
+    read_roles = CLINIC_ROLES
+    write_roles = MONEY_ROLES
+    column_list = ("name", "service", "sessions", "price_minor", "active")
+    column_labels = {"price_minor": "Price", "service": "Service (empty: any)"}
+    column_formatters = {"price_minor": money_formatter("price_minor")}
+    form_columns = ("name", "service", "sessions", "price_minor", "active")
+    form_args = {"price_minor": {"label": "Price (minor units, e.g. paise)"}}
+
+    @expose("/sell/", methods=("GET", "POST"))
+    def sell(self) -> Any:
+        if not self.may_write():
+            abort(403)
+        clinic_id = current_clinic_id()
+
+        class SellForm(FlaskForm):
+            patient = SelectField("Patient", coerce=int)
+            package = SelectField("Package", coerce=int)
+
+        form = SellForm()
+        form.patient.choices = [
+            (p.id, p.name)
+            for p in self.session.scalars(
+                select(Patient).where(Patient.clinic_id == clinic_id).order_by(Patient.name)
+            )
+        ]
+        form.package.choices = [
+            (p.id, f"{p.name} · {_money(p.price_minor)}")
+            for p in self.session.scalars(
+                select(Package).where(Package.clinic_id == clinic_id, Package.active.is_(True))
+            )
+        ]
+        if form.validate_on_submit():
+            try:
+                invoice = billing.sell_package(
+                    self.session,
+                    clinic_id=clinic_id,
+                    patient_id=form.patient.data,
+                    package_id=form.package.data,
+                    now=utcnow(),
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash(f"Package sold: invoice {invoice.number}.", "success")
+                return redirect(url_for("invoice.index_view"))
+        return self.render(
+            "admin/billing_form.html",
+            form=form,
+            title="Sell a package",
+            lines=["The package is invoiced and its sessions are added to the patient's credit."],
+            submit="Sell package",
+            back=url_for(".index_view"),
+        )
+
+
+class DuesView(_Guarded, BaseView):
+    """Who owes what, one query for the whole clinic."""
+
+    read_roles = CLINIC_ROLES - {Role.THERAPIST}
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    @expose("/")
+    def index(self) -> str:
+        clinic_id = current_clinic_id()
+        owed = billing.outstanding_by_contact(self.session, clinic_id)
+        contacts = self.session.scalars(
+            select(Contact).where(Contact.id.in_(owed), Contact.clinic_id == clinic_id)
+        ).all()
+        rows = sorted(((c, owed[c.id]) for c in contacts), key=lambda row: -row[1])
+        return self.render(
+            "admin/dues.html",
+            rows=[(c, _money(amount)) for c, amount in rows],
+            total=_money(sum(owed.values())),
+            phone=format_phone,
+            may_record=current_user.role in (MONEY_ROLES | {Role.OPERATOR}),
+        )
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _link(href: str, text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup('<a href="{}">{}</a>').format(href, text)

@@ -1,0 +1,80 @@
+"""Paying from the chat: what is owed, and one link (or UPI request) for all of it."""
+
+from __future__ import annotations
+
+from core.formatting import format_money
+from flows.engine import Turn, state
+from services import billing, payments
+
+
+def start_pay_dues(turn: Turn) -> str:
+    contact = turn.contact
+    assert contact is not None
+    dues = billing.contact_dues(turn.session, turn.clinic.id, contact.id)
+    if dues.total <= 0:
+        turn.conversation.state = "menu"
+        return turn.say("dues_none")
+    currency = turn.clinic.currency
+    lines = "\n".join(
+        turn.say("dues_line", patient=patient.name, amount=format_money(owed, currency, short=True))
+        for patient, owed in dues.per_patient
+    )
+    total = format_money(dues.total, currency, short=True)
+    turn.data["dues_total"] = dues.total
+    turn.conversation.state = "pay_dues"
+    return turn.offer(
+        turn.say("dues_summary", lines=lines, total=total),
+        [("pay", turn.say("dues_pay_now", total=total)), ("menu", turn.say("back"))],
+    )
+
+
+def answer_pay_dues(turn: Turn, text: str) -> str:
+    choice = turn.pick(text)
+    if choice is None and "pay" in text.casefold():
+        choice = "pay"
+    if choice == "menu":
+        return turn.goto("menu")
+    if choice != "pay":
+        return turn.miss(turn.say("choose_number", count=2))
+    contact = turn.contact
+    assert contact is not None
+    amount, route = payments.request_dues_payment(
+        turn.session,
+        clinic_id=turn.clinic.id,
+        contact_id=contact.id,
+        now=turn.now,
+        actor=turn.actor,
+    )
+    turn.conversation.state = "menu"
+    turn.data.pop("dues_total", None)
+    if amount <= 0:
+        return turn.say("dues_none")
+    total = format_money(amount, turn.clinic.currency, short=True)
+    if route == "link":
+        return turn.say("dues_link_coming", total=total)
+    if route == "upi":
+        return turn.say("dues_upi_coming", total=total)
+    return turn.say("dues_pay_at_clinic", total=total)
+
+
+def booking_payment_note(turn: Turn, appointment) -> str:
+    """The line under "Booked!" saying how this session is paid for."""
+    from models import PaymentStatus
+
+    amount = format_money(appointment.price_minor, turn.clinic.currency, short=True)
+    if appointment.payment_status is PaymentStatus.PAID:
+        left = billing.credit_balance(turn.session, appointment.patient_id, appointment.service_id)
+        return "\n" + turn.say("paid_from_credit", left=left)
+    if appointment.payment_status is not PaymentStatus.PENDING:
+        return ""
+    if appointment.hold_expires_at is not None:
+        until = appointment.hold_expires_at.astimezone(turn.zone)
+        from core.formatting import format_time
+
+        return "\n" + turn.say("pay_to_keep", amount=amount, until=format_time(until))
+    if payments.uses_upi(turn.clinic):
+        return "\n" + turn.say("pay_by_upi", amount=amount)
+    return ""
+
+
+state("pay_dues", ask=start_pay_dues, answer=answer_pay_dues)

@@ -1,0 +1,688 @@
+"""Invoices, what is owed, and session credits.
+
+A patient owes the issued invoices' totals minus what payments cover
+(``PaymentAllocation``). Money received but not yet allocated is on account;
+``settle`` allocates it to the contact's open invoices, oldest first, and keeps
+each invoiced session's ``payment_status`` in step. Credits are a ledger of
+sessions (packages bought, sessions drawn or returned); the balance is its sum.
+
+Functions without ``write_transaction`` run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    CreditEntry,
+    CreditKind,
+    DocumentCounter,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceStatus,
+    Package,
+    Patient,
+    Payment,
+    PaymentAllocation,
+    PaymentState,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from services import audit
+from services.audit import Actor
+from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.numbering import next_value
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    kind: InvoiceLineKind
+    description: str
+    unit_minor: int
+    quantity: int = 1
+    appointment_id: int | None = None
+    package_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Dues:
+    """What a contact owes: per patient (name, minor units) and in total."""
+
+    per_patient: list[tuple[Patient, int]]
+    total: int
+    on_account: int  # received but not yet allocated (e.g. after a cancellation)
+
+
+# --- numbering ------------------------------------------------------------------------
+
+
+def financial_year(day: date, start_month: int) -> tuple[int, str]:
+    """(first calendar year, label): April 2026–March 2027 is (2026, "2026-27");
+    a January start gives (2026, "2026")."""
+    first = day.year if day.month >= start_month else day.year - 1
+    label = str(first) if start_month == 1 else f"{first}-{(first + 1) % 100:02d}"
+    return first, label
+
+
+def next_document_number(
+    session: Session, clinic: Clinic, series: str, at: datetime, *, digits: int = 6
+) -> str:
+    """INV-2026-27-000042: per clinic, per series, restarting each financial year."""
+    local_day = at.astimezone(ZoneInfo(clinic.timezone)).date()
+    first, label = financial_year(local_day, clinic.policy.financial_year_start_month)
+    value = next_value(
+        session, DocumentCounter.__table__, clinic_id=clinic.id, series=series, year=first
+    )
+    return f"{series}-{label}-{value:0{digits}d}"
+
+
+# --- invoices -------------------------------------------------------------------------
+
+
+def tax_for(subtotal_minor: int, rate_bp: int) -> int:
+    """Tax in minor units, rounded half up, in integers only."""
+    return (subtotal_minor * rate_bp + 5000) // 10000
+
+
+def issue_invoice(
+    session: Session,
+    *,
+    clinic: Clinic,
+    patient: Patient,
+    lines: list[LineSpec],
+    now: datetime,
+    actor: Actor,
+) -> Invoice:
+    if not lines:
+        raise InvalidInput(detail="An invoice needs at least one line.")
+    for line in lines:
+        if line.unit_minor < 0 or line.quantity < 1:
+            raise InvalidInput(detail="Invoice lines need a quantity and a price of zero or more.")
+    policy = clinic.policy
+    subtotal = sum(line.unit_minor * line.quantity for line in lines)
+    tax = tax_for(subtotal, policy.tax_rate_bp)
+    invoice = Invoice(
+        clinic_id=clinic.id,
+        number=next_document_number(session, clinic, "INV", now),
+        contact_id=patient.contact_id,
+        patient_id=patient.id,
+        issued_at=now,
+        currency=clinic.currency,
+        subtotal_minor=subtotal,
+        tax_label=policy.tax_label if tax else None,
+        tax_rate_bp=policy.tax_rate_bp if tax else 0,
+        tax_minor=tax,
+        total_minor=subtotal + tax,
+        created_by=actor.label(),
+        lines=[
+            InvoiceLine(
+                clinic_id=clinic.id,
+                kind=line.kind,
+                description=line.description[:200],
+                quantity=line.quantity,
+                unit_minor=line.unit_minor,
+                amount_minor=line.unit_minor * line.quantity,
+                appointment_id=line.appointment_id,
+                package_id=line.package_id,
+            )
+            for line in lines
+        ],
+    )
+    session.add(invoice)
+    audit.record(session, clinic_id=clinic.id, actor=actor, action="invoice.issue", entity=invoice)
+    return invoice
+
+
+def invoice_appointment(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> Invoice | None:
+    """The session's invoice, issued once (None for a free session)."""
+    existing = session_invoice(session, appointment.id)
+    if existing is not None or appointment.price_minor == 0:
+        return existing
+    clinic = session.get(Clinic, appointment.clinic_id)
+    assert clinic is not None
+    when = appointment.start_at.astimezone(ZoneInfo(clinic.timezone))
+    line = LineSpec(
+        kind=InvoiceLineKind.SESSION,
+        description=f"{appointment.service.name}, {when:%d %b %Y %H:%M} ({appointment.number})",
+        unit_minor=appointment.price_minor,
+        appointment_id=appointment.id,
+    )
+    return issue_invoice(
+        session, clinic=clinic, patient=appointment.patient, lines=[line], now=now, actor=actor
+    )
+
+
+def session_invoice(session: Session, appointment_id: int) -> Invoice | None:
+    return session.scalar(
+        select(Invoice)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(InvoiceLine.appointment_id == appointment_id, Invoice.status == InvoiceStatus.ISSUED)
+    )
+
+
+def void_invoice(session: Session, invoice: Invoice, *, reason: str, actor: Actor) -> None:
+    """Cancel an invoice: what paid it goes back on account (for a refund or later use)."""
+    if invoice.status is InvoiceStatus.VOID:
+        return
+    before = audit.snapshot(invoice)
+    invoice.status = InvoiceStatus.VOID
+    invoice.void_reason = reason[:300]
+    for allocation in session.scalars(
+        select(PaymentAllocation).where(PaymentAllocation.invoice_id == invoice.id)
+    ):
+        session.delete(allocation)
+    audit.record(
+        session,
+        clinic_id=invoice.clinic_id,
+        actor=actor,
+        action="invoice.void",
+        entity=invoice,
+        before=before,
+    )
+
+
+def void_invoice_for(
+    session: Session, *, clinic_id: int, invoice_id: int, reason: str, now: datetime, actor: Actor
+) -> Invoice:
+    """Staff void an invoice (e.g. waive a late-cancellation charge), with a reason."""
+    if not (reason or "").strip():
+        raise InvalidInput(detail="Please give a reason for voiding the invoice.")
+    with write_transaction(session):
+        invoice = session.scalar(
+            select(Invoice)
+            .where(Invoice.id == invoice_id, Invoice.clinic_id == clinic_id)
+            .with_for_update()
+        )
+        if invoice is None:
+            raise NotFound(what="invoice")
+        void_invoice(session, invoice, reason=reason.strip(), actor=actor)
+    return invoice
+
+
+def invoice_paid(session: Session, invoice_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(PaymentAllocation.amount_minor), 0)).where(
+                PaymentAllocation.invoice_id == invoice_id
+            )
+        )
+    )
+
+
+# --- settling: payments against invoices ---------------------------------------------
+
+
+def _refunded_subquery():
+    return (
+        select(Refund.payment_id, func.sum(Refund.amount_minor).label("refunded"))
+        .where(Refund.status != RefundStatus.FAILED)
+        .group_by(Refund.payment_id)
+        .subquery()
+    )
+
+
+def _allocated_by_payment():
+    return (
+        select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount_minor).label("used"))
+        .group_by(PaymentAllocation.payment_id)
+        .subquery()
+    )
+
+
+def _allocated_by_invoice():
+    return (
+        select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_minor).label("paid"))
+        .group_by(PaymentAllocation.invoice_id)
+        .subquery()
+    )
+
+
+def payment_available(session: Session, payment_id: int) -> int:
+    """Received, not allocated to an invoice and not refunded."""
+    return available_by_payment(session, [payment_id]).get(payment_id, 0)
+
+
+def available_by_payment(session: Session, payment_ids: list[int]) -> dict[int, int]:
+    used, refunded = _allocated_by_payment(), _refunded_subquery()
+    rows = session.execute(
+        select(
+            Payment.id,
+            Payment.amount_minor
+            - func.coalesce(used.c.used, 0)
+            - func.coalesce(refunded.c.refunded, 0),
+        )
+        .outerjoin(used, used.c.payment_id == Payment.id)
+        .outerjoin(refunded, refunded.c.payment_id == Payment.id)
+        .where(Payment.id.in_(payment_ids), Payment.status == PaymentState.RECEIVED)
+    )
+    return {pid: int(amount) for pid, amount in rows}
+
+
+def settle(
+    session: Session,
+    clinic_id: int,
+    contact_id: int,
+    *,
+    now: datetime,
+    actor: Actor,
+    prefer_invoice_id: int | None = None,
+) -> None:
+    """Allocate the contact's money on account to their open invoices (the preferred one
+    first, then oldest first) and bring invoiced sessions' payment status up to date."""
+    session.flush()
+    used, refunded, paid = _allocated_by_payment(), _refunded_subquery(), _allocated_by_invoice()
+    available = [
+        [pid, int(amount)]
+        for pid, amount in session.execute(
+            select(
+                Payment.id,
+                Payment.amount_minor
+                - func.coalesce(used.c.used, 0)
+                - func.coalesce(refunded.c.refunded, 0),
+            )
+            .outerjoin(used, used.c.payment_id == Payment.id)
+            .outerjoin(refunded, refunded.c.payment_id == Payment.id)
+            .where(
+                Payment.clinic_id == clinic_id,
+                Payment.contact_id == contact_id,
+                Payment.status == PaymentState.RECEIVED,
+            )
+            .order_by(Payment.received_at, Payment.id)
+        )
+        if amount > 0
+    ]
+    open_invoices = [
+        (invoice_id, int(due))
+        for invoice_id, due in session.execute(
+            select(Invoice.id, Invoice.total_minor - func.coalesce(paid.c.paid, 0))
+            .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+            .where(
+                Invoice.clinic_id == clinic_id,
+                Invoice.contact_id == contact_id,
+                Invoice.status == InvoiceStatus.ISSUED,
+            )
+            .order_by(
+                case((Invoice.id == (prefer_invoice_id or 0), 0), else_=1),
+                Invoice.issued_at,
+                Invoice.id,
+            )
+        )
+        if due > 0
+    ]
+    touched: list[int] = []
+    for invoice_id, due in open_invoices:
+        while due > 0 and available:
+            pid, amount = available[0]
+            take = min(due, amount)
+            session.add(
+                PaymentAllocation(
+                    clinic_id=clinic_id, payment_id=pid, invoice_id=invoice_id, amount_minor=take
+                )
+            )
+            due -= take
+            available[0][1] -= take
+            if available[0][1] == 0:
+                available.pop(0)
+            if invoice_id not in touched:
+                touched.append(invoice_id)
+    if touched:
+        session.flush()
+        refresh_session_status(session, touched, now=now, actor=actor)
+
+
+def refresh_session_status(
+    session: Session, invoice_ids: list[int], *, now: datetime, actor: Actor
+) -> None:
+    """Set each invoiced session's payment status from its invoice; a fully paid
+    prepaid booking stops being held and becomes confirmed."""
+    paid = _allocated_by_invoice()
+    rows = session.execute(
+        select(Appointment, Invoice.total_minor, func.coalesce(paid.c.paid, 0))
+        .join(InvoiceLine, InvoiceLine.appointment_id == Appointment.id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.id.in_(invoice_ids))
+        .with_for_update(of=Appointment)
+    ).all()
+    for appointment, total, covered in rows:
+        if covered >= total:
+            status = PaymentStatus.PAID
+        elif covered > 0:
+            status = PaymentStatus.PARTIALLY_PAID
+        else:
+            continue
+        if appointment.payment_status is status:
+            continue
+        before = audit.snapshot(appointment)
+        appointment.payment_status = status
+        held = appointment.hold_expires_at is not None
+        if held and (status is PaymentStatus.PAID or appointment.service.accept_partial):
+            appointment.hold_expires_at = None
+            if status is PaymentStatus.PAID and appointment.status is AppointmentStatus.BOOKED:
+                appointment.status = AppointmentStatus.CONFIRMED
+                appointment.confirmed_at = now
+        audit.record(
+            session,
+            clinic_id=appointment.clinic_id,
+            actor=actor,
+            action="appointment.payment",
+            entity=appointment,
+            before=before,
+        )
+
+
+# --- what is owed ---------------------------------------------------------------------
+
+
+def dues_by_patient(session: Session, clinic_id: int, contact_id: int | None = None) -> dict:
+    """patient id → amount owed (invoiced − paid − credited), only where positive."""
+    paid = _allocated_by_invoice()
+    query = (
+        select(Invoice.patient_id, func.sum(Invoice.total_minor - func.coalesce(paid.c.paid, 0)))
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
+        .group_by(Invoice.patient_id)
+    )
+    if contact_id is not None:
+        query = query.where(Invoice.contact_id == contact_id)
+    return {pid: int(owed) for pid, owed in session.execute(query) if owed and owed > 0}
+
+
+def outstanding_by_contact(session: Session, clinic_id: int) -> dict[int, int]:
+    """contact id → amount owed, in minor units (only contacts who owe something)."""
+    paid = _allocated_by_invoice()
+    rows = session.execute(
+        select(Invoice.contact_id, func.sum(Invoice.total_minor - func.coalesce(paid.c.paid, 0)))
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
+        .group_by(Invoice.contact_id)
+    )
+    return {contact_id: int(owed) for contact_id, owed in rows if owed and owed > 0}
+
+
+def contact_dues(session: Session, clinic_id: int, contact_id: int) -> Dues:
+    owed = dues_by_patient(session, clinic_id, contact_id)
+    patients = session.scalars(
+        select(Patient).where(Patient.id.in_(owed)).order_by(Patient.id)
+    ).all()
+    used, refunded = _allocated_by_payment(), _refunded_subquery()
+    on_account = session.scalar(
+        select(
+            func.coalesce(
+                func.sum(
+                    Payment.amount_minor
+                    - func.coalesce(used.c.used, 0)
+                    - func.coalesce(refunded.c.refunded, 0)
+                ),
+                0,
+            )
+        )
+        .outerjoin(used, used.c.payment_id == Payment.id)
+        .outerjoin(refunded, refunded.c.payment_id == Payment.id)
+        .where(
+            Payment.clinic_id == clinic_id,
+            Payment.contact_id == contact_id,
+            Payment.status == PaymentState.RECEIVED,
+        )
+    )
+    per_patient = [(p, owed[p.id]) for p in patients]
+    return Dues(per_patient=per_patient, total=sum(owed.values()), on_account=int(on_account))
+
+
+def open_invoices(session: Session, clinic_id: int, contact_id: int) -> list[tuple[Invoice, int]]:
+    """The contact's invoices with something left to pay, oldest first, with that amount."""
+    paid = _allocated_by_invoice()
+    rows = session.execute(
+        select(Invoice, Invoice.total_minor - func.coalesce(paid.c.paid, 0))
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(
+            Invoice.clinic_id == clinic_id,
+            Invoice.contact_id == contact_id,
+            Invoice.status == InvoiceStatus.ISSUED,
+        )
+        .order_by(Invoice.issued_at, Invoice.id)
+    )
+    return [(invoice, int(due)) for invoice, due in rows if due > 0]
+
+
+# --- packages and credits -------------------------------------------------------------
+
+
+def credit_balance(session: Session, patient_id: int, service_id: int | None = None) -> int:
+    """Sessions left for this patient: credits for ``service_id`` plus any-service credits
+    (``service_id=None``: every credit)."""
+    query = select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
+        CreditEntry.patient_id == patient_id
+    )
+    if service_id is not None:
+        query = query.where(
+            (CreditEntry.service_id == service_id) | CreditEntry.service_id.is_(None)
+        )
+    return int(session.scalar(query))
+
+
+def credit_balances(session: Session, patient_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(CreditEntry.patient_id, func.sum(CreditEntry.sessions))
+        .where(CreditEntry.patient_id.in_(patient_ids))
+        .group_by(CreditEntry.patient_id)
+    )
+    return defaultdict(int, {pid: int(total) for pid, total in rows})
+
+
+def sell_package(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    package_id: int,
+    now: datetime,
+    actor: Actor,
+) -> Invoice:
+    """Invoice a package and add its sessions to the patient's credit."""
+    with write_transaction(session):
+        clinic = session.get(Clinic, clinic_id)
+        patient = session.scalar(
+            select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+        )
+        package = session.scalar(
+            select(Package).where(Package.id == package_id, Package.clinic_id == clinic_id)
+        )
+        if clinic is None or patient is None:
+            raise NotFound(what="patient")
+        if package is None or not package.active:
+            raise NotFound(what="package")
+        invoice = issue_invoice(
+            session,
+            clinic=clinic,
+            patient=patient,
+            lines=[
+                LineSpec(
+                    kind=InvoiceLineKind.PACKAGE,
+                    description=f"{package.name} ({package.sessions} sessions)",
+                    unit_minor=package.price_minor,
+                    package_id=package.id,
+                )
+            ],
+            now=now,
+            actor=actor,
+        )
+        session.flush()
+        _add_credit(
+            session,
+            patient,
+            CreditKind.PACKAGE,
+            package.sessions,
+            actor,
+            now,
+            service_id=package.service_id,
+            package_id=package.id,
+            invoice_id=invoice.id,
+        )
+        settle(session, clinic_id, patient.contact_id, now=now, actor=actor)
+    return invoice
+
+
+def draw_credit(session: Session, appointment: Appointment, *, now: datetime, actor: Actor) -> bool:
+    """Pay a session from the patient's credit when they have some for its service."""
+    if appointment.price_minor == 0 or appointment.payment_status is PaymentStatus.PAID:
+        return False
+    if credit_balance(session, appointment.patient_id, appointment.service_id) < 1:
+        return False
+    specific = session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
+            CreditEntry.patient_id == appointment.patient_id,
+            CreditEntry.service_id == appointment.service_id,
+        )
+    )
+    _add_credit(
+        session,
+        appointment.patient,
+        CreditKind.DRAWN,
+        -1,
+        actor,
+        now,
+        # Use up credits for this very service before any-service ones.
+        service_id=appointment.service_id if specific > 0 else None,
+        appointment_id=appointment.id,
+    )
+    appointment.payment_status = PaymentStatus.PAID
+    appointment.hold_expires_at = None
+    invoice = session_invoice(session, appointment.id)
+    if invoice is not None:  # invoiced already (say, a completed pay-later session)
+        void_invoice(session, invoice, reason="paid from package credit", actor=actor)
+    return True
+
+
+def draw_credit_for(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    """Staff: pay this session from the patient's package credit."""
+    with write_transaction(session):
+        appointment = session.scalar(
+            select(Appointment).where(
+                Appointment.id == appointment_id, Appointment.clinic_id == clinic_id
+            )
+        )
+        if appointment is None:
+            raise NotFound(what="appointment")
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise InvalidTransition("A cancelled session cannot be paid from credit.")
+        before = audit.snapshot(appointment)
+        if not draw_credit(session, appointment, now=now, actor=actor):
+            raise InvalidInput(
+                detail="This session is already paid, free, or the patient has no credit for it."
+            )
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="appointment.draw_credit",
+            entity=appointment,
+            before=before,
+        )
+        settle(session, clinic_id, appointment.patient.contact_id, now=now, actor=actor)
+    return appointment
+
+
+def return_credit(session: Session, appointment: Appointment, *, now: datetime, actor: Actor):
+    """A session paid from credit was cancelled: the credit comes back (once)."""
+    drawn = session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
+            CreditEntry.appointment_id == appointment.id
+        )
+    )
+    if drawn >= 0:
+        return
+    service_id = session.scalar(
+        select(CreditEntry.service_id).where(
+            CreditEntry.appointment_id == appointment.id, CreditEntry.kind == CreditKind.DRAWN
+        )
+    )
+    _add_credit(
+        session,
+        appointment.patient,
+        CreditKind.RETURNED,
+        -drawn,
+        actor,
+        now,
+        service_id=service_id,
+        appointment_id=appointment.id,
+    )
+
+
+def adjust_credit(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    sessions: int,
+    note: str,
+    now: datetime,
+    actor: Actor,
+    service_id: int | None = None,
+) -> CreditEntry:
+    if sessions == 0 or not note.strip():
+        raise InvalidInput(detail="Give a non-zero number of sessions and a reason.")
+    with write_transaction(session):
+        patient = session.scalar(
+            select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+        )
+        if patient is None:
+            raise NotFound(what="patient")
+        if credit_balance(session, patient_id) + sessions < 0:
+            raise InvalidInput(detail="That would leave the patient with negative credit.")
+        entry = _add_credit(
+            session,
+            patient,
+            CreditKind.ADJUSTMENT,
+            sessions,
+            actor,
+            now,
+            service_id=service_id,
+            note=note.strip(),
+        )
+    return entry
+
+
+def _add_credit(
+    session: Session,
+    patient: Patient,
+    kind: CreditKind,
+    sessions: int,
+    actor: Actor,
+    now: datetime,
+    **links: object,
+) -> CreditEntry:
+    entry = CreditEntry(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        kind=kind,
+        sessions=sessions,
+        created_by=actor.label(),
+        created_at=now,
+        **links,
+    )
+    session.add(entry)
+    audit.record(
+        session, clinic_id=patient.clinic_id, actor=actor, action=f"credit.{kind}", entity=entry
+    )
+    return entry
+
+
+def hold_until(now: datetime, minutes: int) -> datetime:
+    return now + timedelta(minutes=minutes)

@@ -1,0 +1,462 @@
+"""Keeping our payment rows and Razorpay in step, in both directions.
+
+Out: links and refunds written as rows are created at Razorpay by ``push`` (a job,
+after commit). In: webhook events are stored once by their id (``store_event``)
+and applied by ``process_events``; ``reconcile`` fetches links a webhook may have
+missed (expired holds at once, any open link every 15 minutes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from integrations.razorpay_client import GatewayError, RazorpayGateway
+from models import (
+    Clinic,
+    Contact,
+    LinkStatus,
+    Payment,
+    PaymentLink,
+    ProviderEvent,
+    Refund,
+    RefundStatus,
+)
+from services import payments
+from services.payments import ProviderPayment
+
+log = logging.getLogger(__name__)
+
+GatewayFor = Callable[[Clinic], RazorpayGateway | None]
+MAX_ATTEMPTS = 5
+RECONCILE_EVERY = timedelta(minutes=15)
+PROVIDER = "razorpay"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    links_created: int = 0
+    refunds_submitted: int = 0
+    links_checked: int = 0
+    events_processed: int = 0
+
+
+# --- in: webhook events ---------------------------------------------------------------
+
+
+def store_event(
+    session: Session, *, event_id: str, payload: dict[str, Any], now: datetime
+) -> int | None:
+    """Keep the event (once per id); its row id, or None when it was seen before."""
+    link_entity = _entity(payload, "payment_link")
+    refund_entity = _entity(payload, "refund")
+    clinic_id = None
+    if link_entity:
+        clinic_id = session.scalar(
+            select(PaymentLink.clinic_id).where(
+                or_(
+                    PaymentLink.provider_link_id == str(link_entity.get("id", "")),
+                    PaymentLink.reference_id == str(link_entity.get("reference_id", "")),
+                )
+            )
+        )
+    elif refund_entity:
+        clinic_id = session.scalar(
+            select(Refund.clinic_id).where(
+                Refund.provider_refund_id == str(refund_entity.get("id", ""))
+            )
+        )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    with write_transaction(session):
+        row_id = session.execute(
+            insert(ProviderEvent)
+            .values(
+                provider=PROVIDER,
+                event_id=event_id[:64],
+                event_type=str(payload.get("event", ""))[:60],
+                payload=payload,
+                received_at=now,
+                clinic_id=clinic_id,
+            )
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+            .returning(ProviderEvent.id)
+        ).scalar()
+    return row_id
+
+
+def event_clinic_ids(payload: dict[str, Any], session: Session) -> set[int]:
+    """The clinics an event is about (so the webhook can check it was signed by one of
+    them): the link's or the refund's owner."""
+    ids: set[int] = set()
+    link_entity = _entity(payload, "payment_link")
+    if link_entity:
+        ids.update(
+            session.scalars(
+                select(PaymentLink.clinic_id).where(
+                    or_(
+                        PaymentLink.provider_link_id == str(link_entity.get("id", "")),
+                        PaymentLink.reference_id == str(link_entity.get("reference_id", "")),
+                    )
+                )
+            )
+        )
+    refund_entity = _entity(payload, "refund")
+    if refund_entity:
+        ids.update(
+            session.scalars(
+                select(Refund.clinic_id).where(
+                    Refund.provider_refund_id == str(refund_entity.get("id", ""))
+                )
+            )
+        )
+    return ids
+
+
+def process_events(session: Session, *, now: datetime, limit: int = 200) -> int:
+    """Apply stored events not yet applied, oldest first. Each in its own transaction; a
+    failing one is retried on later runs (up to MAX_ATTEMPTS) without blocking the rest."""
+    pending = list(
+        session.scalars(
+            select(ProviderEvent.id)
+            .where(ProviderEvent.processed_at.is_(None), ProviderEvent.attempts < MAX_ATTEMPTS)
+            .order_by(ProviderEvent.id)
+            .limit(limit)
+        )
+    )
+    session.rollback()
+    done = 0
+    for event_pk in pending:
+        done += process_event(session, event_pk, now=now)
+    return done
+
+
+def process_event(session: Session, event_pk: int, *, now: datetime) -> bool:
+    try:
+        with write_transaction(session):
+            event = session.scalar(
+                select(ProviderEvent)
+                .where(ProviderEvent.id == event_pk, ProviderEvent.processed_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )
+            if event is None:
+                return False
+            _apply(session, event.event_type, event.payload, now=now)
+            event.processed_at = now
+            event.attempts += 1
+            event.error = None
+        return True
+    except Exception as exc:
+        session.rollback()
+        log.exception("Razorpay event %s could not be applied", event_pk)
+        with write_transaction(session):
+            session.execute(
+                update(ProviderEvent)
+                .where(ProviderEvent.id == event_pk)
+                .values(attempts=ProviderEvent.attempts + 1, error=type(exc).__name__)
+            )
+        return False
+
+
+def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: datetime) -> None:
+    if event_type.startswith("payment_link."):
+        entity = _entity(payload, "payment_link") or {}
+        link = _link_for(session, entity)
+        if link is None:
+            log.info("Razorpay event %s for a link we do not know; ignored", event_type)
+            return
+        payment = _entity(payload, "payment")
+        reported = [_provider_payment(payment)] if payment else []
+        payments.apply_link(
+            session,
+            link,
+            status=str(entity.get("status") or event_type.split(".", 1)[1]),
+            amount_paid_minor=int(entity.get("amount_paid") or 0),
+            payments=reported,
+            now=now,
+        )
+    elif event_type in ("refund.processed", "refund.failed"):
+        entity = _entity(payload, "refund") or {}
+        refund = session.scalar(
+            select(Refund)
+            .where(Refund.provider_refund_id == str(entity.get("id", "")))
+            .with_for_update()
+        )
+        if refund is not None:
+            payments.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
+
+
+def _entity(payload: dict[str, Any], name: str) -> dict[str, Any] | None:
+    try:
+        entity = payload["payload"][name]["entity"]
+    except (KeyError, TypeError):
+        return None
+    return entity if isinstance(entity, dict) else None
+
+
+def _link_for(session: Session, entity: dict[str, Any]) -> PaymentLink | None:
+    return session.scalar(
+        select(PaymentLink)
+        .where(
+            or_(
+                PaymentLink.provider_link_id == str(entity.get("id", "")),
+                PaymentLink.reference_id == str(entity.get("reference_id", "")),
+            )
+        )
+        .with_for_update()
+    )
+
+
+def _provider_payment(entity: dict[str, Any]) -> ProviderPayment:
+    status = str(entity.get("status", ""))
+    return ProviderPayment(
+        id=str(entity.get("id") or entity.get("payment_id") or ""),
+        amount_minor=int(entity.get("amount") or 0),
+        method=str(entity.get("method") or ""),
+        captured=status == "captured" or entity.get("captured") is True,
+    )
+
+
+# --- out: creating links and refunds at Razorpay --------------------------------------
+
+
+def push(
+    session: Session, gateway_for: GatewayFor, *, now: datetime, callback_url: str | None
+) -> SyncResult:
+    created = create_pending_links(session, gateway_for, now=now, callback_url=callback_url)
+    refunds = submit_pending_refunds(session, gateway_for, now=now)
+    return SyncResult(links_created=created, refunds_submitted=refunds)
+
+
+def create_pending_links(
+    session: Session, gateway_for: GatewayFor, *, now: datetime, callback_url: str | None
+) -> int:
+    ids = list(
+        session.scalars(
+            select(PaymentLink.id)
+            .where(PaymentLink.status == LinkStatus.PENDING, PaymentLink.attempts < MAX_ATTEMPTS)
+            .order_by(PaymentLink.id)
+        )
+    )
+    session.rollback()
+    created = 0
+    for link_id in ids:
+        created += _create_link(session, link_id, gateway_for, now=now, callback_url=callback_url)
+    return created
+
+
+def _create_link(
+    session: Session,
+    link_id: int,
+    gateway_for: GatewayFor,
+    *,
+    now: datetime,
+    callback_url: str | None,
+) -> bool:
+    # Claim: bump attempts only if still pending, so two workers never both create it.
+    with write_transaction(session):
+        claimed = session.execute(
+            update(PaymentLink)
+            .where(PaymentLink.id == link_id, PaymentLink.status == LinkStatus.PENDING)
+            .where(PaymentLink.attempts < MAX_ATTEMPTS)
+            .values(attempts=PaymentLink.attempts + 1)
+        ).rowcount
+    if not claimed:
+        return False
+    link = session.get(PaymentLink, link_id)
+    assert link is not None
+    clinic = session.get(Clinic, link.clinic_id)
+    contact = session.get(Contact, link.contact_id)
+    assert clinic is not None and contact is not None
+    if link.expire_at < now + payments.GATEWAY_MIN_LIFETIME - timedelta(minutes=1):
+        _finish_link(session, link_id, LinkStatus.EXPIRED, "the hold ran out before Razorpay", now)
+        return False
+    gateway = gateway_for(clinic)
+    if gateway is None:
+        _finish_link(session, link_id, LinkStatus.FAILED, "Razorpay is not configured", now)
+        return False
+    request = {
+        "amount": link.amount_minor,
+        "currency": link.currency,
+        "accept_partial": link.accept_partial,
+        "reference_id": link.reference_id,
+        "description": link.description,
+        "expire_by": int(link.expire_at.timestamp()),
+        "customer": {"name": contact.name or "", "contact": contact.phone},
+        "notify": {"sms": False, "email": False},  # we send it in the chat ourselves
+        "reminder_enable": False,
+        "notes": {"clinic": clinic.slug, "link": str(link.id)},
+    }
+    if link.accept_partial:
+        request["first_min_partial_amount"] = max(100, link.amount_minor // 2)
+    if callback_url:
+        request["callback_url"] = callback_url
+        request["callback_method"] = "get"
+    session.rollback()  # nothing held open while we talk to Razorpay
+    try:
+        answer = gateway.create_link(request)
+    except GatewayError as exc:
+        if exc.permanent:
+            _finish_link(session, link_id, LinkStatus.FAILED, exc.message, now)
+        else:
+            with write_transaction(session):
+                session.execute(
+                    update(PaymentLink)
+                    .where(PaymentLink.id == link_id)
+                    .values(last_error=exc.message[:300])
+                )
+        return False
+    with write_transaction(session):
+        link = _locked_link(session, link_id)
+        assert link is not None
+        link.provider_link_id = str(answer.get("id", ""))[:40] or None
+        link.short_url = str(answer.get("short_url", ""))[:300] or None
+        link.last_error = None
+        if link.status is LinkStatus.PENDING:
+            link.status = LinkStatus.CREATED
+        payments.queue_link_message(session, link, now=now)
+    return True
+
+
+def _locked_link(session: Session, link_id: int) -> PaymentLink | None:
+    return session.scalar(select(PaymentLink).where(PaymentLink.id == link_id).with_for_update())
+
+
+def _finish_link(
+    session: Session, link_id: int, status: LinkStatus, reason: str, now: datetime
+) -> None:
+    with write_transaction(session):
+        link = _locked_link(session, link_id)
+        assert link is not None
+        link.status = status
+        link.last_error = reason[:300]
+        payments.release_hold(session, link.appointment_id, now=now)
+
+
+def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: datetime) -> int:
+    """Refund rows for online payments not yet at Razorpay. Before submitting, the
+    payment's refunds are fetched: a refund a crashed run already made is adopted, not
+    made twice."""
+    rows = session.execute(
+        select(Refund.id, Payment.provider_payment_id, Refund.clinic_id)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(
+            Refund.status == RefundStatus.PENDING,
+            Refund.provider_refund_id.is_(None),
+            Payment.provider_payment_id.is_not(None),
+        )
+        .order_by(Refund.id)
+    ).all()
+    session.rollback()
+    submitted = 0
+    for refund_id, payment_ref, clinic_id in rows:
+        clinic = session.get(Clinic, clinic_id)
+        assert clinic is not None
+        gateway = gateway_for(clinic)
+        refund = session.get(Refund, refund_id)
+        assert refund is not None
+        amount = refund.amount_minor
+        session.rollback()
+        if gateway is None:
+            continue
+        try:
+            existing = gateway.refunds_of(payment_ref)
+            made = next(
+                (r for r in existing if (r.get("notes") or {}).get("refund") == str(refund_id)),
+                None,
+            )
+            if made is None:
+                made = gateway.refund(payment_ref, amount, {"refund": str(refund_id)})
+        except GatewayError as exc:
+            with write_transaction(session):
+                values: dict[str, Any] = {"error": exc.message[:300]}
+                if exc.permanent:
+                    values["status"] = RefundStatus.FAILED
+                session.execute(update(Refund).where(Refund.id == refund_id).values(**values))
+            continue
+        with write_transaction(session):
+            refund = session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+            assert refund is not None
+            refund.provider_refund_id = str(made.get("id", ""))[:40] or None
+            if made.get("status") == "processed":
+                payments.apply_refund(session, refund, status="processed", now=now)
+        submitted += 1
+    return submitted
+
+
+# --- repair: fetch what a webhook may have missed -------------------------------------
+
+
+def reconcile(
+    session: Session, gateway_for: GatewayFor, *, now: datetime, everything: bool = False
+) -> int:
+    """Fetch open links from Razorpay and apply what it says. Always: links whose hold
+    has run out. ``everything`` (every 15 minutes): every open link not checked lately."""
+    due = set(payments.expired_holds(session, now=now))
+    due.update(
+        session.scalars(
+            select(PaymentLink.id).where(
+                PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
+                PaymentLink.expire_at <= now,
+            )
+        )
+    )
+    if everything:
+        due.update(
+            session.scalars(
+                select(PaymentLink.id).where(
+                    PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
+                    PaymentLink.provider_link_id.is_not(None),
+                    func.coalesce(PaymentLink.checked_at, PaymentLink.created_at)
+                    <= now - RECONCILE_EVERY,
+                )
+            )
+        )
+    session.rollback()
+    checked = 0
+    for link_id in sorted(due):
+        checked += _check_link(session, link_id, gateway_for, now=now)
+    return checked
+
+
+def _check_link(session: Session, link_id: int, gateway_for: GatewayFor, *, now: datetime) -> bool:
+    link = session.get(PaymentLink, link_id)
+    if link is None or not link.provider_link_id:
+        session.rollback()
+        return False
+    clinic = session.get(Clinic, link.clinic_id)
+    assert clinic is not None
+    gateway = gateway_for(clinic)
+    provider_id = link.provider_link_id
+    session.rollback()
+    if gateway is None:
+        return False
+    try:
+        entity = gateway.fetch_link(provider_id)
+    except GatewayError as exc:
+        log.warning("could not fetch Razorpay link %s: %s", link_id, exc.message)
+        return False
+    status = str(entity.get("status", ""))
+    with write_transaction(session):
+        link = _locked_link(session, link_id)
+        assert link is not None
+        if status in ("created", "partially_paid") and link.expire_at <= now:
+            # Razorpay takes no payment after expire_by; it may just not have said so yet.
+            status = "expired"
+        payments.apply_link(
+            session,
+            link,
+            status=status,
+            amount_paid_minor=int(entity.get("amount_paid") or 0),
+            payments=[_provider_payment(p) for p in entity.get("payments") or []],
+            now=now,
+        )
+    return True
