@@ -55,6 +55,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     init_admin(app)
 
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # chatty while making PDFs
     if config.inprocess_jobs and not config.redis_url:
         from jobs.runner import start_inprocess
         from jobs.runtime import build_runtime

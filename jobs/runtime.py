@@ -4,9 +4,8 @@ the Twilio sender, the status-callback URL. Jobs take ids and fetch the rest her
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
+import secrets
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -28,13 +27,10 @@ class DryRunSender:
     says it was a dry run.
     """
 
-    _ids = itertools.count(1)
-    _lock = threading.Lock()
-
     def send(self, **_kwargs: object) -> Sent:
-        with self._lock:
-            n = next(self._ids)
-        return Sent(sid=f"DRYRUN{n:026d}", status="sent")
+        # Random, not a counter: several processes (web, `roshni chat`, a worker) may
+        # dry-run at once, and provider ids are unique.
+        return Sent(sid=f"DRYRUN{secrets.token_hex(13)}", status="sent")
 
 
 @dataclass
