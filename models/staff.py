@@ -1,10 +1,10 @@
-"""People who log in to the admin panel."""
+"""People who log in to the admin panel, and the failed logins that slow down guessing."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Timestamped, str_enum
@@ -14,7 +14,7 @@ from models.enums import Role
 
 class StaffUser(Timestamped, Base):
     __tablename__ = "staff_user"
-    __audit_exclude__ = ("password_hash",)
+    __audit_exclude__ = ("password_hash", "totp_secret_encrypted", "totp_last_step")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A superadmin runs the deployment and belongs to no clinic; everyone else has one.
@@ -27,6 +27,15 @@ class StaffUser(Timestamped, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Consecutive wrong passwords or codes; at the limit the account is locked a while.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    # Optional second factor: an RFC 6238 secret, encrypted with core.secrets. A secret
+    # counts only once totp_enabled_at is set (after the user proved a code from it).
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    # The 30-second step of the last code accepted: a code is good once, never again.
+    totp_last_step: Mapped[int | None]
 
     clinic: Mapped[Clinic | None] = relationship()
 
@@ -56,8 +65,31 @@ class StaffUser(Timestamped, Base):
         return str(self.id)
 
     @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret_encrypted is not None
+
+    @property
     def is_superadmin(self) -> bool:
         return self.role is Role.SUPERADMIN
 
     def __str__(self) -> str:
         return self.email
+
+
+class LoginAttempt(Base):
+    """A failed login from a client, kept a short while to limit guessing per address.
+
+    In the database rather than in memory so that every web worker sees the same
+    count. ``ip_hash`` is a keyed SHA-256 of the address: the raw IP is never stored.
+    """
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_login_attempt_ip_hash_at", "ip_hash", "at"),
+        Index("ix_login_attempt_at", "at"),
+    )

@@ -1,0 +1,420 @@
+"""Staff login security: fresh sessions, idle logout, lockouts, password rules, TOTP."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import unquote
+
+import pyotp
+import pytest
+from sqlalchemy import func, select
+
+from admin import auth
+from core.app import create_app, get_db
+from core.config import Config
+from models import AuditLog, Role, StaffUser
+from models.staff import LoginAttempt
+from services import staff
+from services.errors import InvalidInput
+from tests.conftest import NOW, SYSTEM
+
+PASSWORD = "correct-horse-battery"
+EMAIL = "admin@a.example"
+LOCKED = "Too many attempts; try again in"
+
+
+class FrozenClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    frozen = FrozenClock(NOW)
+    monkeypatch.setattr(auth, "utcnow", frozen)
+    return frozen
+
+
+@pytest.fixture
+def app(db, tmp_path, clock):
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    app = create_app(config)
+    yield app
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def clinic(make_clinic):
+    return make_clinic(name="Clinic A", slug="clinic-a")
+
+
+@pytest.fixture
+def admin_user(session, clinic):
+    return staff.create_staff_user(
+        session, email=EMAIL, password=PASSWORD, role=Role.ADMIN, clinic_id=clinic.id, actor=SYSTEM
+    )
+
+
+def csrf_token(client, url: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(url).text)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def log_in(client, email: str = EMAIL, password: str = PASSWORD, **kwargs):
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}, **kwargs
+    )
+
+
+def send_code(client, code: str, url: str = "/login/code", **kwargs):
+    # Any form of the session gives its CSRF token; the login page always has one.
+    token = csrf_token(client, "/auth/totp/setup" if url.startswith("/auth") else "/login")
+    return client.post(url, data={"code": code, "csrf_token": token}, **kwargs)
+
+
+def alerts(page) -> list[str]:
+    return re.findall(r'role="alert">([^<]*)<', page.text)
+
+
+def logged_in(client) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+def fresh(session, user) -> StaffUser:
+    session.rollback()  # end the read transaction: on SQLite it would keep an old snapshot
+    session.expire_all()  # and forget what was loaded before (rollback alone may not)
+    return session.get(StaffUser, user.id)
+
+
+# --- the session at login ----------------------------------------------------------------------
+
+
+def test_login_issues_a_new_session_cookie_and_no_remember_cookie(app, admin_user):
+    client = app.test_client()
+    client.get("/login")
+    before = client.get_cookie("roshni_session").value
+
+    response = log_in(client)
+
+    assert response.status_code == 302
+    after = client.get_cookie("roshni_session").value
+    assert after != before
+    assert not any("remember_token" in h for h in response.headers.getlist("Set-Cookie"))
+    assert client.get_cookie("remember_token") is None
+    assert logged_in(client)
+    # A session cookie planted before the login (fixation) stays anonymous.
+    planted = app.test_client()
+    planted.set_cookie("roshni_session", before)
+    assert not logged_in(planted)
+
+
+# --- idle logout -------------------------------------------------------------------------------
+
+
+def test_thirty_idle_minutes_sign_the_user_out(app, admin_user, clock):
+    client = app.test_client()
+    log_in(client)
+    clock.advance(minutes=29)
+    assert logged_in(client)  # activity moves the deadline on
+    clock.advance(minutes=29)
+    assert logged_in(client)
+
+    clock.advance(minutes=30, seconds=1)
+    response = client.get("/admin/appointment/")
+    assert response.status_code == 302
+    assert unquote(response.headers["Location"]) == "/login?next=/admin/appointment/"
+    page = client.get(response.headers["Location"])
+    assert "You were signed out after 30 minutes without activity." in alerts(page)
+    assert not logged_in(client)
+    # Logging in again starts a new, working session.
+    assert log_in(client).headers["Location"] == "/admin/"
+    assert logged_in(client)
+
+
+# --- account lockout -----------------------------------------------------------------------------
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(app, admin_user, clock, session):
+    client = app.test_client()
+    for _ in range(4):
+        page = log_in(client, password="not-my-password-at-all")
+        assert alerts(page) == ["That email and password do not match an active account."]
+    page = log_in(client, password="not-my-password-at-all")
+    assert alerts(page) == [
+        "That email and password do not match an active account. "
+        "Too many attempts; try again in 15 minutes."
+    ]
+
+    clock.advance(minutes=5)
+    page = log_in(client)  # the right password does not help while locked
+    assert f"{LOCKED} 10 minutes." in page.text
+    assert not logged_in(client)
+    assert fresh(session, admin_user).locked_until == NOW + timedelta(minutes=15)
+    lock_rows = session.scalars(select(AuditLog).where(AuditLog.action == "staff.lock")).all()
+    assert [(r.entity_id, r.actor_type.value) for r in lock_rows] == [
+        (str(admin_user.id), "system")
+    ]
+    assert "password_hash" not in (lock_rows[0].after or {})
+
+    clock.advance(minutes=10)
+    assert log_in(client).status_code == 302
+    assert logged_in(client)
+    user = fresh(session, admin_user)
+    assert user.failed_logins == 0
+    assert user.locked_until is None
+
+
+def test_a_successful_login_resets_the_count_of_wrong_passwords(app, admin_user, session):
+    client = app.test_client()
+    for _ in range(4):
+        log_in(client, password="not-my-password-at-all")
+    assert fresh(session, admin_user).failed_logins == 4
+    log_in(client)
+    assert fresh(session, admin_user).failed_logins == 0
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    for _ in range(4):
+        page = log_in(client, password="not-my-password-at-all")
+    assert LOCKED not in page.text
+    assert log_in(client).status_code == 302
+
+
+def test_unknown_emails_lock_nothing_and_read_like_a_wrong_password(app, admin_user, session):
+    client = app.test_client()
+    wrong_password = alerts(log_in(client, password="not-my-password-at-all"))
+    for _ in range(8):
+        page = log_in(client, email="nobody@a.example", password="whatever-they-try")
+        assert alerts(page) == wrong_password
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(StaffUser)) == 1
+    assert fresh(session, admin_user).locked_until is None
+    assert session.scalar(select(func.count()).where(AuditLog.action == "staff.lock")) == 0
+    assert log_in(client).status_code == 302
+
+
+# --- per-client limit ----------------------------------------------------------------------------
+
+
+def test_twenty_failures_from_one_address_block_it_for_every_email(
+    app, admin_user, clinic, session, clock
+):
+    staff.create_staff_user(
+        session,
+        email="operator@a.example",
+        password="another-long-passphrase",
+        role=Role.OPERATOR,
+        clinic_id=clinic.id,
+        actor=SYSTEM,
+    )
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for n in range(20):
+        # Spread over many emails, so no account reaches its own limit of five.
+        email = ("admin@a.example", "operator@a.example", f"guess{n}@a.example")[min(n // 4, 2)]
+        page = log_in(attacker, email=email, password=f"guess-number-{n:04d}")
+        assert LOCKED not in page.text, n
+    page = log_in(attacker, email="operator@a.example", password="another-long-passphrase")
+    assert f"{LOCKED} 15 minutes." in page.text
+    assert not logged_in(attacker)
+
+    # Other addresses and the accounts themselves are unaffected.
+    colleague = app.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert log_in(colleague).status_code == 302
+    # Addresses are stored only as keyed hashes.
+    session.rollback()
+    stored = set(session.scalars(select(LoginAttempt.ip_hash)))
+    assert len(stored) == 1
+    (ip_hash,) = stored
+    assert "203.0.113.7" not in ip_hash
+    assert len(ip_hash) == 64
+
+    clock.advance(minutes=15, seconds=1)
+    response = log_in(attacker, email="operator@a.example", password="another-long-passphrase")
+    assert response.status_code == 302
+    assert logged_in(attacker)
+
+
+# --- password rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "message"),
+    [
+        ("short-one", "", "at least 12 characters"),
+        ("abcdefghijklmno", "", "needs a mix of letters, digits or symbols"),
+        ("938475610293", "", "needs a mix of letters, digits or symbols"),
+        ("PASSWORD1234", "", "one of the most common"),
+        ("qwertyuiop12", "", "one of the most common"),
+        ("123456789012", "", "one of the most common"),
+        ("Priya.Sharma#2026", "priya.sharma@clinic.example", "name part of your email"),
+        ("aaaaaaaaaaaaaaaaaaaa", "", "too few different characters"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(password, email, message):
+    with pytest.raises(InvalidInput) as refused:
+        staff.hash_password(password, email=email)
+    assert message in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "password",
+    [PASSWORD, "demo-password-123", "thisisalongpassphrase", "Tr0ub4dor&3x!", "priya-2026-notes"],
+)
+def test_reasonable_passwords_pass(password):
+    staff.check_password(password, email="admin@roshni.example")
+
+
+def test_generated_demo_passwords_always_pass():
+    for _ in range(500):
+        staff.check_password(secrets.token_urlsafe(12), email="admin@sunrise.example")
+
+
+def test_creating_an_account_with_its_email_in_the_password_is_refused(session, clinic):
+    with pytest.raises(InvalidInput, match="name part of your email"):
+        staff.create_staff_user(
+            session,
+            email="meera@a.example",
+            password="meera-at-the-clinic",
+            role=Role.OPERATOR,
+            clinic_id=clinic.id,
+            actor=SYSTEM,
+        )
+    assert session.scalar(select(func.count()).select_from(StaffUser)) == 0
+
+
+# --- TOTP second factor -----------------------------------------------------------------------
+
+
+def turn_on_totp(client, clock) -> str:
+    """Set up TOTP through the page, as a user would; returns the secret."""
+    page = client.get("/auth/totp/setup")
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", page.text).group(1)
+    assert "otpauth://totp/" in page.text
+    if importlib.util.find_spec("segno"):
+        assert 'src="data:image/svg+xml' in page.text  # the QR code, drawn here
+    assert secret in client.get("/auth/totp/setup").text  # a reload keeps the secret
+    refused = send_code(client, "000000", url="/auth/totp/setup", follow_redirects=True)
+    assert "That code does not match" in refused.text
+    code = pyotp.TOTP(secret).at(clock.now)
+    on = send_code(client, code, url="/auth/totp/setup", follow_redirects=True)
+    assert "Two-step login is on." in on.text
+    return secret
+
+
+def log_out(client) -> None:
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+
+
+def test_with_totp_a_login_needs_a_fresh_code(app, admin_user, clock, session):
+    client = app.test_client()
+    log_in(client)
+    secret = turn_on_totp(client, clock)
+    user = fresh(session, admin_user)
+    assert user.totp_enabled_at == NOW
+    assert secret not in user.totp_secret_encrypted  # stored encrypted
+    totp = pyotp.TOTP(secret)
+    log_out(client)
+
+    response = log_in(client)
+    assert response.headers["Location"] == "/login/code"
+    assert not logged_in(client)  # the password alone is half a login
+
+    assert alerts(send_code(client, "123456")) == ["That code does not match."]
+    # The code that turned TOTP on cannot be used again, even within its 30 seconds.
+    assert alerts(send_code(client, totp.at(clock.now))) == ["That code does not match."]
+    assert not logged_in(client)
+
+    clock.advance(seconds=30)
+    code = totp.at(clock.now)
+    assert send_code(client, code).headers["Location"] == "/admin/"
+    assert logged_in(client)
+    assert fresh(session, admin_user).failed_logins == 0
+
+    log_out(client)
+    log_in(client)
+    assert alerts(send_code(client, code)) == ["That code does not match."]  # replayed
+    clock.advance(seconds=30)
+    assert send_code(client, totp.at(clock.now)).status_code == 302
+    assert logged_in(client)
+
+
+def test_the_code_step_expires_after_five_minutes(app, admin_user, clock):
+    client = app.test_client()
+    log_in(client)
+    secret = turn_on_totp(client, clock)
+    log_out(client)
+    clock.advance(seconds=30)
+    log_in(client)
+    clock.advance(minutes=5, seconds=1)
+    response = send_code(client, pyotp.TOTP(secret).at(clock.now), follow_redirects=True)
+    assert "Please log in again." in alerts(response)
+    assert not logged_in(client)
+
+
+def test_wrong_codes_count_towards_the_lockout(app, admin_user, clock, session):
+    client = app.test_client()
+    log_in(client)
+    secret = turn_on_totp(client, clock)
+    log_out(client)
+    clock.advance(seconds=30)
+    log_in(client)
+    for _ in range(4):
+        assert alerts(send_code(client, "111111")) == ["That code does not match."]
+    locked = send_code(client, "111111", follow_redirects=True)
+    assert f"{LOCKED} 15 minutes." in locked.text
+    assert fresh(session, admin_user).locked_until is not None
+    # Even the password and a right code wait out the lock.
+    page = log_in(client)
+    assert LOCKED in page.text
+    assert not logged_in(client)
+    clock.advance(minutes=15)
+    log_in(client)
+    assert send_code(client, pyotp.TOTP(secret).at(clock.now)).status_code == 302
+    assert logged_in(client)
+
+
+def test_turning_totp_off_needs_a_current_code(app, admin_user, clock, session):
+    client = app.test_client()
+    log_in(client)
+    secret = turn_on_totp(client, clock)
+    refused = send_code(client, "999999", url="/auth/totp/disable", follow_redirects=True)
+    assert "does not match" in refused.text
+    assert fresh(session, admin_user).has_totp
+
+    clock.advance(seconds=30)
+    off = send_code(
+        client, pyotp.TOTP(secret).at(clock.now), url="/auth/totp/disable", follow_redirects=True
+    )
+    assert "Two-step login is off." in off.text
+    user = fresh(session, admin_user)
+    assert not user.has_totp
+    assert user.totp_secret_encrypted is None
+    actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert actions[-2:] == ["staff.totp_enable", "staff.totp_disable"]
+    log_out(client)
+    assert log_in(client).headers["Location"] == "/admin/"  # back to one step
+
+
+def test_totp_pages_need_a_login(app):
+    client = app.test_client()
+    response = client.get("/auth/totp/setup")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
