@@ -256,3 +256,72 @@ def twilio(twilio_server):
 @pytest.fixture
 def sender(twilio):
     return TwilioSender(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url)
+
+
+# --- Razorpay, as the real SDK sees it (tests/fake_razorpay.py) -----------------------------
+RAZORPAY_BASE_URL = "https://roshni.example.com"
+
+
+@pytest.fixture(scope="session")
+def razorpay_server():
+    from tests.fake_razorpay import FakeRazorpay
+
+    with FakeRazorpay() as fake:  # one server for the run; each test gets a fresh state
+        yield fake
+
+
+@pytest.fixture
+def razorpay(razorpay_server):
+    """The fake, emptied, with its clock at NOW (tests move it with ``razorpay.now += …``)."""
+    from tests.fake_razorpay import FakeRazorpayState
+
+    razorpay_server.state = FakeRazorpayState(now=NOW)
+    return razorpay_server
+
+
+@pytest.fixture
+def payments_config(db, tmp_path, razorpay):
+    """A test Config whose key encrypts clinics' Razorpay secrets and points at the fake."""
+    from core.config import Config
+
+    return Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+            "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
+            "RAZORPAY_API_URL": razorpay.url,
+        }
+    )
+
+
+@pytest.fixture
+def connect_razorpay(session, payments_config):
+    """``connect_razorpay(clinic)``: the clinic takes payments through the fake's account."""
+    from tests.fake_razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET
+
+    def connect(clinic, *, webhook_secret: str = WEBHOOK_SECRET):
+        return clinics.set_razorpay_account(
+            session,
+            clinic_id=clinic.id,
+            key_id=KEY_ID,
+            key_secret=KEY_SECRET,
+            webhook_secret=webhook_secret,
+            config=payments_config,
+            actor=SYSTEM,
+        )
+
+    return connect
+
+
+@pytest.fixture
+def gateway_for(payments_config, razorpay):
+    """What the jobs are given: a clinic's gateway to the fake, or None without an account."""
+    from integrations.razorpay_client import RazorpayGateway
+
+    def gateway(clinic):
+        account = clinics.razorpay_account(clinic, payments_config)
+        return None if account is None else RazorpayGateway(account, api_url=razorpay.url)
+
+    return gateway
