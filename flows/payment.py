@@ -61,7 +61,11 @@ def booking_payment_note(turn: Turn, appointment) -> str:
     """The line under "Booked!" saying how this session is paid for."""
     from models import PaymentStatus
 
-    amount = format_money(appointment.price_minor, turn.clinic.currency, short=True)
+    invoice = billing.session_invoice(turn.session, appointment.id)
+    owed = appointment.price_minor
+    if invoice is not None:  # what is asked for: the total with tax, less money on account
+        owed = invoice.total_minor - billing.invoice_paid(turn.session, invoice.id)
+    amount = format_money(owed, turn.clinic.currency, short=True)
     if appointment.payment_status is PaymentStatus.PAID:
         left = billing.credit_balance(turn.session, appointment.patient_id, appointment.service_id)
         return "\n" + turn.say("paid_from_credit", left=left)

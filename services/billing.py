@@ -91,6 +91,10 @@ def next_document_number(
 # --- invoices -------------------------------------------------------------------------
 
 
+# Money columns are 32-bit integers: 2,000,000,000 paise is ₹2 crore per invoice.
+MAX_INVOICE_MINOR = 2_000_000_000
+
+
 def tax_for(subtotal_minor: int, rate_bp: int) -> int:
     """Tax in minor units, rounded half up, in integers only."""
     return (subtotal_minor * rate_bp + 5000) // 10000
@@ -113,6 +117,8 @@ def issue_invoice(
     policy = clinic.policy
     subtotal = sum(line.unit_minor * line.quantity for line in lines)
     tax = tax_for(subtotal, policy.tax_rate_bp)
+    if subtotal + tax > MAX_INVOICE_MINOR:
+        raise InvalidInput(detail="That invoice is larger than Roshni can record.")
     invoice = Invoice(
         clinic_id=clinic.id,
         number=next_document_number(session, clinic, "INV", now),
@@ -372,9 +378,14 @@ def refresh_session_status(
         held = appointment.hold_expires_at is not None
         if held and (status is PaymentStatus.PAID or appointment.service.accept_partial):
             appointment.hold_expires_at = None
-            if status is PaymentStatus.PAID and appointment.status is AppointmentStatus.BOOKED:
-                appointment.status = AppointmentStatus.CONFIRMED
-                appointment.confirmed_at = now
+        prepaid = appointment.service.prepay_required
+        if (
+            status is PaymentStatus.PAID
+            and prepaid
+            and appointment.status is AppointmentStatus.BOOKED
+        ):
+            appointment.status = AppointmentStatus.CONFIRMED  # a prepaid booking, paid
+            appointment.confirmed_at = now
         audit.record(
             session,
             clinic_id=appointment.clinic_id,

@@ -93,8 +93,19 @@ def request_for_booking(
         return
     invoice = billing.invoice_appointment(session, appointment, now=now, actor=actor)
     assert invoice is not None
-    if actor.is_staff:
-        return  # at the desk: staff take the money or send a link from the panel
+    # Money already on account (say, from a session cancelled in time) pays it first.
+    contact_id = appointment.patient.contact_id
+    billing.settle(
+        session,
+        appointment.clinic_id,
+        contact_id,
+        now=now,
+        actor=actor,
+        prefer_invoice_id=invoice.id,
+    )
+    due = invoice.total_minor - billing.invoice_paid(session, invoice.id)
+    if actor.is_staff or due <= 0:
+        return  # at the desk staff take the money or send a link from the panel
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
     if uses_razorpay(clinic):
@@ -104,7 +115,7 @@ def request_for_booking(
             session,
             clinic=clinic,
             contact=appointment.patient.contact,
-            amount_minor=invoice.total_minor,
+            amount_minor=due,
             description=f"{service.name} for {appointment.patient.name} ({appointment.number})",
             expire_at=appointment.hold_expires_at,
             now=now,
@@ -120,7 +131,7 @@ def request_for_booking(
             clinic=clinic,
             contact=appointment.patient.contact,
             now=now,
-            amount_minor=invoice.total_minor,
+            amount_minor=due,
             patient_id=appointment.patient_id,
             appointment=appointment,
             actor=actor,
@@ -500,8 +511,20 @@ def apply_link(
             entity=link,
             before=before,
         )
-    if link.status in (LinkStatus.EXPIRED, LinkStatus.CANCELLED, LinkStatus.FAILED):
+    if link.status in (LinkStatus.EXPIRED, LinkStatus.CANCELLED):
         release_hold(session, link.appointment_id, now=now)
+
+
+def drop_hold(session: Session, appointment_id: int | None) -> None:
+    """The link could not be made (Razorpay refused it): keep the booking, unpaid, for
+    staff to settle, rather than release it for a payment the patient could not make."""
+    if appointment_id is None:
+        return
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is not None and appointment.hold_expires_at is not None:
+        appointment.hold_expires_at = None
+        if appointment.payment_status is PaymentStatus.PENDING:
+            appointment.payment_status = PaymentStatus.UNPAID
 
 
 def release_hold(session: Session, appointment_id: int | None, *, now: datetime) -> bool:

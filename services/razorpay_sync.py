@@ -69,11 +69,8 @@ def store_event(
             )
         )
     elif refund_entity:
-        clinic_id = session.scalar(
-            select(Refund.clinic_id).where(
-                Refund.provider_refund_id == str(refund_entity.get("id", ""))
-            )
-        )
+        refund = session.scalar(_refund_query(refund_entity))
+        clinic_id = refund.clinic_id if refund is not None else None
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     with write_transaction(session):
@@ -111,13 +108,7 @@ def event_clinic_ids(payload: dict[str, Any], session: Session) -> set[int]:
         )
     refund_entity = _entity(payload, "refund")
     if refund_entity:
-        ids.update(
-            session.scalars(
-                select(Refund.clinic_id).where(
-                    Refund.provider_refund_id == str(refund_entity.get("id", ""))
-                )
-            )
-        )
+        ids.update(refund.clinic_id for refund in session.scalars(_refund_query(refund_entity)))
     return ids
 
 
@@ -185,13 +176,21 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
         )
     elif event_type in ("refund.processed", "refund.failed"):
         entity = _entity(payload, "refund") or {}
-        refund = session.scalar(
-            select(Refund)
-            .where(Refund.provider_refund_id == str(entity.get("id", "")))
-            .with_for_update()
-        )
+        refund = session.scalar(_refund_query(entity).with_for_update())
         if refund is not None:
+            if refund.provider_refund_id is None:  # the event beat our own record of the id
+                refund.provider_refund_id = str(entity.get("id", ""))[:40] or None
             payments.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
+
+
+def _refund_query(entity: dict[str, Any]):
+    """Our refund: by Razorpay's id, or by our id in its notes (set when we asked)."""
+    notes = entity.get("notes")
+    ours = str(notes.get("refund", "")) if isinstance(notes, dict) else ""
+    condition = Refund.provider_refund_id == str(entity.get("id", ""))
+    if ours.isdigit():
+        condition = or_(condition, Refund.id == int(ours))
+    return select(Refund).where(condition)
 
 
 def _entity(payload: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -338,7 +337,10 @@ def _finish_link(
         assert link is not None
         link.status = status
         link.last_error = reason[:300]
-        payments.release_hold(session, link.appointment_id, now=now)
+        if status is LinkStatus.FAILED:
+            payments.drop_hold(session, link.appointment_id)
+        else:
+            payments.release_hold(session, link.appointment_id, now=now)
 
 
 def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: datetime) -> int:
