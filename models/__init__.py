@@ -39,6 +39,7 @@ from models.enums import (
 )
 from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
 from models.people import Contact, Patient
+from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
 
 __all__ = [
@@ -84,6 +85,9 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "Relation",
+    "RequesterType",
+    "RescheduleRequest",
+    "RescheduleStatus",
     "Role",
     "SenderNumber",
     "Service",
