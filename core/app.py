@@ -33,6 +33,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     )
     config.instance_dir.mkdir(parents=True, exist_ok=True)
 
+    if config.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind N trusted proxies: the client's address (login rate limits) and scheme
+        # come from their X-Forwarded-* headers, never from anyone else's.
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     db = Database(config.database_url, echo=config.sql_echo)
     app.extensions["roshni.db"] = db
 

@@ -29,6 +29,7 @@ class Config:
     redis_url: str | None = None
     port: int = 5000
     host: str = "127.0.0.1"
+    proxy_hops: int = 0
     public_base_url: str | None = None
     twilio_api_url: str | None = None
     twilio_account_sid: str | None = None
@@ -81,6 +82,7 @@ class Config:
             "redis_url": reader.str("REDIS_URL", None),
             "port": reader.int("PORT", 5000, minimum=1, maximum=65535),
             "host": reader.str("HOST", "127.0.0.1"),
+            "proxy_hops": reader.int("PROXY_HOPS", 0, minimum=0, maximum=5),
             "public_base_url": public_base_url,
             "admin_password": reader.secret("ADMIN_PASSWORD"),
             "twilio_api_url": reader.str("TWILIO_API_URL", None),

@@ -91,3 +91,28 @@ def test_without_redis_the_web_process_runs_the_outbox_thread_and_with_redis_it_
     with_redis = create_app(Config.from_env({**base, "REDIS_URL": "redis://127.0.0.1:6379/9"}))
     assert "roshni.jobs" not in with_redis.extensions
     get_db(with_redis).dispose()
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path):
+    from flask import request
+
+    from core.app import create_app
+
+    def client_address(hops: int) -> bytes:
+        app = create_app(
+            env="test",
+            database_url=f"sqlite:///{tmp_path / 'proxy.db'}",
+            instance_dir=tmp_path,
+            proxy_hops=hops,
+            inprocess_jobs=False,
+        )
+        app.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
+        return app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.9"}).data
+
+    assert client_address(1) == b"203.0.113.9"
+    assert client_address(0) == b"127.0.0.1"  # untrusted header ignored
+
+
+def test_proxy_hops_must_be_a_small_number(tmp_path):
+    with pytest.raises(ConfigError, match="PROXY_HOPS"):
+        Config.from_env({"PROXY_HOPS": "many", "ROSHNI_INSTANCE_DIR": str(tmp_path)})
