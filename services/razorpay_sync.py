@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from core.db import write_transaction
 from integrations.razorpay_client import GatewayError, RazorpayGateway
 from models import (
+    Appointment,
+    AppointmentStatus,
     Clinic,
     Contact,
     LinkStatus,
@@ -230,9 +232,45 @@ def _provider_payment(entity: dict[str, Any]) -> ProviderPayment:
 def push(
     session: Session, gateway_for: GatewayFor, *, now: datetime, callback_url: str | None
 ) -> SyncResult:
+    cancel_orphaned_links(session, gateway_for, now=now)
     created = create_pending_links(session, gateway_for, now=now, callback_url=callback_url)
     refunds = submit_pending_refunds(session, gateway_for, now=now)
     return SyncResult(links_created=created, refunds_submitted=refunds)
+
+
+def cancel_orphaned_links(session: Session, gateway_for: GatewayFor, *, now: datetime) -> int:
+    """Links of bookings cancelled since: withdrawn, so nobody pays for a session that is
+    gone (a link not yet at Razorpay is simply never made). If Razorpay says no (paid
+    meanwhile), the reconcile fetch records the payment, which stays on account."""
+    rows = session.execute(
+        select(PaymentLink.id, PaymentLink.provider_link_id, PaymentLink.clinic_id)
+        .join(Appointment, Appointment.id == PaymentLink.appointment_id)
+        .where(
+            Appointment.status == AppointmentStatus.CANCELLED,
+            PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
+        )
+    ).all()
+    session.rollback()
+    withdrawn = 0
+    for link_id, provider_id, clinic_id in rows:
+        if provider_id is not None:
+            clinic = session.get(Clinic, clinic_id)
+            gateway = gateway_for(clinic) if clinic is not None else None
+            session.rollback()
+            if gateway is None:
+                continue
+            try:
+                gateway.cancel_link(provider_id)
+            except GatewayError as exc:
+                log.info("Razorpay link %s not cancelled: %s", link_id, exc.message)
+                continue
+        with write_transaction(session):
+            link = _locked_link(session, link_id)
+            if link is not None and link.status in (LinkStatus.PENDING, LinkStatus.CREATED):
+                link.status = LinkStatus.CANCELLED
+                link.last_error = "the booking was cancelled"
+                withdrawn += 1
+    return withdrawn
 
 
 def create_pending_links(

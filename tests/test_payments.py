@@ -569,6 +569,18 @@ def test_paying_the_link_of_a_booking_cancelled_meanwhile_leaves_the_money_on_ac
     assert fresh(session, appointment).status is AppointmentStatus.CANCELLED
 
 
+def test_the_link_of_a_booking_cancelled_meanwhile_is_withdrawn_at_razorpay(
+    session, held, razorpay, gateway_for
+):
+    appointment, link = held
+    patient_cancels(session, appointment, now=NOW + timedelta(minutes=5))
+
+    razorpay_sync.push(session, gateway_for, now=NOW + timedelta(minutes=6), callback_url=CALLBACK)
+
+    assert razorpay.links[link.provider_link_id]["status"] == "cancelled"
+    assert fresh(session, link).status is LinkStatus.CANCELLED
+
+
 # --- reconcile: what a missed webhook would have said --------------------------------------------
 
 
