@@ -218,3 +218,42 @@ def retry_message(
             before=before,
         )
     return message
+
+
+def send_reminder_now(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> OutboundMessage:
+    """Staff send one extra reminder for an upcoming session, now (the scheduled ones stay)."""
+    with write_transaction(session):
+        appointment = session.scalar(
+            select(Appointment).where(
+                Appointment.id == appointment_id, Appointment.clinic_id == clinic_id
+            )
+        )
+        if appointment is None:
+            raise NotFound(what="appointment")
+        if not appointment.is_active or appointment.start_at <= now:
+            raise InvalidTransition("Only an upcoming booked session can be reminded.")
+        clinic = session.get(Clinic, clinic_id)
+        assert clinic is not None
+        contact = appointment.patient.contact
+        channel = preferred_channel(session, clinic, contact)
+        if contact.opted_out(channel):
+            raise InvalidTransition("This contact has opted out of messages.")
+        message = queue_message(
+            session,
+            clinic_id=clinic_id,
+            contact_id=contact.id,
+            channel=channel,
+            kind=MessageKind.REMINDER,
+            template_key="reminder",
+            idempotency_key=f"reminder:{appointment.id}:staff:{now:%Y%m%dT%H%M%S%f}",
+            due_at=now,
+            appointment_id=appointment.id,
+        )
+        if message is None:
+            raise InvalidTransition("A reminder was sent a moment ago.")
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="message.reminder", entity=message
+        )
+    return message
