@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from admin import auth
 from admin.views.appointments import AppointmentView
-from admin.views.base import DashboardView
 from admin.views.billing import DuesView, InvoiceView, PackageView, PaymentView
 from admin.views.catalog import (
     ExceptionView,
@@ -21,6 +20,7 @@ from admin.views.catalog import (
     TherapistView,
     WeeklyHoursView,
 )
+from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView, StaffUserView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, ConversationView, PatientView
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     db = get_db(app)
     session = db.scoped
     auth.init_app(app)
+    app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
 
     @app.before_request
     def _bind_tenant() -> None:

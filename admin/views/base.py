@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from core.clock import utcnow
 from core.formatting import format_money, format_when
-from models import Appointment, AppointmentStatus, Role
+from models import Role
 from services import audit, catalog
 from services.audit import Actor
 from services.errors import ServiceError
@@ -168,42 +163,3 @@ def label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
 def when_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     value = getattr(model, name)
     return "" if value is None else format_when(value, current_timezone())
-
-
-class DashboardView(_Guarded, AdminIndexView):
-    """Home after login: today's sessions. (The full dashboard comes with the staff panel.)"""
-
-    read_roles = CLINIC_ROLES | {Role.SUPERADMIN}
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
-
-    @expose("/")
-    def index(self) -> str:
-        today: list[Appointment] = []
-        if current_user.clinic_id is not None:
-            now = utcnow().astimezone(ZoneInfo(current_timezone()))
-            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            today = list(
-                self.session.scalars(
-                    select(Appointment)
-                    .options(
-                        joinedload(Appointment.patient),
-                        joinedload(Appointment.therapist),
-                        joinedload(Appointment.service),
-                    )
-                    .where(
-                        Appointment.clinic_id == current_user.clinic_id,
-                        Appointment.start_at >= midnight,
-                        Appointment.start_at < midnight + timedelta(days=1),
-                        Appointment.status != AppointmentStatus.CANCELLED,
-                    )
-                    .order_by(Appointment.start_at)
-                )
-            )
-        return self.render(
-            "admin/dashboard.html",
-            appointments=today,
-            when=lambda dt: format_when(dt, current_timezone()),
-        )

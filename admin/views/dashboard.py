@@ -1,0 +1,190 @@
+"""Home after login: the day, the week ahead, attendance, money, utilisation.
+
+What each role sees follows the Reports row of the permission matrix: an admin
+everything; an operator the basics without money; a therapist their own sessions
+and numbers only; an accountant money and totals without patient names. A
+superadmin (no clinic) gets the clinics of the deployment. The numbers come from
+``services.reports`` (a fixed number of statements each); charts are drawn by
+``admin/static/dashboard.js`` from a JSON block, so no inline script is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+from flask_admin import AdminIndexView, expose
+from flask_login import current_user
+
+from admin.views.base import CLINIC_ROLES, FRONT_DESK, _Guarded, current_timezone
+from core.clock import utcnow
+from core.formatting import format_day, format_money, format_time, to_major
+from models import AppointmentStatus, Role
+from services import reports
+
+# The panel's own scripts and vendored libraries (admin/static), served by the app
+# itself at a stable URL: no CDN, and the CSP's script-src 'self' covers them.
+assets = Blueprint(
+    "panel_assets",
+    "admin",
+    static_folder="static",
+    static_url_path="/admin-assets",
+)
+
+# Bootstrap 4 badge colours per status.
+STATUS_BADGES = {
+    AppointmentStatus.BOOKED: "info",
+    AppointmentStatus.CONFIRMED: "primary",
+    AppointmentStatus.COMPLETED: "success",
+    AppointmentStatus.NO_SHOW: "danger",
+    AppointmentStatus.CANCELLED: "secondary",
+}
+
+
+@dataclass(frozen=True)
+class Sections:
+    """Which parts of the dashboard a role may see."""
+
+    today: bool = False
+    patient_names: bool = False
+    week: bool = False
+    utilisation: bool = False
+    attendance: bool = False
+    money: bool = False
+    own_only: bool = False
+
+
+SECTIONS = {
+    Role.ADMIN: Sections(
+        today=True, patient_names=True, week=True, utilisation=True, attendance=True, money=True
+    ),
+    Role.OPERATOR: Sections(
+        today=True, patient_names=True, week=True, utilisation=True, attendance=True
+    ),
+    Role.THERAPIST: Sections(
+        today=True, patient_names=True, week=True, utilisation=True, attendance=True, own_only=True
+    ),
+    # Financial reports: money and totals, never a patient's name.
+    Role.ACCOUNTANT: Sections(week=True, attendance=True, money=True),
+}
+
+
+class DashboardView(_Guarded, AdminIndexView):
+    read_roles = CLINIC_ROLES | {Role.SUPERADMIN}
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    @expose("/")
+    def index(self) -> str:
+        now = utcnow()
+        if current_user.clinic_id is None:
+            return self.render(
+                "admin/dashboard.html",
+                clinics=reports.clinics_overview(self.session, now=now),
+                sections=None,
+            )
+        return self._clinic_dashboard(now)
+
+    def _clinic_dashboard(self, now: Any) -> str:
+        clinic_id = current_user.clinic_id
+        zone = ZoneInfo(current_timezone())
+        currency = current_user.clinic.currency
+        sections = SECTIONS[current_user.role]
+        therapist_id: int | None = None
+        if sections.own_only:
+            therapist_id = reports.therapist_for_user(self.session, clinic_id, current_user.id)
+            if therapist_id is None:  # a therapist login not linked to a therapist yet
+                return self.render("admin/dashboard.html", sections=sections, unlinked=True)
+
+        scope = {"therapist_id": therapist_id}
+        today = (
+            reports.todays_sessions(self.session, clinic_id, now=now, zone=zone, **scope)
+            if sections.today
+            else None
+        )
+        week = (
+            reports.week_ahead(self.session, clinic_id, now=now, zone=zone, **scope)
+            if sections.week
+            else None
+        )
+        rates = (
+            reports.attendance(self.session, clinic_id, now=now, **scope)
+            if sections.attendance
+            else None
+        )
+        money = (
+            reports.month_money(self.session, clinic_id, now=now, zone=zone)
+            if sections.money
+            else None
+        )
+        return self.render(
+            "admin/dashboard.html",
+            sections=sections,
+            today=today,
+            week=week,
+            rates=rates,
+            money=money,
+            charts=_chart_data(sections, week, money, currency),
+            badges=STATUS_BADGES,
+            links=current_user.role in FRONT_DESK,
+            money_text=lambda minor: format_money(minor, currency),
+            percent=_percent,
+            day=format_day,
+            clock=lambda dt: format_time(dt.astimezone(zone)),
+        )
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def _chart_data(
+    sections: Sections,
+    week: reports.WeekLoad | None,
+    money: reports.MonthMoney | None,
+    currency: str,
+) -> dict[str, Any]:
+    """What dashboard.js draws, as plain JSON (read from a non-executable script block)."""
+    charts: dict[str, Any] = {}
+    if week is not None:
+        labels = [format_day(d) for d in week.days]
+        if sections.utilisation:  # per-therapist detail alongside
+            datasets = [
+                {"label": t.name, "data": t.sessions_per_day} for t in week.therapists if t.sessions
+            ]
+        else:
+            datasets = [{"label": "Sessions", "data": week.sessions_per_day}]
+        charts["load"] = {"labels": labels, "datasets": datasets, "stacked": True}
+        if sections.utilisation:
+            charts["utilisation"] = {
+                "labels": [t.name for t in week.therapists],
+                "datasets": [
+                    {
+                        "label": "Booked ÷ available hours (%)",
+                        "data": [
+                            None if t.utilisation is None else round(t.utilisation * 100, 1)
+                            for t in week.therapists
+                        ],
+                    }
+                ],
+                "max": 100,
+            }
+    if money is not None:
+        charts["money"] = {
+            "labels": ["Collected this month", "Outstanding dues"],
+            "datasets": [
+                {
+                    "label": currency,
+                    "data": [
+                        float(to_major(money.collected_minor, currency)),
+                        float(to_major(money.outstanding_minor, currency)),
+                    ],
+                }
+            ],
+            "horizontal": True,
+        }
+    return charts
