@@ -1,0 +1,33 @@
+"""Cancel an appointment from the list, giving a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import kolkata, log_in, screenshot, weekday_ahead
+
+pytestmark = pytest.mark.browser
+
+
+def test_cancelling_with_a_reason_shows_the_session_cancelled(page, make_patient, book):
+    appointment = book(make_patient("Anaya"), kolkata(weekday_ahead(4), 14))
+
+    log_in(page)
+    page.get_by_role("link", name="Appointments", exact=True).click()
+    row = page.locator("tr", has_text=appointment.number)
+    screenshot(page, "appointments_1_list")
+
+    row.get_by_title("Cancel with reason").click()
+    page.get_by_role("heading", name=f"Cancel {appointment.number}").wait_for()
+    page.get_by_label("Reason").fill("Family is travelling that week")
+    screenshot(page, "appointments_2_cancel")
+    page.get_by_role("button", name="Cancel appointment").click()
+
+    page.get_by_text(f"Cancelled {appointment.number}").wait_for()
+    row = page.locator("tr", has_text=appointment.number)
+    assert "cancelled" in row.inner_text().lower()
+    screenshot(page, "appointments_3_cancelled")
+
+    row.get_by_title("View Record").click()
+    assert "Family is travelling that week" in page.locator("table").first.inner_text()
+    screenshot(page, "appointments_4_details")
