@@ -1,0 +1,459 @@
+"""The calendar: a week or a day of sessions, per therapist or per location.
+
+Server-rendered and script-free (plain links and forms). For a chosen service the
+free starts link to a small booking form that goes through ``book_appointment``,
+so a booking made here obeys the same rules, and the same no-double-booking
+guarantee, as one made in the chat or the appointment form.
+
+A page costs the same few statements whatever it shows: the pickers, the weekly
+hours, one joined query for the range's appointments and the three of
+``free_slots``. The layout itself is ``admin.views.calendar_grid``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin.views.base import (
+    CLINIC_ROLES,
+    FRONT_DESK,
+    _Guarded,
+    current_clinic_id,
+    current_timezone,
+    staff_actor,
+)
+from admin.views.calendar_grid import (
+    PAYMENT_BADGE,
+    STATUS_CLASS,
+    Column,
+    FreeStart,
+    Scope,
+    build_grid,
+    day_therapists,
+    span_label,
+    working_windows,
+)
+from core.clock import utcnow
+from core.formatting import format_day, format_phone, format_time, format_when
+from models import (
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    Contact,
+    Location,
+    Patient,
+    Role,
+    Service,
+    Therapist,
+    WeeklyHours,
+)
+from services import appointments
+from services.availability import Slot, free_slots
+from services.errors import NotFound, ServiceError, SlotUnavailable
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, "", "None", "__None"):
+        return None
+    if isinstance(value, int):
+        return value
+    if not str(value).isdigit():
+        raise ValueError("Please choose from the list.")
+    return int(value)
+
+
+class BookingForm(FlaskForm):
+    # Choices are not checked against the lists: the booking service refuses any
+    # patient, service or therapist that is not this clinic's, with a sentence.
+    patient = SelectField(
+        "Patient",
+        coerce=_optional_int,
+        validate_choice=False,
+        validators=[DataRequired("Choose a patient.")],
+    )
+    service = SelectField(
+        "Service",
+        coerce=_optional_int,
+        validate_choice=False,
+        validators=[DataRequired("Choose a service.")],
+    )
+    therapist = SelectField("Therapist", coerce=_optional_int, validate_choice=False)
+    start = DateTimeLocalField(
+        "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired("Give a start.")]
+    )
+    location = HiddenField()
+    back = HiddenField()
+    q = StringField("Find a patient", validators=[Length(max=80)])
+
+
+class CalendarView(_Guarded, BaseView):
+    """Week and day calendars; the front desk books from the free cells."""
+
+    resource = "appointments"
+    # Rows belong to a therapist; a therapist is shown only their own (see _scope).
+    therapist_scope = "therapist"
+    read_roles = CLINIC_ROLES
+    write_roles = FRONT_DESK
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    # --- the calendar ---------------------------------------------------------------
+
+    @expose("/")
+    def index(self) -> str:
+        clinic_id = current_clinic_id()
+        zone = ZoneInfo(current_timezone())
+        now = utcnow()
+        today = now.astimezone(zone).date()
+        therapists = self.session.scalars(
+            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
+        ).all()
+        locations = self.session.scalars(
+            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
+        ).all()
+        scope = self._scope(therapists, locations, today)
+        if scope is None:
+            return self.render("admin/calendar.html", scope=None)
+        hours = self.session.execute(
+            select(
+                WeeklyHours.therapist_id,
+                WeeklyHours.location_id,
+                WeeklyHours.weekday,
+                WeeklyHours.start_time,
+                WeeklyHours.end_time,
+            ).where(WeeklyHours.clinic_id == clinic_id)
+        ).all()
+        booked = self._appointments(clinic_id, scope, zone)
+        services, slots, slot_note = self._free(clinic_id, scope, now)
+        if scope.view == "week":
+            columns = [Column(day=d, therapist=scope.therapist) for d in scope.days]
+        else:
+            columns = [
+                Column(day=scope.day, therapist=t)
+                for t in day_therapists(scope, therapists, hours, booked, slots)
+            ]
+        step = current_user.clinic.policy.slot_step_minutes
+        grid = build_grid(scope, columns, booked, slots, working_windows(scope, hours), zone, step)
+        move = timedelta(days=1 if scope.view == "day" else 7)
+        here = request.full_path.rstrip("?")
+        return self.render(
+            "admin/calendar.html",
+            scope=scope,
+            grid=grid,
+            today=today,
+            therapists=[t for t in therapists if t.active or t is scope.therapist],
+            locations=[loc for loc in locations if loc.active or loc is scope.location],
+            therapist_names={t.id: t.name for t in therapists},
+            services=services,
+            slot_note=slot_note,
+            may_book=self.may_write(),
+            may_choose=current_user.role is not Role.THERAPIST,
+            prev_url=self._url(scope, date=(scope.day - move).isoformat()),
+            next_url=self._url(scope, date=(scope.day + move).isoformat()),
+            today_url=self._url(scope, date=None),
+            view_url=lambda **changes: self._url(scope, **changes),
+            event_url=lambda a: self._event_url(a, here),
+            book_url=lambda free: self._book_url(scope, free, here),
+            day_label=format_day,
+            time_label=format_time,
+            span=lambda a: span_label(a.start_at.astimezone(zone), a.end_at.astimezone(zone)),
+            status_class=STATUS_CLASS,
+            payment_badge=PAYMENT_BADGE,
+        )
+
+    def _scope(
+        self, therapists: list[Therapist], locations: list[Location], today: date
+    ) -> Scope | None:
+        """Read the page's choices; another clinic's id, or junk, is a 404."""
+        args = request.args
+        therapist_raw, location_raw = args.get("therapist"), args.get("location")
+        kind, _, raw = args.get("show", "").partition(":")  # the picker's one select
+        if kind == "therapist":
+            therapist_raw, location_raw = raw, None
+        elif kind == "location":
+            therapist_raw, location_raw = None, raw
+        therapist = _by_id(therapists, therapist_raw)
+        location = None if therapist is not None else _by_id(locations, location_raw)
+        if current_user.role is Role.THERAPIST:
+            own = next((t for t in therapists if t.staff_user_id == current_user.id), None)
+            if own is None:
+                return None
+            if therapist is not None and therapist is not own:
+                abort(403)
+            therapist, location = own, None
+        if therapist is None and location is None:
+            location = next((loc for loc in locations if loc.active), None)
+            if location is None:
+                therapist = next((t for t in therapists if t.active), None)
+        try:
+            day = date.fromisoformat(args["date"]) if args.get("date") else today
+        except ValueError:
+            day = today
+        return Scope(
+            view="day" if args.get("view") == "day" else "week",
+            day=day,
+            therapist=therapist,
+            location=location,
+            show_cancelled=args.get("cancelled") == "1",
+        )
+
+    def _appointments(self, clinic_id: int, scope: Scope, zone: ZoneInfo) -> list[Appointment]:
+        """The range's sessions, with patient, service and therapist, in one statement."""
+        start = datetime.combine(scope.days[0], time.min, tzinfo=zone)
+        end = datetime.combine(scope.days[-1] + timedelta(days=1), time.min, tzinfo=zone)
+        stmt = (
+            select(Appointment)
+            .options(
+                joinedload(Appointment.patient),
+                joinedload(Appointment.service),
+                joinedload(Appointment.therapist),
+            )
+            .where(
+                Appointment.clinic_id == clinic_id,
+                Appointment.start_at >= start,
+                Appointment.start_at < end,
+            )
+            .order_by(Appointment.start_at, Appointment.id)
+        )
+        if scope.therapist is not None:
+            stmt = stmt.where(Appointment.therapist_id == scope.therapist.id)
+        elif scope.location is not None:
+            stmt = stmt.where(Appointment.location_id == scope.location.id)
+        if not scope.show_cancelled:
+            stmt = stmt.where(Appointment.status != AppointmentStatus.CANCELLED)
+        return list(self.session.scalars(stmt))
+
+    def _free(
+        self, clinic_id: int, scope: Scope, now: datetime
+    ) -> tuple[list[Service], list[Slot], str | None]:
+        """Free starts for the chosen service (by default the first that fits); bookers only."""
+        if not self.may_write():
+            return [], [], None
+        services = self.session.scalars(
+            select(Service)
+            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
+            .order_by(Service.name)
+        ).all()
+        raw = request.args.get("service")
+        if raw == "none":
+            scope.hide_free = True
+            return services, [], None
+        scope.service = _by_id(services, raw) or next(
+            (
+                s
+                for s in services
+                if scope.therapist is None or s.specialization == scope.therapist.specialization
+            ),
+            None,
+        )
+        if scope.service is None:
+            return services, [], "No service to show free times for."
+        try:
+            slots = free_slots(
+                self.session,
+                clinic_id=clinic_id,
+                service_id=scope.service.id,
+                start_date=scope.days[0],
+                end_date=scope.days[-1],
+                now=now,
+                therapist_id=scope.therapist.id if scope.therapist else None,
+                location_id=scope.location.id if scope.location else None,
+            )
+        except NotFound:  # the therapist in view does not deliver this service
+            assert scope.therapist is not None
+            return services, [], f"{scope.therapist.name} does not offer {scope.service.name}."
+        return services, slots, None
+
+    def _url(self, scope: Scope, **changes: Any) -> str:
+        return url_for("calendar.index", **scope.params(**changes))
+
+    def _event_url(self, appointment: Appointment, here: str) -> str:
+        if self.may_write():
+            return url_for("appointment.edit_view", id=appointment.id, url=here)
+        # Readers cannot open the edit form; the list narrowed to this number shows it.
+        return url_for("appointment.index_view", search=appointment.number)
+
+    @staticmethod
+    def _book_url(scope: Scope, free: FreeStart, here: str) -> str:
+        assert scope.service is not None
+        return url_for(
+            "calendar.book",
+            service=scope.service.id,
+            start=free.start.strftime(LOCAL_FORMAT),
+            # Several free at once (a location's week): the service picks one.
+            therapist=free.therapist_ids[0] if len(free.therapist_ids) == 1 else None,
+            location=free.location_id,
+            back=here,
+        )
+
+    # --- booking from a free cell -------------------------------------------------------
+
+    @expose("/book", methods=("GET", "POST"))
+    def book(self) -> Response | str:
+        if not self.may_write():
+            abort(403)
+        args = request.args
+        form = BookingForm(
+            data={
+                "service": _int_or_none(args.get("service")),
+                "therapist": _int_or_none(args.get("therapist")),
+                "start": _parse_local(args.get("start")),
+                "location": args.get("location", ""),
+                "back": args.get("back", ""),
+            }
+        )
+        alternatives: list[Slot] = []
+        if request.method == "POST" and "find" not in request.form and form.validate():
+            zone = ZoneInfo(current_timezone())
+            try:
+                appointment = appointments.book_appointment(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    patient_id=form.patient.data,
+                    service_id=form.service.data,
+                    therapist_id=form.therapist.data,
+                    location_id=_int_or_none(form.location.data),
+                    start=form.start.data.replace(tzinfo=zone),
+                    now=utcnow(),
+                    actor=staff_actor(),
+                    source=BookingSource.ADMIN,
+                )
+            except SlotUnavailable as exc:
+                self.session.rollback()
+                alternatives = exc.alternatives
+                flash(_refusal(exc), "error")
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash(
+                    f"Booked {appointment.number}: {appointment.patient.name}, "
+                    f"{appointment.service.name} with {appointment.therapist.name}, "
+                    f"{format_when(appointment.start_at, current_timezone())}.",
+                    "success",
+                )
+                return redirect(_safe_back(form.back.data))
+        return self._booking_page(form, alternatives)
+
+    def _booking_page(self, form: BookingForm, alternatives: list[Slot]) -> str:
+        clinic_id = current_clinic_id()
+        services = self.session.scalars(
+            select(Service)
+            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
+            .order_by(Service.name)
+        ).all()
+        therapists = self.session.scalars(
+            select(Therapist)
+            .where(Therapist.clinic_id == clinic_id, Therapist.active.is_(True))
+            .order_by(Therapist.name)
+        ).all()
+        query = (form.q.data or "").strip()
+        patients = self._patients(clinic_id, query, form.patient.data)
+        form.service.choices = [(s.id, s.name) for s in services]
+        form.therapist.choices = [("", "Any available therapist")] + [
+            (t.id, f"{t.name} ({t.specialization})") for t in therapists
+        ]
+        form.patient.choices = [("", "Choose a patient…")] + [
+            (p.id, f"{p.name} — {p.contact.name or 'guardian'}, {format_phone(p.contact.phone)}")
+            for p in patients[:PATIENT_CHOICES]
+        ]
+        zone = ZoneInfo(current_timezone())
+        return self.render(
+            "admin/calendar_book.html",
+            form=form,
+            more_patients=len(patients) > PATIENT_CHOICES,
+            back=_safe_back(form.back.data),
+            alternatives=[
+                (
+                    format_when(s.start, current_timezone()),
+                    s.start.astimezone(zone).strftime(LOCAL_FORMAT),
+                    s.therapist_id,
+                )
+                for s in alternatives
+            ],
+        )
+
+    def _patients(self, clinic_id: int, query: str, chosen: int | None) -> list[Patient]:
+        """Active patients by name, with their guardian; a search narrows by name or phone.
+
+        The search is posted, never put in the URL: no patient data in addresses.
+        """
+        stmt = (
+            select(Patient)
+            .join(Contact, Contact.id == Patient.contact_id)
+            .options(joinedload(Patient.contact))
+            .where(Patient.clinic_id == clinic_id, Patient.active.is_(True))
+            .order_by(Patient.name, Patient.id)
+            .limit(PATIENT_CHOICES + 1)
+        )
+        if query:
+            like = "%" + "".join(ch for ch in query if ch not in "%_\\") + "%"
+            matches = [Patient.name.ilike(like), Contact.name.ilike(like)]
+            digits = "".join(ch for ch in query if ch.isdigit())
+            if len(digits) >= 3:
+                matches.append(Contact.phone.like(f"%{digits}%"))
+            if chosen is not None:
+                matches.append(Patient.id == chosen)  # keep the one already picked
+            stmt = stmt.where(or_(*matches))
+        return list(self.session.scalars(stmt))
+
+
+def _by_id(rows: list[Any], raw: str | None) -> Any:
+    """The row with this id among the clinic's own; anyone else's id is not found."""
+    if not raw:
+        return None
+    found = next((r for r in rows if raw.isdigit() and r.id == int(raw)), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return _optional_int(value)
+    except ValueError:
+        return None
+
+
+def _parse_local(value: str | None) -> datetime | None:
+    """A clinic wall-clock time from a link (``2026-11-24T10:00``), still without its zone."""
+    try:
+        parsed = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is None else None
+
+
+def _refusal(exc: SlotUnavailable) -> str:
+    if not exc.alternatives:
+        return exc.message
+    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
+    return f"{exc.message} Free nearby: {times}."
+
+
+def _safe_back(value: str | None) -> str:
+    """Back to a calendar page of this site only; never to an address from elsewhere."""
+    home = url_for("calendar.index")
+    if value and value.startswith(home) and "\\" not in value:
+        parts = urlsplit(value)
+        if not parts.scheme and not parts.netloc:
+            return value
+    return home
