@@ -21,19 +21,10 @@ from admin.views.catalog import (
     TherapistView,
     WeeklyHoursView,
 )
-from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
-from admin.views.deployment import (
-    AuditLogView,
-    ClinicView,
-    PolicyView,
-    ProfileView,
-    StaffUserView,
-)
+from admin.views.deployment import AuditLogView, ClinicView, PolicyView, StaffUserView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
-from admin.views.people import ContactView, PatientView
-from admin.views.requests import RescheduleRequestView
-from admin.views.simulator import SimulatorView
+from admin.views.people import ContactView, ConversationView, PatientView
 from core import tenancy
 from models import (
     Appointment,
@@ -42,6 +33,7 @@ from models import (
     Clinic,
     ClinicPolicy,
     Contact,
+    Conversation,
     Invoice,
     Location,
     MessageTemplate,
@@ -49,7 +41,6 @@ from models import (
     Package,
     Patient,
     Payment,
-    RescheduleRequest,
     Service,
     StaffUser,
     Therapist,
@@ -90,24 +81,10 @@ def init_app(app: Flask) -> None:
         )
         panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
         panel.add_view(CalendarView(session, name="Calendar", endpoint="calendar"))
-        panel.add_view(
-            RescheduleRequestView(
-                RescheduleRequest,
-                session,
-                name="Reschedule requests",
-                endpoint="requests",
-                url="/admin/requests",
-            )
-        )
         panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
         panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
         panel.add_view(
-            ConversationsView(
-                session, name="Conversations", endpoint="conversations", category="People"
-            )
-        )
-        panel.add_view(
-            SimulatorView(session, name="Chat simulator", endpoint="simulator", category="People")
+            ConversationView(Conversation, session, name="Conversations", category="People")
         )
         panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
         panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
@@ -141,4 +118,3 @@ def init_app(app: Flask) -> None:
         panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
         panel.add_view(PolicyView(ClinicPolicy, session, name="Policies", category="Settings"))
         panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))
-        panel.add_view(ProfileView(session, name="My profile", endpoint="profile"))
