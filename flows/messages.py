@@ -144,6 +144,13 @@ EN: dict[str, str] = {
         "Reply *menu* to use the assistant again."
     ),
     "language": "Sorry, only English is available for now.",
+    # a person at the clinic answering from the panel (services.handoff)
+    "staff_reply": "{text}",
+    "staff_follow_up": (
+        "Hello {name}, {clinic} has a reply to your message. "
+        "Please answer *yes* and we'll continue the chat here."
+    ),
+    "handed_back": "You're back with {clinic}'s assistant. Reply *menu* for options.",
     # messages the clinic sends on its own
     "reminder": ("⏰ Reminder: {patient} has {service} with {therapist} {when} ({number})."),
     "reminder_confirm": "I'll be there",

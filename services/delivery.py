@@ -34,7 +34,8 @@ from models import (
     SenderNumber,
 )
 from services.messaging import queue_message
-from services.rendering import Undeliverable, render
+from services.rendering import Undeliverable, compose, render
+from services.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
 
 MAX_ATTEMPTS = 5
 RETRY_DELAYS = (
@@ -108,6 +109,9 @@ def deliver(
         reason = _no_longer_wanted(session, message, contact, appointment, now)
         if reason is not None:
             return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
+        if is_simulator_phone(contact.phone):  # the chat simulator's test contact
+            text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
+            return _show_in_simulator(session, _Attempt.of(message, contact), text)
         chosen = sender_for(clinic) if sender_for is not None else sender
         if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
             _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
@@ -159,20 +163,46 @@ def deliver(
                 ),
             )
         )
-        if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
-            # The patient's next "1", "2" or "3" on this channel answers this reminder.
-            from flows.engine import remember_reminder
-
-            remember_reminder(
-                session,
-                clinic_id=attempt.clinic_id,
-                phone=attempt.phone,
-                contact_id=attempt.contact_id,
-                language=attempt.language,
-                channel=attempt.channel,
-                appointment_id=attempt.appointment_id,
-            )
+        _remember_reminder(session, attempt)
     return OutboundStatus.SENT
+
+
+def _remember_reminder(session: Session, attempt: _Attempt) -> None:
+    if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
+        # The patient's next "1", "2" or "3" on this channel answers this reminder.
+        from flows.engine import remember_reminder
+
+        remember_reminder(
+            session,
+            clinic_id=attempt.clinic_id,
+            phone=attempt.phone,
+            contact_id=attempt.contact_id,
+            language=attempt.language,
+            channel=attempt.channel,
+            appointment_id=attempt.appointment_id,
+        )
+
+
+def _show_in_simulator(session: Session, attempt: _Attempt, text: str) -> OutboundStatus:
+    """A message for the simulator's fictional test contact never reaches a provider:
+    the row keeps the words (the simulator shows them) and says why it was not sent."""
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == attempt.id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+            .values(
+                status=OutboundStatus.CANCELLED,
+                body=text,
+                error_code=SIMULATED,
+                error_message=SIMULATED_REASON,
+            )
+        )
+        _remember_reminder(session, attempt)  # so the simulator can answer "1/2/3"
+    return OutboundStatus.CANCELLED
 
 
 @dataclass(frozen=True)

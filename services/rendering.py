@@ -62,18 +62,7 @@ def render(
     base_url: str | None = None,
 ) -> Outgoing:
     """The message as this channel may carry it now, or ``Undeliverable``."""
-    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
-    values.setdefault("clinic", clinic.name)
-    # Our own pages (a receipt, a UPI QR code) are stored as paths: "x_path" → "x_url".
-    for key in [k for k in values if k.endswith("_path")]:
-        values[key[: -len("_path")] + "_url"] = f"{base_url or ''}{values[key]}"
-    if "until" in values:
-        values["until"] = format_time(
-            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone))
-        )
-    text = say(contact.language, message.template_key, **values)
-    if message.kind is MessageKind.REMINDER:
-        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    text, values = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
     # The clinic's number on this channel and its template for this message, in one query.
     row = session.execute(
         select(SenderNumber.address, MessageTemplate)
@@ -123,6 +112,31 @@ def render(
             )
         text = template.body.format(**values)
     return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def compose(
+    message: OutboundMessage,
+    clinic: Clinic,
+    contact: Contact,
+    appointment: Appointment | None,
+    *,
+    now: datetime,
+    base_url: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The message's words in the contact's language, and the named values behind them."""
+    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
+    values.setdefault("clinic", clinic.name)
+    # Our own pages (a receipt, a UPI QR code) are stored as paths: "x_path" → "x_url".
+    for key in [k for k in values if k.endswith("_path")]:
+        values[key[: -len("_path")] + "_url"] = f"{base_url or ''}{values[key]}"
+    if "until" in values:
+        values["until"] = format_time(
+            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone))
+        )
+    text = say(contact.language, message.template_key, **values)
+    if message.kind is MessageKind.REMINDER:
+        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    return text, values
 
 
 def _appointment_values(

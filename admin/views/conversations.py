@@ -1,0 +1,325 @@
+"""Conversations: who is waiting for a person, each chat's transcript, and replying.
+
+The queue lists chats handed to staff first (oldest waiting first), then recent
+chats. A transcript shows, in the clinic's time, what the patient wrote, what the
+bot answered (the TwiML reply stored with each inbound message) and what the
+clinic sent through the outbox, with its delivery status. Staff reply from the
+transcript (``services.handoff.staff_reply``) and hand the chat back to the bot.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import abort, flash, redirect, url_for
+from flask_admin import BaseView, expose
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import Length
+
+from admin.permissions import CREATE, UPDATE
+from admin.views.base import _Guarded, current_clinic_id, requires, staff_actor
+from core.clock import utcnow
+from core.formatting import format_phone, format_when
+from models import (
+    Clinic,
+    Conversation,
+    InboundMessage,
+    MessageSource,
+    OutboundMessage,
+    OutboundStatus,
+)
+from services import handoff
+from services.errors import ServiceError
+from services.simulator import SIMULATED, is_simulator_phone
+
+TRANSCRIPT_LIMIT = 200  # latest inbound and outbound messages shown, each
+RECENT_LIMIT = 50
+WAITING_LIMIT = 500
+_STAFF_KEYS = ("staff_reply:",)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One bubble of a transcript."""
+
+    at: datetime
+    side: str  # "in": the patient; "out": the bot or the clinic
+    who: str
+    text: str
+    note: str = ""  # where it came from, or what kind of message
+    status: str = ""  # outbound only: queued, sent, delivered, read, failed…
+    error: str = ""
+    order: tuple[int, int] = (0, 0)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "undelivered")
+
+
+def transcript(
+    session: Session, conversation: Conversation, *, now: datetime
+) -> tuple[list[Entry], bool]:
+    """The chat in time order (and whether older messages were left out): inbound
+    messages, the bot's replies, and the outbox rows for the contact that are due."""
+    inbound = list(
+        session.scalars(
+            select(InboundMessage)
+            .where(
+                InboundMessage.conversation_id == conversation.id,
+                InboundMessage.clinic_id == conversation.clinic_id,
+            )
+            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+            .limit(TRANSCRIPT_LIMIT)
+        )
+    )
+    outbound: list[OutboundMessage] = []
+    if conversation.contact_id is not None:
+        outbound = list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.contact_id == conversation.contact_id,
+                    OutboundMessage.clinic_id == conversation.clinic_id,
+                    OutboundMessage.due_at <= now,
+                )
+                .order_by(OutboundMessage.due_at.desc(), OutboundMessage.id.desc())
+                .limit(TRANSCRIPT_LIMIT)
+            )
+        )
+    entries: list[Entry] = []
+    for message in inbound:
+        entries.extend(_inbound_entries(message))
+    for message in outbound:
+        entries.append(_outbound_entry(message, conversation))
+    entries.sort(key=lambda e: (e.at, e.order))
+    truncated = len(inbound) == TRANSCRIPT_LIMIT or len(outbound) == TRANSCRIPT_LIMIT
+    return entries, truncated
+
+
+def _inbound_entries(message: InboundMessage) -> list[Entry]:
+    text = message.body or ""
+    if message.button_payload and message.button_payload != text:
+        text = f"{text} [button: {message.button_payload}]".strip()
+    if message.num_media:
+        text = f"{text} [{message.num_media} attachment(s)]".strip()
+    note = "" if message.source is MessageSource.TWILIO else f"via {message.source.value}"
+    out = [Entry(message.received_at, "in", "Patient", text, note, order=(0, message.id))]
+    if message.reply:
+        out.append(Entry(message.received_at, "out", "Bot", message.reply, order=(1, message.id)))
+    elif message.throttled:
+        out.append(
+            Entry(
+                message.received_at,
+                "out",
+                "Bot",
+                "(not answered: too many messages in a minute)",
+                order=(1, message.id),
+            )
+        )
+    return out
+
+
+def _outbound_entry(message: OutboundMessage, conversation: Conversation) -> Entry:
+    staff = message.idempotency_key.startswith(_STAFF_KEYS)
+    who = "Staff" if staff else "Clinic"
+    text = message.body or (message.variables or {}).get("text") or f"({message.template_key})"
+    notes = [] if staff else [message.kind.value.replace("_", " ")]
+    if message.channel is not conversation.channel:
+        notes.append(f"by {message.channel.value}")
+    status = message.status.value
+    error = " ".join(filter(None, [message.error_code, message.error_message]))
+    if message.status is OutboundStatus.CANCELLED and message.error_code == SIMULATED:
+        status, error = "shown in simulator", ""
+    return Entry(
+        message.sent_at or message.due_at,
+        "out",
+        who,
+        text,
+        " · ".join(notes),
+        status,
+        error,
+        order=(2, message.id),
+    )
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("Reply", validators=[Length(max=handoff.MAX_REPLY)])
+    template_key = SelectField("Approved template", choices=[], validate_choice=False)
+    request_id = HiddenField()
+
+
+class HandBackForm(FlaskForm):
+    pass
+
+
+class ConversationsView(_Guarded, BaseView):
+    """The front desk's chats: the queue, transcripts, replies (create), hand back (update)."""
+
+    resource = "conversations"
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    @expose("/")
+    def index(self) -> str:
+        clinic_id = current_clinic_id()
+        base = (
+            select(Conversation)
+            .options(joinedload(Conversation.contact))
+            .where(Conversation.clinic_id == clinic_id)
+        )
+        waiting = list(
+            self.session.scalars(
+                base.where(Conversation.handoff_at.is_not(None))
+                .order_by(Conversation.handoff_at, Conversation.id)
+                .limit(WAITING_LIMIT)
+            )
+        )
+        recent = list(
+            self.session.scalars(
+                base.where(
+                    Conversation.handoff_at.is_(None), Conversation.last_turn_at.is_not(None)
+                )
+                .order_by(Conversation.last_turn_at.desc(), Conversation.id.desc())
+                .limit(RECENT_LIMIT)
+            )
+        )
+        return self.render(
+            "admin/conversations.html",
+            waiting=waiting,
+            recent=recent,
+            when=self._when,
+            phone=format_phone,
+            simulated=is_simulator_phone,
+        )
+
+    @expose("/contact/<int:contact_id>")
+    def for_contact(self, contact_id: int) -> Response:
+        """A contact's most recent chat (for links from a contact's page)."""
+        conversation_id = self.session.scalar(
+            select(Conversation.id)
+            .where(
+                Conversation.contact_id == contact_id,
+                Conversation.clinic_id == current_clinic_id(),
+            )
+            .order_by(Conversation.last_turn_at.desc(), Conversation.id.desc())
+            .limit(1)
+        )
+        if conversation_id is None:
+            abort(404)
+        return redirect(url_for(".transcript_view", conversation_id=conversation_id))
+
+    @expose("/<int:conversation_id>/")
+    def transcript_view(self, conversation_id: int) -> str:
+        conversation = self._get(conversation_id)
+        clinic = self._clinic()
+        now = utcnow()
+        entries, truncated = transcript(self.session, conversation, now=now)
+        rules = handoff.reply_rules(self.session, clinic=clinic, conversation=conversation, now=now)
+        form = ReplyForm()
+        form.template_key.choices = [("", "— free-form reply —")] + [
+            (key, key) for key in rules.templates
+        ]
+        form.request_id.data = uuid.uuid4().hex
+        return self.render(
+            "admin/conversation.html",
+            conversation=conversation,
+            entries=entries,
+            truncated=truncated,
+            rules=rules,
+            form=form,
+            hand_back_form=HandBackForm(),
+            may_reply=self.allowed(CREATE),
+            may_hand_back=self.allowed(UPDATE),
+            when=self._when,
+            phone=format_phone,
+            simulated=is_simulator_phone(conversation.phone),
+        )
+
+    @expose("/<int:conversation_id>/reply", methods=("POST",))
+    @requires(CREATE)
+    def reply(self, conversation_id: int) -> Response:
+        if not self.allowed(CREATE):
+            abort(403)
+        conversation = self._get(conversation_id)
+        form = ReplyForm()
+        form.template_key.choices = []
+        if form.validate_on_submit():
+            try:
+                handoff.staff_reply(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    conversation_id=conversation.id,
+                    now=utcnow(),
+                    actor=staff_actor(),
+                    text=form.text.data,
+                    template_key=form.template_key.data or None,
+                    request_id=form.request_id.data or None,
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash("Reply queued; it goes out within a minute.", "success")
+        else:
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(str(error), "error")
+        return redirect(url_for(".transcript_view", conversation_id=conversation_id))
+
+    @expose("/<int:conversation_id>/hand-back", methods=("POST",))
+    @requires(UPDATE)
+    def hand_back(self, conversation_id: int) -> Response:
+        if not self.allowed(UPDATE):
+            abort(403)
+        conversation = self._get(conversation_id)
+        if HandBackForm().validate_on_submit():
+            try:
+                told = handoff.hand_back(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    conversation_id=conversation.id,
+                    now=utcnow(),
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash(
+                    "The bot answers this chat again"
+                    + (" and the patient has been told." if told else "."),
+                    "success",
+                )
+        return redirect(url_for(".transcript_view", conversation_id=conversation_id))
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _get(self, conversation_id: int) -> Conversation:
+        conversation = self.session.scalar(
+            select(Conversation)
+            .options(joinedload(Conversation.contact))
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.clinic_id == current_clinic_id(),
+            )
+        )
+        if conversation is None:
+            abort(404)
+        return conversation
+
+    def _clinic(self) -> Clinic:
+        clinic = self.session.get(Clinic, current_clinic_id())
+        assert clinic is not None
+        return clinic
+
+    def _when(self, value: datetime | None) -> str:
+        return "" if value is None else format_when(value, self._clinic().timezone)

@@ -1,0 +1,128 @@
+"""The chat simulator: staff chat with the real engine as a test contact of their clinic.
+
+Messages go in through ``bot.receive`` (the one way in, as from Twilio) marked
+``MessageSource.SIMULATOR``, from the staff user's fictional test number
+(``services.simulator``). Whatever the clinic sends that number through the
+outbox is never handed to a provider (``services.delivery``); it is shown here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from admin.permissions import CREATE
+from admin.views.base import _Guarded, current_clinic_id, requires
+from admin.views.conversations import transcript
+from bot.receive import Delivery, receive
+from core.clock import utcnow
+from core.formatting import format_phone, format_when
+from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
+from services.simulator import TEST_CONTACTS, deliver_due, simulator_phone
+
+MAX_TEXT = 1000  # the engine answers "too long" past 300; let staff try that too
+
+
+class SimulatorForm(FlaskForm):
+    text = StringField("Message", validators=[DataRequired(), Length(max=MAX_TEXT)])
+    contact = IntegerField(validators=[NumberRange(1, TEST_CONTACTS)], default=1)
+
+
+class SimulatorView(_Guarded, BaseView):
+    """Staff who may book (admin, operator) try the chat here; nothing reaches Twilio."""
+
+    resource = "simulator"
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    @expose("/")
+    def index(self) -> str:
+        slot = self._slot(request.args.get("contact"))
+        clinic = self._clinic()
+        phone = simulator_phone(current_user.id, slot)
+        now = utcnow()
+        # What the clinic queued for the test contact since (a staff reply, a notice):
+        # settled now rather than at the next outbox sweep.
+        deliver_due(self.session, clinic_id=clinic.id, phone=phone, now=now)
+        conversation = self.session.scalar(
+            select(Conversation)
+            .options(joinedload(Conversation.contact))
+            .where(
+                Conversation.clinic_id == clinic.id,
+                Conversation.channel == Channel.WHATSAPP,
+                Conversation.phone == phone,
+            )
+        )
+        entries = transcript(self.session, conversation, now=now)[0] if conversation else []
+        form = SimulatorForm(contact=slot)
+        return self.render(
+            "admin/simulator.html",
+            clinic=clinic,
+            phone=format_phone(phone),
+            slot=slot,
+            slots=range(1, TEST_CONTACTS + 1),
+            conversation=conversation,
+            entries=entries,
+            form=form,
+            when=lambda value: format_when(value, clinic.timezone),
+        )
+
+    @expose("/send", methods=("POST",))
+    @requires(CREATE)
+    def send(self) -> Response:
+        if not self.allowed(CREATE):
+            abort(403)
+        form = SimulatorForm()
+        slot = self._slot(request.form.get("contact"))
+        if not form.validate_on_submit():
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(str(error), "error")
+            return redirect(url_for(".index", contact=slot))
+        clinic = self._clinic()
+        phone = simulator_phone(current_user.id, slot)
+        to = self.session.scalar(
+            select(SenderNumber.address).where(
+                SenderNumber.clinic_id == clinic.id, SenderNumber.channel == Channel.WHATSAPP
+            )
+        )
+        now = utcnow()
+        receive(
+            self.session,
+            clinic=clinic,
+            delivery=Delivery(
+                channel=Channel.WHATSAPP,
+                source=MessageSource.SIMULATOR,
+                sid=f"SIM{uuid.uuid4().hex}",
+                from_phone=phone,
+                to_address=to or "simulator",
+                body=form.text.data or "",
+            ),
+            now=now,
+        )
+        return redirect(url_for(".index", contact=slot, _anchor="latest"))
+
+    def _clinic(self) -> Clinic:
+        clinic = self.session.get(Clinic, current_clinic_id())
+        assert clinic is not None
+        return clinic
+
+    @staticmethod
+    def _slot(raw: str | None) -> int:
+        try:
+            slot = int(raw or 1)
+        except ValueError:
+            return 1
+        return slot if 1 <= slot <= TEST_CONTACTS else 1

@@ -1,0 +1,69 @@
+"""The chat simulator's test contacts, and the rule that their messages never leave.
+
+Staff try the real flows in the panel as a test contact of their clinic. The test
+contact's number is a fictional one: NANP reserves 555-0100 to 555-0199 in every
+area code for fiction (films, books, demos), so no real patient can have it, yet
+``phonenumbers`` accepts it as a valid mobile-capable number, so every code path
+that formats or checks phones treats it like any other. ``services.delivery``
+never hands a message for such a number to a provider: the simulator shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Contact, OutboundMessage, OutboundStatus
+
+# Area codes (all valid for phonenumbers) for a staff user's test contacts 1, 2, 3…
+AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212")
+TEST_CONTACTS = len(AREA_CODES)
+_FICTIONAL = re.compile(r"^\+1[2-9]\d\d55501\d\d$")
+
+# How an outbox row for a simulator contact ends: never sent, shown in the simulator.
+SIMULATED = "simulator"
+SIMULATED_REASON = "simulator contact: shown in the chat simulator, never sent to a provider"
+
+
+def simulator_phone(staff_user_id: int, slot: int = 1) -> str:
+    """Test contact ``slot`` (1…10) of a staff user, e.g. ``+12015550107``.
+
+    Staff users whose ids differ by a multiple of 100 share their test contacts;
+    harmless, since nothing a test contact does reaches anyone.
+    """
+    if not 1 <= slot <= TEST_CONTACTS:
+        raise ValueError(f"slot must be 1 to {TEST_CONTACTS}")
+    return f"+1{AREA_CODES[slot - 1]}55501{staff_user_id % 100:02d}"
+
+
+def is_simulator_phone(phone: str | None) -> bool:
+    return bool(phone) and _FICTIONAL.match(phone or "") is not None
+
+
+def deliver_due(session: Session, *, clinic_id: int, phone: str, now: datetime) -> int:
+    """Settle the test contact's due outbox rows now (``deliver`` shows them here instead
+    of sending), so the simulator need not wait for the next outbox sweep."""
+    from services.delivery import deliver  # delivery imports this module
+
+    if not is_simulator_phone(phone):
+        raise ValueError("not a simulator number")
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .join(Contact, Contact.id == OutboundMessage.contact_id)
+            .where(
+                OutboundMessage.clinic_id == clinic_id,
+                Contact.phone == phone,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboundMessage.id)
+        )
+    )
+    session.rollback()
+    for message_id in ids:
+        deliver(session, message_id, now=now)
+    return len(ids)

@@ -1,0 +1,288 @@
+"""The chat simulator: staff chat with the real engine from the panel as a fictional test
+contact; it books for real, its messages are marked as the simulator's, and nothing the
+clinic sends that contact ever reaches Twilio (FakeTwilio counts every request).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import phonenumbers
+import pytest
+from sqlalchemy import select
+
+from core.app import create_app, get_db
+from core.clock import utcnow
+from core.config import Config
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Contact,
+    Conversation,
+    InboundMessage,
+    MessageKind,
+    MessageSource,
+    OutboundStatus,
+    Role,
+    StaffUser,
+)
+from services import handoff
+from services.audit import Actor
+from services.delivery import deliver
+from services.simulator import (
+    SIMULATED,
+    TEST_CONTACTS,
+    is_simulator_phone,
+    simulator_phone,
+)
+from services.staff import create_staff_user
+from tests.conftest import SYSTEM
+from tests.outbox import outbox, seed
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def app(db, tmp_path):
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    app = create_app(config)
+    yield app
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def clinic(session):
+    clinic = seed(session)
+    for role in (Role.ADMIN, Role.OPERATOR, Role.ACCOUNTANT, Role.THERAPIST):
+        create_staff_user(
+            session,
+            email=f"{role.value}@clinic.example",
+            password=PASSWORD,
+            role=role,
+            clinic_id=clinic.id,
+            actor=SYSTEM,
+        )
+    return clinic
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page.text
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+class Simulator:
+    """A logged-in staff member typing into the simulator page."""
+
+    def __init__(self, app, session, role: str = "operator", contact: int = 1) -> None:
+        self.client = app.test_client()
+        self.session = session
+        self.contact = contact
+        token = csrf_token(self.client, "/login")
+        response = self.client.post(
+            "/login",
+            data={"email": f"{role}@clinic.example", "password": PASSWORD, "csrf_token": token},
+        )
+        assert response.status_code == 302
+        self.user_id = session.scalar(
+            select(StaffUser.id).where(StaffUser.email == f"{role}@clinic.example")
+        )
+        self.page = ""
+
+    @property
+    def phone(self) -> str:
+        return simulator_phone(self.user_id, self.contact)
+
+    def open(self) -> str:
+        response = self.client.get(f"/admin/simulator/?contact={self.contact}")
+        assert response.status_code == 200
+        self.page = response.text
+        return self.page
+
+    def say(self, text: str) -> str:
+        """Send like the page's form does; return the bot's reply as stored."""
+        token = csrf_token(self.client, f"/admin/simulator/?contact={self.contact}")
+        response = self.client.post(
+            "/admin/simulator/send",
+            data={"csrf_token": token, "text": text, "contact": str(self.contact)},
+            follow_redirects=True,
+        )
+        assert response.status_code == 200
+        self.page = response.text
+        self.session.commit()
+        self.session.expire_all()
+        reply = self.session.scalars(
+            select(InboundMessage.reply)
+            .where(InboundMessage.from_phone == self.phone)
+            .order_by(InboundMessage.id.desc())
+        ).first()
+        return reply or ""
+
+    def bubbles(self) -> list[str]:
+        return [
+            unescape(text.replace("<br>", "\n"))
+            for text in re.findall(r'<div class="message-text">(.*?)</div>', self.page, re.S)
+        ]
+
+
+def test_the_simulator_books_a_session_through_the_real_engine(app, session, clinic):
+    sim = Simulator(app, session)
+    assert "No messages yet." in sim.open()
+    assert "This is Roshni Clinic's booking assistant" in sim.say("hi")
+    assert "What is your name?" in sim.say("1")
+    assert "Who are the sessions for?" in sim.say("Meera Test")
+    assert "What would you like to do?" in sim.say("1")
+    assert "Which therapy?" in sim.say("1")
+    reply = sim.say("1")  # Speech Therapy Session
+    if "With whom?" in reply:
+        reply = sim.say("1")
+    assert "Which day?" in reply
+    assert "Free on" in sim.say("1")
+    assert "Please confirm" in sim.say("1")
+    booked = sim.say("1")
+    assert "✅ Booked!" in booked, booked
+
+    appointment = session.scalar(
+        select(Appointment).join(Appointment.patient).where(Appointment.clinic_id == clinic.id)
+    )
+    assert appointment is not None and appointment.status is AppointmentStatus.BOOKED
+    contact = session.get(Contact, appointment.patient.contact_id)
+    assert contact.phone == sim.phone and contact.name == "Meera Test"
+    assert appointment.number in booked
+    # The page is a chat: the patient's words and the bot's, in order.
+    said = sim.bubbles()
+    assert said[0] == "hi" and said[-1] == booked
+    assert said.index("Meera Test") < said.index(booked)
+    sources = set(
+        session.scalars(select(InboundMessage.source).where(InboundMessage.from_phone == sim.phone))
+    )
+    assert sources == {MessageSource.SIMULATOR}
+
+
+def test_nothing_the_clinic_sends_a_test_contact_reaches_twilio(
+    app, session, clinic, sender, twilio
+):
+    sim = Simulator(app, session)
+    sim.say("hi")
+    sim.say("1")
+    sim.say("Meera Test")
+    sim.say("1")
+    assert "asked someone at Roshni Clinic" in sim.say("talk")
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == sim.phone))
+    # A staff reply to the simulator's chat, delivered by a worker that has a real sender.
+    reply = handoff.staff_reply(
+        session,
+        clinic_id=clinic.id,
+        conversation_id=conversation.id,
+        now=utcnow(),
+        actor=Actor.staff(sim.user_id),
+        text="Hi Meera, this is the front desk.",
+    )
+    assert deliver(session, reply.id, now=utcnow(), sender=sender) is OutboundStatus.CANCELLED
+    assert twilio.state.requests == 0 and twilio.sent == []
+    row = outbox(session)[0]
+    assert (row.error_code, row.body, row.provider_sid) == (
+        SIMULATED,
+        "Hi Meera, this is the front desk.",
+        None,
+    )
+    sim.open()
+    assert sim.bubbles()[-1] == "Hi Meera, this is the front desk."
+    assert "shown in simulator" in sim.page
+
+
+def test_the_simulator_shows_what_the_clinic_queued_without_any_twilio_account(
+    app, session, clinic, twilio
+):
+    sim = Simulator(app, session)
+    sim.say("hi")
+    sim.say("talk")
+    conversation = session.scalar(select(Conversation).where(Conversation.phone == sim.phone))
+    handoff.staff_reply(
+        session,
+        clinic_id=clinic.id,
+        conversation_id=conversation.id,
+        now=utcnow(),
+        actor=Actor.staff(sim.user_id),
+        text="We'll call you shortly.",
+    )
+    sim.open()  # the page settles the test contact's due messages itself
+    assert sim.bubbles()[-1] == "We'll call you shortly."
+    assert [m.status for m in outbox(session)] == [OutboundStatus.CANCELLED]
+    assert twilio.state.requests == 0
+
+
+def test_a_reminder_for_a_simulator_booking_is_shown_not_sent_and_can_be_answered(
+    app, session, clinic, sender, twilio
+):
+    sim = Simulator(app, session)
+    for text in ("hi", "1", "Meera Test", "1", "1", "1"):
+        reply = sim.say(text)
+    if "With whom?" in reply:
+        sim.say("1")
+    sim.say("1")
+    sim.say("1")
+    assert "✅ Booked!" in sim.say("1")
+    for reminder in outbox(session, kind=MessageKind.REMINDER):
+        status = deliver(session, reminder.id, now=reminder.due_at, sender=sender)
+        assert status is OutboundStatus.CANCELLED
+    assert twilio.state.requests == 0
+    shown = outbox(session, kind=MessageKind.REMINDER)
+    assert shown and all(m.error_code == SIMULATED for m in shown)
+    assert shown[-1].body.startswith("⏰ Reminder: Meera Test has Speech Therapy Session")
+    # As after a real reminder, "1" confirms the session.
+    assert "see you at" in sim.say("1")
+
+
+def test_staff_get_their_own_fictional_test_numbers(app, session, clinic):
+    operator = Simulator(app, session, "operator")
+    admin = Simulator(app, session, "admin", contact=2)
+    operator.say("hi")
+    admin.say("hi")
+    phones = set(session.scalars(select(Conversation.phone)))
+    assert phones == {operator.phone, admin.phone} and len(phones) == 2
+    for user_id in (1, 42, 999):
+        for slot in range(1, TEST_CONTACTS + 1):
+            phone = simulator_phone(user_id, slot)
+            number = phonenumbers.parse(phone)
+            assert phonenumbers.is_valid_number(number), phone
+            assert is_simulator_phone(phone)
+            # NANP's fictional 555-0100…0199 range: nobody real has it.
+            assert phone[5:10] == "55501"
+    assert not is_simulator_phone("+919876543210")
+    assert not is_simulator_phone("+12015550200")
+
+
+def test_only_staff_who_book_may_use_the_simulator(app, session, clinic):
+    for role in ("therapist", "accountant"):
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        client.post(
+            "/login",
+            data={"email": f"{role}@clinic.example", "password": PASSWORD, "csrf_token": token},
+        )
+        assert client.get("/admin/simulator/").status_code == 403
+        token = csrf_token(client, "/admin/")
+        refused = client.post("/admin/simulator/send", data={"csrf_token": token, "text": "hi"})
+        assert refused.status_code == 403
+    assert session.scalar(select(InboundMessage.id)) is None
+
+
+def test_the_simulator_needs_a_message_and_the_csrf_token(app, session, clinic):
+    sim = Simulator(app, session)
+    response = sim.client.post("/admin/simulator/send", data={"text": "hi"})
+    assert response.status_code == 400
+    token = csrf_token(sim.client, "/admin/simulator/")
+    sim.client.post("/admin/simulator/send", data={"csrf_token": token, "text": ""})
+    assert session.scalar(select(InboundMessage.id)) is None
