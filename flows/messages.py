@@ -128,6 +128,24 @@ EN: dict[str, str] = {
     ),
     "refused": "{reason}",
     "offer_talk": "Reply *talk* and the clinic will get in touch.",
+    # asking the clinic to move a session inside the reschedule window
+    "request_intro": "That's within {hours} hours, so the clinic needs to approve a change.",
+    "request_ask_time": "Which time would suit you?",
+    "request_any_time": "Any time that suits the clinic",
+    "request_keep": "Keep the current time",
+    "request_hint": "Or reply with a day and time, like *Thu 5pm*.",
+    "request_reask": (
+        "Please reply with a number from 1 to {count}, or a day and time like *Thu 5pm*."
+    ),
+    "request_not_free": "{when} is not free. The nearest free times:",
+    "request_sent": "I've asked the clinic to move {number} to {when}; you'll hear back here.",
+    "request_sent_any": (
+        "I've asked the clinic to find another time for {number}; you'll hear back here."
+    ),
+    "request_pending": (
+        "You've already asked to move {number}; the clinic will reply here. "
+        "Reply *talk* if it's urgent."
+    ),
     # global words
     "help": (
         "This is {clinic}'s booking assistant. Reply *menu* for options, *talk* to reach "
@@ -166,6 +184,10 @@ EN: dict[str, str] = {
     "notice_cancelled": (
         "{clinic} cancelled {patient}'s {service} on {when} ({number}). "
         "Reply *menu* to book another time."
+    ),
+    "notice_reschedule_declined": (
+        "{clinic} could not move {patient}'s {service} on {when} ({number}): {note}\n"
+        "The session stays as booked. Reply *talk* to reach the clinic."
     ),
     "dues_reminder": (
         "💳 {clinic}: you have {amount} outstanding for sessions. "

@@ -1,19 +1,27 @@
-""" "My appointments": list upcoming sessions, then reschedule or cancel one."""
+""" "My appointments": list upcoming sessions, then reschedule or cancel one.
+
+Inside the clinic's reschedule window a patient cannot move a session
+themselves; the chat collects the time they would like instead and files a
+request the front desk approves (``services.reschedule_requests``).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.formatting import format_time, format_when
-from flows.engine import Turn, state
+from core.formatting import format_day, format_time, format_when
+from flows.engine import Turn, normalise, state
 from flows.messages import reminder_choices
+from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from models import Appointment, AppointmentStatus, Patient
 from services.appointments import cancel_appointment, confirm_appointment
-from services.errors import ServiceError, TooLateToReschedule
+from services.availability import Slot, free_slots
+from services.errors import ServiceError
+from services.reschedule_requests import pending_request, request_reschedule
 
 LISTED = 10
 
@@ -124,8 +132,7 @@ def _start_reschedule(turn: Turn, appointment: Appointment) -> str:
 
     window = turn.clinic.policy.reschedule_window_hours
     if appointment.start_at - turn.now < timedelta(hours=window):
-        refusal = TooLateToReschedule(hours=window)
-        return f"{refusal.message}\n{turn.goto('menu')}"
+        return _start_request(turn, appointment, window)
     return start_booking(
         turn,
         service_id=appointment.service_id,
@@ -215,3 +222,164 @@ def answer_reminder(turn: Turn, text: str) -> str:
 
 
 state("reminder", ask=ask_reminder, answer=answer_reminder)
+
+
+# --- inside the window: ask the clinic to move it ---------------------------------------------
+
+SUGGESTED_DAYS = 3  # the usual time on the next few days with room
+SUGGEST_AHEAD_DAYS = 7
+TIMES_OFFERED = 6
+ANY_TIME_WORDS = frozenset(
+    {"any", "any time", "anytime", "any other time", "any day", "whenever", "kabhi bhi"}
+)
+
+
+def _start_request(turn: Turn, appointment: Appointment, window: int) -> str:
+    turn.data.pop("booking", None)
+    if pending_request(turn.session, appointment.id) is not None:
+        return f"{turn.say('request_pending', number=appointment.number)}\n{turn.goto('menu')}"
+    turn.data["request_for"] = appointment.id
+    return f"{turn.say('request_intro', hours=window)} {turn.goto('my_request')}"
+
+
+def _requested(turn: Turn) -> Appointment | None:
+    appointment_id = turn.data.get("request_for")
+    return next((a for a in upcoming(turn) if a.id == appointment_id), None)
+
+
+def ask_request(turn: Turn) -> str:
+    appointment = _requested(turn)
+    if appointment is None:
+        return turn.goto("menu")
+    return _offer_times(turn, turn.say("request_ask_time"), _suggestions(turn, appointment))
+
+
+def answer_request(turn: Turn, text: str) -> str:
+    appointment = _requested(turn)
+    if appointment is None:  # cancelled or over meanwhile
+        turn.data.pop("request_for", None)
+        return turn.goto("menu")
+    choice = turn.pick(text)
+    if choice == "keep":
+        turn.data.pop("request_for", None)
+        return f"{turn.say('kept')}\n{turn.goto('menu')}"
+    if choice == "any" or normalise(text) in ANY_TIME_WORDS:
+        return _send_request(turn, appointment, None, note=None if choice else text)
+    if isinstance(choice, str):
+        return _send_request(turn, appointment, datetime.fromisoformat(choice), note=None)
+    from flows.booking import MDY_REGIONS
+
+    order = "MDY" if turn.clinic.phone_region in MDY_REGIONS else "DMY"
+    when = parse_when(text, turn.now, date_order=order)
+    if when is None:
+        return turn.miss(turn.say("request_reask", count=turn.choice_count()))
+    return _understood(turn, appointment, when, text)
+
+
+state("my_request", ask=ask_request, answer=answer_request)
+
+
+def _understood(turn: Turn, appointment: Appointment, when: When, text: str) -> str:
+    """A day and/or time in words: file it if that exact time is free, else offer times."""
+    today = turn.now.date()
+    horizon = turn.clinic.policy.booking_horizon_days
+    # "5pm" or "evening" alone means the session's own day.
+    day = when.date or appointment.start_at.astimezone(turn.zone).date()
+    if day < today:
+        return turn.miss(turn.say("in_the_past"))
+    if day > today + timedelta(days=horizon):
+        return turn.miss(turn.say("beyond_horizon", days=horizon))
+    if when.time is not None:
+        target = datetime.combine(day, when.time, tzinfo=turn.zone)
+        if any(s.start == target for s in _free(turn, appointment, day, day)):
+            return _send_request(turn, appointment, target, note=text)
+        nearby = _free(turn, appointment, day, day + timedelta(days=SUGGEST_AHEAD_DAYS))
+        nearest = sorted(nearby, key=lambda s: (abs(s.start - target), s.start))[:3]
+        asked = f"{format_day(day)}, {format_time(when.time)}"
+        return _offer_times(turn, turn.say("request_not_free", when=asked), sorted(nearest))
+    slots = [s for s in _free(turn, appointment, day, day) if _in_part(s, when.part)]
+    prefix = ""
+    if not slots:
+        ahead = day + timedelta(days=SUGGEST_AHEAD_DAYS)
+        later = _free(turn, appointment, day + timedelta(days=1), ahead)
+        later = [s for s in later if _in_part(s, when.part)]
+        prefix = turn.say("day_closed", day=format_day(day)) + " "
+        slots = [s for s in later if s.start.date() == later[0].start.date()] if later else []
+    if not slots:
+        return turn.miss(prefix + _offer_times(turn, turn.say("request_ask_time"), []))
+    shown_day = slots[0].start.date()
+    part = turn.say("part_suffix", part=when.part) if when.part else ""
+    prompt = turn.say("ask_time", day=format_day(shown_day), part=part)
+    return prefix + _offer_times(turn, prompt, slots[:TIMES_OFFERED])
+
+
+def _send_request(
+    turn: Turn, appointment: Appointment, start: datetime | None, *, note: str | None
+) -> str:
+    turn.data.pop("request_for", None)
+    try:
+        request_reschedule(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            appointment_id=appointment.id,
+            proposed_start=start,
+            note=note,
+            now=turn.now,
+            actor=turn.actor,
+        )
+    except ServiceError as exc:
+        return f"{exc.message}\n{turn.goto('menu')}"
+    if start is None:
+        sent = turn.say("request_sent_any", number=appointment.number)
+    else:
+        when = format_when(start, turn.clinic.timezone)
+        sent = turn.say("request_sent", number=appointment.number, when=when)
+    return f"{sent}\n{turn.goto('menu')}"
+
+
+def _offer_times(turn: Turn, prompt: str, slots: list[Slot]) -> str:
+    options: list[tuple[Any, str]] = [
+        (s.start.astimezone(UTC).isoformat(), format_when(s.start, turn.clinic.timezone))
+        for s in slots
+    ]
+    options += [("any", turn.say("request_any_time")), ("keep", turn.say("request_keep"))]
+    return turn.offer(prompt, options, hint=turn.say("request_hint"))
+
+
+def _suggestions(turn: Turn, appointment: Appointment) -> list[Slot]:
+    """The free time nearest the session's usual time of day, on each of the next days
+    (not the session's own day: a patient who cannot come usually cannot come that day)."""
+    today = turn.now.date()
+    usual = appointment.start_at.astimezone(turn.zone)
+    minutes = usual.hour * 60 + usual.minute
+    by_day: dict[date, list[Slot]] = {}
+    for slot in _free(turn, appointment, today, today + timedelta(days=SUGGEST_AHEAD_DAYS)):
+        if slot.start.date() != usual.date():
+            by_day.setdefault(slot.start.date(), []).append(slot)
+    return [
+        min(by_day[day], key=lambda s: (abs(s.start.hour * 60 + s.start.minute - minutes), s))
+        for day in sorted(by_day)[:SUGGESTED_DAYS]
+    ]
+
+
+def _free(turn: Turn, appointment: Appointment, first: date, last: date) -> list[Slot]:
+    """Free times with the same therapist, one per start, other than the session's own."""
+    slots = free_slots(
+        turn.session,
+        clinic_id=turn.clinic.id,
+        service_id=appointment.service_id,
+        therapist_id=appointment.therapist_id,
+        start_date=first,
+        end_date=last,
+        now=turn.now,
+        ignore_appointment_id=appointment.id,
+    )
+    distinct = {s.start: s for s in reversed(slots) if s.start != appointment.start_at}
+    return sorted(distinct.values())
+
+
+def _in_part(slot: Slot, part: str | None) -> bool:
+    if part is None:
+        return True
+    start, end = PART_OF_DAY_WINDOWS[part]
+    return start <= slot.start.time() < end

@@ -18,6 +18,8 @@ from models import (
     InboundMessage,
     Patient,
     Relation,
+    RequesterType,
+    RescheduleRequest,
 )
 from services.demo import DEMO_CLINICS, seed_clinic
 from tests.chat import Chat
@@ -174,12 +176,25 @@ def test_reschedule_outside_the_window_moves_the_session(chat, session):
     assert count(session, Appointment) == 1
 
 
-def test_rescheduling_inside_the_window_is_refused(chat, session):
+def test_rescheduling_inside_the_window_asks_the_clinic_for_the_time_given(chat, session):
     onboard_parent(chat)
     chat.script("1", "1", "1", "2", "1", "1")  # Tue 24 Nov 9:00: within 48 h
     chat.script("2", "1")
     reply = chat.say("1")
-    assert "up to 48 hours before" in reply
+    assert reply.startswith(
+        "That's within 48 hours, so the clinic needs to approve a change. "
+        "Which time would suit you?"
+    )
+    sent = chat.say("thursday 4pm")
+    assert sent.startswith(
+        "I've asked the clinic to move APT-2026-000001 to Thu 26 Nov, 4:00 pm; "
+        "you'll hear back here."
+    )
+    request = session.scalar(select(RescheduleRequest))
+    assert request.proposed_start == datetime(2026, 11, 26, 10, 30, tzinfo=UTC)  # 4 pm IST
+    assert request.requester_type is RequesterType.PATIENT
+    appointment = session.scalar(select(Appointment))
+    assert appointment.start_at == datetime(2026, 11, 24, 3, 30, tzinfo=UTC)  # not moved yet
 
 
 def test_stop_start_and_help_work_in_any_state(chat, session):

@@ -19,6 +19,8 @@ from models import (
     Conversation,
     MessageKind,
     OutboundStatus,
+    RescheduleRequest,
+    RescheduleStatus,
 )
 from services.appointments import (
     cancel_appointment,
@@ -275,16 +277,26 @@ def test_a_template_reminder_outside_the_window_is_answered_the_same_way(
     assert appointment_status(session, appointment) is AppointmentStatus.CONFIRMED
 
 
-def test_replying_2_inside_the_reschedule_window_is_refused_with_the_policy(session, chat, sender):
+def test_replying_2_inside_the_reschedule_window_asks_the_clinic_instead(session, chat, sender):
     appointment = book_in_chat(chat)
     remind(chat, sender, 0)  # 24 h before: inside the 48-hour window
     reply = chat.say("2")
     assert reply.startswith(
-        "Sessions can be moved up to 48 hours before they start. Please talk to the clinic."
+        "That's within 48 hours, so the clinic needs to approve a change. "
+        "Which time would suit you?"
     )
-    assert "1. Book a session" in reply
+    assert "1. Tue 24 Nov, 11:15 am\n2. Thu 26 Nov, 9:00 am\n3. Fri 27 Nov, 9:00 am" in reply
+    assert "4. Any time that suits the clinic\n5. Keep the current time" in reply
+    sent = chat.say("any time")
+    assert sent.startswith(
+        "I've asked the clinic to find another time for APT-2026-000001; you'll hear back here."
+    )
+    assert "1. Book a session" in sent
+    request = session.scalar(select(RescheduleRequest))
+    assert (request.appointment_id, request.status) == (appointment.id, RescheduleStatus.PENDING)
     session.refresh(appointment)
     assert (appointment.start_at, appointment.status) == (WED_9, AppointmentStatus.BOOKED)
+    assert [r.status for r in reminders(session)] == [SENT, QUEUED]  # nothing moved yet
 
 
 def test_replying_2_moves_the_session_and_its_reminders_without_a_notice(
