@@ -140,6 +140,11 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
         ["patient", "service", "when", "number"],
         "{clinic} released {patient}'s {service} on {when} ({number}): payment not received.",
     ),
+    # Staff answering a chat after WhatsApp's 24-hour window (services.handoff).
+    "staff_follow_up": (
+        ["name"],
+        "Hello {name}, {clinic} has a reply to your message. Please answer YES to continue.",
+    ),
 }
 
 
