@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.db import write_transaction
+from core.db import unit_of_work, write_transaction
 from models import Channel, Clinic, Contact, Patient, Relation
 from services import audit
 from services.audit import Actor
@@ -25,6 +25,14 @@ def clean_name(value: str | None, what: str = "name") -> str:
     if len(name) > MAX_NAME:
         raise InvalidInput(detail=f"That {what} is too long (at most {MAX_NAME} characters).")
     return name
+
+
+class ContactExists(Duplicate):
+    """The phone number belongs to a contact already: ``contact_id`` says which."""
+
+    def __init__(self, *, phone: str, contact_id: int) -> None:
+        super().__init__(detail=f"A contact with the number {phone} already exists.")
+        self.contact_id = contact_id
 
 
 def find_contact(session: Session, clinic_id: int, phone_e164: str) -> Contact | None:
@@ -74,6 +82,55 @@ def create_contact(
             session, clinic_id=clinic_id, actor=actor, action="contact.create", entity=contact
         )
     return contact
+
+
+def register_patient(
+    session: Session,
+    *,
+    clinic_id: int,
+    phone: str,
+    patient_name: str,
+    actor: Actor,
+    today: date,
+    guardian_name: str | None = None,
+    relation: Relation = Relation.CHILD,
+    date_of_birth: date | None = None,
+) -> Patient:
+    """The desk adds a patient with the guardian's phone (or their own, ``relation=SELF``):
+    a new contact and its first patient, in one transaction.
+
+    The contact has no chat consent yet: the privacy notice comes with their first chat.
+    A number that is already a contact raises ``ContactExists``; add to that contact instead.
+    """
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(what="clinic")
+    e164 = normalise_phone(phone, clinic.phone_region, require_mobile=True)
+    patient_name = clean_name(patient_name, "patient's name")
+    if relation is Relation.SELF and not guardian_name:
+        guardian_name = patient_name
+    existing = find_contact(session, clinic_id, e164)
+    if existing is not None:
+        raise ContactExists(phone=e164, contact_id=existing.id)
+    with unit_of_work(session):
+        contact = create_contact(
+            session,
+            clinic_id=clinic_id,
+            phone=e164,
+            name=guardian_name or None,
+            actor=actor,
+            already_normalised=True,
+        )
+        return add_patient(
+            session,
+            clinic_id=clinic_id,
+            contact_id=contact.id,
+            name=patient_name,
+            relation=relation,
+            date_of_birth=date_of_birth,
+            actor=actor,
+            today=today,
+        )
 
 
 def record_consent(

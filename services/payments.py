@@ -657,3 +657,119 @@ def refund_proposal(session: Session, appointment: Appointment, *, now: datetime
     assert policy is not None
     window = timedelta(hours=policy.cancellation_window_hours)
     return paid if appointment.start_at - now >= window else 0
+
+
+# --- staff ask for a session's money --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What ``send_payment_request`` did: ``kind`` is "link" (a Razorpay link the sweep
+    creates and sends), "upi" (UPI details sent in the chat) or "settled" (money the
+    contact had on account paid it, so nothing was asked)."""
+
+    kind: str
+    amount_minor: int
+    link_id: int | None = None
+    payment_id: int | None = None
+
+
+def send_payment_request(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> PaymentRequest:
+    """Staff ask the patient to pay for one session: issue (or reuse) its invoice, use any
+    money on account first, then ask for the rest by Razorpay link or UPI request.
+
+    An open link for the same amount is sent again rather than a second one opened.
+    """
+    with write_transaction(session):
+        appointment = session.scalar(
+            select(Appointment)
+            .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
+            .with_for_update()
+        )
+        if appointment is None:
+            raise NotFound(what="appointment")
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
+        if appointment.price_minor == 0 or appointment.payment_status in (
+            PaymentStatus.NOT_REQUIRED,
+            PaymentStatus.PAID,
+            PaymentStatus.REFUNDED,
+        ):
+            raise InvalidTransition("This session is free or already paid.")
+        clinic = session.get(Clinic, clinic_id)
+        assert clinic is not None
+        if not (uses_razorpay(clinic) or uses_upi(clinic)):
+            raise InvalidTransition(
+                "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
+                "in the clinic settings, or record the payment at the desk."
+            )
+        invoice = billing.invoice_appointment(session, appointment, now=now, actor=actor)
+        assert invoice is not None
+        contact = appointment.patient.contact
+        billing.settle(
+            session, clinic_id, contact.id, now=now, actor=actor, prefer_invoice_id=invoice.id
+        )
+        due = invoice.total_minor - billing.invoice_paid(session, invoice.id)
+        if due <= 0:
+            return PaymentRequest("settled", 0)
+        description = (
+            f"{appointment.service.name} for {appointment.patient.name} ({appointment.number})"
+        )
+        if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
+            still_open = session.scalar(
+                select(PaymentLink)
+                .where(
+                    PaymentLink.appointment_id == appointment.id,
+                    PaymentLink.amount_minor == due,
+                    PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
+                    PaymentLink.expire_at > now + timedelta(hours=1),
+                )
+                .order_by(PaymentLink.id.desc())
+                .limit(1)
+            )
+            if still_open is not None:
+                # A pending link is sent by the sweep once Razorpay has made it.
+                if still_open.status is LinkStatus.CREATED:
+                    queue_link_message(session, still_open, now=now)
+                link = still_open
+            else:
+                link = open_link(
+                    session,
+                    clinic=clinic,
+                    contact=contact,
+                    amount_minor=due,
+                    description=description,
+                    expire_at=now + DUES_LINK_LIFETIME,
+                    now=now,
+                    invoice=invoice,
+                    appointment=appointment,
+                    accept_partial=appointment.service.accept_partial,
+                )
+                assert link is not None
+                session.flush()
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="payment_link.send" if still_open is not None else "payment_link.create",
+                entity=link,
+            )
+            return PaymentRequest("link", due, link_id=link.id)
+        if not uses_upi(clinic):
+            raise InvalidInput(
+                detail=f"{format_money(due, clinic.currency)} is below Razorpay's smallest "
+                "link; please take it at the desk."
+            )
+        payment = request_upi(
+            session,
+            clinic=clinic,
+            contact=contact,
+            amount_minor=due,
+            now=now,
+            actor=actor,
+            patient_id=appointment.patient_id,
+            appointment=appointment,
+        )
+        return PaymentRequest("upi", due, payment_id=payment.id)
