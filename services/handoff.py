@@ -167,8 +167,14 @@ def staff_reply(
         if template_key:
             if template_key not in rules.templates:
                 raise InvalidInput(detail=f"'{template_key}' is not an approved template here.")
-            if "{text}" in EN[template_key] and not text:
+            takes_text = "text" in _fields(EN[template_key])
+            if takes_text and not text:
                 raise InvalidInput(detail="That template needs the message text.")
+            if text and not takes_text:
+                raise InvalidInput(
+                    detail=f"The '{template_key}' template has no place for your text: clear "
+                    f"the text box and send your words once the patient answers."
+                )
             first_name = (contact.name or "").split()
             variables = {"name": first_name[0] if first_name else "there"}
             if text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -298,6 +299,10 @@ def test_outside_the_window_only_an_approved_template_can_be_sent(
 
     refused = post_reply(client, conversation, text="Are you free to talk?")
     assert "Outside WhatsApp&#39;s 24-hour window" in refused.text
+    assert outbox(session) == []
+
+    ignored = post_reply(client, conversation, template_key="staff_follow_up", text="Hi!")
+    assert "has no place for your text" in unescape(ignored.text)
     assert outbox(session) == []
 
     response = post_reply(client, conversation, template_key="staff_follow_up")
