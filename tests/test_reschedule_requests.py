@@ -596,12 +596,12 @@ def test_a_therapist_requests_a_change_in_the_panel_and_sees_the_decision(
     soon = book(session, clinic, patient, TUE_10)
     later = book(session, clinic, patient, ist(27, 10))
     client = logged_in(app, staff[Role.THERAPIST])
-    page = client.get("/admin/requests/new/")
+    page = client.get("/admin/requests/ask/")
     assert page.status_code == 200
     assert later.number in page.text and soon.number not in page.text  # 48 hours ahead only
-    token = csrf_token(client, "/admin/requests/new/")
+    token = csrf_token(client, "/admin/requests/ask/")
     response = client.post(
-        "/admin/requests/new/",
+        "/admin/requests/ask/",
         data={
             "csrf_token": token,
             "appointment": str(later.id),
@@ -650,3 +650,22 @@ def test_roles_and_other_clinics_in_the_panel(app, session, clinic, patient, sta
     assert "APT-2026-000001" not in client.get("/admin/requests/?show=all").text
     assert client.get(f"/admin/requests/approve/{request.id}").status_code == 404
     assert fresh(session, request).status is PENDING
+
+
+def test_a_therapist_withdraws_their_own_request_in_the_panel(app, session, clinic, patient, staff):
+    appointment = book(session, clinic, patient, ist(27, 10))
+    theirs = ask(session, clinic, appointment, by=actor(staff[Role.THERAPIST]), start=None)
+    client = logged_in(app, staff[Role.THERAPIST])
+    url = f"/admin/requests/withdraw/{theirs.id}"
+    token = csrf_token(client, url)
+    assert client.post(url, data={"csrf_token": token}).status_code == 302
+    assert fresh(session, theirs).status is WITHDRAWN
+    assert audit_actions(session, theirs.id)[-1] == "reschedule_request.withdraw"
+    # A request someone else made about their session is not theirs to withdraw.
+    other = ask(session, clinic, appointment, by=actor(staff[Role.THERAPIST]), start=None)
+    other.requested_by = f"staff:{staff[Role.ADMIN].id}"
+    session.commit()
+    refused = client.post(f"/admin/requests/withdraw/{other.id}", data={"csrf_token": token})
+    assert refused.status_code == 302
+    assert "Only whoever asked" in client.get(refused.headers["Location"]).text
+    assert fresh(session, other).status is PENDING

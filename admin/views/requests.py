@@ -323,13 +323,15 @@ class RescheduleRequestView(SecureModelView):
         return self._form_page(form, f"Reject request #{req.id}", self._describe(req), "Reject")
 
     @expose("/withdraw/<int:request_id>", methods=("GET", "POST"))
+    @requires(CREATE)
     def withdraw(self, request_id: int) -> Any:
         """The therapist who asked (or the front desk) takes a pending request back."""
         req = self._pending_or_back(request_id)
         if isinstance(req, Response):
             return req
         if not self.may_withdraw(req):
-            abort(403)
+            flash("Only whoever asked, or the front desk, can withdraw this request.", "error")
+            return redirect(url_for(".index_view"))
         form = FlaskForm()
         if form.validate_on_submit():
             try:
@@ -348,7 +350,7 @@ class RescheduleRequestView(SecureModelView):
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Withdraw request #{req.id}", self._describe(req), "Withdraw")
 
-    @expose("/new/", methods=("GET", "POST"))
+    @expose("/ask/", methods=("GET", "POST"))
     @requires(CREATE)
     def ask(self) -> Any:
         """A therapist asks to move one of their own sessions (48 hours ahead or more)."""
