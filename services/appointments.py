@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,8 @@ from models import (
     MessageKind,
     Patient,
     PaymentStatus,
+    RescheduleRequest,
+    RescheduleStatus,
     Therapist,
 )
 from services import audit, billing, messaging, payments
@@ -234,6 +236,20 @@ def cancel_appointment(
         )
         messaging.cancel_pending(
             session, appointment.id, kinds=_REMINDERS, reason="the session was cancelled"
+        )
+        # A pending request to move it has nothing left to move.
+        session.execute(
+            update(RescheduleRequest)
+            .where(
+                RescheduleRequest.appointment_id == appointment.id,
+                RescheduleRequest.status == RescheduleStatus.PENDING,
+            )
+            .values(
+                status=RescheduleStatus.WITHDRAWN,
+                decided_by=actor.label(),
+                decided_at=now,
+                decision_note="the session was cancelled",
+            )
         )
         charged = inside_window and not waive_charge and actor.is_staff
         if not charged:

@@ -27,7 +27,7 @@ from models import (
     Role,
     Therapist,
 )
-from services.appointments import reschedule_appointment
+from services.appointments import cancel_appointment, reschedule_appointment
 from services.audit import Actor
 from services.delivery import deliver
 from services.errors import InvalidTransition, NotFound, SlotTaken
@@ -374,6 +374,23 @@ def test_a_withdrawn_request_cannot_be_approved(session, clinic, patient, staff)
             actor=actor(staff[Role.ADMIN]),
         )
     assert fresh(session, appointment).start_at == TUE_10
+
+
+def test_cancelling_the_session_withdraws_its_pending_request(session, clinic, patient, staff):
+    appointment = book(session, clinic, patient, TUE_10)
+    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+
+    cancel_appointment(
+        session,
+        clinic_id=clinic.id,
+        appointment_id=appointment.id,
+        now=NOW,
+        actor=actor(staff[Role.ADMIN]),
+        reason="family emergency",
+    )
+
+    withdrawn = fresh(session, request)
+    assert (withdrawn.status, withdrawn.decision_note) == (WITHDRAWN, "the session was cancelled")
 
 
 # --- one pending request per appointment ---------------------------------------------------------
