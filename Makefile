@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python -m bench.parsing
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.admin
 
 # Refresh constraints.txt from what is installed (after changing pyproject.toml).
 lock: install

@@ -364,7 +364,7 @@ class MonthMoney:
 def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneInfo) -> MonthMoney:
     """This month's money collected (received − refunded) and today's outstanding dues.
 
-    One statement of three scalar subqueries. Dues follow
+    One statement: two scalar subqueries and one pass over the dues. Dues follow
     ``services.billing.outstanding_by_contact``: per contact, issued invoices minus
     what payments settle, counted only where positive.
     """
@@ -404,14 +404,21 @@ def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneIn
         .subquery()
     )
     owed = per_contact.c.owed
-    dues = select(func.coalesce(func.sum(owed), 0)).where(owed > 0)
-    owing = select(func.count()).select_from(per_contact).where(owed > 0)
+    # One pass over the contacts gives both the total and how many owe.
+    dues = (
+        select(
+            func.coalesce(func.sum(owed), 0).label("total"),
+            func.count().label("owing"),
+        )
+        .where(owed > 0)
+        .subquery()
+    )
     row = session.execute(
         select(
             received.scalar_subquery(),
             refunded.scalar_subquery(),
-            dues.scalar_subquery(),
-            owing.scalar_subquery(),
+            dues.c.total,
+            dues.c.owing,
         )
     ).one()
     return MonthMoney(

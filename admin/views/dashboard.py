@@ -72,6 +72,9 @@ SECTIONS = {
 
 
 class DashboardView(_Guarded, AdminIndexView):
+    # Every signed-in user lands here ("home" in admin.permissions); what the page
+    # shows follows the "reports" row, as SECTIONS.
+    resource = "home"
     read_roles = CLINIC_ROLES | {Role.SUPERADMIN}
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
