@@ -1,18 +1,31 @@
-"""Appointments: every change is a booking-service call, never a raw row edit."""
+"""Appointments: every change is a booking-service call, never a raw row edit.
+
+The list filters by the clinic's local dates, therapist, status and payment; it
+searches by number, patient name or phone. Actions (confirm, complete, no-show,
+send a payment link, resend a reminder) each ask for confirmation and call one
+service verb per appointment; cancelling asks for a reason on its own page.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import flash
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import BaseForm
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
-from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, InputRequired
+from sqlalchemy.orm import joinedload
+from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from admin.views.base import (
     SecureModelView,
@@ -20,13 +33,25 @@ from admin.views.base import (
     current_timezone,
     label_formatter,
     money_formatter,
+    requires,
     staff_actor,
     when_formatter,
 )
+from admin.views.people import phone_digits, phone_or_text
 from core.clock import utcnow
-from core.formatting import format_when
-from models import BookingSource, Patient, Service, Therapist
-from services import appointments
+from core.formatting import format_money, format_phone, format_when
+from models import (
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    ClinicPolicy,
+    Contact,
+    Patient,
+    PaymentStatus,
+    Service,
+    Therapist,
+)
+from services import appointments, billing, messaging, payments
 from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -47,31 +72,305 @@ def local_to_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=ZoneInfo(current_timezone()))
 
 
+def local_midnight(day: date) -> datetime:
+    """The UTC instant the clinic's day begins (zoneinfo resolves DST at midnight)."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(current_timezone())).astimezone(UTC)
+
+
+# --- filters: the clinic's local dates, compared in UTC ---------------------------------
+# Flask-Admin's own date filters compare a column with a naive date, which the
+# UTCDateTime column refuses (and which would mean a UTC day, not the clinic's).
+
+
+class _LocalDayFilter(BaseSQLAFilter):
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, name, data_type="datepicker")
+
+    def clean(self, value: str) -> date:
+        return date.fromisoformat(value.strip())
+
+    def validate(self, value: str) -> bool:
+        try:
+            self.clean(value)
+        except ValueError:
+            return False
+        return True
+
+
+class LocalDayOnOrAfter(_LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) >= local_midnight(value))
+
+    def operation(self) -> str:
+        return "on or after"
+
+
+class LocalDayOnOrBefore(_LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) < local_midnight(value + timedelta(days=1)))
+
+    def operation(self) -> str:
+        return "on or before"
+
+
+class LocalDayBetween(BaseSQLAFilter):
+    """``2026-11-23 to 2026-11-29``: both days included, in the clinic's zone."""
+
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, name, data_type="daterangepicker")
+
+    def clean(self, value: str) -> tuple[date, date]:
+        first, last = (date.fromisoformat(part.strip()) for part in value.split(" to "))
+        return first, last
+
+    def validate(self, value: str) -> bool:
+        try:
+            first, last = self.clean(value)
+        except ValueError:
+            return False
+        return first <= last
+
+    def apply(self, query: Any, value: tuple[date, date], alias: Any = None) -> Any:
+        column = self.get_column(alias)
+        first, last = value
+        return query.filter(
+            column >= local_midnight(first), column < local_midnight(last + timedelta(days=1))
+        )
+
+    def operation(self) -> str:
+        return "between"
+
+
+class EnumEqual(BaseSQLAFilter):
+    """A status picked from a list; compared as the enum, so every backend binds it alike."""
+
+    def __init__(self, column: Any, name: str, enum: type) -> None:
+        self.enum = enum
+        options = [(m.value, m.value.replace("_", " ")) for m in enum]
+        super().__init__(column, name, options=options)
+
+    def clean(self, value: str) -> Any:
+        return self.enum(value)
+
+    def validate(self, value: str) -> bool:
+        return value in {m.value for m in self.enum}
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) == value)
+
+    def operation(self) -> str:
+        return "equals"
+
+
+class TherapistEqual(BaseSQLAFilter):
+    """The clinic's therapists by name; the URL carries the id."""
+
+    def get_options(self, view: Any) -> Any:
+        # Flask-Admin asks once, at start-up, and keeps what it gets; it iterates it on
+        # every list page, so a lazy iterable gives each request its own clinic's names.
+        return _TherapistOptions(view)
+
+    def clean(self, value: str) -> int:
+        return int(value)
+
+    def validate(self, value: str) -> bool:
+        return value.isdigit()
+
+    def apply(self, query: Any, value: int, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) == value)
+
+    def operation(self) -> str:
+        return "is"
+
+
+class _TherapistOptions:
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        rows = self.view.session.execute(
+            select(Therapist.id, Therapist.name)
+            .where(Therapist.clinic_id == current_clinic_id())
+            .order_by(Therapist.name)
+        )
+        return iter([(str(therapist_id), name) for therapist_id, name in rows])
+
+
+# --- list cells -----------------------------------------------------------------------
+
+
+def _patient_cell(view: Any, context: Any, model: Appointment, name: str) -> Markup:
+    patient = model.patient
+    url = url_for("contact.details_view", id=patient.contact_id)
+    return Markup('<a href="{}">{}</a>').format(url, patient.name)
+
+
+def _phone_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
+    return format_phone(model.patient.contact.phone)
+
+
+class CancelRowAction(EndpointLinkRowAction):
+    """The row's "cancel with reason" link, for active sessions and staff who may cancel."""
+
+    def __init__(self) -> None:
+        super().__init__("fa fa-ban", ".cancel_view", title="Cancel with reason")
+
+    def render(self, context: Any, row_id: str, row: Appointment) -> Any:
+        view = context.resolve("admin_view")
+        if not (row.is_active and view.allowed("cancel")):
+            return ""
+        return super().render(context, row_id, row)
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (the audit log keeps it)",
+        validators=[DataRequired(message="Please give a reason."), Length(max=300)],
+    )
+    waive_charge = BooleanField("Waive the late-cancellation charge (void the session's invoice)")
+
+
 class AppointmentView(SecureModelView):
+    """Who may do which action is the roles matrix (``admin.permissions``): each action
+    is allowed by its name (a therapist holds "complete", on their own sessions only)."""
+
+    resource = "appointments"
+    therapist_scope = "appointment"
+    csv_export = True  # for the roles the matrix grants "export"; audited
     allow_delete = False
+    can_view_details = True
     column_list = (
         "number",
         "start_at",
         "patient",
+        "phone",
         "service",
         "therapist",
         "status",
         "payment_status",
         "price_minor",
     )
-    column_labels = {"start_at": "When", "price_minor": "Price", "payment_status": "Payment"}
+    column_labels = {
+        "number": "Number",
+        "start_at": "When",
+        "price_minor": "Price",
+        "payment_status": "Payment",
+        "patient.name": "Patient",
+        "patient.contact.phone": "Phone",
+        "patient.contact.name": "Contact",
+    }
     column_formatters = {
         "start_at": when_formatter,
         "price_minor": money_formatter(),
         "status": label_formatter,
         "payment_status": label_formatter,
+        "patient": _patient_cell,
+        "phone": _phone_cell,
     }
+    column_details_list = (
+        "number",
+        "start_at",
+        "end_at",
+        "patient",
+        "phone",
+        "service",
+        "therapist",
+        "location",
+        "status",
+        "payment_status",
+        "price_minor",
+        "source",
+        "created_by",
+        "confirmed_at",
+        "completed_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+    )
+    column_formatters_detail = {
+        **column_formatters,
+        "end_at": when_formatter,
+        "confirmed_at": when_formatter,
+        "completed_at": when_formatter,
+        "cancelled_at": when_formatter,
+        "source": label_formatter,
+    }
+    # CSV for the roles the matrix grants "export" (admin, accountant), audited by the base.
+    csv_export = True
+    column_export_list = (
+        "number",
+        "start_at",
+        "patient.name",
+        "patient.contact.phone",
+        "service.name",
+        "therapist.name",
+        "status",
+        "payment_status",
+        "price_minor",
+    )
+    column_formatters_export = {
+        "start_at": when_formatter,
+        "status": label_formatter,
+        "payment_status": label_formatter,
+        "price_minor": money_formatter(),
+    }
+    column_sortable_list = ("number", "start_at", "status", "payment_status", "price_minor")
     column_default_sort = ("start_at", True)
-    column_searchable_list = ("number",)
-    column_filters = ("status", "payment_status", "therapist.name")
-    # Joined in the list query: one statement per page, not one per row.
-    column_auto_select_related = True
+    column_searchable_list = (
+        "number",
+        "patient.name",
+        "patient.contact.phone",
+        "patient.contact.name",
+    )
+    column_filters = (
+        LocalDayBetween(Appointment.start_at, "Date"),
+        LocalDayOnOrAfter(Appointment.start_at, "Date"),
+        LocalDayOnOrBefore(Appointment.start_at, "Date"),
+        TherapistEqual(Appointment.therapist_id, "Therapist"),
+        EnumEqual(Appointment.status, "Status", AppointmentStatus),
+        EnumEqual(Appointment.payment_status, "Payment", PaymentStatus),
+    )
+    # Readable filter URLs: ?flt0_date_between=2026-11-23+to+2026-11-29&flt1_therapist_is=3
+    named_filter_urls = True
+    column_extra_row_actions = [CancelRowAction()]
+    # Relations come joined in get_query (patient → contact too): one statement per page.
+    column_auto_select_related = False
     list_template = "admin/model/list.html"
+
+    def get_query(self):
+        return (
+            super()
+            .get_query()
+            .options(
+                joinedload(Appointment.patient).joinedload(Patient.contact),
+                joinedload(Appointment.service),
+                joinedload(Appointment.therapist),
+                joinedload(Appointment.location),
+            )
+        )
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        # Phones as people type them ("098765 43210") against the stored E.164.
+        if phone_digits(search) is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        condition = phone_or_text(Contact.phone, Appointment.number, search=search)
+        query = query.join(Appointment.patient).join(Patient.contact).filter(condition)
+        if count_query is not None:
+            count_query = (
+                count_query.join(Appointment.patient).join(Patient.contact).filter(condition)
+            )
+        return query, count_query, joins, count_joins
+
+    def _scoped(self, appointment_id: Any) -> Appointment | None:
+        """One appointment the user may see: through get_query, so every scope applies."""
+        if not str(appointment_id).isdigit():
+            return None
+        return self.get_query().filter(Appointment.id == int(appointment_id)).one_or_none()
+
+    # --- booking and moving -------------------------------------------------------------
 
     def get_create_form(self) -> type[BaseForm]:
         session = self.session
@@ -158,24 +457,85 @@ class AppointmentView(SecureModelView):
             message += f" Free nearby: {times}."
         flash(message, "error")
 
-    # --- row actions ----------------------------------------------------------------
+    # --- cancel with a reason -----------------------------------------------------------
 
-    def _apply(self, ids: list[str], verb: str, call: Any) -> None:
-        if not self.can_edit:
-            flash("Your role cannot change appointments.", "error")
-            return
-        done, refused = 0, []
-        for raw in ids:
-            if not str(raw).isdigit():
-                continue
+    @expose("/cancel/", methods=("GET", "POST"))
+    @requires("cancel")
+    def cancel_view(self) -> Any:
+        if not self.allowed("cancel"):
+            abort(403)
+        appointment = self._scoped(request.args.get("id", ""))
+        if appointment is None:
+            abort(404)
+        back = url_for(".index_view")
+        if not appointment.is_active:
+            flash(f"{appointment.number} is {_label(appointment.status)}: nothing to cancel.")
+            return redirect(back)
+        now = utcnow()
+        policy = self.session.get(ClinicPolicy, appointment.clinic_id)
+        assert policy is not None
+        window_hours = policy.cancellation_window_hours
+        inside_window = appointment.start_at - now < timedelta(hours=window_hours)
+        invoice = billing.session_invoice(self.session, appointment.id)
+        paid = billing.invoice_paid(self.session, invoice.id) if invoice is not None else 0
+        proposal = payments.refund_proposal(self.session, appointment, now=now)
+        form = CancelForm()
+        if form.validate_on_submit():
+            waive = bool(form.waive_charge.data) and inside_window
             try:
-                call(int(raw))
-                done += 1
+                appointments.cancel_appointment(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    appointment_id=appointment.id,
+                    reason=form.reason.data,
+                    waive_charge=waive,
+                    now=now,
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                refundable = proposal if not waive else paid
+                note = (
+                    f" {_money(refundable)} is on account: refund it from Money → Payments."
+                    if refundable
+                    else ""
+                )
+                flash(f"Cancelled {appointment.number}; the patient is told.{note}", "success")
+                return redirect(back)
+        elif request.method == "POST" and form.reason.errors:
+            flash("Please give a reason for cancelling.", "error")
+        return self.render(
+            "admin/appointment_cancel.html",
+            form=form,
+            appointment=appointment,
+            when=format_when(appointment.start_at, current_timezone()),
+            phone=format_phone(appointment.patient.contact.phone),
+            window_hours=window_hours,
+            inside_window=inside_window,
+            invoice=invoice,
+            paid=_money(paid),
+            proposal=_money(proposal),
+            back=back,
+        )
+
+    # --- list actions -------------------------------------------------------------------
+
+    def _apply(self, ids: list[str], verb: Any, call: Any) -> None:
+        """Call the verb for each appointment; ``handle_action`` (base) has already checked
+        the role and kept only the ids this user can see."""
+        done, refused = [], []
+        for appointment_id in (int(raw) for raw in ids if str(raw).isdigit()):
+            try:
+                result = call(appointment_id)
             except ServiceError as exc:
                 self.session.rollback()
                 refused.append(exc.message)
+            else:
+                done.append(result)
         if done:
-            flash(f"{done} appointment(s) {verb}.", "success")
+            flash(verb if isinstance(verb, str) else verb(done), "success")
         for message in dict.fromkeys(refused):
             flash(message, "error")
 
@@ -191,25 +551,24 @@ class AppointmentView(SecureModelView):
     def action_confirm(self, ids: list[str]) -> None:
         self._apply(
             ids,
-            "confirmed",
+            "Confirmed.",
             lambda i: appointments.confirm_appointment(self.session, **self._kwargs(i)),
         )
 
-    @action("cancel", "Cancel", "Cancel the selected appointments and free their slots?")
-    def action_cancel(self, ids: list[str]) -> None:
-        self._apply(
-            ids,
-            "cancelled",
-            lambda i: appointments.cancel_appointment(
-                self.session, reason="Cancelled by the clinic", **self._kwargs(i)
-            ),
-        )
+    @action("cancel", "Cancel with reason…")
+    def action_cancel(self, ids: list[str]) -> Any:
+        # Each cancellation needs its own reason and shows its own refund, so one at a time.
+        wanted = [raw for raw in ids if str(raw).isdigit()]
+        if len(wanted) != 1:
+            flash("Cancel one appointment at a time: each needs its own reason.", "error")
+            return None
+        return redirect(url_for(".cancel_view", id=wanted[0]))
 
     @action("complete", "Completed", "Mark the selected sessions as completed?")
     def action_complete(self, ids: list[str]) -> None:
         self._apply(
             ids,
-            "completed",
+            "Marked as completed.",
             lambda i: appointments.complete_appointment(self.session, **self._kwargs(i)),
         )
 
@@ -217,6 +576,48 @@ class AppointmentView(SecureModelView):
     def action_no_show(self, ids: list[str]) -> None:
         self._apply(
             ids,
-            "marked as no-show",
+            "Marked as no-show.",
             lambda i: appointments.mark_no_show(self.session, **self._kwargs(i)),
         )
+
+    @action(
+        "payment_link",
+        "Send payment link",
+        "Send the patients of the selected sessions a payment link (or UPI details)?",
+    )
+    def action_payment_link(self, ids: list[str]) -> None:
+        self._apply(
+            ids,
+            _payment_summary,
+            lambda i: payments.send_payment_request(self.session, **self._kwargs(i)),
+        )
+
+    @action("remind", "Resend reminder", "Send the selected sessions' patients a reminder now?")
+    def action_remind(self, ids: list[str]) -> None:
+        self._apply(
+            ids,
+            "Reminder queued.",
+            lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
+        )
+
+
+def _money(amount: int) -> str:
+    return format_money(amount, current_user.clinic.currency)
+
+
+def _label(value: Any) -> str:
+    return str(value.value).replace("_", " ")
+
+
+def _payment_summary(done: list[payments.PaymentRequest]) -> str:
+    parts = []
+    for kind, words in (
+        ("link", "payment link(s) queued"),
+        ("upi", "UPI request(s) sent"),
+        ("settled", "paid from money on account"),
+    ):
+        count = sum(1 for request in done if request.kind == kind)
+        if count:
+            parts.append(f"{count} {words}")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."

@@ -1,17 +1,81 @@
-"""Contacts (phone owners) and patients."""
+"""Contacts (phone owners) and patients: the contact page with children, consent, money
+and a timeline; adding a patient with their guardian's phone in one form."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import flash
+from flask import abort, flash, request, url_for
+from flask_admin import expose
 from flask_admin.form import BaseForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from flask_admin.helpers import get_form_data
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import or_
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
-from admin.views.base import SecureModelView, current_clinic_id, staff_actor, when_formatter
-from services import patients
-from services.errors import ServiceError
+from admin import permissions
+from admin.views.base import (
+    SecureModelView,
+    current_clinic_id,
+    current_timezone,
+    label_formatter,
+    staff_actor,
+)
+from core.clock import utcnow
+from core.formatting import format_money, format_phone, format_when
+from models import Channel, Contact, Patient, Relation
+from services import billing, patients, timeline
+from services.errors import InvalidPhone, ServiceError
+from services.patients import ContactExists
+
+_PHONE_LIKE = re.compile(r"\+?[\d\s().-]{6,}")
+RELATIONS = [(r.value, r.value.capitalize()) for r in Relation]
+
+
+def phone_digits(search: str) -> str | None:
+    """What to look for in stored E.164 numbers when a search looks like a phone number
+    ("098765 43210" → "9876543210"; no trunk 0), else None."""
+    if not _PHONE_LIKE.fullmatch(search.strip()):
+        return None
+    return re.sub(r"\D", "", search).lstrip("0") or None
+
+
+def phone_or_text(phone: Any, *texts: Any, search: str) -> Any:
+    """A phone-like search matches the phone's digits or, as typed, any of ``texts``
+    (so "2026-000123" still finds appointment APT-2026-000123)."""
+    digits = phone_digits(search) or ""
+    typed = f"%{search.strip()}%"
+    return or_(phone.contains(digits, autoescape=True), *(text.ilike(typed) for text in texts))
+
+
+def _phone_cell(view: Any, context: Any, model: Any, name: str) -> str:
+    contact = model if isinstance(model, Contact) else model.contact
+    return format_phone(contact.phone)
+
+
+def _contact_link(contact: Contact) -> Markup:
+    url = url_for("contact.details_view", id=contact.id)
+    return Markup('<a href="{}">{}</a>').format(url, contact.name or format_phone(contact.phone))
+
+
+def _patients_cell(view: Any, context: Any, model: Contact, name: str) -> str:
+    return ", ".join(p.name for p in model.patients if p.active)
+
+
+def _consent_cell(view: Any, context: Any, model: Contact, name: str) -> str:
+    if model.consent_at is None:
+        return "not yet"
+    return format_when(model.consent_at, current_timezone())
+
+
+def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
+    return ", ".join(c.value for c in Channel if model.opted_out(c)) or "–"
 
 
 class ContactCreateForm(BaseForm):
@@ -20,9 +84,38 @@ class ContactCreateForm(BaseForm):
 
 
 class ContactView(SecureModelView):
-    column_list = ("name", "phone", "language", "consent_at")
+    resource = "patients"
+    therapist_scope = "contact"
+    csv_export = True  # for the roles the matrix grants "export"; audited
+    can_view_details = True
+    column_list = ("name", "phone", "patients", "consent_at", "opted_out", "language")
+    column_labels = {"consent_at": "Chat consent", "opted_out": "Opted out", "patients": "Patients"}
+    column_formatters = {
+        "name": lambda view, context, model, name: _contact_link(model),
+        "phone": _phone_cell,
+        "patients": _patients_cell,
+        "consent_at": _consent_cell,
+        "opted_out": _opt_outs_cell,
+    }
+    csv_export = True
+    column_export_list = ("name", "phone", "consent_at", "opted_out", "language")
+    column_formatters_export = {"consent_at": _consent_cell, "opted_out": _opt_outs_cell}
+    column_sortable_list = ("name", "phone", "consent_at")
+    column_default_sort = ("name", False)
     column_searchable_list = ("name", "phone")
     form_columns = ("name", "language")
+
+    def get_query(self):
+        # The children's names come in one more statement for the whole page.
+        return super().get_query().options(selectinload(Contact.patients))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        if phone_digits(search) is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        condition = phone_or_text(Contact.phone, Contact.name, search=search)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+        return query.filter(condition), count_query, joins, count_joins
 
     def get_create_form(self) -> type[BaseForm]:
         return ContactCreateForm
@@ -36,30 +129,204 @@ class ContactView(SecureModelView):
                 name=form.name.data or None,
                 actor=staff_actor(),
             )
+        except ContactExists as exc:
+            self.session.rollback()
+            flash(_exists_message(exc), "error")
+            return False
         except ServiceError as exc:
             self.session.rollback()
             flash(exc.message, "error")
             return False
 
+    def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
+        return url_for(".details_view", id=model.id)
+
+    @expose("/details/")
+    def details_view(self) -> Any:
+        """The contact page: who they book for, consent, money, and what happened."""
+        raw = request.args.get("id", "")
+        # Through get_query, so whatever narrows this user's contacts narrows this too.
+        contact = (
+            self.get_query().filter(Contact.id == int(raw)).one_or_none() if raw.isdigit() else None
+        )
+        if contact is None:
+            abort(404)
+        clinic_id = current_clinic_id()
+        page = request.args.get("page", 1, type=int) or 1
+        history = timeline.contact_timeline(
+            self.session, clinic_id=clinic_id, contact_id=contact.id, page=page
+        )
+        dues = billing.contact_dues(self.session, clinic_id, contact.id)
+        owed = {patient.id: amount for patient, amount in dues.per_patient}
+        credits = billing.credit_balances(self.session, [p.id for p in contact.patients])
+        zone = current_timezone()
+        channels = [
+            {
+                "name": "WhatsApp" if channel is Channel.WHATSAPP else "SMS",
+                "opted_out_at": getattr(contact, f"{channel.value}_opted_out_at"),
+                "last_inbound_at": getattr(contact, f"{channel.value}_last_inbound_at"),
+            }
+            for channel in Channel
+        ]
+        return self.render(
+            "admin/contact_details.html",
+            contact=contact,
+            phone=format_phone(contact.phone),
+            channels=channels,
+            patients=contact.patients,
+            owed=owed,
+            credits=credits,
+            dues=dues,
+            history=history,
+            money=_money,
+            when=lambda value: format_when(value, zone),
+            today=utcnow().astimezone(ZoneInfo(zone)).date(),
+            may_write=self.may_write(),
+            may_record=permissions.allowed("payments", current_user.role, "record_cash"),
+            return_url=url_for(".index_view"),
+        )
+
+
+class GuardianForm(BaseForm):
+    """A new patient and the phone that books for them, in one go."""
+
+    guardian_phone = StringField(
+        "Guardian's mobile number",
+        validators=[DataRequired(), Length(max=40)],
+        description="Any usual format; saved with the country code. The patient's own, "
+        "for an adult booking for themself.",
+    )
+    guardian_name = StringField("Guardian's name", validators=[Optional(), Length(max=120)])
+    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
+    relation = SelectField(
+        "Patient is the guardian's", choices=RELATIONS, default=Relation.CHILD.value
+    )
+    date_of_birth = DateField("Date of birth", validators=[Optional()])
+
+
+class AddToContactForm(BaseForm):
+    """Another patient for a contact already known (a second child)."""
+
+    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
+    relation = SelectField("Relation", choices=RELATIONS, default=Relation.CHILD.value)
+    date_of_birth = DateField("Date of birth", validators=[Optional()])
+
 
 class PatientView(SecureModelView):
-    column_list = ("name", "contact", "relation", "date_of_birth", "active")
-    column_searchable_list = ("name",)
+    resource = "patients"
+    therapist_scope = "patient"
+    csv_export = True  # for the roles the matrix grants "export"; audited
+    column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
+    column_labels = {"contact": "Contact", "date_of_birth": "Born"}
+    column_formatters = {
+        "contact": lambda view, context, model, name: _contact_link(model.contact),
+        "phone": _phone_cell,
+        "relation": label_formatter,
+    }
+    csv_export = True
+    column_export_list = (
+        "name",
+        "contact.name",
+        "contact.phone",
+        "relation",
+        "date_of_birth",
+        "active",
+    )
+    column_formatters_export = {"relation": label_formatter}
+    column_sortable_list = ("name", "date_of_birth", "active")
+    column_default_sort = ("name", False)
+    column_searchable_list = ("name", "contact.name", "contact.phone")
     column_filters = ("active", "relation")
     form_columns = ("contact", "name", "relation", "date_of_birth", "notes", "active")
+    create_template = "admin/patient_create.html"
+
+    def get_query(self):
+        return super().get_query().options(joinedload(Patient.contact))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        if phone_digits(search) is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        condition = phone_or_text(Contact.phone, Patient.name, Contact.name, search=search)
+        if count_query is not None:
+            count_query = count_query.join(Patient.contact).filter(condition)
+        return query.join(Patient.contact).filter(condition), count_query, joins, count_joins
+
+    def get_create_form(self) -> type[BaseForm]:
+        return GuardianForm
+
+    def _existing_contact(self) -> Contact | None:
+        raw = request.args.get("contact_id", "")
+        if not raw.isdigit():
+            return None
+        contact = self.session.get(Contact, int(raw))
+        if contact is None or contact.clinic_id != current_clinic_id():
+            abort(404)
+        return contact
+
+    def create_form(self, obj: Any = None) -> Any:
+        contact = self._existing_contact()
+        if contact is None:
+            return super().create_form(obj)
+        self._template_args["guardian"] = contact
+        self._template_args["guardian_phone"] = format_phone(contact.phone)
+        return AddToContactForm(get_form_data(), obj=obj)
+
+    def create_model(self, form: Any) -> Any:
+        if not self.can_create:
+            abort(403)
+        today = utcnow().astimezone(ZoneInfo(current_timezone())).date()
+        relation = Relation(form.relation.data)
+        dob: date | None = form.date_of_birth.data
+        try:
+            if isinstance(form, AddToContactForm):
+                contact = self._existing_contact()
+                assert contact is not None
+                return patients.add_patient(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    contact_id=contact.id,
+                    name=form.name.data,
+                    relation=relation,
+                    date_of_birth=dob,
+                    actor=staff_actor(),
+                    today=today,
+                )
+            return patients.register_patient(
+                self.session,
+                clinic_id=current_clinic_id(),
+                phone=form.guardian_phone.data,
+                guardian_name=form.guardian_name.data or None,
+                patient_name=form.name.data,
+                relation=relation,
+                date_of_birth=dob,
+                actor=staff_actor(),
+                today=today,
+            )
+        except ContactExists as exc:
+            self.session.rollback()
+            form.guardian_phone.errors.append("This number belongs to a contact already.")
+            flash(_exists_message(exc), "error")
+        except InvalidPhone as exc:
+            self.session.rollback()
+            form.guardian_phone.errors.append(exc.message)
+            flash(exc.message, "error")
+        except ServiceError as exc:
+            self.session.rollback()
+            flash(exc.message, "error")
+        return False
+
+    def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
+        if is_created:
+            return url_for("contact.details_view", id=model.contact_id)
+        return super().get_save_return_url(model, is_created)
 
 
-class ConversationView(SecureModelView):
-    """Chats, newest first; those waiting for a person (after "talk") on top.
+def _exists_message(exc: ContactExists) -> Markup:
+    url = url_for("contact.details_view", id=exc.contact_id)
+    return Markup(
+        '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
+    ).format(exc.message, url)
 
-    Answering from the panel comes with the staff-panel issue; for now staff see
-    who is waiting and call or message them back.
-    """
 
-    allow_create = False
-    allow_edit = False
-    column_list = ("phone", "channel", "contact", "state", "handoff_at", "last_turn_at")
-    column_labels = {"handoff_at": "Waiting since", "last_turn_at": "Last message"}
-    column_default_sort = [("handoff_at", True), ("last_turn_at", True)]
-    column_filters = ("channel", "state")
-    column_formatters = {"handoff_at": when_formatter, "last_turn_at": when_formatter}
+def _money(amount: int) -> str:
+    return format_money(amount, current_user.clinic.currency)
