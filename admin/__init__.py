@@ -21,10 +21,12 @@ from admin.views.catalog import (
     TherapistView,
     WeeklyHoursView,
 )
+from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView, StaffUserView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
-from admin.views.people import ContactView, ConversationView, PatientView
+from admin.views.people import ContactView, PatientView
+from admin.views.simulator import SimulatorView
 from core import tenancy
 from models import (
     Appointment,
@@ -33,7 +35,6 @@ from models import (
     Clinic,
     ClinicPolicy,
     Contact,
-    Conversation,
     Invoice,
     Location,
     MessageTemplate,
@@ -84,7 +85,12 @@ def init_app(app: Flask) -> None:
         panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
         panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
         panel.add_view(
-            ConversationView(Conversation, session, name="Conversations", category="People")
+            ConversationsView(
+                session, name="Conversations", endpoint="conversations", category="People"
+            )
+        )
+        panel.add_view(
+            SimulatorView(session, name="Chat simulator", endpoint="simulator", category="People")
         )
         panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
         panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
