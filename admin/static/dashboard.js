@@ -23,6 +23,9 @@
     if (spec.max) {
       scales[value].suggestedMax = spec.max;
     }
+    if (spec.integer) {
+      scales[value].ticks = { precision: 0 };  // counts of sessions: no 0.5 gridlines
+    }
     return {
       indexAxis: horizontal ? "y" : "x",
       responsive: true,

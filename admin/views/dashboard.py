@@ -161,7 +161,12 @@ def _chart_data(
             ]
         else:
             datasets = [{"label": "Sessions", "data": week.sessions_per_day}]
-        charts["load"] = {"labels": labels, "datasets": datasets, "stacked": True}
+        charts["load"] = {
+            "labels": labels,
+            "datasets": datasets,
+            "stacked": True,
+            "integer": True,
+        }
         if sections.utilisation:
             charts["utilisation"] = {
                 "labels": [t.name for t in week.therapists],
