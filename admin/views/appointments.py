@@ -8,7 +8,7 @@ service verb per appointment; cancelling asks for a reason on its own page.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,6 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
@@ -36,6 +35,13 @@ from admin.views.base import (
     requires,
     staff_actor,
     when_formatter,
+)
+from admin.views.filters import (
+    EnumEqual,
+    LocalDayBetween,
+    LocalDayOnOrAfter,
+    LocalDayOnOrBefore,
+    TherapistEqual,
 )
 from admin.views.people import phone_digits, phone_or_text
 from core.clock import utcnow
@@ -70,133 +76,6 @@ def _choices(model: type, session: Any):
 
 def local_to_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=ZoneInfo(current_timezone()))
-
-
-def local_midnight(day: date) -> datetime:
-    """The UTC instant the clinic's day begins (zoneinfo resolves DST at midnight)."""
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(current_timezone())).astimezone(UTC)
-
-
-# --- filters: the clinic's local dates, compared in UTC ---------------------------------
-# Flask-Admin's own date filters compare a column with a naive date, which the
-# UTCDateTime column refuses (and which would mean a UTC day, not the clinic's).
-
-
-class _LocalDayFilter(BaseSQLAFilter):
-    def __init__(self, column: Any, name: str) -> None:
-        super().__init__(column, name, data_type="datepicker")
-
-    def clean(self, value: str) -> date:
-        return date.fromisoformat(value.strip())
-
-    def validate(self, value: str) -> bool:
-        try:
-            self.clean(value)
-        except ValueError:
-            return False
-        return True
-
-
-class LocalDayOnOrAfter(_LocalDayFilter):
-    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) >= local_midnight(value))
-
-    def operation(self) -> str:
-        return "on or after"
-
-
-class LocalDayOnOrBefore(_LocalDayFilter):
-    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) < local_midnight(value + timedelta(days=1)))
-
-    def operation(self) -> str:
-        return "on or before"
-
-
-class LocalDayBetween(BaseSQLAFilter):
-    """``2026-11-23 to 2026-11-29``: both days included, in the clinic's zone."""
-
-    def __init__(self, column: Any, name: str) -> None:
-        super().__init__(column, name, data_type="daterangepicker")
-
-    def clean(self, value: str) -> tuple[date, date]:
-        first, last = (date.fromisoformat(part.strip()) for part in value.split(" to "))
-        return first, last
-
-    def validate(self, value: str) -> bool:
-        try:
-            first, last = self.clean(value)
-        except ValueError:
-            return False
-        return first <= last
-
-    def apply(self, query: Any, value: tuple[date, date], alias: Any = None) -> Any:
-        column = self.get_column(alias)
-        first, last = value
-        return query.filter(
-            column >= local_midnight(first), column < local_midnight(last + timedelta(days=1))
-        )
-
-    def operation(self) -> str:
-        return "between"
-
-
-class EnumEqual(BaseSQLAFilter):
-    """A status picked from a list; compared as the enum, so every backend binds it alike."""
-
-    def __init__(self, column: Any, name: str, enum: type) -> None:
-        self.enum = enum
-        options = [(m.value, m.value.replace("_", " ")) for m in enum]
-        super().__init__(column, name, options=options)
-
-    def clean(self, value: str) -> Any:
-        return self.enum(value)
-
-    def validate(self, value: str) -> bool:
-        return value in {m.value for m in self.enum}
-
-    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) == value)
-
-    def operation(self) -> str:
-        return "equals"
-
-
-class TherapistEqual(BaseSQLAFilter):
-    """The clinic's therapists by name; the URL carries the id."""
-
-    def get_options(self, view: Any) -> Any:
-        # Flask-Admin asks once, at start-up, and keeps what it gets; it iterates it on
-        # every list page, so a lazy iterable gives each request its own clinic's names.
-        return _TherapistOptions(view)
-
-    def clean(self, value: str) -> int:
-        return int(value)
-
-    def validate(self, value: str) -> bool:
-        return value.isdigit()
-
-    def apply(self, query: Any, value: int, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) == value)
-
-    def operation(self) -> str:
-        return "is"
-
-
-class _TherapistOptions:
-    def __init__(self, view: Any) -> None:
-        self.view = view
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __iter__(self) -> Any:
-        rows = self.view.session.execute(
-            select(Therapist.id, Therapist.name)
-            .where(Therapist.clinic_id == current_clinic_id())
-            .order_by(Therapist.name)
-        )
-        return iter([(str(therapist_id), name) for therapist_id, name in rows])
 
 
 # --- list cells -----------------------------------------------------------------------
