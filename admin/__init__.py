@@ -23,7 +23,13 @@ from admin.views.catalog import (
 )
 from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
-from admin.views.deployment import AuditLogView, ClinicView, PolicyView, StaffUserView
+from admin.views.deployment import (
+    AuditLogView,
+    ClinicView,
+    PolicyView,
+    ProfileView,
+    StaffUserView,
+)
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
 from admin.views.simulator import SimulatorView
@@ -124,3 +130,4 @@ def init_app(app: Flask) -> None:
         panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
         panel.add_view(PolicyView(ClinicPolicy, session, name="Policies", category="Settings"))
         panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))
+        panel.add_view(ProfileView(session, name="My profile", endpoint="profile"))

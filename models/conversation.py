@@ -21,7 +21,9 @@ class Conversation(ClinicOwned, Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     phone: Mapped[str] = mapped_column(String(20))  # E.164
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
     state: Mapped[str] = mapped_column(String(40), default="new")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     misses: Mapped[int] = mapped_column(default=0)

@@ -53,7 +53,9 @@ class OutboundMessage(ClinicOwned, Timestamped, Base):
     __tablename__ = "outbound_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
     appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointment.id", ondelete="CASCADE"), index=True
     )
