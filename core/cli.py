@@ -67,8 +67,8 @@ def seed_demo() -> None:
     slugs = ", ".join(c.slug for c in DEMO_CLINICS)
     click.echo(f"demo clinics ready: {slugs}")
     if generated:
-        emails = ", ".join(c.admin_email for c in DEMO_CLINICS)
-        click.echo(f"admin logins {emails} created with password: {generated}")
+        emails = ", ".join(email for c in DEMO_CLINICS for email, _ in c.staff_logins)
+        click.echo(f"staff logins {emails} created with password: {generated}")
         click.echo("(shown once; set ADMIN_PASSWORD to choose it yourself)")
 
 

@@ -10,8 +10,8 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Channel, Clinic, MessageTemplate, Package, Role, StaffUser
-from services import catalog, clinics, staff
+from models import Channel, Clinic, MessageTemplate, Package, Role, StaffUser, Therapist
+from services import audit, catalog, clinics, staff
 from services.audit import Actor
 
 SYSTEM = Actor.system()
@@ -36,7 +36,20 @@ class DemoClinic:
     package_service: str | None = None  # sold as a 10-session package
     upi_vpa: str | None = None
 
+    @property
+    def staff_logins(self) -> tuple[tuple[str, Role], ...]:
+        """One login per role, on the admin's domain: operator@roshni.example, …"""
+        domain = self.admin_email.split("@", 1)[1]
+        others = ((f"{role.value}@{domain}", role) for role in STAFF_ROLES)
+        return ((self.admin_email, Role.ADMIN), *others)
 
+    @property
+    def linked_therapist(self) -> str:
+        """The therapist the therapist login is: the clinic's (first) speech therapist."""
+        return next(name for name, spec in self.therapists if spec == "speech")
+
+
+STAFF_ROLES = (Role.OPERATOR, Role.THERAPIST, Role.ACCOUNTANT)
 WEEKDAYS = {d: (time(9), time(18)) for d in range(5)}
 DEMO_CLINICS = (
     DemoClinic(
@@ -93,9 +106,10 @@ def seed_demo(session: Session, admin_password: str | None = None) -> str | None
     generated = None
     if admin_password is None:
         missing = [
-            c.admin_email
+            email
             for c in DEMO_CLINICS
-            if session.scalar(select(StaffUser.id).where(StaffUser.email == c.admin_email)) is None
+            for email, _role in c.staff_logins
+            if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is None
         ]
         if missing:
             generated = admin_password = secrets.token_urlsafe(12)
@@ -247,14 +261,39 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
         clinic.upi_vpa = demo.upi_vpa
         clinic.upi_payee_name = demo.name if demo.upi_vpa else None
         session.commit()
-    exists = session.scalar(select(StaffUser.id).where(StaffUser.email == demo.admin_email))
-    if exists is None and admin_password is not None:
-        staff.create_staff_user(
-            session,
-            email=demo.admin_email,
-            password=admin_password,
-            role=Role.ADMIN,
-            clinic_id=clinic.id,
-            name=f"{demo.name} admin",
-            actor=SYSTEM,
+    _seed_staff(session, demo, clinic, admin_password)
+
+
+def _seed_staff(session: Session, demo: DemoClinic, clinic: Clinic, password: str | None) -> None:
+    """One login per role, the therapist's linked to the speech therapist; only what is missing."""
+    for email, role in demo.staff_logins:
+        exists = session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+        if exists is None and password is not None:
+            staff.create_staff_user(
+                session,
+                email=email,
+                password=password,
+                role=role,
+                clinic_id=clinic.id,
+                name=f"{demo.name} {role.value}",
+                actor=SYSTEM,
+            )
+    therapist_login = next(email for email, role in demo.staff_logins if role is Role.THERAPIST)
+    user_id = session.scalar(select(StaffUser.id).where(StaffUser.email == therapist_login))
+    therapist = session.scalar(
+        select(Therapist).where(
+            Therapist.clinic_id == clinic.id, Therapist.name == demo.linked_therapist
         )
+    )
+    if user_id is not None and therapist is not None and therapist.staff_user_id is None:
+        before = audit.snapshot(therapist)
+        therapist.staff_user_id = user_id
+        audit.record(
+            session,
+            clinic_id=clinic.id,
+            actor=SYSTEM,
+            action="therapist.update",
+            entity=therapist,
+            before=before,
+        )
+        session.commit()

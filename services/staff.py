@@ -124,6 +124,45 @@ def create_staff_user(
     return user
 
 
+def update_profile(session: Session, *, user_id: int, name: str, actor: Actor) -> StaffUser:
+    """A staff member's own display name."""
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise InvalidInput(detail="A name is at most 120 characters.")
+    with write_transaction(session):
+        user = _locked_row(session, user_id)
+        before = audit.snapshot(user)
+        user.name = name
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.profile",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def change_password(
+    session: Session, *, user_id: int, current: str, new: str, actor: Actor
+) -> None:
+    """A staff member changes their own password; the current one must be given."""
+    with write_transaction(session):
+        user = _locked_row(session, user_id)
+        if not _verify(user.password_hash, current or ""):
+            raise InvalidInput(detail="That is not your current password.")
+        user.password_hash = hash_password(new or "", email=user.email)
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.password",
+            entity=user,
+            after={"password": "changed"},
+        )
+
+
 # --- logging in ------------------------------------------------------------------------------
 
 

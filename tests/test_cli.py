@@ -68,7 +68,7 @@ def test_db_upgrade_then_seed_demo_twice_changes_nothing_the_second_time(fresh_s
     assert after_first["Clinic"] == 2
     assert after_first["Therapist"] == 5
     assert after_first["Service"] == 7
-    assert after_first["StaffUser"] == 2
+    assert after_first["StaffUser"] == 8  # admin, operator, therapist, accountant × 2
 
 
 def test_seed_demo_without_a_password_generates_and_prints_one_once(tmp_path):

@@ -118,7 +118,6 @@ class AppointmentView(SecureModelView):
 
     resource = "appointments"
     therapist_scope = "appointment"
-    csv_export = True  # for the roles the matrix grants "export"; audited
     allow_delete = False
     can_view_details = True
     column_list = (

@@ -2,8 +2,9 @@
 ``services.payments`` or ``services.billing``; amounts are typed as money
 ("1,200.50") and stored as integer minor units.
 
-Roles: admin and accountant do everything; operators see all and record
-payments taken at the desk; therapists read.
+Roles (admin/permissions.py, resource "payments"): admin and accountant do
+everything; operators see all and record cash taken at the desk; therapists read
+what concerns their own patients.
 """
 
 from __future__ import annotations
@@ -22,23 +23,24 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import (
-    CLINIC_ROLES,
+    SHARED,
     SecureModelView,
     _Guarded,
     current_clinic_id,
     label_formatter,
     money_formatter,
+    own_ids,
+    requires,
     staff_actor,
     when_formatter,
 )
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
-from models import Contact, Package, Patient, PaymentMethod, Role
+from models import Contact, Package, Patient, PaymentMethod
 from services import billing, payments
 from services.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import InvalidInput, ServiceError
 
-MONEY_ROLES = frozenset({Role.ADMIN, Role.ACCOUNTANT})
 DESK_METHODS = (
     PaymentMethod.CASH,
     PaymentMethod.CARD,
@@ -65,8 +67,9 @@ def _money(amount: int) -> str:
 
 
 class PaymentView(SecureModelView):
-    read_roles = CLINIC_ROLES
-    write_roles = MONEY_ROLES
+    resource = "payments"
+    therapist_scope = "contact"
+    csv_export = True
     allow_create = False
     allow_edit = False
     can_view_details = True
@@ -93,20 +96,26 @@ class PaymentView(SecureModelView):
     column_exclude_list = ("clinic", "public_token", "created_at", "updated_at")
 
     def may_record(self) -> bool:
-        return self.is_accessible() and current_user.role in (MONEY_ROLES | {Role.OPERATOR})
+        return self.allowed("record_cash")
+
+    def record_methods(self) -> tuple[PaymentMethod, ...]:
+        """Every desk method for those who record payments; cash alone for operators."""
+        return DESK_METHODS if self.allowed("record") else (PaymentMethod.CASH,)
 
     @expose("/record/", methods=("GET", "POST"))
+    @requires("record_cash")
     def record(self) -> Any:
         if not self.may_record():
             abort(403)
         clinic_id = current_clinic_id()
         currency = current_user.clinic.currency
+        methods = self.record_methods()
 
         class RecordForm(FlaskForm):
             contact = SelectField("Paid by", coerce=int)
             amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
             method = SelectField(
-                "Method", choices=[(m.value, m.label) for m in DESK_METHODS], default="cash"
+                "Method", choices=[(m.value, m.label) for m in methods], default="cash"
             )
             reference = StringField("Reference (UPI ref, cheque no.)", validators=[Length(max=80)])
             note = StringField("Note", validators=[Length(max=300)])
@@ -150,9 +159,8 @@ class PaymentView(SecureModelView):
         )
 
     @expose("/refund/<int:payment_id>", methods=("GET", "POST"))
+    @requires("refund")
     def refund(self, payment_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         payment = self.get_one(payment_id)
         if payment is None:
             abort(404)
@@ -242,8 +250,9 @@ class PaymentView(SecureModelView):
 
 
 class InvoiceView(SecureModelView):
-    read_roles = CLINIC_ROLES
-    write_roles = MONEY_ROLES
+    resource = "payments"
+    therapist_scope = "patient"
+    csv_export = True
     allow_create = False
     allow_edit = False
     column_list = ("number", "issued_at", "patient", "contact", "total_minor", "status", "pdf")
@@ -268,9 +277,8 @@ class InvoiceView(SecureModelView):
         return _pdf(invoice_pdf(self.session, invoice), invoice.number)
 
     @expose("/void/<int:invoice_id>", methods=("GET", "POST"))
+    @requires("void")
     def void(self, invoice_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         invoice = self.get_one(invoice_id)
         if invoice is None:
             abort(404)
@@ -301,8 +309,8 @@ class InvoiceView(SecureModelView):
 
 
 class PackageView(SecureModelView):
-    read_roles = CLINIC_ROLES
-    write_roles = MONEY_ROLES
+    resource = "payments"
+    therapist_scope = SHARED  # what the clinic sells, not anyone's data
     column_list = ("name", "service", "sessions", "price_minor", "active")
     column_labels = {"price_minor": "Price", "service": "Service (empty: any)"}
     column_formatters = {"price_minor": money_formatter("price_minor")}
@@ -310,9 +318,8 @@ class PackageView(SecureModelView):
     form_args = {"price_minor": {"label": "Price (minor units, e.g. paise)"}}
 
     @expose("/sell/", methods=("GET", "POST"))
+    @requires("sell")
     def sell(self) -> Any:
-        if not self.may_write():
-            abort(403)
         clinic_id = current_clinic_id()
 
         class SellForm(FlaskForm):
@@ -361,7 +368,8 @@ class PackageView(SecureModelView):
 class DuesView(_Guarded, BaseView):
     """Who owes what, one query for the whole clinic."""
 
-    read_roles = CLINIC_ROLES - {Role.THERAPIST}
+    resource = "payments"
+    therapist_scope = "contact"
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -371,16 +379,18 @@ class DuesView(_Guarded, BaseView):
     def index(self) -> str:
         clinic_id = current_clinic_id()
         owed = billing.outstanding_by_contact(self.session, clinic_id)
-        contacts = self.session.scalars(
-            select(Contact).where(Contact.id.in_(owed), Contact.clinic_id == clinic_id)
-        ).all()
+        mine = select(Contact).where(Contact.id.in_(owed), Contact.clinic_id == clinic_id)
+        if self.own_only():
+            mine = mine.where(Contact.id.in_(own_ids("contact")))
+        contacts = self.session.scalars(mine).all()
+        owed = {c.id: owed[c.id] for c in contacts}
         rows = sorted(((c, owed[c.id]) for c in contacts), key=lambda row: -row[1])
         return self.render(
             "admin/dues.html",
             rows=[(c, _money(amount)) for c, amount in rows],
             total=_money(sum(owed.values())),
             phone=format_phone,
-            may_record=current_user.role in (MONEY_ROLES | {Role.OPERATOR}),
+            may_record=self.allowed("record_cash"),
         )
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import flash
+from sqlalchemy import select
 from wtforms.fields import SelectField
 
-from admin.views.base import SecureModelView, money_formatter
-from models import Role
+from admin.views.base import SecureModelView, current_clinic_id, money_formatter
+from models import Role, StaffUser, Therapist
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -16,18 +20,57 @@ WEEKDAYS = [
     (5, "Saturday"),
     (6, "Sunday"),
 ]
-ADMIN_ONLY = frozenset({Role.ADMIN})
 
 
 class TherapistView(SecureModelView):
-    write_roles = ADMIN_ONLY
-    column_list = ("name", "specialization", "active")
+    resource = "catalog"
+    column_list = ("name", "specialization", "staff_user", "active")
+    column_labels = {"staff_user": "Login"}
     column_searchable_list = ("name", "specialization")
-    form_columns = ("name", "specialization", "active")
+    form_columns = ("name", "specialization", "staff_user", "active")
+    form_args = {
+        "staff_user": {
+            "label": "Login",
+            "description": "The therapist's own staff login: with it they see their own "
+            "sessions, patients and hours.",
+        }
+    }
+
+    def create_form(self, obj: Any = None) -> Any:
+        return self._therapist_logins(super().create_form(obj))
+
+    def edit_form(self, obj: Any = None) -> Any:
+        return self._therapist_logins(super().edit_form(obj))
+
+    def _therapist_logins(self, form: Any) -> Any:
+        # Staff users are not clinic-scoped rows: offer this clinic's therapist logins only.
+        logins = (
+            select(StaffUser)
+            .where(StaffUser.clinic_id == current_clinic_id(), StaffUser.role == Role.THERAPIST)
+            .order_by(StaffUser.email)
+        )
+        form.staff_user.query_factory = lambda: self.session.scalars(logins).all()
+        form.staff_user.query = None
+        return form
+
+    def _save(self, obj: Any, *, before: dict[str, Any] | None) -> bool:
+        if obj.staff_user is not None:
+            with self.session.no_autoflush:
+                taken = self.session.scalar(
+                    select(Therapist.name).where(
+                        Therapist.staff_user_id == obj.staff_user.id,
+                        Therapist.id != (obj.id or 0),
+                    )
+                )
+            if taken is not None:
+                self.session.rollback()
+                flash(f"That login is already {taken}'s.", "error")
+                return False
+        return super()._save(obj, before=before)
 
 
 class ServiceView(SecureModelView):
-    write_roles = ADMIN_ONLY
+    resource = "catalog"
     column_list = (
         "name",
         "specialization",
@@ -64,7 +107,7 @@ class ServiceView(SecureModelView):
 
 
 class OverrideView(SecureModelView):
-    write_roles = ADMIN_ONLY
+    resource = "catalog"
     allow_delete = True
     column_list = ("therapist", "service", "price_minor", "duration_minutes")
     column_formatters = {"price_minor": money_formatter()}
@@ -72,12 +115,16 @@ class OverrideView(SecureModelView):
 
 
 class LocationView(SecureModelView):
-    write_roles = ADMIN_ONLY
+    resource = "settings"
     column_list = ("name", "address", "active")
     form_columns = ("name", "address", "active")
 
 
 class WeeklyHoursView(SecureModelView):
+    """A therapist keeps their own hours; the desk keeps everyone's."""
+
+    resource = "availability"
+    therapist_scope = "therapist"
     allow_delete = True
     column_list = ("therapist", "location", "weekday", "start_time", "end_time")
     column_formatters = {"weekday": lambda v, c, m, n: dict(WEEKDAYS).get(m.weekday, "?")}
@@ -88,6 +135,11 @@ class WeeklyHoursView(SecureModelView):
 
 
 class ExceptionView(SecureModelView):
+    """Leave, extra hours and clinic holidays. A therapist manages only their own (a
+    holiday, with no therapist, closes the whole clinic and is the desk's to set)."""
+
+    resource = "availability"
+    therapist_scope = "therapist"
     allow_delete = True
     column_list = (
         "kind",

@@ -1,19 +1,32 @@
-"""Clinics, staff accounts and the audit log: the settings only admins touch."""
+"""Clinics, staff accounts, one's own profile and the audit log."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash
+from flask import abort, current_app, flash, g, redirect, url_for
+from flask_admin import BaseView, expose
+from flask_admin.babel import lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import BaseForm
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from admin.views.base import SecureModelView, current_clinic_id, staff_actor
+from admin.views.base import (
+    SecureModelView,
+    _Guarded,
+    current_timezone,
+    requires,
+    staff_actor,
+    when_formatter,
+)
 from integrations import upi
-from models import AuditLog, Clinic, ClinicPolicy, Role, StaffUser
+from models import ActorType, AuditLog, Clinic, Role, StaffUser, Therapist
 from services import audit, clinics, staff
 from services.errors import InvalidInput, ServiceError
 
@@ -21,30 +34,17 @@ CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.
 
 
 class _Unscoped(SecureModelView):
-    """Views over tables that are not ClinicOwned: scoping is written out per view."""
+    """Views over tables that are not ClinicOwned: ``scope`` is written out per view
+    (the base applies it to lists, counts, single rows and actions)."""
 
     def scope(self, query: Any) -> Any:
         raise NotImplementedError
-
-    def get_query(self):
-        return self.scope(self.session.query(self.model))
-
-    def get_count_query(self):
-        from sqlalchemy import func
-
-        return self.scope(self.session.query(func.count("*")).select_from(self.model))
-
-    def get_one(self, id: Any) -> Any:
-        if not str(id).isdigit():
-            return None
-        return self.scope(self.session.query(self.model).filter(self.model.id == int(id))).first()
 
 
 class ClinicView(_Unscoped):
     """Superadmins create clinics; a clinic's admin edits its own (and its Twilio account)."""
 
-    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
-    write_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    resource = "clinics"
     column_list = (
         "name",
         "slug",
@@ -103,10 +103,6 @@ class ClinicView(_Unscoped):
         },
         "upi_payee_name": {"label": "UPI payee name"},
     }
-
-    @property
-    def can_create(self) -> bool:  # type: ignore[override]
-        return self.may_write() and current_user.is_superadmin
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
         clinic = self.get_one(id)
@@ -220,8 +216,7 @@ class ClinicView(_Unscoped):
 
 
 class StaffUserView(_Unscoped):
-    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
-    write_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
+    resource = "staff"
     allow_edit = False
     column_list = ("email", "name", "role", "clinic", "active", "last_login_at")
     column_exclude_list = ("password_hash",)
@@ -270,27 +265,131 @@ class StaffUserView(_Unscoped):
             return False
 
 
+class LocalDayFilter(BaseSQLAFilter):
+    """A UTC timestamp column against a day of the clinic's calendar.
+
+    Flask-Admin's own date filters compare the column with a naive date, which our
+    UTCDateTime type refuses (and "that day" is the clinic's day, not UTC's).
+    """
+
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, name, data_type="datepicker")
+
+    def clean(self, value: str) -> date:
+        return date.fromisoformat(str(value).strip())
+
+    @staticmethod
+    def bounds(day: date) -> tuple[datetime, datetime]:
+        """The UTC instants where the clinic's ``day`` starts and the next one starts."""
+        zone = ZoneInfo(current_timezone())
+        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        return start, end
+
+
+class LocalDayOn(LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        start, end = self.bounds(value)
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)
+
+    def operation(self) -> Any:
+        return lazy_gettext("on")
+
+
+class LocalDayFrom(LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) >= self.bounds(value)[0])
+
+    def operation(self) -> Any:
+        return lazy_gettext("on or after")
+
+
+class LocalDayUntil(LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) < self.bounds(value)[1])
+
+    def operation(self) -> Any:
+        return lazy_gettext("on or before")
+
+
+class StaffEmailFilter(BaseSQLAFilter):
+    """Changes made by staff whose email contains the text."""
+
+    def apply(self, query: Any, value: str, alias: Any = None) -> Any:
+        staff_ids = select(StaffUser.id).where(
+            StaffUser.email.icontains(value.strip(), autoescape=True)
+        )
+        return query.filter(
+            AuditLog.actor_type == ActorType.STAFF, self.get_column(alias).in_(staff_ids)
+        )
+
+    def operation(self) -> Any:
+        return lazy_gettext("email contains")
+
+
+def _actor_formatter(view: Any, context: Any, model: AuditLog, name: str) -> str:
+    if model.actor_type is ActorType.STAFF and model.actor_id is not None:
+        return f"staff: {view.staff_emails().get(model.actor_id, model.actor_id)}"
+    if model.actor_id is not None:
+        return f"{model.actor_type.value}: {model.actor_id}"
+    return model.actor_type.value
+
+
 class AuditLogView(_Unscoped):
-    read_roles = frozenset({Role.SUPERADMIN, Role.ADMIN})
-    write_roles = frozenset()
+    """Who changed what, read-only; filter by actor, entity, action and (clinic) day."""
+
+    resource = "audit"
     allow_create = False
     allow_edit = False
     can_view_details = True
-    column_list = ("created_at", "actor_type", "actor_id", "action", "entity_type", "entity_id")
-    column_filters = ("action", "entity_type", "actor_type")
+    column_list = ("created_at", "actor_id", "action", "entity_type", "entity_id")
+    column_labels = {"created_at": "When", "actor_id": "Who", "entity_type": "Entity"}
+    column_formatters = {"created_at": when_formatter, "actor_id": _actor_formatter}
+    column_filters = (
+        StaffEmailFilter(AuditLog.actor_id, "Actor"),
+        FilterEqual(
+            AuditLog.actor_type, "Actor type", options=[(t.value, t.value) for t in ActorType]
+        ),
+        FilterEqual(AuditLog.actor_id, "Actor id"),
+        FilterEqual(AuditLog.entity_type, "Entity"),
+        FilterEqual(AuditLog.entity_id, "Entity id"),
+        FilterLike(AuditLog.action, "Action"),
+        LocalDayOn(AuditLog.created_at, "Date"),
+        LocalDayFrom(AuditLog.created_at, "Date"),
+        LocalDayUntil(AuditLog.created_at, "Date"),
+    )
     column_default_sort = ("created_at", True)
+    named_filter_urls = True  # ?flt0_date_on=2026-11-23 rather than ?flt0_6=…
 
     def scope(self, query: Any) -> Any:
         if current_user.is_superadmin:
             return query
         return query.filter(AuditLog.clinic_id == current_user.clinic_id)
 
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        count, rows = super().get_list(*args, **kwargs)
+        # One query for the page's staff emails, not one per row.
+        ids = {r.actor_id for r in rows if r.actor_type is ActorType.STAFF and r.actor_id}
+        g.roshni_audit_emails = (
+            dict(
+                self.session.execute(
+                    select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids))
+                ).all()
+            )
+            if ids
+            else {}
+        )
+        return count, rows
+
+    def staff_emails(self) -> dict[int, str]:
+        return getattr(g, "roshni_audit_emails", {})
+
 
 class PolicyView(SecureModelView):
     """The clinic's booking rules: windows, horizon, reminders, dues reminders."""
 
-    read_roles = frozenset({Role.ADMIN, Role.OPERATOR})
-    write_roles = frozenset({Role.ADMIN})
+    resource = "settings"
     allow_create = False
     column_list = (
         "booking_horizon_days",
@@ -316,14 +415,92 @@ class PolicyView(SecureModelView):
         "financial_year_start_month": {"description": "4 = April (India); 1 = January"},
     }
 
-    def get_one(self, id: Any) -> Any:
-        if not str(id).isdigit() or int(id) != current_clinic_id():
-            return None
-        return self.session.get(ClinicPolicy, int(id))
-
     def on_form_prefill(self, form: Any, id: Any) -> None:
         policy = self.get_one(id)
         if policy is not None:
             form.reminder_offsets_hours.data = ", ".join(
                 str(h) for h in policy.reminder_offsets_hours or []
             )
+
+
+class ProfileView(_Guarded, BaseView):
+    """My profile: one's own name, password and two-step login, for every role.
+
+    A therapist sees the therapist they are linked to; nobody sees anyone else here.
+    """
+
+    resource = "profile"
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    class NameForm(FlaskForm):
+        name = StringField("Name", validators=[Length(max=120)])
+
+    class PasswordForm(FlaskForm):
+        current = PasswordField("Current password", validators=[DataRequired()])
+        new = PasswordField(
+            "New password",
+            validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)],
+            description=f"At least {staff.MIN_PASSWORD} characters.",
+        )
+        repeat = PasswordField(
+            "New password again",
+            validators=[DataRequired(), EqualTo("new", message="The two do not match.")],
+        )
+
+    @expose("/")
+    def index(self) -> str:
+        return self._page(self.NameForm(name=current_user.name), self.PasswordForm())
+
+    # Not "name": a BaseView's name is its menu label.
+    @expose("/name", methods=("POST",))
+    @requires("update")
+    def save_name(self) -> Any:
+        form = self.NameForm()
+        if form.validate_on_submit():
+            try:
+                staff.update_profile(
+                    self.session, user_id=current_user.id, name=form.name.data, actor=staff_actor()
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash("Your name is saved.", "success")
+                return redirect(url_for(".index"))
+        return self._page(form, self.PasswordForm(formdata=None))
+
+    @expose("/password", methods=("POST",))
+    @requires("update")
+    def change_password(self) -> Any:
+        form = self.PasswordForm()
+        if form.validate_on_submit():
+            try:
+                staff.change_password(
+                    self.session,
+                    user_id=current_user.id,
+                    current=form.current.data,
+                    new=form.new.data,
+                    actor=staff_actor(),
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash("Your password is changed.", "success")
+                return redirect(url_for(".index"))
+        return self._page(self.NameForm(formdata=None, name=current_user.name), form)
+
+    def _page(self, name_form: FlaskForm, password_form: FlaskForm) -> str:
+        therapist = self.session.scalar(
+            select(Therapist).where(Therapist.staff_user_id == current_user.id)
+        )
+        return self.render(
+            "admin/profile.html",
+            user=current_user,
+            therapist=therapist,
+            name_form=name_form,
+            password_form=password_form,
+        )

@@ -9,7 +9,6 @@ from flask_admin.actions import action
 from wtforms import StringField
 
 from admin.views.base import (
-    FRONT_DESK,
     SecureModelView,
     current_clinic_id,
     label_formatter,
@@ -17,7 +16,6 @@ from admin.views.base import (
     when_formatter,
 )
 from core.clock import utcnow
-from models import Role
 from services import messaging
 from services.errors import ServiceError
 
@@ -25,6 +23,7 @@ from services.errors import ServiceError
 class OutboundMessageView(SecureModelView):
     """Everything the clinic sent or will send on its own, with what happened to it."""
 
+    resource = "conversations"
     allow_create = False
     allow_edit = False
     can_view_details = True
@@ -53,7 +52,7 @@ class OutboundMessageView(SecureModelView):
 
     @action("retry", "Retry", "Send the selected failed messages again?")
     def action_retry(self, ids: list[str]) -> None:
-        if not self.may_write():
+        if not self.allowed("retry"):
             flash("Your role cannot resend messages.", "error")
             return
         done = 0
@@ -81,8 +80,7 @@ class MessageTemplateView(SecureModelView):
     DLT template id in India). Keys: reminder, notice_booked, notice_moved,
     notice_cancelled, dues_reminder."""
 
-    write_roles = frozenset({Role.ADMIN})
-    read_roles = FRONT_DESK
+    resource = "settings"
     allow_delete = True
     column_list = ("key", "channel", "content_sid", "variable_order", "dlt_template_id")
     form_columns = ("key", "channel", "content_sid", "variable_order", "body", "dlt_template_id")

@@ -86,7 +86,6 @@ class ContactCreateForm(BaseForm):
 class ContactView(SecureModelView):
     resource = "patients"
     therapist_scope = "contact"
-    csv_export = True  # for the roles the matrix grants "export"; audited
     can_view_details = True
     column_list = ("name", "phone", "patients", "consent_at", "opted_out", "language")
     column_labels = {"consent_at": "Chat consent", "opted_out": "Opted out", "patients": "Patients"}
@@ -215,7 +214,6 @@ class AddToContactForm(BaseForm):
 class PatientView(SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
-    csv_export = True  # for the roles the matrix grants "export"; audited
     column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
     column_labels = {"contact": "Contact", "date_of_birth": "Born"}
     column_formatters = {
