@@ -33,6 +33,7 @@ from admin.views.base import (
     _Guarded,
     current_clinic_id,
     current_timezone,
+    requires,
     staff_actor,
 )
 from admin.views.calendar_grid import (
@@ -307,6 +308,7 @@ class CalendarView(_Guarded, BaseView):
     # --- booking from a free cell -------------------------------------------------------
 
     @expose("/book", methods=("GET", "POST"))
+    @requires("create")
     def book(self) -> Response | str:
         if not self.may_write():
             abort(403)
