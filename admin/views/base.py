@@ -125,27 +125,23 @@ SCOPE_MODELS = {
 class _Guarded:
     """Login and role checks shared by model views and custom views.
 
-    ``resource`` names a row of ``admin.permissions.MATRIX``. ``therapist_scope``
-    says what the view's rows belong to ("therapist", "appointment", "patient",
-    "contact"; "shared" for rows of nobody in particular) for the roles the matrix
-    limits to their own rows; a view without one is closed to those roles.
-    ``read_roles``/``write_roles`` are the old hand-set lists, used only by a view
-    that names no resource (the role walker in tests/test_roles.py fails for it).
+    ``resource`` names a row of ``admin.permissions.MATRIX``; a view that names
+    none is closed to everyone (and the role walker in tests/test_roles.py says
+    so). ``therapist_scope`` says what the view's rows belong to ("therapist",
+    "appointment", "patient", "contact"; "shared" for rows of nobody in particular)
+    for the roles the matrix limits to their own rows; a view without one is
+    closed to those roles.
     """
 
     resource: str | None = None
     therapist_scope: str | None = None
-    read_roles: frozenset[Role] = CLINIC_ROLES
-    write_roles: frozenset[Role] = FRONT_DESK
 
     def allowed(self, verb: str = READ) -> bool:
         """May the signed-in user do ``verb`` here (e.g. "read", "complete", "export")?"""
         if not (current_user.is_authenticated and current_user.is_active):
             return False
         role = current_user.role
-        if self.resource is None:
-            return role in (self.read_roles if verb == READ else self.write_roles)
-        if not permissions.allowed(self.resource, role, verb):
+        if self.resource is None or not permissions.allowed(self.resource, role, verb):
             return False
         return self.therapist_scope is not None or not permissions.own_only(self.resource, role)
 

@@ -28,8 +28,6 @@ from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringF
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import (
-    CLINIC_ROLES,
-    FRONT_DESK,
     _Guarded,
     current_clinic_id,
     current_timezone,
@@ -109,8 +107,6 @@ class CalendarView(_Guarded, BaseView):
     resource = "appointments"
     # Rows belong to a therapist; a therapist is shown only their own (see _scope).
     therapist_scope = "therapist"
-    read_roles = CLINIC_ROLES
-    write_roles = FRONT_DESK
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)

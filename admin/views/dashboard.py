@@ -18,7 +18,7 @@ from flask import Blueprint
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
-from admin.views.base import CLINIC_ROLES, FRONT_DESK, _Guarded, current_timezone
+from admin.views.base import FRONT_DESK, _Guarded, current_timezone
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, to_major
 from models import AppointmentStatus, Role
@@ -75,7 +75,6 @@ class DashboardView(_Guarded, AdminIndexView):
     # Every signed-in user lands here ("home" in admin.permissions); what the page
     # shows follows the "reports" row, as SECTIONS.
     resource = "home"
-    read_roles = CLINIC_ROLES | {Role.SUPERADMIN}
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
