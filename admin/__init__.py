@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from admin import auth
 from admin.views.appointments import AppointmentView
-from admin.views.calendar import CalendarView
 from admin.views.billing import DuesView, InvoiceView, PackageView, PaymentView
+from admin.views.calendar import CalendarView
 from admin.views.catalog import (
     ExceptionView,
     LocationView,
