@@ -32,6 +32,7 @@ from admin.views.deployment import (
 )
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
+from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from core import tenancy
 from models import (
@@ -48,6 +49,7 @@ from models import (
     Package,
     Patient,
     Payment,
+    RescheduleRequest,
     Service,
     StaffUser,
     Therapist,
@@ -77,7 +79,7 @@ def init_app(app: Flask) -> None:
         name="Roshni",
         url="/admin",
         index_view=DashboardView(session, name="Today", url="/admin"),
-        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+        theme=Bootstrap4Theme(swatch="default", fluid=True),  # no web fonts from a CDN
     )
     # Flask-Admin 2.x deprecates passing a plain SQLAlchemy session in favour of a
     # Flask-SQLAlchemy object, but that object is the only way its sqla views
@@ -88,6 +90,15 @@ def init_app(app: Flask) -> None:
         )
         panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
         panel.add_view(CalendarView(session, name="Calendar", endpoint="calendar"))
+        panel.add_view(
+            RescheduleRequestView(
+                RescheduleRequest,
+                session,
+                name="Reschedule requests",
+                endpoint="requests",
+                url="/admin/requests",
+            )
+        )
         panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
         panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
         panel.add_view(
