@@ -82,6 +82,10 @@ def _sign_out_when_idle() -> Response | None:
     if request.endpoint is None or request.endpoint.endswith("static"):
         return None
     if not current_user.is_authenticated:
+        if "_user_id" in session:
+            # The account was deactivated (``_load_user`` refused it): end the session
+            # for good, so that reactivating the account does not revive it.
+            session.clear()
         return None
     now = utcnow().timestamp()
     last_seen = session.get(_LAST_SEEN)

@@ -1,4 +1,5 @@
-"""Staff accounts: creation, password rules, logins with lockout, and the TOTP second factor."""
+"""Staff accounts: creation, password rules, an admin running the team (roles, deactivation,
+unlocking, resets), logins with lockout, and the TOTP second factor."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
@@ -23,7 +24,7 @@ from models import Clinic, Role, StaffUser
 from models.staff import LoginAttempt
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, NotFound
+from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 
 MIN_PASSWORD = 12
 # Below this length a password must mix character classes; longer passphrases need not.
@@ -161,6 +162,179 @@ def change_password(
             entity=user,
             after={"password": "changed"},
         )
+
+
+# --- running a clinic's team (its admins; the superadmin for every clinic) -------------------
+#
+# ``clinic_id`` is the clinic whose accounts the actor may touch: an admin passes their
+# own, so another clinic's account is NotFound, exactly like an id that does not exist.
+# None means every clinic, and is for the superadmin (and the CLI) only.
+
+
+def change_role(
+    session: Session, *, user_id: int, role: Role, actor: Actor, clinic_id: int | None
+) -> StaffUser:
+    """Give a clinic's staff member another clinic role; never to or from superadmin."""
+    role = Role(role)
+    if role is Role.SUPERADMIN:
+        raise InvalidInput(detail="Nobody becomes a superadmin from the staff list.")
+    with write_transaction(session):
+        user = _team_member(session, user_id, clinic_id)
+        if user.role is Role.SUPERADMIN:
+            raise InvalidInput(detail="A superadmin's role cannot be changed.")
+        if user.role is role:
+            raise InvalidTransition(f"{user.email} is already {_a(role)}.")
+        if user.role is Role.ADMIN:
+            _keep_an_admin(session, user, f"{user.email} cannot stop being an admin")
+        before = audit.snapshot(user)
+        user.role = role
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.role",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def set_active(
+    session: Session, *, user_id: int, active: bool, actor: Actor, clinic_id: int | None
+) -> StaffUser:
+    """Let an account log in again, or stop it: its open sessions end at their next request
+    (``admin.auth`` loads only active users)."""
+    with write_transaction(session):
+        user = _team_member(session, user_id, clinic_id)
+        if user.active == active:
+            state = "active" if active else "already deactivated"
+            raise InvalidTransition(f"{user.email} is {state}.")
+        if not active:
+            if actor.is_staff and actor.id == user.id:
+                raise InvalidInput(detail="You cannot deactivate your own account.")
+            _keep_an_admin(session, user, f"{user.email} cannot be deactivated")
+        before = audit.snapshot(user)
+        user.active = active
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.activate" if active else "staff.deactivate",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def unlock(session: Session, *, user_id: int, actor: Actor, clinic_id: int | None) -> StaffUser:
+    """End a lockout now (the owner is known to be at the door) and forget the wrong tries."""
+    with write_transaction(session):
+        user = _team_member(session, user_id, clinic_id)
+        if user.locked_until is None and not user.failed_logins:
+            raise InvalidTransition(f"{user.email} is not locked.")
+        before = audit.snapshot(user)
+        user.failed_logins = 0
+        user.locked_until = None
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.unlock",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int | None) -> StaffUser:
+    """Turn off someone's two-step login (a lost phone): the password alone logs them in
+    until they set it up again. One's own goes off from one's profile, with a code."""
+    with write_transaction(session):
+        user = _team_member(session, user_id, clinic_id)
+        _not_yourself(actor, user, "Turn off your own two-step login from My profile.")
+        if user.totp_secret_encrypted is None and user.totp_enabled_at is None:
+            raise InvalidTransition(f"{user.email} has no two-step login to reset.")
+        before = audit.snapshot(user)
+        user.totp_secret_encrypted = None
+        user.totp_enabled_at = None
+        user.totp_last_step = None
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.totp_reset",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def set_password(
+    session: Session, *, user_id: int, password: str, actor: Actor, clinic_id: int | None
+) -> StaffUser:
+    """An admin gives someone a new password (forgotten). One's own is changed from one's
+    profile, where the current password is asked for."""
+    with write_transaction(session):
+        user = _team_member(session, user_id, clinic_id)
+        _not_yourself(actor, user, "Change your own password from My profile.")
+        user.password_hash = hash_password(password or "", email=user.email)
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.password_reset",
+            entity=user,
+            after={"password": "set"},
+        )
+    return user
+
+
+def _team_member(session: Session, user_id: int, clinic_id: int | None) -> StaffUser:
+    """The account, if ``clinic_id`` may touch it, locked for this transaction.
+
+    The account's managers (its clinic's active admins; for a superadmin, the
+    active superadmins) are locked first and always in id order: two admins
+    deactivating each other at once then run one after the other, so the second
+    sees that the first is gone (and neither waits on the other's row forever).
+    """
+    user = session.get(StaffUser, user_id, populate_existing=True)
+    if user is None or (clinic_id is not None and user.clinic_id != clinic_id):
+        raise NotFound(what="staff account")
+    session.scalars(_managers(user.clinic_id).order_by(StaffUser.id).with_for_update()).all()
+    user = _locked_row(session, user_id)
+    if clinic_id is not None and user.clinic_id != clinic_id:
+        raise NotFound(what="staff account")
+    return user
+
+
+def _managers(clinic_id: int | None) -> Select[tuple[int]]:
+    """The active accounts that run ``clinic_id`` (None: the deployment)."""
+    if clinic_id is None:
+        return select(StaffUser.id).where(
+            StaffUser.role == Role.SUPERADMIN, StaffUser.clinic_id.is_(None), StaffUser.active
+        )
+    return select(StaffUser.id).where(
+        StaffUser.role == Role.ADMIN, StaffUser.clinic_id == clinic_id, StaffUser.active
+    )
+
+
+def _keep_an_admin(session: Session, user: StaffUser, refusal: str) -> None:
+    """Refuse a change that would leave the clinic (or the deployment) with no active admin."""
+    if not user.active:
+        return
+    managers = set(session.scalars(_managers(user.clinic_id)))
+    if user.id in managers and len(managers) == 1:
+        who = "the deployment's" if user.clinic_id is None else "the clinic's"
+        raise InvalidTransition(f"{refusal}: they are {who} last active admin.")
+
+
+def _not_yourself(actor: Actor, user: StaffUser, refusal: str) -> None:
+    if actor.is_staff and actor.id == user.id:
+        raise InvalidInput(detail=refusal)
+
+
+def _a(role: Role) -> str:
+    return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
 # --- logging in ------------------------------------------------------------------------------
