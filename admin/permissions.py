@@ -29,8 +29,9 @@ Verbs are plain words. ``read``, ``create``, ``update``, ``delete`` and
 (``complete``, ``refund``, ``record_cash``…). :data:`IMPLIED_BY` says which
 broader grant covers a narrower verb: an operator's ``update`` on appointments
 covers ``confirm``, ``cancel`` and ``complete``, while a therapist holds
-``complete`` alone. ``*`` grants every verb. :data:`OWN` in a role's grants
-limits that role to its own rows (a therapist's patients, sessions, hours).
+``complete`` alone; ``notes`` (progress notes, clinical) is implied by nothing.
+``*`` grants every verb. :data:`OWN` in a role's grants limits that role to its
+own rows (a therapist's patients, sessions, hours).
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ IMPLIED_BY: Mapping[str, str | None] = {
     "record": CREATE,
     "basic": None,
     "financial": None,
+    # Progress notes are clinical records: the session's therapist and the admin write
+    # and read them; the desk's "update" on appointments does not reach them.
+    "notes": None,
 }
 
 

@@ -38,6 +38,7 @@ from models.enums import (
     Role,
 )
 from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
+from models.notes import ProgressNote
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
@@ -81,6 +82,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentState",
     "PaymentStatus",
+    "ProgressNote",
     "ProviderEvent",
     "Refund",
     "RefundStatus",

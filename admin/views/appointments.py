@@ -43,6 +43,7 @@ from admin.views.filters import (
     LocalDayOnOrBefore,
     TherapistEqual,
 )
+from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
@@ -112,9 +113,10 @@ class CancelForm(FlaskForm):
     waive_charge = BooleanField("Waive the late-cancellation charge (void the session's invoice)")
 
 
-class AppointmentView(SecureModelView):
+class AppointmentView(ProgressNotesMixin, SecureModelView):
     """Who may do which action is the roles matrix (``admin.permissions``): each action
-    is allowed by its name (a therapist holds "complete", on their own sessions only)."""
+    is allowed by its name (a therapist holds "complete", on their own sessions only).
+    Each session's progress notes are on their own page (``admin.views.notes``)."""
 
     resource = "appointments"
     therapist_scope = "appointment"
@@ -213,10 +215,11 @@ class AppointmentView(SecureModelView):
     )
     # Readable filter URLs: ?flt0_date_between=2026-11-23+to+2026-11-29&flt1_therapist_is=3
     named_filter_urls = True
-    column_extra_row_actions = [CancelRowAction()]
+    column_extra_row_actions = [CancelRowAction(), NotesRowAction()]
     # Relations come joined in get_query (patient → contact too): one statement per page.
     column_auto_select_related = False
     list_template = "admin/model/list.html"
+    details_template = "admin/appointment_details.html"
 
     def get_query(self):
         return (

@@ -1,0 +1,109 @@
+"""Progress notes on a session: the page that lists them and adds one.
+
+A mixin for ``AppointmentView``, so the page lives at
+``/admin/appointment/notes/<id>`` and finds its appointment through that view's
+scoped query (the clinic's rows; a therapist's own sessions only).
+
+Reading and writing both need the matrix's "notes" verb on appointments, not
+"read": notes are clinical, and an accountant or the front desk reads
+appointments for money and scheduling, not for what happened in the session.
+One verb for the one route also keeps the roles walker's expectation simple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms.fields import TextAreaField
+
+from admin.views.base import current_clinic_id, current_timezone, requires, staff_actor
+from core.clock import utcnow
+from core.formatting import format_when, format_when_with_year
+from models import Appointment, AppointmentStatus
+from models.notes import BODY_MAX
+from services import notes
+from services.errors import ServiceError
+
+NOTES = "notes"
+
+
+class NotesRowAction(EndpointLinkRowAction):
+    """The row's link to the session's notes, for staff who may read them."""
+
+    def __init__(self) -> None:
+        super().__init__("fa fa-sticky-note", ".notes_view", title="Notes", id_arg="appointment_id")
+
+    def render(self, context: Any, row_id: str, row: Appointment) -> Any:
+        if not context.resolve("admin_view").allowed(NOTES):
+            return ""
+        return super().render(context, row_id, row)
+
+
+class NoteForm(FlaskForm):
+    # Length and emptiness are the service's to judge (one message for every caller).
+    body = TextAreaField("New note")
+
+
+class ProgressNotesMixin:
+    """``notes_view`` for a model view of appointments with ``_scoped(id)``."""
+
+    # Provided by the view this is mixed into (annotations only: nothing is shadowed).
+    session: Any
+    allowed: Callable[[str], bool]
+    _scoped: Callable[[Any], Appointment | None]
+    render: Callable[..., Any]
+
+    @expose("/notes/<int:appointment_id>", methods=("GET", "POST"))
+    @requires(NOTES)
+    def notes_view(self, appointment_id: int) -> Any:
+        if not self.allowed(NOTES):
+            abort(403)
+        appointment = self._scoped(appointment_id)
+        if appointment is None:
+            abort(404)
+        form = NoteForm()
+        if form.validate_on_submit():
+            try:
+                notes.add_progress_note(
+                    self.session,
+                    clinic_id=current_clinic_id(),
+                    appointment_id=appointment.id,
+                    body=form.body.data or "",
+                    now=utcnow(),
+                    actor=staff_actor(),
+                    author_id=current_user.id,
+                )
+            except ServiceError as exc:
+                self.session.rollback()
+                flash(exc.message, "error")
+            else:
+                flash("Note added.", "success")
+                return redirect(url_for(".notes_view", appointment_id=appointment.id))
+        elif request.method == "POST":
+            flash("The form expired; please try again.", "error")
+        zone = current_timezone()
+        listed = notes.notes_for_appointment(self.session, current_clinic_id(), appointment.id)
+        return self.render(
+            "admin/appointment_notes.html",
+            form=form,
+            appointment=appointment,
+            when=format_when(appointment.start_at, zone),
+            notes=[
+                {
+                    "author": note.author.name or note.author.email,
+                    "at": format_when_with_year(note.created_at, zone),
+                    "body": note.body,
+                }
+                for note in listed
+            ],
+            takes_notes=appointment.status is not AppointmentStatus.CANCELLED,
+            body_max=BODY_MAX,
+            details=url_for(".details_view", id=appointment.id),
+            back=url_for(".index_view"),
+        )
