@@ -23,17 +23,12 @@ from admin.views.catalog import (
 )
 from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
-from admin.views.deployment import (
-    AuditLogView,
-    ClinicView,
-    PolicyView,
-    ProfileView,
-    StaffUserView,
-)
+from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
 from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
+from admin.views.staff import ProfileView, StaffUserView
 from core import tenancy
 from models import (
     Appointment,

@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, Length
 from core.clock import utcnow
 from core.secrets import SecretUnreadable, decrypt, encrypt
 from models import StaffUser
-from services import staff
+from services import logins
 from services.audit import Actor
 from services.errors import InvalidInput
 
@@ -111,10 +111,10 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         now = utcnow()
-        result = staff.authenticate(
+        result = logins.authenticate(
             get_db().scoped, form.email.data, form.password.data, now=now, ip_hash=_client()
         )
-        if result.outcome is staff.LoginOutcome.NEEDS_TOTP:
+        if result.outcome is logins.LoginOutcome.NEEDS_TOTP:
             assert result.user is not None
             session.clear()  # nothing of the anonymous session carries over
             session[_PENDING] = {
@@ -142,7 +142,7 @@ def login_code() -> str | Response:
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        result = staff.verify_login_code(
+        result = logins.verify_login_code(
             get_db().scoped,
             user_id=int(pending["user_id"]),
             code=form.code.data,
@@ -154,7 +154,7 @@ def login_code() -> str | Response:
             assert result.user is not None
             return _log_in(result.user, pending.get("next"))
         flash(_refusal(WRONG_CODE, result), "error")
-        if result.outcome is staff.LoginOutcome.LOCKED:
+        if result.outcome is logins.LoginOutcome.LOCKED:
             session.pop(_PENDING, None)
             return redirect(url_for("auth.login"))
     return render_template("auth/login_code.html", form=form)
@@ -179,7 +179,7 @@ def totp_setup() -> str | Response:
     secret = _setup_secret()
     if form.validate_on_submit():
         try:
-            staff.enable_totp(
+            logins.enable_totp(
                 get_db().scoped,
                 user_id=current_user.id,
                 secret=secret,
@@ -194,7 +194,7 @@ def totp_setup() -> str | Response:
             session.pop(_TOTP_SETUP, None)
             flash("Two-step login is on. You will be asked for a code at every login.", "info")
             return redirect(url_for("auth.totp_setup"))
-    uri = staff.totp_uri(secret, current_user.email)
+    uri = logins.totp_uri(secret, current_user.email)
     return render_template(
         "auth/totp.html", form=form, enabled=False, secret=secret, uri=uri, qr=_qr(uri)
     )
@@ -208,7 +208,7 @@ def totp_disable() -> Response:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            staff.disable_totp(
+            logins.disable_totp(
                 get_db().scoped,
                 user_id=current_user.id,
                 code=form.code.data,
@@ -231,8 +231,8 @@ def _log_in(user: StaffUser, next_url: str | None) -> Response:
     return redirect(_safe_next(next_url))
 
 
-def _refusal(message: str, result: staff.LoginResult) -> str:
-    if result.outcome is staff.LoginOutcome.LOCKED:
+def _refusal(message: str, result: logins.LoginResult) -> str:
+    if result.outcome is logins.LoginOutcome.LOCKED:
         return f"{message} Too many attempts; try again in {result.retry_minutes} minutes."
     return message
 
@@ -240,7 +240,7 @@ def _refusal(message: str, result: staff.LoginResult) -> str:
 def _client() -> str | None:
     # remote_addr is the peer of this process: behind a proxy, configure ProxyFix so
     # that it is the client's address, or every client shares one limit.
-    return staff.hash_client(request.remote_addr, current_app.secret_key or "")
+    return logins.hash_client(request.remote_addr, current_app.secret_key or "")
 
 
 def _setup_secret() -> str:
@@ -252,7 +252,7 @@ def _setup_secret() -> str:
             return decrypt(config, stored)
         except SecretUnreadable:
             pass
-    secret = staff.new_totp_secret()
+    secret = logins.new_totp_secret()
     session[_TOTP_SETUP] = encrypt(config, secret)
     return secret
 

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from admin import auth
-from admin.views import deployment
+from admin.views import staff as staff_views
 from core.app import create_app, get_db
 from core.config import Config
 from models import AuditLog, Role, StaffUser
-from services import staff
+from services import logins, staff
 from services.audit import Actor
 from services.errors import InvalidInput, InvalidTransition, NotFound
 from tests.conftest import NOW, SYSTEM
@@ -40,7 +40,7 @@ NEW_PASSWORD = "a-fresh-passphrase-7"
 def clock(monkeypatch):
     frozen = FrozenClock(NOW)
     monkeypatch.setattr(auth, "utcnow", frozen)
-    monkeypatch.setattr(deployment, "utcnow", frozen)  # "locked until …" in the list
+    monkeypatch.setattr(staff_views, "utcnow", frozen)  # "locked until …" in the list
     return frozen
 
 
@@ -103,14 +103,14 @@ def audit_actions(session, user: StaffUser) -> list[str]:
 
 def lock_out(app, email: str) -> None:
     client = app.test_client()
-    for _ in range(staff.ACCOUNT_LOCK_AFTER):
+    for _ in range(logins.ACCOUNT_LOCK_AFTER):
         log_in(client, email, "not-the-password-1")
     assert LOCKED in log_in(client, email).text
 
 
 def turn_on_totp(session, app, user: StaffUser) -> str:
-    secret = staff.new_totp_secret()
-    staff.enable_totp(
+    secret = logins.new_totp_secret()
+    logins.enable_totp(
         session,
         user_id=user.id,
         secret=secret,
@@ -163,7 +163,7 @@ def test_each_verb_changes_the_account_with_an_audit_row(session, app, team):
     assert user.role is Role.OPERATOR and user.active
     assert (user.failed_logins, user.locked_until) == (0, None)
     assert not user.has_totp and user.totp_secret_encrypted is None
-    assert staff.authenticate(session, member.email, NEW_PASSWORD, now=NOW).ok
+    assert logins.authenticate(session, member.email, NEW_PASSWORD, now=NOW).ok
     assert audit_actions(session, member) == [
         "staff.role",
         "staff.deactivate",
