@@ -242,6 +242,33 @@ def test_search_finds_by_number_phone_and_name(client, session, desk):
     assert numbers(listed(client, search="nobody-like-this")) == set()
 
 
+def test_a_search_posted_from_the_box_never_puts_the_term_in_a_url(client, session, desk):
+    aarav = book(session, desk, desk.aarav, local(24, 10))
+    book(session, desk, desk.meera, local(24, 11))
+
+    posted = client.post("/admin/appointment/search/", data={"search": "+91 98765-00001"})
+
+    assert posted.status_code == 302
+    location = posted.headers["Location"]
+    assert "98765" not in location and "sq=" in location
+    page = client.get(location)
+    assert numbers(page.text) == {aarav.number}
+    # Paging, sorting and "clear search" links carry the opaque key, never the term.
+    assert "98765" not in " ".join(re.findall(r'href="([^"]+)"', page.text))
+    assert "/admin-assets/search.js" in page.text  # turns the GET box into this POST
+
+
+def test_a_search_key_from_another_session_finds_nothing_of_its_term(client, app, desk):
+    posted = client.post("/admin/appointment/search/", data={"search": "Aarav"})
+    stranger = app.test_client()
+    assert log_in(stranger, "admin@a.example").status_code == 302
+
+    page = stranger.get(posted.headers["Location"])
+
+    assert page.status_code == 200
+    assert 'value="Aarav"' not in page.text  # the key means nothing outside its session
+
+
 # --- actions ------------------------------------------------------------------------------
 
 

@@ -10,10 +10,11 @@ rows belong to a therapist (``therapist_scope``), and then only those rows.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import flash_errors, get_redirect_target
@@ -68,6 +69,22 @@ def route_verb(view: Any, name: str) -> str | None:
     """The verb a route of ``view`` needs: declared with @requires, or Flask-Admin's own."""
     fn = getattr(type(view), name, None)
     return getattr(fn, "_roshni_verb", None) or BUILTIN_VERBS.get(name)
+
+
+SEARCHES = "admin_searches"
+MAX_SEARCHES = 20
+
+
+def remember_search(term: str) -> str:
+    """An opaque key for a search term; the term itself stays in the signed session cookie."""
+    searches: dict[str, str] = dict(session.get(SEARCHES) or {})
+    for key, known in searches.items():
+        if known == term:
+            return key
+    key = secrets.token_urlsafe(6)
+    searches[key] = term
+    session[SEARCHES] = dict(list(searches.items())[-MAX_SEARCHES:])
+    return key
 
 
 def staff_actor() -> Actor:
@@ -193,6 +210,35 @@ class SecureModelView(_Guarded, ModelView):
     can_view_details = False
     form_excluded_columns = ("clinic", "clinic_id", "created_at", "updated_at")
     column_exclude_list = ("clinic", "created_at", "updated_at")
+    # Turns the list's GET search form into a POST to ``search`` (static/search.js).
+    extra_js = ["/admin-assets/search.js"]
+
+    # --- search without the typed name or phone in any URL ---
+
+    @expose("/search/", methods=("POST",))
+    @requires("read")
+    def search(self) -> Response:
+        """The search box posts here; the term is kept in the session and the list is
+        shown under an opaque key (``?sq=…``), so a patient's name or phone never
+        lands in a URL, the browser history or an access log."""
+        term = (request.form.get("search") or "").strip()[:100]
+        keep = {k: v for k, v in request.form.items() if k not in ("search", "sq", "csrf_token")}
+        if term:
+            keep["sq"] = remember_search(term)
+        return redirect(self.get_url(".index_view", **keep))
+
+    def _get_list_extra_args(self) -> Any:
+        args = super()._get_list_extra_args()
+        key = args.extra_args.get("sq")
+        if not args.search and key:
+            args.search = (session.get(SEARCHES) or {}).get(key)
+        return args
+
+    def _get_list_url(self, view_args: Any) -> str:
+        extra = {k: v for k, v in (view_args.extra_args or {}).items() if k != "sq"}
+        if view_args.search:
+            extra["sq"] = remember_search(view_args.search)
+        return super()._get_list_url(view_args.clone(search=None, extra_args=extra))
 
     @property
     def can_create(self) -> bool:  # type: ignore[override]

@@ -31,3 +31,20 @@ def test_cancelling_with_a_reason_shows_the_session_cancelled(page, make_patient
     row.get_by_title("View Record").click()
     assert "Family is travelling that week" in page.locator("table").first.inner_text()
     screenshot(page, "appointments_4_details")
+
+
+def test_the_search_box_finds_a_patient_without_putting_the_name_in_the_url(
+    page, make_patient, book
+):
+    appointment = book(make_patient("Ishaan Kapoor"), kolkata(weekday_ahead(5), 11))
+
+    log_in(page)
+    page.get_by_role("link", name="Appointments", exact=True).click()
+    box = page.locator('form[role="search"] input[name="search"]')
+    box.fill("Ishaan")
+    box.press("Enter")
+    page.wait_for_load_state()
+
+    assert "sq=" in page.url and "Ishaan" not in page.url
+    assert page.locator("tr", has_text=appointment.number).count() == 1
+    screenshot(page, "appointments_5_searched")
