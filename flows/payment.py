@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.formatting import format_money
 from flows.engine import Turn, state
-from services import billing, payments
+from services import billing, credits, payment_requests
 
 
 def start_pay_dues(turn: Turn) -> str:
@@ -38,7 +38,7 @@ def answer_pay_dues(turn: Turn, text: str) -> str:
         return turn.miss(turn.say("choose_number", count=2))
     contact = turn.contact
     assert contact is not None
-    amount, route = payments.request_dues_payment(
+    amount, route = payment_requests.request_dues_payment(
         turn.session,
         clinic_id=turn.clinic.id,
         contact_id=contact.id,
@@ -67,7 +67,7 @@ def booking_payment_note(turn: Turn, appointment) -> str:
         owed = invoice.total_minor - billing.invoice_paid(turn.session, invoice.id)
     amount = format_money(owed, turn.clinic.currency, short=True)
     if appointment.payment_status is PaymentStatus.PAID:
-        left = billing.credit_balance(turn.session, appointment.patient_id, appointment.service_id)
+        left = credits.credit_balance(turn.session, appointment.patient_id, appointment.service_id)
         return "\n" + turn.say("paid_from_credit", left=left)
     if appointment.payment_status is not PaymentStatus.PENDING:
         return ""
@@ -76,7 +76,7 @@ def booking_payment_note(turn: Turn, appointment) -> str:
         from core.formatting import format_time
 
         return "\n" + turn.say("pay_to_keep", amount=amount, until=format_time(until))
-    if payments.uses_upi(turn.clinic):
+    if payment_requests.uses_upi(turn.clinic):
         return "\n" + turn.say("pay_by_upi", amount=amount)
     return ""
 

@@ -31,7 +31,7 @@ from models import (
     RescheduleStatus,
     Therapist,
 )
-from services import audit, billing, messaging, payments
+from services import audit, billing, credits, messaging, payment_requests
 from services.audit import Actor
 from services.availability import (
     BookingContext,
@@ -118,7 +118,7 @@ def book_appointment(
                 entity=appointment,
             )
             messaging.schedule_reminders(session, appointment, now=now)
-            payments.request_for_booking(session, appointment, now=now, actor=actor)
+            payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
             if actor.is_staff:
                 messaging.notify_patient(session, appointment, event="booked", now=now)
     except _Unavailable as exc:
@@ -253,7 +253,7 @@ def cancel_appointment(
         )
         charged = inside_window and not waive_charge and actor.is_staff
         if not charged:
-            billing.return_credit(session, appointment, now=now, actor=actor)
+            credits.return_credit(session, appointment, now=now, actor=actor)
             invoice = billing.session_invoice(session, appointment.id)
             if invoice is not None:
                 billing.void_invoice(

@@ -11,12 +11,12 @@ Functions without ``write_transaction`` run inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
@@ -24,14 +24,11 @@ from models import (
     Appointment,
     AppointmentStatus,
     Clinic,
-    CreditEntry,
-    CreditKind,
     DocumentCounter,
     Invoice,
     InvoiceLine,
     InvoiceLineKind,
     InvoiceStatus,
-    Package,
     Patient,
     Payment,
     PaymentAllocation,
@@ -42,7 +39,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.errors import InvalidInput, NotFound
 from services.numbering import next_value
 
 
@@ -232,50 +229,61 @@ def invoice_paid(session: Session, invoice_id: int) -> int:
 # --- settling: payments against invoices ---------------------------------------------
 
 
-def _refunded_subquery():
-    return (
-        select(Refund.payment_id, func.sum(Refund.amount_minor).label("refunded"))
-        .where(Refund.status != RefundStatus.FAILED)
-        .group_by(Refund.payment_id)
-        .subquery()
-    )
-
-
-def _allocated_by_payment():
-    return (
-        select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount_minor).label("used"))
-        .group_by(PaymentAllocation.payment_id)
-        .subquery()
-    )
-
-
-def _allocated_by_invoice():
+def _allocated_by_invoice(clinic_id: int):
     return (
         select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_minor).label("paid"))
+        .where(PaymentAllocation.clinic_id == clinic_id)
         .group_by(PaymentAllocation.invoice_id)
         .subquery()
     )
 
 
-def payment_available(session: Session, payment_id: int) -> int:
-    """Received, not allocated to an invoice and not refunded."""
-    return available_by_payment(session, [payment_id]).get(payment_id, 0)
-
-
-def available_by_payment(session: Session, payment_ids: list[int]) -> dict[int, int]:
-    used, refunded = _allocated_by_payment(), _refunded_subquery()
-    rows = session.execute(
-        select(
-            Payment.id,
-            Payment.amount_minor
-            - func.coalesce(used.c.used, 0)
-            - func.coalesce(refunded.c.refunded, 0),
-        )
+def _money_left(*where: Any) -> Select[tuple[int, int]]:
+    """(payment id, money left) for received payments: the amount less what pays
+    invoices and what was refunded (or is being refunded)."""
+    used = (
+        select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount_minor).label("used"))
+        .group_by(PaymentAllocation.payment_id)
+        .subquery()
+    )
+    refunded = (
+        select(Refund.payment_id, func.sum(Refund.amount_minor).label("refunded"))
+        .where(Refund.status != RefundStatus.FAILED)
+        .group_by(Refund.payment_id)
+        .subquery()
+    )
+    left = (
+        Payment.amount_minor - func.coalesce(used.c.used, 0) - func.coalesce(refunded.c.refunded, 0)
+    )
+    return (
+        select(Payment.id, left.label("left"))
         .outerjoin(used, used.c.payment_id == Payment.id)
         .outerjoin(refunded, refunded.c.payment_id == Payment.id)
-        .where(Payment.id.in_(payment_ids), Payment.status == PaymentState.RECEIVED)
+        .where(Payment.status == PaymentState.RECEIVED, *where)
     )
-    return {pid: int(amount) for pid, amount in rows}
+
+
+def _invoice_due(clinic_id: int, *columns: Any) -> Select[Any]:
+    """``columns`` of the clinic's issued invoices with what is left to pay on each."""
+    paid = _allocated_by_invoice(clinic_id)
+    return (
+        select(*columns, (Invoice.total_minor - func.coalesce(paid.c.paid, 0)).label("due"))
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
+    )
+
+
+def owed_by(clinic_id: int, column: Any, *where: Any) -> Select[tuple[int, int]]:
+    """What is owed, grouped by ``column`` (Invoice.patient_id, Invoice.contact_id)."""
+    due = _invoice_due(clinic_id, column).where(*where).subquery()
+    key = due.c[column.key]
+    return select(key, func.sum(due.c.due).label("owed")).group_by(key)
+
+
+def payment_available(session: Session, payment_id: int) -> int:
+    """Received, not allocated to an invoice and not refunded."""
+    row = session.execute(_money_left(Payment.id == payment_id)).first()
+    return int(row.left) if row is not None else 0
 
 
 def settle(
@@ -290,37 +298,20 @@ def settle(
     """Allocate the contact's money on account to their open invoices (the preferred one
     first, then oldest first) and bring invoiced sessions' payment status up to date."""
     session.flush()
-    used, refunded, paid = _allocated_by_payment(), _refunded_subquery(), _allocated_by_invoice()
     available = [
         [pid, int(amount)]
         for pid, amount in session.execute(
-            select(
-                Payment.id,
-                Payment.amount_minor
-                - func.coalesce(used.c.used, 0)
-                - func.coalesce(refunded.c.refunded, 0),
+            _money_left(Payment.clinic_id == clinic_id, Payment.contact_id == contact_id).order_by(
+                Payment.received_at, Payment.id
             )
-            .outerjoin(used, used.c.payment_id == Payment.id)
-            .outerjoin(refunded, refunded.c.payment_id == Payment.id)
-            .where(
-                Payment.clinic_id == clinic_id,
-                Payment.contact_id == contact_id,
-                Payment.status == PaymentState.RECEIVED,
-            )
-            .order_by(Payment.received_at, Payment.id)
         )
         if amount > 0
     ]
     open_invoices = [
         (invoice_id, int(due))
         for invoice_id, due in session.execute(
-            select(Invoice.id, Invoice.total_minor - func.coalesce(paid.c.paid, 0))
-            .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-            .where(
-                Invoice.clinic_id == clinic_id,
-                Invoice.contact_id == contact_id,
-                Invoice.status == InvoiceStatus.ISSUED,
-            )
+            _invoice_due(clinic_id, Invoice.id)
+            .where(Invoice.contact_id == contact_id)
             .order_by(
                 case((Invoice.id == (prefer_invoice_id or 0), 0), else_=1),
                 Invoice.issued_at,
@@ -347,15 +338,15 @@ def settle(
                 touched.append(invoice_id)
     if touched:
         session.flush()
-        refresh_session_status(session, touched, now=now, actor=actor)
+        refresh_session_status(session, clinic_id, touched, now=now, actor=actor)
 
 
 def refresh_session_status(
-    session: Session, invoice_ids: list[int], *, now: datetime, actor: Actor
+    session: Session, clinic_id: int, invoice_ids: list[int], *, now: datetime, actor: Actor
 ) -> None:
     """Set each invoiced session's payment status from its invoice; a fully paid
     prepaid booking stops being held and becomes confirmed."""
-    paid = _allocated_by_invoice()
+    paid = _allocated_by_invoice(clinic_id)
     rows = session.execute(
         select(Appointment, Invoice.total_minor, func.coalesce(paid.c.paid, 0))
         .join(InvoiceLine, InvoiceLine.appointment_id == Appointment.id)
@@ -401,27 +392,14 @@ def refresh_session_status(
 
 def dues_by_patient(session: Session, clinic_id: int, contact_id: int | None = None) -> dict:
     """patient id → amount owed (invoiced − paid − credited), only where positive."""
-    paid = _allocated_by_invoice()
-    query = (
-        select(Invoice.patient_id, func.sum(Invoice.total_minor - func.coalesce(paid.c.paid, 0)))
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
-        .group_by(Invoice.patient_id)
-    )
-    if contact_id is not None:
-        query = query.where(Invoice.contact_id == contact_id)
+    billed_to = () if contact_id is None else (Invoice.contact_id == contact_id,)
+    query = owed_by(clinic_id, Invoice.patient_id, *billed_to)
     return {pid: int(owed) for pid, owed in session.execute(query) if owed and owed > 0}
 
 
 def outstanding_by_contact(session: Session, clinic_id: int) -> dict[int, int]:
     """contact id → amount owed, in minor units (only contacts who owe something)."""
-    paid = _allocated_by_invoice()
-    rows = session.execute(
-        select(Invoice.contact_id, func.sum(Invoice.total_minor - func.coalesce(paid.c.paid, 0)))
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
-        .group_by(Invoice.contact_id)
-    )
+    rows = session.execute(owed_by(clinic_id, Invoice.contact_id))
     return {contact_id: int(owed) for contact_id, owed in rows if owed and owed > 0}
 
 
@@ -430,270 +408,7 @@ def contact_dues(session: Session, clinic_id: int, contact_id: int) -> Dues:
     patients = session.scalars(
         select(Patient).where(Patient.id.in_(owed)).order_by(Patient.id)
     ).all()
-    used, refunded = _allocated_by_payment(), _refunded_subquery()
-    on_account = session.scalar(
-        select(
-            func.coalesce(
-                func.sum(
-                    Payment.amount_minor
-                    - func.coalesce(used.c.used, 0)
-                    - func.coalesce(refunded.c.refunded, 0)
-                ),
-                0,
-            )
-        )
-        .outerjoin(used, used.c.payment_id == Payment.id)
-        .outerjoin(refunded, refunded.c.payment_id == Payment.id)
-        .where(
-            Payment.clinic_id == clinic_id,
-            Payment.contact_id == contact_id,
-            Payment.status == PaymentState.RECEIVED,
-        )
-    )
+    left = _money_left(Payment.clinic_id == clinic_id, Payment.contact_id == contact_id).subquery()
+    on_account = session.scalar(select(func.coalesce(func.sum(left.c.left), 0)))
     per_patient = [(p, owed[p.id]) for p in patients]
     return Dues(per_patient=per_patient, total=sum(owed.values()), on_account=int(on_account))
-
-
-def open_invoices(session: Session, clinic_id: int, contact_id: int) -> list[tuple[Invoice, int]]:
-    """The contact's invoices with something left to pay, oldest first, with that amount."""
-    paid = _allocated_by_invoice()
-    rows = session.execute(
-        select(Invoice, Invoice.total_minor - func.coalesce(paid.c.paid, 0))
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(
-            Invoice.clinic_id == clinic_id,
-            Invoice.contact_id == contact_id,
-            Invoice.status == InvoiceStatus.ISSUED,
-        )
-        .order_by(Invoice.issued_at, Invoice.id)
-    )
-    return [(invoice, int(due)) for invoice, due in rows if due > 0]
-
-
-# --- packages and credits -------------------------------------------------------------
-
-
-def credit_balance(session: Session, patient_id: int, service_id: int | None = None) -> int:
-    """Sessions left for this patient: credits for ``service_id`` plus any-service credits
-    (``service_id=None``: every credit)."""
-    query = select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
-        CreditEntry.patient_id == patient_id
-    )
-    if service_id is not None:
-        query = query.where(
-            (CreditEntry.service_id == service_id) | CreditEntry.service_id.is_(None)
-        )
-    return int(session.scalar(query))
-
-
-def credit_balances(session: Session, patient_ids: list[int]) -> dict[int, int]:
-    rows = session.execute(
-        select(CreditEntry.patient_id, func.sum(CreditEntry.sessions))
-        .where(CreditEntry.patient_id.in_(patient_ids))
-        .group_by(CreditEntry.patient_id)
-    )
-    return defaultdict(int, {pid: int(total) for pid, total in rows})
-
-
-def sell_package(
-    session: Session,
-    *,
-    clinic_id: int,
-    patient_id: int,
-    package_id: int,
-    now: datetime,
-    actor: Actor,
-) -> Invoice:
-    """Invoice a package and add its sessions to the patient's credit."""
-    with write_transaction(session):
-        clinic = session.get(Clinic, clinic_id)
-        patient = session.scalar(
-            select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
-        )
-        package = session.scalar(
-            select(Package).where(Package.id == package_id, Package.clinic_id == clinic_id)
-        )
-        if clinic is None or patient is None:
-            raise NotFound(what="patient")
-        if package is None or not package.active:
-            raise NotFound(what="package")
-        invoice = issue_invoice(
-            session,
-            clinic=clinic,
-            patient=patient,
-            lines=[
-                LineSpec(
-                    kind=InvoiceLineKind.PACKAGE,
-                    description=f"{package.name} ({package.sessions} sessions)",
-                    unit_minor=package.price_minor,
-                    package_id=package.id,
-                )
-            ],
-            now=now,
-            actor=actor,
-        )
-        session.flush()
-        _add_credit(
-            session,
-            patient,
-            CreditKind.PACKAGE,
-            package.sessions,
-            actor,
-            now,
-            service_id=package.service_id,
-            package_id=package.id,
-            invoice_id=invoice.id,
-        )
-        settle(session, clinic_id, patient.contact_id, now=now, actor=actor)
-    return invoice
-
-
-def draw_credit(session: Session, appointment: Appointment, *, now: datetime, actor: Actor) -> bool:
-    """Pay a session from the patient's credit when they have some for its service."""
-    if appointment.price_minor == 0 or appointment.payment_status is PaymentStatus.PAID:
-        return False
-    if credit_balance(session, appointment.patient_id, appointment.service_id) < 1:
-        return False
-    specific = session.scalar(
-        select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
-            CreditEntry.patient_id == appointment.patient_id,
-            CreditEntry.service_id == appointment.service_id,
-        )
-    )
-    _add_credit(
-        session,
-        appointment.patient,
-        CreditKind.DRAWN,
-        -1,
-        actor,
-        now,
-        # Use up credits for this very service before any-service ones.
-        service_id=appointment.service_id if specific > 0 else None,
-        appointment_id=appointment.id,
-    )
-    appointment.payment_status = PaymentStatus.PAID
-    appointment.hold_expires_at = None
-    invoice = session_invoice(session, appointment.id)
-    if invoice is not None:  # invoiced already (say, a completed pay-later session)
-        void_invoice(session, invoice, reason="paid from package credit", actor=actor)
-    return True
-
-
-def draw_credit_for(
-    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
-) -> Appointment:
-    """Staff: pay this session from the patient's package credit."""
-    with write_transaction(session):
-        appointment = session.scalar(
-            select(Appointment).where(
-                Appointment.id == appointment_id, Appointment.clinic_id == clinic_id
-            )
-        )
-        if appointment is None:
-            raise NotFound(what="appointment")
-        if appointment.status is AppointmentStatus.CANCELLED:
-            raise InvalidTransition("A cancelled session cannot be paid from credit.")
-        before = audit.snapshot(appointment)
-        if not draw_credit(session, appointment, now=now, actor=actor):
-            raise InvalidInput(
-                detail="This session is already paid, free, or the patient has no credit for it."
-            )
-        audit.record(
-            session,
-            clinic_id=clinic_id,
-            actor=actor,
-            action="appointment.draw_credit",
-            entity=appointment,
-            before=before,
-        )
-        settle(session, clinic_id, appointment.patient.contact_id, now=now, actor=actor)
-    return appointment
-
-
-def return_credit(session: Session, appointment: Appointment, *, now: datetime, actor: Actor):
-    """A session paid from credit was cancelled: the credit comes back (once)."""
-    drawn = session.scalar(
-        select(func.coalesce(func.sum(CreditEntry.sessions), 0)).where(
-            CreditEntry.appointment_id == appointment.id
-        )
-    )
-    if drawn >= 0:
-        return
-    service_id = session.scalar(
-        select(CreditEntry.service_id).where(
-            CreditEntry.appointment_id == appointment.id, CreditEntry.kind == CreditKind.DRAWN
-        )
-    )
-    _add_credit(
-        session,
-        appointment.patient,
-        CreditKind.RETURNED,
-        -drawn,
-        actor,
-        now,
-        service_id=service_id,
-        appointment_id=appointment.id,
-    )
-
-
-def adjust_credit(
-    session: Session,
-    *,
-    clinic_id: int,
-    patient_id: int,
-    sessions: int,
-    note: str,
-    now: datetime,
-    actor: Actor,
-    service_id: int | None = None,
-) -> CreditEntry:
-    if sessions == 0 or not note.strip():
-        raise InvalidInput(detail="Give a non-zero number of sessions and a reason.")
-    with write_transaction(session):
-        patient = session.scalar(
-            select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
-        )
-        if patient is None:
-            raise NotFound(what="patient")
-        if credit_balance(session, patient_id) + sessions < 0:
-            raise InvalidInput(detail="That would leave the patient with negative credit.")
-        entry = _add_credit(
-            session,
-            patient,
-            CreditKind.ADJUSTMENT,
-            sessions,
-            actor,
-            now,
-            service_id=service_id,
-            note=note.strip(),
-        )
-    return entry
-
-
-def _add_credit(
-    session: Session,
-    patient: Patient,
-    kind: CreditKind,
-    sessions: int,
-    actor: Actor,
-    now: datetime,
-    **links: object,
-) -> CreditEntry:
-    entry = CreditEntry(
-        clinic_id=patient.clinic_id,
-        patient_id=patient.id,
-        kind=kind,
-        sessions=sessions,
-        created_by=actor.label(),
-        created_at=now,
-        **links,
-    )
-    session.add(entry)
-    audit.record(
-        session, clinic_id=patient.clinic_id, actor=actor, action=f"credit.{kind}", entity=entry
-    )
-    return entry
-
-
-def hold_until(now: datetime, minutes: int) -> datetime:
-    return now + timedelta(minutes=minutes)

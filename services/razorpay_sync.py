@@ -32,7 +32,7 @@ from models import (
     Refund,
     RefundStatus,
 )
-from services import payments
+from services import payment_requests, payments, refunds
 from services.payments import ProviderPayment
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
         if refund is not None:
             if refund.provider_refund_id is None:  # the event beat our own record of the id
                 refund.provider_refund_id = str(entity.get("id", ""))[:40] or None
-            payments.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
+            refunds.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
 
 
 def _refund_query(entity: dict[str, Any]):
@@ -313,7 +313,7 @@ def _create_link(
     clinic = session.get(Clinic, link.clinic_id)
     contact = session.get(Contact, link.contact_id)
     assert clinic is not None and contact is not None
-    if link.expire_at < now + payments.GATEWAY_MIN_LIFETIME - timedelta(minutes=1):
+    if link.expire_at < now + payment_requests.GATEWAY_MIN_LIFETIME - timedelta(minutes=1):
         _finish_link(session, link_id, LinkStatus.EXPIRED, "the hold ran out before Razorpay", now)
         return False
     gateway = gateway_for(clinic)
@@ -359,7 +359,7 @@ def _create_link(
         link.last_error = None
         if link.status is LinkStatus.PENDING:
             link.status = LinkStatus.CREATED
-        payments.queue_link_message(session, link, now=now)
+        payment_requests.queue_link_message(session, link, now=now)
     return True
 
 
@@ -427,7 +427,7 @@ def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: da
             assert refund is not None
             refund.provider_refund_id = str(made.get("id", ""))[:40] or None
             if made.get("status") == "processed":
-                payments.apply_refund(session, refund, status="processed", now=now)
+                refunds.apply_refund(session, refund, status="processed", now=now)
         submitted += 1
     return submitted
 

@@ -23,10 +23,8 @@ from models import (
     AppointmentStatus,
     Clinic,
     Invoice,
-    InvoiceStatus,
     Patient,
     Payment,
-    PaymentAllocation,
     PaymentMethod,
     PaymentState,
     Refund,
@@ -38,6 +36,7 @@ from models import (
 
 # A cheap, single statement (weekly hours UNION exceptions) and the very rules that
 # decide free slots: utilisation must count the same hours the booking flow offers.
+from services import billing
 from services.availability import _load_rules
 
 WEEK_DAYS = 7
@@ -387,22 +386,7 @@ def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneIn
         Refund.processed_at >= start,
         Refund.processed_at < end,
     )
-    paid = (
-        select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_minor).label("paid"))
-        .where(PaymentAllocation.clinic_id == clinic_id)
-        .group_by(PaymentAllocation.invoice_id)
-        .subquery()
-    )
-    per_contact = (
-        select(
-            Invoice.contact_id,
-            func.sum(Invoice.total_minor - func.coalesce(paid.c.paid, 0)).label("owed"),
-        )
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.clinic_id == clinic_id, Invoice.status == InvoiceStatus.ISSUED)
-        .group_by(Invoice.contact_id)
-        .subquery()
-    )
+    per_contact = billing.owed_by(clinic_id, Invoice.contact_id).subquery()
     owed = per_contact.c.owed
     # One pass over the contacts gives both the total and how many owe.
     dues = (

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from models import BookingSource, ExceptionKind, PaymentMethod, Role
-from services import appointments, billing, catalog, payments, reports
+from services import appointments, billing, catalog, payments, refunds, reports
 from services.audit import Actor
 from services.staff import create_staff_user
 from tests.conftest import NOW, SYSTEM
@@ -168,7 +168,7 @@ def scenario(session, make_clinic, make_therapist, make_service, make_patient, b
         )
 
     def refund(payment, amount, when):
-        payments.refund_payment(
+        refunds.refund_payment(
             session,
             clinic_id=clinic.id,
             payment_id=payment.id,

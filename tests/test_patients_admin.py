@@ -22,7 +22,7 @@ from models import (
     Relation,
     Role,
 )
-from services import billing, patients, payments
+from services import credits, patients, payments
 from services.appointments import book_appointment, complete_appointment
 from services.staff import create_staff_user
 from tests.chat import Chat
@@ -116,7 +116,7 @@ def test_the_contact_page_shows_children_consent_opt_outs_dues_and_credits(
     complete_appointment(
         session, clinic_id=clinic.id, appointment_id=done.id, now=NOW, actor=SYSTEM
     )
-    billing.adjust_credit(
+    credits.adjust_credit(
         session,
         clinic_id=clinic.id,
         patient_id=diya.id,

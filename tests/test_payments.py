@@ -54,7 +54,7 @@ from models import (
     Relation,
     Service,
 )
-from services import billing, catalog, patients, payments, razorpay_sync
+from services import billing, catalog, credits, patients, payments, razorpay_sync, refunds
 from services.appointments import book_appointment, cancel_appointment, complete_appointment
 from services.audit import Actor
 from services.availability import free_slots
@@ -860,7 +860,7 @@ def test_a_session_paid_from_credit_is_no_longer_owed(
     )
     [aarav_session] = rows(session, Appointment, Appointment.patient_id == aarav.id)
 
-    billing.draw_credit_for(
+    credits.draw_credit_for(
         session,
         clinic_id=clinic.id,
         appointment_id=aarav_session.id,
@@ -870,7 +870,7 @@ def test_a_session_paid_from_credit_is_no_longer_owed(
 
     dues = billing.contact_dues(session, clinic.id, aarav.contact_id)
     assert [(p.name, owed) for p, owed in dues.per_patient] == [("Diya", 60000)]
-    assert billing.credit_balance(session, aarav.id, pay_after.id) == 4
+    assert credits.credit_balance(session, aarav.id, pay_after.id) == 4
 
 
 def test_nothing_owed_means_nothing_to_pay(session, clinic, connect_razorpay):
@@ -891,7 +891,7 @@ def package(session, online, prepaid):
 
 
 def sell(session, clinic, patient, package, *, now=NOW) -> Invoice:
-    return billing.sell_package(
+    return credits.sell_package(
         session,
         clinic_id=clinic.id,
         patient_id=patient.id,
@@ -908,7 +908,7 @@ def test_selling_a_package_invoices_it_and_adds_its_sessions(
 
     assert (invoice.number, invoice.total_minor) == ("INV-2026-27-000001", 600000)
     assert [line.kind for line in invoice.lines] == [InvoiceLineKind.PACKAGE]
-    assert billing.credit_balance(session, patient.id, prepaid.id) == 10
+    assert credits.credit_balance(session, patient.id, prepaid.id) == 10
     assert billing.contact_dues(session, online.id, patient.contact_id).total == 600000
 
 
@@ -921,7 +921,7 @@ def test_a_booking_with_credit_draws_one_session_instead_of_asking_to_pay(
 
     assert appointment.payment_status is PaymentStatus.PAID
     assert appointment.hold_expires_at is None
-    assert billing.credit_balance(session, patient.id, prepaid.id) == 9
+    assert credits.credit_balance(session, patient.id, prepaid.id) == 9
     assert count(session, Invoice) == 1  # the package's only
     assert count(session, PaymentLink) == 0
 
@@ -940,13 +940,13 @@ def test_cancelling_outside_the_window_returns_the_credit(
         actor=Actor.contact(patient.contact_id),
     )
 
-    assert billing.credit_balance(session, patient.id, prepaid.id) == 10
+    assert credits.credit_balance(session, patient.id, prepaid.id) == 10
 
 
 def test_the_credit_balance_is_the_sum_of_the_ledger(session, online, patient, package, prepaid):
     sell(session, online, patient, package)
     book(session, online, patient, prepaid, WED_10)
-    billing.adjust_credit(
+    credits.adjust_credit(
         session,
         clinic_id=online.id,
         patient_id=patient.id,
@@ -958,14 +958,14 @@ def test_the_credit_balance_is_the_sum_of_the_ledger(session, online, patient, p
 
     ledger = [e.sessions for e in rows(session, CreditEntry)]
     assert ledger == [10, -1, -2]
-    assert billing.credit_balance(session, patient.id) == sum(ledger) == 7
+    assert credits.credit_balance(session, patient.id) == sum(ledger) == 7
 
 
 def test_an_adjustment_cannot_make_credit_negative(session, online, patient, package):
     sell(session, online, patient, package)
 
     with pytest.raises(InvalidInput):
-        billing.adjust_credit(
+        credits.adjust_credit(
             session,
             clinic_id=online.id,
             patient_id=patient.id,
@@ -974,7 +974,7 @@ def test_an_adjustment_cannot_make_credit_negative(session, online, patient, pac
             now=NOW,
             actor=STAFF,
         )
-    assert billing.credit_balance(session, patient.id) == 10
+    assert credits.credit_balance(session, patient.id) == 10
 
 
 # --- refunds and the cancellation policy ---------------------------------------------------------
@@ -990,7 +990,7 @@ def paid(session, held, razorpay):
 
 
 def refund(session, payment, amount: int, *, reason: str = "cancelled in time") -> Refund:
-    return payments.refund_payment(
+    return refunds.refund_payment(
         session,
         clinic_id=payment.clinic_id,
         payment_id=payment.id,
@@ -1170,7 +1170,7 @@ def test_only_staff_refund(session, clinic, patient):
         actor=STAFF,
     )
     with pytest.raises(InvalidTransition):
-        payments.refund_payment(
+        refunds.refund_payment(
             session,
             clinic_id=clinic.id,
             payment_id=cash.id,
@@ -1189,8 +1189,8 @@ def test_the_refund_proposal_is_everything_paid_outside_the_window_and_nothing_i
     push_links(session, gateway_for)
     deliver(session, razorpay.pay(link_of(session, today).provider_link_id))
 
-    assert payments.refund_proposal(session, wednesday, now=NOW) == 80000
-    assert payments.refund_proposal(session, today, now=NOW) == 0
+    assert refunds.refund_proposal(session, wednesday, now=NOW) == 80000
+    assert refunds.refund_proposal(session, today, now=NOW) == 0
 
 
 @pytest.fixture

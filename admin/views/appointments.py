@@ -58,7 +58,7 @@ from models import (
     Service,
     Therapist,
 )
-from services import appointments, billing, messaging, payments
+from services import appointments, billing, messaging, payment_requests, refunds
 from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -359,7 +359,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         inside_window = appointment.start_at - now < timedelta(hours=window_hours)
         invoice = billing.session_invoice(self.session, appointment.id)
         paid = billing.invoice_paid(self.session, invoice.id) if invoice is not None else 0
-        proposal = payments.refund_proposal(self.session, appointment, now=now)
+        proposal = refunds.refund_proposal(self.session, appointment, now=now)
         form = CancelForm()
         if form.validate_on_submit():
             waive = bool(form.waive_charge.data) and inside_window
@@ -470,7 +470,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         self._apply(
             ids,
             _payment_summary,
-            lambda i: payments.send_payment_request(self.session, **self._kwargs(i)),
+            lambda i: payment_requests.send_payment_request(self.session, **self._kwargs(i)),
         )
 
     @action("remind", "Resend reminder", "Send the selected sessions' patients a reminder now?")
@@ -490,7 +490,7 @@ def _label(value: Any) -> str:
     return str(value.value).replace("_", " ")
 
 
-def _payment_summary(done: list[payments.PaymentRequest]) -> str:
+def _payment_summary(done: list[payment_requests.PaymentRequest]) -> str:
     parts = []
     for kind, words in (
         ("link", "payment link(s) queued"),

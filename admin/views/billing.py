@@ -37,7 +37,7 @@ from admin.views.base import (
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
 from models import Contact, Package, Patient, PaymentMethod
-from services import billing, payments
+from services import billing, credits, payments, refunds
 from services.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import InvalidInput, ServiceError
 
@@ -175,7 +175,7 @@ class PaymentView(SecureModelView):
             form.amount.data = format_money(free, payment.currency, short=True).lstrip("₹")
         if form.validate_on_submit():
             try:
-                payments.refund_payment(
+                refunds.refund_payment(
                     self.session,
                     clinic_id=current_clinic_id(),
                     payment_id=payment.id,
@@ -341,7 +341,7 @@ class PackageView(SecureModelView):
         ]
         if form.validate_on_submit():
             try:
-                invoice = billing.sell_package(
+                invoice = credits.sell_package(
                     self.session,
                     clinic_id=clinic_id,
                     patient_id=form.patient.data,

@@ -30,7 +30,7 @@ from admin.views.base import (
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
 from models import Channel, Contact, Patient, Relation
-from services import billing, patients, timeline
+from services import billing, credits, patients, timeline
 from services.errors import InvalidPhone, ServiceError
 from services.patients import ContactExists
 
@@ -157,7 +157,7 @@ class ContactView(SecureModelView):
         )
         dues = billing.contact_dues(self.session, clinic_id, contact.id)
         owed = {patient.id: amount for patient, amount in dues.per_patient}
-        credits = billing.credit_balances(self.session, [p.id for p in contact.patients])
+        balances = credits.credit_balances(self.session, [p.id for p in contact.patients])
         zone = current_timezone()
         channels = [
             {
@@ -174,7 +174,7 @@ class ContactView(SecureModelView):
             channels=channels,
             patients=contact.patients,
             owed=owed,
-            credits=credits,
+            credits=balances,
             dues=dues,
             history=history,
             money=_money,
