@@ -63,11 +63,14 @@ def razorpay_webhook() -> Response:
     if not EVENT_ID.match(event_id) or not isinstance(payload, dict):
         return _plain("missing x-razorpay-event-id or malformed event", 400)
     # A clinic's secret only vouches for that clinic's links and refunds.
-    if not razorpay_sync.event_clinic_ids(payload, session) <= set(signed_by):
+    owners = razorpay_sync.event_clinic_ids(payload, session)
+    if not owners <= set(signed_by):
         log.warning("Razorpay event %s signed by another clinic's secret; refused", event_id)
         return _plain("event does not belong to this account", 403)
     now = utcnow()
-    row_id = razorpay_sync.store_event(session, event_id=event_id, payload=payload, now=now)
+    row_id = razorpay_sync.store_event(
+        session, event_id=event_id, payload=payload, now=now, owners=owners
+    )
     response = Response(status=200)
     if row_id is not None:
         database = get_db()

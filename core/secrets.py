@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -29,7 +30,10 @@ def encrypt(config: Config, plain: str) -> str:
     return _fernet(config).encrypt(plain.encode()).decode()
 
 
+@lru_cache(maxsize=1024)
 def decrypt(config: Config, token: str) -> str:
+    """Cached: a webhook checks every clinic's stored secret, and a token always decrypts
+    to the same text under the same key."""
     try:
         return _fernet(config).decrypt(token.encode()).decode()
     except InvalidToken:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,24 +55,18 @@ class SyncResult:
 
 
 def store_event(
-    session: Session, *, event_id: str, payload: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    event_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+    owners: set[int] | None = None,
 ) -> int | None:
-    """Keep the event (once per id); its row id, or None when it was seen before."""
-    link_entity = _entity(payload, "payment_link")
-    refund_entity = _entity(payload, "refund")
-    clinic_id = None
-    if link_entity:
-        clinic_id = session.scalar(
-            select(PaymentLink.clinic_id).where(
-                or_(
-                    PaymentLink.provider_link_id == str(link_entity.get("id", "")),
-                    PaymentLink.reference_id == str(link_entity.get("reference_id", "")),
-                )
-            )
-        )
-    elif refund_entity:
-        refund = session.scalar(_refund_query(refund_entity))
-        clinic_id = refund.clinic_id if refund is not None else None
+    """Keep the event (once per id); its row id, or None when it was seen before.
+    ``owners``: the clinics it is about, when the caller has looked them up already."""
+    if owners is None:
+        owners = event_clinic_ids(payload, session)
+    clinic_id = next(iter(owners)) if len(owners) == 1 else None
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     with write_transaction(session):
@@ -98,16 +92,7 @@ def event_clinic_ids(payload: dict[str, Any], session: Session) -> set[int]:
     ids: set[int] = set()
     link_entity = _entity(payload, "payment_link")
     if link_entity:
-        ids.update(
-            session.scalars(
-                select(PaymentLink.clinic_id).where(
-                    or_(
-                        PaymentLink.provider_link_id == str(link_entity.get("id", "")),
-                        PaymentLink.reference_id == str(link_entity.get("reference_id", "")),
-                    )
-                )
-            )
-        )
+        ids.update(session.scalars(select(PaymentLink.clinic_id).where(_link_match(link_entity))))
     refund_entity = _entity(payload, "refund")
     if refund_entity:
         ids.update(refund.clinic_id for refund in session.scalars(_refund_query(refund_entity)))
@@ -203,17 +188,16 @@ def _entity(payload: dict[str, Any], name: str) -> dict[str, Any] | None:
     return entity if isinstance(entity, dict) else None
 
 
-def _link_for(session: Session, entity: dict[str, Any]) -> PaymentLink | None:
-    return session.scalar(
-        select(PaymentLink)
-        .where(
-            or_(
-                PaymentLink.provider_link_id == str(entity.get("id", "")),
-                PaymentLink.reference_id == str(entity.get("reference_id", "")),
-            )
-        )
-        .with_for_update()
+def _link_match(entity: dict[str, Any]) -> ColumnElement[bool]:
+    """Our link for Razorpay's entity: by its plink id, or by our reference id."""
+    return or_(
+        PaymentLink.provider_link_id == str(entity.get("id", "")),
+        PaymentLink.reference_id == str(entity.get("reference_id", "")),
     )
+
+
+def _link_for(session: Session, entity: dict[str, Any]) -> PaymentLink | None:
+    return session.scalar(select(PaymentLink).where(_link_match(entity)).with_for_update())
 
 
 def _provider_payment(entity: dict[str, Any]) -> ProviderPayment:
