@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from core.formatting import format_money
+from core.formatting import format_money, format_time
 from flows.engine import Turn, state
+from models import Appointment, PaymentStatus
 from services import billing, credits, payment_requests
 
 
@@ -57,10 +58,8 @@ def answer_pay_dues(turn: Turn, text: str) -> str:
     return turn.say("dues_pay_at_clinic", total=total)
 
 
-def booking_payment_note(turn: Turn, appointment) -> str:
+def booking_payment_note(turn: Turn, appointment: Appointment) -> str:
     """The line under "Booked!" saying how this session is paid for."""
-    from models import PaymentStatus
-
     invoice = billing.session_invoice(turn.session, appointment.id)
     owed = appointment.price_minor
     if invoice is not None:  # what is asked for: the total with tax, less money on account
@@ -73,8 +72,6 @@ def booking_payment_note(turn: Turn, appointment) -> str:
         return ""
     if appointment.hold_expires_at is not None:
         until = appointment.hold_expires_at.astimezone(turn.zone)
-        from core.formatting import format_time
-
         return "\n" + turn.say("pay_to_keep", amount=amount, until=format_time(until))
     if payment_requests.uses_upi(turn.clinic):
         return "\n" + turn.say("pay_by_upi", amount=amount)

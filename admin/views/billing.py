@@ -9,10 +9,9 @@ what concerns their own patients.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import get_currency_precision
+from babel.numbers import NumberFormatError, get_currency_precision, parse_decimal
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
@@ -50,12 +49,14 @@ DESK_METHODS = (
 
 
 def parse_money(text: str | None, currency: str) -> int:
-    """ "1,200.50" → 120050 minor units, exactly (Decimal, never float)."""
-    cleaned = (text or "").replace(",", "").replace("₹", "").strip()
+    """ "₹1,20,000.50" → 12000050 minor units, exactly (Babel's Decimal, never float)."""
+    cleaned = (text or "").replace("₹", "").strip()
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+        value = parse_decimal(cleaned, locale="en_IN", strict=True)
+    except NumberFormatError:
         raise InvalidInput(detail="Please give an amount like 1200 or 1200.50.") from None
+    if not value.is_finite():
+        raise InvalidInput(detail="Please give an amount like 1200 or 1200.50.")
     scaled = value.scaleb(get_currency_precision(currency))
     if scaled != scaled.to_integral_value() or value <= 0:
         raise InvalidInput(detail="Please give a positive amount with at most two decimals.")
