@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g
 from flask_admin.babel import lazy_gettext
@@ -17,10 +15,10 @@ from wtforms.validators import DataRequired, Length
 
 from admin.views.base import (
     SecureModelView,
-    current_timezone,
     staff_actor,
     when_formatter,
 )
+from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
 from integrations import upi
 from models import ActorType, AuditLog, Clinic, StaffUser
 from services import audit, clinics
@@ -209,54 +207,6 @@ class ClinicView(DeploymentModelView):
         return True
 
 
-class LocalDayFilter(BaseSQLAFilter):
-    """A UTC timestamp column against a day of the clinic's calendar.
-
-    Flask-Admin's own date filters compare the column with a naive date, which our
-    UTCDateTime type refuses (and "that day" is the clinic's day, not UTC's).
-    """
-
-    def __init__(self, column: Any, name: str) -> None:
-        super().__init__(column, name, data_type="datepicker")
-
-    def clean(self, value: str) -> date:
-        return date.fromisoformat(str(value).strip())
-
-    @staticmethod
-    def bounds(day: date) -> tuple[datetime, datetime]:
-        """The UTC instants where the clinic's ``day`` starts and the next one starts."""
-        zone = ZoneInfo(current_timezone())
-        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-        return start, end
-
-
-class LocalDayOn(LocalDayFilter):
-    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
-        start, end = self.bounds(value)
-        column = self.get_column(alias)
-        return query.filter(column >= start, column < end)
-
-    def operation(self) -> Any:
-        return lazy_gettext("on")
-
-
-class LocalDayFrom(LocalDayFilter):
-    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) >= self.bounds(value)[0])
-
-    def operation(self) -> Any:
-        return lazy_gettext("on or after")
-
-
-class LocalDayUntil(LocalDayFilter):
-    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) < self.bounds(value)[1])
-
-    def operation(self) -> Any:
-        return lazy_gettext("on or before")
-
-
 class StaffEmailFilter(BaseSQLAFilter):
     """Changes made by staff whose email contains the text."""
 
@@ -300,8 +250,8 @@ class AuditLogView(DeploymentModelView):
         FilterEqual(AuditLog.entity_id, "Entity id"),
         FilterLike(AuditLog.action, "Action"),
         LocalDayOn(AuditLog.created_at, "Date"),
-        LocalDayFrom(AuditLog.created_at, "Date"),
-        LocalDayUntil(AuditLog.created_at, "Date"),
+        LocalDayOnOrAfter(AuditLog.created_at, "Date"),
+        LocalDayOnOrBefore(AuditLog.created_at, "Date"),
     )
     column_default_sort = ("created_at", True)
     named_filter_urls = True  # ?flt0_date_on=2026-11-23 rather than ?flt0_6=…

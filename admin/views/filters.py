@@ -38,6 +38,17 @@ class _LocalDayFilter(BaseSQLAFilter):
         return True
 
 
+class LocalDayOn(_LocalDayFilter):
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        column = self.get_column(alias)
+        return query.filter(
+            column >= local_midnight(value), column < local_midnight(value + timedelta(days=1))
+        )
+
+    def operation(self) -> str:
+        return "on"
+
+
 class LocalDayOnOrAfter(_LocalDayFilter):
     def apply(self, query: Any, value: date, alias: Any = None) -> Any:
         return query.filter(self.get_column(alias) >= local_midnight(value))
