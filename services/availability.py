@@ -173,7 +173,7 @@ def slots_for_context(
         return []
 
     therapist_ids = sorted(ctx.offers)
-    rules = _load_rules(session, ctx.clinic.id, therapist_ids, first_day, last_day, location_id)
+    rules = load_rules(session, ctx.clinic.id, therapist_ids, first_day, last_day, location_id)
     range_start = _LocalDay(first_day, zone).utc(0, end=True)
     range_end = _LocalDay(last_day, zone).utc(MINUTES_PER_DAY, end=True)
     assert range_start is not None and range_end is not None
@@ -268,7 +268,7 @@ def _subtract(window: tuple[int, int, int], s: int, e: int) -> list[tuple[int, i
     return pieces
 
 
-def _load_rules(
+def load_rules(
     session: Session,
     clinic_id: int,
     therapist_ids: list[int],

@@ -37,7 +37,7 @@ from models import (
 # A cheap, single statement (weekly hours UNION exceptions) and the very rules that
 # decide free slots: utilisation must count the same hours the booking flow offers.
 from services import billing
-from services.availability import _load_rules
+from services.availability import load_rules
 
 WEEK_DAYS = 7
 ATTENDANCE_DAYS = 30
@@ -238,7 +238,7 @@ def week_ahead(
         return WeekLoad(day_list, [])
 
     # 2. Available minutes, from the same rules free slots use.
-    rules = _load_rules(session, clinic_id, list(weeks), day_list[0], day_list[-1], None)
+    rules = load_rules(session, clinic_id, list(weeks), day_list[0], day_list[-1], None)
     for tid, week in weeks.items():
         for day in day_list:
             week.available_minutes += _merged_minutes(rules.windows(tid, day))
