@@ -29,7 +29,7 @@ from models import (
 from services import payments
 from tests.conftest import NOW
 from tests.fake_razorpay import WEBHOOK_SECRET
-from tests.test_payments import (
+from tests.payments_support import (
     STAFF,
     THU_10,
     WED_10,
