@@ -11,19 +11,23 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from flask import Flask
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from core import migrate
+from core.config import Config
 from core.db import Database
 from integrations.twilio_client import TwilioSender
-from models import Base, Relation
+from models import Base, Relation, Role, StaffUser
 from services import catalog, clinics, patients
 from services.audit import Actor
+from services.staff import create_staff_user
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -238,6 +242,70 @@ def make_patient(session: Session) -> Callable[..., Any]:
         )
 
     return make
+
+
+# --- the staff panel: its app and one login per role -------------------------------------
+
+
+@pytest.fixture
+def app(db: Database, tmp_path) -> Iterator[Flask]:
+    """The staff panel's Flask app on the test's database.
+
+    A module whose views must see a frozen clock overrides it as
+    ``def app(app, monkeypatch)``; the payment tests build theirs from ``payments_config``.
+    """
+    from core.app import create_app, get_db  # the panel (admin/) loads only for panel tests
+
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    app = create_app(config)
+    yield app
+    get_db(app).dispose()
+
+
+CLINIC_ROLES = (Role.ADMIN, Role.OPERATOR, Role.THERAPIST, Role.ACCOUNTANT)
+
+
+def staff_logins(
+    session: Session, clinic_id: int, *, password: str, domain: str, label: str = ""
+) -> dict[Role, StaffUser]:
+    """One login per clinic role, ``<role>@<domain>``; named "Admin <label>" … given a label."""
+    return {
+        role: create_staff_user(
+            session,
+            email=f"{role.value}@{domain}",
+            password=password,
+            role=role,
+            clinic_id=clinic_id,
+            actor=SYSTEM,
+            name=f"{role.value.title()} {label}" if label else "",
+        )
+        for role in CLINIC_ROLES
+    }
+
+
+# --- counting SQL statements -------------------------------------------------------------
+
+
+@contextmanager
+def counting_statements(engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 # --- Twilio, as the real SDK sees it (tests/fake_twilio.py) ---------------------------------

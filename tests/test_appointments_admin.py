@@ -4,11 +4,10 @@ actions through the booking and payment services, cancelling with a reason."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from admin.views import appointments as appointments_view
 from core.app import create_app, get_db
@@ -33,7 +32,7 @@ from models import (
 from services import billing, payments, razorpay_sync
 from services.appointments import book_appointment
 from services.staff import create_staff_user
-from tests.conftest import NOW, SYSTEM
+from tests.conftest import NOW, SYSTEM, counting_statements
 from tests.test_admin import PASSWORD, csrf_token, log_in
 
 # Clinic time is Asia/Kolkata (UTC+5:30); NOW is Mon 23 Nov 2026, 09:00 there.
@@ -567,19 +566,8 @@ def test_another_clinics_appointment_is_not_found(
     assert len(queued(session, MessageKind.REMINDER)) == 2  # only its own scheduled ones
 
 
-@contextmanager
 def counting(app):
-    statements: list[str] = []
-    engine = get_db(app).engine
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return counting_statements(get_db(app).engine)
 
 
 def slots(count: int):

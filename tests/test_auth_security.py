@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from admin import auth
-from core.app import create_app, get_db
-from core.config import Config
 from models import AuditLog, Role, StaffUser
 from models.staff import LoginAttempt
 from services import staff
@@ -45,18 +43,9 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def app(db, tmp_path, clock):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+def app(clock, app):
+    """The panel (conftest's) with its login clock frozen first."""
+    return app
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from admin.views import calendar
-from core.app import create_app, get_db
-from core.config import Config
+from core.app import get_db
 from models import (
     Appointment,
     AuditLog,
@@ -38,19 +37,9 @@ def ist(day_offset: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-def app(db, tmp_path, monkeypatch):
+def app(app, monkeypatch):
     monkeypatch.setattr(calendar, "utcnow", lambda: NOW)
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+    return app
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from core.app import create_app, get_db
 from core.clock import utcnow
-from core.config import Config
 from core.formatting import format_when
 from models import (
     AuditLog,
@@ -27,49 +25,25 @@ from models import (
     MessageKind,
     OutboundMessage,
     OutboundStatus,
-    Role,
 )
 from services import handoff, messaging
 from services.audit import Actor
 from services.delivery import deliver
 from services.errors import Duplicate, InvalidTransition, NotFound
-from services.staff import create_staff_user
 from tests.chat import Chat
-from tests.conftest import SYSTEM
+from tests.conftest import staff_logins
 from tests.outbox import SUNRISE, add_template, outbox, seed
+from tests.test_admin import PASSWORD, csrf_token, log_in
 
-PASSWORD = "correct-horse-battery"
 PARENT = "+919876543210"
 OTHER_PARENT = "+919812345678"
 
 
 @pytest.fixture
-def app(db, tmp_path):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
-
-
-@pytest.fixture
 def clinic(session):
+    """The demo clinic with a login per role, ``<role>@clinic.example``."""
     clinic = seed(session)
-    for role in (Role.ADMIN, Role.OPERATOR, Role.ACCOUNTANT, Role.THERAPIST):
-        create_staff_user(
-            session,
-            email=f"{role.value}@clinic.example",
-            password=PASSWORD,
-            role=role,
-            clinic_id=clinic.id,
-            actor=SYSTEM,
-        )
+    staff_logins(session, clinic.id, password=PASSWORD, domain="clinic.example")
     return clinic
 
 
@@ -86,22 +60,21 @@ def registered(session, clinic, phone: str = PARENT, **kwargs) -> Chat:
     return patient
 
 
-def csrf_token(client, url: str) -> str:
-    page = client.get(url)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page.text
+def staff_reply(session, clinic, conversation, text: str):
+    """A reply from staff user 1, now, through the service (not the panel)."""
+    return handoff.staff_reply(
+        session,
+        clinic_id=clinic.id,
+        conversation_id=conversation.id,
+        now=utcnow(),
+        actor=Actor.staff(1),
+        text=text,
     )
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
 
 
 def logged_in(app, role: str = "operator"):
     client = app.test_client()
-    token = csrf_token(client, "/login")
-    response = client.post(
-        "/login",
-        data={"email": f"{role}@clinic.example", "password": PASSWORD, "csrf_token": token},
-    )
+    response = log_in(client, f"{role}@clinic.example")
     assert response.status_code == 302, response.text
     return client
 
@@ -229,14 +202,7 @@ def test_a_conversation_of_another_clinic_is_not_found(app, session, clinic):
     assert client.get(f"/admin/conversations/contact/{theirs.contact_id or 0}").status_code == 404
     assert outbox(session) == []
     with pytest.raises(NotFound, match="could not find that conversation"):
-        handoff.staff_reply(
-            session,
-            clinic_id=clinic.id,
-            conversation_id=theirs.id,
-            now=utcnow(),
-            actor=Actor.staff(1),
-            text="hello",
-        )
+        staff_reply(session, clinic, theirs, "hello")
 
 
 # --- replying ------------------------------------------------------------------------------------
@@ -334,14 +300,7 @@ def test_sms_in_india_is_template_only_and_two_way_sms_elsewhere_is_free_form(se
     rules = handoff.reply_rules(session, clinic=clinic, conversation=india, now=utcnow())
     assert not rules.free_form and "DLT-registered" in rules.why
     with pytest.raises(InvalidTransition, match="one-way"):
-        handoff.staff_reply(
-            session,
-            clinic_id=clinic.id,
-            conversation_id=india.id,
-            now=utcnow(),
-            actor=Actor.staff(1),
-            text="hello",
-        )
+        staff_reply(session, clinic, india, "hello")
     Chat(session, sunrise, phone="+447911123456", channel=Channel.SMS, now=utcnow()).say("talk")
     uk = conversation_of(session, "+447911123456")
     rules = handoff.reply_rules(session, clinic=sunrise, conversation=uk, now=utcnow())
@@ -354,14 +313,7 @@ def test_a_number_that_asked_for_a_person_before_consenting_can_be_answered(
     chat(session, clinic).say("talk")  # no privacy consent, so no contact yet
     conversation = conversation_of(session)
     assert conversation.contact_id is None and conversation.handoff_at is not None
-    message = handoff.staff_reply(
-        session,
-        clinic_id=clinic.id,
-        conversation_id=conversation.id,
-        now=utcnow(),
-        actor=Actor.staff(1),
-        text="Hello! How can we help?",
-    )
+    message = staff_reply(session, clinic, conversation, "Hello! How can we help?")
     assert conversation_of(session).contact_id == message.contact_id
     assert deliver(session, message.id, now=utcnow(), sender=sender) is OutboundStatus.SENT
     assert twilio.sent[0]["Body"] == "Hello! How can we help?"
@@ -429,14 +381,7 @@ def test_outside_the_window_hand_back_sends_no_note(session, clinic):
 
 def test_a_reply_row_is_an_ordinary_outbox_notice(session, clinic):
     registered(session, clinic).say("talk")
-    message = handoff.staff_reply(
-        session,
-        clinic_id=clinic.id,
-        conversation_id=conversation_of(session).id,
-        now=utcnow(),
-        actor=Actor.staff(1),
-        text="{not a placeholder}",
-    )
+    message = staff_reply(session, clinic, conversation_of(session), "{not a placeholder}")
     row = session.get(OutboundMessage, message.id)
     assert row.kind is MessageKind.NOTICE and row.status is OutboundStatus.QUEUED
     assert row.variables == {"text": "{not a placeholder}"}

@@ -14,8 +14,8 @@ from models import BookingSource, ExceptionKind, PaymentMethod, Role
 from services import appointments, billing, catalog, payments, refunds, reports
 from services.audit import Actor
 from services.staff import create_staff_user
-from tests.conftest import NOW, SYSTEM
-from tests.test_admin import PASSWORD, app, log_in  # noqa: F401  (app is a fixture)
+from tests.conftest import NOW, SYSTEM, staff_logins
+from tests.test_admin import PASSWORD, log_in
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 STAFF = Actor.staff(1)
@@ -265,23 +265,13 @@ def test_a_clinic_with_nothing_yet_reads_as_zeros(session, make_clinic):
 @pytest.fixture
 def staff(session, scenario):
     """One login per role at the scenario clinic; the therapist is Priya."""
-    clinic_id = scenario["clinic"].id
-    users = {}
-    for role in (Role.ADMIN, Role.OPERATOR, Role.THERAPIST, Role.ACCOUNTANT):
-        users[role] = create_staff_user(
-            session,
-            email=f"{role.value}@dash.example",
-            password=PASSWORD,
-            role=role,
-            clinic_id=clinic_id,
-            actor=SYSTEM,
-        )
+    users = staff_logins(session, scenario["clinic"].id, password=PASSWORD, domain="dash.example")
     scenario["priya"].staff_user_id = users[Role.THERAPIST].id
     session.commit()
     return users
 
 
-def dashboard_as(app, email: str) -> str:  # noqa: F811  (app is the fixture's value)
+def dashboard_as(app, email: str) -> str:
     client = app.test_client()
     assert log_in(client, email).status_code == 302
     page = client.get("/admin/")
@@ -302,7 +292,7 @@ def text_of(page: str, element_id: str) -> str:
     return match.group(1).strip()
 
 
-def test_an_admin_sees_the_whole_clinic_and_its_money(app, staff, frozen):  # noqa: F811
+def test_an_admin_sees_the_whole_clinic_and_its_money(app, staff, frozen):
     page = dashboard_as(app, "admin@dash.example")
     assert text_of(page, "revenue-collected") == "₹1,500.00"
     assert text_of(page, "dues-outstanding") == "₹5,200.00"
@@ -318,7 +308,7 @@ def test_an_admin_sees_the_whole_clinic_and_its_money(app, staff, frozen):  # no
     assert CHART_JS in page and DASHBOARD_JS in page
 
 
-def test_an_operator_sees_the_basics_but_no_money(app, staff, frozen):  # noqa: F811
+def test_an_operator_sees_the_basics_but_no_money(app, staff, frozen):
     page = dashboard_as(app, "operator@dash.example")
     assert "Aarav" in page and "Ravi Kumar" in page
     assert text_of(page, "no-show-rate") == "25%"
@@ -327,7 +317,7 @@ def test_an_operator_sees_the_basics_but_no_money(app, staff, frozen):  # noqa: 
     assert set(chart_data(page)) == {"load", "utilisation"}
 
 
-def test_a_therapist_sees_only_their_own_sessions_and_numbers(app, scenario, staff, frozen):  # noqa: F811
+def test_a_therapist_sees_only_their_own_sessions_and_numbers(app, scenario, staff, frozen):
     page = dashboard_as(app, "therapist@dash.example")
     assert "Priya Nair" in page and "Aarav" in page
     assert "Ravi Kumar" not in page
@@ -341,7 +331,7 @@ def test_a_therapist_sees_only_their_own_sessions_and_numbers(app, scenario, sta
 
 
 def test_an_unlinked_therapist_is_told_why_the_dashboard_is_empty(
-    app,  # noqa: F811
+    app,
     session,
     scenario,
     staff,
@@ -354,7 +344,7 @@ def test_an_unlinked_therapist_is_told_why_the_dashboard_is_empty(
     assert "Aarav" not in page and "dashboard-data" not in page
 
 
-def test_an_accountant_sees_money_and_totals_without_patients(app, staff, frozen):  # noqa: F811
+def test_an_accountant_sees_money_and_totals_without_patients(app, staff, frozen):
     page = dashboard_as(app, "accountant@dash.example")
     assert text_of(page, "revenue-collected") == "₹1,500.00"
     assert text_of(page, "dues-outstanding") == "₹5,200.00"
@@ -365,7 +355,7 @@ def test_an_accountant_sees_money_and_totals_without_patients(app, staff, frozen
     assert charts["load"]["datasets"] == [{"label": "Sessions", "data": [3, 1, 2, 1, 0, 0, 1]}]
 
 
-def test_a_superadmin_sees_the_clinics_with_their_counts(app, staff, session, frozen):  # noqa: F811
+def test_a_superadmin_sees_the_clinics_with_their_counts(app, staff, session, frozen):
     create_staff_user(
         session, email="root@dash.example", password=PASSWORD, role=Role.SUPERADMIN, actor=SYSTEM
     )
@@ -398,7 +388,7 @@ def count_statements(engine, action) -> int:
 
 
 def test_the_dashboard_costs_the_same_statements_for_5_or_50_sessions(
-    app,  # noqa: F811
+    app,
     session,
     make_clinic,
     make_therapist,
@@ -455,7 +445,7 @@ def test_the_dashboard_costs_the_same_statements_for_5_or_50_sessions(
     assert counts[5] == counts[50], counts
 
 
-def test_the_chart_scripts_are_served_by_the_app(app):  # noqa: F811
+def test_the_chart_scripts_are_served_by_the_app(app):
     client = app.test_client()
     for url in (CHART_JS, DASHBOARD_JS):
         with client.get(url) as response:  # a file response: close it

@@ -7,25 +7,21 @@ each role sees it.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from admin import permissions
 from admin.views import notes as notes_view
-from core.app import create_app, get_db
-from core.config import Config
 from models import Appointment, AuditLog, BookingSource, ProgressNote, Role
 from services import notes
 from services.appointments import book_appointment, cancel_appointment
 from services.audit import Actor
 from services.errors import InvalidInput, NotFound
 from services.notes import NoteRefused, add_progress_note, notes_for_patient
-from services.staff import create_staff_user
-from tests.conftest import NOW, SYSTEM
+from tests.conftest import NOW, SYSTEM, counting_statements, staff_logins
 from tests.test_admin import PASSWORD, csrf_token, log_in
 
 TOMORROW_11 = NOW + timedelta(days=1, hours=2)  # Tue 24 Nov, 11:00 in Kolkata
@@ -37,18 +33,7 @@ def clinic(session, make_clinic, make_therapist, make_service, make_patient):
     Priya, one with her colleague Ravi; and clinic B with a session of its own."""
     a = make_clinic(name="Clinic A", slug="clinic-a")
     b = make_clinic(name="Clinic B", slug="clinic-b")
-    users = {
-        role: create_staff_user(
-            session,
-            email=f"{role.value}@a.example",
-            password=PASSWORD,
-            role=role,
-            clinic_id=a.id,
-            actor=SYSTEM,
-            name=f"{role.value.title()} A",
-        )
-        for role in (Role.ADMIN, Role.OPERATOR, Role.THERAPIST, Role.ACCOUNTANT)
-    }
+    users = staff_logins(session, a.id, password=PASSWORD, domain="a.example", label="A")
     priya = make_therapist(a, name="Dr. Priya Nair")
     ravi = make_therapist(a, name="Dr. Ravi Menon")
     priya.staff_user_id = users[Role.THERAPIST].id
@@ -199,20 +184,6 @@ def test_another_clinic_s_session_is_not_found(session, clinic):
     assert note_count(session) == 0
 
 
-@contextmanager
-def counting_statements(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_patient_s_notes_come_newest_first_in_one_query(db, session, clinic):
     next_day = TOMORROW_11 + timedelta(days=1)
     later = _book(session, clinic.a, clinic.aarav, clinic.priya, clinic.speech, next_day)
@@ -242,19 +213,9 @@ def test_a_patient_s_notes_come_newest_first_in_one_query(db, session, clinic):
 
 
 @pytest.fixture
-def app(db, tmp_path, monkeypatch):
+def app(app, monkeypatch):
     monkeypatch.setattr(notes_view, "utcnow", lambda: NOW)
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+    return app
 
 
 def logged_in(app, clinic, role: Role):

@@ -14,8 +14,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.app import create_app, get_db
-from core.config import Config
 from models import (
     Appointment,
     AuditLog,
@@ -41,13 +39,14 @@ from services.reschedule_requests import (
 )
 from services.staff import create_staff_user
 from tests.chat import Chat
-from tests.conftest import NOW, SYSTEM
+from tests.conftest import NOW, SYSTEM, staff_logins
 from tests.outbox import SUNRISE, book, ist, open_window, outbox, reminders, seed
 
 QUEUED, CANCELLED, SENT = OutboundStatus.QUEUED, OutboundStatus.CANCELLED, OutboundStatus.SENT
 PENDING, APPROVED = RescheduleStatus.PENDING, RescheduleStatus.APPROVED
 REJECTED, WITHDRAWN = RescheduleStatus.REJECTED, RescheduleStatus.WITHDRAWN
 TUE_10 = ist(24, 10)  # 25 hours ahead: inside the 48-hour window
+THU_16 = ist(26, 16)
 PASSWORD = "correct-horse-battery"
 
 
@@ -64,17 +63,7 @@ def patient(clinic, make_patient):
 @pytest.fixture
 def staff(session, clinic):
     """One login per role; the therapist login is Dr. Priya Nair's."""
-    users = {
-        role: create_staff_user(
-            session,
-            email=f"{role.value}@roshni.test",
-            password=PASSWORD,
-            role=role,
-            clinic_id=clinic.id,
-            actor=SYSTEM,
-        )
-        for role in (Role.ADMIN, Role.OPERATOR, Role.THERAPIST, Role.ACCOUNTANT)
-    }
+    users = staff_logins(session, clinic.id, password=PASSWORD, domain="roshni.test")
     therapist(session, clinic, "Dr. Priya Nair").staff_user_id = users[Role.THERAPIST].id
     session.commit()
     return users
@@ -104,6 +93,29 @@ def ask(session, clinic, appointment, *, by: Actor, start=None, now=NOW, note=No
 
 def patient_asks(session, clinic, patient, appointment, start=None):
     return ask(session, clinic, appointment, by=Actor.contact(patient.contact_id), start=start)
+
+
+def asked_to_move(session, clinic, patient, start=THU_16):
+    """The patient's session on Tuesday at 10 (inside the window) and their request to move it
+    to ``start`` (Thursday at 4 pm; None: any time)."""
+    appointment = book(session, clinic, patient, TUE_10)
+    return appointment, patient_asks(session, clinic, patient, appointment, start)
+
+
+def approve(session, clinic, request, *, by: Actor, new_start=None, now=NOW):
+    return approve_request(
+        session, clinic_id=clinic.id, request_id=request.id, new_start=new_start, now=now, actor=by
+    )
+
+
+def reject(session, clinic, request, note: str, *, by: Actor, now=NOW):
+    return reject_request(
+        session, clinic_id=clinic.id, request_id=request.id, note=note, now=now, actor=by
+    )
+
+
+def withdraw(session, clinic, request, *, by: Actor, now=NOW):
+    return withdraw_request(session, clinic_id=clinic.id, request_id=request.id, now=now, actor=by)
 
 
 def audit_actions(session, entity_id: int | None = None) -> list[str]:
@@ -222,14 +234,9 @@ def test_a_patient_cannot_ask_about_someone_elses_session(session, clinic, patie
 def test_approving_moves_the_session_and_its_reminders_and_tells_the_patient_once(
     session, clinic, patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
-    approved = approve_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        now=NOW + timedelta(hours=1),
-        actor=actor(staff[Role.OPERATOR]),
+    appointment, request = asked_to_move(session, clinic, patient)
+    approved = approve(
+        session, clinic, request, now=NOW + timedelta(hours=1), by=actor(staff[Role.OPERATOR])
     )
     assert approved.status is APPROVED
     assert approved.new_start == ist(26, 16)
@@ -255,19 +262,11 @@ def test_approving_moves_the_session_and_its_reminders_and_tells_the_patient_onc
 def test_approving_any_time_needs_a_time_and_the_clinic_may_choose_another(
     session, clinic, patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, None)
+    appointment, request = asked_to_move(session, clinic, patient, None)
     admin = actor(staff[Role.ADMIN])
     with pytest.raises(Exception, match="choose the new time"):
-        approve_request(session, clinic_id=clinic.id, request_id=request.id, now=NOW, actor=admin)
-    approve_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        new_start=ist(27, 11),
-        now=NOW,
-        actor=admin,
-    )
+        approve(session, clinic, request, by=admin)
+    approve(session, clinic, request, new_start=ist(27, 11), by=admin)
     assert fresh(session, appointment).start_at == ist(27, 11)
     assert fresh(session, request).new_start == ist(27, 11)
 
@@ -275,18 +274,11 @@ def test_approving_any_time_needs_a_time_and_the_clinic_may_choose_another(
 def test_approving_into_a_taken_slot_is_refused_with_alternatives_and_stays_pending(
     session, clinic, patient, make_patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     book(session, clinic, make_patient(clinic, name="Meera"), ist(26, 16))  # taken meanwhile
     notices_before = len(outbox(session, kind=MessageKind.NOTICE))
     with pytest.raises(SlotTaken) as refused:
-        approve_request(
-            session,
-            clinic_id=clinic.id,
-            request_id=request.id,
-            now=NOW,
-            actor=actor(staff[Role.OPERATOR]),
-        )
+        approve(session, clinic, request, by=actor(staff[Role.OPERATOR]))
     assert refused.value.alternatives  # the panel shows them
     assert all(s.start != ist(26, 16) for s in refused.value.alternatives)
     assert fresh(session, request).status is PENDING
@@ -299,24 +291,15 @@ def test_approving_into_a_taken_slot_is_refused_with_alternatives_and_stays_pend
 def test_rejecting_with_a_note_tells_the_patient_the_note(
     session, clinic, patient, staff, sender, twilio
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     with pytest.raises(Exception, match="note"):
-        reject_request(
-            session,
-            clinic_id=clinic.id,
-            request_id=request.id,
-            note="  ",
-            now=NOW,
-            actor=actor(staff[Role.ADMIN]),
-        )
-    reject_request(
+        reject(session, clinic, request, "  ", by=actor(staff[Role.ADMIN]))
+    reject(
         session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        note="Dr. Nair is fully booked on Thursday.",
-        now=NOW,
-        actor=actor(staff[Role.ADMIN]),
+        clinic,
+        request,
+        "Dr. Nair is fully booked on Thursday.",
+        by=actor(staff[Role.ADMIN]),
     )
     assert fresh(session, request).status is REJECTED
     assert request.decision_note == "Dr. Nair is fully booked on Thursday."
@@ -332,53 +315,26 @@ def test_rejecting_with_a_note_tells_the_patient_the_note(
 
 
 def test_only_the_front_desk_decides(session, clinic, patient, staff):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    _, request = asked_to_move(session, clinic, patient)
     for role in (Role.THERAPIST, Role.ACCOUNTANT):
         with pytest.raises(RequestRefused):
-            approve_request(
-                session,
-                clinic_id=clinic.id,
-                request_id=request.id,
-                now=NOW,
-                actor=actor(staff[role]),
-            )
+            approve(session, clinic, request, by=actor(staff[role]))
     with pytest.raises(RequestRefused):
-        approve_request(
-            session,
-            clinic_id=clinic.id,
-            request_id=request.id,
-            now=NOW,
-            actor=Actor.contact(patient.contact_id),
-        )
+        approve(session, clinic, request, by=Actor.contact(patient.contact_id))
     assert fresh(session, request).status is PENDING
 
 
 def test_a_withdrawn_request_cannot_be_approved(session, clinic, patient, staff):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
-    withdraw_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        now=NOW,
-        actor=Actor.contact(patient.contact_id),
-    )
+    appointment, request = asked_to_move(session, clinic, patient)
+    withdraw(session, clinic, request, by=Actor.contact(patient.contact_id))
     assert fresh(session, request).status is WITHDRAWN
     with pytest.raises(InvalidTransition, match="already withdrawn"):
-        approve_request(
-            session,
-            clinic_id=clinic.id,
-            request_id=request.id,
-            now=NOW,
-            actor=actor(staff[Role.ADMIN]),
-        )
+        approve(session, clinic, request, by=actor(staff[Role.ADMIN]))
     assert fresh(session, appointment).start_at == TUE_10
 
 
 def test_cancelling_the_session_withdraws_its_pending_request(session, clinic, patient, staff):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
 
     cancel_appointment(
         session,
@@ -397,26 +353,17 @@ def test_cancelling_the_session_withdraws_its_pending_request(session, clinic, p
 
 
 def test_one_pending_request_per_appointment(session, clinic, patient, staff):
-    appointment = book(session, clinic, patient, TUE_10)
-    first = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, first = asked_to_move(session, clinic, patient)
     with pytest.raises(RequestPending):
         patient_asks(session, clinic, patient, appointment, ist(27, 16))
-    reject_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=first.id,
-        note="Not that day, sorry.",
-        now=NOW,
-        actor=actor(staff[Role.OPERATOR]),
-    )
+    reject(session, clinic, first, "Not that day, sorry.", by=actor(staff[Role.OPERATOR]))
     second = patient_asks(session, clinic, patient, appointment, ist(27, 16))  # asking again
     assert second.status is PENDING
     assert session.scalar(select(func.count()).select_from(RescheduleRequest)) == 2
 
 
 def test_the_database_refuses_a_second_pending_request(session, clinic, patient):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     session.add(
         RescheduleRequest(
             clinic_id=clinic.id,
@@ -463,14 +410,7 @@ def test_approving_a_therapists_request_tells_the_patient_and_shows_the_decision
 ):
     appointment = book(session, clinic, patient, ist(27, 10))
     request = ask(session, clinic, appointment, by=actor(staff[Role.THERAPIST]), start=None)
-    approve_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        new_start=ist(30, 10),
-        now=NOW,
-        actor=actor(staff[Role.ADMIN]),
-    )
+    approve(session, clinic, request, new_start=ist(30, 10), by=actor(staff[Role.ADMIN]))
     assert [n.template_key for n in outbox(session, kind=MessageKind.NOTICE)] == ["notice_moved"]
     request = fresh(session, request)
     assert (request.status, request.new_start) == (APPROVED, ist(30, 10))
@@ -479,8 +419,7 @@ def test_approving_a_therapists_request_tells_the_patient_and_shows_the_decision
 def test_a_request_for_a_session_moved_meanwhile_still_moves_it_once(
     session, clinic, patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     reschedule_appointment(
         session,
         clinic_id=clinic.id,
@@ -489,13 +428,7 @@ def test_a_request_for_a_session_moved_meanwhile_still_moves_it_once(
         now=NOW,
         actor=actor(staff[Role.OPERATOR]),
     )
-    approve_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        now=NOW,
-        actor=actor(staff[Role.OPERATOR]),
-    )
+    approve(session, clinic, request, by=actor(staff[Role.OPERATOR]))
     assert fresh(session, appointment).start_at == ist(26, 16)
     assert fresh(session, request).original_start == TUE_10
 
@@ -504,19 +437,9 @@ def test_a_request_for_a_session_moved_meanwhile_still_moves_it_once(
 
 
 @pytest.fixture
-def app(db, tmp_path, monkeypatch):
+def app(app, monkeypatch):
     monkeypatch.setattr("admin.views.requests.utcnow", lambda: NOW)
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+    return app
 
 
 def csrf_token(client, url: str) -> str:
@@ -529,12 +452,14 @@ def csrf_token(client, url: str) -> str:
     return match.group(1)
 
 
+def post_form(client, url: str, **fields):
+    """Post ``fields`` to ``url`` with the CSRF token of the form there."""
+    return client.post(url, data={"csrf_token": csrf_token(client, url), **fields})
+
+
 def logged_in(app, user):
     client = app.test_client()
-    token = csrf_token(client, "/login")
-    response = client.post(
-        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
-    )
+    response = post_form(client, "/login", email=user.email, password=PASSWORD)
     assert response.status_code == 302, response.text
     return client
 
@@ -542,8 +467,7 @@ def logged_in(app, user):
 def test_the_front_desk_approves_in_the_panel_with_a_time_in_clinic_time(
     app, session, clinic, patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     client = logged_in(app, staff[Role.OPERATOR])
     listing = client.get("/admin/requests/")
     assert listing.status_code == 200
@@ -551,15 +475,8 @@ def test_the_front_desk_approves_in_the_panel_with_a_time_in_clinic_time(
     url = f"/admin/requests/approve/{request.id}"
     page = client.get(url)
     assert 'value="2026-11-26T16:00"' in page.text  # the proposal, in clinic time
-    token = csrf_token(client, url)
-    response = client.post(
-        url,
-        data={
-            "csrf_token": token,
-            "start": "2026-11-27T11:00",
-            "therapist": str(appointment.therapist_id),
-            "note": "",
-        },
+    response = post_form(
+        client, url, start="2026-11-27T11:00", therapist=str(appointment.therapist_id), note=""
     )
     assert response.status_code == 302
     assert fresh(session, appointment).start_at == ist(27, 11)
@@ -571,19 +488,12 @@ def test_the_front_desk_approves_in_the_panel_with_a_time_in_clinic_time(
 def test_the_panel_shows_alternatives_when_the_time_was_taken(
     app, session, clinic, patient, make_patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    appointment, request = asked_to_move(session, clinic, patient)
     book(session, clinic, make_patient(clinic, name="Meera"), ist(26, 16))
     client = logged_in(app, staff[Role.ADMIN])
     url = f"/admin/requests/approve/{request.id}"
-    token = csrf_token(client, url)
-    response = client.post(
-        url,
-        data={
-            "csrf_token": token,
-            "start": "2026-11-26T16:00",
-            "therapist": str(appointment.therapist_id),
-        },
+    response = post_form(
+        client, url, start="2026-11-26T16:00", therapist=str(appointment.therapist_id)
     )
     assert response.status_code == 200
     assert "just taken" in response.text and "still pending" in response.text
@@ -594,14 +504,12 @@ def test_the_panel_shows_alternatives_when_the_time_was_taken(
 def test_rejecting_in_the_panel_needs_a_note_and_its_csrf_token(
     app, session, clinic, patient, staff
 ):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    _, request = asked_to_move(session, clinic, patient)
     client = logged_in(app, staff[Role.OPERATOR])
     url = f"/admin/requests/reject/{request.id}"
     assert client.post(url, data={"note": "No"}).status_code in (200, 400)
     assert fresh(session, request).status is PENDING
-    token = csrf_token(client, url)
-    response = client.post(url, data={"csrf_token": token, "note": "Fully booked"})
+    response = post_form(client, url, note="Fully booked")
     assert response.status_code == 302, response.text
     assert fresh(session, request).status is REJECTED
     assert fresh(session, request).decision_note == "Fully booked"
@@ -616,15 +524,12 @@ def test_a_therapist_requests_a_change_in_the_panel_and_sees_the_decision(
     page = client.get("/admin/requests/ask/")
     assert page.status_code == 200
     assert later.number in page.text and soon.number not in page.text  # 48 hours ahead only
-    token = csrf_token(client, "/admin/requests/ask/")
-    response = client.post(
+    response = post_form(
+        client,
         "/admin/requests/ask/",
-        data={
-            "csrf_token": token,
-            "appointment": str(later.id),
-            "start": "2026-11-30T10:00",
-            "note": "Training day",
-        },
+        appointment=str(later.id),
+        start="2026-11-30T10:00",
+        note="Training day",
     )
     assert response.status_code == 302
     request = session.scalar(select(RescheduleRequest))
@@ -634,21 +539,15 @@ def test_a_therapist_requests_a_change_in_the_panel_and_sees_the_decision(
     )
     # A therapist cannot decide, not even their own request.
     assert client.get(f"/admin/requests/approve/{request.id}").status_code == 403
-    reject_request(
-        session,
-        clinic_id=clinic.id,
-        request_id=request.id,
-        note="Please swap with Dr. Rao instead",
-        now=NOW,
-        actor=actor(staff[Role.ADMIN]),
+    reject(
+        session, clinic, request, "Please swap with Dr. Rao instead", by=actor(staff[Role.ADMIN])
     )
     listing = client.get("/admin/requests/")
     assert "Please swap with Dr. Rao instead" in listing.text  # their notice is the panel
 
 
 def test_roles_and_other_clinics_in_the_panel(app, session, clinic, patient, staff):
-    appointment = book(session, clinic, patient, TUE_10)
-    request = patient_asks(session, clinic, patient, appointment, ist(26, 16))
+    _, request = asked_to_move(session, clinic, patient)
     accountant = logged_in(app, staff[Role.ACCOUNTANT])
     assert accountant.get("/admin/requests/").status_code == 200
     for page in ("approve", "reject"):

@@ -19,8 +19,6 @@ from werkzeug.exceptions import HTTPException
 
 from admin import permissions
 from admin.views.base import BUILTIN_VERBS, SHARED, route_verb
-from core.app import create_app, get_db
-from core.config import Config
 from models import (
     Appointment,
     AppointmentStatus,
@@ -62,21 +60,6 @@ ID_ROUTES = {"edit_view", "details_view", "delete_view"}
 # Routes the walker does not POST to for a role that may: they would only need a
 # real form, or destroy the rows the rest of the walk reads.
 NOT_POSTED_WHEN_ALLOWED = {"create_view", "edit_view", "delete_view"}
-
-
-@pytest.fixture
-def app(db, tmp_path):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
 
 
 # --- the world: two clinics with a row for every view, two therapists in clinic A -------

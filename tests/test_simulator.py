@@ -12,9 +12,7 @@ import phonenumbers
 import pytest
 from sqlalchemy import select
 
-from core.app import create_app, get_db
 from core.clock import utcnow
-from core.config import Config
 from models import (
     Appointment,
     AppointmentStatus,
@@ -24,7 +22,6 @@ from models import (
     MessageKind,
     MessageSource,
     OutboundStatus,
-    Role,
     StaffUser,
 )
 from services import handoff
@@ -36,50 +33,17 @@ from services.simulator import (
     is_simulator_phone,
     simulator_phone,
 )
-from services.staff import create_staff_user
-from tests.conftest import SYSTEM
+from tests.conftest import staff_logins
 from tests.outbox import outbox, seed
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def app(db, tmp_path):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+from tests.test_admin import PASSWORD, csrf_token, log_in
 
 
 @pytest.fixture
 def clinic(session):
+    """The demo clinic with a login per role, ``<role>@clinic.example``."""
     clinic = seed(session)
-    for role in (Role.ADMIN, Role.OPERATOR, Role.ACCOUNTANT, Role.THERAPIST):
-        create_staff_user(
-            session,
-            email=f"{role.value}@clinic.example",
-            password=PASSWORD,
-            role=role,
-            clinic_id=clinic.id,
-            actor=SYSTEM,
-        )
+    staff_logins(session, clinic.id, password=PASSWORD, domain="clinic.example")
     return clinic
-
-
-def csrf_token(client, url: str) -> str:
-    page = client.get(url)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page.text
-    )
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
 
 
 class Simulator:
@@ -89,16 +53,23 @@ class Simulator:
         self.client = app.test_client()
         self.session = session
         self.contact = contact
-        token = csrf_token(self.client, "/login")
-        response = self.client.post(
-            "/login",
-            data={"email": f"{role}@clinic.example", "password": PASSWORD, "csrf_token": token},
-        )
+        response = log_in(self.client, f"{role}@clinic.example")
         assert response.status_code == 302
         self.user_id = session.scalar(
             select(StaffUser.id).where(StaffUser.email == f"{role}@clinic.example")
         )
         self.page = ""
+
+    def staff_reply(self, clinic, conversation, text: str):
+        """This staff member answers the simulator's chat through the service."""
+        return handoff.staff_reply(
+            self.session,
+            clinic_id=clinic.id,
+            conversation_id=conversation.id,
+            now=utcnow(),
+            actor=Actor.staff(self.user_id),
+            text=text,
+        )
 
     @property
     def phone(self) -> str:
@@ -181,14 +152,7 @@ def test_nothing_the_clinic_sends_a_test_contact_reaches_twilio(
     assert "asked someone at Roshni Clinic" in sim.say("talk")
     conversation = session.scalar(select(Conversation).where(Conversation.phone == sim.phone))
     # A staff reply to the simulator's chat, delivered by a worker that has a real sender.
-    reply = handoff.staff_reply(
-        session,
-        clinic_id=clinic.id,
-        conversation_id=conversation.id,
-        now=utcnow(),
-        actor=Actor.staff(sim.user_id),
-        text="Hi Meera, this is the front desk.",
-    )
+    reply = sim.staff_reply(clinic, conversation, "Hi Meera, this is the front desk.")
     assert deliver(session, reply.id, now=utcnow(), sender=sender) is OutboundStatus.CANCELLED
     assert twilio.state.requests == 0 and twilio.sent == []
     row = outbox(session)[0]
@@ -209,14 +173,7 @@ def test_the_simulator_shows_what_the_clinic_queued_without_any_twilio_account(
     sim.say("hi")
     sim.say("talk")
     conversation = session.scalar(select(Conversation).where(Conversation.phone == sim.phone))
-    handoff.staff_reply(
-        session,
-        clinic_id=clinic.id,
-        conversation_id=conversation.id,
-        now=utcnow(),
-        actor=Actor.staff(sim.user_id),
-        text="We'll call you shortly.",
-    )
+    sim.staff_reply(clinic, conversation, "We'll call you shortly.")
     sim.open()  # the page settles the test contact's due messages itself
     assert sim.bubbles()[-1] == "We'll call you shortly."
     assert [m.status for m in outbox(session)] == [OutboundStatus.CANCELLED]
@@ -267,11 +224,7 @@ def test_staff_get_their_own_fictional_test_numbers(app, session, clinic):
 def test_only_staff_who_book_may_use_the_simulator(app, session, clinic):
     for role in ("therapist", "accountant"):
         client = app.test_client()
-        token = csrf_token(client, "/login")
-        client.post(
-            "/login",
-            data={"email": f"{role}@clinic.example", "password": PASSWORD, "csrf_token": token},
-        )
+        log_in(client, f"{role}@clinic.example")
         assert client.get("/admin/simulator/").status_code == 403
         token = csrf_token(client, "/admin/")
         refused = client.post("/admin/simulator/send", data={"csrf_token": token, "text": "hi"})

@@ -16,8 +16,6 @@ from sqlalchemy import select
 
 from admin import auth
 from admin.views import staff as staff_views
-from core.app import create_app, get_db
-from core.config import Config
 from models import AuditLog, Role, StaffUser
 from services import logins, staff
 from services.audit import Actor
@@ -45,18 +43,9 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def app(db, tmp_path, clock):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
+def app(clock, app):
+    """The panel (conftest's) with its login clock frozen first."""
+    return app
 
 
 @pytest.fixture
