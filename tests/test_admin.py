@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.app import create_app, get_db
-from core.config import Config
 from models import (
     Appointment,
     AppointmentStatus,
@@ -26,21 +24,6 @@ from services.staff import create_staff_user
 from tests.conftest import NOW, SYSTEM
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def app(db, tmp_path):
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
-    app = create_app(config)
-    yield app
-    get_db(app).dispose()
 
 
 @pytest.fixture
