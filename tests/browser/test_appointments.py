@@ -40,6 +40,8 @@ def test_the_search_box_finds_a_patient_without_putting_the_name_in_the_url(
 
     log_in(page)
     page.get_by_role("link", name="Appointments", exact=True).click()
+    # search.js, at the end of the page, turns the box into a POST once the page loads.
+    page.wait_for_url("**/admin/appointment/", wait_until="load")
     box = page.locator('form[role="search"] input[name="search"]')
     box.fill("Ishaan")
     box.press("Enter")
