@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from models import Base, Relation, Role, StaffUser
 from services import catalog, clinics, patients
 from services.audit import Actor
 from services.staff import create_staff_user
+from tests import clock
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -35,6 +37,23 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Actor.system()
 # Monday 23 Nov 2026, 09:00 in Kolkata (03:30 UTC): the frozen "now" of most tests.
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # make test-clock: the whole run a year ahead or back (tests/clock.py).
+    clock.start_shift()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = clock.shift_days()
+    return f"clock moved {days:+d} days ({clock.SHIFT_ENV})" if days else None
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[None]:
+    """This process's clock stopped at ``NOW``, for tests that pin dates around it."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def _pg_connect(dbname: str = "postgres"):

@@ -25,6 +25,9 @@ from tests.conftest import NOW, SYSTEM
 
 PASSWORD = "correct-horse-battery"
 
+# The data is pinned around NOW and the code under test reads the clock: freeze it there.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 
 @pytest.fixture
 def two_clinics(session, make_clinic, make_therapist, make_service, make_patient):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
+import pytest
+
 from models import (
     Appointment,
     AppointmentStatus,
@@ -66,6 +68,9 @@ from tests.payments_support import (  # noqa: F401  (fixtures)
     push_links,
     rows,
 )
+
+# The data is pinned around NOW and the code under test reads the clock: freeze it there.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 # --- a prepaid booking from the chat -------------------------------------------------------------
 
