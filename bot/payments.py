@@ -14,8 +14,11 @@ import re
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session, scoped_session
 
 from core.clock import utcnow
+from core.config import Config
+from core.db import retry_on_disconnect
 from core.formatting import format_money
 from core.security import csrf
 from integrations import upi
@@ -43,8 +46,15 @@ def razorpay_webhook() -> Response:
     body = request.get_data(cache=False)
     if len(body) > MAX_EVENT_BYTES:  # a chunked body has no Content-Length to check first
         return _plain("event too large", 413)
-    signature = request.headers.get("X-Razorpay-Signature", "")
     session = get_db().scoped
+    # Stored once by event id: a second try after a dropped connection is safe.
+    return retry_on_disconnect(session, lambda: _store_event(session, body, config))
+
+
+def _store_event(session: scoped_session[Session], body: bytes, config: Config) -> Response:
+    from core.app import get_db
+
+    signature = request.headers.get("X-Razorpay-Signature", "")
     signed_by = next(
         (
             clinic_ids

@@ -6,11 +6,13 @@ import logging
 import re
 
 from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy.orm import Session, scoped_session
 from twilio.request_validator import RequestValidator
 
 from bot.receive import Delivery, receive
 from bot.twiml import twiml_reply
 from core.clock import utcnow
+from core.db import retry_on_disconnect
 from core.security import csrf
 from models import Channel, Clinic, MessageSource
 from services.clinics import clinic_for_message, clinic_for_sender, twilio_account
@@ -39,23 +41,34 @@ def twilio_status() -> Response:
     (so Twilio stops retrying)."""
     from core.app import get_db
 
-    sid = request.form.get("MessageSid", "")
-    clinic = clinic_for_message(get_db().scoped, sid) if SID.match(sid) else None
-    if not _signature_ok(clinic):
-        return _plain("invalid signature", 403)
-    status = request.form.get("MessageStatus", "").lower()
-    if not SID.match(sid) or not status:
-        return _plain("missing MessageSid or MessageStatus", 400)
-    apply_status(get_db().scoped, sid, status, error_code=request.form.get("ErrorCode") or None)
-    return Response(status=204)
+    session = get_db().scoped
+
+    def handle() -> Response:
+        sid = request.form.get("MessageSid", "")
+        clinic = clinic_for_message(session, sid) if SID.match(sid) else None
+        if not _signature_ok(clinic):
+            return _plain("invalid signature", 403)
+        status = request.form.get("MessageStatus", "").lower()
+        if not SID.match(sid) or not status:
+            return _plain("missing MessageSid or MessageStatus", 400)
+        apply_status(session, sid, status, error_code=request.form.get("ErrorCode") or None)
+        return Response(status=204)
+
+    # Statuses only move forward, so applying one twice changes nothing.
+    return retry_on_disconnect(session, handle)
 
 
 def _inbound(channel: Channel) -> Response:
     from core.app import get_db
 
+    session = get_db().scoped
+    # Deduplicated by MessageSid: a second try after a dropped connection is safe.
+    return retry_on_disconnect(session, lambda: _receive(session, channel))
+
+
+def _receive(session: scoped_session[Session], channel: Channel) -> Response:
     form = request.form
     to = _address(form.get("To", ""))
-    session = get_db().scoped
     # Routing first (a read), because a clinic with its own Twilio account signs with
     # its own token; nothing is stored before the signature is checked.
     clinic = clinic_for_sender(session, channel, to) if E164.match(to) else None

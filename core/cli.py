@@ -184,7 +184,7 @@ def _show_sent(database, clinic_id: int, phone: str, after_id: int | None) -> in
 @main.command("worker", help="Run an RQ worker (needs REDIS_URL) with the outbox sweeper.")
 @click.option("--burst", is_flag=True, help="Sweep once, work until the queue is empty, exit.")
 def worker(burst: bool) -> None:
-    from jobs.runner import run_worker
+    from jobs.runner import WorkerStopped, run_worker
     from jobs.runtime import build_runtime
 
     config = _config()
@@ -192,7 +192,22 @@ def worker(burst: bool) -> None:
         raise click.ClickException(
             "REDIS_URL is not set; without Redis the web process runs the jobs itself"
         )
-    run_worker(build_runtime(config), burst=burst)
+    try:
+        run_worker(build_runtime(config), burst=burst)
+    except WorkerStopped as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("doctor", help="Check the database, migrations, Redis and that messages leave.")
+def doctor() -> None:
+    from jobs.doctor import run_checks
+
+    checks = run_checks(_config())
+    for check in checks:
+        mark = "FAIL" if check.fails else ("warn" if check.warning else "ok  ")
+        click.echo(f"{mark}  {check.name:<13} {check.detail}")
+    if any(check.fails for check in checks):
+        raise SystemExit(1)
 
 
 @main.group(help="Background jobs.")

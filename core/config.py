@@ -39,6 +39,7 @@ class Config:
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
     inprocess_jobs: bool = True
+    jobs_max_delay_seconds: int = 180
     log_level: str = "INFO"
     sql_echo: bool = False
 
@@ -88,6 +89,9 @@ class Config:
             "twilio_api_url": reader.str("TWILIO_API_URL", None),
             "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
             "inprocess_jobs": reader.bool("ROSHNI_INPROCESS_JOBS", roshni_env != "test"),
+            "jobs_max_delay_seconds": reader.int(
+                "JOBS_MAX_DELAY_SECONDS", 180, minimum=30, maximum=24 * 3600
+            ),
             "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
             "razorpay_api_url": _http_url(reader, "RAZORPAY_API_URL"),
             "secrets_key": _fernet_key(reader.secret("ROSHNI_SECRETS_KEY")),

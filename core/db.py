@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from core import tenancy
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
 SQLITE_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
@@ -140,3 +146,29 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 
 def in_unit_of_work(session: Session) -> bool:
     return bool(session.info.get(_UNIT_OF_WORK))
+
+
+# Pauses before the second and third try: a failover or restart takes a moment.
+RETRY_PAUSES = (0.1, 0.5)
+
+
+def retry_on_disconnect(session: Session | scoped_session[Session], work: Callable[[], T]) -> T:
+    """Run ``work`` again (twice at most) if the database connection dropped under it.
+
+    A PostgreSQL restart or failover ends every pooled connection; pre-ping catches the
+    ones checked out afterwards, but a request already inside its transaction fails
+    with a disconnect error and would answer 500 with nothing stored. SQLAlchemy has by
+    then invalidated the pool, so the next try runs on a fresh connection. Only for
+    work that is safe to repeat: a webhook is deduplicated by its provider id, so if
+    the lost transaction did commit, the next try finds it and does nothing new.
+    """
+    for pause in RETRY_PAUSES:
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            session.rollback()
+            log.warning("the database connection dropped mid-request; trying once more")
+            time.sleep(pause)
+    return work()

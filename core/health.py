@@ -1,12 +1,21 @@
-"""Liveness and readiness probes for load balancers and deploy checks."""
+"""Probes for load balancers, deploy checks and monitoring.
+
+- ``/healthz``: the process answers.
+- ``/readyz``: this web process can do its work: the database answers (200, else 503).
+  Redis down is reported as ``degraded`` but still 200: webhooks store messages and the
+  outbox is the record, so the web process stays in rotation.
+- ``/healthz/jobs``: messages are leaving. 503 when no job runner (RQ worker, or the
+  embedded thread) has been seen for two minutes, or the oldest due message has waited
+  longer than ``JOBS_MAX_DELAY_SECONDS``. This is what monitoring should alert on.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify
-from sqlalchemy import func, select
 
 from core.clock import utcnow
-from models import OutboundMessage, OutboundStatus
+from services.job_health import jobs_health
+from services.messaging import backlog
 
 bp = Blueprint("health", __name__)
 
@@ -21,37 +30,53 @@ def readyz():
     from core.app import get_db
 
     checks: dict[str, str | int | float | None] = {}
-    ok = True
+    degraded: list[str] = []
+    now = utcnow()
     try:
-        with get_db().engine.connect() as conn:
-            now = utcnow()
-            # One query answers both "is the database there?" and "is the outbox moving?":
-            # messages due and not sent; the oldest one's wait shows a stalled sender first.
-            depth, oldest = conn.execute(
-                select(func.count(), func.min(OutboundMessage.next_attempt_at)).where(
-                    OutboundMessage.status == OutboundStatus.QUEUED,
-                    OutboundMessage.next_attempt_at <= now,
-                )
-            ).one()
+        with get_db().session_scope() as session:
+            waiting = backlog(session, now=now)
         checks["database"] = "ok"
-        checks["outbox_due"] = depth
-        checks["oldest_due_seconds"] = (
-            None if oldest is None else round((now - oldest).total_seconds(), 1)
-        )
+        checks["outbox_due"] = waiting.due
+        checks["oldest_due_seconds"] = waiting.oldest_wait_seconds(now)
     except Exception as exc:  # any failure means "not ready"; say which kind
-        ok = False
         checks["database"] = f"error: {type(exc).__name__}"
+        return jsonify(status="unavailable", checks=checks), 503
     redis_url = current_app.config["ROSHNI"].redis_url
     if redis_url:
-        try:
-            import redis
+        checks["redis"] = redis_status(redis_url)
+        if checks["redis"] != "ok":
+            degraded.append("redis")
+    return jsonify(status="degraded" if degraded else "ok", degraded=degraded, checks=checks), 200
 
-            redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2).ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            ok = False
-            checks["redis"] = f"error: {type(exc).__name__}"
-    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+
+@bp.get("/healthz/jobs")
+def healthz_jobs():
+    from core.app import get_db
+
+    config = current_app.config["ROSHNI"]
+    try:
+        with get_db().session_scope() as session:
+            health = jobs_health(
+                session, now=utcnow(), max_delay_seconds=config.jobs_max_delay_seconds
+            )
+    except Exception as exc:
+        return jsonify(status="unavailable", problems=[f"database: {type(exc).__name__}"]), 503
+    body = {"status": "ok" if health.ok else "failing", "problems": health.problems}
+    return jsonify(**body, checks=health.as_dict()), 200 if health.ok else 503
+
+
+def redis_status(url: str) -> str:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
 
 
 def init_app(app: Flask) -> None:

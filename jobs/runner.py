@@ -7,13 +7,22 @@ rows to the queue under deterministic job ids; workers deliver them.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
+import secrets
+import signal
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -21,6 +30,7 @@ from core.clock import utcnow
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, sweep
 from services.delivery import deliver
+from services.job_health import forget_heartbeat, record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +38,13 @@ QUEUE = "roshni"
 SWEEP_EVERY = 60.0  # seconds, with RQ
 INPROCESS_EVERY = 15.0  # seconds, embedded mode
 SWEEP_LOCK = "roshni:sweep-lock"
+HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
+# An idle RQ worker blocks in BLPOP for its dequeue timeout (DEFAULT_WORKER_TTL - 15 s).
+# redis-py gives every connection a 5-second socket timeout unless told otherwise, and RQ
+# takes that expiry for Redis being gone: it logs "Redis connection timeout, quitting..."
+# and exits 0 within seconds of starting. The socket must outlast the blocking read;
+# keepalive and a periodic health check find a connection that really died.
+WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
 _PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -105,17 +122,82 @@ class _Every(threading.Thread):
 
 
 def start_inprocess(rt: Runtime) -> _Every:
-    """Embedded mode: the web process sweeps and sends every few seconds."""
-    thread = _Every(INPROCESS_EVERY, lambda: tick(rt), name="roshni-jobs")
+    """Embedded mode: the web process sweeps and sends every few seconds (and says so)."""
+    heartbeat = Heartbeat(rt, "web")
+
+    def work() -> None:
+        heartbeat.beat()
+        tick(rt)
+
+    thread = _Every(INPROCESS_EVERY, work, name="roshni-jobs")
     thread.start()
     return thread
 
 
+class Heartbeat:
+    """Tells the database, every few seconds, that this process runs jobs."""
+
+    def __init__(self, rt: Runtime, kind: str) -> None:
+        self.rt = rt
+        self.kind = kind
+        self.name = f"{kind}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.started_at = utcnow()
+        self._thread: _Every | None = None
+
+    def beat(self) -> None:
+        with self.rt.database.session_scope() as session:
+            record_heartbeat(
+                session, name=self.name, kind=self.kind, started_at=self.started_at, now=utcnow()
+            )
+
+    def start(self) -> Heartbeat:
+        self._thread = _Every(HEARTBEAT_EVERY, self.beat, name=f"roshni-heartbeat-{self.kind}")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+        try:
+            with self.rt.database.session_scope() as session:
+                forget_heartbeat(session, name=self.name)
+        except Exception:  # the row ages out by itself; shutting down matters more
+            log.warning("could not remove this process's heartbeat", exc_info=True)
+
+
+def worker_connection(url: str) -> Redis:
+    """The Redis client an RQ worker blocks on (see WORKER_SOCKET_TIMEOUT)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=WORKER_SOCKET_TIMEOUT,
+        socket_connect_timeout=10,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
+
+
+def command_connection(url: str) -> Redis:
+    """A client for short commands (the sweeper's lock and enqueues): fail fast."""
+    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, socket_keepalive=True)
+
+
 def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
-    """RQ mode: every worker runs this; the Redis lock lets one sweep per interval."""
+    """RQ mode: every worker runs this; the Redis lock lets one sweep per interval.
+
+    Redis unreachable: each worker sends what is due itself (the claim on each row keeps
+    that to once), so an outage of the transport does not stop reminders.
+    """
 
     def maybe_sweep() -> None:
-        if redis.set(SWEEP_LOCK, "1", nx=True, px=int(SWEEP_EVERY * 1000) - 500):
+        try:
+            ours = redis.set(SWEEP_LOCK, "1", nx=True, px=int(SWEEP_EVERY * 1000) - 500)
+        except RedisError as exc:
+            log.warning(
+                "Redis unreachable (%s): sending what is due from this worker", type(exc).__name__
+            )
+            tick(rt)
+            return
+        if ours:
             enqueue_due(rt, queue)
 
     thread = _Every(SWEEP_EVERY / 4, maybe_sweep, name="roshni-sweeper")
@@ -123,17 +205,69 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
     return thread
 
 
+class WorkerStopped(RuntimeError):
+    """RQ's loop ended without being asked to (it gives up when Redis times out)."""
+
+
+class _Worker(SimpleWorker):
+    """RQ's worker (jobs run in this process) that knows whether it was asked to stop."""
+
+    asked_to_stop = False
+
+    def handle_warm_shutdown_request(self) -> None:
+        self.asked_to_stop = True
+        super().handle_warm_shutdown_request()
+
+
 def run_worker(rt: Runtime, *, burst: bool = False) -> None:
-    """``roshni worker``: an RQ worker (with RQ's scheduler) plus the sweeper."""
+    """``roshni worker``: an RQ worker (with RQ's scheduler), the sweeper and a heartbeat.
+
+    Returns when asked to stop (SIGTERM, SIGINT, ``rq shutdown``) or, in burst mode, when
+    the queue is empty. Raises ``WorkerStopped`` when RQ's loop ended by itself, so the
+    process exits non-zero and its supervisor (Procfile platform, compose) restarts it.
+    """
     if not rt.config.redis_url:
         raise RuntimeError("REDIS_URL is not set: jobs run inside the web process instead")
-    redis = Redis.from_url(rt.config.redis_url)
+    redis = worker_connection(rt.config.redis_url)
     queue = Queue(QUEUE, connection=redis)
-    sweeper = None if burst else start_sweeper(rt, redis, queue)
     if burst:
         enqueue_due(rt, queue)
+        _Worker([queue], connection=redis).work(burst=True)
+        return
+    commands = command_connection(rt.config.redis_url)
+    heartbeat = Heartbeat(rt, "worker").start()
+    sweeper = start_sweeper(rt, commands, Queue(QUEUE, connection=commands))
+    _end_forked_children_with_this_process()
     try:
-        SimpleWorker([queue], connection=redis).work(with_scheduler=not burst, burst=burst)
+        worker = _Worker([queue], connection=redis)
+        worker.work(with_scheduler=True)
+    except RedisError as exc:  # RQ could not even start (connect, register, subscribe)
+        raise WorkerStopped(f"cannot reach Redis ({exc}); exiting to be restarted") from None
     finally:
-        if sweeper:
-            sweeper.stop()
+        sweeper.stop()
+        heartbeat.stop()
+    if not worker.asked_to_stop:
+        raise WorkerStopped(
+            "the RQ worker stopped by itself (Redis unreachable or timing out); "
+            "exiting so that the supervisor starts it again"
+        )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_forked_children_with_this_process() -> None:
+    """RQ's scheduler runs in a forked child. A worker killed with SIGKILL never stops it,
+    and the orphan keeps the scheduler lock; ask Linux to send it SIGTERM (RQ's warm
+    stop) when its parent dies. Elsewhere this is a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getpid()
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+    def in_child() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    os.register_at_fork(after_in_child=in_child)

@@ -42,6 +42,7 @@ from models.notes import ProgressNote
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
+from models.worker import WorkerHeartbeat
 
 __all__ = [
     "ActorType",
@@ -97,4 +98,5 @@ __all__ = [
     "Therapist",
     "TherapistServiceOverride",
     "WeeklyHours",
+    "WorkerHeartbeat",
 ]

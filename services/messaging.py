@@ -5,10 +5,11 @@ a notice of what staff did, a dues reminder). ``services.delivery`` sends them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
@@ -167,22 +168,46 @@ def preferred_channel(session: Session, clinic: Clinic, contact: Contact) -> Cha
     return Channel.WHATSAPP
 
 
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    """Queued and due: what the sweep hands over, and what a stalled sender leaves waiting."""
+    return and_(
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at <= now
+    )
+
+
 def due_ids(session: Session, *, now: datetime, after_id: int = 0, limit: int = 1000) -> list[int]:
     """Ids of queued rows that are due, in id order, one page after ``after_id``."""
     ids = list(
         session.scalars(
             select(OutboundMessage.id)
-            .where(
-                OutboundMessage.status == OutboundStatus.QUEUED,
-                OutboundMessage.next_attempt_at <= now,
-                OutboundMessage.id > after_id,
-            )
+            .where(_is_due(now), OutboundMessage.id > after_id)
             .order_by(OutboundMessage.id)
             .limit(limit)
         )
     )
     session.rollback()
     return ids
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages due and not yet sent; the oldest one's wait shows a stalled sender first."""
+
+    due: int
+    oldest_due_at: datetime | None
+
+    def oldest_wait_seconds(self, now: datetime) -> float | None:
+        if self.oldest_due_at is None:
+            return None
+        return round(max(0.0, (now - self.oldest_due_at).total_seconds()), 1)
+
+
+def backlog(session: Session, *, now: datetime) -> Backlog:
+    due, oldest = session.execute(
+        select(func.count(), func.min(OutboundMessage.next_attempt_at)).where(_is_due(now))
+    ).one()
+    session.rollback()
+    return Backlog(due=due, oldest_due_at=oldest)
 
 
 def retry_message(

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from models import Appointment, AuditLog, Clinic, SenderNumber, Service, StaffUser, Therapist
+from tests.clock import python_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def roshni(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        python_command("core.cli", *args),
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -105,7 +105,7 @@ def test_roshni_chat_runs_the_booking_assistant_in_the_terminal(fresh_sqlite):
     assert roshni("db", "upgrade", env=fresh_sqlite).returncode == 0
     assert roshni("seed-demo", env=fresh_sqlite).returncode == 0
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "chat", "--clinic", "roshni", "--phone", "98765 43210"],
+        python_command("core.cli", "chat", "--clinic", "roshni", "--phone", "98765 43210"),
         cwd=ROOT,
         env={**os.environ, **fresh_sqlite},
         input="hi\n1\nAsha Verma\n",

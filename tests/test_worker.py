@@ -1,0 +1,147 @@
+"""``roshni worker`` as operators run it (no ``--burst``): it stays up while idle, rides
+out a Redis outage, stops cleanly on SIGTERM, and its scheduler never outlives it.
+
+Fixtures and helpers: tests/jobs_support.py. Redis "goes away" behind a TCP proxy
+(tests/tcp_proxy.py) that the worker is pointed at.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+
+from core.clock import utcnow
+from jobs.runner import enqueue_due
+from models import OutboundMessage, WorkerHeartbeat
+
+# ruff: noqa: F811
+from tests.jobs_support import (  # noqa: F401  (fixtures)
+    REDIS_URL,
+    TIMEOUT,
+    db,
+    due_reminders,
+    env,
+    queue,
+    redis,
+    runtime,
+    start_worker,
+    twilio,
+    wait_for,
+)
+from tests.tcp_proxy import TcpProxy
+
+
+def heartbeats(session) -> int:
+    count = session.scalar(select(func.count()).select_from(WorkerHeartbeat))
+    session.rollback()
+    return count
+
+
+def stop(worker: subprocess.Popen[str]) -> str:
+    """SIGTERM, as a supervisor stops it; the worker's output for assertion messages."""
+    if worker.poll() is None:
+        os.kill(worker.pid, signal.SIGTERM)
+    output, _ = worker.communicate(timeout=TIMEOUT)
+    return output
+
+
+def test_an_idle_worker_stays_up_and_delivers_what_comes_later(
+    env, due_reminders, runtime, queue, twilio, session
+):
+    worker = start_worker(env, burst=False)
+    try:
+        wait_for(lambda: heartbeats(session) == 1, "the worker's first heartbeat")
+        # redis-py's default 5-second socket timeout used to end an idle worker here
+        # ("Redis connection timeout, quitting...", exit code 0).
+        time.sleep(8)
+        assert worker.poll() is None, worker.communicate()[0]
+        due_reminders(1)
+        assert enqueue_due(runtime, queue).dispatched == 1
+        wait_for(lambda: len(twilio.sent) == 1, "the idle worker to send the reminder")
+    finally:
+        output = stop(worker)
+    assert worker.returncode == 0, output
+    assert heartbeats(session) == 0, "a clean stop removes the worker's heartbeat"
+
+
+def test_a_worker_rides_out_a_redis_outage(env, due_reminders, runtime, queue, twilio, session):
+    redis_at = urlsplit(REDIS_URL)
+    with TcpProxy(redis_at.hostname or "127.0.0.1", redis_at.port or 6379) as proxy:
+        through_proxy = f"redis://127.0.0.1:{proxy.port}{redis_at.path}"
+        worker = start_worker({**env, "REDIS_URL": through_proxy}, burst=False)
+        try:
+            wait_for(lambda: heartbeats(session) == 1, "the worker's first heartbeat")
+            reminders = due_reminders(2)
+            later = reminders.ids[1]
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == later)
+                .values(next_attempt_at=utcnow() + timedelta(hours=1))
+            )
+            session.commit()
+
+            proxy.cut()  # Redis is gone: the worker's sweeper sends what is due itself
+            wait_for(lambda: len(twilio.sent) == 1, "the due reminder sent without Redis")
+            assert worker.poll() is None, worker.communicate()[0]
+
+            proxy.restore()  # back: RQ's loop reconnects and takes jobs again
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == later)
+                .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
+            session.commit()
+            assert enqueue_due(runtime, queue).dispatched == 1
+            wait_for(lambda: len(twilio.sent) == 2, "the worker to take jobs again")
+            assert worker.poll() is None, worker.communicate()[0]
+        finally:
+            output = stop(worker)
+    assert worker.returncode == 0, output
+    assert sorted(m["To"] for m in twilio.sent) == sorted(reminders.recipients)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_workers_scheduler_does_not_outlive_it(env, session, redis):
+    worker = start_worker(env, burst=False)
+    try:
+        wait_for(lambda: len(children(worker.pid)) == 1, "RQ's scheduler process")
+        [scheduler] = children(worker.pid)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.communicate(timeout=TIMEOUT)
+    wait_for(lambda: not running(scheduler), "the orphaned scheduler to stop")
+
+
+def test_a_worker_that_cannot_reach_redis_exits_non_zero(env):
+    with TcpProxy("127.0.0.1", 6379) as proxy:
+        unreachable = f"redis://127.0.0.1:{proxy.port}/9"
+    worker = start_worker({**env, "REDIS_URL": unreachable}, burst=False)
+    output, _ = worker.communicate(timeout=TIMEOUT)
+    assert worker.returncode != 0, output
+    assert "Traceback" not in output
