@@ -683,9 +683,10 @@ def test_a_therapist_sees_only_their_own_patients_sessions_and_money(app, world)
         assert client.get(url).status_code == 404, url
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_a_therapist_completes_their_own_session_only(app, world, session):
-    # Sessions that have started by the real clock (the panel asks core.clock): Monday
-    # 16 Nov 2026, booked the Saturday before.
+    # Sessions that have started by the panel's clock (frozen at NOW, Monday 23 Nov
+    # 2026): Monday 16 Nov 2026, booked the Saturday before.
     start, booked_at = datetime(2026, 11, 16, 5, 30, tzinfo=UTC), datetime(2026, 11, 14, tzinfo=UTC)
     past = {}
     for key in ("own", "other"):
