@@ -281,7 +281,7 @@ def dashboard_as(app, email: str) -> str:
 
 def chart_data(page: str) -> dict:
     match = re.search(
-        r'<script type="application/json" id="dashboard-data">(.*?)</script>', page, re.S
+        r'<script [^>]*type="application/json" id="dashboard-data">(.*?)</script>', page, re.S
     )
     return json.loads(match.group(1)) if match else {}
 

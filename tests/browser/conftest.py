@@ -78,30 +78,46 @@ def browser() -> Iterator[Any]:
         driver.stop()
 
 
+# Reported to the console by every page, for every directive the CSP refuses: a blocked
+# script, style, font, image or form. (Playwright's init script is not subject to the CSP.)
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.effectiveDirective + " refused " +
+    (event.blockedURI || "inline code") + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
+
 @pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A logged-out tab on the live server. Script errors on any page fail the test."""
+def csp_violations() -> list[str]:
+    """What the CSP refused in this test's tab (the page fixture fails the test on any)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str, csp_violations: list[str]) -> Iterator[Any]:
+    """A logged-out tab on the live server. Script errors and CSP violations on any page
+    fail the test: a script or style the CSP blocks is a broken page even if nothing throws."""
     context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(15_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(f"{tab.url}: {exc}"))
-    # A script the CSP blocks is a broken page even if nothing throws. (Blocked styles
-    # are not counted: Flask-Admin's Bootswatch theme asks Google Fonts for Lato, which
-    # the CSP rightly refuses, and the page falls back to the system font.)
     tab.on(
         "console",
         lambda msg: (
-            errors.append(f"{tab.url}: {msg.text}")
+            csp_violations.append(f"{tab.url}: {msg.text}")
             if msg.type == "error"
-            and "Content Security Policy" in msg.text
-            and "script" in msg.text
+            and ("Content Security Policy" in msg.text or msg.text.startswith("CSP violation"))
             else None
         ),
     )
     try:
         yield tab
-        assert not errors, "the browser reported errors:\n" + "\n".join(errors)
+        assert not errors + csp_violations, "the browser reported errors:\n" + "\n".join(
+            errors + csp_violations
+        )
     finally:
         context.close()
 
