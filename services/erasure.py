@@ -53,7 +53,7 @@ from models import (
 )
 from services import appointments, audit
 from services.audit import Actor
-from services.data_export import audit_rows_about, contact_records
+from services.data_export import ContactRecords, audit_rows_about, contact_records
 from services.errors import NotFound
 
 ERASED = "[erased]"
@@ -184,9 +184,11 @@ def _needles(phone: str, names: Iterable[str | None]) -> tuple[str, ...]:
         # Covers "+91 98765 00001", "919876500001" and "098765 00001" alike once
         # spaces are gone; formatted variants are matched as well.
         found.append(phonenumbers.national_significant_number(number))
-        found.append(
-            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        )
+        for style in (
+            phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+            phonenumbers.PhoneNumberFormat.NATIONAL,
+        ):
+            found.append(phonenumbers.format_number(number, style))
     found += [n.strip() for n in names if n and len(n.strip()) >= MIN_NAME_NEEDLE]
     return tuple(dict.fromkeys(n for n in found if n))
 
@@ -230,7 +232,7 @@ def _scrub_json(value: Any, needles: tuple[str, ...], *, personal: bool = False)
     return value
 
 
-def _erase_messages(session: Session, records: Any, contact_id: int) -> dict[str, int]:
+def _erase_messages(session: Session, records: ContactRecords, contact_id: int) -> dict[str, int]:
     cid = records.clinic_id
     withdrawn = session.execute(
         update(OutboundMessage)
@@ -290,7 +292,7 @@ def _erase_people(
 
 
 def _erase_clinical_and_free_text(
-    session: Session, records: Any, needles: tuple[str, ...]
+    session: Session, records: ContactRecords, needles: tuple[str, ...]
 ) -> dict[str, int]:
     cid = records.clinic_id
     notes = session.execute(
@@ -347,7 +349,7 @@ def _mentions(column: Any, needles: tuple[str, ...]) -> Any:
     return or_(*(text.contains(form, autoescape=True) for form in forms))
 
 
-def _scrub_audit(session: Session, records: Any, needles: tuple[str, ...]) -> int:
+def _scrub_audit(session: Session, records: ContactRecords, needles: tuple[str, ...]) -> int:
     cid = records.clinic_id
     about = {row.id for row in audit_rows_about(session, records)}
     rows = session.scalars(
@@ -372,7 +374,9 @@ def _scrub_audit(session: Session, records: Any, needles: tuple[str, ...]) -> in
     return changed
 
 
-def _scrub_provider_events(session: Session, records: Any, needles: tuple[str, ...]) -> int:
+def _scrub_provider_events(
+    session: Session, records: ContactRecords, needles: tuple[str, ...]
+) -> int:
     """Payment webhooks carry the payer's number, e-mail and name: events about the
     contact's payments lose them; any other event loses strings that name the contact."""
     cid = records.clinic_id
