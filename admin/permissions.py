@@ -29,7 +29,8 @@ Verbs are plain words. ``read``, ``create``, ``update``, ``delete`` and
 (``complete``, ``refund``, ``record_cash``…). :data:`IMPLIED_BY` says which
 broader grant covers a narrower verb: an operator's ``update`` on appointments
 covers ``confirm``, ``cancel`` and ``complete``, while a therapist holds
-``complete`` alone; ``notes`` (progress notes, clinical) is implied by nothing.
+``complete`` alone; ``notes`` (progress notes, clinical), ``export_data`` and
+``erase`` (a contact's data rights) are implied by nothing.
 ``*`` grants every verb. :data:`OWN` in a role's grants limits that role to its
 own rows (a therapist's patients, sessions, hours).
 """
@@ -144,6 +145,10 @@ IMPLIED_BY: Mapping[str, str | None] = {
     # Progress notes are clinical records: the session's therapist and the admin write
     # and read them; the desk's "update" on appointments does not reach them.
     "notes": None,
+    # Data rights (services.data_export, services.erasure): the whole record of a
+    # contact, or its erasure, is the admin's alone; no desk grant reaches them.
+    "export_data": None,
+    "erase": None,
 }
 
 

@@ -7,14 +7,18 @@ falls back to English.
 
 from __future__ import annotations
 
-CONSENT_VERSION = "2026-11"
+# The privacy notice's version, recorded with each contact's consent; a new wording
+# of "privacy" is a new version.
+CONSENT_VERSION = "2026-12"
 
 EN: dict[str, str] = {
     # first contact
     "privacy": (
         "Namaste! 🌼 This is {clinic}'s booking assistant.\n"
-        "To book and remind you about sessions we store your name, phone number and "
-        "the patient's details. We never share them. Is that OK?"
+        "To book and remind you about sessions we keep your name, phone number, the "
+        "patient's details, our chats and your bookings and payments. We never share them. "
+        "You can ask {clinic} for a copy or to erase them at any time: reply *talk* "
+        "(invoices and payments are kept as tax law requires). Is that OK?"
     ),
     "consent_yes": "Yes, continue",
     "consent_no": "No thanks",
@@ -205,7 +209,24 @@ EN: dict[str, str] = {
     "too_long": "That message is too long for me. Please reply in a few words.",
 }
 
-CATALOGUES: dict[str, dict[str, str]] = {"en": EN}
+# Hindi. Only some sentences are translated so far; the rest fall back to English.
+HI: dict[str, str] = {
+    "privacy": (
+        "नमस्ते! 🌼 यह {clinic} का बुकिंग सहायक है।\n"
+        "सेशन बुक करने और याद दिलाने के लिए हम आपका नाम, फ़ोन नंबर, मरीज़ की जानकारी, "
+        "हमारी चैट और आपकी बुकिंग व भुगतान रखते हैं। हम इन्हें कभी किसी से साझा नहीं करते। "
+        "आप कभी भी {clinic} से इनकी कॉपी माँग सकते हैं या इन्हें मिटवा सकते हैं: *talk* लिखें "
+        "(बिल और भुगतान टैक्स क़ानून के अनुसार रखे जाते हैं)। क्या यह ठीक है?"
+    ),
+    "consent_yes": "हाँ, आगे बढ़ें",
+    "consent_no": "नहीं, धन्यवाद",
+    "consent_declined": (
+        "कोई बात नहीं, हमने आपके बारे में कुछ भी नहीं रखा है। "
+        "मन बदले तो कभी भी *hi* लिखें, या {clinic_phone} पर कॉल करें।"
+    ),
+}
+
+CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}
 
 
 def say(lang: str, key: str, **params: object) -> str:

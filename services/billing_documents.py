@@ -29,7 +29,7 @@ def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
             number=invoice.number,
             issued_on=invoice.issued_at.astimezone(ZoneInfo(clinic.timezone)).date(),
             billed_to=contact.name or invoice.patient.name,
-            billed_phone=format_phone(contact.phone),
+            billed_phone=None if contact.erased_at else format_phone(contact.phone),
             patient_name=invoice.patient.name,
             currency=invoice.currency,
             lines=tuple(

@@ -43,8 +43,12 @@ def queue_message(
     appointment_id: int | None = None,
     fallback_of_id: int | None = None,
 ) -> OutboundMessage | None:
-    """Add a message to the outbox; a second call with the same key adds nothing."""
+    """Add a message to the outbox; a second call with the same key adds nothing, and
+    nothing is added for a contact whose data was erased."""
     require_aware(due_at, "due_at")
+    contact = session.get(Contact, contact_id)
+    if contact is not None and contact.erased_at is not None:
+        return None  # an erased contact has no number left to send to
     exists = session.scalar(
         select(OutboundMessage.id).where(OutboundMessage.idempotency_key == idempotency_key)
     )

@@ -27,6 +27,12 @@ from admin.views.base import (
     label_formatter,
     staff_actor,
 )
+from admin.views.data_rights import (
+    ERASE,
+    EXPORT_DATA,
+    ContactDataRightsMixin,
+    PatientDataRightsMixin,
+)
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
 from models import Channel, Contact, Patient, Relation
@@ -83,7 +89,7 @@ class ContactCreateForm(BaseForm):
     name = StringField("Name", validators=[Length(max=120)])
 
 
-class ContactView(SecureModelView):
+class ContactView(ContactDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "contact"
     can_view_details = True
@@ -182,6 +188,8 @@ class ContactView(SecureModelView):
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
             may_record=permissions.allowed("payments", current_user.role, "record_cash"),
+            may_export_data=self.allowed(EXPORT_DATA),
+            may_erase=self.allowed(ERASE) and contact.erased_at is None,
             return_url=url_for(".index_view"),
         )
 
@@ -211,7 +219,7 @@ class AddToContactForm(BaseForm):
     date_of_birth = DateField("Date of birth", validators=[Optional()])
 
 
-class PatientView(SecureModelView):
+class PatientView(PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
     column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
