@@ -15,10 +15,12 @@ NOW is Monday 23 Nov 2026, 09:00 in Kolkata; prepaid services hold a slot 30 min
 from __future__ import annotations
 
 from datetime import timedelta
+from string import Formatter
 
 import pytest
 from sqlalchemy import select
 
+from flows.messages import CATALOGUES, HI
 from models import (
     Appointment,
     AppointmentStatus,
@@ -230,3 +232,13 @@ def test_a_booking_the_patient_cancelled_is_not_booked_again_by_its_late_payment
     assert (
         session.scalar(select(Conversation.id).where(Conversation.handoff_at.is_not(None))) is None
     )
+
+
+def test_every_hindi_sentence_has_the_english_placeholders():
+    fields = {
+        lang: {key: {f for _, f, _, _ in Formatter().parse(text) if f} for key, text in cat.items()}
+        for lang, cat in CATALOGUES.items()
+    }
+    assert {"late_payment_rebooked", "late_payment_slot_gone"} <= set(HI)
+    for key, placeholders in fields["hi"].items():
+        assert placeholders == fields["en"][key], key
