@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from models import Clinic
 from services import dues, razorpay_sync
-from services.delivery import OUTCOME_UNKNOWN, Sender, release_stuck
+from services.delivery import OUTCOME_UNKNOWN, Sender
 from services.messaging import due_ids
+from services.stuck_sends import release_stuck
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from sqlalchemy import update
 from core.db import write_transaction
 from integrations.twilio_client import TwilioSender
 from models import Channel, OutboundMessage, OutboundStatus
-from services import delivery, messaging
-from services.delivery import deliver, release_stuck
+from services import delivery, messaging, stuck_sends
+from services.delivery import deliver
+from services.stuck_sends import release_stuck
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.outbox import (
     add_template,
@@ -191,7 +192,7 @@ def test_a_list_unreadable_for_hours_goes_to_staff(session, reminder, impatient,
     assert len(taken(twilio)) == 1
     twilio.fail_next_list(20500, status=500)
 
-    late = AT + delivery.GIVE_UP_LOOKING_AFTER + timedelta(minutes=1)
+    late = AT + stuck_sends.GIVE_UP_LOOKING_AFTER + timedelta(minutes=1)
     assert sweep(session, sender, now=late) == 1
 
     row = one(outbox(session, id=reminder.id))

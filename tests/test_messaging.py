@@ -43,7 +43,8 @@ from services.appointments import (
     reschedule_appointment,
 )
 from services.audit import Actor
-from services.delivery import deliver, release_stuck
+from services.delivery import deliver
+from services.stuck_sends import release_stuck
 from tests.conftest import NOW, SYSTEM
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.outbox import (
