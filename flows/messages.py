@@ -112,6 +112,16 @@ EN: dict[str, str] = {
         "{clinic} did not receive payment in time, so {patient}'s {service} on {when} "
         "({number}) was released. Reply *menu* to book again."
     ),
+    "late_payment_rebooked": (
+        "✅ {clinic} received your payment after the time had been released, and it was "
+        "still free: {patient}'s {service} on {when} ({number}) is booked again."
+    ),
+    "late_payment_slot_gone": (
+        "{clinic} received your payment of {amount}, thank you. It arrived after "
+        "{patient}'s {service} on {when} ({number}) had been released, and that time is no "
+        "longer available. Your money is safe: the clinic will refund it or move the session "
+        "to another time, and will message you here."
+    ),
     "slot_just_taken": "Sorry, that time was just taken. Free nearby:",
     # my appointments
     "no_upcoming": "You have no upcoming sessions. Reply *1* from the menu to book one.",
@@ -223,6 +233,16 @@ HI: dict[str, str] = {
     "consent_declined": (
         "कोई बात नहीं, हमने आपके बारे में कुछ भी नहीं रखा है। "
         "मन बदले तो कभी भी *hi* लिखें, या {clinic_phone} पर कॉल करें।"
+    ),
+    "late_payment_rebooked": (
+        "✅ {clinic} को आपका भुगतान समय छूट जाने के बाद मिला, पर वह समय अभी भी खाली था: "
+        "{patient} का {service}, {when} ({number}) फिर से बुक हो गया है।"
+    ),
+    "late_payment_slot_gone": (
+        "{clinic} को आपका {amount} का भुगतान मिल गया, धन्यवाद। यह {patient} के {service}, "
+        "{when} ({number}) का समय छूट जाने के बाद पहुँचा, और वह समय अब उपलब्ध नहीं है। "
+        "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
+        "और आपको यहीं संदेश भेजेगा।"
     ),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -52,6 +53,20 @@ class SendError(Exception):
 class Sent:
     sid: str
     status: str
+
+
+class ListError(Exception):
+    """Twilio's message list could not be read (refused, unreachable, timed out)."""
+
+
+@dataclass(frozen=True)
+class ProviderMessage:
+    """One message from Twilio's message list: what settles a send whose answer was lost."""
+
+    sid: str
+    body: str
+    status: str
+    created_at: datetime | None
 
 
 class TwilioSender:
@@ -109,6 +124,33 @@ class TwilioSender:
                 outcome_unknown=unknown,
             ) from None
         return Sent(sid=message.sid, status=message.status or "queued")
+
+    def sent_since(
+        self, *, from_: str, to: str, since: datetime, limit: int = 200
+    ) -> list[ProviderMessage]:
+        """Messages from ``from_`` to ``to`` that Twilio dates on or after ``since``, newest
+        first (the SDK follows ``next_page_uri``). Raises ``ListError`` when Twilio cannot
+        say, so that nothing is sent again on a guess."""
+        try:
+            found = self.client.messages.list(
+                to=to,
+                from_=from_,
+                # The SDK writes the wall-clock digits followed by "Z": give it UTC.
+                date_sent_after=since.astimezone(UTC),
+                page_size=50,
+                limit=limit,
+            )
+        except (TwilioException, OSError) as exc:
+            raise ListError(f"Twilio's message list not readable: {type(exc).__name__}") from None
+        return [
+            ProviderMessage(
+                sid=m.sid,
+                body=m.body or "",
+                status=m.status or "",
+                created_at=m.date_created,
+            )
+            for m in found
+        ]
 
 
 def _never_reached_twilio(exc: BaseException) -> bool:

@@ -67,6 +67,7 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
             session,
             now=moment,
             dispatch=send_now,
+            sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
         )
@@ -79,6 +80,7 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
             session,
             now=now or utcnow(),
             dispatch=lambda i: _enqueue(queue, i),
+            sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
         )

@@ -12,7 +12,7 @@ from functools import cache
 from core.config import Config
 from core.db import Database
 from integrations.razorpay_client import RazorpayGateway
-from integrations.twilio_client import Sent, TwilioSender
+from integrations.twilio_client import ProviderMessage, Sent, TwilioSender
 from models import Clinic
 from services.clinics import razorpay_account, twilio_account
 from services.delivery import Sender
@@ -31,6 +31,9 @@ class DryRunSender:
         # Random, not a counter: several processes (web, `roshni chat`, a worker) may
         # dry-run at once, and provider ids are unique.
         return Sent(sid=f"DRYRUN{secrets.token_hex(13)}", status="sent")
+
+    def sent_since(self, **_kwargs: object) -> list[ProviderMessage]:
+        return []  # a dry run sends nothing: a lost answer is simply sent again
 
 
 @dataclass

@@ -14,9 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from models import Clinic
 from services import dues, razorpay_sync
-from services.delivery import OUTCOME_UNKNOWN, release_stuck
+from services.delivery import OUTCOME_UNKNOWN, Sender
 from services.messaging import due_ids
+from services.stuck_sends import release_stuck
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,12 @@ def sweep(
     *,
     now: datetime,
     dispatch: Callable[[int], None],
+    sender_for: Callable[[Clinic], Sender | None] | None = None,
     gateway_for: razorpay_sync.GatewayFor | None = None,
     callback_url: str | None = None,
 ) -> SweepResult:
-    released = release_stuck(session, now=now)
+    # Sends whose answer was lost are looked up in Twilio's message list (sender_for).
+    released = release_stuck(session, now=now, sender_for=sender_for)
     payments = sync_payments(session, now=now, gateway_for=gateway_for, callback_url=callback_url)
     dues_queued = dues.queue_monthly_reminders(session, now=now)
     dispatched = 0
@@ -52,7 +56,7 @@ def sweep(
     if released:
         log.warning(
             "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
-            "check them in Twilio's message log before retrying",
+            "Twilio's message list could not settle them; check its log before retrying",
             released,
             OUTCOME_UNKNOWN,
         )

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
-from integrations.twilio_client import WHATSAPP_FALLBACK_CODES, SendError, Sent
+from integrations.twilio_client import (
+    WHATSAPP_FALLBACK_CODES,
+    ProviderMessage,
+    SendError,
+    Sent,
+)
 from models import (
     Appointment,
     AppointmentStatus,
@@ -46,7 +51,7 @@ RETRY_DELAYS = (
 )
 # A row left in "sending" this long belonged to a worker that died.
 STUCK_AFTER = timedelta(minutes=5)
-# The error code of a row whose fate at the provider is unknown (see release_stuck).
+# The error code of a row whose fate at the provider is unknown (services.stuck_sends).
 OUTCOME_UNKNOWN = "outcome_unknown"
 # Twilio: the recipient opted out of SMS (replied STOP to the number).
 SMS_OPTED_OUT = 21610
@@ -65,6 +70,9 @@ class Sender(Protocol):
         media_url: str | None = None,
     ) -> Sent: ...
 
+    # Twilio's message list (``TwilioSender.sent_since``): raises ListError when unreadable.
+    def sent_since(self, *, from_: str, to: str, since: datetime) -> list[ProviderMessage]: ...
+
 
 def claim(session: Session, message_id: int, *, now: datetime) -> bool:
     """queued → sending, only if still queued and due: the one worker that wins sends it."""
@@ -79,6 +87,7 @@ def claim(session: Session, message_id: int, *, now: datetime) -> bool:
             .values(
                 status=OutboundStatus.SENDING,
                 claimed_at=now,
+                send_started_at=None,
                 attempts=OutboundMessage.attempts + 1,
             )
         )
@@ -134,6 +143,14 @@ def deliver(
         raise
     attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
     session.rollback()  # nothing is held open while we talk to the provider
+    # Noted before the request leaves: if this worker dies now, release_stuck knows the
+    # message may be at Twilio (and by which words to find it in Twilio's message list).
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id)
+            .values(send_started_at=now, body=None if outgoing.content_sid else outgoing.body)
+        )
 
     try:
         sent = chosen.send(
@@ -257,55 +274,6 @@ def apply_status(
     return bool(result.rowcount)
 
 
-def release_stuck(session: Session, *, now: datetime) -> int:
-    """Settle the rows a dead worker left in "sending"; never send them again blindly.
-
-    ``deliver`` commits the claim ("sending", ``claimed_at``, one more attempt)
-    before it calls Twilio, and records the provider id in the same transaction as
-    "sent". A row still in "sending" after ``STUCK_AFTER`` (longer than any job may
-    run) therefore lost its worker between the two, usually inside the HTTP call:
-
-    - with a provider id recorded, it was sent: it is marked sent;
-    - without one, Twilio may or may not have accepted it (the worker can die after
-      Twilio took the message and before the answer arrived). Twilio's Messages API
-      has no idempotency key, so sending again would duplicate it whenever Twilio
-      had it. Such a row is marked failed with error ``outcome_unknown`` for staff
-      to check against Twilio's message log and, if it never went, resend with the
-      message log's Retry action (``services.messaging.retry_message``).
-
-    The trade-off is at most once in this rare case: a reminder may be missing,
-    visibly in the message log, but a patient never gets it twice, and the outbox
-    cannot loop resending it every few minutes. A worker that fails *before* the
-    call while still alive gives the row back itself (``_release_unsent``), so
-    "outcome unknown" means a death during the call. Returns how many rows were
-    marked outcome unknown.
-    """
-    cutoff = now - STUCK_AFTER
-    stuck = (
-        OutboundMessage.status == OutboundStatus.SENDING,
-        OutboundMessage.claimed_at < cutoff,
-    )
-    with write_transaction(session):
-        session.execute(
-            update(OutboundMessage)
-            .where(*stuck, OutboundMessage.provider_sid.is_not(None))
-            .values(status=OutboundStatus.SENT)
-        )
-        unknown = session.execute(
-            update(OutboundMessage)
-            .where(*stuck)
-            .values(
-                status=OutboundStatus.FAILED,
-                error_code=OUTCOME_UNKNOWN,
-                error_message=(
-                    "the worker stopped while sending: check Twilio's message log "
-                    "before retrying (it may have gone out)"
-                ),
-            )
-        )
-    return unknown.rowcount or 0
-
-
 # --- internals -----------------------------------------------------------------------------
 
 
@@ -370,10 +338,18 @@ def _send_failed(
     session: Session, message: _Attempt, exc: SendError, *, now: datetime
 ) -> OutboundStatus:
     code = str(exc.code) if exc.code else None
-    if exc.outcome_unknown:  # the request may have reached Twilio: never send it twice
-        return _finish(
-            session, message.id, OutboundStatus.FAILED, code=OUTCOME_UNKNOWN, message=str(exc)
-        )
+    if exc.outcome_unknown:
+        # The request may have reached Twilio: never send it twice on a guess. The row
+        # stays "sending" (with its send noted), and release_stuck looks it up in
+        # Twilio's message list once Twilio has surely settled it.
+        session.rollback()
+        with write_transaction(session):
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message.id)
+                .values(error_message=str(exc)[:300])
+            )
+        return OutboundStatus.SENDING
     if exc.code == SMS_OPTED_OUT:
         _note_sms_opt_out(session, message.contact_id, now=now)
     if exc.permanent or message.attempts >= MAX_ATTEMPTS:

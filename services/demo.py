@@ -150,6 +150,16 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
         ["amount", "receipt", "receipt_url"],
         "{clinic} received {amount}, thank you. Receipt {receipt}.",
     ),
+    "late_payment_rebooked": (
+        ["patient", "service", "when", "number"],
+        "{clinic} received your late payment: {patient}'s {service} on {when} ({number}) "
+        "is booked again.",
+    ),
+    "late_payment_slot_gone": (
+        ["amount", "patient", "service", "when", "number"],
+        "{clinic} received {amount} after {patient}'s {service} on {when} ({number}) was "
+        "released; that time is taken. The clinic will refund or move you.",
+    ),
     "notice_hold_expired": (
         ["patient", "service", "when", "number"],
         "{clinic} released {patient}'s {service} on {when} ({number}): payment not received.",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
@@ -45,6 +46,8 @@ MAX_REPLY = 1600  # Twilio's limit for one message body
 # (a reminder, say) is not offered, because a chat reply belongs to no session.
 TEMPLATE_VALUES = frozenset({"clinic", "name", "text"})
 _REQUEST_ID = re.compile(r"^[0-9a-f]{16,64}$")
+# Why the system (not the patient) put a chat in the staff queue: shown in the queue.
+STAFF_NOTE = "staff_note"
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def hand_back(
         data = dict(conversation.data or {})
         data.pop("booking", None)
         data.pop("choices", None)
+        data.pop(STAFF_NOTE, None)
         conversation.data = data
         conversation.state = "menu"
         conversation.handoff_at = None
@@ -252,6 +256,65 @@ def hand_back(
             due_at=now,
         )
     return True
+
+
+def refer_to_staff(
+    session: Session,
+    *,
+    clinic_id: int,
+    contact: Contact,
+    channel: Channel,
+    note: str,
+    now: datetime,
+    actor: Actor,
+) -> Conversation:
+    """Put the contact's chat in the staff queue with a note saying what needs doing (say,
+    a payment that came too late to keep its session). The bot stays quiet in it, as after
+    "talk to the clinic", until staff hand it back. Runs inside the caller's transaction."""
+    require_aware(now, "now")
+    query = (
+        select(Conversation)
+        .where(
+            Conversation.clinic_id == clinic_id,
+            Conversation.channel == channel,
+            Conversation.phone == contact.phone,
+        )
+        .with_for_update()
+    )
+    conversation = session.scalar(query)
+    if conversation is None:
+        try:
+            with session.begin_nested():
+                conversation = Conversation(
+                    clinic_id=clinic_id,
+                    channel=channel,
+                    phone=contact.phone,
+                    contact_id=contact.id,
+                    state="menu",
+                    data={},
+                )
+                session.add(conversation)
+        except IntegrityError:  # the patient's first message made it a moment ago
+            conversation = session.scalar(query)
+            assert conversation is not None
+    before = audit.snapshot(conversation) if conversation.id is not None else None
+    data = dict(conversation.data or {})
+    data.pop("booking", None)
+    data.pop("choices", None)
+    data[STAFF_NOTE] = note[:500]
+    conversation.data = data
+    conversation.state = "handoff"
+    conversation.handoff_at = conversation.handoff_at or now
+    session.flush()
+    audit.record(
+        session,
+        clinic_id=clinic_id,
+        actor=actor,
+        action="conversation.refer_to_staff",
+        entity=conversation,
+        before=before,
+    )
+    return conversation
 
 
 # --- internals -----------------------------------------------------------------------------

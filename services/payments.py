@@ -35,6 +35,10 @@ from services.audit import Actor
 from services.errors import InvalidInput, InvalidTransition, NotFound
 from services.messaging import preferred_channel, queue_message
 
+# Why release_hold cancelled a booking: a payment arriving later may book it again
+# (services.late_payments).
+HOLD_RELEASED_REASON = "payment not received in time"
+
 # A link's status only moves up this ladder; expired/cancelled never undo paid.
 _RANK = {
     LinkStatus.PENDING: 0,
@@ -228,9 +232,10 @@ def apply_link(
     amount_paid_minor: int,
     payments: Iterable[ProviderPayment],
     now: datetime,
-) -> None:
+) -> bool:
     """Razorpay's view of a link (from a webhook or a fetch), applied idempotently: each
-    captured payment is recorded once; the status only moves forward."""
+    captured payment is recorded once; the status only moves forward. True when this
+    call is the one that saw the link paid (a repeat of the same news returns False)."""
     clinic = session.get(Clinic, link.clinic_id)
     assert clinic is not None
     system = Actor.system()
@@ -265,6 +270,7 @@ def apply_link(
     except ValueError:
         incoming = link.status
     before = audit.snapshot(link)
+    was_paid = link.status is LinkStatus.PAID
     if _RANK[incoming] > _RANK[link.status]:
         link.status = incoming
     link.amount_paid_minor = max(link.amount_paid_minor, amount_paid_minor)
@@ -280,6 +286,7 @@ def apply_link(
         )
     if link.status in (LinkStatus.EXPIRED, LinkStatus.CANCELLED):
         release_hold(session, link.appointment_id, now=now)
+    return link.status is LinkStatus.PAID and not was_paid
 
 
 def drop_hold(session: Session, appointment_id: int | None) -> None:
@@ -316,7 +323,7 @@ def release_hold(session: Session, appointment_id: int | None, *, now: datetime)
         appointment_id=appointment.id,
         now=now,
         actor=Actor.system(),
-        reason="payment not received in time",
+        reason=HOLD_RELEASED_REASON,
         notice="hold_expired",
     )
     return True

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.db import write_transaction
+from core.db import unit_of_work, write_transaction
 from integrations.razorpay_client import GatewayError, RazorpayGateway
 from models import (
     Appointment,
@@ -32,7 +32,7 @@ from models import (
     Refund,
     RefundStatus,
 )
-from services import payment_requests, payments, refunds
+from services import late_payments, payment_requests, payments, refunds
 from services.payments import ProviderPayment
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 GatewayFor = Callable[[Clinic], RazorpayGateway | None]
 MAX_ATTEMPTS = 5
 RECONCILE_EVERY = timedelta(minutes=15)
+# A payment made at the last second may be captured after we expired its link (and
+# released its booking); its webhook can be lost too. Expired links are fetched (every
+# RECONCILE_EVERY) for this long after they expire, so such a payment is still found.
+LATE_PAYMENT_WATCH = timedelta(hours=2)
 PROVIDER = "razorpay"
 
 
@@ -119,7 +123,9 @@ def process_events(session: Session, *, now: datetime, limit: int = 200) -> int:
 
 def process_event(session: Session, event_pk: int, *, now: datetime) -> bool:
     try:
-        with write_transaction(session):
+        # One unit of work: a late payment may book its released slot again
+        # (services.late_payments), and a refused booking undoes only itself.
+        with unit_of_work(session):
             event = session.scalar(
                 select(ProviderEvent)
                 .where(ProviderEvent.id == event_pk, ProviderEvent.processed_at.is_(None))
@@ -153,14 +159,15 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
             return
         payment = _entity(payload, "payment")
         reported = [_provider_payment(payment)] if payment else []
-        payments.apply_link(
+        if payments.apply_link(
             session,
             link,
             status=str(entity.get("status") or event_type.split(".", 1)[1]),
             amount_paid_minor=int(entity.get("amount_paid") or 0),
             payments=reported,
             now=now,
-        )
+        ):
+            late_payments.settle_late_payment(session, link, now=now)
     elif event_type in ("refund.processed", "refund.failed"):
         entity = _entity(payload, "refund") or {}
         refund = session.scalar(_refund_query(entity).with_for_update())
@@ -423,7 +430,8 @@ def reconcile(
     session: Session, gateway_for: GatewayFor, *, now: datetime, everything: bool = False
 ) -> int:
     """Fetch open links from Razorpay and apply what it says. Always: links whose hold
-    has run out. ``everything`` (every 15 minutes): every open link not checked lately."""
+    has run out. ``everything`` (every 15 minutes): every open link not checked lately,
+    and links expired within ``LATE_PAYMENT_WATCH`` (a payment captured late)."""
     due = set(payments.expired_holds(session, now=now))
     due.update(
         session.scalars(
@@ -439,6 +447,17 @@ def reconcile(
                 select(PaymentLink.id).where(
                     PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
                     PaymentLink.provider_link_id.is_not(None),
+                    func.coalesce(PaymentLink.checked_at, PaymentLink.created_at)
+                    <= now - RECONCILE_EVERY,
+                )
+            )
+        )
+        due.update(
+            session.scalars(
+                select(PaymentLink.id).where(
+                    PaymentLink.status == LinkStatus.EXPIRED,
+                    PaymentLink.provider_link_id.is_not(None),
+                    PaymentLink.expire_at > now - LATE_PAYMENT_WATCH,
                     func.coalesce(PaymentLink.checked_at, PaymentLink.created_at)
                     <= now - RECONCILE_EVERY,
                 )
@@ -469,18 +488,19 @@ def _check_link(session: Session, link_id: int, gateway_for: GatewayFor, *, now:
         log.warning("could not fetch Razorpay link %s: %s", link_id, exc.message)
         return False
     status = str(entity.get("status", ""))
-    with write_transaction(session):
+    with unit_of_work(session):  # as process_event: a late payment may book again
         link = _locked_link(session, link_id)
         assert link is not None
         if status in ("created", "partially_paid") and link.expire_at <= now:
             # Razorpay takes no payment after expire_by; it may just not have said so yet.
             status = "expired"
-        payments.apply_link(
+        if payments.apply_link(
             session,
             link,
             status=status,
             amount_paid_minor=int(entity.get("amount_paid") or 0),
             payments=[_provider_payment(p) for p in entity.get("payments") or []],
             now=now,
-        )
+        ):
+            late_payments.settle_late_payment(session, link, now=now)
     return True

@@ -114,6 +114,22 @@ def render(
     return Outgoing(sender, contact.phone, sms_plain(text))
 
 
+def addresses(
+    session: Session, clinic: Clinic, contact: Contact, channel: Channel
+) -> tuple[str, str] | None:
+    """(from, to) as ``render`` addresses a message on this channel, or None without a number."""
+    sender = session.scalar(
+        select(SenderNumber.address).where(
+            SenderNumber.clinic_id == clinic.id, SenderNumber.channel == channel
+        )
+    )
+    if sender is None:
+        return None
+    if channel is Channel.WHATSAPP:
+        return f"whatsapp:{sender}", f"whatsapp:{contact.phone}"
+    return sender, contact.phone
+
+
 def compose(
     message: OutboundMessage,
     clinic: Clinic,

@@ -5,23 +5,32 @@
         twilio.fail_next(63016, status=400)   # the next create answers with that error
         …
         twilio.sent                             # every accepted message, in order
+        twilio.fail_next_list(20500, status=500) # the next message-list read fails
 
 It implements ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (form
-encoded; answers 201 with the JSON resource, as Twilio does) and errors in
-Twilio's JSON error format. It checks HTTP basic auth against the account.
+encoded; answers 201 with the JSON resource, as Twilio does), ``GET`` of the same
+path (the message list: ``To``, ``From``, ``DateSent``/``DateSent<``/``DateSent>``
+filters, newest first, pages of ``PageSize`` linked by ``next_page_uri`` as Twilio
+documents), and errors in Twilio's JSON error format. It checks HTTP basic auth
+against the account. Messages are dated by ``state.clock`` (the real clock unless a test
+sets another), so tests on a fixed calendar can list them.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -39,7 +48,12 @@ class FakeTwilioState:
     sent: list[dict[str, str]] = field(default_factory=list)
     requests: int = 0
     errors: list[Scripted] = field(default_factory=list)
+    list_errors: list[Scripted] = field(default_factory=list)
+    lists: int = 0  # message-list pages served
+    dated: list[datetime] = field(default_factory=list)  # when each of ``sent`` was taken
     delay: float = 0.0
+    # What dates each accepted message (Twilio's clock); tests on a fixed calendar set it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     lock: threading.Lock = field(default_factory=threading.Lock)
     sids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -68,6 +82,14 @@ class FakeTwilio:
         with self.state.lock:
             self.state.errors.append(Scripted(code, status, message))
 
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        self.state.clock = clock
+
+    def fail_next_list(self, code: int, *, status: int = 500, message: str = "scripted") -> None:
+        """The next message-list page answers with this Twilio error."""
+        with self.state.lock:
+            self.state.list_errors.append(Scripted(code, status, message))
+
     def delay_responses(self, seconds: float) -> None:
         self.state.delay = seconds
 
@@ -78,6 +100,74 @@ class FakeTwilio:
     def __exit__(self, *_exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def _resource(self, index: int, *, status: str) -> dict[str, Any]:
+        form, dated = self.state.sent[index], self.state.dated[index]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages"
+        stamp = format_datetime(dated, usegmt=True).replace("GMT", "+0000")
+        return {
+            "sid": form["Sid"],
+            "account_sid": self.account_sid,
+            "to": form["To"],
+            "from": form["From"],
+            "body": form.get("Body", ""),
+            "status": status,
+            "num_segments": "1",
+            "num_media": "0",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "messaging_service_sid": None,
+            "uri": f"{base}/{form['Sid']}.json",
+            "date_created": stamp,
+            "date_updated": stamp,
+            "date_sent": stamp if status != "queued" else None,
+            "subresource_uris": {"media": f"{base}/{form['Sid']}/Media.json"},
+        }
+
+    def _list_page(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        """One page of the message list, newest first, as Twilio documents it."""
+        size = min(int(query.get("PageSize") or 50), 1000)
+        page = int(query.get("Page") or 0)
+        after = _when(query.get("DateSent>"))
+        before = _when(query.get("DateSent<"))
+        on = _when(query.get("DateSent"))
+        with self.state.lock:
+            matches = [
+                i
+                for i in reversed(range(len(self.state.sent)))
+                if query.get("To", self.state.sent[i]["To"]) == self.state.sent[i]["To"]
+                and query.get("From", self.state.sent[i]["From"]) == self.state.sent[i]["From"]
+                and (after is None or self.state.dated[i] >= after)
+                and (before is None or self.state.dated[i] <= before)
+                and (on is None or self.state.dated[i].date() == on.date())
+            ]
+            chunk = matches[page * size : (page + 1) * size]
+            # Accepted messages have gone out by the time anyone lists them.
+            messages = [self._resource(i, status="sent") for i in chunk]
+        filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def uri(number: int) -> str:
+            params = {**filters, "PageSize": size, "Page": number}
+            if number:
+                params["PageToken"] = f"PA{number}"
+            return f"{path}?{urlencode(params)}"
+
+        more = (page + 1) * size < len(matches)
+        return {
+            "messages": messages,
+            "uri": uri(page),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "page": page,
+            "page_size": size,
+            "start": page * size,
+            "end": page * size + max(len(messages) - 1, 0),
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -109,25 +199,27 @@ class FakeTwilio:
                 with state.lock:
                     sid = f"SM{next(state.sids):032x}"
                     state.sent.append({**form, "Sid": sid})
-                self._json(
-                    201,
-                    {
-                        "sid": sid,
-                        "account_sid": fake.account_sid,
-                        "to": form["To"],
-                        "from": form["From"],
-                        "body": form.get("Body", ""),
-                        "status": "queued",
-                        "num_segments": "1",
-                        "direction": "outbound-api",
-                        "api_version": "2010-04-01",
-                        "price": None,
-                        "error_code": None,
-                        "error_message": None,
-                        "uri": f"{expected[:-5]}/{sid}.json",
-                        "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                    },
-                )
+                    state.dated.append(state.clock().astimezone(UTC).replace(microsecond=0))
+                    index = len(state.sent) - 1
+                self._json(201, fake._resource(index, status="queued"))
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                if url.path != expected:
+                    return self._error(404, 20404, "The requested resource was not found")
+                if not self._authorised():
+                    return self._error(401, 20003, "Authenticate")
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                with fake.state.lock:
+                    fake.state.lists += 1
+                    scripted = fake.state.list_errors.pop(0) if fake.state.list_errors else None
+                if scripted is not None:
+                    return self._error(scripted.status, scripted.code, scripted.message)
+                try:
+                    self._json(200, fake._list_page(expected, query))
+                except ValueError as exc:
+                    self._error(400, 20001, str(exc))
 
             def _authorised(self) -> bool:
                 header = self.headers.get("Authorization", "")
@@ -153,6 +245,17 @@ class FakeTwilio:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                # The client may have given up waiting (a timeout test): Twilio has it anyway.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
 
         return Handler
+
+
+def _when(value: str | None) -> datetime | None:
+    """A DateSent filter: ``YYYY-MM-DD`` or the SDK's ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    if not value:
+        return None
+    if len(value) == 10:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

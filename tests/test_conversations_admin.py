@@ -129,6 +129,40 @@ def test_chats_waiting_for_a_person_come_first_longest_waiting_first(app, sessio
     assert 'id="waiting-count">2<' in page.text
 
 
+def test_a_chat_the_system_refers_to_staff_waits_with_its_note_until_handed_back(
+    app, session, clinic
+):
+    registered(session, clinic)
+    conversation = conversation_of(session)
+    note = "Paid ₹800 after A-0001 was released, and that time is no longer free."
+    handoff.refer_to_staff(
+        session,
+        clinic_id=clinic.id,
+        contact=conversation.contact,
+        channel=conversation.channel,
+        note=note,
+        now=utcnow(),
+        actor=Actor.system(),
+    )
+    session.commit()
+    client = logged_in(app)
+
+    waiting = client.get("/admin/conversations/").text.split('id="waiting-conversations"')[1]
+    assert note in unescape(waiting.split("</table>")[0])
+    assert conversation_of(session).state == "handoff"
+
+    handoff.hand_back(
+        session,
+        clinic_id=clinic.id,
+        conversation_id=conversation.id,
+        now=utcnow(),
+        actor=Actor.staff(1),
+    )
+    page = client.get("/admin/conversations/").text
+    assert note not in unescape(page)
+    assert "staff_note" not in conversation_of(session).data
+
+
 def test_the_queue_and_transcripts_are_for_the_front_desk(app, session, clinic):
     registered(session, clinic).say("talk")
     conversation = conversation_of(session)

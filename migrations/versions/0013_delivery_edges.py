@@ -1,0 +1,30 @@
+"""outbox: note when a send was handed to Twilio, and when a lost answer was checked
+
+Revision ID: 0013
+Revises: 0011
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("send_started_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("outcome_checked_at", sa.DateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbound_message", schema=None) as batch_op:
+        batch_op.drop_column("outcome_checked_at")
+        batch_op.drop_column("send_started_at")
