@@ -1,0 +1,40 @@
+"""Optional error tracking: with ``SENTRY_DSN`` set, errors of the web process (Flask)
+and of RQ jobs are reported to Sentry (or any server speaking its protocol). Without
+it this module is never imported, and neither is ``sentry_sdk``.
+
+Reports carry no people: ``send_default_pii=False`` (no cookies, no user, no client
+address), no request bodies, no local variables, and every string in the event passes
+through the same redaction as the logs (``before_send``), as do breadcrumbs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.config import Config
+from core.redaction import redact_value
+
+
+def init(config: Config) -> None:
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.rq import RqIntegration
+
+    sentry_sdk.init(
+        dsn=config.sentry_dsn,
+        environment=config.env,
+        integrations=[FlaskIntegration(), RqIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        before_send=before_send,
+        before_breadcrumb=before_breadcrumb,
+    )
+
+
+def before_send(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
+    return redact_value(event)  # type: ignore[return-value]
+
+
+def before_breadcrumb(crumb: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
+    return redact_value(crumb)  # type: ignore[return-value]
