@@ -42,6 +42,12 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def new_request_id() -> str:
+    """A fresh id; the leading letter keeps its hex from looking like a secret (and being
+    masked) in an access line."""
+    return f"r{uuid.uuid4().hex}"
+
+
 def scrub(record: logging.LogRecord) -> logging.LogRecord:
     """Redact ``record`` in place (once): message merged with its args, exception text."""
     if getattr(record, "roshni_scrubbed", False):
@@ -147,7 +153,7 @@ def init_app(app: Any) -> None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
         # A caller's id is kept only if it is a plain token with nothing to redact in it.
         if not (_REQUEST_ID.match(given) and redact(given) == given):
-            given = uuid.uuid4().hex
+            given = new_request_id()
         g.roshni_log_tokens = (_request_id.set(given), _clinic_id.set(None))
 
     @app.after_request

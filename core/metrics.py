@@ -130,7 +130,7 @@ def _scraped_from_database() -> CollectorRegistry:
     ).set(health.runners_alive)
     failed = Gauge(
         "roshni_outbound_failed_messages",
-        "Messages due in the last 24 h that failed or were undelivered, by error code.",
+        "Messages that failed or were undelivered in the last 24 h, by error code.",
         ["error_code"],
         registry=registry,
     )

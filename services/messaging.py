@@ -211,13 +211,13 @@ def backlog(session: Session, *, now: datetime) -> Backlog:
 
 
 def failures_by_error_code(session: Session, *, since: datetime) -> dict[str, int]:
-    """Messages that ended failed or undelivered, due since ``since``, by provider error
-    code ("none" when the provider gave none). Deployment-wide: for operators' metrics."""
+    """Messages that failed or were undelivered since ``since`` (last changed then), by
+    error code ("none" when there is none). Deployment-wide: for operators' metrics."""
     rows = session.execute(
         select(OutboundMessage.error_code, func.count())
         .where(
             OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
-            OutboundMessage.due_at >= since,
+            OutboundMessage.updated_at >= since,
         )
         .group_by(OutboundMessage.error_code)
     ).all()

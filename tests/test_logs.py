@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import runpy
 import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -25,8 +27,8 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from core.app import create_app, get_db
-from core.config import Config
-from core.logging_setup import TEXT_FORMAT, JsonFormatter
+from core.config import PROJECT_ROOT, Config
+from core.logging_setup import TEXT_FORMAT, JsonFormatter, new_request_id
 from core.redaction import redact, redact_path
 from jobs.runner import tick
 from jobs.runtime import build_runtime
@@ -281,11 +283,11 @@ def test_json_lines_carry_the_request_id_and_the_clinic(
     first, second = entries[:given], entries[given:]
     assert {e["request_id"] for e in first} == {"req-from-the-proxy-1"}
     [generated] = {e["request_id"] for e in second}
-    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert re.fullmatch(r"r[0-9a-f]{32}", generated)
     # Once the webhook knows the clinic, its lines name it.
     assert {e.get("clinic_id") for e in first} >= {clinic.id}
     # A caller's id with something to redact in it is replaced, not echoed.
-    assert PHONE not in header and re.fullmatch(r"[0-9a-f]{32}", header)
+    assert PHONE not in header and re.fullmatch(r"r[0-9a-f]{32}", header)
 
 
 def test_a_response_echoes_its_request_id(db, tmp_path, razorpay, twilio):
@@ -294,7 +296,7 @@ def test_a_response_echoes_its_request_id(db, tmp_path, razorpay, twilio):
         response = app.test_client().get("/healthz", headers={"X-Request-ID": "abc-123"})
         assert response.headers["X-Request-ID"] == "abc-123"
         other = app.test_client().get("/healthz")
-        assert re.fullmatch(r"[0-9a-f]{32}", other.headers["X-Request-ID"])
+        assert re.fullmatch(r"r[0-9a-f]{32}", other.headers["X-Request-ID"])
     finally:
         get_db(app).dispose()
 
@@ -330,6 +332,88 @@ def test_redact_masks_people_and_secrets_and_keeps_the_rest(text, expected):
         assert redact(text) == expected
 
 
+def test_a_generated_request_id_survives_redaction():
+    request_id = new_request_id()
+    assert redact(f"GET / 200 {request_id}") == f"GET / 200 {request_id}"
+
+
 def test_an_access_log_path_has_no_token_and_no_query():
     assert redact_path("/pay/upi/AbCdEf0123456789xyz?x=1") == "/pay/upi/[token]"
     assert redact_path("/webhooks/twilio/whatsapp") == "/webhooks/twilio/whatsapp"
+
+
+# --- gunicorn's access log (gunicorn.conf.py) ----------------------------------------------
+
+
+class _Response:
+    status = "200 OK"
+    sent = 1234
+    headers = (("Content-Type", "text/html"), ("X-Request-ID", "rid-42"))
+
+
+class _Request:
+    headers = (
+        ("X-Twilio-Signature", "c2lnbmF0dXJlLXZhbHVl"),
+        ("Authorization", "Bearer very-secret-metrics-token"),
+    )
+
+
+TOKEN = "AbCdEf0123456789xyzQ"
+ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "RAW_URI": f"/pay/upi/{TOKEN}?from=%2B919876543210",
+    "PATH_INFO": f"/pay/upi/{TOKEN}",
+    "QUERY_STRING": "from=%2B919876543210",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "REMOTE_ADDR": "10.0.0.7",
+    "HTTP_REFERER": f"https://roshni.example.com/pay/upi/{TOKEN}?x=1",
+    "HTTP_USER_AGENT": "WhatsApp/2.23 +919876543210",
+}
+
+
+def _gunicorn_logger(**settings: str):
+    from gunicorn.config import Config as GunicornConfig
+
+    from core.logging_setup import GunicornLogger
+
+    config = GunicornConfig()
+    for name, value in runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py")).items():
+        if name in config.settings:
+            config.set(name, value)
+    for name, value in settings.items():
+        config.set(name, value)
+    assert config.logger_class is GunicornLogger
+    return GunicornLogger(config)
+
+
+def _access_lines(logger) -> list[str]:
+    capture = Capture()
+    logging.getLogger("gunicorn.access").addHandler(capture)
+    try:
+        logger.access(_Response(), _Request(), ENVIRON, timedelta(milliseconds=12))
+    finally:
+        logging.getLogger("gunicorn.access").removeHandler(capture)
+    [handler] = logger.access_log.handlers
+    return capture.lines(handler.formatter)
+
+
+def test_gunicorn_access_lines_mask_the_token_and_drop_the_query():
+    [line] = _access_lines(_gunicorn_logger())
+    assert '"GET /pay/upi/[token]" 200 1234 0.012000 rid-42' in line
+    assert TOKEN not in line and "919876543210" not in line
+
+
+def test_gunicorn_access_lines_show_no_query_header_or_referrer_whatever_the_format():
+    risky = "%(r)s %(q)s %(f)s %(a)s %({x-twilio-signature}i)s %({authorization}i)s %(u)s"
+    [line] = _access_lines(_gunicorn_logger(access_log_format=risky))
+    for secret in (TOKEN, "919876543210", "c2lnbmF0dXJlLXZhbHVl", "very-secret-metrics-token"):
+        assert secret not in line
+    assert line.startswith("GET /pay/upi/[token] HTTP/1.1 - - ")
+
+
+def test_gunicorn_writes_json_lines_when_asked(monkeypatch):
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    [line] = _access_lines(_gunicorn_logger())
+    entry = json.loads(line)
+    assert entry["logger"] == "gunicorn.access"
+    assert '"GET /pay/upi/[token]" 200' in entry["message"]
