@@ -2,8 +2,9 @@
 and of RQ jobs are reported to Sentry (or any server speaking its protocol). Without
 it this module is never imported, and neither is ``sentry_sdk``.
 
-Reports carry no people: ``send_default_pii=False`` (no cookies, no user, no client
-address), no request bodies, no local variables, and every string in the event passes
+Reports carry no people: nothing personal collected by the SDK (what
+``send_default_pii=False`` meant: no user, cookies, headers, bodies, query strings or
+local variables), and every string in the event passes
 through the same redaction as the logs (``before_send``), as do breadcrumbs.
 """
 
@@ -24,9 +25,18 @@ def init(config: Config) -> None:
         dsn=config.sentry_dsn,
         environment=config.env,
         integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
-        max_request_body_size="never",
-        include_local_variables=False,
+        # send_default_pii=False, spelled out in the form the SDK now asks for (it
+        # deprecates that flag): no user, cookies, headers, bodies, query strings or
+        # local variables.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "off"}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "gen_ai": {"inputs": False, "outputs": False},
+            "stack_frame_variables": False,
+        },
         before_send=before_send,
         before_breadcrumb=before_breadcrumb,
     )
