@@ -51,12 +51,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     def _release_session(_exc: BaseException | None) -> None:
         db.scoped.remove()
 
-    from core import health, metrics, security
+    from core import health, metrics_endpoint, security
 
     logging_setup.init_app(app)
     security.init_app(app)
     health.init_app(app)
-    metrics.init_app(app)
+    metrics_endpoint.init_app(app)
 
     from bot import payments, webhooks
 
