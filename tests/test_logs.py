@@ -3,7 +3,8 @@
 Every log line the process writes (root logger at DEBUG: SQLAlchemy's statements and
 rows, Werkzeug's dev-server request lines, RQ, the app) is captured while a parent
 books a prepaid session over the signed WhatsApp webhook, pays through Razorpay's
-signed webhook, the jobs send the payment link and the receipt through Twilio's SDK,
+signed webhook, the jobs send the payment link (in this process) and the receipt (through
+RQ and a worker) with Twilio's SDK,
 the receipt is fetched from the development server, and a query fails on a unique
 phone number. No line may hold the phone number, a message body or a token.
 """
@@ -14,6 +15,7 @@ import json
 import logging
 import re
 import runpy
+import signal
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -30,13 +33,15 @@ from core.app import create_app, get_db
 from core.config import PROJECT_ROOT, Config
 from core.logging_setup import TEXT_FORMAT, JsonFormatter, new_request_id
 from core.redaction import redact, redact_path
-from jobs.runner import tick
+from jobs import runtime as job_runtime
+from jobs.runner import enqueue_due, tick
 from jobs.runtime import build_runtime
 from models import Appointment, Clinic, Contact, OutboundMessage, Payment, PaymentLink
 from services.demo import DEMO_CLINICS, seed_clinic
 from tests.conftest import RAZORPAY_BASE_URL
 from tests.fake_razorpay import KEY_SECRET, WEBHOOK_SECRET
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.jobs_support import queue, redis  # noqa: F401  (fixtures rq_send uses)
 
 PHONE = "+919876543210"
 PHONE_FORMS = (PHONE, "919876543210", "9876543210", "98765 43210", "%2B919876543210")
@@ -157,8 +162,44 @@ def dev_server(app) -> Iterator[str]:
         thread.join(5)
 
 
+@pytest.fixture
+def rq_send(request, db, tmp_path, razorpay, twilio, monkeypatch):
+    """``rq_send(runtime)``: the sweep hands what is due to RQ, and RQ's ``SimpleWorker``
+    runs it in this process; its jobs read their settings from the environment, as a
+    worker's do (Redis: tests/jobs_support.py)."""
+    rq_queue = request.getfixturevalue("queue")
+    env = {
+        "ROSHNI_ENV": "test",
+        "DATABASE_URL": db.url,
+        "SECRET_KEY": "x" * 40,
+        "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
+        "RAZORPAY_API_URL": razorpay.url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_URL": twilio.url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    job_runtime.runtime.cache_clear()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+
+        def send(runtime) -> None:
+            enqueue_due(runtime, rq_queue)
+            SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+
+        yield send
+    finally:
+        for sig, handler in handlers.items():  # the worker installs its own
+            signal.signal(sig, handler)
+        if job_runtime.runtime.cache_info().currsize:
+            job_runtime.runtime().database.dispose()
+        job_runtime.runtime.cache_clear()
+
+
 def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
-    db, session, tmp_path, clinic, razorpay, twilio, frozen_clock
+    db, session, tmp_path, clinic, razorpay, twilio, rq_send, frozen_clock
 ):
     config = _config(db, tmp_path, razorpay, twilio)
     app = create_app(config)
@@ -194,7 +235,8 @@ def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
                 "/webhooks/razorpay", data=event.body, headers=event.headers()
             ) as response:
                 assert response.status_code == 200
-            tick(runtime)
+            # This time the receipt goes through RQ: the sweep enqueues, a worker sends.
+            rq_send(runtime)
             session.commit()  # a fresh read
             payment = session.scalar(select(Payment))
             assert payment is not None and payment.public_token
@@ -229,6 +271,7 @@ def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
     # The capture saw the machinery at work (else the checks below would prove nothing).
     names = {record.name for record in capture.records}
     assert "sqlalchemy.engine.Engine" in names
+    assert "rq.worker" in names
 
     forbidden = {
         **{f"phone {form!r}": form for form in PHONE_FORMS},
