@@ -42,8 +42,22 @@ def init(config: Config) -> None:
     )
 
 
+# The SDK's own identifiers (hex ids that redaction would take for secrets) and fields
+# that hold no data: kept as they are so the server can file and link the event.
+_KEPT = ("event_id", "timestamp", "start_timestamp", "release", "environment", "sdk", "platform")
+
+
 def before_send(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
-    return redact_value(event)  # type: ignore[return-value]
+    kept = {key: event[key] for key in _KEPT if key in event}
+    trace = (event.get("contexts") or {}).get("trace")
+    redacted: dict[str, Any] = redact_value(event)  # type: ignore[assignment]
+    redacted.update(kept)
+    if isinstance(trace, dict):
+        redacted["contexts"]["trace"] = {
+            key: value if key.endswith("_id") else redact_value(value)
+            for key, value in trace.items()
+        }
+    return redacted
 
 
 def before_breadcrumb(crumb: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:

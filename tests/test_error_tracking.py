@@ -5,6 +5,8 @@ POSTs, as sentry.io would."""
 from __future__ import annotations
 
 import gzip
+import json
+import re
 import subprocess
 import sys
 import threading
@@ -105,7 +107,16 @@ def test_an_error_is_reported_without_the_phone_number_in_it(db, tmp_path, sentr
         get_db(app).dispose()
 
     events = [body for path, body in sentry_server.envelopes if path == "/api/42/envelope/"]
-    assert any('"ValueError"' in body for body in events), sentry_server.envelopes
+    [event] = [
+        json.loads(line)
+        for body in events
+        for line in body.splitlines()
+        if line.startswith("{") and '"exception"' in line
+    ]
+    assert event["exception"]["values"][-1]["type"] == "ValueError"
+    # The SDK's ids survive redaction (hex, but not secrets): the server files the event.
+    assert re.fullmatch(r"[0-9a-f]{32}", event["event_id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", event["contexts"]["trace"]["trace_id"])
     everything = "\n".join(events)
     assert "could not reach [phone] ([email])" in everything
     for secret in (PHONE, "919876543210", "asha@example.com", "c2lnbmF0dXJl", "from="):
