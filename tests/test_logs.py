@@ -460,3 +460,13 @@ def test_gunicorn_writes_json_lines_when_asked(monkeypatch):
     entry = json.loads(line)
     assert entry["logger"] == "gunicorn.access"
     assert '"GET /pay/upi/[token]" 200' in entry["message"]
+
+
+def test_every_route_with_a_token_in_its_path_is_masked(app):
+    token = "AbCdEf0123456789xyzQ"
+    routes = [rule.rule for rule in app.url_map.iter_rules() if "token" in rule.rule]
+    assert len(routes) >= 3  # the receipt, the UPI page and its QR code
+    for route in routes:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: token if "token" in m[1] else "1", route)
+        assert token not in redact_path(path), route
+        assert token not in redact(f'"GET {path}?x=1 HTTP/1.1" 200'), route
