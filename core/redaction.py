@@ -25,6 +25,8 @@ ROW_MASK = "[row hidden]"
 # these prefixes is a capability and is masked wherever a path or URL shows it.
 TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/")
 
+# Patterns with a variable-length start begin only where a word begins (the lookbehinds),
+# so a long run of letters or digits costs linear time, not quadratic.
 _TOKEN_PATH = re.compile(
     "(" + "|".join(re.escape(p) for p in TOKEN_PATH_PREFIXES) + r")[^/?#\s\"'.]+"
 )
@@ -33,11 +35,11 @@ _QUERY = re.compile(r"((?:https?://|(?<![\w?])/)[^\s?#\"'<>]*)\?[^\s\"'<>]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # key=value, key: value, "key": "value" where the key names a secret.
 _SECRET_VALUE = re.compile(
-    r"(?i)((?:[\w-]*(?:signature|secret|password|passwd|token|api[_-]?key|authorization|otp))"
+    r"(?i)(?<![\w-])((?:[\w-]*(?:signature|secret|password|passwd|token|api[_-]?key|authorization|otp))"
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}\]]+)"
 )
 _HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _E164 = re.compile(r"(?:\+|%2[bB])\d(?:[\s-]?\d){6,14}")
 # A local number: at least nine digits, optionally grouped by single spaces or dashes,
 # not part of a longer word, number or time ("2026-11-23 03:30" is left alone).
