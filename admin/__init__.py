@@ -30,6 +30,7 @@ from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from admin.views.staff import ProfileView, StaffUserView
 from core import tenancy
+from core.logging_setup import bind_clinic
 from core.security import csp_nonce, csrf
 from models import (
     Appointment,
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
         tenancy.unbind(session())
         if current_user.is_authenticated and current_user.clinic_id is not None:
             tenancy.bind(session(), current_user.clinic_id)
+            bind_clinic(current_user.clinic_id)  # on this request's log lines
 
     panel = Admin(
         app,

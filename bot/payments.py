@@ -20,6 +20,8 @@ from core.clock import utcnow
 from core.config import Config
 from core.db import retry_on_disconnect
 from core.formatting import format_money
+from core.logging_setup import bind_clinic
+from core.metrics import count_payment_event
 from core.security import csrf
 from integrations import upi
 from integrations.razorpay_client import RazorpayGateway, verify_webhook
@@ -74,13 +76,18 @@ def _store_event(session: scoped_session[Session], body: bytes, config: Config) 
         return _plain("missing x-razorpay-event-id or malformed event", 400)
     # A clinic's secret only vouches for that clinic's links and refunds.
     owners = razorpay_sync.event_clinic_ids(payload, session)
+    if len(owners) == 1:
+        bind_clinic(next(iter(owners)))
     if not owners <= set(signed_by):
         log.warning("Razorpay event %s signed by another clinic's secret; refused", event_id)
+        count_payment_event("razorpay", payload.get("event"), "refused")
         return _plain("event does not belong to this account", 403)
     now = utcnow()
     row_id = razorpay_sync.store_event(
         session, event_id=event_id, payload=payload, now=now, owners=owners
     )
+    outcome = "duplicate" if row_id is None else "stored"
+    count_payment_event("razorpay", payload.get("event"), outcome)
     response = Response(status=200)
     if row_id is not None:
         database = get_db()

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.db import unit_of_work
+from core.logging_setup import bind_clinic
+from core.metrics import count_turn
 from flows.engine import Inbound, conversation_for_update, handle_turn
 from flows.messages import say
 from models import Channel, Clinic, InboundMessage, MessageSource
@@ -43,9 +45,17 @@ class Delivery:
 class Receipt:
     reply: str | None
     duplicate: bool = False
+    outcome: str = "answered"  # answered, duplicate or throttled (for metrics)
 
 
 def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+    bind_clinic(clinic.id)
+    receipt = _receive(session, clinic=clinic, delivery=delivery, now=now)
+    count_turn(delivery.channel.value, receipt.outcome)
+    return receipt
+
+
+def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
     with unit_of_work(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
@@ -55,7 +65,7 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
         # MessageSid (same conversation) waited above and finds its twin here.
         seen_id, seen_reply, recent = _seen_and_recent(session, delivery.sid, conversation.id, now)
         if seen_id is not None:
-            return Receipt(seen_reply, duplicate=True)
+            return Receipt(seen_reply, duplicate=True, outcome="duplicate")
         throttled = recent >= RATE_LIMIT
         if throttled:
             # One polite word when the limit is crossed, then silence until it eases.
@@ -88,7 +98,7 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
                 throttled=throttled,
             )
         )
-    return Receipt(reply)
+    return Receipt(reply, outcome="throttled" if throttled else "answered")
 
 
 def _storable(text: str) -> str:

@@ -13,6 +13,7 @@ from bot.receive import Delivery, receive
 from bot.twiml import twiml_reply
 from core.clock import utcnow
 from core.db import retry_on_disconnect
+from core.logging_setup import bind_clinic
 from core.security import csrf
 from models import Channel, Clinic, MessageSource
 from services.clinics import clinic_for_message, clinic_for_sender, twilio_account
@@ -46,6 +47,7 @@ def twilio_status() -> Response:
     def handle() -> Response:
         sid = request.form.get("MessageSid", "")
         clinic = clinic_for_message(session, sid) if SID.match(sid) else None
+        bind_clinic(clinic.id if clinic is not None else None)
         if not _signature_ok(clinic):
             return _plain("invalid signature", 403)
         status = request.form.get("MessageStatus", "").lower()
@@ -72,6 +74,7 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
     # Routing first (a read), because a clinic with its own Twilio account signs with
     # its own token; nothing is stored before the signature is checked.
     clinic = clinic_for_sender(session, channel, to) if E164.match(to) else None
+    bind_clinic(clinic.id if clinic is not None else None)
     if not _signature_ok(clinic):
         return _plain("invalid signature", 403)
     sender = _address(form.get("From", ""))

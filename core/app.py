@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from core import logging_setup
 from core.config import Config
 from core.db import Database
 
@@ -28,9 +29,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=60 * 60 * 8,
         TESTING=config.env == "test",
     )
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging_setup.configure_logging(config.log_level, config.log_format)
+    if config.sentry_dsn:
+        from core import error_tracking
+
+        error_tracking.init(config)
     config.instance_dir.mkdir(parents=True, exist_ok=True)
 
     if config.proxy_hops:
@@ -48,10 +51,12 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     def _release_session(_exc: BaseException | None) -> None:
         db.scoped.remove()
 
-    from core import health, security
+    from core import health, metrics_endpoint, security
 
+    logging_setup.init_app(app)
     security.init_app(app)
     health.init_app(app)
+    metrics_endpoint.init_app(app)
 
     from bot import payments, webhooks
 

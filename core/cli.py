@@ -10,10 +10,14 @@ from core.config import Config, ConfigError
 
 
 def _config() -> Config:
+    from core.logging_setup import configure_logging
+
     try:
-        return Config.from_env()
+        config = Config.from_env()
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
+    configure_logging(config.log_level, config.log_format)
+    return config
 
 
 @click.group(help="Roshni: chat front desk and staff panel for therapy clinics.")
@@ -192,6 +196,10 @@ def worker(burst: bool) -> None:
         raise click.ClickException(
             "REDIS_URL is not set; without Redis the web process runs the jobs itself"
         )
+    if config.sentry_dsn:
+        from core import error_tracking
+
+        error_tracking.init(config)
     try:
         run_worker(build_runtime(config), burst=burst)
     except WorkerStopped as exc:

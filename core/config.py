@@ -41,7 +41,10 @@ class Config:
     inprocess_jobs: bool = True
     jobs_max_delay_seconds: int = 180
     log_level: str = "INFO"
+    log_format: str = "text"
     sql_echo: bool = False
+    sentry_dsn: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -99,7 +102,10 @@ class Config:
             "log_level": reader.choice(
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
             ),
+            "log_format": reader.choice("LOG_FORMAT", ("text", "json"), "text"),
             "sql_echo": reader.bool("SQL_ECHO", False),
+            "sentry_dsn": _sentry_dsn(reader.secret("SENTRY_DSN")),
+            "metrics_token": _metrics_token(reader.secret("METRICS_TOKEN")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -123,6 +129,19 @@ def _http_url(reader: _Reader, name: str) -> str | None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://")
     return value.rstrip("/") if value else None
+
+
+def _sentry_dsn(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError("SENTRY_DSN must be a DSN URL (https://KEY@HOST/PROJECT)")
+    return value
+
+
+def _metrics_token(value: str | None) -> str | None:
+    """The bearer token Prometheus sends to /metrics; long enough not to be guessed."""
+    if value is not None and len(value) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters long")
+    return value
 
 
 def _fernet_key(value: str | None) -> str | None:

@@ -22,6 +22,9 @@ SQLITE_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
 
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+    # Statement parameters are phone numbers, names and message bodies: never in a log
+    # line or an error's text (SQLAlchemy then shows "[SQL parameters hidden ...]").
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs

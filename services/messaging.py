@@ -214,6 +214,21 @@ def backlog(session: Session, *, now: datetime) -> Backlog:
     return Backlog(due=due, oldest_due_at=oldest)
 
 
+def failures_by_error_code(session: Session, *, since: datetime) -> dict[str, int]:
+    """Messages that failed or were undelivered since ``since`` (last changed then), by
+    error code ("none" when there is none). Deployment-wide: for operators' metrics."""
+    rows = session.execute(
+        select(OutboundMessage.error_code, func.count())
+        .where(
+            OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
+            OutboundMessage.updated_at >= since,
+        )
+        .group_by(OutboundMessage.error_code)
+    ).all()
+    session.rollback()
+    return {code or "none": count for code, count in rows}
+
+
 def retry_message(
     session: Session, *, clinic_id: int, message_id: int, now: datetime, actor: Actor
 ) -> OutboundMessage:

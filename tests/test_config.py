@@ -41,6 +41,9 @@ def test_database_urls_from_hosting_platforms_are_accepted(given, expected):
         ({"SECRET_KEY": "short"}, "at least 32 characters"),
         ({"ROSHNI_ENV": "production"}, "SECRET_KEY is required"),
         ({"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL must start with"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of"),
+        ({"SENTRY_DSN": "key@sentry.example/1"}, "SENTRY_DSN must be a DSN URL"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN must be at least 16 characters"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(env, message, tmp_path):
@@ -116,3 +119,13 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tm
 def test_proxy_hops_must_be_a_small_number(tmp_path):
     with pytest.raises(ConfigError, match="PROXY_HOPS"):
         Config.from_env({"PROXY_HOPS": "many", "ROSHNI_INSTANCE_DIR": str(tmp_path)})
+
+
+def test_logs_are_text_and_metrics_and_error_reports_off_by_default(tmp_path):
+    config = Config.from_env({"ROSHNI_INSTANCE_DIR": str(tmp_path)})
+    assert (config.log_format, config.sentry_dsn, config.metrics_token) == ("text", None, None)
+    config = Config.from_env(
+        {"ROSHNI_INSTANCE_DIR": str(tmp_path), "LOG_FORMAT": "JSON", "METRICS_TOKEN": "t" * 16}
+    )
+    assert (config.log_format, config.metrics_token) == ("json", "t" * 16)
+    assert "t" * 16 not in repr(config)
