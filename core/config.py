@@ -42,6 +42,12 @@ class Config:
     jobs_max_delay_seconds: int = 180
     log_level: str = "INFO"
     sql_echo: bool = False
+    backup_target: str | None = None
+    backup_keep: int = 14
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_s3_access_key_id: str | None = None
+    backup_s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +106,12 @@ class Config:
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
             ),
             "sql_echo": reader.bool("SQL_ECHO", False),
+            "backup_target": _backup_target(reader),
+            "backup_keep": reader.int("BACKUP_KEEP", 14, minimum=1, maximum=1000),
+            "backup_s3_endpoint_url": _http_url(reader, "BACKUP_S3_ENDPOINT_URL"),
+            "backup_s3_region": reader.str("BACKUP_S3_REGION", None),
+            "backup_s3_access_key_id": reader.str("BACKUP_S3_ACCESS_KEY_ID", None),
+            "backup_s3_secret_access_key": reader.secret("BACKUP_S3_SECRET_ACCESS_KEY"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -123,6 +135,19 @@ def _http_url(reader: _Reader, name: str) -> str | None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://")
     return value.rstrip("/") if value else None
+
+
+def _backup_target(reader: _Reader) -> str | None:
+    """A directory, or ``s3://bucket[/prefix]``."""
+    value = reader.str("BACKUP_TARGET", None)
+    if value is None:
+        return None
+    if value.startswith("s3://"):
+        if not value[len("s3://") :].split("/", 1)[0]:
+            raise ConfigError("BACKUP_TARGET s3:// URLs need a bucket: s3://bucket/prefix")
+    elif "://" in value:
+        raise ConfigError("BACKUP_TARGET must be a directory or s3://bucket/prefix")
+    return value
 
 
 def _fernet_key(value: str | None) -> str | None:
