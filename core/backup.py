@@ -108,8 +108,11 @@ def take_backup(database_url: str, store: BackupStore, *, keep: int, now: dateti
     """Dump the database into ``store``, then keep only the newest ``keep`` backups."""
     if keep < 1:
         raise BackupError("keep must be at least 1")
-    revision = migrate.current_revision(database_url)
     kind = SQLITE if _is_sqlite(database_url) else PG_DUMP
+    if kind == SQLITE and not _sqlite_path(database_url).exists():
+        # Checked first: connecting to read the revision would create an empty file.
+        raise BackupError(f"there is no SQLite database at {_sqlite_path(database_url)}")
+    revision = migrate.current_revision(database_url)
     name = backup_name(now, revision, kind)
     with tempfile.TemporaryDirectory(prefix="roshni-backup-") as tmp:
         local = Path(tmp) / name

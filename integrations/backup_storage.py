@@ -139,12 +139,16 @@ class _S3Errors:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None:
             return False
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if isinstance(exc, Boto3Error):  # upload_file's wrapper: the cause says what failed
+            cause = exc.__cause__ or exc.__context__
+            exc = cause if isinstance(cause, ClientError | BotoCoreError) else exc
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "error")
             raise StorageError(f"{self.what}: {code}") from None
-        if isinstance(exc, BotoCoreError):
+        if isinstance(exc, BotoCoreError | Boto3Error):
             raise StorageError(f"{self.what}: {type(exc).__name__}") from None
         return False
 
