@@ -514,10 +514,15 @@ def test_a_failing_daily_backup_is_logged_and_raised(tmp_path, caplog):
     assert "daily backup failed: there is no SQLite database at" in caplog.text
 
 
-def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id(tmp_path):
-    from redis import Redis
-    from rq import Queue
+def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_worker_runs_it(
+    tmp_path, monkeypatch
+):
+    import signal
 
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from jobs import runtime as job_runtime
     from jobs.runner import QUEUE, enqueue_backup_if_due
     from jobs.runtime import build_runtime
     from tests.jobs_support import REDIS_URL
@@ -525,14 +530,16 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id(tmp_path)
     redis = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         redis.ping()
-    except Exception as exc:  # same rule as the RQ tests' fixture
+    except Exception as exc:  # the same rule as the RQ tests' fixture
         pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
     redis.flushdb()
-    url = f"sqlite:///{tmp_path / 'a.db'}"
-    migrate.upgrade(url)
-    config = Config.from_env(sqlite_env(tmp_path, "a.db", BACKUP_TARGET=str(tmp_path / "bk")))
+    env = sqlite_env(tmp_path, "a.db", BACKUP_TARGET=str(tmp_path / "bk"), ROSHNI_ENV="test")
+    migrate.upgrade(env["DATABASE_URL"])
+    config = Config.from_env(env)
     rt = build_runtime(config)
     queue = Queue(QUEUE, connection=redis)
+    store = LocalStore(tmp_path / "bk")
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     now = utcnow()
     try:
         check = daily.DailyBackupCheck(config)
@@ -543,15 +550,78 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id(tmp_path)
         later = now + daily.CHECK_EVERY
         assert not enqueue_backup_if_due(rt, queue, daily.DailyBackupCheck(config), now=later)
         assert len(queue.job_ids) == 1
-        # A backup taken since: nothing is due.
-        queue.empty()
-        backup.take_backup(url, LocalStore(tmp_path / "bk"), keep=2, now=now)
+
+        for name, value in env.items():  # what the worker's jobs configure themselves from
+            monkeypatch.setenv(name, value)
+        job_runtime.runtime.cache_clear()
+        SimpleWorker([queue], connection=redis).work(burst=True)
+        [taken] = backup.backups_in(store)
+        assert taken.revision == HEAD
+
+        # The target now has today's backup: nothing is due, nothing is enqueued.
         assert not enqueue_backup_if_due(rt, queue, daily.DailyBackupCheck(config), now=later)
         assert queue.job_ids == []
     finally:
+        for sig, handler in handlers.items():  # the worker installs its own
+            signal.signal(sig, handler)
+        if job_runtime.runtime.cache_info().currsize:
+            job_runtime.runtime().database.dispose()
+        job_runtime.runtime.cache_clear()
         redis.flushdb()
         redis.close()
         rt.database.dispose()
+
+
+def test_in_embedded_mode_the_web_process_takes_the_daily_backup(tmp_path):
+    import time as wall
+
+    from jobs.runner import start_inprocess
+    from jobs.runtime import build_runtime
+
+    env = sqlite_env(tmp_path, "a.db", BACKUP_TARGET=str(tmp_path / "bk"), ROSHNI_ENV="test")
+    migrate.upgrade(env["DATABASE_URL"])
+    rt = build_runtime(Config.from_env(env))
+    thread = start_inprocess(rt)
+    try:
+        deadline = wall.monotonic() + 30
+        while not LocalStore(tmp_path / "bk").names() and wall.monotonic() < deadline:
+            wall.sleep(0.2)
+    finally:
+        thread.stop()
+        thread.join(timeout=30)
+        rt.database.dispose()
+    [taken] = backup.backups_in(LocalStore(tmp_path / "bk"))
+    assert taken.revision == HEAD
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BACKUP_TARGET", "ftp://host/dir", "BACKUP_TARGET must be a directory or s3://"),
+        ("BACKUP_TARGET", "s3:///prefix", "BACKUP_TARGET s3:// URLs need a bucket"),
+        ("BACKUP_KEEP", "0", "BACKUP_KEEP must be between 1 and 1000"),
+        ("BACKUP_S3_ENDPOINT_URL", "minio:9000", "BACKUP_S3_ENDPOINT_URL must start with http"),
+    ],
+)
+def test_bad_backup_settings_stop_start_up_naming_the_variable(tmp_path, name, value, message):
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({"ROSHNI_INSTANCE_DIR": str(tmp_path), name: value})
+
+
+def test_the_bucket_secret_may_come_from_a_file_and_is_not_in_the_config_repr(tmp_path):
+    secret_file = tmp_path / "s3-secret"
+    secret_file.write_text("from-a-file-secret\n")
+    config = Config.from_env(
+        {
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+            "BACKUP_TARGET": "s3://bucket/prefix",
+            "BACKUP_S3_SECRET_ACCESS_KEY_FILE": str(secret_file),
+        }
+    )
+    assert config.backup_s3_secret_access_key == "from-a-file-secret"
+    assert "from-a-file-secret" not in repr(config)
 
 
 def test_doctor_warns_when_the_newest_backup_is_older_than_26_hours(tmp_path):
