@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrate
 from core.config import Config
@@ -112,7 +113,7 @@ def take_backup(database_url: str, store: BackupStore, *, keep: int, now: dateti
     if kind == SQLITE and not _sqlite_path(database_url).exists():
         # Checked first: connecting to read the revision would create an empty file.
         raise BackupError(f"there is no SQLite database at {_sqlite_path(database_url)}")
-    revision = migrate.current_revision(database_url)
+    revision = _reachable(migrate.current_revision, database_url)
     name = backup_name(now, revision, kind)
     with tempfile.TemporaryDirectory(prefix="roshni-backup-") as tmp:
         local = Path(tmp) / name
@@ -203,7 +204,7 @@ def restore(database_url: str, backup: Path) -> str | None:
             f"{backup.name} is a PostgreSQL dump but DATABASE_URL is SQLite: "
             "restore it into a PostgreSQL database"
         )
-    tables = existing_tables(database_url)
+    tables = _reachable(existing_tables, database_url)
     if tables:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         raise BackupError(
@@ -358,6 +359,14 @@ def _sqlite_path(database_url: str) -> Path:
     if not database or database == ":memory:":
         raise BackupError("an in-memory SQLite database cannot be backed up or restored")
     return Path(database)
+
+
+def _reachable(call: Callable[[str], T], database_url: str) -> T:
+    """Ask the database; unreachable is one sentence (never the URL: it may hold a password)."""
+    try:
+        return call(database_url)
+    except SQLAlchemyError as exc:
+        raise BackupError(f"cannot reach the database ({type(exc).__name__})") from None
 
 
 def _storage(call: Callable[..., T], *args: object) -> T:

@@ -661,3 +661,16 @@ def test_a_sqlite_backup_is_a_consistent_sqlite_database(tmp_path):
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         conn.close()
+
+
+def test_an_unreachable_database_is_one_sentence_without_its_password(tmp_path):
+    url = "postgresql+psycopg://roshni:hunter2-secret@127.0.0.1:1/roshni"
+    with pytest.raises(backup.BackupError) as failed:
+        backup.take_backup(url, LocalStore(tmp_path), keep=1, now=utcnow())
+    assert str(failed.value) == "cannot reach the database (OperationalError)"
+    dump = tmp_path / "roshni-20261206T000000Z-0010.pgdump"
+    dump.write_bytes(b"PGDMP" + b"\0" * 32)
+    with pytest.raises(backup.BackupError, match="cannot reach the database") as refused:
+        backup.restore(url, dump)
+    assert "hunter2" not in str(refused.value)
+    assert LocalStore(tmp_path).names() == [dump.name]
