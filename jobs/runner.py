@@ -2,7 +2,8 @@
 
 Both run the same functions (``jobs.sweep.sweep`` and ``services.delivery.deliver``);
 only throughput differs. With RQ, one sweeper at a time (a Redis lock) hands due
-rows to the queue under deterministic job ids; workers deliver them.
+rows to the queue under deterministic job ids; workers deliver them. With BACKUP_TARGET
+set, the same sweeper (or the embedded thread) also takes the daily backup (jobs/backups.py).
 """
 
 from __future__ import annotations
