@@ -42,12 +42,28 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@db.command("downgrade", help="Revert migrations down to REVISION.")
+@db.command(
+    "downgrade",
+    help="Revert migrations down to REVISION; refused when that drops tables or columns "
+    "holding data, unless --i-have-a-backup.",
+)
 @click.argument("revision")
-def db_downgrade(revision: str) -> None:
+@click.option(
+    "--i-have-a-backup",
+    "have_backup",
+    is_flag=True,
+    help="Drop what the downgrade drops, data and all (take `roshni backup` first).",
+)
+def db_downgrade(revision: str, have_backup: bool) -> None:
+    from alembic.util import CommandError
+
     from core import migrate
 
-    migrate.downgrade(_config().database_url, revision)
+    try:
+        migrate.downgrade(_config().database_url, revision, have_backup=have_backup)
+    except (migrate.DowngradeWouldLoseData, CommandError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database at {revision}")
 
 
 @db.command("current", help="Show the applied revision.")
@@ -55,6 +71,64 @@ def db_current() -> None:
     from core import migrate
 
     migrate.current(_config().database_url)
+
+
+@main.command("backup", help="Back up the whole database to a directory or an S3 bucket.")
+@click.option(
+    "--to",
+    "target",
+    metavar="DIR|s3://BUCKET/PREFIX",
+    help="Where to put it (default: BACKUP_TARGET).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    help="How many backups to keep there; older ones are deleted (default: BACKUP_KEEP).",
+)
+def backup(target: str | None, keep: int | None) -> None:
+    from core.backup import BackupError, store_for, take_backup
+    from core.clock import utcnow
+
+    config = _config()
+    try:
+        store = store_for(config, target)
+        result = take_backup(
+            config.database_url, store, keep=keep or config.backup_keep, now=utcnow()
+        )
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"backed up to {result.location} ({result.size_bytes:,} bytes, "
+        f"revision {result.revision or 'none'})"
+    )
+    for name in result.pruned:
+        click.echo(f"deleted old backup {name}")
+
+
+@main.command(
+    "restore",
+    help="Restore a backup (a file or s3://BUCKET/PREFIX/NAME) into an EMPTY database.",
+)
+@click.argument("source", metavar="FILE|s3://BUCKET/PREFIX/NAME")
+def restore(source: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from core.backup import BackupError, fetch
+    from core.backup import restore as restore_backup
+
+    config = _config()
+    if config.is_sqlite:
+        config.instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="roshni-restore-") as tmp:
+            revision = restore_backup(config.database_url, fetch(source, config, Path(tmp)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored {source}: the database is at revision {revision or 'none'}; "
+        "run `roshni db upgrade` to bring it to this code's schema"
+    )
 
 
 @main.command("seed-demo", help="Create the demo clinics (safe to run again).")

@@ -45,6 +45,12 @@ class Config:
     sql_echo: bool = False
     sentry_dsn: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
+    backup_target: str | None = None
+    backup_keep: int = 14
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_s3_access_key_id: str | None = None
+    backup_s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +112,12 @@ class Config:
             "sql_echo": reader.bool("SQL_ECHO", False),
             "sentry_dsn": _sentry_dsn(reader.secret("SENTRY_DSN")),
             "metrics_token": _metrics_token(reader.secret("METRICS_TOKEN")),
+            "backup_target": _backup_target(reader),
+            "backup_keep": reader.int("BACKUP_KEEP", 14, minimum=1, maximum=1000),
+            "backup_s3_endpoint_url": _http_url(reader, "BACKUP_S3_ENDPOINT_URL"),
+            "backup_s3_region": reader.str("BACKUP_S3_REGION", None),
+            "backup_s3_access_key_id": reader.str("BACKUP_S3_ACCESS_KEY_ID", None),
+            "backup_s3_secret_access_key": reader.secret("BACKUP_S3_SECRET_ACCESS_KEY"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -141,6 +153,19 @@ def _metrics_token(value: str | None) -> str | None:
     """The bearer token Prometheus sends to /metrics; long enough not to be guessed."""
     if value is not None and len(value) < 16:
         raise ConfigError("METRICS_TOKEN must be at least 16 characters long")
+    return value
+
+
+def _backup_target(reader: _Reader) -> str | None:
+    """A directory, or ``s3://bucket[/prefix]``."""
+    value = reader.str("BACKUP_TARGET", None)
+    if value is None:
+        return None
+    if value.startswith("s3://"):
+        if not value[len("s3://") :].split("/", 1)[0]:
+            raise ConfigError("BACKUP_TARGET s3:// URLs need a bucket: s3://bucket/prefix")
+    elif "://" in value:
+        raise ConfigError("BACKUP_TARGET must be a directory or s3://bucket/prefix")
     return value
 
 

@@ -8,11 +8,14 @@ whether the schema is at the code's migration head and how sending is configured
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core import migrate
+from core.backup import BackupError, newest_backup, store_for
 from core.clock import utcnow
 from core.config import Config
 from core.db import Database
+from jobs.backups import STALE_AFTER
 from services.job_health import jobs_health
 
 
@@ -41,6 +44,7 @@ def run_checks(config: Config) -> list[Check]:
         database.dispose()
     checks.append(_redis(config))
     checks.append(_sending(config))
+    checks.append(_backups(config, now=utcnow()))
     return checks
 
 
@@ -97,3 +101,25 @@ def _sending(config: Config) -> Check:
         detail = "no deployment account: clinics without their own send nothing"
         return Check("twilio", False, detail, warning=True)
     return Check("twilio", True, "dry run: messages are recorded, not sent", warning=True)
+
+
+def _backups(config: Config, *, now: datetime) -> Check:
+    """Warns (never fails: messages still flow) when the daily backup is missing or late."""
+    if not config.backup_target:
+        detail = "BACKUP_TARGET is not set: no daily backup is taken"
+        production = config.is_production
+        return Check("backups", not production, detail, warning=production)
+    try:
+        store = store_for(config)
+        newest = newest_backup(store)
+    except BackupError as exc:
+        return Check("backups", False, f"cannot read the backup target: {exc}", warning=True)
+    if newest is None:
+        return Check("backups", False, f"no backup in {store.description} yet", warning=True)
+    hours = (now - newest.taken_at).total_seconds() / 3600
+    detail = f"newest {newest.name}, {hours:.1f} h old"
+    if now - newest.taken_at > STALE_AFTER:
+        limit = STALE_AFTER.total_seconds() / 3600
+        detail += f" (older than {limit:.0f} h: is the daily backup failing? see the worker's log)"
+        return Check("backups", False, detail, warning=True)
+    return Check("backups", True, detail)

@@ -2,7 +2,8 @@
 
 Both run the same functions (``jobs.sweep.sweep`` and ``services.delivery.deliver``);
 only throughput differs. With RQ, one sweeper at a time (a Redis lock) hands due
-rows to the queue under deterministic job ids; workers deliver them.
+rows to the queue under deterministic job ids; workers deliver them. With BACKUP_TARGET
+set, the same sweeper (or the embedded thread) also takes the daily backup (jobs/backups.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from core.backup import BackupError
 from core.clock import utcnow
+from jobs.backups import DailyBackupCheck, backup_due, backup_job_id, run_daily_backup
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, sweep
 from services.delivery import deliver
@@ -46,6 +49,7 @@ HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
 # keepalive and a periodic health check find a connection that really died.
 WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
 _PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+BACKUP_JOB_TIMEOUT = 6 * 3600  # seconds: a large pg_dump to a slow bucket takes a while
 
 
 def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
@@ -123,13 +127,49 @@ class _Every(threading.Thread):
         self.stopped.set()
 
 
+def enqueue_backup_if_due(
+    rt: Runtime, queue: Queue, check: DailyBackupCheck, *, now: datetime | None = None
+) -> bool:
+    """RQ mode: hand the daily backup to a worker when one is due (see jobs/backups.py)."""
+    moment = now or utcnow()
+    if not check.should_check(moment):
+        return False
+    try:
+        if not backup_due(rt.config, now=moment):
+            return False
+    except BackupError as exc:
+        log.error("cannot check the backup target: %s", exc)
+        return False
+    job_id = backup_job_id(moment)
+    try:
+        if Job.fetch(job_id, connection=queue.connection).get_status() in _PENDING:
+            return False
+    except NoSuchJobError:
+        pass
+    queue.enqueue(
+        "jobs.tasks.daily_backup",
+        job_id=job_id,
+        job_timeout=BACKUP_JOB_TIMEOUT,
+        result_ttl=24 * 3600,
+        failure_ttl=7 * 24 * 3600,  # a failed backup stays visible in RQ for a week
+    )
+    return True
+
+
 def start_inprocess(rt: Runtime) -> _Every:
-    """Embedded mode: the web process sweeps and sends every few seconds (and says so)."""
+    """Embedded mode: the web process sweeps and sends every few seconds (and says so),
+    and takes the daily backup when BACKUP_TARGET is set."""
     heartbeat = Heartbeat(rt, "web")
+    backups = DailyBackupCheck(rt.config)
 
     def work() -> None:
         heartbeat.beat()
         tick(rt)
+        now = utcnow()
+        if backups.should_check(now):
+            # After the sweep, so due messages never wait on it; SQLite's online backup
+            # of a clinic's database takes well under a second.
+            run_daily_backup(rt.config, now=now)
 
     thread = _Every(INPROCESS_EVERY, work, name="roshni-jobs")
     thread.start()
@@ -190,6 +230,8 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
     that to once), so an outage of the transport does not stop reminders.
     """
 
+    backups = DailyBackupCheck(rt.config)
+
     def maybe_sweep() -> None:
         try:
             ours = redis.set(SWEEP_LOCK, "1", nx=True, px=int(SWEEP_EVERY * 1000) - 500)
@@ -201,6 +243,7 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
             return
         if ours:
             enqueue_due(rt, queue)
+            enqueue_backup_if_due(rt, queue, backups)
 
     thread = _Every(SWEEP_EVERY / 4, maybe_sweep, name="roshni-sweeper")
     thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.clock import utcnow
+from jobs.backups import run_daily_backup
 from jobs.runtime import runtime
 from services.delivery import deliver
 
@@ -20,6 +21,13 @@ def send_message(message_id: int) -> str | None:
             base_url=rt.base_url,
         )
     return status.value if status else None
+
+
+def daily_backup() -> str | None:
+    """Today's backup, unless the target already has one from the last day (the sweeper
+    enqueues this under a per-day id; checking again makes a second run a no-op)."""
+    result = run_daily_backup(runtime().config)
+    return result.name if result else None
 
 
 def noop(message_id: int) -> int:

@@ -19,6 +19,28 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+# Everything: the clinics and all their data.
+DOWNGRADE_DROPS = {
+    "tables": [
+        "weekly_hours",
+        "therapist_service_override",
+        "availability_exception",
+        "appointment",
+        "therapist",
+        "patient",
+        "staff_user",
+        "service",
+        "sender_number",
+        "location",
+        "contact",
+        "clinic_policy",
+        "audit_log",
+        "appointment_counter",
+        "clinic",
+    ],
+}
+
 
 def upgrade() -> None:
     op.create_table(

@@ -15,6 +15,14 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": ["outbound_message", "message_template"],
+    "columns": {
+        "clinic_policy": ["dues_reminder_time", "dues_reminder_day", "dues_reminders_enabled"],
+    },
+}
+
 
 def upgrade() -> None:
     op.create_table(

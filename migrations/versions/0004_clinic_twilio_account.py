@@ -15,6 +15,14 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": [],
+    "columns": {
+        "clinic": ["twilio_auth_token_encrypted", "twilio_account_sid"],
+    },
+}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("clinic", schema=None) as batch_op:

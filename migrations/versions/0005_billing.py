@@ -15,6 +15,35 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": [
+        "refund",
+        "payment_allocation",
+        "payment",
+        "payment_link",
+        "invoice_line",
+        "credit_entry",
+        "invoice",
+        "package",
+        "provider_event",
+        "document_counter",
+    ],
+    "columns": {
+        "service": ["accept_partial", "hold_minutes", "prepay_required"],
+        "clinic_policy": ["financial_year_start_month", "tax_rate_bp", "tax_label"],
+        "clinic": [
+            "upi_payee_name",
+            "upi_vpa",
+            "razorpay_webhook_secret_encrypted",
+            "razorpay_key_secret_encrypted",
+            "razorpay_key_id",
+            "tax_id",
+        ],
+        "appointment": ["hold_expires_at"],
+    },
+}
+
 
 def upgrade() -> None:
     op.create_table(

@@ -15,6 +15,20 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": ["login_attempt"],
+    "columns": {
+        "staff_user": [
+            "totp_last_step",
+            "totp_enabled_at",
+            "totp_secret_encrypted",
+            "locked_until",
+            "failed_logins",
+        ],
+    },
+}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("staff_user", schema=None) as batch_op:

@@ -15,6 +15,11 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": ["progress_note"],
+}
+
 
 def upgrade() -> None:
     op.create_table(

@@ -15,6 +15,13 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+# Heartbeats are rebuilt within seconds by running processes, but a table with rows is
+# still dropped data: the guard asks like anywhere else.
+DOWNGRADE_DROPS = {
+    "tables": ["worker_heartbeat"],
+}
+
 
 def upgrade() -> None:
     op.create_table(

@@ -15,6 +15,9 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {"tables": [], "columns": {"contact": ["erased_at"]}}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("contact", schema=None) as batch_op:

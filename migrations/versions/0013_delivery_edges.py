@@ -15,6 +15,12 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
+DOWNGRADE_DROPS = {
+    "tables": [],
+    "columns": {"outbound_message": ["outcome_checked_at", "send_started_at"]},
+}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("outbound_message", schema=None) as batch_op:
