@@ -138,6 +138,7 @@ def change_password(
         if not verify_password(user.password_hash, current or ""):
             raise InvalidInput(detail="That is not your current password.")
         user.password_hash = hash_password(new or "", email=user.email)
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -187,7 +188,7 @@ def set_active(
     session: Session, *, user_id: int, active: bool, actor: Actor, clinic_id: int | None
 ) -> StaffUser:
     """Let an account log in again, or stop it: its open sessions end at their next request
-    (``admin.auth`` loads only active users)."""
+    (``admin.auth`` loads only active users whose session epoch is current)."""
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         if user.active == active:
@@ -199,6 +200,8 @@ def set_active(
             _keep_an_admin(session, user, f"{user.email} cannot be deactivated")
         before = audit.snapshot(user)
         user.active = active
+        # Both ways: a session from before a deactivation stays ended after reactivation.
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -242,6 +245,7 @@ def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int |
         user.totp_secret_encrypted = None
         user.totp_enabled_at = None
         user.totp_last_step = None
+        end_sessions(user)  # a lost phone may be a stolen one, signed in
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -262,6 +266,7 @@ def set_password(
         user = _team_member(session, user_id, clinic_id)
         _not_yourself(actor, user, "Change your own password from My profile.")
         user.password_hash = hash_password(password or "", email=user.email)
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -271,6 +276,12 @@ def set_password(
             after={"password": "set"},
         )
     return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every login session of ``user`` (they carry the epoch they began in; see
+    ``admin.auth``). Called inside the caller's transaction, on the locked row."""
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def _team_member(session: Session, user_id: int, clinic_id: int | None) -> StaffUser:

@@ -1,0 +1,34 @@
+"""Row ids from the outside world (URLs, form fields): a positive integer the databases can
+hold, or nothing. ``str.isdigit`` is not enough: it accepts "²" and "٣", and a 30-digit
+number overflows SQLite's and PostgreSQL's integers (a 500 instead of a 404)."""
+
+from __future__ import annotations
+
+import re
+
+# PostgreSQL's INTEGER (every id column); SQLite's are wider, so this bound serves both.
+MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(raw: object) -> int | None:
+    """``raw`` as an id (1 … MAX_ID), or None when it cannot be one."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and _DIGITS.fullmatch(raw):
+        value = int(raw)
+    else:
+        return None
+    return value if 1 <= value <= MAX_ID else None
+
+
+def parse_ids(raws: list[str]) -> list[int]:
+    """The ids among ``raws``, in order, without repeats; the rest are dropped."""
+    seen: dict[int, None] = {}
+    for raw in raws:
+        value = parse_id(raw)
+        if value is not None:
+            seen.setdefault(value, None)
+    return list(seen)
