@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
 # PostgreSQL's INTEGER (every id column); SQLite's are wider, so this bound serves both.
 MAX_ID = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -32,3 +35,16 @@ def parse_ids(raws: list[str]) -> list[int]:
         if value is not None:
             seen.setdefault(value, None)
     return list(seen)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` in every route: a number the databases can hold, else no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_id_converter(app: Flask) -> None:
+    """Make ``<int:…>`` bounded; call before any route is added (rules bind at add time)."""
+    app.url_map.converters["int"] = BoundedIntegerConverter

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 import pyotp
 import pytest
+from flask import url_for
 from sqlalchemy import func, select
 
 from admin import auth
@@ -597,3 +598,32 @@ def test_an_admin_password_reset_ends_the_accounts_sessions(app, admin_user, ope
     assert_sent_to_login(app, old)
     assert not logged_in(desk)
     assert logged_in(boss)  # the admin's own session is untouched
+
+
+# --- nothing of the panel is cached ---------------------------------------------------------------
+
+
+def test_panel_pages_and_the_login_page_are_never_stored(app, admin_user):
+    from tests.test_roles import admin_views
+
+    client = app.test_client()
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    log_in(client)
+    with app.test_request_context():
+        urls = ["/admin/", "/admin/no-such-page/", "/auth/totp/setup"]
+        for view in admin_views(app):
+            name = "index_view" if hasattr(view, "index_view") else "index"
+            urls.append(url_for(f"{view.endpoint}.{name}"))
+    for url in urls:
+        response = client.get(url)
+        assert response.headers.get("Cache-Control") == "no-store", (url, response.status_code)
+    assert (
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")}).headers[
+            "Cache-Control"
+        ]
+        == "no-store"
+    )
+    # The panel's own scripts may be cached.
+    with client.get("/admin-assets/search.js") as script:
+        assert script.status_code == 200
+        assert "no-store" not in script.headers.get("Cache-Control", "")
