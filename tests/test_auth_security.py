@@ -256,6 +256,14 @@ def test_twenty_failures_from_one_address_block_it_for_every_email(
         ("123456789012", "", "one of the most common"),
         ("Priya.Sharma#2026", "priya.sharma@clinic.example", "name part of your email"),
         ("aaaaaaaaaaaaaaaaaaaa", "", "too few different characters"),
+        ("passwordpassword", "", "repeats the same part"),
+        ("PasswordPassword", "", "repeats the same part"),
+        ("abcabcabcabc", "", "too few different characters"),
+        ("correct-horse-correct-horse-", "", "repeats the same part"),
+        ("leavemealone", "", "one of the most common"),  # from the 10,000
+        ("sonyericsson", "", "one of the most common"),
+        ("Football2024!", "", "one of the most common"),  # a common one with digits added
+        ("!!superman!!", "", "one of the most common"),
     ],
 )
 def test_weak_passwords_are_refused_with_a_reason(password, email, message):
@@ -627,3 +635,52 @@ def test_panel_pages_and_the_login_page_are_never_stored(app, admin_user):
     with client.get("/admin-assets/search.js") as script:
         assert script.status_code == 200
         assert "no-store" not in script.headers.get("Cache-Control", "")
+
+
+# --- the list of common passwords, and ADMIN_PASSWORD at start-up ----------------------------
+
+
+def test_the_10000_most_common_passwords_ship_with_the_code_and_are_refused():
+    from importlib import resources
+
+    from core import passwords
+
+    text = resources.files("core").joinpath("common_passwords.txt").read_text("utf-8")
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    listed = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(listed) == len(set(listed)) == 10_000
+    assert "zxcvbn" in " ".join(header)  # says where it came from
+    assert listed[:3] == ["123456", "password", "12345678"]  # most common first
+    long_enough = [p for p in listed if len(p) >= passwords.MIN_LENGTH]
+    assert len(long_enough) > 50
+    for password in long_enough:
+        assert passwords.password_problem(password) is not None, password
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "That password repeats the same part over and over"),
+        ("qwerty123456", "That password is one of the most common"),
+        ("short", "Passwords must be at least 12 characters long."),
+    ],
+)
+def test_a_weak_admin_password_stops_start_up_with_one_sentence(password, reason, tmp_path):
+    from core.config import Config, ConfigError
+
+    env = {"ROSHNI_INSTANCE_DIR": str(tmp_path), "ADMIN_PASSWORD": password}
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env(env)
+    message = str(refused.value)
+    assert message.startswith("ADMIN_PASSWORD is refused: " + reason)
+    assert password not in message  # the password itself is never printed
+    assert "\n" not in message
+
+
+def test_a_good_admin_password_starts(tmp_path):
+    from core.config import Config
+
+    config = Config.from_env(
+        {"ROSHNI_INSTANCE_DIR": str(tmp_path), "ADMIN_PASSWORD": "demo-password-123"}
+    )
+    assert config.admin_password == "demo-password-123"
