@@ -47,6 +47,20 @@ HOSTILE_QUERIES = [
     {"id": "\x00"},
     {"page_size": str(10**30)},
     {"page_size": "-5"},
+    # the calendar's and the booking form's own arguments
+    {"date": "9999-12-31"},
+    {"date": "0001-01-01"},
+    {"date": "\x00"},
+    {"start": "9999-12-31T23:59"},
+    {"start": "0001-01-01T00:00"},
+    {"therapist": HUGE},
+    {"location": HUGE},
+    {"service": HUGE},
+    {"show": "therapist:" + HUGE},
+    {"show": "location:-1"},
+    {"contact": HUGE},
+    {"contact_id": HUGE},
+    {"appointment_id": "²"},
 ]
 
 
@@ -82,13 +96,15 @@ def as_superadmin(app, world):
 
 
 def walk_lists(app, client) -> list[str]:
-    """Every list page with every hostile query; returns what answered 5xx."""
+    """Every page of every view that takes no path argument (lists, the calendar, forms,
+    exports) with every hostile query; returns what answered 5xx."""
     failures = []
+    pages = []
     with app.test_request_context():
-        pages = []
         for view in admin_views(app):
-            endpoint = "index_view" if isinstance(view, BaseModelView) else "index"
-            pages.append((view, url_for(f"{view.endpoint}.{endpoint}")))
+            for _name, rule in view_routes(app, view):
+                if "GET" in rule.methods and not rule.arguments:
+                    pages.append((view, rule.rule))
     for view, url in pages:
         for query in hostile_queries(view):
             response = client.get(url, query_string=query)

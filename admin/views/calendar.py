@@ -65,6 +65,8 @@ from services.availability import Slot, free_slots
 from services.errors import NotFound, ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# How far from today the calendar goes; a date beyond it (a typed URL) shows today.
+MAX_DAYS_AWAY = 366 * 20
 PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
 
 
@@ -203,6 +205,8 @@ class CalendarView(_Guarded, BaseView):
         try:
             day = date.fromisoformat(args["date"]) if args.get("date") else today
         except ValueError:
+            day = today
+        if abs((day - today).days) > MAX_DAYS_AWAY:  # 9999-12-31's week overflows a date
             day = today
         return Scope(
             view="day" if args.get("view") == "day" else "week",
