@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug import routing
 
 # PostgreSQL's INTEGER (every id column); SQLite's are wider, so this bound serves both.
 MAX_ID = 2**31 - 1
@@ -37,8 +37,10 @@ def parse_ids(raws: list[str]) -> list[int]:
     return list(seen)
 
 
-class BoundedIntegerConverter(IntegerConverter):
-    """``<int:…>`` in every route: a number the databases can hold, else no route (404)."""
+class IntegerConverter(routing.IntegerConverter):
+    """``<int:…>`` in every route: a number the databases can hold, else no route (404).
+    Werkzeug's own, bounded; it keeps its name, so code that asks a rule which converter
+    an argument has (the role walker in tests/test_roles.py) sees the same answer."""
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("max", MAX_ID)
@@ -47,4 +49,4 @@ class BoundedIntegerConverter(IntegerConverter):
 
 def install_id_converter(app: Flask) -> None:
     """Make ``<int:…>`` bounded; call before any route is added (rules bind at add time)."""
-    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.url_map.converters["int"] = IntegerConverter
