@@ -319,3 +319,14 @@ def test_token_page_limits_are_shared_through_redis(db, payments_config, frozen_
             get_db(app).dispose()
         for key in redis.scan_iter("roshni:limit:*"):
             redis.delete(key)
+
+
+def test_a_login_with_a_nul_byte_is_400_before_any_query(app):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        data={"email": "admin\x00@a.example", "password": "x" * 12, "csrf_token": token},
+    )
+    assert response.status_code == 400
+    assert client.get("/login", query_string={"next": "/admin/\x00"}).status_code == 400
