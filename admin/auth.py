@@ -6,6 +6,7 @@ keeps the session: a fresh one at login, a second step for TOTP, idle logout.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.clock import utcnow
+from core.ids import parse_id
 from core.secrets import SecretUnreadable, decrypt, encrypt
 from models import StaffUser
 from services import logins
@@ -44,13 +46,21 @@ IDLE_LIMIT = timedelta(minutes=30)
 IDLE_MESSAGE = "You were signed out after 30 minutes without activity."
 # Between a right password and the code from the app; after this, start again.
 PENDING_LOGIN_TTL = timedelta(minutes=5)
-WRONG_LOGIN = "That email and password do not match an active account."
+# One answer for an unknown email, a wrong password and a locked account alike, so the
+# login page never tells who has an account (the lock itself is still enforced).
+WRONG_LOGIN = (
+    "That email and password do not match an active account. After "
+    f"{logins.ACCOUNT_LOCK_AFTER} wrong tries in a row an account is locked for "
+    f"{int(logins.ACCOUNT_LOCK_FOR.total_seconds() // 60)} minutes."
+)
+CLIENT_LOCKED = "Too many failed logins from this address; try again in {minutes} minutes."
 WRONG_CODE = "That code does not match."
 
 # Session keys. Flask's session is a signed cookie, so nothing secret goes in plain.
 _LAST_SEEN = "roshni_last_seen"
 _PENDING = "roshni_pending_login"
 _TOTP_SETUP = "roshni_totp_setup"
+_EPOCH = "roshni_epoch"  # the account's session_epoch when this session began
 
 
 class LoginForm(FlaskForm):
@@ -66,10 +76,17 @@ class CodeForm(FlaskForm):
 def _load_user(user_id: str) -> StaffUser | None:
     from core.app import get_db
 
-    if not user_id.isdigit():
+    key = parse_id(user_id)
+    if key is None:
         return None
-    user = get_db().scoped.get(StaffUser, int(user_id))
-    return user if user is not None and user.active else None
+    user = get_db().scoped.get(StaffUser, key)
+    if user is None or not user.active:
+        return None
+    # A session from before the account's last logout, password change or deactivation
+    # (a copied or replayed cookie) is over, whatever its signature says.
+    if session.get(_EPOCH) != user.session_epoch:
+        return None
+    return user
 
 
 @bp.before_app_request
@@ -83,8 +100,8 @@ def _sign_out_when_idle() -> Response | None:
         return None
     if not current_user.is_authenticated:
         if "_user_id" in session:
-            # The account was deactivated (``_load_user`` refused it): end the session
-            # for good, so that reactivating the account does not revive it.
+            # ``_load_user`` refused it (deactivated, or the session's epoch is over):
+            # end the session for good, so that nothing revives it.
             session.clear()
         return None
     now = utcnow().timestamp()
@@ -126,7 +143,7 @@ def login() -> str | Response:
         if result.ok:
             assert result.user is not None
             return _log_in(result.user, request.args.get("next"))
-        flash(_refusal(WRONG_LOGIN, result), "error")
+        flash(_login_refusal(result), "error")
     return render_template("auth/login.html", form=form)
 
 
@@ -162,6 +179,10 @@ def login_code() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    from core.app import get_db
+
+    if current_user.is_authenticated:
+        logins.log_out(get_db().scoped, user_id=current_user.id, actor=Actor.staff(current_user.id))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -228,7 +249,22 @@ def _log_in(user: StaffUser, next_url: str | None) -> Response:
     session.clear()  # a fresh session at login: no fixation
     login_user(user, remember=False)  # no remember cookie: it would outlive the idle logout
     session[_LAST_SEEN] = utcnow().timestamp()
+    session[_EPOCH] = user.session_epoch
     return redirect(_safe_next(next_url))
+
+
+def keep_this_session(user: StaffUser) -> None:
+    """After a change that ended all of ``user``'s sessions (their own new password), let
+    the browser that made it carry on; every other copy of the old cookie stays ended."""
+    session[_EPOCH] = user.session_epoch
+
+
+def _login_refusal(result: logins.LoginResult) -> str:
+    """The login page's refusal: the same words for every email, known or not, locked or
+    not; only a limit on this client's address (true for any email) is told apart."""
+    if result.outcome is logins.LoginOutcome.LOCKED and result.by_client:
+        return CLIENT_LOCKED.format(minutes=result.retry_minutes)
+    return WRONG_LOGIN
 
 
 def _refusal(message: str, result: logins.LoginResult) -> str:
@@ -267,12 +303,15 @@ def _qr(uri: str) -> str | None:
     return qr.svg_data_uri(scale=5, border=2)
 
 
+# Where a login may lead: the panel's own pages. Anything else (another host, however
+# spelt: "//evil", "////evil", "/\\evil", "http://evil") falls back to the panel home.
+_NEXT = re.compile(r"/(?:admin|auth)(?:[/?#][!#-\[\]-~]*)?")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never bounce a fresh login to another host."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
+    """Only the panel's own relative paths: never bounce a fresh login to another host."""
+    if target and _NEXT.fullmatch(target) and not urlsplit(target).netloc:
+        return target
     return url_for("admin.index")
 
 

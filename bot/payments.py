@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, render_templat
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
+from core import rate_limit
 from core.clock import utcnow
 from core.config import Config
 from core.db import retry_on_disconnect
@@ -23,6 +24,7 @@ from core.formatting import format_money
 from core.logging_setup import bind_clinic
 from core.metrics import count_payment_event
 from core.security import csrf
+from flows.messages import say
 from integrations import upi
 from integrations.razorpay_client import RazorpayGateway, verify_webhook
 from models import Clinic, Payment, PaymentLink, PaymentMethod, PaymentState
@@ -34,8 +36,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__, template_folder="templates")
 
 MAX_EVENT_BYTES = 256 * 1024
+# Opens of the token pages (receipt, UPI page and QR) per client address a minute: a
+# patient opening and reloading never meets it; guessing tokens would take forever.
+TOKEN_PAGES_PER_MINUTE = 30
 EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+# Razorpay's events nest about five levels; far deeper JSON could still overflow the
+# stack of whatever walks it later (storing it as JSON, reading it back).
+MAX_EVENT_DEPTH = 32
 
 
 @bp.post("/webhooks/razorpay")
@@ -70,8 +78,10 @@ def _store_event(session: scoped_session[Session], body: bytes, config: Config) 
     event_id = request.headers.get("x-razorpay-event-id", "")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting overflows the parser's stack
         return _plain("body is not JSON", 400)
+    if _nesting(payload) > MAX_EVENT_DEPTH:
+        return _plain("event nested too deeply", 400)
     if not EVENT_ID.match(event_id) or not isinstance(payload, dict):
         return _plain("missing x-razorpay-event-id or malformed event", 400)
     # A clinic's secret only vouches for that clinic's links and refunds.
@@ -141,7 +151,17 @@ def razorpay_return() -> str:
     )
 
 
+def _slow_down() -> Response:
+    return _page(say("en", "page_too_many_tries"), [], tone="bad", clinic=None, status=429)  # type: ignore[return-value]
+
+
+token_page = rate_limit.limited(
+    "token-pages", per_minute=TOKEN_PAGES_PER_MINUTE, refusal=_slow_down
+)
+
+
 @bp.get("/pay/receipt/<token>.pdf")
+@token_page
 def receipt(token: str) -> Response:
     payment = _payment_by_token(token)
     if payment.status is not PaymentState.RECEIVED:
@@ -160,6 +180,7 @@ def receipt(token: str) -> Response:
 
 
 @bp.get("/pay/upi/<token>")
+@token_page
 def upi_page(token: str) -> str:
     payment, clinic, link = _upi(token)
     amount = format_money(payment.amount_minor, payment.currency)
@@ -183,6 +204,7 @@ def upi_page(token: str) -> str:
 
 
 @bp.get("/pay/upi/<token>.png")
+@token_page
 def upi_qr(token: str) -> Response:
     _payment, _clinic, link = _upi(token)
     return Response(
@@ -233,10 +255,29 @@ def _page(
     return Response(html, status=status, mimetype="text/html")  # type: ignore[return-value]
 
 
+def _nesting(value: object) -> int:
+    """How deeply lists and objects nest in ``value`` (without recursion of our own)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_EVENT_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _plain(message: str, status: int) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain")
 
 
 def init_app(app: Flask) -> None:
     csrf.exempt(bp)  # a signed provider webhook and GET pages: no browser forms here
+    rate_limit.init_app(app)
     app.register_blueprint(bp)

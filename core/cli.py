@@ -136,12 +136,19 @@ def seed_demo() -> None:
     from core.db import Database
     from services.demo import DEMO_CLINICS
     from services.demo import seed_demo as seed
+    from services.errors import InvalidInput
 
     config = _config()
     database = Database(config.database_url)
-    with database.session_scope() as session:
-        generated = seed(session, config.admin_password)
-    database.dispose()
+    try:
+        with database.session_scope() as session:
+            generated = seed(session, config.admin_password)
+    except InvalidInput as exc:
+        # The rule that needs the account's email (no part of it in the password) can
+        # only run here; the rest ran when the configuration was read.
+        raise click.ClickException(f"ADMIN_PASSWORD is refused: {exc.message}") from None
+    finally:
+        database.dispose()
     slugs = ", ".join(c.slug for c in DEMO_CLINICS)
     click.echo(f"demo clinics ready: {slugs}")
     if generated:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.passwords import password_problem
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -79,6 +81,13 @@ class Config:
         elif len(secret_key) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
 
+        admin_password = reader.secret("ADMIN_PASSWORD")
+        if admin_password is not None:
+            # The demo's staff logins get it: the same rule as every staff password.
+            problem = password_problem(admin_password)
+            if problem is not None:
+                raise ConfigError(f"ADMIN_PASSWORD is refused: {problem}")
+
         public_base_url = reader.str("PUBLIC_BASE_URL", None)
         if public_base_url is not None:
             if not public_base_url.startswith(("http://", "https://")):
@@ -94,7 +103,7 @@ class Config:
             "host": reader.str("HOST", "127.0.0.1"),
             "proxy_hops": reader.int("PROXY_HOPS", 0, minimum=0, maximum=5),
             "public_base_url": public_base_url,
-            "admin_password": reader.secret("ADMIN_PASSWORD"),
+            "admin_password": admin_password,
             "twilio_api_url": reader.str("TWILIO_API_URL", None),
             "twilio_account_sid": reader.str("TWILIO_ACCOUNT_SID", None),
             "inprocess_jobs": reader.bool("ROSHNI_INPROCESS_JOBS", roshni_env != "test"),

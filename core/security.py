@@ -1,4 +1,6 @@
-"""CSRF on every form and response headers: a nonce-based CSP, no framing, no sniffing.
+"""CSRF on every form; response headers: a nonce-based CSP, no framing, no sniffing, the
+panel kept out of caches; and a refusal of NUL bytes (PostgreSQL cannot hold them: a 500,
+not an answer).
 
 The Content-Security-Policy allows no inline code: a script or ``<style>`` block runs
 only when it carries this request's nonce (``csp_nonce()`` in templates), inline event
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g
+from flask import Flask, Response, abort, g, request
 from flask_wtf.csrf import CSRFProtect
+
+from core.ids import install_id_converter
 
 csrf = CSRFProtect()
 
@@ -43,12 +47,48 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
+# Twilio's signed webhooks answer for themselves (their parameters are checked there).
+_NUL_EXEMPT_BLUEPRINTS = frozenset({"webhooks"})
+_FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _has_nul(pairs: object) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in pairs)  # type: ignore[attr-defined]
+
+
+_PANEL_PATHS = ("/admin", "/login", "/logout", "/auth/")
+
+
+def _private_page() -> bool:
+    """A page of the staff panel or its login, as opposed to its static files."""
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return False
+    return request.path.startswith(_PANEL_PATHS)
+
+
 def init_app(app: Flask) -> None:
+    """Runs before any blueprint or view is added (``core.app``): routes added later get
+    the bounded ``<int:…>`` converter."""
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    install_id_converter(app)
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        if request.blueprint in _NUL_EXEMPT_BLUEPRINTS:
+            return
+        if _has_nul(request.args.items(multi=True)):
+            abort(400)
+        if request.mimetype in _FORMS and _has_nul(request.form.items(multi=True)):
+            abort(400)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        if _private_page():
+            # Staff pages show patients' names and money: no browser or proxy keeps a copy
+            # (the back button after logout, a shared computer's cache).
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -217,6 +217,8 @@ EN: dict[str, str] = {
     "media_only": "Sorry, I can only read text messages. Please type your reply.",
     "slow_down": "You're sending messages very fast. Please wait a minute and try again.",
     "too_long": "That message is too long for me. Please reply in a few words.",
+    # pages opened from the chat (receipt, UPI payment)
+    "page_too_many_tries": "Too many tries from your connection. Please wait a minute.",
 }
 
 # Hindi. Only some sentences are translated so far; the rest fall back to English.

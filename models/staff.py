@@ -14,7 +14,12 @@ from models.enums import Role
 
 class StaffUser(Timestamped, Base):
     __tablename__ = "staff_user"
-    __audit_exclude__ = ("password_hash", "totp_secret_encrypted", "totp_last_step")
+    __audit_exclude__ = (
+        "password_hash",
+        "totp_secret_encrypted",
+        "totp_last_step",
+        "session_epoch",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A superadmin runs the deployment and belongs to no clinic; everyone else has one.
@@ -36,6 +41,9 @@ class StaffUser(Timestamped, Base):
     totp_enabled_at: Mapped[datetime | None]
     # The 30-second step of the last code accepted: a code is good once, never again.
     totp_last_step: Mapped[int | None]
+    # Every login session carries the epoch it began in; raising it (logout, a new
+    # password, deactivation) ends all of the account's sessions at their next request.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     clinic: Mapped[Clinic | None] = relationship()
 

@@ -23,7 +23,7 @@ from models.staff import LoginAttempt
 from services import audit
 from services.audit import Actor
 from services.errors import InvalidInput
-from services.staff import DUMMY_HASH, HASHER, locked_user, verify_password
+from services.staff import DUMMY_HASH, HASHER, end_sessions, locked_user, verify_password
 
 # Wrong passwords (or codes) in a row before an account is locked, and for how long.
 ACCOUNT_LOCK_AFTER = 5
@@ -45,6 +45,7 @@ class LoginResult:
     outcome: LoginOutcome
     user: StaffUser | None = None
     retry_after: timedelta | None = None
+    by_client: bool = False  # LOCKED because of the client address, not the account
 
     @property
     def ok(self) -> bool:
@@ -78,7 +79,7 @@ def authenticate(
     """
     client_wait = _client_wait(session, ip_hash, now)
     if client_wait is not None:
-        return LoginResult(LoginOutcome.LOCKED, retry_after=client_wait)
+        return LoginResult(LoginOutcome.LOCKED, retry_after=client_wait, by_client=True)
     email = (email or "").strip().lower()
     user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
     if user is None or not user.active:
@@ -89,6 +90,9 @@ def authenticate(
         return LoginResult(LoginOutcome.WRONG)
     if (wait := _lock_left(user, now)) is not None:
         verify_password(DUMMY_HASH, password)  # the password is not even checked while locked
+        if ip_hash is not None:  # counted like a guess at an unknown email
+            with write_transaction(session):
+                _count_client_failure(session, ip_hash, now)
         return LoginResult(LoginOutcome.LOCKED, retry_after=wait)
     if not verify_password(user.password_hash, password):
         return _fail(session, user.id, ip_hash, now)
@@ -120,7 +124,7 @@ def verify_login_code(
     """
     client_wait = _client_wait(session, ip_hash, now)
     if client_wait is not None:
-        return LoginResult(LoginOutcome.LOCKED, retry_after=client_wait)
+        return LoginResult(LoginOutcome.LOCKED, retry_after=client_wait, by_client=True)
     user = session.get(StaffUser, user_id, populate_existing=True)
     if user is None or not user.active or not user.has_totp:
         return LoginResult(LoginOutcome.WRONG)
@@ -144,6 +148,22 @@ def verify_login_code(
     if replayed:
         return _fail(session, user.id, ip_hash, now)
     return LoginResult(LoginOutcome.OK, user=user)
+
+
+def log_out(session: Session, *, user_id: int, actor: Actor) -> None:
+    """Logging out ends every session of the account, not only this browser's: a copy of
+    the session cookie (another device, a stolen one) stops working too."""
+    with write_transaction(session):
+        user = locked_user(session, user_id)
+        end_sessions(user)
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.logout",
+            entity=user,
+            after={"sessions": "ended"},
+        )
 
 
 def _client_wait(session: Session, ip_hash: str | None, now: datetime) -> timedelta | None:

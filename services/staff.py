@@ -11,14 +11,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
+from core.passwords import MIN_LENGTH, password_problem
 from models import Clinic, Role, StaffUser
 from services import audit
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 
-MIN_PASSWORD = 12
-# Below this length a password must mix character classes; longer passphrases need not.
-MIXED_BELOW = 16
+MIN_PASSWORD = MIN_LENGTH
 HASHER = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown email the
 # same as for a known one, so response times do not reveal who has an account.
@@ -26,53 +25,12 @@ DUMMY_HASH = HASHER.hash("not-a-real-password-just-timing")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-# The most common passwords that are long enough to pass the length rule (compared
-# in lower case). A short list on purpose: it stops the guesses an attacker tries first.
-_COMMON_PASSWORDS = """
-    123456789012 1234567890123 12345678901234 1234567890ab 123456789abc 1234qwerasdf
-    1q2w3e4r5t6y 1q2w3e4r5t6y7u 1qaz2wsx3edc 1qaz2wsx3edc4rfv a1b2c3d4e5f6 abc123456789
-    abcd12345678 admin1234567 administrator administrator1 asdfghjkl123 baseball1234
-    changeme1234 clinic123456 football1234 iloveyou1234 iloveyou12345 letmein12345 monkey123456
-    passw0rd1234 password123! password1234 password12345 password123456 password@123
-    password@1234 princess1234 q1w2e3r4t5y6 qwer1234asdf qwerty123456 qwerty1234567
-    qwerty12345678 qwertyuiop12 qwertyuiop123 qwertyuiop1234 roshni123456 starwars1234
-    sunshine1234 superman1234 therapy12345 welcome12345 welcome@1234 zaq12wsxcde3
-"""
-COMMON_PASSWORDS = frozenset(_COMMON_PASSWORDS.split())
-
-
 def check_password(password: str, *, email: str = "") -> None:
-    """Refuse passwords that are short, guessable or built from the account's email."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(detail=f"Passwords must be at least {MIN_PASSWORD} characters long.")
-    lowered = password.lower()
-    if lowered in COMMON_PASSWORDS:
-        raise InvalidInput(detail="That password is one of the most common; please choose another.")
-    local_part = email.strip().lower().split("@", 1)[0]
-    # Very short local parts ("a@…") would forbid half the alphabet; three letters on.
-    if len(local_part) >= 3 and local_part in lowered:
-        raise InvalidInput(
-            detail="A password must not contain the name part of your email address."
-        )
-    if len(password) < MIXED_BELOW and len({_char_class(c) for c in password}) < 2:
-        raise InvalidInput(
-            detail=(
-                f"A password shorter than {MIXED_BELOW} characters needs a mix of letters, "
-                "digits or symbols (or use a longer passphrase)."
-            )
-        )
-    if len(set(lowered)) < 5:
-        raise InvalidInput(detail="That password repeats too few different characters.")
-
-
-def _char_class(char: str) -> str:
-    if char.isdigit():
-        return "digit"
-    if char.isupper():
-        return "upper"
-    if char.islower():
-        return "lower"
-    return "letter" if char.isalpha() else "symbol"
+    """Refuse passwords that are short, guessable or built from the account's email
+    (the rule is ``core.passwords``, shared with ADMIN_PASSWORD at start-up)."""
+    problem = password_problem(password, email=email)
+    if problem is not None:
+        raise InvalidInput(detail=problem)
 
 
 def hash_password(password: str, *, email: str = "") -> str:
@@ -138,6 +96,7 @@ def change_password(
         if not verify_password(user.password_hash, current or ""):
             raise InvalidInput(detail="That is not your current password.")
         user.password_hash = hash_password(new or "", email=user.email)
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -187,7 +146,7 @@ def set_active(
     session: Session, *, user_id: int, active: bool, actor: Actor, clinic_id: int | None
 ) -> StaffUser:
     """Let an account log in again, or stop it: its open sessions end at their next request
-    (``admin.auth`` loads only active users)."""
+    (``admin.auth`` loads only active users whose session epoch is current)."""
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         if user.active == active:
@@ -199,6 +158,8 @@ def set_active(
             _keep_an_admin(session, user, f"{user.email} cannot be deactivated")
         before = audit.snapshot(user)
         user.active = active
+        # Both ways: a session from before a deactivation stays ended after reactivation.
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -242,6 +203,7 @@ def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int |
         user.totp_secret_encrypted = None
         user.totp_enabled_at = None
         user.totp_last_step = None
+        end_sessions(user)  # a lost phone may be a stolen one, signed in
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -262,6 +224,7 @@ def set_password(
         user = _team_member(session, user_id, clinic_id)
         _not_yourself(actor, user, "Change your own password from My profile.")
         user.password_hash = hash_password(password or "", email=user.email)
+        end_sessions(user)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -271,6 +234,12 @@ def set_password(
             after={"password": "set"},
         )
     return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every login session of ``user`` (they carry the epoch they began in; see
+    ``admin.auth``). Called inside the caller's transaction, on the locked row."""
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def _team_member(session: Session, user_id: int, clinic_id: int | None) -> StaffUser:

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 import pyotp
 import pytest
+from flask import url_for
 from sqlalchemy import func, select
 
 from admin import auth
@@ -22,6 +23,11 @@ from tests.conftest import NOW, SYSTEM
 PASSWORD = "correct-horse-battery"
 EMAIL = "admin@a.example"
 LOCKED = "Too many attempts; try again in"
+WRONG = (
+    "That email and password do not match an active account. "
+    "After 5 wrong tries in a row an account is locked for 15 minutes."
+)
+CLIENT_LOCKED = "Too many failed logins from this address; try again in"
 
 
 class FrozenClock:
@@ -143,18 +149,13 @@ def test_thirty_idle_minutes_sign_the_user_out(app, admin_user, clock):
 
 def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(app, admin_user, clock, session):
     client = app.test_client()
-    for _ in range(4):
+    for _ in range(5):
         page = log_in(client, password="not-my-password-at-all")
-        assert alerts(page) == ["That email and password do not match an active account."]
-    page = log_in(client, password="not-my-password-at-all")
-    assert alerts(page) == [
-        "That email and password do not match an active account. "
-        "Too many attempts; try again in 15 minutes."
-    ]
+        assert alerts(page) == [WRONG]
 
     clock.advance(minutes=5)
     page = log_in(client)  # the right password does not help while locked
-    assert f"{LOCKED} 10 minutes." in page.text
+    assert alerts(page) == [WRONG]  # and the page does not say the account exists
     assert not logged_in(client)
     assert fresh(session, admin_user).locked_until == NOW + timedelta(minutes=15)
     lock_rows = session.scalars(select(AuditLog).where(AuditLog.action == "staff.lock")).all()
@@ -180,8 +181,8 @@ def test_a_successful_login_resets_the_count_of_wrong_passwords(app, admin_user,
     assert fresh(session, admin_user).failed_logins == 0
     client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
     for _ in range(4):
-        page = log_in(client, password="not-my-password-at-all")
-    assert LOCKED not in page.text
+        log_in(client, password="not-my-password-at-all")
+    assert fresh(session, admin_user).locked_until is None
     assert log_in(client).status_code == 302
 
 
@@ -218,9 +219,9 @@ def test_twenty_failures_from_one_address_block_it_for_every_email(
         # Spread over many emails, so no account reaches its own limit of five.
         email = ("admin@a.example", "operator@a.example", f"guess{n}@a.example")[min(n // 4, 2)]
         page = log_in(attacker, email=email, password=f"guess-number-{n:04d}")
-        assert LOCKED not in page.text, n
+        assert alerts(page) == [WRONG], n
     page = log_in(attacker, email="operator@a.example", password="another-long-passphrase")
-    assert f"{LOCKED} 15 minutes." in page.text
+    assert alerts(page) == [f"{CLIENT_LOCKED} 15 minutes."]
     assert not logged_in(attacker)
 
     # Other addresses and the accounts themselves are unaffected.
@@ -255,6 +256,14 @@ def test_twenty_failures_from_one_address_block_it_for_every_email(
         ("123456789012", "", "one of the most common"),
         ("Priya.Sharma#2026", "priya.sharma@clinic.example", "name part of your email"),
         ("aaaaaaaaaaaaaaaaaaaa", "", "too few different characters"),
+        ("passwordpassword", "", "repeats the same part"),
+        ("PasswordPassword", "", "repeats the same part"),
+        ("abcabcabcabc", "", "too few different characters"),
+        ("correct-horse-correct-horse-", "", "repeats the same part"),
+        ("leavemealone", "", "one of the most common"),  # from the 10,000
+        ("sonyericsson", "", "one of the most common"),
+        ("Football2024!", "", "one of the most common"),  # a common one with digits added
+        ("!!superman!!", "", "one of the most common"),
     ],
 )
 def test_weak_passwords_are_refused_with_a_reason(password, email, message):
@@ -372,7 +381,7 @@ def test_wrong_codes_count_towards_the_lockout(app, admin_user, clock, session):
     assert fresh(session, admin_user).locked_until is not None
     # Even the password and a right code wait out the lock.
     page = log_in(client)
-    assert LOCKED in page.text
+    assert alerts(page) == [WRONG]
     assert not logged_in(client)
     clock.advance(minutes=15)
     log_in(client)
@@ -407,3 +416,271 @@ def test_totp_pages_need_a_login(app):
     response = client.get("/auth/totp/setup")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
+
+
+# --- one answer for every email ---------------------------------------------------------------
+
+
+def test_the_login_page_answers_alike_for_unknown_known_and_locked_emails(
+    app, admin_user, clinic, session
+):
+    staff.create_staff_user(
+        session,
+        email="locked@a.example",
+        password="another-long-passphrase",
+        role=Role.OPERATOR,
+        clinic_id=clinic.id,
+        actor=SYSTEM,
+    )
+    for _ in range(5):
+        log_in(app.test_client(), email="locked@a.example", password="not-my-password-at-all")
+    assert session.scalar(
+        select(StaffUser.locked_until).where(StaffUser.email == "locked@a.example")
+    )
+
+    def answer(email: str, password: str) -> tuple[int, list[str]]:
+        page = log_in(app.test_client(), email=email, password=password)
+        return page.status_code, alerts(page)
+
+    unknown = answer("nobody@a.example", "whatever-they-try")
+    assert unknown == (200, [WRONG])
+    assert answer(EMAIL, "not-my-password-at-all") == unknown  # known, not locked
+    assert answer("locked@a.example", "not-my-password-at-all") == unknown  # locked
+    assert answer("locked@a.example", "another-long-passphrase") == unknown  # locked, right
+
+
+# --- where a login may lead ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "////evil.example",
+        "//evil",
+        "///evil.example/admin/",
+        "\\\\evil",
+        "http://evil",
+        "https://evil.example/admin/",
+        "/\\evil",
+        "/admin\\..\\\\evil",
+        "/\tevil",
+        "javascript:alert(1)",
+        "/administrator",
+        "/pay/upi/x",
+    ],
+)
+def test_login_never_leads_off_the_panel(app, admin_user, target):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_login_leads_back_to_the_panel_page_asked_for(app, admin_user):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        query_string={"next": "/admin/appointment/?page=1"},
+        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/admin/appointment/?page=1"
+
+
+# --- sessions that end ---------------------------------------------------------------------------
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("roshni_session").value
+
+
+def replayed(app, cookie: str):
+    """A new browser presenting a copy of an old session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("roshni_session", cookie)
+    return thief.get("/admin/")
+
+
+def assert_sent_to_login(app, cookie: str) -> None:
+    response = replayed(app, cookie)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    thief = app.test_client()
+    thief.set_cookie("roshni_session", cookie)
+    page = thief.get("/admin/", follow_redirects=True)
+    assert 'name="password"' in page.text  # the login page
+
+
+@pytest.fixture
+def operator(session, clinic):
+    return staff.create_staff_user(
+        session,
+        email="operator@a.example",
+        password="front-desk-passphrase",
+        role=Role.OPERATOR,
+        clinic_id=clinic.id,
+        actor=SYSTEM,
+    )
+
+
+def test_logging_out_ends_every_session_of_the_account(app, admin_user, session):
+    laptop, phone = app.test_client(), app.test_client()
+    log_in(laptop)
+    log_in(phone)
+    copied = session_cookie(laptop)
+    assert replayed(app, copied).status_code == 200  # a copy works while logged in
+
+    log_out(laptop)
+
+    assert_sent_to_login(app, copied)
+    assert not logged_in(phone)
+    actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert actions[-1] == "staff.logout"
+    # Logging in again works, and the old cookie stays dead.
+    assert log_in(laptop).status_code == 302
+    assert logged_in(laptop)
+    assert_sent_to_login(app, copied)
+
+
+def test_changing_ones_password_ends_every_other_session(app, admin_user):
+    browser, other = app.test_client(), app.test_client()
+    log_in(browser)
+    log_in(other)
+    old = session_cookie(browser)
+    token = csrf_token(browser, "/admin/profile/")
+    new = "a-brand-new-passphrase"
+    page = browser.post(
+        "/admin/profile/password",
+        data={"current": PASSWORD, "new": new, "repeat": new, "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Your password is changed." in page.text
+    assert logged_in(browser)  # the browser that changed it carries on
+    assert not logged_in(other)
+    assert_sent_to_login(app, old)
+
+
+def test_deactivation_ends_sessions_and_reactivation_does_not_revive_them(
+    app, admin_user, operator
+):
+    desk = app.test_client()
+    log_in(desk, email=operator.email, password="front-desk-passphrase")
+    old = session_cookie(desk)
+    boss = app.test_client()
+    log_in(boss)
+
+    def set_active(value: str) -> None:
+        url = f"/admin/staffuser/manage/{operator.id}"
+        token = csrf_token(boss, url)
+        boss.post(f"{url}/active", data={"active": value, "csrf_token": token})
+
+    set_active("0")
+    assert_sent_to_login(app, old)
+    set_active("1")
+    assert_sent_to_login(app, old)
+    assert not logged_in(desk)
+    log_in(desk, email=operator.email, password="front-desk-passphrase")
+    assert logged_in(desk)
+
+
+def test_an_admin_password_reset_ends_the_accounts_sessions(app, admin_user, operator):
+    desk = app.test_client()
+    log_in(desk, email=operator.email, password="front-desk-passphrase")
+    old = session_cookie(desk)
+    boss = app.test_client()
+    log_in(boss)
+    url = f"/admin/staffuser/manage/{operator.id}"
+    token = csrf_token(boss, url)
+    new = "reset-by-the-admin-2026"
+    page = boss.post(
+        f"{url}/password",
+        data={"new": new, "repeat": new, "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "has a new password" in page.text
+    assert_sent_to_login(app, old)
+    assert not logged_in(desk)
+    assert logged_in(boss)  # the admin's own session is untouched
+
+
+# --- nothing of the panel is cached ---------------------------------------------------------------
+
+
+def test_panel_pages_and_the_login_page_are_never_stored(app, admin_user):
+    from tests.test_roles import admin_views
+
+    client = app.test_client()
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    log_in(client)
+    with app.test_request_context():
+        urls = ["/admin/", "/admin/no-such-page/", "/auth/totp/setup"]
+        for view in admin_views(app):
+            name = "index_view" if hasattr(view, "index_view") else "index"
+            urls.append(url_for(f"{view.endpoint}.{name}"))
+    for url in urls:
+        response = client.get(url)
+        assert response.headers.get("Cache-Control") == "no-store", (url, response.status_code)
+    assert (
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")}).headers[
+            "Cache-Control"
+        ]
+        == "no-store"
+    )
+    # The panel's own scripts may be cached.
+    with client.get("/admin-assets/search.js") as script:
+        assert script.status_code == 200
+        assert "no-store" not in script.headers.get("Cache-Control", "")
+
+
+# --- the list of common passwords, and ADMIN_PASSWORD at start-up ----------------------------
+
+
+def test_the_10000_most_common_passwords_ship_with_the_code_and_are_refused():
+    from importlib import resources
+
+    from core import passwords
+
+    text = resources.files("core").joinpath("common_passwords.txt").read_text("utf-8")
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    listed = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(listed) == len(set(listed)) == 10_000
+    assert "zxcvbn" in " ".join(header)  # says where it came from
+    assert listed[:3] == ["123456", "password", "12345678"]  # most common first
+    long_enough = [p for p in listed if len(p) >= passwords.MIN_LENGTH]
+    assert len(long_enough) > 50
+    for password in long_enough:
+        assert passwords.password_problem(password) is not None, password
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "That password repeats the same part over and over"),
+        ("qwerty123456", "That password is one of the most common"),
+        ("short", "Passwords must be at least 12 characters long."),
+    ],
+)
+def test_a_weak_admin_password_stops_start_up_with_one_sentence(password, reason, tmp_path):
+    from core.config import Config, ConfigError
+
+    env = {"ROSHNI_INSTANCE_DIR": str(tmp_path), "ADMIN_PASSWORD": password}
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env(env)
+    message = str(refused.value)
+    assert message.startswith("ADMIN_PASSWORD is refused: " + reason)
+    assert password not in message  # the password itself is never printed
+    assert "\n" not in message
+
+
+def test_a_good_admin_password_starts(tmp_path):
+    from core.config import Config
+
+    config = Config.from_env(
+        {"ROSHNI_INSTANCE_DIR": str(tmp_path), "ADMIN_PASSWORD": "demo-password-123"}
+    )
+    assert config.admin_password == "demo-password-123"

@@ -125,3 +125,23 @@ def test_roshni_chat_explains_an_unknown_clinic(fresh_sqlite):
     result = roshni("chat", "--clinic", "nowhere", "--phone", "9876543210", env=fresh_sqlite)
     assert result.returncode != 0
     assert "no clinic with slug 'nowhere'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "That password repeats the same part over and over"),
+        ("operator-at-the-desk", "must not contain the name part of your email address"),
+    ],
+)
+def test_seed_demo_with_a_weak_admin_password_stops_with_one_sentence(
+    fresh_sqlite, password, reason
+):
+    assert roshni("db", "upgrade", env=fresh_sqlite).returncode == 0
+    result = roshni("seed-demo", env={**fresh_sqlite, "ADMIN_PASSWORD": password})
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]]  # one sentence, no traceback
+    assert "ADMIN_PASSWORD is refused:" in lines[0]
+    assert reason in lines[0]
+    assert password not in result.stderr + result.stdout

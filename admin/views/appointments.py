@@ -47,6 +47,7 @@ from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
+from core.ids import parse_id, parse_ids
 from models import (
     Appointment,
     AppointmentStatus,
@@ -247,9 +248,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
 
     def _scoped(self, appointment_id: Any) -> Appointment | None:
         """One appointment the user may see: through get_query, so every scope applies."""
-        if not str(appointment_id).isdigit():
+        key = parse_id(appointment_id)
+        if key is None:
             return None
-        return self.get_query().filter(Appointment.id == int(appointment_id)).one_or_none()
+        return self.get_query().filter(Appointment.id == key).one_or_none()
 
     # --- booking and moving -------------------------------------------------------------
 
@@ -407,7 +409,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         """Call the verb for each appointment; ``handle_action`` (base) has already checked
         the role and kept only the ids this user can see."""
         done, refused = [], []
-        for appointment_id in (int(raw) for raw in ids if str(raw).isdigit()):
+        for appointment_id in parse_ids(ids):
             try:
                 result = call(appointment_id)
             except ServiceError as exc:
@@ -439,7 +441,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     @action("cancel", "Cancel with reason…")
     def action_cancel(self, ids: list[str]) -> Any:
         # Each cancellation needs its own reason and shows its own refund, so one at a time.
-        wanted = [raw for raw in ids if str(raw).isdigit()]
+        wanted = parse_ids(ids)
         if len(wanted) != 1:
             flash("Cancel one appointment at a time: each needs its own reason.", "error")
             return None

@@ -10,6 +10,7 @@ rows belong to a therapist (``therapist_scope``), and then only those rows.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,6 +27,8 @@ from werkzeug.wrappers import Response
 from admin import permissions
 from admin.permissions import CREATE, DELETE, EXPORT, READ, UPDATE
 from core.formatting import format_money, format_when
+from core.ids import parse_id, parse_ids
+from core.spreadsheet_cells import safe_cell
 from models import Appointment, Contact, Patient, Role, Therapist
 from services import audit, catalog
 from services.audit import Actor
@@ -69,6 +72,27 @@ def route_verb(view: Any, name: str) -> str | None:
     """The verb a route of ``view`` needs: declared with @requires, or Flask-Admin's own."""
     fn = getattr(type(view), name, None)
     return getattr(fn, "_roshni_verb", None) or BUILTIN_VERBS.get(name)
+
+
+MAX_PAGE = 100_000
+
+
+def _valid_filter_value(flt: Any, value: str) -> bool:
+    try:
+        return bool(flt.validate(value)) and _storable(flt.clean(value))
+    except (KeyError, ValueError, TypeError, ArithmeticError):
+        return False
+
+
+def _storable(value: Any) -> bool:
+    """Could a database column compare with this filter value without overflowing?"""
+    if isinstance(value, list | tuple | set):
+        return all(_storable(item) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return True
 
 
 SEARCHES = "admin_searches"
@@ -227,8 +251,36 @@ class SecureModelView(_Guarded, ModelView):
             keep["sq"] = remember_search(term)
         return redirect(self.get_url(".index_view", **keep))
 
+    def _get_list_filter_args(self) -> Any:
+        """Flask-Admin's own loop over ``flt<pos>_<key>`` arguments, but a value its
+        filters would choke on (an enum name that does not exist: a KeyError inside
+        Flask-Admin's ``validate``; a number no column can hold) gets Flask-Admin's
+        "invalid value" message instead of a 500."""
+        if not self._filters:
+            return None
+        filters = []
+        for arg, value in request.args.items():
+            if not arg.startswith("flt") or "_" not in arg:
+                continue
+            pos, key = arg[3:].split("_", 1)
+            if key not in self._filter_args:
+                continue
+            idx, flt = self._filter_args[key]
+            if _valid_filter_value(flt, value):
+                filters.append((pos, (idx, str(flt.name), value)))
+            else:
+                flash(self.get_invalid_value_msg(value, flt), "error")
+        return [item for _pos, item in sorted(filters, key=lambda pair: pair[0])]
+
     def _get_list_extra_args(self) -> Any:
         args = super()._get_list_extra_args()
+        # Page numbers from the URL, within reason: 10**30 would overflow the OFFSET,
+        # a negative one PostgreSQL refuses. Past the last page, the list is empty.
+        args.page = min(max(args.page or 0, 0), MAX_PAGE)
+        if not self.can_set_page_size:
+            args.page_size = 0
+        if args.sort is not None and not 0 <= args.sort < len(self._list_columns):
+            args.sort = None
         key = args.extra_args.get("sq")
         if not args.search and key:
             args.search = (session.get(SEARCHES) or {}).get(key)
@@ -284,22 +336,23 @@ class SecureModelView(_Guarded, ModelView):
         return self.scope(super().get_count_query())
 
     def get_one(self, id: Any) -> Any:
-        if not str(id).isdigit():
+        key = parse_id(id)
+        if key is None:
             return None
-        return self.scope(self.session.query(self.model).filter(self._pk() == int(id))).first()
+        return self.scope(self.session.query(self.model).filter(self._pk() == key)).first()
 
     def visible_ids(self, raw_ids: list[str]) -> list[int]:
         """The posted ids this user can see in this view, in the order given, as ints
         (Flask-Admin's own bulk delete compares them with the key; PostgreSQL will not
         compare an integer with text)."""
-        wanted = {int(raw) for raw in raw_ids if str(raw).isdigit()}
+        wanted = parse_ids(raw_ids)
         if not wanted:
             return []
         found = {
             row[0]
             for row in self.get_query().with_entities(self._pk()).filter(self._pk().in_(wanted))
         }
-        return [int(raw) for raw in raw_ids if str(raw).isdigit() and int(raw) in found]
+        return [key for key in wanted if key in found]
 
     # --- actions: allowed per action name, only on rows the user can see ---
 
@@ -335,6 +388,10 @@ class SecureModelView(_Guarded, ModelView):
             # (Flask-Admin streams it after the view returns, when both are gone).
             response.set_data(b"".join(response.iter_encoded()))
         return response
+
+    def get_export_value(self, model: Any, name: Any) -> Any:
+        # Every exported cell, whatever its formatter: no text may start a formula.
+        return safe_cell(super().get_export_value(model, name))
 
     def _export_data(self) -> tuple[int, list[Any]]:
         count, data = super()._export_data()

@@ -35,6 +35,7 @@ from admin.views.base import (
 )
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
+from core.ids import parse_id
 from models import Contact, Package, Patient, PaymentMethod
 from services import billing, credits, payments, refunds
 from services.billing_documents import invoice_pdf, receipt_pdf
@@ -126,8 +127,9 @@ class PaymentView(SecureModelView):
             select(Contact).where(Contact.clinic_id == clinic_id).order_by(Contact.name)
         ).all()
         form.contact.choices = [(c.id, str(c)) for c in contacts]
-        if request.method == "GET" and request.args.get("contact_id", "").isdigit():
-            form.contact.data = int(request.args["contact_id"])
+        wanted = parse_id(request.args.get("contact_id"))
+        if request.method == "GET" and wanted is not None:
+            form.contact.data = wanted
         if form.validate_on_submit():
             try:
                 payment = payments.record_payment(
@@ -231,7 +233,7 @@ class PaymentView(SecureModelView):
             return
         done = 0
         for raw in ids:
-            if not str(raw).isdigit():
+            if parse_id(raw) is None:
                 continue
             try:
                 verb(

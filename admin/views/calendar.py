@@ -47,6 +47,7 @@ from admin.views.calendar_grid import (
 )
 from core.clock import utcnow
 from core.formatting import format_day, format_phone, format_time, format_when
+from core.ids import parse_id
 from models import (
     Appointment,
     AppointmentStatus,
@@ -64,17 +65,18 @@ from services.availability import Slot, free_slots
 from services.errors import NotFound, ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# How far from today the calendar goes; a date beyond it (a typed URL) shows today.
+MAX_DAYS_AWAY = 366 * 20
 PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
 
 
 def _optional_int(value: Any) -> int | None:
     if value in (None, "", "None", "__None"):
         return None
-    if isinstance(value, int):
-        return value
-    if not str(value).isdigit():
+    key = parse_id(value)
+    if key is None:
         raise ValueError("Please choose from the list.")
-    return int(value)
+    return key
 
 
 class BookingForm(FlaskForm):
@@ -203,6 +205,8 @@ class CalendarView(_Guarded, BaseView):
         try:
             day = date.fromisoformat(args["date"]) if args.get("date") else today
         except ValueError:
+            day = today
+        if abs((day - today).days) > MAX_DAYS_AWAY:  # 9999-12-31's week overflows a date
             day = today
         return Scope(
             view="day" if args.get("view") == "day" else "week",
@@ -418,7 +422,8 @@ def _by_id(rows: list[Any], raw: str | None) -> Any:
     """The row with this id among the clinic's own; anyone else's id is not found."""
     if not raw:
         return None
-    found = next((r for r in rows if raw.isdigit() and r.id == int(raw)), None)
+    key = parse_id(raw)
+    found = next((r for r in rows if key is not None and r.id == key), None)
     if found is None:
         abort(404)
     return found

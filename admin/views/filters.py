@@ -15,6 +15,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from sqlalchemy import select
 
 from admin.views.base import current_clinic_id, current_timezone
+from core.ids import parse_id
 from models import Therapist
 
 
@@ -126,7 +127,7 @@ class TherapistEqual(BaseSQLAFilter):
         return int(value)
 
     def validate(self, value: str) -> bool:
-        return value.isdigit()
+        return parse_id(value) is not None
 
     def apply(self, query: Any, value: int, alias: Any = None) -> Any:
         return query.filter(self.get_column(alias) == value)

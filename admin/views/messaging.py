@@ -16,6 +16,7 @@ from admin.views.base import (
     when_formatter,
 )
 from core.clock import utcnow
+from core.ids import parse_id
 from services import messaging
 from services.errors import ServiceError
 
@@ -57,7 +58,7 @@ class OutboundMessageView(SecureModelView):
             return
         done = 0
         for raw in ids:
-            if not str(raw).isdigit():
+            if parse_id(raw) is None:
                 continue
             try:
                 messaging.retry_message(

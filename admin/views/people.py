@@ -35,6 +35,7 @@ from admin.views.data_rights import (
 )
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
+from core.ids import parse_id
 from models import Channel, Contact, Patient, Relation
 from services import billing, credits, patients, timeline
 from services.errors import InvalidPhone, ServiceError
@@ -149,10 +150,10 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
     @expose("/details/")
     def details_view(self) -> Any:
         """The contact page: who they book for, consent, money, and what happened."""
-        raw = request.args.get("id", "")
+        key = parse_id(request.args.get("id"))
         # Through get_query, so whatever narrows this user's contacts narrows this too.
         contact = (
-            self.get_query().filter(Contact.id == int(raw)).one_or_none() if raw.isdigit() else None
+            self.get_query().filter(Contact.id == key).one_or_none() if key is not None else None
         )
         if contact is None:
             abort(404)
@@ -261,10 +262,10 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
         return GuardianForm
 
     def _existing_contact(self) -> Contact | None:
-        raw = request.args.get("contact_id", "")
-        if not raw.isdigit():
+        key = parse_id(request.args.get("contact_id"))
+        if key is None:
             return None
-        contact = self.session.get(Contact, int(raw))
+        contact = self.session.get(Contact, key)
         if contact is None or contact.clinic_id != current_clinic_id():
             abort(404)
         return contact

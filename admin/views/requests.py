@@ -36,6 +36,7 @@ from admin.views.base import (
 )
 from core.clock import utcnow
 from core.formatting import format_when
+from core.ids import parse_id
 from models import (
     Appointment,
     AppointmentStatus,
@@ -390,8 +391,9 @@ class RescheduleRequestView(SecureModelView):
             (a.id, f"{_when(a.start_at)} · {a.patient.name} · {a.service.name} ({a.number})")
             for a in own
         ]
-        if request.method == "GET" and request.args.get("appointment_id", "").isdigit():
-            form.appointment.data = int(request.args["appointment_id"])
+        wanted = parse_id(request.args.get("appointment_id"))
+        if request.method == "GET" and wanted is not None:
+            form.appointment.data = wanted
         if therapist is not None and form.validate_on_submit():
             try:
                 reschedule_requests.request_reschedule(

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from admin.auth import keep_this_session
 from admin.permissions import UPDATE
 from admin.views.base import (
     _Guarded,
@@ -327,6 +328,8 @@ class ProfileView(_Guarded, BaseView):
                 self.session.rollback()
                 flash(exc.message, "error")
             else:
+                # Every other session of this account has ended; this one carries on.
+                keep_this_session(current_user)
                 flash("Your password is changed.", "success")
                 return redirect(url_for(".index"))
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)

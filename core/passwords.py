@@ -1,0 +1,84 @@
+"""The password rule, in one place: staff accounts (``services.staff``) and the demo's
+ADMIN_PASSWORD at start-up (``core.config``) are both checked here.
+
+A password is refused when it is short, built from the account's email, too uniform
+(one kind of character, few different characters, one part repeated), or one of the
+10,000 most common passwords (``common_passwords.txt``, shipped with the code; where it
+comes from is in its header), also with a few digits or symbols added to the end.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+MIN_LENGTH = 12
+# Below this length a password must mix character classes; longer passphrases need not.
+MIXED_BELOW = 16
+# What people add to a common password to pass a length rule: "baseball" + "1234!".
+_TAIL = re.compile(r"[\d\W_]{1,6}$")
+_HEAD = re.compile(r"^[\d\W_]{1,6}")
+_REPEATED = re.compile(r"(.+?)\1+", re.DOTALL)
+
+# The most common passwords that are long enough to pass the length rule (compared in
+# lower case), beyond the general list: the guesses an attacker tries first here.
+_LOCAL_GUESSES = """
+    123456789012 1234567890123 12345678901234 1234567890ab 123456789abc 1234qwerasdf
+    1q2w3e4r5t6y 1q2w3e4r5t6y7u 1qaz2wsx3edc 1qaz2wsx3edc4rfv a1b2c3d4e5f6 abc123456789
+    abcd12345678 admin1234567 administrator administrator1 asdfghjkl123 baseball1234
+    changeme1234 clinic123456 football1234 iloveyou1234 iloveyou12345 letmein12345 monkey123456
+    passw0rd1234 password123! password1234 password12345 password123456 password@123
+    password@1234 princess1234 q1w2e3r4t5y6 qwer1234asdf qwerty123456 qwerty1234567
+    qwerty12345678 qwertyuiop12 qwertyuiop123 qwertyuiop1234 roshni123456 starwars1234
+    sunshine1234 superman1234 therapy12345 welcome12345 welcome@1234 zaq12wsxcde3
+"""
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files("core").joinpath("common_passwords.txt").read_text("utf-8")
+    listed = (line.strip() for line in text.splitlines() if not line.startswith("#"))
+    return frozenset(filter(None, listed)) | frozenset(_LOCAL_GUESSES.split())
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """Why ``password`` is refused (one sentence for the person choosing it), or None."""
+    if len(password) < MIN_LENGTH:
+        return f"Passwords must be at least {MIN_LENGTH} characters long."
+    lowered = password.lower()
+    if _is_common(lowered):
+        return "That password is one of the most common; please choose another."
+    local_part = email.strip().lower().split("@", 1)[0]
+    # Very short local parts ("a@…") would forbid half the alphabet; three letters on.
+    if len(local_part) >= 3 and local_part in lowered:
+        return "A password must not contain the name part of your email address."
+    if len(set(lowered)) < 5:
+        return "That password repeats too few different characters."
+    if _REPEATED.fullmatch(lowered):
+        return "That password repeats the same part over and over; please choose another."
+    if len(password) < MIXED_BELOW and len({_char_class(c) for c in password}) < 2:
+        return (
+            f"A password shorter than {MIXED_BELOW} characters needs a mix of letters, "
+            "digits or symbols (or use a longer passphrase)."
+        )
+    return None
+
+
+def _is_common(lowered: str) -> bool:
+    common = common_passwords()
+    if lowered in common:
+        return True
+    # A common password with a few digits or symbols around it ("dragon2024!").
+    core = _HEAD.sub("", _TAIL.sub("", lowered))
+    return len(core) >= 4 and core in common
+
+
+def _char_class(char: str) -> str:
+    if char.isdigit():
+        return "digit"
+    if char.isupper():
+        return "upper"
+    if char.islower():
+        return "lower"
+    return "letter" if char.isalpha() else "symbol"
