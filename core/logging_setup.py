@@ -198,7 +198,8 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc,valid-type]
         if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
             for log in (self.error_log, self.access_log):
                 for handler in log.handlers:
-                    handler.setFormatter(JsonFormatter())
+                    if getattr(handler, "_gunicorn", False):  # gunicorn's own, not another's
+                        handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         every = super().atoms(resp, req, environ, request_time)

@@ -436,7 +436,8 @@ def _access_lines(logger) -> list[str]:
         logger.access(_Response(), _Request(), ENVIRON, timedelta(milliseconds=12))
     finally:
         logging.getLogger("gunicorn.access").removeHandler(capture)
-    [handler] = logger.access_log.handlers
+    # gunicorn marks its own handler; others may be on the shared logger by now.
+    [handler] = [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)]
     return capture.lines(handler.formatter)
 
 

@@ -21,6 +21,7 @@ from wtforms.fields import StringField
 
 from admin.views.base import current_clinic_id, requires, staff_actor
 from core.clock import utcnow
+from core.ids import parse_id
 from core.formatting import format_phone
 from models import Appointment, AppointmentStatus, Contact, Invoice, Patient, Payment
 from services import data_export, erasure
@@ -45,9 +46,9 @@ class ContactDataRightsMixin:
     render: Callable[..., Any]
 
     def _visible_contact(self) -> Contact:
-        raw = request.args.get("id", "")
+        key = parse_id(request.args.get("id"))
         contact = (
-            self.get_query().filter(Contact.id == int(raw)).one_or_none() if raw.isdigit() else None
+            self.get_query().filter(Contact.id == key).one_or_none() if key is not None else None
         )
         if contact is None:
             abort(404)
