@@ -45,7 +45,10 @@ HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
 # and exits 0 within seconds of starting. The socket must outlast the blocking read;
 # keepalive and a periodic health check find a connection that really died.
 WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
-_PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Jobs that will still run. Not "started": a row the sweep finds due has not been claimed,
+# so a started job for it belongs to a worker that died before its claim (kill -9, OOM);
+# RQ calls it abandoned only minutes later. Enqueued again, the claim keeps it to one send.
+_PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
