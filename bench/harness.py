@@ -102,7 +102,8 @@ class Gunicorn:
         deadline = clock.monotonic() + START_TIMEOUT
         while clock.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n{tail(self.log)}")
+                code = self.process.returncode
+                raise RuntimeError(f"gunicorn exited ({code}):\n{tail(self.log)}")
             try:
                 status, _ = Client(self.port).get("/healthz")
                 if status == 200:
@@ -110,7 +111,7 @@ class Gunicorn:
             except (OSError, http.client.HTTPException):
                 pass
             clock.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{tail(self.log)}")
+        raise RuntimeError(f"gunicorn did not answer in {START_TIMEOUT:.0f} s:\n{tail(self.log)}")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
