@@ -56,6 +56,7 @@ TWILIO_LATENCY = 0.05  # seconds; Twilio's real API is slower still
 SETTLE_LIMIT = 90.0  # seconds after the last fault for every message to arrive
 GRACE = 2.0  # seconds of waiting, once all arrived, for a late duplicate
 TIMES_CHOSEN = 6  # scenario 5 spreads its contacts over the first six times of a day
+BARRIER_TIMEOUT = 60.0  # seconds; contacts set off together, or the scenario fails
 RETRIES = 2  # a contact who loses a slot takes the first alternative this many times
 
 
@@ -325,10 +326,10 @@ def scenario_last_slot(s: Stack, contacts: int = 50, clients: int = 8) -> Result
 
     def confirm(phone: str) -> None:
         client = Client(s.port, ledger)
-        client.get("/healthz")  # connected before the barrier: the confirmations race
-        assert start is not None
-        start.wait()
         try:
+            client.get("/healthz")  # connected before the barrier: the confirmations race
+            assert start is not None
+            start.wait(timeout=BARRIER_TIMEOUT)
             _, reply = client.say(phone, "1", CLINIC.whatsapp)
         finally:
             client.close()
@@ -370,8 +371,8 @@ def scenario_many_bookings(s: Stack, contacts: int = 100) -> Result:
     def parent(n: int) -> None:
         client = Client(s.port, ledger)
         phone = f"+9197{n:08d}"
-        start.wait()
         try:
+            start.wait(timeout=BARRIER_TIMEOUT)
             # Three services x three days x the first six times offered: people choose
             # different times, and neighbours (15 minutes apart) still collide.
             service, day, time = n % 3 + 1, n // 3 % 3 + 1, n // 9 % TIMES_CHOSEN + 1
@@ -396,6 +397,8 @@ def scenario_many_bookings(s: Stack, contacts: int = 100) -> Result:
 
     stored, overlapping = chat_bookings(s)
     new = stored - booked_before
+    if outcomes["booked"] + outcomes["not booked"] != contacts:
+        result.problems.append("a contact's thread failed (see the output above)")
     inbound_counts(s, result, ledger)
     result.doubled = (result.doubled or 0) + overlapping
     result.lost = (result.lost or 0) + abs(outcomes["booked"] - new)
@@ -432,12 +435,12 @@ def cell(value: int | float | None, unit: str = "") -> str:
 
 
 def table(results: list[Result]) -> str:
-    head = f"{'scenario':<44} {'lost':>5} {'doubled':>8} {'5xx':>5} {'unstored':>9} "
+    head = f"{'scenario':<48} {'lost':>5} {'doubled':>8} {'5xx':>5} {'unstored':>9} "
     head += f"{'recovery':>9}  result"
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r.name:<44} {cell(r.lost):>5} {cell(r.doubled):>8} {cell(r.http_5xx):>5} "
+            f"{r.name:<48} {cell(r.lost):>5} {cell(r.doubled):>8} {cell(r.http_5xx):>5} "
             f"{cell(r.unstored):>9} {cell(r.recovery, ' s'):>9}  {'PASS' if r.ok else 'FAIL'}"
         )
     return "\n".join(lines)

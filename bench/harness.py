@@ -104,12 +104,14 @@ class Gunicorn:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 raise RuntimeError(f"gunicorn exited ({code}):\n{tail(self.log)}")
+            probe = Client(self.port)
             try:
-                status, _ = Client(self.port).get("/healthz")
-                if status == 200:
+                if probe.get("/healthz")[0] == 200:
                     return
             except (OSError, http.client.HTTPException):
                 pass
+            finally:
+                probe.close()
             clock.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer in {START_TIMEOUT:.0f} s:\n{tail(self.log)}")
 
