@@ -14,9 +14,10 @@ counting every message it accepts. Webhooks are signed as Twilio signs them.
    they go out (2.5 s apart, the two workers in turn). Each must reach Twilio once.
 2. Redis FLUSHDB: 300 reminders due at once; Redis loses everything 3 s in. The outbox is
    the record: each must still reach Twilio once. Recovery: flush to the last message.
-3. PostgreSQL blinks: 120 contacts send "hi" then "1" (8 at a time) while every web
-   connection is terminated (``pg_terminate_backend``) once a second. Every message must
-   be answered and stored once, no 5xx. Recovery: a termination to the next answer.
+3. PostgreSQL blinks: contacts send "hi" then "1" (8 at a time) while every connection of
+   the web processes is terminated (``pg_terminate_backend``) six times, 0.75 s apart.
+   Every message must be answered and stored once, no 5xx. Recovery: the longest wait
+   from a termination to the next answer.
 4. Last free slot: 50 contacts reach "confirm?" for the same session, then all confirm at
    once: exactly one booking, 49 told the time was taken and offered others.
 5. 100 contacts book at the same time (whole conversations, like bench/webhook.py): no
@@ -32,6 +33,7 @@ any count is not zero or a scenario's own check fails.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import threading
 import time as clock
@@ -239,46 +241,55 @@ def inbound_counts(s: Stack, result: Result, ledger: Ledger) -> None:
     result.lost = (result.lost or 0) + ledger.unanswered
 
 
-def scenario_db_blinks(s: Stack, contacts: int = 120, clients: int = 8) -> Result:
-    result = Result(f"3 PostgreSQL backends terminated ({contacts * 2} webhooks)")
+def scenario_db_blinks(s: Stack, rounds: int = 6, every: float = 0.75, clients: int = 8) -> Result:
+    """Contacts keep writing ("hi", then "1") while the web's connections are terminated
+    ``rounds`` times; the burst lasts as long as the faults do."""
+    result = Result(f"3 PostgreSQL backends terminated x{rounds}")
     ledger = Ledger()
     done = threading.Event()
     struck: list[float] = []
     terminated: list[int] = []
+    numbers = itertools.count()
 
     def terminate() -> None:
-        while not done.wait(1.0):  # a blink, then a second of calm: restarts, not an outage
-            killed = s.terminate_web_connections()
-            if killed:
+        try:
+            clock.sleep(every)  # the burst is under way
+            for _ in range(rounds):
+                killed = s.terminate_web_connections()
                 terminated.append(killed)
-                struck.append(clock.monotonic())
+                if killed:
+                    struck.append(clock.monotonic())
+                clock.sleep(every)  # a blink, then calm: restarts, not an outage
+        finally:
+            done.set()
 
-    def contact(n: int) -> None:
+    def contact() -> None:
         client = Client(s.port, ledger)
         try:
-            for word in ("hi", "1"):
-                client.say(f"+9195{n:08d}", word, CLINIC.whatsapp)
+            while not done.is_set():
+                phone = f"+9195{next(numbers):08d}"
+                for word in ("hi", "1"):
+                    client.say(phone, word, CLINIC.whatsapp)
         finally:
             client.close()
 
     killer = threading.Thread(target=terminate, daemon=True)
-    killer.start()
-    try:
-        with ThreadPoolExecutor(max_workers=clients) as pool:
-            list(pool.map(contact, range(contacts)))
-    finally:
-        done.set()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(contact) for _ in range(clients)]
+        killer.start()
         killer.join()
+        for future in futures:
+            future.result()
     inbound_counts(s, result, ledger)
     answers = sorted(ledger.answered_at)
     waits = [next((a - t for a in answers if a > t), None) for t in struck]
     if waits and None not in waits:
         result.recovery = max(w for w in waits if w is not None)
-    if not terminated:
-        result.problems.append("the fault never happened: no connection was terminated")
+    if len(struck) < rounds:
+        result.problems.append(f"only {len(struck)} of {rounds} rounds found connections")
     result.notes.append(
-        f"{len(terminated)} rounds terminated {sum(terminated)} connections; "
-        f"{ledger.statuses.count(200)} of {len(ledger.statuses)} answered 200"
+        f"{len(ledger.statuses)} webhooks; {len(struck)} rounds terminated "
+        f"{sum(terminated)} connections; {ledger.statuses.count(200)} answered 200"
     )
     return result
 

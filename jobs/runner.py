@@ -77,20 +77,25 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
 
 def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> SweepResult:
     """One sweep, handing due rows to RQ (a row already waiting in Redis is not re-added)."""
+    # A worker moves a job to RQ's intermediate list as it takes it, and off it as it
+    # starts it. One killed in between strands the job there, still "queued", until RQ's
+    # maintenance (every ten minutes) fails it: such a job is not waiting, so re-add it.
+    stranded = set(queue.intermediate_queue.get_job_ids())
     with rt.database.session_scope() as session:
         return sweep(
             session,
             now=now or utcnow(),
-            dispatch=lambda i: _enqueue(queue, i),
+            dispatch=lambda i: _enqueue(queue, i, stranded),
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
         )
 
 
-def _enqueue(queue: Queue, message_id: int) -> None:
+def _enqueue(queue: Queue, message_id: int, stranded: set[str]) -> None:
     job_id = f"send-message-{message_id}"
     try:
-        if Job.fetch(job_id, connection=queue.connection).get_status() in _PENDING:
+        status = Job.fetch(job_id, connection=queue.connection).get_status()
+        if status in _PENDING and job_id not in stranded:
             return
     except NoSuchJobError:
         pass

@@ -84,6 +84,24 @@ def test_a_job_a_killed_worker_had_started_is_handed_over_again(
     assert statuses(session) == {OutboundStatus.SENT: 2}
 
 
+def test_a_job_a_killed_worker_had_just_taken_is_handed_over_again(
+    due_reminders, runtime, queue, redis, inprocess_worker, twilio, session
+):
+    reminders = due_reminders(2)
+    assert enqueue_due(runtime, queue).dispatched == 2
+    # A worker takes a job off the queue (RQ's BLMOVE to its intermediate list) and is
+    # killed before starting it: the job still says "queued", but nothing will run it.
+    redis.lmove(queue.key, queue.intermediate_queue_key)
+    assert queue.count == 1
+
+    assert enqueue_due(runtime, queue).dispatched == 2
+    assert queue.count == 2, "the stranded job is queued again"
+    inprocess_worker()
+
+    assert recipients(twilio) == reminders.recipients  # each exactly once
+    assert statuses(session) == {OutboundStatus.SENT: 2}
+
+
 def test_a_sweep_after_redis_lost_everything_finds_every_unsent_row(
     due_reminders, runtime, queue, redis, inprocess_worker, twilio, session
 ):
