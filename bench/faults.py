@@ -12,6 +12,10 @@ counting every message it accepts. Webhooks are signed as Twilio signs them.
 
 1. kill -9: 400 reminders due at once; a worker is killed with SIGKILL four times while
    they go out (2.5 s apart, the two workers in turn). Each must reach Twilio once.
+   Recovery: the last kill to the last message (the next sweep re-adds a dead worker's
+   job; the dead worker may have held the sweep lock for up to a minute). Rows a worker
+   died with inside its Twilio request stay "sending" and are listed, with how many of
+   them Twilio had; one killed between its claim and its request is counted lost.
 2. Redis FLUSHDB: 300 reminders due at once; Redis loses everything 3 s in. The outbox is
    the record: each must still reach Twilio once. Recovery: flush to the last message.
 3. PostgreSQL blinks: contacts send "hi" then "1" (8 at a time) while every connection of
