@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-clock install browser lint format bench lock clean
+.PHONY: run test test-clock install browser lint format bench faults lock clean
 
 # (Re)install whenever the dependency list or the pinned versions change.
 $(STAMP): pyproject.toml constraints.txt
@@ -55,6 +55,11 @@ bench: install
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.admin
+
+# The production fault tests on this machine (PostgreSQL, Redis db 8, gunicorn, two workers):
+# exit code 1 when a message is lost or doubled, a webhook gets a 5xx or goes unstored.
+faults: install
+	$(BIN)/python -m bench.faults
 
 # Refresh constraints.txt from what is installed (after changing pyproject.toml).
 lock: install

@@ -106,20 +106,29 @@ class Phase:
 # --- data ----------------------------------------------------------------------------------
 
 
-def seed(database: Database, count: int) -> None:
-    """One clinic; ``count`` contacts, patients, sessions and reminders due in this minute."""
+def seed(
+    database: Database,
+    count: int,
+    *,
+    slug: str = "bench",
+    whatsapp: str = CLINIC_WHATSAPP,
+    phone_prefix: str = "+9198",
+) -> None:
+    """One clinic; ``count`` contacts, patients, sessions and reminders due in this minute.
+
+    Contacts are ``phone_prefix`` + eight digits (bench/faults.py seeds several clinics)."""
     now = utcnow()
     due = now - timedelta(seconds=30)
     with database.session_scope() as session:
         clinic = clinics.create_clinic(
-            session, name="Bench Clinic", slug="bench", timezone="Asia/Kolkata", actor=ACTOR
+            session, name=f"Bench Clinic {slug}", slug=slug, timezone="Asia/Kolkata", actor=ACTOR
         )
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
         clinics.add_sender_number(
             session,
             clinic_id=clinic.id,
             channel=Channel.WHATSAPP,
-            address=CLINIC_WHATSAPP,
+            address=whatsapp,
             actor=ACTOR,
         )
         service = catalog.create_service(
@@ -146,7 +155,7 @@ def seed(database: Database, count: int) -> None:
             [
                 {
                     "clinic_id": clinic.id,
-                    "phone": f"+9198{n:08d}",
+                    "phone": f"{phone_prefix}{n:08d}",
                     "name": f"Parent {n}",
                     "consent_at": now - timedelta(days=30),
                     "consent_version": "bench",

@@ -48,7 +48,12 @@ HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
 # and exits 0 within seconds of starting. The socket must outlast the blocking read;
 # keepalive and a periodic health check find a connection that really died.
 WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
-_PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Jobs that will still run. Not "started": a row the sweep finds due has not been claimed,
+# so a started job for it belongs to a worker that died before its claim (kill -9, OOM);
+# RQ calls it abandoned only minutes later. Enqueued again, the claim keeps it to one send.
+_PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# A backup job that has started is running: never enqueue its id again meanwhile.
+_BACKUP_PENDING = _PENDING | {JobStatus.STARTED}
 BACKUP_JOB_TIMEOUT = 6 * 3600  # seconds: a large pg_dump to a slow bucket takes a while
 
 
@@ -79,21 +84,26 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
 
 def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> SweepResult:
     """One sweep, handing due rows to RQ (a row already waiting in Redis is not re-added)."""
+    # A worker moves a job to RQ's intermediate list as it takes it, and off it as it
+    # starts it. One killed in between strands the job there, still "queued", until RQ's
+    # maintenance (every ten minutes) fails it: such a job is not waiting, so re-add it.
+    stranded = set(queue.intermediate_queue.get_job_ids())
     with rt.database.session_scope() as session:
         return sweep(
             session,
             now=now or utcnow(),
-            dispatch=lambda i: _enqueue(queue, i),
+            dispatch=lambda i: _enqueue(queue, i, stranded),
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
         )
 
 
-def _enqueue(queue: Queue, message_id: int) -> None:
+def _enqueue(queue: Queue, message_id: int, stranded: set[str]) -> None:
     job_id = f"send-message-{message_id}"
     try:
-        if Job.fetch(job_id, connection=queue.connection).get_status() in _PENDING:
+        status = Job.fetch(job_id, connection=queue.connection).get_status()
+        if status in _PENDING and job_id not in stranded:
             return
     except NoSuchJobError:
         pass
@@ -142,7 +152,7 @@ def enqueue_backup_if_due(
         return False
     job_id = backup_job_id(moment)
     try:
-        if Job.fetch(job_id, connection=queue.connection).get_status() in _PENDING:
+        if Job.fetch(job_id, connection=queue.connection).get_status() in _BACKUP_PENDING:
             return False
     except NoSuchJobError:
         pass

@@ -1,18 +1,18 @@
 """Delivering outbox rows: one attempt per call, exactly once across workers.
 
-``deliver`` is the whole life of one attempt: claim the row with a conditional
-UPDATE (so two workers never send it twice), check again that it should still
-go (the session still booked, the contact not opted out), render it for the
+``deliver`` is the whole life of one attempt: check again that the row should
+still go (the session still booked, the contact not opted out), render it for the
 channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
-clinic's approved template; SMS in GSM-7, template-only in India), send it
-outside any transaction, and record the result. Queueing is ``services.messaging``;
+clinic's approved template; SMS in GSM-7, template-only in India), claim it with a
+conditional UPDATE (so two workers never send it twice) right before the request,
+send it outside any transaction, and record the result. Queueing is ``services.messaging``;
 the channel rules are ``services.rendering``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,7 +39,7 @@ from models import (
     SenderNumber,
 )
 from services.messaging import queue_message
-from services.rendering import Undeliverable, compose, render
+from services.rendering import Outgoing, Undeliverable, compose, render
 from services.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
 
 MAX_ATTEMPTS = 5
@@ -108,41 +108,37 @@ def deliver(
 
     ``sender_for`` picks the clinic's own Twilio account where it has one;
     ``sender`` is one sender for every clinic (tests, the benchmark).
+
+    Everything that can be decided without the provider (is it still wanted, which
+    account, the rendered text) is read first; the row is claimed only then, right
+    before the request. A worker killed before its claim leaves the row queued for the
+    next sweep; only a death inside the request itself leaves a row "sending", whose
+    fate release_stuck settles (the fault suite's kill -9 scenario, bench/faults.py).
     """
     require_aware(now, "now")
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("deliver was called with unsaved changes in its session")
+    session.commit()  # end a read transaction the caller had open: read the rows as they are
+    try:
+        prepared = _prepare(
+            session, message_id, now=now, sender=sender, sender_for=sender_for, base_url=base_url
+        )
+    except Exception as exc:
+        # Nothing has gone out. Count the attempt and give the row back with the usual
+        # backoff (failed after MAX_ATTEMPTS), so a row that cannot be prepared is not
+        # picked up by every sweep forever.
+        session.rollback()
+        if claim(session, message_id, now=now):
+            reason = f"{type(exc).__name__} before sending"
+            _release_unsent(session, message_id, now=now, reason=reason)
+        raise
+    if not isinstance(prepared, _Prepared):
+        return prepared
+    attempt, chosen, outgoing = prepared.attempt, prepared.sender, prepared.outgoing
+    session.rollback()  # nothing is held open while we talk to the provider
     if not claim(session, message_id, now=now):
         return None
-    try:
-        message, clinic, appointment = _load(session, message_id)
-        contact = message.contact
-        reason = _no_longer_wanted(session, message, contact, appointment, now)
-        if reason is not None:
-            return _finish(session, message_id, OutboundStatus.CANCELLED, message=reason)
-        if is_simulator_phone(contact.phone):  # the chat simulator's test contact
-            text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
-            return _show_in_simulator(session, _Attempt.of(message, contact), text)
-        chosen = sender_for(clinic) if sender_for is not None else sender
-        if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
-            _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
-            return OutboundStatus.QUEUED
-        try:
-            outgoing = render(
-                session, message, clinic, contact, appointment, now=now, base_url=base_url
-            )
-        except Undeliverable as exc:
-            status = _finish(
-                session, message_id, OutboundStatus.FAILED, code=exc.code, message=exc.reason
-            )
-            if exc.fallback:
-                _queue_fallback(session, message_id, now=now)
-            return status
-    except Exception as exc:
-        # Nothing has gone out: give the row back now rather than leave it in "sending",
-        # where release_stuck would have to treat it as possibly sent.
-        _release_unsent(session, message_id, now=now, reason=f"{type(exc).__name__} before sending")
-        raise
-    attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
-    session.rollback()  # nothing is held open while we talk to the provider
+    attempt = replace(attempt, attempts=attempt.attempts + 1)  # the claim counted this one
     # Noted before the request leaves: if this worker dies now, release_stuck knows the
     # message may be at Twilio (and by which words to find it in Twilio's message list).
     with write_transaction(session):
@@ -182,6 +178,61 @@ def deliver(
         )
         _remember_reminder(session, attempt)
     return OutboundStatus.SENT
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    attempt: _Attempt
+    sender: Sender
+    outgoing: Outgoing
+
+
+def _prepare(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender | None,
+    sender_for: Callable[[Clinic], Sender | None] | None,
+    base_url: str | None,
+) -> _Prepared | OutboundStatus | None:
+    """What to send and with which account, before the row is claimed; or the row's
+    outcome when it is not to be sent (settled here, under a claim of its own)."""
+    loaded = _load(session, message_id, now=now)
+    if loaded is None:  # claimed or settled by another worker, or not due yet
+        session.rollback()
+        return None
+    message, clinic, appointment = loaded
+    contact = message.contact
+    attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
+    reason = _no_longer_wanted(session, message, contact, appointment, now)
+    if reason is not None:
+        return _claim_and_finish(session, attempt, now, OutboundStatus.CANCELLED, message=reason)
+    if is_simulator_phone(contact.phone):  # the chat simulator's test contact
+        text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
+        session.rollback()
+        if not claim(session, message_id, now=now):
+            return None
+        return _show_in_simulator(session, attempt, text)
+    chosen = sender_for(clinic) if sender_for is not None else sender
+    if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
+        session.rollback()
+        if not claim(session, message_id, now=now):
+            return None
+        _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
+        return OutboundStatus.QUEUED
+    try:
+        outgoing = render(
+            session, message, clinic, contact, appointment, now=now, base_url=base_url
+        )
+    except Undeliverable as exc:
+        status = _claim_and_finish(
+            session, attempt, now, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+        )
+        if status is not None and exc.fallback:
+            _queue_fallback(session, message_id, now=now)
+        return status
+    return _Prepared(attempt, chosen, outgoing)
 
 
 def _remember_reminder(session: Session, attempt: _Attempt) -> None:
@@ -277,19 +328,29 @@ def apply_status(
 # --- internals -----------------------------------------------------------------------------
 
 
-def _load(session: Session, message_id: int) -> tuple[OutboundMessage, Clinic, Appointment | None]:
-    """The claimed row with everything rendering needs, read afresh (two queries).
+def _load(
+    session: Session, message_id: int, *, now: datetime
+) -> tuple[OutboundMessage, Clinic, Appointment | None] | None:
+    """The row, if it is queued and due, with everything rendering needs, read afresh
+    (two queries); None otherwise (the claim that follows checks again).
 
     populate_existing: one sweep delivers many rows in one session, and the
     re-check must see the database as it is now, not as this session last read it.
     """
-    message, clinic = session.execute(
+    row = session.execute(
         select(OutboundMessage, Clinic)
         .join(Clinic, Clinic.id == OutboundMessage.clinic_id)
         .options(joinedload(OutboundMessage.contact))
-        .where(OutboundMessage.id == message_id)
+        .where(
+            OutboundMessage.id == message_id,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.next_attempt_at <= now,
+        )
         .execution_options(populate_existing=True)
-    ).one()
+    ).first()
+    if row is None:
+        return None
+    message, clinic = row
     appointment = None
     if message.appointment_id is not None:
         appointment = session.scalar(
@@ -405,6 +466,23 @@ def _finish(
             .values(status=status, error_code=code, error_message=(message or "")[:300] or None)
         )
     return status
+
+
+def _claim_and_finish(
+    session: Session,
+    attempt: _Attempt,
+    now: datetime,
+    status: OutboundStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> OutboundStatus | None:
+    """Settle a row that will not be sent (no longer wanted, undeliverable); None when
+    another worker claimed it first."""
+    session.rollback()
+    if not claim(session, attempt.id, now=now):
+        return None
+    return _finish(session, attempt.id, status, code=code, message=message)
 
 
 def _release_unsent(session: Session, message_id: int, *, now: datetime, reason: str) -> None:

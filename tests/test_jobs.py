@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select, update
 
@@ -61,6 +62,43 @@ def test_due_reminders_are_enqueued_and_sent_once(
     assert statuses(session) == {OutboundStatus.SENT: 5}
     assert enqueue_due(runtime, queue).dispatched == 0
     assert queue.count == 0
+
+
+def test_a_job_a_killed_worker_had_started_is_handed_over_again(
+    due_reminders, runtime, queue, redis, inprocess_worker, twilio, session
+):
+    reminders = due_reminders(2)
+    assert enqueue_due(runtime, queue).dispatched == 2
+    # A worker takes the first job and is killed with SIGKILL before its claim: the job
+    # says "started" in Redis for minutes, and the row is still queued in the outbox.
+    job = queue.dequeue_any([queue], timeout=None, connection=redis)[0]
+    job.set_status(JobStatus.STARTED)
+    assert queue.count == 1
+
+    assert enqueue_due(runtime, queue).dispatched == 2  # bench/faults.py scenario 1
+    assert queue.count == 2, "the dead worker's job is queued again"
+    inprocess_worker()
+
+    assert recipients(twilio) == reminders.recipients  # each exactly once
+    assert statuses(session) == {OutboundStatus.SENT: 2}
+
+
+def test_a_job_a_killed_worker_had_just_taken_is_handed_over_again(
+    due_reminders, runtime, queue, redis, inprocess_worker, twilio, session
+):
+    reminders = due_reminders(2)
+    assert enqueue_due(runtime, queue).dispatched == 2
+    # A worker takes a job off the queue (RQ's BLMOVE to its intermediate list) and is
+    # killed before starting it: the job still says "queued", but nothing will run it.
+    redis.lmove(queue.key, queue.intermediate_queue_key)
+    assert queue.count == 1
+
+    assert enqueue_due(runtime, queue).dispatched == 2
+    assert queue.count == 2, "the stranded job is queued again"
+    inprocess_worker()
+
+    assert recipients(twilio) == reminders.recipients  # each exactly once
+    assert statuses(session) == {OutboundStatus.SENT: 2}
 
 
 def test_a_sweep_after_redis_lost_everything_finds_every_unsent_row(

@@ -366,6 +366,32 @@ def test_two_workers_delivering_the_same_row_at_once_send_it_once(
     assert outbox(session, id=row_id)[0].attempts == 1
 
 
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: no ``except Exception`` and no clean-up runs."""
+
+
+def test_a_worker_killed_before_its_request_leaves_the_row_to_the_next_one(
+    session, clinic, patient, sender, twilio
+):
+    book(session, clinic, patient, TUE_10)
+    open_window(session, patient, ist(23, 9))
+    row = reminders(session)[0]
+
+    def dies_while_preparing(_clinic):
+        raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        deliver(session, row.id, now=ist(23, 10), sender_for=dies_while_preparing)
+    session.rollback()
+    # Claimed before the death, the row would sit in "sending" until release_stuck marked
+    # it outcome unknown: a reminder lost (bench/faults.py, scenario 1).
+    assert outbox(session, id=row.id)[0].status is QUEUED
+
+    assert deliver(session, row.id, now=ist(23, 10, 1), sender=sender) is SENT
+    assert len(twilio.sent) == 1
+    assert outbox(session, id=row.id)[0].attempts == 1
+
+
 # --- status callbacks ----------------------------------------------------------------------------
 
 

@@ -21,8 +21,8 @@ from wtforms.fields import StringField
 
 from admin.views.base import current_clinic_id, requires, staff_actor
 from core.clock import utcnow
-from core.ids import parse_id
 from core.formatting import format_phone
+from core.ids import parse_id
 from models import Appointment, AppointmentStatus, Contact, Invoice, Patient, Payment
 from services import data_export, erasure
 from services.errors import ServiceError
