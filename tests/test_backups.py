@@ -390,8 +390,8 @@ def test_downgrade_refuses_to_drop_clinical_notes_without_a_backup(tmp_path, fro
     refused = roshni("db", "downgrade", "0008", env=env)
     assert refused.returncode == 1
     assert (
-        "Error: refusing to downgrade to 0008: it would drop table progress_note (1 row); "
-        "take a backup first (`roshni backup`) and run it again with --i-have-a-backup"
+        "Error: refusing to downgrade to 0008: it would drop table progress_note (1 row), "
+        "column staff_user.session_epoch (1 value); take a backup first (`roshni backup`) and run it again with --i-have-a-backup"
     ) in refused.stderr
     assert migrate.current_revision(env["DATABASE_URL"]) == HEAD
     assert table_rows(env["DATABASE_URL"])["progress_note"]
