@@ -138,6 +138,8 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
         if not any(isinstance(f, RedactingFilter) for f in each.filters):
             each.addFilter(RedactingFilter())
     root.setLevel(level)
+    # Alembic lists every plugin it sets up at INFO, on every command: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
 
 
 # --- the request's id, for Flask -----------------------------------------------------------
