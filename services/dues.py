@@ -1,7 +1,8 @@
-"""Outstanding dues and the monthly reminder about them.
+"""The monthly reminder about outstanding dues.
 
-Until invoices and payments arrive (the payments issue), what a contact owes is
-the price of their patients' completed sessions still marked unpaid.
+What a contact owes has one rule, ``services.billing.outstanding_by_contact``: their
+issued invoices less what is allocated to them (part payments, credits, packages and
+tax included). The admin Dues page and the chat's "pay dues" use the same rule.
 """
 
 from __future__ import annotations
@@ -9,38 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
 from core.formatting import format_money
-from models import (
-    Appointment,
-    AppointmentStatus,
-    Clinic,
-    ClinicPolicy,
-    Contact,
-    MessageKind,
-    Patient,
-    PaymentStatus,
-)
+from models import Clinic, ClinicPolicy, Contact, MessageKind
+from services.billing import outstanding_by_contact
 from services.messaging import preferred_channel, queue_message
-
-
-def outstanding_by_contact(session: Session, clinic_id: int) -> dict[int, int]:
-    """contact id → amount owed, in minor units (only contacts who owe something)."""
-    rows = session.execute(
-        select(Patient.contact_id, func.sum(Appointment.price_minor))
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(
-            Appointment.clinic_id == clinic_id,
-            Appointment.status == AppointmentStatus.COMPLETED,
-            Appointment.payment_status == PaymentStatus.UNPAID,
-            Appointment.price_minor > 0,
-        )
-        .group_by(Patient.contact_id)
-    )
-    return {contact_id: int(total) for contact_id, total in rows if total}
 
 
 def queue_monthly_reminders(session: Session, *, now: datetime) -> int:

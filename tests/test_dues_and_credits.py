@@ -12,7 +12,7 @@ notice and a 24 h cancellation window; prepaid services here hold a slot 30 minu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +22,8 @@ from models import (
     CreditEntry,
     Invoice,
     InvoiceLineKind,
+    MessageKind,
+    OutboundMessage,
     Patient,
     Payment,
     PaymentAllocation,
@@ -29,13 +31,14 @@ from models import (
     PaymentMethod,
     PaymentState,
     PaymentStatus,
+    Role,
 )
-from services import billing, credits, payments
+from services import billing, credits, dues, payments
 from services.appointments import cancel_appointment, complete_appointment
 from services.audit import Actor
 from services.errors import InvalidInput
 from tests.chat import Chat
-from tests.conftest import NOW
+from tests.conftest import NOW, staff_logins
 
 # The shared fixtures are imported by name so pytest finds them here; tests then take
 # them as parameters of the same name, which is what F811 would flag.
@@ -63,6 +66,7 @@ from tests.payments_support import (  # noqa: F401  (fixtures)
     sibling,
     upi_clinic,
 )
+from tests.test_admin import log_in
 
 # --- dues ----------------------------------------------------------------------------------------
 
@@ -286,6 +290,100 @@ def test_nothing_owed_means_nothing_to_pay(session, clinic, connect_razorpay):
 
     assert "nothing to pay" in chat.say("pay")
     assert count(session, PaymentLink) == 0
+
+
+DESK_PASSWORD = "correct-horse-battery"
+
+# --- the monthly dues reminder: the same rule as the invoices -----------------------------------
+
+# The default dues day and time (the 15th, 10:00 in Kolkata), a minute on: 15 Dec 2026, 10:01 IST.
+DUES_DAY = datetime(2026, 12, 15, 4, 31, tzinfo=UTC)
+
+
+def dues_reminders(session, clinic) -> dict[int, str]:
+    """Turn the clinic's dues reminders on, run the monthly job: contact id → amount stated."""
+    clinic.policy.dues_reminders_enabled = True
+    session.commit()
+    dues.queue_monthly_reminders(session, now=DUES_DAY)
+    queued = session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.clinic_id == clinic.id, OutboundMessage.kind == MessageKind.DUES
+        )
+    ).all()
+    return {m.contact_id: m.variables["amount"] for m in queued}
+
+
+def test_a_part_paid_session_gets_a_reminder_for_what_is_left(session, clinic, two_sessions_done):
+    aarav, diya = two_sessions_done
+    payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=aarav.contact_id,
+        amount_minor=70000,
+        method=PaymentMethod.CASH,
+        now=NOW + timedelta(hours=8),
+        actor=STAFF,
+    )
+    [diya_session] = rows(session, Appointment, Appointment.patient_id == diya.id)
+    assert diya_session.payment_status is PaymentStatus.PARTIALLY_PAID
+
+    assert dues_reminders(session, clinic) == {aarav.contact_id: "₹500"}
+
+
+def test_a_taxed_invoice_is_reminded_at_its_total(session, clinic, patient, pay_after):
+    clinic.policy.tax_rate_bp = 1800  # 18% GST
+    session.commit()
+    complete(session, clinic, book(session, clinic, patient, pay_after, MON_11, actor=STAFF))
+    [invoice] = rows(session, Invoice)
+    assert invoice.total_minor == 70800
+
+    assert dues_reminders(session, clinic) == {patient.contact_id: "₹708"}
+
+
+def test_an_unpaid_package_gets_a_reminder(session, online, patient, package):
+    sell(session, online, patient, package)
+
+    assert dues_reminders(session, online) == {patient.contact_id: "₹6,000"}
+
+
+def test_nothing_owed_means_no_reminder(session, clinic, two_sessions_done):
+    aarav, _diya = two_sessions_done
+    payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=aarav.contact_id,
+        amount_minor=120000,
+        method=PaymentMethod.CASH,
+        now=NOW + timedelta(hours=8),
+        actor=STAFF,
+    )
+
+    assert dues_reminders(session, clinic) == {}
+
+
+def test_the_dues_page_the_chat_and_the_reminder_state_one_amount(
+    session, app, chat_with_dues, clinic
+):
+    chat = chat_with_dues
+    [contact_id] = {p.contact_id for p in rows(session, Patient)}
+    payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact_id,
+        amount_minor=70000,
+        method=PaymentMethod.CASH,
+        now=chat.now,
+        actor=STAFF,
+    )
+    logins = staff_logins(session, clinic.id, password=DESK_PASSWORD, domain="dues.example")
+    client = app.test_client()
+    assert log_in(client, logins[Role.ACCOUNTANT].email).status_code == 302
+
+    page = client.get("/admin/dues/").text
+
+    assert "Total: ₹500" in chat.say("5")
+    assert "₹500.00" in page
+    assert dues_reminders(session, clinic) == {contact_id: "₹500"}
 
 
 # --- packages and credits ------------------------------------------------------------------------

@@ -28,15 +28,14 @@ from integrations.twilio_client import TwilioSender
 from jobs.runner import tick
 from jobs.runtime import Runtime
 from models import (
-    Appointment,
     AuditLog,
     Channel,
     MessageKind,
     OutboundMessage,
     OutboundStatus,
-    PaymentStatus,
+    PaymentMethod,
 )
-from services import dues, messaging, patients
+from services import dues, messaging, patients, payments
 from services.appointments import (
     cancel_appointment,
     complete_appointment,
@@ -550,10 +549,15 @@ def test_no_dues_reminder_when_the_clinic_has_them_off(session, clinic, owing):
 
 
 def test_no_dues_reminder_when_nothing_is_owed(session, clinic, owing):
-    session.execute(
-        update(Appointment).values(payment_status=PaymentStatus.PAID)
-    )  # they paid at the desk
-    session.commit()
+    payments.record_payment(  # they paid both sessions' invoices at the desk
+        session,
+        clinic_id=clinic.id,
+        contact_id=owing.contact_id,
+        amount_minor=160000,
+        method=PaymentMethod.CASH,
+        now=ist(23, 16),
+        actor=SYSTEM,
+    )
     book(session, clinic, owing, ist(30, 10))  # booked, not yet done: owes nothing
     assert dues.queue_monthly_reminders(session, now=DUES_DAY) == 0
     assert outbox(session, kind=MessageKind.DUES) == []
