@@ -335,6 +335,9 @@ def jobs_tick(at: str | None) -> None:
         f"swept: {result.dispatched} message(s) due, {result.released} released, "
         f"{result.dues_queued} dues reminder(s) queued"
     )
+    if result.failed:
+        failed = ", ".join(map(str, result.failed))
+        raise click.ClickException(f"failed (see the log): {failed}")
 
 
 @main.group(help="Payments: Razorpay accounts and reconciliation.")

@@ -99,6 +99,14 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
         )
 
 
+def _note_failures(result: SweepResult) -> None:
+    """One line per sweep naming the steps and clinics that failed (each was logged)."""
+    if result.failed:
+        log.warning(
+            "sweep: %d step(s) failed: %s", len(result.failed), ", ".join(map(str, result.failed))
+        )
+
+
 def _enqueue(queue: Queue, message_id: int, stranded: set[str]) -> None:
     job_id = f"send-message-{message_id}"
     try:
@@ -249,10 +257,10 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
             log.warning(
                 "Redis unreachable (%s): sending what is due from this worker", type(exc).__name__
             )
-            tick(rt)
+            _note_failures(tick(rt))
             return
         if ours:
-            enqueue_due(rt, queue)
+            _note_failures(enqueue_due(rt, queue))
             enqueue_backup_if_due(rt, queue, backups)
 
     thread = _Every(SWEEP_EVERY / 4, maybe_sweep, name="roshni-sweeper")

@@ -3,6 +3,12 @@
 Runs every minute (RQ mode: one sweeper across workers; embedded mode: a thread
 of the web process) and on demand with ``roshni jobs tick``. The outbox table is
 the record: a sweep after Redis lost everything finds every unsent message again.
+
+Each step (stuck-send release, payment sync, dues reminders, outbox dispatch) is
+guarded on its own, and payment sync and dues one clinic at a time: a failure (say,
+a clinic's Razorpay secret that no longer decrypts after a key rotation) is logged
+against its step and clinic, rolled back, and reported in ``SweepResult.failed``;
+the other clinics and steps still run.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Clinic
@@ -22,6 +30,19 @@ from services.stuck_sends import release_stuck
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """A sweep step that raised: for the whole step (clinic_id None) or for one clinic."""
+
+    step: str
+    clinic_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.step if self.clinic_id is None else f"{self.step} (clinic {self.clinic_id})"
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -29,6 +50,27 @@ class SweepResult:
     dues_queued: int
     dispatched: int
     payments: razorpay_sync.SyncResult = field(default_factory=razorpay_sync.SyncResult)
+    failed: tuple[StepFailure, ...] = ()
+
+
+class _Guard:
+    """Runs sweep steps so that one raising is logged, rolled back and noted, not fatal."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.failed: list[StepFailure] = []
+
+    def run(self, step: str, fn: Callable[[], T], default: T, clinic_id: int | None = None) -> T:
+        try:
+            return fn()
+        except Exception:
+            self.session.rollback()
+            if clinic_id is None:
+                log.exception("sweep step %s failed", step)
+            else:
+                log.exception("sweep step %s failed for clinic %s", step, clinic_id)
+            self.failed.append(StepFailure(step, clinic_id))
+            return default
 
 
 def sweep(
@@ -40,10 +82,33 @@ def sweep(
     gateway_for: razorpay_sync.GatewayFor | None = None,
     callback_url: str | None = None,
 ) -> SweepResult:
+    guard = _Guard(session)
     # Sends whose answer was lost are looked up in Twilio's message list (sender_for).
-    released = release_stuck(session, now=now, sender_for=sender_for)
-    payments = sync_payments(session, now=now, gateway_for=gateway_for, callback_url=callback_url)
-    dues_queued = dues.queue_monthly_reminders(session, now=now)
+    released = guard.run(
+        "release stuck sends", lambda: release_stuck(session, now=now, sender_for=sender_for), 0
+    )
+    payments = sync_payments(
+        session, now=now, gateway_for=gateway_for, callback_url=callback_url, guard=guard
+    )
+    dues_queued = queue_dues(session, now=now, guard=guard)
+    dispatched = guard.run("dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch), 0)
+    if released:
+        log.warning(
+            "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
+            "Twilio's message list could not settle them; check its log before retrying",
+            released,
+            OUTCOME_UNKNOWN,
+        )
+    return SweepResult(
+        released=released,
+        dues_queued=dues_queued,
+        dispatched=dispatched,
+        payments=payments,
+        failed=tuple(guard.failed),
+    )
+
+
+def dispatch_due(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -> int:
     dispatched = 0
     after_id = 0
     # Page by id, so every due row is handed over once per sweep however many there are
@@ -53,15 +118,18 @@ def sweep(
             dispatch(message_id)
         dispatched += len(page)
         after_id = page[-1]
-    if released:
-        log.warning(
-            "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
-            "Twilio's message list could not settle them; check its log before retrying",
-            released,
-            OUTCOME_UNKNOWN,
+    return dispatched
+
+
+def queue_dues(session: Session, *, now: datetime, guard: _Guard | None = None) -> int:
+    """Each clinic's monthly dues reminders, one clinic at a time."""
+    guard = guard or _Guard(session)
+    clinic_ids = guard.run("dues", lambda: dues.clinics_due(session), [])
+    return sum(
+        guard.run(
+            "dues", lambda c=clinic_id: dues.queue_for_clinic(session, c, now=now), 0, clinic_id
         )
-    return SweepResult(
-        released=released, dues_queued=dues_queued, dispatched=dispatched, payments=payments
+        for clinic_id in clinic_ids
     )
 
 
@@ -71,18 +139,65 @@ def sync_payments(
     now: datetime,
     gateway_for: razorpay_sync.GatewayFor | None,
     callback_url: str | None,
+    guard: _Guard | None = None,
 ) -> razorpay_sync.SyncResult:
     """Apply stored Razorpay events; with a gateway, create pending links and refunds at
     Razorpay and reconcile links (each link is fetched at most every 15 minutes, and
-    at once when its hold runs out), so a missed webhook is repaired."""
-    events = razorpay_sync.process_events(session, now=now)
+    at once when its hold runs out), so a missed webhook is repaired. One clinic at a
+    time: a clinic whose account cannot be read (or whose sync raises) is skipped."""
+    guard = guard or _Guard(session)
+    events = guard.run("payment events", lambda: razorpay_sync.process_events(session, now=now), 0)
     if gateway_for is None:
         return razorpay_sync.SyncResult(events_processed=events)
-    pushed = razorpay_sync.push(session, gateway_for, now=now, callback_url=callback_url)
-    checked = razorpay_sync.reconcile(session, gateway_for, now=now, everything=True)
+    clinic_ids = guard.run("payment sync", lambda: _clinic_ids(session), [])
+    totals = razorpay_sync.SyncResult(events_processed=events)
+    for clinic_id in clinic_ids:
+        done = guard.run(
+            "payment sync",
+            lambda c=clinic_id: _sync_clinic(session, c, gateway_for, now, callback_url),
+            None,
+            clinic_id,
+        )
+        if done is not None:
+            totals = razorpay_sync.SyncResult(
+                links_created=totals.links_created + done.links_created,
+                refunds_submitted=totals.refunds_submitted + done.refunds_submitted,
+                links_checked=totals.links_checked + done.links_checked,
+                events_processed=events,
+            )
+    return totals
+
+
+def _clinic_ids(session: Session) -> list[int]:
+    ids = list(session.scalars(select(Clinic.id).order_by(Clinic.id)))
+    session.rollback()
+    return ids
+
+
+def _sync_clinic(
+    session: Session,
+    clinic_id: int,
+    gateway_for: razorpay_sync.GatewayFor,
+    now: datetime,
+    callback_url: str | None,
+) -> razorpay_sync.SyncResult:
+    clinic = session.get(Clinic, clinic_id)
+    # Read the clinic's account once, before touching any of its links: a secret that
+    # no longer decrypts raises here, and nothing of the clinic's is changed.
+    gateway = gateway_for(clinic) if clinic is not None else None
+    session.rollback()
+
+    def only_this_clinic(other: Clinic) -> razorpay_sync.RazorpayGateway | None:
+        return gateway if other.id == clinic_id else None
+
+    pushed = razorpay_sync.push(
+        session, only_this_clinic, now=now, callback_url=callback_url, clinic_id=clinic_id
+    )
+    checked = razorpay_sync.reconcile(
+        session, only_this_clinic, now=now, everything=True, clinic_id=clinic_id
+    )
     return razorpay_sync.SyncResult(
         links_created=pushed.links_created,
         refunds_submitted=pushed.refunds_submitted,
         links_checked=checked,
-        events_processed=events,
     )

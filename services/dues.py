@@ -22,38 +22,59 @@ from services.messaging import preferred_channel, queue_message
 
 def queue_monthly_reminders(session: Session, *, now: datetime) -> int:
     """On each enabled clinic's dues day, once its local time has come: one message
-    per contact who owes money. Safe to run every minute (one key per contact and month)."""
+    per contact who owes money. Safe to run every minute (one key per contact and month).
+    The sweep runs ``clinics_due`` and ``queue_for_clinic`` itself, one clinic at a time."""
+    return sum(queue_for_clinic(session, clinic_id, now=now) for clinic_id in clinics_due(session))
+
+
+def clinics_due(session: Session) -> list[int]:
+    """Active clinics that send dues reminders (whether today is their day is per clinic)."""
+    ids = list(
+        session.scalars(
+            select(Clinic.id)
+            .join(ClinicPolicy, ClinicPolicy.clinic_id == Clinic.id)
+            .where(Clinic.active.is_(True), ClinicPolicy.dues_reminders_enabled.is_(True))
+            .order_by(Clinic.id)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+def queue_for_clinic(session: Session, clinic_id: int, *, now: datetime) -> int:
+    """The clinic's dues reminders, if today is its dues day and the time has come."""
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        return 0
+    local = now.astimezone(ZoneInfo(clinic.timezone))
+    policy = clinic.policy
+    if local.day != policy.dues_reminder_day or local.time() < policy.dues_reminder_time:
+        session.rollback()
+        return 0
+    owed = outstanding_by_contact(session, clinic.id)
+    if not owed:
+        session.rollback()
+        return 0
     queued = 0
-    clinics = session.scalars(
-        select(Clinic)
-        .join(ClinicPolicy, ClinicPolicy.clinic_id == Clinic.id)
-        .where(Clinic.active.is_(True), ClinicPolicy.dues_reminders_enabled.is_(True))
-    ).all()
-    for clinic in clinics:
-        local = now.astimezone(ZoneInfo(clinic.timezone))
-        policy = clinic.policy
-        if local.day != policy.dues_reminder_day or local.time() < policy.dues_reminder_time:
-            continue
-        owed = outstanding_by_contact(session, clinic.id)
-        if not owed:
-            continue
-        with write_transaction(session):
-            contacts = session.scalars(select(Contact).where(Contact.id.in_(owed))).all()
-            for contact in contacts:
-                queued += bool(
-                    queue_message(
-                        session,
-                        clinic_id=clinic.id,
-                        contact_id=contact.id,
-                        channel=preferred_channel(session, clinic, contact),
-                        kind=MessageKind.DUES,
-                        template_key="dues_reminder",
-                        variables={
-                            "amount": format_money(owed[contact.id], clinic.currency, short=True)
-                        },
-                        idempotency_key=f"dues:{contact.id}:{local:%Y-%m}",
-                        due_at=now,
-                    )
+    with write_transaction(session):
+        contacts = session.scalars(
+            select(Contact).where(Contact.clinic_id == clinic.id, Contact.id.in_(owed))
+        ).all()
+        for contact in contacts:
+            queued += bool(
+                queue_message(
+                    session,
+                    clinic_id=clinic.id,
+                    contact_id=contact.id,
+                    channel=preferred_channel(session, clinic, contact),
+                    kind=MessageKind.DUES,
+                    template_key="dues_reminder",
+                    variables={
+                        "amount": format_money(owed[contact.id], clinic.currency, short=True)
+                    },
+                    idempotency_key=f"dues:{contact.id}:{local:%Y-%m}",
+                    due_at=now,
                 )
+            )
     session.rollback()
     return queued

@@ -329,7 +329,7 @@ def release_hold(session: Session, appointment_id: int | None, *, now: datetime)
     return True
 
 
-def expired_holds(session: Session, *, now: datetime) -> list[int]:
+def expired_holds(session: Session, *, now: datetime, clinic_id: int | None = None) -> list[int]:
     """Held bookings past their hold whose link Razorpay has not reported on: these are
     fetched (``razorpay_sync.reconcile``) before being released, never released blind."""
     return list(
@@ -340,6 +340,7 @@ def expired_holds(session: Session, *, now: datetime) -> list[int]:
                 Appointment.hold_expires_at <= now,
                 Appointment.status == AppointmentStatus.BOOKED,
                 PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
+                *(() if clinic_id is None else (PaymentLink.clinic_id == clinic_id,)),
             )
         )
     )

@@ -221,15 +221,29 @@ def _provider_payment(entity: dict[str, Any]) -> ProviderPayment:
 
 
 def push(
-    session: Session, gateway_for: GatewayFor, *, now: datetime, callback_url: str | None
+    session: Session,
+    gateway_for: GatewayFor,
+    *,
+    now: datetime,
+    callback_url: str | None,
+    clinic_id: int | None = None,
 ) -> SyncResult:
-    cancel_orphaned_links(session, gateway_for, now=now)
-    created = create_pending_links(session, gateway_for, now=now, callback_url=callback_url)
-    refunds = submit_pending_refunds(session, gateway_for, now=now)
+    """Withdraw, create and refund at Razorpay: every clinic's, or one clinic's."""
+    cancel_orphaned_links(session, gateway_for, now=now, clinic_id=clinic_id)
+    created = create_pending_links(
+        session, gateway_for, now=now, callback_url=callback_url, clinic_id=clinic_id
+    )
+    refunds = submit_pending_refunds(session, gateway_for, now=now, clinic_id=clinic_id)
     return SyncResult(links_created=created, refunds_submitted=refunds)
 
 
-def cancel_orphaned_links(session: Session, gateway_for: GatewayFor, *, now: datetime) -> int:
+def _of_clinic(column: Any, clinic_id: int | None) -> tuple[ColumnElement[bool], ...]:
+    return () if clinic_id is None else (column == clinic_id,)
+
+
+def cancel_orphaned_links(
+    session: Session, gateway_for: GatewayFor, *, now: datetime, clinic_id: int | None = None
+) -> int:
     """Links of bookings cancelled since: withdrawn, so nobody pays for a session that is
     gone (a link not yet at Razorpay is simply never made). If Razorpay says no (paid
     meanwhile), the reconcile fetch records the payment, which stays on account."""
@@ -239,6 +253,7 @@ def cancel_orphaned_links(session: Session, gateway_for: GatewayFor, *, now: dat
         .where(
             Appointment.status == AppointmentStatus.CANCELLED,
             PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
+            *_of_clinic(PaymentLink.clinic_id, clinic_id),
         )
     ).all()
     session.rollback()
@@ -265,12 +280,18 @@ def cancel_orphaned_links(session: Session, gateway_for: GatewayFor, *, now: dat
 
 
 def create_pending_links(
-    session: Session, gateway_for: GatewayFor, *, now: datetime, callback_url: str | None
+    session: Session,
+    gateway_for: GatewayFor,
+    *,
+    now: datetime,
+    callback_url: str | None,
+    clinic_id: int | None = None,
 ) -> int:
     ids = list(
         session.scalars(
             select(PaymentLink.id)
             .where(PaymentLink.status == LinkStatus.PENDING, PaymentLink.attempts < MAX_ATTEMPTS)
+            .where(*_of_clinic(PaymentLink.clinic_id, clinic_id))
             .order_by(PaymentLink.id)
         )
     )
@@ -372,7 +393,9 @@ def _finish_link(
             payments.release_hold(session, link.appointment_id, now=now)
 
 
-def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: datetime) -> int:
+def submit_pending_refunds(
+    session: Session, gateway_for: GatewayFor, *, now: datetime, clinic_id: int | None = None
+) -> int:
     """Refund rows for online payments not yet at Razorpay. Before submitting, the
     payment's refunds are fetched: a refund a crashed run already made is adopted, not
     made twice."""
@@ -383,6 +406,7 @@ def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: da
             Refund.status == RefundStatus.PENDING,
             Refund.provider_refund_id.is_(None),
             Payment.provider_payment_id.is_not(None),
+            *_of_clinic(Refund.clinic_id, clinic_id),
         )
         .order_by(Refund.id)
     ).all()
@@ -427,17 +451,24 @@ def submit_pending_refunds(session: Session, gateway_for: GatewayFor, *, now: da
 
 
 def reconcile(
-    session: Session, gateway_for: GatewayFor, *, now: datetime, everything: bool = False
+    session: Session,
+    gateway_for: GatewayFor,
+    *,
+    now: datetime,
+    everything: bool = False,
+    clinic_id: int | None = None,
 ) -> int:
     """Fetch open links from Razorpay and apply what it says. Always: links whose hold
     has run out. ``everything`` (every 15 minutes): every open link not checked lately,
     and links expired within ``LATE_PAYMENT_WATCH`` (a payment captured late)."""
-    due = set(payments.expired_holds(session, now=now))
+    mine = _of_clinic(PaymentLink.clinic_id, clinic_id)
+    due = set(payments.expired_holds(session, now=now, clinic_id=clinic_id))
     due.update(
         session.scalars(
             select(PaymentLink.id).where(
                 PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
                 PaymentLink.expire_at <= now,
+                *mine,
             )
         )
     )
@@ -449,6 +480,7 @@ def reconcile(
                     PaymentLink.provider_link_id.is_not(None),
                     func.coalesce(PaymentLink.checked_at, PaymentLink.created_at)
                     <= now - RECONCILE_EVERY,
+                    *mine,
                 )
             )
         )
@@ -460,6 +492,7 @@ def reconcile(
                     PaymentLink.expire_at > now - LATE_PAYMENT_WATCH,
                     func.coalesce(PaymentLink.checked_at, PaymentLink.created_at)
                     <= now - RECONCILE_EVERY,
+                    *mine,
                 )
             )
         )

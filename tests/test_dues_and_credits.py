@@ -12,16 +12,22 @@ notice and a 24 h cancellation window; prepaid services here hold a slot 30 minu
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from jobs.runner import tick
+from jobs.runtime import Runtime
+from jobs.sweep import StepFailure
 from models import (
     Appointment,
+    Contact,
     CreditEntry,
     Invoice,
     InvoiceLineKind,
+    LinkStatus,
     MessageKind,
     OutboundMessage,
     Patient,
@@ -39,6 +45,8 @@ from services.audit import Actor
 from services.errors import InvalidInput
 from tests.chat import Chat
 from tests.conftest import NOW, staff_logins
+from tests.outbox import SUNRISE, london, seed
+from tests.outbox import book as book_at
 
 # The shared fixtures are imported by name so pytest finds them here; tests then take
 # them as parameters of the same name, which is what F811 would flag.
@@ -49,6 +57,7 @@ from tests.payments_support import (  # noqa: F401  (fixtures)
     STAFF,
     WED_10,
     add_package,
+    add_service,
     book,
     clinic,
     count,
@@ -384,6 +393,54 @@ def test_the_dues_page_the_chat_and_the_reminder_state_one_amount(
     assert "Total: ₹500" in chat.say("5")
     assert "₹500.00" in page
     assert dues_reminders(session, clinic) == {contact_id: "₹500"}
+
+
+# --- the sweep: one clinic's failure never silences the others ----------------------------------
+
+
+def test_a_clinic_whose_razorpay_secret_no_longer_decrypts_does_not_stop_the_others(
+    db,
+    session,
+    caplog,
+    payments_config,
+    sender,
+    twilio,
+    online,
+    prepaid,
+    patient,
+    make_patient,
+):
+    """Clinic A's stored Razorpay secret was encrypted with a key since rotated away, and A
+    has a payment link to create; clinic B's dues reminder still goes out in the same sweep."""
+    sweep_at = london(15, 10, 1, month=12)  # both clinics' dues day, after its time
+    a = online
+    # A prepaid chat booking, made a minute before the sweep: its link waits for Razorpay.
+    thursday_10 = datetime(2026, 12, 17, 4, 30, tzinfo=UTC)  # 10:00 in Kolkata
+    book(session, a, patient, prepaid, thursday_10, now=sweep_at - timedelta(minutes=1))
+    a.razorpay_key_secret_encrypted = "gAAAAA-encrypted-with-a-key-rotated-away"
+    session.commit()
+    b = seed(session, SUNRISE)  # a London clinic that texts (SMS) where WhatsApp is off
+    b.policy.dues_reminders_enabled = True
+    session.commit()
+    owes = make_patient(b, name="Meera", phone="+447911123456")
+    session.get(Contact, owes.contact_id).whatsapp_opted_out_at = NOW  # so: by SMS
+    session.commit()
+    complete(session, b, book_at(session, b, owes, london(23, 10)))
+    rt = Runtime(config=payments_config, database=db, sender=sender)
+
+    with caplog.at_level(logging.ERROR, logger="jobs.sweep"):
+        result = tick(rt, now=sweep_at)
+
+    assert result.failed == (StepFailure("payment sync", a.id),)
+    [failure] = [r for r in caplog.records if r.name == "jobs.sweep"]
+    assert failure.getMessage() == f"sweep step payment sync failed for clinic {a.id}"
+    # With the app's logging set up, the traceback is redacted into exc_text.
+    trace = failure.exc_text or logging.Formatter().formatException(failure.exc_info)
+    assert "SecretUnreadable" in trace and "gAAAAA" not in trace
+    assert [m["To"] for m in twilio.sent] == ["+447911123456"]
+    assert twilio.sent[0]["Body"].startswith("Sunrise Therapy Centre: you have £65 outstanding")
+    [link] = rows(session, PaymentLink)
+    assert (link.status, link.attempts) == (LinkStatus.PENDING, 0)  # untouched: tried again
 
 
 # --- packages and credits ------------------------------------------------------------------------
