@@ -16,13 +16,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from jobs.runner import tick
 from jobs.runtime import Runtime
-from jobs.sweep import StepFailure
+from jobs.sweep import StepFailure, _Guard, queue_dues
 from models import (
     Appointment,
+    Clinic,
     Contact,
     CreditEntry,
     Invoice,
@@ -441,6 +442,32 @@ def test_a_clinic_whose_razorpay_secret_no_longer_decrypts_does_not_stop_the_oth
     assert twilio.sent[0]["Body"].startswith("Sunrise Therapy Centre: you have £65 outstanding")
     [link] = rows(session, PaymentLink)
     assert (link.status, link.attempts) == (LinkStatus.PENDING, 0)  # untouched: tried again
+
+
+def test_one_clinics_failing_dues_step_does_not_stop_the_next_clinics(
+    session, caplog, clinic, two_sessions_done, make_clinic, make_therapist, make_patient
+):
+    broken = clinic  # the first clinic swept
+    session.execute(  # a time zone the database holds but the machine no longer knows
+        update(Clinic).where(Clinic.id == broken.id).values(timezone="Mars/Olympus_Mons")
+    )
+    broken.policy.dues_reminders_enabled = True
+    session.commit()
+    other = make_clinic(name="Other", dues_reminders_enabled=True)
+    make_therapist(other)
+    meera = make_patient(other, name="Meera", phone="+919812345678")
+    service = add_service(session, other, price=60000)
+    complete(session, other, book(session, other, meera, service, MON_11, actor=STAFF))
+    guard = _Guard(session)
+
+    with caplog.at_level(logging.ERROR, logger="jobs.sweep"):
+        queued = queue_dues(session, now=DUES_DAY, guard=guard)
+
+    assert queued == 1  # Meera's parent, at the other clinic
+    assert guard.failed == [StepFailure("dues", broken.id)]
+    assert [r.getMessage() for r in caplog.records if r.name == "jobs.sweep"] == [
+        f"sweep step dues failed for clinic {broken.id}"
+    ]
 
 
 # --- packages and credits ------------------------------------------------------------------------
