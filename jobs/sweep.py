@@ -69,7 +69,8 @@ class _Guard:
                 log.exception("sweep step %s failed", step)
             else:
                 log.exception("sweep step %s failed for clinic %s", step, clinic_id)
-            self.failed.append(StepFailure(step, clinic_id))
+            if StepFailure(step, clinic_id) not in self.failed:
+                self.failed.append(StepFailure(step, clinic_id))
             return default
 
 
@@ -91,7 +92,9 @@ def sweep(
         session, now=now, gateway_for=gateway_for, callback_url=callback_url, guard=guard
     )
     dues_queued = queue_dues(session, now=now, guard=guard)
-    dispatched = guard.run("dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch), 0)
+    dispatched = guard.run(
+        "dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch, guard=guard), 0
+    )
     if released:
         log.warning(
             "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
@@ -108,14 +111,23 @@ def sweep(
     )
 
 
-def dispatch_due(session: Session, *, now: datetime, dispatch: Callable[[int], None]) -> int:
+def dispatch_due(
+    session: Session,
+    *,
+    now: datetime,
+    dispatch: Callable[[int], None],
+    guard: _Guard | None = None,
+) -> int:
+    guard = guard or _Guard(session)
     dispatched = 0
     after_id = 0
     # Page by id, so every due row is handed over once per sweep however many there are
     # (in RQ mode a row stays "queued" until a worker claims it: no re-reading it).
     while page := due_ids(session, now=now, after_id=after_id):
         for message_id in page:
-            dispatch(message_id)
+            # One row that cannot go (say, its clinic's Twilio token no longer decrypts,
+            # when this process sends itself) is logged and skipped, never the rest.
+            guard.run("dispatch", lambda m=message_id: dispatch(m), None)
         dispatched += len(page)
         after_id = page[-1]
     return dispatched

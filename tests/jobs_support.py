@@ -166,6 +166,7 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 class Reminders:
     ids: list[int]
     phones: list[str]
+    clinic_id: int
 
     @property
     def recipients(self) -> Counter[str]:
@@ -181,14 +182,14 @@ def due_reminders(
     The contacts wrote in an hour ago, so the reminders go free-form (no template).
     """
 
-    def make(count: int) -> Reminders:
+    def make(count: int, *, address: str = CLINIC_WHATSAPP) -> Reminders:
         now = utcnow()
         clinic = make_clinic(reminder_offsets_hours=[24])
         clinics.add_sender_number(
             session,
             clinic_id=clinic.id,
             channel=Channel.WHATSAPP,
-            address=CLINIC_WHATSAPP,
+            address=address,
             actor=SYSTEM,
         )
         make_therapist(clinic, hours={d: (clock_time(8), clock_time(20)) for d in range(7)})
@@ -207,9 +208,15 @@ def due_reminders(
                 actor=SYSTEM,
                 source=BookingSource.ADMIN,
             )
-        session.execute(update(Contact).values(whatsapp_last_inbound_at=now - timedelta(hours=1)))
         session.execute(
-            update(OutboundMessage).values(
+            update(Contact)
+            .where(Contact.clinic_id == clinic.id)
+            .values(whatsapp_last_inbound_at=now - timedelta(hours=1))
+        )
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.clinic_id == clinic.id)
+            .values(
                 due_at=now - timedelta(minutes=1), next_attempt_at=now - timedelta(minutes=1)
             )
         )
@@ -218,11 +225,14 @@ def due_reminders(
             select(OutboundMessage.id, Contact.phone)
             .join(Contact, Contact.id == OutboundMessage.contact_id)
             .where(OutboundMessage.kind == MessageKind.REMINDER)
+            .where(OutboundMessage.clinic_id == clinic.id)
             .order_by(OutboundMessage.id)
         ).all()
         session.rollback()
         assert len(rows) == count
-        return Reminders(ids=[r.id for r in rows], phones=[r.phone for r in rows])
+        return Reminders(
+            ids=[r.id for r in rows], phones=[r.phone for r in rows], clinic_id=clinic.id
+        )
 
     return make
 

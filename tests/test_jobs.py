@@ -5,6 +5,7 @@ Fixtures and helpers: tests/jobs_support.py.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 from core.clock import utcnow
 from jobs.runner import QUEUE, enqueue_due, tick
 from jobs.sweep import StepFailure
-from models import OutboundMessage, OutboundStatus
+from models import Clinic, OutboundMessage, OutboundStatus
 
 # The shared fixtures are imported by name so pytest finds them here; tests then take
 # them as parameters of the same name, which is what F811 would flag.
@@ -213,3 +214,30 @@ def test_a_failure_before_the_twilio_call_puts_the_row_back(
     assert tick(runtime, now=row.next_attempt_at).dispatched == 1
     assert len(twilio.sent) == 1
     assert statuses(session) == {OutboundStatus.SENT: 1}
+
+
+def test_one_clinics_unreadable_twilio_token_does_not_stop_the_others(
+    due_reminders, runtime, twilio, session, caplog
+):
+    """Sending in this process (embedded mode, ``roshni jobs tick``): a clinic whose own
+    Twilio token no longer decrypts (a key rotated away) fails its rows, not the sweep."""
+    broken = due_reminders(2)
+    working = due_reminders(2, address="+919800000099")
+    clinic = session.get(Clinic, broken.clinic_id)
+    clinic.twilio_account_sid = "AC" + "0" * 32
+    clinic.twilio_auth_token_encrypted = "gAAAAA-encrypted-with-a-key-rotated-away"
+    session.commit()
+
+    with caplog.at_level(logging.ERROR, logger="jobs.sweep"):
+        result = tick(runtime)
+
+    assert result.failed == (StepFailure("dispatch"),)
+    assert recipients(twilio) == working.recipients  # the other clinic's went out
+    assert len([r for r in caplog.records if r.name == "jobs.sweep"]) == 2  # one per row
+    rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
+    assert [(r.clinic_id, r.status) for r in rows] == [
+        (broken.clinic_id, OutboundStatus.QUEUED),
+        (broken.clinic_id, OutboundStatus.QUEUED),
+        (working.clinic_id, OutboundStatus.SENT),
+        (working.clinic_id, OutboundStatus.SENT),
+    ]
