@@ -366,21 +366,26 @@ def razorpay(razorpay_server):
     return razorpay_server
 
 
+def payments_env(db, tmp_path, razorpay, **more: str) -> dict[str, str]:
+    """A test environment whose key encrypts clinics' Razorpay secrets and whose Razorpay
+    is the fake; ``more`` adds or overrides variables."""
+    return {
+        "ROSHNI_ENV": "test",
+        "DATABASE_URL": db.url,
+        "SECRET_KEY": "x" * 40,
+        "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
+        "RAZORPAY_API_URL": razorpay.url,
+        **more,
+    }
+
+
 @pytest.fixture
 def payments_config(db, tmp_path, razorpay):
     """A test Config whose key encrypts clinics' Razorpay secrets and points at the fake."""
     from core.config import Config
 
-    return Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-            "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
-            "RAZORPAY_API_URL": razorpay.url,
-        }
-    )
+    return Config.from_env(payments_env(db, tmp_path, razorpay))
 
 
 @pytest.fixture
