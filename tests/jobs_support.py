@@ -248,3 +248,11 @@ def statuses(session: Session) -> Counter[OutboundStatus]:
 
 def recipients(twilio: FakeTwilio) -> Counter[str]:
     return Counter(message["To"] for message in twilio.sent)
+
+
+def assert_each_sent_once(
+    twilio: FakeTwilio, session: Session, reminders: Reminders, *, sent: int
+) -> None:
+    """Twilio took each reminder exactly once, and the outbox holds ``sent`` rows, all sent."""
+    assert recipients(twilio) == reminders.recipients
+    assert statuses(session) == {OutboundStatus.SENT: sent}
