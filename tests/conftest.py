@@ -186,26 +186,47 @@ def make_therapist(session: Session) -> Callable[..., Any]:
     """A therapist working ``hours`` ({weekday: (start, end)}) at the clinic's first location."""
 
     def make(clinic, name: str = "Dr. Priya Nair", specialization: str = "speech", hours=None):
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name=name, specialization=specialization, actor=SYSTEM
-        )
         location_id = (
             clinic.locations[0].id if clinic.locations else _first_location(session, clinic)
         )
-        for weekday, (start, end) in (WEEKDAY_HOURS if hours is None else hours).items():
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location_id,
-                weekday=weekday,
-                start=start,
-                end=end,
-                actor=SYSTEM,
-            )
-        return therapist
+        return add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location_id,
+            name=name,
+            specialization=specialization,
+            hours=WEEKDAY_HOURS if hours is None else hours,
+        )
 
     return make
+
+
+def add_therapist(
+    session: Session,
+    *,
+    clinic_id: int,
+    location_id: int,
+    name: str,
+    specialization: str,
+    hours: dict[int, tuple[time, time]],
+):
+    """A therapist working ``hours`` ({weekday: (start, end)}) at ``location_id``, through
+    the service verbs (for seeding without fixtures too)."""
+    therapist = catalog.create_therapist(
+        session, clinic_id=clinic_id, name=name, specialization=specialization, actor=SYSTEM
+    )
+    for weekday, (start, end) in hours.items():
+        catalog.add_weekly_hours(
+            session,
+            clinic_id=clinic_id,
+            therapist_id=therapist.id,
+            location_id=location_id,
+            weekday=weekday,
+            start=start,
+            end=end,
+            actor=SYSTEM,
+        )
+    return therapist
 
 
 def _first_location(session: Session, clinic) -> int:

@@ -33,7 +33,7 @@ from services.audit import Actor
 from services.notes import add_progress_note
 from services.payments import record_payment
 from services.staff import create_staff_user
-from tests.conftest import NOW, SYSTEM, _pg_connect
+from tests.conftest import NOW, SYSTEM, _pg_connect, add_therapist
 from tests.test_cli import roshni
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -64,20 +64,14 @@ def seed_a_clinic_day(session: Session) -> None:
         clinic_id=clinic.id,
         actor=SYSTEM,
     )
-    therapist = catalog.create_therapist(
-        session, clinic_id=clinic.id, name="Dr. Priya Nair", specialization="speech", actor=SYSTEM
+    therapist = add_therapist(
+        session,
+        clinic_id=clinic.id,
+        location_id=location.id,
+        name="Dr. Priya Nair",
+        specialization="speech",
+        hours={weekday: (time(9), time(18)) for weekday in range(6)},
     )
-    for weekday in range(6):
-        catalog.add_weekly_hours(
-            session,
-            clinic_id=clinic.id,
-            therapist_id=therapist.id,
-            location_id=location.id,
-            weekday=weekday,
-            start=time(9),
-            end=time(18),
-            actor=SYSTEM,
-        )
     service = catalog.create_service(
         session,
         clinic_id=clinic.id,
