@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import Table, func, select, text
 
-from bench.slots import StatementCounter, postgresql_database
+from bench.slots import StatementCounter, add_therapist, postgresql_database
 from core.app import create_app, get_db
 from core.clock import utcnow
 from core.config import Config
@@ -200,24 +200,14 @@ def build_big_clinic(
         therapists = []
         for n in range(THERAPISTS):
             spec = "speech" if n % 2 == 0 else "occupational"
-            therapist = catalog.create_therapist(
+            therapist = add_therapist(
                 session,
                 clinic_id=clinic.id,
+                location_id=location.id,
                 name=f"Therapist {n + 1:02d}",
                 specialization=spec,
-                actor=ACTOR,
+                hours={weekday: (time(9), time(18)) for weekday in range(6)},
             )
-            for weekday in range(6):
-                catalog.add_weekly_hours(
-                    session,
-                    clinic_id=clinic.id,
-                    therapist_id=therapist.id,
-                    location_id=location.id,
-                    weekday=weekday,
-                    start=time(9),
-                    end=time(18),
-                    actor=ACTOR,
-                )
             therapists.append((therapist.id, services[spec]))
         create_staff_user(
             session,
@@ -499,20 +489,14 @@ def build_small_clinic(database: Database, now: datetime) -> Clinic:
         clinic.policy.min_notice_hours = 0
         session.commit()
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name="Dr. Small", specialization="speech", actor=ACTOR
+        therapist = add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location.id,
+            name="Dr. Small",
+            specialization="speech",
+            hours={weekday: (time(0), time(23, 59)) for weekday in range(7)},
         )
-        for weekday in range(7):
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location.id,
-                weekday=weekday,
-                start=time(0),
-                end=time(23, 59),
-                actor=ACTOR,
-            )
         service = catalog.create_service(
             session,
             clinic_id=clinic.id,

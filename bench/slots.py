@@ -39,10 +39,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from core import migrate
 from core.db import Database
-from models import Appointment, AppointmentStatus, BookingSource, Relation
+from models import Appointment, AppointmentStatus, BookingSource, Relation, Therapist
 from services import catalog, clinics, patients
 from services.appointments import book_appointment
 from services.audit import Actor
@@ -103,6 +104,33 @@ def sqlite_database() -> Iterator[Database]:
             database.dispose()
 
 
+def add_therapist(
+    session: Session,
+    *,
+    clinic_id: int,
+    location_id: int,
+    name: str,
+    specialization: str,
+    hours: dict[int, tuple[time, time]],
+) -> Therapist:
+    """A therapist working ``hours`` ({weekday: (start, end)}) at ``location_id``."""
+    therapist = catalog.create_therapist(
+        session, clinic_id=clinic_id, name=name, specialization=specialization, actor=ACTOR
+    )
+    for weekday, (start, end) in hours.items():
+        catalog.add_weekly_hours(
+            session,
+            clinic_id=clinic_id,
+            therapist_id=therapist.id,
+            location_id=location_id,
+            weekday=weekday,
+            start=start,
+            end=end,
+            actor=ACTOR,
+        )
+    return therapist
+
+
 @contextmanager
 def postgresql_database() -> Iterator[Database]:
     import psycopg
@@ -145,20 +173,14 @@ def build_calendar(database: Database, rng: random.Random) -> Calendar:
         clinic.policy.min_notice_hours = 1
         session.commit()
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name="Dr. Bench", specialization="speech", actor=ACTOR
+        therapist = add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location.id,
+            name="Dr. Bench",
+            specialization="speech",
+            hours={weekday: (time(9), time(18)) for weekday in range(6)},
         )
-        for weekday in range(6):
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location.id,
-                weekday=weekday,
-                start=time(9),
-                end=time(18),
-                actor=ACTOR,
-            )
         service = catalog.create_service(
             session,
             clinic_id=clinic.id,
