@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import Table, func, select, text
 
-from bench.slots import StatementCounter, add_therapist, postgresql_database
+from bench.slots import StatementCounter, postgresql_database
 from core.app import create_app, get_db
 from core.clock import utcnow
 from core.config import Config
@@ -72,6 +72,7 @@ from services import catalog, clinics, patients
 from services.appointments import book_appointment
 from services.audit import Actor
 from services.staff import create_staff_user
+from tests.seeding import add_therapist
 
 ACTOR = Actor.system()
 ZONE = "Asia/Kolkata"
@@ -207,6 +208,7 @@ def build_big_clinic(
                 name=f"Therapist {n + 1:02d}",
                 specialization=spec,
                 hours={weekday: (time(9), time(18)) for weekday in range(6)},
+                actor=ACTOR,
             )
             therapists.append((therapist.id, services[spec]))
         create_staff_user(
@@ -496,6 +498,7 @@ def build_small_clinic(database: Database, now: datetime) -> Clinic:
             name="Dr. Small",
             specialization="speech",
             hours={weekday: (time(0), time(23, 59)) for weekday in range(7)},
+            actor=ACTOR,
         )
         service = catalog.create_service(
             session,

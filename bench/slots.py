@@ -39,15 +39,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from core import migrate
 from core.db import Database
-from models import Appointment, AppointmentStatus, BookingSource, Relation, Therapist
+from models import Appointment, AppointmentStatus, BookingSource, Relation
 from services import catalog, clinics, patients
 from services.appointments import book_appointment
 from services.audit import Actor
 from services.availability import Slot, free_slots
+from tests.seeding import add_therapist
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ACTOR = Actor.system()
@@ -104,33 +104,6 @@ def sqlite_database() -> Iterator[Database]:
             database.dispose()
 
 
-def add_therapist(
-    session: Session,
-    *,
-    clinic_id: int,
-    location_id: int,
-    name: str,
-    specialization: str,
-    hours: dict[int, tuple[time, time]],
-) -> Therapist:
-    """A therapist working ``hours`` ({weekday: (start, end)}) at ``location_id``."""
-    therapist = catalog.create_therapist(
-        session, clinic_id=clinic_id, name=name, specialization=specialization, actor=ACTOR
-    )
-    for weekday, (start, end) in hours.items():
-        catalog.add_weekly_hours(
-            session,
-            clinic_id=clinic_id,
-            therapist_id=therapist.id,
-            location_id=location_id,
-            weekday=weekday,
-            start=start,
-            end=end,
-            actor=ACTOR,
-        )
-    return therapist
-
-
 @contextmanager
 def postgresql_database() -> Iterator[Database]:
     import psycopg
@@ -180,6 +153,7 @@ def build_calendar(database: Database, rng: random.Random) -> Calendar:
             name="Dr. Bench",
             specialization="speech",
             hours={weekday: (time(9), time(18)) for weekday in range(6)},
+            actor=ACTOR,
         )
         service = catalog.create_service(
             session,

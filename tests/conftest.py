@@ -31,6 +31,7 @@ from services.audit import Actor
 from services.staff import create_staff_user
 from tests import clock
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
+from tests.seeding import add_therapist
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -196,37 +197,10 @@ def make_therapist(session: Session) -> Callable[..., Any]:
             name=name,
             specialization=specialization,
             hours=WEEKDAY_HOURS if hours is None else hours,
+            actor=SYSTEM,
         )
 
     return make
-
-
-def add_therapist(
-    session: Session,
-    *,
-    clinic_id: int,
-    location_id: int,
-    name: str,
-    specialization: str,
-    hours: dict[int, tuple[time, time]],
-):
-    """A therapist working ``hours`` ({weekday: (start, end)}) at ``location_id``, through
-    the service verbs (for seeding without fixtures too)."""
-    therapist = catalog.create_therapist(
-        session, clinic_id=clinic_id, name=name, specialization=specialization, actor=SYSTEM
-    )
-    for weekday, (start, end) in hours.items():
-        catalog.add_weekly_hours(
-            session,
-            clinic_id=clinic_id,
-            therapist_id=therapist.id,
-            location_id=location_id,
-            weekday=weekday,
-            start=start,
-            end=end,
-            actor=SYSTEM,
-        )
-    return therapist
 
 
 def _first_location(session: Session, clinic) -> int:

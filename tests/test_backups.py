@@ -33,7 +33,8 @@ from services.audit import Actor
 from services.notes import add_progress_note
 from services.payments import record_payment
 from services.staff import create_staff_user
-from tests.conftest import NOW, SYSTEM, _pg_connect, add_therapist
+from tests.conftest import NOW, SYSTEM, _pg_connect
+from tests.seeding import add_therapist
 from tests.test_cli import roshni
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -71,6 +72,7 @@ def seed_a_clinic_day(session: Session) -> None:
         name="Dr. Priya Nair",
         specialization="speech",
         hours={weekday: (time(9), time(18)) for weekday in range(6)},
+        actor=SYSTEM,
     )
     service = catalog.create_service(
         session,
