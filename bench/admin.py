@@ -72,6 +72,7 @@ from services import catalog, clinics, patients
 from services.appointments import book_appointment
 from services.audit import Actor
 from services.staff import create_staff_user
+from tests.seeding import add_therapist
 
 ACTOR = Actor.system()
 ZONE = "Asia/Kolkata"
@@ -200,24 +201,15 @@ def build_big_clinic(
         therapists = []
         for n in range(THERAPISTS):
             spec = "speech" if n % 2 == 0 else "occupational"
-            therapist = catalog.create_therapist(
+            therapist = add_therapist(
                 session,
                 clinic_id=clinic.id,
+                location_id=location.id,
                 name=f"Therapist {n + 1:02d}",
                 specialization=spec,
+                hours={weekday: (time(9), time(18)) for weekday in range(6)},
                 actor=ACTOR,
             )
-            for weekday in range(6):
-                catalog.add_weekly_hours(
-                    session,
-                    clinic_id=clinic.id,
-                    therapist_id=therapist.id,
-                    location_id=location.id,
-                    weekday=weekday,
-                    start=time(9),
-                    end=time(18),
-                    actor=ACTOR,
-                )
             therapists.append((therapist.id, services[spec]))
         create_staff_user(
             session,
@@ -499,20 +491,15 @@ def build_small_clinic(database: Database, now: datetime) -> Clinic:
         clinic.policy.min_notice_hours = 0
         session.commit()
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name="Dr. Small", specialization="speech", actor=ACTOR
+        therapist = add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location.id,
+            name="Dr. Small",
+            specialization="speech",
+            hours={weekday: (time(0), time(23, 59)) for weekday in range(7)},
+            actor=ACTOR,
         )
-        for weekday in range(7):
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location.id,
-                weekday=weekday,
-                start=time(0),
-                end=time(23, 59),
-                actor=ACTOR,
-            )
         service = catalog.create_service(
             session,
             clinic_id=clinic.id,

@@ -201,15 +201,21 @@ class Workers:
             self._supervisor.join()
         with self._lock:
             running = [p for p in self.procs if p is not None and p.poll() is None]
-        for proc in running:
-            os.killpg(proc.pid, signal.SIGTERM)
-        deadline = clock.monotonic() + 10
-        for proc in running:
-            try:
-                proc.wait(timeout=max(0.1, deadline - clock.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_groups(running)
+
+
+def stop_process_groups(procs: list[subprocess.Popen], grace: float = 10) -> None:
+    """SIGTERM each process's group, then SIGKILL the groups still there after ``grace``
+    seconds (one deadline for all)."""
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = clock.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - clock.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 # --- the client (Twilio's side of the webhook) -----------------------------------------
@@ -283,22 +289,43 @@ class Client:
     ) -> tuple[int, bytes]:
         # A keep-alive connection the server closed between requests is reopened once
         # (the request never reached the app). Twilio itself does not retry a webhook.
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.conn.close()
-                return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.conn.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return keepalive_request(
+            self.conn,
+            method,
+            path,
+            body,
+            headers,
+            retry_on=(http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError),
+        )
 
     def close(self) -> None:
         self.conn.close()
+
+
+def keepalive_request(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    retry_on: tuple[type[Exception], ...],
+) -> tuple[int, bytes]:
+    """One request on a keep-alive connection: (status, body). On ``retry_on`` the
+    connection is closed (the next request reconnects) and the request sent once more."""
+    for attempt in (1, 2):
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.will_close:
+                conn.close()
+            return response.status, data
+        except retry_on:
+            conn.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def replies(body: bytes) -> str:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,7 @@ from rq.registry import FinishedJobRegistry
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bench.harness import stop_process_groups
 from bench.slots import postgresql_database
 from core.clock import utcnow
 from core.config import Config
@@ -257,16 +257,7 @@ def workers(count: int, env: dict[str, str], log: TextIO) -> Iterator[list[subpr
             )
         yield started
     finally:
-        for worker in started:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-        deadline = clock.monotonic() + 10
-        for worker in started:
-            try:
-                worker.wait(timeout=max(0.1, deadline - clock.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop_process_groups([worker for worker in started if worker.poll() is None])
 
 
 def wait_registered(redis: Redis, procs: list[subprocess.Popen], count: int) -> None:

@@ -47,6 +47,7 @@ from services import catalog, clinics, patients
 from services.appointments import book_appointment
 from services.audit import Actor
 from services.availability import Slot, free_slots
+from tests.seeding import add_therapist
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ACTOR = Actor.system()
@@ -145,20 +146,15 @@ def build_calendar(database: Database, rng: random.Random) -> Calendar:
         clinic.policy.min_notice_hours = 1
         session.commit()
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name="Dr. Bench", specialization="speech", actor=ACTOR
+        therapist = add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location.id,
+            name="Dr. Bench",
+            specialization="speech",
+            hours={weekday: (time(9), time(18)) for weekday in range(6)},
+            actor=ACTOR,
         )
-        for weekday in range(6):
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location.id,
-                weekday=weekday,
-                start=time(9),
-                end=time(18),
-                actor=ACTOR,
-            )
         service = catalog.create_service(
             session,
             clinic_id=clinic.id,

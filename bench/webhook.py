@@ -71,6 +71,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 from twilio.request_validator import RequestValidator
 
+from bench.harness import keepalive_request
 from core import migrate
 from core.clock import utcnow
 from core.config import PROJECT_ROOT
@@ -427,19 +428,14 @@ class Client:
     ) -> tuple[int, bytes]:
         # Resending is safe: GET /readyz reads only, and a webhook with a MessageSid
         # already seen gets its stored reply.
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.conn.close()
-                return response.status, data
-            except (http.client.HTTPException, ConnectionError):
-                self.conn.close()  # the next request reconnects
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return keepalive_request(
+            self.conn,
+            method,
+            path,
+            body,
+            headers,
+            retry_on=(http.client.HTTPException, ConnectionError),
+        )
 
     def close(self) -> None:
         self.conn.close()

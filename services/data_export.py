@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
@@ -63,12 +63,32 @@ class ContactRecords:
     invoice_ids: tuple[int, ...]
     payment_ids: tuple[int, ...]
 
+    def owned(self, model: Any) -> ColumnElement[bool]:
+        """SQL: a row of ``model`` is the clinic's and about the contact (the one rule
+        for "what belongs to this contact", shared by export and erasure)."""
+        about: dict[Any, ColumnElement[bool]] = {
+            Contact: Contact.id == self.contact_id,
+            Patient: Patient.id.in_(self.patient_ids),
+            Appointment: Appointment.id.in_(self.appointment_ids),
+            Conversation: Conversation.id.in_(self.conversation_ids),
+            Invoice: Invoice.id.in_(self.invoice_ids),
+            Payment: Payment.id.in_(self.payment_ids),
+            InboundMessage: InboundMessage.conversation_id.in_(self.conversation_ids),
+            OutboundMessage: OutboundMessage.contact_id == self.contact_id,
+            InvoiceLine: InvoiceLine.invoice_id.in_(self.invoice_ids),
+            ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
+            RescheduleRequest: RescheduleRequest.appointment_id.in_(self.appointment_ids),
+            Refund: Refund.payment_id.in_(self.payment_ids),
+            PaymentLink: PaymentLink.contact_id == self.contact_id,
+            CreditEntry: CreditEntry.patient_id.in_(self.patient_ids),
+        }
+        return and_(model.clinic_id == self.clinic_id, about[model])
+
     def entities(self, session: Session) -> dict[str, tuple[int, ...]]:
         """Audit entity types and ids of the rows about the contact (for audit lookups)."""
-        cid = self.clinic_id
 
-        def ids(stmt: Select[Any]) -> tuple[int, ...]:
-            return tuple(session.scalars(stmt))
+        def ids(model: Any) -> tuple[int, ...]:
+            return tuple(session.scalars(select(model.id).where(self.owned(model))))
 
         return {
             "Contact": (self.contact_id,),
@@ -77,38 +97,12 @@ class ContactRecords:
             "Conversation": self.conversation_ids,
             "Invoice": self.invoice_ids,
             "Payment": self.payment_ids,
-            "OutboundMessage": ids(
-                select(OutboundMessage.id).where(
-                    OutboundMessage.clinic_id == cid,
-                    OutboundMessage.contact_id == self.contact_id,
-                )
-            ),
-            "ProgressNote": ids(
-                select(ProgressNote.id).where(
-                    ProgressNote.clinic_id == cid, ProgressNote.patient_id.in_(self.patient_ids)
-                )
-            ),
-            "RescheduleRequest": ids(
-                select(RescheduleRequest.id).where(
-                    RescheduleRequest.clinic_id == cid,
-                    RescheduleRequest.appointment_id.in_(self.appointment_ids),
-                )
-            ),
-            "Refund": ids(
-                select(Refund.id).where(
-                    Refund.clinic_id == cid, Refund.payment_id.in_(self.payment_ids)
-                )
-            ),
-            "PaymentLink": ids(
-                select(PaymentLink.id).where(
-                    PaymentLink.clinic_id == cid, PaymentLink.contact_id == self.contact_id
-                )
-            ),
-            "CreditEntry": ids(
-                select(CreditEntry.id).where(
-                    CreditEntry.clinic_id == cid, CreditEntry.patient_id.in_(self.patient_ids)
-                )
-            ),
+            "OutboundMessage": ids(OutboundMessage),
+            "ProgressNote": ids(ProgressNote),
+            "RescheduleRequest": ids(RescheduleRequest),
+            "Refund": ids(Refund),
+            "PaymentLink": ids(PaymentLink),
+            "CreditEntry": ids(CreditEntry),
         }
 
 
@@ -229,9 +223,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
 
     conversations = []
     for conversation in session.scalars(
-        select(Conversation)
-        .where(Conversation.clinic_id == cid, Conversation.id.in_(records.conversation_ids))
-        .order_by(Conversation.id)
+        select(Conversation).where(records.owned(Conversation)).order_by(Conversation.id)
     ):
         entry = column_values(conversation)
         entry["messages"] = rows(
@@ -246,9 +238,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
 
     invoices = []
     for invoice in session.scalars(
-        select(Invoice)
-        .where(Invoice.clinic_id == cid, Invoice.id.in_(records.invoice_ids))
-        .order_by(Invoice.id)
+        select(Invoice).where(records.owned(Invoice)).order_by(Invoice.id)
     ):
         entry = column_values(invoice)
         entry["lines"] = rows(
@@ -260,9 +250,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
 
     payments = []
     for payment in session.scalars(
-        select(Payment)
-        .where(Payment.clinic_id == cid, Payment.id.in_(records.payment_ids))
-        .order_by(Payment.id)
+        select(Payment).where(records.owned(Payment)).order_by(Payment.id)
     ):
         entry = column_values(payment)
         entry["allocations"] = rows(
@@ -272,77 +260,34 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         )
         payments.append(entry)
 
-    entities = records.entities(session)
+    def owned(model: Any, *order: Any) -> list[dict[str, Any]]:
+        return rows(select(model).where(records.owned(model)).order_by(*order, model.id))
+
     return {
-        "contact.json": rows(
-            select(Contact).where(Contact.clinic_id == cid, Contact.id == records.contact_id)
-        ),
-        "patients.json": rows(
-            select(Patient)
-            .where(Patient.clinic_id == cid, Patient.id.in_(records.patient_ids))
-            .order_by(Patient.id)
-        ),
-        "appointments.json": rows(
-            select(Appointment)
-            .where(Appointment.clinic_id == cid, Appointment.id.in_(records.appointment_ids))
-            .order_by(Appointment.start_at, Appointment.id)
-        ),
-        "reschedule_requests.json": rows(
-            select(RescheduleRequest)
-            .where(
-                RescheduleRequest.clinic_id == cid,
-                RescheduleRequest.id.in_(entities["RescheduleRequest"]),
-            )
-            .order_by(RescheduleRequest.id)
-        ),
-        "progress_notes.json": rows(
-            select(ProgressNote)
-            .where(ProgressNote.clinic_id == cid, ProgressNote.id.in_(entities["ProgressNote"]))
-            .order_by(ProgressNote.id)
-        ),
+        "contact.json": owned(Contact),
+        "patients.json": owned(Patient),
+        "appointments.json": owned(Appointment, Appointment.start_at),
+        "reschedule_requests.json": owned(RescheduleRequest),
+        "progress_notes.json": owned(ProgressNote),
         "conversations.json": conversations,
-        "outbound_messages.json": rows(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.clinic_id == cid,
-                OutboundMessage.id.in_(entities["OutboundMessage"]),
-            )
-            .order_by(OutboundMessage.id)
-        ),
+        "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,
         "payments.json": payments,
-        "refunds.json": rows(
-            select(Refund)
-            .where(Refund.clinic_id == cid, Refund.id.in_(entities["Refund"]))
-            .order_by(Refund.id)
-        ),
-        "payment_links.json": rows(
-            select(PaymentLink)
-            .where(PaymentLink.clinic_id == cid, PaymentLink.id.in_(entities["PaymentLink"]))
-            .order_by(PaymentLink.id)
-        ),
-        "credits.json": rows(
-            select(CreditEntry)
-            .where(CreditEntry.clinic_id == cid, CreditEntry.id.in_(entities["CreditEntry"]))
-            .order_by(CreditEntry.id)
-        ),
+        "refunds.json": owned(Refund),
+        "payment_links.json": owned(PaymentLink),
+        "credits.json": owned(CreditEntry),
         "audit_log.json": [column_values(row) for row in audit_rows_about(session, records)],
     }
 
 
 def _pdf_files(session: Session, records: ContactRecords) -> dict[str, bytes]:
-    cid = records.clinic_id
     out: dict[str, bytes] = {}
     for invoice in session.scalars(
-        select(Invoice)
-        .where(Invoice.clinic_id == cid, Invoice.id.in_(records.invoice_ids))
-        .order_by(Invoice.id)
+        select(Invoice).where(records.owned(Invoice)).order_by(Invoice.id)
     ):
         out[f"invoices/{_safe(invoice.number)}.pdf"] = invoice_pdf(session, invoice)
     for payment in session.scalars(
-        select(Payment)
-        .where(Payment.clinic_id == cid, Payment.id.in_(records.payment_ids))
-        .order_by(Payment.id)
+        select(Payment).where(records.owned(Payment)).order_by(Payment.id)
     ):
         name = payment.receipt_number or f"payment-{payment.id}"
         out[f"receipts/{_safe(name)}.pdf"] = receipt_pdf(session, payment)

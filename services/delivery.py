@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Update, case, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core.clock import require_aware
@@ -257,12 +257,7 @@ def _show_in_simulator(session: Session, attempt: _Attempt, text: str) -> Outbou
     session.rollback()
     with write_transaction(session):
         session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == attempt.id,
-                OutboundMessage.status == OutboundStatus.SENDING,
-            )
-            .values(
+            still_sending(attempt.id).values(
                 status=OutboundStatus.CANCELLED,
                 body=text,
                 error_code=SIMULATED,
@@ -421,12 +416,7 @@ def _send_failed(
     delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
     with write_transaction(session):
         session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == message.id,
-                OutboundMessage.status == OutboundStatus.SENDING,
-            )
-            .values(
+            still_sending(message.id).values(
                 status=OutboundStatus.QUEUED,
                 next_attempt_at=now + delay,
                 error_code=code,
@@ -447,6 +437,15 @@ def _note_sms_opt_out(session: Session, contact_id: int, *, now: datetime) -> No
         )
 
 
+def still_sending(message_id: int) -> Update:
+    """An UPDATE of one outbox row that applies only while the row is still "sending": a
+    claim that the sweep or another worker settled first is left as they left it."""
+    return update(OutboundMessage).where(
+        OutboundMessage.id == message_id,
+        OutboundMessage.status == OutboundStatus.SENDING,
+    )
+
+
 def _finish(
     session: Session,
     message_id: int,
@@ -458,12 +457,9 @@ def _finish(
     session.rollback()
     with write_transaction(session):
         session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == message_id,
-                OutboundMessage.status == OutboundStatus.SENDING,
+            still_sending(message_id).values(
+                status=status, error_code=code, error_message=(message or "")[:300] or None
             )
-            .values(status=status, error_code=code, error_message=(message or "")[:300] or None)
         )
     return status
 
@@ -503,14 +499,7 @@ def _release_unsent(session: Session, message_id: int, *, now: datetime, reason:
         else:
             values["status"] = OutboundStatus.QUEUED
             values["next_attempt_at"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
-        session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == message_id,
-                OutboundMessage.status == OutboundStatus.SENDING,
-            )
-            .values(**values)
-        )
+        session.execute(still_sending(message_id).values(**values))
 
 
 def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:

@@ -127,11 +127,7 @@ def erase_contact(
             return Erasure(contact_id=contact.id, already_erased=True)
 
         records = contact_records(session, clinic_id=clinic_id, contact_id=contact_id)
-        patients = session.scalars(
-            select(Patient).where(
-                Patient.clinic_id == clinic_id, Patient.id.in_(records.patient_ids)
-            )
-        ).all()
+        patients = session.scalars(select(Patient).where(records.owned(Patient))).all()
         needles = _needles(contact.phone, [contact.name, *(p.name for p in patients)])
         counts: dict[str, int] = {}
 
@@ -140,8 +136,7 @@ def erase_contact(
         upcoming = session.scalars(
             select(Appointment.id)
             .where(
-                Appointment.clinic_id == clinic_id,
-                Appointment.id.in_(records.appointment_ids),
+                records.owned(Appointment),
                 Appointment.status.in_(AppointmentStatus.active()),
                 Appointment.start_at > now,
             )
@@ -157,7 +152,7 @@ def erase_contact(
                 reason=CANCEL_REASON,
             )
         counts["appointments_cancelled"] = len(upcoming)
-        counts |= _erase_messages(session, records, contact_id)
+        counts |= _erase_messages(session, records)
         counts |= _erase_people(session, contact, patients, now)
         counts |= _erase_clinical_and_free_text(session, records, needles)
         counts["audit_rows_scrubbed"] = _scrub_audit(session, records, needles)
@@ -232,32 +227,20 @@ def _scrub_json(value: Any, needles: tuple[str, ...], *, personal: bool = False)
     return value
 
 
-def _erase_messages(session: Session, records: ContactRecords, contact_id: int) -> dict[str, int]:
-    cid = records.clinic_id
+def _erase_messages(session: Session, records: ContactRecords) -> dict[str, int]:
     withdrawn = session.execute(
         update(OutboundMessage)
-        .where(
-            OutboundMessage.clinic_id == cid,
-            OutboundMessage.contact_id == contact_id,
-            OutboundMessage.status == OutboundStatus.QUEUED,
-        )
+        .where(records.owned(OutboundMessage), OutboundMessage.status == OutboundStatus.QUEUED)
         .values(status=OutboundStatus.CANCELLED)
     ).rowcount
     blanked = session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.clinic_id == cid, OutboundMessage.contact_id == contact_id)
+        .where(records.owned(OutboundMessage))
         .values(body=None, variables={}, error_message=None)
     ).rowcount
-    inbound = session.execute(
-        delete(InboundMessage).where(
-            InboundMessage.clinic_id == cid,
-            InboundMessage.conversation_id.in_(records.conversation_ids),
-        )
-    ).rowcount
+    inbound = session.execute(delete(InboundMessage).where(records.owned(InboundMessage))).rowcount
     conversations = session.execute(
-        delete(Conversation).where(
-            Conversation.clinic_id == cid, Conversation.id.in_(records.conversation_ids)
-        )
+        delete(Conversation).where(records.owned(Conversation))
     ).rowcount
     return {
         "outbound_withdrawn": withdrawn or 0,
@@ -294,18 +277,14 @@ def _erase_people(
 def _erase_clinical_and_free_text(
     session: Session, records: ContactRecords, needles: tuple[str, ...]
 ) -> dict[str, int]:
-    cid = records.clinic_id
     notes = session.execute(
-        update(ProgressNote)
-        .where(ProgressNote.clinic_id == cid, ProgressNote.patient_id.in_(records.patient_ids))
-        .values(body=ERASED)
+        update(ProgressNote).where(records.owned(ProgressNote)).values(body=ERASED)
     ).rowcount
     # Free text staff wrote about the sessions: it is about the patient by nature.
     session.execute(
         update(Appointment)
         .where(
-            Appointment.clinic_id == cid,
-            Appointment.id.in_(records.appointment_ids),
+            records.owned(Appointment),
             or_(
                 Appointment.cancellation_reason.is_(None),
                 Appointment.cancellation_reason != CANCEL_REASON,
@@ -315,23 +294,20 @@ def _erase_clinical_and_free_text(
     )
     session.execute(
         update(RescheduleRequest)
-        .where(
-            RescheduleRequest.clinic_id == cid,
-            RescheduleRequest.appointment_id.in_(records.appointment_ids),
-        )
+        .where(records.owned(RescheduleRequest))
         .values(note=None, decision_note=None)
     )
     # Money records stay; only their text loses the contact's name and number.
     kept = 0
-    for model, columns, condition in (
-        (Invoice, ("void_reason",), Invoice.id.in_(records.invoice_ids)),
-        (InvoiceLine, ("description",), InvoiceLine.invoice_id.in_(records.invoice_ids)),
-        (Payment, ("note", "reference"), Payment.id.in_(records.payment_ids)),
-        (Refund, ("reason", "error"), Refund.payment_id.in_(records.payment_ids)),
-        (PaymentLink, ("description", "last_error"), PaymentLink.contact_id == records.contact_id),
-        (CreditEntry, ("note",), CreditEntry.patient_id.in_(records.patient_ids)),
+    for model, columns in (
+        (Invoice, ("void_reason",)),
+        (InvoiceLine, ("description",)),
+        (Payment, ("note", "reference")),
+        (Refund, ("reason", "error")),
+        (PaymentLink, ("description", "last_error")),
+        (CreditEntry, ("note",)),
     ):
-        for row in session.scalars(select(model).where(model.clinic_id == cid, condition)):
+        for row in session.scalars(select(model).where(records.owned(model))):
             for column in columns:
                 value = getattr(row, column)
                 scrubbed = _scrub_text(value, needles)
@@ -383,16 +359,12 @@ def _scrub_provider_events(
     ids = [
         *session.scalars(
             select(Payment.provider_payment_id).where(
-                Payment.clinic_id == cid,
-                Payment.id.in_(records.payment_ids),
-                Payment.provider_payment_id.is_not(None),
+                records.owned(Payment), Payment.provider_payment_id.is_not(None)
             )
         ),
         *session.scalars(
             select(PaymentLink.provider_link_id).where(
-                PaymentLink.clinic_id == cid,
-                PaymentLink.contact_id == records.contact_id,
-                PaymentLink.provider_link_id.is_not(None),
+                records.owned(PaymentLink), PaymentLink.provider_link_id.is_not(None)
             )
         ),
     ]

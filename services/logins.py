@@ -23,7 +23,14 @@ from models.staff import LoginAttempt
 from services import audit
 from services.audit import Actor
 from services.errors import InvalidInput
-from services.staff import DUMMY_HASH, HASHER, end_sessions, locked_user, verify_password
+from services.staff import (
+    DUMMY_HASH,
+    HASHER,
+    end_sessions,
+    locked_user,
+    turn_off_totp,
+    verify_password,
+)
 
 # Wrong passwords (or codes) in a row before an account is locked, and for how long.
 ACCOUNT_LOCK_AFTER = 5
@@ -303,9 +310,7 @@ def disable_totp(
         fresh = step is not None and (user.totp_last_step is None or step > user.totp_last_step)
         if fresh and user.has_totp:
             before = audit.snapshot(user)
-            user.totp_secret_encrypted = None
-            user.totp_enabled_at = None
-            user.totp_last_step = None
+            turn_off_totp(user)
             audit.record(
                 session,
                 clinic_id=user.clinic_id,

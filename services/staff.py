@@ -95,8 +95,7 @@ def change_password(
         user = locked_user(session, user_id)
         if not verify_password(user.password_hash, current or ""):
             raise InvalidInput(detail="That is not your current password.")
-        user.password_hash = hash_password(new or "", email=user.email)
-        end_sessions(user)
+        _replace_password(user, new)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -200,9 +199,7 @@ def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int |
         if user.totp_secret_encrypted is None and user.totp_enabled_at is None:
             raise InvalidTransition(f"{user.email} has no two-step login to reset.")
         before = audit.snapshot(user)
-        user.totp_secret_encrypted = None
-        user.totp_enabled_at = None
-        user.totp_last_step = None
+        turn_off_totp(user)
         end_sessions(user)  # a lost phone may be a stolen one, signed in
         audit.record(
             session,
@@ -223,8 +220,7 @@ def set_password(
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         _not_yourself(actor, user, "Change your own password from My profile.")
-        user.password_hash = hash_password(password or "", email=user.email)
-        end_sessions(user)
+        _replace_password(user, password)
         audit.record(
             session,
             clinic_id=user.clinic_id,
@@ -234,6 +230,20 @@ def set_password(
             after={"password": "set"},
         )
     return user
+
+
+def turn_off_totp(user: StaffUser) -> None:
+    """Forget ``user``'s second factor: the password alone logs them in until they set it
+    up again."""
+    user.totp_secret_encrypted = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+
+
+def _replace_password(user: StaffUser, password: str) -> None:
+    """A new password ends every session begun under the old one."""
+    user.password_hash = hash_password(password or "", email=user.email)
+    end_sessions(user)
 
 
 def end_sessions(user: StaffUser) -> None:

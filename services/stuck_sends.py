@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from core.db import write_transaction
 from integrations.twilio_client import ListError, ProviderMessage
 from models import Clinic, OutboundMessage, OutboundStatus
-from services.delivery import MAX_ATTEMPTS, OUTCOME_UNKNOWN, STUCK_AFTER, Sender
+from services.delivery import MAX_ATTEMPTS, OUTCOME_UNKNOWN, STUCK_AFTER, Sender, still_sending
 from services.rendering import addresses
 
 # Twilio dates a message when it takes it, a moment after we noted the send; the margin
@@ -135,12 +135,7 @@ def _settle_lost_answer(
     if found is not None:
         with write_transaction(session):
             session.execute(
-                update(OutboundMessage)
-                .where(
-                    OutboundMessage.id == message_id,
-                    OutboundMessage.status == OutboundStatus.SENDING,
-                )
-                .values(
+                still_sending(message_id).values(
                     status=OutboundStatus.SENT,
                     provider_sid=found.sid,
                     sent_at=found.created_at or started,
@@ -153,11 +148,7 @@ def _settle_lost_answer(
         return _give_to_staff(session, message_id, "not in Twilio's message log, twice")
     with write_transaction(session):
         session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.SENDING
-            )
-            .values(
+            still_sending(message_id).values(
                 status=OutboundStatus.QUEUED,
                 next_attempt_at=now,
                 send_started_at=None,
@@ -212,11 +203,7 @@ def _give_to_staff(session: Session, message_id: int, reason: str) -> int:
     session.rollback()
     with write_transaction(session):
         result = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.SENDING
-            )
-            .values(
+            still_sending(message_id).values(
                 status=OutboundStatus.FAILED,
                 error_code=OUTCOME_UNKNOWN,
                 error_message=f"{reason}: check Twilio's message log before retrying"[:300],

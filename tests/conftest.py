@@ -31,6 +31,7 @@ from services.audit import Actor
 from services.staff import create_staff_user
 from tests import clock
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
+from tests.seeding import add_therapist
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -186,24 +187,18 @@ def make_therapist(session: Session) -> Callable[..., Any]:
     """A therapist working ``hours`` ({weekday: (start, end)}) at the clinic's first location."""
 
     def make(clinic, name: str = "Dr. Priya Nair", specialization: str = "speech", hours=None):
-        therapist = catalog.create_therapist(
-            session, clinic_id=clinic.id, name=name, specialization=specialization, actor=SYSTEM
-        )
         location_id = (
             clinic.locations[0].id if clinic.locations else _first_location(session, clinic)
         )
-        for weekday, (start, end) in (WEEKDAY_HOURS if hours is None else hours).items():
-            catalog.add_weekly_hours(
-                session,
-                clinic_id=clinic.id,
-                therapist_id=therapist.id,
-                location_id=location_id,
-                weekday=weekday,
-                start=start,
-                end=end,
-                actor=SYSTEM,
-            )
-        return therapist
+        return add_therapist(
+            session,
+            clinic_id=clinic.id,
+            location_id=location_id,
+            name=name,
+            specialization=specialization,
+            hours=WEEKDAY_HOURS if hours is None else hours,
+            actor=SYSTEM,
+        )
 
     return make
 
@@ -366,21 +361,26 @@ def razorpay(razorpay_server):
     return razorpay_server
 
 
+def payments_env(db, tmp_path, razorpay, **more: str) -> dict[str, str]:
+    """A test environment whose key encrypts clinics' Razorpay secrets and whose Razorpay
+    is the fake; ``more`` adds or overrides variables."""
+    return {
+        "ROSHNI_ENV": "test",
+        "DATABASE_URL": db.url,
+        "SECRET_KEY": "x" * 40,
+        "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
+        "RAZORPAY_API_URL": razorpay.url,
+        **more,
+    }
+
+
 @pytest.fixture
 def payments_config(db, tmp_path, razorpay):
     """A test Config whose key encrypts clinics' Razorpay secrets and points at the fake."""
     from core.config import Config
 
-    return Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-            "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
-            "RAZORPAY_API_URL": razorpay.url,
-        }
-    )
+    return Config.from_env(payments_env(db, tmp_path, razorpay))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -114,6 +115,17 @@ def inprocess_worker(
     env: dict[str, str], queue: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], None]]:
     """RQ's own ``SimpleWorker`` in this process, its jobs configured from ``env``."""
+    with worker_in_process(queue, env, monkeypatch) as work:
+        yield work
+
+
+@contextmanager
+def worker_in_process(
+    queue: Queue, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], None]]:
+    """``work()`` runs RQ's own ``SimpleWorker`` on ``queue`` in this process (burst); its
+    jobs read their settings from ``env`` in the environment, as a worker's do. On the way
+    out the signal handlers the worker installs are undone and the jobs' runtime dropped."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     job_runtime.runtime.cache_clear()
@@ -246,3 +258,11 @@ def statuses(session: Session) -> Counter[OutboundStatus]:
 
 def recipients(twilio: FakeTwilio) -> Counter[str]:
     return Counter(message["To"] for message in twilio.sent)
+
+
+def assert_each_sent_once(
+    twilio: FakeTwilio, session: Session, reminders: Reminders, *, sent: int
+) -> None:
+    """Twilio took each reminder exactly once, and the outbox holds ``sent`` rows, all sent."""
+    assert recipients(twilio) == reminders.recipients
+    assert statuses(session) == {OutboundStatus.SENT: sent}

@@ -66,6 +66,18 @@ def admin_user(session, clinic):
     )
 
 
+def add_operator(session, clinic, email: str, password: str) -> StaffUser:
+    """A front-desk account at ``clinic``."""
+    return staff.create_staff_user(
+        session,
+        email=email,
+        password=password,
+        role=Role.OPERATOR,
+        clinic_id=clinic.id,
+        actor=SYSTEM,
+    )
+
+
 def csrf_token(client, url: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(url).text)
     assert match, f"no CSRF token on {url}"
@@ -205,14 +217,7 @@ def test_unknown_emails_lock_nothing_and_read_like_a_wrong_password(app, admin_u
 def test_twenty_failures_from_one_address_block_it_for_every_email(
     app, admin_user, clinic, session, clock
 ):
-    staff.create_staff_user(
-        session,
-        email="operator@a.example",
-        password="another-long-passphrase",
-        role=Role.OPERATOR,
-        clinic_id=clinic.id,
-        actor=SYSTEM,
-    )
+    add_operator(session, clinic, "operator@a.example", "another-long-passphrase")
     attacker = app.test_client()
     attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     for n in range(20):
@@ -424,14 +429,7 @@ def test_totp_pages_need_a_login(app):
 def test_the_login_page_answers_alike_for_unknown_known_and_locked_emails(
     app, admin_user, clinic, session
 ):
-    staff.create_staff_user(
-        session,
-        email="locked@a.example",
-        password="another-long-passphrase",
-        role=Role.OPERATOR,
-        clinic_id=clinic.id,
-        actor=SYSTEM,
-    )
+    add_operator(session, clinic, "locked@a.example", "another-long-passphrase")
     for _ in range(5):
         log_in(app.test_client(), email="locked@a.example", password="not-my-password-at-all")
     assert session.scalar(
@@ -518,14 +516,7 @@ def assert_sent_to_login(app, cookie: str) -> None:
 
 @pytest.fixture
 def operator(session, clinic):
-    return staff.create_staff_user(
-        session,
-        email="operator@a.example",
-        password="front-desk-passphrase",
-        role=Role.OPERATOR,
-        clinic_id=clinic.id,
-        actor=SYSTEM,
-    )
+    return add_operator(session, clinic, "operator@a.example", "front-desk-passphrase")
 
 
 def test_logging_out_ends_every_session_of_the_account(app, admin_user, session):

@@ -34,6 +34,7 @@ from services.notes import add_progress_note
 from services.payments import record_payment
 from services.staff import create_staff_user
 from tests.conftest import NOW, SYSTEM, _pg_connect
+from tests.seeding import add_therapist
 from tests.test_cli import roshni
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -64,20 +65,15 @@ def seed_a_clinic_day(session: Session) -> None:
         clinic_id=clinic.id,
         actor=SYSTEM,
     )
-    therapist = catalog.create_therapist(
-        session, clinic_id=clinic.id, name="Dr. Priya Nair", specialization="speech", actor=SYSTEM
+    therapist = add_therapist(
+        session,
+        clinic_id=clinic.id,
+        location_id=location.id,
+        name="Dr. Priya Nair",
+        specialization="speech",
+        hours={weekday: (time(9), time(18)) for weekday in range(6)},
+        actor=SYSTEM,
     )
-    for weekday in range(6):
-        catalog.add_weekly_hours(
-            session,
-            clinic_id=clinic.id,
-            therapist_id=therapist.id,
-            location_id=location.id,
-            weekday=weekday,
-            start=time(9),
-            end=time(18),
-            actor=SYSTEM,
-        )
     service = catalog.create_service(
         session,
         clinic_id=clinic.id,
@@ -518,15 +514,12 @@ def test_a_failing_daily_backup_is_logged_and_raised(tmp_path, caplog):
 def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_worker_runs_it(
     tmp_path, monkeypatch
 ):
-    import signal
-
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from jobs import runtime as job_runtime
     from jobs.runner import QUEUE, enqueue_backup_if_due
     from jobs.runtime import build_runtime
-    from tests.jobs_support import REDIS_URL
+    from tests.jobs_support import REDIS_URL, worker_in_process
 
     redis = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -540,7 +533,6 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_wor
     rt = build_runtime(config)
     queue = Queue(QUEUE, connection=redis)
     store = LocalStore(tmp_path / "bk")
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     now = utcnow()
     try:
         check = daily.DailyBackupCheck(config)
@@ -552,10 +544,8 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_wor
         assert not enqueue_backup_if_due(rt, queue, daily.DailyBackupCheck(config), now=later)
         assert len(queue.job_ids) == 1
 
-        for name, value in env.items():  # what the worker's jobs configure themselves from
-            monkeypatch.setenv(name, value)
-        job_runtime.runtime.cache_clear()
-        SimpleWorker([queue], connection=redis).work(burst=True)
+        with worker_in_process(queue, env, monkeypatch) as work:
+            work()
         [taken] = backup.backups_in(store)
         assert taken.revision == HEAD
 
@@ -563,11 +553,6 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_wor
         assert not enqueue_backup_if_due(rt, queue, daily.DailyBackupCheck(config), now=later)
         assert queue.job_ids == []
     finally:
-        for sig, handler in handlers.items():  # the worker installs its own
-            signal.signal(sig, handler)
-        if job_runtime.runtime.cache_info().currsize:
-            job_runtime.runtime().database.dispose()
-        job_runtime.runtime.cache_clear()
         redis.flushdb()
         redis.close()
         rt.database.dispose()

@@ -26,6 +26,7 @@ from models import Clinic, OutboundMessage, OutboundStatus
 # ruff: noqa: F811
 from tests.jobs_support import (  # noqa: F401  (fixtures)
     TIMEOUT,
+    assert_each_sent_once,
     db,
     due_reminders,
     env,
@@ -80,8 +81,7 @@ def test_a_job_a_killed_worker_had_started_is_handed_over_again(
     assert queue.count == 2, "the dead worker's job is queued again"
     inprocess_worker()
 
-    assert recipients(twilio) == reminders.recipients  # each exactly once
-    assert statuses(session) == {OutboundStatus.SENT: 2}
+    assert_each_sent_once(twilio, session, reminders, sent=2)
 
 
 def test_a_job_a_killed_worker_had_just_taken_is_handed_over_again(
@@ -98,8 +98,7 @@ def test_a_job_a_killed_worker_had_just_taken_is_handed_over_again(
     assert queue.count == 2, "the stranded job is queued again"
     inprocess_worker()
 
-    assert recipients(twilio) == reminders.recipients  # each exactly once
-    assert statuses(session) == {OutboundStatus.SENT: 2}
+    assert_each_sent_once(twilio, session, reminders, sent=2)
 
 
 def test_a_sweep_after_redis_lost_everything_finds_every_unsent_row(
@@ -116,8 +115,7 @@ def test_a_sweep_after_redis_lost_everything_finds_every_unsent_row(
     assert queue.count == 4
     inprocess_worker()
 
-    assert recipients(twilio) == reminders.recipients
-    assert statuses(session) == {OutboundStatus.SENT: 4}
+    assert_each_sent_once(twilio, session, reminders, sent=4)
 
 
 def test_a_worker_killed_inside_the_twilio_call_causes_no_duplicate(
@@ -157,8 +155,7 @@ def test_a_worker_killed_inside_the_twilio_call_causes_no_duplicate(
     run_worker(env)
     assert enqueue_due(runtime, queue).dispatched == 0
 
-    assert recipients(twilio) == reminders.recipients  # each exactly once
-    assert statuses(session) == {OutboundStatus.SENT: 4}
+    assert_each_sent_once(twilio, session, reminders, sent=4)
     found = session.get(OutboundMessage, stuck.id)
     assert found is not None and found.provider_sid == twilio.sent[0]["Sid"]
     assert f"whatsapp:{found.contact.phone}" == twilio.sent[0]["To"]

@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import runpy
-import signal
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +22,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -33,15 +31,14 @@ from core.app import create_app, get_db
 from core.config import PROJECT_ROOT, Config
 from core.logging_setup import TEXT_FORMAT, JsonFormatter, new_request_id
 from core.redaction import redact, redact_path
-from jobs import runtime as job_runtime
 from jobs.runner import enqueue_due, tick
 from jobs.runtime import build_runtime
 from models import Appointment, Clinic, Contact, OutboundMessage, Payment, PaymentLink
 from services.demo import DEMO_CLINICS, seed_clinic
-from tests.conftest import RAZORPAY_BASE_URL
+from tests.conftest import RAZORPAY_BASE_URL, payments_env
 from tests.fake_razorpay import KEY_SECRET, WEBHOOK_SECRET
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from tests.jobs_support import queue, redis  # noqa: F401  (fixtures rq_send uses)
+from tests.jobs_support import queue, redis, worker_in_process  # noqa: F401  (fixtures)
 
 PHONE = "+919876543210"
 PHONE_FORMS = (PHONE, "919876543210", "9876543210", "98765 43210", "%2B919876543210")
@@ -84,21 +81,21 @@ def everything_logged() -> Iterator[Capture]:
             logging.getLogger(name).setLevel(level)
 
 
-def _config(db, tmp_path, razorpay, twilio, **more: str) -> Config:
-    return Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-            "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
-            "RAZORPAY_API_URL": razorpay.url,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_API_URL": twilio.url,
-            **more,
-        }
+def _env(db, tmp_path, razorpay, twilio, **more: str) -> dict[str, str]:
+    """The payments test environment, with the fake Twilio too."""
+    return payments_env(
+        db,
+        tmp_path,
+        razorpay,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_API_URL=twilio.url,
+        **more,
     )
+
+
+def _config(db, tmp_path, razorpay, twilio, **more: str) -> Config:
+    return Config.from_env(_env(db, tmp_path, razorpay, twilio, **more))
 
 
 @pytest.fixture
@@ -168,34 +165,14 @@ def rq_send(request, db, tmp_path, razorpay, twilio, monkeypatch):
     runs it in this process; its jobs read their settings from the environment, as a
     worker's do (Redis: tests/jobs_support.py)."""
     rq_queue = request.getfixturevalue("queue")
-    env = {
-        "ROSHNI_ENV": "test",
-        "DATABASE_URL": db.url,
-        "SECRET_KEY": "x" * 40,
-        "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
-        "RAZORPAY_API_URL": razorpay.url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_URL": twilio.url,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    job_runtime.runtime.cache_clear()
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    env = _env(db, tmp_path, razorpay, twilio)
+    with worker_in_process(rq_queue, env, monkeypatch) as work:
 
         def send(runtime) -> None:
             enqueue_due(runtime, rq_queue)
-            SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+            work()
 
         yield send
-    finally:
-        for sig, handler in handlers.items():  # the worker installs its own
-            signal.signal(sig, handler)
-        if job_runtime.runtime.cache_info().currsize:
-            job_runtime.runtime().database.dispose()
-        job_runtime.runtime.cache_clear()
 
 
 def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
