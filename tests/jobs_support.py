@@ -228,9 +228,7 @@ def due_reminders(
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.clinic_id == clinic.id)
-            .values(
-                due_at=now - timedelta(minutes=1), next_attempt_at=now - timedelta(minutes=1)
-            )
+            .values(due_at=now - timedelta(minutes=1), next_attempt_at=now - timedelta(minutes=1))
         )
         session.commit()
         rows = session.execute(
