@@ -30,6 +30,7 @@ from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from admin.views.staff import ProfileView, StaffUserView
 from core import tenancy
+from core.db import get_db
 from core.logging_setup import bind_clinic
 from core.security import csp_nonce, csrf
 from models import (
@@ -56,7 +57,6 @@ from models import (
 
 
 def init_app(app: Flask) -> None:
-    from core.app import get_db
 
     db = get_db(app)
     session = db.scoped

@@ -29,6 +29,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.clock import utcnow
+from core.db import get_db
 from core.ids import parse_id
 from core.secrets import SecretUnreadable, decrypt, encrypt
 from models import StaffUser
@@ -74,7 +75,6 @@ class CodeForm(FlaskForm):
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
-    from core.app import get_db
 
     key = parse_id(user_id)
     if key is None:
@@ -121,7 +121,6 @@ def _sign_out_when_idle() -> Response | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
-    from core.app import get_db
 
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
@@ -149,7 +148,6 @@ def login() -> str | Response:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code() -> str | Response:
-    from core.app import get_db
 
     pending = session.get(_PENDING)
     now = utcnow()
@@ -179,7 +177,6 @@ def login_code() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    from core.app import get_db
 
     if current_user.is_authenticated:
         logins.log_out(get_db().scoped, user_id=current_user.id, actor=Actor.staff(current_user.id))
@@ -191,7 +188,6 @@ def logout() -> Response:
 @bp.route("/auth/totp/setup", methods=["GET", "POST"])
 @login_required
 def totp_setup() -> str | Response:
-    from core.app import get_db
 
     config = current_app.config["ROSHNI"]
     form = CodeForm()
@@ -224,7 +220,6 @@ def totp_setup() -> str | Response:
 @bp.post("/auth/totp/disable")
 @login_required
 def totp_disable() -> Response:
-    from core.app import get_db
 
     form = CodeForm()
     if form.validate_on_submit():

@@ -50,10 +50,10 @@ from flask import Flask
 from sqlalchemy import Table, func, select, text
 
 from bench.slots import StatementCounter, postgresql_database
-from core.app import create_app, get_db
+from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
-from core.db import Database
+from core.db import Database, get_db
 from models import (
     Appointment,
     AppointmentStatus,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, scoped_session
 from core import rate_limit
 from core.clock import utcnow
 from core.config import Config
-from core.db import retry_on_disconnect
+from core.db import get_db, retry_on_disconnect
 from core.formatting import format_money
 from core.logging_setup import bind_clinic
 from core.metrics import count_payment_event
@@ -48,7 +48,6 @@ MAX_EVENT_DEPTH = 32
 
 @bp.post("/webhooks/razorpay")
 def razorpay_webhook() -> Response:
-    from core.app import get_db
 
     config = current_app.config["ROSHNI"]
     if (request.content_length or 0) > MAX_EVENT_BYTES:
@@ -62,7 +61,6 @@ def razorpay_webhook() -> Response:
 
 
 def _store_event(session: scoped_session[Session], body: bytes, config: Config) -> Response:
-    from core.app import get_db
 
     signature = request.headers.get("X-Razorpay-Signature", "")
     signed_by = next(
@@ -114,7 +112,6 @@ def _store_event(session: scoped_session[Session], body: bytes, config: Config) 
 def razorpay_return() -> str:
     """Where Razorpay sends the browser after paying. It shows a page; it never marks
     anything paid (the webhook or the reconcile fetch does)."""
-    from core.app import get_db
 
     config = current_app.config["ROSHNI"]
     params = {k: request.args.get(k, "")[:100] for k in request.args}
@@ -166,7 +163,6 @@ def receipt(token: str) -> Response:
     payment = _payment_by_token(token)
     if payment.status is not PaymentState.RECEIVED:
         abort(404)
-    from core.app import get_db
 
     pdf = receipt_pdf(get_db().scoped, payment)
     return Response(
@@ -213,7 +209,6 @@ def upi_qr(token: str) -> Response:
 
 
 def _payment_by_token(token: str) -> Payment:
-    from core.app import get_db
 
     if not TOKEN.match(token):
         abort(404)
@@ -224,7 +219,6 @@ def _payment_by_token(token: str) -> Payment:
 
 
 def _upi(token: str) -> tuple[Payment, Clinic, str]:
-    from core.app import get_db
 
     payment = _payment_by_token(token)
     clinic = get_db().scoped.get(Clinic, payment.clinic_id)

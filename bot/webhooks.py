@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from bot.receive import Delivery, receive
 from bot.twiml import twiml_reply
 from core.clock import utcnow
-from core.db import retry_on_disconnect
+from core.db import get_db, retry_on_disconnect
 from core.logging_setup import bind_clinic
 from core.security import csrf
 from models import Channel, Clinic, MessageSource
@@ -40,7 +40,6 @@ def twilio_sms() -> Response:
 def twilio_status() -> Response:
     """Delivery status callbacks: statuses only move forward; unknown ids still get 200
     (so Twilio stops retrying)."""
-    from core.app import get_db
 
     session = get_db().scoped
 
@@ -61,7 +60,6 @@ def twilio_status() -> Response:
 
 
 def _inbound(channel: Channel) -> Response:
-    from core.app import get_db
 
     session = get_db().scoped
     # Deduplicated by MessageSid: a second try after a dropped connection is safe.

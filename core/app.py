@@ -9,7 +9,7 @@ from flask import Flask
 
 from core import logging_setup
 from core.config import Config
-from core.db import Database
+from core.db import EXTENSION, Database
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -45,7 +45,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db = Database(config.database_url, echo=config.sql_echo)
-    app.extensions["roshni.db"] = db
+    app.extensions[EXTENSION] = db
 
     @app.teardown_appcontext
     def _release_session(_exc: BaseException | None) -> None:
@@ -76,9 +76,3 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         # Embedded mode: no Redis, so this process sweeps the outbox and sends.
         app.extensions["roshni.jobs"] = start_inprocess(build_runtime(config, db))
     return app
-
-
-def get_db(app: Flask | None = None) -> Database:
-    from flask import current_app
-
-    return (app or current_app).extensions["roshni.db"]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -175,3 +176,11 @@ def retry_on_disconnect(session: Session | scoped_session[Session], work: Callab
             log.warning("the database connection dropped mid-request; trying once more")
             time.sleep(pause)
     return work()
+
+
+EXTENSION = "roshni.db"  # where create_app keeps the app's Database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """The Database of ``app`` (default: the app handling this request)."""
+    return (app or current_app).extensions[EXTENSION]

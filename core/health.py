@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from core.clock import utcnow
+from core.db import get_db
 from services.job_health import jobs_health
 from services.messaging import backlog
 
@@ -27,7 +28,6 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    from core.app import get_db
 
     checks: dict[str, str | int | float | None] = {}
     degraded: list[str] = []
@@ -51,7 +51,6 @@ def readyz():
 
 @bp.get("/healthz/jobs")
 def healthz_jobs():
-    from core.app import get_db
 
     config = current_app.config["ROSHNI"]
     try:

@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from core.clock import utcnow
+from core.db import get_db
 from core.metrics import WEBHOOK_REQUESTS, WEBHOOK_SECONDS
 from services.job_health import ALIVE_WITHIN, jobs_health
 from services.messaging import failures_by_error_code
@@ -54,7 +55,6 @@ def metrics() -> Response:
 
 def _scraped_from_database() -> CollectorRegistry:
     """Gauges read now from the database, in a registry of their own (one per scrape)."""
-    from core.app import get_db
 
     registry = CollectorRegistry()
     up = Gauge("roshni_database_up", "1 when the database answered this scrape.", registry=registry)

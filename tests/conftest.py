@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import migrate
 from core.config import Config
-from core.db import Database
+from core.db import Database, get_db
 from integrations.twilio_client import TwilioSender
 from models import Base, Relation, Role, StaffUser
 from services import catalog, clinics, patients
@@ -268,7 +268,7 @@ def app(db: Database, tmp_path) -> Iterator[Flask]:
     A module whose views must see a frozen clock overrides it as
     ``def app(app, monkeypatch)``; the payment tests build theirs from ``payments_config``.
     """
-    from core.app import create_app, get_db  # the panel (admin/) loads only for panel tests
+    from core.app import create_app  # the panel (admin/) loads only for panel tests
 
     config = Config.from_env(
         {

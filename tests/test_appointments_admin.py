@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from admin.views import appointments as appointments_view
-from core.app import create_app, get_db
+from core.app import create_app
+from core.db import get_db
 from models import (
     Appointment,
     AppointmentStatus,

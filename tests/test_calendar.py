@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from admin.views import calendar
-from core.app import get_db
+from core.db import get_db
 from models import (
     Appointment,
     AuditLog,

@@ -59,7 +59,8 @@ def test_secrets_can_come_from_files(tmp_path):
 
 
 def test_production_turns_on_secure_cookies(tmp_path):
-    from core.app import create_app, get_db
+    from core.app import create_app
+    from core.db import get_db
 
     config = Config.from_env(
         {
@@ -78,7 +79,8 @@ def test_production_turns_on_secure_cookies(tmp_path):
 def test_without_redis_the_web_process_runs_the_outbox_thread_and_with_redis_it_does_not(
     tmp_path, sqlite_url
 ):
-    from core.app import create_app, get_db
+    from core.app import create_app
+    from core.db import get_db
 
     base = {
         "DATABASE_URL": sqlite_url,

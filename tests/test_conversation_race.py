@@ -28,9 +28,9 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot import webhooks
-from core.app import create_app, get_db
+from core.app import create_app
 from core.config import Config
-from core.db import Database
+from core.db import Database, get_db
 from models import Appointment, AppointmentStatus, BookingSource, Clinic, Service, Therapist
 from services import patients
 from services.appointments import book_appointment

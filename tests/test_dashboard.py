@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
+from core.db import get_db
 from models import BookingSource, ExceptionKind, PaymentMethod, Role
 from services import appointments, billing, catalog, payments, refunds, reports
 from services.audit import Actor
@@ -397,7 +398,6 @@ def test_the_dashboard_costs_the_same_statements_for_5_or_50_sessions(
     book,
     frozen,
 ):
-    from core.app import get_db
 
     counts = {}
     for size in (5, 50):

@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from admin.views import data_rights as data_rights_view
 from admin.views import people as people_view
-from core.app import create_app, get_db
+from core.app import create_app
+from core.db import get_db
 from flows.messages import say
 from models import (
     Appointment,

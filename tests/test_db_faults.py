@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
-from core.app import create_app, get_db
+from core.app import create_app
 from core.config import Config
+from core.db import get_db
 from models import InboundMessage
 from services.demo import DEMO_CLINICS, seed_clinic
 from tests.test_webhooks import TOKEN, form, post

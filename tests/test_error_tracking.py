@@ -16,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from core.app import create_app, get_db
+from core.app import create_app
 from core.config import PROJECT_ROOT, Config
+from core.db import get_db
 
 PHONE = "+919876543210"
 

@@ -34,7 +34,8 @@ def config_for(db, tmp_path, **extra: str) -> Config:
 
 @pytest.fixture
 def client(db, tmp_path):
-    from core.app import create_app, get_db
+    from core.app import create_app
+    from core.db import get_db
 
     app = create_app(config_for(db, tmp_path, JOBS_MAX_DELAY_SECONDS="120"))
     yield app.test_client()
@@ -66,7 +67,8 @@ def patient(make_clinic, make_patient):
 
 
 def test_readyz_stays_ready_but_degraded_when_redis_is_down(db, tmp_path):
-    from core.app import create_app, get_db
+    from core.app import create_app
+    from core.db import get_db
 
     # Port 1: nothing listens. Webhooks still store messages; the outbox is the record.
     app = create_app(config_for(db, tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
@@ -80,7 +82,8 @@ def test_readyz_stays_ready_but_degraded_when_redis_is_down(db, tmp_path):
 
 
 def test_readyz_is_unavailable_without_the_database(tmp_path):
-    from core.app import create_app, get_db
+    from core.app import create_app
+    from core.db import get_db
 
     missing = tmp_path / "no-such-dir" / "x.db"  # SQLite cannot create it: no directory
     app = create_app(

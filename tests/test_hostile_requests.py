@@ -19,7 +19,8 @@ from flask_admin.model import BaseModelView
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from core.app import create_app, get_db
+from core.app import create_app
+from core.db import get_db
 from core.spreadsheet_cells import FORMULA_STARTS, safe_cell
 from models import ProviderEvent, Service, Therapist
 from tests.conftest import NOW

@@ -27,8 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from core.app import create_app, get_db
+from core.app import create_app
 from core.config import PROJECT_ROOT, Config
+from core.db import get_db
 from core.logging_setup import TEXT_FORMAT, JsonFormatter, new_request_id
 from core.redaction import redact, redact_path
 from jobs.runner import enqueue_due, tick

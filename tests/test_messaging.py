@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from core.app import create_app, get_db
+from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
-from core.db import write_transaction
+from core.db import get_db, write_transaction
 from integrations.twilio_client import TwilioSender
 from jobs.runner import tick
 from jobs.runtime import Runtime

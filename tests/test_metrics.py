@@ -14,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, select
 from twilio.request_validator import RequestValidator
 
-from core.app import create_app, get_db
+from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
+from core.db import get_db
 from models import Channel, Clinic, MessageTemplate, OutboundMessage, OutboundStatus
 from services.delivery import deliver
 from services.demo import DEMO_CLINICS, seed_clinic

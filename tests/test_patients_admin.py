@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from admin.views import appointments as appointments_view
 from admin.views import people as people_view
-from core.app import create_app, get_db
+from core.app import create_app
+from core.db import get_db
 from models import (
     AuditLog,
     BookingSource,

@@ -17,7 +17,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.app import create_app, get_db
+from core.app import create_app
+from core.db import get_db
 from models import (
     AppointmentStatus,
     LinkStatus,

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot.twiml import MAX_BODY, sms_plain, split_reply
-from core.app import create_app, get_db
+from core.app import create_app
 from core.config import Config
+from core.db import get_db
 from models import Contact, InboundMessage
 from services.demo import DEMO_CLINICS, seed_clinic
 

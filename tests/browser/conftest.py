@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from core import migrate
-from core.app import create_app, get_db
+from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
+from core.db import get_db
 from models import Appointment, BookingSource, Clinic, Relation, Service, Therapist
 from services import patients
 from services.appointments import book_appointment
