@@ -170,12 +170,23 @@ def retry_on_disconnect(session: Session | scoped_session[Session], work: Callab
         try:
             return work()
         except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            if not (exc.connection_invalidated or _connection_lost(exc)):
                 raise
             session.rollback()
             log.warning("the database connection dropped mid-request; trying once more")
             time.sleep(pause)
     return work()
+
+
+# SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server
+# shutting it down (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_lost(exc: DBAPIError) -> bool:
+    """A connection ended while it was being opened (SQLAlchemy marks only the ones it
+    had in use as invalidated): the server terminated it, so another try may succeed."""
+    return str(getattr(exc.orig, "sqlstate", None) or "").startswith(_LOST)
 
 
 EXTENSION = "roshni.db"  # where create_app keeps the app's Database
