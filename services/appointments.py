@@ -52,6 +52,7 @@ from services.errors import (
     TooLateToReschedule,
     TooSoon,
 )
+from services.locks import lock_appointment
 from services.numbering import next_value
 
 ALTERNATIVES = 3
@@ -148,7 +149,7 @@ def reschedule_appointment(
     ctx: BookingContext | None = None
     try:
         with write_transaction(session):
-            appointment = _get_for_update(session, clinic_id, appointment_id)
+            appointment = lock_appointment(session, clinic_id, appointment_id)
             _require_active(appointment, "moved")
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
@@ -215,7 +216,7 @@ def cancel_appointment(
     if waive_charge and not (reason or "").strip():
         raise InvalidInput(detail="Please give a reason for waiving the charge.")
     with write_transaction(session):
-        appointment = _get_for_update(session, clinic_id, appointment_id)
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_active(appointment, "cancelled")
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
         inside_window = appointment.start_at - now < window
@@ -272,7 +273,7 @@ def confirm_appointment(
 ) -> Appointment:
     """The patient said they will come. Confirming twice is harmless."""
     with write_transaction(session):
-        appointment = _get_for_update(session, clinic_id, appointment_id)
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_active(appointment, "confirmed")
         if appointment.status is AppointmentStatus.CONFIRMED:
             return appointment
@@ -313,7 +314,7 @@ def _close(
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
     with write_transaction(session):
-        appointment = _get_for_update(session, clinic_id, appointment_id)
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_active(appointment, verb)
         if appointment.start_at > now:
             raise InvalidTransition(
@@ -473,17 +474,6 @@ def _next_number(session: Session, clinic_id: int, year: int) -> str:
     """APT-<year>-<6 digits>, from a per-clinic counter."""
     value = next_value(session, AppointmentCounter.__table__, clinic_id=clinic_id, year=year)
     return f"APT-{year}-{value:06d}"
-
-
-def _get_for_update(session: Session, clinic_id: int, appointment_id: int) -> Appointment:
-    appointment = session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
-        .with_for_update()
-    )
-    if appointment is None:
-        raise NotFound(what="appointment")
-    return appointment
 
 
 def _require_active(appointment: Appointment, verb: str) -> None:

@@ -32,6 +32,7 @@ from services.billing import (
     void_invoice,
 )
 from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.locks import lock_appointment
 
 
 def credit_balance(session: Session, patient_id: int, service_id: int | None = None) -> int:
@@ -145,13 +146,8 @@ def draw_credit_for(
 ) -> Appointment:
     """Staff: pay this session from the patient's package credit."""
     with write_transaction(session):
-        appointment = session.scalar(
-            select(Appointment).where(
-                Appointment.id == appointment_id, Appointment.clinic_id == clinic_id
-            )
-        )
-        if appointment is None:
-            raise NotFound(what="appointment")
+        # Locked: two staff drawing for the same session at once would take two credits.
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise InvalidTransition("A cancelled session cannot be paid from credit.")
         before = audit.snapshot(appointment)

@@ -17,7 +17,7 @@ from core.db import write_transaction
 from core.formatting import format_money
 from models import Clinic, ClinicPolicy, Contact, MessageKind
 from services.billing import outstanding_by_contact
-from services.messaging import preferred_channel, queue_message
+from services.messaging import queue_for_contact
 
 
 def queue_monthly_reminders(session: Session, *, now: datetime) -> int:
@@ -62,11 +62,10 @@ def queue_for_clinic(session: Session, clinic_id: int, *, now: datetime) -> int:
         ).all()
         for contact in contacts:
             queued += bool(
-                queue_message(
+                queue_for_contact(
                     session,
-                    clinic_id=clinic.id,
-                    contact_id=contact.id,
-                    channel=preferred_channel(session, clinic, contact),
+                    clinic,
+                    contact,
                     kind=MessageKind.DUES,
                     template_key="dues_reminder",
                     variables={

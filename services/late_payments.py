@@ -38,8 +38,8 @@ from services import audit, handoff
 from services.appointments import book_appointment
 from services.audit import Actor
 from services.errors import ServiceError
-from services.messaging import preferred_channel, queue_message
-from services.payments import HOLD_RELEASED_REASON
+from services.holds import HOLD_RELEASED_REASON
+from services.messaging import preferred_channel, queue_for_contact
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,6 @@ def settle_late_payment(
         )
     except ServiceError:  # taken meanwhile, or too close (or past) to book now
         rebooked = None
-    channel = preferred_channel(session, clinic, contact)
     if rebooked is not None:
         audit.record(
             session,
@@ -97,11 +96,10 @@ def settle_late_payment(
             entity=rebooked,
             after={"released_appointment_id": released.id, "payment_link_id": link.id},
         )
-        queue_message(
+        queue_for_contact(
             session,
-            clinic_id=clinic.id,
-            contact_id=contact.id,
-            channel=channel,
+            clinic,
+            contact,
             kind=MessageKind.NOTICE,
             template_key="late_payment_rebooked",
             idempotency_key=key,
@@ -114,7 +112,7 @@ def settle_late_payment(
         session,
         clinic_id=clinic.id,
         contact=contact,
-        channel=channel,
+        channel=preferred_channel(session, clinic, contact),
         note=(
             f"Paid {amount} after {released.number} "
             f"({format_when(released.start_at, clinic.timezone)}) was released, and that "
@@ -124,11 +122,10 @@ def settle_late_payment(
         now=now,
         actor=system,
     )
-    queue_message(
+    queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=channel,
+        clinic,
+        contact,
         kind=MessageKind.NOTICE,
         template_key="late_payment_slot_gone",
         idempotency_key=key,

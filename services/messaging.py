@@ -27,6 +27,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.errors import InvalidTransition, NotFound
+from services.locks import lock_appointment
 
 
 def queue_message(
@@ -69,6 +70,34 @@ def queue_message(
     )
     session.add(message)
     return message
+
+
+def queue_for_contact(
+    session: Session,
+    clinic: Clinic,
+    contact: Contact,
+    *,
+    kind: MessageKind,
+    template_key: str,
+    idempotency_key: str,
+    due_at: datetime,
+    variables: dict[str, Any] | None = None,
+    appointment_id: int | None = None,
+) -> OutboundMessage | None:
+    """``queue_message`` on the channel the contact is best reached on
+    (``preferred_channel``)."""
+    return queue_message(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        channel=preferred_channel(session, clinic, contact),
+        kind=kind,
+        template_key=template_key,
+        idempotency_key=idempotency_key,
+        due_at=due_at,
+        variables=variables,
+        appointment_id=appointment_id,
+    )
 
 
 def schedule_reminders(session: Session, appointment: Appointment, *, now: datetime) -> int:
@@ -143,11 +172,10 @@ def notify_patient(
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
     contact = appointment.patient.contact
-    return queue_message(
+    return queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=preferred_channel(session, clinic, contact),
+        clinic,
+        contact,
         kind=MessageKind.NOTICE,
         template_key=f"notice_{event}",
         idempotency_key=f"notice:{appointment.id}:{event}:{now:%Y%m%dT%H%M%S%f}",
@@ -269,13 +297,7 @@ def send_reminder_now(
 ) -> OutboundMessage:
     """Staff send one extra reminder for an upcoming session, now (the scheduled ones stay)."""
     with write_transaction(session):
-        appointment = session.scalar(
-            select(Appointment).where(
-                Appointment.id == appointment_id, Appointment.clinic_id == clinic_id
-            )
-        )
-        if appointment is None:
-            raise NotFound(what="appointment")
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         if not appointment.is_active or appointment.start_at <= now:
             raise InvalidTransition("Only an upcoming booked session can be reminded.")
         clinic = session.get(Clinic, clinic_id)

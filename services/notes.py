@@ -22,7 +22,8 @@ from models import Appointment, AppointmentStatus, ProgressNote, Role, StaffUser
 from models.notes import BODY_MAX
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound, ServiceError
+from services.errors import InvalidInput, ServiceError
+from services.locks import lock_appointment
 
 NOTE_AUTHORS = frozenset({Role.ADMIN, Role.THERAPIST})
 # Roles that write only on sessions that are their own (the matrix's "own").
@@ -51,13 +52,7 @@ def add_progress_note(
         raise NoteRefused(detail="Notes are written in one's own name.")
     with write_transaction(session):
         # Locked, so a cancellation cannot slip in between the check and the insert.
-        appointment = session.scalar(
-            select(Appointment)
-            .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
-            .with_for_update()
-        )
-        if appointment is None:
-            raise NotFound(what="appointment")
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_author(session, appointment, author_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise NoteRefused(detail="This session was cancelled; it takes no notes.")

@@ -31,7 +31,8 @@ from models import (
 from services import audit, billing, credits
 from services.audit import Actor
 from services.errors import InvalidInput, InvalidTransition, NotFound
-from services.messaging import preferred_channel, queue_message
+from services.locks import lock_appointment
+from services.messaging import queue_for_contact
 
 MIN_LINK_MINOR = 100  # Razorpay's smallest payment link: ₹1
 DUES_LINK_LIFETIME = timedelta(days=7)
@@ -106,13 +107,7 @@ def send_payment_request(
     An open link for the same amount is sent again rather than a second one opened.
     """
     with write_transaction(session):
-        appointment = session.scalar(
-            select(Appointment)
-            .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
-            .with_for_update()
-        )
-        if appointment is None:
-            raise NotFound(what="appointment")
+        appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
         if appointment.price_minor == 0 or appointment.payment_status in (
@@ -337,11 +332,10 @@ def request_upi(
     audit.record(
         session, clinic_id=clinic.id, actor=actor, action="payment.upi_request", entity=payment
     )
-    queue_message(
+    queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=preferred_channel(session, clinic, contact),
+        clinic,
+        contact,
         kind=MessageKind.PAYMENT,
         template_key="payment_upi",
         idempotency_key=f"upi:{payment.id}",
@@ -361,11 +355,10 @@ def queue_link_message(session: Session, link: PaymentLink, *, now: datetime) ->
     clinic = session.get(Clinic, link.clinic_id)
     contact = session.get(Contact, link.contact_id)
     assert clinic is not None and contact is not None
-    queue_message(
+    queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=preferred_channel(session, clinic, contact),
+        clinic,
+        contact,
         kind=MessageKind.PAYMENT,
         template_key="payment_link_booking" if link.appointment_id else "payment_link_dues",
         idempotency_key=f"link:{link.id}:{now:%Y%m%dT%H%M%S%f}",

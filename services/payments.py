@@ -1,8 +1,9 @@
 """Money in: payments staff record or confirm, and what Razorpay reports about a link.
 
 ``apply_link`` (from a webhook or the reconcile fetch) only moves a link forward and
-records each Razorpay payment once; a link that expires unpaid releases the booking it
-held. Asking for money is ``services.payment_requests``; refunds ``services.refunds``.
+records each Razorpay payment once; what a link that ended unpaid means for its booking
+is the scheduling side's (``services.holds``). Asking for money is
+``services.payment_requests``; refunds ``services.refunds``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from sqlalchemy.orm import Session
 from core.db import write_transaction
 from core.formatting import format_money
 from models import (
-    Appointment,
-    AppointmentStatus,
     Clinic,
     Contact,
     LinkStatus,
@@ -28,16 +27,11 @@ from models import (
     PaymentLink,
     PaymentMethod,
     PaymentState,
-    PaymentStatus,
 )
 from services import audit, billing
 from services.audit import Actor
 from services.errors import InvalidInput, InvalidTransition, NotFound
-from services.messaging import preferred_channel, queue_message
-
-# Why release_hold cancelled a booking: a payment arriving later may book it again
-# (services.late_payments).
-HOLD_RELEASED_REASON = "payment not received in time"
+from services.messaging import queue_for_contact
 
 # A link's status only moves up this ladder; expired/cancelled never undo paid.
 _RANK = {
@@ -193,11 +187,10 @@ def _received(
     )
     contact = session.get(Contact, payment.contact_id)
     assert contact is not None
-    queue_message(
+    queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=preferred_channel(session, clinic, contact),
+        clinic,
+        contact,
         kind=MessageKind.PAYMENT,
         template_key="payment_receipt",
         idempotency_key=f"receipt:{payment.id}",
@@ -235,7 +228,8 @@ def apply_link(
 ) -> bool:
     """Razorpay's view of a link (from a webhook or a fetch), applied idempotently: each
     captured payment is recorded once; the status only moves forward. True when this
-    call is the one that saw the link paid (a repeat of the same news returns False)."""
+    call is the one that saw the link paid (a repeat of the same news returns False).
+    A link left expired or cancelled is the caller's to release (``holds.release_for_link``)."""
     clinic = session.get(Clinic, link.clinic_id)
     assert clinic is not None
     system = Actor.system()
@@ -284,63 +278,4 @@ def apply_link(
             entity=link,
             before=before,
         )
-    if link.status in (LinkStatus.EXPIRED, LinkStatus.CANCELLED):
-        release_hold(session, link.appointment_id, now=now)
     return link.status is LinkStatus.PAID and not was_paid
-
-
-def drop_hold(session: Session, appointment_id: int | None) -> None:
-    """The link could not be made (Razorpay refused it): keep the booking, unpaid, for
-    staff to settle, rather than release it for a payment the patient could not make."""
-    if appointment_id is None:
-        return
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is not None and appointment.hold_expires_at is not None:
-        appointment.hold_expires_at = None
-        if appointment.payment_status is PaymentStatus.PENDING:
-            appointment.payment_status = PaymentStatus.UNPAID
-
-
-def release_hold(session: Session, appointment_id: int | None, *, now: datetime) -> bool:
-    """An unpaid prepaid booking whose hold ran out: cancel it, free the slot, tell them."""
-    if appointment_id is None:
-        return False
-    appointment = session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-    )
-    if (
-        appointment is None
-        or appointment.hold_expires_at is None
-        or appointment.status is not AppointmentStatus.BOOKED
-        or appointment.payment_status is PaymentStatus.PAID
-    ):
-        return False
-    from services.appointments import cancel_appointment
-
-    cancel_appointment(
-        session,
-        clinic_id=appointment.clinic_id,
-        appointment_id=appointment.id,
-        now=now,
-        actor=Actor.system(),
-        reason=HOLD_RELEASED_REASON,
-        notice="hold_expired",
-    )
-    return True
-
-
-def expired_holds(session: Session, *, now: datetime, clinic_id: int | None = None) -> list[int]:
-    """Held bookings past their hold whose link Razorpay has not reported on: these are
-    fetched (``razorpay_sync.reconcile``) before being released, never released blind."""
-    return list(
-        session.scalars(
-            select(PaymentLink.id)
-            .join(Appointment, Appointment.id == PaymentLink.appointment_id)
-            .where(
-                Appointment.hold_expires_at <= now,
-                Appointment.status == AppointmentStatus.BOOKED,
-                PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
-                *(() if clinic_id is None else (PaymentLink.clinic_id == clinic_id,)),
-            )
-        )
-    )

@@ -32,7 +32,7 @@ from models import (
     Refund,
     RefundStatus,
 )
-from services import late_payments, payment_requests, payments, refunds
+from services import holds, late_payments, payment_requests, payments, refunds
 from services.payments import ProviderPayment
 
 log = logging.getLogger(__name__)
@@ -159,15 +159,14 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
             return
         payment = _entity(payload, "payment")
         reported = [_provider_payment(payment)] if payment else []
-        if payments.apply_link(
+        _take_link_news(
             session,
             link,
             status=str(entity.get("status") or event_type.split(".", 1)[1]),
             amount_paid_minor=int(entity.get("amount_paid") or 0),
-            payments=reported,
+            reported=reported,
             now=now,
-        ):
-            late_payments.settle_late_payment(session, link, now=now)
+        )
     elif event_type in ("refund.processed", "refund.failed"):
         entity = _entity(payload, "refund") or {}
         refund = session.scalar(_refund_query(entity).with_for_update())
@@ -175,6 +174,30 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
             if refund.provider_refund_id is None:  # the event beat our own record of the id
                 refund.provider_refund_id = str(entity.get("id", ""))[:40] or None
             refunds.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
+
+
+def _take_link_news(
+    session: Session,
+    link: PaymentLink,
+    *,
+    status: str,
+    amount_paid_minor: int,
+    reported: list[ProviderPayment],
+    now: datetime,
+) -> None:
+    """Razorpay's view of a link: billing records it, then the booking follows: released
+    when the link ended unpaid, booked again when a payment came after its release."""
+    newly_paid = payments.apply_link(
+        session,
+        link,
+        status=status,
+        amount_paid_minor=amount_paid_minor,
+        payments=reported,
+        now=now,
+    )
+    holds.release_for_link(session, link, now=now)
+    if newly_paid:
+        late_payments.settle_late_payment(session, link, now=now)
 
 
 def _refund_query(entity: dict[str, Any]):
@@ -388,9 +411,9 @@ def _finish_link(
         link.status = status
         link.last_error = reason[:300]
         if status is LinkStatus.FAILED:
-            payments.drop_hold(session, link.appointment_id)
+            holds.drop_hold(session, link.appointment_id)
         else:
-            payments.release_hold(session, link.appointment_id, now=now)
+            holds.release_hold(session, link.appointment_id, now=now)
 
 
 def submit_pending_refunds(
@@ -462,7 +485,7 @@ def reconcile(
     has run out. ``everything`` (every 15 minutes): every open link not checked lately,
     and links expired within ``LATE_PAYMENT_WATCH`` (a payment captured late)."""
     mine = _of_clinic(PaymentLink.clinic_id, clinic_id)
-    due = set(payments.expired_holds(session, now=now, clinic_id=clinic_id))
+    due = set(holds.expired_holds(session, now=now, clinic_id=clinic_id))
     due.update(
         session.scalars(
             select(PaymentLink.id).where(
@@ -527,13 +550,12 @@ def _check_link(session: Session, link_id: int, gateway_for: GatewayFor, *, now:
         if status in ("created", "partially_paid") and link.expire_at <= now:
             # Razorpay takes no payment after expire_by; it may just not have said so yet.
             status = "expired"
-        if payments.apply_link(
+        _take_link_news(
             session,
             link,
             status=status,
             amount_paid_minor=int(entity.get("amount_paid") or 0),
-            payments=[_provider_payment(p) for p in entity.get("payments") or []],
+            reported=[_provider_payment(p) for p in entity.get("payments") or []],
             now=now,
-        ):
-            late_payments.settle_late_payment(session, link, now=now)
+        )
     return True

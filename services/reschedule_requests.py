@@ -49,6 +49,7 @@ from services.errors import (
     NotFound,
     ServiceError,
 )
+from services.locks import lock_appointment
 
 # Therapists plan their absences; a change closer than this is a call to the front desk.
 THERAPIST_NOTICE = timedelta(hours=48)
@@ -82,7 +83,7 @@ def request_reschedule(
         proposed_start = require_aware(proposed_start, "proposed_start").astimezone(UTC)
     try:
         with write_transaction(session):
-            appointment = _appointment_for_update(session, clinic_id, appointment_id)
+            appointment = lock_appointment(session, clinic_id, appointment_id)
             if not appointment.is_active:
                 raise InvalidTransition(status=appointment.status.value, verb="moved")
             if appointment.start_at <= now:
@@ -270,17 +271,6 @@ def _one_transaction(session: Session) -> Iterator[None]:
             yield
 
 
-def _appointment_for_update(session: Session, clinic_id: int, appointment_id: int) -> Appointment:
-    appointment = session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.clinic_id == clinic_id)
-        .with_for_update()
-    )
-    if appointment is None:
-        raise NotFound(what="appointment")
-    return appointment
-
-
 def _request_for_update(session: Session, clinic_id: int, request_id: int) -> RescheduleRequest:
     request = session.scalar(
         select(RescheduleRequest)
@@ -370,11 +360,10 @@ def _tell_patient_rejected(session: Session, request: RescheduleRequest, now: da
     clinic = session.get(Clinic, request.clinic_id)
     assert clinic is not None
     contact = appointment.patient.contact
-    messaging.queue_message(
+    messaging.queue_for_contact(
         session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        channel=messaging.preferred_channel(session, clinic, contact),
+        clinic,
+        contact,
         kind=MessageKind.NOTICE,
         template_key="notice_reschedule_declined",
         idempotency_key=f"reschedule_request:{request.id}:rejected",
