@@ -4,27 +4,33 @@ Every thread has its own session (and so its own connection), and a barrier
 releases them together, so the bookings really race: on PostgreSQL through the
 therapist row lock and the ``no_overlap`` exclusion constraint, on SQLite
 through BEGIN IMMEDIATE.
+
+Two staff paying one session from package credit at once take one credit: the
+second waits on the appointment's row lock and then finds the session paid.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import Database
+from core.db import Database, unit_of_work
 from models import Appointment, AppointmentStatus, BookingSource, PaymentStatus
+from services import credits
 from services.appointments import book_appointment
 from services.availability import group_overlap_key
-from services.errors import SlotTaken
+from services.errors import InvalidInput, SlotTaken
 from tests.conftest import NOW, SYSTEM, empty_tables
+from tests.payments_support import add_package
 
 IST = ZoneInfo("Asia/Kolkata")
 # NOW is Monday 23 Nov 2026 09:00 IST; both times are inside Tuesday's 09:00-18:00.
@@ -85,6 +91,24 @@ def assert_no_overlaps(appointments: list[Appointment]) -> None:
         for b in appointments[i + 1 :]:
             if a.start_at < b.end_at and b.start_at < a.end_at:
                 assert a.overlap_key == b.overlap_key, f"{a.number} overlaps {b.number}"
+
+
+def wait_for_a_lock_wait(database: Database) -> None:
+    """Until some connection to this database waits for a lock another one holds."""
+    deadline = time.monotonic() + TIMEOUT
+    with database.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("no connection ever waited for the lock")
 
 
 def assert_lost_fairly(lost: list[SlotTaken], start: datetime) -> None:
@@ -222,6 +246,55 @@ class TestPostgreSQL:
 
         booked = active_appointments(database, therapist.id)
         assert len(booked) == 2 + 3
+
+    def test_two_draws_from_credit_for_one_session_take_one_credit(self, database, setup):
+        clinic, _therapist, individual, _group, patient_ids = setup
+        patient_id = patient_ids[0]
+        with database.session_scope() as s:
+            appointment = book_appointment(
+                s,
+                clinic_id=clinic.id,
+                patient_id=patient_id,
+                service_id=individual.id,
+                start=INDIVIDUAL_START,
+                now=NOW,
+                actor=SYSTEM,
+                source=BookingSource.ADMIN,
+            )
+            appointment_id = appointment.id
+            package = add_package(s, clinic, individual, sessions=5)
+            credits.sell_package(
+                s,
+                clinic_id=clinic.id,
+                patient_id=patient_id,
+                package_id=package.id,
+                now=NOW,
+                actor=SYSTEM,
+            )
+            assert credits.credit_balance(s, patient_id, individual.id) == 5
+
+        def draw(session: Session) -> Appointment:
+            return credits.draw_credit_for(
+                session, clinic_id=clinic.id, appointment_id=appointment_id, now=NOW, actor=SYSTEM
+            )
+
+        def second_draw() -> Appointment:
+            with database.session_scope() as s:
+                return draw(s)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The first draw, not committed yet, while a second one starts.
+            with database.session_scope() as first, unit_of_work(first):
+                draw(first)
+                second = pool.submit(second_draw)
+                wait_for_a_lock_wait(database)
+            refused = second.exception(timeout=TIMEOUT)
+
+        assert isinstance(refused, InvalidInput), refused
+        with database.session_scope() as s:
+            assert credits.credit_balance(s, patient_id, individual.id) == 4
+            paid = s.get(Appointment, appointment_id)
+            assert paid is not None and paid.payment_status is PaymentStatus.PAID
 
 
 class TestSQLite:
