@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def __call__(self) -> datetime: ...
 
 
 def utcnow() -> datetime:

@@ -325,7 +325,7 @@ def hand_to_staff(turn: Turn) -> str:
     turn.conversation.handoff_at = turn.now
     turn.conversation.state = "handoff"
     turn.data.pop("booking", None)
-    return turn.say("handoff", hours="")
+    return turn.say("handoff")
 
 
 def _contact_for(turn: Turn) -> Contact:

@@ -172,7 +172,7 @@ EN: dict[str, str] = {
     ),
     "started": "Welcome back! Messages from {clinic} are on again. Reply *menu* for options.",
     "handoff": (
-        "Thanks, we've asked someone at {clinic} to reply to you here{hours}. "
+        "Thanks, we've asked someone at {clinic} to reply to you here. "
         "Reply *menu* to use the assistant again."
     ),
     "language": "Sorry, only English is available for now.",

@@ -254,4 +254,4 @@ state(
     ask=ask_consent,
     answer=lambda turn, text: turn.goto("consent"),
 )
-state("handoff", ask=lambda turn: turn.say("handoff", hours=""), answer=lambda t, x: t.goto("menu"))
+state("handoff", ask=lambda turn: turn.say("handoff"), answer=lambda t, x: t.goto("menu"))

@@ -120,10 +120,6 @@ class LinkStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"  # Razorpay refused to create it
 
-    @property
-    def is_open(self) -> bool:
-        return self in (LinkStatus.PENDING, LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID)
-
 
 class RefundStatus(enum.StrEnum):
     PENDING = "pending"

@@ -238,34 +238,45 @@ def cancel_appointment(
         messaging.cancel_pending(
             session, appointment.id, kinds=_REMINDERS, reason="the session was cancelled"
         )
-        # A pending request to move it has nothing left to move.
-        session.execute(
-            update(RescheduleRequest)
-            .where(
-                RescheduleRequest.appointment_id == appointment.id,
-                RescheduleRequest.status == RescheduleStatus.PENDING,
-            )
-            .values(
-                status=RescheduleStatus.WITHDRAWN,
-                decided_by=actor.label(),
-                decided_at=now,
-                decision_note="the session was cancelled",
-            )
-        )
+        _withdraw_reschedule_requests(session, appointment, now=now, actor=actor)
         charged = inside_window and not waive_charge and actor.is_staff
         if not charged:
-            credits.return_credit(session, appointment, now=now, actor=actor)
-            invoice = billing.session_invoice(session, appointment.id)
-            if invoice is not None:
-                billing.void_invoice(
-                    session,
-                    invoice,
-                    reason=f"session cancelled: {reason or 'no reason'}",
-                    actor=actor,
-                )
+            _uncharge(session, appointment, reason=reason, now=now, actor=actor)
         if actor.type is not ActorType.CONTACT:
             messaging.notify_patient(session, appointment, event=notice, now=now)
     return appointment
+
+
+def _withdraw_reschedule_requests(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> None:
+    """A pending request to move a cancelled session has nothing left to move."""
+    session.execute(
+        update(RescheduleRequest)
+        .where(
+            RescheduleRequest.appointment_id == appointment.id,
+            RescheduleRequest.status == RescheduleStatus.PENDING,
+        )
+        .values(
+            status=RescheduleStatus.WITHDRAWN,
+            decided_by=actor.label(),
+            decided_at=now,
+            decision_note="the session was cancelled",
+        )
+    )
+
+
+def _uncharge(
+    session: Session, appointment: Appointment, *, reason: str | None, now: datetime, actor: Actor
+) -> None:
+    """A cancelled session that is not charged: its package credit comes back and its
+    invoice is voided, so what paid it is on account for a refund."""
+    credits.return_credit(session, appointment, now=now, actor=actor)
+    invoice = billing.session_invoice(session, appointment.id)
+    if invoice is not None:
+        billing.void_invoice(
+            session, invoice, reason=f"session cancelled: {reason or 'no reason'}", actor=actor
+        )
 
 
 def confirm_appointment(

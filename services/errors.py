@@ -1,6 +1,9 @@
 """Typed refusals. Each carries a sentence a patient or staff member can read.
 
-``code`` is stable (flows translate by it later); ``params`` fill the sentence.
+``message`` is that sentence: the chat replies with it and the admin flashes it. It is
+the caller's own, or the class's ``template`` filled from ``params``. ``code`` names
+the kind of refusal and stays stable; nothing branches on it yet (a translated
+catalogue would key on it).
 """
 
 from __future__ import annotations

@@ -61,10 +61,6 @@ class ReplyRules:
     last_inbound_at: datetime | None = None
     window_closes_at: datetime | None = None  # WhatsApp only
 
-    @property
-    def can_send(self) -> bool:
-        return self.blocked is None and (self.free_form or bool(self.templates))
-
 
 def reply_rules(
     session: Session, *, clinic: Clinic, conversation: Conversation, now: datetime

@@ -72,41 +72,66 @@ def settle_late_payment(
     contact = session.get(Contact, link.contact_id)
     assert clinic is not None and contact is not None
     system = Actor.system()
+    rebooked = _book_again(session, released, now=now, actor=system)
+    if rebooked is None:
+        _refer_slot_gone(session, clinic, contact, link, released, key=key, now=now, actor=system)
+        return LateOutcome(rebooked=None)
+    audit.record(
+        session,
+        clinic_id=clinic.id,
+        actor=system,
+        action="appointment.rebook_after_late_payment",
+        entity=rebooked,
+        after={"released_appointment_id": released.id, "payment_link_id": link.id},
+    )
+    queue_for_contact(
+        session,
+        clinic,
+        contact,
+        kind=MessageKind.NOTICE,
+        template_key="late_payment_rebooked",
+        idempotency_key=key,
+        due_at=now,
+        appointment_id=rebooked.id,
+    )
+    return LateOutcome(rebooked=rebooked)
+
+
+def _book_again(
+    session: Session, released: Appointment, *, now: datetime, actor: Actor
+) -> Appointment | None:
+    """The released booking's time, booked again for the same patient; None when it
+    cannot be (taken meanwhile, or too close, or past, to book now)."""
     try:
-        rebooked: Appointment | None = book_appointment(
+        return book_appointment(
             session,
             clinic_id=released.clinic_id,
             patient_id=released.patient_id,
             service_id=released.service_id,
             start=released.start_at,
             now=now,
-            actor=system,
+            actor=actor,
             source=released.source,
             therapist_id=released.therapist_id,
             location_id=released.location_id,
         )
-    except ServiceError:  # taken meanwhile, or too close (or past) to book now
-        rebooked = None
-    if rebooked is not None:
-        audit.record(
-            session,
-            clinic_id=clinic.id,
-            actor=system,
-            action="appointment.rebook_after_late_payment",
-            entity=rebooked,
-            after={"released_appointment_id": released.id, "payment_link_id": link.id},
-        )
-        queue_for_contact(
-            session,
-            clinic,
-            contact,
-            kind=MessageKind.NOTICE,
-            template_key="late_payment_rebooked",
-            idempotency_key=key,
-            due_at=now,
-            appointment_id=rebooked.id,
-        )
-        return LateOutcome(rebooked=rebooked)
+    except ServiceError:
+        return None
+
+
+def _refer_slot_gone(
+    session: Session,
+    clinic: Clinic,
+    contact: Contact,
+    link: PaymentLink,
+    released: Appointment,
+    *,
+    key: str,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """The money stays on account: the chat goes to staff with a note, and the patient
+    is told the clinic will refund or move them."""
     amount = format_money(link.amount_paid_minor or link.amount_minor, link.currency, short=True)
     handoff.refer_to_staff(
         session,
@@ -120,7 +145,7 @@ def settle_late_payment(
             "time, then tell the patient."
         ),
         now=now,
-        actor=system,
+        actor=actor,
     )
     queue_for_contact(
         session,
@@ -133,4 +158,3 @@ def settle_late_payment(
         appointment_id=released.id,
         variables={"amount": amount},
     )
-    return LateOutcome(rebooked=None)

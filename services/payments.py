@@ -230,35 +230,8 @@ def apply_link(
     captured payment is recorded once; the status only moves forward. True when this
     call is the one that saw the link paid (a repeat of the same news returns False).
     A link left expired or cancelled is the caller's to release (``holds.release_for_link``)."""
-    clinic = session.get(Clinic, link.clinic_id)
-    assert clinic is not None
     system = Actor.system()
-    for reported in payments:
-        if not reported.captured or reported.amount_minor <= 0:
-            continue
-        if (
-            session.scalar(select(Payment.id).where(Payment.provider_payment_id == reported.id))
-            is not None
-        ):
-            continue
-        payment = Payment(
-            clinic_id=link.clinic_id,
-            contact_id=link.contact_id,
-            method=PaymentMethod.PAYMENT_LINK,
-            status=PaymentState.RECEIVED,
-            amount_minor=reported.amount_minor,
-            currency=link.currency,
-            received_at=now,
-            provider_payment_id=reported.id,
-            payment_link_id=link.id,
-            reference=reported.method[:80] if reported.method else None,
-            public_token=secrets.token_urlsafe(16),
-            recorded_by=system.label(),
-        )
-        session.add(payment)
-        _received(
-            session, clinic, payment, now=now, actor=system, prefer_invoice_id=link.invoice_id
-        )
+    _record_captured(session, link, payments, now=now, actor=system)
     try:
         incoming = LinkStatus(status)
     except ValueError:
@@ -279,3 +252,40 @@ def apply_link(
             before=before,
         )
     return link.status is LinkStatus.PAID and not was_paid
+
+
+def _record_captured(
+    session: Session,
+    link: PaymentLink,
+    payments: Iterable[ProviderPayment],
+    *,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """Each captured payment Razorpay reports for the link, recorded once (by its id)."""
+    clinic = session.get(Clinic, link.clinic_id)
+    assert clinic is not None
+    for reported in payments:
+        if not reported.captured or reported.amount_minor <= 0:
+            continue
+        if (
+            session.scalar(select(Payment.id).where(Payment.provider_payment_id == reported.id))
+            is not None
+        ):
+            continue
+        payment = Payment(
+            clinic_id=link.clinic_id,
+            contact_id=link.contact_id,
+            method=PaymentMethod.PAYMENT_LINK,
+            status=PaymentState.RECEIVED,
+            amount_minor=reported.amount_minor,
+            currency=link.currency,
+            received_at=now,
+            provider_payment_id=reported.id,
+            payment_link_id=link.id,
+            reference=reported.method[:80] if reported.method else None,
+            public_token=secrets.token_urlsafe(16),
+            recorded_by=actor.label(),
+        )
+        session.add(payment)
+        _received(session, clinic, payment, now=now, actor=actor, prefer_invoice_id=link.invoice_id)
