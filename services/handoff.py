@@ -164,20 +164,7 @@ def staff_reply(
         if rules.blocked:
             raise InvalidTransition(rules.blocked)
         if template_key:
-            if template_key not in rules.templates:
-                raise InvalidInput(detail=f"'{template_key}' is not an approved template here.")
-            takes_text = "text" in _fields(EN[template_key])
-            if takes_text and not text:
-                raise InvalidInput(detail="That template needs the message text.")
-            if text and not takes_text:
-                raise InvalidInput(
-                    detail=f"The '{template_key}' template has no place for your text: clear "
-                    f"the text box and send your words once the patient answers."
-                )
-            first_name = (contact.name or "").split()
-            variables = {"name": first_name[0] if first_name else "there"}
-            if text:
-                variables["text"] = text
+            variables = _template_variables(template_key, text, contact, rules)
             key = template_key
         else:
             if not text:
@@ -204,6 +191,28 @@ def staff_reply(
             session, clinic_id=clinic_id, actor=actor, action="conversation.reply", entity=message
         )
     return message
+
+
+def _template_variables(
+    template_key: str, text: str, contact: Contact, rules: ReplyRules
+) -> dict[str, str]:
+    """An approved template's fields: the contact's first name, and the staff member's
+    text where the template has a place for it (and only there)."""
+    if template_key not in rules.templates:
+        raise InvalidInput(detail=f"'{template_key}' is not an approved template here.")
+    takes_text = "text" in _fields(EN[template_key])
+    if takes_text and not text:
+        raise InvalidInput(detail="That template needs the message text.")
+    if text and not takes_text:
+        raise InvalidInput(
+            detail=f"The '{template_key}' template has no place for your text: clear "
+            f"the text box and send your words once the patient answers."
+        )
+    first_name = (contact.name or "").split()
+    variables = {"name": first_name[0] if first_name else "there"}
+    if text:
+        variables["text"] = text
+    return variables
 
 
 def hand_back(

@@ -212,23 +212,7 @@ def _ask(
     """Ask for ``due`` the clinic's way: a Razorpay link (an open one for the same thing
     and amount is sent again, not doubled), else a UPI request, else nothing."""
     if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
-        same_purpose = (
-            PaymentLink.appointment_id == appointment.id
-            if appointment is not None
-            else PaymentLink.appointment_id.is_(None)
-        )
-        still_open = session.scalar(
-            select(PaymentLink)
-            .where(
-                PaymentLink.contact_id == contact.id,
-                same_purpose,
-                PaymentLink.amount_minor == due,
-                PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
-                PaymentLink.expire_at > now + timedelta(hours=1),
-            )
-            .order_by(PaymentLink.id.desc())
-            .limit(1)
-        )
+        still_open = _open_link_for(session, contact, appointment, due, now)
         if still_open is not None:
             # A pending link is sent by the sweep once Razorpay has made it.
             if still_open.status is LinkStatus.CREATED:
@@ -267,6 +251,29 @@ def _ask(
         )
         return PaymentRequest("upi", due, payment_id=payment.id)
     return PaymentRequest("none", due)
+
+
+def _open_link_for(
+    session: Session, contact: Contact, appointment: Appointment | None, due: int, now: datetime
+) -> PaymentLink | None:
+    """The newest link still open (for an hour more at least) for the same thing and amount."""
+    same_purpose = (
+        PaymentLink.appointment_id == appointment.id
+        if appointment is not None
+        else PaymentLink.appointment_id.is_(None)
+    )
+    return session.scalar(
+        select(PaymentLink)
+        .where(
+            PaymentLink.contact_id == contact.id,
+            same_purpose,
+            PaymentLink.amount_minor == due,
+            PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
+            PaymentLink.expire_at > now + timedelta(hours=1),
+        )
+        .order_by(PaymentLink.id.desc())
+        .limit(1)
+    )
 
 
 def open_link(

@@ -355,23 +355,7 @@ def _create_link(
     if gateway is None:
         _finish_link(session, link_id, LinkStatus.FAILED, "Razorpay is not configured", now)
         return False
-    request = {
-        "amount": link.amount_minor,
-        "currency": link.currency,
-        "accept_partial": link.accept_partial,
-        "reference_id": link.reference_id,
-        "description": link.description,
-        "expire_by": int(link.expire_at.timestamp()),
-        "customer": {"name": contact.name or "", "contact": contact.phone},
-        "notify": {"sms": False, "email": False},  # we send it in the chat ourselves
-        "reminder_enable": False,
-        "notes": {"clinic": clinic.slug, "link": str(link.id)},
-    }
-    if link.accept_partial:
-        request["first_min_partial_amount"] = max(100, link.amount_minor // 2)
-    if callback_url:
-        request["callback_url"] = callback_url
-        request["callback_method"] = "get"
+    request = _link_request(link, clinic, contact, callback_url)
     session.rollback()  # nothing held open while we talk to Razorpay
     try:
         answer = gateway.create_link(request)
@@ -396,6 +380,30 @@ def _create_link(
             link.status = LinkStatus.CREATED
         payment_requests.queue_link_message(session, link, now=now)
     return True
+
+
+def _link_request(
+    link: PaymentLink, clinic: Clinic, contact: Contact, callback_url: str | None
+) -> dict[str, Any]:
+    """What Razorpay is asked to create for our link row."""
+    request: dict[str, Any] = {
+        "amount": link.amount_minor,
+        "currency": link.currency,
+        "accept_partial": link.accept_partial,
+        "reference_id": link.reference_id,
+        "description": link.description,
+        "expire_by": int(link.expire_at.timestamp()),
+        "customer": {"name": contact.name or "", "contact": contact.phone},
+        "notify": {"sms": False, "email": False},  # we send it in the chat ourselves
+        "reminder_enable": False,
+        "notes": {"clinic": clinic.slug, "link": str(link.id)},
+    }
+    if link.accept_partial:
+        request["first_min_partial_amount"] = max(100, link.amount_minor // 2)
+    if callback_url:
+        request["callback_url"] = callback_url
+        request["callback_method"] = "get"
+    return request
 
 
 def _locked_link(session: Session, link_id: int) -> PaymentLink | None:
