@@ -39,7 +39,8 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound
+from services.errors import InvalidInput
+from services.locks import lock_in_clinic
 from services.numbering import next_value
 
 
@@ -205,13 +206,7 @@ def void_invoice_for(
     if not (reason or "").strip():
         raise InvalidInput(detail="Please give a reason for voiding the invoice.")
     with write_transaction(session):
-        invoice = session.scalar(
-            select(Invoice)
-            .where(Invoice.id == invoice_id, Invoice.clinic_id == clinic_id)
-            .with_for_update()
-        )
-        if invoice is None:
-            raise NotFound(what="invoice")
+        invoice = lock_in_clinic(session, Invoice, clinic_id, invoice_id, what="invoice")
         void_invoice(session, invoice, reason=reason.strip(), actor=actor)
     return invoice
 

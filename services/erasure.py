@@ -54,7 +54,7 @@ from models import (
 from services import appointments, audit
 from services.audit import Actor
 from services.data_export import ContactRecords, audit_rows_about, contact_records
-from services.errors import NotFound
+from services.locks import lock_in_clinic
 
 ERASED = "[erased]"
 CANCEL_REASON = "personal data erased on request"
@@ -108,13 +108,7 @@ def erase_contact(
     """Erase the contact's personal data in ``clinic_id``, keeping the money records."""
     require_aware(now, "now")
     with unit_of_work(session):
-        contact = session.scalar(
-            select(Contact)
-            .where(Contact.clinic_id == clinic_id, Contact.id == contact_id)
-            .with_for_update()
-        )
-        if contact is None:
-            raise NotFound(what="contact")
+        contact = lock_in_clinic(session, Contact, clinic_id, contact_id, what="contact")
         if contact.erased_at is not None:
             audit.record(
                 session,

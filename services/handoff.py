@@ -36,7 +36,8 @@ from models import (
 )
 from services import audit, patients
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
+from services.errors import Duplicate, InvalidInput, InvalidTransition
+from services.locks import lock_in_clinic
 from services.messaging import queue_message
 from services.rendering import WHATSAPP_WINDOW
 from services.simulator import is_simulator_phone
@@ -328,14 +329,7 @@ def refer_to_staff(
 def _locked(session: Session, clinic_id: int, conversation_id: int) -> Conversation:
     """The conversation, locked like a chat turn locks it (so a reply and an inbound
     message for the same chat run one after the other)."""
-    conversation = session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.clinic_id == clinic_id)
-        .with_for_update()
-    )
-    if conversation is None:
-        raise NotFound(what="conversation")
-    return conversation
+    return lock_in_clinic(session, Conversation, clinic_id, conversation_id, what="conversation")
 
 
 def _contact_for(session: Session, conversation: Conversation, actor: Actor) -> Contact:

@@ -31,6 +31,7 @@ from models import (
 from services import audit, billing
 from services.audit import Actor
 from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.locks import lock_in_clinic
 from services.messaging import queue_for_contact
 
 # A link's status only moves up this ladder; expired/cancelled never undo paid.
@@ -204,14 +205,7 @@ def _received(
 
 
 def payment_for_update(session: Session, clinic_id: int, payment_id: int) -> Payment:
-    payment = session.scalar(
-        select(Payment)
-        .where(Payment.id == payment_id, Payment.clinic_id == clinic_id)
-        .with_for_update()
-    )
-    if payment is None:
-        raise NotFound(what="payment")
-    return payment
+    return lock_in_clinic(session, Payment, clinic_id, payment_id, what="payment")
 
 
 # --- what Razorpay tells us -----------------------------------------------------------

@@ -49,7 +49,7 @@ from services.errors import (
     NotFound,
     ServiceError,
 )
-from services.locks import lock_appointment
+from services.locks import lock_appointment, lock_in_clinic
 
 # Therapists plan their absences; a change closer than this is a call to the front desk.
 THERAPIST_NOTICE = timedelta(hours=48)
@@ -272,14 +272,7 @@ def _one_transaction(session: Session) -> Iterator[None]:
 
 
 def _request_for_update(session: Session, clinic_id: int, request_id: int) -> RescheduleRequest:
-    request = session.scalar(
-        select(RescheduleRequest)
-        .where(RescheduleRequest.id == request_id, RescheduleRequest.clinic_id == clinic_id)
-        .with_for_update()
-    )
-    if request is None:
-        raise NotFound(what="request")
-    return request
+    return lock_in_clinic(session, RescheduleRequest, clinic_id, request_id, what="request")
 
 
 def _pending_id(session: Session, appointment_id: int) -> int | None:
