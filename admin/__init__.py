@@ -62,9 +62,9 @@ def init_app(app: Flask) -> None:
     session = db.scoped
     auth.init_app(app)
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
-    # The list search box's POST (SecureModelView.search) changes nothing but the
-    # user's own session, and with SameSite=Lax cookies a cross-site POST has none.
-    csrf.exempt("admin.views.base.search")
+    # The list search box's POST (admin.views.listing: SafeListArgs.search) changes nothing
+    # but the user's own session, and with SameSite=Lax cookies a cross-site POST has none.
+    csrf.exempt("admin.views.listing.search")
 
     @app.before_request
     def _bind_tenant() -> None:

@@ -26,16 +26,9 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    money_formatter,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
     EnumEqual,
     LocalDayBetween,
@@ -43,6 +36,7 @@ from admin.views.filters import (
     LocalDayOnOrBefore,
     TherapistEqual,
 )
+from admin.views.formatters import label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from core.clock import utcnow

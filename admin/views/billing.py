@@ -21,18 +21,10 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    SHARED,
-    SecureModelView,
-    _Guarded,
-    current_clinic_id,
-    label_formatter,
-    money_formatter,
-    own_ids,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import SHARED, Guarded, own_ids, requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.formatters import label_formatter, money_formatter, when_formatter
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
 from core.ids import parse_id
@@ -368,7 +360,7 @@ class PackageView(SecureModelView):
         )
 
 
-class DuesView(_Guarded, BaseView):
+class DuesView(Guarded, BaseView):
     """Who owes what, one query for the whole clinic."""
 
     resource = "payments"

@@ -27,13 +27,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    _Guarded,
-    current_clinic_id,
-    current_timezone,
-    requires,
-    staff_actor,
-)
+from admin.views.access import Guarded, requires
 from admin.views.calendar_grid import (
     PAYMENT_BADGE,
     STATUS_CLASS,
@@ -45,6 +39,7 @@ from admin.views.calendar_grid import (
     span_label,
     working_windows,
 )
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from core.clock import utcnow
 from core.formatting import format_day, format_phone, format_time, format_when
 from core.ids import parse_id
@@ -103,7 +98,7 @@ class BookingForm(FlaskForm):
     q = StringField("Find a patient", validators=[Length(max=80)])
 
 
-class CalendarView(_Guarded, BaseView):
+class CalendarView(Guarded, BaseView):
     """Week and day calendars; the front desk books from the free cells."""
 
     resource = "appointments"

@@ -24,7 +24,8 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.base import _Guarded, current_clinic_id, requires, staff_actor
+from admin.views.access import Guarded, requires
+from admin.views.current import current_clinic_id, staff_actor
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from models import (
@@ -159,7 +160,7 @@ class HandBackForm(FlaskForm):
     pass
 
 
-class ConversationsView(_Guarded, BaseView):
+class ConversationsView(Guarded, BaseView):
     """The front desk's chats: the queue, transcripts, replies (create), hand back (update)."""
 
     resource = "conversations"

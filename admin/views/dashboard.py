@@ -18,7 +18,8 @@ from flask import Blueprint
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
-from admin.views.base import FRONT_DESK, _Guarded, current_timezone
+from admin.views.access import FRONT_DESK, Guarded
+from admin.views.current import current_timezone
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, to_major
 from models import AppointmentStatus, Role
@@ -71,7 +72,7 @@ SECTIONS = {
 }
 
 
-class DashboardView(_Guarded, AdminIndexView):
+class DashboardView(Guarded, AdminIndexView):
     # Every signed-in user lands here ("home" in admin.permissions); what the page
     # shows follows the "reports" row, as SECTIONS.
     resource = "home"

@@ -19,7 +19,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms.fields import StringField
 
-from admin.views.base import current_clinic_id, requires, staff_actor
+from admin.views.access import requires
+from admin.views.current import current_clinic_id, staff_actor
 from core.clock import utcnow
 from core.formatting import format_phone
 from core.ids import parse_id

@@ -13,12 +13,10 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    SecureModelView,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import staff_actor
 from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
+from admin.views.formatters import when_formatter
 from integrations import upi
 from models import ActorType, AuditLog, Clinic, StaffUser
 from services import audit, clinics

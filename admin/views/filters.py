@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from sqlalchemy import select
 
-from admin.views.base import current_clinic_id, current_timezone
+from admin.views.current import current_clinic_id, current_timezone
 from core.ids import parse_id
 from models import Therapist
 

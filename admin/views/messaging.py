@@ -8,13 +8,9 @@ from flask import flash
 from flask_admin.actions import action
 from wtforms import StringField
 
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    label_formatter,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.formatters import label_formatter, when_formatter
 from core.clock import utcnow
 from core.ids import parse_id
 from services import messaging

@@ -22,7 +22,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
 
-from admin.views.base import current_clinic_id, current_timezone, requires, staff_actor
+from admin.views.access import requires
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
 from models import Appointment, AppointmentStatus

@@ -20,19 +20,15 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin import permissions
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    staff_actor,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
     ERASE,
     EXPORT_DATA,
     ContactDataRightsMixin,
     PatientDataRightsMixin,
 )
+from admin.views.formatters import label_formatter
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
 from core.ids import parse_id

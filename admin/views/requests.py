@@ -26,14 +26,10 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    requires,
-    staff_actor,
-)
+from admin.views.access import requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
+from admin.views.formatters import label_formatter
 from core.clock import utcnow
 from core.formatting import format_when
 from core.ids import parse_id

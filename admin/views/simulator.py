@@ -22,8 +22,9 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from admin.permissions import CREATE
-from admin.views.base import _Guarded, current_clinic_id, requires
+from admin.views.access import Guarded, requires
 from admin.views.conversations import transcript
+from admin.views.current import current_clinic_id
 from bot.receive import Delivery, receive
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
@@ -38,7 +39,7 @@ class SimulatorForm(FlaskForm):
     contact = IntegerField(validators=[NumberRange(1, TEST_CONTACTS)], default=1)
 
 
-class SimulatorView(_Guarded, BaseView):
+class SimulatorView(Guarded, BaseView):
     """Staff who may book (admin, operator) try the chat here; nothing reaches Twilio."""
 
     resource = "simulator"

@@ -17,15 +17,10 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from admin.auth import keep_this_session
 from admin.permissions import UPDATE
-from admin.views.base import (
-    _Guarded,
-    current_timezone,
-    label_formatter,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import Guarded, requires
+from admin.views.current import current_timezone, staff_actor
 from admin.views.deployment import DeploymentModelView
+from admin.views.formatters import label_formatter, when_formatter
 from core.clock import utcnow
 from core.formatting import format_when
 from models import Clinic, Role, StaffUser, Therapist
@@ -262,7 +257,7 @@ def _a_role(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
-class ProfileView(_Guarded, BaseView):
+class ProfileView(Guarded, BaseView):
     """My profile: one's own name, password and two-step login, for every role.
 
     A therapist sees the therapist they are linked to; nobody sees anyone else here.
