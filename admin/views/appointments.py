@@ -39,6 +39,7 @@ from admin.views.filters import (
 from admin.views.formatters import label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
+from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
 from core.ids import parse_id, parse_ids
@@ -54,7 +55,6 @@ from models import (
     Therapist,
 )
 from services import appointments, billing, messaging, payment_requests, refunds
-from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -294,7 +294,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             )
 
     def create_model(self, form: Any) -> Any:
-        try:
+        with refused_as_flash(self.session, say=with_free_nearby):
             return appointments.book_appointment(
                 self.session,
                 clinic_id=current_clinic_id(),
@@ -306,12 +306,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
             )
-        except ServiceError as exc:
-            self._refused(exc)
-            return False
+        return False
 
     def update_model(self, form: Any, model: Any) -> bool:
-        try:
+        with refused_as_flash(self.session, say=with_free_nearby) as outcome:
             appointments.reschedule_appointment(
                 self.session,
                 clinic_id=current_clinic_id(),
@@ -321,26 +319,13 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 now=utcnow(),
                 actor=staff_actor(),
             )
-        except ServiceError as exc:
-            self._refused(exc)
-            return False
-        return True
-
-    def _refused(self, exc: ServiceError) -> None:
-        self.session.rollback()
-        message = exc.message
-        if isinstance(exc, SlotUnavailable) and exc.alternatives:
-            times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
-            message += f" Free nearby: {times}."
-        flash(message, "error")
+        return outcome.ok
 
     # --- cancel with a reason -----------------------------------------------------------
 
     @expose("/cancel/", methods=("GET", "POST"))
     @requires("cancel")
     def cancel_view(self) -> Any:
-        if not self.allowed("cancel"):
-            abort(403)
         appointment = self._scoped(request.args.get("id", ""))
         if appointment is None:
             abort(404)
@@ -359,7 +344,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         form = CancelForm()
         if form.validate_on_submit():
             waive = bool(form.waive_charge.data) and inside_window
-            try:
+            with refused_as_flash(self.session) as outcome:
                 appointments.cancel_appointment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -369,10 +354,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                     now=now,
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 refundable = proposal if not waive else paid
                 note = (
                     f" {_money(refundable)} is on account: refund it from Money → Payments."
@@ -404,13 +386,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         the role and kept only the ids this user can see."""
         done, refused = [], []
         for appointment_id in parse_ids(ids):
-            try:
-                result = call(appointment_id)
-            except ServiceError as exc:
-                self.session.rollback()
-                refused.append(exc.message)
-            else:
-                done.append(result)
+            with refusal_rolled_back(self.session) as outcome:
+                done.append(call(appointment_id))
+            if outcome.refusal is not None:
+                refused.append(outcome.refusal.message)
         if done:
             flash(verb if isinstance(verb, str) else verb(done), "success")
         for message in dict.fromkeys(refused):

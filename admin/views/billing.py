@@ -25,13 +25,14 @@ from admin.views.access import SHARED, Guarded, own_ids, requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.formatters import label_formatter, money_formatter, when_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
 from core.ids import parse_id
 from models import Contact, Package, Patient, PaymentMethod
 from services import billing, credits, payments, refunds
 from services.billing_documents import invoice_pdf, receipt_pdf
-from services.errors import InvalidInput, ServiceError
+from services.errors import InvalidInput
 
 DESK_METHODS = (
     PaymentMethod.CASH,
@@ -99,8 +100,6 @@ class PaymentView(SecureModelView):
     @expose("/record/", methods=("GET", "POST"))
     @requires("record_cash")
     def record(self) -> Any:
-        if not self.may_record():
-            abort(403)
         clinic_id = current_clinic_id()
         currency = current_user.clinic.currency
         methods = self.record_methods()
@@ -123,7 +122,7 @@ class PaymentView(SecureModelView):
         if request.method == "GET" and wanted is not None:
             form.contact.data = wanted
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 payment = payments.record_payment(
                     self.session,
                     clinic_id=clinic_id,
@@ -135,10 +134,7 @@ class PaymentView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash(
                     f"Recorded {_money(payment.amount_minor)} ({payment.receipt_number}).",
                     "success",
@@ -169,7 +165,7 @@ class PaymentView(SecureModelView):
         if request.method == "GET":
             form.amount.data = format_money(free, payment.currency, short=True).lstrip("₹")
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 refunds.refund_payment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -179,10 +175,7 @@ class PaymentView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 online = payment.method is PaymentMethod.PAYMENT_LINK
                 flash(
                     "Refund sent to Razorpay; it is final once Razorpay processes it."
@@ -227,7 +220,7 @@ class PaymentView(SecureModelView):
         for raw in ids:
             if parse_id(raw) is None:
                 continue
-            try:
+            with refused_as_flash(self.session):
                 verb(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -237,9 +230,6 @@ class PaymentView(SecureModelView):
                     **extra,
                 )
                 done += 1
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
         if done:
             flash(f"{done} payment(s) {done_text}.", "success")
 
@@ -335,7 +325,7 @@ class PackageView(SecureModelView):
             )
         ]
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 invoice = credits.sell_package(
                     self.session,
                     clinic_id=clinic_id,
@@ -344,10 +334,7 @@ class PackageView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash(f"Package sold: invoice {invoice.number}.", "success")
                 return redirect(url_for("invoice.index_view"))
         return self.render(

@@ -40,6 +40,7 @@ from admin.views.calendar_grid import (
     working_windows,
 )
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
+from admin.views.refusals import refused_as_flash, with_free_nearby
 from core.clock import utcnow
 from core.formatting import format_day, format_phone, format_time, format_when
 from core.ids import parse_id
@@ -57,7 +58,7 @@ from models import (
 )
 from services import appointments
 from services.availability import Slot, free_slots
-from services.errors import NotFound, ServiceError, SlotUnavailable
+from services.errors import NotFound, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
@@ -320,7 +321,7 @@ class CalendarView(Guarded, BaseView):
         alternatives: list[Slot] = []
         if request.method == "POST" and "find" not in request.form and form.validate():
             zone = ZoneInfo(current_timezone())
-            try:
+            with refused_as_flash(self.session, say=with_free_nearby) as outcome:
                 appointment = appointments.book_appointment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -333,14 +334,9 @@ class CalendarView(Guarded, BaseView):
                     actor=staff_actor(),
                     source=BookingSource.ADMIN,
                 )
-            except SlotUnavailable as exc:
-                self.session.rollback()
-                alternatives = exc.alternatives
-                flash(_refusal(exc), "error")
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if isinstance(outcome.refusal, SlotUnavailable):
+                alternatives = outcome.refusal.alternatives
+            if outcome.ok:
                 flash(
                     f"Booked {appointment.number}: {appointment.patient.name}, "
                     f"{appointment.service.name} with {appointment.therapist.name}, "
@@ -438,13 +434,6 @@ def _parse_local(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is None else None
-
-
-def _refusal(exc: SlotUnavailable) -> str:
-    if not exc.alternatives:
-        return exc.message
-    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
-    return f"{exc.message} Free nearby: {times}."
 
 
 def _safe_back(value: str | None) -> str:

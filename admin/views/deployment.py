@@ -17,6 +17,7 @@ from admin.views.base import SecureModelView
 from admin.views.current import staff_actor
 from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
 from admin.views.formatters import when_formatter
+from admin.views.refusals import refused_as_flash
 from integrations import upi
 from models import ActorType, AuditLog, Clinic, StaffUser
 from services import audit, clinics
@@ -117,7 +118,7 @@ class ClinicView(DeploymentModelView):
         return ClinicForm
 
     def create_model(self, form: Any) -> Any:
-        try:
+        with refused_as_flash(self.session):
             return clinics.create_clinic(
                 self.session,
                 name=form.name.data,
@@ -128,10 +129,7 @@ class ClinicView(DeploymentModelView):
                 language=form.language.data.strip(),
                 actor=staff_actor(),
             )
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
-            return False
+        return False
 
     def update_model(self, form: Any, model: Any) -> bool:
         if not self.can_edit:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from flask import flash
 from sqlalchemy.orm import Session
 
-from services.errors import ServiceError
+from admin.views.current import current_timezone
+from core.formatting import format_when
+from services.errors import ServiceError, SlotUnavailable
 
 
 @dataclass
@@ -60,3 +62,11 @@ def refused_as_flash(
         yield outcome
     if outcome.refusal is not None:
         flash(say(outcome.refusal), "error")
+
+
+def with_free_nearby(exc: ServiceError) -> str:
+    """The refusal, and for a slot that is taken or closed the free times nearby."""
+    if not isinstance(exc, SlotUnavailable) or not exc.alternatives:
+        return exc.message
+    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
+    return f"{exc.message} Free nearby: {times}."

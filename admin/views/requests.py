@@ -30,6 +30,7 @@ from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import label_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when
 from core.ids import parse_id
@@ -60,6 +61,13 @@ def _aware(value: datetime) -> datetime:
 
 def _when(value: datetime | None, empty: str = "") -> str:
     return empty if value is None else format_when(value, current_timezone())
+
+
+def _still_pending(exc: ServiceError) -> str:
+    """An approval refused for its time leaves the request pending; say so."""
+    if isinstance(exc, SlotUnavailable):
+        return f"{exc.message} The request is still pending."
+    return exc.message
 
 
 def _session_summary(appointment: Appointment) -> str:
@@ -221,8 +229,6 @@ class RescheduleRequestView(SecureModelView):
     @expose("/approve/<int:request_id>", methods=("GET", "POST"))
     @requires(UPDATE)
     def approve(self, request_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         req = self._pending_or_back(request_id)
         if isinstance(req, Response):
             return req
@@ -254,7 +260,7 @@ class RescheduleRequestView(SecureModelView):
                 form.start.data = _local(req.proposed_start)
         lines = self._describe(req)
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session, say=_still_pending) as outcome:
                 reschedule_requests.approve_request(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -265,16 +271,11 @@ class RescheduleRequestView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except SlotUnavailable as exc:
-                self.session.rollback()
-                flash(f"{exc.message} The request is still pending.", "error")
-                if exc.alternatives:
-                    free = ", ".join(_when(s.start) for s in exc.alternatives)
-                    lines.append(f"Free nearby: {free}.")
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            refusal = outcome.refusal
+            if isinstance(refusal, SlotUnavailable) and refusal.alternatives:
+                free = ", ".join(_when(s.start) for s in refusal.alternatives)
+                lines.append(f"Free nearby: {free}.")
+            if outcome.ok:
                 flash(
                     f"Approved: {appointment.number} is now {_when(appointment.start_at)}. "
                     "The patient is told in the chat; the therapist sees it under "
@@ -287,8 +288,6 @@ class RescheduleRequestView(SecureModelView):
     @expose("/reject/<int:request_id>", methods=("GET", "POST"))
     @requires(UPDATE)
     def reject(self, request_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         req = self._pending_or_back(request_id)
         if isinstance(req, Response):
             return req
@@ -302,7 +301,7 @@ class RescheduleRequestView(SecureModelView):
 
         form = RejectForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.reject_request(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -311,10 +310,7 @@ class RescheduleRequestView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Rejected; the requester is told.", "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Reject request #{req.id}", self._describe(req), "Reject")
@@ -331,7 +327,7 @@ class RescheduleRequestView(SecureModelView):
             return redirect(url_for(".index_view"))
         form = FlaskForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.withdraw_request(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -339,10 +335,7 @@ class RescheduleRequestView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Request withdrawn.", "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Withdraw request #{req.id}", self._describe(req), "Withdraw")
@@ -351,8 +344,6 @@ class RescheduleRequestView(SecureModelView):
     @requires(CREATE)
     def ask(self) -> Any:
         """A therapist asks to move one of their own sessions (48 hours ahead or more)."""
-        if not self.allowed(CREATE):
-            abort(403)
         now = utcnow()
         therapist = self.linked_therapist()
         own: list[Appointment] = []
@@ -391,7 +382,7 @@ class RescheduleRequestView(SecureModelView):
         if request.method == "GET" and wanted is not None:
             form.appointment.data = wanted
         if therapist is not None and form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.request_reschedule(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -401,10 +392,7 @@ class RescheduleRequestView(SecureModelView):
                     now=now,
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Request sent to the front desk; the decision shows here.", "success")
                 return redirect(url_for(".index_view", show="all"))
         if therapist is None:
