@@ -346,22 +346,7 @@ class RescheduleRequestView(SecureModelView):
         """A therapist asks to move one of their own sessions (48 hours ahead or more)."""
         now = utcnow()
         therapist = self.linked_therapist()
-        own: list[Appointment] = []
-        if therapist is not None:
-            own = list(
-                self.session.scalars(
-                    select(Appointment)
-                    .options(joinedload(Appointment.patient), joinedload(Appointment.service))
-                    .where(
-                        Appointment.clinic_id == current_clinic_id(),
-                        Appointment.therapist_id == therapist.id,
-                        Appointment.status.in_(AppointmentStatus.active()),
-                        Appointment.start_at >= now + reschedule_requests.THERAPIST_NOTICE,
-                    )
-                    .order_by(Appointment.start_at)
-                    .limit(OWN_SESSIONS_LISTED)
-                )
-            )
+        own = self._askable(therapist, now) if therapist is not None else []
 
         class AskForm(FlaskForm):
             appointment = SelectField("Session", coerce=int)
@@ -402,6 +387,23 @@ class RescheduleRequestView(SecureModelView):
         else:
             lines = ["You have no sessions 48 hours or more ahead to ask about."]
         return self._form_page(form, "Request a change", lines, "Send request")
+
+    def _askable(self, therapist: Therapist, now: datetime) -> list[Appointment]:
+        """The therapist's active sessions far enough ahead to ask about, soonest first."""
+        return list(
+            self.session.scalars(
+                select(Appointment)
+                .options(joinedload(Appointment.patient), joinedload(Appointment.service))
+                .where(
+                    Appointment.clinic_id == current_clinic_id(),
+                    Appointment.therapist_id == therapist.id,
+                    Appointment.status.in_(AppointmentStatus.active()),
+                    Appointment.start_at >= now + reschedule_requests.THERAPIST_NOTICE,
+                )
+                .order_by(Appointment.start_at)
+                .limit(OWN_SESSIONS_LISTED)
+            )
+        )
 
     def _form_page(self, form: FlaskForm, title: str, lines: list[str], submit: str) -> str:
         return self.render(
