@@ -451,6 +451,14 @@ class _Scan:
             return i + 1
         if kind == "month":
             return self.month_first(i, value)
+        if kind == "later":
+            self.later = True
+            return i + 1
+        return self.time_word(i, kind, value, after_at)
+
+    def time_word(self, i: int, kind: str, value: Any, after_at: bool) -> int:
+        """noon, an hour in words ("five pm"), "saade 5", "dedh"; a lone am/pm, baje,
+        ordinal or unit is refused."""
         if kind == "noon":
             if self.clock is not None or self.fixed_time is not None:
                 raise _Reject
@@ -479,9 +487,6 @@ class _Scan:
             meridiem, used = self.hour_suffix(i + 1)
             self.set_clock(*value, meridiem, False)
             return i + 1 + used
-        if kind == "later":
-            self.later = True
-            return i + 1
         # a lone am/pm, baje, ordinal or unit: nothing to attach it to
         raise _Reject
 
