@@ -24,12 +24,12 @@ from core.formatting import format_money
 from core.logging_setup import bind_clinic
 from core.metrics import count_payment_event
 from core.security import csrf
-from flows.messages import say
 from integrations import upi
 from integrations.razorpay_client import RazorpayGateway, verify_webhook
 from models import Clinic, Payment, PaymentLink, PaymentMethod, PaymentState
 from services import razorpay_sync
 from services.billing_documents import receipt_pdf
+from services.catalogue import say
 from services.clinics import razorpay_account, webhook_secrets
 
 log = logging.getLogger(__name__)

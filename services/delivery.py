@@ -38,6 +38,7 @@ from models import (
     OutboundStatus,
     SenderNumber,
 )
+from services.conversations import remember_reminder
 from services.messaging import queue_message
 from services.rendering import Outgoing, Undeliverable, compose, render
 from services.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
@@ -238,8 +239,6 @@ def _prepare(
 def _remember_reminder(session: Session, attempt: _Attempt) -> None:
     if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
         # The patient's next "1", "2" or "3" on this channel answers this reminder.
-        from flows.engine import remember_reminder
-
         remember_reminder(
             session,
             clinic_id=attempt.clinic_id,

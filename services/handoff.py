@@ -1,6 +1,6 @@
 """A person at the clinic answering a chat: replies from the panel, then back to the bot.
 
-A patient who says "talk" is handed to staff (``flows.engine.hand_to_staff``): the
+A patient who says "talk" is handed to staff (``flows.dialog.hand_to_staff``): the
 bot stays quiet until they say "menu" or staff hand the chat back. Staff replies
 are outbox rows like every other message the clinic sends, so the channel's rules
 apply at send time too: on WhatsApp free-form text only inside the 24-hour window
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from core.clock import require_aware
 from core.db import unit_of_work
 from core.formatting import format_when
-from flows.messages import EN
 from models import (
     Channel,
     Clinic,
@@ -36,6 +35,7 @@ from models import (
 )
 from services import audit, patients
 from services.audit import Actor
+from services.catalogue import EN
 from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 from services.messaging import queue_message
 from services.rendering import WHATSAPP_WINDOW

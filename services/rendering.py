@@ -16,7 +16,6 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from core.formatting import format_money, format_time, format_when, sms_plain
-from flows.messages import numbered, reminder_choices, say
 from models import (
     Appointment,
     Channel,
@@ -27,6 +26,7 @@ from models import (
     OutboundMessage,
     SenderNumber,
 )
+from services.catalogue import numbered, reminder_choices, say
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
