@@ -35,7 +35,6 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 def razorpay_return() -> str:
     """Where Razorpay sends the browser after paying. It shows a page; it never marks
     anything paid (the webhook or the reconcile fetch does)."""
-
     config = current_app.config["ROSHNI"]
     params = {k: request.args.get(k, "")[:100] for k in request.args}
     session = get_db().scoped
@@ -132,7 +131,6 @@ def upi_qr(token: str) -> Response:
 
 
 def _payment_by_token(token: str) -> Payment:
-
     if not TOKEN.match(token):
         abort(404)
     payment = get_db().scoped.scalar(select(Payment).where(Payment.public_token == token))
@@ -142,7 +140,6 @@ def _payment_by_token(token: str) -> Payment:
 
 
 def _upi(token: str) -> tuple[Payment, Clinic, str]:
-
     payment = _payment_by_token(token)
     clinic = get_db().scoped.get(Clinic, payment.clinic_id)
     if payment.method is not PaymentMethod.UPI or clinic is None or not clinic.upi_vpa:

@@ -36,7 +36,6 @@ MAX_EVENT_DEPTH = 32
 
 @bp.post("/webhooks/razorpay")
 def razorpay_webhook() -> Response:
-
     config = current_app.config["ROSHNI"]
     if (request.content_length or 0) > MAX_EVENT_BYTES:
         return _plain("event too large", 413)
@@ -49,7 +48,6 @@ def razorpay_webhook() -> Response:
 
 
 def _store_event(session: scoped_session[Session], body: bytes, config: Config) -> Response:
-
     signature = request.headers.get("X-Razorpay-Signature", "")
     signed_by = next(
         (

@@ -44,7 +44,6 @@ def twilio_sms() -> Response:
 def twilio_status() -> Response:
     """Delivery status callbacks: statuses only move forward; unknown ids still get 200
     (so Twilio stops retrying)."""
-
     session = get_db().scoped
 
     def handle() -> Response:
@@ -64,7 +63,6 @@ def twilio_status() -> Response:
 
 
 def _inbound(channel: Channel) -> Response:
-
     session = get_db().scoped
     # Deduplicated by MessageSid: a second try after a dropped connection is safe.
     return retry_on_disconnect(session, lambda: _receive(session, channel))
