@@ -74,31 +74,3 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-# GSM-7 has none of these; one of them turns a whole SMS into UCS-2 (70 chars a part).
-_SMS_PLAIN = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "·": "-",
-        "•": "-",
-        "₹": "Rs ",
-        "\u00a0": " ",
-        "✅": "",
-        "⏰": "",
-        "💳": "",
-        "🌼": "",
-    }
-)
-
-
-def sms_plain(text: str) -> str:
-    """Swap typographic characters for GSM-7 ones where a plain one reads the same."""
-    lines = [" ".join(line.translate(_SMS_PLAIN).split()) for line in text.split("\n")]
-    return "\n".join(lines).strip()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.clock import require_aware
 from core.db import unit_of_work
 from core.formatting import format_when
+from integrations.twilio.twiml import MAX_BODY
 from models import (
     Channel,
     Clinic,
@@ -41,7 +42,7 @@ from services.messaging import queue_message
 from services.rendering import WHATSAPP_WINDOW
 from services.simulator import is_simulator_phone
 
-MAX_REPLY = 1600  # Twilio's limit for one message body
+MAX_REPLY = MAX_BODY  # Twilio's limit for one message body
 # Values a staff-chosen template may use: a template needing a session's details
 # (a reminder, say) is not offered, because a chat reply belongs to no session.
 TEMPLATE_VALUES = frozenset({"clinic", "name", "text"})

@@ -29,7 +29,8 @@ from bot.receive import Delivery, receive
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
-from services.simulator import TEST_CONTACTS, deliver_due, simulator_phone
+from services.delivery import deliver_due_to_simulator
+from services.simulator import TEST_CONTACTS, simulator_phone
 
 MAX_TEXT = 1000  # the engine answers "too long" past 300; let staff try that too
 
@@ -56,7 +57,7 @@ class SimulatorView(Guarded, BaseView):
         now = utcnow()
         # What the clinic queued for the test contact since (a staff reply, a notice):
         # settled now rather than at the next outbox sweep.
-        deliver_due(self.session, clinic_id=clinic.id, phone=phone, now=now)
+        deliver_due_to_simulator(self.session, clinic_id=clinic.id, phone=phone, now=now)
         conversation = self.session.scalar(
             select(Conversation)
             .options(joinedload(Conversation.contact))
