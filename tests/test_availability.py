@@ -753,6 +753,32 @@ def test_wall_clock_times_skipped_by_the_spring_change_are_never_offered(
     )
 
 
+def test_a_window_ending_inside_the_spring_gap_closes_at_the_change(
+    session, make_clinic, make_therapist, make_service
+):
+    clinic = make_clinic(timezone="Europe/London", region="GB", booking_horizon_days=60)
+    therapist = make_therapist(clinic, hours={})
+    service = make_service(clinic, minutes=30)
+    sunday = date(2026, 3, 29)
+    catalog.add_exception(
+        session,
+        clinic_id=clinic.id,
+        kind=ExceptionKind.EXTRA,
+        therapist_id=therapist.id,
+        location_id=clinic.locations[0].id,
+        start_date=sunday,
+        end_date=sunday,
+        start=time(0),
+        end=time(1, 30),  # never happens: the clocks jump from 01:00 GMT to 02:00 BST
+        actor=SYSTEM,
+    )
+
+    slots = slots_on(session, clinic, service, sunday, now=datetime(2026, 3, 20, tzinfo=UTC))
+
+    assert wall_clock(slots) == every(15, "00:00", "00:30")
+    assert slots[-1].end == datetime(2026, 3, 29, 2, tzinfo=LONDON)
+
+
 def test_minimum_notice_counts_real_hours_when_now_is_given_in_the_clinics_zone(
     session, make_clinic, make_therapist, make_service
 ):

@@ -8,9 +8,8 @@ service verb per appointment; cancelling asks for a reason on its own page.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -45,6 +44,7 @@ from admin.views.filters import (
 )
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_money, format_phone, format_when
 from core.ids import parse_id, parse_ids
@@ -74,10 +74,6 @@ def _choices(model: type, session: Any):
         ).all()
 
     return query
-
-
-def local_to_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=ZoneInfo(current_timezone()))
 
 
 # --- list cells -----------------------------------------------------------------------
@@ -295,9 +291,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     def on_form_prefill(self, form: Any, id: Any) -> None:
         appointment = self.get_one(id)
         if appointment is not None:
-            form.start.data = appointment.start_at.astimezone(ZoneInfo(current_timezone())).replace(
-                tzinfo=None
-            )
+            form.start.data = clinic_time.to_wall(appointment.start_at, current_timezone())
 
     def create_model(self, form: Any) -> Any:
         try:
@@ -307,7 +301,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 patient_id=form.patient.data.id,
                 service_id=form.service.data.id,
                 therapist_id=form.therapist.data.id if form.therapist.data else None,
-                start=local_to_utc(form.start.data),
+                start=clinic_time.to_utc(form.start.data, current_timezone()),
                 now=utcnow(),
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
@@ -322,7 +316,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 self.session,
                 clinic_id=current_clinic_id(),
                 appointment_id=model.id,
-                new_start=local_to_utc(form.start.data),
+                new_start=clinic_time.to_utc(form.start.data, current_timezone()),
                 therapist_id=form.therapist.data.id,
                 now=utcnow(),
                 actor=staff_actor(),
