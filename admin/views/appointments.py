@@ -17,7 +17,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from admin.views.base import (
     SecureModelView,
+    clinic_money,
     current_clinic_id,
     current_timezone,
     label_formatter,
@@ -46,7 +46,7 @@ from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id, parse_ids
 from models import (
     Appointment,
@@ -375,7 +375,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             else:
                 refundable = proposal if not waive else paid
                 note = (
-                    f" {_money(refundable)} is on account: refund it from Money → Payments."
+                    f" {clinic_money(refundable)} is on account: refund it from Money → Payments."
                     if refundable
                     else ""
                 )
@@ -392,8 +392,8 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             window_hours=window_hours,
             inside_window=inside_window,
             invoice=invoice,
-            paid=_money(paid),
-            proposal=_money(proposal),
+            paid=clinic_money(paid),
+            proposal=clinic_money(proposal),
             back=back,
         )
 
@@ -476,10 +476,6 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             "Reminder queued.",
             lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
         )
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
 
 
 def _label(value: Any) -> str:

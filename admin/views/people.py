@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin import permissions
 from admin.views.base import (
     SecureModelView,
+    clinic_money,
     current_clinic_id,
     current_timezone,
     label_formatter,
@@ -34,7 +35,7 @@ from admin.views.data_rights import (
     PatientDataRightsMixin,
 )
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id
 from models import Channel, Contact, Patient, Relation
 from services import billing, credits, patients, timeline
@@ -184,7 +185,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             credits=balances,
             dues=dues,
             history=history,
-            money=_money,
+            money=clinic_money,
             when=lambda value: format_when(value, zone),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
@@ -333,7 +334,3 @@ def _exists_message(exc: ContactExists) -> Markup:
     return Markup(
         '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
     ).format(exc.message, url)
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
