@@ -19,10 +19,9 @@ from admin.views.base import (
     when_formatter,
 )
 from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
-from integrations import upi
 from models import ActorType, AuditLog, Clinic, StaffUser
-from services import audit, clinics
-from services.errors import InvalidInput, ServiceError
+from services import clinics
+from services.errors import ServiceError
 
 
 class DeploymentModelView(SecureModelView):
@@ -147,63 +146,28 @@ class ClinicView(DeploymentModelView):
             (form.razorpay_webhook_secret.data or "").strip(),
         )
         razorpay_clear = bool(form.razorpay_clear.data)
-        for extra in self.form_extra_fields:
-            delattr(form, extra)
-        before = audit.snapshot(model)
-        form.populate_obj(model)
-        try:
-            clinics.validate_clinic_fields(
-                slug=model.slug,
-                timezone=model.timezone,
-                currency=model.currency,
-                phone_region=model.phone_region,
-                language=model.language,
+        twilio = None
+        if clear or token or account != (model.twilio_account_sid or ""):
+            twilio = (
+                clinics.TwilioChange(None, None) if clear else clinics.TwilioChange(account, token)
             )
-            model.upi_vpa = (model.upi_vpa or "").strip() or None
-            if model.upi_vpa and not upi.VPA.match(model.upi_vpa):
-                raise InvalidInput(detail="A UPI id looks like name@bank, e.g. clinic@okaxis.")
+        payments = None
+        if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
+            payments = clinics.RazorpayChange(*((None, None, None) if razorpay_clear else razorpay))
+        try:
+            clinics.update_clinic(
+                self.session,
+                clinic_id=model.id,
+                fields={name: form[name].data for name in clinics.EDITABLE_FIELDS if name in form},
+                twilio=twilio,
+                razorpay=payments,
+                config=current_app.config["ROSHNI"],
+                actor=staff_actor(),
+            )
         except ServiceError as exc:
             self.session.rollback()
             flash(exc.message, "error")
             return False
-        audit.record(
-            self.session,
-            clinic_id=model.id,
-            actor=staff_actor(),
-            action="clinic.update",
-            entity=model,
-            before=before,
-        )
-        self.session.commit()
-        if clear or token or account != (model.twilio_account_sid or ""):
-            try:
-                clinics.set_twilio_account(
-                    self.session,
-                    clinic_id=model.id,
-                    account_sid=None if clear else account,
-                    auth_token=None if clear else token,
-                    config=current_app.config["ROSHNI"],
-                    actor=staff_actor(),
-                )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-                return False
-        if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
-            try:
-                clinics.set_razorpay_account(
-                    self.session,
-                    clinic_id=model.id,
-                    key_id=None if razorpay_clear else razorpay[0],
-                    key_secret=None if razorpay_clear else razorpay[1],
-                    webhook_secret=None if razorpay_clear else razorpay[2],
-                    config=current_app.config["ROSHNI"],
-                    actor=staff_actor(),
-                )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-                return False
         return True
 
 
