@@ -461,12 +461,3 @@ def clinics_overview(session: Session, *, now: datetime) -> list[ClinicSummary]:
         ClinicSummary(cid, name, slug, active, int(s), int(p), int(u))
         for cid, name, slug, active, s, p, u in rows
     ]
-
-
-def therapist_for_user(session: Session, clinic_id: int, staff_user_id: int) -> int | None:
-    """The therapist a staff login is linked to (``Therapist.staff_user_id``), if any."""
-    return session.scalar(
-        select(Therapist.id).where(
-            Therapist.clinic_id == clinic_id, Therapist.staff_user_id == staff_user_id
-        )
-    )

@@ -45,7 +45,7 @@ from models import (
     RescheduleStatus,
     Therapist,
 )
-from services import reschedule_requests
+from services import reschedule_requests, staff
 from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -177,10 +177,8 @@ class RescheduleRequestView(SecureModelView):
         return req.is_pending and (self.may_write() or mine)
 
     def linked_therapist(self) -> Therapist | None:
-        """The therapist this login is (``Therapist.staff_user_id``); only they ask here."""
-        return reschedule_requests.therapist_for_staff(
-            self.session, current_clinic_id(), current_user.id
-        )
+        """The therapist this login is; only they ask here."""
+        return staff.linked_therapist(self.session, current_clinic_id(), current_user.id)
 
     def may_ask(self) -> bool:
         return self.allowed(CREATE) and self.linked_therapist() is not None

@@ -28,7 +28,7 @@ from admin.views.base import (
 from admin.views.deployment import DeploymentModelView
 from core.clock import utcnow
 from core.formatting import format_when
-from models import Clinic, Role, StaffUser, Therapist
+from models import Clinic, Role, StaffUser
 from services import staff
 from services.errors import ServiceError
 
@@ -335,9 +335,7 @@ class ProfileView(_Guarded, BaseView):
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)
 
     def _page(self, name_form: FlaskForm, password_form: FlaskForm) -> str:
-        therapist = self.session.scalar(
-            select(Therapist).where(Therapist.staff_user_id == current_user.id)
-        )
+        therapist = staff.linked_therapist(self.session, current_user.clinic_id, current_user.id)
         return self.render(
             "admin/profile.html",
             user=current_user,
