@@ -411,6 +411,22 @@ def test_a_clinic_admin_sets_a_write_only_twilio_account(app, two_clinics, sessi
     assert session.get(Clinic, a["clinic"].id).twilio_account_sid is None
 
 
+def renamed_clinic_a(client, url: str, **fields: str) -> dict[str, str]:
+    """Clinic A's edit form: a new name and zone, its own Twilio account, and ``fields``."""
+    return {
+        "csrf_token": csrf_token(client, url),
+        "name": "Clinic A, renamed",
+        "timezone": "Asia/Dubai",
+        "currency": "INR",
+        "phone_region": "IN",
+        "language": "en",
+        "active": "y",
+        "twilio_account": "AC" + "d" * 32,
+        "twilio_token": "clinic-a-secret-auth-token",
+        **fields,
+    }
+
+
 @pytest.mark.parametrize(
     ("razorpay", "refusal"),
     [
@@ -429,20 +445,8 @@ def test_a_clinic_edit_with_a_bad_razorpay_key_changes_nothing(
     log_in(client, "admin@a.example")
     url = f"/admin/clinic/edit/?id={a['clinic'].id}"
     audits = session.scalar(select(func.count()).select_from(AuditLog))
-    form = {
-        "csrf_token": csrf_token(client, url),
-        "name": "Clinic A, renamed",
-        "timezone": "Asia/Dubai",
-        "currency": "INR",
-        "phone_region": "IN",
-        "language": "en",
-        "active": "y",
-        "twilio_account": "AC" + "d" * 32,
-        "twilio_token": "clinic-a-secret-auth-token",
-        **razorpay,
-    }
 
-    page = client.post(url, data=form, follow_redirects=True)
+    page = client.post(url, data=renamed_clinic_a(client, url, **razorpay), follow_redirects=True)
 
     assert refusal in page.text
     fresh(session)
@@ -458,21 +462,14 @@ def test_a_clinic_edit_saves_its_fields_and_both_accounts_together(app, two_clin
     client = app.test_client()
     log_in(client, "admin@a.example")
     url = f"/admin/clinic/edit/?id={a['clinic'].id}"
-    form = {
-        "csrf_token": csrf_token(client, url),
-        "name": "Clinic A, renamed",
-        "timezone": "Asia/Dubai",
-        "currency": "INR",
-        "phone_region": "IN",
-        "language": "en",
-        "active": "y",
-        "upi_vpa": " clinic@okaxis ",
-        "twilio_account": "AC" + "d" * 32,
-        "twilio_token": "clinic-a-secret-auth-token",
-        "razorpay_key": "rzp_test_abcdef123",
-        "razorpay_secret": "key-secret-of-clinic-a",
-        "razorpay_webhook_secret": "webhook-secret-of-clinic-a",
-    }
+    form = renamed_clinic_a(
+        client,
+        url,
+        upi_vpa=" clinic@okaxis ",
+        razorpay_key="rzp_test_abcdef123",
+        razorpay_secret="key-secret-of-clinic-a",
+        razorpay_webhook_secret="webhook-secret-of-clinic-a",
+    )
 
     client.post(url, data=form)
 

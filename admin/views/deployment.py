@@ -48,16 +48,7 @@ class ClinicView(DeploymentModelView):
     )
     column_labels = {"twilio_account_sid": "Own Twilio account"}
     form_columns = (
-        "name",
-        "timezone",
-        "currency",
-        "phone_region",
-        "language",
-        "phone",
-        "active",
-        "tax_id",
-        "upi_vpa",
-        "upi_payee_name",
+        *clinics.EDITABLE_FIELDS,
         # Flask-Admin includes extra fields only when they are listed here too.
         "twilio_account",
         "twilio_token",
