@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 
 from core.clock import utcnow
 from core.db import get_db
+from core.probes import redis_status
 from services.job_health import jobs_health
 from services.messaging import backlog
 
@@ -62,20 +63,6 @@ def healthz_jobs():
         return jsonify(status="unavailable", problems=[f"database: {type(exc).__name__}"]), 503
     body = {"status": "ok" if health.ok else "failing", "problems": health.problems}
     return jsonify(**body, checks=health.as_dict()), 200 if health.ok else 503
-
-
-def redis_status(url: str) -> str:
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
-        return "ok"
-    except Exception as exc:
-        return f"error: {type(exc).__name__}"
 
 
 def init_app(app: Flask) -> None:

@@ -15,6 +15,7 @@ from core.backup import BackupError, newest_backup, store_for
 from core.clock import utcnow
 from core.config import Config
 from core.db import Database
+from core.probes import redis_status
 from jobs.backups import STALE_AFTER
 from services.job_health import jobs_health
 
@@ -86,8 +87,6 @@ def _jobs(database: Database, config: Config) -> Check:
 def _redis(config: Config) -> Check:
     if not config.redis_url:
         return Check("redis", True, "not configured: the web process sends (embedded mode)")
-    from core.health import redis_status
-
     status = redis_status(config.redis_url)
     # Down is not fatal: workers send from the outbox directly until it is back.
     return Check("redis", status == "ok", status, warning=status != "ok")
