@@ -17,10 +17,16 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
 
 
-def format_money(amount_minor: int, currency: str, *, short: bool = False) -> str:
-    """``80000, 'INR'`` → ``₹800.00``; ``short`` drops zero minor units (``₹800``)."""
+def format_money(
+    amount_minor: int, currency: str, *, short: bool = False, locale: str | None = None
+) -> str:
+    """``80000, 'INR'`` → ``₹800.00``; ``short`` drops zero minor units (``₹800``).
+
+    Grouping follows the currency (``₹1,20,000.00``, ``£120,000.00``) unless ``locale``
+    names one: the PDF documents carry their own (``en_IN`` by default, for every currency).
+    """
     amount = to_major(amount_minor, currency)
-    locale = _LOCALES.get(currency, "en")
+    locale = locale or _LOCALES.get(currency, "en")
     if short and amount == amount.to_integral_value():
         whole = (
             Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0].split(".")[0]

@@ -8,9 +8,8 @@ service verb per appointment; cancelling asks for a reason on its own page.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -18,7 +17,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -36,12 +34,13 @@ from admin.views.filters import (
     LocalDayOnOrBefore,
     TherapistEqual,
 )
-from admin.views.formatters import label_formatter, money_formatter, when_formatter
+from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id, parse_ids
 from models import (
     Appointment,
@@ -68,10 +67,6 @@ def _choices(model: type, session: Any):
         ).all()
 
     return query
-
-
-def local_to_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=ZoneInfo(current_timezone()))
 
 
 # --- list cells -----------------------------------------------------------------------
@@ -289,9 +284,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     def on_form_prefill(self, form: Any, id: Any) -> None:
         appointment = self.get_one(id)
         if appointment is not None:
-            form.start.data = appointment.start_at.astimezone(ZoneInfo(current_timezone())).replace(
-                tzinfo=None
-            )
+            form.start.data = clinic_time.to_wall(appointment.start_at, current_timezone())
 
     def create_model(self, form: Any) -> Any:
         with refused_as_flash(self.session, say=with_free_nearby):
@@ -301,7 +294,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 patient_id=form.patient.data.id,
                 service_id=form.service.data.id,
                 therapist_id=form.therapist.data.id if form.therapist.data else None,
-                start=local_to_utc(form.start.data),
+                start=clinic_time.to_utc(form.start.data, current_timezone()),
                 now=utcnow(),
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
@@ -314,7 +307,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 self.session,
                 clinic_id=current_clinic_id(),
                 appointment_id=model.id,
-                new_start=local_to_utc(form.start.data),
+                new_start=clinic_time.to_utc(form.start.data, current_timezone()),
                 therapist_id=form.therapist.data.id,
                 now=utcnow(),
                 actor=staff_actor(),
@@ -357,7 +350,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             if outcome.ok:
                 refundable = proposal if not waive else paid
                 note = (
-                    f" {_money(refundable)} is on account: refund it from Money → Payments."
+                    f" {clinic_money(refundable)} is on account: refund it from Money → Payments."
                     if refundable
                     else ""
                 )
@@ -374,8 +367,8 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             window_hours=window_hours,
             inside_window=inside_window,
             invoice=invoice,
-            paid=_money(paid),
-            proposal=_money(proposal),
+            paid=clinic_money(paid),
+            proposal=clinic_money(proposal),
             back=back,
         )
 
@@ -455,10 +448,6 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             "Reminder queued.",
             lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
         )
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
 
 
 def _label(value: Any) -> str:

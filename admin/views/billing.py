@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length
 from admin.views.access import SHARED, Guarded, own_ids, requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, staff_actor
-from admin.views.formatters import label_formatter, money_formatter, when_formatter
+from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
@@ -55,10 +55,6 @@ def parse_money(text: str | None, currency: str) -> int:
     if scaled != scaled.to_integral_value() or value <= 0:
         raise InvalidInput(detail="Please give a positive amount with at most two decimals.")
     return int(scaled)
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
 
 
 class PaymentView(SecureModelView):
@@ -136,7 +132,7 @@ class PaymentView(SecureModelView):
                 )
             if outcome.ok:
                 flash(
-                    f"Recorded {_money(payment.amount_minor)} ({payment.receipt_number}).",
+                    f"Recorded {clinic_money(payment.amount_minor)} ({payment.receipt_number}).",
                     "success",
                 )
                 return redirect(url_for(".index_view"))
@@ -189,8 +185,8 @@ class PaymentView(SecureModelView):
             form=form,
             title=f"Refund {payment.receipt_number or payment.id}",
             lines=[
-                f"Paid {_money(payment.amount_minor)} by {payment.method.label}.",
-                f"Proposed refund (not paying any invoice): {_money(free)}. "
+                f"Paid {clinic_money(payment.amount_minor)} by {payment.method.label}.",
+                f"Proposed refund (not paying any invoice): {clinic_money(free)}. "
                 "To refund money that pays an invoice, void the invoice first.",
             ],
             submit="Refund",
@@ -319,7 +315,7 @@ class PackageView(SecureModelView):
             )
         ]
         form.package.choices = [
-            (p.id, f"{p.name} · {_money(p.price_minor)}")
+            (p.id, f"{p.name} · {clinic_money(p.price_minor)}")
             for p in self.session.scalars(
                 select(Package).where(Package.clinic_id == clinic_id, Package.active.is_(True))
             )
@@ -369,8 +365,8 @@ class DuesView(Guarded, BaseView):
         rows = sorted(((c, owed[c.id]) for c in contacts), key=lambda row: -row[1])
         return self.render(
             "admin/dues.html",
-            rows=[(c, _money(amount)) for c, amount in rows],
-            total=_money(sum(owed.values())),
+            rows=[(c, clinic_money(amount)) for c, amount in rows],
+            total=clinic_money(sum(owed.values())),
             phone=format_phone,
             may_record=self.allowed("record_cash"),
         )

@@ -12,7 +12,7 @@ hours, one joined query for the range's appointments and the three of
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -41,6 +41,7 @@ from admin.views.calendar_grid import (
 )
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash, with_free_nearby
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_day, format_phone, format_time, format_when
 from core.ids import parse_id
@@ -214,8 +215,8 @@ class CalendarView(Guarded, BaseView):
 
     def _appointments(self, clinic_id: int, scope: Scope, zone: ZoneInfo) -> list[Appointment]:
         """The range's sessions, with patient, service and therapist, in one statement."""
-        start = datetime.combine(scope.days[0], time.min, tzinfo=zone)
-        end = datetime.combine(scope.days[-1] + timedelta(days=1), time.min, tzinfo=zone)
+        start = clinic_time.local_midnight(scope.days[0], zone)
+        end = clinic_time.local_midnight(scope.days[-1] + timedelta(days=1), zone)
         stmt = (
             select(Appointment)
             .options(
@@ -320,7 +321,6 @@ class CalendarView(Guarded, BaseView):
         )
         alternatives: list[Slot] = []
         if request.method == "POST" and "find" not in request.form and form.validate():
-            zone = ZoneInfo(current_timezone())
             with refused_as_flash(self.session, say=with_free_nearby) as outcome:
                 appointment = appointments.book_appointment(
                     self.session,
@@ -329,7 +329,7 @@ class CalendarView(Guarded, BaseView):
                     service_id=form.service.data,
                     therapist_id=form.therapist.data,
                     location_id=_int_or_none(form.location.data),
-                    start=form.start.data.replace(tzinfo=zone),
+                    start=clinic_time.to_utc(form.start.data, current_timezone()),
                     now=utcnow(),
                     actor=staff_actor(),
                     source=BookingSource.ADMIN,
@@ -368,7 +368,6 @@ class CalendarView(Guarded, BaseView):
             (p.id, f"{p.name} — {p.contact.name or 'guardian'}, {format_phone(p.contact.phone)}")
             for p in patients[:PATIENT_CHOICES]
         ]
-        zone = ZoneInfo(current_timezone())
         return self.render(
             "admin/calendar_book.html",
             form=form,
@@ -377,7 +376,7 @@ class CalendarView(Guarded, BaseView):
             alternatives=[
                 (
                     format_when(s.start, current_timezone()),
-                    s.start.astimezone(zone).strftime(LOCAL_FORMAT),
+                    clinic_time.to_wall(s.start, current_timezone()).strftime(LOCAL_FORMAT),
                     s.therapist_id,
                 )
                 for s in alternatives

@@ -10,12 +10,17 @@ from admin.views.current import current_timezone
 from core.formatting import format_money, format_when
 
 
+def clinic_money(amount_minor: int) -> str:
+    """An amount in the signed-in clinic's currency: ``₹1,20,000.00``."""
+    return format_money(amount_minor, current_user.clinic.currency)
+
+
 def money_formatter(attr: str = "price_minor"):
+    """A list column of minor units, read as :func:`clinic_money` (empty when unset)."""
+
     def fmt(view: Any, context: Any, model: Any, name: str) -> str:
         value = getattr(model, attr)
-        if value is None:
-            return ""
-        return format_money(value, current_user.clinic.currency)
+        return "" if value is None else clinic_money(value)
 
     return fmt
 

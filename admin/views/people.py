@@ -28,10 +28,10 @@ from admin.views.data_rights import (
     ContactDataRightsMixin,
     PatientDataRightsMixin,
 )
-from admin.views.formatters import label_formatter
+from admin.views.formatters import clinic_money, label_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id
 from models import Channel, Contact, Patient, Relation
 from services import billing, credits, patients, timeline
@@ -174,7 +174,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             credits=balances,
             dues=dues,
             history=history,
-            money=_money,
+            money=clinic_money,
             when=lambda value: format_when(value, zone),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
@@ -318,7 +318,3 @@ def _refusal(exc: ServiceError) -> str:
     return Markup(
         '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
     ).format(exc.message, url)
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)

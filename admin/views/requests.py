@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -31,6 +30,7 @@ from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import label_formatter
 from admin.views.refusals import refused_as_flash
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_when
 from core.ids import parse_id
@@ -42,21 +42,11 @@ from models import (
     RescheduleStatus,
     Therapist,
 )
-from services import reschedule_requests
+from services import reschedule_requests, staff
 from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 OWN_SESSIONS_LISTED = 200
-
-
-def _local(value: datetime) -> datetime:
-    """Aware UTC → naive clinic time, for a datetime-local input."""
-    return value.astimezone(ZoneInfo(current_timezone())).replace(tzinfo=None)
-
-
-def _aware(value: datetime) -> datetime:
-    """A datetime-local input (clinic time) → aware."""
-    return value.replace(tzinfo=ZoneInfo(current_timezone()))
 
 
 def _when(value: datetime | None, empty: str = "") -> str:
@@ -191,10 +181,8 @@ class RescheduleRequestView(SecureModelView):
         return req.is_pending and (self.may_write() or mine)
 
     def linked_therapist(self) -> Therapist | None:
-        """The therapist this login is (``Therapist.staff_user_id``); only they ask here."""
-        return reschedule_requests.therapist_for_staff(
-            self.session, current_clinic_id(), current_user.id
-        )
+        """The therapist this login is; only they ask here."""
+        return staff.linked_therapist(self.session, current_clinic_id(), current_user.id)
 
     def may_ask(self) -> bool:
         return self.allowed(CREATE) and self.linked_therapist() is not None
@@ -257,7 +245,7 @@ class RescheduleRequestView(SecureModelView):
         if request.method == "GET":
             form.therapist.data = appointment.therapist_id
             if req.proposed_start is not None:
-                form.start.data = _local(req.proposed_start)
+                form.start.data = clinic_time.to_wall(req.proposed_start, current_timezone())
         lines = self._describe(req)
         if form.validate_on_submit():
             with refused_as_flash(self.session, say=_still_pending) as outcome:
@@ -265,7 +253,7 @@ class RescheduleRequestView(SecureModelView):
                     self.session,
                     clinic_id=current_clinic_id(),
                     request_id=req.id,
-                    new_start=_aware(form.start.data),
+                    new_start=clinic_time.to_utc(form.start.data, current_timezone()),
                     therapist_id=form.therapist.data,
                     note=form.note.data,
                     now=utcnow(),
@@ -372,7 +360,9 @@ class RescheduleRequestView(SecureModelView):
                     self.session,
                     clinic_id=current_clinic_id(),
                     appointment_id=form.appointment.data,
-                    proposed_start=_aware(form.start.data) if form.start.data else None,
+                    proposed_start=clinic_time.to_utc(form.start.data, current_timezone())
+                    if form.start.data
+                    else None,
                     note=form.note.data,
                     now=now,
                     actor=staff_actor(),

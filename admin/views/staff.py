@@ -24,7 +24,7 @@ from admin.views.formatters import label_formatter, when_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when
-from models import Clinic, Role, StaffUser, Therapist
+from models import Clinic, Role, StaffUser
 from services import staff
 
 CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
@@ -318,9 +318,7 @@ class ProfileView(Guarded, BaseView):
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)
 
     def _page(self, name_form: FlaskForm, password_form: FlaskForm) -> str:
-        therapist = self.session.scalar(
-            select(Therapist).where(Therapist.staff_user_id == current_user.id)
-        )
+        therapist = staff.linked_therapist(self.session, current_user.clinic_id, current_user.id)
         return self.render(
             "admin/profile.html",
             user=current_user,
