@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from flask import Flask
-from flask_admin import Admin
+from flask_admin import Admin, BaseView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
@@ -57,14 +58,13 @@ from models import (
 
 
 def init_app(app: Flask) -> None:
-
     db = get_db(app)
     session = db.scoped
     auth.init_app(app)
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
-    # The list search box's POST (SecureModelView.search) changes nothing but the
-    # user's own session, and with SameSite=Lax cookies a cross-site POST has none.
-    csrf.exempt("admin.views.base.search")
+    # The list search box's POST (admin.views.listing: SafeListArgs.search) changes nothing
+    # but the user's own session, and with SameSite=Lax cookies a cross-site POST has none.
+    csrf.exempt("admin.views.listing.search")
 
     @app.before_request
     def _bind_tenant() -> None:
@@ -90,57 +90,45 @@ def init_app(app: Flask) -> None:
         warnings.filterwarnings(
             "ignore", message="Passing a session object directly", category=DeprecationWarning
         )
-        panel.add_view(AppointmentView(Appointment, session, name="Appointments"))
-        panel.add_view(CalendarView(session, name="Calendar", endpoint="calendar"))
-        panel.add_view(
-            RescheduleRequestView(
-                RescheduleRequest,
-                session,
-                name="Reschedule requests",
-                endpoint="requests",
-                url="/admin/requests",
-            )
-        )
-        panel.add_view(PatientView(Patient, session, name="Patients", category="People"))
-        panel.add_view(ContactView(Contact, session, name="Contacts", category="People"))
-        panel.add_view(
-            ConversationsView(
-                session, name="Conversations", endpoint="conversations", category="People"
-            )
-        )
-        panel.add_view(
-            SimulatorView(session, name="Chat simulator", endpoint="simulator", category="People")
-        )
-        panel.add_view(TherapistView(Therapist, session, name="Therapists", category="Clinic"))
-        panel.add_view(ServiceView(Service, session, name="Services", category="Clinic"))
-        panel.add_view(
-            OverrideView(
-                TherapistServiceOverride, session, name="Therapist prices", category="Clinic"
-            )
-        )
-        panel.add_view(
-            WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability")
-        )
-        panel.add_view(
-            ExceptionView(
-                AvailabilityException, session, name="Exceptions", category="Availability"
-            )
-        )
-        panel.add_view(LocationView(Location, session, name="Locations", category="Clinic"))
-        panel.add_view(
-            OutboundMessageView(OutboundMessage, session, name="Message log", category="People")
-        )
-        panel.add_view(
-            MessageTemplateView(
-                MessageTemplate, session, name="Message templates", category="Settings"
-            )
-        )
-        panel.add_view(PaymentView(Payment, session, name="Payments", category="Money"))
-        panel.add_view(InvoiceView(Invoice, session, name="Invoices", category="Money"))
-        panel.add_view(PackageView(Package, session, name="Packages", category="Money"))
-        panel.add_view(DuesView(session, name="Dues", endpoint="dues", category="Money"))
-        panel.add_view(StaffUserView(StaffUser, session, name="Staff", category="Settings"))
-        panel.add_view(ClinicView(Clinic, session, name="Clinics", category="Settings"))
-        panel.add_view(PolicyView(ClinicPolicy, session, name="Policies", category="Settings"))
-        panel.add_view(AuditLogView(AuditLog, session, name="Audit log", category="Settings"))
-        panel.add_view(ProfileView(session, name="My profile", endpoint="profile"))
+        for view in _views(session):
+            panel.add_view(view)
+
+
+def _views(session: Any) -> list[BaseView]:
+    """The panel's pages, in menu order."""
+    return [
+        AppointmentView(Appointment, session, name="Appointments"),
+        CalendarView(session, name="Calendar", endpoint="calendar"),
+        RescheduleRequestView(
+            RescheduleRequest,
+            session,
+            name="Reschedule requests",
+            endpoint="requests",
+            url="/admin/requests",
+        ),
+        PatientView(Patient, session, name="Patients", category="People"),
+        ContactView(Contact, session, name="Contacts", category="People"),
+        ConversationsView(
+            session, name="Conversations", endpoint="conversations", category="People"
+        ),
+        SimulatorView(session, name="Chat simulator", endpoint="simulator", category="People"),
+        TherapistView(Therapist, session, name="Therapists", category="Clinic"),
+        ServiceView(Service, session, name="Services", category="Clinic"),
+        OverrideView(TherapistServiceOverride, session, name="Therapist prices", category="Clinic"),
+        WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability"),
+        ExceptionView(AvailabilityException, session, name="Exceptions", category="Availability"),
+        LocationView(Location, session, name="Locations", category="Clinic"),
+        OutboundMessageView(OutboundMessage, session, name="Message log", category="People"),
+        MessageTemplateView(
+            MessageTemplate, session, name="Message templates", category="Settings"
+        ),
+        PaymentView(Payment, session, name="Payments", category="Money"),
+        InvoiceView(Invoice, session, name="Invoices", category="Money"),
+        PackageView(Package, session, name="Packages", category="Money"),
+        DuesView(session, name="Dues", endpoint="dues", category="Money"),
+        StaffUserView(StaffUser, session, name="Staff", category="Settings"),
+        ClinicView(Clinic, session, name="Clinics", category="Settings"),
+        PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
+        AuditLogView(AuditLog, session, name="Audit log", category="Settings"),
+        ProfileView(session, name="My profile", endpoint="profile"),
+    ]

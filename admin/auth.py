@@ -1,7 +1,9 @@
-"""Staff login and logout (Flask-Login, argon2 hashes, CSRF via Flask-WTF).
+"""Staff login and logout (Flask-Login, CSRF via Flask-WTF) and one's own TOTP setup.
 
-The rules (lockout, client limits, codes) live in ``services.staff``; this module
-keeps the session: a fresh one at login, a second step for TOTP, idle logout.
+The rules (password check, lockout, client limits, TOTP codes) live in
+``services.logins``; this module keeps the session: a fresh one at login, a second
+step for TOTP, idle logout after 30 minutes, and the account's session epoch, so a
+logout, a password change or a deactivation ends every copy of the old cookie.
 """
 
 from __future__ import annotations
@@ -75,7 +77,6 @@ class CodeForm(FlaskForm):
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
-
     key = parse_id(user_id)
     if key is None:
         return None
@@ -121,7 +122,6 @@ def _sign_out_when_idle() -> Response | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
-
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
     form = LoginForm()
@@ -148,7 +148,6 @@ def login() -> str | Response:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code() -> str | Response:
-
     pending = session.get(_PENDING)
     now = utcnow()
     if not isinstance(pending, dict) or now.timestamp() > pending.get("until", 0):
@@ -177,7 +176,6 @@ def login_code() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-
     if current_user.is_authenticated:
         logins.log_out(get_db().scoped, user_id=current_user.id, actor=Actor.staff(current_user.id))
     logout_user()
@@ -188,7 +186,6 @@ def logout() -> Response:
 @bp.route("/auth/totp/setup", methods=["GET", "POST"])
 @login_required
 def totp_setup() -> str | Response:
-
     config = current_app.config["ROSHNI"]
     form = CodeForm()
     if current_user.has_totp:
@@ -220,7 +217,6 @@ def totp_setup() -> str | Response:
 @bp.post("/auth/totp/disable")
 @login_required
 def totp_disable() -> Response:
-
     form = CodeForm()
     if form.validate_on_submit():
         try:

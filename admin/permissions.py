@@ -1,6 +1,6 @@
 """Who may do what in the staff panel: the roles matrix as data.
 
-Every admin view names the ``resource`` it shows; ``admin.views.base._Guarded``
+Every admin view names the ``resource`` it shows; ``admin.views.access.Guarded``
 asks :func:`allowed` before a list, a form, an action, an export or a custom
 page runs. The walker in ``tests/test_roles.py`` reads the same table, so a row
 changed here changes what the panel allows and what the test expects.

@@ -18,9 +18,10 @@ from core import tenancy
 from core.db import unit_of_work
 from core.logging_setup import bind_clinic
 from core.metrics import count_turn
-from flows.engine import Inbound, conversation_for_update, handle_turn
-from flows.messages import say
+from flows.engine import Inbound, handle_turn
 from models import Channel, Clinic, InboundMessage, MessageSource
+from services.catalogue import say
+from services.conversations import conversation_for_update
 
 RATE_LIMIT = 30  # messages per contact per minute that get an answer
 RATE_WINDOW = timedelta(minutes=1)

@@ -1,4 +1,7 @@
-"""Twilio's WhatsApp and SMS webhooks: verify, route, hand to ``bot.receive``, answer TwiML."""
+"""Twilio's WhatsApp and SMS webhooks: verify, route, hand to ``bot.receive``, answer TwiML.
+
+The Twilio specifics (signature, ``whatsapp:`` addresses, TwiML) are ``integrations.twilio``'s.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ import re
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.orm import Session, scoped_session
-from twilio.request_validator import RequestValidator
 
 from bot.receive import Delivery, receive
-from bot.twiml import twiml_reply
 from core.clock import utcnow
 from core.db import get_db, retry_on_disconnect
 from core.logging_setup import bind_clinic
 from core.security import csrf
+from integrations.twilio.addresses import bare_number
+from integrations.twilio.signature import signature_ok
+from integrations.twilio.twiml import twiml_reply
 from models import Channel, Clinic, MessageSource
 from services.clinics import clinic_for_message, clinic_for_sender, twilio_account
 from services.delivery import apply_status
@@ -40,7 +44,6 @@ def twilio_sms() -> Response:
 def twilio_status() -> Response:
     """Delivery status callbacks: statuses only move forward; unknown ids still get 200
     (so Twilio stops retrying)."""
-
     session = get_db().scoped
 
     def handle() -> Response:
@@ -60,7 +63,6 @@ def twilio_status() -> Response:
 
 
 def _inbound(channel: Channel) -> Response:
-
     session = get_db().scoped
     # Deduplicated by MessageSid: a second try after a dropped connection is safe.
     return retry_on_disconnect(session, lambda: _receive(session, channel))
@@ -68,14 +70,14 @@ def _inbound(channel: Channel) -> Response:
 
 def _receive(session: scoped_session[Session], channel: Channel) -> Response:
     form = request.form
-    to = _address(form.get("To", ""))
+    to = bare_number(form.get("To", ""))
     # Routing first (a read), because a clinic with its own Twilio account signs with
     # its own token; nothing is stored before the signature is checked.
     clinic = clinic_for_sender(session, channel, to) if E164.match(to) else None
     bind_clinic(clinic.id if clinic is not None else None)
     if not _signature_ok(clinic):
         return _plain("invalid signature", 403)
-    sender = _address(form.get("From", ""))
+    sender = bare_number(form.get("From", ""))
     sid = form.get("MessageSid", "")
     if not (E164.match(to) and E164.match(sender) and SID.match(sid)):
         return _plain("missing or malformed To, From or MessageSid", 400)
@@ -102,7 +104,8 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
         ),
         now=utcnow(),
     )
-    return Response(twiml_reply(receipt.reply, channel), status=200, mimetype="text/xml")
+    twiml = twiml_reply(receipt.reply, sms=channel is Channel.SMS)
+    return Response(twiml, status=200, mimetype="text/xml")
 
 
 def _signature_ok(clinic: Clinic | None) -> bool:
@@ -111,13 +114,11 @@ def _signature_ok(clinic: Clinic | None) -> bool:
     config = current_app.config["ROSHNI"]
     account = twilio_account(clinic, config) if clinic is not None else None
     token = account[1] if account else config.twilio_auth_token
-    signature = request.headers.get("X-Twilio-Signature", "")
     if not token:
         log.error("no Twilio auth token is configured: refusing Twilio webhooks")
         return False
-    if not signature:
-        return False
-    return RequestValidator(token).validate(public_url(), request.form, signature)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return signature_ok(token, public_url(), request.form, signature)
 
 
 def public_url() -> str:
@@ -127,13 +128,6 @@ def public_url() -> str:
         return request.url
     query = request.query_string.decode()
     return f"{base}{request.path}" + (f"?{query}" if query else "")
-
-
-def _address(value: str) -> str:
-    value = value.strip()
-    if value.lower().startswith("whatsapp:"):
-        value = value[len("whatsapp:") :]
-    return value
 
 
 def _plain(message: str, status: int) -> Response:

@@ -58,10 +58,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     health.init_app(app)
     metrics_endpoint.init_app(app)
 
-    from bot import payments, webhooks
+    from bot import pages, payments, webhooks
 
     webhooks.init_app(app)
     payments.init_app(app)
+    pages.init_app(app)
 
     from admin import init_app as init_admin
 

@@ -17,10 +17,16 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
 
 
-def format_money(amount_minor: int, currency: str, *, short: bool = False) -> str:
-    """``80000, 'INR'`` → ``₹800.00``; ``short`` drops zero minor units (``₹800``)."""
+def format_money(
+    amount_minor: int, currency: str, *, short: bool = False, locale: str | None = None
+) -> str:
+    """``80000, 'INR'`` → ``₹800.00``; ``short`` drops zero minor units (``₹800``).
+
+    Grouping follows the currency (``₹1,20,000.00``, ``£120,000.00``) unless ``locale``
+    names one: the PDF documents carry their own (``en_IN`` by default, for every currency).
+    """
     amount = to_major(amount_minor, currency)
-    locale = _LOCALES.get(currency, "en")
+    locale = locale or _LOCALES.get(currency, "en")
     if short and amount == amount.to_integral_value():
         whole = (
             Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0].split(".")[0]
@@ -74,31 +80,3 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-# GSM-7 has none of these; one of them turns a whole SMS into UCS-2 (70 chars a part).
-_SMS_PLAIN = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "·": "-",
-        "•": "-",
-        "₹": "Rs ",
-        "\u00a0": " ",
-        "✅": "",
-        "⏰": "",
-        "💳": "",
-        "🌼": "",
-    }
-)
-
-
-def sms_plain(text: str) -> str:
-    """Swap typographic characters for GSM-7 ones where a plain one reads the same."""
-    lines = [" ".join(line.translate(_SMS_PLAIN).split()) for line in text.split("\n")]
-    return "\n".join(lines).strip()

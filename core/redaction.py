@@ -21,7 +21,7 @@ TOKEN_MASK = "[token]"  # noqa: S105 - a mask, not a secret
 SECRET_MASK = "[redacted]"  # noqa: S105
 ROW_MASK = "[row hidden]"
 
-# Routes whose path carries a bearer-like token (bot/payments.py): the segment after
+# Routes whose path carries a bearer-like token (bot/pages.py): the segment after
 # these prefixes is a capability and is masked wherever a path or URL shows it.
 TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/")
 

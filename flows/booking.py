@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.formatting import format_day, format_money, format_span, format_time, format_when
-from flows.engine import Turn, state
+from flows.dialog import Turn, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from flows.payment import booking_payment_note
 from models import BookingSource, Location, Patient, Service
@@ -27,7 +27,6 @@ DAYS_OFFERED = 3
 TIMES_OFFERED = 8
 NEAREST_OFFERED = 3
 LOOKAHEAD_DAYS = 14  # how far to look for the next free day when the asked one is full
-MDY_REGIONS = frozenset({"US", "CA", "PH"})
 
 
 def start_booking(turn: Turn, **preset: Any) -> str:
@@ -235,9 +234,7 @@ def ask_confirm(turn: Turn) -> str:
 
 
 def answer_confirm(turn: Turn, text: str) -> str:
-    choice = turn.pick(text) or {"yes": "confirm", "ok": "confirm", "no": "change"}.get(
-        text.casefold()
-    )
+    choice = turn.pick_or_yes_no(text, yes="confirm", no="change")
     if choice == "confirm":
         return _book(turn)
     if choice == "change":
@@ -266,8 +263,7 @@ def _free(turn: Turn, first: date, last: date) -> list[Slot]:
 
 
 def _parse(turn: Turn, text: str) -> When | None:
-    order = "MDY" if turn.clinic.phone_region in MDY_REGIONS else "DMY"
-    return parse_when(text, turn.now, date_order=order)
+    return parse_when(text, turn.now, date_order=turn.date_order)
 
 
 def _understood(turn: Turn, when: When) -> str:

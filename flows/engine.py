@@ -2,40 +2,48 @@
 
 A conversation is a row (clinic, channel, phone) holding the current state and
 what has been collected so far. ``handle_turn`` locks that row, applies the
-words that work anywhere (menu, help, stop, start, talk, language), restarts a
-flow left idle, and hands the text to the current state's ``answer``. States
-live in ``flows.onboarding``, ``flows.booking`` and ``flows.my_appointments``;
-each is a pair of small functions registered with ``state()``.
+words that work anywhere (menu, help, stop, start, talk, language, cancel,
+reschedule), restarts a flow left idle, and hands the text to the current
+state's ``answer``. Each state is a pair of small functions registered with
+``flows.dialog.state()`` by its flow, imported below:
+
+* ``flows.onboarding``: privacy notice and consent, the contact's name, who the
+  sessions are for, adding a family member, and the main menu;
+* ``flows.booking``: booking and rescheduling (service, patient, therapist, day,
+  time, confirm);
+* ``flows.my_appointments``: upcoming sessions, cancelling, answering a reminder,
+  and asking the clinic to move a session inside its reschedule window;
+* ``flows.payment``: what is owed, and paying it from the chat.
+
+The flows import ``flows.dialog`` (the turn, the registry, the text helpers) and
+each other (payment ← booking ← my_appointments ← onboarding), never this module.
 
 Never imports Flask, never talks to a provider: the caller (``bot.receive``)
-stores the message and sends the reply. All wording is in ``flows.messages``.
+stores the message and sends the reply. All wording is in ``services.catalogue``.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows.messages import numbered, say
+from flows import booking, my_appointments, onboarding, payment
+from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from models import Channel, Clinic, Contact, Conversation
 from services import patients
 from services.audit import Actor
 
+# The flows whose states the engine runs (each registers its states at import).
+FLOWS = (onboarding, booking, my_appointments, payment)
+
 IDLE_AFTER = timedelta(minutes=30)
-MISSES_BEFORE_OFFER = 3
 MAX_TEXT = 300  # longer messages are not read (and told so)
 # States a conversation may rest in for hours: no "it's been a while" restart.
 RESTING_STATES = frozenset({"new", "consent", "menu", "handoff", "reminder"})
@@ -100,86 +108,6 @@ class Inbound:
     num_media: int = 0
 
 
-@dataclass(frozen=True)
-class State:
-    ask: Callable[[Turn], str]
-    answer: Callable[[Turn, str], str]
-
-
-STATES: dict[str, State] = {}
-
-
-def state(name: str, *, ask: Callable[[Turn], str], answer: Callable[[Turn, str], str]) -> None:
-    STATES[name] = State(ask=ask, answer=answer)
-
-
-@dataclass
-class Turn:
-    """What a state handler works with during one message."""
-
-    session: Session
-    clinic: Clinic
-    conversation: Conversation
-    now: datetime  # aware, in the clinic's zone
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def lang(self) -> str:
-        contact = self.contact
-        return contact.language if contact else self.clinic.language
-
-    @property
-    def contact(self) -> Contact | None:
-        return self.conversation.contact
-
-    @property
-    def actor(self) -> Actor:
-        contact = self.contact
-        return Actor.contact(contact.id) if contact else Actor.system()
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.clinic.timezone)
-
-    def say(self, key: str, **params: Any) -> str:
-        params.setdefault("clinic", self.clinic.name)
-        return say(self.lang, key, **params)
-
-    def goto(self, name: str) -> str:
-        """Move to a state and return its question."""
-        self.conversation.state = name
-        self.conversation.misses = 0
-        return STATES[name].ask(self)
-
-    def offer(self, prompt: str, options: list[tuple[Any, str]], hint: str | None = None) -> str:
-        """Ask with numbered choices; the values are kept for the answer."""
-        self.data["choices"] = [[value, label] for value, label in options]
-        text = f"{prompt}\n{numbered([label for _, label in options])}"
-        return f"{text}\n{hint}" if hint else text
-
-    def pick(self, text: str) -> Any | None:
-        """The value of the choice the text names: by number, or by unique words."""
-        choices = self.data.get("choices") or []
-        number = parse_number(text)
-        if number is not None:
-            return choices[number - 1][0] if 1 <= number <= len(choices) else None
-        wanted = normalise(text)
-        if len(wanted) < 3:
-            return None
-        matches = [value for value, label in choices if _label_matches(wanted, normalise(label))]
-        return matches[0] if len(matches) == 1 else None
-
-    def choice_count(self) -> int:
-        return len(self.data.get("choices") or [])
-
-    def miss(self, reask: str) -> str:
-        """A reply we could not use: say what we expected; after three, offer a person."""
-        self.conversation.misses += 1
-        if self.conversation.misses >= MISSES_BEFORE_OFFER:
-            return f"{reask}\n{self.say('three_misses')}"
-        return reask
-
-
 def handle_turn(
     session: Session,
     *,
@@ -189,7 +117,7 @@ def handle_turn(
     now: datetime,
 ) -> str | None:
     """Run one message through the dialog. Call inside ``core.db.unit_of_work``,
-    with the conversation locked by ``conversation_for_update``.
+    with the conversation locked by ``services.conversations.conversation_for_update``.
 
     Returns the reply, or None when the bot should stay quiet (a person is
     handling the chat, or the contact opted out of SMS).
@@ -215,6 +143,8 @@ def handle_turn(
 
 
 def _respond(turn: Turn, inbound: Inbound) -> str | None:
+    """Opt-out, opt-in and help first (they work even mid-handoff), then quiet when
+    a person has the chat or the number opted out of SMS, else the dialog."""
     conversation = turn.conversation
     raw = inbound.payload or inbound.text or ""
     text = clean_text(raw)
@@ -238,6 +168,13 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
             conversation.handoff_at = None
             return _greet_and_menu(turn)
         return None
+    return _converse(turn, inbound, raw, text, word)
+
+
+def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> str:
+    """The bot's part of a chat no person is handling: words that work anywhere,
+    consent first, a restart after a pause, then the current state's answer."""
+    conversation = turn.conversation
     if not text:
         reask = turn.say("media_only") if inbound.num_media else _reask_current(turn)
         return reask
@@ -247,7 +184,7 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
         return hand_to_staff(turn)
     if word in LANGUAGE_WORDS:
         return turn.say("language")
-    if not _consented(contact):
+    if not _consented(turn.contact):
         if conversation.state != "consent" or word in MENU_WORDS:
             return turn.goto("consent")
         return STATES["consent"].answer(turn, text)
@@ -255,10 +192,8 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
         return _greet_and_menu(turn)
     for intent, words in CHANGE_WORDS.items():
         if word in words:
-            from flows.my_appointments import start_my_appointments
-
             turn.data.pop("booking", None)
-            return start_my_appointments(turn, intent=intent)
+            return my_appointments.start_my_appointments(turn, intent=intent)
     if (
         conversation.state not in RESTING_STATES
         and conversation.last_turn_at is not None
@@ -321,13 +256,6 @@ def _help(turn: Turn) -> str:
     return turn.say("help", phone_line=phone_line)
 
 
-def hand_to_staff(turn: Turn) -> str:
-    turn.conversation.handoff_at = turn.now
-    turn.conversation.state = "handoff"
-    turn.data.pop("booking", None)
-    return turn.say("handoff")
-
-
 def _contact_for(turn: Turn) -> Contact:
     """A contact row for a number that has not consented yet (to honour STOP/START)."""
     contact = patients.find_contact(turn.session, turn.clinic.id, turn.conversation.phone)
@@ -344,126 +272,5 @@ def _contact_for(turn: Turn) -> Contact:
     return contact
 
 
-def remember_reminder(
-    session: Session,
-    *,
-    clinic_id: int,
-    phone: str,
-    contact_id: int,
-    language: str,
-    channel: Channel,
-    appointment_id: int,
-) -> None:
-    """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
-    from flows.messages import reminder_choices
-
-    conversation = conversation_for_update(session, clinic_id, channel, phone)
-    data = copy.deepcopy(conversation.data or {})
-    data.pop("booking", None)
-    data["reminder_id"] = appointment_id
-    data["choices"] = [[value, label] for value, label in reminder_choices(language)]
-    conversation.data = data
-    conversation.state = "reminder"
-    conversation.misses = 0
-    if conversation.contact_id is None:
-        conversation.contact_id = contact_id
-
-
 def _consented(contact: Contact | None) -> bool:
     return contact is not None and contact.consent_at is not None
-
-
-def conversation_for_update(
-    session: Session, clinic_id: int, channel: Channel, phone: str
-) -> Conversation:
-    """The conversation row, locked until the turn commits; created on first contact.
-
-    The lock is what makes one conversation's messages run one at a time, on any
-    number of web processes.
-    """
-    query = (
-        select(Conversation)
-        .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
-        .where(
-            Conversation.clinic_id == clinic_id,
-            Conversation.channel == channel,
-            Conversation.phone == phone,
-        )
-        .with_for_update(of=Conversation)
-    )
-    conversation = session.scalar(query)
-    if conversation is not None:
-        return conversation
-    # First message: insert under a savepoint; if another process inserted the same
-    # conversation a moment ago, the unique constraint says so and we lock theirs.
-    contact = patients.find_contact(session, clinic_id, phone)
-    try:
-        with session.begin_nested():
-            conversation = Conversation(
-                clinic_id=clinic_id,
-                channel=channel,
-                phone=phone,
-                contact_id=contact.id if contact else None,
-                state="new",
-                data={},
-            )
-            session.add(conversation)
-    except IntegrityError:
-        conversation = session.scalar(query)
-        assert conversation is not None
-    return conversation
-
-
-# --- text helpers ----------------------------------------------------------------------
-
-_CONTROL = re.compile(
-    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
-_NUMBER = re.compile(r"^\s*#?\s*(\d{1,3})\s*[.)]?\s*$")
-_WORD_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
-
-
-def clean_text(text: str) -> str:
-    """Drop control and direction-override characters; fold runs of white space."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = _CONTROL.sub("", text)
-    return " ".join(text.split())
-
-
-def normalise(text: str) -> str:
-    """Lowercase words only, for matching commands and labels."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
-
-
-def parse_number(text: str) -> int | None:
-    match = _NUMBER.match(text or "")
-    if match:
-        return int(match.group(1))
-    return _WORD_NUMBERS.get(normalise(text))
-
-
-def _label_matches(wanted: str, label: str) -> bool:
-    """Does the typed text name this choice? Numbers must match whole words: "10 dec"
-    is not "Tue 1 Dec", however uniquely "dec" fits."""
-    if wanted == label or label.startswith(wanted):
-        return True
-    label_words = label.split()
-    if any(w.isdigit() and w not in label_words for w in wanted.split()):
-        return False
-    words = [w for w in wanted.split() if len(w) >= 3]
-    return bool(words) and all(any(lw.startswith(w) for lw in label_words) for w in words)
-
-
-# Register the states (each module calls ``state(...)`` at import).
-from flows import booking, my_appointments, onboarding, payment  # noqa: E402, F401

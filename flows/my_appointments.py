@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from core.formatting import format_day, format_time, format_when
-from flows.engine import Turn, normalise, state
-from flows.messages import reminder_choices
+from flows.booking import start_booking
+from flows.dialog import Turn, normalise, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from models import Appointment, AppointmentStatus, Patient
 from services.appointments import cancel_appointment, confirm_appointment
 from services.availability import Slot, free_slots
+from services.catalogue import reminder_choices
 from services.errors import ServiceError
 from services.reschedule_requests import pending_request, request_reschedule
 
@@ -128,8 +129,6 @@ state("my_manage", ask=ask_manage, answer=answer_manage)
 
 
 def _start_reschedule(turn: Turn, appointment: Appointment) -> str:
-    from flows.booking import start_booking
-
     window = turn.clinic.policy.reschedule_window_hours
     if appointment.start_at - turn.now < timedelta(hours=window):
         return _start_request(turn, appointment, window)
@@ -153,7 +152,7 @@ def ask_cancel(turn: Turn) -> str:
 
 
 def answer_cancel(turn: Turn, text: str) -> str:
-    choice = turn.pick(text) or {"yes": "yes", "no": "no"}.get(text.casefold())
+    choice = turn.pick_or_yes_no(text, yes="yes", no="no")
     if choice == "no":
         return f"{turn.say('kept')}\n{turn.goto('menu')}"
     if choice != "yes":
@@ -196,7 +195,7 @@ def answer_reminder(turn: Turn, text: str) -> str:
     if appointment is None:  # cancelled or over since the reminder went out
         return turn.goto("menu")
     turn.data["choices"] = [[value, label] for value, label in reminder_choices(turn.lang)]
-    choice = turn.pick(text) or {"yes": "confirm", "ok": "confirm"}.get(text.casefold())
+    choice = turn.pick_or_yes_no(text, yes="confirm")
     if choice == "confirm":
         try:
             confirm_appointment(
@@ -267,10 +266,7 @@ def answer_request(turn: Turn, text: str) -> str:
         return _send_request(turn, appointment, None, note=None if choice else text)
     if isinstance(choice, str):
         return _send_request(turn, appointment, datetime.fromisoformat(choice), note=None)
-    from flows.booking import MDY_REGIONS
-
-    order = "MDY" if turn.clinic.phone_region in MDY_REGIONS else "DMY"
-    when = parse_when(text, turn.now, date_order=order)
+    when = parse_when(text, turn.now, date_order=turn.date_order)
     if when is None:
         return turn.miss(turn.say("request_reask", count=turn.choice_count()))
     return _understood(turn, appointment, when, text)

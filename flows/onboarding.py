@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flows.engine import Turn, state
-from flows.messages import CONSENT_VERSION
+from flows.booking import continue_with_patient, start_booking
+from flows.dialog import Turn, hand_to_staff, state
+from flows.my_appointments import start_my_appointments
 from flows.parsing import parse_date_of_birth
+from flows.payment import start_pay_dues
 from models import Relation
 from services import patients
 from services.audit import Actor
+from services.catalogue import CONSENT_VERSION
 from services.errors import Duplicate, InvalidInput
 
 # --- consent ---------------------------------------------------------------------------
@@ -24,7 +27,7 @@ def ask_consent(turn: Turn) -> str:
 
 
 def answer_consent(turn: Turn, text: str) -> str:
-    choice = turn.pick(text) or {"yes": "yes", "ok": "yes", "no": "no"}.get(text.casefold())
+    choice = turn.pick_or_yes_no(text, yes="yes", no="no")
     if choice == "no":
         turn.conversation.state = "new"
         phone = turn.clinic.phone or turn.clinic.name
@@ -158,7 +161,7 @@ state("patient_name", ask=ask_patient_name, answer=answer_patient_name)
 
 def answer_patient_dob(turn: Turn, text: str) -> str:
     new = turn.data.get("new_patient") or {}
-    born = parse_date_of_birth(text, turn.now.date())
+    born = parse_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
     if born is None:
         return turn.miss(turn.say("bad_dob"))
     contact = turn.contact
@@ -180,8 +183,6 @@ def answer_patient_dob(turn: Turn, text: str) -> str:
     turn.data.pop("new_patient", None)
     booking = turn.data.get("booking")
     if booking is not None and booking.get("awaiting_patient"):
-        from flows.booking import continue_with_patient
-
         return f"{turn.say('patient_added', name=patient.name)}\n" + continue_with_patient(
             turn, patient.id
         )
@@ -218,11 +219,6 @@ def ask_menu(turn: Turn) -> str:
 
 
 def answer_menu(turn: Turn, text: str) -> str:
-    from flows.booking import start_booking
-    from flows.engine import hand_to_staff
-    from flows.my_appointments import start_my_appointments
-    from flows.payment import start_pay_dues
-
     # The menu's numbers mean the same whether or not the menu was just shown
     # (after "✅ Booked!" the patient may type "2" straight away).
     turn.data["choices"] = [[value, label] for value, label in menu_options(turn)]

@@ -54,11 +54,15 @@ from typing import Any, Final, Literal
 
 __all__ = [
     "MAX_INPUT_CHARS",
+    "MDY_REGIONS",
     "PART_OF_DAY_WINDOWS",
+    "DateOrder",
     "PartOfDay",
     "When",
+    "date_order_for",
     "parse_date_of_birth",
     "parse_when",
+    "yes_or_no",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,7 +79,10 @@ PART_OF_DAY_WINDOWS: Final[Mapping[PartOfDay, tuple[time, time]]] = MappingProxy
 )
 
 MAX_INPUT_CHARS: Final = 60
+DateOrder = Literal["DMY", "MDY"]
 DATE_ORDERS: Final = ("DMY", "MDY")
+# Where numeric dates are written month first ("03/12/2019" is 12 March).
+MDY_REGIONS: Final = frozenset({"US", "CA", "PH"})
 # dateparser only sees inputs at most this long (after normalising) and this many tokens.
 _FALLBACK_MAX_CHARS: Final = 40
 _FALLBACK_MAX_TOKENS: Final = 8
@@ -444,6 +451,14 @@ class _Scan:
             return i + 1
         if kind == "month":
             return self.month_first(i, value)
+        if kind == "later":
+            self.later = True
+            return i + 1
+        return self.time_word(i, kind, value, after_at)
+
+    def time_word(self, i: int, kind: str, value: Any, after_at: bool) -> int:
+        """noon, an hour in words ("five pm"), "saade 5", "dedh"; a lone am/pm, baje,
+        ordinal or unit is refused."""
         if kind == "noon":
             if self.clock is not None or self.fixed_time is not None:
                 raise _Reject
@@ -472,9 +487,6 @@ class _Scan:
             meridiem, used = self.hour_suffix(i + 1)
             self.set_clock(*value, meridiem, False)
             return i + 1 + used
-        if kind == "later":
-            self.later = True
-            return i + 1
         # a lone am/pm, baje, ordinal or unit: nothing to attach it to
         raise _Reject
 
@@ -681,6 +693,31 @@ def _looks_like_a_date(tokens: list[str]) -> bool:
 
 
 # --- public API ------------------------------------------------------------------------------
+
+
+def date_order_for(region: str | None) -> DateOrder:
+    """How patients of a clinic in ``region`` (its phone region, e.g. "IN", "US") write
+    numeric dates: month first in ``MDY_REGIONS``, day first everywhere else. Every date a
+    patient types (a booking day, a date of birth) is read in this order."""
+    return "MDY" if region in MDY_REGIONS else "DMY"
+
+
+# A plain yes or no, typed instead of a numbered choice ("Is that OK?", "Cancel it?").
+_YES_WORDS: Final = frozenset({"yes", "ok", "okay", "haan", "han", "हाँ", "हां"})
+_NO_WORDS: Final = frozenset({"no", "nahi", "nahin", "नहीं", "नही"})
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for a plain yes ("yes", "OK", "haan"), False for a plain no ("no", "nahi"),
+    None for anything else (a number, a label, a sentence)."""
+    if not isinstance(text, str):
+        return None
+    said = " ".join(_tokens(text) or ())
+    if said in _YES_WORDS:
+        return True
+    if said in _NO_WORDS:
+        return False
+    return None
 
 
 def _check(date_order: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.formatting import format_money, format_time
-from flows.engine import Turn, state
+from flows.dialog import Turn, state
 from models import Appointment, PaymentStatus
 from services import billing, credits, payment_requests
 

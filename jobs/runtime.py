@@ -12,7 +12,7 @@ from functools import cache
 from core.config import Config
 from core.db import Database
 from integrations.razorpay_client import RazorpayGateway
-from integrations.twilio_client import ProviderMessage, Sent, TwilioSender
+from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
 from models import Clinic
 from services.clinics import razorpay_account, twilio_account
 from services.delivery import Sender

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, String, and_, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from core import clinic_time
 from core.clock import require_aware
 from models import (
     Appointment,
@@ -401,7 +402,7 @@ class _LocalDay:
 
     Most days have one UTC offset from midnight to midnight, and then a minute
     is just ``midnight + minutes``; only the two DST days a year take the slow,
-    careful path through ``_local``.
+    careful path through ``core.clinic_time``.
     """
 
     def __init__(self, day: date, zone: ZoneInfo) -> None:
@@ -415,22 +416,13 @@ class _LocalDay:
     def utc(self, minute: int, *, end: bool = False) -> datetime | None:
         if self.midnight is not None:
             return self.midnight + timedelta(minutes=minute)
-        local = _local(self.day, _minutes_to_time(minute), self.zone, end=end)
-        return None if local is None else local.astimezone(UTC)
-
-
-def _local(day: date, t: time, zone: ZoneInfo, end: bool = False) -> datetime | None:
-    """Clinic wall-clock time as an aware datetime; None if DST skips it.
-
-    A window *end* that falls in a DST gap is moved to the first real instant
-    after it rather than dropped, so the window still closes.
-    """
-    value = datetime.combine(day, t, tzinfo=zone)
-    if t == time.max:
-        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    round_trip = value.astimezone(UTC).astimezone(zone)
-    if round_trip.replace(tzinfo=None) != value.replace(tzinfo=None):
-        if end:
-            return value.replace(fold=1).astimezone(UTC).astimezone(zone)
-        return None
-    return value
+        t = _minutes_to_time(minute)
+        # A start DST skips is no slot; an end in the gap moves to the first real instant
+        # after it, so the window still closes.
+        if (
+            not end
+            and t != time.max
+            and not clinic_time.exists(datetime.combine(self.day, t), self.zone)
+        ):
+            return None
+        return clinic_time.at(self.day, t, self.zone).astimezone(UTC)

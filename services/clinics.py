@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -12,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.db import write_transaction
 from core.secrets import decrypt, encrypt
+from integrations import upi
 from integrations.razorpay_client import RazorpayAccount
 from models import Channel, Clinic, ClinicPolicy, Location, OutboundMessage, SenderNumber
 from services import audit
@@ -145,6 +149,85 @@ def _require_clinic(session: Session, clinic_id: int) -> Clinic:
 TWILIO_ACCOUNT = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
+@dataclass(frozen=True)
+class TwilioChange:
+    """The clinic's own Twilio account; both empty: back to the deployment's."""
+
+    account_sid: str | None
+    auth_token: str | None
+
+
+@dataclass(frozen=True)
+class RazorpayChange:
+    """The clinic's Razorpay keys; all empty: no Razorpay. An empty secret keeps the old."""
+
+    key_id: str | None
+    key_secret: str | None
+    webhook_secret: str | None
+
+
+# What the admin's clinic form may change; the slug names the clinic and stays.
+EDITABLE_FIELDS = (
+    "name",
+    "timezone",
+    "currency",
+    "phone_region",
+    "language",
+    "phone",
+    "active",
+    "tax_id",
+    "upi_vpa",
+    "upi_payee_name",
+)
+
+
+def update_clinic(
+    session: Session,
+    *,
+    clinic_id: int,
+    fields: Mapping[str, Any],
+    twilio: TwilioChange | None,
+    razorpay: RazorpayChange | None,
+    config: Config,
+    actor: Actor,
+) -> Clinic:
+    """Edit a clinic's settings and, where given, its Twilio and Razorpay accounts.
+
+    One transaction: a refused account leaves the settings unsaved too.
+    """
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        before = audit.snapshot(clinic)
+        for name, value in fields.items():
+            setattr(clinic, name, value)
+        validate_clinic_fields(
+            slug=clinic.slug,
+            timezone=clinic.timezone,
+            currency=clinic.currency,
+            phone_region=clinic.phone_region,
+            language=clinic.language,
+        )
+        clinic.upi_vpa = (clinic.upi_vpa or "").strip() or None
+        if clinic.upi_vpa and not upi.VPA.match(clinic.upi_vpa):
+            raise InvalidInput(detail="A UPI id looks like name@bank, e.g. clinic@okaxis.")
+        audit.record(
+            session,
+            clinic_id=clinic.id,
+            actor=actor,
+            action="clinic.update",
+            entity=clinic,
+            before=before,
+        )
+        if twilio is not None:
+            _set_twilio(session, clinic, twilio, config, actor)
+        if razorpay is not None:
+            _set_razorpay(session, clinic, razorpay, config, actor)
+    return clinic
+
+
 def set_twilio_account(
     session: Session,
     *,
@@ -158,8 +241,17 @@ def set_twilio_account(
 
     The token is stored encrypted and never shown again or written to the audit log.
     """
-    account_sid = (account_sid or "").strip()
-    auth_token = (auth_token or "").strip()
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        _set_twilio(session, clinic, TwilioChange(account_sid, auth_token), config, actor)
+    return clinic
+
+
+def _set_twilio(
+    session: Session, clinic: Clinic, change: TwilioChange, config: Config, actor: Actor
+) -> None:
+    account_sid = (change.account_sid or "").strip()
+    auth_token = (change.auth_token or "").strip()
     if bool(account_sid) != bool(auth_token):
         raise InvalidInput(
             detail="Give both the Twilio Account SID and its Auth Token, or neither."
@@ -168,20 +260,17 @@ def set_twilio_account(
         raise InvalidInput(detail="A Twilio Account SID is AC followed by 32 hex characters.")
     if auth_token and len(auth_token) < 16:
         raise InvalidInput(detail="That does not look like a Twilio Auth Token.")
-    with write_transaction(session):
-        clinic = _require_clinic(session, clinic_id)
-        before = audit.snapshot(clinic)
-        clinic.twilio_account_sid = account_sid or None
-        clinic.twilio_auth_token_encrypted = encrypt(config, auth_token) if auth_token else None
-        audit.record(
-            session,
-            clinic_id=clinic.id,
-            actor=actor,
-            action="clinic.twilio_account",
-            entity=clinic,
-            before=before,
-        )
-    return clinic
+    before = audit.snapshot(clinic)
+    clinic.twilio_account_sid = account_sid or None
+    clinic.twilio_auth_token_encrypted = encrypt(config, auth_token) if auth_token else None
+    audit.record(
+        session,
+        clinic_id=clinic.id,
+        actor=actor,
+        action="clinic.twilio_account",
+        entity=clinic,
+        before=before,
+    )
 
 
 def twilio_account(clinic: Clinic, config: Config) -> tuple[str, str] | None:
@@ -208,37 +297,44 @@ def set_razorpay_account(
 ) -> Clinic:
     """The clinic's Razorpay keys (all empty: no Razorpay). Secrets are stored encrypted
     and never shown again; leaving a secret empty while a key id is given keeps the old."""
-    key_id = (key_id or "").strip()
-    key_secret = (key_secret or "").strip()
-    webhook_secret = (webhook_secret or "").strip()
-    if key_id and not RAZORPAY_KEY.match(key_id):
-        raise InvalidInput(detail="A Razorpay key id looks like rzp_test_… or rzp_live_….")
     with write_transaction(session):
         clinic = _require_clinic(session, clinic_id)
-        before = audit.snapshot(clinic)
-        if not key_id:
-            clinic.razorpay_key_id = None
-            clinic.razorpay_key_secret_encrypted = None
-            clinic.razorpay_webhook_secret_encrypted = None
-        else:
-            if not (key_secret or clinic.razorpay_key_secret_encrypted):
-                raise InvalidInput(detail="Give the key secret that belongs to this key id.")
-            if not (webhook_secret or clinic.razorpay_webhook_secret_encrypted):
-                raise InvalidInput(detail="Give the webhook secret set in Razorpay's dashboard.")
-            clinic.razorpay_key_id = key_id
-            if key_secret:
-                clinic.razorpay_key_secret_encrypted = encrypt(config, key_secret)
-            if webhook_secret:
-                clinic.razorpay_webhook_secret_encrypted = encrypt(config, webhook_secret)
-        audit.record(
-            session,
-            clinic_id=clinic.id,
-            actor=actor,
-            action="clinic.razorpay",
-            entity=clinic,
-            before=before,
-        )
+        change = RazorpayChange(key_id, key_secret, webhook_secret)
+        _set_razorpay(session, clinic, change, config, actor)
     return clinic
+
+
+def _set_razorpay(
+    session: Session, clinic: Clinic, change: RazorpayChange, config: Config, actor: Actor
+) -> None:
+    key_id = (change.key_id or "").strip()
+    key_secret = (change.key_secret or "").strip()
+    webhook_secret = (change.webhook_secret or "").strip()
+    if key_id and not RAZORPAY_KEY.match(key_id):
+        raise InvalidInput(detail="A Razorpay key id looks like rzp_test_… or rzp_live_….")
+    before = audit.snapshot(clinic)
+    if not key_id:
+        clinic.razorpay_key_id = None
+        clinic.razorpay_key_secret_encrypted = None
+        clinic.razorpay_webhook_secret_encrypted = None
+    else:
+        if not (key_secret or clinic.razorpay_key_secret_encrypted):
+            raise InvalidInput(detail="Give the key secret that belongs to this key id.")
+        if not (webhook_secret or clinic.razorpay_webhook_secret_encrypted):
+            raise InvalidInput(detail="Give the webhook secret set in Razorpay's dashboard.")
+        clinic.razorpay_key_id = key_id
+        if key_secret:
+            clinic.razorpay_key_secret_encrypted = encrypt(config, key_secret)
+        if webhook_secret:
+            clinic.razorpay_webhook_secret_encrypted = encrypt(config, webhook_secret)
+    audit.record(
+        session,
+        clinic_id=clinic.id,
+        actor=actor,
+        action="clinic.razorpay",
+        entity=clinic,
+        before=before,
+    )
 
 
 def razorpay_account(clinic: Clinic, config: Config) -> RazorpayAccount | None:

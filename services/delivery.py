@@ -21,12 +21,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
-from integrations.twilio_client import (
-    WHATSAPP_FALLBACK_CODES,
-    ProviderMessage,
-    SendError,
-    Sent,
-)
+from integrations.twilio.client import ProviderMessage, Sent
+from integrations.twilio.errors import SMS_OPTED_OUT, WHATSAPP_FALLBACK_CODES, SendError
 from models import (
     Appointment,
     AppointmentStatus,
@@ -38,6 +34,7 @@ from models import (
     OutboundStatus,
     SenderNumber,
 )
+from services.conversations import remember_reminder
 from services.messaging import queue_message
 from services.rendering import Outgoing, Undeliverable, compose, render
 from services.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
@@ -53,8 +50,6 @@ RETRY_DELAYS = (
 STUCK_AFTER = timedelta(minutes=5)
 # The error code of a row whose fate at the provider is unknown (services.stuck_sends).
 OUTCOME_UNKNOWN = "outcome_unknown"
-# Twilio: the recipient opted out of SMS (replied STOP to the number).
-SMS_OPTED_OUT = 21610
 
 
 class Sender(Protocol):
@@ -134,22 +129,29 @@ def deliver(
         raise
     if not isinstance(prepared, _Prepared):
         return prepared
-    attempt, chosen, outgoing = prepared.attempt, prepared.sender, prepared.outgoing
     session.rollback()  # nothing is held open while we talk to the provider
     if not claim(session, message_id, now=now):
         return None
+    return _send(session, prepared, now=now, status_callback=status_callback)
+
+
+def _send(
+    session: Session, prepared: _Prepared, *, now: datetime, status_callback: str | None
+) -> OutboundStatus:
+    """The claimed row's one request to the provider: noted before it leaves, recorded after."""
+    attempt, outgoing = prepared.attempt, prepared.outgoing
     attempt = replace(attempt, attempts=attempt.attempts + 1)  # the claim counted this one
     # Noted before the request leaves: if this worker dies now, release_stuck knows the
     # message may be at Twilio (and by which words to find it in Twilio's message list).
     with write_transaction(session):
         session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == message_id)
+            .where(OutboundMessage.id == attempt.id)
             .values(send_started_at=now, body=None if outgoing.content_sid else outgoing.body)
         )
 
     try:
-        sent = chosen.send(
+        sent = prepared.sender.send(
             from_=outgoing.from_,
             to=outgoing.to,
             body=None if outgoing.content_sid else outgoing.body,
@@ -164,7 +166,7 @@ def deliver(
     with write_transaction(session):
         session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == message_id)
+            .where(OutboundMessage.id == attempt.id)
             .values(
                 provider_sid=sent.sid,
                 body=outgoing.body,
@@ -238,8 +240,6 @@ def _prepare(
 def _remember_reminder(session: Session, attempt: _Attempt) -> None:
     if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
         # The patient's next "1", "2" or "3" on this channel answers this reminder.
-        from flows.engine import remember_reminder
-
         remember_reminder(
             session,
             clinic_id=attempt.clinic_id,
@@ -266,6 +266,30 @@ def _show_in_simulator(session: Session, attempt: _Attempt, text: str) -> Outbou
         )
         _remember_reminder(session, attempt)  # so the simulator can answer "1/2/3"
     return OutboundStatus.CANCELLED
+
+
+def deliver_due_to_simulator(session: Session, *, clinic_id: int, phone: str, now: datetime) -> int:
+    """Settle a simulator test contact's due outbox rows now (``deliver`` shows them in the
+    simulator instead of sending), so the simulator need not wait for the next sweep."""
+    if not is_simulator_phone(phone):
+        raise ValueError("not a simulator number")
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .join(Contact, Contact.id == OutboundMessage.contact_id)
+            .where(
+                OutboundMessage.clinic_id == clinic_id,
+                Contact.phone == phone,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboundMessage.id)
+        )
+    )
+    session.rollback()
+    for message_id in ids:
+        deliver(session, message_id, now=now)
+    return len(ids)
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,13 @@ from decimal import Decimal
 from importlib import resources
 
 from babel.dates import format_date
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import get_currency_precision
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 from fpdf.errors import FPDFException
 from num2words import num2words
+
+from core.formatting import format_money
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,6 @@ class ReceiptDocument:
     amount_minor: int
     locale: str = "en_IN"
     amount_in_words: bool = True
-
-
-def format_amount(amount_minor: int, currency: str, locale: str = "en_IN") -> str:
-    """``12000000, "INR"`` → ``₹1,20,000.00`` (en_IN groups in lakhs); JPY has no minor unit."""
-    major = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
-    return format_currency(major, currency, locale=locale)
 
 
 def _words(number: int, lang: str) -> str:
@@ -285,7 +281,7 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     pdf = _Pdf(doc, on=doc.issued_on, title=f"{title} {doc.number}")
 
     def money(amount_minor: int) -> str:
-        return pdf.clean(format_amount(amount_minor, doc.currency, doc.locale), 60)
+        return pdf.clean(format_money(amount_minor, doc.currency, locale=doc.locale), 60)
 
     _header(pdf, doc, title)
     billed = [("Billed to", pdf.clean(doc.billed_to, 120) or "-")]
@@ -346,7 +342,7 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
     pdf.style(11, grey=True)
     pdf.cell(45, 10, "Amount received")
     pdf.style(18, bold=True)
-    amount = pdf.clean(format_amount(doc.amount_minor, doc.currency, doc.locale), 60)
+    amount = pdf.clean(format_money(doc.amount_minor, doc.currency, locale=doc.locale), 60)
     pdf.cell(0, 10, amount, new_x="LMARGIN", new_y="NEXT")
     if doc.amount_in_words:
         pdf.ln(3)

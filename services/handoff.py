@@ -1,6 +1,6 @@
 """A person at the clinic answering a chat: replies from the panel, then back to the bot.
 
-A patient who says "talk" is handed to staff (``flows.engine.hand_to_staff``): the
+A patient who says "talk" is handed to staff (``flows.dialog.hand_to_staff``): the
 bot stays quiet until they say "menu" or staff hand the chat back. Staff replies
 are outbox rows like every other message the clinic sends, so the channel's rules
 apply at send time too: on WhatsApp free-form text only inside the 24-hour window
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.clock import require_aware
 from core.db import unit_of_work
 from core.formatting import format_when
-from flows.messages import EN
+from integrations.twilio.twiml import MAX_BODY
 from models import (
     Channel,
     Clinic,
@@ -36,13 +36,14 @@ from models import (
 )
 from services import audit, patients
 from services.audit import Actor
+from services.catalogue import EN
 from services.errors import Duplicate, InvalidInput, InvalidTransition
 from services.locks import lock_in_clinic
 from services.messaging import queue_message
 from services.rendering import WHATSAPP_WINDOW
 from services.simulator import is_simulator_phone
 
-MAX_REPLY = 1600  # Twilio's limit for one message body
+MAX_REPLY = MAX_BODY  # Twilio's limit for one message body
 # Values a staff-chosen template may use: a template needing a session's details
 # (a reminder, say) is not offered, because a chat reply belongs to no session.
 TEMPLATE_VALUES = frozenset({"clinic", "name", "text"})

@@ -309,16 +309,7 @@ def disable_totp(
         user = locked_user(session, user_id)
         fresh = step is not None and (user.totp_last_step is None or step > user.totp_last_step)
         if fresh and user.has_totp:
-            before = audit.snapshot(user)
-            turn_off_totp(user)
-            audit.record(
-                session,
-                clinic_id=user.clinic_id,
-                actor=actor,
-                action="staff.totp_disable",
-                entity=user,
-                before=before,
-            )
+            turn_off_totp(session, user, actor=actor, action="staff.totp_disable")
     if not fresh:
         _fail(session, user_id, ip_hash, now)
         raise InvalidInput(detail="That code does not match, or was already used.")

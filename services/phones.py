@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from integrations.twilio.addresses import bare_number
 from services.errors import InvalidPhone
 
 MAX_PHONE_INPUT = 40
@@ -29,8 +30,7 @@ def normalise_phone(
     """
     raw = (text or "").strip()
     shown = raw[:MAX_PHONE_INPUT]
-    if raw.lower().startswith("whatsapp:"):
-        raw = raw[len("whatsapp:") :]
+    raw = bare_number(raw)
     if not raw or len(raw) > MAX_PHONE_INPUT:
         raise InvalidPhone(phone=shown)
     try:

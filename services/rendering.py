@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from core.formatting import format_money, format_time, format_when, sms_plain
-from flows.messages import numbered, reminder_choices, say
+from core.formatting import format_money, format_time, format_when
+from integrations.twilio.addresses import whatsapp_address
+from integrations.twilio.gsm7 import sms_plain
 from models import (
     Appointment,
     Channel,
@@ -27,6 +28,7 @@ from models import (
     OutboundMessage,
     SenderNumber,
 )
+from services.catalogue import numbered, reminder_choices, say
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -84,7 +86,7 @@ def render(
         if last is not None and now - last < WHATSAPP_WINDOW:
             media = values.get("media_url") if base_url else None
             return Outgoing(
-                f"whatsapp:{sender}", f"whatsapp:{contact.phone}", text, media_url=media
+                whatsapp_address(sender), whatsapp_address(contact.phone), text, media_url=media
             )
         if template is None or not template.content_sid:
             raise Undeliverable(
@@ -97,8 +99,8 @@ def render(
             str(i): str(values.get(name, "")) for i, name in enumerate(template.variable_order, 1)
         }
         return Outgoing(
-            f"whatsapp:{sender}",
-            f"whatsapp:{contact.phone}",
+            whatsapp_address(sender),
+            whatsapp_address(contact.phone),
             text,
             content_sid=template.content_sid,
             content_variables=variables,
@@ -126,7 +128,7 @@ def addresses(
     if sender is None:
         return None
     if channel is Channel.WHATSAPP:
-        return f"whatsapp:{sender}", f"whatsapp:{contact.phone}"
+        return whatsapp_address(sender), whatsapp_address(contact.phone)
     return sender, contact.phone
 
 

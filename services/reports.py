@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import clinic_time
 from core.clock import require_aware
 from models import (
     Appointment,
@@ -53,18 +54,15 @@ HELD = (
 # --- clinic-local calendar -------------------------------------------------------------
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The UTC instant a clinic-local day starts (a DST change never moves midnight away)."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
 def local_today(now: datetime, zone: ZoneInfo) -> date:
     return require_aware(now, "now").astimezone(zone).date()
 
 
 def day_bounds(first_day: date, days: int, zone: ZoneInfo) -> list[datetime]:
     """``days + 1`` UTC instants: the starts of each local day and the end of the last."""
-    return [local_midnight(first_day + timedelta(days=n), zone) for n in range(days + 1)]
+    return [
+        clinic_time.local_midnight(first_day + timedelta(days=n), zone) for n in range(days + 1)
+    ]
 
 
 def _day_index(column: ColumnElement[datetime], bounds: list[datetime]) -> ColumnElement[int]:
@@ -370,7 +368,10 @@ def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneIn
     today = local_today(now, zone)
     first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    start, end = local_midnight(first, zone), local_midnight(following, zone)
+    start, end = (
+        clinic_time.local_midnight(first, zone),
+        clinic_time.local_midnight(following, zone),
+    )
 
     received = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
         Payment.clinic_id == clinic_id,
@@ -460,12 +461,3 @@ def clinics_overview(session: Session, *, now: datetime) -> list[ClinicSummary]:
         ClinicSummary(cid, name, slug, active, int(s), int(p), int(u))
         for cid, name, slug, active, s, p, u in rows
     ]
-
-
-def therapist_for_user(session: Session, clinic_id: int, staff_user_id: int) -> int | None:
-    """The therapist a staff login is linked to (``Therapist.staff_user_id``), if any."""
-    return session.scalar(
-        select(Therapist.id).where(
-            Therapist.clinic_id == clinic_id, Therapist.staff_user_id == staff_user_id
-        )
-    )

@@ -36,7 +36,6 @@ from models import (
     RescheduleStatus,
     Role,
     StaffUser,
-    Therapist,
 )
 from services import audit, messaging
 from services.appointments import reschedule_appointment
@@ -50,6 +49,7 @@ from services.errors import (
     ServiceError,
 )
 from services.locks import lock_appointment, lock_in_clinic
+from services.staff import linked_therapist
 
 # Therapists plan their absences; a change closer than this is a call to the front desk.
 THERAPIST_NOTICE = timedelta(hours=48)
@@ -243,15 +243,6 @@ def pending_request(session: Session, appointment_id: int) -> RescheduleRequest 
     )
 
 
-def therapist_for_staff(session: Session, clinic_id: int, staff_user_id: int) -> Therapist | None:
-    """The therapist a staff login is linked to, if any."""
-    return session.scalar(
-        select(Therapist).where(
-            Therapist.clinic_id == clinic_id, Therapist.staff_user_id == staff_user_id
-        )
-    )
-
-
 def therapist_may_request(appointment: Appointment, now: datetime) -> bool:
     """Is the session far enough ahead for its therapist to ask for a change?"""
     return appointment.is_active and appointment.start_at - now >= THERAPIST_NOTICE
@@ -302,7 +293,7 @@ def _requester_type(
         return RequesterType.PATIENT
     if actor.type is ActorType.STAFF and actor.id is not None:
         _require_staff(session, actor, appointment.clinic_id)
-        therapist = therapist_for_staff(session, appointment.clinic_id, actor.id)
+        therapist = linked_therapist(session, appointment.clinic_id, actor.id)
         if therapist is None or therapist.id != appointment.therapist_id:
             raise RequestRefused(detail="You can ask to move only your own sessions.")
         if not therapist_may_request(appointment, now):

@@ -5,18 +5,13 @@ contact's number is a fictional one: NANP reserves 555-0100 to 555-0199 in every
 area code for fiction (films, books, demos), so no real patient can have it, yet
 ``phonenumbers`` accepts it as a valid mobile-capable number, so every code path
 that formats or checks phones treats it like any other. ``services.delivery``
-never hands a message for such a number to a provider: the simulator shows it.
+never hands a message for such a number to a provider: the simulator shows it
+(``delivery.deliver_due_to_simulator`` settles them at once).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from models import Contact, OutboundMessage, OutboundStatus
 
 # Area codes (all valid for phonenumbers) for a staff user's test contacts 1, 2, 3…
 AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212")
@@ -41,29 +36,3 @@ def simulator_phone(staff_user_id: int, slot: int = 1) -> str:
 
 def is_simulator_phone(phone: str | None) -> bool:
     return bool(phone) and _FICTIONAL.match(phone or "") is not None
-
-
-def deliver_due(session: Session, *, clinic_id: int, phone: str, now: datetime) -> int:
-    """Settle the test contact's due outbox rows now (``deliver`` shows them here instead
-    of sending), so the simulator need not wait for the next outbox sweep."""
-    from services.delivery import deliver  # delivery imports this module
-
-    if not is_simulator_phone(phone):
-        raise ValueError("not a simulator number")
-    ids = list(
-        session.scalars(
-            select(OutboundMessage.id)
-            .join(Contact, Contact.id == OutboundMessage.contact_id)
-            .where(
-                OutboundMessage.clinic_id == clinic_id,
-                Contact.phone == phone,
-                OutboundMessage.status == OutboundStatus.QUEUED,
-                OutboundMessage.next_attempt_at <= now,
-            )
-            .order_by(OutboundMessage.id)
-        )
-    )
-    session.rollback()
-    for message_id in ids:
-        deliver(session, message_id, now=now)
-    return len(ids)

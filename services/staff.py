@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.db import write_transaction
 from core.passwords import MIN_LENGTH, password_problem
-from models import Clinic, Role, StaffUser
+from models import Clinic, Role, StaffUser, Therapist
 from services import audit
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
@@ -198,17 +198,8 @@ def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int |
         _not_yourself(actor, user, "Turn off your own two-step login from My profile.")
         if user.totp_secret_encrypted is None and user.totp_enabled_at is None:
             raise InvalidTransition(f"{user.email} has no two-step login to reset.")
-        before = audit.snapshot(user)
-        turn_off_totp(user)
-        end_sessions(user)  # a lost phone may be a stolen one, signed in
-        audit.record(
-            session,
-            clinic_id=user.clinic_id,
-            actor=actor,
-            action="staff.totp_reset",
-            entity=user,
-            before=before,
-        )
+        # A lost phone may be a stolen one, signed in.
+        turn_off_totp(session, user, actor=actor, action="staff.totp_reset", sign_out=True)
     return user
 
 
@@ -232,12 +223,37 @@ def set_password(
     return user
 
 
-def turn_off_totp(user: StaffUser) -> None:
-    """Forget ``user``'s second factor: the password alone logs them in until they set it
-    up again."""
+def turn_off_totp(
+    session: Session, user: StaffUser, *, actor: Actor, action: str, sign_out: bool = False
+) -> None:
+    """Forget ``user``'s second factor, audited as ``action``: the password alone logs them
+    in until they set it up again. ``sign_out`` also ends every session of theirs.
+    Called inside the caller's transaction, on the locked row."""
+    before = audit.snapshot(user)
     user.totp_secret_encrypted = None
     user.totp_enabled_at = None
     user.totp_last_step = None
+    if sign_out:
+        end_sessions(user)
+    audit.record(
+        session,
+        clinic_id=user.clinic_id,
+        actor=actor,
+        action=action,
+        entity=user,
+        before=before,
+    )
+
+
+def linked_therapist(
+    session: Session, clinic_id: int | None, staff_user_id: int
+) -> Therapist | None:
+    """The therapist this staff login is (``Therapist.staff_user_id``), if any."""
+    return session.scalar(
+        select(Therapist).where(
+            Therapist.clinic_id == clinic_id, Therapist.staff_user_id == staff_user_id
+        )
+    )
 
 
 def _replace_password(user: StaffUser, password: str) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core.db import write_transaction
-from integrations.twilio_client import ListError, ProviderMessage
+from integrations.twilio.client import ProviderMessage
+from integrations.twilio.errors import ListError
 from models import Clinic, OutboundMessage, OutboundStatus
 from services.delivery import MAX_ATTEMPTS, OUTCOME_UNKNOWN, STUCK_AFTER, Sender, still_sending
 from services.rendering import addresses

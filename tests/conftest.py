@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core import migrate
 from core.config import Config
 from core.db import Database, get_db
-from integrations.twilio_client import TwilioSender
+from integrations.twilio.client import TwilioSender
 from models import Base, Relation, Role, StaffUser
 from services import catalog, clinics, patients
 from services.audit import Actor

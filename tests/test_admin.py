@@ -411,6 +411,83 @@ def test_a_clinic_admin_sets_a_write_only_twilio_account(app, two_clinics, sessi
     assert session.get(Clinic, a["clinic"].id).twilio_account_sid is None
 
 
+def renamed_clinic_a(client, url: str, **fields: str) -> dict[str, str]:
+    """Clinic A's edit form: a new name and zone, its own Twilio account, and ``fields``."""
+    return {
+        "csrf_token": csrf_token(client, url),
+        "name": "Clinic A, renamed",
+        "timezone": "Asia/Dubai",
+        "currency": "INR",
+        "phone_region": "IN",
+        "language": "en",
+        "active": "y",
+        "twilio_account": "AC" + "d" * 32,
+        "twilio_token": "clinic-a-secret-auth-token",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("razorpay", "refusal"),
+    [
+        ({"razorpay_key": "not-a-key"}, "A Razorpay key id looks like rzp_test_"),
+        (
+            {"razorpay_key": "rzp_test_abcdef123"},
+            "Give the key secret that belongs to this key id.",
+        ),
+    ],
+)
+def test_a_clinic_edit_with_a_bad_razorpay_key_changes_nothing(
+    app, two_clinics, session, razorpay, refusal
+):
+    a = two_clinics["a"]
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    url = f"/admin/clinic/edit/?id={a['clinic'].id}"
+    audits = session.scalar(select(func.count()).select_from(AuditLog))
+
+    page = client.post(url, data=renamed_clinic_a(client, url, **razorpay), follow_redirects=True)
+
+    assert refusal in page.text
+    fresh(session)
+    clinic = session.get(Clinic, a["clinic"].id)
+    assert (clinic.name, clinic.timezone) == ("Clinic A", "Asia/Kolkata")
+    assert clinic.twilio_account_sid is None and clinic.twilio_auth_token_encrypted is None
+    assert clinic.razorpay_key_id is None
+    assert session.scalar(select(func.count()).select_from(AuditLog)) == audits
+
+
+def test_a_clinic_edit_saves_its_fields_and_both_accounts_together(app, two_clinics, session):
+    a = two_clinics["a"]
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    url = f"/admin/clinic/edit/?id={a['clinic'].id}"
+    form = renamed_clinic_a(
+        client,
+        url,
+        upi_vpa=" clinic@okaxis ",
+        razorpay_key="rzp_test_abcdef123",
+        razorpay_secret="key-secret-of-clinic-a",
+        razorpay_webhook_secret="webhook-secret-of-clinic-a",
+    )
+
+    client.post(url, data=form)
+
+    fresh(session)
+    clinic = session.get(Clinic, a["clinic"].id)
+    assert (clinic.name, clinic.timezone, clinic.upi_vpa) == (
+        "Clinic A, renamed",
+        "Asia/Dubai",
+        "clinic@okaxis",
+    )
+    assert clinic.twilio_account_sid == "AC" + "d" * 32
+    assert clinic.razorpay_key_id == "rzp_test_abcdef123"
+    actions = session.scalars(
+        select(AuditLog.action).where(AuditLog.clinic_id == clinic.id).order_by(AuditLog.id)
+    ).all()
+    assert actions[-3:] == ["clinic.update", "clinic.twilio_account", "clinic.razorpay"]
+
+
 def fresh(session) -> None:
     """See what the app committed: end this session's read snapshot, forget loaded rows."""
     session.rollback()

@@ -99,6 +99,22 @@ def close(session, clinic, day: date, *, therapist=None, start=None, end=None, l
     )
 
 
+def extra(session, clinic, therapist, day: date, start: time, end: time):
+    """Extra hours for ``therapist`` on ``day`` at the clinic's first location."""
+    return catalog.add_exception(
+        session,
+        clinic_id=clinic.id,
+        kind=ExceptionKind.EXTRA,
+        therapist_id=therapist.id,
+        location_id=clinic.locations[0].id,
+        start_date=day,
+        end_date=day,
+        start=start,
+        end=end,
+        actor=SYSTEM,
+    )
+
+
 # --- weekly hours, duration and step ---------------------------------------------------------
 
 
@@ -358,18 +374,7 @@ def test_extra_hours_open_a_sunday_for_that_therapist_only(
     keen = make_therapist(clinic, name="Dr. Keen")
     make_therapist(clinic, name="Dr. Resting")
     service = make_service(clinic)
-    catalog.add_exception(
-        session,
-        clinic_id=clinic.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=keen.id,
-        location_id=clinic.locations[0].id,
-        start_date=SUN,
-        end_date=SUN,
-        start=time(10),
-        end=time(12),
-        actor=SYSTEM,
-    )
+    extra(session, clinic, keen, SUN, time(10), time(12))
 
     sunday = slots_on(session, clinic, service, SUN)
 
@@ -727,18 +732,7 @@ def test_wall_clock_times_skipped_by_the_spring_change_are_never_offered(
     therapist = make_therapist(clinic, hours={})
     service = make_service(clinic, minutes=45)
     sunday = date(2026, 3, 29)
-    catalog.add_exception(
-        session,
-        clinic_id=clinic.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=therapist.id,
-        location_id=clinic.locations[0].id,
-        start_date=sunday,
-        end_date=sunday,
-        start=time(0),
-        end=time(4),
-        actor=SYSTEM,
-    )
+    extra(session, clinic, therapist, sunday, time(0), time(4))
 
     slots = slots_on(session, clinic, service, sunday, now=datetime(2026, 3, 20, tzinfo=UTC))
 
@@ -753,6 +747,22 @@ def test_wall_clock_times_skipped_by_the_spring_change_are_never_offered(
     )
 
 
+def test_a_window_ending_inside_the_spring_gap_closes_at_the_change(
+    session, make_clinic, make_therapist, make_service
+):
+    clinic = make_clinic(timezone="Europe/London", region="GB", booking_horizon_days=60)
+    therapist = make_therapist(clinic, hours={})
+    service = make_service(clinic, minutes=30)
+    sunday = date(2026, 3, 29)
+    # 01:30 never happens that night: the clocks jump from 01:00 GMT to 02:00 BST.
+    extra(session, clinic, therapist, sunday, time(0), time(1, 30))
+
+    slots = slots_on(session, clinic, service, sunday, now=datetime(2026, 3, 20, tzinfo=UTC))
+
+    assert wall_clock(slots) == every(15, "00:00", "00:30")
+    assert slots[-1].end == datetime(2026, 3, 29, 2, tzinfo=LONDON)
+
+
 def test_minimum_notice_counts_real_hours_when_now_is_given_in_the_clinics_zone(
     session, make_clinic, make_therapist, make_service
 ):
@@ -760,18 +770,7 @@ def test_minimum_notice_counts_real_hours_when_now_is_given_in_the_clinics_zone(
     therapist = make_therapist(clinic, hours={})
     service = make_service(clinic, minutes=30)
     sunday = date(2026, 3, 29)
-    catalog.add_exception(
-        session,
-        clinic_id=clinic.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=therapist.id,
-        location_id=clinic.locations[0].id,
-        start_date=sunday,
-        end_date=sunday,
-        start=time(0),
-        end=time(6),
-        actor=SYSTEM,
-    )
+    extra(session, clinic, therapist, sunday, time(0), time(6))
     now = datetime(2026, 3, 28, 23, 30, tzinfo=LONDON)  # 23:30 GMT; 2 h later is 02:30 BST
 
     slots = slots_on(session, clinic, service, sunday, now=now)

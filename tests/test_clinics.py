@@ -92,3 +92,37 @@ def test_a_new_clinic_gets_the_default_policies(session):
     assert policy.reminder_offsets_hours == [24, 2]
     with pytest.raises(Duplicate):
         clinics.create_clinic(session, name="Clinic again", slug="fresh", actor=SYSTEM)
+
+
+def test_a_clinic_update_refused_on_its_razorpay_key_saves_nothing(
+    session, make_clinic, payments_config
+):
+    clinic = make_clinic(name="Roshni Clinic", slug="roshni")
+    audits = session.scalar(select(func.count()).select_from(AuditLog))
+
+    with pytest.raises(InvalidInput, match="Razorpay key id"):
+        clinics.update_clinic(
+            session,
+            clinic_id=clinic.id,
+            fields={"name": "Renamed", "timezone": "Asia/Dubai"},
+            twilio=clinics.TwilioChange("AC" + "d" * 32, "a-long-enough-auth-token"),
+            razorpay=clinics.RazorpayChange("not-a-key", "secret", "webhook"),
+            config=payments_config,
+            actor=SYSTEM,
+        )
+
+    session.expire_all()
+    stored = session.get(Clinic, clinic.id)
+    assert (stored.name, stored.timezone) == ("Roshni Clinic", "Asia/Kolkata")
+    assert stored.twilio_account_sid is None and stored.twilio_auth_token_encrypted is None
+    assert session.scalar(select(func.count()).select_from(AuditLog)) == audits
+    with pytest.raises(ValueError, match="slug"):
+        clinics.update_clinic(
+            session,
+            clinic_id=clinic.id,
+            fields={"slug": "other"},
+            twilio=None,
+            razorpay=None,
+            config=payments_config,
+            actor=SYSTEM,
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -319,3 +319,68 @@ def test_a_number_staff_added_mid_chat_is_linked_at_consent(chat, session, clini
     assert "Who are the sessions for?" in reply  # her name is known already
     assert count(session, Contact) == 1
     assert session.scalar(select(Contact)).consent_at is not None
+
+
+# --- plain yes and no, and the clinic's date order ---------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["yes", "Yes", "ok", "OK", "okay", "haan"])
+def test_a_plain_yes_gives_consent(chat, session, word):
+    chat.say("hi")
+    assert chat.say(word) == "Thank you! What is your name?"
+    assert session.scalar(select(Contact)).consent_at is not None
+
+
+@pytest.mark.parametrize("word", ["no", "No", "nahi"])
+def test_a_plain_no_declines_consent(chat, session, word):
+    chat.say("hi")
+    assert "have not stored anything" in chat.say(word)
+    assert count(session, Contact) == 0
+
+
+@pytest.mark.parametrize("word", ["yes", "ok", "OK", "haan"])
+def test_a_plain_yes_confirms_a_booking(chat, session, word):
+    onboard_parent(chat)
+    assert "Please confirm" in chat.script("1", "1", "1", "2", "1")
+    assert "✅ Booked!" in chat.say(word)
+    assert count(session, Appointment) == 1
+
+
+@pytest.mark.parametrize("word", ["no", "nahi"])
+def test_a_plain_no_changes_the_time_of_a_booking(chat, session, word):
+    onboard_parent(chat)
+    chat.script("1", "1", "1", "2", "1")
+    assert "Which day?" in chat.say(word)
+    assert count(session, Appointment) == 0
+
+
+@pytest.mark.parametrize("word", ["yes", "ok", "haan"])
+def test_a_plain_yes_cancels_the_session_asked_about(chat, session, word):
+    onboard_parent(chat)
+    chat.script("1", "1", "1", "3", "1", "1")  # Wed 25 Nov 9:00
+    assert "Cancel Wed 25 Nov" in chat.script("2", "1", "2")
+    assert "is cancelled" in chat.say(word)
+    assert session.scalar(select(Appointment)).status is AppointmentStatus.CANCELLED
+
+
+@pytest.mark.parametrize("word", ["no", "No", "nahi"])
+def test_a_plain_no_keeps_the_session_asked_about(chat, session, word):
+    onboard_parent(chat)
+    chat.script("1", "1", "1", "3", "1", "1")
+    chat.script("2", "1", "2")
+    assert "your session stays booked" in chat.say(word)
+    assert session.scalar(select(Appointment)).status is AppointmentStatus.BOOKED
+
+
+def test_a_us_clinic_reads_a_date_of_birth_month_first(chat, session, clinic):
+    clinic.phone_region = "US"
+    session.commit()
+    chat.script("hi", "1", "Asha Verma", "2", "Aarav")
+    assert "Aarav is registered" in chat.say("03/12/2019")
+    assert session.scalar(select(Patient)).date_of_birth == date(2019, 3, 12)  # 12 Mar
+
+
+def test_an_indian_clinic_reads_a_date_of_birth_day_first(chat, session):
+    chat.script("hi", "1", "Asha Verma", "2", "Aarav")
+    assert "Aarav is registered" in chat.say("03/12/2019")
+    assert session.scalar(select(Patient)).date_of_birth == date(2019, 12, 3)  # 3 Dec

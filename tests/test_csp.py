@@ -241,8 +241,8 @@ def test_the_payment_pages_live_within_the_policy(
     client = app.test_client()
     with app.test_request_context():
         urls = [
-            url_for("payments.upi_page", token=payment.public_token),
-            url_for("payments.razorpay_return", razorpay_payment_link_id="plink_x"),
+            url_for("pages.upi_page", token=payment.public_token),
+            url_for("pages.razorpay_return", razorpay_payment_link_id="plink_x"),
         ]
     for url in urls:
         response = client.get(url)

@@ -22,7 +22,6 @@ from admin.views import data_rights as data_rights_view
 from admin.views import people as people_view
 from core.app import create_app
 from core.db import get_db
-from flows.messages import say
 from models import (
     Appointment,
     AppointmentStatus,
@@ -49,6 +48,7 @@ from services import audit, billing, data_export, erasure, messaging, patients, 
 from services.appointments import book_appointment, complete_appointment
 from services.audit import Actor
 from services.billing_documents import invoice_pdf, receipt_pdf
+from services.catalogue import say
 from services.errors import NotFound
 from services.notes import add_progress_note
 from tests.chat import Chat

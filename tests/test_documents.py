@@ -9,12 +9,12 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
+from core.formatting import format_money
 from services import documents
 from services.documents import (
     DocumentLine,
     InvoiceDocument,
     ReceiptDocument,
-    format_amount,
     money_in_words,
     render_invoice_pdf,
     render_receipt_pdf,
@@ -195,8 +195,10 @@ def test_empty_invoice_renders() -> None:
         (-5000, "INR", "en_IN", "-₹50.00"),
     ],
 )
-def test_format_amount(minor: int, currency: str, locale: str, expected: str) -> None:
-    assert format_amount(minor, currency, locale) == expected
+def test_document_amounts_group_by_the_documents_locale(
+    minor: int, currency: str, locale: str, expected: str
+) -> None:
+    assert format_money(minor, currency, locale=locale) == expected
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.engine import _label_matches, clean_text, normalise, parse_number
+from flows.dialog import _label_matches, clean_text, normalise, parse_number
 
 
 @pytest.mark.parametrize(

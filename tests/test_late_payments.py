@@ -20,7 +20,6 @@ from string import Formatter
 import pytest
 from sqlalchemy import select
 
-from flows.messages import CATALOGUES, HI
 from models import (
     Appointment,
     AppointmentStatus,
@@ -33,6 +32,7 @@ from models import (
     PaymentStatus,
 )
 from services import billing, razorpay_sync
+from services.catalogue import CATALOGUES, HI
 from services.rendering import compose
 from tests.conftest import NOW
 

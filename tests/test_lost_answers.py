@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import update
 
 from core.db import write_transaction
-from integrations.twilio_client import TwilioSender
+from integrations.twilio.client import TwilioSender
 from models import Channel, OutboundMessage, OutboundStatus
 from services import delivery, messaging, stuck_sends
 from services.delivery import deliver

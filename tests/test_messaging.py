@@ -24,7 +24,7 @@ from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
 from core.db import get_db, write_transaction
-from integrations.twilio_client import TwilioSender
+from integrations.twilio.client import TwilioSender
 from jobs.runner import tick
 from jobs.runtime import Runtime
 from models import (

@@ -18,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows import parsing
-from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_date_of_birth, parse_when
+from flows.parsing import (
+    PART_OF_DAY_WINDOWS,
+    When,
+    date_order_for,
+    parse_date_of_birth,
+    parse_when,
+    yes_or_no,
+)
 
 ZONES = ("Asia/Kolkata", "Europe/London")
 
@@ -398,6 +405,54 @@ def test_parse_date_of_birth(text: str, expected: date | None) -> None:
 def test_date_of_birth_month_first() -> None:
     assert parse_date_of_birth("03/12/2019", TODAY, date_order="MDY") == date(2019, 3, 12)
     assert parse_date_of_birth("03/12/2019", TODAY) == date(2019, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("region", "order"),
+    [("US", "MDY"), ("CA", "MDY"), ("PH", "MDY"), ("IN", "DMY"), ("GB", "DMY"), (None, "DMY")],
+)
+def test_the_date_order_follows_the_clinics_region(region: str | None, order: str) -> None:
+    assert date_order_for(region) == order
+
+
+def test_a_us_clinics_date_of_birth_is_read_month_first() -> None:
+    born = parse_date_of_birth("03/12/2019", TODAY, date_order=date_order_for("US"))
+    assert born == date(2019, 3, 12)
+    assert parse_date_of_birth("03/12/2019", TODAY, date_order=date_order_for("IN")) == date(
+        2019, 12, 3
+    )
+
+
+# Every plain yes or no a question in the chat accepts ("Is that OK?", "Cancel it?").
+YES_NO_CASES: list[tuple[str, bool | None]] = [
+    ("yes", True),
+    ("Yes", True),
+    ("YES!", True),
+    ("ok", True),
+    ("OK", True),
+    ("ok.", True),
+    ("okay", True),
+    ("haan", True),
+    ("han", True),
+    ("हाँ", True),
+    ("हां", True),
+    ("no", False),
+    ("No", False),
+    ("no.", False),
+    ("nahi", False),
+    ("nahin", False),
+    ("नहीं", False),
+    ("1", None),
+    ("yes please cancel it", None),
+    ("not", None),
+    ("", None),
+    ("x" * 10_000, None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YES_NO_CASES, ids=_id)
+def test_yes_or_no(text: str, expected: bool | None) -> None:
+    assert yes_or_no(text) is expected
 
 
 @settings(max_examples=200, deadline=None)

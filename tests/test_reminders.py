@@ -264,6 +264,22 @@ def test_replying_1_to_a_reminder_confirms_the_session(session, chat, sender):
     assert [r.status for r in reminders(session)] == [SENT, QUEUED]  # 2 h before: still goes
 
 
+@pytest.mark.parametrize("word", ["yes", "Yes", "ok", "okay", "haan"])
+def test_a_plain_yes_to_a_reminder_confirms_the_session(session, chat, sender, word):
+    appointment = book_in_chat(chat)
+    remind(chat, sender, 0)
+    assert chat.say(word) == "Thank you, see you at 9:00 am! ✅"
+    assert appointment_status(session, appointment) is AppointmentStatus.CONFIRMED
+
+
+def test_a_plain_no_to_a_reminder_asks_for_a_number(session, chat, sender):
+    appointment = book_in_chat(chat)
+    remind(chat, sender, 0)
+    assert chat.say("no") == "Please reply with a number from 1 to 3."
+    assert appointment_status(session, appointment) is AppointmentStatus.BOOKED
+    assert conversation_state(session) == "reminder"
+
+
 def test_a_template_reminder_outside_the_window_is_answered_the_same_way(
     session, clinic, sender, twilio
 ):

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.exceptions import HTTPException
 
 from admin import permissions
-from admin.views.base import BUILTIN_VERBS, SHARED, route_verb
+from admin.views.access import BUILTIN_VERBS, SHARED, route_verb
 from models import (
     Appointment,
     AppointmentStatus,
@@ -313,7 +313,7 @@ def undeclared(app) -> list[str]:
             ):
                 problems.append(
                     f"add {view.endpoint}.{name} to admin/permissions.py: decorate the "
-                    f"POST route with @requires(<verb of {resource!r}>) from admin.views.base"
+                    f"POST route with @requires(<verb of {resource!r}>) from admin.views.access"
                 )
     return problems
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bot.twiml import MAX_BODY, sms_plain, split_reply
 from core.app import create_app
 from core.config import Config
 from core.db import get_db
+from integrations.twilio.gsm7 import sms_plain
+from integrations.twilio.twiml import MAX_BODY, split_reply
 from models import Contact, InboundMessage
 from services.demo import DEMO_CLINICS, seed_clinic
 

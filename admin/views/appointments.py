@@ -8,9 +8,8 @@ service verb per appointment; cancelling asks for a reason on its own page.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -18,7 +17,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -26,16 +24,9 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    money_formatter,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
     EnumEqual,
     LocalDayBetween,
@@ -43,10 +34,13 @@ from admin.views.filters import (
     LocalDayOnOrBefore,
     TherapistEqual,
 )
+from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
+from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id, parse_ids
 from models import (
     Appointment,
@@ -60,7 +54,6 @@ from models import (
     Therapist,
 )
 from services import appointments, billing, messaging, payment_requests, refunds
-from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -74,10 +67,6 @@ def _choices(model: type, session: Any):
         ).all()
 
     return query
-
-
-def local_to_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=ZoneInfo(current_timezone()))
 
 
 # --- list cells -----------------------------------------------------------------------
@@ -295,58 +284,41 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     def on_form_prefill(self, form: Any, id: Any) -> None:
         appointment = self.get_one(id)
         if appointment is not None:
-            form.start.data = appointment.start_at.astimezone(ZoneInfo(current_timezone())).replace(
-                tzinfo=None
-            )
+            form.start.data = clinic_time.to_wall(appointment.start_at, current_timezone())
 
     def create_model(self, form: Any) -> Any:
-        try:
+        with refused_as_flash(self.session, say=with_free_nearby):
             return appointments.book_appointment(
                 self.session,
                 clinic_id=current_clinic_id(),
                 patient_id=form.patient.data.id,
                 service_id=form.service.data.id,
                 therapist_id=form.therapist.data.id if form.therapist.data else None,
-                start=local_to_utc(form.start.data),
+                start=clinic_time.to_utc(form.start.data, current_timezone()),
                 now=utcnow(),
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
             )
-        except ServiceError as exc:
-            self._refused(exc)
-            return False
+        return False
 
     def update_model(self, form: Any, model: Any) -> bool:
-        try:
+        with refused_as_flash(self.session, say=with_free_nearby) as outcome:
             appointments.reschedule_appointment(
                 self.session,
                 clinic_id=current_clinic_id(),
                 appointment_id=model.id,
-                new_start=local_to_utc(form.start.data),
+                new_start=clinic_time.to_utc(form.start.data, current_timezone()),
                 therapist_id=form.therapist.data.id,
                 now=utcnow(),
                 actor=staff_actor(),
             )
-        except ServiceError as exc:
-            self._refused(exc)
-            return False
-        return True
-
-    def _refused(self, exc: ServiceError) -> None:
-        self.session.rollback()
-        message = exc.message
-        if isinstance(exc, SlotUnavailable) and exc.alternatives:
-            times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
-            message += f" Free nearby: {times}."
-        flash(message, "error")
+        return outcome.ok
 
     # --- cancel with a reason -----------------------------------------------------------
 
     @expose("/cancel/", methods=("GET", "POST"))
     @requires("cancel")
     def cancel_view(self) -> Any:
-        if not self.allowed("cancel"):
-            abort(403)
         appointment = self._scoped(request.args.get("id", ""))
         if appointment is None:
             abort(404)
@@ -365,7 +337,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         form = CancelForm()
         if form.validate_on_submit():
             waive = bool(form.waive_charge.data) and inside_window
-            try:
+            with refused_as_flash(self.session) as outcome:
                 appointments.cancel_appointment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -375,13 +347,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                     now=now,
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 refundable = proposal if not waive else paid
                 note = (
-                    f" {_money(refundable)} is on account: refund it from Money → Payments."
+                    f" {clinic_money(refundable)} is on account: refund it from Money → Payments."
                     if refundable
                     else ""
                 )
@@ -398,8 +367,8 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             window_hours=window_hours,
             inside_window=inside_window,
             invoice=invoice,
-            paid=_money(paid),
-            proposal=_money(proposal),
+            paid=clinic_money(paid),
+            proposal=clinic_money(proposal),
             back=back,
         )
 
@@ -410,13 +379,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         the role and kept only the ids this user can see."""
         done, refused = [], []
         for appointment_id in parse_ids(ids):
-            try:
-                result = call(appointment_id)
-            except ServiceError as exc:
-                self.session.rollback()
-                refused.append(exc.message)
-            else:
-                done.append(result)
+            with refusal_rolled_back(self.session) as outcome:
+                done.append(call(appointment_id))
+            if outcome.refusal is not None:
+                refused.append(outcome.refusal.message)
         if done:
             flash(verb if isinstance(verb, str) else verb(done), "success")
         for message in dict.fromkeys(refused):
@@ -482,10 +448,6 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
             "Reminder queued.",
             lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
         )
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
 
 
 def _label(value: Any) -> str:

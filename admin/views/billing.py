@@ -21,25 +21,18 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    SHARED,
-    SecureModelView,
-    _Guarded,
-    current_clinic_id,
-    label_formatter,
-    money_formatter,
-    own_ids,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import SHARED, Guarded, own_ids, requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_money, format_phone
 from core.ids import parse_id
 from models import Contact, Package, Patient, PaymentMethod
 from services import billing, credits, payments, refunds
 from services.billing_documents import invoice_pdf, receipt_pdf
-from services.errors import InvalidInput, ServiceError
+from services.errors import InvalidInput
 
 DESK_METHODS = (
     PaymentMethod.CASH,
@@ -62,10 +55,6 @@ def parse_money(text: str | None, currency: str) -> int:
     if scaled != scaled.to_integral_value() or value <= 0:
         raise InvalidInput(detail="Please give a positive amount with at most two decimals.")
     return int(scaled)
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)
 
 
 class PaymentView(SecureModelView):
@@ -107,8 +96,6 @@ class PaymentView(SecureModelView):
     @expose("/record/", methods=("GET", "POST"))
     @requires("record_cash")
     def record(self) -> Any:
-        if not self.may_record():
-            abort(403)
         clinic_id = current_clinic_id()
         currency = current_user.clinic.currency
         methods = self.record_methods()
@@ -131,7 +118,7 @@ class PaymentView(SecureModelView):
         if request.method == "GET" and wanted is not None:
             form.contact.data = wanted
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 payment = payments.record_payment(
                     self.session,
                     clinic_id=clinic_id,
@@ -143,12 +130,9 @@ class PaymentView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash(
-                    f"Recorded {_money(payment.amount_minor)} ({payment.receipt_number}).",
+                    f"Recorded {clinic_money(payment.amount_minor)} ({payment.receipt_number}).",
                     "success",
                 )
                 return redirect(url_for(".index_view"))
@@ -177,7 +161,7 @@ class PaymentView(SecureModelView):
         if request.method == "GET":
             form.amount.data = format_money(free, payment.currency, short=True).lstrip("₹")
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 refunds.refund_payment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -187,10 +171,7 @@ class PaymentView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 online = payment.method is PaymentMethod.PAYMENT_LINK
                 flash(
                     "Refund sent to Razorpay; it is final once Razorpay processes it."
@@ -204,8 +185,8 @@ class PaymentView(SecureModelView):
             form=form,
             title=f"Refund {payment.receipt_number or payment.id}",
             lines=[
-                f"Paid {_money(payment.amount_minor)} by {payment.method.label}.",
-                f"Proposed refund (not paying any invoice): {_money(free)}. "
+                f"Paid {clinic_money(payment.amount_minor)} by {payment.method.label}.",
+                f"Proposed refund (not paying any invoice): {clinic_money(free)}. "
                 "To refund money that pays an invoice, void the invoice first.",
             ],
             submit="Refund",
@@ -235,7 +216,7 @@ class PaymentView(SecureModelView):
         for raw in ids:
             if parse_id(raw) is None:
                 continue
-            try:
+            with refused_as_flash(self.session):
                 verb(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -245,9 +226,6 @@ class PaymentView(SecureModelView):
                     **extra,
                 )
                 done += 1
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
         if done:
             flash(f"{done} payment(s) {done_text}.", "success")
 
@@ -337,13 +315,13 @@ class PackageView(SecureModelView):
             )
         ]
         form.package.choices = [
-            (p.id, f"{p.name} · {_money(p.price_minor)}")
+            (p.id, f"{p.name} · {clinic_money(p.price_minor)}")
             for p in self.session.scalars(
                 select(Package).where(Package.clinic_id == clinic_id, Package.active.is_(True))
             )
         ]
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 invoice = credits.sell_package(
                     self.session,
                     clinic_id=clinic_id,
@@ -352,10 +330,7 @@ class PackageView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash(f"Package sold: invoice {invoice.number}.", "success")
                 return redirect(url_for("invoice.index_view"))
         return self.render(
@@ -368,7 +343,7 @@ class PackageView(SecureModelView):
         )
 
 
-class DuesView(_Guarded, BaseView):
+class DuesView(Guarded, BaseView):
     """Who owes what, one query for the whole clinic."""
 
     resource = "payments"
@@ -390,8 +365,8 @@ class DuesView(_Guarded, BaseView):
         rows = sorted(((c, owed[c.id]) for c in contacts), key=lambda row: -row[1])
         return self.render(
             "admin/dues.html",
-            rows=[(c, _money(amount)) for c, amount in rows],
-            total=_money(sum(owed.values())),
+            rows=[(c, clinic_money(amount)) for c, amount in rows],
+            total=clinic_money(sum(owed.values())),
             phone=format_phone,
             may_record=self.allowed("record_cash"),
         )

@@ -12,7 +12,7 @@ hours, one joined query for the range's appointments and the three of
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -27,13 +27,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    _Guarded,
-    current_clinic_id,
-    current_timezone,
-    requires,
-    staff_actor,
-)
+from admin.views.access import Guarded, requires
 from admin.views.calendar_grid import (
     PAYMENT_BADGE,
     STATUS_CLASS,
@@ -45,6 +39,9 @@ from admin.views.calendar_grid import (
     span_label,
     working_windows,
 )
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
+from admin.views.refusals import refused_as_flash, with_free_nearby
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_day, format_phone, format_time, format_when
 from core.ids import parse_id
@@ -62,7 +59,7 @@ from models import (
 )
 from services import appointments
 from services.availability import Slot, free_slots
-from services.errors import NotFound, ServiceError, SlotUnavailable
+from services.errors import NotFound, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
@@ -103,7 +100,7 @@ class BookingForm(FlaskForm):
     q = StringField("Find a patient", validators=[Length(max=80)])
 
 
-class CalendarView(_Guarded, BaseView):
+class CalendarView(Guarded, BaseView):
     """Week and day calendars; the front desk books from the free cells."""
 
     resource = "appointments"
@@ -218,8 +215,8 @@ class CalendarView(_Guarded, BaseView):
 
     def _appointments(self, clinic_id: int, scope: Scope, zone: ZoneInfo) -> list[Appointment]:
         """The range's sessions, with patient, service and therapist, in one statement."""
-        start = datetime.combine(scope.days[0], time.min, tzinfo=zone)
-        end = datetime.combine(scope.days[-1] + timedelta(days=1), time.min, tzinfo=zone)
+        start = clinic_time.local_midnight(scope.days[0], zone)
+        end = clinic_time.local_midnight(scope.days[-1] + timedelta(days=1), zone)
         stmt = (
             select(Appointment)
             .options(
@@ -324,8 +321,7 @@ class CalendarView(_Guarded, BaseView):
         )
         alternatives: list[Slot] = []
         if request.method == "POST" and "find" not in request.form and form.validate():
-            zone = ZoneInfo(current_timezone())
-            try:
+            with refused_as_flash(self.session, say=with_free_nearby) as outcome:
                 appointment = appointments.book_appointment(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -333,19 +329,14 @@ class CalendarView(_Guarded, BaseView):
                     service_id=form.service.data,
                     therapist_id=form.therapist.data,
                     location_id=_int_or_none(form.location.data),
-                    start=form.start.data.replace(tzinfo=zone),
+                    start=clinic_time.to_utc(form.start.data, current_timezone()),
                     now=utcnow(),
                     actor=staff_actor(),
                     source=BookingSource.ADMIN,
                 )
-            except SlotUnavailable as exc:
-                self.session.rollback()
-                alternatives = exc.alternatives
-                flash(_refusal(exc), "error")
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if isinstance(outcome.refusal, SlotUnavailable):
+                alternatives = outcome.refusal.alternatives
+            if outcome.ok:
                 flash(
                     f"Booked {appointment.number}: {appointment.patient.name}, "
                     f"{appointment.service.name} with {appointment.therapist.name}, "
@@ -377,7 +368,6 @@ class CalendarView(_Guarded, BaseView):
             (p.id, f"{p.name} — {p.contact.name or 'guardian'}, {format_phone(p.contact.phone)}")
             for p in patients[:PATIENT_CHOICES]
         ]
-        zone = ZoneInfo(current_timezone())
         return self.render(
             "admin/calendar_book.html",
             form=form,
@@ -386,7 +376,7 @@ class CalendarView(_Guarded, BaseView):
             alternatives=[
                 (
                     format_when(s.start, current_timezone()),
-                    s.start.astimezone(zone).strftime(LOCAL_FORMAT),
+                    clinic_time.to_wall(s.start, current_timezone()).strftime(LOCAL_FORMAT),
                     s.therapist_id,
                 )
                 for s in alternatives
@@ -443,13 +433,6 @@ def _parse_local(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is None else None
-
-
-def _refusal(exc: SlotUnavailable) -> str:
-    if not exc.alternatives:
-        return exc.message
-    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
-    return f"{exc.message} Free nearby: {times}."
 
 
 def _safe_back(value: str | None) -> str:

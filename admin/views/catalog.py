@@ -8,7 +8,9 @@ from flask import flash
 from sqlalchemy import select
 from wtforms.fields import SelectField
 
-from admin.views.base import SecureModelView, current_clinic_id, money_formatter
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id
+from admin.views.formatters import money_formatter
 from models import Role, StaffUser, Therapist
 
 WEEKDAYS = [

@@ -24,7 +24,9 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.base import _Guarded, current_clinic_id, requires, staff_actor
+from admin.views.access import Guarded, requires
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from models import (
@@ -36,7 +38,6 @@ from models import (
     OutboundStatus,
 )
 from services import handoff
-from services.errors import ServiceError
 from services.simulator import SIMULATED, is_simulator_phone
 
 TRANSCRIPT_LIMIT = 200  # latest inbound and outbound messages shown, each
@@ -159,7 +160,7 @@ class HandBackForm(FlaskForm):
     pass
 
 
-class ConversationsView(_Guarded, BaseView):
+class ConversationsView(Guarded, BaseView):
     """The front desk's chats: the queue, transcripts, replies (create), hand back (update)."""
 
     resource = "conversations"
@@ -247,13 +248,11 @@ class ConversationsView(_Guarded, BaseView):
     @expose("/<int:conversation_id>/reply", methods=("POST",))
     @requires(CREATE)
     def reply(self, conversation_id: int) -> Response:
-        if not self.allowed(CREATE):
-            abort(403)
         conversation = self._get(conversation_id)
         form = ReplyForm()
         form.template_key.choices = []
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 handoff.staff_reply(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -264,10 +263,7 @@ class ConversationsView(_Guarded, BaseView):
                     template_key=form.template_key.data or None,
                     request_id=form.request_id.data or None,
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Reply queued; it goes out within a minute.", "success")
         else:
             for errors in form.errors.values():
@@ -278,11 +274,9 @@ class ConversationsView(_Guarded, BaseView):
     @expose("/<int:conversation_id>/hand-back", methods=("POST",))
     @requires(UPDATE)
     def hand_back(self, conversation_id: int) -> Response:
-        if not self.allowed(UPDATE):
-            abort(403)
         conversation = self._get(conversation_id)
         if HandBackForm().validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 told = handoff.hand_back(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -290,10 +284,7 @@ class ConversationsView(_Guarded, BaseView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash(
                     "The bot answers this chat again"
                     + (" and the patient has been told." if told else "."),

@@ -18,11 +18,12 @@ from flask import Blueprint
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
-from admin.views.base import FRONT_DESK, _Guarded, current_timezone
+from admin.views.access import FRONT_DESK, Guarded
+from admin.views.current import current_timezone
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, to_major
 from models import AppointmentStatus, Role
-from services import reports
+from services import reports, staff
 
 # The panel's own scripts and vendored libraries (admin/static), served by the app
 # itself at a stable URL: no CDN, and the CSP's script-src 'self' covers them.
@@ -71,7 +72,7 @@ SECTIONS = {
 }
 
 
-class DashboardView(_Guarded, AdminIndexView):
+class DashboardView(Guarded, AdminIndexView):
     # Every signed-in user lands here ("home" in admin.permissions); what the page
     # shows follows the "reports" row, as SECTIONS.
     resource = "home"
@@ -98,9 +99,10 @@ class DashboardView(_Guarded, AdminIndexView):
         sections = SECTIONS[current_user.role]
         therapist_id: int | None = None
         if sections.own_only:
-            therapist_id = reports.therapist_for_user(self.session, clinic_id, current_user.id)
-            if therapist_id is None:  # a therapist login not linked to a therapist yet
+            therapist = staff.linked_therapist(self.session, clinic_id, current_user.id)
+            if therapist is None:  # a therapist login not linked to a therapist yet
                 return self.render("admin/dashboard.html", sections=sections, unlinked=True)
+            therapist_id = therapist.id
 
         scope = {"therapist_id": therapist_id}
         today = (

@@ -19,13 +19,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms.fields import StringField
 
-from admin.views.base import current_clinic_id, requires, staff_actor
+from admin.views.access import requires
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone
 from core.ids import parse_id
 from models import Appointment, AppointmentStatus, Contact, Invoice, Patient, Payment
 from services import data_export, erasure
-from services.errors import ServiceError
 
 EXPORT_DATA = "export_data"
 ERASE = "erase"
@@ -57,8 +58,6 @@ class ContactDataRightsMixin:
     @expose("/export-data/", methods=("POST",))
     @requires(EXPORT_DATA)
     def export_data_view(self) -> Any:
-        if not self.allowed(EXPORT_DATA):
-            abort(403)
         contact = self._visible_contact()
         now = utcnow()
         archive = data_export.export_contact_data(
@@ -81,8 +80,6 @@ class ContactDataRightsMixin:
     @expose("/erase/", methods=("GET", "POST"))
     @requires(ERASE)
     def erase_view(self) -> Any:
-        if not self.allowed(ERASE):
-            abort(403)
         contact = self._visible_contact()
         back = url_for(".details_view", id=contact.id)
         if contact.erased_at is not None:
@@ -93,7 +90,7 @@ class ContactDataRightsMixin:
             if (form.confirm.data or "").strip().upper() != CONFIRM_WORD:
                 form.confirm.errors.append(f"Type {CONFIRM_WORD} to erase this contact's data.")
             else:
-                try:
+                with refused_as_flash(self.session) as outcome:
                     done = erasure.erase_contact(
                         self.session,
                         clinic_id=current_clinic_id(),
@@ -101,10 +98,7 @@ class ContactDataRightsMixin:
                         actor=staff_actor(),
                         now=utcnow(),
                     )
-                except ServiceError as exc:
-                    self.session.rollback()
-                    flash(exc.message, "error")
-                else:
+                if outcome.ok:
                     cancelled = done.counts.get("appointments_cancelled", 0)
                     flash(
                         f"Erased contact #{done.contact_id}'s personal data; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, g
+from flask import abort, current_app, g
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import BaseForm
@@ -13,16 +13,13 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import (
-    SecureModelView,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import staff_actor
 from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
-from integrations import upi
+from admin.views.formatters import when_formatter
+from admin.views.refusals import refused_as_flash
 from models import ActorType, AuditLog, Clinic, StaffUser
-from services import audit, clinics
-from services.errors import InvalidInput, ServiceError
+from services import clinics
 
 
 class DeploymentModelView(SecureModelView):
@@ -49,16 +46,7 @@ class ClinicView(DeploymentModelView):
     )
     column_labels = {"twilio_account_sid": "Own Twilio account"}
     form_columns = (
-        "name",
-        "timezone",
-        "currency",
-        "phone_region",
-        "language",
-        "phone",
-        "active",
-        "tax_id",
-        "upi_vpa",
-        "upi_payee_name",
+        *clinics.EDITABLE_FIELDS,
         # Flask-Admin includes extra fields only when they are listed here too.
         "twilio_account",
         "twilio_token",
@@ -119,7 +107,7 @@ class ClinicView(DeploymentModelView):
         return ClinicForm
 
     def create_model(self, form: Any) -> Any:
-        try:
+        with refused_as_flash(self.session):
             return clinics.create_clinic(
                 self.session,
                 name=form.name.data,
@@ -130,10 +118,7 @@ class ClinicView(DeploymentModelView):
                 language=form.language.data.strip(),
                 actor=staff_actor(),
             )
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
-            return False
+        return False
 
     def update_model(self, form: Any, model: Any) -> bool:
         if not self.can_edit:
@@ -147,64 +132,25 @@ class ClinicView(DeploymentModelView):
             (form.razorpay_webhook_secret.data or "").strip(),
         )
         razorpay_clear = bool(form.razorpay_clear.data)
-        for extra in self.form_extra_fields:
-            delattr(form, extra)
-        before = audit.snapshot(model)
-        form.populate_obj(model)
-        try:
-            clinics.validate_clinic_fields(
-                slug=model.slug,
-                timezone=model.timezone,
-                currency=model.currency,
-                phone_region=model.phone_region,
-                language=model.language,
-            )
-            model.upi_vpa = (model.upi_vpa or "").strip() or None
-            if model.upi_vpa and not upi.VPA.match(model.upi_vpa):
-                raise InvalidInput(detail="A UPI id looks like name@bank, e.g. clinic@okaxis.")
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
-            return False
-        audit.record(
-            self.session,
-            clinic_id=model.id,
-            actor=staff_actor(),
-            action="clinic.update",
-            entity=model,
-            before=before,
-        )
-        self.session.commit()
+        twilio = None
         if clear or token or account != (model.twilio_account_sid or ""):
-            try:
-                clinics.set_twilio_account(
-                    self.session,
-                    clinic_id=model.id,
-                    account_sid=None if clear else account,
-                    auth_token=None if clear else token,
-                    config=current_app.config["ROSHNI"],
-                    actor=staff_actor(),
-                )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-                return False
+            twilio = (
+                clinics.TwilioChange(None, None) if clear else clinics.TwilioChange(account, token)
+            )
+        payments = None
         if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
-            try:
-                clinics.set_razorpay_account(
-                    self.session,
-                    clinic_id=model.id,
-                    key_id=None if razorpay_clear else razorpay[0],
-                    key_secret=None if razorpay_clear else razorpay[1],
-                    webhook_secret=None if razorpay_clear else razorpay[2],
-                    config=current_app.config["ROSHNI"],
-                    actor=staff_actor(),
-                )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-                return False
-        return True
+            payments = clinics.RazorpayChange(*((None, None, None) if razorpay_clear else razorpay))
+        with refused_as_flash(self.session) as outcome:
+            clinics.update_clinic(
+                self.session,
+                clinic_id=model.id,
+                fields={name: form[name].data for name in clinics.EDITABLE_FIELDS if name in form},
+                twilio=twilio,
+                razorpay=payments,
+                config=current_app.config["ROSHNI"],
+                actor=staff_actor(),
+            )
+        return outcome.ok
 
 
 class StaffEmailFilter(BaseSQLAFilter):

@@ -7,21 +7,21 @@ these take a day in the clinic's zone and compare the UTC instants it spans.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from sqlalchemy import select
 
-from admin.views.base import current_clinic_id, current_timezone
+from admin.views.current import current_clinic_id, current_timezone
+from core import clinic_time
 from core.ids import parse_id
 from models import Therapist
 
 
 def local_midnight(day: date) -> datetime:
-    """The UTC instant the clinic's day begins (zoneinfo resolves DST at midnight)."""
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(current_timezone())).astimezone(UTC)
+    """The UTC instant the signed-in clinic's day begins."""
+    return clinic_time.local_midnight(day, current_timezone())
 
 
 class _LocalDayFilter(BaseSQLAFilter):

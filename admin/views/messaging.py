@@ -8,17 +8,13 @@ from flask import flash
 from flask_admin.actions import action
 from wtforms import StringField
 
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    label_formatter,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.formatters import label_formatter, when_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.ids import parse_id
 from services import messaging
-from services.errors import ServiceError
 
 
 class OutboundMessageView(SecureModelView):
@@ -53,14 +49,11 @@ class OutboundMessageView(SecureModelView):
 
     @action("retry", "Retry", "Send the selected failed messages again?")
     def action_retry(self, ids: list[str]) -> None:
-        if not self.allowed("retry"):
-            flash("Your role cannot resend messages.", "error")
-            return
         done = 0
         for raw in ids:
             if parse_id(raw) is None:
                 continue
-            try:
+            with refused_as_flash(self.session):
                 messaging.retry_message(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -69,9 +62,6 @@ class OutboundMessageView(SecureModelView):
                     actor=staff_actor(),
                 )
                 done += 1
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
         if done:
             flash(f"{done} message(s) queued again.", "success")
 

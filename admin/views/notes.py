@@ -22,13 +22,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
 
-from admin.views.base import current_clinic_id, current_timezone, requires, staff_actor
+from admin.views.access import requires
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
 from models import Appointment, AppointmentStatus
 from models.notes import BODY_MAX
 from services import notes
-from services.errors import ServiceError
 
 NOTES = "notes"
 
@@ -55,21 +56,18 @@ class ProgressNotesMixin:
 
     # Provided by the view this is mixed into (annotations only: nothing is shadowed).
     session: Any
-    allowed: Callable[[str], bool]
     _scoped: Callable[[Any], Appointment | None]
     render: Callable[..., Any]
 
     @expose("/notes/<int:appointment_id>", methods=("GET", "POST"))
     @requires(NOTES)
     def notes_view(self, appointment_id: int) -> Any:
-        if not self.allowed(NOTES):
-            abort(403)
         appointment = self._scoped(appointment_id)
         if appointment is None:
             abort(404)
         form = NoteForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 notes.add_progress_note(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -79,10 +77,7 @@ class ProgressNotesMixin:
                     actor=staff_actor(),
                     author_id=current_user.id,
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Note added.", "success")
                 return redirect(url_for(".notes_view", appointment_id=appointment.id))
         elif request.method == "POST":

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, request, url_for
+from flask import abort, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
@@ -20,21 +20,18 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin import permissions
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    staff_actor,
-)
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
     ERASE,
     EXPORT_DATA,
     ContactDataRightsMixin,
     PatientDataRightsMixin,
 )
+from admin.views.formatters import clinic_money, label_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
-from core.formatting import format_money, format_phone, format_when
+from core.formatting import format_phone, format_when
 from core.ids import parse_id
 from models import Channel, Contact, Patient, Relation
 from services import billing, credits, patients, timeline
@@ -127,7 +124,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
         return ContactCreateForm
 
     def create_model(self, form: Any) -> Any:
-        try:
+        with refused_as_flash(self.session, say=_refusal):
             return patients.create_contact(
                 self.session,
                 clinic_id=current_clinic_id(),
@@ -135,14 +132,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
                 name=form.name.data or None,
                 actor=staff_actor(),
             )
-        except ContactExists as exc:
-            self.session.rollback()
-            flash(_exists_message(exc), "error")
-            return False
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
-            return False
+        return False
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
         return url_for(".details_view", id=model.id)
@@ -184,7 +174,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             credits=balances,
             dues=dues,
             history=history,
-            money=_money,
+            money=clinic_money,
             when=lambda value: format_when(value, zone),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
@@ -279,12 +269,10 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
         return AddToContactForm(get_form_data(), obj=obj)
 
     def create_model(self, form: Any) -> Any:
-        if not self.can_create:
-            abort(403)
         today = utcnow().astimezone(ZoneInfo(current_timezone())).date()
         relation = Relation(form.relation.data)
         dob: date | None = form.date_of_birth.data
-        try:
+        with refused_as_flash(self.session, say=_refusal) as outcome:
             if isinstance(form, AddToContactForm):
                 contact = self._existing_contact()
                 assert contact is not None
@@ -309,17 +297,11 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
                 actor=staff_actor(),
                 today=today,
             )
-        except ContactExists as exc:
-            self.session.rollback()
+        # The guardian's phone field says what was wrong with the number, too.
+        if isinstance(outcome.refusal, ContactExists):
             form.guardian_phone.errors.append("This number belongs to a contact already.")
-            flash(_exists_message(exc), "error")
-        except InvalidPhone as exc:
-            self.session.rollback()
-            form.guardian_phone.errors.append(exc.message)
-            flash(exc.message, "error")
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
+        elif isinstance(outcome.refusal, InvalidPhone):
+            form.guardian_phone.errors.append(outcome.refusal.message)
         return False
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
@@ -328,12 +310,11 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
         return super().get_save_return_url(model, is_created)
 
 
-def _exists_message(exc: ContactExists) -> Markup:
+def _refusal(exc: ServiceError) -> str:
+    """The refusal; a number that is a contact's already links to that contact."""
+    if not isinstance(exc, ContactExists):
+        return exc.message
     url = url_for("contact.details_view", id=exc.contact_id)
     return Markup(
         '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
     ).format(exc.message, url)
-
-
-def _money(amount: int) -> str:
-    return format_money(amount, current_user.clinic.currency)

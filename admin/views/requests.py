@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -26,14 +25,12 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.base import (
-    SecureModelView,
-    current_clinic_id,
-    current_timezone,
-    label_formatter,
-    requires,
-    staff_actor,
-)
+from admin.views.access import requires
+from admin.views.base import SecureModelView
+from admin.views.current import current_clinic_id, current_timezone, staff_actor
+from admin.views.formatters import label_formatter
+from admin.views.refusals import refused_as_flash
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_when
 from core.ids import parse_id
@@ -45,25 +42,22 @@ from models import (
     RescheduleStatus,
     Therapist,
 )
-from services import reschedule_requests
+from services import reschedule_requests, staff
 from services.errors import ServiceError, SlotUnavailable
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 OWN_SESSIONS_LISTED = 200
 
 
-def _local(value: datetime) -> datetime:
-    """Aware UTC → naive clinic time, for a datetime-local input."""
-    return value.astimezone(ZoneInfo(current_timezone())).replace(tzinfo=None)
-
-
-def _aware(value: datetime) -> datetime:
-    """A datetime-local input (clinic time) → aware."""
-    return value.replace(tzinfo=ZoneInfo(current_timezone()))
-
-
 def _when(value: datetime | None, empty: str = "") -> str:
     return empty if value is None else format_when(value, current_timezone())
+
+
+def _still_pending(exc: ServiceError) -> str:
+    """An approval refused for its time leaves the request pending; say so."""
+    if isinstance(exc, SlotUnavailable):
+        return f"{exc.message} The request is still pending."
+    return exc.message
 
 
 def _session_summary(appointment: Appointment) -> str:
@@ -187,10 +181,8 @@ class RescheduleRequestView(SecureModelView):
         return req.is_pending and (self.may_write() or mine)
 
     def linked_therapist(self) -> Therapist | None:
-        """The therapist this login is (``Therapist.staff_user_id``); only they ask here."""
-        return reschedule_requests.therapist_for_staff(
-            self.session, current_clinic_id(), current_user.id
-        )
+        """The therapist this login is; only they ask here."""
+        return staff.linked_therapist(self.session, current_clinic_id(), current_user.id)
 
     def may_ask(self) -> bool:
         return self.allowed(CREATE) and self.linked_therapist() is not None
@@ -225,8 +217,6 @@ class RescheduleRequestView(SecureModelView):
     @expose("/approve/<int:request_id>", methods=("GET", "POST"))
     @requires(UPDATE)
     def approve(self, request_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         req = self._pending_or_back(request_id)
         if isinstance(req, Response):
             return req
@@ -255,30 +245,25 @@ class RescheduleRequestView(SecureModelView):
         if request.method == "GET":
             form.therapist.data = appointment.therapist_id
             if req.proposed_start is not None:
-                form.start.data = _local(req.proposed_start)
+                form.start.data = clinic_time.to_wall(req.proposed_start, current_timezone())
         lines = self._describe(req)
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session, say=_still_pending) as outcome:
                 reschedule_requests.approve_request(
                     self.session,
                     clinic_id=current_clinic_id(),
                     request_id=req.id,
-                    new_start=_aware(form.start.data),
+                    new_start=clinic_time.to_utc(form.start.data, current_timezone()),
                     therapist_id=form.therapist.data,
                     note=form.note.data,
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except SlotUnavailable as exc:
-                self.session.rollback()
-                flash(f"{exc.message} The request is still pending.", "error")
-                if exc.alternatives:
-                    free = ", ".join(_when(s.start) for s in exc.alternatives)
-                    lines.append(f"Free nearby: {free}.")
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            refusal = outcome.refusal
+            if isinstance(refusal, SlotUnavailable) and refusal.alternatives:
+                free = ", ".join(_when(s.start) for s in refusal.alternatives)
+                lines.append(f"Free nearby: {free}.")
+            if outcome.ok:
                 flash(
                     f"Approved: {appointment.number} is now {_when(appointment.start_at)}. "
                     "The patient is told in the chat; the therapist sees it under "
@@ -291,8 +276,6 @@ class RescheduleRequestView(SecureModelView):
     @expose("/reject/<int:request_id>", methods=("GET", "POST"))
     @requires(UPDATE)
     def reject(self, request_id: int) -> Any:
-        if not self.may_write():
-            abort(403)
         req = self._pending_or_back(request_id)
         if isinstance(req, Response):
             return req
@@ -306,7 +289,7 @@ class RescheduleRequestView(SecureModelView):
 
         form = RejectForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.reject_request(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -315,10 +298,7 @@ class RescheduleRequestView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Rejected; the requester is told.", "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Reject request #{req.id}", self._describe(req), "Reject")
@@ -335,7 +315,7 @@ class RescheduleRequestView(SecureModelView):
             return redirect(url_for(".index_view"))
         form = FlaskForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.withdraw_request(
                     self.session,
                     clinic_id=current_clinic_id(),
@@ -343,10 +323,7 @@ class RescheduleRequestView(SecureModelView):
                     now=utcnow(),
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Request withdrawn.", "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Withdraw request #{req.id}", self._describe(req), "Withdraw")
@@ -355,26 +332,9 @@ class RescheduleRequestView(SecureModelView):
     @requires(CREATE)
     def ask(self) -> Any:
         """A therapist asks to move one of their own sessions (48 hours ahead or more)."""
-        if not self.allowed(CREATE):
-            abort(403)
         now = utcnow()
         therapist = self.linked_therapist()
-        own: list[Appointment] = []
-        if therapist is not None:
-            own = list(
-                self.session.scalars(
-                    select(Appointment)
-                    .options(joinedload(Appointment.patient), joinedload(Appointment.service))
-                    .where(
-                        Appointment.clinic_id == current_clinic_id(),
-                        Appointment.therapist_id == therapist.id,
-                        Appointment.status.in_(AppointmentStatus.active()),
-                        Appointment.start_at >= now + reschedule_requests.THERAPIST_NOTICE,
-                    )
-                    .order_by(Appointment.start_at)
-                    .limit(OWN_SESSIONS_LISTED)
-                )
-            )
+        own = self._askable(therapist, now) if therapist is not None else []
 
         class AskForm(FlaskForm):
             appointment = SelectField("Session", coerce=int)
@@ -395,20 +355,19 @@ class RescheduleRequestView(SecureModelView):
         if request.method == "GET" and wanted is not None:
             form.appointment.data = wanted
         if therapist is not None and form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 reschedule_requests.request_reschedule(
                     self.session,
                     clinic_id=current_clinic_id(),
                     appointment_id=form.appointment.data,
-                    proposed_start=_aware(form.start.data) if form.start.data else None,
+                    proposed_start=clinic_time.to_utc(form.start.data, current_timezone())
+                    if form.start.data
+                    else None,
                     note=form.note.data,
                     now=now,
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Request sent to the front desk; the decision shows here.", "success")
                 return redirect(url_for(".index_view", show="all"))
         if therapist is None:
@@ -418,6 +377,23 @@ class RescheduleRequestView(SecureModelView):
         else:
             lines = ["You have no sessions 48 hours or more ahead to ask about."]
         return self._form_page(form, "Request a change", lines, "Send request")
+
+    def _askable(self, therapist: Therapist, now: datetime) -> list[Appointment]:
+        """The therapist's active sessions far enough ahead to ask about, soonest first."""
+        return list(
+            self.session.scalars(
+                select(Appointment)
+                .options(joinedload(Appointment.patient), joinedload(Appointment.service))
+                .where(
+                    Appointment.clinic_id == current_clinic_id(),
+                    Appointment.therapist_id == therapist.id,
+                    Appointment.status.in_(AppointmentStatus.active()),
+                    Appointment.start_at >= now + reschedule_requests.THERAPIST_NOTICE,
+                )
+                .order_by(Appointment.start_at)
+                .limit(OWN_SESSIONS_LISTED)
+            )
+        )
 
     def _form_page(self, form: FlaskForm, title: str, lines: list[str], submit: str) -> str:
         return self.render(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -22,13 +22,15 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from admin.permissions import CREATE
-from admin.views.base import _Guarded, current_clinic_id, requires
+from admin.views.access import Guarded, requires
 from admin.views.conversations import transcript
+from admin.views.current import current_clinic_id
 from bot.receive import Delivery, receive
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
-from services.simulator import TEST_CONTACTS, deliver_due, simulator_phone
+from services.delivery import deliver_due_to_simulator
+from services.simulator import TEST_CONTACTS, simulator_phone
 
 MAX_TEXT = 1000  # the engine answers "too long" past 300; let staff try that too
 
@@ -38,7 +40,7 @@ class SimulatorForm(FlaskForm):
     contact = IntegerField(validators=[NumberRange(1, TEST_CONTACTS)], default=1)
 
 
-class SimulatorView(_Guarded, BaseView):
+class SimulatorView(Guarded, BaseView):
     """Staff who may book (admin, operator) try the chat here; nothing reaches Twilio."""
 
     resource = "simulator"
@@ -55,7 +57,7 @@ class SimulatorView(_Guarded, BaseView):
         now = utcnow()
         # What the clinic queued for the test contact since (a staff reply, a notice):
         # settled now rather than at the next outbox sweep.
-        deliver_due(self.session, clinic_id=clinic.id, phone=phone, now=now)
+        deliver_due_to_simulator(self.session, clinic_id=clinic.id, phone=phone, now=now)
         conversation = self.session.scalar(
             select(Conversation)
             .options(joinedload(Conversation.contact))
@@ -82,8 +84,6 @@ class SimulatorView(_Guarded, BaseView):
     @expose("/send", methods=("POST",))
     @requires(CREATE)
     def send(self) -> Response:
-        if not self.allowed(CREATE):
-            abort(403)
         form = SimulatorForm()
         slot = self._slot(request.form.get("contact"))
         if not form.validate_on_submit():

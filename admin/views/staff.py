@@ -17,20 +17,15 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from admin.auth import keep_this_session
 from admin.permissions import UPDATE
-from admin.views.base import (
-    _Guarded,
-    current_timezone,
-    label_formatter,
-    requires,
-    staff_actor,
-    when_formatter,
-)
+from admin.views.access import Guarded, requires
+from admin.views.current import current_timezone, staff_actor
 from admin.views.deployment import DeploymentModelView
+from admin.views.formatters import label_formatter, when_formatter
+from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when
-from models import Clinic, Role, StaffUser, Therapist
+from models import Clinic, Role, StaffUser
 from services import staff
-from services.errors import ServiceError
 
 CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
 
@@ -114,7 +109,7 @@ class StaffUserView(DeploymentModelView):
 
     def create_model(self, form: Any) -> Any:
         clinic_id = form.clinic.data if current_user.is_superadmin else current_user.clinic_id
-        try:
+        with refused_as_flash(self.session):
             return staff.create_staff_user(
                 self.session,
                 email=form.email.data,
@@ -124,10 +119,7 @@ class StaffUserView(DeploymentModelView):
                 name=form.name.data or "",
                 actor=staff_actor(),
             )
-        except (ServiceError, ValueError) as exc:
-            self.session.rollback()
-            flash(getattr(exc, "message", str(exc)), "error")
-            return False
+        return False
 
     def manage_link(self, user: StaffUser) -> Markup:
         return Markup('<a href="{}">{}</a>').format(
@@ -218,12 +210,9 @@ class StaffUserView(DeploymentModelView):
 
     def _apply(self, user: StaffUser, verb: Any, *, done: str) -> Response:
         clinic_id = None if current_user.is_superadmin else current_user.clinic_id
-        try:
+        with refused_as_flash(self.session) as outcome:
             verb(user_id=user.id, actor=staff_actor(), clinic_id=clinic_id)
-        except ServiceError as exc:
-            self.session.rollback()
-            flash(exc.message, "error")
-        else:
+        if outcome.ok:
             flash(done, "success")
         return redirect(self.get_url(".manage", staff_user_id=user.id))
 
@@ -262,7 +251,7 @@ def _a_role(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
-class ProfileView(_Guarded, BaseView):
+class ProfileView(Guarded, BaseView):
     """My profile: one's own name, password and two-step login, for every role.
 
     A therapist sees the therapist they are linked to; nobody sees anyone else here.
@@ -299,14 +288,11 @@ class ProfileView(_Guarded, BaseView):
     def save_name(self) -> Any:
         form = self.NameForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 staff.update_profile(
                     self.session, user_id=current_user.id, name=form.name.data, actor=staff_actor()
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 flash("Your name is saved.", "success")
                 return redirect(url_for(".index"))
         return self._page(form, self.PasswordForm(formdata=None))
@@ -316,7 +302,7 @@ class ProfileView(_Guarded, BaseView):
     def change_password(self) -> Any:
         form = self.PasswordForm()
         if form.validate_on_submit():
-            try:
+            with refused_as_flash(self.session) as outcome:
                 staff.change_password(
                     self.session,
                     user_id=current_user.id,
@@ -324,10 +310,7 @@ class ProfileView(_Guarded, BaseView):
                     new=form.new.data,
                     actor=staff_actor(),
                 )
-            except ServiceError as exc:
-                self.session.rollback()
-                flash(exc.message, "error")
-            else:
+            if outcome.ok:
                 # Every other session of this account has ended; this one carries on.
                 keep_this_session(current_user)
                 flash("Your password is changed.", "success")
@@ -335,9 +318,7 @@ class ProfileView(_Guarded, BaseView):
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)
 
     def _page(self, name_form: FlaskForm, password_form: FlaskForm) -> str:
-        therapist = self.session.scalar(
-            select(Therapist).where(Therapist.staff_user_id == current_user.id)
-        )
+        therapist = staff.linked_therapist(self.session, current_user.clinic_id, current_user.id)
         return self.render(
             "admin/profile.html",
             user=current_user,

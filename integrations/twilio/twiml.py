@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.formatting import sms_plain
-from models import Channel
+from integrations.twilio.gsm7 import sms_plain
 
 MAX_BODY = 1600  # Twilio's limit for one message body
 
@@ -35,10 +34,11 @@ def split_reply(text: str, limit: int = MAX_BODY) -> list[str]:
     return parts
 
 
-def twiml_reply(reply: str | None, channel: Channel) -> str:
+def twiml_reply(reply: str | None, *, sms: bool) -> str:
+    """The reply as TwiML messages; by SMS in GSM-7 characters (``gsm7.sms_plain``)."""
     response = MessagingResponse()
     if reply:
-        text = sms_plain(reply) if channel is Channel.SMS else reply
+        text = sms_plain(reply) if sms else reply
         for part in split_reply(text):
             response.message(part)
     return str(response)

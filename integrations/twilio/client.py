@@ -2,8 +2,8 @@
 Twilio HTTP goes through here.
 
 ``TWILIO_API_URL`` points the real SDK at another server speaking the same wire
-format (a local one in tests and staging). Errors come back as ``SendError``,
-which says whether trying again could help.
+format (a local one in tests and staging). Errors come back as ``SendError``
+(``errors``), which says whether trying again could help.
 """
 
 from __future__ import annotations
@@ -17,46 +17,13 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-# Twilio error codes that no retry will fix (https://www.twilio.com/docs/api/errors).
-PERMANENT_CODES = frozenset(
-    {
-        21211,  # invalid 'To' number
-        21408,  # region not enabled
-        21610,  # the recipient replied STOP (SMS)
-        21612,  # cannot route to this number
-        21614,  # not a mobile number
-        63003,  # channel could not find the To address (not on WhatsApp)
-        63014,  # the user blocked the business
-        63016,  # outside the 24-hour window without a template
-        63024,  # invalid message recipient
-        63032,  # user's WhatsApp is not reachable for business messages
-    }
-)
-# A WhatsApp failure after which the same message may go by SMS instead.
-WHATSAPP_FALLBACK_CODES = frozenset({63003, 63016, 63024, 63032})
-
-
-class SendError(Exception):
-    """``permanent``: no retry will help. ``outcome_unknown``: the request may have
-    reached Twilio (a read timeout, a dropped connection), so it must not be repeated."""
-
-    def __init__(
-        self, message: str, *, code: int | None, permanent: bool, outcome_unknown: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.permanent = permanent
-        self.outcome_unknown = outcome_unknown
+from integrations.twilio.errors import ListError, SendError, is_permanent
 
 
 @dataclass(frozen=True)
 class Sent:
     sid: str
     status: str
-
-
-class ListError(Exception):
-    """Twilio's message list could not be read (refused, unreachable, timed out)."""
 
 
 @dataclass(frozen=True)
@@ -109,11 +76,10 @@ class TwilioSender:
             message = self.client.messages.create(**params)
         except TwilioRestException as exc:
             code = int(exc.code) if exc.code else None
-            permanent = code in PERMANENT_CODES or (400 <= exc.status < 500 and exc.status != 429)
             raise SendError(
                 f"Twilio refused the message (HTTP {exc.status}, code {code})",
                 code=code,
-                permanent=permanent,
+                permanent=is_permanent(code, exc.status),
             ) from None
         except (TwilioException, OSError) as exc:  # timeouts, connection errors
             unknown = not _never_reached_twilio(exc)

@@ -1,0 +1,72 @@
+"""A service's refusal in the panel: the transaction rolled back, the reason flashed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import flash
+from sqlalchemy.orm import Session
+
+from admin.views.current import current_timezone
+from core.formatting import format_when
+from services.errors import ServiceError, SlotUnavailable
+
+
+@dataclass
+class Outcome:
+    """What became of the calls in a ``with`` block: ``refusal`` is the service's
+    ``ServiceError`` when one refused, else None."""
+
+    refusal: ServiceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def reason(exc: ServiceError) -> str:
+    """The refusal's own words, as the service wrote them for staff."""
+    return exc.message
+
+
+@contextmanager
+def refusal_rolled_back(session: Session) -> Iterator[Outcome]:
+    """Run the block; a ``ServiceError`` from it rolls ``session`` back and is kept on the
+    outcome instead of raised (for callers that report refusals their own way).
+    Any other exception goes on up untouched."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except ServiceError as exc:
+        session.rollback()
+        outcome.refusal = exc
+
+
+@contextmanager
+def refused_as_flash(
+    session: Session, say: Callable[[ServiceError], str] = reason
+) -> Iterator[Outcome]:
+    """Call services in the block; on a refusal roll back and flash ``say(refusal)`` as an
+    error. Branch on ``outcome.ok`` after the block (redirect on success, re-render the
+    form on refusal)::
+
+        with refused_as_flash(self.session) as outcome:
+            notes.add_progress_note(self.session, ...)
+        if outcome.ok:
+            flash("Note added.", "success")
+            return redirect(...)
+    """
+    with refusal_rolled_back(session) as outcome:
+        yield outcome
+    if outcome.refusal is not None:
+        flash(say(outcome.refusal), "error")
+
+
+def with_free_nearby(exc: ServiceError) -> str:
+    """The refusal, and for a slot that is taken or closed the free times nearby."""
+    if not isinstance(exc, SlotUnavailable) or not exc.alternatives:
+        return exc.message
+    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
+    return f"{exc.message} Free nearby: {times}."

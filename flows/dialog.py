@@ -1,0 +1,181 @@
+"""What every flow works with: the turn, the state registry and the text helpers.
+
+A state is a pair of small functions registered with ``state(name, ask=..., answer=...)``
+when its flow module is imported; ``Turn`` is what they get for one message (the
+conversation row, the collected data, the clinic's clock and language). The engine
+(``flows.engine``) imports the flows and runs the states; the flows import this module
+and each other, never the engine.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from flows.parsing import DateOrder, date_order_for, yes_or_no
+from models import Clinic, Contact, Conversation
+from services.audit import Actor
+from services.catalogue import numbered, say
+
+MISSES_BEFORE_OFFER = 3
+
+
+@dataclass(frozen=True)
+class State:
+    ask: Callable[[Turn], str]
+    answer: Callable[[Turn, str], str]
+
+
+STATES: dict[str, State] = {}
+
+
+def state(name: str, *, ask: Callable[[Turn], str], answer: Callable[[Turn, str], str]) -> None:
+    STATES[name] = State(ask=ask, answer=answer)
+
+
+@dataclass
+class Turn:
+    """What a state handler works with during one message."""
+
+    session: Session
+    clinic: Clinic
+    conversation: Conversation
+    now: datetime  # aware, in the clinic's zone
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        contact = self.contact
+        return contact.language if contact else self.clinic.language
+
+    @property
+    def contact(self) -> Contact | None:
+        return self.conversation.contact
+
+    @property
+    def actor(self) -> Actor:
+        contact = self.contact
+        return Actor.contact(contact.id) if contact else Actor.system()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic.timezone)
+
+    @property
+    def date_order(self) -> DateOrder:
+        """How this clinic's patients write numeric dates ("DMY" or "MDY")."""
+        return date_order_for(self.clinic.phone_region)
+
+    def say(self, key: str, **params: Any) -> str:
+        params.setdefault("clinic", self.clinic.name)
+        return say(self.lang, key, **params)
+
+    def goto(self, name: str) -> str:
+        """Move to a state and return its question."""
+        self.conversation.state = name
+        self.conversation.misses = 0
+        return STATES[name].ask(self)
+
+    def offer(self, prompt: str, options: list[tuple[Any, str]], hint: str | None = None) -> str:
+        """Ask with numbered choices; the values are kept for the answer."""
+        self.data["choices"] = [[value, label] for value, label in options]
+        text = f"{prompt}\n{numbered([label for _, label in options])}"
+        return f"{text}\n{hint}" if hint else text
+
+    def pick(self, text: str) -> Any | None:
+        """The value of the choice the text names: by number, or by unique words."""
+        choices = self.data.get("choices") or []
+        number = parse_number(text)
+        if number is not None:
+            return choices[number - 1][0] if 1 <= number <= len(choices) else None
+        wanted = normalise(text)
+        if len(wanted) < 3:
+            return None
+        matches = [value for value, label in choices if _label_matches(wanted, normalise(label))]
+        return matches[0] if len(matches) == 1 else None
+
+    def pick_or_yes_no(self, text: str, *, yes: Any, no: Any = None) -> Any | None:
+        """``pick``, or for a plain yes ("ok", "haan") or no ("nahi") the choice it means."""
+        choice = self.pick(text)
+        if choice is not None:
+            return choice
+        answer = yes_or_no(text)
+        if answer is None:
+            return None
+        return yes if answer else no
+
+    def choice_count(self) -> int:
+        return len(self.data.get("choices") or [])
+
+    def miss(self, reask: str) -> str:
+        """A reply we could not use: say what we expected; after three, offer a person."""
+        self.conversation.misses += 1
+        if self.conversation.misses >= MISSES_BEFORE_OFFER:
+            return f"{reask}\n{self.say('three_misses')}"
+        return reask
+
+
+def hand_to_staff(turn: Turn) -> str:
+    """The patient asked for a person: the bot stays quiet until they say "menu"."""
+    turn.conversation.handoff_at = turn.now
+    turn.conversation.state = "handoff"
+    turn.data.pop("booking", None)
+    return turn.say("handoff")
+
+
+# --- text helpers ----------------------------------------------------------------------
+
+_CONTROL = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_NUMBER = re.compile(r"^\s*#?\s*(\d{1,3})\s*[.)]?\s*$")
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+
+def clean_text(text: str) -> str:
+    """Drop control and direction-override characters; fold runs of white space."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _CONTROL.sub("", text)
+    return " ".join(text.split())
+
+
+def normalise(text: str) -> str:
+    """Lowercase words only, for matching commands and labels."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def parse_number(text: str) -> int | None:
+    match = _NUMBER.match(text or "")
+    if match:
+        return int(match.group(1))
+    return _WORD_NUMBERS.get(normalise(text))
+
+
+def _label_matches(wanted: str, label: str) -> bool:
+    """Does the typed text name this choice? Numbers must match whole words: "10 dec"
+    is not "Tue 1 Dec", however uniquely "dec" fits."""
+    if wanted == label or label.startswith(wanted):
+        return True
+    label_words = label.split()
+    if any(w.isdigit() and w not in label_words for w in wanted.split()):
+        return False
+    words = [w for w in wanted.split() if len(w) >= 3]
+    return bool(words) and all(any(lw.startswith(w) for lw in label_words) for w in words)
