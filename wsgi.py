@@ -1,5 +1,5 @@
 """gunicorn entry point: `gunicorn wsgi:app`."""
 
-from core.app import create_app
+from roshni.app import create_app
 
 app = create_app()

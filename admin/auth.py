@@ -1,7 +1,7 @@
 """Staff login and logout (Flask-Login, CSRF via Flask-WTF) and one's own TOTP setup.
 
 The rules (password check, lockout, client limits, TOTP codes) live in
-``services.logins``; this module keeps the session: a fresh one at login, a second
+``services.staff.logins``; this module keeps the session: a fresh one at login, a second
 step for TOTP, idle logout after 30 minutes, and the account's session epoch, so a
 logout, a password change or a deactivation ends every copy of the old cookie.
 """
@@ -35,9 +35,9 @@ from core.db import get_db
 from core.ids import parse_id
 from core.secrets import SecretUnreadable, decrypt, encrypt
 from models import StaffUser
-from services import logins
 from services.audit import Actor
 from services.errors import InvalidInput
+from services.staff import logins
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()

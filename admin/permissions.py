@@ -2,7 +2,7 @@
 
 Every admin view names the ``resource`` it shows; ``admin.views.access.Guarded``
 asks :func:`allowed` before a list, a form, an action, an export or a custom
-page runs. The walker in ``tests/test_roles.py`` reads the same table, so a row
+page runs. The walker in ``tests/admin/test_roles.py`` reads the same table, so a row
 changed here changes what the panel allows and what the test expects.
 
 The issue's matrix, row by row (resource names in brackets):
@@ -145,7 +145,7 @@ IMPLIED_BY: Mapping[str, str | None] = {
     # Progress notes are clinical records: the session's therapist and the admin write
     # and read them; the desk's "update" on appointments does not reach them.
     "notes": None,
-    # Data rights (services.data_export, services.erasure): the whole record of a
+    # Data rights (services.privacy.data_export, services.privacy.erasure): the whole record of a
     # contact, or its erasure, is the admin's alone; no desk grant reaches them.
     "export_data": None,
     "erase": None,

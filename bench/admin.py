@@ -50,7 +50,6 @@ from flask import Flask
 from sqlalchemy import Table, func, select, text
 
 from bench.slots import StatementCounter, postgresql_database
-from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
 from core.db import Database, get_db
@@ -68,10 +67,13 @@ from models import (
     Relation,
     Role,
 )
-from services import catalog, clinics, patients
-from services.appointments import book_appointment
+from roshni.app import create_app
 from services.audit import Actor
-from services.staff import create_staff_user
+from services.clinics import catalog
+from services.clinics import settings as clinics
+from services.people import patients
+from services.scheduling.appointments import book_appointment
+from services.staff.accounts import create_staff_user
 from tests.seeding import add_therapist
 
 ACTOR = Actor.system()

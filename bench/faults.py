@@ -69,12 +69,12 @@ from models import (
     OutboundStatus,
     Service,
 )
-from services.appointments import book_appointment
+from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
-from services.availability import free_slots
-from services.delivery import STUCK_AFTER
-from services.demo import DEMO_CLINICS, seed_clinic
-from services.patients import register_patient
+from services.messaging.delivery import STUCK_AFTER
+from services.people.patients import register_patient
+from services.scheduling.appointments import book_appointment
+from services.scheduling.availability import free_slots
 
 CLINIC = DEMO_CLINICS[0]  # Roshni Clinic (scenarios 3-5)
 TWILIO_LATENCY = 0.05  # seconds; Twilio's real API is slower still

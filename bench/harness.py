@@ -147,7 +147,7 @@ class Workers:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            python_command("core.cli", "worker"),
+            python_command("roshni.cli", "worker"),
             cwd=PROJECT_ROOT,
             env=self.env,
             stdout=self.log,

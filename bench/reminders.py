@@ -13,7 +13,7 @@ bulk-inserted, exactly as ``schedule_reminders`` would have queued them. Twilio 
 ``tests.fake_twilio.FakeTwilio``, a local server in this process that the real SDK
 talks to over HTTP.
 
-W (default 2) ``python -m core.cli worker`` subprocesses (the production worker: RQ's
+W (default 2) ``python -m roshni.cli worker`` subprocesses (the production worker: RQ's
 ``SimpleWorker`` with its scheduler) serve the queue on Redis database 10
 (``ROSHNI_BENCH_REDIS``), which is flushed before and after. Two phases run through
 the same workers once both have registered:
@@ -75,8 +75,9 @@ from models import (
     Relation,
     Therapist,
 )
-from services import catalog, clinics
 from services.audit import Actor
+from services.clinics import catalog
+from services.clinics import settings as clinics
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,7 +248,7 @@ def workers(count: int, env: dict[str, str], log: TextIO) -> Iterator[list[subpr
         for _ in range(count):
             started.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "core.cli", "worker"],
+                    [sys.executable, "-m", "roshni.cli", "worker"],
                     cwd=ROOT,
                     env={**os.environ, **env},
                     stdout=log,

@@ -1,4 +1,4 @@
-"""How fast is ``services.availability.free_slots`` on a busy calendar?
+"""How fast is ``services.scheduling.availability.free_slots`` on a busy calendar?
 
 Run from the repository root::
 
@@ -43,10 +43,12 @@ from sqlalchemy import event, func, select
 from core import migrate
 from core.db import Database
 from models import Appointment, AppointmentStatus, BookingSource, Relation
-from services import catalog, clinics, patients
-from services.appointments import book_appointment
 from services.audit import Actor
-from services.availability import Slot, free_slots
+from services.clinics import catalog
+from services.clinics import settings as clinics
+from services.people import patients
+from services.scheduling.appointments import book_appointment
+from services.scheduling.availability import Slot, free_slots
 from tests.seeding import add_therapist
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

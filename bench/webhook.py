@@ -77,8 +77,8 @@ from core.clock import utcnow
 from core.config import PROJECT_ROOT
 from core.db import Database
 from models import Appointment, AppointmentStatus, BookingSource, Clinic, Service
-from services.availability import Slot, free_slots
-from services.demo import DEMO_CLINICS, seed_demo
+from roshni.demo import DEMO_CLINICS, seed_demo
+from services.scheduling.availability import Slot, free_slots
 
 PG_ADMIN_URL = os.environ.get("ROSHNI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOKEN = "bench-twilio-auth-token-" + secrets.token_hex(8)
@@ -101,7 +101,7 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def conversation(service: int, day: int) -> list[str]:
-    """tests/test_conversation.py's booking, for one service (1-3) and offered day (1-3)."""
+    """tests/flows/test_conversation.py's booking, for one service (1-3) and offered day (1-3)."""
     onboarding = ["hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019"]
     # book; service; any therapist; day; first free time; confirm
     return [*onboarding, "1", str(service), "1", str(day), "1", "1"]

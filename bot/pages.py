@@ -19,9 +19,9 @@ from core.security import csrf
 from integrations import upi
 from integrations.razorpay_client import RazorpayGateway
 from models import Clinic, Payment, PaymentLink, PaymentMethod, PaymentState
-from services.billing_documents import receipt_pdf
-from services.catalogue import say
-from services.clinics import razorpay_account
+from services.billing.billing_documents import receipt_pdf
+from services.clinics.settings import razorpay_account
+from services.messaging.catalogue import say
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 

@@ -21,8 +21,8 @@ from core.logging_setup import bind_clinic
 from core.metrics import count_payment_event
 from core.security import csrf
 from integrations.razorpay_client import verify_webhook
-from services import razorpay_sync
-from services.clinics import webhook_secrets
+from services.clinics.settings import webhook_secrets
+from services.reconciliation import razorpay_sync
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)

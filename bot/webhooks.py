@@ -1,4 +1,4 @@
-"""Twilio's WhatsApp and SMS webhooks: verify, route, hand to ``bot.receive``, answer TwiML.
+"""Twilio's WhatsApp and SMS webhooks: verify, route, hand to ``flows.receive``, answer TwiML.
 
 The Twilio specifics (signature, ``whatsapp:`` addresses, TwiML) are ``integrations.twilio``'s.
 """
@@ -11,17 +11,17 @@ import re
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.orm import Session, scoped_session
 
-from bot.receive import Delivery, receive
 from core.clock import utcnow
 from core.db import get_db, retry_on_disconnect
 from core.logging_setup import bind_clinic
 from core.security import csrf
+from flows.receive import Delivery, receive
 from integrations.twilio.addresses import bare_number
 from integrations.twilio.signature import signature_ok
 from integrations.twilio.twiml import twiml_reply
 from models import Channel, Clinic, MessageSource
-from services.clinics import clinic_for_message, clinic_for_sender, twilio_account
-from services.delivery import apply_status
+from services.clinics.settings import clinic_for_message, clinic_for_sender, twilio_account
+from services.messaging.delivery import apply_status
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

@@ -1,6 +1,6 @@
 """Optional error tracking: with ``SENTRY_DSN`` set, errors of the web process (Flask)
 and of RQ jobs are reported to Sentry (or any server speaking its protocol). Without
-it this module is never imported, and neither is ``sentry_sdk``.
+it ``sentry_sdk`` is never imported.
 
 Reports carry no people: nothing personal collected by the SDK (what
 ``send_default_pii=False`` meant: no user, cookies, headers, bodies, query strings or

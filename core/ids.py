@@ -40,7 +40,7 @@ def parse_ids(raws: list[str]) -> list[int]:
 class IntegerConverter(routing.IntegerConverter):
     """``<int:…>`` in every route: a number the databases can hold, else no route (404).
     Werkzeug's own, bounded; it keeps its name, so code that asks a rule which converter
-    an argument has (the role walker in tests/test_roles.py) sees the same answer."""
+    an argument has (the role walker in tests/admin/test_roles.py) sees the same answer."""
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("max", MAX_ID)

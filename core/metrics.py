@@ -1,5 +1,5 @@
 """Prometheus metrics for operators: what this process counts. No Flask here (the chat
-path counts turns from the console too); ``core.metrics_endpoint`` serves them at
+path counts turns from the console too); ``roshni.metrics_endpoint`` serves them at
 ``/metrics`` with the gauges it reads from the database.
 
 Two kinds, on purpose:

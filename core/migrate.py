@@ -2,7 +2,7 @@
 
 Downgrades are guarded: a migration whose downgrade drops a table or a column declares
 it in a module-level ``DOWNGRADE_DROPS = {"tables": [...], "columns": {table: [...]}}``
-(tests/test_backups.py checks every migration does), and ``downgrade`` refuses to step
+(tests/core/test_backups.py checks every migration does), and ``downgrade`` refuses to step
 back over one whose tables still hold rows or whose columns still hold values, unless
 the operator says they have a backup.
 """

@@ -1,4 +1,4 @@
-"""The password rule, in one place: staff accounts (``services.staff``) and the demo's
+"""The password rule, in one place: staff accounts (``services.staff.accounts``) and the demo's
 ADMIN_PASSWORD at start-up (``core.config``) are both checked here.
 
 A password is refused when it is short, built from the account's email, too uniform

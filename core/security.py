@@ -68,7 +68,7 @@ def _private_page() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Runs before any blueprint or view is added (``core.app``): routes added later get
+    """Runs before any blueprint or view is added (``roshni.app``): routes added later get
     the bounded ``<int:…>`` converter."""
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

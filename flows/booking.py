@@ -2,7 +2,7 @@
 
 Days and times are offered as numbered choices and also understood as free text
 (``flows.parsing.parse_when``). Whatever was understood is echoed back before
-anything is booked. The booking itself is ``services.appointments``: the same
+anything is booked. The booking itself is ``services.scheduling.appointments``: the same
 rules and the same no-double-booking guarantee as the admin panel.
 """
 
@@ -18,10 +18,10 @@ from flows.dialog import Turn, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from flows.payment import booking_payment_note
 from models import BookingSource, Location, Patient, Service
-from services import patients
-from services.appointments import book_appointment, reschedule_appointment
-from services.availability import Slot, free_slots, load_context
 from services.errors import NotFound, ServiceError, SlotUnavailable
+from services.people import patients
+from services.scheduling.appointments import book_appointment, reschedule_appointment
+from services.scheduling.availability import Slot, free_slots, load_context
 
 DAYS_OFFERED = 3
 TIMES_OFFERED = 8

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from flows.parsing import DateOrder, date_order_for, yes_or_no
 from models import Clinic, Contact, Conversation
 from services.audit import Actor
-from services.catalogue import numbered, say
+from services.messaging.catalogue import numbered, say
 
 MISSES_BEFORE_OFFER = 3
 

@@ -18,8 +18,8 @@ state's ``answer``. Each state is a pair of small functions registered with
 The flows import ``flows.dialog`` (the turn, the registry, the text helpers) and
 each other (payment ← booking ← my_appointments ← onboarding), never this module.
 
-Never imports Flask, never talks to a provider: the caller (``bot.receive``)
-stores the message and sends the reply. All wording is in ``services.catalogue``.
+Never imports Flask, never talks to a provider: the caller (``flows.receive``)
+stores the message and sends the reply. All wording is in ``services.messaging.catalogue``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from core.formatting import format_phone
 from flows import booking, my_appointments, onboarding, payment
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from models import Channel, Clinic, Contact, Conversation
-from services import patients
 from services.audit import Actor
+from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
 FLOWS = (onboarding, booking, my_appointments, payment)
@@ -117,7 +117,7 @@ def handle_turn(
     now: datetime,
 ) -> str | None:
     """Run one message through the dialog. Call inside ``core.db.unit_of_work``,
-    with the conversation locked by ``services.conversations.conversation_for_update``.
+    with the conversation locked by ``services.messaging.conversations.conversation_for_update``.
 
     Returns the reply, or None when the bot should stay quiet (a person is
     handling the chat, or the contact opted out of SMS).

@@ -2,7 +2,7 @@
 
 Inside the clinic's reschedule window a patient cannot move a session
 themselves; the chat collects the time they would like instead and files a
-request the front desk approves (``services.reschedule_requests``).
+request the front desk approves (``services.scheduling.reschedule_requests``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from flows.booking import start_booking
 from flows.dialog import Turn, normalise, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from models import Appointment, AppointmentStatus, Patient
-from services.appointments import cancel_appointment, confirm_appointment
-from services.availability import Slot, free_slots
-from services.catalogue import reminder_choices
 from services.errors import ServiceError
-from services.reschedule_requests import pending_request, request_reschedule
+from services.messaging.catalogue import reminder_choices
+from services.scheduling.appointments import cancel_appointment, confirm_appointment
+from services.scheduling.availability import Slot, free_slots
+from services.scheduling.reschedule_requests import pending_request, request_reschedule
 
 LISTED = 10
 

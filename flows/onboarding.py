@@ -11,10 +11,10 @@ from flows.my_appointments import start_my_appointments
 from flows.parsing import parse_date_of_birth
 from flows.payment import start_pay_dues
 from models import Relation
-from services import patients
 from services.audit import Actor
-from services.catalogue import CONSENT_VERSION
 from services.errors import Duplicate, InvalidInput
+from services.messaging.catalogue import CONSENT_VERSION
+from services.people import patients
 
 # --- consent ---------------------------------------------------------------------------
 

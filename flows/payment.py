@@ -5,7 +5,8 @@ from __future__ import annotations
 from core.formatting import format_money, format_time
 from flows.dialog import Turn, state
 from models import Appointment, PaymentStatus
-from services import billing, credits, payment_requests
+from services.billing import credits, payment_requests
+from services.billing import invoices as billing
 
 
 def start_pay_dues(turn: Turn) -> str:

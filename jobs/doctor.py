@@ -17,7 +17,7 @@ from core.config import Config
 from core.db import Database
 from core.probes import redis_status
 from jobs.backups import STALE_AFTER
-from services.job_health import jobs_health
+from services.messaging.job_health import jobs_health
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Running the jobs: RQ workers when REDIS_URL is set, else a thread of the web process.
 
-Both run the same functions (``jobs.sweep.sweep`` and ``services.delivery.deliver``);
+Both run the same functions (``jobs.sweep.sweep`` and ``services.messaging.delivery.deliver``);
 only throughput differs. With RQ, one sweeper at a time (a Redis lock) hands due
 rows to the queue under deterministic job ids; workers deliver them. With BACKUP_TARGET
 set, the same sweeper (or the embedded thread) also takes the daily backup (jobs/backups.py).
@@ -32,8 +32,8 @@ from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, backup_due, backup_job_id, run_daily_backup
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, sweep
-from services.delivery import deliver
-from services.job_health import forget_heartbeat, record_heartbeat
+from services.messaging.delivery import deliver
+from services.messaging.job_health import forget_heartbeat, record_heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from core.db import Database
 from integrations.razorpay_client import RazorpayGateway
 from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
 from models import Clinic
-from services.clinics import razorpay_account, twilio_account
-from services.delivery import Sender
+from services.clinics.settings import razorpay_account, twilio_account
+from services.messaging.delivery import Sender
 
 log = logging.getLogger(__name__)
 

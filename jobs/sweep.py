@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Clinic
-from services import dues, razorpay_sync
-from services.delivery import OUTCOME_UNKNOWN, Sender
-from services.messaging import due_ids
-from services.stuck_sends import release_stuck
+from services.billing import dues
+from services.messaging.delivery import OUTCOME_UNKNOWN, Sender
+from services.messaging.outbox import due_ids
+from services.messaging.stuck_sends import release_stuck
+from services.reconciliation import razorpay_sync
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.clock import utcnow
 from jobs.backups import run_daily_backup
 from jobs.runtime import runtime
-from services.delivery import deliver
+from services.messaging.delivery import deliver
 
 
 def send_message(message_id: int) -> str | None:

@@ -78,7 +78,7 @@ class OutboundMessage(ClinicOwned, Timestamped, Base):
     # a row its worker left in "sending" without it never reached Twilio.
     send_started_at: Mapped[datetime | None]
     # When a lost answer was looked up in Twilio's message list and the message was not
-    # there: it is sent again once, never twice (see services.delivery.release_stuck).
+    # there: it is sent again once, never twice (see services.messaging.delivery.release_stuck).
     outcome_checked_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -1,7 +1,7 @@
 """Progress notes: what a therapist wrote about a session. Clinical records.
 
 Append-only: a note is never edited or deleted; a correction is a new note that
-says so. The service (``services.notes``) only ever inserts, and the panel offers
+says so. The service (``services.people.notes``) only ever inserts, and the panel offers
 no edit or delete.
 """
 

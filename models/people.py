@@ -26,7 +26,7 @@ class Contact(ClinicOwned, Timestamped, Base):
     sms_opted_out_at: Mapped[datetime | None]
     whatsapp_last_inbound_at: Mapped[datetime | None]
     sms_last_inbound_at: Mapped[datetime | None]
-    # Set when the contact's personal data was erased (services.erasure). The row
+    # Set when the contact's personal data was erased (services.privacy.erasure). The row
     # stays as a placeholder because invoices and payments must keep pointing at it.
     erased_at: Mapped[datetime | None]
 

@@ -4,7 +4,7 @@
     chat.say("hi")            # → the bot's reply
     assert "Book a session" in chat.last
 
-Messages go through ``bot.receive`` (store, dedupe, rate limit, dialog), the
+Messages go through ``flows.receive`` (store, dedupe, rate limit, dialog), the
 same path as the Twilio webhook and the console, with a clock the test moves.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.receive import Delivery, Receipt, receive
+from flows.receive import Delivery, Receipt, receive
 from models import Channel, Clinic, MessageSource
 
 _sids = itertools.count(1)

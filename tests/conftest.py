@@ -26,9 +26,11 @@ from core.config import Config
 from core.db import Database, get_db
 from integrations.twilio.client import TwilioSender
 from models import Base, Relation, Role, StaffUser
-from services import catalog, clinics, patients
 from services.audit import Actor
-from services.staff import create_staff_user
+from services.clinics import catalog
+from services.clinics import settings as clinics
+from services.people import patients
+from services.staff.accounts import create_staff_user
 from tests import clock
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, FakeTwilioState
 from tests.seeding import add_therapist
@@ -268,7 +270,7 @@ def app(db: Database, tmp_path) -> Iterator[Flask]:
     A module whose views must see a frozen clock overrides it as
     ``def app(app, monkeypatch)``; the payment tests build theirs from ``payments_config``.
     """
-    from core.app import create_app  # the panel (admin/) loads only for panel tests
+    from roshni.app import create_app  # the panel (admin/) loads only for panel tests
 
     config = Config.from_env(
         {

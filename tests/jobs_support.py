@@ -1,4 +1,4 @@
-"""Shared fixtures for the tests of the jobs (tests/test_jobs.py, tests/test_worker.py).
+"""Shared fixtures for the tests of the jobs (tests/jobs/test_jobs.py, tests/jobs/test_worker.py).
 
 Not collected itself: each test module imports the fixtures it uses by name.
 
@@ -43,8 +43,8 @@ from jobs import runtime as job_runtime
 from jobs.runner import QUEUE
 from jobs.runtime import build_runtime
 from models import BookingSource, Channel, Contact, MessageKind, OutboundMessage, OutboundStatus
-from services import clinics
-from services.appointments import book_appointment
+from services.clinics import settings as clinics
+from services.scheduling.appointments import book_appointment
 from tests.clock import python_command
 from tests.conftest import IN_CI, SYSTEM
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -147,7 +147,7 @@ def worker_in_process(
 def start_worker(env: dict[str, str], *, burst: bool = True) -> subprocess.Popen[str]:
     """``roshni worker`` in its own process group; ``--burst``: sweep once, drain the queue."""
     return subprocess.Popen(
-        python_command("core.cli", "worker", *(["--burst"] if burst else [])),
+        python_command("roshni.cli", "worker", *(["--burst"] if burst else [])),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,

@@ -1,4 +1,5 @@
-"""Helpers for the outbox tests (tests/test_messaging.py, tests/test_reminders.py).
+"""Helpers for the outbox tests (tests/messaging/test_messaging.py,
+tests/messaging/test_reminders.py).
 
 The demo clinics, a booking made through the real service, the outbox read
 fresh from the database, and clinic-local times on the frozen calendar.
@@ -24,9 +25,9 @@ from models import (
     Patient,
     Service,
 )
-from services.appointments import book_appointment
+from roshni.demo import DEMO_CLINICS, DemoClinic, seed_clinic
 from services.audit import Actor
-from services.demo import DEMO_CLINICS, DemoClinic, seed_clinic
+from services.scheduling.appointments import book_appointment
 from tests.conftest import NOW, SYSTEM
 
 KOLKATA = ZoneInfo("Asia/Kolkata")

@@ -1,12 +1,13 @@
-"""Shared helpers and fixtures for the payment tests (tests/test_payment_links.py,
-tests/test_dues_and_credits.py, tests/test_refunds.py, tests/test_invoices.py).
+"""Shared helpers and fixtures for the payment tests (tests/reconciliation/test_payment_links.py,
+tests/billing/test_dues_and_credits.py, tests/billing/test_refunds.py,
+tests/billing/test_invoices.py).
 
 Not collected itself: each test module imports the fixtures it uses by name.
 
 Razorpay is tests/fake_razorpay.py behind the real SDK (its clock starts at NOW).
 Webhook events are applied the way the webhook leaves them: stored once by id
 (``store_event``), then applied (``process_events``); the HTTP edge itself is
-tests/test_payment_webhooks.py.
+tests/reconciliation/test_payment_webhooks.py.
 
 NOW is Monday 23 Nov 2026, 09:00 in Kolkata; the default policy has 2 h minimum
 notice and a 24 h cancellation window; prepaid services here hold a slot 30 minutes.
@@ -35,9 +36,12 @@ from models import (
     Relation,
     Service,
 )
-from services import catalog, credits, patients, razorpay_sync
-from services.appointments import book_appointment, cancel_appointment
 from services.audit import Actor
+from services.billing import credits
+from services.clinics import catalog
+from services.people import patients
+from services.reconciliation import razorpay_sync
+from services.scheduling.appointments import book_appointment, cancel_appointment
 from tests.conftest import NOW, RAZORPAY_BASE_URL, SYSTEM
 
 IST = ZoneInfo("Asia/Kolkata")

@@ -8,8 +8,8 @@ from datetime import time
 from sqlalchemy.orm import Session
 
 from models import Therapist
-from services import catalog
 from services.audit import Actor
+from services.clinics import catalog
 
 
 def add_therapist(

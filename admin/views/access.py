@@ -104,7 +104,7 @@ class Guarded:
     """Login and role checks shared by model views and custom views.
 
     ``resource`` names a row of ``admin.permissions.MATRIX``; a view that names
-    none is closed to everyone (and the role walker in tests/test_roles.py says
+    none is closed to everyone (and the role walker in tests/admin/test_roles.py says
     so). ``therapist_scope`` says what the view's rows belong to ("therapist",
     "appointment", "patient", "contact"; "shared" for rows of nobody in particular)
     for the roles the matrix limits to their own rows; a view without one is

@@ -53,7 +53,10 @@ from models import (
     Service,
     Therapist,
 )
-from services import appointments, billing, messaging, payment_requests, refunds
+from services.billing import invoices as billing
+from services.billing import payment_requests, refunds
+from services.messaging import outbox as messaging
+from services.scheduling import appointments
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

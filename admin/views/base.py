@@ -21,11 +21,12 @@ from admin.views.export import AuditedExport
 from admin.views.listing import SafeListArgs
 from admin.views.refusals import refused_as_flash
 from core.ids import parse_id, parse_ids
-from services import audit, catalog
+from services import audit
+from services.clinics import catalog
 
 
 class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
-    """A model list/form scoped to the user's clinic; saves go through services.catalog.
+    """A model list/form scoped to the user's clinic; saves go through services.clinics.catalog.
 
     Set ``csv_export = True`` to offer a CSV of the list to the roles the matrix
     grants "export"; every export writes an audit row.

@@ -1,5 +1,5 @@
 """Payments, refunds, invoices, packages and dues. Every change is a call to
-``services.payments`` or ``services.billing``; amounts are typed as money
+``services.billing.payments`` or ``services.billing.invoices``; amounts are typed as money
 ("1,200.50") and stored as integer minor units.
 
 Roles (admin/permissions.py, resource "payments"): admin and accountant do
@@ -30,8 +30,9 @@ from core.clock import utcnow
 from core.formatting import format_money, format_phone
 from core.ids import parse_id
 from models import Contact, Package, Patient, PaymentMethod
-from services import billing, credits, payments, refunds
-from services.billing_documents import invoice_pdf, receipt_pdf
+from services.billing import credits, payments, refunds
+from services.billing import invoices as billing
+from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import InvalidInput
 
 DESK_METHODS = (

@@ -57,9 +57,9 @@ from models import (
     Therapist,
     WeeklyHours,
 )
-from services import appointments
-from services.availability import Slot, free_slots
 from services.errors import NotFound, SlotUnavailable
+from services.scheduling import appointments
+from services.scheduling.availability import Slot, free_slots
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from core.formatting import format_time
 from models import Appointment, AppointmentStatus, Location, Service, Therapist
-from services.availability import Slot
+from services.scheduling.availability import Slot
 
 MINUTES_PER_DAY = 24 * 60
 DEFAULT_HOURS = (9 * 60, 18 * 60)  # shown when nobody in view has weekly hours

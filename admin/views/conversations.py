@@ -4,7 +4,7 @@ The queue lists chats handed to staff first (oldest waiting first), then recent
 chats. A transcript shows, in the clinic's time, what the patient wrote, what the
 bot answered (the TwiML reply stored with each inbound message) and what the
 clinic sent through the outbox, with its delivery status. Staff reply from the
-transcript (``services.handoff.staff_reply``) and hand the chat back to the bot.
+transcript (``services.messaging.handoff.staff_reply``) and hand the chat back to the bot.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from models import (
     OutboundMessage,
     OutboundStatus,
 )
-from services import handoff
-from services.simulator import SIMULATED, is_simulator_phone
+from services.messaging import handoff
+from services.messaging.simulator import SIMULATED, is_simulator_phone
 
 TRANSCRIPT_LIMIT = 200  # latest inbound and outbound messages shown, each
 RECENT_LIMIT = 50

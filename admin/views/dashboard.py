@@ -4,7 +4,7 @@ What each role sees follows the Reports row of the permission matrix: an admin
 everything; an operator the basics without money; a therapist their own sessions
 and numbers only; an accountant money and totals without patient names. A
 superadmin (no clinic) gets the clinics of the deployment. The numbers come from
-``services.reports`` (a fixed number of statements each); charts are drawn by
+``services.reports.dashboard`` (a fixed number of statements each); charts are drawn by
 ``admin/static/dashboard.js`` from a JSON block, so no inline script is needed.
 """
 
@@ -23,7 +23,8 @@ from admin.views.current import current_timezone
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, to_major
 from models import AppointmentStatus, Role
-from services import reports, staff
+from services.reports import dashboard as reports
+from services.staff import accounts as staff
 
 # The panel's own scripts and vendored libraries (admin/static), served by the app
 # itself at a stable URL: no CDN, and the CSP's script-src 'self' covers them.

@@ -26,7 +26,7 @@ from core.clock import utcnow
 from core.formatting import format_phone
 from core.ids import parse_id
 from models import Appointment, AppointmentStatus, Contact, Invoice, Patient, Payment
-from services import data_export, erasure
+from services.privacy import data_export, erasure
 
 EXPORT_DATA = "export_data"
 ERASE = "erase"

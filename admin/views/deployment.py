@@ -19,7 +19,7 @@ from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefor
 from admin.views.formatters import when_formatter
 from admin.views.refusals import refused_as_flash
 from models import ActorType, AuditLog, Clinic, StaffUser
-from services import clinics
+from services.clinics import settings as clinics
 
 
 class DeploymentModelView(SecureModelView):

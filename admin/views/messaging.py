@@ -14,7 +14,7 @@ from admin.views.formatters import label_formatter, when_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.ids import parse_id
-from services import messaging
+from services.messaging import outbox as messaging
 
 
 class OutboundMessageView(SecureModelView):

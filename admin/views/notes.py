@@ -29,7 +29,7 @@ from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
 from models import Appointment, AppointmentStatus
 from models.notes import BODY_MAX
-from services import notes
+from services.people import notes
 
 NOTES = "notes"
 

@@ -34,9 +34,11 @@ from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from core.ids import parse_id
 from models import Channel, Contact, Patient, Relation
-from services import billing, credits, patients, timeline
+from services.billing import credits
+from services.billing import invoices as billing
 from services.errors import InvalidPhone, ServiceError
-from services.patients import ContactExists
+from services.people import patients, timeline
+from services.people.patients import ContactExists
 
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{6,}")
 RELATIONS = [(r.value, r.value.capitalize()) for r in Relation]

@@ -4,7 +4,7 @@ clinic to move a session; the front desk approves or rejects.
 Roles: admin and operator decide; a therapist asks for their own sessions (at
 least 48 hours ahead) and sees their own requests and what was decided — the
 panel is the therapist's channel, there is no message to them; the accountant
-reads. Every change is a ``services.reschedule_requests`` call, audited there.
+reads. Every change is a ``services.scheduling.reschedule_requests`` call, audited there.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from models import (
     RescheduleStatus,
     Therapist,
 )
-from services import reschedule_requests, staff
 from services.errors import ServiceError, SlotUnavailable
+from services.scheduling import reschedule_requests
+from services.staff import accounts as staff
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 OWN_SESSIONS_LISTED = 200

@@ -1,9 +1,9 @@
 """The chat simulator: staff chat with the real engine as a test contact of their clinic.
 
-Messages go in through ``bot.receive`` (the one way in, as from Twilio) marked
+Messages go in through ``flows.receive`` (the one way in, as from Twilio) marked
 ``MessageSource.SIMULATOR``, from the staff user's fictional test number
-(``services.simulator``). Whatever the clinic sends that number through the
-outbox is never handed to a provider (``services.delivery``); it is shown here.
+(``services.messaging.simulator``). Whatever the clinic sends that number through the
+outbox is never handed to a provider (``services.messaging.delivery``); it is shown here.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from admin.permissions import CREATE
 from admin.views.access import Guarded, requires
 from admin.views.conversations import transcript
 from admin.views.current import current_clinic_id
-from bot.receive import Delivery, receive
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
+from flows.receive import Delivery, receive
 from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
-from services.delivery import deliver_due_to_simulator
-from services.simulator import TEST_CONTACTS, simulator_phone
+from services.messaging.delivery import deliver_due_to_simulator
+from services.messaging.simulator import TEST_CONTACTS, simulator_phone
 
 MAX_TEXT = 1000  # the engine answers "too long" past 300; let staff try that too
 

@@ -25,7 +25,7 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when
 from models import Clinic, Role, StaffUser
-from services import staff
+from services.staff import accounts as staff
 
 CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
 
@@ -35,7 +35,7 @@ class StaffUserView(DeploymentModelView):
 
     Accounts are created here; each one's page (the email in the list) changes its
     role, deactivates or reactivates it, ends a lockout, resets a lost two-step login
-    and sets a new password, each through a verb of ``services.staff``.
+    and sets a new password, each through a verb of ``services.staff.accounts``.
     """
 
     resource = "staff"

@@ -30,15 +30,15 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from core import migrate
-from core.app import create_app
 from core.clock import utcnow
 from core.config import Config
 from core.db import get_db
 from models import Appointment, BookingSource, Clinic, Relation, Service, Therapist
-from services import patients
-from services.appointments import book_appointment
+from roshni.app import create_app
+from roshni.demo import seed_demo
 from services.audit import Actor
-from services.demo import seed_demo
+from services.people import patients
+from services.scheduling.appointments import book_appointment
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AvailabilityException, ExceptionKind
-from services import catalog
+from services.clinics import catalog
 from tests.browser.conftest import SYSTEM, kolkata, log_in, screenshot, weekday_ahead
 
 pytestmark = pytest.mark.browser

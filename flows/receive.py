@@ -1,0 +1,133 @@
+"""The one way in: every channel (Twilio webhooks, the console, the simulator)
+delivers messages here. No Flask in this module.
+
+Per message, in one transaction: lock the conversation, drop a duplicate
+delivery (returning the reply we gave the first time), apply the rate limit,
+run the dialog, and store the message with its reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import tenancy
+from core.db import unit_of_work
+from core.logging_setup import bind_clinic
+from core.metrics import count_turn
+from flows.engine import Inbound, handle_turn
+from models import Channel, Clinic, InboundMessage, MessageSource
+from services.messaging.catalogue import say
+from services.messaging.conversations import conversation_for_update
+
+RATE_LIMIT = 30  # messages per contact per minute that get an answer
+RATE_WINDOW = timedelta(minutes=1)
+MAX_STORED_BODY = 4096
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An inbound message as a channel delivered it (already authenticated)."""
+
+    channel: Channel
+    source: MessageSource
+    sid: str
+    from_phone: str  # E.164
+    to_address: str
+    body: str
+    payload: str | None = None
+    num_media: int = 0
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reply: str | None
+    duplicate: bool = False
+    outcome: str = "answered"  # answered, duplicate or throttled (for metrics)
+
+
+def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+    bind_clinic(clinic.id)
+    receipt = _receive(session, clinic=clinic, delivery=delivery, now=now)
+    count_turn(delivery.channel.value, receipt.outcome)
+    return receipt
+
+
+def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+    with unit_of_work(session):
+        tenancy.bind(session, clinic.id)
+        conversation = conversation_for_update(
+            session, clinic.id, delivery.channel, delivery.from_phone
+        )
+        # Checked under the lock: a retry racing the first delivery of the same
+        # MessageSid (same conversation) waited above and finds its twin here.
+        seen_id, seen_reply, recent = _seen_and_recent(session, delivery.sid, conversation.id, now)
+        if seen_id is not None:
+            return Receipt(seen_reply, duplicate=True, outcome="duplicate")
+        throttled = recent >= RATE_LIMIT
+        if throttled:
+            # One polite word when the limit is crossed, then silence until it eases.
+            reply = say(clinic.language, "slow_down") if recent == RATE_LIMIT else None
+        else:
+            inbound = Inbound(
+                channel=delivery.channel,
+                phone=delivery.from_phone,
+                text=delivery.body,
+                payload=delivery.payload,
+                num_media=delivery.num_media,
+            )
+            reply = handle_turn(
+                session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
+            )
+        session.add(
+            InboundMessage(
+                clinic_id=clinic.id,
+                channel=delivery.channel,
+                source=delivery.source,
+                provider_sid=delivery.sid,
+                conversation_id=conversation.id,
+                from_phone=delivery.from_phone,
+                to_address=delivery.to_address,
+                body=_storable(delivery.body)[:MAX_STORED_BODY],
+                button_payload=_storable(delivery.payload or "")[:256] or None,
+                num_media=delivery.num_media,
+                received_at=now,
+                reply=reply,
+                throttled=throttled,
+            )
+        )
+    return Receipt(reply, outcome="throttled" if throttled else "answered")
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; keep a visible marker instead of failing."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _seen_and_recent(
+    session: Session, sid: str, conversation_id: int, now: datetime
+) -> tuple[int | None, str | None, int]:
+    """In one round trip: this MessageSid's earlier delivery (id, reply), if any, and
+    how many messages the conversation sent in the last minute."""
+    by_sid = select(InboundMessage.id, InboundMessage.reply).where(
+        InboundMessage.provider_sid == sid
+    )
+    recent = (
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(
+            InboundMessage.conversation_id == conversation_id,
+            InboundMessage.received_at > now - RATE_WINDOW,
+        )
+    )
+    row = session.execute(
+        select(
+            by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
+            by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
+            recent.scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1], row[2]

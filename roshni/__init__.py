@@ -1,0 +1,1 @@
+"""The composition root: app factory, CLI, demo seed; the one place importing every layer."""

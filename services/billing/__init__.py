@@ -1,0 +1,1 @@
+"""Money: invoices, payments, credits, refunds, payment requests, dues, documents."""

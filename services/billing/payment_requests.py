@@ -1,0 +1,383 @@
+"""Asking for money: a prepaid chat booking's payment, a contact's dues, a session staff
+send a link for. Each asks for what is left after money on account, by Razorpay link
+(a row first; the sweep creates it at Razorpay and sends it) or by UPI request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from core.formatting import format_money
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    Contact,
+    Invoice,
+    LinkStatus,
+    MessageKind,
+    Payment,
+    PaymentLink,
+    PaymentMethod,
+    PaymentState,
+    PaymentStatus,
+)
+from services import audit
+from services.audit import Actor
+from services.billing import credits
+from services.billing import invoices as billing
+from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.locks import lock_appointment
+from services.messaging.outbox import queue_for_contact
+
+MIN_LINK_MINOR = 100  # Razorpay's smallest payment link: ₹1
+DUES_LINK_LIFETIME = timedelta(days=7)
+# Razorpay wants expire_by at least 15 minutes ahead when a link is created.
+GATEWAY_MIN_LIFETIME = timedelta(minutes=16)
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What was asked: ``kind`` is "link" (a Razorpay link the sweep creates and sends,
+    or an open one sent again: ``reused``), "upi" (UPI details sent in the chat),
+    "settled" (money on account paid it) or "none" (no online way to pay)."""
+
+    kind: str
+    amount_minor: int
+    link_id: int | None = None
+    payment_id: int | None = None
+    reused: bool = False
+
+
+def uses_razorpay(clinic: Clinic) -> bool:
+    return bool(clinic.razorpay_key_id and clinic.razorpay_key_secret_encrypted)
+
+
+def uses_upi(clinic: Clinic) -> bool:
+    return bool(clinic.upi_vpa) and clinic.currency == "INR"
+
+
+def request_for_booking(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> None:
+    """Called inside ``book_appointment``: draw package credit, or invoice a prepaid
+    session and (for a chat booking) hold the slot while the patient pays."""
+    if appointment.price_minor == 0:
+        return
+    if credits.draw_credit(session, appointment, now=now, actor=actor):
+        return
+    service = appointment.service
+    if not service.prepay_required:
+        return
+    invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)
+    if actor.is_staff or due <= 0:
+        return  # at the desk staff take the money or send a link from the panel
+    clinic = session.get(Clinic, appointment.clinic_id)
+    assert clinic is not None
+    if not (uses_razorpay(clinic) or uses_upi(clinic)):
+        return
+    appointment.payment_status = PaymentStatus.PENDING
+    if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
+        # A link that is not paid in time releases the slot; a UPI payment only staff
+        # can confirm, so that booking is never released on its own.
+        appointment.hold_expires_at = now + timedelta(minutes=service.hold_minutes)
+    _ask(
+        session,
+        clinic=clinic,
+        contact=appointment.patient.contact,
+        due=due,
+        now=now,
+        actor=actor,
+        expire_at=appointment.hold_expires_at or now + DUES_LINK_LIFETIME,
+        invoice=invoice,
+        appointment=appointment,
+    )
+
+
+def send_payment_request(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> PaymentRequest:
+    """Staff ask the patient to pay for one session: issue (or reuse) its invoice, use any
+    money on account first, then ask for the rest by Razorpay link or UPI request.
+
+    An open link for the same amount is sent again rather than a second one opened.
+    """
+    with write_transaction(session):
+        appointment = lock_appointment(session, clinic_id, appointment_id)
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
+        if appointment.price_minor == 0 or appointment.payment_status in (
+            PaymentStatus.NOT_REQUIRED,
+            PaymentStatus.PAID,
+            PaymentStatus.REFUNDED,
+        ):
+            raise InvalidTransition("This session is free or already paid.")
+        clinic = session.get(Clinic, clinic_id)
+        assert clinic is not None
+        if not (uses_razorpay(clinic) or uses_upi(clinic)):
+            raise InvalidTransition(
+                "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
+                "in the clinic settings, or record the payment at the desk."
+            )
+        invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)
+        if due <= 0:
+            return PaymentRequest("settled", 0)
+        asked = _ask(
+            session,
+            clinic=clinic,
+            contact=appointment.patient.contact,
+            due=due,
+            now=now,
+            actor=actor,
+            expire_at=now + DUES_LINK_LIFETIME,
+            invoice=invoice,
+            appointment=appointment,
+        )
+        if asked.kind == "none":
+            raise InvalidInput(
+                detail=f"{format_money(due, clinic.currency)} is below Razorpay's smallest "
+                "link; please take it at the desk."
+            )
+        if asked.link_id is not None:
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="payment_link.send" if asked.reused else "payment_link.create",
+                entity=session.get(PaymentLink, asked.link_id),
+            )
+        return asked
+
+
+def request_dues_payment(
+    session: Session, *, clinic_id: int, contact_id: int, now: datetime, actor: Actor
+) -> tuple[int, str | None]:
+    """The contact asked to pay what they owe: (amount, "link" | "upi" | None)."""
+    with write_transaction(session):
+        clinic = session.get(Clinic, clinic_id)
+        contact = session.scalar(
+            select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
+        )
+        if clinic is None or contact is None:
+            raise NotFound(what="contact")
+        owed = billing.contact_dues(session, clinic_id, contact_id).total
+        if owed <= 0:
+            return 0, None
+        asked = _ask(
+            session,
+            clinic=clinic,
+            contact=contact,
+            due=owed,
+            now=now,
+            actor=actor,
+            expire_at=now + DUES_LINK_LIFETIME,
+        )
+        return owed, None if asked.kind == "none" else asked.kind
+
+
+def _invoice_and_due(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> tuple[Invoice, int]:
+    """The session's invoice (issued once) and what is left to pay on it after the
+    contact's money on account (say, from a session cancelled in time) is applied."""
+    invoice = billing.invoice_appointment(session, appointment, now=now, actor=actor)
+    assert invoice is not None
+    billing.settle(
+        session,
+        appointment.clinic_id,
+        appointment.patient.contact_id,
+        now=now,
+        actor=actor,
+        prefer_invoice_id=invoice.id,
+    )
+    return invoice, invoice.total_minor - billing.invoice_paid(session, invoice.id)
+
+
+def _ask(
+    session: Session,
+    *,
+    clinic: Clinic,
+    contact: Contact,
+    due: int,
+    now: datetime,
+    actor: Actor,
+    expire_at: datetime,
+    invoice: Invoice | None = None,
+    appointment: Appointment | None = None,
+) -> PaymentRequest:
+    """Ask for ``due`` the clinic's way: a Razorpay link (an open one for the same thing
+    and amount is sent again, not doubled), else a UPI request, else nothing."""
+    if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
+        still_open = _open_link_for(session, contact, appointment, due, now)
+        if still_open is not None:
+            # A pending link is sent by the sweep once Razorpay has made it.
+            if still_open.status is LinkStatus.CREATED:
+                queue_link_message(session, still_open, now=now)
+            return PaymentRequest("link", due, link_id=still_open.id, reused=True)
+        service = appointment.service if appointment is not None else None
+        link = open_link(
+            session,
+            clinic=clinic,
+            contact=contact,
+            amount_minor=due,
+            description=(
+                f"{service.name} for {appointment.patient.name} ({appointment.number})"
+                if appointment is not None and service is not None
+                else f"Outstanding dues at {clinic.name}"
+            ),
+            expire_at=expire_at,
+            now=now,
+            invoice=invoice,
+            appointment=appointment,
+            accept_partial=bool(service and service.accept_partial),
+        )
+        assert link is not None
+        session.flush()
+        return PaymentRequest("link", due, link_id=link.id)
+    if uses_upi(clinic):
+        payment = request_upi(
+            session,
+            clinic=clinic,
+            contact=contact,
+            amount_minor=due,
+            now=now,
+            actor=actor,
+            patient_id=appointment.patient_id if appointment is not None else None,
+            appointment=appointment,
+        )
+        return PaymentRequest("upi", due, payment_id=payment.id)
+    return PaymentRequest("none", due)
+
+
+def _open_link_for(
+    session: Session, contact: Contact, appointment: Appointment | None, due: int, now: datetime
+) -> PaymentLink | None:
+    """The newest link still open (for an hour more at least) for the same thing and amount."""
+    same_purpose = (
+        PaymentLink.appointment_id == appointment.id
+        if appointment is not None
+        else PaymentLink.appointment_id.is_(None)
+    )
+    return session.scalar(
+        select(PaymentLink)
+        .where(
+            PaymentLink.contact_id == contact.id,
+            same_purpose,
+            PaymentLink.amount_minor == due,
+            PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
+            PaymentLink.expire_at > now + timedelta(hours=1),
+        )
+        .order_by(PaymentLink.id.desc())
+        .limit(1)
+    )
+
+
+def open_link(
+    session: Session,
+    *,
+    clinic: Clinic,
+    contact: Contact,
+    amount_minor: int,
+    description: str,
+    expire_at: datetime,
+    now: datetime,
+    invoice: Invoice | None = None,
+    appointment: Appointment | None = None,
+    accept_partial: bool = False,
+) -> PaymentLink | None:
+    """A payment link row (status pending); a job creates it at Razorpay and sends it."""
+    if amount_minor < MIN_LINK_MINOR:
+        return None
+    link = PaymentLink(
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        invoice_id=invoice.id if invoice is not None else None,
+        appointment_id=appointment.id if appointment is not None else None,
+        reference_id=f"rs-{secrets.token_hex(8)}",
+        description=description[:200],
+        amount_minor=amount_minor,
+        currency=clinic.currency,
+        accept_partial=accept_partial,
+        expire_at=max(expire_at, now + GATEWAY_MIN_LIFETIME),
+    )
+    session.add(link)
+    return link
+
+
+def request_upi(
+    session: Session,
+    *,
+    clinic: Clinic,
+    contact: Contact,
+    amount_minor: int,
+    now: datetime,
+    actor: Actor,
+    patient_id: int | None = None,
+    appointment: Appointment | None = None,
+) -> Payment:
+    """A UPI payment the patient makes from their own app: recorded as awaiting
+    confirmation, and a message with the UPI link and a QR code goes to the chat."""
+    payment = Payment(
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        patient_id=patient_id,
+        method=PaymentMethod.UPI,
+        status=PaymentState.AWAITING_CONFIRMATION,
+        amount_minor=amount_minor,
+        currency=clinic.currency,
+        received_at=now,
+        public_token=secrets.token_urlsafe(16),
+        recorded_by=actor.label(),
+    )
+    session.add(payment)
+    session.flush()
+    payment.reference = f"RS{clinic.id}P{payment.id}"
+    audit.record(
+        session, clinic_id=clinic.id, actor=actor, action="payment.upi_request", entity=payment
+    )
+    queue_for_contact(
+        session,
+        clinic,
+        contact,
+        kind=MessageKind.PAYMENT,
+        template_key="payment_upi",
+        idempotency_key=f"upi:{payment.id}",
+        due_at=now,
+        appointment_id=appointment.id if appointment is not None else None,
+        variables={
+            "amount": format_money(amount_minor, clinic.currency, short=True),
+            "vpa": clinic.upi_vpa,
+            "upi_path": f"/pay/upi/{payment.public_token}",
+            "media_path": f"/pay/upi/{payment.public_token}.png",
+        },
+    )
+    return payment
+
+
+def queue_link_message(session: Session, link: PaymentLink, *, now: datetime) -> None:
+    clinic = session.get(Clinic, link.clinic_id)
+    contact = session.get(Contact, link.contact_id)
+    assert clinic is not None and contact is not None
+    queue_for_contact(
+        session,
+        clinic,
+        contact,
+        kind=MessageKind.PAYMENT,
+        template_key="payment_link_booking" if link.appointment_id else "payment_link_dues",
+        idempotency_key=f"link:{link.id}:{now:%Y%m%dT%H%M%S%f}",
+        due_at=now,
+        appointment_id=link.appointment_id,
+        variables={
+            "amount": format_money(
+                link.amount_minor - link.amount_paid_minor, link.currency, short=True
+            ),
+            "url": link.short_url or "",
+            "until": link.expire_at.isoformat(),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Clinics and their catalogue: settings, provider accounts, services, therapists, hours."""

@@ -1,0 +1,337 @@
+"""Therapists, services, prices and working hours: create, validate, save.
+
+The admin panel edits these (and patients and contacts) through ``save_record``
+and ``delete_record``, so a form can never store what these validators refuse,
+and every change is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import write_transaction
+from models import (
+    AvailabilityException,
+    Channel,
+    ClinicPolicy,
+    Contact,
+    ExceptionKind,
+    Location,
+    MessageTemplate,
+    Package,
+    Patient,
+    Service,
+    Therapist,
+    TherapistServiceOverride,
+    WeeklyHours,
+)
+from services import audit
+from services.audit import Actor
+from services.errors import InvalidInput, NotFound
+from services.people.patients import clean_name, validate_contact, validate_patient
+
+
+def validate_service(service: Service) -> None:
+    service.name = clean_name(service.name, "service name")
+    service.specialization = clean_name(service.specialization, "specialization").lower()
+    if service.price_minor is None or service.price_minor < 0:
+        raise InvalidInput(detail="The price cannot be negative.")
+    if service.duration_minutes is None or not 5 <= service.duration_minutes <= 480:
+        raise InvalidInput(detail="A session lasts between 5 and 480 minutes.")
+    if service.capacity is None or service.capacity < 1:
+        raise InvalidInput(detail="Capacity must be at least 1.")
+    if service.hold_minutes is None:
+        service.hold_minutes = 30
+    if not 15 <= service.hold_minutes <= 1440:
+        raise InvalidInput(detail="An unpaid booking is held for 15 to 1440 minutes.")
+
+
+def validate_package(package: Package) -> None:
+    package.name = clean_name(package.name, "package name")
+    if package.sessions is None or not 1 <= package.sessions <= 200:
+        raise InvalidInput(detail="A package has 1 to 200 sessions.")
+    if package.price_minor is None or package.price_minor < 0:
+        raise InvalidInput(detail="The price cannot be negative.")
+
+
+def validate_therapist(therapist: Therapist) -> None:
+    therapist.name = clean_name(therapist.name, "therapist name")
+    therapist.specialization = clean_name(therapist.specialization, "specialization").lower()
+
+
+def validate_override(override: TherapistServiceOverride) -> None:
+    if override.price_minor is not None and override.price_minor < 0:
+        raise InvalidInput(detail="The price cannot be negative.")
+    if override.duration_minutes is not None and not 5 <= override.duration_minutes <= 480:
+        raise InvalidInput(detail="A session lasts between 5 and 480 minutes.")
+
+
+def validate_weekly_hours(hours: WeeklyHours) -> None:
+    if hours.weekday is None or not 0 <= hours.weekday <= 6:
+        raise InvalidInput(detail="The weekday must be Monday to Sunday.")
+    _ordered_times(hours.start_time, hours.end_time)
+
+
+def validate_exception(exc: AvailabilityException) -> None:
+    if exc.start_date is None or exc.end_date is None or exc.start_date > exc.end_date:
+        raise InvalidInput(detail="The end date cannot be before the start date.")
+    if (exc.start_time is None) != (exc.end_time is None):
+        raise InvalidInput(detail="Give both a start and an end time, or neither.")
+    if exc.start_time is not None:
+        _ordered_times(exc.start_time, exc.end_time)
+    if exc.kind is ExceptionKind.EXTRA and (
+        exc.therapist_id is None or exc.location_id is None or exc.start_time is None
+    ):
+        raise InvalidInput(detail="Extra hours need a therapist, a location and times.")
+
+
+def validate_template(template: MessageTemplate) -> None:
+    """A WhatsApp template needs the Content SID Twilio gave it; an SMS one its text."""
+    template.key = (template.key or "").strip()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", template.key):
+        raise InvalidInput(detail="The key is a short name such as reminder or dues_reminder.")
+    if template.channel is Channel.WHATSAPP:
+        if not re.fullmatch(r"HX[0-9a-fA-F]{32}", (template.content_sid or "").strip()):
+            raise InvalidInput(detail="A WhatsApp template needs its Content SID (HX + 32 hex).")
+        template.content_sid = template.content_sid.strip()
+    elif not (template.body or "").strip():
+        raise InvalidInput(detail="An SMS template needs its registered text.")
+    order = template.variable_order or []
+    if isinstance(order, str):
+        order = [name.strip() for name in order.split(",") if name.strip()]
+    if not all(re.fullmatch(r"[a-z_]+", name) for name in order):
+        raise InvalidInput(detail="Variables are names such as patient, when, number.")
+    template.variable_order = order
+
+
+def validate_policy(policy: ClinicPolicy) -> None:
+    """Booking rules within sane bounds; reminder offsets as whole hours, largest first."""
+    ranges = {
+        "booking_horizon_days": (1, 366, "The booking horizon is 1 to 366 days."),
+        "min_notice_hours": (0, 720, "Minimum notice is 0 to 720 hours."),
+        "cancellation_window_hours": (0, 720, "The cancellation window is 0 to 720 hours."),
+        "reschedule_window_hours": (0, 720, "The reschedule window is 0 to 720 hours."),
+        "slot_step_minutes": (5, 240, "The slot step is 5 to 240 minutes."),
+        "dues_reminder_day": (1, 28, "The dues reminder day is 1 to 28."),
+        "tax_rate_bp": (0, 5000, "The tax rate is 0 to 5000 basis points (0 to 50 %)."),
+        "financial_year_start_month": (1, 12, "The financial year starts in month 1 to 12."),
+    }
+    for name, default in (("tax_rate_bp", 0), ("financial_year_start_month", 4)):
+        if getattr(policy, name) is None:
+            setattr(policy, name, default)
+    for name, (low, high, message) in ranges.items():
+        value = getattr(policy, name)
+        if value is None or not low <= value <= high:
+            raise InvalidInput(detail=message)
+    offsets = policy.reminder_offsets_hours
+    if isinstance(offsets, str):
+        try:
+            offsets = [int(part) for part in offsets.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise InvalidInput(detail="Reminder offsets are hours, e.g. 24, 2.") from None
+    if not all(isinstance(h, int) and 1 <= h <= 720 for h in offsets or []):
+        raise InvalidInput(detail="Each reminder offset is 1 to 720 hours before the session.")
+    policy.reminder_offsets_hours = sorted(set(offsets or []), reverse=True)
+
+
+VALIDATORS: dict[type, Callable[[Any], None]] = {
+    Service: validate_service,
+    Therapist: validate_therapist,
+    TherapistServiceOverride: validate_override,
+    WeeklyHours: validate_weekly_hours,
+    AvailabilityException: validate_exception,
+    Location: lambda loc: setattr(loc, "name", clean_name(loc.name, "location name")),
+    Patient: validate_patient,
+    Contact: validate_contact,
+    MessageTemplate: validate_template,
+    ClinicPolicy: validate_policy,
+    Package: validate_package,
+}
+
+
+def save_record(
+    session: Session,
+    obj: Any,
+    *,
+    clinic_id: int,
+    actor: Actor,
+    before: dict[str, Any] | None,
+) -> Any:
+    """Validate and store a new or edited catalogue row of ``clinic_id``, with its audit row.
+
+    ``before`` is the snapshot taken before the form touched the object (None
+    for a new one). The caller must not have flushed the object.
+    """
+    validator = VALIDATORS.get(type(obj))
+    if validator is None:
+        raise TypeError(f"{type(obj).__name__} is not a catalogue record")
+    validator(obj)
+    obj.clinic_id = clinic_id
+    _check_references(session, obj, clinic_id)
+    session.add(obj)
+    session.flush()
+    action = f"{_entity(obj)}.{'create' if before is None else 'update'}"
+    audit.record(
+        session, clinic_id=clinic_id, actor=actor, action=action, entity=obj, before=before
+    )
+    session.commit()
+    return obj
+
+
+def delete_record(session: Session, obj: Any, *, clinic_id: int, actor: Actor) -> None:
+    if type(obj) not in VALIDATORS or obj.clinic_id != clinic_id:
+        raise NotFound(what="record")
+    before = audit.snapshot(obj)
+    audit.record(
+        session,
+        clinic_id=clinic_id,
+        actor=actor,
+        action=f"{_entity(obj)}.delete",
+        entity=obj,
+        before=before,
+    )
+    session.delete(obj)
+    session.commit()
+
+
+def create_therapist(
+    session: Session, *, clinic_id: int, name: str, specialization: str, actor: Actor
+) -> Therapist:
+    with write_transaction(session):
+        therapist = Therapist(clinic_id=clinic_id, name=name, specialization=specialization)
+        validate_therapist(therapist)
+        session.add(therapist)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="therapist.create", entity=therapist
+        )
+    return therapist
+
+
+def create_service(
+    session: Session,
+    *,
+    clinic_id: int,
+    name: str,
+    specialization: str,
+    duration_minutes: int,
+    price_minor: int,
+    actor: Actor,
+    capacity: int = 1,
+) -> Service:
+    with write_transaction(session):
+        service = Service(
+            clinic_id=clinic_id,
+            name=name,
+            specialization=specialization,
+            duration_minutes=duration_minutes,
+            price_minor=price_minor,
+            capacity=capacity,
+        )
+        validate_service(service)
+        session.add(service)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="service.create", entity=service
+        )
+    return service
+
+
+def add_weekly_hours(
+    session: Session,
+    *,
+    clinic_id: int,
+    therapist_id: int,
+    location_id: int,
+    weekday: int,
+    start: time,
+    end: time,
+    actor: Actor,
+) -> WeeklyHours:
+    with write_transaction(session):
+        hours = WeeklyHours(
+            clinic_id=clinic_id,
+            therapist_id=therapist_id,
+            location_id=location_id,
+            weekday=weekday,
+            start_time=start,
+            end_time=end,
+        )
+        validate_weekly_hours(hours)
+        _check_references(session, hours, clinic_id)
+        session.add(hours)
+        audit.record(session, clinic_id=clinic_id, actor=actor, action="hours.create", entity=hours)
+    return hours
+
+
+def add_exception(
+    session: Session,
+    *,
+    clinic_id: int,
+    kind: ExceptionKind,
+    start_date: date,
+    end_date: date,
+    actor: Actor,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+    start: time | None = None,
+    end: time | None = None,
+    reason: str | None = None,
+) -> AvailabilityException:
+    with write_transaction(session):
+        exc = AvailabilityException(
+            clinic_id=clinic_id,
+            kind=kind,
+            therapist_id=therapist_id,
+            location_id=location_id,
+            start_date=start_date,
+            end_date=end_date,
+            start_time=start,
+            end_time=end,
+            reason=reason,
+        )
+        validate_exception(exc)
+        _check_references(session, exc, clinic_id)
+        session.add(exc)
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="exception.create", entity=exc
+        )
+    return exc
+
+
+def _ordered_times(start: time | None, end: time | None) -> None:
+    if start is None or end is None or start >= end:
+        raise InvalidInput(detail="The start time must be before the end time.")
+
+
+_REFERENCES = {
+    "contact_id": Contact,
+    "therapist_id": Therapist,
+    "service_id": Service,
+    "location_id": Location,
+}
+
+
+def _check_references(session: Session, obj: Any, clinic_id: int) -> None:
+    """A row may only point at rows of its own clinic (forms post raw ids)."""
+    for attr, model in _REFERENCES.items():
+        ref = getattr(obj, attr, None)
+        if ref is None:
+            continue
+        owner = session.scalar(select(model.clinic_id).where(model.id == ref))
+        if owner != clinic_id:
+            raise NotFound(what=model.__name__.lower())
+
+
+def _entity(obj: Any) -> str:
+    return {
+        WeeklyHours: "hours",
+        AvailabilityException: "exception",
+        TherapistServiceOverride: "override",
+        MessageTemplate: "template",
+        ClinicPolicy: "policy",
+    }.get(type(obj), type(obj).__name__.lower())

@@ -1,0 +1,1 @@
+"""The chat: conversation rows, outbox, catalogue, rendering, delivery, hand-off to staff."""

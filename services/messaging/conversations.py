@@ -1,0 +1,83 @@
+"""Conversation rows: the one row per (clinic, channel, phone) the chat keeps its state in.
+
+``flows.engine`` runs a message through the dialog with the row locked by
+``conversation_for_update``; delivery marks a sent reminder with ``remember_reminder`` so
+the contact's next "1/2/3" answers it. Both live here, below ``flows/``, so services
+never reach up into the dialog.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from models import Channel, Conversation
+from services.messaging.catalogue import reminder_choices
+from services.people import patients
+
+
+def conversation_for_update(
+    session: Session, clinic_id: int, channel: Channel, phone: str
+) -> Conversation:
+    """The conversation row, locked until the turn commits; created on first contact.
+
+    The lock is what makes one conversation's messages run one at a time, on any
+    number of web processes.
+    """
+    query = (
+        select(Conversation)
+        .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
+        .where(
+            Conversation.clinic_id == clinic_id,
+            Conversation.channel == channel,
+            Conversation.phone == phone,
+        )
+        .with_for_update(of=Conversation)
+    )
+    conversation = session.scalar(query)
+    if conversation is not None:
+        return conversation
+    # First message: insert under a savepoint; if another process inserted the same
+    # conversation a moment ago, the unique constraint says so and we lock theirs.
+    contact = patients.find_contact(session, clinic_id, phone)
+    try:
+        with session.begin_nested():
+            conversation = Conversation(
+                clinic_id=clinic_id,
+                channel=channel,
+                phone=phone,
+                contact_id=contact.id if contact else None,
+                state="new",
+                data={},
+            )
+            session.add(conversation)
+    except IntegrityError:
+        conversation = session.scalar(query)
+        assert conversation is not None
+    return conversation
+
+
+def remember_reminder(
+    session: Session,
+    *,
+    clinic_id: int,
+    phone: str,
+    contact_id: int,
+    language: str,
+    channel: Channel,
+    appointment_id: int,
+) -> None:
+    """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
+    conversation = conversation_for_update(session, clinic_id, channel, phone)
+    data = copy.deepcopy(conversation.data or {})
+    data.pop("booking", None)
+    data["reminder_id"] = appointment_id
+    data["choices"] = [[value, label] for value, label in reminder_choices(language)]
+    conversation.data = data
+    conversation.state = "reminder"
+    conversation.misses = 0
+    if conversation.contact_id is None:
+        conversation.contact_id = contact_id

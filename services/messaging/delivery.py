@@ -1,0 +1,554 @@
+"""Delivering outbox rows: one attempt per call, exactly once across workers.
+
+``deliver`` is the whole life of one attempt: check again that the row should
+still go (the session still booked, the contact not opted out), render it for the
+channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
+clinic's approved template; SMS in GSM-7, template-only in India), claim it with a
+conditional UPDATE (so two workers never send it twice) right before the request,
+send it outside any transaction, and record the result. Queueing is ``services.messaging.outbox``;
+the channel rules are ``services.messaging.rendering``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Update, case, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from core.clock import require_aware
+from core.db import write_transaction
+from integrations.twilio.client import ProviderMessage, Sent
+from integrations.twilio.errors import SMS_OPTED_OUT, WHATSAPP_FALLBACK_CODES, SendError
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    OutboundMessage,
+    OutboundStatus,
+    SenderNumber,
+)
+from services.messaging.conversations import remember_reminder
+from services.messaging.outbox import queue_message
+from services.messaging.rendering import Outgoing, Undeliverable, compose, render
+from services.messaging.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+# A row left in "sending" this long belonged to a worker that died.
+STUCK_AFTER = timedelta(minutes=5)
+# The error code of a row whose fate at the provider is unknown (services.messaging.stuck_sends).
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+class Sender(Protocol):
+    def send(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        status_callback: str | None = None,
+        media_url: str | None = None,
+    ) -> Sent: ...
+
+    # Twilio's message list (``TwilioSender.sent_since``): raises ListError when unreadable.
+    def sent_since(self, *, from_: str, to: str, since: datetime) -> list[ProviderMessage]: ...
+
+
+def claim(session: Session, message_id: int, *, now: datetime) -> bool:
+    """queued → sending, only if still queued and due: the one worker that wins sends it."""
+    with write_transaction(session):
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .values(
+                status=OutboundStatus.SENDING,
+                claimed_at=now,
+                send_started_at=None,
+                attempts=OutboundMessage.attempts + 1,
+            )
+        )
+    return bool(claimed.rowcount)
+
+
+def deliver(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender | None = None,
+    sender_for: Callable[[Clinic], Sender | None] | None = None,
+    status_callback: str | None = None,
+    base_url: str | None = None,
+) -> OutboundStatus | None:
+    """One delivery attempt. Safe to call twice, or from two workers at once.
+
+    ``sender_for`` picks the clinic's own Twilio account where it has one;
+    ``sender`` is one sender for every clinic (tests, the benchmark).
+
+    Everything that can be decided without the provider (is it still wanted, which
+    account, the rendered text) is read first; the row is claimed only then, right
+    before the request. A worker killed before its claim leaves the row queued for the
+    next sweep; only a death inside the request itself leaves a row "sending", whose
+    fate release_stuck settles (the fault suite's kill -9 scenario, bench/faults.py).
+    """
+    require_aware(now, "now")
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("deliver was called with unsaved changes in its session")
+    session.commit()  # end a read transaction the caller had open: read the rows as they are
+    try:
+        prepared = _prepare(
+            session, message_id, now=now, sender=sender, sender_for=sender_for, base_url=base_url
+        )
+    except Exception as exc:
+        # Nothing has gone out. Count the attempt and give the row back with the usual
+        # backoff (failed after MAX_ATTEMPTS), so a row that cannot be prepared is not
+        # picked up by every sweep forever.
+        session.rollback()
+        if claim(session, message_id, now=now):
+            reason = f"{type(exc).__name__} before sending"
+            _release_unsent(session, message_id, now=now, reason=reason)
+        raise
+    if not isinstance(prepared, _Prepared):
+        return prepared
+    session.rollback()  # nothing is held open while we talk to the provider
+    if not claim(session, message_id, now=now):
+        return None
+    return _send(session, prepared, now=now, status_callback=status_callback)
+
+
+def _send(
+    session: Session, prepared: _Prepared, *, now: datetime, status_callback: str | None
+) -> OutboundStatus:
+    """The claimed row's one request to the provider: noted before it leaves, recorded after."""
+    attempt, outgoing = prepared.attempt, prepared.outgoing
+    attempt = replace(attempt, attempts=attempt.attempts + 1)  # the claim counted this one
+    # Noted before the request leaves: if this worker dies now, release_stuck knows the
+    # message may be at Twilio (and by which words to find it in Twilio's message list).
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == attempt.id)
+            .values(send_started_at=now, body=None if outgoing.content_sid else outgoing.body)
+        )
+
+    try:
+        sent = prepared.sender.send(
+            from_=outgoing.from_,
+            to=outgoing.to,
+            body=None if outgoing.content_sid else outgoing.body,
+            content_sid=outgoing.content_sid,
+            content_variables=outgoing.content_variables,
+            status_callback=status_callback,
+            **({"media_url": outgoing.media_url} if outgoing.media_url else {}),
+        )
+    except SendError as exc:
+        return _send_failed(session, attempt, exc, now=now)
+
+    with write_transaction(session):
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == attempt.id)
+            .values(
+                provider_sid=sent.sid,
+                body=outgoing.body,
+                sent_at=now,
+                # A status callback may have got here first: only "sending" becomes "sent".
+                status=case(
+                    (OutboundMessage.status == OutboundStatus.SENDING, OutboundStatus.SENT),
+                    else_=OutboundMessage.status,
+                ),
+            )
+        )
+        _remember_reminder(session, attempt)
+    return OutboundStatus.SENT
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    attempt: _Attempt
+    sender: Sender
+    outgoing: Outgoing
+
+
+def _prepare(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender | None,
+    sender_for: Callable[[Clinic], Sender | None] | None,
+    base_url: str | None,
+) -> _Prepared | OutboundStatus | None:
+    """What to send and with which account, before the row is claimed; or the row's
+    outcome when it is not to be sent (settled here, under a claim of its own)."""
+    loaded = _load(session, message_id, now=now)
+    if loaded is None:  # claimed or settled by another worker, or not due yet
+        session.rollback()
+        return None
+    message, clinic, appointment = loaded
+    contact = message.contact
+    attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
+    reason = _no_longer_wanted(session, message, contact, appointment, now)
+    if reason is not None:
+        return _claim_and_finish(session, attempt, now, OutboundStatus.CANCELLED, message=reason)
+    if is_simulator_phone(contact.phone):  # the chat simulator's test contact
+        text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
+        session.rollback()
+        if not claim(session, message_id, now=now):
+            return None
+        return _show_in_simulator(session, attempt, text)
+    chosen = sender_for(clinic) if sender_for is not None else sender
+    if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
+        session.rollback()
+        if not claim(session, message_id, now=now):
+            return None
+        _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
+        return OutboundStatus.QUEUED
+    try:
+        outgoing = render(
+            session, message, clinic, contact, appointment, now=now, base_url=base_url
+        )
+    except Undeliverable as exc:
+        status = _claim_and_finish(
+            session, attempt, now, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+        )
+        if status is not None and exc.fallback:
+            _queue_fallback(session, message_id, now=now)
+        return status
+    return _Prepared(attempt, chosen, outgoing)
+
+
+def _remember_reminder(session: Session, attempt: _Attempt) -> None:
+    if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
+        # The patient's next "1", "2" or "3" on this channel answers this reminder.
+        remember_reminder(
+            session,
+            clinic_id=attempt.clinic_id,
+            phone=attempt.phone,
+            contact_id=attempt.contact_id,
+            language=attempt.language,
+            channel=attempt.channel,
+            appointment_id=attempt.appointment_id,
+        )
+
+
+def _show_in_simulator(session: Session, attempt: _Attempt, text: str) -> OutboundStatus:
+    """A message for the simulator's fictional test contact never reaches a provider:
+    the row keeps the words (the simulator shows them) and says why it was not sent."""
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            still_sending(attempt.id).values(
+                status=OutboundStatus.CANCELLED,
+                body=text,
+                error_code=SIMULATED,
+                error_message=SIMULATED_REASON,
+            )
+        )
+        _remember_reminder(session, attempt)  # so the simulator can answer "1/2/3"
+    return OutboundStatus.CANCELLED
+
+
+def deliver_due_to_simulator(session: Session, *, clinic_id: int, phone: str, now: datetime) -> int:
+    """Settle a simulator test contact's due outbox rows now (``deliver`` shows them in the
+    simulator instead of sending), so the simulator need not wait for the next sweep."""
+    if not is_simulator_phone(phone):
+        raise ValueError("not a simulator number")
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .join(Contact, Contact.id == OutboundMessage.contact_id)
+            .where(
+                OutboundMessage.clinic_id == clinic_id,
+                Contact.phone == phone,
+                OutboundMessage.status == OutboundStatus.QUEUED,
+                OutboundMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboundMessage.id)
+        )
+    )
+    session.rollback()
+    for message_id in ids:
+        deliver(session, message_id, now=now)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the rest of an attempt needs once the claimed row's objects are gone."""
+
+    id: int
+    clinic_id: int
+    contact_id: int
+    phone: str
+    language: str
+    channel: Channel
+    kind: MessageKind
+    appointment_id: int | None
+    attempts: int
+
+    @classmethod
+    def of(cls, message: OutboundMessage, contact: Contact) -> _Attempt:
+        return cls(
+            id=message.id,
+            clinic_id=message.clinic_id,
+            contact_id=contact.id,
+            phone=contact.phone,
+            language=contact.language,
+            channel=message.channel,
+            kind=message.kind,
+            appointment_id=message.appointment_id,
+            attempts=message.attempts,
+        )
+
+
+def apply_status(
+    session: Session, provider_sid: str, status: str, *, error_code: str | None = None
+) -> bool:
+    """A provider status callback: move the row forward only, never back."""
+    try:
+        new = OutboundStatus(status)
+    except ValueError:
+        return False
+    if new in (OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.CANCELLED):
+        return False  # provider-side "queued"/"sending" say nothing we don't know
+    lower = [s for s in OutboundStatus if s.rank < new.rank and s is not OutboundStatus.CANCELLED]
+    values: dict[str, Any] = {"status": new}
+    if error_code:
+        values["error_code"] = error_code[:20]
+    with write_transaction(session):
+        result = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.provider_sid == provider_sid, OutboundMessage.status.in_(lower))
+            .values(**values)
+        )
+    return bool(result.rowcount)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _load(
+    session: Session, message_id: int, *, now: datetime
+) -> tuple[OutboundMessage, Clinic, Appointment | None] | None:
+    """The row, if it is queued and due, with everything rendering needs, read afresh
+    (two queries); None otherwise (the claim that follows checks again).
+
+    populate_existing: one sweep delivers many rows in one session, and the
+    re-check must see the database as it is now, not as this session last read it.
+    """
+    row = session.execute(
+        select(OutboundMessage, Clinic)
+        .join(Clinic, Clinic.id == OutboundMessage.clinic_id)
+        .options(joinedload(OutboundMessage.contact))
+        .where(
+            OutboundMessage.id == message_id,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.next_attempt_at <= now,
+        )
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    message, clinic = row
+    appointment = None
+    if message.appointment_id is not None:
+        appointment = session.scalar(
+            select(Appointment)
+            .options(
+                joinedload(Appointment.patient),
+                joinedload(Appointment.service),
+                joinedload(Appointment.therapist),
+            )
+            .where(Appointment.id == message.appointment_id)
+            .execution_options(populate_existing=True)
+        )
+    return message, clinic, appointment
+
+
+def _no_longer_wanted(
+    session: Session,
+    message: OutboundMessage,
+    contact: Contact,
+    appointment: Appointment | None,
+    now: datetime,
+) -> str | None:
+    if contact.opted_out(message.channel):
+        return f"the contact opted out of {message.channel.value}"
+    if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+        if appointment is None or appointment.status not in AppointmentStatus.active():
+            return "the session is no longer booked"
+        if appointment.start_at <= now:
+            return "the session has already started"
+        later = session.scalar(
+            select(OutboundMessage.id).where(
+                OutboundMessage.appointment_id == message.appointment_id,
+                OutboundMessage.kind == MessageKind.REMINDER,
+                OutboundMessage.id != message.id,
+                OutboundMessage.due_at > message.due_at,
+                OutboundMessage.due_at <= now,
+                OutboundMessage.status != OutboundStatus.CANCELLED,
+            )
+        )
+        if later is not None:  # sending late (a sweep was down): one reminder, not two
+            return "a later reminder for the same session is due"
+    return None
+
+
+def _send_failed(
+    session: Session, message: _Attempt, exc: SendError, *, now: datetime
+) -> OutboundStatus:
+    code = str(exc.code) if exc.code else None
+    if exc.outcome_unknown:
+        # The request may have reached Twilio: never send it twice on a guess. The row
+        # stays "sending" (with its send noted), and release_stuck looks it up in
+        # Twilio's message list once Twilio has surely settled it.
+        session.rollback()
+        with write_transaction(session):
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message.id)
+                .values(error_message=str(exc)[:300])
+            )
+        return OutboundStatus.SENDING
+    if exc.code == SMS_OPTED_OUT:
+        _note_sms_opt_out(session, message.contact_id, now=now)
+    if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+        status = _finish(session, message.id, OutboundStatus.FAILED, code=code, message=str(exc))
+        if message.channel is Channel.WHATSAPP and exc.code in WHATSAPP_FALLBACK_CODES:
+            _queue_fallback(session, message.id, now=now)
+        return status
+    delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+    with write_transaction(session):
+        session.execute(
+            still_sending(message.id).values(
+                status=OutboundStatus.QUEUED,
+                next_attempt_at=now + delay,
+                error_code=code,
+                error_message=str(exc)[:300],
+            )
+        )
+    return OutboundStatus.QUEUED
+
+
+def _note_sms_opt_out(session: Session, contact_id: int, *, now: datetime) -> None:
+    """Twilio says the number replied STOP to us by SMS: remember it, so we stop trying."""
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            update(Contact)
+            .where(Contact.id == contact_id, Contact.sms_opted_out_at.is_(None))
+            .values(sms_opted_out_at=now)
+        )
+
+
+def still_sending(message_id: int) -> Update:
+    """An UPDATE of one outbox row that applies only while the row is still "sending": a
+    claim that the sweep or another worker settled first is left as they left it."""
+    return update(OutboundMessage).where(
+        OutboundMessage.id == message_id,
+        OutboundMessage.status == OutboundStatus.SENDING,
+    )
+
+
+def _finish(
+    session: Session,
+    message_id: int,
+    status: OutboundStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> OutboundStatus:
+    session.rollback()
+    with write_transaction(session):
+        session.execute(
+            still_sending(message_id).values(
+                status=status, error_code=code, error_message=(message or "")[:300] or None
+            )
+        )
+    return status
+
+
+def _claim_and_finish(
+    session: Session,
+    attempt: _Attempt,
+    now: datetime,
+    status: OutboundStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> OutboundStatus | None:
+    """Settle a row that will not be sent (no longer wanted, undeliverable); None when
+    another worker claimed it first."""
+    session.rollback()
+    if not claim(session, attempt.id, now=now):
+        return None
+    return _finish(session, attempt.id, status, code=code, message=message)
+
+
+def _release_unsent(session: Session, message_id: int, *, now: datetime, reason: str) -> None:
+    """A claimed row that certainly did not go out: back to the queue, or failed for good."""
+    session.rollback()
+    with write_transaction(session):
+        attempts = session.scalar(
+            select(OutboundMessage.attempts).where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == OutboundStatus.SENDING,
+            )
+        )
+        if attempts is None:
+            return
+        values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
+        if attempts >= MAX_ATTEMPTS:
+            values["status"] = OutboundStatus.FAILED
+        else:
+            values["status"] = OutboundStatus.QUEUED
+            values["next_attempt_at"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        session.execute(still_sending(message_id).values(**values))
+
+
+def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
+    """A WhatsApp message that cannot go goes by SMS, where the clinic has an SMS number."""
+    with write_transaction(session):
+        failed = session.get(OutboundMessage, message_id)
+        if failed is None or failed.channel is not Channel.WHATSAPP:
+            return
+        has_sms = session.scalar(
+            select(SenderNumber.id).where(
+                SenderNumber.clinic_id == failed.clinic_id, SenderNumber.channel == Channel.SMS
+            )
+        )
+        if has_sms is None or failed.contact.opted_out(Channel.SMS):
+            return
+        queue_message(
+            session,
+            clinic_id=failed.clinic_id,
+            contact_id=failed.contact_id,
+            channel=Channel.SMS,
+            kind=failed.kind,
+            template_key=failed.template_key,
+            variables=failed.variables,
+            idempotency_key=f"{failed.idempotency_key}:sms",
+            due_at=now,
+            appointment_id=failed.appointment_id,
+            fallback_of_id=failed.id,
+        )

@@ -1,0 +1,325 @@
+"""The outbox, queueing side: every message the system sends on its own is a row,
+written in the transaction of the change that causes it (a booking's reminders,
+a notice of what staff did, a dues reminder). ``services.messaging.delivery`` sends them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from core.clock import require_aware
+from core.db import write_transaction
+from models import (
+    Appointment,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    OutboundMessage,
+    OutboundStatus,
+    SenderNumber,
+)
+from services import audit
+from services.audit import Actor
+from services.errors import InvalidTransition, NotFound
+from services.locks import lock_appointment
+
+
+def queue_message(
+    session: Session,
+    *,
+    clinic_id: int,
+    contact_id: int,
+    channel: Channel,
+    kind: MessageKind,
+    template_key: str,
+    idempotency_key: str,
+    due_at: datetime,
+    variables: dict[str, Any] | None = None,
+    appointment_id: int | None = None,
+    fallback_of_id: int | None = None,
+) -> OutboundMessage | None:
+    """Add a message to the outbox; a second call with the same key adds nothing, and
+    nothing is added for a contact whose data was erased."""
+    require_aware(due_at, "due_at")
+    contact = session.get(Contact, contact_id)
+    if contact is not None and contact.erased_at is not None:
+        return None  # an erased contact has no number left to send to
+    exists = session.scalar(
+        select(OutboundMessage.id).where(OutboundMessage.idempotency_key == idempotency_key)
+    )
+    if exists is not None:
+        return None
+    message = OutboundMessage(
+        clinic_id=clinic_id,
+        contact_id=contact_id,
+        appointment_id=appointment_id,
+        channel=channel,
+        kind=kind,
+        template_key=template_key,
+        variables=variables or {},
+        idempotency_key=idempotency_key,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        fallback_of_id=fallback_of_id,
+    )
+    session.add(message)
+    return message
+
+
+def queue_for_contact(
+    session: Session,
+    clinic: Clinic,
+    contact: Contact,
+    *,
+    kind: MessageKind,
+    template_key: str,
+    idempotency_key: str,
+    due_at: datetime,
+    variables: dict[str, Any] | None = None,
+    appointment_id: int | None = None,
+) -> OutboundMessage | None:
+    """``queue_message`` on the channel the contact is best reached on
+    (``preferred_channel``)."""
+    return queue_message(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        channel=preferred_channel(session, clinic, contact),
+        kind=kind,
+        template_key=template_key,
+        idempotency_key=idempotency_key,
+        due_at=due_at,
+        variables=variables,
+        appointment_id=appointment_id,
+    )
+
+
+def schedule_reminders(session: Session, appointment: Appointment, *, now: datetime) -> int:
+    """One reminder per clinic offset (24 h and 2 h by default); none already past."""
+    clinic = session.get(Clinic, appointment.clinic_id)
+    contact = appointment.patient.contact
+    assert clinic is not None
+    channel = preferred_channel(session, clinic, contact)
+    made = 0
+    for hours in sorted(set(clinic.policy.reminder_offsets_hours or []), reverse=True):
+        due = appointment.start_at - timedelta(hours=int(hours))
+        if due <= now:
+            continue
+        key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+        # Moved back to a time it had before: that time's reminder was withdrawn
+        # (cancel_pending), and its key would otherwise block a new one. Still due
+        # in the future, so it cannot have been sent or dropped at send time.
+        revived = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.idempotency_key == key,
+                OutboundMessage.status == OutboundStatus.CANCELLED,
+            )
+            .values(
+                status=OutboundStatus.QUEUED,
+                channel=channel,
+                due_at=due,
+                next_attempt_at=due,
+                attempts=0,
+                claimed_at=None,
+                error_code=None,
+                error_message=None,
+            )
+        ).rowcount
+        made += bool(
+            revived
+            or queue_message(
+                session,
+                clinic_id=clinic.id,
+                contact_id=contact.id,
+                channel=channel,
+                kind=MessageKind.REMINDER,
+                template_key="reminder",
+                idempotency_key=key,
+                due_at=due,
+                appointment_id=appointment.id,
+            )
+        )
+    return made
+
+
+def cancel_pending(
+    session: Session, appointment_id: int, *, kinds: tuple[MessageKind, ...], reason: str
+) -> int:
+    """Withdraw messages not sent yet (a reminder for a session that moved or was cancelled)."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.appointment_id == appointment_id,
+            OutboundMessage.status == OutboundStatus.QUEUED,
+            OutboundMessage.kind.in_(kinds),
+        )
+        .values(status=OutboundStatus.CANCELLED, error_message=reason)
+    )
+    return result.rowcount or 0
+
+
+def notify_patient(
+    session: Session, appointment: Appointment, *, event: str, now: datetime
+) -> OutboundMessage | None:
+    """Tell the patient what the clinic did (booked, moved, cancelled) to their session."""
+    clinic = session.get(Clinic, appointment.clinic_id)
+    assert clinic is not None
+    contact = appointment.patient.contact
+    return queue_for_contact(
+        session,
+        clinic,
+        contact,
+        kind=MessageKind.NOTICE,
+        template_key=f"notice_{event}",
+        idempotency_key=f"notice:{appointment.id}:{event}:{now:%Y%m%dT%H%M%S%f}",
+        due_at=now,
+        appointment_id=appointment.id,
+    )
+
+
+def preferred_channel(session: Session, clinic: Clinic, contact: Contact) -> Channel:
+    """Where to reach the contact: WhatsApp where the clinic has it and the contact has
+    not opted out, unless they only ever wrote to us by SMS; else SMS."""
+    channels = set(
+        session.scalars(select(SenderNumber.channel).where(SenderNumber.clinic_id == clinic.id))
+    )
+    sms_only = contact.sms_last_inbound_at is not None and contact.whatsapp_last_inbound_at is None
+    if sms_only and Channel.SMS in channels and not contact.opted_out(Channel.SMS):
+        return Channel.SMS
+    if Channel.WHATSAPP in channels and not contact.opted_out(Channel.WHATSAPP):
+        return Channel.WHATSAPP
+    if Channel.SMS in channels and not contact.opted_out(Channel.SMS):
+        return Channel.SMS
+    return Channel.WHATSAPP
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    """Queued and due: what the sweep hands over, and what a stalled sender leaves waiting."""
+    return and_(
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at <= now
+    )
+
+
+def due_ids(session: Session, *, now: datetime, after_id: int = 0, limit: int = 1000) -> list[int]:
+    """Ids of queued rows that are due, in id order, one page after ``after_id``."""
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(_is_due(now), OutboundMessage.id > after_id)
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages due and not yet sent; the oldest one's wait shows a stalled sender first."""
+
+    due: int
+    oldest_due_at: datetime | None
+
+    def oldest_wait_seconds(self, now: datetime) -> float | None:
+        if self.oldest_due_at is None:
+            return None
+        return round(max(0.0, (now - self.oldest_due_at).total_seconds()), 1)
+
+
+def backlog(session: Session, *, now: datetime) -> Backlog:
+    due, oldest = session.execute(
+        select(func.count(), func.min(OutboundMessage.next_attempt_at)).where(_is_due(now))
+    ).one()
+    session.rollback()
+    return Backlog(due=due, oldest_due_at=oldest)
+
+
+def failures_by_error_code(session: Session, *, since: datetime) -> dict[str, int]:
+    """Messages that failed or were undelivered since ``since`` (last changed then), by
+    error code ("none" when there is none). Deployment-wide: for operators' metrics."""
+    rows = session.execute(
+        select(OutboundMessage.error_code, func.count())
+        .where(
+            OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
+            OutboundMessage.updated_at >= since,
+        )
+        .group_by(OutboundMessage.error_code)
+    ).all()
+    session.rollback()
+    return {code or "none": count for code, count in rows}
+
+
+def retry_message(
+    session: Session, *, clinic_id: int, message_id: int, now: datetime, actor: Actor
+) -> OutboundMessage:
+    """Staff send a failed or undelivered message again (from the message log)."""
+    with write_transaction(session):
+        message = session.scalar(
+            select(OutboundMessage).where(
+                OutboundMessage.id == message_id, OutboundMessage.clinic_id == clinic_id
+            )
+        )
+        if message is None:
+            raise NotFound(what="message")
+        if message.status not in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+            raise InvalidTransition(
+                f"Only failed or undelivered messages can be retried; this one is "
+                f"{message.status.value}."
+            )
+        before = audit.snapshot(message)
+        message.status = OutboundStatus.QUEUED
+        message.next_attempt_at = now
+        message.attempts = 0
+        message.provider_sid = None
+        message.error_code = None
+        message.error_message = None
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="message.retry",
+            entity=message,
+            before=before,
+        )
+    return message
+
+
+def send_reminder_now(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> OutboundMessage:
+    """Staff send one extra reminder for an upcoming session, now (the scheduled ones stay)."""
+    with write_transaction(session):
+        appointment = lock_appointment(session, clinic_id, appointment_id)
+        if not appointment.is_active or appointment.start_at <= now:
+            raise InvalidTransition("Only an upcoming booked session can be reminded.")
+        clinic = session.get(Clinic, clinic_id)
+        assert clinic is not None
+        contact = appointment.patient.contact
+        channel = preferred_channel(session, clinic, contact)
+        if contact.opted_out(channel):
+            raise InvalidTransition("This contact has opted out of messages.")
+        message = queue_message(
+            session,
+            clinic_id=clinic_id,
+            contact_id=contact.id,
+            channel=channel,
+            kind=MessageKind.REMINDER,
+            template_key="reminder",
+            idempotency_key=f"reminder:{appointment.id}:staff:{now:%Y%m%dT%H%M%S%f}",
+            due_at=now,
+            appointment_id=appointment.id,
+        )
+        if message is None:
+            raise InvalidTransition("A reminder was sent a moment ago.")
+        audit.record(
+            session, clinic_id=clinic_id, actor=actor, action="message.reminder", entity=message
+        )
+    return message

@@ -1,0 +1,182 @@
+"""Rendering an outbox row for its channel, under that channel's rules.
+
+WhatsApp: free-form inside the contact's 24-hour window, otherwise only the
+clinic's approved template (Content SID + numbered variables). SMS: GSM-7 text
+and, in India, only the DLT-registered template's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from core.formatting import format_money, format_time, format_when
+from integrations.twilio.addresses import whatsapp_address
+from integrations.twilio.gsm7 import sms_plain
+from models import (
+    Appointment,
+    Channel,
+    Clinic,
+    Contact,
+    MessageKind,
+    MessageTemplate,
+    OutboundMessage,
+    SenderNumber,
+)
+from services.messaging.catalogue import numbered, reminder_choices, say
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    from_: str
+    to: str
+    body: str
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+    media_url: str | None = None
+
+
+class Undeliverable(Exception):
+    """This message cannot go on its channel as things stand (say, no template)."""
+
+    def __init__(self, reason: str, *, code: str | None = None, fallback: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.fallback = fallback
+
+
+def render(
+    session: Session,
+    message: OutboundMessage,
+    clinic: Clinic,
+    contact: Contact,
+    appointment: Appointment | None,
+    *,
+    now: datetime,
+    base_url: str | None = None,
+) -> Outgoing:
+    """The message as this channel may carry it now, or ``Undeliverable``."""
+    text, values = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
+    # The clinic's number on this channel and its template for this message, in one query.
+    row = session.execute(
+        select(SenderNumber.address, MessageTemplate)
+        .outerjoin(
+            MessageTemplate,
+            and_(
+                MessageTemplate.clinic_id == SenderNumber.clinic_id,
+                MessageTemplate.channel == SenderNumber.channel,
+                MessageTemplate.key == message.template_key,
+            ),
+        )
+        .where(SenderNumber.clinic_id == clinic.id, SenderNumber.channel == message.channel)
+    ).first()
+    if row is None:
+        raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
+    sender, template = row
+    if message.channel is Channel.WHATSAPP:
+        last = contact.whatsapp_last_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            media = values.get("media_url") if base_url else None
+            return Outgoing(
+                whatsapp_address(sender), whatsapp_address(contact.phone), text, media_url=media
+            )
+        if template is None or not template.content_sid:
+            raise Undeliverable(
+                f"outside the 24-hour window and no approved WhatsApp template "
+                f"'{message.template_key}' is configured",
+                code="no_template",
+                fallback=True,
+            )
+        variables = {
+            str(i): str(values.get(name, "")) for i, name in enumerate(template.variable_order, 1)
+        }
+        return Outgoing(
+            whatsapp_address(sender),
+            whatsapp_address(contact.phone),
+            text,
+            content_sid=template.content_sid,
+            content_variables=variables,
+        )
+    if clinic.phone_region == "IN":
+        # Indian SMS must match a DLT-registered template word for word.
+        if template is None or not template.body or not template.dlt_template_id:
+            raise Undeliverable(
+                f"SMS in India needs a DLT-registered template '{message.template_key}'",
+                code="no_dlt_template",
+            )
+        text = template.body.format(**values)
+    return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def addresses(
+    session: Session, clinic: Clinic, contact: Contact, channel: Channel
+) -> tuple[str, str] | None:
+    """(from, to) as ``render`` addresses a message on this channel, or None without a number."""
+    sender = session.scalar(
+        select(SenderNumber.address).where(
+            SenderNumber.clinic_id == clinic.id, SenderNumber.channel == channel
+        )
+    )
+    if sender is None:
+        return None
+    if channel is Channel.WHATSAPP:
+        return whatsapp_address(sender), whatsapp_address(contact.phone)
+    return sender, contact.phone
+
+
+def compose(
+    message: OutboundMessage,
+    clinic: Clinic,
+    contact: Contact,
+    appointment: Appointment | None,
+    *,
+    now: datetime,
+    base_url: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The message's words in the contact's language, and the named values behind them."""
+    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
+    values.setdefault("clinic", clinic.name)
+    # Our own pages (a receipt, a UPI QR code) are stored as paths: "x_path" → "x_url".
+    for key in [k for k in values if k.endswith("_path")]:
+        values[key[: -len("_path")] + "_url"] = f"{base_url or ''}{values[key]}"
+    if "until" in values:
+        values["until"] = format_time(
+            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone))
+        )
+    text = say(contact.language, message.template_key, **values)
+    if message.kind is MessageKind.REMINDER:
+        text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
+    return text, values
+
+
+def _appointment_values(
+    appointment: Appointment | None, clinic: Clinic, now: datetime
+) -> dict[str, Any]:
+    if appointment is None:
+        return {}
+    zone = ZoneInfo(clinic.timezone)
+    today = now.astimezone(zone).date()
+    start_local = appointment.start_at.astimezone(zone)
+    if start_local.date() == today:
+        when = f"today at {format_time(start_local)}"
+    elif start_local.date() == today + timedelta(days=1):
+        when = f"tomorrow at {format_time(start_local)}"
+    else:
+        when = format_when(appointment.start_at, clinic.timezone)
+    return {
+        "patient": appointment.patient.name,
+        "service": appointment.service.name,
+        "therapist": appointment.therapist.name,
+        "when": when,
+        "time": format_time(start_local),
+        "number": appointment.number,
+        "price": format_money(appointment.price_minor, clinic.currency, short=True),
+    }

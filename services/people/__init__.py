@@ -1,0 +1,1 @@
+"""Contacts, patients and guardians: phones, notes and timelines."""

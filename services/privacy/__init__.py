@@ -1,0 +1,1 @@
+"""A contact's data rights: export everything held, erase on request."""

@@ -1,0 +1,1 @@
+"""Sessions in time: availability, booking, holds, reschedule requests."""

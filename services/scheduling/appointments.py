@@ -1,0 +1,511 @@
+"""Booking verbs: book, reschedule, cancel, confirm, complete, mark no-show.
+
+Each is one transaction and writes one audit row. Double booking is prevented
+twice: the availability check runs under a lock (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: the therapist's row FOR UPDATE), and on PostgreSQL an exclusion
+constraint is the final guard. Either way a lost race is ``SlotTaken`` with
+alternatives, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import require_aware
+from core.db import in_unit_of_work, write_transaction
+from models import (
+    ActorType,
+    Appointment,
+    AppointmentCounter,
+    AppointmentStatus,
+    BookingSource,
+    ClinicPolicy,
+    MessageKind,
+    Patient,
+    PaymentStatus,
+    RescheduleRequest,
+    RescheduleStatus,
+    Therapist,
+)
+from services import audit
+from services.audit import Actor
+from services.billing import credits, payment_requests
+from services.billing import invoices as billing
+from services.billing.numbering import next_value
+from services.errors import (
+    BeyondHorizon,
+    InThePast,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OutsideHours,
+    SlotTaken,
+    TooLateToCancel,
+    TooLateToReschedule,
+    TooSoon,
+)
+from services.locks import lock_appointment
+from services.messaging import outbox as messaging
+from services.scheduling.availability import (
+    BookingContext,
+    Slot,
+    group_overlap_key,
+    load_context,
+    slots_for_context,
+)
+
+ALTERNATIVES = 3
+_REMINDERS = (MessageKind.REMINDER,)
+
+
+def book_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    service_id: int,
+    start: datetime,
+    now: datetime,
+    actor: Actor,
+    source: BookingSource,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+) -> Appointment:
+    """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist."""
+    require_aware(start, "start")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    ctx: BookingContext | None = None
+    try:
+        with write_transaction(session):
+            patient = session.scalar(
+                select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+            )
+            if patient is None or not patient.active:
+                raise NotFound(what="patient")
+            ctx = load_context(session, clinic_id, service_id, therapist_id)
+            _check_time_policy(ctx, start, now)
+            slot = _claim_slot(session, ctx, start, now, location_id, ignore_appointment_id=None)
+            offer = ctx.offers[slot.therapist_id]
+            number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
+            appointment = Appointment(
+                clinic_id=clinic_id,
+                number=number,
+                patient_id=patient.id,
+                therapist_id=slot.therapist_id,
+                service_id=service_id,
+                location_id=slot.location_id,
+                start_at=start,
+                end_at=slot.end,  # computed in UTC, so right across a DST change
+                price_minor=offer.price_minor,
+                payment_status=PaymentStatus.UNPAID
+                if offer.price_minor
+                else PaymentStatus.NOT_REQUIRED,
+                source=source,
+                overlap_key=_overlap_key(ctx, start, number),
+                created_by=actor.label(),
+            )
+            # Set the loaded objects too: the confirmation reads them, and the
+            # session's identity map holds objects only while something refers to them.
+            appointment.patient = patient
+            appointment.service = ctx.service
+            appointment.therapist = ctx.therapists[slot.therapist_id]
+            session.add(appointment)
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="appointment.book",
+                entity=appointment,
+            )
+            messaging.schedule_reminders(session, appointment, now=now)
+            payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
+            if actor.is_staff:
+                messaging.notify_patient(session, appointment, event="booked", now=now)
+    except _Unavailable as exc:
+        assert ctx is not None
+        raise _refusal(session, exc, ctx, start, now, location_id) from None
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc) or ctx is None:
+            raise
+        raise SlotTaken(alternatives=_alternatives(session, ctx, start, now, location_id)) from None
+    return appointment
+
+
+def reschedule_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    new_start: datetime,
+    now: datetime,
+    actor: Actor,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+) -> Appointment:
+    """Move an active appointment. Patients are held to the reschedule window; staff are not."""
+    require_aware(new_start, "new_start")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    ctx: BookingContext | None = None
+    try:
+        with write_transaction(session):
+            appointment = lock_appointment(session, clinic_id, appointment_id)
+            _require_active(appointment, "moved")
+            window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
+            if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
+                raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
+            before = audit.snapshot(appointment)
+            target_therapist = therapist_id or appointment.therapist_id
+            ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
+            _check_time_policy(ctx, new_start, now)
+            slot = _claim_slot(
+                session, ctx, new_start, now, location_id, ignore_appointment_id=appointment.id
+            )
+            appointment.therapist = ctx.therapists[slot.therapist_id]
+            appointment.location_id = slot.location_id
+            appointment.start_at = new_start
+            appointment.end_at = slot.end
+            appointment.overlap_key = _overlap_key(ctx, new_start, appointment.number)
+            appointment.status = AppointmentStatus.BOOKED
+            appointment.confirmed_at = None
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="appointment.reschedule",
+                entity=appointment,
+                before=before,
+            )
+            messaging.cancel_pending(
+                session, appointment.id, kinds=_REMINDERS, reason="the session moved"
+            )
+            messaging.schedule_reminders(session, appointment, now=now)
+            if actor.is_staff:
+                messaging.notify_patient(session, appointment, event="moved", now=now)
+    except _Unavailable as exc:
+        assert ctx is not None
+        raise _refusal(session, exc, ctx, new_start, now, location_id, appointment_id) from None
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc) or ctx is None:
+            raise
+        raise SlotTaken(
+            alternatives=_alternatives(session, ctx, new_start, now, location_id, appointment_id)
+        ) from None
+    return appointment
+
+
+def cancel_appointment(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    reason: str | None = None,
+    waive_charge: bool = False,
+    notice: str = "cancelled",
+) -> Appointment:
+    """Cancel and free the slot. Patients are held to the cancellation window; staff are not.
+
+    Billing follows the policy: outside the window (or with ``waive_charge``, which
+    staff must give a reason for) the session's invoice is voided, so what paid it
+    is on account for a refund, and package credit comes back; inside it, the
+    session stays charged.
+    """
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    if waive_charge and not (reason or "").strip():
+        raise InvalidInput(detail="Please give a reason for waiving the charge.")
+    with write_transaction(session):
+        appointment = lock_appointment(session, clinic_id, appointment_id)
+        _require_active(appointment, "cancelled")
+        window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
+        inside_window = appointment.start_at - now < window
+        if actor.type is ActorType.CONTACT and inside_window:
+            raise TooLateToCancel(hours=int(window.total_seconds() // 3600))
+        before = audit.snapshot(appointment)
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at = now
+        appointment.cancelled_by = actor.label()
+        appointment.cancellation_reason = (reason or "").strip()[:300] or None
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="appointment.cancel",
+            entity=appointment,
+            before=before,
+        )
+        messaging.cancel_pending(
+            session, appointment.id, kinds=_REMINDERS, reason="the session was cancelled"
+        )
+        _withdraw_reschedule_requests(session, appointment, now=now, actor=actor)
+        charged = inside_window and not waive_charge and actor.is_staff
+        if not charged:
+            _uncharge(session, appointment, reason=reason, now=now, actor=actor)
+        if actor.type is not ActorType.CONTACT:
+            messaging.notify_patient(session, appointment, event=notice, now=now)
+    return appointment
+
+
+def _withdraw_reschedule_requests(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> None:
+    """A pending request to move a cancelled session has nothing left to move."""
+    session.execute(
+        update(RescheduleRequest)
+        .where(
+            RescheduleRequest.appointment_id == appointment.id,
+            RescheduleRequest.status == RescheduleStatus.PENDING,
+        )
+        .values(
+            status=RescheduleStatus.WITHDRAWN,
+            decided_by=actor.label(),
+            decided_at=now,
+            decision_note="the session was cancelled",
+        )
+    )
+
+
+def _uncharge(
+    session: Session, appointment: Appointment, *, reason: str | None, now: datetime, actor: Actor
+) -> None:
+    """A cancelled session that is not charged: its package credit comes back and its
+    invoice is voided, so what paid it is on account for a refund."""
+    credits.return_credit(session, appointment, now=now, actor=actor)
+    invoice = billing.session_invoice(session, appointment.id)
+    if invoice is not None:
+        billing.void_invoice(
+            session, invoice, reason=f"session cancelled: {reason or 'no reason'}", actor=actor
+        )
+
+
+def confirm_appointment(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    """The patient said they will come. Confirming twice is harmless."""
+    with write_transaction(session):
+        appointment = lock_appointment(session, clinic_id, appointment_id)
+        _require_active(appointment, "confirmed")
+        if appointment.status is AppointmentStatus.CONFIRMED:
+            return appointment
+        before = audit.snapshot(appointment)
+        appointment.status = AppointmentStatus.CONFIRMED
+        appointment.confirmed_at = now
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="appointment.confirm",
+            entity=appointment,
+            before=before,
+        )
+    return appointment
+
+
+def complete_appointment(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    return _close(session, clinic_id, appointment_id, now, actor, AppointmentStatus.COMPLETED)
+
+
+def mark_no_show(
+    session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
+) -> Appointment:
+    return _close(session, clinic_id, appointment_id, now, actor, AppointmentStatus.NO_SHOW)
+
+
+def _close(
+    session: Session,
+    clinic_id: int,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    status: AppointmentStatus,
+) -> Appointment:
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
+    with write_transaction(session):
+        appointment = lock_appointment(session, clinic_id, appointment_id)
+        _require_active(appointment, verb)
+        if appointment.start_at > now:
+            raise InvalidTransition(
+                "This session has not started yet, so it cannot be " + verb + "."
+            )
+        before = audit.snapshot(appointment)
+        appointment.status = status
+        if status is AppointmentStatus.COMPLETED:
+            appointment.completed_at = now
+            if appointment.payment_status is not PaymentStatus.PAID:
+                # Pay-after sessions are invoiced once delivered.
+                billing.invoice_appointment(session, appointment, now=now, actor=actor)
+                billing.settle(
+                    session, clinic_id, appointment.patient.contact_id, now=now, actor=actor
+                )
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action=f"appointment.{status.value}",
+            entity=appointment,
+            before=before,
+        )
+        messaging.cancel_pending(
+            session, appointment.id, kinds=_REMINDERS, reason=f"the session is {status.value}"
+        )
+    return appointment
+
+
+# --- internals -------------------------------------------------------------------------
+
+
+class _Unavailable(Exception):
+    """Raised inside the transaction; turned into a patient-facing refusal after it."""
+
+
+def _check_time_policy(ctx: BookingContext, start: datetime, now: datetime) -> None:
+    policy = ctx.policy
+    if start <= now:
+        raise InThePast()
+    if start < now + timedelta(hours=policy.min_notice_hours):
+        raise TooSoon(hours=policy.min_notice_hours)
+    if start >= now + timedelta(days=policy.booking_horizon_days):
+        raise BeyondHorizon(days=policy.booking_horizon_days)
+
+
+def _claim_slot(
+    session: Session,
+    ctx: BookingContext,
+    start: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None,
+) -> Slot:
+    """Find a free slot at ``start`` and lock its therapist so nobody else takes it.
+
+    Therapists are locked in id order, so two bookings can never deadlock.
+    """
+    day = start.astimezone(ctx.zone).date()
+    for therapist_id in sorted(ctx.offers):
+        session.execute(select(Therapist.id).where(Therapist.id == therapist_id).with_for_update())
+        one = _only(ctx, therapist_id)
+        for slot in slots_for_context(
+            session,
+            one,
+            start_date=day,
+            end_date=day,
+            now=now,
+            location_id=location_id,
+            ignore_appointment_id=ignore_appointment_id,
+        ):
+            if slot.start == start:
+                return slot
+    raise _Unavailable()
+
+
+def _only(ctx: BookingContext, therapist_id: int) -> BookingContext:
+    return BookingContext(
+        clinic=ctx.clinic,
+        policy=ctx.policy,
+        service=ctx.service,
+        offers={therapist_id: ctx.offers[therapist_id]},
+        therapists={therapist_id: ctx.therapists[therapist_id]},
+    )
+
+
+def _refusal(
+    session: Session,
+    exc: _Unavailable,
+    ctx: BookingContext,
+    start: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None = None,
+) -> Exception:
+    """Taken (someone booked it) or outside hours (nobody could)? Tell them which."""
+    day = start.astimezone(ctx.zone).date()
+    alternatives = _alternatives(session, ctx, start, now, location_id, ignore_appointment_id)
+    workable = slots_for_context(
+        session,
+        ctx,
+        start_date=day,
+        end_date=day,
+        now=now,
+        location_id=location_id,
+        respect_bookings=False,
+    )
+    _end_read(session)
+    if any(slot.start == start for slot in workable):
+        return SlotTaken(alternatives=alternatives)
+    return OutsideHours(alternatives=alternatives)
+
+
+def _alternatives(
+    session: Session,
+    ctx: BookingContext,
+    around: datetime,
+    now: datetime,
+    location_id: int | None,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    """The free start times nearest to the one asked for, one slot per time."""
+    day = around.astimezone(ctx.zone).date()
+    slots = slots_for_context(
+        session,
+        ctx,
+        start_date=day - timedelta(days=1),
+        end_date=day + timedelta(days=7),
+        now=now,
+        location_id=location_id,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    _end_read(session)
+    by_start: dict[datetime, Slot] = {}
+    for slot in slots:
+        by_start.setdefault(slot.start, slot)
+    around = around.astimezone(UTC)  # real distance, not wall-clock, across a DST change
+    nearest = sorted(
+        by_start.values(), key=lambda s: (abs(s.start.astimezone(UTC) - around), s.start)
+    )
+    return sorted(nearest[:ALTERNATIVES])
+
+
+def _end_read(session: Session) -> None:
+    """Close the read transaction the refusal checks opened (not a caller's unit of work)."""
+    if not in_unit_of_work(session):
+        session.rollback()
+
+
+def _overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:
+    if ctx.service.capacity > 1:
+        return group_overlap_key(ctx.service.id, start)
+    return f"a:{number}"
+
+
+def _next_number(session: Session, clinic_id: int, year: int) -> str:
+    """APT-<year>-<6 digits>, from a per-clinic counter."""
+    value = next_value(session, AppointmentCounter.__table__, clinic_id=clinic_id, year=year)
+    return f"APT-{year}-{value:06d}"
+
+
+def _require_active(appointment: Appointment, verb: str) -> None:
+    if not appointment.is_active:
+        status = appointment.status.value.replace("_", "-")
+        raise InvalidTransition(status=status, verb=verb)
+
+
+def _policy_hours(session: Session, appointment: Appointment, which: str) -> int:
+    policy = session.get(ClinicPolicy, appointment.clinic_id)
+    assert policy is not None
+    return (
+        policy.cancellation_window_hours
+        if which == "cancellation"
+        else policy.reschedule_window_hours
+    )
+
+
+def _is_overlap_violation(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == "no_overlap"

@@ -1,0 +1,915 @@
+"""The roles matrix, enforced: every registered admin view, route and action, for every role.
+
+The walker reads the views from the app (``app.extensions["admin"]``) and what
+each role may do from ``admin.permissions``, so a view added later is walked too.
+It also puts other clinics' ids (and, for a therapist, other therapists' rows)
+into every URL that takes an id: the answer is never a page with their data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import url_for
+from sqlalchemy import func, or_, select
+from werkzeug.exceptions import HTTPException
+
+from admin import permissions
+from admin.views.access import BUILTIN_VERBS, SHARED, route_verb
+from models import (
+    Appointment,
+    AppointmentStatus,
+    AuditLog,
+    Base,
+    BookingSource,
+    Channel,
+    Clinic,
+    ExceptionKind,
+    MessageTemplate,
+    Package,
+    Payment,
+    PaymentMethod,
+    Relation,
+    Role,
+    StaffUser,
+    Therapist,
+    TherapistServiceOverride,
+    WeeklyHours,
+)
+from models.conversation import Conversation
+from services.audit import Actor
+from services.billing import invoices as billing
+from services.billing import payments
+from services.clinics import catalog
+from services.people import patients
+from services.scheduling.appointments import book_appointment
+from services.staff.accounts import create_staff_user
+from tests.admin.test_admin import PASSWORD, csrf_token, log_in
+from tests.conftest import NOW, SYSTEM
+
+ROLES = ("anonymous", "superadmin", "admin", "operator", "therapist", "accountant")
+# Words that appear only in another clinic's rows, and in clinic A's rows that belong
+# to the therapist who is not the logged-in one. Compared case-insensitively.
+OTHER_CLINIC = "bclinic"
+NOT_MINE = "notmine"
+# Flask-Admin's own routes that bounce a refused user back to the list (302)
+# instead of answering 403.
+BOUNCING = {"create_view", "edit_view", "delete_view", "details_view"}
+# Flask-Admin's routes that take the row's id in the query string.
+ID_ROUTES = {"edit_view", "details_view", "delete_view"}
+# Routes the walker does not POST to for a role that may: they would only need a
+# real form, or destroy the rows the rest of the walk reads.
+NOT_POSTED_WHEN_ALLOWED = {"create_view", "edit_view", "delete_view"}
+
+
+# --- the world: two clinics with a row for every view, two therapists in clinic A -------
+
+
+@dataclass
+class World:
+    a: Clinic
+    b: Clinic
+    emails: dict[str, str]
+    # What the logged-in therapist of clinic A owns, by scope ("therapist", "patient", …).
+    own: dict[str, set[int]]
+    rows: dict[str, Any] = field(default_factory=dict)
+
+
+def _person(session, clinic, contact_name: str, patient_name: str, phone: str):
+    contact = patients.create_contact(
+        session, clinic_id=clinic.id, phone=phone, name=contact_name, actor=SYSTEM
+    )
+    return patients.add_patient(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        name=patient_name,
+        relation=Relation.CHILD,
+        date_of_birth=date(2019, 3, 12),
+        actor=SYSTEM,
+        today=NOW.date(),
+    )
+
+
+def _furnish(session, clinic, therapist, service, patient, start, marker: str) -> dict[str, Any]:
+    """A booking with its invoice and payment, hours' exception, price, package,
+    template, conversation and reschedule request: one row for every view."""
+    appointment = book_appointment(
+        session,
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        service_id=service.id,
+        therapist_id=therapist.id,
+        start=start,
+        now=NOW,
+        actor=SYSTEM,
+        source=BookingSource.ADMIN,
+    )
+    invoice = billing.invoice_appointment(session, appointment, now=NOW, actor=SYSTEM)
+    session.commit()
+    payment = payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=patient.contact_id,
+        patient_id=patient.id,
+        amount_minor=5000,
+        method=PaymentMethod.CASH,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    catalog.add_exception(
+        session,
+        clinic_id=clinic.id,
+        kind=ExceptionKind.CLOSED,
+        therapist_id=therapist.id,
+        start_date=date(2026, 12, 24),
+        end_date=date(2026, 12, 24),
+        reason=f"Leave {marker}",
+        actor=SYSTEM,
+    )
+    session.add(
+        Conversation(
+            clinic_id=clinic.id,
+            channel=Channel.WHATSAPP,
+            phone=patient.contact.phone,
+            contact_id=patient.contact_id,
+            state="menu",
+            last_turn_at=NOW,
+            handoff_at=NOW,
+        )
+    )
+    session.commit()
+    try:
+        from services.scheduling.reschedule_requests import request_reschedule
+    except ImportError:  # the requests engineer's module; its view is walked when present
+        request = None
+    else:
+        request = request_reschedule(
+            session,
+            clinic_id=clinic.id,
+            appointment_id=appointment.id,
+            proposed_start=None,
+            note=f"Can we move it? {marker}",
+            now=NOW,
+            actor=Actor.contact(patient.contact_id),
+        )
+        session.commit()
+    return {"appointment": appointment, "invoice": invoice, "payment": payment, "request": request}
+
+
+@pytest.fixture
+def world(session, make_clinic, make_therapist, make_service) -> World:
+    a = make_clinic(name="Clinic A", slug="clinic-a")
+    b = make_clinic(name="Bclinic Centre", slug="clinic-b", timezone="Europe/London")
+    emails = {
+        "superadmin": "root@roshni.example",
+        "admin": "admin@a.example",
+        "operator": "operator@a.example",
+        "therapist": "therapist@a.example",
+        "accountant": "accountant@a.example",
+    }
+    for role, email in emails.items():
+        create_staff_user(
+            session,
+            email=email,
+            password=PASSWORD,
+            role=Role(role),
+            clinic_id=None if role == "superadmin" else a.id,
+            actor=SYSTEM,
+        )
+    create_staff_user(
+        session,
+        email="admin@bclinic.example",
+        password=PASSWORD,
+        role=Role.ADMIN,
+        clinic_id=b.id,
+        actor=SYSTEM,
+    )
+    own_therapist = make_therapist(a, name="Dr. Tara Own")
+    other_therapist = make_therapist(a, name="Dr. Omar Second")
+    own_therapist.staff_user_id = session.scalar(
+        select(StaffUser.id).where(StaffUser.email == emails["therapist"])
+    )
+    session.commit()
+    service_a = make_service(a)
+    own_patient = _person(session, a, "Asha Ownguardian", "Olivia Ownpatient", "+919876500001")
+    other_patient = _person(session, a, "Gita Notmine", "Oscar Notmine", "+919876500002")
+    tomorrow = NOW + timedelta(days=1)
+    at_a = tomorrow.replace(hour=5, minute=30)  # 11:00 in Kolkata
+    own = _furnish(session, a, own_therapist, service_a, own_patient, at_a, "own")
+    other = _furnish(session, a, other_therapist, service_a, other_patient, at_a, NOT_MINE)
+
+    therapist_b = make_therapist(b, name="Dr. Bclinic")
+    service_b = make_service(b, name="Bclinic Service")
+    patient_b = _person(session, b, "Bclinic Guardian", "Bclinic Patient", "+919876500003")
+    at_b = tomorrow.replace(hour=10, minute=0)
+    _furnish(session, b, therapist_b, service_b, patient_b, at_b, OTHER_CLINIC)
+
+    for clinic, therapist, service, name in (
+        (a, own_therapist, service_a, "Ten sessions"),
+        (b, therapist_b, service_b, "Bclinic pack"),
+    ):
+        session.add(
+            TherapistServiceOverride(
+                clinic_id=clinic.id,
+                therapist_id=therapist.id,
+                service_id=service.id,
+                price_minor=90000,
+            )
+        )
+        session.add(
+            Package(
+                clinic_id=clinic.id,
+                name=name,
+                service_id=service.id,
+                sessions=10,
+                price_minor=700000,
+            )
+        )
+        session.add(
+            MessageTemplate(
+                clinic_id=clinic.id,
+                channel=Channel.WHATSAPP,
+                key="reminder",
+                content_sid="HX" + "0" * 32,
+                variable_order=["patient"],
+            )
+        )
+    session.commit()
+    return World(
+        a=a,
+        b=b,
+        emails=emails,
+        own={
+            "therapist": {own_therapist.id},
+            "appointment": {own["appointment"].id},
+            "patient": {own_patient.id},
+            "contact": {own_patient.contact_id},
+        },
+        rows={"own": own, "other": other, "other_patient": other_patient},
+    )
+
+
+# --- the walker --------------------------------------------------------------------------
+
+
+def admin_views(app) -> list[Any]:
+    (panel,) = app.extensions["admin"]
+    return list(panel._views)
+
+
+def view_routes(app, view) -> list[tuple[str, Any]]:
+    """(route name, werkzeug rule) for every URL the view serves, static files aside.
+
+    A rule hidden behind another of the same URL (a custom ``/new/`` over
+    Flask-Admin's create_view) is left out: requests never reach it.
+    """
+    prefix = view.endpoint + "."
+    adapter = app.url_map.bind("localhost")
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(prefix) or rule.endpoint.endswith(".static"):
+            continue
+        sample = {
+            arg: 1 if "Integer" in type(rule._converters[arg]).__name__ else "csv"
+            for arg in rule.arguments
+        }
+        path = rule.build(sample)[1]
+        method = "GET" if "GET" in rule.methods else "POST"
+        try:
+            served_by, _ = adapter.match(path, method=method)
+        except HTTPException:  # a redirect or a method clash: keep the rule
+            served_by = rule.endpoint
+        if served_by == rule.endpoint:
+            routes.append((rule.endpoint[len(prefix) :], rule))
+    return routes
+
+
+def undeclared(app) -> list[str]:
+    """What the matrix does not cover: views without a resource, write routes without a verb."""
+    problems = []
+    for view in admin_views(app):
+        resource = getattr(view, "resource", None)
+        if resource not in permissions.MATRIX:
+            problems.append(
+                f"add {view.endpoint} to admin/permissions.py: {type(view).__name__} needs "
+                f"resource = one of {sorted(permissions.MATRIX)} (it has {resource!r})"
+            )
+            continue
+        scope = getattr(view, "therapist_scope", None)
+        if scope is not None and scope not in (
+            "therapist",
+            "appointment",
+            "patient",
+            "contact",
+            SHARED,
+        ):
+            problems.append(f"{view.endpoint}: unknown therapist_scope {scope!r}")
+        for name, rule in view_routes(app, view):
+            if (
+                "POST" in rule.methods
+                and name not in BUILTIN_VERBS
+                and route_verb(view, name) is None
+            ):
+                problems.append(
+                    f"add {view.endpoint}.{name} to admin/permissions.py: decorate the "
+                    f"POST route with @requires(<verb of {resource!r}>) from admin.views.access"
+                )
+    return problems
+
+
+def expected(view, role: str, name: str) -> bool:
+    """Does the matrix (and the view's own switches) let ``role`` use this route?"""
+    if role == "anonymous":
+        return False
+    role_ = Role(role)
+    resource = view.resource
+    verb = route_verb(view, name) or permissions.READ
+    if not permissions.allowed(resource, role_, verb):
+        return False
+    if permissions.own_only(resource, role_) and getattr(view, "therapist_scope", None) is None:
+        return False
+    switches = {
+        "create_view": getattr(view, "allow_create", True),
+        "edit_view": getattr(view, "allow_edit", True),
+        "delete_view": getattr(view, "allow_delete", True),
+        "details_view": getattr(view, "can_view_details", True),
+        "export": getattr(view, "csv_export", False),
+    }
+    return switches.get(name, True)
+
+
+def action_allowed(view, role: str, action: str) -> bool:
+    if role == "anonymous":
+        return False
+    role_ = Role(role)
+    if permissions.own_only(view.resource, role_) and view.therapist_scope is None:
+        return False
+    if action == "delete" and not getattr(view, "allow_delete", True):
+        return False  # Flask-Admin's own bulk delete follows the view's switch
+    return permissions.allowed(view.resource, role_, action)
+
+
+def text_of(response) -> str:
+    """The body as text (PDFs and other bytes decoded loosely: markers are ASCII)."""
+    return response.get_data().decode("utf-8", errors="replace")
+
+
+def model_for(view, arg: str) -> Any:
+    """The model an id argument points at: ``payment_id`` → Payment; else the view's."""
+    table = arg[: -len("_id")] if arg.endswith("_id") else None
+    for mapper in Base.registry.mappers:
+        if table and mapper.class_.__tablename__ == table:
+            return mapper.class_
+    return getattr(view, "model", None)
+
+
+def row_id(session, model, clinic_id: int, scope: str | None, own: dict, mine: bool | None):
+    """A row of ``model`` in ``clinic_id``: the therapist's own (mine=True), another
+    therapist's (mine=False) or any (None)."""
+    pk = model.__mapper__.primary_key[0]
+    query = select(pk)
+    if model is Clinic:
+        query = query.where(Clinic.id == clinic_id)
+    elif hasattr(model, "clinic_id"):
+        query = query.where(model.clinic_id == clinic_id)
+    if mine is not None and scope not in (None, SHARED):
+        column = model.id if model.__tablename__ == scope else getattr(model, f"{scope}_id", None)
+        if column is None:
+            return None
+        ids = own[scope]
+        query = query.where(column.in_(ids) if mine else or_(column.not_in(ids), column.is_(None)))
+    return session.scalar(query.order_by(pk).limit(1))
+
+
+@dataclass
+class Walk:
+    app: Any
+    client: Any
+    role: str
+    world: World
+    session: Any
+    token: str
+    problems: list[str] = field(default_factory=list)
+
+    def url(self, view, name: str, rule, which: str) -> str | None:
+        """The route's URL with ids of clinic A ("a"), another therapist ("notmine") or B."""
+        model = getattr(view, "model", None)
+        scope = getattr(view, "therapist_scope", None)
+        clinic = self.world.b if which == "b" else self.world.a
+        mine = {"a": True, "notmine": False, "b": None}[which]
+        values: dict[str, Any] = {}
+        for arg in rule.arguments:
+            converter = type(rule._converters[arg]).__name__
+            if converter == "IntegerConverter":
+                target = model_for(view, arg)
+                if target is None:
+                    return None
+                ident = row_id(self.session, target, clinic.id, scope, self.world.own, mine)
+                if ident is None:
+                    return None
+                values[arg] = ident
+            else:
+                values[arg] = "csv" if arg == "export_type" else "x"
+        if model is not None:
+            ident = row_id(self.session, model, clinic.id, scope, self.world.own, mine)
+            if ident is None:
+                if which == "a" and name in ("edit_view", "details_view"):
+                    self.problems.append(
+                        f"{view.endpoint}: the world has no {model.__name__} row; add one to "
+                        "the world fixture in tests/admin/test_roles.py"
+                    )
+                return None
+            values["id"] = ident
+        with self.app.test_request_context():
+            return url_for(f"{view.endpoint}.{name}", **values)
+
+    def audit_rows(self) -> int:
+        self.session.rollback()  # see what the app committed
+        return self.session.scalar(select(func.count()).select_from(AuditLog))
+
+    def leaks(self, body: str, which: str) -> bool:
+        """Does a page show another clinic's rows, or (to a therapist) a colleague's?"""
+        text = body.lower()
+        if self.role != "superadmin" and OTHER_CLINIC in text:
+            return True
+        return self.role == "therapist" and NOT_MINE in text
+
+    def fail(self, message: str) -> None:
+        self.problems.append(f"[{self.role}] {message}")
+
+    # --- GET ---------------------------------------------------------------------------
+
+    def get(self, view, name: str, rule) -> None:
+        url = self.url(view, name, rule, "a")
+        if url is None:
+            return
+        allowed = expected(view, self.role, name)
+        response = self.client.get(url)
+        status = response.status_code
+        where = response.headers.get("Location", "")
+        if status >= 500:
+            self.fail(f"GET {url} → {status}")
+        elif self.role == "anonymous":
+            if not (status == 302 and "/login" in where):
+                self.fail(f"GET {url} → {status} {where}, expected a redirect to /login")
+        elif allowed:
+            if status in (401, 403) or (status == 302 and "/login" in where):
+                self.fail(f"GET {url} → {status}, but the matrix allows it")
+            elif name in ("index_view", "index", "edit_view", "details_view") and status != 200:
+                self.fail(f"GET {url} → {status} {where}, expected the page")
+            elif status == 200 and self.leaks(text_of(response), "a"):
+                self.fail(f"GET {url} shows rows that are not the user's")
+            if name == "export" and status == 200:
+                self.check_export(url, response)
+        elif not self.refused(name, url, response):
+            self.fail(f"GET {url} → {status} {where}, but the matrix forbids it")
+        if allowed:
+            self.get_foreign(view, name, rule)
+
+    def refused(self, name: str, url: str, response) -> bool:
+        status = response.status_code
+        if status == 403:
+            return True
+        where = response.headers.get("Location", "")
+        return (
+            name in BOUNCING
+            and status == 302
+            and "/login" not in where
+            and where.split("?")[0] != url.split("?")[0]
+        )
+
+    def get_foreign(self, view, name: str, rule) -> None:
+        """Other clinics' ids (and other therapists' rows, for a therapist) never show."""
+        for which in ("b", "notmine") if self.role == "therapist" else ("b",):
+            if self.role == "superadmin":
+                return  # deployment-wide by design: every clinic's clinics, staff and audit
+            url = self.url(view, name, rule, which)
+            if url is None:
+                continue
+            response = self.client.get(url)
+            status = response.status_code
+            body = text_of(response)
+            takes_id = bool(rule.arguments - {"export_type"}) or name in ID_ROUTES
+            if status >= 500:
+                self.fail(f"GET {url} ({which}) → {status}")
+            elif takes_id and status == 200 and name not in ("index_view", "index", "export"):
+                if self.leaks(body, which) or which == "b" or name in ("edit_view", "details_view"):
+                    self.fail(f"GET {url} with {which}'s id → 200, expected 403/404")
+            elif status == 200 and self.leaks(body, which):
+                self.fail(f"GET {url} ({which}) shows rows that are not the user's")
+
+    def check_export(self, url: str, response) -> None:
+        if not response.mimetype.startswith("text/csv"):
+            self.fail(f"GET {url} is not a CSV ({response.mimetype})")
+        self.session.rollback()
+        exports = self.session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "export.csv")
+        )
+        if not exports:
+            self.fail(f"GET {url} exported without an audit row")
+
+    # --- POST --------------------------------------------------------------------------
+
+    def post(self, view, name: str, rule) -> None:
+        if name == "action_view":
+            for action, _text in getattr(view, "_actions", []):
+                self.post_action(view, rule, action)
+            return
+        allowed = expected(view, self.role, name)
+        if allowed and name in NOT_POSTED_WHEN_ALLOWED:
+            return
+        url = self.url(view, name, rule, "a")
+        if url is None:
+            return
+        before = self.audit_rows()
+        response = self.client.post(url, data={"csrf_token": self.token})
+        status = response.status_code
+        where = response.headers.get("Location", "")
+        if status >= 500:
+            self.fail(f"POST {url} → {status}")
+        elif self.role == "anonymous":
+            if not (status == 302 and "/login" in where):
+                self.fail(f"POST {url} → {status}, expected a redirect to /login")
+        elif allowed:
+            if status in (401, 403):
+                self.fail(f"POST {url} → {status}, but the matrix allows it")
+        elif not self.refused(name, url, response):
+            self.fail(f"POST {url} → {status} {where}, but the matrix forbids it")
+        if not allowed and self.audit_rows() != before:
+            self.fail(f"POST {url} was refused but changed something (a new audit row)")
+        if allowed and self.role != "superadmin":
+            self.post_foreign(view, name, rule)
+
+    def post_foreign(self, view, name: str, rule) -> None:
+        for which in ("b", "notmine") if self.role == "therapist" else ("b",):
+            url = self.url(view, name, rule, which)
+            if url is None or not (rule.arguments or getattr(view, "model", None)):
+                continue
+            before = self.audit_rows()
+            response = self.client.post(url, data={"csrf_token": self.token})
+            if response.status_code >= 500:
+                self.fail(f"POST {url} ({which}) → {response.status_code}")
+            if self.audit_rows() != before:
+                self.fail(f"POST {url} with {which}'s id changed something")
+
+    def post_action(self, view, rule, action: str) -> None:
+        allowed = action_allowed(view, self.role, action)
+        url = self.url(view, "action_view", rule, "a")
+        ident = row_id(
+            self.session, view.model, self.world.a.id, view.therapist_scope, self.world.own, True
+        )
+        if url is None or ident is None:
+            return
+        foreign = [("b", self.world.b.id, None)]
+        if self.role == "therapist":
+            foreign.append(("notmine", self.world.a.id, False))
+        for which, clinic_id, mine in foreign if allowed else []:
+            other = row_id(
+                self.session, view.model, clinic_id, view.therapist_scope, self.world.own, mine
+            )
+            if other is None:
+                continue
+            before = self.audit_rows()
+            response = self.client.post(
+                url, data={"csrf_token": self.token, "action": action, "rowid": [str(other)]}
+            )
+            if response.status_code >= 500 or self.audit_rows() != before:
+                self.fail(f"action {view.endpoint}.{action} on {which}'s row was carried out")
+        before = self.audit_rows()
+        response = self.client.post(
+            url, data={"csrf_token": self.token, "action": action, "rowid": [str(ident)]}
+        )
+        status = response.status_code
+        where = response.headers.get("Location", "")
+        if status >= 500:
+            self.fail(f"action {view.endpoint}.{action} → {status}")
+        elif self.role == "anonymous":
+            if not (status == 302 and "/login" in where):
+                self.fail(f"action {view.endpoint}.{action} → {status}, expected /login")
+        elif allowed and status in (401, 403):
+            self.fail(f"action {view.endpoint}.{action} → {status}, but the matrix allows it")
+        elif not allowed and status != 403:
+            self.fail(f"action {view.endpoint}.{action} → {status}, but the matrix forbids it")
+        if not allowed and self.audit_rows() != before:
+            self.fail(f"action {view.endpoint}.{action} was refused but changed something")
+
+
+def test_every_view_names_its_resource_and_every_write_route_its_verb(app):
+    problems = undeclared(app)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
+    for resource, by_role in permissions.MATRIX.items():
+        assert set(by_role) <= set(Role), resource
+    allowed = permissions.allowed
+    # Spot checks of the issue's table, row by row.
+    assert allowed("staff", Role.ADMIN, "create")
+    assert not allowed("staff", Role.OPERATOR, "read")
+    assert allowed("profile", Role.THERAPIST, "update")
+    assert allowed("patients", Role.OPERATOR, "delete")
+    assert permissions.own_only("patients", Role.THERAPIST)
+    assert not allowed("patients", Role.ACCOUNTANT, "update")
+    assert not allowed("catalog", Role.OPERATOR, "update")
+    assert allowed("availability", Role.OPERATOR, "create")
+    assert permissions.own_only("availability", Role.THERAPIST)
+    assert not allowed("availability", Role.ACCOUNTANT, "update")
+    assert allowed("appointments", Role.OPERATOR, "cancel")
+    assert not allowed("appointments", Role.OPERATOR, "delete")
+    assert allowed("appointments", Role.THERAPIST, "complete")
+    assert not allowed("appointments", Role.THERAPIST, "cancel")
+    assert allowed("payments", Role.OPERATOR, "record_cash")
+    assert not allowed("payments", Role.OPERATOR, "record")
+    assert not allowed("payments", Role.OPERATOR, "refund")
+    assert allowed("payments", Role.ACCOUNTANT, "refund")
+    assert allowed("reports", Role.ACCOUNTANT, "financial")
+    assert not allowed("reports", Role.OPERATOR, "financial")
+    assert not any(allowed(r, Role.SUPERADMIN, "read") for r in ("patients", "payments"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_view_route_and_action_obeys_the_matrix(app, world, session, role):
+    client = app.test_client()
+    if role == "anonymous":
+        token = csrf_token(client, "/login")
+    else:
+        assert log_in(client, world.emails[role]).status_code == 302
+        token = csrf_token(client, "/admin/")
+    walk = Walk(app=app, client=client, role=role, world=world, session=session, token=token)
+    views = [v for v in admin_views(app) if getattr(v, "resource", None) in permissions.MATRIX]
+    routes = [(view, name, rule) for view in views for name, rule in view_routes(app, view)]
+    assert len(routes) > 50  # the walk reaches the panel, not an empty list
+    for view, name, rule in routes:
+        if "GET" in rule.methods:
+            walk.get(view, name, rule)
+    for view, name, rule in routes:
+        if "POST" in rule.methods:
+            walk.post(view, name, rule)
+    assert not walk.problems, "\n".join(walk.problems)
+
+
+# --- the rules one by one --------------------------------------------------------------------
+
+
+def login(app, world, role: str):
+    client = app.test_client()
+    log_in(client, world.emails[role])
+    return client, csrf_token(client, "/admin/")
+
+
+def test_a_therapist_sees_only_their_own_patients_sessions_and_money(app, world):
+    client, _ = login(app, world, "therapist")
+    for url in (
+        "/admin/patient/",
+        "/admin/contact/",
+        "/admin/appointment/",
+        "/admin/payment/",
+        "/admin/invoice/",
+        "/admin/dues/",
+        "/admin/weeklyhours/",
+        "/admin/availabilityexception/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert NOT_MINE not in page.text.lower(), url
+    assert "Olivia Ownpatient" in client.get("/admin/patient/").text
+    assert "Olivia Ownpatient" in client.get("/admin/appointment/").text
+    other = world.rows["other"]
+    for url in (
+        f"/admin/invoice/pdf/{other['invoice'].id}.pdf",
+        f"/admin/payment/receipt/{other['payment'].id}.pdf",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_therapist_completes_their_own_session_only(app, world, session):
+    # Sessions that have started by the panel's clock (frozen at NOW, Monday 23 Nov
+    # 2026): Monday 16 Nov 2026, booked the Saturday before.
+    start, booked_at = datetime(2026, 11, 16, 5, 30, tzinfo=UTC), datetime(2026, 11, 14, tzinfo=UTC)
+    past = {}
+    for key in ("own", "other"):
+        original = world.rows[key]["appointment"]
+        past[key] = book_appointment(
+            session,
+            clinic_id=world.a.id,
+            patient_id=original.patient_id,
+            service_id=original.service_id,
+            therapist_id=original.therapist_id,
+            start=start,
+            now=booked_at,
+            actor=SYSTEM,
+            source=BookingSource.ADMIN,
+        )
+    client, token = login(app, world, "therapist")
+    for appointment in past.values():
+        client.post(
+            "/admin/appointment/action/",
+            data={"csrf_token": token, "action": "complete", "rowid": [str(appointment.id)]},
+        )
+    session.rollback()
+    session.expire_all()
+    assert session.get(Appointment, past["own"].id).status is AppointmentStatus.COMPLETED
+    assert session.get(Appointment, past["other"].id).status is AppointmentStatus.BOOKED
+    cancel = client.post(
+        "/admin/appointment/action/",
+        data={"csrf_token": token, "action": "cancel", "rowid": [str(past["own"].id)]},
+    )
+    assert cancel.status_code == 403
+
+
+def test_a_therapist_keeps_their_own_hours_and_no_one_else_s(app, world, session):
+    client, token = login(app, world, "therapist")
+    own_id = next(iter(world.own["therapist"]))
+    other_id = session.scalar(select(Therapist.id).where(Therapist.name == "Dr. Omar Second"))
+    location_id = world.a.locations[0].id
+
+    def add(therapist_id: int):
+        return client.post(
+            "/admin/weeklyhours/new/",
+            data={
+                "csrf_token": token,
+                "therapist": str(therapist_id),
+                "location": str(location_id),
+                "weekday": "6",
+                "start_time": "10:00",
+                "end_time": "12:00",
+            },
+            follow_redirects=True,
+        )
+
+    form = client.get("/admin/weeklyhours/new/").text
+    assert "Dr. Tara Own" in form and "Dr. Omar Second" not in form
+    add(other_id)
+    add(own_id)
+    session.rollback()
+    sundays = session.scalars(select(WeeklyHours.therapist_id).where(WeeklyHours.weekday == 6))
+    assert list(sundays) == [own_id]
+    # A clinic holiday (no therapist) is the desk's to set, not a therapist's.
+    client.post(
+        "/admin/availabilityexception/new/",
+        data={
+            "csrf_token": token,
+            "kind": "closed",
+            "therapist": "__None",
+            "start_date": "2026-12-31",
+            "end_date": "2026-12-31",
+            "reason": "Everyone off",
+        },
+    )
+    session.rollback()
+    assert not session.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.action == "exception.create", AuditLog.actor_type == "staff")
+    )
+
+
+def test_an_operator_records_cash_but_no_other_method(app, world, session):
+    client, token = login(app, world, "operator")
+    page = client.get("/admin/payment/record/").text
+    assert 'value="cash"' in page and 'value="upi"' not in page
+    contact_id = world.rows["own"]["payment"].contact_id
+    for method in ("upi", "cash"):
+        client.post(
+            "/admin/payment/record/",
+            data={
+                "csrf_token": token,
+                "contact": str(contact_id),
+                "amount": "100",
+                "method": method,
+            },
+        )
+    session.rollback()
+    recorded = session.scalars(
+        select(Payment.method).where(Payment.recorded_by.like("staff:%"))
+    ).all()
+    assert recorded == [PaymentMethod.CASH]
+    refund = client.get(f"/admin/payment/refund/{world.rows['own']['payment'].id}")
+    assert refund.status_code == 403
+
+
+def test_csv_export_is_for_admin_and_accountant_and_is_audited(app, world, session):
+    for role, status in (
+        ("admin", 200),
+        ("accountant", 200),
+        ("operator", 403),
+        ("therapist", 403),
+    ):
+        client, _ = login(app, world, role)
+        response = client.get("/admin/appointment/export/csv/")
+        assert response.status_code == status, role
+        if status == 200:
+            assert "Olivia Ownpatient" in text_of(response)
+            assert OTHER_CLINIC not in text_of(response).lower()
+    session.rollback()
+    rows = session.scalars(select(AuditLog).where(AuditLog.action == "export.csv")).all()
+    assert len(rows) == 2
+    assert {row.entity_type for row in rows} == {"Appointment"}
+    assert all(row.after["rows"] == 2 for row in rows)
+
+
+def test_the_audit_log_filters_by_actor_entity_and_the_clinic_s_day(app, world, session):
+    admin_id = session.scalar(select(StaffUser.id).where(StaffUser.email == "admin@a.example"))
+    # 22 Nov 20:00 UTC is 23 Nov 01:30 in Kolkata; 23 Nov 19:00 UTC is already 24 Nov there.
+    for action, at, actor_id in (
+        ("test.kolkata_23rd", datetime(2026, 11, 22, 20, 0, tzinfo=UTC), admin_id),
+        ("test.kolkata_24th", datetime(2026, 11, 23, 19, 0, tzinfo=UTC), None),
+    ):
+        session.add(
+            AuditLog(
+                clinic_id=world.a.id,
+                actor_type="staff" if actor_id else "system",
+                actor_id=actor_id,
+                action=action,
+                entity_type="Clinic",
+                entity_id=str(world.a.id),
+                created_at=at,
+            )
+        )
+    session.commit()
+    client, _ = login(app, world, "admin")
+
+    def listed(**filters: str) -> str:
+        page = client.get("/admin/auditlog/", query_string=filters)
+        assert page.status_code == 200
+        return page.text
+
+    everything = listed()
+    assert "test.kolkata_23rd" in everything and "admin@a.example" in everything
+    assert OTHER_CLINIC not in everything.lower()
+    on_23rd = listed(flt0_date_on="2026-11-23")
+    assert "test.kolkata_23rd" in on_23rd and "test.kolkata_24th" not in on_23rd
+    from_24th = listed(flt0_date_on_or_after="2026-11-24")
+    assert "test.kolkata_24th" in from_24th and "test.kolkata_23rd" not in from_24th
+    until_23rd = listed(flt0_date_on_or_before="2026-11-23")
+    assert "test.kolkata_23rd" in until_23rd and "test.kolkata_24th" not in until_23rd
+    by_actor = listed(flt0_actor_email_contains="admin@a")
+    assert "test.kolkata_23rd" in by_actor and "test.kolkata_24th" not in by_actor
+    by_entity = listed(flt0_entity_equals="Appointment")
+    assert "appointment.book" in by_entity and "test.kolkata_23rd" not in by_entity
+    listed(flt0_date_on="not-a-date")  # ignored, not a 500
+
+
+def test_my_profile_changes_only_my_own_name_and_password(app, world, session):
+    client, token = login(app, world, "therapist")
+    page = client.get("/admin/profile/")
+    assert page.status_code == 200
+    assert "therapist@a.example" in page.text and "Dr. Tara Own" in page.text
+    client.post("/admin/profile/name", data={"csrf_token": token, "name": "Tara"})
+    wrong = client.post(
+        "/admin/profile/password",
+        data={
+            "csrf_token": token,
+            "current": "wrong-password-x",
+            "new": "a-new-passphrase-9",
+            "repeat": "a-new-passphrase-9",
+        },
+    )
+    assert "not your current password" in wrong.text
+    client.post(
+        "/admin/profile/password",
+        data={
+            "csrf_token": token,
+            "current": PASSWORD,
+            "new": "a-new-passphrase-9",
+            "repeat": "a-new-passphrase-9",
+        },
+    )
+    session.rollback()
+    me = session.scalar(select(StaffUser).where(StaffUser.email == "therapist@a.example"))
+    assert me.name == "Tara"
+    fresh = app.test_client()
+    assert log_in(fresh, "therapist@a.example", "a-new-passphrase-9").status_code == 302
+    assert client.get("/admin/staffuser/").status_code == 403
+
+
+def test_seed_demo_adds_a_login_per_role_with_the_therapist_linked(session):
+    from roshni.demo import seed_demo
+
+    seed_demo(session, "demo-password-123")
+    seed_demo(session, "demo-password-123")
+    for slug, speech in (("roshni", "Dr. Priya Nair"), ("sunrise", "Emma Clarke")):
+        users = {
+            u.email: u
+            for u in session.scalars(
+                select(StaffUser)
+                .join(Clinic, StaffUser.clinic_id == Clinic.id)
+                .where(Clinic.slug == slug)
+            )
+        }
+        assert {u.role for u in users.values()} == {
+            Role.ADMIN,
+            Role.OPERATOR,
+            Role.THERAPIST,
+            Role.ACCOUNTANT,
+        }
+        assert set(users) == {
+            f"{r}@{slug}.example" for r in ("admin", "operator", "therapist", "accountant")
+        }
+        therapist = session.scalar(select(Therapist).where(Therapist.name == speech))
+        assert therapist.staff_user_id == users[f"therapist@{slug}.example"].id
