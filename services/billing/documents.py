@@ -281,7 +281,7 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     pdf = _Pdf(doc, on=doc.issued_on, title=f"{title} {doc.number}")
 
     def money(amount_minor: int) -> str:
-        return pdf.clean(format_money(amount_minor, doc.currency, locale=doc.locale), 60)
+        return pdf.clean(format_money(amount_minor, doc.currency), 60)
 
     _header(pdf, doc, title)
     billed = [("Billed to", pdf.clean(doc.billed_to, 120) or "-")]
@@ -342,7 +342,7 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
     pdf.style(11, grey=True)
     pdf.cell(45, 10, "Amount received")
     pdf.style(18, bold=True)
-    amount = pdf.clean(format_money(doc.amount_minor, doc.currency, locale=doc.locale), 60)
+    amount = pdf.clean(format_money(doc.amount_minor, doc.currency), 60)
     pdf.cell(0, 10, amount, new_x="LMARGIN", new_y="NEXT")
     if doc.amount_in_words:
         pdf.ln(3)

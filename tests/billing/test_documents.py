@@ -112,6 +112,29 @@ def test_indian_grouping_for_large_amounts() -> None:
     assert "Rupees One Lakh Eighteen Thousand only" in text
 
 
+def test_a_pound_invoice_groups_amounts_the_british_way() -> None:
+    doc = _invoice(
+        currency="GBP",
+        tax_label="VAT",
+        lines=(DocumentLine("Intensive programme", 1, 10000000, 10000000),),
+        subtotal_minor=10000000,
+        tax_rate_bp=2000,
+        tax_minor=2000000,
+        total_minor=12000000,
+        paid_minor=0,
+        due_minor=12000000,
+    )
+    text = _text(render_invoice_pdf(doc))
+    assert "£100,000.00" in text
+    assert "£120,000.00" in text
+    assert "1,00,000" not in text
+
+
+def test_a_pound_receipt_groups_amounts_the_british_way() -> None:
+    text = _text(render_receipt_pdf(_receipt(currency="GBP", amount_minor=12000050)))
+    assert "£120,000.50" in text
+
+
 def test_words_can_be_left_out_and_notes_shown() -> None:
     text = _text(render_invoice_pdf(_invoice(amount_in_words=False, notes="Pay by UPI")))
     assert "Amount in words" not in text
