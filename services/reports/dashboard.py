@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import clinic_time
@@ -216,8 +217,32 @@ def week_ahead(
         a.start_at < bounds[-1],
     )
 
-    # 1. Active therapists, and inactive ones who still have sessions that week.
-    therapists_stmt = (
+    weeks = {
+        tid: TherapistWeek(tid, name, [0] * days)
+        for tid, name in session.execute(_therapists_stmt(clinic_id, in_range, therapist_id))
+    }
+    if not weeks:
+        return WeekLoad(day_list, [])
+
+    # Available minutes, from the same rules free slots use.
+    rules = load_rules(session, clinic_id, list(weeks), day_list[0], day_list[-1], None)
+    for tid, week in weeks.items():
+        for day in day_list:
+            week.available_minutes += _merged_minutes(rules.windows(tid, day))
+
+    for tid, day, seats, seconds in session.execute(
+        _booked_stmt(session, in_range, bounds, list(weeks))
+    ):
+        week = weeks[tid]
+        week.sessions_per_day[int(day)] += int(seats)
+        week.booked_minutes += round(float(seconds or 0) / 60)
+    return WeekLoad(day_list, list(weeks.values()))
+
+
+def _therapists_stmt(clinic_id: int, in_range: Any, therapist_id: int | None) -> Select[Any]:
+    """Active therapists, and inactive ones who still have sessions that week."""
+    a = Appointment
+    stmt = (
         select(Therapist.id, Therapist.name)
         .where(
             Therapist.clinic_id == clinic_id,
@@ -227,22 +252,15 @@ def week_ahead(
         )
         .order_by(Therapist.name, Therapist.id)
     )
-    if therapist_id is not None:
-        therapists_stmt = therapists_stmt.where(Therapist.id == therapist_id)
-    weeks = {
-        tid: TherapistWeek(tid, name, [0] * days) for tid, name in session.execute(therapists_stmt)
-    }
-    if not weeks:
-        return WeekLoad(day_list, [])
+    return stmt if therapist_id is None else stmt.where(Therapist.id == therapist_id)
 
-    # 2. Available minutes, from the same rules free slots use.
-    rules = load_rules(session, clinic_id, list(weeks), day_list[0], day_list[-1], None)
-    for tid, week in weeks.items():
-        for day in day_list:
-            week.available_minutes += _merged_minutes(rules.windows(tid, day))
 
-    # 3. Seats and booked time per therapist and day; seats of one group session share
-    # an overlap key, so the inner GROUP BY turns them into one stretch of time.
+def _booked_stmt(
+    session: Session, in_range: Any, bounds: list[datetime], therapist_ids: list[int]
+) -> Select[Any]:
+    """Seats and booked time per therapist and day. Seats of one group session share an
+    overlap key, so the inner GROUP BY turns them into one stretch of time."""
+    a = Appointment
     rows = (
         select(
             a.therapist_id,
@@ -251,7 +269,7 @@ def week_ahead(
             a.start_at,
             _seconds_between(session, a.start_at, a.end_at).label("seconds"),
         )
-        .where(in_range, a.therapist_id.in_(list(weeks)))
+        .where(in_range, a.therapist_id.in_(therapist_ids))
         .subquery()
     )
     stretches = (
@@ -264,17 +282,12 @@ def week_ahead(
         .group_by(rows.c.therapist_id, rows.c.day, rows.c.overlap_key, rows.c.start_at)
         .subquery()
     )
-    totals = select(
+    return select(
         stretches.c.therapist_id,
         stretches.c.day,
         func.sum(stretches.c.seats),
         func.sum(stretches.c.seconds),
     ).group_by(stretches.c.therapist_id, stretches.c.day)
-    for tid, day, seats, seconds in session.execute(totals):
-        week = weeks[tid]
-        week.sessions_per_day[int(day)] += int(seats)
-        week.booked_minutes += round(float(seconds or 0) / 60)
-    return WeekLoad(day_list, list(weeks.values()))
 
 
 def _merged_minutes(windows: list[tuple[int, int, int]]) -> int:
