@@ -99,8 +99,10 @@ def test_a_worker_rides_out_a_redis_outage(env, due_reminders, runtime, queue, t
                 .values(next_attempt_at=utcnow() - timedelta(seconds=1))
             )
             session.commit()
-            assert enqueue_due(runtime, queue).dispatched == 1
-            wait_for(lambda: len(twilio.sent) == 2, "the worker to take jobs again")
+            # Handed to RQ, unless the worker's own sweep (still finding Redis down on a
+            # loaded machine) sends it first: either way it leaves exactly once (below).
+            enqueue_due(runtime, queue)
+            wait_for(lambda: len(twilio.sent) == 2, "the worker to send again")
             assert worker.poll() is None, worker.communicate()[0]
         finally:
             output = stop(worker)
