@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from core import tenancy
@@ -169,8 +169,8 @@ def retry_on_disconnect(session: Session | scoped_session[Session], work: Callab
     for pause in RETRY_PAUSES:
         try:
             return work()
-        except DBAPIError as exc:
-            if not (exc.connection_invalidated or _connection_lost(exc)):
+        except (DBAPIError, PendingRollbackError) as exc:
+            if not _dropped(exc):
                 raise
             session.rollback()
             log.warning("the database connection dropped mid-request; trying once more")
@@ -181,6 +181,19 @@ def retry_on_disconnect(session: Session | scoped_session[Session], work: Callab
 # SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server
 # shutting it down (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
 _LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def _dropped(exc: DBAPIError | PendingRollbackError) -> bool:
+    if isinstance(exc, PendingRollbackError):
+        # "Can't reconnect until invalid transaction is rolled back": the connection died
+        # while a savepoint was being unwound (e.g. a lost insert race), and the next
+        # statement met it invalidated.
+        return exc.code == RECONNECT_AFTER_INVALIDATION
+    return exc.connection_invalidated or _connection_lost(exc)
+
+
+# SQLAlchemy's code for PendingRollbackError raised on an invalidated connection.
+RECONNECT_AFTER_INVALIDATION = "8s2b"
 
 
 def _connection_lost(exc: DBAPIError) -> bool:

@@ -16,10 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import PendingRollbackError
+from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.db import get_db
+from core.db import get_db, retry_on_disconnect
 from models import InboundMessage
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
@@ -92,3 +94,32 @@ def test_terminated_connections_lose_no_webhook(app, pg_db, caplog):
         stored = session.scalar(select(func.count(func.distinct(InboundMessage.provider_sid))))
         rows = session.scalar(select(func.count()).select_from(InboundMessage))
     assert (stored, rows) == (len(forms), len(forms))
+
+
+def test_a_connection_found_invalidated_mid_savepoint_is_tried_again():
+    # The connection died while a lost insert race's savepoint was being unwound; the next
+    # statement meets it invalidated (SQLAlchemy's PendingRollbackError, code 8s2b).
+    session = Session(create_engine("sqlite://"))
+    tries = []
+
+    def work() -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            raise PendingRollbackError("Can't reconnect until invalid transaction", code="8s2b")
+        return "stored"
+
+    assert retry_on_disconnect(session, work) == "stored"
+    assert len(tries) == 2
+
+
+def test_a_flush_that_failed_is_not_tried_again():
+    session = Session(create_engine("sqlite://"))
+    tries = []
+
+    def work() -> str:
+        tries.append(1)
+        raise PendingRollbackError("This Session's transaction has been rolled back", code="7s2a")
+
+    with pytest.raises(PendingRollbackError):
+        retry_on_disconnect(session, work)
+    assert len(tries) == 1
