@@ -80,6 +80,41 @@ EN: dict[str, str] = {
         "We'll remind you {reminders}.\nReply *menu* any time."
     ),
     "reminders_default": "before the session",
+    # --- booking as a form (issue 12, part 5: day and time in one question, same as last
+    # time, group seats, prepaid sessions, the address) ---
+    "ask_when": "When would suit you? The nearest free times{constraint}:",
+    "ask_when_hint": (
+        'Reply with a number, or a day or time like "tomorrow 5pm", "Wed" or "after 4".'
+    ),
+    "choose_number_or_when": (
+        'Please reply with a number from 1 to {count}, or a day or time like "tomorrow 5pm".'
+    ),
+    "nothing_free": "Nothing is free{constraint} in the coming days.",
+    "part_morning": "morning",
+    "part_afternoon": "afternoon",
+    "part_evening": "evening",
+    "after_suffix": " after {time}",
+    "before_suffix": " before {time}",
+    "service_not_offered": "Sorry, that therapy can't be booked right now.",
+    "therapist_not_for_service": "{therapist} does not offer {service}.",
+    "seats_left": " · {seats} seats left",
+    "group_line": "A group session for up to {capacity}: {seats} seats left.",
+    "location_address": "{clinic}, {location} ({address})",
+    "same_as_last_time": (
+        "Same as last time?\n{service} for {patient}\nwith {therapist}, {when}\n"
+        "{location} · {price}"
+    ),
+    "book_it": "Yes, book it",
+    "something_else": "Choose something else",
+    "prepay_by_link": (
+        "💳 Paid in advance: {amount}. When you confirm I'll send a payment link; please pay "
+        "within {minutes} minutes (by {until}) or the time is released."
+    ),
+    "prepay_by_upi": (
+        "💳 Paid in advance: {amount} by UPI. When you confirm I'll send the details; "
+        "the clinic confirms once the money arrives."
+    ),
+    # --- end of booking as a form ---
     # paying
     "pay_to_keep": (
         "💳 To keep this time, please pay {amount} by {until}. "
@@ -246,6 +281,37 @@ HI: dict[str, str] = {
         "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
         "और आपको यहीं संदेश भेजेगा।"
     ),
+    # --- booking as a form (issue 12, part 5) ---
+    "ask_when": "आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय{constraint}:",
+    "ask_when_hint": ('नंबर लिखें, या कोई दिन या समय, जैसे "कल शाम 5 बजे", "बुधवार" या "4 बजे के बाद"।'),
+    "choose_number_or_when": (
+        'कृपया 1 से {count} तक कोई नंबर लिखें, या कोई दिन या समय, जैसे "कल शाम 5 बजे"।'
+    ),
+    "nothing_free": "आने वाले दिनों में{constraint} कोई समय खाली नहीं है।",
+    "part_morning": "सुबह",
+    "part_afternoon": "दोपहर",
+    "part_evening": "शाम",
+    "part_suffix": " {part} में",
+    "after_suffix": " {time} के बाद",
+    "before_suffix": " {time} से पहले",
+    "service_not_offered": "माफ़ कीजिए, यह थेरेपी अभी बुक नहीं हो सकती।",
+    "therapist_not_for_service": "{therapist} के साथ {service} उपलब्ध नहीं है।",
+    "seats_left": " · {seats} सीटें बाकी",
+    "group_line": "ग्रुप सेशन, अधिकतम {capacity} लोग: {seats} सीटें बाकी।",
+    "location_address": "{clinic}, {location} ({address})",
+    "same_as_last_time": (
+        "पिछली बार जैसा?\n{patient} के लिए {service}\n{therapist} के साथ, {when}\n{location} · {price}"
+    ),
+    "book_it": "हाँ, बुक करें",
+    "something_else": "कुछ और चुनें",
+    "prepay_by_link": (
+        "💳 भुगतान पहले: {amount}। पुष्टि करने पर मैं भुगतान का लिंक भेजूँगी; कृपया "
+        "{minutes} मिनट में ({until} तक) भुगतान करें, वरना यह समय छोड़ दिया जाएगा।"
+    ),
+    "prepay_by_upi": (
+        "💳 भुगतान पहले: UPI से {amount}। पुष्टि करने पर मैं विवरण भेजूँगी; पैसा मिलने पर क्लिनिक पुष्टि करेगा।"
+    ),
+    # --- end of booking as a form ---
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}
