@@ -434,11 +434,16 @@ def ask_when(turn: Turn) -> str:
             "ask_time", day=format_day(wanted.day), part=_constraint_text(turn, wanted)
         )
         return _join(note, _offer_slots(turn, prompt, spread(fits), with_day=False))
-    if wanted.day is not None:
+    if wanted.day is not None:  # nothing that day: the next day that has something
         note = _join(note, turn.say("day_closed", day=format_day(wanted.day)))
         later = Wanted(part=wanted.part, after=wanted.after, before=wanted.before)
-        fits = [s for s in free if s.start.date() > wanted.day and later.admits(s)]
-        wanted = later
+        after_day = [s for s in free if s.start.date() > wanted.day and later.admits(s)]
+        if after_day:
+            day = after_day[0].start.date()
+            prompt = turn.say("ask_time", day=format_day(day), part=_constraint_text(turn, later))
+            on_day = [s for s in after_day if s.start.date() == day]
+            return _join(note, _offer_slots(turn, prompt, spread(on_day), with_day=False))
+        fits, wanted = [], later
     if not fits and not wanted.empty:
         note = _join(note, turn.say("nothing_free", constraint=_constraint_text(turn, wanted)))
         fits, wanted = free, Wanted()

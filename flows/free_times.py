@@ -70,9 +70,9 @@ class Wanted:
         return not (self.before is not None and start.time() >= self.before)
 
     def merged(self, newer: Wanted) -> Wanted:
-        """A later answer: a new day replaces everything; a time, part or window alone
-        keeps the day asked for before ("tomorrow", then "evening")."""
-        if newer.day is not None or newer.days:
+        """A later answer: a new day (or "asap") replaces everything; a time, part or
+        window alone keeps the day asked for before ("tomorrow", then "evening")."""
+        if newer.day is not None or newer.days or newer.earliest:
             return newer
         return replace(newer, day=self.day, days=self.days)
 
@@ -187,7 +187,11 @@ def _next_in_part(slots: list[Slot], chosen: list[Slot], part: str) -> Slot | No
     if fresh:
         return fresh[0]
     last = max(s.start for s in mine)
-    return next((s for s in pool if s.start >= last + SAME_DAY_GAP), pool[0])
+    for gap in (SAME_DAY_GAP, SAME_DAY_GAP / 2):
+        later = next((s for s in pool if s.start >= last + gap), None)
+        if later is not None:
+            return later
+    return pool[0]
 
 
 def nearest(slots: list[Slot], target: datetime, count: int) -> list[Slot]:

@@ -175,7 +175,7 @@ def test_the_chat_tells_the_patient_to_pay_to_keep_the_time(session, online, pre
     chat = Chat(session, online, now=NOW)
     chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
 
-    booked = chat.script("1", "1", "1", "3", "1", "1")  # speech, any therapist, Wed, 9:00
+    booked = chat.script("1", "1", "wed 9am", "1")  # speech, Wed, 9:00
 
     assert "✅ Booked!" in booked
     [appointment] = rows(session, Appointment)
