@@ -1,6 +1,6 @@
 """The conversation layer's arrows point one way: the engine imports the flows, the flows
-import ``flows.dialog`` and each other (payment ← free_times ← booking ← my_appointments ←
-onboarding).
+import ``flows.dialog`` and each other (payment ← free_times ← booking_when ← booking_confirm ←
+booking ← my_appointments ← onboarding).
 The layers around it (no service imports ``flows``, no function-local imports, no cycles)
 are held by tests/test_layers.py."""
 
@@ -14,6 +14,8 @@ FLOW_ORDER = [
     "onboarding",
     "my_appointments",
     "booking",
+    "booking_confirm",
+    "booking_when",
     "free_times",
     "payment",
     "dialog",
