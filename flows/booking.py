@@ -317,7 +317,7 @@ def check_therapist(turn: Turn) -> str | None:
     if therapist_id is None:
         return None  # "any available therapist"
     ctx = _context(turn)
-    if ctx is not None and therapist_id in _eligible(turn, ctx):
+    if ctx is not None and therapist_id in ctx.offers:  # named: kept whatever the filter
         return None
     data.pop("therapist_id")
     therapist = turn.session.get(Therapist, therapist_id)

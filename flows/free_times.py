@@ -181,16 +181,15 @@ def _next_in_part(slots: list[Slot], chosen: list[Slot], part: str) -> Slot | No
     pool = [s for s in slots if part_of(s) == part and s.start not in taken]
     if not pool:
         return None
-    mine = [s for s in chosen if part_of(s) == part]
-    used_days = {s.start.date() for s in mine}
+    used_days = {s.start.date() for s in chosen if part_of(s) == part}
     fresh = [s for s in pool if s.start.date() not in used_days]
     if fresh:
         return fresh[0]
-    last = max(s.start for s in mine)
     for gap in (SAME_DAY_GAP, SAME_DAY_GAP / 2):
-        later = next((s for s in pool if s.start >= last + gap), None)
-        if later is not None:
-            return later
+        for slot in pool:
+            same_day = (c.start for c in chosen if c.start.date() == slot.start.date())
+            if all(abs(slot.start - start) >= gap for start in same_day):
+                return slot
     return pool[0]
 
 

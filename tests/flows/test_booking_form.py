@@ -307,3 +307,32 @@ def test_the_time_question_is_asked_in_hindi(session, roshni):
     reply = chat.say("1")
     assert reply.startswith("आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय:")
     assert chat.say("kal shaam").startswith("Tue 24 Nov को शाम में खाली समय:")
+
+
+def test_another_time_for_the_same_session_is_understood_at_the_offer(session, roshni):
+    chat = registered(session, roshni)
+    chat.script("1", "1", "tomorrow 5pm", "1")
+    assert "Same as last time?" in chat.say("1")
+    summary = chat.say("wed 10am")
+    assert summary.startswith("Please confirm:\nSpeech Therapy Session for Aarav")
+    assert "with Dr. Priya Nair, Wed 25 Nov, 10:00–10:45 am" in summary
+
+
+def test_candidate_days_and_a_before_window_narrow_the_offer(session, roshni):
+    chat = registered(session, roshni)
+    reply = enter(
+        session,
+        chat,
+        service_id=service_id(session, roshni, "Physiotherapy Session"),
+        days=[WED, date(2026, 11, 27)],
+        before=time(10),
+    )
+    assert reply.startswith("When would suit you? The nearest free times before 10:00 am:")
+    assert options(reply) == [
+        "Wed 25 Nov, 9:00 am",
+        "Wed 25 Nov, 9:15 am",
+        "Wed 25 Nov, 9:30 am",
+        "Wed 25 Nov, 9:45 am",
+        "Fri 27 Nov, 9:00 am",
+        "Fri 27 Nov, 9:30 am",
+    ]
