@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import AuditLog, ExceptionKind, Location, TherapistServiceOverride
+from models import (
+    AuditLog,
+    Clinic,
+    ClinicAnswer,
+    ExceptionKind,
+    Location,
+    TherapistServiceOverride,
+)
+from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
 from services.clinics import catalog
 from services.clinics.answers import add_clinic_answer, match_staff_answer
@@ -339,3 +347,25 @@ def test_a_staff_answer_for_a_topic_replaces_the_built_in_one(session, roshni):
 def test_a_staff_answer_is_audited(session, roshni, parking):
     row = session.scalar(select(AuditLog).where(AuditLog.action == "clinic_answer.create"))
     assert row is not None and row.clinic_id == roshni.id
+
+
+# --- the demo clinics ----------------------------------------------------------------------
+
+
+def test_the_demo_clinics_answer_from_their_seeded_data(session):
+    for demo in DEMO_CLINICS:
+        seed_clinic(session, demo, admin_password=None)
+        seed_clinic(session, demo, admin_password=None)  # twice changes nothing
+    roshni = session.scalar(select(Clinic).where(Clinic.slug == "roshni"))
+    sunrise = session.scalar(select(Clinic).where(Clinic.slug == "sunrise"))
+    assert session.scalar(select(func.count(ClinicAnswer.id))) == 3
+
+    assert "12 Main Street, Indiranagar, Bengaluru 560038" in ask(session, roshni, "address")
+    assert ask(session, roshni, "parking", lang="hi", question_text="parking hai kya") == (
+        "हाँ: इमारत के पीछे कार और दोपहिया के लिए मुफ़्त पार्किंग है।"
+    )
+    assert "Dr. Kavya Rao (physiotherapy) · female · speaks English, Kannada" in ask(
+        session, roshni, "therapist_gender", therapist_gender="female"
+    )
+    assert ask(session, sunrise, "online").endswith("Speech and Language Therapy")
+    assert "pay-and-display" in ask(session, sunrise, "parking", question_text="car park?")
