@@ -149,19 +149,20 @@ def fee(session: Session, clinic: Clinic, q: Question) -> Answer | None:
     for service in services:
         lines.append(_service_line(service, clinic, q.lang))
         for override, therapist in overrides.get(service.id, []):
-            price = override.price_minor if override.price_minor is not None else None
+            # The same rule as booking (availability.load_context): an override's own
+            # price or length where set, the service's otherwise.
+            price = override.price_minor
+            price = service.price_minor if price is None else price
             minutes = override.duration_minutes or service.duration_minutes
-            if (price is None or price == service.price_minor) and (
-                minutes == service.duration_minutes
-            ):
-                continue
+            if (price, minutes) == (service.price_minor, service.duration_minutes):
+                continue  # nothing different to say
             lines.append(
                 say(
                     q.lang,
                     "answer_fee_override",
                     therapist=therapist.name,
                     minutes=minutes,
-                    price=_price(service.price_minor if price is None else price, clinic),
+                    price=_price(price, clinic),
                 )
             )
     if q.service_id is not None:
