@@ -13,12 +13,15 @@ from models import (
     ClinicAnswer,
     ExceptionKind,
     Location,
+    Therapist,
     TherapistServiceOverride,
 )
 from roshni.demo import DEMO_CLINICS, seed_clinic
+from services import audit
 from services.audit import Actor
 from services.clinics import catalog
 from services.clinics.answers import add_clinic_answer, match_staff_answer
+from services.errors import InvalidInput
 from services.reports.answers import answer
 from tests.conftest import NOW
 
@@ -369,3 +372,41 @@ def test_the_demo_clinics_answer_from_their_seeded_data(session):
     )
     assert ask(session, sunrise, "online").endswith("Speech and Language Therapy")
     assert "pay-and-display" in ask(session, sunrise, "parking", question_text="car park?")
+
+
+def test_a_part_day_closure_leaves_the_rest_of_the_day_open(session, roshni):
+    catalog.add_exception(
+        session,
+        clinic_id=roshni.id,
+        kind=ExceptionKind.CLOSED,
+        start_date=SATURDAY,
+        end_date=SATURDAY,
+        start=time(11),
+        end=time(13),
+        reason="Staff meeting",
+        actor=SYSTEM,
+    )
+    assert ask(session, roshni, "open_day", day=SATURDAY) == (
+        "Yes, Roshni Clinic is open on Sat 28 Nov: 9:00 am–11:00 am."
+    )
+    assert ask(session, roshni, "hours").splitlines()[-1] == (
+        "Sat 28 Nov, 11:00 am–1:00 pm (Staff meeting)"
+    )
+
+
+def test_what_the_panel_stores_for_answers_is_checked(session, roshni):
+    location = roshni.locations[0]
+    before = audit.snapshot(location)
+    location.map_url = "javascript:alert(1)"
+    with pytest.raises(InvalidInput, match="https://"):
+        catalog.save_record(session, location, clinic_id=roshni.id, actor=SYSTEM, before=before)
+    session.rollback()
+    therapist = session.scalar(select(Therapist).where(Therapist.clinic_id == roshni.id))
+    before = audit.snapshot(therapist)
+    therapist.languages = " EN, hi,, en "
+    catalog.save_record(session, therapist, clinic_id=roshni.id, actor=SYSTEM, before=before)
+    assert therapist.languages == ["en", "hi"]
+    therapist.gender = "other"
+    with pytest.raises(InvalidInput, match="female, male or not recorded"):
+        catalog.save_record(session, therapist, clinic_id=roshni.id, actor=SYSTEM, before=None)
+    session.rollback()
