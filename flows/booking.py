@@ -300,15 +300,10 @@ def _eligible(turn: Turn, ctx: BookingContext) -> list[int]:
     wanted = booking(turn).get("therapist_gender")
     ids = list(ctx.offers)
     if wanted:
-        matching = [tid for tid in ids if _gender(ctx.therapists[tid]) == wanted]
+        matching = [tid for tid in ids if ctx.therapists[tid].gender == wanted]
         if matching:
             return matching
     return ids
-
-
-def _gender(therapist: Therapist) -> str | None:
-    # Recorded only where the clinic keeps it (a later column); absent means unknown.
-    return getattr(therapist, "gender", None)
 
 
 def check_therapist(turn: Turn) -> str | None:

@@ -111,7 +111,10 @@ def test_every_slot_known_goes_straight_to_the_confirmation(session, roshni, cha
     )
     assert summary.startswith("Please confirm:\nOccupational Therapy Session for Aarav")
     assert "with Rahul Mehta, Tue 24 Nov, 11:00–11:45 am" in summary
-    assert "Roshni Clinic, Main Street (12 Main Street, Bengaluru) · ₹750" in summary
+    assert (
+        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹750"
+        in summary
+    )
     assert "✅ Booked!" in chat.say("1")
     assert bookings(session) == 1
 
@@ -229,7 +232,7 @@ def test_the_london_clinic_skips_its_only_speech_therapist_too(session, sunrise)
     assert options(times)[0] == "Mon 23 Nov, 9:00 am"  # 03:30 in London: the day is free
     summary = chat.say("tomorrow 4pm")
     assert "with Emma Clarke, Tue 24 Nov, 4:00–4:50 pm" in summary
-    assert "Sunrise Therapy Centre, Sunrise House (1 High Street, London) · £65" in summary
+    assert "Sunrise Therapy Centre, Sunrise House (1 High Street, London SW1A 1AA) · £65" in summary
     assert "✅ Booked!" in chat.say("yes")
 
 

@@ -72,10 +72,16 @@ def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
     summary = chat.say("4")
     assert "Speech Therapy Session for Aarav" in summary
     assert "with Dr. Priya Nair, Tue 24 Nov, 9:00–9:45 am" in summary
-    assert "Roshni Clinic, Main Street (12 Main Street, Bengaluru) · ₹800" in summary
+    assert (
+        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
+        in summary
+    )
     booked = chat.say("1")
     assert "✅ Booked! APT-2026-000001" in booked
-    assert "Roshni Clinic, Main Street (12 Main Street, Bengaluru) · ₹800" in booked
+    assert (
+        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
+        in booked
+    )
     assert "a day before and 2 hours before" in booked
 
     appointment = session.scalar(select(Appointment))
