@@ -19,10 +19,20 @@ from sqlalchemy import func, select
 
 from flows.booking import fill_booking, start_booking
 from flows.dialog import Turn
-from models import Appointment, Channel, Clinic, Conversation, Patient, Service, Therapist
+from models import (
+    Appointment,
+    Channel,
+    Clinic,
+    Conversation,
+    Location,
+    Patient,
+    Service,
+    Therapist,
+)
 from roshni.demo import DEMO_CLINICS, seed_clinic
+from services.clinics import catalog
 from tests.chat import Chat
-from tests.conftest import NOW
+from tests.conftest import NOW, SYSTEM
 
 TUE, WED, SUN = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 29)
 CHANNELS = [Channel.WHATSAPP, Channel.SMS]
@@ -339,3 +349,31 @@ def test_candidate_days_and_a_before_window_narrow_the_offer(session, roshni):
         "Fri 27 Nov, 9:00 am",
         "Fri 27 Nov, 9:30 am",
     ]
+
+
+def test_a_gender_asked_for_narrows_the_therapists_and_one_left_is_not_asked(session, roshni):
+    location = session.scalar(select(Location.id).where(Location.clinic_id == roshni.id))
+    arjun = catalog.create_therapist(
+        session, clinic_id=roshni.id, name="Arjun Das", specialization="speech", actor=SYSTEM
+    )
+    for weekday in range(5):
+        catalog.add_weekly_hours(
+            session,
+            clinic_id=roshni.id,
+            therapist_id=arjun.id,
+            location_id=location,
+            weekday=weekday,
+            start=time(9),
+            end=time(18),
+            actor=SYSTEM,
+        )
+    session.commit()
+    speech = service_id(session, roshni, "Speech Therapy Session")
+    chat = registered(session, roshni)
+    chat.say("1")
+    assert "1. Any available therapist\n2. Dr. Priya Nair (speech)\n3. Arjun Das (speech)" in (
+        chat.say("1")
+    )
+    female = session.scalar(select(Therapist.gender).where(Therapist.name == "Dr. Priya Nair"))
+    reply = enter(session, chat, service_id=speech, therapist_gender=female, day=TUE, at=time(11))
+    assert "with Dr. Priya Nair, Tue 24 Nov, 11:00–11:45 am" in reply
