@@ -56,11 +56,12 @@ def tokens(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """What a phrase means. ``kind`` is one of: "whole" (value: intent, the whole message),
-    "cue" (intent), "marker" (a question word), "topic", "service" (a kind of therapy),
-    "gender", "self", "child", "earliest", "or", "and", "after", "before", "between",
-    "after_suffix", "before_suffix", "named" (value: ("after"|"before", "HH:MM")), "days"
-    (value: "weekend", "next_week", ...), "language" (value: the language of the word)."""
+    """What a phrase means. ``kind`` is one of: "cue" (value: an intent), "marker" (a
+    question word), "topic", "service" (a kind of therapy), "service_hint" (the kind a
+    symptom points to), "gender", "self", "child", "any", "earliest", "or", "and", "after",
+    "before", "between", "after_suffix", "before_suffix", "named" (value: ("after" |
+    "before", "HH:MM")), "days" (value: "weekend", "next_week", ...). ``language`` is the
+    lexicon file it came from."""
 
     kind: str
     value: object = None
@@ -119,6 +120,8 @@ def _load(language: str, into: dict[tuple[str, ...], list[Hit]], lexicon: dict) 
     for kind, entry in data.get("services", {}).items():
         for phrase in entry.get("words", ()):
             add(phrase, Hit("service", kind, 1.0, language))
+        for phrase in entry.get("hints", ()):
+            add(phrase, Hit("service_hint", kind, 1.0, language))
         known = lexicon["kinds"].get(kind)
         lexicon["kinds"][kind] = ServiceKind(
             kind,
@@ -131,6 +134,8 @@ def _load(language: str, into: dict[tuple[str, ...], list[Hit]], lexicon: dict) 
     for who, phrases in data.get("patient", {}).items():
         for phrase in phrases:
             add(phrase, Hit(who, None, 0.0, language))
+    for phrase in data.get("answer", {}).get("any", ()):
+        add(phrase, Hit("any", None, 0.0, language))
     times = data.get("time", {})
     for kind in ("earliest", "or", "and", "after", "before", "between"):
         for phrase in times.get(kind, ()):
@@ -160,6 +165,22 @@ def load() -> Lexicon:
     parts: dict = {"whole": {}, "kinds": {}, "markers": {}, "emoji": {}}
     for language in LANGUAGES:
         _load(language, index, parts)
+    # A word only Hinglish entries use ("thoda", "jayega") marks Hinglish too.
+    english = {
+        w for key, hits in index.items() for w in key if any(h.language == "en" for h in hits)
+    }
+    english |= {w for w, language in parts["markers"].items() if language == "en"}
+    for key, hits in index.items():
+        if any(h.language == "hinglish" for h in hits):
+            for word in key:
+                if word.isascii() and word.isalpha() and word not in english:
+                    parts["markers"].setdefault(word, "hinglish")
+    # "mahila therapist" is a question about gender *and* names the gender.
+    for key, hits in index.items():
+        if any(h.kind == "topic" and h.value == "therapist_gender" for h in hits):
+            genders = [h for w in key for h in index.get((w,), ()) if h.kind == "gender"]
+            if genders and not any(h.kind == "gender" for h in hits):
+                hits.append(genders[0])
     phrases = {key: tuple(hits) for key, hits in index.items()}
     singles = {word for key in [*phrases, *parts["whole"]] for word in key}
     words = tuple(sorted(w for w in singles if len(w) >= FUZZY_MIN_LENGTH - 1 and w.isalpha()))
@@ -187,5 +208,14 @@ def correct(word: str) -> str | None:
     """The lexicon word ``word`` is a typo of, or ``None`` (known, short, or nothing close)."""
     if len(word) < FUZZY_MIN_LENGTH or not word.isalpha() or is_known(word):
         return None
-    found = process.extractOne(word, LEXICON.words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-    return found[0] if found else None
+    return nearest_word(word, LEXICON.words)
+
+
+def nearest_word(word: str, choices: tuple[str, ...]) -> str | None:
+    """The closest of ``choices`` within ``FUZZY_CUTOFF``; between equally close ones, one with
+    the same first letter ("paayenge" is "payenge", not "aayenge")."""
+    found = process.extract(word, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=4)
+    if not found:
+        return None
+    best = max(found, key=lambda f: (f[1], f[0][0] == word[0], -f[2]))
+    return best[0]

@@ -95,5 +95,6 @@ class Understanding:
     earliest: bool = False
     days: tuple[date, ...] = ()  # candidate days ("tomorrow or Wednesday", "next week")
     reference: str | None = None  # an appointment number, APT-2026-000042
+    anything: bool = False  # "any", "koi bhi", "कोई भी": any of the offered choices will do
     score: float = 0.0  # the winning intent's evidence (0 for "other")
     evidence: tuple[str, ...] = ()  # why: the words and examples that decided the intent

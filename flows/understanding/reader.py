@@ -70,7 +70,23 @@ _TOPIC_ORDER = (
 )
 assert set(_TOPIC_ORDER) == set(TOPICS)
 TOPIC_WEIGHT = 2.0
+EXTRA_TOPIC_WEIGHT = 0.5  # each further topic phrase: "is there a fee if i cancel late"
 MARKER_WEIGHT = 1.0
+UNTOPICAL_MARKER_WEIGHT = 0.5  # a question about nothing known leans less
+POSSESSIVE_WEIGHT = 3.0  # "Anaya's appointment", "Aarav ki booking": a session already booked
+# Asking about a policy names its action ("can I pay by card?", "refund if I cancel?"): when
+# such a topic is asked about, the action's own cue counts half.
+_POLICY_ACTIONS = {
+    "payment_methods": "pay",
+    "cancellation_policy": "cancel",
+    "reschedule_policy": "reschedule",
+}
+# Words that change nothing in a one-word answer: "yes pls", "ok ji".
+_POLITE = frozenset({"pls", "plz", "please", "ji", "sir", "madam", "mam", "maam", "dear", "jee"})
+_BOOKED_THINGS = frozenset(
+    {"appointment", "appointments", "session", "sessions", "booking", "bookings", "slot"}
+)
+_POSSESSIVE = frozenset({"s", "ki", "ka", "ke", "की", "का", "के"})
 EXAMPLE_WEIGHT = 2.0
 LEAN_TO_BOOK = {"service": 1.0, "patient": 0.5, "child": 0.5, "self": 0.5, "day": 0.5}
 
@@ -112,9 +128,37 @@ def _emoji_intent(text: str) -> str | None:
     return intents.pop() if len(intents) == 1 else None
 
 
+def _whole(words: tuple[str, ...], text: str) -> str | None:
+    """The intent of a message that is one ``[whole]`` entry, give or take "pls" and "?",
+    or whose every word is such an entry of one intent ("ok done", "haan ok")."""
+    bare = tuple(w for w in words if w != "?") or words
+    polite = tuple(w for w in bare if w not in _POLITE) or bare
+    for candidate in (bare, polite, words):
+        if intent := LEXICON.whole.get(candidate):
+            return intent
+    singles = {LEXICON.whole.get((w,)) for w in polite}
+    if len(polite) > 1 and len(singles) == 1 and None not in singles:
+        return singles.pop()
+    return _emoji_intent(text)
+
+
+def _possessive(words: tuple[str, ...], found: list[Found]) -> bool:
+    """A known patient's session: "Anaya's appointment", "Aarav ki booking"."""
+    for item in found:
+        if any(kind == "patient" for kind, _ in item.names):
+            j = item.end
+            if j < len(words) and words[j] in _POSSESSIVE:
+                j += 1
+            if j < len(words) and words[j] in _BOOKED_THINGS:
+                return True
+    return False
+
+
 def _services(found: list[Found], names: Names) -> tuple[int, ...]:
     named = [i for f in found for kind, i in f.names if kind == "service"]
     kinds = [h.value for f in found for h in f.hits if h.kind == "service"]
+    if not named and not kinds:
+        kinds = [h.value for f in found for h in f.hits if h.kind == "service_hint"]
     qualifiers = {k.name for k in LEXICON.kinds.values() if k.qualifier}
     said = set(kinds)
     ids: list[int] = list(named)
@@ -183,7 +227,7 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
     intent, score = "other", 0.0
     choice = _choice(text) if reference is None else None
     bare = tuple(w for w in words if w != "?") or words
-    whole = LEXICON.whole.get(bare) or LEXICON.whole.get(words) or _emoji_intent(text)
+    whole = _whole(words, text)
     if choice is not None:
         evidence.append(f"choice {choice}")
     elif whole is not None:
@@ -196,15 +240,20 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
                 if hit.kind == "cue":
                     scores[str(hit.value)] += hit.weight
                     evidence.append(f"{' '.join(words[item.start : item.end])}: {hit.value}")
+        if _possessive(words, found):
+            scores["my_appointments"] += POSSESSIVE_WEIGHT
+            evidence.append("a patient's session: my_appointments")
+        signs = ("marker" in kinds) + ("?" in words)
         if topic is not None:
+            topic_hits = sum(1 for hit in hits if hit.kind == "topic")
             scores["question"] += (
-                TOPIC_WEIGHT + MARKER_WEIGHT * ("marker" in kinds) + MARKER_WEIGHT * ("?" in words)
+                TOPIC_WEIGHT + EXTRA_TOPIC_WEIGHT * (topic_hits - 1) + MARKER_WEIGHT * signs
             )
             evidence.append(f"topic {topic}")
+            if asks and topic in _POLICY_ACTIONS:
+                scores[_POLICY_ACTIONS[topic]] /= 2
         elif asks:
-            scores["question"] += MARKER_WEIGHT * ("marker" in kinds) + MARKER_WEIGHT * (
-                "?" in words
-            )
+            scores["question"] += UNTOPICAL_MARKER_WEIGHT * signs
         leans = {
             "service": bool(services),
             "patient": bool(patients),
@@ -241,6 +290,7 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
         earliest="earliest" in kinds,
         days=times.days,
         reference=reference,
+        anything="any" in kinds and intent in ("other", "yes"),
         score=score,
         evidence=tuple(evidence),
     )

@@ -10,9 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
-
-from flows.understanding.lexicon import FUZZY_CUTOFF, FUZZY_MIN_LENGTH, LEXICON, is_known, tokens
+from flows.understanding.lexicon import (
+    FUZZY_MIN_LENGTH,
+    LEXICON,
+    is_known,
+    nearest_word,
+    tokens,
+)
 from flows.understanding.model import Vocabulary
 
 # Words in a service's name that do not tell services apart ("Speech Therapy Session").
@@ -92,5 +96,4 @@ def correct_name(word: str, names: Names) -> str | None:
         or is_known(word)
     ):
         return None
-    found = process.extractOne(word, names.words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-    return found[0] if found else None
+    return nearest_word(word, names.words)

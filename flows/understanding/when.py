@@ -197,7 +197,9 @@ def read_times(words: tuple[str, ...], found: list[Found], now: datetime, date_o
                 named.extend(_named_days(str(hit.value), now.date()))
     used = set(out.used)
     for item in found:
-        used.update(range(item.start, item.end))
+        # A topic or a question word may hold a day ("open on sunday"): the day still counts.
+        if any(hit.kind not in ("topic", "marker") for hit in item.hits) or item.names:
+            used.update(range(item.start, item.end))
     readings: list[When] = []
     for span in _spans(words, used):
         readings.extend(_read(span, now, date_order))
