@@ -83,9 +83,19 @@ class Lexicon:
     emoji: dict[str, str]  # an emoji -> intent
     kinds: dict[str, ServiceKind]
     markers: dict[str, str]  # a word -> the language it marks ("en" | "hinglish")
-    longest: int  # tokens in the longest phrase
+    sizes: dict[
+        str, tuple[int, ...]
+    ]  # first word -> lengths of the phrases it starts, longest first
     words: tuple[str, ...]  # single words of FUZZY_MIN_LENGTH - 1 letters or more: typo targets
     known: frozenset[str]  # every word the lexicon, its markers or parse_when know
+
+
+def phrase_sizes(keys) -> dict[str, tuple[int, ...]]:
+    """First word -> the lengths of the phrases starting with it, longest first."""
+    sizes: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        sizes[key[0]].add(len(key))
+    return {word: tuple(sorted(found, reverse=True)) for word, found in sizes.items()}
 
 
 def _key(phrase: str) -> tuple[str, ...]:
@@ -190,7 +200,7 @@ def load() -> Lexicon:
         emoji=parts["emoji"],
         kinds=parts["kinds"],
         markers=parts["markers"],
-        longest=max(len(key) for key in phrases),
+        sizes=phrase_sizes(phrases),
         words=words,
         known=frozenset(singles | set(parts["markers"])),
     )

@@ -88,6 +88,10 @@ _BOOKED_THINGS = frozenset(
 )
 _POSSESSIVE = frozenset({"s", "ki", "ka", "ke", "की", "का", "के"})
 EXAMPLE_WEIGHT = 2.0
+# WhatsApp's longest message; anything past it is not a patient's message.
+MAX_CHARS = 4096
+# Training examples are short: a long message is never "nearly" one of them.
+MAX_EXAMPLE_CHARS = 200
 LEAN_TO_BOOK = {"service": 1.0, "patient": 0.5, "child": 0.5, "self": 0.5, "day": 0.5}
 
 
@@ -107,6 +111,8 @@ def _language(words: tuple[str, ...], text: str) -> str | None:
 
 
 def _choice(text: str) -> int | None:
+    if len(text) > 20:  # "option 12." at most
+        return None
     match = _CHOICE.match(fold(text))
     if not match:
         return None
@@ -194,7 +200,7 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
     """Intent and entities of one inbound message; see the module docstring."""
     if now.utcoffset() is None:
         raise ValueError("now must be an aware datetime in the clinic's zone")
-    text = text if isinstance(text, str) else ""
+    text = text[:MAX_CHARS] if isinstance(text, str) else ""
     reference = None
     if match := _REFERENCE.search(text):
         reference = f"APT-{match[1]}-{int(match[2]):06d}"
@@ -264,7 +270,7 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
         for lean, present in leans.items():
             if present:
                 scores["book"] += LEAN_TO_BOOK[lean]
-        example = nearest(" ".join(bare))
+        example = nearest(" ".join(bare)) if len(text) <= MAX_EXAMPLE_CHARS else None
         if example is not None:
             scores[example.intent] += EXAMPLE_WEIGHT
             evidence.append(f"like example {example.text!r}: {example.intent}")

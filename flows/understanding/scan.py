@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.understanding.lexicon import LEXICON, Hit, correct
+from flows.understanding.lexicon import FUZZY_MIN_LENGTH, LEXICON, Hit, correct
 from flows.understanding.vocabulary import Names, correct_name
 
 
@@ -29,8 +29,8 @@ def corrected(words: tuple[str, ...], names: Names) -> tuple[tuple[str, ...], tu
     """The words with typos replaced, and a note per replacement ("apointment->appointment")."""
     out, notes = [], []
     for word in words:
-        if (word,) in names.phrases:  # a child's name is never somebody's typo
-            out.append(word)
+        if (word,) in names.phrases or word in LEXICON.known or len(word) < FUZZY_MIN_LENGTH:
+            out.append(word)  # a known word or a child's name is never somebody's typo
             continue
         fixed = correct_name(word, names) or correct(word)
         if fixed and fixed != word:
@@ -44,14 +44,13 @@ def corrected(words: tuple[str, ...], names: Names) -> tuple[tuple[str, ...], tu
 def scan(words: tuple[str, ...], names: Names) -> list[Found]:
     """The phrases in ``words``, in order, none overlapping."""
     found: list[Found] = []
-    longest = max(LEXICON.longest, names.longest)
     i = 0
     while i < len(words):
-        for size in range(min(longest, len(words) - i), 0, -1):
+        for size in names.sizes.get(words[i], ()):
             key = words[i : i + size]
             hits = LEXICON.phrases.get(key, ())
             named = names.phrases.get(key, ())
-            if hits or named:
+            if len(key) == size and (hits or named):
                 found.append(Found(i, i + size, hits, named))
                 i += size
                 break

@@ -15,6 +15,7 @@ from flows.understanding.lexicon import (
     LEXICON,
     is_known,
     nearest_word,
+    phrase_sizes,
     tokens,
 )
 from flows.understanding.model import Vocabulary
@@ -31,7 +32,8 @@ class Names:
     """Phrases (token tuples) naming a service, therapist or patient: kind -> ids."""
 
     phrases: dict[tuple[str, ...], tuple[tuple[str, int], ...]]  # -> (("patient", 3), ...)
-    longest: int
+    # first word -> lengths of the phrases (this vocabulary's and the lexicon's) it starts
+    sizes: dict[str, tuple[int, ...]]
     words: tuple[str, ...]  # single-word names, typo targets
     kinds: dict[str, tuple[int, ...]]  # lexicon service kind -> this clinic's service ids
     services: dict[int, tuple[str, ...]]  # service id -> the words of its name
@@ -79,7 +81,7 @@ def names_for(vocabulary: Vocabulary) -> Names:
     )
     return Names(
         phrases={key: tuple(ids) for key, ids in found.items()},
-        longest=max((len(key) for key in found), default=1),
+        sizes=phrase_sizes([*found, *LEXICON.phrases]),
         words=tuple(w for w in single if w.isalpha()),
         kinds=kinds,
         services=services,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from flows.parsing import When, parse_when, when_word_kind
 from flows.understanding.scan import Found
@@ -113,6 +114,7 @@ def _named_days(rule: str, today: date) -> tuple[date, ...]:
     return tuple(d for d in (saturday, saturday + timedelta(days=1)) if d >= today)
 
 
+@lru_cache(maxsize=8192)
 def _kind(word: str) -> str | None:
     """How a word takes part in a day/time span: "core", "modifier", "bridge" or None."""
     if _DIGITS.match(word):
