@@ -26,7 +26,7 @@ from flows.understanding.lexicon import LEXICON, fold, tokens
 from flows.understanding.model import TOPICS, Understanding, Vocabulary
 from flows.understanding.scan import Found, corrected, scan
 from flows.understanding.vocabulary import Names, names_for
-from flows.understanding.when import read_times
+from flows.understanding.when import Times, read_times
 
 _REFERENCE = re.compile(r"\bapt[\s\-_#]*([0-9]{4})[\s\-_/]*([0-9]{1,6})\b", re.IGNORECASE)
 _CHOICE = re.compile(r"^\s*(?:option|opt|choice|no\.?|number|num|#)?\s*(.+?)\s*$")
@@ -74,6 +74,7 @@ EXTRA_TOPIC_WEIGHT = 0.5  # each further topic phrase: "is there a fee if i canc
 MARKER_WEIGHT = 1.0
 UNTOPICAL_MARKER_WEIGHT = 0.5  # a question about nothing known leans less
 POSSESSIVE_WEIGHT = 3.0  # "Anaya's appointment", "Aarav ki booking": a session already booked
+OPENING_ANSWER_WEIGHT = 1.5  # "yes tomorrow at 5 works", "no, friday is better"
 # Asking about a policy names its action ("can I pay by card?", "refund if I cancel?"): when
 # such a topic is asked about, the action's own cue counts half.
 _POLICY_ACTIONS = {
@@ -86,6 +87,8 @@ _POLITE = frozenset({"pls", "plz", "please", "ji", "sir", "madam", "mam", "maam"
 _BOOKED_THINGS = frozenset(
     {"appointment", "appointments", "session", "sessions", "booking", "bookings", "slot"}
 )
+# A whole message with these intents carries no day: "good morning", "good night".
+_NO_ENTITIES = frozenset({"greeting", "thanks", "help", "menu", "stop", "start", "language"})
 _POSSESSIVE = frozenset({"s", "ki", "ka", "ke", "की", "का", "के"})
 EXAMPLE_WEIGHT = 2.0
 # WhatsApp's longest message; anything past it is not a patient's message.
@@ -239,12 +242,17 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
     elif whole is not None:
         intent, score = whole, 10.0
         evidence.append(f"whole message: {whole}")
+        if whole in _NO_ENTITIES:
+            times = Times()
     else:
         scores: dict[str, float] = defaultdict(float)
         for item in found:
             for hit in item.hits:
                 if hit.kind == "cue":
-                    scores[str(hit.value)] += hit.weight
+                    weight = hit.weight
+                    if item.start == 0 and hit.value in ("yes", "no"):
+                        weight = max(weight, OPENING_ANSWER_WEIGHT)
+                    scores[str(hit.value)] += weight
                     evidence.append(f"{' '.join(words[item.start : item.end])}: {hit.value}")
         if _possessive(words, found):
             scores["my_appointments"] += POSSESSIVE_WEIGHT

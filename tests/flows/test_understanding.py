@@ -228,6 +228,29 @@ def test_a_long_first_message_is_read_whole():
     assert found.days == tuple(day(7 + n) for n in range(7))
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("don't cancel", "no"),
+        ("cancel nahi karna", "no"),
+        ("रद्द मत करो", "no"),
+        ("yes tomorrow at 5 works", "yes"),
+        ("no, friday is better", "no"),
+        ("stop reminders", "stop"),
+        ("same as last time", "book"),
+    ],
+)
+def test_negations_and_answers_that_carry_more(text, intent):
+    assert read(text).intent == intent
+
+
+def test_good_morning_and_good_night_are_words_not_times():
+    for text in ("good morning", "good night"):
+        found = read(text)
+        assert found.intent in ("greeting", "thanks")
+        assert (found.when, found.days) == (None, ())
+
+
 def test_a_gpay_caption_is_about_payment_not_a_booking():
     assert read("paid via gpay").intent == "pay"
 
