@@ -30,7 +30,7 @@ from flows.understanding.when import Times, read_times
 
 _REFERENCE = re.compile(r"\bapt[\s\-_#]*([0-9]{4})[\s\-_/]*([0-9]{1,6})\b", re.IGNORECASE)
 _CHOICE = re.compile(r"^\s*(?:option|opt|choice|no\.?|number|num|#)?\s*(.+?)\s*$")
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_DEVANAGARI = re.compile(r"[\u0900-\u0965\u0970-\u097f]")  # letters, not digits
 _LATIN = re.compile(r"[a-z]")
 # Strongest claim first: a message that both asks to stop and to book is a stop.
 _PRIORITY = (

@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.parsing import When
 from flows.understanding import (
@@ -439,6 +441,71 @@ def test_the_clinics_zone_and_date_order_are_honoured():
 def test_long_and_hostile_input_is_read_without_error():
     for text in ("x" * 10_000, "5" * 500, "🙂" * 2000, "'; DROP TABLE x; --", "\u202e\x00"):
         assert read(text).intent in INTENTS
+
+
+_WORDS = st.sampled_from(
+    [
+        "book",
+        "cancel",
+        "kal",
+        "tomorrow",
+        "5",
+        "baje",
+        "after",
+        "before",
+        "or",
+        "ya",
+        "fees",
+        "?",
+        "👍",
+        "haan",
+        "nahi",
+        "Aarav",
+        "OT",
+        "speech",
+        "at",
+        "pm",
+        "12/11",
+        "next",
+        "week",
+        "जी",
+        "कल",
+        "शाम",
+        "बजे",
+        "के",
+        "बाद",
+        "से",
+        "पहले",
+        "my",
+        "son",
+        "for",
+        "me",
+        "lady",
+        "2",
+        "apt-2026-7",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.lists(_WORDS, max_size=12).map(" ".join)))
+def test_any_text_is_read_into_a_well_formed_understanding(text):
+    found = read(text)
+    assert found.intent in INTENTS
+    assert found.topic is None or (found.intent == "question" and found.topic in TOPICS)
+    assert found.language in ("en", "hi", "hinglish", None)
+    assert found.choice is None or found.intent == "other"
+    if found.when is not None and found.when.date is not None:
+        assert found.when.date in found.days
+
+
+def test_the_language_of_each_training_file_is_recognised():
+    for language in ("en", "hinglish", "hi"):
+        examples = [e.text for e in load(f"train.{language}")]
+        read_as = [read(text).language for text in examples]
+        right = sum(found in (language, None) for found in read_as)
+        assert right / len(examples) >= 0.95, language
+    assert read("२").language is None
 
 
 # --- data and evaluation ----------------------------------------------------------------------
