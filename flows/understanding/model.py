@@ -97,4 +97,7 @@ class Understanding:
     reference: str | None = None  # an appointment number, APT-2026-000042
     anything: bool = False  # "any", "koi bhi", "कोई भी": any of the offered choices will do
     score: float = 0.0  # the winning intent's evidence (0 for "other")
+    # The whole message is one word or phrase of the intent ("stop", "haan ji", "👍"), not a
+    # cue inside a sentence: what an opt-out or a global command should require.
+    whole: bool = False
     evidence: tuple[str, ...] = ()  # why: the words and examples that decided the intent

@@ -306,5 +306,6 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
         reference=reference,
         anything="any" in kinds and intent in ("other", "yes"),
         score=score,
+        whole=whole is not None and choice is None,
         evidence=tuple(evidence),
     )

@@ -115,6 +115,15 @@ def test_the_cases_cover_every_intent():
     assert {intent for _, intent, _ in INTENT_CASES} == set(INTENTS)
 
 
+def test_a_command_alone_is_whole_and_inside_a_sentence_is_not():
+    assert read("STOP").whole
+    assert read("हिंदी").whole
+    stop_in_a_sentence = read("please stop sending reminders")
+    assert stop_in_a_sentence.intent == "stop"
+    assert not stop_in_a_sentence.whole
+    assert not read("2").whole
+
+
 def test_emoji_alone_carry_yes_and_thanks_and_no_language():
     assert (read("👍").intent, read("👍").language) == ("yes", None)
     assert read("👍🏽").intent == "yes"
@@ -404,7 +413,9 @@ def test_appointment_references(text, reference):
     assert read(text).reference == reference
 
 
-@pytest.mark.parametrize("text", ["koi bhi", "any therapist is fine", "कोई भी"])
+@pytest.mark.parametrize(
+    "text", ["koi bhi", "any therapist is fine", "कोई भी", "any", "any day", "whenever"]
+)
 def test_any_of_the_choices(text):
     assert read(text).anything
 
