@@ -22,7 +22,7 @@ from datetime import datetime
 
 from flows.dialog import parse_number
 from flows.understanding.examples import nearest
-from flows.understanding.lexicon import LEXICON, fold, tokens
+from flows.understanding.lexicon import LEXICON, STRONG, fold, tokens
 from flows.understanding.model import TOPICS, Understanding, Vocabulary
 from flows.understanding.scan import Found, corrected, scan
 from flows.understanding.vocabulary import Names, names_for
@@ -95,7 +95,10 @@ EXAMPLE_WEIGHT = 2.0
 MAX_CHARS = 4096
 # Training examples are short: a long message is never "nearly" one of them.
 MAX_EXAMPLE_CHARS = 200
-LEAN_TO_BOOK = {"service": 1.0, "patient": 0.5, "child": 0.5, "self": 0.5, "day": 0.5}
+# What a session request carries leans to the action said ("cancel Anaya's Tuesday session")
+# or, when none is said, to booking ("OT for Aarav tomorrow").
+LEANS = {"service": 1.0, "patient": 0.5, "therapist": 0.5, "child": 0.5, "self": 0.5, "day": 0.5}
+_ACTIONS = ("cancel", "reschedule", "my_appointments", "book")
 
 
 def _language(words: tuple[str, ...], text: str) -> str | None:
@@ -146,8 +149,11 @@ def _whole(words: tuple[str, ...], text: str) -> str | None:
         if intent := LEXICON.whole.get(candidate):
             return intent
     singles = {LEXICON.whole.get((w,)) for w in polite}
-    if len(polite) > 1 and len(singles) == 1 and None not in singles:
-        return singles.pop()
+    if len(polite) > 1 and None not in singles:
+        if len(singles) == 1:
+            return singles.pop()
+        if singles == {"no", "thanks"}:  # "nahi shukriya", "नहीं धन्यवाद"
+            return "no"
     return _emoji_intent(text)
 
 
@@ -271,13 +277,16 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
         leans = {
             "service": bool(services),
             "patient": bool(patients),
+            "therapist": bool(therapists),
             "child": "child" in kinds,
             "self": "self" in kinds,
             "day": times.when is not None or bool(times.days),
         }
+        said = [a for a in _ACTIONS if scores.get(a, 0.0) >= STRONG]
+        action = max(said, key=lambda a: scores[a]) if said else "book"
         for lean, present in leans.items():
             if present:
-                scores["book"] += LEAN_TO_BOOK[lean]
+                scores[action] += LEANS[lean]
         example = nearest(" ".join(bare)) if len(text) <= MAX_EXAMPLE_CHARS else None
         if example is not None:
             scores[example.intent] += EXAMPLE_WEIGHT

@@ -111,6 +111,60 @@ def test_every_intent_is_read_in_each_language(text, intent, language):
     assert (found.intent, found.language) == (intent, language), found.evidence
 
 
+# Phrasings collected after the lexicon was first written (not in any data file).
+MORE_PHRASINGS = [
+    ("Hi, can I get an OT slot for my son on Thursday after 5?", "book"),
+    ("need physio for my mom, she had knee surgery", "book"),
+    ("kya kal shaam ko speech ka slot mil sakta hai", "book"),
+    ("मुझे अपने बेटे के लिए ओटी चाहिए", "book"),
+    ("is dr kavya free on saturday morning", "book"),
+    ("pls book anaya for speech next wed 4pm", "book"),
+    ("did my booking go through?", "my_appointments"),
+    ("what time is my session on friday", "my_appointments"),
+    ("need to cancel anaya tomorrow, she has exams", "cancel"),
+    ("aaj ka cancel kar dijiye", "cancel"),
+    ("we are travelling, please cancel all sessions this week", "cancel"),
+    ("can I come at 6 instead of 5", "reschedule"),
+    ("can we push tomorrow's session to next week", "reschedule"),
+    ("where do I send the money", "pay"),
+    ("payment ho gaya, please confirm", "pay"),
+    ("link expired, send again", "pay"),
+    ("do you have a speech therapist who speaks tamil", "question"),
+    ("how long is each session?", "question"),
+    ("what is the charge for assessment", "question"),
+    ("is the clinic wheelchair accessible", "question"),
+    ("any discount for 10 sessions?", "question"),
+    ("clinic ka address bhej do", "question"),
+    ("क्या आप ऑनलाइन थेरेपी करते हैं", "question"),
+    ("can I have a word with the therapist", "talk"),
+    ("please have someone call me", "talk"),
+    ("mujhe kisi se baat karni hai urgent", "talk"),
+    ("be there in 10", "running_late"),
+    ("sorry running a bit behind", "running_late"),
+    ("5 min mein pahunch rahe hai", "running_late"),
+    ("Good morning!", "greeting"),
+    ("hello ji", "greeting"),
+    ("thanks a ton", "thanks"),
+    ("bahut bahut dhanyavaad", "thanks"),
+    ("yes that's fine", "yes"),
+    ("haan theek hai", "yes"),
+    ("ok 👍", "yes"),
+    ("no, not that one", "no"),
+    ("नहीं धन्यवाद", "no"),
+    ("can we talk in hindi", "language"),
+    ("english mein bolo", "language"),
+    ("don't send me messages", "stop"),
+    ("I'm confused", "help"),
+    ("back", "menu"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), MORE_PHRASINGS)
+def test_more_phrasings(text, intent):
+    found = read(text)
+    assert found.intent == intent, found.evidence
+
+
 def test_the_cases_cover_every_intent():
     assert {intent for _, intent, _ in INTENT_CASES} == set(INTENTS)
 
