@@ -81,11 +81,19 @@ def names_for(vocabulary: Vocabulary) -> Names:
     )
     return Names(
         phrases={key: tuple(ids) for key, ids in found.items()},
-        sizes=phrase_sizes([*found, *LEXICON.phrases]),
+        sizes=_sizes(found),
         words=tuple(w for w in single if w.isalpha()),
         kinds=kinds,
         services=services,
     )
+
+
+def _sizes(found: dict[tuple[str, ...], list]) -> dict[str, tuple[int, ...]]:
+    """The lexicon's phrase lengths per first word, with this vocabulary's merged in."""
+    sizes = dict(LEXICON.sizes)
+    for word, lengths in phrase_sizes(found).items():
+        sizes[word] = tuple(sorted({*lengths, *sizes.get(word, ())}, reverse=True))
+    return sizes
 
 
 def correct_name(word: str, names: Names) -> str | None:
