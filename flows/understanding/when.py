@@ -22,6 +22,7 @@ _MODIFIER = frozenset(
 )
 _NUMBER = re.compile(r"[0-9]{1,2}(?::[0-9]{2}|\.[0-9]{2})?")
 _DIGITS = re.compile(r"[0-9]")
+_HOUR_RANGE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})")
 
 
 @dataclass
@@ -71,7 +72,21 @@ def _clock_before(words: tuple[str, ...], end: int) -> int:
     return 0
 
 
+def _hour_ranges(words, now: datetime, order: str, out: Times) -> None:
+    """ "4-6 pm", "3-5 baje": a range of hours is after the first and before the second."""
+    for i, word in enumerate(words[:-1]):
+        match = _HOUR_RANGE.fullmatch(word)
+        suffix = words[i + 1]
+        if match and when_word_kind(suffix) in ("meridiem", "oclock"):
+            low = _clock(f"{match[1]} {suffix}", now, order)
+            high = _clock(f"{match[2]} {suffix}", now, order)
+            if low is not None and high is not None and low < high:
+                out.after, out.before = low, high
+                out.used.update((i, i + 1))
+
+
 def _constraints(words, found: list[Found], now: datetime, order: str, out: Times) -> None:
+    _hour_ranges(words, now, order, out)
     for item in found:
         for hit in item.hits:
             if hit.kind == "named":

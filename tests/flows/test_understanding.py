@@ -469,6 +469,8 @@ def test_days_and_times_inside_sentences(text, when, days):
         ("before noon", None, time(12)),
         ("before 11", None, time(11)),
         ("between 3 and 5", time(15), time(17)),
+        ("4-6 pm works", time(16), time(18)),
+        ("3-5 baje", time(15), time(17)),
         ("5 baje ke baad", time(17), None),
         ("12 se pehle", None, time(12)),
         ("4 बजे के बाद", time(16), None),
