@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import booking, my_appointments, onboarding, payment
+from flows import booking, my_appointments, onboarding, payment, routing
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
@@ -185,6 +185,7 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     if word in LANGUAGE_WORDS:
         return turn.say("language")
     if not _consented(turn.contact):
+        routing.keep_pending(turn, routing.understanding_for(turn, text))
         if conversation.state != "consent" or word in MENU_WORDS:
             return turn.goto("consent")
         return STATES["consent"].answer(turn, text)
@@ -204,6 +205,9 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     handler = STATES.get(conversation.state)
     if handler is None:  # an unknown stored state (e.g. after a release): start clean
         return turn.goto("menu")
+    changed_course = routing.route(turn, routing.understanding_for(turn, text), text)
+    if changed_course is not None:
+        return changed_course
     return handler.answer(turn, text)
 
 

@@ -219,6 +219,15 @@ EN: dict[str, str] = {
     "too_long": "That message is too long for me. Please reply in a few words.",
     # pages opened from the chat (receipt, UPI payment)
     "page_too_many_tries": "Too many tries from your connection. Please wait a minute.",
+    # --- what an understood message does anywhere in the chat (issue 12, routing) ---
+    "question_to_staff": (
+        "I don't have the answer to that here, so I've passed your question to {clinic}. "
+        "Someone will reply in this chat."
+    ),
+    "late_noted": (
+        "Thanks for letting us know. I've told {clinic}; please come in as soon as you can."
+    ),
+    "thanks_reply": "You're welcome! 🙏",
     # --- answers to patients' questions from the clinic's data (issue 12, part 4:
     # services.reports.answers) ---
     "answer_fee_intro": "Fees at {clinic}:",
@@ -290,6 +299,12 @@ HI: dict[str, str] = {
         "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
         "और आपको यहीं संदेश भेजेगा।"
     ),
+    # --- what an understood message does anywhere in the chat (issue 12, routing) ---
+    "question_to_staff": (
+        "इसका जवाब मेरे पास नहीं है, इसलिए मैंने आपका सवाल {clinic} को भेज दिया है। कोई इसी चैट में जवाब देगा।"
+    ),
+    "late_noted": "बताने के लिए धन्यवाद। मैंने {clinic} को बता दिया है; जितनी जल्दी हो सके आ जाइए।",
+    "thanks_reply": "आपका स्वागत है! 🙏",
     # --- answers to patients' questions from the clinic's data (issue 12, part 4:
     # services.reports.answers) ---
     "service_line": "{name} — {minutes} मिनट, {price}",
