@@ -36,6 +36,7 @@ from core.clock import require_aware
 from core.formatting import format_phone
 from flows import booking, my_appointments, onboarding, payment
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
+from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
 from services.people import patients
@@ -190,21 +191,44 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return STATES["consent"].answer(turn, text)
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
-    for intent, words in CHANGE_WORDS.items():
-        if word in words:
-            turn.data.pop("booking", None)
-            return my_appointments.start_my_appointments(turn, intent=intent)
+    changed = _change_request(turn, text, word)
+    if changed is not None:
+        return changed
     if (
         conversation.state not in RESTING_STATES
         and conversation.last_turn_at is not None
         and turn.now - conversation.last_turn_at > IDLE_AFTER
     ):
-        turn.data.pop("booking", None)
-        return f"{turn.say('restarted')}\n{turn.goto('menu')}"
+        return _after_a_pause(turn)
+    corrected = onboarding.read_correction(turn, text)
+    if corrected is not None:
+        return corrected
     handler = STATES.get(conversation.state)
     if handler is None:  # an unknown stored state (e.g. after a release): start clean
         return turn.goto("menu")
     return handler.answer(turn, text)
+
+
+def _change_request(turn: Turn, text: str, word: str) -> str | None:
+    """ "cancel", "reschedule", or a sentence starting so ("cancel Anaya's Tuesday session")."""
+    for intent, words in CHANGE_WORDS.items():
+        if word in words or word.split(" ", 1)[0] == intent:
+            if word in words:
+                turn.data.pop("booking", None)
+                return my_appointments.start_my_appointments(turn, intent=intent)
+            # Only with a session named in it; otherwise the current question reads it.
+            return my_appointments.change_from_text(turn, intent, text)
+    return None
+
+
+def _after_a_pause(turn: Turn) -> str:
+    """Back after IDLE_AFTER: a booking waiting only for its confirmation is offered again;
+    anything else starts over from the menu."""
+    kept = onboarding.keep_waiting_booking(turn)
+    if kept is not None:
+        return kept
+    turn.data.pop("booking", None)
+    return f"{turn.say('restarted')}\n{turn.goto('menu')}"
 
 
 def _greet_and_menu(turn: Turn) -> str:
@@ -216,7 +240,7 @@ def _greet_and_menu(turn: Turn) -> str:
         return turn.goto("ask_name")
     if not any(p.active for p in contact.patients):
         return turn.goto("ask_for_whom")
-    return turn.say("greeting_name", name=contact.name.split()[0]) + turn.goto("menu")
+    return turn.say("greeting_name", name=greeting_name(contact.name)) + turn.goto("menu")
 
 
 def _reask_current(turn: Turn) -> str:

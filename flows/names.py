@@ -286,3 +286,15 @@ def _capitalise(word: str) -> str:
     if not word.isascii() or not (word.islower() or word.isupper()):
         return word
     return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
+
+
+def mentioned(text: str, names: list[str]) -> list[int]:
+    """Which of ``names`` the text mentions, by full or first name ("Anaya's Tuesday
+    session" mentions "Anaya Verma"), as indexes into ``names``."""
+    said = f" {_key(_words(text))} ".replace(" s ", " ")
+    found = []
+    for index, name in enumerate(names):
+        full = _key(_words(name))
+        if full and (f" {full} " in said or f" {full.split()[0]} " in said):
+            found.append(index)
+    return found

@@ -1,16 +1,30 @@
 """First contact (privacy notice and consent, name, who the sessions are for),
-adding family members, and the main menu."""
+adding family members (several children in one message), corrections of a name or a
+date of birth at any time, keeping a booking after a pause, and the main menu."""
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
+from datetime import date, datetime
+from typing import Any
 
+from core.formatting import format_when
+from flows import booking
 from flows.booking import continue_with_patient, start_booking
-from flows.dialog import Turn, hand_to_staff, state
+from flows.dialog import STATES, Turn, hand_to_staff, state
 from flows.my_appointments import start_my_appointments
+from flows.names import (
+    ParsedName,
+    child_names,
+    greeting_name,
+    mentioned,
+    name_and_date_of_birth,
+    person_name,
+)
 from flows.parsing import parse_date_of_birth
 from flows.payment import start_pay_dues
-from models import Relation
+from models import Patient, Relation, Service
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput
 from services.messaging.catalogue import CONSENT_VERSION
@@ -70,12 +84,24 @@ state("consent", ask=ask_consent, answer=answer_consent)
 
 
 def answer_name(turn: Turn, text: str) -> str:
+    """Their name; with a child already named (from the first message) the child's date of
+    birth may come in the same reply: "Asha Verma, 12/03/2019"."""
     contact = turn.contact
     assert contact is not None
+    pending = turn.data.get("new_patient") or {}
+    parsed, born = person_name(text), None
+    if parsed is None and pending.get("name"):
+        both = name_and_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
+        if both is not None:
+            parsed, born = person_name(both[0]), both[1]
+    if parsed is None:
+        return turn.miss(turn.say("bad_name"))
     try:
-        patients.update_contact(turn.session, contact=contact, name=text, actor=turn.actor)
+        patients.update_contact(turn.session, contact=contact, name=parsed.stored, actor=turn.actor)
     except InvalidInput:
         return turn.miss(turn.say("bad_name"))
+    if born is not None:
+        return _register(turn, born)
     return _after_name(turn)
 
 
@@ -89,7 +115,7 @@ state("ask_name", ask=lambda turn: turn.say("ask_name"), answer=answer_name)
 
 
 def ask_for_whom(turn: Turn) -> str:
-    name = (turn.contact.name or "").split()[0] if turn.contact and turn.contact.name else ""
+    name = greeting_name(turn.contact.name if turn.contact else None)
     return turn.offer(
         turn.say("ask_for_whom", name=name),
         [("self", turn.say("for_self")), ("child", turn.say("for_child"))],
@@ -148,11 +174,19 @@ def ask_patient_name(turn: Turn) -> str:
 
 
 def answer_patient_name(turn: Turn, text: str) -> str:
-    try:
-        name = patients.clean_name(text)
-    except InvalidInput:
+    """One name ("Aarav"), several ("Aarav and Anaya": each date of birth is asked in
+    turn), or a name with its date of birth ("Asha Verma, 12/03/2019")."""
+    new = turn.data.setdefault("new_patient", {})
+    both = name_and_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
+    if both is not None:
+        new["name"] = both[0]
+        return _register(turn, both[1])
+    names = child_names(text)
+    if not names and (parsed := person_name(text)) is not None:
+        names = [parsed.stored]
+    if not names:
         return turn.miss(turn.say("bad_child_name"))
-    turn.data.setdefault("new_patient", {})["name"] = name
+    new["name"], new["queue"] = names[0], names[1:]
     return turn.goto("patient_dob")
 
 
@@ -160,10 +194,16 @@ state("patient_name", ask=ask_patient_name, answer=answer_patient_name)
 
 
 def answer_patient_dob(turn: Turn, text: str) -> str:
-    new = turn.data.get("new_patient") or {}
     born = parse_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
     if born is None:
         return turn.miss(turn.say("bad_dob"))
+    return _register(turn, born)
+
+
+def _register(turn: Turn, born: date) -> str:
+    """Register the patient being added; then ask the next child's date of birth, carry
+    on with the booking that was waiting for a patient, or show the menu."""
+    new = turn.data.get("new_patient") or {}
     contact = turn.contact
     assert contact is not None
     try:
@@ -177,21 +217,25 @@ def answer_patient_dob(turn: Turn, text: str) -> str:
             actor=turn.actor,
             today=turn.now.date(),
         )
+        said = turn.say("patient_added", name=patient.name)
+        new.setdefault("added", []).append(patient.id)
     except (Duplicate, InvalidInput) as exc:
-        turn.data.pop("new_patient", None)
-        return f"{exc.message}\n{turn.goto('menu')}"
+        said = exc.message
+    queue = list(new.get("queue") or [])
+    if queue:
+        new["name"], new["queue"] = queue[0], queue[1:]
+        turn.data["new_patient"] = new
+        return f"{said}\n{turn.goto('patient_dob')}"
     turn.data.pop("new_patient", None)
-    booking = turn.data.get("booking")
-    if booking is not None and booking.get("awaiting_patient"):
-        return f"{turn.say('patient_added', name=patient.name)}\n" + continue_with_patient(
-            turn, patient.id
-        )
-    return _after_patient(turn, added=patient.name)
+    added = new.get("added") or []
+    waiting = turn.data.get("booking")
+    if added and waiting is not None and waiting.get("awaiting_patient"):
+        return f"{said}\n" + continue_with_patient(turn, added[0])
+    return f"{said}\n{turn.goto('menu')}"
 
 
-def _after_patient(turn: Turn, added: str | None = None) -> str:
-    prefix = f"{turn.say('patient_added', name=added)}\n" if added else ""
-    return prefix + turn.goto("menu")
+def _after_patient(turn: Turn) -> str:
+    return turn.goto("menu")
 
 
 state(
@@ -251,3 +295,182 @@ state(
     answer=lambda turn, text: turn.goto("consent"),
 )
 state("handoff", ask=lambda turn: turn.say("handoff"), answer=lambda t, x: t.goto("menu"))
+
+
+# --- corrections at any time: "my name is …", "change Aarav's date of birth" ---------------
+
+# States where a name or a date of birth is the expected answer, not a correction.
+NAME_STATES = frozenset({"new", "consent", "ask_name", "patient_name", "patient_dob", "dob_change"})
+_DOB_WORDS = re.compile(r"date of birth|\bdob\b|birth ?date|birthday|\bjanam|जन्म", re.IGNORECASE)
+_CHANGE_WORDS = re.compile(
+    r"\b(?:change|correct|update|fix|wrong|galat|badal\w*|badlo|sahi)\b|बदल|गलत|सही",
+    re.IGNORECASE,
+)
+DATE_WINDOW = 4  # a date of birth is at most this many words ("12th of March 2019")
+
+
+def read_correction(turn: Turn, text: str) -> str | None:
+    """The reply to a correction said in the middle of anything else, or None when the
+    message is not one. The engine asks this before the current state's answer."""
+    contact = turn.contact
+    if contact is None or turn.conversation.state in NAME_STATES:
+        return None
+    if _DOB_WORDS.search(text):
+        patient = _named_patient(turn, text)
+        if patient is None:
+            return None
+        born = _date_of_birth_in(turn, text)
+        if born is not None:
+            return _set_date_of_birth(turn, patient, born) + _resume(turn)
+        if _CHANGE_WORDS.search(text):
+            return start_dob_change(turn, patient.id)
+        return None
+    parsed = person_name(text)
+    if parsed is not None and parsed.explicit and contact.name:
+        return correct_name(turn, parsed)
+    return None
+
+
+def correct_name(turn: Turn, parsed: ParsedName) -> str:
+    """ "my name is …" from a contact who has a name: update it (audited), confirm, and
+    ask again whatever was being asked."""
+    contact = turn.contact
+    assert contact is not None
+    try:
+        patients.update_contact(turn.session, contact=contact, name=parsed.stored, actor=turn.actor)
+    except InvalidInput:
+        return turn.miss(turn.say("bad_name"))
+    return turn.say("name_updated", name=parsed.greeting) + _resume(turn)
+
+
+def start_dob_change(turn: Turn, patient_id: int) -> str:
+    """Ask for a patient's correct date of birth; afterwards the chat goes back to where it was."""
+    previous = turn.conversation.state
+    turn.data["dob_change"] = {"patient_id": patient_id, "resume": previous}
+    return turn.goto("dob_change")
+
+
+def _dob_patient(turn: Turn) -> Patient | None:
+    wanted = (turn.data.get("dob_change") or {}).get("patient_id")
+    contact = turn.contact
+    if contact is None:
+        return None
+    return next(
+        (p for p in patients.active_patients(turn.session, contact) if p.id == wanted), None
+    )
+
+
+def ask_dob_change(turn: Turn) -> str:
+    patient = _dob_patient(turn)
+    if patient is None:
+        turn.data.pop("dob_change", None)
+        return turn.goto("menu")
+    return turn.say("ask_new_dob", name=patient.name)
+
+
+def answer_dob_change(turn: Turn, text: str) -> str:
+    patient = _dob_patient(turn)
+    if patient is None:
+        turn.data.pop("dob_change", None)
+        return turn.goto("menu")
+    born = parse_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
+    if born is None:
+        return turn.miss(turn.say("bad_dob"))
+    said = _set_date_of_birth(turn, patient, born)
+    resume = (turn.data.pop("dob_change", None) or {}).get("resume")
+    back = resume if resume in STATES and resume not in NAME_STATES else "menu"
+    return f"{said}\n{turn.goto(back)}"
+
+
+state("dob_change", ask=ask_dob_change, answer=answer_dob_change)
+
+
+def _set_date_of_birth(turn: Turn, patient: Patient, born: date) -> str:
+    try:
+        patients.correct_date_of_birth(
+            turn.session,
+            patient=patient,
+            date_of_birth=born,
+            today=turn.now.date(),
+            actor=turn.actor,
+        )
+    except InvalidInput as exc:
+        return exc.message
+    shown = born.strftime("%m/%d/%Y" if turn.date_order == "MDY" else "%d/%m/%Y")
+    return turn.say("dob_updated", name=patient.name, date=shown)
+
+
+def _named_patient(turn: Turn, text: str) -> Patient | None:
+    """The one patient of this contact the text names (by full or first name)."""
+    contact = turn.contact
+    assert contact is not None
+    family = patients.active_patients(turn.session, contact)
+    found = mentioned(text, [p.name for p in family])
+    return family[found[0]] if len(found) == 1 else None
+
+
+def _date_of_birth_in(turn: Turn, text: str) -> date | None:
+    tokens = text.split()
+    for size in range(DATE_WINDOW, 0, -1):
+        for first in range(len(tokens) - size + 1):
+            part = " ".join(tokens[first : first + size])
+            born = parse_date_of_birth(part, turn.now.date(), date_order=turn.date_order)
+            if born is not None:
+                return born
+    return None
+
+
+def _resume(turn: Turn) -> str:
+    """Ask again what was being asked, on a new line ("" when nothing was)."""
+    handler = STATES.get(turn.conversation.state)
+    return f"\n{handler.ask(turn)}" if handler is not None else ""
+
+
+# --- a booking left at "Please confirm" for a while ----------------------------------------
+
+_KEEP_NEEDS = ("service_id", "patient_id", "start", "slot_therapist")
+
+
+def keep_waiting_booking(turn: Turn) -> str | None:
+    """After a pause, a booking waiting only for its confirmation is offered again
+    (None when there is none: the caller restarts as usual)."""
+    waiting = turn.data.get("booking") or {}
+    if turn.conversation.state not in ("book_confirm", "book_keep"):
+        return None
+    if not all(waiting.get(key) is not None for key in _KEEP_NEEDS):
+        return None
+    return turn.goto("book_keep")
+
+
+def ask_keep(turn: Turn) -> str:
+    waiting = booking.booking(turn)
+    service = turn.session.get(Service, waiting["service_id"])
+    patient = turn.session.get(Patient, waiting["patient_id"])
+    when = format_when(datetime.fromisoformat(waiting["start"]), turn.clinic.timezone)
+    question = turn.say(
+        "keep_booking",
+        service=service.name if service else "",
+        patient=patient.name if patient else "",
+        when=when,
+    )
+    options: list[tuple[Any, str]] = [
+        ("yes", turn.say("keep_booking_yes")),
+        ("no", turn.say("keep_booking_no")),
+    ]
+    return turn.offer(question, options)
+
+
+def answer_keep(turn: Turn, text: str) -> str:
+    choice = turn.pick_or_yes_no(text, yes="yes", no="no")
+    if choice == "yes":
+        # The booking flow's own confirm step books it, checking the time is still free.
+        turn.conversation.state = "book_confirm"
+        booking.ask_confirm(turn)
+        return booking.answer_confirm(turn, "1")
+    if choice == "no":
+        turn.data.pop("booking", None)
+        return f"{turn.say('booking_dropped')}\n{turn.goto('menu')}"
+    return turn.miss(turn.say("choose_number", count=2))
+
+
+state("book_keep", ask=ask_keep, answer=answer_keep)

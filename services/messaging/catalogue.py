@@ -219,6 +219,24 @@ EN: dict[str, str] = {
     "too_long": "That message is too long for me. Please reply in a few words.",
     # pages opened from the chat (receipt, UPI payment)
     "page_too_many_tries": "Too many tries from your connection. Please wait a minute.",
+    # issue 12, part 6 (people): name and date-of-birth corrections, cancel and
+    # reschedule from one sentence, keeping a booking after a pause
+    "name_updated": "Thank you, {name}. I've updated your name. ✅",
+    "ask_new_dob": "What is {name}'s correct date of birth? (for example 12/03/2019)",
+    "dob_updated": "Thank you, {name}'s date of birth is now {date}. ✅",
+    "no_matching_session": "I couldn't find that session.",
+    "choose_session": "Which session?",
+    "confirm_cancel_free": (
+        "Cancel {summary}?\nIt is more than {hours} hours away, so there is no charge."
+    ),
+    "cancel_too_late": (
+        "{summary}\nSessions can be cancelled in chat up to {hours} hours before they start, "
+        "so this one stays booked and is charged. Would you like to talk to the clinic?"
+    ),
+    "keep_booking": "Still want {service} for {patient} on {when}?",
+    "keep_booking_yes": "Yes, book it",
+    "keep_booking_no": "No",
+    "booking_dropped": "OK, I haven't booked it.",
 }
 
 # Hindi. Only some sentences are translated so far; the rest fall back to English.
@@ -246,6 +264,24 @@ HI: dict[str, str] = {
         "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
         "और आपको यहीं संदेश भेजेगा।"
     ),
+    # issue 12, part 6 (people): name and date-of-birth corrections, cancel and
+    # reschedule from one sentence, keeping a booking after a pause
+    "name_updated": "धन्यवाद, {name}। आपका नाम बदल दिया गया है। ✅",
+    "ask_new_dob": "{name} की सही जन्म तिथि क्या है? (जैसे 12/03/2019)",
+    "dob_updated": "धन्यवाद, {name} की जन्म तिथि अब {date} है। ✅",
+    "no_matching_session": "मुझे वह सेशन नहीं मिला।",
+    "choose_session": "कौन सा सेशन?",
+    "confirm_cancel_free": (
+        "{summary} रद्द करें?\nसेशन में {hours} घंटे से ज़्यादा बाकी हैं, इसलिए कोई शुल्क नहीं लगेगा।"
+    ),
+    "cancel_too_late": (
+        "{summary}\nसेशन शुरू होने से {hours} घंटे पहले तक ही चैट में रद्द किए जा सकते हैं, "
+        "इसलिए यह सेशन बुक रहेगा और इसका शुल्क लगेगा। क्या आप क्लिनिक से बात करना चाहेंगे?"
+    ),
+    "keep_booking": "क्या आप अब भी {when} को {patient} के लिए {service} बुक करना चाहते हैं?",
+    "keep_booking_yes": "हाँ, बुक करें",
+    "keep_booking_no": "नहीं",
+    "booking_dropped": "ठीक है, मैंने बुक नहीं किया।",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}
