@@ -13,10 +13,11 @@ state's ``answer``. Each state is a pair of small functions registered with
   time, confirm);
 * ``flows.my_appointments``: upcoming sessions, cancelling, answering a reminder,
   and asking the clinic to move a session inside its reschedule window;
-* ``flows.payment``: what is owed, and paying it from the chat.
+* ``flows.payment``: what is owed, and paying it from the chat;
+* ``flows.corrections``: "my name is …", "change Aarav's date of birth", at any point.
 
 The flows import ``flows.dialog`` (the turn, the registry, the text helpers) and
-each other (payment ← booking ← my_appointments ← onboarding), never this module.
+each other (payment ← booking ← my_appointments ← onboarding; corrections), never this module.
 
 Never imports Flask, never talks to a provider: the caller (``flows.receive``)
 stores the message and sends the reply. All wording is in ``services.messaging.catalogue``.
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import booking, my_appointments, onboarding, payment
+from flows import booking, corrections, my_appointments, onboarding, payment
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
@@ -42,7 +43,7 @@ from services.audit import Actor
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
-FLOWS = (onboarding, booking, my_appointments, payment)
+FLOWS = (onboarding, corrections, booking, my_appointments, payment)
 
 IDLE_AFTER = timedelta(minutes=30)
 MAX_TEXT = 300  # longer messages are not read (and told so)
@@ -200,7 +201,7 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         and turn.now - conversation.last_turn_at > IDLE_AFTER
     ):
         return _after_a_pause(turn)
-    corrected = onboarding.read_correction(turn, text)
+    corrected = corrections.read_correction(turn, text)
     if corrected is not None:
         return corrected
     handler = STATES.get(conversation.state)

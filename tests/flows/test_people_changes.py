@@ -17,6 +17,7 @@ from models import (
     Channel,
     Clinic,
     Contact,
+    Conversation,
     Patient,
     Service,
 )
@@ -128,6 +129,20 @@ def test_a_childs_name_and_date_of_birth_in_one_message(chat, session):
     assert "Asha Verma is registered" in reply
     assert "What would you like to do?" in reply
     assert family(session)["Asha Verma"].date_of_birth == date(2019, 3, 12)
+
+
+def test_a_guardians_name_and_a_known_childs_date_of_birth_in_one_reply(chat, session):
+    """The first message named the child (the understanding step keeps it as the patient
+    being added); at the name question both answers may come together."""
+    chat.script("hi", "1")
+    conversation = session.scalar(select(Conversation))
+    conversation.data = {"new_patient": {"relation": "child", "name": "Aarav"}}
+    session.commit()
+    reply = chat.say("Asha Verma, 12/03/2019")
+    assert "Aarav is registered" in reply
+    assert "What would you like to do?" in reply
+    assert contact_of(session).name == "Asha Verma"
+    assert family(session)["Aarav"].date_of_birth == date(2019, 3, 12)
 
 
 # --- corrections ---------------------------------------------------------------------------
