@@ -26,6 +26,7 @@ stores the message and sends the reply. All wording is in ``services.messaging.c
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -96,6 +97,17 @@ CHANGE_WORDS = {
         {"cancel", "cancel appointment", "cancel my appointment", "cancel booking"}
     ),
     "reschedule": frozenset({"reschedule", "change time", "change my appointment", "move"}),
+}
+
+_DO = r"(?:karna|karni|karne|kar|karo|kardo|kar do|kijiye|karwana|करना|करनी|कर)"
+# A sentence asking to change one session: "cancel Anaya's Tuesday session", "Anaya ka
+# kal wala session cancel karna hai", "आरव का सेशन रद्द करना है".
+CHANGE_SENTENCES = {
+    "cancel": re.compile(rf"^cancel\b|\bcancel\s+{_DO}|रद्द|कैंसल", re.IGNORECASE),
+    "reschedule": re.compile(
+        rf"^(?:reschedule|move|shift|postpone)\b|\b(?:reschedule|shift|postpone)\s+{_DO}",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -211,12 +223,14 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
 
 
 def _change_request(turn: Turn, text: str, word: str) -> str | None:
-    """ "cancel", "reschedule", or a sentence starting so ("cancel Anaya's Tuesday session")."""
+    """ "cancel", "reschedule", or a sentence asking to change one session ("cancel
+    Anaya's Tuesday session"): the my-appointments form with what it names filled in."""
     for intent, words in CHANGE_WORDS.items():
-        if word in words or word.split(" ", 1)[0] == intent:
-            if word in words:
-                turn.data.pop("booking", None)
-                return my_appointments.start_my_appointments(turn, intent=intent)
+        if word in words:
+            turn.data.pop("booking", None)
+            return my_appointments.start_my_appointments(turn, intent=intent)
+    for intent, pattern in CHANGE_SENTENCES.items():
+        if pattern.search(text):
             # Only with a session named in it; otherwise the current question reads it.
             return my_appointments.change_from_text(turn, intent, text)
     return None

@@ -307,6 +307,8 @@ def keep_waiting_booking(turn: Turn) -> str | None:
         return None
     if not all(waiting.get(key) is not None for key in _KEEP_NEEDS):
         return None
+    if datetime.fromisoformat(waiting["start"]) <= turn.now:
+        return None  # its time has passed: nothing left to keep
     return turn.goto("book_keep")
 
 

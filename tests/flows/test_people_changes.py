@@ -272,9 +272,27 @@ def test_reschedule_a_named_session_goes_to_the_day_question(chat, two_sessions)
     assert "Please confirm the new time" in reply
 
 
-def test_a_hinglish_cancel_sentence(chat, two_sessions):
-    reply = chat.say("cancel Anaya ka kal wala session")  # kal = Tue 24 Nov
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "cancel Anaya ka kal wala session",  # kal = Tue 24 Nov
+        "Anaya ka kal wala session cancel karna hai",
+        "अनाया का कल वाला सेशन रद्द करना है",
+    ],
+)
+def test_a_hinglish_or_hindi_cancel_sentence(chat, session, two_sessions, typed):
+    if not typed.isascii():
+        family(session)["Anaya"].name = "अनाया"
+        session.commit()
+    reply = chat.say(typed)
     assert reply.startswith("Cancel Tue 24 Nov, 11:00 am")
+
+
+def test_a_sentence_with_cancel_but_no_session_is_read_by_the_current_question(chat, two_sessions):
+    chat.say("cancel my appointment")
+    reply = chat.say("2")
+    assert reply.startswith("Cancel Tue 24 Nov, 11:00 am")
+    assert "is cancelled" in chat.say("yes, cancel it")
 
 
 # --- a booking waiting for its confirmation survives a pause ---------------------------------
@@ -318,6 +336,13 @@ def test_saying_no_after_a_pause_drops_the_booking(chat, session):
     reply = chat.say("2")
     assert "OK, I haven't booked it." in reply
     assert "What would you like to do?" in reply
+    assert session.scalar(select(Appointment)) is None
+
+
+def test_a_booking_whose_time_has_passed_is_not_offered_again(chat, session):
+    at_confirmation(chat)
+    chat.wait(timedelta(days=2))
+    assert "It's been a while" in chat.say("1")
     assert session.scalar(select(Appointment)) is None
 
 
