@@ -3,8 +3,10 @@
 A conversation is a row (clinic, channel, phone) holding the current state and
 what has been collected so far. ``handle_turn`` locks that row, applies the
 words that work anywhere (menu, help, stop, start, talk, language, cancel,
-reschedule), restarts a flow left idle, and hands the text to the current
-state's ``answer``. Each state is a pair of small functions registered with
+reschedule, a sentence naming a session to cancel or move), restarts a flow left
+idle (a booking waiting only for its confirmation is offered again instead), reads
+corrections ("my name is …"), and hands the text to the current state's
+``answer``. Each state is a pair of small functions registered with
 ``flows.dialog.state()`` by its flow, imported below:
 
 * ``flows.onboarding``: privacy notice and consent, the contact's name, who the
