@@ -42,7 +42,8 @@ def read_correction(turn: Turn, text: str) -> str | None:
         born = _date_of_birth_in(turn, text)
         if born is not None:
             return _set_date_of_birth(turn, patient, born) + _resume(turn)
-        if _CHANGE_WORDS.search(text):
+        # A change asked for, or a date we could not take (a typo, a future date): ask.
+        if _CHANGE_WORDS.search(text) or any(ch.isdigit() for ch in text):
             return start_dob_change(turn, patient.id)
         return None
     parsed = person_name(text)

@@ -199,6 +199,14 @@ def test_a_hinglish_date_of_birth_change_asks_for_the_date(chat, session):
     assert family(session)["Anaya"].date_of_birth == date(2021, 6, 6)
 
 
+def test_a_date_of_birth_that_cannot_be_right_is_asked_again(chat, session):
+    onboard_two_children(chat)
+    assert "What is Aarav's correct date of birth?" in chat.say(
+        "Aarav's date of birth is 12/03/2030"
+    )
+    assert family(session)["Aarav"].date_of_birth == date(2019, 3, 12)
+
+
 def test_a_correction_in_hindi_is_confirmed_in_hindi(chat, session):
     onboard_two_children(chat)
     contact_of(session).language = "hi"
