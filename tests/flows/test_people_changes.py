@@ -280,6 +280,22 @@ def test_reschedule_a_named_session_goes_to_the_day_question(chat, two_sessions)
     assert "Please confirm the new time" in reply
 
 
+def test_reschedule_a_session_inside_the_window_asks_the_clinic(chat, two_sessions):
+    reply = chat.say("move Anaya's Tuesday session")
+    assert "within 48 hours, so the clinic needs to approve a change" in reply
+    assert "Which time would suit you?" in reply
+
+
+def test_several_family_members_added_from_the_menu(chat, session):
+    onboard_two_children(chat)
+    chat.say("3")  # add a family member
+    assert chat.say("1") == "What is your child's name?"
+    assert "And Kabir's date of birth?" in chat.say("Kabir and Meera")
+    assert "And Meera's date of birth?" in chat.say("01/01/2020")
+    assert "Meera is registered" in chat.say("02/02/2022")
+    assert set(family(session)) == {"Aarav", "Anaya", "Kabir", "Meera"}
+
+
 @pytest.mark.parametrize(
     "typed",
     [
