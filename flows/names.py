@@ -67,6 +67,9 @@ _INTRODUCTIONS = (
 )
 # Phrases that can only be someone telling their name (a correction mid-chat needs these).
 _EXPLICIT = frozenset({"my name is", "my name s", "my names", "mera naam", "mera nam", "मेरा नाम"})
+# "main"/"mai" ("I" in Hinglish) are also names ("Mai Tran"): an introduction only when
+# the sentence closes as one ("main Pooja hoon").
+_NEEDS_CLOSING = frozenset({"main", "mai", "मैं"})
 _CLOSINGS = ("hai", "hain", "hu", "hoon", "hun", "here", "speaking", "है", "हूँ", "हूं")
 _GREETINGS = ("hi", "hii", "hello", "hey", "namaste", "namaskar", "नमस्ते", "good morning")
 _CHILD_INTRODUCTIONS = (
@@ -105,7 +108,7 @@ _NOT_NAME_TEXT = """
     session sessions therapy therapist speech physio ot pt st want need would like
     chahiye karna hai kal aaj tomorrow today morning evening the for to with at on in
     of is am are was my your me we you pay dues fee fees price time date what when where
-    how who why can could will not sure don dont know hmm
+    how who why can could not sure dont know hmm
     हाँ हां नहीं बुक सेशन थेरेपी कल आज
 """
 _NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
@@ -239,7 +242,10 @@ def _strip_phrases(
             if _key(words[:size]) == greeting and len(words) > size:
                 words = words[size:]
                 break
+    closed = bool(words) and _key(words[-1:]) in _CLOSINGS
     for phrase in sorted(phrases, key=len, reverse=True):
+        if phrase in _NEEDS_CLOSING and not closed:
+            continue
         typed = _consumed(words, phrase)
         if typed is not None and typed < len(words):
             words = words[typed:]

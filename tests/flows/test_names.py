@@ -29,6 +29,10 @@ from flows.names import ParsedName, child_names, greeting_name, name_and_date_of
         ("ASHA VERMA", "Asha Verma", None, "Asha"),
         ("Asha Verma!!", "Asha Verma", None, "Asha"),
         ("Ronan McDonald", "Ronan McDonald", None, "Ronan"),
+        ("Will Smith", "Will Smith", None, "Will"),
+        ("Mai Tran", "Mai Tran", None, "Mai"),
+        ("Mai Pooja hu", "Pooja", None, "Pooja"),
+        ("मैं पूजा हूँ", "पूजा", None, "पूजा"),
         ("Farida\u202e Khan", "Farida Khan", None, "Farida"),
     ],
 )
