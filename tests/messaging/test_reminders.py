@@ -357,10 +357,10 @@ def test_replying_3_inside_the_cancellation_window_is_refused_with_the_policy(
 ):
     appointment = book_in_chat(chat)
     remind(chat, sender, 0)  # 24 h before, answered 5 min later: inside the 24-hour window
-    chat.say("3")
-    reply = chat.say("1")
+    reply = chat.say("3")  # the policy is said at the confirm step, before any "yes"
     assert "up to 24 hours before" in reply
-    assert "talk to the clinic" in reply.lower()
+    assert "1. Talk to the clinic\n2. No, keep it" in reply
+    assert "OK, your session stays booked." in chat.say("2")
     assert appointment_status(session, appointment) is AppointmentStatus.BOOKED
     assert [r.status for r in reminders(session)] == [SENT, QUEUED]
 
