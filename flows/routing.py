@@ -104,7 +104,7 @@ def booking_slots(understood: Understanding) -> dict[str, Any]:
         "patient_id": _only(understood.patient_ids),
         "therapist_id": _only(understood.therapist_ids),
         "therapist_gender": understood.therapist_gender,
-        "day": when.day if when else None,
+        "day": when.date if when else None,
         "at": when.time if when else None,
         "part": when.part if when else None,
         "after": understood.after,
@@ -121,7 +121,7 @@ def change_slots(understood: Understanding) -> dict[str, Any]:
     slots: dict[str, Any] = {
         "intent": None if intent == "my_appointments" else intent,
         "patient_id": _only(understood.patient_ids),
-        "day": understood.when.day if understood.when else None,
+        "day": understood.when.date if understood.when else None,
         "reference": understood.reference,
     }
     return {key: value for key, value in slots.items() if value is not None}
@@ -138,7 +138,7 @@ def _answer(turn: Turn, understood: Understanding, text: str) -> str:
         understood.topic,
         service_id=_only(understood.service_ids),
         therapist_gender=understood.therapist_gender,
-        day=when.day if when else None,
+        day=when.date if when else None,
         text=text,
     )
     if found is None:
