@@ -7,6 +7,7 @@ from contextlib import suppress
 
 from flows.booking import continue_with_patient, start_booking
 from flows.dialog import Turn, hand_to_staff, state
+from flows.language import greeting
 from flows.my_appointments import start_my_appointments
 from flows.parsing import parse_date_of_birth
 from flows.payment import start_pay_dues
@@ -21,7 +22,7 @@ from services.people import patients
 
 def ask_consent(turn: Turn) -> str:
     return turn.offer(
-        turn.say("privacy"),
+        f"{greeting(turn)} {turn.say('privacy')}",
         [("yes", turn.say("consent_yes")), ("no", turn.say("consent_no"))],
     )
 
@@ -46,6 +47,7 @@ def answer_consent(turn: Turn, text: str) -> str:
             actor=Actor.system(),
             already_normalised=True,
             consent=(CONSENT_VERSION, turn.now),
+            language=turn.data.get("lang"),
         )
         turn.conversation.contact = contact
     else:  # known already (staff added them, or they once said STOP)

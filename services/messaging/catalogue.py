@@ -1,259 +1,44 @@
 """Everything the bot says, by message id and language.
 
-Adding a language is a translation of this table, nothing else: the flows only
-ever ask for ``say(lang, "id", **params)``. A message missing in a language
-falls back to English.
+The sentences live in gettext catalogues, one ``.po`` file per language
+(``services/messaging/locales/<lang>/LC_MESSAGES/messages.po``, read with Babel by
+``services.messaging.po_files``); the msgid is the message id the flows ask for with
+``say(lang, "id", **params)``. Adding a language is a translation of the English file,
+nothing else. Every language holds every message with the same placeholders (a test
+checks it); a language we do not have reads English.
 """
 
 from __future__ import annotations
 
+from core.formatting import LANGUAGES
+from services.messaging import po_files
+
 # The privacy notice's version, recorded with each contact's consent; a new wording
 # of "privacy" is a new version.
 CONSENT_VERSION = "2026-12"
+DEFAULT_LANGUAGE = "en"
 
-EN: dict[str, str] = {
-    # first contact
-    "privacy": (
-        "Namaste! 🌼 This is {clinic}'s booking assistant.\n"
-        "To book and remind you about sessions we keep your name, phone number, the "
-        "patient's details, our chats and your bookings and payments. We never share them. "
-        "You can ask {clinic} for a copy or to erase them at any time: reply *talk* "
-        "(invoices and payments are kept as tax law requires). Is that OK?"
-    ),
-    "consent_yes": "Yes, continue",
-    "consent_no": "No thanks",
-    "consent_declined": (
-        "No problem, we have not stored anything about you. "
-        "Reply *hi* any time if you change your mind, or call {clinic_phone}."
-    ),
-    "ask_name": "Thank you! What is your name?",
-    "bad_name": "Please reply with your name, for example *Asha Verma*.",
-    "ask_for_whom": "Nice to meet you, {name}. Who are the sessions for?",
-    "for_self": "Myself",
-    "for_child": "My child",
-    "for_other": "Someone else in my family",
-    "ask_child_name": "What is your child's name?",
-    "ask_other_name": "What is their name?",
-    "bad_child_name": "Please reply with the name, for example *Aarav*.",
-    "ask_dob": "And {name}'s date of birth? (for example 12/03/2019)",
-    "bad_dob": "Please give the date of birth like *12/03/2019* (day/month/year).",
-    "patient_added": "Thank you, {name} is registered. ✅",
-    "patient_exists": "{name} is already registered with this number.",
-    # menu
-    "menu": "What would you like to do?",
-    "menu_book": "Book a session",
-    "menu_mine": "My appointments",
-    "menu_family": "Add a family member",
-    "menu_talk": "Talk to the clinic",
-    "menu_pay": "Pay dues",
-    "greeting_name": "Hello {name}! ",
-    "restarted": "It's been a while, so let's start again.",
-    # booking
-    "ask_service": "Which therapy?",
-    "service_line": "{name} — {minutes} min, {price}",
-    "no_services": "Sorry, {clinic} has no sessions open for booking right now.",
-    "ask_patient": "Who is this session for?",
-    "someone_else": "Someone else",
-    "ask_therapist": "With whom?",
-    "any_therapist": "Any available therapist",
-    "therapist_line": "{name} ({specialization})",
-    "ask_day": 'Which day? Reply with a number or a day like "tomorrow" or "25 Nov".',
-    "no_days": (
-        "Sorry, there are no free times for {service} in the next {days} days. "
-        "Reply *4* from the menu to talk to the clinic."
-    ),
-    "day_closed": "{day} there is nothing free.",
-    "ask_time": "Free on {day}{part}:",
-    "part_suffix": " in the {part}",
-    "ask_time_hint": "Reply with a number or a time like *5pm*.",
-    "time_taken_nearest": "{when} is not free. The nearest free times:",
-    "beyond_horizon": "We can book up to {days} days ahead. Please choose an earlier day.",
-    "in_the_past": "That day has already passed. Please choose a day from today on.",
-    "confirm_booking": (
-        "Please confirm:\n{service} for {patient}\nwith {therapist}, {when}\n{location} · {price}"
-    ),
-    "confirm": "Confirm",
-    "change": "Change",
-    "booked": (
-        "✅ Booked! {number}\n{patient} · {service} · {when} · {therapist}\n"
-        "{location} · {price}\n"
-        "We'll remind you {reminders}.\nReply *menu* any time."
-    ),
-    "reminders_default": "before the session",
-    # paying
-    "pay_to_keep": (
-        "💳 To keep this time, please pay {amount} by {until}. "
-        "I'm sending you the payment link now."
-    ),
-    "pay_by_upi": "💳 Please pay {amount} by UPI; I'm sending the details now.",
-    "paid_from_credit": "Paid from your package ({left} sessions left).",
-    "dues_none": "You have nothing to pay right now. 🎉 Reply *menu* for options.",
-    "dues_line": "• {patient}: {amount}",
-    "dues_summary": "You owe {clinic}:\n{lines}\nTotal: {total}",
-    "dues_pay_now": "Pay {total} now",
-    "dues_link_coming": "I'm sending you a payment link for {total} now. 💳",
-    "dues_upi_coming": "I'm sending you UPI details for {total} now. 💳",
-    "dues_pay_at_clinic": (
-        "You can pay {total} at the clinic's front desk (cash, card or UPI). Thank you!"
-    ),
-    "payment_link_booking": (
-        "💳 {clinic}: pay {amount} for {patient}'s {service} ({number}) by {until} "
-        "to keep the time: {url}"
-    ),
-    "payment_link_dues": "💳 {clinic}: pay {amount} here: {url}",
-    "payment_upi": (
-        "💳 Pay {amount} to {vpa} from any UPI app: {upi_url}\n"
-        "{clinic} confirms it once the money arrives."
-    ),
-    "payment_receipt": (
-        "✅ {clinic} received {amount}, thank you! Receipt {receipt}: {receipt_url}"
-    ),
-    "notice_hold_expired": (
-        "{clinic} did not receive payment in time, so {patient}'s {service} on {when} "
-        "({number}) was released. Reply *menu* to book again."
-    ),
-    "late_payment_rebooked": (
-        "✅ {clinic} received your payment after the time had been released, and it was "
-        "still free: {patient}'s {service} on {when} ({number}) is booked again."
-    ),
-    "late_payment_slot_gone": (
-        "{clinic} received your payment of {amount}, thank you. It arrived after "
-        "{patient}'s {service} on {when} ({number}) had been released, and that time is no "
-        "longer available. Your money is safe: the clinic will refund it or move the session "
-        "to another time, and will message you here."
-    ),
-    "slot_just_taken": "Sorry, that time was just taken. Free nearby:",
-    # my appointments
-    "no_upcoming": "You have no upcoming sessions. Reply *1* from the menu to book one.",
-    "upcoming": "Your upcoming sessions:",
-    "appointment_line": "{when} · {service} for {patient} ({number})",
-    "manage": "{summary}\nWhat would you like to do?",
-    "reschedule": "Reschedule",
-    "cancel": "Cancel",
-    "back": "Back to menu",
-    "confirm_cancel": "Cancel {summary}?",
-    "yes_cancel": "Yes, cancel it",
-    "no_keep": "No, keep it",
-    "cancelled": "Your session {number} is cancelled. The time is free for others now. ✅",
-    "kept": "OK, your session stays booked.",
-    "rescheduled": "✅ Moved! {number} is now {when} with {therapist}.",
-    "confirm_reschedule": (
-        "Please confirm the new time:\n{service} for {patient}\n{when} with {therapist}"
-    ),
-    "refused": "{reason}",
-    "offer_talk": "Reply *talk* and the clinic will get in touch.",
-    # asking the clinic to move a session inside the reschedule window
-    "request_intro": "That's within {hours} hours, so the clinic needs to approve a change.",
-    "request_ask_time": "Which time would suit you?",
-    "request_any_time": "Any time that suits the clinic",
-    "request_keep": "Keep the current time",
-    "request_hint": "Or reply with a day and time, like *Thu 5pm*.",
-    "request_reask": (
-        "Please reply with a number from 1 to {count}, or a day and time like *Thu 5pm*."
-    ),
-    "request_not_free": "{when} is not free. The nearest free times:",
-    "request_sent": "I've asked the clinic to move {number} to {when}; you'll hear back here.",
-    "request_sent_any": (
-        "I've asked the clinic to find another time for {number}; you'll hear back here."
-    ),
-    "request_pending": (
-        "You've already asked to move {number}; the clinic will reply here. "
-        "Reply *talk* if it's urgent."
-    ),
-    # global words
-    "help": (
-        "This is {clinic}'s booking assistant. Reply *menu* for options, *talk* to reach "
-        "a person, or *stop* to stop messages.{phone_line}"
-    ),
-    "help_phone": "\nYou can also call us on {phone}.",
-    "stopped": (
-        "You won't get any more messages from {clinic} on {channel}. Reply *start* to turn "
-        "them back on."
-    ),
-    "started": "Welcome back! Messages from {clinic} are on again. Reply *menu* for options.",
-    "handoff": (
-        "Thanks, we've asked someone at {clinic} to reply to you here. "
-        "Reply *menu* to use the assistant again."
-    ),
-    "language": "Sorry, only English is available for now.",
-    # a person at the clinic answering from the panel (services.messaging.handoff)
-    "staff_reply": "{text}",
-    "staff_follow_up": (
-        "Hello {name}, {clinic} has a reply to your message. "
-        "Please answer *yes* and we'll continue the chat here."
-    ),
-    "handed_back": "You're back with {clinic}'s assistant. Reply *menu* for options.",
-    # messages the clinic sends on its own
-    "reminder": ("⏰ Reminder: {patient} has {service} with {therapist} {when} ({number})."),
-    "reminder_confirm": "I'll be there",
-    "reminder_thanks": "Thank you, see you at {time}! ✅",
-    "notice_booked": (
-        "✅ {clinic} booked {service} for {patient} with {therapist}, {when} ({number}). "
-        "Reply *menu* to see your sessions."
-    ),
-    "notice_moved": (
-        "{clinic} moved {patient}'s {service} to {when} with {therapist} ({number}). "
-        "Reply *menu* if that does not suit you."
-    ),
-    "notice_cancelled": (
-        "{clinic} cancelled {patient}'s {service} on {when} ({number}). "
-        "Reply *menu* to book another time."
-    ),
-    "notice_reschedule_declined": (
-        "{clinic} could not move {patient}'s {service} on {when} ({number}): {note}\n"
-        "The session stays as booked. Reply *talk* to reach the clinic."
-    ),
-    "dues_reminder": (
-        "💳 {clinic}: you have {amount} outstanding for sessions. "
-        "Reply *talk* if you have a question about it."
-    ),
-    # re-asks
-    "choose_number": "Please reply with a number from 1 to {count}.",
-    "choose_number_or_day": (
-        'Please reply with a number from 1 to {count}, or a day like "tomorrow".'
-    ),
-    "choose_number_or_time": "Please reply with a number from 1 to {count}, or a time like *5pm*.",
-    "three_misses": "Having trouble? Reply *talk* and someone from {clinic} will help.",
-    "media_only": "Sorry, I can only read text messages. Please type your reply.",
-    "slow_down": "You're sending messages very fast. Please wait a minute and try again.",
-    "too_long": "That message is too long for me. Please reply in a few words.",
-    # pages opened from the chat (receipt, UPI payment)
-    "page_too_many_tries": "Too many tries from your connection. Please wait a minute.",
+
+class MissingMessage(KeyError):
+    """A message id no catalogue holds: a typo in the caller, or a message not added yet."""
+
+    def __str__(self) -> str:
+        return f"no message {self.args[0]!r} in the catalogue (services/messaging/locales)"
+
+
+CATALOGUES: dict[str, dict[str, str]] = {
+    lang: po_files.messages(po_files.load_catalog(lang)) for lang in LANGUAGES
 }
-
-# Hindi. Only some sentences are translated so far; the rest fall back to English.
-HI: dict[str, str] = {
-    "privacy": (
-        "नमस्ते! 🌼 यह {clinic} का बुकिंग सहायक है।\n"
-        "सेशन बुक करने और याद दिलाने के लिए हम आपका नाम, फ़ोन नंबर, मरीज़ की जानकारी, "
-        "हमारी चैट और आपकी बुकिंग व भुगतान रखते हैं। हम इन्हें कभी किसी से साझा नहीं करते। "
-        "आप कभी भी {clinic} से इनकी कॉपी माँग सकते हैं या इन्हें मिटवा सकते हैं: *talk* लिखें "
-        "(बिल और भुगतान टैक्स क़ानून के अनुसार रखे जाते हैं)। क्या यह ठीक है?"
-    ),
-    "consent_yes": "हाँ, आगे बढ़ें",
-    "consent_no": "नहीं, धन्यवाद",
-    "consent_declined": (
-        "कोई बात नहीं, हमने आपके बारे में कुछ भी नहीं रखा है। "
-        "मन बदले तो कभी भी *hi* लिखें, या {clinic_phone} पर कॉल करें।"
-    ),
-    "late_payment_rebooked": (
-        "✅ {clinic} को आपका भुगतान समय छूट जाने के बाद मिला, पर वह समय अभी भी खाली था: "
-        "{patient} का {service}, {when} ({number}) फिर से बुक हो गया है।"
-    ),
-    "late_payment_slot_gone": (
-        "{clinic} को आपका {amount} का भुगतान मिल गया, धन्यवाद। यह {patient} के {service}, "
-        "{when} ({number}) का समय छूट जाने के बाद पहुँचा, और वह समय अब उपलब्ध नहीं है। "
-        "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
-        "और आपको यहीं संदेश भेजेगा।"
-    ),
-}
-
-CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}
+EN: dict[str, str] = CATALOGUES["en"]
+HI: dict[str, str] = CATALOGUES["hi"]
 
 
 def say(lang: str, key: str, **params: object) -> str:
+    """The message ``key`` in ``lang`` (English when we have no such language), filled in."""
     catalogue = CATALOGUES.get(lang, EN)
-    template = catalogue.get(key) or EN[key]
+    template = catalogue.get(key) or EN.get(key)
+    if template is None:
+        raise MissingMessage(key)
     return template.format(**params)
 
 

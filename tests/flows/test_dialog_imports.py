@@ -1,5 +1,6 @@
 """The conversation layer's arrows point one way: the engine imports the flows, the flows
-import ``flows.dialog`` and each other (payment ← booking ← my_appointments ← onboarding).
+import ``flows.dialog`` and each other (language ← payment ← booking ← my_appointments ←
+onboarding).
 The layers around it (no service imports ``flows``, no function-local imports, no cycles)
 are held by tests/test_layers.py."""
 
@@ -8,7 +9,15 @@ from __future__ import annotations
 from tests.test_layers import ROOT, imports
 
 # Each flow may import only the flows listed after it.
-FLOW_ORDER = ["engine", "onboarding", "my_appointments", "booking", "payment", "dialog"]
+FLOW_ORDER = [
+    "engine",
+    "onboarding",
+    "my_appointments",
+    "booking",
+    "payment",
+    "language",
+    "dialog",
+]
 
 
 def test_the_flows_form_a_chain_below_the_engine() -> None:
