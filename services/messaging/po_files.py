@@ -104,8 +104,12 @@ def dicts_from_python(source: str) -> dict[str, list[tuple[str, str, str | None]
 
 
 def _comment_above(lines: list[str], index: int) -> str | None:
-    above = lines[index - 1].strip() if index > 0 else ""
-    return above[1:].strip() if above.startswith("#") else None
+    """The ``# …`` lines right above line ``index``, joined (a block's heading)."""
+    found: list[str] = []
+    while index > 0 and lines[index - 1].strip().startswith("#"):
+        index -= 1
+        found.insert(0, lines[index].strip().lstrip("#").strip())
+    return " ".join(found) or None
 
 
 def add_from_python(path: Path) -> dict[str, list[str]]:
