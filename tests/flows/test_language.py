@@ -227,3 +227,9 @@ def test_language_words():
     assert language_asked("हिंदी") == "hi"
     assert language_asked("english please") == "en"
     assert language_asked("hindi speaking therapist?") is None
+
+
+def test_a_hindi_writer_sending_too_fast_is_told_in_hindi(session, clinic):
+    chat = Chat(session, clinic, phone="+919876500001", now=NOW, step=timedelta(seconds=1))
+    replies = [chat.say("नमस्ते") for _ in range(31)]
+    assert replies[30].startswith("आप बहुत जल्दी-जल्दी संदेश भेज रहे हैं।")
