@@ -368,8 +368,7 @@ def test_replying_3_inside_the_cancellation_window_is_refused_with_the_policy(
 ):
     appointment = book_in_chat(chat)
     remind(chat, sender, 0)  # 24 h before, answered 5 min later: inside the 24-hour window
-    chat.say("3")
-    reply = chat.say("1")
+    reply = chat.say("3")  # the policy comes with the question, not after a confirmation
     assert "up to 24 hours before" in reply
     assert "talk to the clinic" in reply.lower()
     assert appointment_status(session, appointment) is AppointmentStatus.BOOKED
