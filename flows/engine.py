@@ -201,7 +201,7 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     if asked is not None:
         return language.change_language(turn, asked)
     if not _consented(turn.contact):
-        routing.keep_pending(turn, routing.understanding_for(turn, text))
+        routing.keep_pending(turn, routing.understanding_for(turn, text), text)
         # The first messages decide the language (Devanagari → Hindi; Hinglish → one offer).
         offer = language.first_contact(turn, text)
         if conversation.state not in ("consent", "language") or word in MENU_WORDS:

@@ -18,6 +18,7 @@ FLOW_ORDER = [
     "my_appointments",
     "booking",
     "payment",
+    "pending",
     "answers",
     "language",
     "dialog",
