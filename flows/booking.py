@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.formatting import format_money
 from flows.booking_confirm import book, summary
 from flows.booking_when import (
     ask_when,
@@ -218,7 +217,6 @@ def ask_service(turn: Turn) -> str:
     services = _services(turn)
     if not services:
         return back_to_menu(turn, turn.say("no_services"))
-    currency = turn.clinic.currency
     options = [
         (
             s.id,
@@ -226,7 +224,7 @@ def ask_service(turn: Turn) -> str:
                 "service_line",
                 name=s.name,
                 minutes=s.duration_minutes,
-                price=format_money(s.price_minor, currency, short=True),
+                price=turn.money(s.price_minor),
             ),
         )
         for s in services

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.formatting import format_money, format_span, format_when
 from flows.booking_when import back_to_menu, booking, forget_time, free_for, offer_slots
 from flows.dialog import Turn
 from flows.payment import booking_payment_note, prepayment_note
@@ -31,7 +30,7 @@ def summary(turn: Turn, key: str) -> str:
     end = start + timedelta(minutes=offer.duration_minutes)
     patient = turn.session.get(Patient, data["patient_id"])
     location = turn.session.get(Location, data["slot_location"])
-    when = format_span(start, end, turn.clinic.timezone)
+    when = turn.span(start, end)
     if data.get("reschedule_id"):
         return turn.say(
             "confirm_reschedule",
@@ -47,7 +46,7 @@ def summary(turn: Turn, key: str) -> str:
         therapist=offer.name,
         when=when,
         location=location_text(turn, location),
-        price=format_money(offer.price_minor, turn.clinic.currency, short=True),
+        price=turn.money(offer.price_minor),
     )
     if ctx.service.capacity > 1:
         text += "\n" + turn.say(
@@ -113,7 +112,7 @@ def book(turn: Turn) -> str:
         return back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
-    when = format_when(appointment.start_at, turn.clinic.timezone)
+    when = turn.when(appointment.start_at)
     if data.get("reschedule_id"):
         return turn.say(
             "rescheduled",
@@ -129,7 +128,7 @@ def book(turn: Turn) -> str:
         when=when,
         therapist=appointment.therapist.name,
         location=location_text(turn, appointment.location),
-        price=format_money(appointment.price_minor, turn.clinic.currency, short=True),
+        price=turn.money(appointment.price_minor),
         reminders=_reminder_text(turn),
     ) + booking_payment_note(turn, appointment)
 
@@ -138,10 +137,20 @@ def _reminder_text(turn: Turn) -> str:
     def phrase(hours: int) -> str:
         if hours % 24 == 0:
             days = hours // 24
-            return "a day before" if days == 1 else f"{days} days before"
-        return "an hour before" if hours == 1 else f"{hours} hours before"
+            return (
+                turn.say("remind_day_before")
+                if days == 1
+                else turn.say("remind_days_before", count=days)
+            )
+        if hours == 1:
+            return turn.say("remind_hour_before")
+        return turn.say("remind_hours_before", count=hours)
 
     offsets = sorted(turn.clinic.policy.reminder_offsets_hours or [], reverse=True)
     if not offsets:
         return turn.say("reminders_default")
-    return " and ".join(phrase(int(h)) for h in offsets)
+    phrases = [phrase(int(h)) for h in offsets]
+    text = phrases[-1]
+    for earlier in reversed(phrases[:-1]):
+        text = turn.say("remind_and", first=earlier, second=text)
+    return text

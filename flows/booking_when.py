@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from core.formatting import format_day, format_time, format_when
 from flows.dialog import Turn
 from flows.free_times import (
     Wanted,
@@ -74,20 +73,18 @@ def ask_when(turn: Turn) -> str:
         return join(note, _nearest_offer(turn, wanted, fits, free))
     if wanted.at is not None:
         options = nearest_to_clock(free, wanted.at, NEAREST_OFFERED)
-        prompt = turn.say("time_taken_nearest", when=format_time(wanted.at))
+        prompt = turn.say("time_taken_nearest", when=turn.time(wanted.at))
         return join(note, offer_slots(turn, prompt, options, with_day=True))
     if wanted.day is not None and fits:
-        prompt = turn.say(
-            "ask_time", day=format_day(wanted.day), part=_constraint_text(turn, wanted)
-        )
+        prompt = turn.say("ask_time", day=turn.day(wanted.day), part=_constraint_text(turn, wanted))
         return join(note, offer_slots(turn, prompt, spread(fits), with_day=False))
     if wanted.day is not None:  # nothing that day: the next day that has something
-        note = join(note, turn.say("day_closed", day=format_day(wanted.day)))
+        note = join(note, turn.say("day_closed", day=turn.day(wanted.day)))
         later = Wanted(part=wanted.part, after=wanted.after, before=wanted.before)
         after_day = [s for s in free if s.start.date() > wanted.day and later.admits(s)]
         if after_day:
             day = after_day[0].start.date()
-            prompt = turn.say("ask_time", day=format_day(day), part=_constraint_text(turn, later))
+            prompt = turn.say("ask_time", day=turn.day(day), part=_constraint_text(turn, later))
             on_day = [s for s in after_day if s.start.date() == day]
             return join(note, offer_slots(turn, prompt, spread(on_day), with_day=False))
         fits, wanted = [], later
@@ -120,7 +117,7 @@ def _nearest_offer(turn: Turn, wanted: Wanted, fits: list[Slot], free: list[Slot
     same_day = [s for s in free if s.start.date() == wanted.day]
     pool = same_day or [s for s in free if s.start.date() > wanted.day] or free
     options = nearest(pool, target, NEAREST_OFFERED)
-    asked = f"{format_day(wanted.day)}, {format_time(wanted.at)}"
+    asked = f"{turn.day(wanted.day)}, {turn.time(wanted.at)}"
     with_day = any(s.start.date() != wanted.day for s in options)
     return offer_slots(turn, turn.say("time_taken_nearest", when=asked), options, with_day)
 
@@ -128,9 +125,9 @@ def _nearest_offer(turn: Turn, wanted: Wanted, fits: list[Slot], free: list[Slot
 def _constraint_text(turn: Turn, wanted: Wanted) -> str:
     text = turn.say("part_suffix", part=turn.say(f"part_{wanted.part}")) if wanted.part else ""
     if wanted.after is not None:
-        text += turn.say("after_suffix", time=format_time(wanted.after))
+        text += turn.say("after_suffix", time=turn.time(wanted.after))
     if wanted.before is not None:
-        text += turn.say("before_suffix", time=format_time(wanted.before))
+        text += turn.say("before_suffix", time=turn.time(wanted.before))
     return text
 
 
@@ -140,9 +137,7 @@ def offer_slots(turn: Turn, prompt: str, slots: list[Slot], with_day: bool) -> s
     group = service is not None and service.capacity > 1
 
     def label(slot: Slot) -> str:
-        text = (
-            format_when(slot.start, turn.clinic.timezone) if with_day else format_time(slot.start)
-        )
+        text = turn.when(slot.start) if with_day else turn.time(slot.start)
         if group:
             text += turn.say("seats_left", seats=slot.seats_left)
         return text

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import booking, corrections, my_appointments, onboarding, payment, routing
+from flows import booking, corrections, language, my_appointments, onboarding, payment, routing
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
@@ -46,7 +46,7 @@ from services.audit import Actor
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
-FLOWS = (onboarding, corrections, booking, my_appointments, payment)
+FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)
 
 IDLE_AFTER = timedelta(minutes=30)
 MAX_TEXT = 300  # longer messages are not read (and told so)
@@ -83,7 +83,6 @@ TALK_WORDS = frozenset(
         "speak to someone",
     }
 )
-LANGUAGE_WORDS = frozenset({"language", "hindi", "हिंदी", "english"})
 # Opt-out words follow each channel's rules: on SMS, carriers and Twilio treat all
 # of these as STOP; on WhatsApp "cancel" must stay free to mean "cancel my session".
 STOP_WORDS = {
@@ -198,13 +197,18 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return turn.say("too_long")
     if word in TALK_WORDS:
         return hand_to_staff(turn)
-    if word in LANGUAGE_WORDS:
-        return turn.say("language")
+    asked = language.language_asked(text)
+    if asked is not None:
+        return language.change_language(turn, asked)
     if not _consented(turn.contact):
-        routing.keep_pending(turn, routing.understanding_for(turn, text))
-        if conversation.state != "consent" or word in MENU_WORDS:
-            return turn.goto("consent")
-        return STATES["consent"].answer(turn, text)
+        routing.keep_pending(turn, routing.understanding_for(turn, text), text)
+        # The first messages decide the language (Devanagari → Hindi; Hinglish → one offer).
+        offer = language.first_contact(turn, text)
+        if conversation.state not in ("consent", "language") or word in MENU_WORDS:
+            reply = turn.goto("consent")
+        else:
+            reply = STATES[conversation.state].answer(turn, text)
+        return f"{reply}\n{offer}" if offer else reply
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
     changed = _change_request(turn, text, word)

@@ -319,7 +319,7 @@ def test_the_time_question_is_asked_in_hindi(session, roshni):
     chat.say("1")
     reply = chat.say("1")
     assert reply.startswith("आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय:")
-    assert chat.say("kal shaam").startswith("Tue 24 Nov को शाम में खाली समय:")
+    assert chat.say("kal shaam").startswith("मंगल, 24 नव॰ शाम के खाली समय:")
 
 
 def test_another_time_for_the_same_session_is_understood_at_the_offer(session, roshni):
