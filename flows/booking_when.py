@@ -20,7 +20,7 @@ from flows.free_times import (
     nearest_to_clock,
     spread,
 )
-from models import Service
+from models import Patient, Service, Therapist
 from services.scheduling.availability import Slot, free_slots
 
 NEAREST_OFFERED = 3
@@ -52,6 +52,33 @@ def only_when(turn: Turn) -> bool:
 
 
 def ask_when(turn: Turn) -> str:
+    """What is being booked (so a sentence's service, patient and therapist are seen
+    understood), then the free times to choose from."""
+    return join(_what(turn), _times(turn))
+
+
+def _what(turn: Turn) -> str:
+    """ "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair", once, when
+    the form was filled from a sentence (``echo``): what was understood is said back."""
+    data = booking(turn)
+    if not data.pop("echo", False):
+        return ""
+    service = turn.session.get(Service, data.get("service_id"))
+    patient = turn.session.get(Patient, data.get("patient_id") or 0)
+    if service is None or patient is None or data.get("reschedule_id"):
+        return ""
+    therapist = turn.session.get(Therapist, data.get("therapist_id") or 0)
+    what = turn.say(
+        "when_for",
+        service=service.name,
+        patient=patient.name,
+        minutes=service.duration_minutes,
+        price=turn.money(service.price_minor),
+    )
+    return turn.say("when_with", what=what, therapist=therapist.name) if therapist else what
+
+
+def _times(turn: Turn) -> str:
     """The free times to choose from: spread over the next days and the parts of the day,
     or that day's times spread across it, or the nearest to a time that is not free,
     each with the reason when what was asked for cannot be had."""
