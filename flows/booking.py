@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from flows.booking_confirm import book, summary
+from flows.booking_confirm import book, nothing_to_add, summary
 from flows.booking_when import (
     ask_when,
     back_to_menu,
@@ -400,6 +400,11 @@ def _fill_wanted(turn: Turn, wanted: Wanted) -> str:
 
 
 def ask_confirm(turn: Turn) -> str:
+    """The summary to confirm; none when the time list already said everything but the
+    time (a sentence's booking, CONVERSATION.md) and nothing is left to surprise: no
+    payment in advance, no group, no move of an existing session."""
+    if booking(turn).pop("said_back", False) and nothing_to_add(turn):
+        return book(turn)
     text = summary(turn, "confirm_booking")
     return turn.offer(text, [("confirm", turn.say("confirm")), ("change", turn.say("change"))])
 

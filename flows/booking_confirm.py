@@ -56,6 +56,19 @@ def summary(turn: Turn, key: str) -> str:
     return f"{text}\n{note}" if note else text
 
 
+def nothing_to_add(turn: Turn) -> bool:
+    """Would the summary say nothing the time list did not: a one-to-one session, not
+    paid in advance, not a move of an existing one?"""
+    data = booking(turn)
+    if data.get("reschedule_id"):
+        return False
+    ctx = load_context(turn.session, turn.clinic.id, data["service_id"], data["slot_therapist"])
+    offer = ctx.offers[data["slot_therapist"]]
+    if ctx.service.capacity > 1:
+        return False
+    return not prepayment_note(turn, ctx.service, data["patient_id"], offer.price_minor)
+
+
 def _seats_left(turn: Turn, ctx: BookingContext, start: datetime) -> int:
     day = start.astimezone(turn.zone).date()
     for slot in free_for(turn, day, day):

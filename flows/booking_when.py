@@ -75,7 +75,10 @@ def _what(turn: Turn) -> str:
         minutes=service.duration_minutes,
         price=turn.money(service.price_minor),
     )
-    return turn.say("when_with", what=what, therapist=therapist.name) if therapist else what
+    if therapist is None:
+        return what
+    data["said_back"] = True  # everything but the time was said: a picked time books it
+    return turn.say("when_with", what=what, therapist=therapist.name)
 
 
 def _times(turn: Turn) -> str:

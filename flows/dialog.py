@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from core.formatting import format_day, format_money, format_span, format_time, format_when
-from flows.parsing import DateOrder, date_order_for, yes_or_no
+from flows.parsing import DateOrder, date_order_for, parse_number
+from flows.understanding import yes_or_no
 from models import Clinic, Contact, Conversation
 from services.audit import Actor
 from services.messaging.catalogue import numbered, say
@@ -156,19 +157,6 @@ def hand_to_staff(turn: Turn) -> str:
 _CONTROL = re.compile(
     r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 )
-_NUMBER = re.compile(r"^\s*#?\s*(\d{1,3})\s*[.)]?\s*$")
-_WORD_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 
 
 def clean_text(text: str) -> str:
@@ -181,13 +169,6 @@ def clean_text(text: str) -> str:
 def normalise(text: str) -> str:
     """Lowercase words only, for matching commands and labels."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
-
-
-def parse_number(text: str) -> int | None:
-    match = _NUMBER.match(text or "")
-    if match:
-        return int(match.group(1))
-    return _WORD_NUMBERS.get(normalise(text))
 
 
 def _label_matches(wanted: str, label: str) -> bool:

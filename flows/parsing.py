@@ -61,9 +61,9 @@ __all__ = [
     "When",
     "date_order_for",
     "parse_date_of_birth",
+    "parse_number",
     "parse_when",
     "when_word_kind",
-    "yes_or_no",
 ]
 
 log = logging.getLogger(__name__)
@@ -704,21 +704,27 @@ def date_order_for(region: str | None) -> DateOrder:
 
 
 # A plain yes or no, typed instead of a numbered choice ("Is that OK?", "Cancel it?").
-_YES_WORDS: Final = frozenset({"yes", "ok", "okay", "haan", "han", "हाँ", "हां"})
-_NO_WORDS: Final = frozenset({"no", "nahi", "nahin", "नहीं", "नही"})
+_NUMBER: Final = re.compile(r"^\s*#?\s*(\d{1,3})\s*[.)]?\s*$")
+_WORD_NUMBERS: Final = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 
 
-def yes_or_no(text: str) -> bool | None:
-    """True for a plain yes ("yes", "OK", "haan"), False for a plain no ("no", "nahi"),
-    None for anything else (a number, a label, a sentence)."""
-    if not isinstance(text, str):
-        return None
-    said = " ".join(_tokens(text) or ())
-    if said in _YES_WORDS:
-        return True
-    if said in _NO_WORDS:
-        return False
-    return None
+def parse_number(text: str) -> int | None:
+    """A menu choice typed as a number: "2", "2.", "#2", "2)" or a word up to "ten"."""
+    match = _NUMBER.match(text or "")
+    if match:
+        return int(match.group(1))
+    return _WORD_NUMBERS.get(" ".join(re.sub(r"[^\w\s]", " ", (text or "").casefold()).split()))
 
 
 def when_word_kind(word: str) -> str | None:

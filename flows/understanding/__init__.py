@@ -16,7 +16,7 @@ from flows.understanding.model import (
     Understanding,
     Vocabulary,
 )
-from flows.understanding.reader import understand
+from flows.understanding.reader import understand, yes_or_no
 
 __all__ = [
     "INTENTS",
@@ -27,4 +27,5 @@ __all__ = [
     "Vocabulary",
     "When",
     "understand",
+    "yes_or_no",
 ]

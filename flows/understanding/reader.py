@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from datetime import datetime
 
-from flows.dialog import parse_number
+from flows.parsing import parse_number
 from flows.understanding.examples import nearest
 from flows.understanding.lexicon import LEXICON, STRONG, fold, tokens
 from flows.understanding.model import TOPICS, Understanding, Vocabulary
@@ -155,6 +155,16 @@ def _whole(words: tuple[str, ...], text: str) -> str | None:
         if singles == {"no", "thanks"}:  # "nahi shukriya", "नहीं धन्यवाद"
             return "no"
     return _emoji_intent(text)
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for a plain yes ("yes", "haan ji", "हाँ", "👍", "ok done"), False for a plain no
+    ("nahi", "no thanks"), None for anything else: the lexicon's whole-message words, the
+    one list every question with a yes or a no reads."""
+    if not isinstance(text, str):
+        return None
+    intent = _whole(tokens(text[:MAX_CHARS]), text)
+    return True if intent == "yes" else False if intent == "no" else None
 
 
 def _possessive(words: tuple[str, ...], found: list[Found]) -> bool:

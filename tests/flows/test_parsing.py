@@ -24,8 +24,8 @@ from flows.parsing import (
     date_order_for,
     parse_date_of_birth,
     parse_when,
-    yes_or_no,
 )
+from flows.understanding import yes_or_no
 
 ZONES = ("Asia/Kolkata", "Europe/London")
 
@@ -442,6 +442,12 @@ YES_NO_CASES: list[tuple[str, bool | None]] = [
     ("nahi", False),
     ("nahin", False),
     ("नहीं", False),
+    ("haan ji", True),
+    ("ha", True),
+    ("👍", True),
+    ("yes please", True),
+    ("theek hai", True),
+    ("nahi ji", False),
     ("1", None),
     ("yes please cancel it", None),
     ("not", None),
