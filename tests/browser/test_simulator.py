@@ -14,7 +14,7 @@ SCRIPT = (
     ("hi", "1. Yes, continue"),
     ("1", "What is your name?"),
     ("Asha Verma", "Who are the sessions for?"),
-    ("2", "What is your child's name?"),
+    ("2", "What is your child's name and date of birth?"),
     ("Aarav", "date of birth"),
     ("12/03/2019", "1. Book a session"),
     ("1", "1. Speech Therapy Session"),
