@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python -m bench.slots
 	$(BIN)/python -m bench.parsing
 	$(BIN)/python -m bench.understanding
+	$(BIN)/python -m bench.conversation
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.admin

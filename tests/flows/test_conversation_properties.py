@@ -76,6 +76,20 @@ WORDS = (
     "12/03/2019",
     "yes",
     "no",
+    # free text the understanding step reads anywhere in the chat
+    "book OT for Aarav tomorrow at 11",
+    "mere bete Aarav ke liye kal shaam speech therapy chahiye",
+    "what's the fee?",
+    "where is the clinic",
+    "is there a lift for a wheelchair?",
+    "running 10 minutes late",
+    "thank you 🙏",
+    "haan ji",
+    "हिंदी",
+    "English",
+    "cancel Aarav's session tomorrow",
+    "my name is Farida Khan",
+    "Aarav and Anaya",
 )
 ODD_TEXTS = (
     "",
