@@ -18,7 +18,7 @@ from models.billing import (
 )
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
-from models.conversation import Conversation, InboundMessage
+from models.conversation import Conversation, InboundMedia, InboundMessage
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -29,6 +29,7 @@ from models.enums import (
     InvoiceLineKind,
     InvoiceStatus,
     LinkStatus,
+    MediaStatus,
     MessageSource,
     PaymentMethod,
     PaymentState,
@@ -63,6 +64,7 @@ __all__ = [
     "CreditKind",
     "DocumentCounter",
     "ExceptionKind",
+    "InboundMedia",
     "InboundMessage",
     "Invoice",
     "InvoiceLine",
@@ -70,6 +72,7 @@ __all__ = [
     "InvoiceStatus",
     "LinkStatus",
     "Location",
+    "MediaStatus",
     "MessageKind",
     "MessageSource",
     "MessageTemplate",

@@ -219,6 +219,32 @@ EN: dict[str, str] = {
     "too_long": "That message is too long for me. Please reply in a few words.",
     # pages opened from the chat (receipt, UPI payment)
     "page_too_many_tries": "Too many tries from your connection. Please wait a minute.",
+    # --- issue 12, part 3 (reaching a person; media and locations) -----------------------
+    "handoff_open": (
+        "Someone from {clinic} will reply here shortly (usually within {minutes} minutes)."
+    ),
+    "handoff_closed": "{clinic} opens again {when}; a colleague will reply then.",
+    "opens_today": "today at {time}",
+    "opens_tomorrow": "tomorrow at {time}",
+    "opens_on": "on {day} at {time}",
+    "handoff_ended": (
+        "OK, you're back with the assistant and {clinic} no longer has this chat in its "
+        "queue. Reply *talk* any time to reach a person."
+    ),
+    "media_voice": "We can't listen to voice notes here; a colleague at {clinic} will.",
+    "media_payment": "Thanks, {clinic} will check the payment and confirm here.",
+    "media_passed": "Thanks, we've passed it to {clinic}.",
+    "media_location": "Thanks, we've kept the location you shared for {clinic}.",
+    "media_unsupported": (
+        "Sorry, we can't open that kind of file here. Please send a photo, a PDF or a "
+        "voice note, or type your message."
+    ),
+    "note_voice_note": "Voice note in the chat: please listen and reply.",
+    "note_payment_proof": (
+        "Proof of payment in the chat: please check the payment and confirm it here."
+    ),
+    "note_document": "Photo or document in the chat: please look at it and reply.",
+    # --- end of part 3 ---------------------------------------------------------------------
 }
 
 # Hindi. Only some sentences are translated so far; the rest fall back to English.
@@ -246,6 +272,31 @@ HI: dict[str, str] = {
         "आपका पैसा सुरक्षित है: क्लिनिक उसे लौटा देगा या सेशन को किसी दूसरे समय पर कर देगा, "
         "और आपको यहीं संदेश भेजेगा।"
     ),
+    # --- issue 12, part 3 (reaching a person; media and locations) -----------------------
+    "handoff": (
+        "धन्यवाद, हमने {clinic} में किसी से यहाँ जवाब देने को कहा है। सहायक पर लौटने के लिए *menu* लिखें।"
+    ),
+    "handoff_open": "{clinic} से कोई जल्द ही यहाँ जवाब देगा (आम तौर पर {minutes} मिनट में)।",
+    "handoff_closed": "{clinic} {when} फिर खुलेगा; तब कोई सहकर्मी जवाब देगा।",
+    "opens_today": "आज {time} बजे",
+    "opens_tomorrow": "कल {time} बजे",
+    "opens_on": "{day} को {time} बजे",
+    "handoff_ended": (
+        "ठीक है, आप फिर से सहायक के साथ हैं और यह चैट अब {clinic} की कतार में नहीं है। "
+        "किसी व्यक्ति से बात करने के लिए कभी भी *talk* लिखें।"
+    ),
+    "media_voice": "हम यहाँ वॉइस नोट नहीं सुन सकते; {clinic} से कोई सहकर्मी सुनेगा।",
+    "media_payment": "धन्यवाद, {clinic} भुगतान की जाँच करके यहाँ पुष्टि करेगा।",
+    "media_passed": "धन्यवाद, हमने इसे {clinic} तक पहुँचा दिया है।",
+    "media_location": "धन्यवाद, आपकी भेजी लोकेशन हमने {clinic} के लिए रख ली है।",
+    "media_unsupported": (
+        "माफ़ कीजिए, हम यहाँ इस तरह की फ़ाइल नहीं खोल सकते। कृपया फ़ोटो, PDF या "
+        "वॉइस नोट भेजें, या अपना संदेश लिखें।"
+    ),
+    "note_voice_note": "चैट में वॉइस नोट: कृपया सुनकर जवाब दें।",
+    "note_payment_proof": "चैट में भुगतान का प्रमाण: कृपया भुगतान जाँचकर यहाँ पुष्टि करें।",
+    "note_document": "चैट में फ़ोटो या दस्तावेज़: कृपया देखकर जवाब दें।",
+    # --- end of part 3 ---------------------------------------------------------------------
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}

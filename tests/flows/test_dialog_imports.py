@@ -8,7 +8,15 @@ from __future__ import annotations
 from tests.test_layers import ROOT, imports
 
 # Each flow may import only the flows listed after it.
-FLOW_ORDER = ["engine", "onboarding", "my_appointments", "booking", "payment", "dialog"]
+FLOW_ORDER = [
+    "engine",
+    "onboarding",
+    "my_appointments",
+    "booking",
+    "payment",
+    "attachments",
+    "dialog",
+]
 
 
 def test_the_flows_form_a_chain_below_the_engine() -> None:
