@@ -19,7 +19,6 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import tenancy
 from core.clock import require_aware
 from core.db import unit_of_work
 from integrations.backup_storage import BackupStore, StorageError
@@ -158,7 +157,6 @@ def fetch_media(
     assert row is not None
     clinic = session.get(Clinic, row.clinic_id)
     assert clinic is not None
-    tenancy.bind(session, clinic.id)
     fetcher = fetcher_for(clinic)
     url, attempts = row.source_url, row.attempts
     session.rollback()  # no transaction held open across the download
