@@ -10,7 +10,7 @@ transcript (``services.messaging.handoff.staff_reply``) and hand the chat back t
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +101,7 @@ class Entry:
     error: str = ""
     order: tuple[int, int] = (0, 0)
     attachments: tuple[Attachment, ...] = ()
+    new: bool = False  # the patient wrote it while waiting for staff, after their last reply
 
     @property
     def failed(self) -> bool:
@@ -143,6 +144,12 @@ def transcript(
         entries.extend(_inbound_entries(message, attached.get(message.id, [])))
     for message in outbound:
         entries.append(_outbound_entry(message, conversation))
+    waiting = handoff.unanswered(
+        session, clinic_id=conversation.clinic_id, conversations=[conversation]
+    )
+    if conversation.id in waiting:
+        since = waiting[conversation.id][0]
+        entries = [replace(e, new=True) if e.side == "in" and e.at > since else e for e in entries]
     entries.sort(key=lambda e: (e.at, e.order))
     truncated = len(inbound) == TRANSCRIPT_LIMIT or len(outbound) == TRANSCRIPT_LIMIT
     return entries, truncated
@@ -252,6 +259,7 @@ class ConversationsView(Guarded, BaseView):
         return self.render(
             "admin/conversations.html",
             waiting=waiting,
+            unanswered=handoff.unanswered(self.session, clinic_id=clinic_id, conversations=waiting),
             recent=recent,
             when=self._when,
             phone=format_phone,

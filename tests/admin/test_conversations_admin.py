@@ -420,3 +420,23 @@ def test_a_reply_row_is_an_ordinary_outbox_notice(session, clinic):
     row = session.get(OutboundMessage, message.id)
     assert row.kind is MessageKind.NOTICE and row.status is OutboundStatus.QUEUED
     assert row.variables == {"text": "{not a placeholder}"}
+
+
+def test_what_a_waiting_patient_writes_shows_as_new_until_staff_reply(app, session, clinic):
+    patient = registered(session, clinic)
+    patient.say("talk")
+    patient.say("hello?")
+    patient.say("is anyone there")
+    conversation = conversation_of(session)
+    assert conversation.handoff_at is not None  # "hello?" did not end the hand-off
+    client = logged_in(app)
+    queue = client.get("/admin/conversations/")
+    assert "2 new" in queue.text
+    page = client.get(transcript_url(conversation))
+    assert page.text.count('class="badge badge-warning message-new"') == 2
+
+    staff_reply(session, clinic, conversation, "Yes, Asha, how can we help?")  # real now
+    patient.wait(timedelta(minutes=10))  # the patient's clock started 10 minutes back
+    patient.say("I need to move Aarav's session")
+    conversation_of(session)
+    assert "1 new" in client.get("/admin/conversations/").text
