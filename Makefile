@@ -52,6 +52,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.slots
 	$(BIN)/python -m bench.parsing
+	$(BIN)/python -m bench.understanding
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.admin

@@ -11,6 +11,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
 from admin import auth
+from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
 from admin.views.billing import DuesView, InvoiceView, PackageView, PaymentView
 from admin.views.calendar import CalendarView
@@ -39,6 +40,7 @@ from models import (
     AuditLog,
     AvailabilityException,
     Clinic,
+    ClinicAnswer,
     ClinicPolicy,
     Contact,
     Invoice,
@@ -129,6 +131,7 @@ def _views(session: Any) -> list[BaseView]:
         StaffUserView(StaffUser, session, name="Staff", category="Settings"),
         ClinicView(Clinic, session, name="Clinics", category="Settings"),
         PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
+        ClinicAnswerView(ClinicAnswer, session, name="Questions & answers", category="Settings"),
         AuditLogView(AuditLog, session, name="Audit log", category="Settings"),
         ProfileView(session, name="My profile", endpoint="profile"),
     ]

@@ -62,6 +62,7 @@ __all__ = [
     "date_order_for",
     "parse_date_of_birth",
     "parse_when",
+    "when_word_kind",
     "yes_or_no",
 ]
 
@@ -718,6 +719,15 @@ def yes_or_no(text: str) -> bool | None:
     if said in _NO_WORDS:
         return False
     return None
+
+
+def when_word_kind(word: str) -> str | None:
+    """What ``parse_when`` reads ``word`` (one casefolded token) as: "rel", "weekday", "month",
+    "part", "next", "this", "meridiem", "oclock", "noon", "at", "unit", "number", "filler", ...;
+    ``None`` for a word it does not know. Lets a caller find the day/time words in a sentence
+    (flows.understanding) without a second word list."""
+    found = _VOCAB.get(unicodedata.normalize("NFKC", word).casefold())
+    return found[0] if found else None
 
 
 def _check(date_order: str) -> None:

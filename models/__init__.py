@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from models.answers import ClinicAnswer
 from models.appointment import Appointment, AppointmentCounter
 from models.audit import AuditLog
 from models.availability import AvailabilityException, WeeklyHours
@@ -56,6 +57,7 @@ __all__ = [
     "BookingSource",
     "Channel",
     "Clinic",
+    "ClinicAnswer",
     "ClinicOwned",
     "ClinicPolicy",
     "Contact",

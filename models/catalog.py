@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped
@@ -19,8 +19,16 @@ class Therapist(ClinicOwned, Timestamped, Base):
         ForeignKey("staff_user.id", ondelete="SET NULL"), unique=True
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # What patients ask about ("a female therapist?", "who speaks Hindi?"); unrecorded
+    # unless the clinic fills them in. ``languages`` holds codes such as "en", "hi".
+    gender: Mapped[str | None] = mapped_column(String(10))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     staff_user: Mapped[StaffUser | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("gender IS NULL OR gender IN ('female', 'male')", name="gender_value"),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -43,6 +51,8 @@ class Service(ClinicOwned, Timestamped, Base):
     prepay_required: Mapped[bool] = mapped_column(default=False)
     hold_minutes: Mapped[int] = mapped_column(default=30)
     accept_partial: Mapped[bool] = mapped_column(default=False)
+    # Also offered as an online (video) session: a plain flag for the bot's answer.
+    online: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         CheckConstraint("hold_minutes BETWEEN 15 AND 1440", name="hold_range"),

@@ -100,6 +100,9 @@ class Location(ClinicOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     address: Mapped[str | None] = mapped_column(String(300))
+    # A map link the clinic chose (a pinned Google Maps place); without one the bot
+    # links a map search for the address.
+    map_url: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(default=True)
 
     clinic: Mapped[Clinic] = relationship(back_populates="locations")

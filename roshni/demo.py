@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Channel, Clinic, MessageTemplate, Package, Role, StaffUser, Therapist
+from models import (
+    Channel,
+    Clinic,
+    ClinicAnswer,
+    MessageTemplate,
+    Package,
+    Role,
+    Service,
+    StaffUser,
+    Therapist,
+)
 from services import audit
 from services.audit import Actor
 from services.clinics import catalog
 from services.clinics import settings as clinics
+from services.clinics.answers import add_clinic_answer
 from services.staff import accounts as staff
 
 SYSTEM = Actor.system()
@@ -38,6 +49,12 @@ class DemoClinic:
     prepaid_service: str | None = None  # paid in advance from the chat
     package_service: str | None = None  # sold as a 10-session package
     upi_vpa: str | None = None
+    # What the bot answers patients with (services.reports.answers): each therapist's
+    # gender and languages, the services also given online, and the staff's own Q&A
+    # (question, keywords, answer, Hindi question, Hindi answer).
+    therapist_details: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    online_services: tuple[str, ...] = ()
+    answers: tuple[tuple[str, str, str, str | None, str | None], ...] = ()
 
     @property
     def staff_logins(self) -> tuple[tuple[str, Role], ...]:
@@ -65,7 +82,7 @@ DEMO_CLINICS = (
         sms="+15017122661",
         phone="+918045678900",
         admin_email="admin@roshni.example",
-        location=("Main Street", "12 Main Street, Bengaluru"),
+        location=("Main Street", "12 Main Street, Indiranagar, Bengaluru 560038"),
         therapists=(
             ("Dr. Priya Nair", "speech"),
             ("Rahul Mehta", "occupational"),
@@ -82,6 +99,27 @@ DEMO_CLINICS = (
         prepaid_service="Assessment Session",
         package_service="Speech Therapy Session",
         upi_vpa="roshniclinic@okaxis",
+        therapist_details={
+            "Dr. Priya Nair": ("female", ("en", "hi", "ml")),
+            "Rahul Mehta": ("male", ("en", "hi")),
+            "Dr. Kavya Rao": ("female", ("en", "kn")),
+        },
+        answers=(
+            (
+                "Is there parking?",
+                "parking, car, scooter, bike",
+                "Yes: free parking for cars and two-wheelers behind the building.",
+                "पार्किंग है क्या?",
+                "हाँ: इमारत के पीछे कार और दोपहिया के लिए मुफ़्त पार्किंग है।",
+            ),
+            (
+                "Can I wait at the clinic during my child's session?",
+                "wait, waiting room, parents",
+                "Yes, parents wait in our waiting room; there is water and a play corner.",
+                "क्या बच्चे के सेशन के दौरान मैं क्लिनिक में रुक सकती हूँ?",
+                "हाँ, माता-पिता हमारे वेटिंग रूम में रुकते हैं; वहाँ पानी और खेलने का कोना है।",
+            ),
+        ),
     ),
     DemoClinic(
         name="Sunrise Therapy Centre",
@@ -93,13 +131,28 @@ DEMO_CLINICS = (
         sms="+447700900456",
         phone="+442079460000",
         admin_email="admin@sunrise.example",
-        location=("Sunrise House", "1 High Street, London"),
+        location=("Sunrise House", "1 High Street, London SW1A 1AA"),
         therapists=(("Emma Clarke", "speech"), ("Oliver Hughes", "physiotherapy")),
         services=(
             ("Speech and Language Therapy", "speech", 50, 6500, 1),
             ("Physiotherapy Session", "physiotherapy", 45, 5500, 1),
         ),
         hours=dict(WEEKDAYS),
+        therapist_details={
+            "Emma Clarke": ("female", ("en",)),
+            "Oliver Hughes": ("male", ("en", "fr")),
+        },
+        online_services=("Speech and Language Therapy",),
+        answers=(
+            (
+                "Is there parking?",
+                "parking, car",
+                "There is pay-and-display parking on High Street; the nearest station is a "
+                "five-minute walk.",
+                None,
+                None,
+            ),
+        ),
     ),
 )
 
@@ -274,7 +327,56 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
         clinic.upi_vpa = demo.upi_vpa
         clinic.upi_payee_name = demo.name if demo.upi_vpa else None
         session.commit()
+    _seed_answers(session, demo, clinic)
     _seed_staff(session, demo, clinic, admin_password)
+
+
+def _seed_answers(session: Session, demo: DemoClinic, clinic: Clinic) -> None:
+    """What the bot answers from: therapists' gender and languages, online services and the
+    staff's Q&A; only what is missing (a clinic seeded before them gets them once)."""
+    therapists = session.scalars(select(Therapist).where(Therapist.clinic_id == clinic.id))
+    for therapist in therapists:
+        details = demo.therapist_details.get(therapist.name)
+        if details is None or therapist.gender is not None or therapist.languages:
+            continue
+        before = audit.snapshot(therapist)
+        therapist.gender, therapist.languages = details[0], list(details[1])
+        audit.record(
+            session,
+            clinic_id=clinic.id,
+            actor=SYSTEM,
+            action="therapist.update",
+            entity=therapist,
+            before=before,
+        )
+    for service in session.scalars(
+        select(Service).where(Service.clinic_id == clinic.id, Service.online.is_(False))
+    ):
+        if service.name in demo.online_services:
+            before = audit.snapshot(service)
+            service.online = True
+            audit.record(
+                session,
+                clinic_id=clinic.id,
+                actor=SYSTEM,
+                action="service.update",
+                entity=service,
+                before=before,
+            )
+    session.commit()
+    if session.scalar(select(ClinicAnswer.id).where(ClinicAnswer.clinic_id == clinic.id)):
+        return
+    for question, keywords, answer_en, question_hi, answer_hi in demo.answers:
+        add_clinic_answer(
+            session,
+            clinic_id=clinic.id,
+            question=question,
+            keywords=keywords,
+            answer_en=answer_en,
+            question_hi=question_hi,
+            answer_hi=answer_hi,
+            actor=SYSTEM,
+        )
 
 
 def _seed_staff(session: Session, demo: DemoClinic, clinic: Clinic, password: str | None) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import flash
 from sqlalchemy import select
-from wtforms.fields import SelectField
+from wtforms.fields import SelectField, StringField
 
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id
@@ -29,14 +29,28 @@ class TherapistView(SecureModelView):
     column_list = ("name", "specialization", "staff_user", "active")
     column_labels = {"staff_user": "Login"}
     column_searchable_list = ("name", "specialization")
-    form_columns = ("name", "specialization", "staff_user", "active")
+    form_columns = ("name", "specialization", "gender", "languages", "staff_user", "active")
+    form_overrides = {"gender": SelectField, "languages": StringField}
     form_args = {
         "staff_user": {
             "label": "Login",
             "description": "The therapist's own staff login: with it they see their own "
             "sessions, patients and hours.",
-        }
+        },
+        "gender": {
+            "choices": [("", "Not recorded"), ("female", "Female"), ("male", "Male")],
+            "description": "The bot tells patients who ask for a female or male therapist.",
+        },
+        "languages": {
+            "label": "Languages spoken",
+            "description": "Language codes, separated by commas: en, hi, kn",
+        },
     }
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        therapist = self.get_one(id)
+        if therapist is not None:
+            form.languages.data = ", ".join(therapist.languages or [])
 
     def create_form(self, obj: Any = None) -> Any:
         return self._therapist_logins(super().create_form(obj))
@@ -93,8 +107,10 @@ class ServiceView(SecureModelView):
         "prepay_required",
         "hold_minutes",
         "accept_partial",
+        "online",
     )
     form_args = {
+        "online": {"label": "Also offered online (video)"},
         "prepay_required": {"label": "Payment required before the session"},
         "hold_minutes": {
             "label": "Hold an unpaid chat booking for (minutes)",
@@ -119,7 +135,14 @@ class OverrideView(SecureModelView):
 class LocationView(SecureModelView):
     resource = "settings"
     column_list = ("name", "address", "active")
-    form_columns = ("name", "address", "active")
+    form_columns = ("name", "address", "map_url", "active")
+    form_args = {
+        "map_url": {
+            "label": "Map link (optional)",
+            "description": "e.g. your Google Maps place link; without one, patients get a "
+            "map search for the address.",
+        }
+    }
 
 
 class WeeklyHoursView(SecureModelView):

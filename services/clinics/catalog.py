@@ -19,6 +19,7 @@ from core.db import write_transaction
 from models import (
     AvailabilityException,
     Channel,
+    ClinicAnswer,
     ClinicPolicy,
     Contact,
     ExceptionKind,
@@ -33,8 +34,12 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.clinics.answers import validate_clinic_answer
 from services.errors import InvalidInput, NotFound
 from services.people.patients import clean_name, validate_contact, validate_patient
+
+GENDERS = ("female", "male")
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 
 def validate_service(service: Service) -> None:
@@ -63,6 +68,24 @@ def validate_package(package: Package) -> None:
 def validate_therapist(therapist: Therapist) -> None:
     therapist.name = clean_name(therapist.name, "therapist name")
     therapist.specialization = clean_name(therapist.specialization, "specialization").lower()
+    therapist.gender = therapist.gender or None
+    if therapist.gender not in (None, *GENDERS):
+        raise InvalidInput(detail="Gender is female, male or not recorded.")
+    languages = therapist.languages or []
+    if isinstance(languages, str):  # the panel's text field: "en, hi"
+        languages = languages.split(",")
+    codes = [code.strip().lower() for code in languages if code and code.strip()]
+    if not all(LANGUAGE_CODE.fullmatch(code) for code in codes):
+        raise InvalidInput(detail="Languages are codes such as en, hi, ta, separated by commas.")
+    therapist.languages = list(dict.fromkeys(codes))
+
+
+def validate_location(location: Location) -> None:
+    location.name = clean_name(location.name, "location name")
+    location.address = (location.address or "").strip() or None
+    location.map_url = (location.map_url or "").strip() or None
+    if location.map_url is not None and not location.map_url.startswith("https://"):
+        raise InvalidInput(detail="A map link starts with https://")
 
 
 def validate_override(override: TherapistServiceOverride) -> None:
@@ -146,12 +169,13 @@ VALIDATORS: dict[type, Callable[[Any], None]] = {
     TherapistServiceOverride: validate_override,
     WeeklyHours: validate_weekly_hours,
     AvailabilityException: validate_exception,
-    Location: lambda loc: setattr(loc, "name", clean_name(loc.name, "location name")),
+    Location: validate_location,
     Patient: validate_patient,
     Contact: validate_contact,
     MessageTemplate: validate_template,
     ClinicPolicy: validate_policy,
     Package: validate_package,
+    ClinicAnswer: validate_clinic_answer,
 }
 
 
@@ -334,4 +358,5 @@ def _entity(obj: Any) -> str:
         TherapistServiceOverride: "override",
         MessageTemplate: "template",
         ClinicPolicy: "policy",
+        ClinicAnswer: "clinic_answer",
     }.get(type(obj), type(obj).__name__.lower())

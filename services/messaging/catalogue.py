@@ -245,6 +245,50 @@ EN: dict[str, str] = {
     ),
     "note_document": "Photo or document in the chat: please look at it and reply.",
     # --- end of part 3 ---------------------------------------------------------------------
+    # --- answers to patients' questions from the clinic's data (issue 12, part 4:
+    # services.reports.answers) ---
+    "answer_fee_intro": "Fees at {clinic}:",
+    "answer_fee_override": "   with {therapist}: {minutes} min, {price}",
+    "answer_address_intro": "{clinic} is here:",
+    "answer_location": "{name}: {address}\n📍 {map_url}",
+    "answer_phone": "📞 {phone}",
+    "answer_hours_intro": "{clinic}'s opening hours:",
+    "answer_hours_line": "{days}: {hours}",
+    "answer_closed": "closed",
+    "answer_closures_intro": "Closed on:",
+    "answer_closure_line": "{day}{reason}",
+    "answer_open_yes": "Yes, {clinic} is open on {day}: {hours}.",
+    "answer_open_no": "Sorry, {clinic} is closed on {day}{reason}.",
+    "answer_services_intro": "{clinic} offers:",
+    "answer_online_tag": " (also online)",
+    "answer_online_yes": "Yes, {clinic} offers online (video) sessions for:\n{services}",
+    "answer_online_no": "Sorry, {clinic} offers sessions in person only, not online.",
+    "answer_therapists_intro": "Our therapists:",
+    "answer_female": "female",
+    "answer_male": "male",
+    "answer_speaks": "speaks {languages}",
+    "answer_female_yes": "Yes, {clinic} has female therapists:\n{therapists}",
+    "answer_male_yes": "Yes, {clinic} has male therapists:\n{therapists}",
+    "answer_female_none": "Sorry, {clinic} has no female therapist. Our therapists:\n{therapists}",
+    "answer_male_none": "Sorry, {clinic} has no male therapist. Our therapists:\n{therapists}",
+    "answer_not_recorded": (
+        "Our therapists:\n{therapists}\nI've asked {clinic} to answer your question here."
+    ),
+    "answer_pay_intro": "You can pay {clinic}:",
+    "answer_pay_online": "online by card, UPI or net banking, with a payment link sent here",
+    "answer_pay_upi": "by UPI to {vpa}",
+    "answer_pay_desk": "in cash or by card at the front desk",
+    "answer_cancellation": (
+        "You can cancel a session here in the chat up to {hours} hours before it starts "
+        "(reply *menu*, then *My appointments*); anything you paid for it is refunded. "
+        "Closer to the time, please talk to the clinic."
+    ),
+    "answer_reschedule": (
+        "You can move a session here in the chat up to {hours} hours before it starts; "
+        "closer to the time, the clinic approves the change. "
+        "New bookings need at least {notice} hours' notice."
+    ),
+    # --- end of answers (part 4) ---
 }
 
 # Hindi. Only some sentences are translated so far; the rest fall back to English.
@@ -297,6 +341,54 @@ HI: dict[str, str] = {
     "note_payment_proof": "चैट में भुगतान का प्रमाण: कृपया भुगतान जाँचकर यहाँ पुष्टि करें।",
     "note_document": "चैट में फ़ोटो या दस्तावेज़: कृपया देखकर जवाब दें।",
     # --- end of part 3 ---------------------------------------------------------------------
+    # --- answers to patients' questions from the clinic's data (issue 12, part 4:
+    # services.reports.answers) ---
+    "service_line": "{name} — {minutes} मिनट, {price}",
+    "therapist_line": "{name} ({specialization})",
+    "answer_fee_intro": "{clinic} की फ़ीस:",
+    "answer_fee_override": "   {therapist} के साथ: {minutes} मिनट, {price}",
+    "answer_address_intro": "{clinic} का पता:",
+    "answer_location": "{name}: {address}\n📍 {map_url}",
+    "answer_phone": "📞 {phone}",
+    "answer_hours_intro": "{clinic} के खुलने का समय:",
+    "answer_hours_line": "{days}: {hours}",
+    "answer_closed": "बंद",
+    "answer_closures_intro": "इन दिनों बंद रहेगा:",
+    "answer_closure_line": "{day}{reason}",
+    "answer_open_yes": "हाँ, {clinic} {day} को खुला है: {hours}।",
+    "answer_open_no": "माफ़ कीजिए, {clinic} {day} को बंद है{reason}।",
+    "answer_services_intro": "{clinic} में ये सेवाएँ हैं:",
+    "answer_online_tag": " (ऑनलाइन भी)",
+    "answer_online_yes": "हाँ, {clinic} इनके लिए ऑनलाइन (वीडियो) सेशन देता है:\n{services}",
+    "answer_online_no": "माफ़ कीजिए, {clinic} में सेशन सिर्फ़ क्लिनिक आकर होते हैं, ऑनलाइन नहीं।",
+    "answer_therapists_intro": "हमारे थेरेपिस्ट:",
+    "answer_female": "महिला",
+    "answer_male": "पुरुष",
+    "answer_speaks": "भाषाएँ: {languages}",
+    "answer_female_yes": "हाँ, {clinic} में महिला थेरेपिस्ट हैं:\n{therapists}",
+    "answer_male_yes": "हाँ, {clinic} में पुरुष थेरेपिस्ट हैं:\n{therapists}",
+    "answer_female_none": (
+        "माफ़ कीजिए, {clinic} में कोई महिला थेरेपिस्ट नहीं है। हमारे थेरेपिस्ट:\n{therapists}"
+    ),
+    "answer_male_none": ("माफ़ कीजिए, {clinic} में कोई पुरुष थेरेपिस्ट नहीं है। हमारे थेरेपिस्ट:\n{therapists}"),
+    "answer_not_recorded": (
+        "हमारे थेरेपिस्ट:\n{therapists}\nमैंने {clinic} से कहा है कि वे यहीं आपके सवाल का जवाब दें।"
+    ),
+    "answer_pay_intro": "आप {clinic} को ऐसे भुगतान कर सकते हैं:",
+    "answer_pay_online": "ऑनलाइन कार्ड, UPI या नेट बैंकिंग से, यहाँ भेजे गए पेमेंट लिंक द्वारा",
+    "answer_pay_upi": "UPI से {vpa} पर",
+    "answer_pay_desk": "रिसेप्शन पर नकद या कार्ड से",
+    "answer_cancellation": (
+        "आप सेशन शुरू होने से {hours} घंटे पहले तक यहीं चैट में उसे रद्द कर सकते हैं "
+        "(*menu* लिखें, फिर *My appointments*); उसके लिए किया गया भुगतान लौटा दिया जाता है। "
+        "उसके बाद कृपया क्लिनिक से बात करें।"
+    ),
+    "answer_reschedule": (
+        "आप सेशन शुरू होने से {hours} घंटे पहले तक यहीं चैट में उसका समय बदल सकते हैं; "
+        "उसके बाद बदलाव क्लिनिक की मंज़ूरी से होता है। "
+        "नई बुकिंग कम से कम {notice} घंटे पहले करनी होती है।"
+    ),
+    # --- end of answers (part 4) ---
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "hi": HI}

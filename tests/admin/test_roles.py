@@ -27,6 +27,7 @@ from models import (
     BookingSource,
     Channel,
     Clinic,
+    ClinicAnswer,
     ExceptionKind,
     MessageTemplate,
     Package,
@@ -236,6 +237,14 @@ def world(session, make_clinic, make_therapist, make_service) -> World:
                 key="reminder",
                 content_sid="HX" + "0" * 32,
                 variable_order=["patient"],
+            )
+        )
+        session.add(
+            ClinicAnswer(
+                clinic_id=clinic.id,
+                question="Is there parking?",
+                keywords="parking",
+                answer_en="Yes, behind the building.",
             )
         )
     session.commit()
