@@ -4,7 +4,8 @@ The webhook records each ``MediaUrl{n}`` as a pending ``InboundMedia`` row (a ty
 not accept is refused at once, with the reason) and a shared location as ``kept``. The
 files are fetched off the request path (``fetch_media``, run by the job runner: an RQ job
 per row, or the embedded runner's sweep), size- and type-checked again on what Twilio
-actually sends, and kept in the file storage (``core.storage``) under their content hash.
+actually sends, and kept in the file storage (``core.storage``) under the clinic and their
+content hash (``<clinic id>-<sha256>.<ext>``).
 Staff see them in the chat transcript, through the panel only.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
@@ -160,7 +161,7 @@ def fetch_media(
     fetcher = fetcher_for(clinic)
     url, attempts = row.source_url, row.attempts
     session.rollback()  # no transaction held open across the download
-    status, values = _download(fetcher, url, store, attempts)
+    status, values = _download(fetcher, url, store, attempts, clinic.id)
     with unit_of_work(session):
         session.execute(
             update(InboundMedia)
@@ -178,13 +179,13 @@ def fetch_media(
 
 
 def _download(
-    fetcher: MediaFetcher | None, url: str | None, store: BackupStore, attempts: int
+    fetcher: MediaFetcher | None, url: str | None, store: BackupStore, attempts: int, clinic_id: int
 ) -> tuple[MediaStatus, dict[str, object]]:
     if fetcher is None or not url:
         return MediaStatus.FAILED, {"reason": "no Twilio account to fetch it with"}
     try:
         got = fetcher.fetch(url, max_bytes=MAX_MEDIA_BYTES, accept=ACCEPTED)
-        key = f"{got.sha256}.{ACCEPTED_TYPES[got.content_type]}"
+        key = f"{clinic_id}-{got.sha256}.{ACCEPTED_TYPES[got.content_type]}"
         store.put_bytes(got.data, key)
     except MediaError as exc:
         if exc.refused:
@@ -203,6 +204,41 @@ def _download(
         "storage_key": key,
         "reason": None,
     }
+
+
+def stored_keys(session: Session, clinic_id: int, message_ids: Select[tuple[int]]) -> set[str]:
+    """The storage keys of these messages' files (to forget them once the rows are gone)."""
+    return set(
+        session.scalars(
+            select(InboundMedia.storage_key).where(
+                InboundMedia.clinic_id == clinic_id,
+                InboundMedia.message_id.in_(message_ids),
+                InboundMedia.storage_key.is_not(None),
+            )
+        )
+    )
+
+
+def forget_files(session: Session, store: BackupStore, clinic_id: int, keys: set[str]) -> int:
+    """Delete from the storage the files no row of the clinic refers to any more (after
+    an erasure committed). Keys are per clinic, so another clinic's copy is never touched."""
+    if not keys:
+        return 0
+    still = set(
+        session.scalars(
+            select(InboundMedia.storage_key).where(
+                InboundMedia.clinic_id == clinic_id, InboundMedia.storage_key.in_(list(keys))
+            )
+        )
+    )
+    gone = 0
+    for key in sorted(keys - still):
+        try:
+            store.delete(key)
+            gone += 1
+        except StorageError:
+            log.warning("an erased chat file could not be deleted from the file storage")
+    return gone
 
 
 def media_for_messages(

@@ -10,15 +10,19 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from core.clock import utcnow
 from core.config import Config
 from core.db import get_db
+from core.storage import media_store
 from jobs.runner import tick
 from jobs.runtime import build_runtime
-from models import Clinic, Conversation, InboundMedia, MediaStatus
+from models import Clinic, Contact, Conversation, InboundMedia, MediaStatus
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
+from services.audit import Actor
 from services.messaging import media as media_service
 from services.messaging.handoff import STAFF_NOTE
+from services.privacy.erasure import erase_contact
 from tests.admin.test_admin import PASSWORD, log_in
 from tests.conftest import staff_logins
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
@@ -124,7 +128,8 @@ def test_a_photo_is_fetched_with_the_account_stored_and_shown_to_staff(
         len(JPEG),
         digest,
     )
-    assert (tmp_path / "media" / f"{digest}.jpg").read_bytes() == JPEG
+    assert row.storage_key == f"{row.clinic_id}-{digest}.jpg"  # per clinic, by content
+    assert (tmp_path / "media" / row.storage_key).read_bytes() == JPEG
     assert len(twilio.media_fetches) == 1
     fetch_all(app, config)  # a second sweep leaves it alone
     assert len(twilio.media_fetches) == 1
@@ -260,3 +265,24 @@ def test_a_long_first_enquiry_is_read_not_refused(app, session):
     reply = post(app, long)
     assert "too long" not in reply
     assert "booking assistant" in reply
+
+
+def test_erasing_the_contact_deletes_the_files_they_sent(app, config, session, twilio, tmp_path):
+    onboard(app)
+    post(app, "", **with_file(twilio.add_media(PDF, "application/pdf"), "application/pdf"))
+    fetch_all(app, config)
+    [row] = rows(session)
+    stored = tmp_path / "media" / row.storage_key
+    assert stored.exists()
+    contact = session.scalar(select(Contact))
+    done = erase_contact(
+        session,
+        clinic_id=contact.clinic_id,
+        contact_id=contact.id,
+        actor=Actor.system(),
+        now=utcnow(),
+        media=media_store(config),
+    )
+    assert done.counts["media_files_deleted"] == 1
+    assert not stored.exists()
+    assert rows(session) == []
