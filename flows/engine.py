@@ -3,8 +3,10 @@
 A conversation is a row (clinic, channel, phone) holding the current state and
 what has been collected so far. ``handle_turn`` locks that row, applies the
 words that work anywhere (menu, help, stop, start, talk, language, cancel,
-reschedule), restarts a flow left idle, and hands the text to the current
-state's ``answer``. Each state is a pair of small functions registered with
+reschedule, a sentence naming a session to cancel or move), restarts a flow left
+idle (a booking waiting only for its confirmation is offered again instead), reads
+corrections ("my name is …"), and hands the text to the current state's
+``answer``. Each state is a pair of small functions registered with
 ``flows.dialog.state()`` by its flow, imported below:
 
 * ``flows.onboarding``: privacy notice and consent, the contact's name, who the
@@ -13,10 +15,11 @@ state's ``answer``. Each state is a pair of small functions registered with
   time, confirm);
 * ``flows.my_appointments``: upcoming sessions, cancelling, answering a reminder,
   and asking the clinic to move a session inside its reschedule window;
-* ``flows.payment``: what is owed, and paying it from the chat.
+* ``flows.payment``: what is owed, and paying it from the chat;
+* ``flows.corrections``: "my name is …", "change Aarav's date of birth", at any point.
 
 The flows import ``flows.dialog`` (the turn, the registry, the text helpers) and
-each other (payment ← booking ← my_appointments ← onboarding), never this module.
+each other (payment ← booking ← my_appointments ← onboarding; corrections), never this module.
 
 Never imports Flask, never talks to a provider: the caller (``flows.receive``)
 stores the message and sends the reply. All wording is in ``services.messaging.catalogue``.
@@ -25,6 +28,7 @@ stores the message and sends the reply. All wording is in ``services.messaging.c
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,15 +38,16 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import attachments, booking, my_appointments, onboarding, payment
+from flows import attachments, booking, corrections, my_appointments, onboarding, payment, routing
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
+from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
 from services.messaging.handoff import STAFF_NOTE
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
-FLOWS = (onboarding, booking, my_appointments, payment)
+FLOWS = (onboarding, corrections, booking, my_appointments, payment)
 
 IDLE_AFTER = timedelta(minutes=30)
 # A message is read whatever its length, up to WhatsApp's body limit of 4,096 characters
@@ -121,6 +126,17 @@ CHANGE_WORDS = {
         {"cancel", "cancel appointment", "cancel my appointment", "cancel booking"}
     ),
     "reschedule": frozenset({"reschedule", "change time", "change my appointment", "move"}),
+}
+
+_DO = r"(?:karna|karni|karne|kar|karo|kardo|kar do|kijiye|karwana|करना|करनी|कर)"
+# A sentence asking to change one session: "cancel Anaya's Tuesday session", "Anaya ka
+# kal wala session cancel karna hai", "आरव का सेशन रद्द करना है".
+CHANGE_SENTENCES = {
+    "cancel": re.compile(rf"^cancel\b|\bcancel\s+{_DO}|रद्द|कैंसल", re.IGNORECASE),
+    "reschedule": re.compile(
+        rf"^(?:reschedule|move|shift|postpone)\b|\b(?:reschedule|shift|postpone)\s+{_DO}",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -227,26 +243,55 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     if word in LANGUAGE_WORDS:
         return turn.say("language")
     if not _consented(turn.contact):
+        routing.keep_pending(turn, routing.understanding_for(turn, text))
         if conversation.state != "consent" or word in MENU_WORDS:
             return turn.goto("consent")
         return STATES["consent"].answer(turn, text)
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
-    for intent, words in CHANGE_WORDS.items():
-        if word in words:
-            turn.data.pop("booking", None)
-            return my_appointments.start_my_appointments(turn, intent=intent)
+    changed = _change_request(turn, text, word)
+    if changed is not None:
+        return changed
     if (
         conversation.state not in RESTING_STATES
         and conversation.last_turn_at is not None
         and turn.now - conversation.last_turn_at > IDLE_AFTER
     ):
-        turn.data.pop("booking", None)
-        return f"{turn.say('restarted')}\n{turn.goto('menu')}"
+        return _after_a_pause(turn)
+    corrected = corrections.read_correction(turn, text)
+    if corrected is not None:
+        return corrected
     handler = STATES.get(conversation.state)
     if handler is None:  # an unknown stored state (e.g. after a release): start clean
         return turn.goto("menu")
+    changed_course = routing.route(turn, routing.understanding_for(turn, text), text)
+    if changed_course is not None:
+        return changed_course
     return handler.answer(turn, text)
+
+
+def _change_request(turn: Turn, text: str, word: str) -> str | None:
+    """ "cancel", "reschedule", or a sentence asking to change one session ("cancel
+    Anaya's Tuesday session"): the my-appointments form with what it names filled in."""
+    for intent, words in CHANGE_WORDS.items():
+        if word in words:
+            turn.data.pop("booking", None)
+            return my_appointments.start_my_appointments(turn, intent=intent)
+    for intent, pattern in CHANGE_SENTENCES.items():
+        if pattern.search(text):
+            # Only with a session named in it; otherwise the current question reads it.
+            return my_appointments.change_from_text(turn, intent, text)
+    return None
+
+
+def _after_a_pause(turn: Turn) -> str:
+    """Back after IDLE_AFTER: a booking waiting only for its confirmation is offered again;
+    anything else starts over from the menu."""
+    kept = onboarding.keep_waiting_booking(turn)
+    if kept is not None:
+        return kept
+    turn.data.pop("booking", None)
+    return f"{turn.say('restarted')}\n{turn.goto('menu')}"
 
 
 def _greet_and_menu(turn: Turn) -> str:
@@ -258,7 +303,7 @@ def _greet_and_menu(turn: Turn) -> str:
         return turn.goto("ask_name")
     if not any(p.active for p in contact.patients):
         return turn.goto("ask_for_whom")
-    return turn.say("greeting_name", name=contact.name.split()[0]) + turn.goto("menu")
+    return turn.say("greeting_name", name=greeting_name(contact.name)) + turn.goto("menu")
 
 
 def _reask_current(turn: Turn) -> str:

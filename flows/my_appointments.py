@@ -7,6 +7,7 @@ request the front desk approves (``services.scheduling.reschedule_requests``).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,13 @@ from sqlalchemy.orm import joinedload
 
 from core.formatting import format_day, format_time, format_when
 from flows.booking import start_booking
-from flows.dialog import Turn, normalise, state
+from flows.dialog import Turn, hand_to_staff, normalise, state
+from flows.names import mentioned
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from models import Appointment, AppointmentStatus, Patient
 from services.errors import ServiceError
 from services.messaging.catalogue import reminder_choices
+from services.people import patients
 from services.scheduling.appointments import cancel_appointment, confirm_appointment
 from services.scheduling.availability import Slot, free_slots
 from services.scheduling.reschedule_requests import pending_request, request_reschedule
@@ -27,17 +30,96 @@ from services.scheduling.reschedule_requests import pending_request, request_res
 LISTED = 10
 
 
-def start_my_appointments(turn: Turn, intent: str | None = None) -> str:
-    """List upcoming sessions; with an intent ("cancel", "reschedule") and only one
-    session to choose from, go straight to that action for it."""
+def start_my_appointments(
+    turn: Turn,
+    intent: str | None = None,
+    patient_id: int | None = None,
+    day: date | None = None,
+    reference: str | None = None,
+) -> str:
+    """Upcoming sessions, as a small form: ``intent`` ("cancel", "reschedule") and what
+    names a session (a patient, a clinic-local day, an APT- reference) may come filled.
+    One session fits → straight to that action (or the choice of action, without an
+    intent); several → choose among only those; none of those named → say so and list all.
+    """
+    turn.data.pop("my_intent", None)
+    turn.data.pop("my_only", None)
     if intent is not None:
-        appointments = upcoming(turn)
-        if len(appointments) == 1:
-            turn.data["manage_id"] = appointments[0].id
-            if intent == "cancel":
-                return turn.goto("my_cancel")
-            return _start_reschedule(turn, appointments[0])
+        turn.data["my_intent"] = intent
+    narrowed = patient_id is not None or day is not None or reference is not None
+    if intent is None and not narrowed:
+        return turn.goto("my_list")
+    appointments = upcoming(turn)
+    fits = [a for a in appointments if _fits(turn, a, patient_id, day, reference)]
+    if len(fits) == 1:
+        return _act(turn, fits[0])
+    if narrowed and not fits and appointments:
+        return f"{turn.say('no_matching_session')}\n{turn.goto('my_list')}"
+    if narrowed and fits:
+        turn.data["my_only"] = [a.id for a in fits]
     return turn.goto("my_list")
+
+
+def change_from_text(turn: Turn, intent: str, text: str) -> str | None:
+    """ "cancel Anaya's Tuesday session", "reschedule APT-2026-000042": the form with what
+    the sentence names filled in; None when it names no patient, day or reference."""
+    contact = turn.contact
+    if contact is None:
+        return None
+    family = patients.active_patients(turn.session, contact)
+    named = mentioned(text, [p.name for p in family])
+    patient_id = family[named[0]].id if len(named) == 1 else None
+    match = _REFERENCE.search(text)
+    reference = f"APT-{match[1]}-{match[2]}" if match else None
+    day = None if reference else _day_in(turn, text)
+    if patient_id is None and day is None and reference is None:
+        return None
+    turn.data.pop("booking", None)
+    return start_my_appointments(
+        turn, intent=intent, patient_id=patient_id, day=day, reference=reference
+    )
+
+
+_REFERENCE = re.compile(r"\bAPT[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
+DAY_WINDOW = 3  # "next Tuesday", "25 Nov", "kal"
+
+
+def _day_in(turn: Turn, text: str) -> date | None:
+    """The first day the text names, read a few words at a time (the rest is not a date)."""
+    tokens = text.split()
+    for size in range(DAY_WINDOW, 0, -1):
+        for first in range(len(tokens) - size + 1):
+            part = " ".join(tokens[first : first + size])
+            when = parse_when(part, turn.now, date_order=turn.date_order)
+            if when is not None and when.date is not None:
+                return when.date
+    return None
+
+
+def _fits(
+    turn: Turn,
+    appointment: Appointment,
+    patient_id: int | None,
+    day: date | None,
+    reference: str | None,
+) -> bool:
+    if patient_id is not None and appointment.patient_id != patient_id:
+        return False
+    if day is not None and appointment.start_at.astimezone(turn.zone).date() != day:
+        return False
+    return reference is None or appointment.number.casefold() == reference.casefold()
+
+
+def _act(turn: Turn, appointment: Appointment) -> str:
+    """The chosen session: do what was asked for, or ask what to do."""
+    intent = turn.data.pop("my_intent", None)
+    turn.data.pop("my_only", None)
+    turn.data["manage_id"] = appointment.id
+    if intent == "cancel":
+        return turn.goto("my_cancel")
+    if intent == "reschedule":
+        return _start_reschedule(turn, appointment)
+    return turn.goto("my_manage")
 
 
 def upcoming(turn: Turn) -> list[Appointment]:
@@ -78,17 +160,21 @@ def _line(turn: Turn, appointment: Appointment) -> str:
 def ask_list(turn: Turn) -> str:
     appointments = upcoming(turn)
     if not appointments:
+        turn.data.pop("my_intent", None)
+        turn.data.pop("my_only", None)
         turn.conversation.state = "menu"
         return f"{turn.say('no_upcoming')}\n{turn.goto('menu')}"
-    return turn.offer(turn.say("upcoming"), [(a.id, _line(turn, a)) for a in appointments])
+    only = [a for a in appointments if a.id in (turn.data.get("my_only") or ())]
+    prompt = turn.say("choose_session" if only else "upcoming")
+    return turn.offer(prompt, [(a.id, _line(turn, a)) for a in only or appointments])
 
 
 def answer_list(turn: Turn, text: str) -> str:
     choice = turn.pick(text)
-    if choice is None:
+    appointment = next((a for a in upcoming(turn) if a.id == choice), None)
+    if appointment is None:
         return turn.miss(turn.say("choose_number", count=turn.choice_count()))
-    turn.data["manage_id"] = choice
-    return turn.goto("my_manage")
+    return _act(turn, appointment)
 
 
 state("my_list", ask=ask_list, answer=answer_list)
@@ -141,18 +227,40 @@ def _start_reschedule(turn: Turn, appointment: Appointment) -> str:
     )
 
 
+def _too_late_to_cancel(turn: Turn, appointment: Appointment) -> bool:
+    """Inside the cancellation window a patient cannot cancel (services refuse it)."""
+    hours = turn.clinic.policy.cancellation_window_hours
+    return appointment.start_at - turn.now < timedelta(hours=hours)
+
+
 def ask_cancel(turn: Turn) -> str:
+    """The cancellation, with the policy: free outside the window; inside it, say the
+    session stays booked and charged, and offer the clinic."""
     appointment = _managed(turn)
     if appointment is None:
         return turn.goto("my_list")
-    return turn.offer(
-        turn.say("confirm_cancel", summary=_line(turn, appointment)),
-        [("yes", turn.say("yes_cancel")), ("no", turn.say("no_keep"))],
+    hours = turn.clinic.policy.cancellation_window_hours
+    summary = _line(turn, appointment)
+    if _too_late_to_cancel(turn, appointment):
+        return turn.offer(
+            turn.say("cancel_too_late", summary=summary, hours=hours),
+            [("talk", turn.say("menu_talk")), ("no", turn.say("no_keep"))],
+        )
+    question = (
+        turn.say("confirm_cancel_free", summary=summary, hours=hours)
+        if hours
+        else turn.say("confirm_cancel", summary=summary)
     )
+    return turn.offer(question, [("yes", turn.say("yes_cancel")), ("no", turn.say("no_keep"))])
 
 
 def answer_cancel(turn: Turn, text: str) -> str:
-    choice = turn.pick_or_yes_no(text, yes="yes", no="no")
+    appointment = _managed(turn)
+    late = appointment is not None and _too_late_to_cancel(turn, appointment)
+    choice = turn.pick_or_yes_no(text, yes="talk" if late else "yes", no="no")
+    if choice == "talk":
+        turn.data.pop("manage_id", None)
+        return hand_to_staff(turn)
     if choice == "no":
         return f"{turn.say('kept')}\n{turn.goto('menu')}"
     if choice != "yes":

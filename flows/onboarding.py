@@ -1,16 +1,27 @@
 """First contact (privacy notice and consent, name, who the sessions are for),
-adding family members, and the main menu."""
+adding family members (several children in one message), keeping a booking after a
+pause, and the main menu."""
 
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import date, datetime
+from typing import Any
 
+from core.formatting import format_when
+from flows import booking
 from flows.booking import continue_with_patient, start_booking
 from flows.dialog import Turn, hand_to_staff, state
 from flows.my_appointments import start_my_appointments
+from flows.names import (
+    child_names,
+    greeting_name,
+    name_and_date_of_birth,
+    person_name,
+)
 from flows.parsing import parse_date_of_birth
 from flows.payment import start_pay_dues
-from models import Relation
+from models import Patient, Relation, Service
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput
 from services.messaging.catalogue import CONSENT_VERSION
@@ -70,12 +81,24 @@ state("consent", ask=ask_consent, answer=answer_consent)
 
 
 def answer_name(turn: Turn, text: str) -> str:
+    """Their name; with a child already named (from the first message) the child's date of
+    birth may come in the same reply: "Asha Verma, 12/03/2019"."""
     contact = turn.contact
     assert contact is not None
+    pending = turn.data.get("new_patient") or {}
+    parsed, born = person_name(text), None
+    if parsed is None and pending.get("name"):
+        both = name_and_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
+        if both is not None:
+            parsed, born = person_name(both[0]), both[1]
+    if parsed is None:
+        return turn.miss(turn.say("bad_name"))
     try:
-        patients.update_contact(turn.session, contact=contact, name=text, actor=turn.actor)
+        patients.update_contact(turn.session, contact=contact, name=parsed.stored, actor=turn.actor)
     except InvalidInput:
         return turn.miss(turn.say("bad_name"))
+    if born is not None:
+        return _register(turn, born)
     return _after_name(turn)
 
 
@@ -89,7 +112,7 @@ state("ask_name", ask=lambda turn: turn.say("ask_name"), answer=answer_name)
 
 
 def ask_for_whom(turn: Turn) -> str:
-    name = (turn.contact.name or "").split()[0] if turn.contact and turn.contact.name else ""
+    name = greeting_name(turn.contact.name if turn.contact else None)
     return turn.offer(
         turn.say("ask_for_whom", name=name),
         [("self", turn.say("for_self")), ("child", turn.say("for_child"))],
@@ -148,11 +171,19 @@ def ask_patient_name(turn: Turn) -> str:
 
 
 def answer_patient_name(turn: Turn, text: str) -> str:
-    try:
-        name = patients.clean_name(text)
-    except InvalidInput:
+    """One name ("Aarav"), several ("Aarav and Anaya": each date of birth is asked in
+    turn), or a name with its date of birth ("Asha Verma, 12/03/2019")."""
+    new = turn.data.setdefault("new_patient", {})
+    both = name_and_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
+    if both is not None:
+        new["name"] = both[0]
+        return _register(turn, both[1])
+    names = child_names(text)
+    if not names and (parsed := person_name(text)) is not None:
+        names = [parsed.stored]
+    if not names:
         return turn.miss(turn.say("bad_child_name"))
-    turn.data.setdefault("new_patient", {})["name"] = name
+    new["name"], new["queue"] = names[0], names[1:]
     return turn.goto("patient_dob")
 
 
@@ -160,10 +191,16 @@ state("patient_name", ask=ask_patient_name, answer=answer_patient_name)
 
 
 def answer_patient_dob(turn: Turn, text: str) -> str:
-    new = turn.data.get("new_patient") or {}
     born = parse_date_of_birth(text, turn.now.date(), date_order=turn.date_order)
     if born is None:
         return turn.miss(turn.say("bad_dob"))
+    return _register(turn, born)
+
+
+def _register(turn: Turn, born: date) -> str:
+    """Register the patient being added; then ask the next child's date of birth, carry
+    on with the booking that was waiting for a patient, or show the menu."""
+    new = turn.data.get("new_patient") or {}
     contact = turn.contact
     assert contact is not None
     try:
@@ -177,21 +214,25 @@ def answer_patient_dob(turn: Turn, text: str) -> str:
             actor=turn.actor,
             today=turn.now.date(),
         )
+        said = turn.say("patient_added", name=patient.name)
+        new.setdefault("added", []).append(patient.id)
     except (Duplicate, InvalidInput) as exc:
-        turn.data.pop("new_patient", None)
-        return f"{exc.message}\n{turn.goto('menu')}"
+        said = exc.message
+    queue = list(new.get("queue") or [])
+    if queue:
+        new["name"], new["queue"] = queue[0], queue[1:]
+        turn.data["new_patient"] = new
+        return f"{said}\n{turn.goto('patient_dob')}"
     turn.data.pop("new_patient", None)
-    booking = turn.data.get("booking")
-    if booking is not None and booking.get("awaiting_patient"):
-        return f"{turn.say('patient_added', name=patient.name)}\n" + continue_with_patient(
-            turn, patient.id
-        )
-    return _after_patient(turn, added=patient.name)
+    added = new.get("added") or []
+    waiting = turn.data.get("booking")
+    if added and waiting is not None and waiting.get("awaiting_patient"):
+        return f"{said}\n" + continue_with_patient(turn, added[0])
+    return f"{said}\n{turn.goto('menu')}"
 
 
-def _after_patient(turn: Turn, added: str | None = None) -> str:
-    prefix = f"{turn.say('patient_added', name=added)}\n" if added else ""
-    return prefix + turn.goto("menu")
+def _after_patient(turn: Turn) -> str:
+    return turn.goto("menu")
 
 
 state(
@@ -251,3 +292,55 @@ state(
     answer=lambda turn, text: turn.goto("consent"),
 )
 state("handoff", ask=lambda turn: turn.say("handoff"), answer=lambda t, x: t.goto("menu"))
+
+
+# --- a booking left at "Please confirm" for a while ----------------------------------------
+
+_KEEP_NEEDS = ("service_id", "patient_id", "start", "slot_therapist")
+
+
+def keep_waiting_booking(turn: Turn) -> str | None:
+    """After a pause, a booking waiting only for its confirmation is offered again
+    (None when there is none: the caller restarts as usual)."""
+    waiting = turn.data.get("booking") or {}
+    if turn.conversation.state not in ("book_confirm", "book_keep"):
+        return None
+    if not all(waiting.get(key) is not None for key in _KEEP_NEEDS):
+        return None
+    if datetime.fromisoformat(waiting["start"]) <= turn.now:
+        return None  # its time has passed: nothing left to keep
+    return turn.goto("book_keep")
+
+
+def ask_keep(turn: Turn) -> str:
+    waiting = booking.booking(turn)
+    service = turn.session.get(Service, waiting["service_id"])
+    patient = turn.session.get(Patient, waiting["patient_id"])
+    when = format_when(datetime.fromisoformat(waiting["start"]), turn.clinic.timezone)
+    question = turn.say(
+        "keep_booking",
+        service=service.name if service else "",
+        patient=patient.name if patient else "",
+        when=when,
+    )
+    options: list[tuple[Any, str]] = [
+        ("yes", turn.say("keep_booking_yes")),
+        ("no", turn.say("keep_booking_no")),
+    ]
+    return turn.offer(question, options)
+
+
+def answer_keep(turn: Turn, text: str) -> str:
+    choice = turn.pick_or_yes_no(text, yes="yes", no="no")
+    if choice == "yes":
+        # The booking flow's own confirm step books it, checking the time is still free.
+        turn.conversation.state = "book_confirm"
+        booking.ask_confirm(turn)
+        return booking.answer_confirm(turn, "1")
+    if choice == "no":
+        turn.data.pop("booking", None)
+        return f"{turn.say('booking_dropped')}\n{turn.goto('menu')}"
+    return turn.miss(turn.say("choose_number", count=2))
+
+
+state("book_keep", ask=ask_keep, answer=answer_keep)

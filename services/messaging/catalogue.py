@@ -245,6 +245,33 @@ EN: dict[str, str] = {
     ),
     "note_document": "Photo or document in the chat: please look at it and reply.",
     # --- end of part 3 ---------------------------------------------------------------------
+    # --- what an understood message does anywhere in the chat (issue 12, routing) ---
+    "question_to_staff": (
+        "I don't have the answer to that here, so I've passed your question to {clinic}. "
+        "Someone will reply in this chat."
+    ),
+    "late_noted": (
+        "Thanks for letting us know. I've told {clinic}; please come in as soon as you can."
+    ),
+    "thanks_reply": "You're welcome! 🙏",
+    # issue 12, part 6 (people): name and date-of-birth corrections, cancel and
+    # reschedule from one sentence, keeping a booking after a pause
+    "name_updated": "Thank you, {name}. I've updated your name. ✅",
+    "ask_new_dob": "What is {name}'s correct date of birth? (for example 12/03/2019)",
+    "dob_updated": "Thank you, {name}'s date of birth is now {date}. ✅",
+    "no_matching_session": "I couldn't find that session.",
+    "choose_session": "Which session?",
+    "confirm_cancel_free": (
+        "Cancel {summary}?\nIt is more than {hours} hours away, so there is no charge."
+    ),
+    "cancel_too_late": (
+        "{summary}\nSessions can be cancelled in chat up to {hours} hours before they start, "
+        "so this one stays booked and is charged. Would you like to talk to the clinic?"
+    ),
+    "keep_booking": "Still want {service} for {patient} on {when}?",
+    "keep_booking_yes": "Yes, book it",
+    "keep_booking_no": "No",
+    "booking_dropped": "OK, I haven't booked it.",
     # --- answers to patients' questions from the clinic's data (issue 12, part 4:
     # services.reports.answers) ---
     "answer_fee_intro": "Fees at {clinic}:",
@@ -341,6 +368,30 @@ HI: dict[str, str] = {
     "note_payment_proof": "चैट में भुगतान का प्रमाण: कृपया भुगतान जाँचकर यहाँ पुष्टि करें।",
     "note_document": "चैट में फ़ोटो या दस्तावेज़: कृपया देखकर जवाब दें।",
     # --- end of part 3 ---------------------------------------------------------------------
+    # --- what an understood message does anywhere in the chat (issue 12, routing) ---
+    "question_to_staff": (
+        "इसका जवाब मेरे पास नहीं है, इसलिए मैंने आपका सवाल {clinic} को भेज दिया है। कोई इसी चैट में जवाब देगा।"
+    ),
+    "late_noted": "बताने के लिए धन्यवाद। मैंने {clinic} को बता दिया है; जितनी जल्दी हो सके आ जाइए।",
+    "thanks_reply": "आपका स्वागत है! 🙏",
+    # issue 12, part 6 (people): name and date-of-birth corrections, cancel and
+    # reschedule from one sentence, keeping a booking after a pause
+    "name_updated": "धन्यवाद, {name}। आपका नाम बदल दिया गया है। ✅",
+    "ask_new_dob": "{name} की सही जन्म तिथि क्या है? (जैसे 12/03/2019)",
+    "dob_updated": "धन्यवाद, {name} की जन्म तिथि अब {date} है। ✅",
+    "no_matching_session": "मुझे वह सेशन नहीं मिला।",
+    "choose_session": "कौन सा सेशन?",
+    "confirm_cancel_free": (
+        "{summary} रद्द करें?\nसेशन में {hours} घंटे से ज़्यादा बाकी हैं, इसलिए कोई शुल्क नहीं लगेगा।"
+    ),
+    "cancel_too_late": (
+        "{summary}\nसेशन शुरू होने से {hours} घंटे पहले तक ही चैट में रद्द किए जा सकते हैं, "
+        "इसलिए यह सेशन बुक रहेगा और इसका शुल्क लगेगा। क्या आप क्लिनिक से बात करना चाहेंगे?"
+    ),
+    "keep_booking": "क्या आप अब भी {when} को {patient} के लिए {service} बुक करना चाहते हैं?",
+    "keep_booking_yes": "हाँ, बुक करें",
+    "keep_booking_no": "नहीं",
+    "booking_dropped": "ठीक है, मैंने बुक नहीं किया।",
     # --- answers to patients' questions from the clinic's data (issue 12, part 4:
     # services.reports.answers) ---
     "service_line": "{name} — {minutes} मिनट, {price}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -16,15 +18,32 @@ from services.errors import Duplicate, InvalidInput, NotFound
 from services.people.phones import normalise_phone
 
 MAX_NAME = 120
+# Markup or a link is never part of a name: it would be shown to staff and in messages.
+_NOT_A_NAME = re.compile(r"[<>{}]|https?:|www\.|://|\.(?:com|org|net)\b", re.IGNORECASE)
 
 
 def clean_name(value: str | None, what: str = "name") -> str:
-    name = " ".join((value or "").split())
+    """A person's (or place's) name as stored: control and format characters dropped,
+    white space folded; refused when empty, too long, or holding markup or a link."""
+    text = unicodedata.normalize("NFKC", value or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    name = " ".join(text.split())
     if not name or not any(ch.isalpha() for ch in name):
         raise InvalidInput(detail=f"Please give a {what}.")
     if len(name) > MAX_NAME:
         raise InvalidInput(detail=f"That {what} is too long (at most {MAX_NAME} characters).")
+    if _NOT_A_NAME.search(name):
+        raise InvalidInput(detail=f"Please give a {what} without links or markup.")
     return name
+
+
+def _check_date_of_birth(date_of_birth: date | None, today: date) -> None:
+    if date_of_birth is None:
+        return
+    if date_of_birth > today:
+        raise InvalidInput(detail="The date of birth cannot be in the future.")
+    if date_of_birth.year < today.year - 120:
+        raise InvalidInput(detail="Please check the year of birth.")
 
 
 class ContactExists(Duplicate):
@@ -166,11 +185,7 @@ def add_patient(
 ) -> Patient:
     """Add someone the contact books for (themself, or a child by a guardian)."""
     name = clean_name(name)
-    if date_of_birth is not None:
-        if date_of_birth > today:
-            raise InvalidInput(detail="The date of birth cannot be in the future.")
-        if date_of_birth.year < today.year - 120:
-            raise InvalidInput(detail="Please check the year of birth.")
+    _check_date_of_birth(date_of_birth, today)
     with write_transaction(session):
         contact = _contact(session, clinic_id, contact_id)
         siblings = session.scalars(
@@ -268,6 +283,25 @@ def update_contact(
             before=before,
         )
     return contact
+
+
+def correct_date_of_birth(
+    session: Session, *, patient: Patient, date_of_birth: date, today: date, actor: Actor
+) -> Patient:
+    """The contact (or the desk) corrects a patient's date of birth."""
+    _check_date_of_birth(date_of_birth, today)
+    with write_transaction(session):
+        before = audit.snapshot(patient)
+        patient.date_of_birth = date_of_birth
+        audit.record(
+            session,
+            clinic_id=patient.clinic_id,
+            actor=actor,
+            action="patient.update",
+            entity=patient,
+            before=before,
+        )
+    return patient
 
 
 def active_patients(session: Session, contact: Contact) -> list[Patient]:

@@ -155,10 +155,12 @@ def test_cancelling_inside_the_window_is_refused_with_the_policy(chat, session):
     onboard_parent(chat)
     chat.script("1", "1", "1", "1")  # today
     chat.script("1", "1")  # first time today (11:00, 2 h notice), confirm
-    chat.script("my appointments", "1", "cancel")
-    reply = chat.say("1")
+    chat.script("my appointments", "1")
+    reply = chat.say("cancel")  # the policy is said at the confirm step, before any "yes"
     assert "up to 24 hours before" in reply
-    assert "talk to the clinic" in reply.lower()
+    assert "stays booked and is charged" in reply
+    assert "1. Talk to the clinic\n2. No, keep it" in reply
+    assert "OK, your session stays booked." in chat.say("2")
     assert session.scalar(select(Appointment)).status is AppointmentStatus.BOOKED
 
 

@@ -1,0 +1,197 @@
+"""What an understood message does before the current question sees it.
+
+Every inbound text is read once by ``flows.understanding`` (an intent and its entities). Most
+messages are answers to the question just asked (a number, yes or no, a name, a date): those go
+to the current state as before. The others change course wherever the chat is:
+
+* a question ("what's the fee?", "open on Sunday?") is answered from the clinic's data
+  (``flows.answers``) and the form resumes where it was; a question with no answer goes to
+  staff, and the patient is told so;
+* "book OT for Aarav tomorrow at 11", "cancel Anaya's Tuesday session", "my appointments" and
+  "pay" start (or fill) their form with everything the message carried;
+* "running late" is passed to staff; "thank you 🙏" gets a kind word;
+* a request made before consent ("mere bete ke liye kal speech therapy chahiye" as a first
+  message) is kept and picked up once the contact has said who they are.
+
+``route`` returns the reply, or None when the current state should answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, time
+from typing import Any
+
+from sqlalchemy import select
+
+from flows import booking, my_appointments, payment
+from flows.answers import answer_for_turn
+from flows.dialog import STATES, Turn, hand_to_staff
+from flows.understanding import Named, Therapist, Understanding, Vocabulary, understand
+from models import Service
+from models import Therapist as TherapistRow
+from services.people import patients
+
+# Intents that start a form of their own, wherever the chat is.
+FORMS = frozenset({"book", "cancel", "reschedule", "my_appointments", "pay"})
+# Before the contact has said who they are, a request is kept for later (``keep_pending``).
+ONBOARDING_STATES = frozenset(
+    {"new", "consent", "ask_name", "ask_for_whom", "family_relation", "patient_name", "patient_dob"}
+)
+PENDING = "pending"  # conversation data: a request made before consent, as plain JSON
+
+
+def vocabulary_for(turn: Turn) -> Vocabulary:
+    """The clinic's bookable services and therapists and the contact's own patients."""
+    clinic_id = turn.clinic.id
+    services = turn.session.execute(
+        select(Service.id, Service.name).where(
+            Service.clinic_id == clinic_id, Service.active.is_(True)
+        )
+    ).all()
+    therapists = turn.session.execute(
+        select(TherapistRow.id, TherapistRow.name, TherapistRow.gender).where(
+            TherapistRow.clinic_id == clinic_id, TherapistRow.active.is_(True)
+        )
+    ).all()
+    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    return Vocabulary(
+        services=tuple(Named(id=row.id, name=row.name) for row in services),
+        therapists=tuple(Therapist(id=r.id, name=r.name, gender=r.gender) for r in therapists),
+        patients=tuple(Named(id=p.id, name=p.name) for p in family),
+        date_order=turn.date_order,
+    )
+
+
+def understanding_for(turn: Turn, text: str) -> Understanding:
+    return understand(text, vocabulary=vocabulary_for(turn), now=turn.now)
+
+
+def route(turn: Turn, understood: Understanding, text: str) -> str | None:
+    """The reply when the message changes course; None when the current state answers."""
+    intent = understood.intent
+    state = turn.conversation.state
+    if intent == "question":
+        return _answer(turn, understood, text)
+    if intent == "running_late":
+        hand_to_staff(turn)
+        return turn.say("late_noted")
+    if intent == "thanks" and understood.whole:
+        return _resume(turn, turn.say("thanks_reply"))
+    if intent not in FORMS or understood.choice is not None:
+        return None
+    if state in ONBOARDING_STATES:
+        keep_pending(turn, understood)
+        return None
+    if intent == "book":
+        if state.startswith("book_"):  # a step of the booking form: the message fills it
+            return booking.fill_booking(turn, **booking_slots(understood))
+        return booking.start_booking(turn, **booking_slots(understood))
+    if intent != "pay" and not state.startswith("my_") and state != "reminder":
+        turn.data.pop("booking", None)
+        return my_appointments.start_my_appointments(turn, **change_slots(understood))
+    if intent == "pay" and state != "pay_dues":
+        turn.data.pop("booking", None)
+        return payment.start_pay_dues(turn)
+    return None
+
+
+def booking_slots(understood: Understanding) -> dict[str, Any]:
+    """The booking form's slots the message fills (flows.booking.start_booking's keywords)."""
+    when = understood.when
+    slots: dict[str, Any] = {
+        "service_id": _only(understood.service_ids),
+        "patient_id": _only(understood.patient_ids),
+        "therapist_id": _only(understood.therapist_ids),
+        "therapist_gender": understood.therapist_gender,
+        "day": when.date if when else None,
+        "at": when.time if when else None,
+        "part": when.part if when else None,
+        "after": understood.after,
+        "before": understood.before,
+        "earliest": understood.earliest,
+        "days": understood.days,
+    }
+    return {key: value for key, value in slots.items() if value not in (None, False, ())}
+
+
+def change_slots(understood: Understanding) -> dict[str, Any]:
+    """Which session a cancel/reschedule/my-appointments message names."""
+    intent = understood.intent
+    slots: dict[str, Any] = {
+        "intent": None if intent == "my_appointments" else intent,
+        "patient_id": _only(understood.patient_ids),
+        "day": understood.when.date if understood.when else None,
+        "reference": understood.reference,
+    }
+    return {key: value for key, value in slots.items() if value is not None}
+
+
+def _only(ids: tuple[int, ...]) -> int | None:
+    return ids[0] if len(ids) == 1 else None
+
+
+def _answer(turn: Turn, understood: Understanding, text: str) -> str:
+    when = understood.when
+    found = answer_for_turn(
+        turn,
+        understood.topic,
+        service_id=_only(understood.service_ids),
+        therapist_gender=understood.therapist_gender,
+        day=when.date if when else None,
+        text=text,
+    )
+    if found is None:
+        hand_to_staff(turn)
+        return turn.say("question_to_staff")
+    if found.notify_staff:
+        hand_to_staff(turn)
+        return f"{found.text}\n\n{turn.say('question_to_staff')}"
+    return _resume(turn, found.text)
+
+
+def _resume(turn: Turn, reply: str) -> str:
+    """The reply, then the question the chat was on, so nothing is lost."""
+    handler = STATES.get(turn.conversation.state)
+    if handler is None or turn.conversation.state in ("new", "handoff"):
+        return reply
+    return f"{reply}\n\n{handler.ask(turn)}"
+
+
+# --- a request made before consent ------------------------------------------------------------
+
+
+def keep_pending(turn: Turn, understood: Understanding) -> None:
+    """Remember what a first message asked for (as JSON), to pick it up after onboarding."""
+    if understood.intent != "book":
+        return
+    slots = booking_slots(understood)
+    turn.data[PENDING] = {key: _plain(value) for key, value in slots.items()}
+
+
+def take_pending(turn: Turn) -> dict[str, Any] | None:
+    """The booking slots kept from before consent, once (with dates and times restored)."""
+    kept = turn.data.pop(PENDING, None)
+    if not kept:
+        return None
+    restored: dict[str, Any] = {}
+    for key, value in kept.items():
+        if key == "day":
+            restored[key] = date.fromisoformat(value)
+        elif key in ("at", "after", "before"):
+            restored[key] = time.fromisoformat(value)
+        elif key == "days":
+            restored[key] = tuple(date.fromisoformat(v) for v in value)
+        else:
+            restored[key] = value
+    return restored
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return value
