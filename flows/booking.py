@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.formatting import format_day, format_money, format_span, format_time, format_when
 from flows.dialog import Turn, state
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from flows.payment import booking_payment_note
@@ -51,7 +50,6 @@ def ask_service(turn: Turn) -> str:
     ).all()
     if not services:
         return _back_to_menu(turn, turn.say("no_services"))
-    currency = turn.clinic.currency
     options = [
         (
             s.id,
@@ -59,7 +57,7 @@ def ask_service(turn: Turn) -> str:
                 "service_line",
                 name=s.name,
                 minutes=s.duration_minutes,
-                price=format_money(s.price_minor, currency, short=True),
+                price=turn.money(s.price_minor),
             ),
         )
         for s in services
@@ -158,7 +156,7 @@ def ask_day(turn: Turn) -> str:
             break
     if not days:
         return _back_to_menu(turn, _no_days(turn))
-    return turn.offer(turn.say("ask_day"), [(d.isoformat(), format_day(d)) for d in days])
+    return turn.offer(turn.say("ask_day"), [(d.isoformat(), turn.day(d)) for d in days])
 
 
 def answer_day(turn: Turn, text: str) -> str:
@@ -211,7 +209,7 @@ def ask_confirm(turn: Turn) -> str:
     end = start + timedelta(minutes=offer.duration_minutes)
     patient = turn.session.get(Patient, data["patient_id"])
     location = turn.session.get(Location, data["slot_location"])
-    when = format_span(start, end, turn.clinic.timezone)
+    when = turn.span(start, end)
     if data.get("reschedule_id"):
         summary = turn.say(
             "confirm_reschedule",
@@ -228,7 +226,7 @@ def ask_confirm(turn: Turn) -> str:
             therapist=offer.name,
             when=when,
             location=f"{turn.clinic.name}, {location.name}" if location else turn.clinic.name,
-            price=format_money(offer.price_minor, turn.clinic.currency, short=True),
+            price=turn.money(offer.price_minor),
         )
     return turn.offer(summary, [("confirm", turn.say("confirm")), ("change", turn.say("change"))])
 
@@ -314,17 +312,17 @@ def _show_times(turn: Turn, day: date, part: str | None) -> str:
         ]
         if not later:
             return turn.miss(_no_days(turn))
-        prefix = turn.say("day_closed", day=format_day(day)) + " "
+        prefix = turn.say("day_closed", day=turn.day(day)) + " "
         day = later[0].start.date()
         slots = _distinct_times([s for s in later if s.start.date() == day])
     data = booking(turn)
     data["day"] = day.isoformat()
     data["part"] = part
     turn.conversation.state = "book_time"
-    part_text = turn.say("part_suffix", part=part) if part else ""
-    options = [(_slot_value(s), format_time(s.start)) for s in slots[:TIMES_OFFERED]]
+    part_text = turn.say("part_suffix", part=turn.say(f"part_{part}")) if part else ""
+    options = [(_slot_value(s), turn.time(s.start)) for s in slots[:TIMES_OFFERED]]
     return prefix + turn.offer(
-        turn.say("ask_time", day=format_day(day), part=part_text),
+        turn.say("ask_time", day=turn.day(day), part=part_text),
         options,
         hint=turn.say("ask_time_hint") if len(slots) > 1 else None,
     )
@@ -351,11 +349,11 @@ def _try_time(turn: Turn, day: date, wanted: time) -> str:
     options = [
         (
             _slot_value(s),
-            format_when(s.start, turn.clinic.timezone) if label_day else format_time(s.start),
+            turn.when(s.start) if label_day else turn.time(s.start),
         )
         for s in nearest
     ]
-    asked = f"{format_day(day)}, {format_time(wanted)}"
+    asked = f"{turn.day(day)}, {turn.time(wanted)}"
     return turn.offer(turn.say("time_taken_nearest", when=asked), options)
 
 
@@ -399,15 +397,13 @@ def _book(turn: Turn) -> str:
             return _back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
         data["day"] = exc.alternatives[0].start.date().isoformat()
         turn.conversation.state = "book_time"
-        options = [
-            (_slot_value(s), format_when(s.start, turn.clinic.timezone)) for s in exc.alternatives
-        ]
+        options = [(_slot_value(s), turn.when(s.start)) for s in exc.alternatives]
         return turn.offer(turn.say("slot_just_taken"), options)
     except ServiceError as exc:
         return _back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
-    when = format_when(appointment.start_at, turn.clinic.timezone)
+    when = turn.when(appointment.start_at)
     if data.get("reschedule_id"):
         return turn.say(
             "rescheduled",
@@ -423,7 +419,7 @@ def _book(turn: Turn) -> str:
         when=when,
         therapist=appointment.therapist.name,
         location=f"{turn.clinic.name}, {appointment.location.name}",
-        price=format_money(appointment.price_minor, turn.clinic.currency, short=True),
+        price=turn.money(appointment.price_minor),
         reminders=_reminder_text(turn),
     ) + booking_payment_note(turn, appointment)
 
@@ -432,13 +428,23 @@ def _reminder_text(turn: Turn) -> str:
     def phrase(hours: int) -> str:
         if hours % 24 == 0:
             days = hours // 24
-            return "a day before" if days == 1 else f"{days} days before"
-        return "an hour before" if hours == 1 else f"{hours} hours before"
+            return (
+                turn.say("remind_day_before")
+                if days == 1
+                else turn.say("remind_days_before", count=days)
+            )
+        if hours == 1:
+            return turn.say("remind_hour_before")
+        return turn.say("remind_hours_before", count=hours)
 
     offsets = sorted(turn.clinic.policy.reminder_offsets_hours or [], reverse=True)
     if not offsets:
         return turn.say("reminders_default")
-    return " and ".join(phrase(int(h)) for h in offsets)
+    phrases = [phrase(int(h)) for h in offsets]
+    text = phrases[-1]
+    for earlier in reversed(phrases[:-1]):
+        text = turn.say("remind_and", first=earlier, second=text)
+    return text
 
 
 def _no_days(turn: Turn) -> str:

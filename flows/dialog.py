@@ -13,13 +13,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from core.formatting import format_day, format_time
+from core.formatting import format_day, format_money, format_span, format_time, format_when
 from flows.parsing import DateOrder, date_order_for, yes_or_no
 from models import Clinic, Contact, Conversation
 from services.audit import Actor
@@ -55,8 +55,12 @@ class Turn:
 
     @property
     def lang(self) -> str:
+        """The contact's language; before there is a contact, the one chosen or detected
+        in this chat (``data["lang"]``), else the clinic's."""
         contact = self.contact
-        return contact.language if contact else self.clinic.language
+        if contact is not None:
+            return contact.language
+        return self.data.get("lang") or self.clinic.language
 
     @property
     def contact(self) -> Contact | None:
@@ -79,6 +83,22 @@ class Turn:
     def say(self, key: str, **params: Any) -> str:
         params.setdefault("clinic", self.clinic.name)
         return say(self.lang, key, **params)
+
+    # Dates, times and money as this contact reads them (core.formatting decides how).
+    def day(self, value: date) -> str:
+        return format_day(value, self.lang)
+
+    def time(self, value: time | datetime) -> str:
+        return format_time(value, self.lang)
+
+    def when(self, value: datetime) -> str:
+        return format_when(value, self.clinic.timezone, self.lang)
+
+    def span(self, start: datetime, end: datetime) -> str:
+        return format_span(start, end, self.clinic.timezone, self.lang)
+
+    def money(self, amount_minor: int) -> str:
+        return format_money(amount_minor, self.clinic.currency, short=True, lang=self.lang)
 
     def goto(self, name: str) -> str:
         """Move to a state and return its question."""
@@ -145,11 +165,11 @@ def reply_expectation(turn: Turn) -> str:
         return turn.say("handoff")
     opens = opening.opens_at.astimezone(turn.zone)
     if opens.date() == turn.now.date():
-        when = turn.say("opens_today", time=format_time(opens))
+        when = turn.say("opens_today", time=turn.time(opens))
     elif opens.date() == turn.now.date() + timedelta(days=1):
-        when = turn.say("opens_tomorrow", time=format_time(opens))
+        when = turn.say("opens_tomorrow", time=turn.time(opens))
     else:
-        when = turn.say("opens_on", day=format_day(opens.date()), time=format_time(opens))
+        when = turn.say("opens_on", day=turn.day(opens.date()), time=turn.time(opens))
     return turn.say("handoff_closed", when=when)
 
 

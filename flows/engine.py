@@ -38,7 +38,16 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import attachments, booking, corrections, my_appointments, onboarding, payment, routing
+from flows import (
+    attachments,
+    booking,
+    corrections,
+    language,
+    my_appointments,
+    onboarding,
+    payment,
+    routing,
+)
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
@@ -47,7 +56,7 @@ from services.messaging.handoff import STAFF_NOTE
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
-FLOWS = (onboarding, corrections, booking, my_appointments, payment)
+FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)
 
 IDLE_AFTER = timedelta(minutes=30)
 # A message is read whatever its length, up to WhatsApp's body limit of 4,096 characters
@@ -110,7 +119,6 @@ TALK_WORDS = frozenset(
 # While a person has the chat only these end the hand-off: a bare "hi" or "hello?" is the
 # patient still waiting, and stays in the staff queue.
 HANDOFF_EXIT_WORDS = frozenset({"menu", "main menu"})
-LANGUAGE_WORDS = frozenset({"language", "hindi", "हिंदी", "english"})
 # Opt-out words follow each channel's rules: on SMS, carriers and Twilio treat all
 # of these as STOP; on WhatsApp "cancel" must stay free to mean "cancel my session".
 STOP_WORDS = {
@@ -240,13 +248,18 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return _reask_current(turn)
     if word in TALK_WORDS:
         return hand_to_staff(turn)
-    if word in LANGUAGE_WORDS:
-        return turn.say("language")
+    asked = language.language_asked(text)
+    if asked is not None:
+        return language.change_language(turn, asked)
     if not _consented(turn.contact):
-        routing.keep_pending(turn, routing.understanding_for(turn, text))
-        if conversation.state != "consent" or word in MENU_WORDS:
-            return turn.goto("consent")
-        return STATES["consent"].answer(turn, text)
+        routing.keep_pending(turn, routing.understanding_for(turn, text), text)
+        # The first messages decide the language (Devanagari → Hindi; Hinglish → one offer).
+        offer = language.first_contact(turn, text)
+        if conversation.state not in ("consent", "language") or word in MENU_WORDS:
+            reply = turn.goto("consent")
+        else:
+            reply = STATES[conversation.state].answer(turn, text)
+        return f"{reply}\n{offer}" if offer else reply
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
     changed = _change_request(turn, text, word)

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.formatting import format_day, format_time, format_when
 from flows.booking import start_booking
 from flows.dialog import Turn, hand_to_staff, normalise, state
 from flows.names import mentioned
@@ -150,7 +149,7 @@ def upcoming(turn: Turn) -> list[Appointment]:
 def _line(turn: Turn, appointment: Appointment) -> str:
     return turn.say(
         "appointment_line",
-        when=format_when(appointment.start_at, turn.clinic.timezone),
+        when=turn.when(appointment.start_at),
         service=appointment.service.name,
         patient=appointment.patient.name,
         number=appointment.number,
@@ -318,7 +317,7 @@ def answer_reminder(turn: Turn, text: str) -> str:
         turn.conversation.state = "menu"
         turn.data.pop("reminder_id", None)
         start = appointment.start_at.astimezone(turn.zone)
-        return turn.say("reminder_thanks", time=format_time(start))
+        return turn.say("reminder_thanks", time=turn.time(start))
     if choice == "reschedule":
         turn.data["manage_id"] = appointment.id
         return _start_reschedule(turn, appointment)
@@ -399,7 +398,7 @@ def _understood(turn: Turn, appointment: Appointment, when: When, text: str) -> 
             return _send_request(turn, appointment, target, note=text)
         nearby = _free(turn, appointment, day, day + timedelta(days=SUGGEST_AHEAD_DAYS))
         nearest = sorted(nearby, key=lambda s: (abs(s.start - target), s.start))[:3]
-        asked = f"{format_day(day)}, {format_time(when.time)}"
+        asked = f"{turn.day(day)}, {turn.time(when.time)}"
         return _offer_times(turn, turn.say("request_not_free", when=asked), sorted(nearest))
     slots = [s for s in _free(turn, appointment, day, day) if _in_part(s, when.part)]
     prefix = ""
@@ -407,13 +406,13 @@ def _understood(turn: Turn, appointment: Appointment, when: When, text: str) -> 
         ahead = day + timedelta(days=SUGGEST_AHEAD_DAYS)
         later = _free(turn, appointment, day + timedelta(days=1), ahead)
         later = [s for s in later if _in_part(s, when.part)]
-        prefix = turn.say("day_closed", day=format_day(day)) + " "
+        prefix = turn.say("day_closed", day=turn.day(day)) + " "
         slots = [s for s in later if s.start.date() == later[0].start.date()] if later else []
     if not slots:
         return turn.miss(prefix + _offer_times(turn, turn.say("request_ask_time"), []))
     shown_day = slots[0].start.date()
-    part = turn.say("part_suffix", part=when.part) if when.part else ""
-    prompt = turn.say("ask_time", day=format_day(shown_day), part=part)
+    part = turn.say("part_suffix", part=turn.say(f"part_{when.part}")) if when.part else ""
+    prompt = turn.say("ask_time", day=turn.day(shown_day), part=part)
     return prefix + _offer_times(turn, prompt, slots[:TIMES_OFFERED])
 
 
@@ -436,15 +435,14 @@ def _send_request(
     if start is None:
         sent = turn.say("request_sent_any", number=appointment.number)
     else:
-        when = format_when(start, turn.clinic.timezone)
+        when = turn.when(start)
         sent = turn.say("request_sent", number=appointment.number, when=when)
     return f"{sent}\n{turn.goto('menu')}"
 
 
 def _offer_times(turn: Turn, prompt: str, slots: list[Slot]) -> str:
     options: list[tuple[Any, str]] = [
-        (s.start.astimezone(UTC).isoformat(), format_when(s.start, turn.clinic.timezone))
-        for s in slots
+        (s.start.astimezone(UTC).isoformat(), turn.when(s.start)) for s in slots
     ]
     options += [("any", turn.say("request_any_time")), ("keep", turn.say("request_keep"))]
     return turn.offer(prompt, options, hint=turn.say("request_hint"))

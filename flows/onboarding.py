@@ -8,10 +8,10 @@ from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 
-from core.formatting import format_when
-from flows import booking
+from flows import booking, pending
 from flows.booking import continue_with_patient, start_booking
 from flows.dialog import Turn, hand_to_staff, state
+from flows.language import greeting
 from flows.my_appointments import start_my_appointments
 from flows.names import (
     child_names,
@@ -32,7 +32,7 @@ from services.people import patients
 
 def ask_consent(turn: Turn) -> str:
     return turn.offer(
-        turn.say("privacy"),
+        f"{greeting(turn)} {turn.say('privacy')}",
         [("yes", turn.say("consent_yes")), ("no", turn.say("consent_no"))],
     )
 
@@ -40,6 +40,7 @@ def ask_consent(turn: Turn) -> str:
 def answer_consent(turn: Turn, text: str) -> str:
     choice = turn.pick_or_yes_no(text, yes="yes", no="no")
     if choice == "no":
+        pending.drop(turn)
         turn.conversation.state = "new"
         phone = turn.clinic.phone or turn.clinic.name
         return turn.say("consent_declined", clinic_phone=phone)
@@ -57,6 +58,7 @@ def answer_consent(turn: Turn, text: str) -> str:
             actor=Actor.system(),
             already_normalised=True,
             consent=(CONSENT_VERSION, turn.now),
+            language=turn.data.get("lang"),
         )
         turn.conversation.contact = contact
     else:  # known already (staff added them, or they once said STOP)
@@ -71,6 +73,10 @@ def answer_consent(turn: Turn, text: str) -> str:
         )
     if contact.name:
         return _after_name(turn)
+    child = pending.peek(turn).get("child")
+    if child and not patients.active_patients(turn.session, contact):
+        # Named in the first message: their date of birth is asked with the writer's name.
+        turn.data["new_patient"] = {"relation": Relation.CHILD.value, "name": child}
     return turn.goto("ask_name")
 
 
@@ -103,12 +109,27 @@ def answer_name(turn: Turn, text: str) -> str:
 
 
 def _after_name(turn: Turn) -> str:
+    """Who the sessions are for, unless the first message said so already."""
     if patients.active_patients(turn.session, turn.contact):
-        return turn.goto("menu")
+        return _onward(turn)
+    kept = pending.peek(turn)
+    new = turn.data.get("new_patient") or {}
+    if new.get("name"):  # named in the first message; the date of birth did not come yet
+        return turn.goto("patient_dob")
+    if kept.get("for_child"):
+        turn.data["new_patient"] = {"relation": Relation.CHILD.value}
+        return turn.goto("patient_name")
+    if kept.get("for_self"):
+        return _register_self(turn)
     return turn.goto("ask_for_whom")
 
 
-state("ask_name", ask=lambda turn: turn.say("ask_name"), answer=answer_name)
+def ask_name(turn: Turn) -> str:
+    child = (turn.data.get("new_patient") or {}).get("name")
+    return turn.say("ask_name_and_dob", name=child) if child else turn.say("ask_name")
+
+
+state("ask_name", ask=ask_name, answer=answer_name)
 
 
 def ask_for_whom(turn: Turn) -> str:
@@ -122,19 +143,7 @@ def ask_for_whom(turn: Turn) -> str:
 def answer_for_whom(turn: Turn, text: str) -> str:
     choice = turn.pick(text)
     if choice == "self":
-        contact = turn.contact
-        assert contact is not None and contact.name
-        with suppress(Duplicate):  # already registered: carry on
-            patients.add_patient(
-                turn.session,
-                clinic_id=turn.clinic.id,
-                contact_id=contact.id,
-                name=contact.name,
-                relation=Relation.SELF,
-                actor=turn.actor,
-                today=turn.now.date(),
-            )
-        return _after_patient(turn)
+        return _register_self(turn)
     if choice == "child":
         turn.data["new_patient"] = {"relation": Relation.CHILD.value}
         return turn.goto("patient_name")
@@ -228,10 +237,30 @@ def _register(turn: Turn, born: date) -> str:
     waiting = turn.data.get("booking")
     if added and waiting is not None and waiting.get("awaiting_patient"):
         return f"{said}\n" + continue_with_patient(turn, added[0])
-    return f"{said}\n{turn.goto('menu')}"
+    return f"{said}\n{_onward(turn)}"
 
 
-def _after_patient(turn: Turn) -> str:
+def _register_self(turn: Turn) -> str:
+    contact = turn.contact
+    assert contact is not None and contact.name
+    with suppress(Duplicate):  # already registered: carry on
+        patients.add_patient(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            contact_id=contact.id,
+            name=contact.name,
+            relation=Relation.SELF,
+            actor=turn.actor,
+            today=turn.now.date(),
+        )
+    return _onward(turn)
+
+
+def _onward(turn: Turn) -> str:
+    """After onboarding: the booking a first message asked for, else the menu."""
+    slots = pending.take_slots(turn)
+    if slots is not None:
+        return start_booking(turn, **slots)
     return turn.goto("menu")
 
 
@@ -316,7 +345,7 @@ def ask_keep(turn: Turn) -> str:
     waiting = booking.booking(turn)
     service = turn.session.get(Service, waiting["service_id"])
     patient = turn.session.get(Patient, waiting["patient_id"])
-    when = format_when(datetime.fromisoformat(waiting["start"]), turn.clinic.timezone)
+    when = turn.when(datetime.fromisoformat(waiting["start"]))
     question = turn.say(
         "keep_booking",
         service=service.name if service else "",

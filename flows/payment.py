@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.formatting import format_money, format_time
 from flows.dialog import Turn, state
 from models import Appointment, PaymentStatus
 from services.billing import credits, payment_requests
@@ -16,12 +15,11 @@ def start_pay_dues(turn: Turn) -> str:
     if dues.total <= 0:
         turn.conversation.state = "menu"
         return turn.say("dues_none")
-    currency = turn.clinic.currency
     lines = "\n".join(
-        turn.say("dues_line", patient=patient.name, amount=format_money(owed, currency, short=True))
+        turn.say("dues_line", patient=patient.name, amount=turn.money(owed))
         for patient, owed in dues.per_patient
     )
-    total = format_money(dues.total, currency, short=True)
+    total = turn.money(dues.total)
     turn.data["dues_total"] = dues.total
     turn.conversation.state = "pay_dues"
     return turn.offer(
@@ -51,7 +49,7 @@ def answer_pay_dues(turn: Turn, text: str) -> str:
     turn.data.pop("dues_total", None)
     if amount <= 0:
         return turn.say("dues_none")
-    total = format_money(amount, turn.clinic.currency, short=True)
+    total = turn.money(amount)
     if route == "link":
         return turn.say("dues_link_coming", total=total)
     if route == "upi":
@@ -65,7 +63,7 @@ def booking_payment_note(turn: Turn, appointment: Appointment) -> str:
     owed = appointment.price_minor
     if invoice is not None:  # what is asked for: the total with tax, less money on account
         owed = invoice.total_minor - billing.invoice_paid(turn.session, invoice.id)
-    amount = format_money(owed, turn.clinic.currency, short=True)
+    amount = turn.money(owed)
     if appointment.payment_status is PaymentStatus.PAID:
         left = credits.credit_balance(turn.session, appointment.patient_id, appointment.service_id)
         return "\n" + turn.say("paid_from_credit", left=left)
@@ -73,7 +71,7 @@ def booking_payment_note(turn: Turn, appointment: Appointment) -> str:
         return ""
     if appointment.hold_expires_at is not None:
         until = appointment.hold_expires_at.astimezone(turn.zone)
-        return "\n" + turn.say("pay_to_keep", amount=amount, until=format_time(until))
+        return "\n" + turn.say("pay_to_keep", amount=amount, until=turn.time(until))
     if payment_requests.uses_upi(turn.clinic):
         return "\n" + turn.say("pay_by_upi", amount=amount)
     return ""

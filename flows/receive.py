@@ -73,7 +73,9 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
         throttled = recent >= RATE_LIMIT
         if throttled:
             # One polite word when the limit is crossed, then silence until it eases.
-            reply = say(clinic.language, "slow_down") if recent == RATE_LIMIT else None
+            contact = conversation.contact
+            lang = contact.language if contact else (conversation.data or {}).get("lang")
+            reply = say(lang or clinic.language, "slow_down") if recent == RATE_LIMIT else None
         else:
             inbound = Inbound(
                 channel=delivery.channel,

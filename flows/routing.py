@@ -18,16 +18,16 @@ to the current state as before. The others change course wherever the chat is:
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date, time
+import re
 from typing import Any
 
 from sqlalchemy import select
 
-from flows import booking, my_appointments, payment
+from flows import booking, my_appointments, payment, pending
 from flows.answers import answer_for_turn
 from flows.dialog import STATES, Turn, hand_to_staff
 from flows.understanding import Named, Therapist, Understanding, Vocabulary, understand
+from flows.understanding.lexicon import is_known
 from models import Service
 from models import Therapist as TherapistRow
 from services.people import patients
@@ -38,7 +38,6 @@ FORMS = frozenset({"book", "cancel", "reschedule", "my_appointments", "pay"})
 ONBOARDING_STATES = frozenset(
     {"new", "consent", "ask_name", "ask_for_whom", "family_relation", "patient_name", "patient_dob"}
 )
-PENDING = "pending"  # conversation data: a request made before consent, as plain JSON
 
 
 def vocabulary_for(turn: Turn) -> Vocabulary:
@@ -81,7 +80,7 @@ def route(turn: Turn, understood: Understanding, text: str) -> str | None:
     if intent not in FORMS or understood.choice is not None:
         return None
     if state in ONBOARDING_STATES:
-        keep_pending(turn, understood)
+        keep_pending(turn, understood, text)
         return None
     if intent == "book":
         if state.startswith("book_"):  # a step of the booking form: the message fills it
@@ -160,38 +159,36 @@ def _resume(turn: Turn, reply: str) -> str:
 
 # --- a request made before consent ------------------------------------------------------------
 
+# "my son Aarav", "mere bete Aarav", "मेरे बेटे आरव": a child named in a first message.
+_CHILD = re.compile(
+    r"(?:\b(?:my|our)\s+(?:little\s+)?(?:son|daughter|child|kid|boy|girl)"
+    r"|\b(?:mere|meri|hamare|hamari|mera)\s+(?:bete|beti|beta|bachche|bacche|bachchi)"
+    r"|(?:मेरे|मेरी|हमारे|हमारी)\s+(?:बेटे|बेटी|बच्चे|बच्ची))"
+    r"\s+(?P<name>[^\W\d_]{2,30})",
+    re.IGNORECASE,
+)
 
-def keep_pending(turn: Turn, understood: Understanding) -> None:
-    """Remember what a first message asked for (as JSON), to pick it up after onboarding."""
+
+def keep_pending(turn: Turn, understood: Understanding, text: str) -> None:
+    """Remember what a first message asked for, to pick it up after onboarding."""
     if understood.intent != "book":
         return
-    slots = booking_slots(understood)
-    turn.data[PENDING] = {key: _plain(value) for key, value in slots.items()}
+    pending.keep(
+        turn,
+        booking_slots(understood),
+        for_self=understood.for_self,
+        for_child=understood.for_child,
+        child=_child_named(text),
+    )
 
 
-def take_pending(turn: Turn) -> dict[str, Any] | None:
-    """The booking slots kept from before consent, once (with dates and times restored)."""
-    kept = turn.data.pop(PENDING, None)
-    if not kept:
+def _child_named(text: str) -> str | None:
+    """The name after "my son"/"mere bete"/"मेरे बेटे", when it is one: a Latin name must be
+    written with a capital ("my son needs ..." names nobody) and no word the lexicon knows."""
+    match = _CHILD.search(text)
+    if match is None:
         return None
-    restored: dict[str, Any] = {}
-    for key, value in kept.items():
-        if key == "day":
-            restored[key] = date.fromisoformat(value)
-        elif key in ("at", "after", "before"):
-            restored[key] = time.fromisoformat(value)
-        elif key == "days":
-            restored[key] = tuple(date.fromisoformat(v) for v in value)
-        else:
-            restored[key] = value
-    return restored
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)
-    return value
+    name = match.group("name")
+    if is_known(name.casefold()) or (name.isascii() and not name[0].isupper()):
+        return None
+    return name

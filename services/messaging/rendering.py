@@ -142,14 +142,18 @@ def compose(
     base_url: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The message's words in the contact's language, and the named values behind them."""
-    values = {**_appointment_values(appointment, clinic, now), **(message.variables or {})}
+    values = {
+        **_appointment_values(appointment, clinic, now, contact.language),
+        **(message.variables or {}),
+    }
     values.setdefault("clinic", clinic.name)
     # Our own pages (a receipt, a UPI QR code) are stored as paths: "x_path" → "x_url".
     for key in [k for k in values if k.endswith("_path")]:
         values[key[: -len("_path")] + "_url"] = f"{base_url or ''}{values[key]}"
     if "until" in values:
         values["until"] = format_time(
-            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone))
+            datetime.fromisoformat(values["until"]).astimezone(ZoneInfo(clinic.timezone)),
+            contact.language,
         )
     text = say(contact.language, message.template_key, **values)
     if message.kind is MessageKind.REMINDER:
@@ -158,25 +162,26 @@ def compose(
 
 
 def _appointment_values(
-    appointment: Appointment | None, clinic: Clinic, now: datetime
+    appointment: Appointment | None, clinic: Clinic, now: datetime, lang: str
 ) -> dict[str, Any]:
     if appointment is None:
         return {}
     zone = ZoneInfo(clinic.timezone)
     today = now.astimezone(zone).date()
     start_local = appointment.start_at.astimezone(zone)
+    at = format_time(start_local, lang)
     if start_local.date() == today:
-        when = f"today at {format_time(start_local)}"
+        when = say(lang, "when_today", time=at)
     elif start_local.date() == today + timedelta(days=1):
-        when = f"tomorrow at {format_time(start_local)}"
+        when = say(lang, "when_tomorrow", time=at)
     else:
-        when = format_when(appointment.start_at, clinic.timezone)
+        when = format_when(appointment.start_at, clinic.timezone, lang)
     return {
         "patient": appointment.patient.name,
         "service": appointment.service.name,
         "therapist": appointment.therapist.name,
         "when": when,
-        "time": format_time(start_local),
+        "time": at,
         "number": appointment.number,
-        "price": format_money(appointment.price_minor, clinic.currency, short=True),
+        "price": format_money(appointment.price_minor, clinic.currency, short=True, lang=lang),
     }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import unit_of_work, write_transaction
+from core.formatting import LANGUAGES
 from models import Channel, Clinic, Contact, Patient, Relation
 from services import audit
 from services.audit import Actor
@@ -268,12 +269,22 @@ def note_inbound(session: Session, *, contact: Contact, channel: Channel, now: d
 
 
 def update_contact(
-    session: Session, *, contact: Contact, actor: Actor, name: str | None = None
+    session: Session,
+    *,
+    contact: Contact,
+    actor: Actor,
+    name: str | None = None,
+    language: str | None = None,
 ) -> Contact:
+    """Change a contact's name and/or the language the bot writes to them in."""
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(detail=f"Unknown language {language!r}.")
     with write_transaction(session):
         before = audit.snapshot(contact)
         if name is not None:
             contact.name = clean_name(name)
+        if language is not None:
+            contact.language = language
         audit.record(
             session,
             clinic_id=contact.clinic_id,

@@ -21,12 +21,12 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import quote_plus
 
 from babel import Locale
-from babel.dates import format_date, get_day_names
+from babel.dates import get_day_names
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clinic_time import zone_of
-from core.formatting import format_day, format_money, format_phone, format_time
+from core.formatting import babel_locale, format_day, format_money, format_phone, format_time
 from models import (
     AvailabilityException,
     Clinic,
@@ -44,7 +44,6 @@ from services.scheduling.opening_hours import open_windows
 
 MAP_SEARCH = "https://www.google.com/maps/search/?api=1&query="
 CLOSURES_AHEAD = timedelta(days=21)  # "closures/holidays in the next weeks"
-_LOCALES = {"hi": "hi"}  # Babel locale per contact language; English otherwise
 
 
 @dataclass(frozen=True)
@@ -262,13 +261,11 @@ def _span(windows: Windows, lang: str) -> str:
 
 def _day_names(lang: str) -> dict[int, str]:
     """Mon … Sun (0 = Monday, as ``date.weekday``) in the contact's language."""
-    return dict(get_day_names("abbreviated", locale=_LOCALES.get(lang, "en")))
+    return dict(get_day_names("abbreviated", locale=babel_locale(lang)))
 
 
 def _day_label(day: date, lang: str) -> str:
-    if lang in _LOCALES:
-        return format_date(day, "EEE d MMM", locale=_LOCALES[lang])
-    return format_day(day)
+    return format_day(day, lang)
 
 
 def weekly_hours(session: Session, clinic: Clinic) -> dict[int, Windows]:
@@ -380,7 +377,7 @@ def open_day(session: Session, clinic: Clinic, q: Question) -> Answer | None:
 
 
 def _language_names(codes: list[str], lang: str) -> str:
-    names = Locale.parse(_LOCALES.get(lang, "en")).languages
+    names = Locale.parse(babel_locale(lang)).languages
     return ", ".join(names.get(code, code) for code in codes)
 
 

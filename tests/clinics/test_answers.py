@@ -200,7 +200,7 @@ def test_a_holiday_closes_a_working_day_and_says_why(session, roshni):
         "Sorry, Roshni Clinic is closed on Fri 25 Dec (Christmas)."
     )
     assert ask(session, roshni, "open_day", day=CHRISTMAS, lang="hi") == (
-        "माफ़ कीजिए, Roshni Clinic शुक्र 25 दिस॰ को बंद है (Christmas)।"
+        "माफ़ कीजिए, Roshni Clinic शुक्र, 25 दिस॰ को बंद है (Christmas)।"
     )
 
 

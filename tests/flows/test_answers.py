@@ -35,7 +35,7 @@ def test_a_question_is_answered_in_the_contacts_language(
     turn = _turn(session, clinic, patient.contact)
 
     assert answer_question(turn, "open_day", day=date(2026, 11, 29)) == (
-        "माफ़ कीजिए, Roshni Clinic रवि 29 नव॰ को बंद है।"
+        "माफ़ कीजिए, Roshni Clinic रवि, 29 नव॰ को बंद है।"
     )
 
 

@@ -90,7 +90,7 @@ def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
 def test_declining_consent_stores_no_contact(chat, session):
     chat.say("hello")
     reply = chat.say("2")
-    assert "have not stored anything" in reply
+    assert "only your phone number and these messages" in reply
     assert count(session, Contact) == 0
     assert "Is that OK?" in chat.say("hi")
 
@@ -342,7 +342,7 @@ def test_a_plain_yes_gives_consent(chat, session, word):
 @pytest.mark.parametrize("word", ["no", "No", "nahi"])
 def test_a_plain_no_declines_consent(chat, session, word):
     chat.say("hi")
-    assert "have not stored anything" in chat.say(word)
+    assert "only your phone number and these messages" in chat.say(word)
     assert count(session, Contact) == 0
 
 

@@ -1,6 +1,7 @@
 """The conversation layer's arrows point one way: the engine imports the flows, the flows
-import ``flows.dialog`` and each other (payment ← booking ← my_appointments ← onboarding),
-and any of them may use the pure helpers ``flows.parsing`` and ``flows.names``.
+import ``flows.dialog`` and each other (language ← answers ← payment ← booking ←
+my_appointments ← onboarding), and any of them may use the pure helpers ``flows.parsing``
+and ``flows.names``.
 The layers around it (no service imports ``flows``, no function-local imports, no cycles)
 are held by tests/test_layers.py."""
 
@@ -17,7 +18,9 @@ FLOW_ORDER = [
     "my_appointments",
     "booking",
     "payment",
+    "pending",
     "answers",
+    "language",
     "attachments",
     "dialog",
 ]

@@ -254,6 +254,17 @@ def test_a_sent_reminder_waits_for_the_patients_answer(session, chat, sender, tw
     assert conversation_state(session) == "reminder"
 
 
+def test_a_hindi_contact_gets_the_reminder_in_hindi(session, chat, sender, twilio):
+    book_in_chat(chat)
+    chat.say("hindi")
+    remind(chat, sender, 0)
+    body = twilio.sent[0]["Body"]
+    assert body.startswith("⏰ याद दिला दें: Aarav का Speech Therapy Session Dr. Priya Nair के")
+    assert "कल 9:00 am है (APT-2026-000001)।" in body
+    assert body.endswith("1. हाँ, हम आएँगे\n2. समय बदलें\n3. रद्द करें")
+    assert chat.say("1") == "धन्यवाद, 9:00 am पर मिलते हैं! ✅"
+
+
 def test_replying_1_to_a_reminder_confirms_the_session(session, chat, sender):
     appointment = book_in_chat(chat)
     remind(chat, sender, 0)
@@ -357,8 +368,7 @@ def test_replying_3_inside_the_cancellation_window_is_refused_with_the_policy(
 ):
     appointment = book_in_chat(chat)
     remind(chat, sender, 0)  # 24 h before, answered 5 min later: inside the 24-hour window
-    chat.say("3")
-    reply = chat.say("1")
+    reply = chat.say("3")  # the policy comes with the question, not after a confirmation
     assert "up to 24 hours before" in reply
     assert "talk to the clinic" in reply.lower()
     assert appointment_status(session, appointment) is AppointmentStatus.BOOKED
