@@ -1,55 +1,222 @@
-"""Booking (and rescheduling) by chat: service → patient → therapist → day → time → confirm.
+"""Booking (and rescheduling) by chat, as a form.
 
-Days and times are offered as numbered choices and also understood as free text
-(``flows.parsing.parse_when``). Whatever was understood is echoed back before
-anything is booked. The booking itself is ``services.scheduling.appointments``: the same
-rules and the same no-double-booking guarantee as the admin panel.
+``FORM`` below lists the slots in the order they are asked: service, patient,
+therapist, when (day and time in one question), confirm. Every entry point
+(``start_booking``, ``fill_booking``, an answer to any question) fills what it
+can and calls ``next_question``, which walks the form: a filled slot is checked
+(a therapist who does not offer the service, a day already past…) and, when it
+fails, asked again with the reason; an empty slot with only one possible value
+is filled without asking; the first other empty slot is asked. So "OT for Aarav
+tomorrow at 11" goes straight to the confirmation, and a clinic with one speech
+therapist never asks "With whom?".
+
+The "when" slot's question is ``flows.booking_when`` (free times chosen by
+``flows.free_times``); the summary to confirm and the booking itself are
+``flows.booking_confirm``. Whatever was understood is echoed back in the
+confirmation before anything is booked.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from flows.dialog import Turn, state
-from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
-from flows.payment import booking_payment_note
-from models import BookingSource, Location, Patient, Service
-from services.errors import NotFound, ServiceError, SlotUnavailable
+from flows.booking_confirm import book, summary
+from flows.booking_when import (
+    ask_when,
+    back_to_menu,
+    booking,
+    choose,
+    forget_time,
+    free_for,
+    join,
+    no_days,
+    only_when,
+)
+from flows.dialog import Turn, parse_number, state
+from flows.free_times import Wanted, read_wanted, same_weekly_time
+from models import (
+    Appointment,
+    AppointmentStatus,
+    Patient,
+    Service,
+    Therapist,
+)
+from services.errors import NotFound
 from services.people import patients
-from services.scheduling.appointments import book_appointment, reschedule_appointment
-from services.scheduling.availability import Slot, free_slots, load_context
+from services.scheduling.availability import BookingContext, load_context
 
-DAYS_OFFERED = 3
-TIMES_OFFERED = 8
-NEAREST_OFFERED = 3
-LOOKAHEAD_DAYS = 14  # how far to look for the next free day when the asked one is full
+# --- the form ----------------------------------------------------------------------------
 
 
-def start_booking(turn: Turn, **preset: Any) -> str:
+@dataclass(frozen=True)
+class FormSlot:
+    """One question of the form. ``filled`` reads the collected data; ``check`` vets a
+    value given in advance (None if fine, else it clears it and says why, or ""); ``only``
+    fills the slot when there is one possible value and says whether it did."""
+
+    state: str
+    filled: Callable[[dict[str, Any]], bool]
+    check: Callable[[Turn], str | None]
+    only: Callable[[Turn], bool]
+    ask: Callable[[Turn], str]
+    answer: Callable[[Turn, str], str]
+
+
+def next_question(turn: Turn, note: str = "") -> str:
+    """Ask the first slot that is still empty (or whose given value failed its check)."""
+    data = booking(turn)
+    for slot in FORM:
+        if slot.filled(data):
+            reason = slot.check(turn)
+            if reason is None:
+                continue
+            note = join(note, reason)  # told even when the slot then fills itself
+        if slot.only(turn):
+            continue
+        return _ask(turn, slot, note)
+    raise AssertionError("the confirm slot is never filled")  # pragma: no cover
+
+
+def _ask(turn: Turn, slot: FormSlot, note: str) -> str:
+    turn.conversation.state = slot.state
+    turn.conversation.misses = 0
+    return join(note, slot.ask(turn))
+
+
+def start_booking(
+    turn: Turn,
+    *,
+    service_id: int | None = None,
+    patient_id: int | None = None,
+    therapist_id: int | None = None,
+    therapist_gender: str | None = None,
+    day: date | None = None,
+    at: time | None = None,
+    part: str | None = None,
+    after: time | None = None,
+    before: time | None = None,
+    earliest: bool = False,
+    days: tuple[date, ...] | list[date] = (),
+    **preset: Any,
+) -> str:
+    """Open the booking form with whatever is already known and ask what is not.
+
+    ``preset`` carries other keys of the form's data (``reschedule_id``)."""
     turn.data["booking"] = dict(preset)
-    if "service_id" in preset:
-        return turn.goto("book_day")
-    return turn.goto("book_service")
+    known = _fill(
+        turn,
+        service_id=service_id,
+        patient_id=patient_id,
+        therapist_id=therapist_id,
+        therapist_gender=therapist_gender,
+        wanted=Wanted(day, tuple(days), at, part, after, before, earliest),
+    )
+    if not known and not preset:
+        offer = _same_as_last_time(turn)
+        if offer is not None:
+            return offer
+    return next_question(turn)
 
 
-def booking(turn: Turn) -> dict[str, Any]:
-    return turn.data.setdefault("booking", {})
+def fill_booking(
+    turn: Turn,
+    *,
+    service_id: int | None = None,
+    patient_id: int | None = None,
+    therapist_id: int | None = None,
+    therapist_gender: str | None = None,
+    day: date | None = None,
+    at: time | None = None,
+    part: str | None = None,
+    after: time | None = None,
+    before: time | None = None,
+    earliest: bool = False,
+    days: tuple[date, ...] | list[date] = (),
+    **preset: Any,
+) -> str:
+    """Add what a message mid-form carried ("tomorrow at 5", "with Dr. Priya") to the
+    booking in progress and ask the next empty slot."""
+    booking(turn).update(preset)
+    _fill(
+        turn,
+        service_id=service_id,
+        patient_id=patient_id,
+        therapist_id=therapist_id,
+        therapist_gender=therapist_gender,
+        wanted=Wanted(day, tuple(days), at, part, after, before, earliest),
+    )
+    return next_question(turn)
 
 
-# --- service -------------------------------------------------------------------------------
+def _fill(
+    turn: Turn,
+    *,
+    service_id: int | None,
+    patient_id: int | None,
+    therapist_id: int | None,
+    therapist_gender: str | None,
+    wanted: Wanted,
+) -> bool:
+    """Write the given values into the form; anything new unsettles the chosen time."""
+    data = booking(turn)
+    given = {
+        "service_id": service_id,
+        "patient_id": patient_id,
+        "therapist_id": therapist_id,
+        "therapist_gender": therapist_gender,
+    }
+    changed = False
+    for key, value in given.items():
+        if value is not None and data.get(key) != value:
+            data[key] = value
+            changed = True
+    if not wanted.empty:
+        data["wanted"] = Wanted.from_data(data.get("wanted")).merged(wanted).to_data()
+        changed = True
+    if changed:
+        forget_time(data)
+    return changed
+
+
+# --- service -----------------------------------------------------------------------------
+
+
+def _services(turn: Turn) -> list[Service]:
+    return list(
+        turn.session.scalars(
+            select(Service)
+            .where(Service.clinic_id == turn.clinic.id, Service.active.is_(True))
+            .order_by(Service.id)
+        )
+    )
+
+
+def check_service(turn: Turn) -> str | None:
+    data = booking(turn)
+    service = turn.session.get(Service, data["service_id"])
+    if service is None or service.clinic_id != turn.clinic.id or not service.active:
+        data.pop("service_id")
+        return turn.say("service_not_offered")
+    return None
+
+
+def only_service(turn: Turn) -> bool:
+    services = _services(turn)
+    if len(services) != 1:
+        return False
+    booking(turn)["service_id"] = services[0].id
+    return True
 
 
 def ask_service(turn: Turn) -> str:
-    services = turn.session.scalars(
-        select(Service)
-        .where(Service.clinic_id == turn.clinic.id, Service.active.is_(True))
-        .order_by(Service.id)
-    ).all()
+    services = _services(turn)
     if not services:
-        return _back_to_menu(turn, turn.say("no_services"))
+        return back_to_menu(turn, turn.say("no_services"))
     options = [
         (
             s.id,
@@ -69,18 +236,27 @@ def answer_service(turn: Turn, text: str) -> str:
     service_id = turn.pick(text)
     if service_id is None:
         return turn.miss(turn.say("choose_number", count=turn.choice_count()))
-    booking(turn)["service_id"] = service_id
-    family = patients.active_patients(turn.session, turn.contact)
-    if len(family) == 1:
-        booking(turn)["patient_id"] = family[0].id
-        return turn.goto("book_therapist")
-    return turn.goto("book_patient")
+    return fill_booking(turn, service_id=service_id)
 
 
-state("book_service", ask=ask_service, answer=answer_service)
+# --- patient -----------------------------------------------------------------------------
 
 
-# --- patient -------------------------------------------------------------------------------
+def check_patient(turn: Turn) -> str | None:
+    data = booking(turn)
+    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    if data["patient_id"] in {p.id for p in family}:
+        return None
+    data.pop("patient_id")
+    return ""  # not one of this contact's patients: simply asked
+
+
+def only_patient(turn: Turn) -> bool:
+    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    if len(family) != 1:
+        return False
+    booking(turn)["patient_id"] = family[0].id
+    return True
 
 
 def ask_patient(turn: Turn) -> str:
@@ -101,31 +277,79 @@ def answer_patient(turn: Turn, text: str) -> str:
 
 
 def continue_with_patient(turn: Turn, patient_id: int) -> str:
+    """Back to the form once the patient is known (also after registering a new one)."""
     booking(turn).pop("awaiting_patient", None)
-    booking(turn)["patient_id"] = patient_id
-    return turn.goto("book_therapist")
+    return fill_booking(turn, patient_id=patient_id)
 
 
-state("book_patient", ask=ask_patient, answer=answer_patient)
+# --- therapist ---------------------------------------------------------------------------
 
 
-# --- therapist -----------------------------------------------------------------------------
+def _context(turn: Turn) -> BookingContext | None:
+    try:
+        return load_context(turn.session, turn.clinic.id, booking(turn)["service_id"])
+    except NotFound:
+        return None
+
+
+def _eligible(turn: Turn, ctx: BookingContext) -> list[int]:
+    """Therapists who deliver the service, narrowed to the gender asked for where the
+    clinic records one (a clinic that records none is not narrowed)."""
+    wanted = booking(turn).get("therapist_gender")
+    ids = list(ctx.offers)
+    if wanted:
+        matching = [tid for tid in ids if ctx.therapists[tid].gender == wanted]
+        if matching:
+            return matching
+    return ids
+
+
+def check_therapist(turn: Turn) -> str | None:
+    data = booking(turn)
+    therapist_id = data["therapist_id"]
+    if therapist_id is None:
+        return None  # "any available therapist"
+    ctx = _context(turn)
+    if ctx is not None and therapist_id in ctx.offers:  # named: kept whatever the filter
+        return None
+    data.pop("therapist_id")
+    therapist = turn.session.get(Therapist, therapist_id)
+    if therapist is None or therapist.clinic_id != turn.clinic.id or ctx is None:
+        return ""
+    return turn.say("therapist_not_for_service", therapist=therapist.name, service=ctx.service.name)
+
+
+def only_therapist(turn: Turn) -> bool:
+    ctx = _context(turn)
+    if ctx is None:
+        return False
+    eligible = _eligible(turn, ctx)
+    if len(eligible) != 1:
+        return False
+    booking(turn)["therapist_id"] = eligible[0]
+    return True
 
 
 def ask_therapist(turn: Turn) -> str:
-    try:
-        ctx = load_context(turn.session, turn.clinic.id, booking(turn)["service_id"])
-    except NotFound:
-        return _back_to_menu(turn, turn.say("no_services"))
+    ctx = _context(turn)
+    if ctx is None:
+        return back_to_menu(turn, turn.say("no_services"))
     if not ctx.offers:
-        return _back_to_menu(turn, _no_days(turn))
-    options: list[tuple[Any, str]] = [("any", turn.say("any_therapist"))]
+        return back_to_menu(turn, no_days(turn))
+    eligible = _eligible(turn, ctx)
+    options: list[tuple[Any, str]] = []
+    if len(eligible) == len(ctx.offers):
+        options.append(("any", turn.say("any_therapist")))
     options += [
         (
-            offer.therapist_id,
-            turn.say("therapist_line", name=offer.name, specialization=ctx.service.specialization),
+            tid,
+            turn.say(
+                "therapist_line",
+                name=ctx.offers[tid].name,
+                specialization=ctx.service.specialization,
+            ),
         )
-        for offer in ctx.offers.values()
+        for tid in eligible
     ]
     return turn.offer(turn.say("ask_therapist"), options)
 
@@ -134,328 +358,184 @@ def answer_therapist(turn: Turn, text: str) -> str:
     choice = turn.pick(text)
     if choice is None:
         return turn.miss(turn.say("choose_number", count=turn.choice_count()))
-    booking(turn)["therapist_id"] = None if choice == "any" else choice
-    return turn.goto("book_day")
-
-
-state("book_therapist", ask=ask_therapist, answer=answer_therapist)
-
-
-# --- day -----------------------------------------------------------------------------------
-
-
-def ask_day(turn: Turn) -> str:
-    today = turn.now.date()
-    horizon = turn.clinic.policy.booking_horizon_days
-    days: list[date] = []
-    # Look a week ahead first; only a sparse calendar needs the whole horizon.
-    for span in sorted({min(7, horizon), horizon}):
-        slots = _free(turn, today, today + timedelta(days=span))
-        days = list(dict.fromkeys(slot.start.date() for slot in slots))[:DAYS_OFFERED]
-        if len(days) == DAYS_OFFERED:
-            break
-    if not days:
-        return _back_to_menu(turn, _no_days(turn))
-    return turn.offer(turn.say("ask_day"), [(d.isoformat(), turn.day(d)) for d in days])
-
-
-def answer_day(turn: Turn, text: str) -> str:
-    choice = turn.pick(text)
-    if choice is not None:
-        return _show_times(turn, date.fromisoformat(choice), part=None)
-    when = _parse(turn, text)
-    if when is None:
-        return turn.miss(turn.say("choose_number_or_day", count=turn.choice_count()))
-    return _understood(turn, when)
-
-
-state("book_day", ask=ask_day, answer=answer_day)
-
-
-# --- time ----------------------------------------------------------------------------------
-
-
-def ask_time(turn: Turn) -> str:
     data = booking(turn)
-    return _show_times(turn, date.fromisoformat(data["day"]), data.get("part"))
+    data["therapist_id"] = None if choice == "any" else choice
+    forget_time(data)
+    return next_question(turn)
 
 
-def answer_time(turn: Turn, text: str) -> str:
+# --- when: day and time in one question --------------------------------------------------
+
+
+def answer_when(turn: Turn, text: str) -> str:
+    # Words first: "wed" asks for Wednesday's times, even when one Wednesday time is listed.
+    wanted = (
+        None if parse_number(text) is not None else read_wanted(text, turn.now, turn.date_order)
+    )
+    if wanted is not None:
+        return _fill_wanted(turn, wanted)
     choice = turn.pick(text)
-    if choice is not None:
-        return _choose(turn, choice)
-    when = _parse(turn, text)
-    if when is None:
-        return turn.miss(turn.say("choose_number_or_time", count=turn.choice_count()))
-    day = date.fromisoformat(booking(turn)["day"])
-    if when.date is not None and when.date != day:
-        return _understood(turn, when)
-    if when.time is not None:
-        return _try_time(turn, day, when.time)
-    return _show_times(turn, day, when.part)
+    if isinstance(choice, list) and len(choice) == 3:  # [start, therapist, location]
+        start, therapist_id, location_id = choice
+        data = booking(turn)
+        data.update(start=start, slot_therapist=therapist_id, slot_location=location_id)
+        return next_question(turn)
+    return turn.miss(turn.say("choose_number_or_when", count=turn.choice_count()))
 
 
-state("book_time", ask=ask_time, answer=answer_time)
+def _fill_wanted(turn: Turn, wanted: Wanted) -> str:
+    return fill_booking(
+        turn,
+        day=wanted.day,
+        at=wanted.at,
+        part=wanted.part,
+        after=wanted.after,
+        before=wanted.before,
+        earliest=wanted.earliest,
+        days=wanted.days,
+    )
 
 
-# --- confirm -------------------------------------------------------------------------------
+# --- confirm -----------------------------------------------------------------------------
 
 
 def ask_confirm(turn: Turn) -> str:
-    data = booking(turn)
-    start = datetime.fromisoformat(data["start"])
-    ctx = load_context(turn.session, turn.clinic.id, data["service_id"], data["slot_therapist"])
-    offer = ctx.offers[data["slot_therapist"]]
-    end = start + timedelta(minutes=offer.duration_minutes)
-    patient = turn.session.get(Patient, data["patient_id"])
-    location = turn.session.get(Location, data["slot_location"])
-    when = turn.span(start, end)
-    if data.get("reschedule_id"):
-        summary = turn.say(
-            "confirm_reschedule",
-            service=ctx.service.name,
-            patient=patient.name if patient else "",
-            when=when,
-            therapist=offer.name,
-        )
-    else:
-        summary = turn.say(
-            "confirm_booking",
-            service=ctx.service.name,
-            patient=patient.name if patient else "",
-            therapist=offer.name,
-            when=when,
-            location=f"{turn.clinic.name}, {location.name}" if location else turn.clinic.name,
-            price=turn.money(offer.price_minor),
-        )
-    return turn.offer(summary, [("confirm", turn.say("confirm")), ("change", turn.say("change"))])
+    text = summary(turn, "confirm_booking")
+    return turn.offer(text, [("confirm", turn.say("confirm")), ("change", turn.say("change"))])
 
 
 def answer_confirm(turn: Turn, text: str) -> str:
     choice = turn.pick_or_yes_no(text, yes="confirm", no="change")
     if choice == "confirm":
-        return _book(turn)
+        return book(turn)
     if choice == "change":
-        return turn.goto("book_day")
+        data = booking(turn)
+        forget_time(data)
+        data.pop("wanted", None)
+        return next_question(turn)
+    wanted = read_wanted(text, turn.now, turn.date_order)
+    if wanted is not None:  # "actually 5pm": a new time, asked like any other
+        return _fill_wanted(turn, wanted)
     return turn.miss(turn.say("choose_number", count=2))
 
 
-state("book_confirm", ask=ask_confirm, answer=answer_confirm)
+FORM: tuple[FormSlot, ...] = (
+    FormSlot(
+        "book_service",
+        filled=lambda d: "service_id" in d,
+        check=check_service,
+        only=only_service,
+        ask=ask_service,
+        answer=answer_service,
+    ),
+    FormSlot(
+        "book_patient",
+        filled=lambda d: "patient_id" in d,
+        check=check_patient,
+        only=only_patient,
+        ask=ask_patient,
+        answer=answer_patient,
+    ),
+    FormSlot(
+        "book_therapist",
+        filled=lambda d: "therapist_id" in d,
+        check=check_therapist,
+        only=only_therapist,
+        ask=ask_therapist,
+        answer=answer_therapist,
+    ),
+    FormSlot(
+        "book_when",
+        filled=lambda d: "start" in d,
+        check=lambda turn: None,  # a chosen time is checked again when it is booked
+        only=only_when,
+        ask=ask_when,
+        answer=answer_when,
+    ),
+    FormSlot(
+        "book_confirm",
+        filled=lambda d: False,
+        check=lambda turn: None,
+        only=lambda turn: False,
+        ask=ask_confirm,
+        answer=answer_confirm,
+    ),
+)
+
+for _slot in FORM:
+    state(_slot.state, ask=_slot.ask, answer=_slot.answer)
+# Conversations stored before day and time became one question resume at that question.
+state("book_day", ask=ask_when, answer=answer_when)
+state("book_time", ask=ask_when, answer=answer_when)
 
 
-# --- internals -----------------------------------------------------------------------------
+# --- same as last time -------------------------------------------------------------------
 
 
-def _free(turn: Turn, first: date, last: date) -> list[Slot]:
-    data = booking(turn)
-    return free_slots(
-        turn.session,
-        clinic_id=turn.clinic.id,
-        service_id=data["service_id"],
-        therapist_id=data.get("therapist_id"),
-        start_date=first,
-        end_date=last,
-        now=turn.now,
-        ignore_appointment_id=data.get("reschedule_id"),
+def _same_as_last_time(turn: Turn) -> str | None:
+    """A returning patient's first offer: their last session's service and therapist at
+    the next free time on the same weekday and clock time (or the nearest)."""
+    contact = turn.contact
+    if contact is None:
+        return None
+    last = turn.session.scalar(
+        select(Appointment)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.clinic_id == turn.clinic.id,
+            Patient.contact_id == contact.id,
+            Patient.active.is_(True),
+            Appointment.status != AppointmentStatus.CANCELLED,
+        )
+        .order_by(Appointment.start_at.desc())
+        .limit(1)
     )
-
-
-def _parse(turn: Turn, text: str) -> When | None:
-    return parse_when(text, turn.now, date_order=turn.date_order)
-
-
-def _understood(turn: Turn, when: When) -> str:
+    if last is None:
+        return None
+    data = booking(turn)
+    data.update(service_id=last.service_id, patient_id=last.patient_id)
+    if check_service(turn) is not None:
+        data.clear()
+        return None
+    ctx = _context(turn)
+    data["therapist_id"] = last.therapist_id if ctx and last.therapist_id in ctx.offers else None
     today = turn.now.date()
-    horizon = turn.clinic.policy.booking_horizon_days
-    day = when.date or _first_offered_day(turn) or today
-    if day < today:
-        return turn.miss(turn.say("in_the_past"))
-    if day > today + timedelta(days=horizon):
-        return turn.miss(turn.say("beyond_horizon", days=horizon))
-    if when.time is not None:
-        return _try_time(turn, day, when.time)
-    return _show_times(turn, day, when.part)
+    free = free_for(turn, today, today + timedelta(days=turn.clinic.policy.booking_horizon_days))
+    local = last.start_at.astimezone(turn.zone)
+    slot = same_weekly_time(free, local.weekday(), local.time())
+    if slot is None:
+        data.clear()
+        return None
+    choose(turn, slot)
+    turn.conversation.state = "book_again"
+    turn.conversation.misses = 0
+    return ask_again(turn)
 
 
-def _first_offered_day(turn: Turn) -> date | None:
-    for value, _label in turn.data.get("choices") or []:
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            return None
-    return None
-
-
-def _in_part(slot: Slot, part: str | None) -> bool:
-    if part is None:
-        return True
-    start, end = PART_OF_DAY_WINDOWS[part]
-    return start <= slot.start.time() < end
-
-
-def _distinct_times(slots: list[Slot]) -> list[Slot]:
-    return list({slot.start: slot for slot in reversed(slots)}.values())[::-1]
-
-
-def _slot_value(slot: Slot) -> list[Any]:
-    return [slot.start.astimezone(UTC).isoformat(), slot.therapist_id, slot.location_id]
-
-
-def _show_times(turn: Turn, day: date, part: str | None) -> str:
-    slots = _distinct_times([s for s in _free(turn, day, day) if _in_part(s, part)])
-    prefix = ""
-    if not slots:
-        later = [
-            s
-            for s in _free(turn, day + timedelta(days=1), day + timedelta(days=LOOKAHEAD_DAYS))
-            if _in_part(s, part)
-        ]
-        if not later:
-            return turn.miss(_no_days(turn))
-        prefix = turn.say("day_closed", day=turn.day(day)) + " "
-        day = later[0].start.date()
-        slots = _distinct_times([s for s in later if s.start.date() == day])
-    data = booking(turn)
-    data["day"] = day.isoformat()
-    data["part"] = part
-    turn.conversation.state = "book_time"
-    part_text = turn.say("part_suffix", part=turn.say(f"part_{part}")) if part else ""
-    options = [(_slot_value(s), turn.time(s.start)) for s in slots[:TIMES_OFFERED]]
-    return prefix + turn.offer(
-        turn.say("ask_time", day=turn.day(day), part=part_text),
-        options,
-        hint=turn.say("ask_time_hint") if len(slots) > 1 else None,
+def ask_again(turn: Turn) -> str:
+    return turn.offer(
+        summary(turn, "same_as_last_time"),
+        [("yes", turn.say("book_it")), ("other", turn.say("something_else"))],
     )
 
 
-def _try_time(turn: Turn, day: date, wanted: time) -> str:
-    slots = _distinct_times(_free(turn, day, day))
-    for slot in slots:
-        if slot.start.time() == wanted:
-            return _choose(turn, _slot_value(slot))
-    target = datetime.combine(day, wanted, tzinfo=turn.zone)
-    if not slots:
-        later = _free(turn, day + timedelta(days=1), day + timedelta(days=LOOKAHEAD_DAYS))
-        slots = _distinct_times(later)
-    if not slots:
-        return turn.miss(_no_days(turn))
-    nearest = sorted(slots, key=lambda s: (abs(s.start - target), s.start))[:NEAREST_OFFERED]
-    nearest.sort(key=lambda s: s.start)
-    data = booking(turn)
-    data["day"] = nearest[0].start.date().isoformat()
-    data["part"] = None
-    turn.conversation.state = "book_time"
-    label_day = len({s.start.date() for s in nearest}) > 1 or nearest[0].start.date() != day
-    options = [
-        (
-            _slot_value(s),
-            turn.when(s.start) if label_day else turn.time(s.start),
-        )
-        for s in nearest
-    ]
-    asked = f"{turn.day(day)}, {turn.time(wanted)}"
-    return turn.offer(turn.say("time_taken_nearest", when=asked), options)
+def answer_again(turn: Turn, text: str) -> str:
+    choice = turn.pick_or_yes_no(text, yes="yes", no="other")
+    if choice == "yes":
+        return book(turn)
+    if choice == "other":
+        turn.data["booking"] = {}
+        return next_question(turn)
+    wanted = read_wanted(text, turn.now, turn.date_order)
+    if wanted is not None:  # the same session at another time: "tomorrow 5pm"
+        data = booking(turn)
+        forget_time(data)
+        data.pop("wanted", None)
+        return _fill_wanted(turn, wanted)
+    return turn.miss(turn.say("choose_number", count=2))
 
 
-def _choose(turn: Turn, value: list[Any]) -> str:
-    start, therapist_id, location_id = value
-    data = booking(turn)
-    data["start"] = start
-    data["slot_therapist"] = therapist_id
-    data["slot_location"] = location_id
-    return turn.goto("book_confirm")
+state("book_again", ask=ask_again, answer=answer_again)
 
 
-def _book(turn: Turn) -> str:
-    data = booking(turn)
-    start = datetime.fromisoformat(data["start"])
-    try:
-        if data.get("reschedule_id"):
-            appointment = reschedule_appointment(
-                turn.session,
-                clinic_id=turn.clinic.id,
-                appointment_id=data["reschedule_id"],
-                new_start=start,
-                therapist_id=data["slot_therapist"],
-                now=turn.now,
-                actor=turn.actor,
-            )
-        else:
-            appointment = book_appointment(
-                turn.session,
-                clinic_id=turn.clinic.id,
-                patient_id=data["patient_id"],
-                service_id=data["service_id"],
-                therapist_id=data.get("therapist_id"),
-                start=start,
-                now=turn.now,
-                actor=turn.actor,
-                source=BookingSource.CHAT,
-            )
-    except SlotUnavailable as exc:
-        if not exc.alternatives:
-            return _back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
-        data["day"] = exc.alternatives[0].start.date().isoformat()
-        turn.conversation.state = "book_time"
-        options = [(_slot_value(s), turn.when(s.start)) for s in exc.alternatives]
-        return turn.offer(turn.say("slot_just_taken"), options)
-    except ServiceError as exc:
-        return _back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
-    turn.data.pop("booking", None)
-    turn.conversation.state = "menu"
-    when = turn.when(appointment.start_at)
-    if data.get("reschedule_id"):
-        return turn.say(
-            "rescheduled",
-            number=appointment.number,
-            when=when,
-            therapist=appointment.therapist.name,
-        )
-    return turn.say(
-        "booked",
-        number=appointment.number,
-        patient=appointment.patient.name,
-        service=appointment.service.name,
-        when=when,
-        therapist=appointment.therapist.name,
-        location=f"{turn.clinic.name}, {appointment.location.name}",
-        price=turn.money(appointment.price_minor),
-        reminders=_reminder_text(turn),
-    ) + booking_payment_note(turn, appointment)
-
-
-def _reminder_text(turn: Turn) -> str:
-    def phrase(hours: int) -> str:
-        if hours % 24 == 0:
-            days = hours // 24
-            return (
-                turn.say("remind_day_before")
-                if days == 1
-                else turn.say("remind_days_before", count=days)
-            )
-        if hours == 1:
-            return turn.say("remind_hour_before")
-        return turn.say("remind_hours_before", count=hours)
-
-    offsets = sorted(turn.clinic.policy.reminder_offsets_hours or [], reverse=True)
-    if not offsets:
-        return turn.say("reminders_default")
-    phrases = [phrase(int(h)) for h in offsets]
-    text = phrases[-1]
-    for earlier in reversed(phrases[:-1]):
-        text = turn.say("remind_and", first=earlier, second=text)
-    return text
-
-
-def _no_days(turn: Turn) -> str:
-    service = turn.session.get(Service, booking(turn).get("service_id"))
-    return turn.say(
-        "no_days",
-        service=service.name if service else "",
-        days=turn.clinic.policy.booking_horizon_days,
-    )
-
-
-def _back_to_menu(turn: Turn, message: str) -> str:
-    turn.data.pop("booking", None)
-    return f"{message}\n{turn.goto('menu')}"
+# --- booking it --------------------------------------------------------------------------

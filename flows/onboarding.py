@@ -260,7 +260,7 @@ def _onward(turn: Turn) -> str:
     """After onboarding: the booking a first message asked for, else the menu."""
     slots = pending.take_slots(turn)
     if slots is not None:
-        return start_booking(turn, **slots)
+        return start_booking(turn, **slots, echo=True)
     return turn.goto("menu")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.dialog import Turn, state
-from models import Appointment, PaymentStatus
+from models import Appointment, PaymentStatus, Service
 from services.billing import credits, payment_requests
 from services.billing import invoices as billing
 
@@ -75,6 +75,27 @@ def booking_payment_note(turn: Turn, appointment: Appointment) -> str:
     if payment_requests.uses_upi(turn.clinic):
         return "\n" + turn.say("pay_by_upi", amount=amount)
     return ""
+
+
+def prepayment_note(turn: Turn, service: Service, patient_id: int, price_minor: int) -> str:
+    """For the confirm step: a session paid in advance says how much and by when before
+    the patient confirms, so "Booked!" is never followed by a surprise."""
+    due = payment_requests.booking_prepayment(
+        turn.session,
+        clinic=turn.clinic,
+        service=service,
+        patient_id=patient_id,
+        price_minor=price_minor,
+        now=turn.now,
+    )
+    if due is None:
+        return ""
+    amount = turn.money(due.amount_minor)
+    if due.pay_by is not None:
+        until = turn.time(due.pay_by.astimezone(turn.zone))
+        minutes = service.hold_minutes
+        return turn.say("prepay_by_link", amount=amount, until=until, minutes=minutes)
+    return turn.say("prepay_by_upi", amount=amount)
 
 
 state("pay_dues", ask=start_pay_dues, answer=answer_pay_dues)

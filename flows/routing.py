@@ -83,9 +83,11 @@ def route(turn: Turn, understood: Understanding, text: str) -> str | None:
         keep_pending(turn, understood, text)
         return None
     if intent == "book":
+        slots = booking_slots(understood)
+        echo = {"echo": True} if slots else {}  # say back what the sentence was read as
         if state.startswith("book_"):  # a step of the booking form: the message fills it
-            return booking.fill_booking(turn, **booking_slots(understood))
-        return booking.start_booking(turn, **booking_slots(understood))
+            return booking.fill_booking(turn, **slots, **echo)
+        return booking.start_booking(turn, **slots, **echo)
     if intent != "pay" and not state.startswith("my_") and state != "reminder":
         turn.data.pop("booking", None)
         return my_appointments.start_my_appointments(turn, **change_slots(understood))

@@ -27,6 +27,7 @@ from models import (
     PaymentMethod,
     PaymentState,
     PaymentStatus,
+    Service,
 )
 from services import audit
 from services.audit import Actor
@@ -61,6 +62,37 @@ def uses_razorpay(clinic: Clinic) -> bool:
 
 def uses_upi(clinic: Clinic) -> bool:
     return bool(clinic.upi_vpa) and clinic.currency == "INR"
+
+
+@dataclass(frozen=True)
+class Prepayment:
+    """What a chat booking will ask to be paid before the session, said at its confirm
+    step: the amount (with tax) and, when an unpaid booking is released, by when."""
+
+    amount_minor: int
+    pay_by: datetime | None  # None: a UPI payment, never released on its own
+
+
+def booking_prepayment(
+    session: Session,
+    *,
+    clinic: Clinic,
+    service: Service,
+    patient_id: int,
+    price_minor: int,
+    now: datetime,
+) -> Prepayment | None:
+    """The same decisions as ``request_for_booking`` for a booking not made yet (before
+    money on account, which can only lower the amount)."""
+    if price_minor == 0 or not service.prepay_required:
+        return None
+    if credits.credit_balance(session, patient_id, service.id) >= 1:
+        return None
+    if not (uses_razorpay(clinic) or uses_upi(clinic)):
+        return None
+    amount = price_minor + billing.tax_for(price_minor, clinic.policy.tax_rate_bp)
+    held = uses_razorpay(clinic) and amount >= MIN_LINK_MINOR
+    return Prepayment(amount, now + timedelta(minutes=service.hold_minutes) if held else None)
 
 
 def request_for_booking(

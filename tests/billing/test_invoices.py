@@ -157,7 +157,7 @@ def test_the_chat_asks_for_the_amount_the_link_charges(session, make_clinic, mak
     chat = Chat(session, clinic, now=NOW)
     chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
 
-    booked = chat.script("1", "1", "1", "3", "1", "1")
+    booked = chat.script("1", "1", "wed 9am", "1")
 
     [payment] = rows(session, Payment)
     assert payment.amount_minor == 94400

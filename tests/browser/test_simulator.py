@@ -18,13 +18,12 @@ SCRIPT = (
     ("Aarav", "date of birth"),
     ("12/03/2019", "1. Book a session"),
     ("1", "1. Speech Therapy Session"),
-    ("1", "1. Any available therapist"),
-    ("1", "2. "),  # the days on offer
-    ("2", "Free on"),  # the times of the second day
+    ("1", "When would suit you?"),  # one speech therapist: free times straight away
+    ("tomorrow", "Free on"),  # the times of that day
     ("1", "Speech Therapy Session for Aarav"),  # the summary to confirm
     ("1", "Booked!"),
 )
-SHOTS = {1: "simulator_2_consent", 7: "simulator_3_services", 10: "simulator_4_times"}
+SHOTS = {1: "simulator_2_consent", 7: "simulator_3_services", 9: "simulator_4_times"}
 SHOTS[len(SCRIPT)] = "simulator_5_booked"
 
 

@@ -63,20 +63,25 @@ def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
     services = chat.say("1")
     assert "1. Speech Therapy Session — 45 min, ₹800" in services
     assert "4. Group Speech Therapy — 60 min, ₹500" in services
-    therapists = chat.say("1")
-    assert "1. Any available therapist\n2. Dr. Priya Nair (speech)" in therapists
-    days = chat.say("1")
-    assert "1. Mon 23 Nov" in days  # 09:00 now, 2 h notice: today still has room
-    times = chat.say("2")  # Tue 24 Nov
-    assert "Free on Tue 24 Nov:" in times
-    assert "1. 9:00 am" in times
-    summary = chat.say("1")
+    # One speech therapist: no "With whom?"; day and time are one question.
+    times = chat.say("1")
+    assert "With whom?" not in times
+    assert "When would suit you?" in times
+    assert "1. Mon 23 Nov, 11:15 am" in times  # 09:00 now, 2 h notice: today still has room
+    assert "4. Tue 24 Nov, 9:00 am" in times
+    summary = chat.say("4")
     assert "Speech Therapy Session for Aarav" in summary
     assert "with Dr. Priya Nair, Tue 24 Nov, 9:00–9:45 am" in summary
-    assert "₹800" in summary
+    assert (
+        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
+        in summary
+    )
     booked = chat.say("1")
     assert "✅ Booked! APT-2026-000001" in booked
-    assert "Roshni Clinic, Main Street · ₹800" in booked
+    assert (
+        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
+        in booked
+    )
     assert "a day before and 2 hours before" in booked
 
     appointment = session.scalar(select(Appointment))
@@ -99,8 +104,8 @@ def test_an_adult_books_for_themself(chat, session):
     chat.script("hi", "yes", "Ravi Kumar")
     menu = chat.say("1")  # Myself
     assert "What would you like to do?" in menu
-    chat.script("1", "3")  # Physiotherapy, (one patient: no "who for" question)
-    chat.script("1", "2", "1")  # any therapist, Tue, 9:00
+    chat.script("1", "3")  # Physiotherapy (one patient, one physiotherapist: neither asked)
+    assert "Tue 24 Nov, 9:00–9:45 am" in chat.say("tomorrow 9am")
     assert "✅ Booked!" in chat.say("1")
     patient = session.scalar(select(Patient))
     assert patient.name == "Ravi Kumar" and patient.relation is Relation.SELF
@@ -108,7 +113,7 @@ def test_an_adult_books_for_themself(chat, session):
 
 def test_free_text_day_and_time_are_understood_and_echoed(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "2")  # book, speech, Dr. Priya Nair
+    chat.script("1", "1")  # book, speech (Dr. Priya Nair, the only speech therapist)
     summary = chat.say("tomorrow 5pm")
     assert "Tue 24 Nov, 5:00–5:45 pm" in summary
     assert "✅ Booked!" in chat.say("1")
@@ -116,7 +121,7 @@ def test_free_text_day_and_time_are_understood_and_echoed(chat, session):
 
 def test_hinglish_day_and_part_of_day(chat):
     onboard_parent(chat)
-    chat.script("1", "1", "1")
+    chat.script("1", "1")
     times = chat.say("kal shaam")
     assert "Free on Tue 24 Nov in the evening:" in times
     assert "1. 4:00 pm" in times
@@ -124,7 +129,7 @@ def test_hinglish_day_and_part_of_day(chat):
 
 def test_a_closed_day_offers_the_next_open_one(chat):
     onboard_parent(chat)
-    chat.script("1", "1", "1")
+    chat.script("1", "1")
     reply = chat.say("sunday")  # Sun 29 Nov: closed
     assert "Sun 29 Nov there is nothing free." in reply
     assert "Free on Mon 30 Nov:" in reply
@@ -132,7 +137,7 @@ def test_a_closed_day_offers_the_next_open_one(chat):
 
 def test_a_time_that_is_not_free_offers_the_nearest_ones(chat):
     onboard_parent(chat)
-    chat.script("1", "1", "1")
+    chat.script("1", "1")
     reply = chat.say("tomorrow 8pm")
     assert "Tue 24 Nov, 8:00 pm is not free" in reply
     assert "5:15 pm" in reply  # the last 45-minute slot before 18:00
@@ -141,7 +146,7 @@ def test_a_time_that_is_not_free_offers_the_nearest_ones(chat):
 
 def test_my_appointments_cancel_outside_the_window(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "3", "1", "1")  # Wed 25 Nov 9:00 (more than 24 h away)
+    chat.script("1", "1", "wed 9am", "1")  # Wed 25 Nov 9:00 (more than 24 h away)
     listing = chat.say("2")
     assert "Your upcoming sessions:" in listing
     assert "1. Wed 25 Nov, 9:00 am · Speech Therapy Session for Aarav (APT-2026-000001)" in listing
@@ -153,8 +158,7 @@ def test_my_appointments_cancel_outside_the_window(chat, session):
 
 def test_cancelling_inside_the_window_is_refused_with_the_policy(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "1")  # today
-    chat.script("1", "1")  # first time today (11:00, 2 h notice), confirm
+    chat.script("1", "1", "1", "1")  # the first time offered: today 11:15 (2 h notice), confirm
     chat.script("my appointments", "1")
     reply = chat.say("cancel")  # the policy is said at the confirm step, before any "yes"
     assert "up to 24 hours before" in reply
@@ -166,7 +170,7 @@ def test_cancelling_inside_the_window_is_refused_with_the_policy(chat, session):
 
 def test_reschedule_outside_the_window_moves_the_session(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "27 nov 9am", "1")  # Fri 27 Nov 9:00, four days away
+    chat.script("1", "1", "27 nov 9am", "1")  # Fri 27 Nov 9:00, four days away
     chat.script("2", "1", "1")  # my appointments, the first, reschedule
     summary = chat.say("thursday 4pm")
     assert "Please confirm the new time" in summary
@@ -180,7 +184,7 @@ def test_reschedule_outside_the_window_moves_the_session(chat, session):
 
 def test_rescheduling_inside_the_window_asks_the_clinic_for_the_time_given(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "2", "1", "1")  # Tue 24 Nov 9:00: within 48 h
+    chat.script("1", "1", "tomorrow 9am", "1")  # Tue 24 Nov 9:00: within 48 h
     chat.script("2", "1")
     reply = chat.say("1")
     assert reply.startswith(
@@ -307,8 +311,8 @@ def test_a_button_payload_means_the_same_as_typing_it(chat):
 
 def test_typing_cancel_mid_flow_goes_to_the_only_session_to_cancel(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "27 nov 9am", "1")  # booked Fri 27 Nov
-    chat.script("1", "1")  # starting another booking...
+    chat.script("1", "1", "27 nov 9am", "1")  # booked Fri 27 Nov
+    assert "Same as last time?" in chat.say("1")  # starting another booking...
     reply = chat.say("cancel")
     assert "Cancel Fri 27 Nov, 9:00 am" in reply
     assert "is cancelled" in chat.say("1")
@@ -349,7 +353,7 @@ def test_a_plain_no_declines_consent(chat, session, word):
 @pytest.mark.parametrize("word", ["yes", "ok", "OK", "haan"])
 def test_a_plain_yes_confirms_a_booking(chat, session, word):
     onboard_parent(chat)
-    assert "Please confirm" in chat.script("1", "1", "1", "2", "1")
+    assert "Please confirm" in chat.script("1", "1", "1")
     assert "✅ Booked!" in chat.say(word)
     assert count(session, Appointment) == 1
 
@@ -357,15 +361,15 @@ def test_a_plain_yes_confirms_a_booking(chat, session, word):
 @pytest.mark.parametrize("word", ["no", "nahi"])
 def test_a_plain_no_changes_the_time_of_a_booking(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "2", "1")
-    assert "Which day?" in chat.say(word)
+    chat.script("1", "1", "1")
+    assert "When would suit you?" in chat.say(word)
     assert count(session, Appointment) == 0
 
 
 @pytest.mark.parametrize("word", ["yes", "ok", "haan"])
 def test_a_plain_yes_cancels_the_session_asked_about(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "3", "1", "1")  # Wed 25 Nov 9:00
+    chat.script("1", "1", "wed 9am", "1")  # Wed 25 Nov 9:00
     assert "Cancel Wed 25 Nov" in chat.script("2", "1", "2")
     assert "is cancelled" in chat.say(word)
     assert session.scalar(select(Appointment)).status is AppointmentStatus.CANCELLED
@@ -374,7 +378,7 @@ def test_a_plain_yes_cancels_the_session_asked_about(chat, session, word):
 @pytest.mark.parametrize("word", ["no", "No", "nahi"])
 def test_a_plain_no_keeps_the_session_asked_about(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "3", "1", "1")
+    chat.script("1", "1", "wed 9am", "1")
     chat.script("2", "1", "2")
     assert "your session stays booked" in chat.say(word)
     assert session.scalar(select(Appointment)).status is AppointmentStatus.BOOKED

@@ -2,7 +2,8 @@
 
 A hypothesis state machine drives two chats with the seeded demo clinic: one on
 WhatsApp, one on SMS (different phone numbers), sharing one clock. Its rules
-send menu numbers, the words patients really use, junk (random text, emoji,
+send menu numbers, the words patients really use (free text such as "after 4" or
+"asap" too), junk (random text, emoji,
 control characters, very long messages), short scripted walks towards a
 booking, and let time pass (including the 30-minute idle restart). After every
 inbound message and every step it checks, from the database:
@@ -65,6 +66,10 @@ WORDS = (
     "start",
     "tomorrow 5pm",
     "kal shaam",
+    "tomorrow evening",
+    "after 4",
+    "before noon",
+    "asap",
     "25 Nov",
     "monday",
     "Asha Verma",
@@ -199,7 +204,20 @@ class ConversationMachine(RuleBasedStateMachine):
         service=st.sampled_from(["1", "2", "3", "4", "5"]),
         therapist=st.sampled_from(["1", "2"]),
         day=st.sampled_from(
-            ["1", "2", "3", "tomorrow", "25 Nov", "friday", "monday", "sunday", "kal shaam"]
+            [
+                "1",
+                "2",
+                "3",
+                "tomorrow",
+                "25 Nov",
+                "friday",
+                "monday",
+                "sunday",
+                "kal shaam",
+                "tomorrow evening",
+                "after 4",
+                "asap",
+            ]
         ),
         time=st.sampled_from(["1", "2", "3", "9am", "5pm", "8pm"]),
         confirm=st.sampled_from(["1", "yes", "2", "no", None]),
@@ -207,7 +225,8 @@ class ConversationMachine(RuleBasedStateMachine):
     def walk_towards_a_booking(
         self, index: int, service: str, therapist: str, day: str, time: str, confirm: str | None
     ) -> None:
-        """Menu → book → service → (patient) → therapist → day → time → confirm."""
+        """Menu → book → (same as last time?) service → (patient) → (therapist) → when →
+        (a time of that day) → confirm: each step a number or free text."""
         for text in ["menu", "1", service, therapist, day, time]:
             self.send(index, text)
         if confirm is not None:

@@ -275,7 +275,7 @@ def test_cancel_by_reference(chat, two_sessions):
 
 def test_reschedule_a_named_session_goes_to_the_day_question(chat, two_sessions):
     reply = chat.say("reschedule Aarav's Friday session")
-    assert "Which day?" in reply
+    assert "When would suit you?" in reply
     reply = chat.say("thursday 4pm")
     assert "Please confirm the new time" in reply
 
@@ -324,8 +324,8 @@ def test_a_sentence_with_cancel_but_no_session_is_read_by_the_current_question(c
 
 def at_confirmation(chat: Chat) -> None:
     chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
-    chat.script("1", "1", "1", "2")  # book, speech, any therapist, Tue 24 Nov
-    assert "Please confirm" in chat.say("1")  # 9:00 am
+    chat.script("1", "1")  # book, speech (its only therapist is not asked about)
+    assert "Please confirm" in chat.say("tomorrow 9am")  # Tue 24 Nov, 9:00 am
 
 
 def test_after_a_pause_a_booking_at_its_confirmation_is_offered_again(chat, session):

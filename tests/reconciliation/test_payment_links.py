@@ -175,7 +175,14 @@ def test_the_chat_tells_the_patient_to_pay_to_keep_the_time(session, online, pre
     chat = Chat(session, online, now=NOW)
     chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
 
-    booked = chat.script("1", "1", "1", "3", "1", "1")  # speech, any therapist, Wed, 9:00
+    summary = chat.script("1", "1", "wed 9am")  # speech, Wed, 9:00
+    # Said before the patient confirms, so "Booked!" brings no surprise.
+    deadline = (chat.now + HOLD).astimezone(IST)
+    assert (
+        "💳 Paid in advance: ₹800. When you confirm I'll send a payment link; please pay "
+        f"within 30 minutes (by 9:{deadline.minute:02d} am) or the time is released."
+    ) in summary
+    booked = chat.say("1")
 
     assert "✅ Booked!" in booked
     [appointment] = rows(session, Appointment)
