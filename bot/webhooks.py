@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.orm import Session, scoped_session
@@ -22,6 +23,7 @@ from integrations.twilio.twiml import twiml_reply
 from models import Channel, Clinic, MessageSource
 from services.clinics.settings import clinic_for_message, clinic_for_sender, twilio_account
 from services.messaging.delivery import apply_status
+from services.messaging.media import MAX_MEDIA, SentFile, SharedLocation
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -85,10 +87,7 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
         # Only the clinic-side number's tail: patients' numbers never go to logs.
         log.warning("inbound %s message for a number no clinic owns (…%s)", channel.value, to[-4:])
         return _plain("no clinic owns this number", 404)
-    try:
-        media = max(0, min(int(form.get("NumMedia", "0") or 0), 10))
-    except ValueError:
-        media = 0
+    media = _num_media(form.get("NumMedia", ""))
     receipt = receive(
         session,
         clinic=clinic,
@@ -101,11 +100,48 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
             body=form.get("Body", ""),
             payload=form.get("ButtonPayload") or None,
             num_media=media,
+            files=_files(form, media),
+            location=_location(form),
         ),
         now=utcnow(),
     )
     twiml = twiml_reply(receipt.reply, sms=channel is Channel.SMS)
     return Response(twiml, status=200, mimetype="text/xml")
+
+
+def _num_media(value: str) -> int:
+    try:
+        return max(0, min(int(value or 0), MAX_MEDIA))
+    except ValueError:
+        return 0
+
+
+def _files(form: Mapping[str, str], count: int) -> tuple[SentFile, ...]:
+    """``MediaUrl{n}``/``MediaContentType{n}`` pairs (an https URL is required; the URL is
+    never logged)."""
+    files = []
+    for i in range(count):
+        url = form.get(f"MediaUrl{i}", "")
+        if url.startswith(("https://", "http://")) and len(url) <= 2048:
+            files.append(SentFile(url=url, content_type=form.get(f"MediaContentType{i}", "")))
+    return tuple(files)
+
+
+def _location(form: Mapping[str, str]) -> SharedLocation | None:
+    """A WhatsApp shared location (``Latitude``, ``Longitude``, ``Label``, ``Address``)."""
+    try:
+        latitude = float(form.get("Latitude", ""))
+        longitude = float(form.get("Longitude", ""))
+    except ValueError:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return SharedLocation(
+        latitude=latitude,
+        longitude=longitude,
+        label=form.get("Label") or None,
+        address=form.get("Address") or None,
+    )
 
 
 def _signature_ok(clinic: Clinic | None) -> bool:

@@ -53,6 +53,9 @@ class Config:
     backup_s3_region: str | None = None
     backup_s3_access_key_id: str | None = None
     backup_s3_secret_access_key: str | None = field(default=None, repr=False)
+    # Files from chats: a directory (default instance/media) or s3://bucket/prefix, reached
+    # with the BACKUP_S3_* endpoint and credentials.
+    media_target: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -121,7 +124,8 @@ class Config:
             "sql_echo": reader.bool("SQL_ECHO", False),
             "sentry_dsn": _sentry_dsn(reader.secret("SENTRY_DSN")),
             "metrics_token": _metrics_token(reader.secret("METRICS_TOKEN")),
-            "backup_target": _backup_target(reader),
+            "backup_target": _storage_target(reader, "BACKUP_TARGET"),
+            "media_target": _storage_target(reader, "MEDIA_TARGET"),
             "backup_keep": reader.int("BACKUP_KEEP", 14, minimum=1, maximum=1000),
             "backup_s3_endpoint_url": _http_url(reader, "BACKUP_S3_ENDPOINT_URL"),
             "backup_s3_region": reader.str("BACKUP_S3_REGION", None),
@@ -165,16 +169,16 @@ def _metrics_token(value: str | None) -> str | None:
     return value
 
 
-def _backup_target(reader: _Reader) -> str | None:
+def _storage_target(reader: _Reader, name: str) -> str | None:
     """A directory, or ``s3://bucket[/prefix]``."""
-    value = reader.str("BACKUP_TARGET", None)
+    value = reader.str(name, None)
     if value is None:
         return None
     if value.startswith("s3://"):
         if not value[len("s3://") :].split("/", 1)[0]:
-            raise ConfigError("BACKUP_TARGET s3:// URLs need a bucket: s3://bucket/prefix")
+            raise ConfigError(f"{name} s3:// URLs need a bucket: s3://bucket/prefix")
     elif "://" in value:
-        raise ConfigError("BACKUP_TARGET must be a directory or s3://bucket/prefix")
+        raise ConfigError(f"{name} must be a directory or s3://bucket/prefix")
     return value
 
 

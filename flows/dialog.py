@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,10 @@ from flows.understanding import yes_or_no
 from models import Clinic, Contact, Conversation
 from services.audit import Actor
 from services.messaging.catalogue import numbered, say
+from services.scheduling.opening_hours import clinic_opening
 
 MISSES_BEFORE_OFFER = 3
+STAFF_REPLY_MINUTES = 30  # what the patient is told to expect while the clinic is open
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,31 @@ class Turn:
 
 
 def hand_to_staff(turn: Turn) -> str:
-    """The patient asked for a person: the bot stays quiet until they say "menu"."""
+    """The patient asked for a person: the chat joins the staff queue, the bot stays quiet
+    until staff hand it back or the patient asks for the *menu*, and the patient is told
+    who will answer and roughly when."""
     turn.conversation.handoff_at = turn.now
     turn.conversation.state = "handoff"
     turn.data.pop("booking", None)
-    return turn.say("handoff")
+    return reply_expectation(turn)
+
+
+def reply_expectation(turn: Turn) -> str:
+    """Who will answer a chat handed to staff, and roughly when, from the clinic's hours
+    (in its zone): shortly while it is open, else when it next opens."""
+    opening = clinic_opening(turn.session, turn.clinic, turn.now)
+    if opening.open_now:
+        return turn.say("handoff_open", minutes=STAFF_REPLY_MINUTES)
+    if opening.opens_at is None:
+        return turn.say("handoff")
+    opens = opening.opens_at.astimezone(turn.zone)
+    if opens.date() == turn.now.date():
+        when = turn.say("opens_today", time=turn.time(opens))
+    elif opens.date() == turn.now.date() + timedelta(days=1):
+        when = turn.say("opens_tomorrow", time=turn.time(opens))
+    else:
+        when = turn.say("opens_on", day=turn.day(opens.date()), time=turn.time(opens))
+    return turn.say("handoff_closed", when=when)
 
 
 # --- text helpers ----------------------------------------------------------------------

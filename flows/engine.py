@@ -38,18 +38,31 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
-from flows import booking, corrections, language, my_appointments, onboarding, payment, routing
+from flows import (
+    attachments,
+    booking,
+    corrections,
+    language,
+    my_appointments,
+    onboarding,
+    payment,
+    routing,
+)
 from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
+from services.messaging.handoff import STAFF_NOTE
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
 FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)
 
 IDLE_AFTER = timedelta(minutes=30)
-MAX_TEXT = 300  # longer messages are not read (and told so)
+# A message is read whatever its length, up to WhatsApp's body limit of 4,096 characters
+# (SMS bodies arrive up to 1,600; flows.receive stores them whole). Past MAX_UNDERSTOOD
+# only the start is read: no answer needs more, and every parser's cost stays bounded.
+MAX_UNDERSTOOD = 1000
 # States a conversation may rest in for hours: no "it's been a while" restart.
 RESTING_STATES = frozenset({"new", "consent", "menu", "handoff", "reminder"})
 
@@ -69,8 +82,10 @@ MENU_WORDS = frozenset(
     }
 )
 HELP_WORDS = frozenset({"help", "info"})
+# Compared after ``normalise`` (which also folds Devanagari vowel signs), so kept through it.
 TALK_WORDS = frozenset(
-    {
+    normalise(phrase)
+    for phrase in (
         "talk",
         "talk to the clinic",
         "talk to clinic",
@@ -80,9 +95,30 @@ TALK_WORDS = frozenset(
         "staff",
         "receptionist",
         "call me",
+        "please call me",
+        "call me back",
         "speak to someone",
-    }
+        "talk to someone",
+        "can i talk to someone",
+        "can i speak to someone",
+        "i want to talk to someone",
+        "speak to a person",
+        "talk to a person",
+        "real person",
+        "a real person",
+        "i want a real person",
+        "i want to speak to a person",
+        "kisi se baat karni hai",
+        "baat karni hai",
+        "mujhe baat karni hai",
+        "बात करनी है",
+        "किसी से बात करनी है",
+        "मुझे बात करनी है",
+    )
 )
+# While a person has the chat only these end the hand-off: a bare "hi" or "hello?" is the
+# patient still waiting, and stays in the staff queue.
+HANDOFF_EXIT_WORDS = frozenset({"menu", "main menu"})
 # Opt-out words follow each channel's rules: on SMS, carriers and Twilio treat all
 # of these as STOP; on WhatsApp "cancel" must stay free to mean "cancel my session".
 STOP_WORDS = {
@@ -121,6 +157,8 @@ class Inbound:
     text: str
     payload: str | None = None  # a WhatsApp button's id: same meaning as typed text
     num_media: int = 0
+    media_types: tuple[str, ...] = ()  # declared content types of the files sent
+    location: bool = False  # a shared location came with it
 
 
 def handle_turn(
@@ -161,7 +199,7 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
     """Opt-out, opt-in and help first (they work even mid-handoff), then quiet when
     a person has the chat or the number opted out of SMS, else the dialog."""
     conversation = turn.conversation
-    raw = inbound.payload or inbound.text or ""
+    raw = (inbound.payload or inbound.text or "")[:MAX_UNDERSTOOD]
     text = clean_text(raw)
     word = normalise(text)
     contact = turn.contact
@@ -178,11 +216,17 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
         return _help(turn)
     if inbound.channel is Channel.SMS and contact is not None and contact.opted_out(Channel.SMS):
         return None  # carriers block replies to opted-out SMS numbers anyway
-    if conversation.handoff_at is not None:
-        if word in MENU_WORDS:
+    # In the staff queue while handoff_at is set; quiet while a person has the chat (state
+    # "handoff"). A first contact queued for a voice note still gets the privacy notice.
+    if conversation.handoff_at is not None and conversation.state == "handoff":
+        if word in HANDOFF_EXIT_WORDS:
+            # The patient chose the assistant: the chat leaves the staff queue, and they
+            # are told so (and how to come back to a person).
             conversation.handoff_at = None
-            return _greet_and_menu(turn)
-        return None
+            conversation.state = "menu"
+            turn.data.pop(STAFF_NOTE, None)
+            return f"{turn.say('handoff_ended')}\n{_greet_and_menu(turn)}"
+        return None  # stored and shown to staff as new; the bot stays quiet
     return _converse(turn, inbound, raw, text, word)
 
 
@@ -190,11 +234,18 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     """The bot's part of a chat no person is handling: words that work anywhere,
     consent first, a restart after a pause, then the current state's answer."""
     conversation = turn.conversation
+    if inbound.num_media or inbound.location:
+        told = attachments.acknowledge(
+            turn,
+            media_types=inbound.media_types or ("",) * inbound.num_media,
+            location=inbound.location,
+            text=text,
+            consented=_consented(turn.contact),
+        )
+        if told is not None:
+            return told
     if not text:
-        reask = turn.say("media_only") if inbound.num_media else _reask_current(turn)
-        return reask
-    if len(raw) > MAX_TEXT:
-        return turn.say("too_long")
+        return _reask_current(turn)
     if word in TALK_WORDS:
         return hand_to_staff(turn)
     asked = language.language_asked(text)

@@ -22,6 +22,7 @@ from flows.engine import Inbound, handle_turn
 from models import Channel, Clinic, InboundMessage, MessageSource
 from services.messaging.catalogue import say
 from services.messaging.conversations import conversation_for_update
+from services.messaging.media import SentFile, SharedLocation, record_inbound_media
 
 RATE_LIMIT = 30  # messages per contact per minute that get an answer
 RATE_WINDOW = timedelta(minutes=1)
@@ -40,6 +41,8 @@ class Delivery:
     body: str
     payload: str | None = None
     num_media: int = 0
+    files: tuple[SentFile, ...] = ()  # MediaUrl{n} with MediaContentType{n}
+    location: SharedLocation | None = None
 
 
 @dataclass(frozen=True)
@@ -79,28 +82,38 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                 phone=delivery.from_phone,
                 text=delivery.body,
                 payload=delivery.payload,
-                num_media=delivery.num_media,
+                num_media=max(delivery.num_media, len(delivery.files)),
+                media_types=tuple(f.content_type for f in delivery.files),
+                location=delivery.location is not None,
             )
             reply = handle_turn(
                 session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
             )
-        session.add(
-            InboundMessage(
-                clinic_id=clinic.id,
-                channel=delivery.channel,
-                source=delivery.source,
-                provider_sid=delivery.sid,
-                conversation_id=conversation.id,
-                from_phone=delivery.from_phone,
-                to_address=delivery.to_address,
-                body=_storable(delivery.body)[:MAX_STORED_BODY],
-                button_payload=_storable(delivery.payload or "")[:256] or None,
-                num_media=delivery.num_media,
-                received_at=now,
-                reply=reply,
-                throttled=throttled,
-            )
+        message = InboundMessage(
+            clinic_id=clinic.id,
+            channel=delivery.channel,
+            source=delivery.source,
+            provider_sid=delivery.sid,
+            conversation_id=conversation.id,
+            from_phone=delivery.from_phone,
+            to_address=delivery.to_address,
+            body=_storable(delivery.body)[:MAX_STORED_BODY],
+            button_payload=_storable(delivery.payload or "")[:256] or None,
+            num_media=delivery.num_media,
+            received_at=now,
+            reply=reply,
+            throttled=throttled,
         )
+        session.add(message)
+        if delivery.files or delivery.location is not None:
+            session.flush()  # the attachments point at the message
+            record_inbound_media(
+                session,
+                message=message,
+                files=delivery.files,
+                location=delivery.location,
+                now=now,
+            )
     return Receipt(reply, outcome="throttled" if throttled else "answered")
 
 

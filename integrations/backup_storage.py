@@ -1,4 +1,5 @@
-"""Where backups are kept: a local directory or an S3-compatible bucket (AWS, MinIO, R2).
+"""Where backups (and chat media, ``core.storage``) are kept: a local directory or an
+S3-compatible bucket (AWS, MinIO, R2).
 
 One small interface (``put``, ``get``, ``names``, ``delete``) so taking, listing, pruning
 and restoring backups do not care which. S3 goes through boto3; its credentials come from
@@ -30,6 +31,10 @@ class BackupStore(Protocol):
     def names(self) -> list[str]: ...
 
     def delete(self, name: str) -> None: ...
+
+    def put_bytes(self, data: bytes, name: str) -> None: ...
+
+    def get_bytes(self, name: str) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,21 @@ class LocalStore:
 
     def delete(self, name: str) -> None:
         (self.directory / name).unlink(missing_ok=True)
+
+    def put_bytes(self, data: bytes, name: str) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = self.directory / f".{name}.partial"
+            partial.write_bytes(data)
+            partial.replace(self.directory / name)
+        except OSError as exc:
+            raise StorageError(f"cannot write to {self.description}: {exc.strerror}") from None
+
+    def get_bytes(self, name: str) -> bytes:
+        try:
+            return (self.directory / name).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.directory / name}: {exc.strerror}") from None
 
 
 class S3Store:
@@ -121,6 +141,16 @@ class S3Store:
     def delete(self, name: str) -> None:
         with self._errors(f"delete {name} from"):
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+
+    def put_bytes(self, data: bytes, name: str) -> None:
+        with self._errors("upload to"):
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + name, Body=data)
+
+    def get_bytes(self, name: str) -> bytes:
+        with self._errors(f"download {name} from"):
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)
+            return answer["Body"].read()
+        raise AssertionError("unreachable: _errors raises")  # for type checkers
 
     def _errors(self, doing: str) -> _S3Errors:
         return _S3Errors(f"cannot {doing} {self.description}")

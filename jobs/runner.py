@@ -34,6 +34,7 @@ from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, sweep
 from services.messaging.delivery import deliver
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
+from services.messaging.media import fetch_media
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,15 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
                 base_url=rt.base_url,
             )
 
+        def fetch_now(media_id: int) -> None:
+            fetch_media(
+                session,
+                media_id,
+                fetcher_for=rt.media_fetcher_for,
+                store=rt.media_store,
+                now=utcnow(),
+            )
+
         return sweep(
             session,
             now=moment,
@@ -79,6 +89,7 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
+            fetch_media=fetch_now,
         )
 
 
@@ -96,6 +107,7 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
+            fetch_media=lambda i: _enqueue_fetch(queue, i, stranded),
         )
 
 
@@ -118,6 +130,25 @@ def _enqueue(queue: Queue, message_id: int, stranded: set[str]) -> None:
     queue.enqueue(
         "jobs.tasks.send_message",
         message_id,
+        job_id=job_id,
+        result_ttl=300,
+        failure_ttl=24 * 3600,
+    )
+
+
+def _enqueue_fetch(queue: Queue, media_id: int, stranded: set[str]) -> None:
+    """A file patients sent, fetched by a worker (a row already waiting in Redis is not
+    re-added; the job itself skips a row no longer pending)."""
+    job_id = f"fetch-media-{media_id}"
+    try:
+        status = Job.fetch(job_id, connection=queue.connection).get_status()
+        if status in _PENDING and job_id not in stranded:
+            return
+    except NoSuchJobError:
+        pass
+    queue.enqueue(
+        "jobs.tasks.fetch_media",
+        media_id,
         job_id=job_id,
         result_ttl=300,
         failure_ttl=24 * 3600,

@@ -11,8 +11,10 @@ from functools import cache
 
 from core.config import Config
 from core.db import Database
+from core.storage import BackupStore, media_store
 from integrations.razorpay_client import RazorpayGateway
 from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
+from integrations.twilio.media import TwilioMediaFetcher
 from models import Clinic
 from services.clinics.settings import razorpay_account, twilio_account
 from services.messaging.delivery import Sender
@@ -43,6 +45,8 @@ class Runtime:
     sender: Sender | None  # the deployment's account (or the dry run), for clinics without one
     _own: dict[tuple[str, str], Sender] = field(default_factory=dict)
     _gateways: dict[tuple[str, str], RazorpayGateway] = field(default_factory=dict)
+    _fetchers: dict[tuple[str, str], TwilioMediaFetcher] = field(default_factory=dict)
+    _media_store: BackupStore | None = None
 
     @property
     def status_callback(self) -> str | None:
@@ -70,6 +74,25 @@ class Runtime:
                 account, api_url=self.config.razorpay_api_url
             )
         return gateway
+
+    @property
+    def media_store(self) -> BackupStore:
+        """Where files from chats are kept (MEDIA_TARGET, default instance/media)."""
+        if self._media_store is None:
+            self._media_store = media_store(self.config)
+        return self._media_store
+
+    def media_fetcher_for(self, clinic: Clinic) -> TwilioMediaFetcher | None:
+        """Fetches a clinic's inbound media with the account its messages came through."""
+        account = twilio_account(clinic, self.config)
+        if account is None:
+            return None
+        fetcher = self._fetchers.get(account)
+        if fetcher is None:
+            fetcher = self._fetchers[account] = TwilioMediaFetcher(
+                *account, api_url=self.config.twilio_api_url
+            )
+        return fetcher
 
     def sender_for(self, clinic: Clinic) -> Sender | None:
         """The clinic's own Twilio account where it has one, else the deployment's."""

@@ -4,7 +4,8 @@ Runs every minute (RQ mode: one sweeper across workers; embedded mode: a thread
 of the web process) and on demand with ``roshni jobs tick``. The outbox table is
 the record: a sweep after Redis lost everything finds every unsent message again.
 
-Each step (stuck-send release, payment sync, dues reminders, outbox dispatch) is
+Each step (stuck-send release, payment sync, dues reminders, outbox dispatch, fetching
+the files patients sent) is
 guarded on its own, and payment sync and dues one clinic at a time: a failure (say,
 a clinic's Razorpay secret that no longer decrypts after a key rotation) is logged
 against its step and clinic, rolled back, and reported in ``SweepResult.failed``;
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from models import Clinic
 from services.billing import dues
 from services.messaging.delivery import OUTCOME_UNKNOWN, Sender
+from services.messaging.media import pending_media_ids
 from services.messaging.outbox import due_ids
 from services.messaging.stuck_sends import release_stuck
 from services.reconciliation import razorpay_sync
@@ -83,6 +85,7 @@ def sweep(
     sender_for: Callable[[Clinic], Sender | None] | None = None,
     gateway_for: razorpay_sync.GatewayFor | None = None,
     callback_url: str | None = None,
+    fetch_media: Callable[[int], None] | None = None,
 ) -> SweepResult:
     guard = _Guard(session)
     # Sends whose answer was lost are looked up in Twilio's message list (sender_for).
@@ -96,6 +99,9 @@ def sweep(
     dispatched = guard.run(
         "dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch, guard=guard), 0
     )
+    if fetch_media is not None:
+        # After the outbox, so due messages never wait on a download.
+        guard.run("media", lambda: fetch_pending_media(session, fetch_media, guard), 0)
     if released:
         log.warning(
             "%d outbox row(s) a dead worker left in 'sending' marked failed (%s): "
@@ -132,6 +138,18 @@ def dispatch_due(
         dispatched += len(page)
         after_id = page[-1]
     return dispatched
+
+
+def fetch_pending_media(
+    session: Session, fetch: Callable[[int], None], guard: _Guard | None = None
+) -> int:
+    """Hand each file waiting to be fetched from Twilio to ``fetch`` (one at a time: one
+    that raises is logged and skipped, never the rest)."""
+    guard = guard or _Guard(session)
+    ids = pending_media_ids(session)
+    for media_id in ids:
+        guard.run("media", lambda m=media_id: fetch(m), None)
+    return len(ids)
 
 
 def queue_dues(session: Session, *, now: datetime, guard: _Guard | None = None) -> int:

@@ -6,6 +6,7 @@ from core.clock import utcnow
 from jobs.backups import run_daily_backup
 from jobs.runtime import runtime
 from services.messaging.delivery import deliver
+from services.messaging.media import fetch_media as fetch_inbound_media
 
 
 def send_message(message_id: int) -> str | None:
@@ -19,6 +20,21 @@ def send_message(message_id: int) -> str | None:
             sender_for=rt.sender_for,
             status_callback=rt.status_callback,
             base_url=rt.base_url,
+        )
+    return status.value if status else None
+
+
+def fetch_media(media_id: int) -> str | None:
+    """Fetch one file a patient sent into the file storage; a second run finds the row
+    no longer pending and does nothing."""
+    rt = runtime()
+    with rt.database.session_scope() as session:
+        status = fetch_inbound_media(
+            session,
+            media_id,
+            fetcher_for=rt.media_fetcher_for,
+            store=rt.media_store,
+            now=utcnow(),
         )
     return status.value if status else None
 

@@ -19,7 +19,7 @@ from models.billing import (
 )
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
-from models.conversation import Conversation, InboundMessage
+from models.conversation import Conversation, InboundMedia, InboundMessage
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -30,6 +30,7 @@ from models.enums import (
     InvoiceLineKind,
     InvoiceStatus,
     LinkStatus,
+    MediaStatus,
     MessageSource,
     PaymentMethod,
     PaymentState,
@@ -65,6 +66,7 @@ __all__ = [
     "CreditKind",
     "DocumentCounter",
     "ExceptionKind",
+    "InboundMedia",
     "InboundMessage",
     "Invoice",
     "InvoiceLine",
@@ -72,6 +74,7 @@ __all__ = [
     "InvoiceStatus",
     "LinkStatus",
     "Location",
+    "MediaStatus",
     "MessageKind",
     "MessageSource",
     "MessageTemplate",

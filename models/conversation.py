@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped, str_enum
-from models.enums import Channel, MessageSource
+from models.enums import Channel, MediaStatus, MessageSource
 from models.people import Contact
 
 
@@ -61,3 +61,40 @@ class InboundMessage(ClinicOwned, Base):
 
     # The rate limit counts a conversation's messages of the last minute.
     __table_args__ = (Index("ix_inbound_message_recent", "conversation_id", "received_at"),)
+
+
+class InboundMedia(ClinicOwned, Base):
+    """A file (``MediaUrl{index}``) or a shared location that came with an inbound message.
+
+    Files are fetched off the request path (``services.messaging.media.fetch_media``) into
+    the file storage under ``storage_key``; ``source_url`` is Twilio's media address (it
+    carries no credential: fetching it needs the account's). ``index`` -1 is the location.
+    """
+
+    __tablename__ = "inbound_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_message.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int]
+    status: Mapped[MediaStatus] = mapped_column(str_enum(MediaStatus, "media_status"))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None]
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))  # why refused or failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime]
+    fetched_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "index"),
+        # The fetch step reads the pending rows.
+        Index("ix_inbound_media_pending", "status", "id"),
+    )

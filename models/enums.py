@@ -66,6 +66,17 @@ class MessageSource(enum.StrEnum):
     SIMULATOR = "simulator"
 
 
+class MediaStatus(enum.StrEnum):
+    """An inbound attachment: waiting to be fetched, kept, refused (type, size) or failed.
+    A shared location has nothing to fetch: it is ``kept`` as it arrives."""
+
+    PENDING = "pending"
+    FETCHED = "fetched"
+    KEPT = "kept"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
 class ActorType(enum.StrEnum):
     STAFF = "staff"
     CONTACT = "contact"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from flows.receive import Delivery, Receipt, receive
 from models import Channel, Clinic, MessageSource
+from services.messaging.media import SentFile, SharedLocation
 
 _sids = itertools.count(1)
 
@@ -54,6 +55,8 @@ class Chat:
         payload: str | None = None,
         num_media: int = 0,
         sid: str | None = None,
+        files: tuple[SentFile, ...] = (),
+        location: SharedLocation | None = None,
     ) -> Receipt:
         self.now += self.step
         receipt = receive(
@@ -67,7 +70,9 @@ class Chat:
                 to_address="+14155238886",
                 body=text,
                 payload=payload,
-                num_media=num_media,
+                num_media=num_media or len(files),
+                files=files,
+                location=location,
             ),
             now=self.now,
         )

@@ -12,8 +12,9 @@ encoded; answers 201 with the JSON resource, as Twilio does), ``GET`` of the sam
 path (the message list: ``To``, ``From``, ``DateSent``/``DateSent<``/``DateSent>``
 filters, newest first, pages of ``PageSize`` linked by ``next_page_uri`` as Twilio
 documents), and errors in Twilio's JSON error format. It checks HTTP basic auth
-against the account. Messages are dated by ``state.clock`` (the real clock unless a test
-sets another), so tests on a fixed calendar can list them.
+against the account. Inbound media (``add_media``) is served at Twilio's media path, with
+Basic auth, by a redirect to the file. Messages are dated by ``state.clock`` (the real
+clock unless a test sets another), so tests on a fixed calendar can list them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import base64
 import contextlib
 import itertools
 import json
+import secrets
 import sys
 import threading
 import time
@@ -57,6 +59,10 @@ class FakeTwilioState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     lock: threading.Lock = field(default_factory=threading.Lock)
     sids: Any = field(default_factory=lambda: itertools.count(1))
+    # Inbound media: the file behind each media path, and what was fetched.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_fetches: list[str] = field(default_factory=list)
 
 
 class _Server(ThreadingHTTPServer):
@@ -99,6 +105,28 @@ class FakeTwilio:
         """The next message-list page answers with this Twilio error."""
         with self.state.lock:
             self.state.list_errors.append(Scripted(code, status, message))
+
+    def add_media(
+        self, data: bytes, content_type: str, *, declared_length: int | None = None
+    ) -> str:
+        """A file a patient sent: returns its ``MediaUrl`` as Twilio would put it in the
+        webhook. Fetching it needs the account's Basic auth and answers with a redirect
+        to the file's short-lived address (which needs none), as Twilio does.
+        ``declared_length`` sends another Content-Length than the file's."""
+        with self.state.lock:
+            n = len(self.state.media) + 1
+            path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+            token = f"{n:08x}{secrets.token_hex(8)}"
+            self.state.media[path] = (data, token)
+            self.state.files[token] = (data, content_type)
+            if declared_length is not None:
+                self.state.files[token] = (data, f"{content_type}|{declared_length}")
+        return self.url + path
+
+    @property
+    def media_fetches(self) -> list[str]:
+        with self.state.lock:
+            return list(self.state.media_fetches)
 
     def delay_responses(self, seconds: float) -> None:
         self.state.delay = seconds
@@ -215,6 +243,10 @@ class FakeTwilio:
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
+                if url.path in fake.state.media:
+                    return self._media(url.path)
+                if url.path.startswith("/files/"):
+                    return self._file(url.path[len("/files/") :])
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 if url.path != expected:
                     return self._error(404, 20404, "The requested resource was not found")
@@ -230,6 +262,31 @@ class FakeTwilio:
                     self._json(200, fake._list_page(expected, query))
                 except ValueError as exc:
                     self._error(400, 20001, str(exc))
+
+            def _media(self, path: str) -> None:
+                if not self._authorised():
+                    return self._error(401, 20003, "Authenticate")
+                with fake.state.lock:
+                    fake.state.media_fetches.append(path)
+                    _data, token = fake.state.media[path]
+                self.send_response(307)
+                self.send_header("Location", f"{fake.url}/files/{token}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _file(self, token: str) -> None:
+                with fake.state.lock:
+                    found = fake.state.files.get(token)
+                if found is None:
+                    return self._error(404, 20404, "The requested resource was not found")
+                data, content_type = found
+                content_type, _, declared = content_type.partition("|")
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", declared or str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data)
 
             def _authorised(self) -> bool:
                 header = self.headers.get("Authorization", "")

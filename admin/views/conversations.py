@@ -10,11 +10,11 @@ transcript (``services.messaging.handoff.staff_reply``) and hand the chat back t
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -29,21 +29,63 @@ from admin.views.current import current_clinic_id, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
+from core.storage import media_store
 from models import (
     Clinic,
     Conversation,
+    InboundMedia,
     InboundMessage,
+    MediaStatus,
     MessageSource,
     OutboundMessage,
     OutboundStatus,
 )
 from services.messaging import handoff
+from services.messaging.media import ACCEPTED_TYPES, media_for_messages, media_kind, read_media
 from services.messaging.simulator import SIMULATED, is_simulator_phone
 
 TRANSCRIPT_LIMIT = 200  # latest inbound and outbound messages shown, each
 RECENT_LIMIT = 50
 WAITING_LIMIT = 500
 _STAFF_KEYS = ("staff_reply:",)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file or location a patient sent, as the transcript shows it."""
+
+    id: int
+    kind: str  # image, audio, pdf, location, other
+    status: str  # pending, fetched, kept, refused, failed
+    content_type: str = ""
+    size: int | None = None
+    reason: str = ""
+    map_url: str = ""
+    label: str = ""
+
+    @property
+    def served(self) -> bool:
+        return self.status == MediaStatus.FETCHED.value
+
+
+def _attachment(row: InboundMedia) -> Attachment:
+    if row.latitude is not None and row.longitude is not None:
+        lat, lon = f"{row.latitude:.6f}", f"{row.longitude:.6f}"
+        return Attachment(
+            id=row.id,
+            kind="location",
+            status=row.status.value,
+            map_url=f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+            label=" · ".join(filter(None, [row.label, row.address])) or f"{lat}, {lon}",
+        )
+    return Attachment(
+        id=row.id,
+        kind=media_kind(row.content_type or ""),
+        status=row.status.value,
+        content_type=row.content_type or "",
+        size=row.size,
+        reason=row.reason or "",
+    )
 
 
 @dataclass(frozen=True)
@@ -58,6 +100,8 @@ class Entry:
     status: str = ""  # outbound only: queued, sent, delivered, read, failed…
     error: str = ""
     order: tuple[int, int] = (0, 0)
+    attachments: tuple[Attachment, ...] = ()
+    new: bool = False  # the patient wrote it while waiting for staff, after their last reply
 
     @property
     def failed(self) -> bool:
@@ -95,23 +139,42 @@ def transcript(
             )
         )
     entries: list[Entry] = []
+    attached = media_for_messages(session, conversation.clinic_id, [m.id for m in inbound])
     for message in inbound:
-        entries.extend(_inbound_entries(message))
+        entries.extend(_inbound_entries(message, attached.get(message.id, [])))
     for message in outbound:
         entries.append(_outbound_entry(message, conversation))
+    waiting = handoff.unanswered(
+        session, clinic_id=conversation.clinic_id, conversations=[conversation]
+    )
+    if conversation.id in waiting:
+        since = waiting[conversation.id][0]
+        entries = [replace(e, new=True) if e.side == "in" and e.at > since else e for e in entries]
     entries.sort(key=lambda e: (e.at, e.order))
     truncated = len(inbound) == TRANSCRIPT_LIMIT or len(outbound) == TRANSCRIPT_LIMIT
     return entries, truncated
 
 
-def _inbound_entries(message: InboundMessage) -> list[Entry]:
+def _inbound_entries(message: InboundMessage, media: list[InboundMedia]) -> list[Entry]:
     text = message.body or ""
     if message.button_payload and message.button_payload != text:
         text = f"{text} [button: {message.button_payload}]".strip()
-    if message.num_media:
-        text = f"{text} [{message.num_media} attachment(s)]".strip()
+    files = sum(1 for m in media if m.index >= 0)
+    if message.num_media > files:
+        text = f"{text} [{message.num_media - files} attachment(s) not kept]".strip()
     note = "" if message.source is MessageSource.TWILIO else f"via {message.source.value}"
-    out = [Entry(message.received_at, "in", "Patient", text, note, order=(0, message.id))]
+    attachments = tuple(_attachment(m) for m in media)
+    out = [
+        Entry(
+            message.received_at,
+            "in",
+            "Patient",
+            text,
+            note,
+            order=(0, message.id),
+            attachments=attachments,
+        )
+    ]
     if message.reply:
         out.append(Entry(message.received_at, "out", "Bot", message.reply, order=(1, message.id)))
     elif message.throttled:
@@ -196,6 +259,7 @@ class ConversationsView(Guarded, BaseView):
         return self.render(
             "admin/conversations.html",
             waiting=waiting,
+            unanswered=handoff.unanswered(self.session, clinic_id=clinic_id, conversations=waiting),
             recent=recent,
             when=self._when,
             phone=format_phone,
@@ -244,6 +308,21 @@ class ConversationsView(Guarded, BaseView):
             phone=format_phone,
             simulated=is_simulator_phone(conversation.phone),
         )
+
+    @expose("/media/<int:media_id>")
+    def media(self, media_id: int) -> Response:
+        """A file a patient sent, to signed-in staff of its clinic (never a public URL)."""
+        store = media_store(current_app.config["ROSHNI"])
+        found = read_media(self.session, store, clinic_id=current_clinic_id(), media_id=media_id)
+        if found is None:
+            abort(404)
+        row, data = found
+        response = Response(data, mimetype=row.content_type or "application/octet-stream")
+        name = f"attachment-{row.id}.{ACCEPTED_TYPES.get(row.content_type or '', 'bin')}"
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @expose("/<int:conversation_id>/reply", methods=("POST",))
     @requires(CREATE)

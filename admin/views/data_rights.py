@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -25,6 +25,7 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone
 from core.ids import parse_id
+from core.storage import media_store
 from models import Appointment, AppointmentStatus, Contact, Invoice, Patient, Payment
 from services.privacy import data_export, erasure
 
@@ -97,6 +98,7 @@ class ContactDataRightsMixin:
                         contact_id=contact.id,
                         actor=staff_actor(),
                         now=utcnow(),
+                        media=media_store(current_app.config["ROSHNI"]),
                     )
                 if outcome.ok:
                     cancelled = done.counts.get("appointments_cancelled", 0)

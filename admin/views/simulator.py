@@ -32,7 +32,7 @@ from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
 from services.messaging.delivery import deliver_due_to_simulator
 from services.messaging.simulator import TEST_CONTACTS, simulator_phone
 
-MAX_TEXT = 1000  # the engine answers "too long" past 300; let staff try that too
+MAX_TEXT = 4096  # WhatsApp's body limit: the engine reads long messages (flows.engine)
 
 
 class SimulatorForm(FlaskForm):

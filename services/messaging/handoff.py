@@ -325,6 +325,42 @@ def refer_to_staff(
     return conversation
 
 
+def unanswered(
+    session: Session, *, clinic_id: int, conversations: list[Conversation]
+) -> dict[int, tuple[datetime, int]]:
+    """For chats in the staff queue: since when the patient has been waiting for staff
+    (the hand-off, or staff's last reply after it) and how many messages they sent since,
+    by conversation id. Two queries, however long the queue."""
+    waiting = {c.id: c.handoff_at for c in conversations if c.handoff_at is not None}
+    if not waiting:
+        return {}
+    oldest = min(waiting.values())
+    since = dict(waiting)
+    replies = session.execute(
+        select(OutboundMessage.idempotency_key, OutboundMessage.due_at).where(
+            OutboundMessage.clinic_id == clinic_id,
+            OutboundMessage.idempotency_key.startswith("staff_reply:"),
+            OutboundMessage.due_at >= oldest,
+        )
+    )
+    for key, due_at in replies:
+        conversation_id = int(key.split(":")[1]) if key.count(":") >= 2 else None
+        if conversation_id in since and due_at > since[conversation_id]:
+            since[conversation_id] = due_at
+    counts = dict.fromkeys(since, 0)
+    inbound = session.execute(
+        select(InboundMessage.conversation_id, InboundMessage.received_at).where(
+            InboundMessage.clinic_id == clinic_id,
+            InboundMessage.conversation_id.in_(list(since)),
+            InboundMessage.received_at > oldest,
+        )
+    )
+    for conversation_id, received_at in inbound:
+        if received_at > since[conversation_id]:
+            counts[conversation_id] += 1
+    return {cid: (since[cid], counts[cid]) for cid in since}
+
+
 # --- internals -----------------------------------------------------------------------------
 
 

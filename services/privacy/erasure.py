@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import unit_of_work
+from integrations.backup_storage import BackupStore
 from models import (
     Appointment,
     AppointmentStatus,
@@ -54,6 +55,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.locks import lock_in_clinic
+from services.messaging.media import forget_files, stored_keys
 from services.privacy.data_export import ContactRecords, audit_rows_about, contact_records
 from services.scheduling import appointments
 
@@ -104,10 +106,19 @@ def erased_patient_name(patient_id: int) -> str:
 
 
 def erase_contact(
-    session: Session, *, clinic_id: int, contact_id: int, actor: Actor, now: datetime
+    session: Session,
+    *,
+    clinic_id: int,
+    contact_id: int,
+    actor: Actor,
+    now: datetime,
+    media: BackupStore | None = None,
 ) -> Erasure:
-    """Erase the contact's personal data in ``clinic_id``, keeping the money records."""
+    """Erase the contact's personal data in ``clinic_id``, keeping the money records.
+    ``media``: the file storage, whose copies of files the contact sent are deleted once
+    the erasure has committed."""
     require_aware(now, "now")
+    files: set[str] = set()
     with unit_of_work(session):
         contact = lock_in_clinic(session, Contact, clinic_id, contact_id, what="contact")
         if contact.erased_at is not None:
@@ -147,6 +158,9 @@ def erase_contact(
                 reason=CANCEL_REASON,
             )
         counts["appointments_cancelled"] = len(upcoming)
+        files = stored_keys(
+            session, clinic_id, select(InboundMessage.id).where(records.owned(InboundMessage))
+        )
         counts |= _erase_messages(session, records)
         counts |= _erase_people(session, contact, patients, now)
         counts |= _erase_clinical_and_free_text(session, records, needles)
@@ -160,6 +174,9 @@ def erase_contact(
             entity=contact,
             after={"counts": counts},
         )
+    if media is not None:
+        counts["media_files_deleted"] = forget_files(session, media, clinic_id, files)
+        session.rollback()  # the check read after the commit; nothing to keep
     return Erasure(contact_id=contact_id, already_erased=False, counts=counts)
 
 

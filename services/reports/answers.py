@@ -40,7 +40,7 @@ from models import (
 from services.billing.payment_requests import uses_razorpay, uses_upi
 from services.clinics.answers import match_staff_answer, staff_answer_for_topic
 from services.messaging.catalogue import say
-from services.scheduling.availability import load_rules
+from services.scheduling.opening_hours import open_windows
 
 MAP_SEARCH = "https://www.google.com/maps/search/?api=1&query="
 CLOSURES_AHEAD = timedelta(days=21)  # "closures/holidays in the next weeks"
@@ -268,14 +268,6 @@ def _day_label(day: date, lang: str) -> str:
     return format_day(day, lang)
 
 
-def _active_therapist_ids(session: Session, clinic: Clinic) -> list[int]:
-    return list(
-        session.scalars(
-            select(Therapist.id).where(Therapist.clinic_id == clinic.id, Therapist.active.is_(True))
-        )
-    )
-
-
 def weekly_hours(session: Session, clinic: Clinic) -> dict[int, Windows]:
     """The clinic's usual week: for each weekday, when any active therapist works."""
     rows = session.execute(
@@ -291,12 +283,8 @@ def weekly_hours(session: Session, clinic: Clinic) -> dict[int, Windows]:
 
 def hours_on(session: Session, clinic: Clinic, day: date) -> Windows:
     """When the clinic is open on one date: weekly hours, extra hours and closures applied
-    exactly as the booking rules apply them (services.scheduling.availability)."""
-    therapist_ids = _active_therapist_ids(session, clinic)
-    if not therapist_ids:
-        return []
-    rules = load_rules(session, clinic.id, therapist_ids, day, day, None)
-    return _merge([(s, e) for tid in therapist_ids for _loc, s, e in rules.windows(tid, day)])
+    exactly as the booking rules apply them (services.scheduling.opening_hours)."""
+    return open_windows(session, clinic, day, day)[day]
 
 
 def _week_lines(week: dict[int, Windows], lang: str) -> list[str]:

@@ -24,7 +24,8 @@ from core import backup, migrate
 from core.clock import utcnow
 from core.config import Config
 from core.db import Database
-from integrations.backup_storage import LocalStore, S3Settings, open_store
+from core.storage import media_store
+from integrations.backup_storage import LocalStore, S3Settings, StorageError, open_store
 from jobs import backups as daily
 from models import Base, BookingSource, PaymentMethod, Relation, Role
 from services.audit import Actor
@@ -662,3 +663,20 @@ def test_an_unreachable_database_is_one_sentence_without_its_password(tmp_path):
         backup.restore(url, dump)
     assert "hunter2" not in str(refused.value)
     assert LocalStore(tmp_path).names() == [dump.name]
+
+
+def test_chat_media_is_kept_in_the_instance_folder_or_the_bucket_media_target_names(
+    tmp_path, s3_server, bucket
+):
+    local = media_store(Config.from_env(sqlite_env(tmp_path, "a.db")))
+    local.put_bytes(b"photo", "abc.jpg")
+    assert (tmp_path / "media" / "abc.jpg").read_bytes() == b"photo"
+    assert local.get_bytes("abc.jpg") == b"photo"
+
+    env = sqlite_env(tmp_path, "a.db", MEDIA_TARGET=f"s3://{bucket}/media", **s3_env(s3_server))
+    remote = media_store(Config.from_env(env))
+    remote.put_bytes(b"voice", "def.ogg")
+    assert remote.get_bytes("def.ogg") == b"voice"
+    assert remote.names() == ["def.ogg"]
+    with pytest.raises(StorageError, match=r"cannot download gone\.ogg"):
+        remote.get_bytes("gone.ogg")

@@ -243,12 +243,16 @@ def test_three_misses_offer_a_person(chat):
     assert "Having trouble? Reply *talk*" in chat.say("banana")
 
 
-def test_talk_to_the_clinic_hands_over_until_menu(chat, session):
+def test_talk_to_the_clinic_hands_over_until_the_patient_asks_for_the_menu(chat, session):
     onboard_parent(chat)
-    assert "asked someone at Roshni Clinic" in chat.say("talk")
+    assert "Someone from Roshni Clinic will reply here shortly" in chat.say("talk")
     assert session.scalar(select(Conversation)).handoff_at is not None
     assert chat.say("when can you call?") is None
-    assert "What would you like to do?" in chat.say("menu")
+    assert chat.say("hello?") is None  # still waiting: stays in the staff queue
+    assert session.scalar(select(Conversation)).handoff_at is not None
+    reply = chat.say("menu")
+    assert "no longer has this chat in its queue" in reply
+    assert "What would you like to do?" in reply
     assert session.scalar(select(Conversation)).handoff_at is None
 
 
@@ -293,9 +297,11 @@ def test_nasty_input_gets_a_sensible_reply(chat, session, text):
     assert count(session, Appointment) == 0
 
 
-def test_a_media_only_message_asks_for_text(chat):
+def test_a_file_of_a_kind_we_do_not_open_is_said_so_and_the_question_asked_again(chat):
     onboard_parent(chat)
-    assert "only read text" in chat.say("", num_media=1)
+    reply = chat.say("", num_media=1)  # no type declared: nothing we can open
+    assert "can't open that kind of file" in reply
+    assert "What would you like to do?" in reply
 
 
 def test_a_button_payload_means_the_same_as_typing_it(chat):

@@ -24,6 +24,7 @@ FLOW_ORDER = [
     "pending",
     "answers",
     "language",
+    "attachments",
     "dialog",
 ]
 

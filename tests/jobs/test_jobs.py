@@ -19,7 +19,9 @@ from sqlalchemy import select, update
 from core.clock import utcnow
 from jobs.runner import QUEUE, enqueue_due, tick
 from jobs.sweep import StepFailure
-from models import Clinic, OutboundMessage, OutboundStatus
+from models import Clinic, InboundMedia, MediaStatus, OutboundMessage, OutboundStatus
+from services.messaging.media import SentFile
+from tests.chat import Chat
 
 # The shared fixtures are imported by name so pytest finds them here; tests then take
 # them as parameters of the same name, which is what F811 would flag.
@@ -238,3 +240,24 @@ def test_one_clinics_unreadable_twilio_token_does_not_stop_the_others(
         (working.clinic_id, OutboundStatus.SENT),
         (working.clinic_id, OutboundStatus.SENT),
     ]
+
+
+def test_a_file_a_patient_sent_is_fetched_once_by_an_rq_worker(
+    runtime, queue, inprocess_worker, twilio, session, make_clinic, tmp_path
+):
+    clinic = make_clinic()
+    chat = Chat(session, clinic, now=utcnow())
+    url = twilio.add_media(b"%PDF-1.4 referral", "application/pdf")
+    chat.send("referral", files=(SentFile(url, "application/pdf"),))
+    assert "passed it to" in chat.last
+
+    enqueue_due(runtime, queue)
+    enqueue_due(runtime, queue)  # a second sweep before any worker ran
+    assert queue.count == 1
+    inprocess_worker()
+
+    session.rollback()
+    row = session.scalar(select(InboundMedia))
+    assert row.status is MediaStatus.FETCHED
+    assert (tmp_path / "media" / row.storage_key).read_bytes() == b"%PDF-1.4 referral"
+    assert len(twilio.media_fetches) == 1
