@@ -142,12 +142,10 @@ def _answer(turn: Turn, understood: Understanding, text: str) -> str:
         day=when.date if when else None,
         text=text,
     )
-    if found is None:
-        hand_to_staff(turn)
-        return turn.say("question_to_staff")
+    if found is None:  # passed on, with who will answer and roughly when
+        return f"{turn.say('question_to_staff')} {hand_to_staff(turn)}"
     if found.notify_staff:
-        hand_to_staff(turn)
-        return f"{found.text}\n\n{turn.say('question_to_staff')}"
+        return f"{found.text}\n\n{turn.say('question_to_staff')} {hand_to_staff(turn)}"
     return _resume(turn, found.text)
 
 
