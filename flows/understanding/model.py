@@ -7,6 +7,7 @@ from datetime import date, time
 from typing import Final
 
 from flows.parsing import When
+from services.clinics.answers import TOPICS as TOPICS  # what the clinic's data answers
 
 INTENTS: Final = (
     "book",
@@ -27,20 +28,6 @@ INTENTS: Final = (
     "help",
     "menu",
     "other",
-)
-TOPICS: Final = (
-    "fee",
-    "address",
-    "hours",
-    "open_day",
-    "services",
-    "online",
-    "therapists",
-    "therapist_gender",
-    "parking",
-    "payment_methods",
-    "cancellation_policy",
-    "reschedule_policy",
 )
 GENDERS: Final = ("female", "male")
 LANGUAGES: Final = ("en", "hi", "hinglish")
