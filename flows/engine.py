@@ -28,7 +28,6 @@ stores the message and sends the reply. All wording is in ``services.messaging.c
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -128,24 +127,6 @@ STOP_WORDS = {
     ),
 }
 START_WORDS = frozenset({"start", "unstop"})
-# "cancel" on WhatsApp means a session, from any state (on SMS it is an opt-out, above).
-CHANGE_WORDS = {
-    "cancel": frozenset(
-        {"cancel", "cancel appointment", "cancel my appointment", "cancel booking"}
-    ),
-    "reschedule": frozenset({"reschedule", "change time", "change my appointment", "move"}),
-}
-
-_DO = r"(?:karna|karni|karne|kar|karo|kardo|kar do|kijiye|karwana|करना|करनी|कर)"
-# A sentence asking to change one session: "cancel Anaya's Tuesday session", "Anaya ka
-# kal wala session cancel karna hai", "आरव का सेशन रद्द करना है".
-CHANGE_SENTENCES = {
-    "cancel": re.compile(rf"^cancel\b|\bcancel\s+{_DO}|रद्द|कैंसल", re.IGNORECASE),
-    "reschedule": re.compile(
-        rf"^(?:reschedule|move|shift|postpone)\b|\b(?:reschedule|shift|postpone)\s+{_DO}",
-        re.IGNORECASE,
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -246,13 +227,14 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
             return told
     if not text:
         return _reask_current(turn)
-    if word in TALK_WORDS:
+    understood = routing.understanding_for(turn, text)
+    if word in TALK_WORDS or understood.intent == "talk":
         return hand_to_staff(turn)
     asked = language.language_asked(text)
     if asked is not None:
         return language.change_language(turn, asked)
     if not _consented(turn.contact):
-        routing.keep_pending(turn, routing.understanding_for(turn, text), text)
+        routing.keep_pending(turn, understood, text)
         # The first messages decide the language (Devanagari → Hindi; Hinglish → one offer).
         offer = language.first_contact(turn, text)
         if conversation.state not in ("consent", "language") or word in MENU_WORDS:
@@ -262,9 +244,10 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return f"{reply}\n{offer}" if offer else reply
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
-    changed = _change_request(turn, text, word)
-    if changed is not None:
-        return changed
+    if understood.intent in ("cancel", "reschedule"):  # "cancel" on WhatsApp: a session
+        changed = routing.route(turn, understood, text)
+        if changed is not None:
+            return changed
     if (
         conversation.state not in RESTING_STATES
         and conversation.last_turn_at is not None
@@ -277,24 +260,10 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     handler = STATES.get(conversation.state)
     if handler is None:  # an unknown stored state (e.g. after a release): start clean
         return turn.goto("menu")
-    changed_course = routing.route(turn, routing.understanding_for(turn, text), text)
+    changed_course = routing.route(turn, understood, text)
     if changed_course is not None:
         return changed_course
     return handler.answer(turn, text)
-
-
-def _change_request(turn: Turn, text: str, word: str) -> str | None:
-    """ "cancel", "reschedule", or a sentence asking to change one session ("cancel
-    Anaya's Tuesday session"): the my-appointments form with what it names filled in."""
-    for intent, words in CHANGE_WORDS.items():
-        if word in words:
-            turn.data.pop("booking", None)
-            return my_appointments.start_my_appointments(turn, intent=intent)
-    for intent, pattern in CHANGE_SENTENCES.items():
-        if pattern.search(text):
-            # Only with a session named in it; otherwise the current question reads it.
-            return my_appointments.change_from_text(turn, intent, text)
-    return None
 
 
 def _after_a_pause(turn: Turn) -> str:

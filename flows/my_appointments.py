@@ -7,7 +7,6 @@ request the front desk approves (``services.scheduling.reschedule_requests``).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,12 +15,10 @@ from sqlalchemy.orm import joinedload
 
 from flows.booking import start_booking
 from flows.dialog import Turn, hand_to_staff, normalise, state
-from flows.names import mentioned
 from flows.parsing import PART_OF_DAY_WINDOWS, When, parse_when
 from models import Appointment, AppointmentStatus, Patient
 from services.errors import ServiceError
 from services.messaging.catalogue import reminder_choices
-from services.people import patients
 from services.scheduling.appointments import cancel_appointment, confirm_appointment
 from services.scheduling.availability import Slot, free_slots
 from services.scheduling.reschedule_requests import pending_request, request_reschedule
@@ -57,42 +54,6 @@ def start_my_appointments(
     if narrowed and fits:
         turn.data["my_only"] = [a.id for a in fits]
     return turn.goto("my_list")
-
-
-def change_from_text(turn: Turn, intent: str, text: str) -> str | None:
-    """ "cancel Anaya's Tuesday session", "reschedule APT-2026-000042": the form with what
-    the sentence names filled in; None when it names no patient, day or reference."""
-    contact = turn.contact
-    if contact is None:
-        return None
-    family = patients.active_patients(turn.session, contact)
-    named = mentioned(text, [p.name for p in family])
-    patient_id = family[named[0]].id if len(named) == 1 else None
-    match = _REFERENCE.search(text)
-    reference = f"APT-{match[1]}-{match[2]}" if match else None
-    day = None if reference else _day_in(turn, text)
-    if patient_id is None and day is None and reference is None:
-        return None
-    turn.data.pop("booking", None)
-    return start_my_appointments(
-        turn, intent=intent, patient_id=patient_id, day=day, reference=reference
-    )
-
-
-_REFERENCE = re.compile(r"\bAPT[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
-DAY_WINDOW = 3  # "next Tuesday", "25 Nov", "kal"
-
-
-def _day_in(turn: Turn, text: str) -> date | None:
-    """The first day the text names, read a few words at a time (the rest is not a date)."""
-    tokens = text.split()
-    for size in range(DAY_WINDOW, 0, -1):
-        for first in range(len(tokens) - size + 1):
-            part = " ".join(tokens[first : first + size])
-            when = parse_when(part, turn.now, date_order=turn.date_order)
-            if when is not None and when.date is not None:
-                return when.date
-    return None
 
 
 def _fits(

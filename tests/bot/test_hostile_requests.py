@@ -186,7 +186,7 @@ def test_search_posts_with_nul_bytes_are_refused(app, as_admin):
 
 # --- exports that cannot run formulas -------------------------------------------------------
 
-EVIL = '=HYPERLINK("http://evil","x")'
+EVIL = "=cmd|' /C calc'!A0"  # a DDE formula (a name may not hold a link since names are checked)
 
 
 def test_safe_cell_neutralises_text_that_starts_a_formula_and_leaves_numbers():
