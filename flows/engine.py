@@ -228,7 +228,8 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     if not text:
         return _reask_current(turn)
     understood = routing.understanding_for(turn, text)
-    if word in TALK_WORDS or understood.intent == "talk":
+    asks_a_name = conversation.state in routing.ONBOARDING_STATES  # any word may be a name
+    if word in TALK_WORDS or (understood.intent == "talk" and not asks_a_name):
         return hand_to_staff(turn)
     asked = language.language_asked(text)
     if asked is not None:

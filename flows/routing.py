@@ -75,7 +75,8 @@ def route(turn: Turn, understood: Understanding, text: str) -> str | None:
     if intent == "running_late":
         hand_to_staff(turn)
         return turn.say("late_noted")
-    if intent == "thanks" and understood.whole:
+    if intent == "thanks" and understood.whole and state not in ONBOARDING_STATES:
+        # (while a name is asked, "Dhanya" or "Meherbano" is a name, not a thank-you)
         return _resume(turn, turn.say("thanks_reply"))
     if intent not in FORMS or understood.choice is not None:
         return None

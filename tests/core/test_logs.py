@@ -194,10 +194,9 @@ def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
             whatsapp.say(PARENT_SAYS[0])
             services = whatsapp.say(PARENT_SAYS[2])
             services = whatsapp.say("1")  # book a session
-            whatsapp.say(_choice(services, "Assessment Session"))
-            whatsapp.say("1")  # any therapist
-            whatsapp.say("2")  # the second day offered
-            whatsapp.say("1")  # its first time
+            whatsapp.say(_choice(services, "Assessment Session"))  # one therapist: times
+            summary = whatsapp.say("2")  # the second time offered
+            assert "Please confirm" in summary and "₹1,200" in summary, summary
             booked = whatsapp.say("1")  # confirm
             assert "Assessment Session" in booked or "pay" in booked.lower(), booked
 

@@ -134,3 +134,11 @@ def test_a_request_for_oneself_registers_the_writer_as_the_patient(london, sessi
     assert (patient.name, patient.relation) == ("Tom Baker", Relation.SELF)
     assert "Wed 25 Nov" in offer
     assert session.scalar(select(Appointment)) is None  # nothing booked without a yes
+
+
+@pytest.mark.parametrize("name", ["Dhanya Rao", "Meherbano", "Dhanya"])
+def test_a_name_that_reads_like_thanks_is_taken_as_a_name(chat, session, name):
+    chat.script("hi", "1")
+    reply = chat.say(name)
+    assert "Who are the sessions for?" in reply
+    assert session.scalar(select(Contact)).name == name
