@@ -55,7 +55,7 @@ from sqlalchemy import func, select
 
 from bench.harness import Client, Ledger, Stack, stack
 from bench.reminders import seed as seed_reminders
-from bench.webhook import BOOKED, SLOT_TAKEN, check_bookings, conversation
+from bench.webhook import BOOKED, SLOT_TAKEN, booking_days, check_bookings, conversation
 from core.clock import utcnow
 from core.db import Database
 from jobs.runner import QUEUE, SWEEP_EVERY, enqueue_due
@@ -409,9 +409,10 @@ def scenario_last_slot(s: Stack, contacts: int = 50, clients: int = 8) -> Result
     starts_before = set(chat_booking_starts(s))
     last_slot = leave_one_slot(s)
     phones = [f"+9196{n:08d}" for n in range(contacts)]
-    # Speech (one therapist), any therapist, the second day offered (a whole day: the
-    # offered times cannot move while the contacts walk), its first time: "confirm?".
-    to_confirm = conversation(1, 2)[:-1]
+    # Speech (one therapist), the prepared day typed (it lists its one free time; the
+    # offered times cannot move while the contacts walk), that time: "confirm?".
+    day = last_slot.astimezone(ZoneInfo(CLINIC.timezone)).date()
+    to_confirm = conversation(1, day)[:-1]
 
     def reach_confirm(phone: str) -> bool:
         client = Client(s.port, ledger)
@@ -484,8 +485,8 @@ def scenario_many_bookings(s: Stack, contacts: int = 100) -> Result:
             start.wait(timeout=BARRIER_TIMEOUT)
             # Three services x three days x the first six times offered: people choose
             # different times, and neighbours (15 minutes apart) still collide.
-            service, day, time = n % 3 + 1, n // 3 % 3 + 1, n // 9 % TIMES_CHOSEN + 1
-            messages = conversation(service, day)
+            service, day, time = n % 3 + 1, n // 3 % 3, n // 9 % TIMES_CHOSEN + 1
+            messages = conversation(service, booking_days(CLINIC.timezone)[day])
             messages[-2] = str(time)
             ok, reply = walk(client, phone, messages)
             collisions = 0

@@ -62,7 +62,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -88,7 +88,7 @@ CLINIC_NUMBER = f"whatsapp:{CLINIC.whatsapp}"
 PHONE_PREFIX = "+9198700"  # + five digits: +9198700xxxxx
 WARMUP_PREFIX = "+9198799"
 SERVICES_USED = 3  # menu numbers 1-3: speech, occupational, physio, one therapist each
-DAYS_OFFERED = 3  # flows.booking offers the first three days with room
+DAYS_OFFERED = 3  # the contacts spread over the next three weekdays
 BOOKED = "✅ Booked!"
 SLOT_TAKEN = "that time was just taken"
 RETRIES = 2  # after a collision, take the first alternative this many times at most
@@ -100,11 +100,24 @@ TARGET_P95_RATIO = 4.0
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def conversation(service: int, day: int) -> list[str]:
-    """tests/flows/test_conversation.py's booking, for one service (1-3) and offered day (1-3)."""
+def conversation(service: int, day: date) -> list[str]:
+    """tests/flows/test_conversation.py's booking, for one service (1-3) on one day."""
     onboarding = ["hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019"]
-    # book; service; any therapist; day; first free time; confirm
-    return [*onboarding, "1", str(service), "1", str(day), "1", "1"]
+    # book; service (one therapist each: no "with whom?"); the day typed, which lists its
+    # times; the first of them; confirm
+    return [*onboarding, "1", str(service), f"{day.day} {day:%b}", "1", "1"]
+
+
+def booking_days(zone: str = "Asia/Kolkata", count: int = DAYS_OFFERED) -> list[date]:
+    """The next ``count`` weekdays from tomorrow in the clinic's zone (the demo clinics are
+    open Monday to Friday): the days the contacts book on."""
+    days: list[date] = []
+    day = datetime.now(ZoneInfo(zone)).date()
+    while len(days) < count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days.append(day)
+    return days
 
 
 # --- results ---------------------------------------------------------------------------
@@ -529,8 +542,8 @@ def talk(client: Client, phase: Phase, phone: str, messages: list[str]) -> tuple
 
 def book(client: Client, phase: Phase, outcomes: Outcomes, index: int, phone: str) -> None:
     """One parent's whole booking; a lost slot is retried with the first alternative."""
-    service, day = index % SERVICES_USED + 1, index // SERVICES_USED % DAYS_OFFERED + 1
-    reply, ok = talk(client, phase, phone, conversation(service, day))
+    service, day = index % SERVICES_USED + 1, index // SERVICES_USED % DAYS_OFFERED
+    reply, ok = talk(client, phase, phone, conversation(service, booking_days()[day]))
     collisions = 0
     while ok and SLOT_TAKEN in reply and collisions < RETRIES:
         collisions += 1
