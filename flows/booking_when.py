@@ -20,8 +20,8 @@ from flows.free_times import (
     nearest_to_clock,
     spread,
 )
-from models import Patient, Service, Therapist
-from services.scheduling.availability import Slot, free_slots
+from models import Patient, Service
+from services.scheduling.availability import Slot, free_slots, load_context
 
 NEAREST_OFFERED = 3
 
@@ -63,22 +63,24 @@ def _what(turn: Turn) -> str:
     data = booking(turn)
     if not data.pop("echo", False):
         return ""
-    service = turn.session.get(Service, data.get("service_id"))
     patient = turn.session.get(Patient, data.get("patient_id") or 0)
-    if service is None or patient is None or data.get("reschedule_id"):
+    if data.get("service_id") is None or patient is None or data.get("reschedule_id"):
         return ""
-    therapist = turn.session.get(Therapist, data.get("therapist_id") or 0)
+    therapist_id = data.get("therapist_id")
+    # The therapist's own length and price where they have one: the booking's own rule.
+    ctx = load_context(turn.session, turn.clinic.id, data["service_id"], therapist_id)
+    offer = ctx.offers.get(therapist_id) if therapist_id else None
     what = turn.say(
         "when_for",
-        service=service.name,
+        service=ctx.service.name,
         patient=patient.name,
-        minutes=service.duration_minutes,
-        price=turn.money(service.price_minor),
+        minutes=offer.duration_minutes if offer else ctx.service.duration_minutes,
+        price=turn.money(offer.price_minor if offer else ctx.service.price_minor),
     )
-    if therapist is None:
+    if offer is None:
         return what
     data["said_back"] = True  # everything but the time was said: a picked time books it
-    return turn.say("when_with", what=what, therapist=therapist.name)
+    return turn.say("when_with", what=what, therapist=offer.name)
 
 
 def _times(turn: Turn) -> str:

@@ -6,8 +6,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import Appointment, Channel, Clinic, Contact, Conversation, Patient, Relation
+from models import (
+    Appointment,
+    Channel,
+    Clinic,
+    Contact,
+    Conversation,
+    Patient,
+    Relation,
+    Service,
+    Therapist,
+    TherapistServiceOverride,
+)
 from roshni.demo import DEMO_CLINICS, seed_clinic
+from services.audit import Actor
+from services.clinics import catalog
 from tests.chat import Chat
 from tests.conftest import NOW  # Mon 23 Nov 2026, 09:00 in Kolkata
 
@@ -142,3 +155,23 @@ def test_a_name_that_reads_like_thanks_is_taken_as_a_name(chat, session, name):
     reply = chat.say(name)
     assert "Who are the sessions for?" in reply
     assert session.scalar(select(Contact)).name == name
+
+
+def test_the_time_list_says_the_therapists_own_price_that_a_tap_books(chat, session, clinic):
+    speech = session.scalar(select(Service).where(Service.name == "Speech Therapy Session"))
+    priya = session.scalar(select(Therapist).where(Therapist.name == "Dr. Priya Nair"))
+    catalog.save_record(
+        session,
+        TherapistServiceOverride(
+            therapist_id=priya.id, service_id=speech.id, price_minor=95000, duration_minutes=60
+        ),
+        clinic_id=clinic.id,
+        actor=Actor.system(),
+        before=None,
+    )
+    onboarded(chat)
+    offer = chat.say("book speech therapy for Aarav tomorrow")
+    assert "(60 min, ₹950) with Dr. Priya Nair" in offer
+    booked = chat.say("1")
+    assert "✅ Booked!" in booked and "₹950" in booked
+    assert session.scalar(select(Appointment)).price_minor == 95000
