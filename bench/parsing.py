@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time as clock
 from collections.abc import Callable
 from datetime import datetime
 from unittest import mock
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from bench.sampling import Kinds, timed, weighted_sample
 from flows import parsing
 from flows.parsing import parse_when
 
@@ -84,7 +84,7 @@ def _english(rnd: random.Random) -> str:
 def build_sample(size: int, seed: int) -> list[tuple[str, str]]:
     """``size`` (kind, message) pairs, always the same for the same seed."""
     rnd = random.Random(seed)
-    kinds: list[tuple[str, float, Callable[[], str]]] = [
+    kinds: Kinds = [
         ("english date/time", 0.33, lambda: _english(rnd)),
         ("hinglish/devanagari", 0.16, lambda: rnd.choice(HINGLISH)),
         ("menu digit", 0.22, lambda: str(rnd.randint(1, 9))),
@@ -93,22 +93,7 @@ def build_sample(size: int, seed: int) -> list[tuple[str, str]]:
         ("long message", 0.06, lambda: (LONG * 4)[: rnd.randint(80, 1000)]),
         ("10,000 chars", 0.01, lambda: rnd.choice("x5🙂 ") * 10_000),
     ]
-    weights = [weight for _, weight, _ in kinds]
-    sample = []
-    for _ in range(size):
-        kind, _, make = rnd.choices(kinds, weights)[0]
-        sample.append((kind, make()))
-    return sample
-
-
-def _timed(function: Callable[[str], object], messages: list[str]) -> list[float]:
-    """Seconds per message, one pass in order."""
-    seconds = []
-    for message in messages:
-        started = clock.perf_counter()
-        function(message)
-        seconds.append(clock.perf_counter() - started)
-    return seconds
+    return weighted_sample(kinds, size, rnd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         understood = sum(ours(message) is not None for message in messages)
     theirs = sum(dateparser.parse(message) is not None for message in messages)
 
-    ours_s = _timed(ours, messages)
-    theirs_s = _timed(dateparser.parse, messages)
+    ours_s = timed(ours, messages)
+    theirs_s = timed(dateparser.parse, messages)
 
     n = len(messages)
     print(

@@ -19,9 +19,9 @@ import argparse
 import random
 import statistics
 import sys
-import time as clock
 from collections.abc import Callable
 
+from bench.sampling import Kinds, timed, weighted_sample
 from flows.parsing import parse_when
 from flows.understanding import understand
 from flows.understanding.evaluate import EVALUATION_NOW, EVALUATION_VOCABULARY
@@ -45,28 +45,13 @@ def build_sample(size: int, seed: int) -> list[tuple[str, str]]:
     """``size`` (kind, message) pairs, always the same for the same seed."""
     rnd = random.Random(seed)
     labelled = [e.text for name in (*TRAIN_FILES, "heldout") for e in load(name)]
-    kinds: list[tuple[str, float, Callable[[], str]]] = [
+    kinds: Kinds = [
         ("labelled example", 0.80, lambda: rnd.choice(labelled)),
         ("digit/emoji/junk", 0.14, lambda: rnd.choice(JUNK)),
         ("long (80-1600 chars)", 0.05, lambda: (LONG * 4)[: rnd.randint(80, 1600)]),
         ("10,000 chars", 0.01, lambda: rnd.choice("x5🙂 ") * 10_000),
     ]
-    weights = [weight for _, weight, _ in kinds]
-    sample = []
-    for _ in range(size):
-        kind, _, make = rnd.choices(kinds, weights)[0]
-        sample.append((kind, make()))
-    return sample
-
-
-def _timed(function: Callable[[str], object], messages: list[str]) -> list[float]:
-    """Seconds per message, one pass in order."""
-    seconds = []
-    for message in messages:
-        started = clock.perf_counter()
-        function(message)
-        seconds.append(clock.perf_counter() - started)
-    return seconds
+    return weighted_sample(kinds, size, rnd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     for function in functions.values():  # warm-up, untimed (imports, caches, dateparser)
         for message in messages:
             function(message)
-    timings = {name: _timed(function, messages) for name, function in functions.items()}
+    timings = {name: timed(function, messages) for name, function in functions.items()}
 
     n = len(messages)
     print(f"understand: {n:,} inbound messages (seed {args.seed}), now = {EVALUATION_NOW}")
