@@ -56,7 +56,7 @@ class Persona:
     before: tuple[str, ...] = ()  # an earlier conversation (a returning patient's first booking)
 
 
-NEW_DIGITS_EN = ("hi", "1", "Asha Verma", "2", "Aarav, 12/03/2019", "1", "1", "1", "1", "1", "1")
+NEW_DIGITS_EN = ("hi", "1", "Asha Verma", "Aarav, 12/03/2019", "1", "1", "1", "1", "1")
 PERSONAS = (
     Persona("English, digits", "new, digits", "roshni", NEW_DIGITS_EN),
     Persona("English, digits, SMS", "new, digits", "sunrise", NEW_DIGITS_EN, Channel.SMS),

@@ -12,8 +12,9 @@ therapist never asks "With whom?".
 
 The "when" slot's question is ``flows.booking_when`` (free times chosen by
 ``flows.free_times``); the summary to confirm and the booking itself are
-``flows.booking_confirm``. Whatever was understood is echoed back in the
-confirmation before anything is booked.
+``flows.booking_confirm``. What is being booked is said back above the free times;
+with the therapist known, a picked time books at once unless the summary would add
+something (a payment in advance, a group, a move of a session): then it is confirmed.
 """
 
 from __future__ import annotations
@@ -403,7 +404,7 @@ def ask_confirm(turn: Turn) -> str:
     """The summary to confirm; none when the time list already said everything but the
     time (a sentence's booking, CONVERSATION.md) and nothing is left to surprise: no
     payment in advance, no group, no move of an existing session."""
-    if booking(turn).pop("said_back", False) and nothing_to_add(turn):
+    if booking(turn).get("said_back") and nothing_to_add(turn):
         return book(turn)
     text = summary(turn, "confirm_booking")
     return turn.offer(text, [("confirm", turn.say("confirm")), ("change", turn.say("change"))])

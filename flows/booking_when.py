@@ -20,7 +20,7 @@ from flows.free_times import (
     nearest_to_clock,
     spread,
 )
-from models import Patient, Service
+from models import Location, Patient, Service
 from services.scheduling.availability import Slot, free_slots, load_context
 
 NEAREST_OFFERED = 3
@@ -58,10 +58,11 @@ def ask_when(turn: Turn) -> str:
 
 
 def _what(turn: Turn) -> str:
-    """ "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair", once, when
-    the form was filled from a sentence (``echo``): what was understood is said back."""
+    """ "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair", once per
+    form (again after any of them changes): with the therapist known, everything but the
+    time has been said, so a picked time books without a summary to confirm."""
     data = booking(turn)
-    if not data.pop("echo", False):
+    if data.get("said_back"):
         return ""
     patient = turn.session.get(Patient, data.get("patient_id") or 0)
     if data.get("service_id") is None or patient is None or data.get("reschedule_id"):
@@ -79,7 +80,7 @@ def _what(turn: Turn) -> str:
     )
     if offer is None:
         return what
-    data["said_back"] = True  # everything but the time was said: a picked time books it
+    data["said_back"] = True
     return turn.say("when_with", what=what, therapist=offer.name)
 
 
@@ -168,8 +169,13 @@ def offer_slots(turn: Turn, prompt: str, slots: list[Slot], with_day: bool) -> s
     service = turn.session.get(Service, booking(turn)["service_id"])
     group = service is not None and service.capacity > 1
 
+    places = {s.location_id for s in slots}
+
     def label(slot: Slot) -> str:
         text = turn.when(slot.start) if with_day else turn.time(slot.start)
+        if len(places) > 1:  # where, too, since a tap may book it without a summary
+            location = turn.session.get(Location, slot.location_id)
+            text += f" · {location.name}" if location else ""
         if group:
             text += turn.say("seats_left", seats=slot.seats_left)
         return text
@@ -217,5 +223,6 @@ def back_to_menu(turn: Turn, message: str) -> str:
 
 
 def forget_time(data: dict[str, Any]) -> None:
-    for key in WHEN_KEYS:
+    """The chosen time is gone; so is what was said back, to be said again with the times."""
+    for key in (*WHEN_KEYS, "said_back"):
         data.pop(key, None)

@@ -31,9 +31,14 @@ from services.people import patients
 
 
 def ask_consent(turn: Turn) -> str:
+    """The privacy notice; its yes also says who the sessions are for, unless the first
+    message said so or the number is known already (one tap fewer for a new guardian)."""
+    if pending.whom_known(turn) or turn.contact is not None:
+        yes = [("yes", turn.say("consent_yes"))]
+    else:
+        yes = [("child", turn.say("consent_yes_child")), ("self", turn.say("consent_yes_self"))]
     return turn.offer(
-        f"{greeting(turn)} {turn.say('privacy')}",
-        [("yes", turn.say("consent_yes")), ("no", turn.say("consent_no"))],
+        f"{greeting(turn)} {turn.say('privacy')}", [*yes, ("no", turn.say("consent_no"))]
     )
 
 
@@ -44,8 +49,10 @@ def answer_consent(turn: Turn, text: str) -> str:
         turn.conversation.state = "new"
         phone = turn.clinic.phone or turn.clinic.name
         return turn.say("consent_declined", clinic_phone=phone)
-    if choice != "yes":
-        return turn.miss(turn.say("choose_number", count=2))
+    if choice in ("child", "self"):
+        pending.say_whom(turn, child=choice == "child")
+    elif choice != "yes":
+        return turn.miss(turn.say("choose_number", count=turn.choice_count()))
     # Staff may have added this number since the chat began: find it before creating.
     contact = turn.contact or patients.find_contact(
         turn.session, turn.clinic.id, turn.conversation.phone
@@ -118,7 +125,8 @@ def _after_name(turn: Turn) -> str:
         return turn.goto("patient_dob")
     if kept.get("for_child"):
         turn.data["new_patient"] = {"relation": Relation.CHILD.value}
-        return turn.goto("patient_name")
+        name = greeting_name(turn.contact.name if turn.contact else None)
+        return f"{turn.say('nice_to_meet', name=name)} {turn.goto('patient_name')}"
     if kept.get("for_self"):
         return _register_self(turn)
     return turn.goto("ask_for_whom")
@@ -237,7 +245,8 @@ def _register(turn: Turn, born: date) -> str:
     waiting = turn.data.get("booking")
     if added and waiting is not None and waiting.get("awaiting_patient"):
         return f"{said}\n" + continue_with_patient(turn, added[0])
-    return f"{said}\n{_onward(turn)}"
+    first = bool(added) and len(patients.active_patients(turn.session, contact)) == len(added)
+    return f"{said}\n{_onward(turn, first=first)}"
 
 
 def _register_self(turn: Turn) -> str:
@@ -253,14 +262,18 @@ def _register_self(turn: Turn) -> str:
             actor=turn.actor,
             today=turn.now.date(),
         )
-    return _onward(turn)
+    return _onward(turn, first=True)
 
 
-def _onward(turn: Turn) -> str:
-    """After onboarding: the booking a first message asked for, else the menu."""
+def _onward(turn: Turn, *, first: bool = False) -> str:
+    """After onboarding: the booking a first message asked for; after a first registration
+    the booking itself (what nearly every new contact came for, *menu* for the rest); else
+    the menu."""
     slots = pending.take_slots(turn)
     if slots is not None:
-        return start_booking(turn, **slots, echo=True)
+        return start_booking(turn, **slots)
+    if first:
+        return f"{turn.say('first_booking')}\n{start_booking(turn)}"
     return turn.goto("menu")
 
 

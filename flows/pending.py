@@ -34,6 +34,17 @@ def keep(
     }
 
 
+def say_whom(turn: Turn, *, child: bool) -> None:
+    """The consent's answer said who the sessions are for ("Yes, for my child")."""
+    kept = turn.data.setdefault(KEY, {})  # no "slots": nothing was asked for yet
+    kept["for_child" if child else "for_self"] = True
+
+
+def whom_known(turn: Turn) -> bool:
+    kept = peek(turn)
+    return bool(kept.get("for_self") or kept.get("for_child") or kept.get("child"))
+
+
 def peek(turn: Turn) -> dict[str, Any]:
     """What is kept ({} when nothing is)."""
     return turn.data.get(KEY) or {}
@@ -46,7 +57,7 @@ def drop(turn: Turn) -> None:
 def take_slots(turn: Turn) -> dict[str, Any] | None:
     """The kept booking slots, once, with their dates and times restored (None: nothing kept)."""
     kept = turn.data.pop(KEY, None)
-    if not kept:
+    if not kept or "slots" not in kept:
         return None
     restored: dict[str, Any] = {}
     for key, value in kept.get("slots", {}).items():

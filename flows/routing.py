@@ -85,10 +85,9 @@ def route(turn: Turn, understood: Understanding, text: str) -> str | None:
         return None
     if intent == "book":
         slots = booking_slots(understood)
-        echo = {"echo": True} if slots else {}  # say back what the sentence was read as
         if state.startswith("book_"):  # a step of the booking form: the message fills it
-            return booking.fill_booking(turn, **slots, **echo)
-        return booking.start_booking(turn, **slots, **echo)
+            return booking.fill_booking(turn, **slots)
+        return booking.start_booking(turn, **slots)
     if intent != "pay" and not state.startswith("my_") and state != "reminder":
         turn.data.pop("booking", None)
         return my_appointments.start_my_appointments(turn, **change_slots(understood))
