@@ -209,7 +209,7 @@ class ConversationMachine(RuleBasedStateMachine):
     @rule(index=chats, child=st.booleans())
     def register(self, index: int, child: bool) -> None:
         """Consent, name and the first patient (a no-op detour once registered)."""
-        script = ["hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019"]
+        script = ["hi", "1", "Asha Verma", "Aarav", "12/03/2019"]  # 1: yes, for my child
         for text in script if child else ["hi", "yes", "Ravi Kumar", "1"]:
             self.send(index, text)
 
