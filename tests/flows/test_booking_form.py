@@ -36,6 +36,8 @@ from tests.conftest import NOW, SYSTEM
 
 TUE, WED, SUN = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 29)
 CHANNELS = [Channel.WHATSAPP, Channel.SMS]
+# What is being booked, said above the free times once the therapist is known.
+SPEECH = "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair\n"
 
 
 def demo(session, slug: str) -> Clinic:
@@ -55,10 +57,11 @@ def sunrise(session):
 
 
 def registered(session, clinic: Clinic, channel: Channel = Channel.WHATSAPP, **kw) -> Chat:
-    """A guardian with one child, at the menu."""
+    """A guardian with one child, just registered: at the first booking's "Which therapy?"."""
     phone = "+447911123456" if clinic.slug == "sunrise" else "+919876543210"
     chat = Chat(session, clinic, now=NOW, channel=channel, phone=kw.get("phone", phone))
-    chat.script("hi", "1", kw.get("name", "Asha Verma"), "2", "Aarav", "12/03/2019")
+    reply = chat.script("hi", "1", kw.get("name", "Asha Verma"), "Aarav", "12/03/2019")
+    assert "Aarav is registered. ✅" in reply and "Which therapy?" in reply
     return chat
 
 
@@ -152,9 +155,10 @@ def test_a_taken_time_is_said_with_the_nearest_free_ones(session, roshni):
     first.say("1")
     second = registered(session, roshni, phone="+919876543299", name="Ravi Kumar")
     reply = enter(session, second, service_id=speech, day=WED, at=time(11))
-    assert reply.startswith("Wed 25 Nov, 11:00 am is not free. The nearest free times:")
+    assert reply.startswith(SPEECH + "Wed 25 Nov, 11:00 am is not free. The nearest free times:")
     assert options(reply) == ["10:00 am", "10:15 am", "11:45 am"]
-    assert "Please confirm" in second.say("2")
+    booked = second.say("2")  # what was said back above the times: the tap books it
+    assert "✅ Booked!" in booked and "Wed 25 Nov, 10:15 am" in booked
 
 
 def test_a_closed_day_and_a_day_past_are_said_never_a_dead_end(session, roshni):
@@ -162,23 +166,25 @@ def test_a_closed_day_and_a_day_past_are_said_never_a_dead_end(session, roshni):
     speech = service_id(session, roshni, "Speech Therapy Session")
     closed = enter(session, chat, service_id=speech, day=SUN, part="evening")
     assert closed.startswith(
-        "Sun 29 Nov there is nothing free.\nFree on Mon 30 Nov in the evening:"
+        SPEECH + "Sun 29 Nov there is nothing free.\nFree on Mon 30 Nov in the evening:"
     )
     assert options(closed) == ["4:00 pm", "4:15 pm", "4:30 pm", "4:45 pm", "5:00 pm", "5:15 pm"]
     past = enter(session, chat, service_id=speech, day=date(2026, 11, 20))
-    assert past.startswith("That day has already passed.")
+    assert past.startswith(SPEECH + "That day has already passed.")
     assert "When would suit you?" in past and len(options(past)) == 6
     beyond = enter(session, chat, service_id=speech, day=date(2027, 3, 1))
-    assert beyond.startswith("We can book up to 30 days ahead.")
+    assert beyond.startswith(SPEECH + "We can book up to 30 days ahead.")
 
 
 def test_a_message_mid_form_fills_its_slots_and_moves_on(session, roshni):
     chat = registered(session, roshni)
-    assert "Which therapy?" in chat.say("1")
+    assert "Which therapy?" in chat.last
     reply = enter(
         session, chat, fill_booking, service_id=service_id(session, roshni, "Physiotherapy Session")
     )
-    assert "When would suit you?" in reply
+    assert reply.startswith(
+        "Physiotherapy Session for Aarav (45 min, ₹700) with Dr. Kavya Rao\nWhen would suit you?"
+    )
     summary = enter(session, chat, fill_booking, day=TUE, at=time(17))
     assert (
         "Physiotherapy Session for Aarav\nwith Dr. Kavya Rao, Tue 24 Nov, 5:00–5:45 pm" in summary
@@ -191,9 +197,9 @@ def test_a_message_mid_form_fills_its_slots_and_moves_on(session, roshni):
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_free_times_are_spread_over_days_and_parts_of_the_day(session, roshni, channel):
     chat = registered(session, roshni, channel)
-    chat.say("1")
     times = chat.say("1")  # speech: its only therapist is not asked about
     assert "With whom?" not in times
+    assert times.startswith(SPEECH + "When would suit you? The nearest free times:")
     assert options(times) == [
         "Mon 23 Nov, 11:15 am",
         "Mon 23 Nov, 12:00 pm",
@@ -203,16 +209,16 @@ def test_free_times_are_spread_over_days_and_parts_of_the_day(session, roshni, c
         "Tue 24 Nov, 4:00 pm",
     ]
     day = chat.say("wed")
-    assert day.startswith("Free on Wed 25 Nov:")
+    assert day.startswith(SPEECH + "Free on Wed 25 Nov:")
     # Across the day, not its first eight quarter hours.
     assert options(day) == ["9:00 am", "10:00 am", "12:00 pm", "1:00 pm", "4:00 pm", "5:00 pm"]
 
 
 def test_after_four_offers_evening_times_on_distinct_days(session, roshni):
     chat = registered(session, roshni)
-    chat.script("1", "1")
+    chat.say("1")
     reply = chat.say("after 4")
-    assert reply.startswith("When would suit you? The nearest free times after 4:00 pm:")
+    assert reply.startswith(SPEECH + "When would suit you? The nearest free times after 4:00 pm:")
     assert options(reply) == [
         "Mon 23 Nov, 4:00 pm",
         "Tue 24 Nov, 4:00 pm",
@@ -222,21 +228,21 @@ def test_after_four_offers_evening_times_on_distinct_days(session, roshni):
         "Mon 30 Nov, 4:00 pm",
     ]
     tomorrow = chat.say("tomorrow evening")
-    assert tomorrow.startswith("Free on Tue 24 Nov in the evening:")
+    assert tomorrow.startswith(SPEECH + "Free on Tue 24 Nov in the evening:")
     assert options(tomorrow)[:2] == ["4:00 pm", "4:15 pm"]
-    assert "Tue 24 Nov, 4:15–5:00 pm" in chat.say("2")
+    booked = chat.say("2")
+    assert "✅ Booked!" in booked and "Tue 24 Nov, 4:15 pm" in booked
 
 
 def test_asap_and_a_bare_time_choose_the_first_fitting_time(session, roshni):
     chat = registered(session, roshni)
-    chat.script("1", "1")
+    chat.say("1")
     assert "Mon 23 Nov, 11:15 am–12:00 pm" in chat.say("asap")
     assert "Mon 23 Nov, 5:00–5:45 pm" in chat.say("5pm")  # "actually 5pm", at the confirm
 
 
 def test_the_london_clinic_skips_its_only_speech_therapist_too(session, sunrise):
     chat = registered(session, sunrise, Channel.SMS)
-    chat.say("1")
     times = chat.say("1")  # Speech and Language Therapy: Emma Clarke only
     assert "With whom?" not in times
     assert options(times)[0] == "Mon 23 Nov, 9:00 am"  # 03:30 in London: the day is free
@@ -252,7 +258,7 @@ def test_the_london_clinic_skips_its_only_speech_therapist_too(session, sunrise)
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_a_returning_patient_books_the_same_again_in_three_messages(session, roshni, channel):
     chat = registered(session, roshni, channel)
-    chat.script("1", "1", "tomorrow 5pm", "1")  # Tue 24 Nov, 5 pm with Dr. Priya Nair
+    chat.script("1", "tomorrow 5pm", "1")  # Tue 24 Nov, 5 pm with Dr. Priya Nair
     chat.wait(timedelta(hours=2))
     sent = len(chat.transcript)
     chat.say("hi")
@@ -268,7 +274,7 @@ def test_a_returning_patient_books_the_same_again_in_three_messages(session, ros
 
 def test_choosing_something_else_opens_the_form(session, roshni):
     chat = registered(session, roshni)
-    chat.script("1", "1", "tomorrow 5pm", "1")
+    chat.script("1", "tomorrow 5pm", "1")
     chat.say("1")
     assert "Which therapy?" in chat.say("2")
 
@@ -278,14 +284,12 @@ def test_choosing_something_else_opens_the_form(session, roshni):
 
 def test_group_sessions_say_what_the_group_is_and_the_seats_left(session, roshni):
     first = registered(session, roshni)
-    first.say("1")
     times = first.say("4")  # Group Speech Therapy, six seats
     assert options(times)[0] == "Mon 23 Nov, 11:15 am · 6 seats left"
     summary = first.say("1")
     assert "A group session for up to 6: 6 seats left." in summary
     assert "✅ Booked!" in first.say("1")
     second = registered(session, roshni, phone="+919876543299", name="Ravi Kumar")
-    second.say("1")
     assert options(second.say("4"))[0] == "Mon 23 Nov, 11:15 am · 5 seats left"
     summary = second.say("1")
     assert "Group Speech Therapy for Aarav" in summary
@@ -295,7 +299,6 @@ def test_group_sessions_say_what_the_group_is_and_the_seats_left(session, roshni
 
 def test_a_prepaid_session_states_the_amount_before_the_patient_confirms(session, roshni):
     chat = registered(session, roshni)
-    chat.say("1")
     chat.say("5")  # Assessment Session: paid in advance (UPI at this clinic)
     summary = chat.say("wed 10am")
     assert "Assessment Session for Aarav" in summary
@@ -316,15 +319,15 @@ def test_the_time_question_is_asked_in_hindi(session, roshni):
     contact = session.scalar(select(Conversation)).contact
     contact.language = "hi"
     session.commit()
-    chat.say("1")
     reply = chat.say("1")
-    assert reply.startswith("आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय:")
-    assert chat.say("kal shaam").startswith("मंगल, 24 नव॰ शाम के खाली समय:")
+    what = "Aarav के लिए Speech Therapy Session (45 मिनट, ₹800), Dr. Priya Nair के साथ\n"
+    assert reply.startswith(what + "आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय:")
+    assert chat.say("kal shaam").startswith(what + "मंगल, 24 नव॰ शाम के खाली समय:")
 
 
 def test_another_time_for_the_same_session_is_understood_at_the_offer(session, roshni):
     chat = registered(session, roshni)
-    chat.script("1", "1", "tomorrow 5pm", "1")
+    chat.script("1", "tomorrow 5pm", "1")
     assert "Same as last time?" in chat.say("1")
     summary = chat.say("wed 10am")
     assert summary.startswith("Please confirm:\nSpeech Therapy Session for Aarav")
@@ -340,7 +343,10 @@ def test_candidate_days_and_a_before_window_narrow_the_offer(session, roshni):
         days=[WED, date(2026, 11, 27)],
         before=time(10),
     )
-    assert reply.startswith("When would suit you? The nearest free times before 10:00 am:")
+    assert reply.startswith(
+        "Physiotherapy Session for Aarav (45 min, ₹700) with Dr. Kavya Rao\n"
+        "When would suit you? The nearest free times before 10:00 am:"
+    )
     assert options(reply) == [
         "Wed 25 Nov, 9:00 am",
         "Wed 25 Nov, 9:15 am",
@@ -370,7 +376,6 @@ def test_a_gender_asked_for_narrows_the_therapists_and_one_left_is_not_asked(ses
     session.commit()
     speech = service_id(session, roshni, "Speech Therapy Session")
     chat = registered(session, roshni)
-    chat.say("1")
     assert "1. Any available therapist\n2. Dr. Priya Nair (speech)\n3. Arjun Das (speech)" in (
         chat.say("1")
     )

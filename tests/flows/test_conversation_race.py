@@ -1,7 +1,8 @@
-"""Two parents, one last free slot, both press Confirm at the same moment (PostgreSQL).
+"""Two parents, one last free slot, both book it at the same moment (PostgreSQL).
 
 Everything goes through the signed Twilio WhatsApp webhook of the real Flask
-app, one test client per thread; a barrier releases the two "Confirm" posts
+app, one test client per thread. Speech has one therapist, said back above the
+free times, so tapping a time books it at once; a barrier releases the two taps
 together, so the bookings race on the therapist's row lock (and, behind it, the
 ``no_overlap`` exclusion constraint). Exactly one parent gets the slot; the
 other is told it was just taken and offered numbered alternatives.
@@ -136,16 +137,17 @@ def say(client, sender: str, body: str) -> str:
     return "\n".join(m.text or "" for m in root.iter("Message"))
 
 
-def walk_to_confirm(client, sender: str) -> None:
-    """Register a child, then book speech with Dr. Priya Nair up to "Please confirm"."""
-    for text in ("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019", "1", "1"):
-        say(client, sender, text)  # speech: Dr. Priya Nair is its only therapist
+def walk_to_the_last_slot(client, sender: str) -> None:
+    """Register a child (the first booking follows), choose speech and Wednesday: one
+    tap from booking Dr. Priya Nair's last free slot."""
+    for text in ("hi", "1", "Asha Verma", "Aarav", "12/03/2019"):
+        reply = say(client, sender, text)
+    assert "Which therapy?" in reply
+    say(client, sender, "1")  # speech: Dr. Priya Nair is its only therapist
     times = say(client, sender, "wed")
+    assert "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair\n" in times
     assert "Free on Wed 25 Nov:\n1. 9:00 am" in times
     assert "2." not in times  # the last slot of the day
-    summary = say(client, sender, "1")
-    assert "Please confirm:" in summary
-    assert "with Dr. Priya Nair, Wed 25 Nov, 9:00–9:45 am" in summary
 
 
 def active_at(database: Database, therapist_id: int, start: datetime) -> list[Appointment]:
@@ -161,21 +163,21 @@ def active_at(database: Database, therapist_id: int, start: datetime) -> list[Ap
         )
 
 
-def test_two_parents_confirming_the_last_slot_at_once_get_one_booking_and_one_apology(
+def test_two_parents_booking_the_last_slot_at_once_get_one_booking_and_one_apology(
     app, pg_db, last_slot
 ):
     for parent in PARENTS:
-        walk_to_confirm(app.test_client(), parent)
+        walk_to_the_last_slot(app.test_client(), parent)
 
     barrier = threading.Barrier(len(PARENTS))
 
-    def confirm(sender: str) -> str:
+    def tap(sender: str) -> str:
         client = app.test_client()  # one client (and so one scoped session) per thread
         barrier.wait(timeout=TIMEOUT)
-        return say(client, sender, "1")
+        return say(client, sender, "1")  # the 9:00 am slot: booked without a summary
 
     with ThreadPoolExecutor(max_workers=len(PARENTS)) as pool:
-        futures = [pool.submit(confirm, parent) for parent in PARENTS]
+        futures = [pool.submit(tap, parent) for parent in PARENTS]
         replies = [f.result(timeout=TIMEOUT) for f in futures]
 
     won = [i for i, reply in enumerate(replies) if "✅ Booked!" in reply]
@@ -195,7 +197,8 @@ def test_two_parents_confirming_the_last_slot_at_once_get_one_booking_and_one_ap
     [appointment] = active_at(pg_db, last_slot["therapist"], LAST_SLOT)
     assert appointment.source is BookingSource.CHAT
 
-    # The alternatives are real: the parent who lost books the first one.
+    # The alternatives are real: the parent who lost books the first one (the apology
+    # did not say back what is booked, so its summary is confirmed).
     loser = app.test_client()
     first_alternative = alternatives[0][1]  # e.g. "Tue 24 Nov, 4:45 pm"
     assert "Please confirm:" in say(loser, PARENTS[lost[0]], "1")
