@@ -39,7 +39,14 @@ def chat(session, clinic):
 
 
 def onboard_parent(chat: Chat) -> None:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    """Asha registers Aarav; after a first registration the bot asks which therapy to book."""
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
+
+
+def onboard_parent_to_menu(chat: Chat) -> None:
+    """Asha registers Aarav, then asks for the main menu."""
+    onboard_parent(chat)
+    chat.say("menu")
 
 
 def count(session, model) -> int:
@@ -49,35 +56,35 @@ def count(session, model) -> int:
 def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
     reply = chat.say("hi")
     assert "Roshni Clinic's booking assistant" in reply
-    assert "1. Yes, continue\n2. No thanks" in reply
+    assert "1. Yes, for my child\n2. Yes, for myself\n3. No thanks" in reply
     assert count(session, Contact) == 0  # nothing personal stored before consent
 
-    assert chat.say("1") == "Thank you! What is your name?"
-    assert "Nice to meet you, Asha. Who are the sessions for?" in chat.say("Asha Verma")
-    assert chat.say("2").startswith("What is your child's name and date of birth?")
+    assert chat.say("1") == "Thank you! What is your name?"  # yes, for my child
+    assert chat.say("Asha Verma").startswith(
+        "Nice to meet you, Asha. What is your child's name and date of birth?"
+    )
     assert "Aarav's date of birth" in chat.say("Aarav")
-    menu = chat.say("12/03/2019")
-    assert "Aarav is registered" in menu
-    assert "1. Book a session" in menu
-
-    services = chat.say("1")
+    services = chat.say("12/03/2019")
+    assert "Aarav is registered" in services
+    # A first registration goes straight into booking, not to the menu.
+    assert "Let's book the first session (or reply *menu* for anything else)." in services
+    assert "What would you like to do?" not in services
     assert "1. Speech Therapy Session — 45 min, ₹800" in services
     assert "4. Group Speech Therapy — 60 min, ₹500" in services
-    # One speech therapist: no "With whom?"; day and time are one question.
+    # One speech therapist: no "With whom?"; day and time are one question, under what is
+    # being booked.
     times = chat.say("1")
     assert "With whom?" not in times
-    assert "When would suit you?" in times
+    assert (
+        "Speech Therapy Session for Aarav (45 min, ₹800) with Dr. Priya Nair\n"
+        "When would suit you?" in times
+    )
     assert "1. Mon 23 Nov, 11:15 am" in times  # 09:00 now, 2 h notice: today still has room
     assert "4. Tue 24 Nov, 9:00 am" in times
-    summary = chat.say("4")
-    assert "Speech Therapy Session for Aarav" in summary
-    assert "with Dr. Priya Nair, Tue 24 Nov, 9:00–9:45 am" in summary
-    assert (
-        "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
-        in summary
-    )
-    booked = chat.say("1")
+    booked = chat.say("4")  # everything but the time was said: the tap books it
+    assert "Please confirm" not in booked
     assert "✅ Booked! APT-2026-000001" in booked
+    assert "Aarav · Speech Therapy Session · Tue 24 Nov, 9:00 am · Dr. Priya Nair" in booked
     assert (
         "Roshni Clinic, Main Street (12 Main Street, Indiranagar, Bengaluru 560038) · ₹800"
         in booked
@@ -88,23 +95,32 @@ def test_first_contact_asks_consent_then_books_for_a_child(chat, session):
     assert appointment.source is BookingSource.CHAT
     assert appointment.patient.name == "Aarav"
     assert appointment.patient.relation is Relation.CHILD
+    assert appointment.start_at == datetime(2026, 11, 24, 3, 30, tzinfo=UTC)  # 9 am IST
     contact = session.scalar(select(Contact))
     assert contact.consent_at is not None and contact.name == "Asha Verma"
 
 
 def test_declining_consent_stores_no_contact(chat, session):
     chat.say("hello")
-    reply = chat.say("2")
+    reply = chat.say("3")  # No thanks
     assert "only your phone number and these messages" in reply
     assert count(session, Contact) == 0
     assert "Is that OK?" in chat.say("hi")
 
 
-def test_an_adult_books_for_themself(chat, session):
-    chat.script("hi", "yes", "Ravi Kumar")
-    menu = chat.say("1")  # Myself
-    assert "What would you like to do?" in menu
-    chat.script("1", "3")  # Physiotherapy (one patient, one physiotherapist: neither asked)
+@pytest.mark.parametrize(
+    "script",
+    [
+        ("hi", "2", "Ravi Kumar"),  # Yes, for myself
+        ("hi", "yes", "Ravi Kumar", "1"),  # a plain yes, then "Who are the sessions for?" Myself
+    ],
+)
+def test_an_adult_books_for_themself(chat, session, script):
+    services = chat.script(*script)
+    assert "Let's book the first session" in services
+    assert "Which therapy?" in services
+    assert "What would you like to do?" not in services
+    chat.say("3")  # Physiotherapy (one patient, one physiotherapist: neither asked)
     assert "Tue 24 Nov, 9:00–9:45 am" in chat.say("tomorrow 9am")
     assert "✅ Booked!" in chat.say("1")
     patient = session.scalar(select(Patient))
@@ -113,15 +129,16 @@ def test_an_adult_books_for_themself(chat, session):
 
 def test_free_text_day_and_time_are_understood_and_echoed(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1")  # book, speech (Dr. Priya Nair, the only speech therapist)
-    summary = chat.say("tomorrow 5pm")
+    chat.say("1")  # speech (Dr. Priya Nair, the only speech therapist)
+    summary = chat.say("tomorrow 5pm")  # a typed time is said back to confirm
+    assert "Please confirm" in summary
     assert "Tue 24 Nov, 5:00–5:45 pm" in summary
     assert "✅ Booked!" in chat.say("1")
 
 
 def test_hinglish_day_and_part_of_day(chat):
     onboard_parent(chat)
-    chat.script("1", "1")
+    chat.say("1")  # speech
     times = chat.say("kal shaam")
     assert "Free on Tue 24 Nov in the evening:" in times
     assert "1. 4:00 pm" in times
@@ -129,7 +146,7 @@ def test_hinglish_day_and_part_of_day(chat):
 
 def test_a_closed_day_offers_the_next_open_one(chat):
     onboard_parent(chat)
-    chat.script("1", "1")
+    chat.say("1")  # speech
     reply = chat.say("sunday")  # Sun 29 Nov: closed
     assert "Sun 29 Nov there is nothing free." in reply
     assert "Free on Mon 30 Nov:" in reply
@@ -137,7 +154,7 @@ def test_a_closed_day_offers_the_next_open_one(chat):
 
 def test_a_time_that_is_not_free_offers_the_nearest_ones(chat):
     onboard_parent(chat)
-    chat.script("1", "1")
+    chat.say("1")  # speech
     reply = chat.say("tomorrow 8pm")
     assert "Tue 24 Nov, 8:00 pm is not free" in reply
     assert "5:15 pm" in reply  # the last 45-minute slot before 18:00
@@ -146,7 +163,7 @@ def test_a_time_that_is_not_free_offers_the_nearest_ones(chat):
 
 def test_my_appointments_cancel_outside_the_window(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "wed 9am", "1")  # Wed 25 Nov 9:00 (more than 24 h away)
+    chat.script("1", "wed 9am", "1")  # Wed 25 Nov 9:00 (more than 24 h away)
     listing = chat.say("2")
     assert "Your upcoming sessions:" in listing
     assert "1. Wed 25 Nov, 9:00 am · Speech Therapy Session for Aarav (APT-2026-000001)" in listing
@@ -158,7 +175,8 @@ def test_my_appointments_cancel_outside_the_window(chat, session):
 
 def test_cancelling_inside_the_window_is_refused_with_the_policy(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "1", "1")  # the first time offered: today 11:15 (2 h notice), confirm
+    booked = chat.script("1", "1")  # speech, the first time offered: today 11:15 (2 h notice)
+    assert "✅ Booked!" in booked  # tapped: booked without a summary to confirm
     chat.script("my appointments", "1")
     reply = chat.say("cancel")  # the policy is said at the confirm step, before any "yes"
     assert "up to 24 hours before" in reply
@@ -170,7 +188,7 @@ def test_cancelling_inside_the_window_is_refused_with_the_policy(chat, session):
 
 def test_reschedule_outside_the_window_moves_the_session(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "27 nov 9am", "1")  # Fri 27 Nov 9:00, four days away
+    chat.script("1", "27 nov 9am", "1")  # Fri 27 Nov 9:00, four days away
     chat.script("2", "1", "1")  # my appointments, the first, reschedule
     summary = chat.say("thursday 4pm")
     assert "Please confirm the new time" in summary
@@ -184,7 +202,7 @@ def test_reschedule_outside_the_window_moves_the_session(chat, session):
 
 def test_rescheduling_inside_the_window_asks_the_clinic_for_the_time_given(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "tomorrow 9am", "1")  # Tue 24 Nov 9:00: within 48 h
+    chat.script("1", "tomorrow 9am", "1")  # Tue 24 Nov 9:00: within 48 h
     chat.script("2", "1")
     reply = chat.say("1")
     assert reply.startswith(
@@ -205,7 +223,7 @@ def test_rescheduling_inside_the_window_asks_the_clinic_for_the_time_given(chat,
 
 def test_stop_start_and_help_work_in_any_state(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1")  # mid-booking
+    chat.say("1")  # speech: mid-booking
     assert "won't get any more messages" in chat.say("STOP")
     contact = session.scalar(select(Contact))
     assert contact.whatsapp_opted_out_at is not None
@@ -227,7 +245,7 @@ def test_sms_cancel_is_an_opt_out_and_the_bot_then_stays_quiet(session, clinic):
 
 def test_an_idle_half_finished_flow_restarts_from_the_menu(chat):
     onboard_parent(chat)
-    chat.script("1", "1")
+    chat.say("1")  # speech
     chat.wait(timedelta(minutes=31))
     reply = chat.say("2")
     assert "It's been a while" in reply
@@ -235,7 +253,7 @@ def test_an_idle_half_finished_flow_restarts_from_the_menu(chat):
 
 
 def test_three_misses_offer_a_person(chat):
-    onboard_parent(chat)
+    onboard_parent_to_menu(chat)
     first = chat.say("banana")
     assert "Please reply with a number from 1 to 5" in first
     assert "talk" not in first.lower().split("reply")[-1]
@@ -290,7 +308,7 @@ def test_more_than_thirty_messages_a_minute_are_stored_not_answered(session, cli
     ],
 )
 def test_nasty_input_gets_a_sensible_reply(chat, session, text):
-    onboard_parent(chat)
+    onboard_parent_to_menu(chat)
     reply = chat.say(text)
     assert reply  # never silent, never an exception
     assert "Traceback" not in reply
@@ -298,7 +316,7 @@ def test_nasty_input_gets_a_sensible_reply(chat, session, text):
 
 
 def test_a_file_of_a_kind_we_do_not_open_is_said_so_and_the_question_asked_again(chat):
-    onboard_parent(chat)
+    onboard_parent_to_menu(chat)
     reply = chat.say("", num_media=1)  # no type declared: nothing we can open
     assert "can't open that kind of file" in reply
     assert "What would you like to do?" in reply
@@ -311,7 +329,7 @@ def test_a_button_payload_means_the_same_as_typing_it(chat):
 
 def test_typing_cancel_mid_flow_goes_to_the_only_session_to_cancel(chat, session):
     onboard_parent(chat)
-    chat.script("1", "1", "27 nov 9am", "1")  # booked Fri 27 Nov
+    chat.script("1", "27 nov 9am", "1")  # booked Fri 27 Nov
     assert "Same as last time?" in chat.say("1")  # starting another booking...
     reply = chat.say("cancel")
     assert "Cancel Fri 27 Nov, 9:00 am" in reply
@@ -327,8 +345,10 @@ def test_a_number_staff_added_mid_chat_is_linked_at_consent(chat, session, clini
     patients.create_contact(
         session, clinic_id=clinic.id, phone="+919876543210", name="Asha Verma", actor=SYSTEM
     )
-    reply = chat.say("1")
-    assert "Who are the sessions for?" in reply  # her name is known already
+    reply = chat.say("1")  # yes, for my child
+    assert reply.startswith(  # her name is known already: not asked
+        "Nice to meet you, Asha. What is your child's name and date of birth?"
+    )
     assert count(session, Contact) == 1
     assert session.scalar(select(Contact)).consent_at is not None
 
@@ -353,7 +373,8 @@ def test_a_plain_no_declines_consent(chat, session, word):
 @pytest.mark.parametrize("word", ["yes", "ok", "OK", "haan"])
 def test_a_plain_yes_confirms_a_booking(chat, session, word):
     onboard_parent(chat)
-    assert "Please confirm" in chat.script("1", "1", "1")
+    # A group session is still confirmed after the time is tapped (its seats are said).
+    assert "Please confirm" in chat.script("4", "1")  # group speech, the first time
     assert "✅ Booked!" in chat.say(word)
     assert count(session, Appointment) == 1
 
@@ -361,7 +382,7 @@ def test_a_plain_yes_confirms_a_booking(chat, session, word):
 @pytest.mark.parametrize("word", ["no", "nahi"])
 def test_a_plain_no_changes_the_time_of_a_booking(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "1")
+    assert "Please confirm" in chat.script("4", "1")  # group speech, the first time
     assert "When would suit you?" in chat.say(word)
     assert count(session, Appointment) == 0
 
@@ -369,7 +390,7 @@ def test_a_plain_no_changes_the_time_of_a_booking(chat, session, word):
 @pytest.mark.parametrize("word", ["yes", "ok", "haan"])
 def test_a_plain_yes_cancels_the_session_asked_about(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "wed 9am", "1")  # Wed 25 Nov 9:00
+    chat.script("1", "wed 9am", "1")  # Wed 25 Nov 9:00
     assert "Cancel Wed 25 Nov" in chat.script("2", "1", "2")
     assert "is cancelled" in chat.say(word)
     assert session.scalar(select(Appointment)).status is AppointmentStatus.CANCELLED
@@ -378,7 +399,7 @@ def test_a_plain_yes_cancels_the_session_asked_about(chat, session, word):
 @pytest.mark.parametrize("word", ["no", "No", "nahi"])
 def test_a_plain_no_keeps_the_session_asked_about(chat, session, word):
     onboard_parent(chat)
-    chat.script("1", "1", "wed 9am", "1")
+    chat.script("1", "wed 9am", "1")
     chat.script("2", "1", "2")
     assert "your session stays booked" in chat.say(word)
     assert session.scalar(select(Appointment)).status is AppointmentStatus.BOOKED
@@ -387,12 +408,12 @@ def test_a_plain_no_keeps_the_session_asked_about(chat, session, word):
 def test_a_us_clinic_reads_a_date_of_birth_month_first(chat, session, clinic):
     clinic.phone_region = "US"
     session.commit()
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav")
+    chat.script("hi", "1", "Asha Verma", "Aarav")
     assert "Aarav is registered" in chat.say("03/12/2019")
     assert session.scalar(select(Patient)).date_of_birth == date(2019, 3, 12)  # 12 Mar
 
 
 def test_an_indian_clinic_reads_a_date_of_birth_day_first(chat, session):
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav")
+    chat.script("hi", "1", "Asha Verma", "Aarav")
     assert "Aarav is registered" in chat.say("03/12/2019")
     assert session.scalar(select(Patient)).date_of_birth == date(2019, 12, 3)  # 3 Dec
