@@ -36,7 +36,10 @@ def london(session):
 
 def onboarded(session, clinic, now: datetime) -> Chat:
     chat = Chat(session, clinic, now=now, step=timedelta(seconds=1))
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    # A first registration goes straight into booking; *menu* reaches the menu.
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
+    assert "Let's book the first session" in chat.last
+    chat.say("menu")
     assert "What would you like to do?" in chat.last
     return chat
 

@@ -16,6 +16,7 @@ from tests.conftest import NOW  # Mon 23 Nov 2026, 09:00 in Kolkata
 
 HINDI_NOTICE = "नमस्ते! 🌼 यह Roshni Clinic का बुकिंग सहायक है।"
 HINDI_OFFER = "हिंदी में जवाब चाहिए? Reply *hindi*."
+HINDI_CONSENT_OPTIONS = "1. हाँ, मेरे बच्चे के लिए\n2. हाँ, मेरे लिए\n3. नहीं, धन्यवाद"
 SWITCHED_TO_HINDI = "ठीक है, अब से हम हिंदी में बात करेंगे। 🙂"
 
 
@@ -49,7 +50,10 @@ def contact(session) -> Contact:
 
 
 def onboard_parent(chat: Chat) -> None:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    """A parent registers a child; a first registration goes straight on to booking."""
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
+    assert "Let's book the first session" in chat.last
+    assert "Which therapy?" in chat.last
 
 
 # --- first contact ---------------------------------------------------------------------------
@@ -64,7 +68,34 @@ def test_a_first_message_in_devanagari_gets_the_notice_in_hindi(chat, session):
     assert chat.say("1") == "धन्यवाद! आपका नाम क्या है?"
     assert contact(session).language == "hi"
     # "for my son" was said: the child's name is asked straight away, in Hindi
-    assert chat.say("Asha Verma").startswith("आपके बच्चे का नाम और जन्म तिथि क्या है?")
+    assert chat.say("Asha Verma").startswith(
+        "आपसे मिलकर अच्छा लगा, Asha जी। आपके बच्चे का नाम और जन्म तिथि क्या है?"
+    )
+
+
+def test_the_hindi_consent_asks_who_the_sessions_are_for(chat, session):
+    reply = chat.say("नमस्ते")
+    assert reply.startswith(HINDI_NOTICE)
+    assert reply.endswith(HINDI_CONSENT_OPTIONS)
+    assert chat.say("1") == "धन्यवाद! आपका नाम क्या है?"
+    assert chat.say("Asha Verma").startswith(
+        "आपसे मिलकर अच्छा लगा, Asha जी। आपके बच्चे का नाम और जन्म तिथि क्या है?"
+    )
+    assert chat.say("Aarav, 12/03/2019").startswith(
+        "धन्यवाद, Aarav का नाम दर्ज हो गया। ✅\n"
+        "चलिए पहला सेशन बुक करते हैं (कुछ और चाहिए तो *menu* लिखें)।\n"
+        "कौन-सी थेरेपी?\n1. Speech Therapy Session — 45 मिनट, ₹800"
+    )
+    assert contact(session).language == "hi"
+
+
+def test_the_hindi_consent_for_oneself_goes_on_to_booking(chat, session):
+    chat.say("नमस्ते")
+    assert chat.say("2") == "धन्यवाद! आपका नाम क्या है?"
+    assert chat.say("Asha Verma").startswith(
+        "चलिए पहला सेशन बुक करते हैं (कुछ और चाहिए तो *menu* लिखें)।\nकौन-सी थेरेपी?\n"
+    )
+    assert contact(session).language == "hi"
 
 
 def test_a_hinglish_writer_is_answered_in_english_and_offered_hindi_once(chat, session):
@@ -102,8 +133,8 @@ def test_a_london_clinic_greets_namaste_when_the_contact_writes_hindi(session, l
 
 
 def test_declining_consent_says_what_is_kept_and_how_to_erase_it(chat, session):
-    chat.say("hi")
-    reply = chat.say("2")
+    assert chat.say("hi").endswith("\n3. No thanks")
+    reply = chat.say("3")
     assert reply.startswith(
         "No problem. We have kept only your phone number and these messages, for as long as "
         "the law requires, and nothing else about you. To have them erased, reply *talk*"
@@ -116,7 +147,7 @@ def test_declining_consent_says_what_is_kept_and_how_to_erase_it(chat, session):
 
 
 def test_declining_in_hindi_says_the_same_in_hindi(chat, session):
-    chat.say("नमस्ते")
+    assert chat.say("नमस्ते").endswith(HINDI_CONSENT_OPTIONS)
     reply = chat.say("नहीं")
     assert reply.startswith("कोई बात नहीं। हमने सिर्फ़ आपका फ़ोन नंबर और ये संदेश रखे हैं")
     assert "*talk*" in reply
@@ -127,13 +158,14 @@ def test_declining_in_hindi_says_the_same_in_hindi(chat, session):
 
 
 def test_hindi_mid_booking_switches_and_asks_the_same_question_again(chat, session):
-    onboard_parent(chat)
-    assert chat.say("1").startswith("Which therapy?")
+    onboard_parent(chat)  # at "Which therapy?", the first booking
     reply = chat.say("hindi")
     assert reply.startswith(f"{SWITCHED_TO_HINDI}\nकौन-सी थेरेपी?\n")
     assert "1. Speech Therapy Session — 45 मिनट, ₹800" in reply
-    # Speech has one therapist, so the next question is when (day and time in one).
+    # Speech has one therapist, so the next question is when (day and time in one),
+    # after what is being booked, said back in Hindi.
     assert chat.say("1").startswith(
+        "Aarav के लिए Speech Therapy Session (45 मिनट, ₹800), Dr. Priya Nair के साथ\n"
         "आपके लिए कब ठीक रहेगा? सबसे नज़दीकी खाली समय:\n1. सोम, 23 नव॰, 11:15 am"
     )
     person = contact(session)
@@ -153,12 +185,14 @@ def test_hindi_mid_booking_switches_and_asks_the_same_question_again(chat, sessi
 @pytest.mark.parametrize("word", ["हिंदी", "Hindi me", "हिन्दी में", "in Hindi"])
 def test_the_ways_of_asking_for_hindi(chat, session, word):
     onboard_parent(chat)
+    chat.say("menu")
     assert chat.say(word).startswith(f"{SWITCHED_TO_HINDI}\nआप क्या करना चाहेंगे?")
     assert contact(session).language == "hi"
 
 
 def test_language_offers_english_and_hindi_by_number(chat, session):
     onboard_parent(chat)
+    chat.say("menu")
     offer = chat.say("language")
     assert offer.endswith("\n1. English\n2. हिंदी")
     reply = chat.say("2")
@@ -182,30 +216,46 @@ def test_language_before_consent_returns_to_the_notice(chat, session):
 def test_a_hindi_booking_reads_dates_and_money_from_babel(chat, session):
     onboard_parent(chat)
     chat.say("hindi")
-    chat.say("1")
     times = chat.say("1")  # speech: its only therapist is not asked about
+    assert "(45 मिनट, ₹800), Dr. Priya Nair के साथ\n" in times
     assert "1. सोम, 23 नव॰, 11:15 am\n" in times
-    assert chat.say("kal").startswith("मंगल, 24 नव॰ के खाली समय:\n1. 9:00 am")
-    summary = chat.say("1")
-    assert "Dr. Priya Nair के साथ, मंगल, 24 नव॰, 9:00–9:45 am" in summary
-    assert "· ₹800" in summary
+    assert "\nमंगल, 24 नव॰ के खाली समय:\n1. 9:00 am" in chat.say("kal")
+    # Everything but the time was said back above the times: a tap books at once.
     booked = chat.say("1")
     assert booked.startswith("✅ बुक हो गया! APT-2026-000001")
-    assert "मंगल, 24 नव॰, 9:00 am" in booked
+    assert "मंगल, 24 नव॰, 9:00 am · Dr. Priya Nair" in booked
+    assert "· ₹800" in booked
     assert "हम आपको एक दिन पहले और 2 घंटे पहले याद दिला देंगे।" in booked
+
+
+def test_a_hindi_summary_reads_the_time_range_and_money_from_babel(chat):
+    onboard_parent(chat)
+    chat.say("hindi")
+    chat.say("4")  # a group session is still summed up to confirm
+    assert "\nमंगल, 24 नव॰ के खाली समय:\n1. 9:00 am" in chat.say("kal")
+    summary = chat.say("1")
+    assert summary.startswith("कृपया पक्का करें:")
+    assert "Dr. Priya Nair के साथ, मंगल, 24 नव॰, 9:00–10:00 am" in summary
+    assert "· ₹500" in summary
+    assert chat.say("1").startswith("✅ बुक हो गया! APT-2026-000001")
 
 
 def test_an_evening_request_in_hindi_names_the_part_of_day_in_hindi(chat):
     onboard_parent(chat)
     chat.say("hindi")
-    chat.script("1", "1", "1")
-    assert chat.say("kal shaam").startswith("मंगल, 24 नव॰ शाम के खाली समय:")
+    assert "आपके लिए कब ठीक रहेगा?" in chat.say("1")  # speech
+    assert chat.say("kal shaam").startswith(
+        "Aarav के लिए Speech Therapy Session (45 मिनट, ₹800), Dr. Priya Nair के साथ\n"
+        "मंगल, 24 नव॰ शाम के खाली समय:"
+    )
 
 
 def test_the_london_clinic_in_english_keeps_pounds(session, london):
     chat = Chat(session, london, phone="+447700900997", now=NOW + timedelta(hours=6))
-    chat.script("hi", "1", "Emma Stone", "1")
-    assert "1. Speech and Language Therapy — 50 min, £65" in chat.say("1")
+    # "Yes, for myself": the first booking follows the name.
+    reply = chat.script("hi", "2", "Emma Stone")
+    assert "Which therapy?" in reply
+    assert "1. Speech and Language Therapy — 50 min, £65" in reply
 
 
 # --- the small guess ---------------------------------------------------------------------------
