@@ -51,7 +51,10 @@ def family(session) -> dict[str, Patient]:
 
 
 def onboard_two_children(chat: Chat) -> None:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav and Anaya", "12/03/2019", "05/06/2021")
+    """Registers Aarav and Anaya ("1. Yes, for my child" at consent), then leaves the first
+    booking the bot starts for the main menu."""
+    chat.script("hi", "1", "Asha Verma", "Aarav and Anaya", "12/03/2019", "05/06/2021")
+    assert "What would you like to do?" in chat.say("menu")
 
 
 def book(session, clinic, patient: Patient, local: datetime) -> Appointment:
@@ -89,8 +92,9 @@ def book(session, clinic, patient: Patient, local: datetime) -> Appointment:
     ],
 )
 def test_the_name_in_an_introduction_is_stored_and_greeted(chat, session, typed, stored, greeted):
-    chat.script("hi", "1")
-    assert f"Nice to meet you, {greeted}. Who are the sessions for?" in chat.say(typed)
+    chat.script("hi", "1")  # yes, for my child
+    reply = chat.say(typed)
+    assert f"Nice to meet you, {greeted}. What is your child's name and date of birth?" in reply
     assert contact_of(session).name == stored
 
 
@@ -104,14 +108,15 @@ def test_what_is_not_a_name_is_asked_again(chat, session, typed):
 
 
 def test_several_children_in_one_message_are_each_registered(chat, session):
-    chat.script("hi", "1", "Asha Verma", "2")
+    chat.script("hi", "1", "Asha Verma")
     assert "And Aarav's date of birth?" in chat.say("Aarav and Anaya")
     reply = chat.say("12/03/2019")
     assert "Aarav is registered" in reply
     assert "And Anaya's date of birth?" in reply
     reply = chat.say("05/06/2021")
     assert "Anaya is registered" in reply
-    assert "What would you like to do?" in reply
+    assert "Let's book the first session" in reply
+    assert "Which therapy?" in reply
     children = family(session)
     assert children["Aarav"].date_of_birth == date(2019, 3, 12)
     assert children["Anaya"].date_of_birth == date(2021, 6, 5)
@@ -119,15 +124,15 @@ def test_several_children_in_one_message_are_each_registered(chat, session):
 
 @pytest.mark.parametrize("typed", ["Aarav aur Anaya", "आरव और अनाया", "Aarav, Anaya"])
 def test_several_children_in_hinglish_and_hindi(chat, session, typed):
-    chat.script("hi", "1", "Asha Verma", "2", typed, "12/03/2019", "05/06/2021")
+    chat.script("hi", "1", "Asha Verma", typed, "12/03/2019", "05/06/2021")
     assert len(family(session)) == 2
 
 
 def test_a_childs_name_and_date_of_birth_in_one_message(chat, session):
-    chat.script("hi", "1", "Asha Verma", "2")
+    chat.script("hi", "1", "Asha Verma")
     reply = chat.say("Asha Verma, 12/03/2019")
     assert "Asha Verma is registered" in reply
-    assert "What would you like to do?" in reply
+    assert "Which therapy?" in reply
     assert family(session)["Asha Verma"].date_of_birth == date(2019, 3, 12)
 
 
@@ -140,7 +145,7 @@ def test_a_guardians_name_and_a_known_childs_date_of_birth_in_one_reply(chat, se
     session.commit()
     reply = chat.say("Asha Verma, 12/03/2019")
     assert "Aarav is registered" in reply
-    assert "What would you like to do?" in reply
+    assert "Which therapy?" in reply
     assert contact_of(session).name == "Asha Verma"
     assert family(session)["Aarav"].date_of_birth == date(2019, 3, 12)
 
@@ -323,8 +328,10 @@ def test_a_sentence_with_cancel_but_no_session_is_read_by_the_current_question(c
 
 
 def at_confirmation(chat: Chat) -> None:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
-    chat.script("1", "1")  # book, speech (its only therapist is not asked about)
+    """A group session still asks for a confirmation (a one-to-one session with its only
+    therapist is booked as soon as the time is tapped)."""
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")  # booking starts right away
+    chat.say("4")  # Group Speech Therapy, its only therapist is not asked about
     assert "Please confirm" in chat.say("tomorrow 9am")  # Tue 24 Nov, 9:00 am
 
 
@@ -333,8 +340,7 @@ def test_after_a_pause_a_booking_at_its_confirmation_is_offered_again(chat, sess
     chat.wait(timedelta(minutes=45))
     reply = chat.say("1")
     assert reply.startswith(
-        "Still want Speech Therapy Session for Aarav on Tue 24 Nov, 9:00 am?\n"
-        "1. Yes, book it\n2. No"
+        "Still want Group Speech Therapy for Aarav on Tue 24 Nov, 9:00 am?\n1. Yes, book it\n2. No"
     )
     assert "✅ Booked!" in chat.say("1")
     assert session.scalar(select(Appointment)).status is AppointmentStatus.BOOKED
