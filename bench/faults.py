@@ -409,8 +409,9 @@ def scenario_last_slot(s: Stack, contacts: int = 50, clients: int = 8) -> Result
     starts_before = set(chat_booking_starts(s))
     last_slot = leave_one_slot(s)
     phones = [f"+9196{n:08d}" for n in range(contacts)]
-    # Speech (one therapist), the prepared day typed (it lists its one free time; the
-    # offered times cannot move while the contacts walk), that time: "confirm?".
+    # Speech (one therapist), the prepared day typed (it lists its one free time under
+    # what is booked; the offered times cannot move while the contacts walk); the race is
+    # the tap on that time, which books it.
     day = last_slot.astimezone(ZoneInfo(CLINIC.timezone)).date()
     to_confirm = conversation(1, day)[:-1]
 

@@ -102,10 +102,10 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def conversation(service: int, day: date) -> list[str]:
     """tests/flows/test_conversation.py's booking, for one service (1-3) on one day."""
-    onboarding = ["hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019"]
-    # book; service (one therapist each: no "with whom?"); the day typed, which lists its
-    # times; the first of them; confirm
-    return [*onboarding, "1", str(service), f"{day.day} {day:%b}", "1", "1"]
+    onboarding = ["hi", "1", "Asha Verma", "Aarav", "12/03/2019"]  # 1: yes, for my child
+    # booking follows registering: the service (one therapist each: no "with whom?"); the
+    # day typed, which lists its times under what is booked; the first of them books it
+    return [*onboarding, str(service), f"{day.day} {day:%b}", "1"]
 
 
 def booking_days(zone: str = "Asia/Kolkata", count: int = DAYS_OFFERED) -> list[date]:
