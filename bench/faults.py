@@ -351,7 +351,7 @@ def leave_one_slot(s: Stack) -> datetime:
         clinic = session.scalars(select(Clinic).where(Clinic.slug == CLINIC.slug)).one()
         service = session.scalars(
             select(Service).where(Service.clinic_id == clinic.id).order_by(Service.id)
-        ).first()  # menu option 1, as in conversation(1, …)
+        ).first()  # the first service offered, as in conversation(1, …)
         assert service is not None
         zone = ZoneInfo(clinic.timezone)
         today = now.astimezone(zone).date()
