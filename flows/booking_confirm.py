@@ -118,11 +118,11 @@ def book(turn: Turn) -> str:
             )
     except SlotUnavailable as exc:
         if not exc.alternatives:
-            return back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
+            return back_to_menu(turn, f"{turn.refusal(exc)} {turn.say('offer_talk')}")
         forget_time(data)
         return offer_slots(turn, turn.say("slot_just_taken"), exc.alternatives, with_day=True)
     except ServiceError as exc:
-        return back_to_menu(turn, f"{exc.message} {turn.say('offer_talk')}")
+        return back_to_menu(turn, f"{turn.refusal(exc)} {turn.say('offer_talk')}")
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
     when = turn.when(appointment.start_at)

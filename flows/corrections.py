@@ -116,7 +116,7 @@ def _set_date_of_birth(turn: Turn, patient: Patient, born: date) -> str:
             actor=turn.actor,
         )
     except InvalidInput as exc:
-        return exc.message
+        return turn.refusal(exc)
     shown = born.strftime("%m/%d/%Y" if turn.date_order == "MDY" else "%d/%m/%Y")
     return turn.say("dob_updated", name=patient.name, date=shown)
 

@@ -24,7 +24,8 @@ from flows.parsing import DateOrder, date_order_for, parse_number
 from flows.understanding import yes_or_no
 from models import Clinic, Contact, Conversation
 from services.audit import Actor
-from services.messaging.catalogue import numbered, say
+from services.errors import ServiceError
+from services.messaging.catalogue import numbered, refusal, say
 from services.scheduling.opening_hours import clinic_opening
 
 MISSES_BEFORE_OFFER = 3
@@ -84,6 +85,10 @@ class Turn:
     def say(self, key: str, **params: Any) -> str:
         params.setdefault("clinic", self.clinic.name)
         return say(self.lang, key, **params)
+
+    def refusal(self, error: ServiceError) -> str:
+        """A service's refusal in this contact's language."""
+        return refusal(self.lang, error, clinic=self.clinic.name)
 
     # Dates, times and money as this contact reads them (core.formatting decides how).
     def day(self, value: date) -> str:

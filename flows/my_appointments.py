@@ -235,7 +235,7 @@ def answer_cancel(turn: Turn, text: str) -> str:
             reason="Cancelled by the patient in chat",
         )
     except ServiceError as exc:
-        return f"{exc.message}\n{turn.goto('menu')}"
+        return f"{turn.refusal(exc)}\n{turn.goto('menu')}"
     turn.data.pop("manage_id", None)
     return f"{turn.say('cancelled', number=appointment.number)}\n{turn.goto('menu')}"
 
@@ -274,7 +274,7 @@ def answer_reminder(turn: Turn, text: str) -> str:
                 actor=turn.actor,
             )
         except ServiceError as exc:
-            return f"{exc.message}\n{turn.goto('menu')}"
+            return f"{turn.refusal(exc)}\n{turn.goto('menu')}"
         turn.conversation.state = "menu"
         turn.data.pop("reminder_id", None)
         start = appointment.start_at.astimezone(turn.zone)
@@ -392,7 +392,7 @@ def _send_request(
             actor=turn.actor,
         )
     except ServiceError as exc:
-        return f"{exc.message}\n{turn.goto('menu')}"
+        return f"{turn.refusal(exc)}\n{turn.goto('menu')}"
     if start is None:
         sent = turn.say("request_sent_any", number=appointment.number)
     else:

@@ -234,7 +234,7 @@ def _register(turn: Turn, born: date) -> str:
         said = turn.say("patient_added", name=patient.name)
         new.setdefault("added", []).append(patient.id)
     except (Duplicate, InvalidInput) as exc:
-        said = exc.message
+        said = turn.refusal(exc)
     queue = list(new.get("queue") or [])
     if queue:
         new["name"], new["queue"] = queue[0], queue[1:]

@@ -1,9 +1,11 @@
 """Typed refusals. Each carries a sentence a patient or staff member can read.
 
-``message`` is that sentence: the chat replies with it and the admin flashes it. It is
-the caller's own, or the class's ``template`` filled from ``params``. ``code`` names
-the kind of refusal and stays stable; nothing branches on it yet (a translated
-catalogue would key on it).
+``message`` is that sentence, in English: the admin flashes it. It is the caller's own,
+or the class's ``template`` filled from ``params``. ``code`` names the kind of refusal
+and stays stable (a raise may name a narrower one: ``code="born_in_future"``); the chat
+says the refusal from its translated catalogue by that code and ``params``
+(``services.messaging.catalogue.refusal``), the English ``message`` only where the
+catalogue has no sentence for it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ class ServiceError(Exception):
     code = "error"
     template = "Sorry, that could not be done."
 
-    def __init__(self, message: str | None = None, **params: Any) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, **params: Any):
         self.params = params
         self.message = message or self.template.format(**params)
+        if code is not None:
+            self.code = code
         super().__init__(self.message)
 
 

@@ -11,6 +11,7 @@ checks it); a language we do not have reads English.
 from __future__ import annotations
 
 from core.formatting import LANGUAGES
+from services.errors import ServiceError
 from services.messaging import po_files
 
 # The privacy notice's version, recorded with each contact's consent; a new wording
@@ -40,6 +41,15 @@ def say(lang: str, key: str, **params: object) -> str:
     if template is None:
         raise MissingMessage(key)
     return template.format(**params)
+
+
+def refusal(lang: str, error: ServiceError, **params: object) -> str:
+    """A service's refusal as the patient reads it: the catalogue's ``refused_<code>``
+    sentence filled from the error's params, else the error's own (English) sentence."""
+    key = f"refused_{error.code}"
+    if key not in EN:
+        return error.message
+    return say(lang, key, **{**params, **error.params})
 
 
 def numbered(options: list[str]) -> str:

@@ -30,11 +30,17 @@ def clean_name(value: str | None, what: str = "name") -> str:
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     name = " ".join(text.split())
     if not name or not any(ch.isalpha() for ch in name):
-        raise InvalidInput(detail=f"Please give a {what}.")
+        raise InvalidInput(detail=f"Please give a {what}.", code="name_missing")
     if len(name) > MAX_NAME:
-        raise InvalidInput(detail=f"That {what} is too long (at most {MAX_NAME} characters).")
+        raise InvalidInput(
+            detail=f"That {what} is too long (at most {MAX_NAME} characters).",
+            code="name_too_long",
+            limit=MAX_NAME,
+        )
     if _NOT_A_NAME.search(name):
-        raise InvalidInput(detail=f"Please give a {what} without links or markup.")
+        raise InvalidInput(
+            detail=f"Please give a {what} without links or markup.", code="name_markup"
+        )
     return name
 
 
@@ -42,9 +48,11 @@ def _check_date_of_birth(date_of_birth: date | None, today: date) -> None:
     if date_of_birth is None:
         return
     if date_of_birth > today:
-        raise InvalidInput(detail="The date of birth cannot be in the future.")
+        raise InvalidInput(
+            detail="The date of birth cannot be in the future.", code="born_in_future"
+        )
     if date_of_birth.year < today.year - 120:
-        raise InvalidInput(detail="Please check the year of birth.")
+        raise InvalidInput(detail="Please check the year of birth.", code="birth_year")
 
 
 class ContactExists(Duplicate):
@@ -193,7 +201,11 @@ def add_patient(
             select(Patient.name).where(Patient.contact_id == contact.id, Patient.active.is_(True))
         ).all()
         if any(existing.casefold() == name.casefold() for existing in siblings):
-            raise Duplicate(detail=f"{name} is already registered with this number.")
+            raise Duplicate(
+                detail=f"{name} is already registered with this number.",
+                code="already_registered",
+                name=name,
+            )
         patient = Patient(
             clinic_id=clinic_id,
             contact_id=contact.id,
