@@ -214,8 +214,9 @@ WED_9 = ist(25, 9)
 
 
 def book_in_chat(chat: Chat) -> Appointment:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")  # consent, a child
-    assert "✅ Booked!" in chat.script("1", "1", "wed 9am", "1")  # speech, Wed, 9:00
+    chat.script("hi", "1", "Asha Verma", "Aarav, 12/03/2019")  # consent for a child, the child
+    # booking follows registering: speech, Wed 9:00 (a typed time), confirm
+    assert "✅ Booked!" in chat.script("1", "wed 9am", "1")
     appointment = chat.session.scalar(select(Appointment))
     assert appointment.start_at == WED_9
     return appointment
@@ -401,8 +402,8 @@ def test_someone_who_only_writes_by_sms_is_reminded_by_sms_and_answers_there(
     sunrise = seed(session, SUNRISE)  # London: two-way SMS works
     add_template(session, sunrise, Channel.WHATSAPP)
     chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.SMS)
-    # consent, "Myself", book speech with Emma Clarke, Tue 24 Nov 9:00
-    assert "✅ Booked!" in chat.script("hi", "1", "Ravi Kumar", "1", "1", "1", "tomorrow 9am", "1")
+    # consent for myself, then booking follows: speech with Emma Clarke, Tue 24 Nov 9:00
+    assert "✅ Booked!" in chat.script("hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "1")
     reminder = reminders(session)[0]
     assert reminder.channel is Channel.SMS  # they have never written on WhatsApp
     assert deliver(session, reminder.id, now=london(23, 9), sender=sender) is SENT
@@ -417,8 +418,8 @@ def test_a_reminder_that_fell_back_to_sms_is_answered_by_sms(session, sender, tw
     sunrise = seed(session, SUNRISE)  # London: two-way SMS works
     add_template(session, sunrise, Channel.WHATSAPP)
     chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.WHATSAPP)
-    # consent, "Myself", book speech with Emma Clarke, Tue 24 Nov 9:00
-    assert "✅ Booked!" in chat.script("hi", "1", "Ravi Kumar", "1", "1", "1", "tomorrow 9am", "1")
+    # consent for myself, then booking follows: speech with Emma Clarke, Tue 24 Nov 9:00
+    assert "✅ Booked!" in chat.script("hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "1")
     whatsapp = reminders(session)[0]
     assert whatsapp.channel is Channel.WHATSAPP
     twilio.fail_next(63003, status=400)  # not on WhatsApp (any more)

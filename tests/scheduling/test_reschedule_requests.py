@@ -146,8 +146,9 @@ def chat(session, clinic):
 
 
 def book_tuesday_in_chat(chat: Chat) -> Appointment:
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")  # consent, a child
-    assert "✅ Booked!" in chat.script("1", "1", "tomorrow 9am", "1")  # speech, Tue 24, 9:00
+    chat.script("hi", "1", "Asha Verma", "Aarav, 12/03/2019")  # consent for a child, the child
+    # booking follows registering: speech, Tue 24 9:00 (a typed time), confirm
+    assert "✅ Booked!" in chat.script("1", "tomorrow 9am", "1")
     appointment = chat.session.scalar(select(Appointment))
     assert appointment.start_at == ist(24, 9)
     return appointment
