@@ -54,9 +54,12 @@ def chat(session, clinic, phone: str = PARENT, *, ago: timedelta = timedelta(0))
 
 
 def registered(session, clinic, phone: str = PARENT, **kwargs) -> Chat:
-    """A parent who agreed to the privacy notice and registered themselves."""
+    """A parent who agreed to the privacy notice and registered themselves, then asked for the
+    menu (registering leads straight into booking the first session)."""
     patient = chat(session, clinic, phone, **kwargs)
-    patient.script("hi", "1", "Asha Verma", "1")
+    patient.script("hi", "2", "Asha Verma")
+    assert "Let's book the first session" in patient.last
+    patient.say("menu")
     assert "What would you like to do?" in patient.last
     return patient
 

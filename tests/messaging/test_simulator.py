@@ -110,17 +110,18 @@ class Simulator:
 def test_the_simulator_books_a_session_through_the_real_engine(app, session, clinic):
     sim = Simulator(app, session)
     assert "No messages yet." in sim.open()
-    assert "This is Roshni Clinic's booking assistant" in sim.say("hi")
-    assert "What is your name?" in sim.say("1")
-    assert "Who are the sessions for?" in sim.say("Meera Test")
-    assert "What would you like to do?" in sim.say("1")
-    assert "Which therapy?" in sim.say("1")
+    consent = sim.say("hi")
+    assert "This is Roshni Clinic's booking assistant" in consent
+    assert "2. Yes, for myself" in consent
+    assert "What is your name?" in sim.say("2")
+    first = sim.say("Meera Test")  # registering leads straight into the first booking
+    assert "Let's book the first session" in first and "Which therapy?" in first
     reply = sim.say("1")  # Speech Therapy Session
     if "With whom?" in reply:
         reply = sim.say("1")
     assert "When would suit you?" in reply
-    assert "Please confirm" in sim.say("1")
-    booked = sim.say("1")
+    assert "Speech Therapy Session for Meera Test" in reply
+    booked = sim.say("1")  # tapping a time books at once
     assert "✅ Booked!" in booked, booked
 
     appointment = session.scalar(
@@ -145,9 +146,9 @@ def test_nothing_the_clinic_sends_a_test_contact_reaches_twilio(
 ):
     sim = Simulator(app, session)
     sim.say("hi")
-    sim.say("1")
+    sim.say("2")
     sim.say("Meera Test")
-    sim.say("1")
+    assert "What would you like to do?" in sim.say("menu")
     told = sim.say("talk")  # the real clock: the clinic may be open or closed
     assert "will reply here shortly" in told or "a colleague will reply then" in told
     conversation = session.scalar(select(Conversation).where(Conversation.phone == sim.phone))
@@ -184,12 +185,11 @@ def test_a_reminder_for_a_simulator_booking_is_shown_not_sent_and_can_be_answere
     app, session, clinic, sender, twilio
 ):
     sim = Simulator(app, session)
-    for text in ("hi", "1", "Meera Test", "1", "1", "1"):
+    for text in ("hi", "2", "Meera Test", "1"):
         reply = sim.say(text)
     if "With whom?" in reply:
         sim.say("1")
-    sim.say("1")  # the first free time
-    assert "✅ Booked!" in sim.say("1")
+    assert "✅ Booked!" in sim.say("1")  # the first free time books at once
     for reminder in outbox(session, kind=MessageKind.REMINDER):
         status = deliver(session, reminder.id, now=reminder.due_at, sender=sender)
         assert status is OutboundStatus.CANCELLED
