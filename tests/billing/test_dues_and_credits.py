@@ -187,9 +187,11 @@ def test_record_payment_refuses_online_methods_and_non_positive_amounts(session,
 
 @pytest.fixture
 def chat_with_dues(session, clinic, pay_after):
-    """A parent registered Aarav and Diya over chat; each had a ₹600 session today."""
+    """A parent registered Aarav and Diya over chat; each had a ₹600 session today.
+
+    After registering the chat goes on to book; *menu* leaves it at the menu instead."""
     chat = Chat(session, clinic, now=NOW)
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019", "menu")
     aarav = session.scalar(select(Patient).where(Patient.name == "Aarav"))
     diya = sibling(session, aarav)
     for child, start in ((aarav, MON_11), (diya, MON_15)):
@@ -297,7 +299,7 @@ def test_a_session_paid_from_credit_is_no_longer_owed(
 def test_nothing_owed_means_nothing_to_pay(session, clinic, connect_razorpay):
     connect_razorpay(clinic)
     chat = Chat(session, clinic, now=NOW)
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
 
     assert "nothing to pay" in chat.say("pay")
     assert count(session, PaymentLink) == 0

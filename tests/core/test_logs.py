@@ -188,12 +188,10 @@ def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
         with everything_logged() as capture:
             # A new parent registers a child and books the prepaid Assessment Session.
             whatsapp.say("hi")
-            whatsapp.say("1")
+            whatsapp.say("1")  # yes, for my child
             whatsapp.say(PARENT_SAYS[1])
-            whatsapp.say("2")  # for my child
             whatsapp.say(PARENT_SAYS[0])
-            services = whatsapp.say(PARENT_SAYS[2])
-            services = whatsapp.say("1")  # book a session
+            services = whatsapp.say(PARENT_SAYS[2])  # registered: booking follows
             whatsapp.say(_choice(services, "Assessment Session"))  # one therapist: times
             summary = whatsapp.say("2")  # the second time offered
             assert "Please confirm" in summary and "₹1,200" in summary, summary

@@ -173,9 +173,9 @@ def test_a_prepaid_booking_at_the_desk_is_invoiced_but_not_held(session, online,
 
 def test_the_chat_tells_the_patient_to_pay_to_keep_the_time(session, online, prepaid):
     chat = Chat(session, online, now=NOW)
-    chat.script("hi", "1", "Asha Verma", "2", "Aarav", "12/03/2019")
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")  # booking follows
 
-    summary = chat.script("1", "1", "wed 9am")  # speech, Wed, 9:00
+    summary = chat.script("1", "wed 9am")  # speech, Wed, 9:00
     # Said before the patient confirms, so "Booked!" brings no surprise.
     deadline = (chat.now + HOLD).astimezone(IST)
     assert (
