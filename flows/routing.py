@@ -41,10 +41,11 @@ ONBOARDING_STATES = frozenset(
 
 
 def vocabulary_for(turn: Turn) -> Vocabulary:
-    """The clinic's bookable services and therapists and the contact's own patients."""
+    """The clinic's bookable services (with the other names it gave them) and therapists,
+    and the contact's own patients."""
     clinic_id = turn.clinic.id
     services = turn.session.execute(
-        select(Service.id, Service.name).where(
+        select(Service.id, Service.name, Service.aliases).where(
             Service.clinic_id == clinic_id, Service.active.is_(True)
         )
     ).all()
@@ -55,7 +56,9 @@ def vocabulary_for(turn: Turn) -> Vocabulary:
     ).all()
     family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
     return Vocabulary(
-        services=tuple(Named(id=row.id, name=row.name) for row in services),
+        services=tuple(
+            Named(id=row.id, name=row.name, aliases=tuple(row.aliases or ())) for row in services
+        ),
         therapists=tuple(Therapist(id=r.id, name=r.name, gender=r.gender) for r in therapists),
         patients=tuple(Named(id=p.id, name=p.name) for p in family),
         date_order=turn.date_order,

@@ -53,6 +53,10 @@ class Service(ClinicOwned, Timestamped, Base):
     accept_partial: Mapped[bool] = mapped_column(default=False)
     # Also offered as an online (video) session: a plain flag for the bot's answer.
     online: Mapped[bool] = mapped_column(default=False)
+    # Other names patients use for it in chat ("OT", "baat cheet therapy"), besides the
+    # common ones every clinic's bot knows (flows/understanding/data).
+    # None when there are none, so a downgrade sees only the clinics that set some.
+    aliases: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         CheckConstraint("hold_minutes BETWEEN 15 AND 1440", name="hold_range"),

@@ -24,6 +24,14 @@ WEEKDAYS = [
 ]
 
 
+def prefill_comma_lists(form: Any, record: Any, *names: str) -> None:
+    """A list column edited as one text field: "en, hi" (validated in services.clinics)."""
+    if record is None:
+        return
+    for name in names:
+        getattr(form, name).data = ", ".join(getattr(record, name) or [])
+
+
 class TherapistView(SecureModelView):
     resource = "catalog"
     column_list = ("name", "specialization", "staff_user", "active")
@@ -48,9 +56,7 @@ class TherapistView(SecureModelView):
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
-        therapist = self.get_one(id)
-        if therapist is not None:
-            form.languages.data = ", ".join(therapist.languages or [])
+        prefill_comma_lists(form, self.get_one(id), "languages")
 
     def create_form(self, obj: Any = None) -> Any:
         return self._therapist_logins(super().create_form(obj))
@@ -108,9 +114,16 @@ class ServiceView(SecureModelView):
         "hold_minutes",
         "accept_partial",
         "online",
+        "aliases",
     )
+    form_overrides = {"aliases": StringField}
     form_args = {
         "online": {"label": "Also offered online (video)"},
+        "aliases": {
+            "label": "Other names patients use in chat",
+            "description": "Separated by commas, e.g. OT, baat cheet therapy. The bot already "
+            "knows the common ones (OT, PT, speech, physio, ...).",
+        },
         "prepay_required": {"label": "Payment required before the session"},
         "hold_minutes": {
             "label": "Hold an unpaid chat booking for (minutes)",
@@ -122,6 +135,9 @@ class ServiceView(SecureModelView):
             "description": "80000 = ₹800.00",
         },
     }
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        prefill_comma_lists(form, self.get_one(id), "aliases")
 
 
 class OverrideView(SecureModelView):

@@ -40,6 +40,14 @@ from services.people.patients import clean_name, validate_contact, validate_pati
 
 GENDERS = ("female", "male")
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+MAX_ALIASES = 10
+MAX_ALIAS = 40
+
+
+def comma_list(value: str | list[str] | None) -> list[str]:
+    """A list field as stored (a list) or as the panel's text field gives it ("en, hi")."""
+    items = value.split(",") if isinstance(value, str) else value or []
+    return [item.strip() for item in items if item and item.strip()]
 
 
 def validate_service(service: Service) -> None:
@@ -55,6 +63,12 @@ def validate_service(service: Service) -> None:
         service.hold_minutes = 30
     if not 15 <= service.hold_minutes <= 1440:
         raise InvalidInput(detail="An unpaid booking is held for 15 to 1440 minutes.")
+    aliases = [clean_name(alias, "other name") for alias in comma_list(service.aliases)]
+    if len(aliases) > MAX_ALIASES or any(len(alias) > MAX_ALIAS for alias in aliases):
+        raise InvalidInput(
+            detail=f"Give up to {MAX_ALIASES} other names of {MAX_ALIAS} characters at most."
+        )
+    service.aliases = list(dict.fromkeys(aliases)) or None
 
 
 def validate_package(package: Package) -> None:
@@ -71,10 +85,7 @@ def validate_therapist(therapist: Therapist) -> None:
     therapist.gender = therapist.gender or None
     if therapist.gender not in (None, *GENDERS):
         raise InvalidInput(detail="Gender is female, male or not recorded.")
-    languages = therapist.languages or []
-    if isinstance(languages, str):  # the panel's text field: "en, hi"
-        languages = languages.split(",")
-    codes = [code.strip().lower() for code in languages if code and code.strip()]
+    codes = [code.lower() for code in comma_list(therapist.languages)]
     if not all(LANGUAGE_CODE.fullmatch(code) for code in codes):
         raise InvalidInput(detail="Languages are codes such as en, hi, ta, separated by commas.")
     therapist.languages = list(dict.fromkeys(codes))

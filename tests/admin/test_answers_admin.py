@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import AuditLog, ClinicAnswer, Role, Therapist
+from models import AuditLog, ClinicAnswer, Role, Service, Therapist
 from services.clinics.answers import add_clinic_answer
 from tests.admin.test_admin import PASSWORD, csrf_token, fresh, log_in
 from tests.conftest import SYSTEM, staff_logins
@@ -134,3 +134,31 @@ def test_the_therapist_form_records_gender_and_languages(app, clinics, session):
     therapist = session.get(Therapist, therapist_id)
     assert (therapist.gender, therapist.languages) == ("female", ["en", "hi", "kn"])
     assert "en, hi, kn" in client.get(url).text
+
+
+def test_the_service_form_records_other_names_patients_use(app, clinics, session, make_service):
+    service = make_service(clinics["a"]["clinic"])
+    client = app.test_client()
+    log_in(client, "admin@a.example")
+    url = f"/admin/service/edit/?id={service.id}"
+    token = csrf_token(client, url)
+    form = {
+        "csrf_token": token,
+        "name": "Speech Therapy Session",
+        "specialization": "speech",
+        "duration_minutes": "45",
+        "price_minor": "80000",
+        "capacity": "1",
+        "hold_minutes": "30",
+        "active": "y",
+    }
+    client.post(url, data={**form, "aliases": "baat cheet, Bolna ,baat cheet"})
+    fresh(session)
+    assert session.get(Service, service.id).aliases == ["baat cheet", "Bolna"]
+    assert "baat cheet, Bolna" in client.get(url).text
+    client.post(url, data={**form, "aliases": "<a href=x>click</a>"})  # refused, kept
+    fresh(session)
+    assert session.get(Service, service.id).aliases == ["baat cheet", "Bolna"]
+    client.post(url, data={**form, "aliases": ""})
+    fresh(session)
+    assert session.get(Service, service.id).aliases is None

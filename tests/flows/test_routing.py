@@ -178,3 +178,15 @@ def test_the_time_list_says_the_therapists_own_price_that_a_tap_books(chat, sess
     booked = chat.say("1")
     assert "✅ Booked!" in booked and "₹950" in booked
     assert session.scalar(select(Appointment)).price_minor == 95000
+
+
+def test_a_name_the_clinic_gave_a_service_books_it(session, clinic, chat):
+    speech = session.scalar(
+        select(Service).where(Service.clinic_id == clinic.id, Service.name.startswith("Speech"))
+    )
+    speech.aliases = ["baat cheet"]
+    session.commit()
+    onboarded(chat)
+    reply = chat.say("baat cheet book karna hai")
+    assert "Speech Therapy Session for Aarav" in reply
+    assert "Which therapy?" not in reply
