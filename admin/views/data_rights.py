@@ -67,6 +67,7 @@ class ContactDataRightsMixin:
             contact_id=contact.id,
             actor=staff_actor(),
             now=now,
+            media=media_store(current_app.config["ROSHNI"]),
         )
         name = data_export.export_filename(contact.id, now)
         return Response(
