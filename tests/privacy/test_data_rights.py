@@ -54,8 +54,8 @@ from services.billing import invoices as billing
 from services.billing import payments
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import NotFound
-from services.messaging import outbox as messaging
 from services.messaging import media as media_service
+from services.messaging import outbox as messaging
 from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
@@ -322,9 +322,7 @@ def sent_files(session, clinics, family, twilio, payments_config) -> SentFiles:
             session, media_id, fetcher_for=lambda clinic: fetcher, store=store, now=NOW
         )
     session.rollback()
-    voice, referral, *others = session.scalars(
-        select(InboundMedia).order_by(InboundMedia.id)
-    ).all()
+    voice, referral, *others = session.scalars(select(InboundMedia).order_by(InboundMedia.id)).all()
     assert {row.clinic_id for row in (voice, referral)} == {a.id}
     assert len(others) == 2 and {row.clinic_id for row in others} == {a.id, b.id}
     assert all(row.storage_key for row in (voice, referral, *others))  # all were fetched
@@ -396,9 +394,7 @@ def test_without_a_file_storage_the_files_are_listed_but_not_read(session, famil
         )
     )
     assert not [n for n in files if n.startswith("media/")]
-    assert set(json.loads(files["manifest.json"])["media"].values()) == {
-        data_export.MEDIA_NOT_READ
-    }
+    assert set(json.loads(files["manifest.json"])["media"].values()) == {data_export.MEDIA_NOT_READ}
 
 
 def test_a_clinic_cannot_export_or_erase_another_clinic_s_contact(session, family):
@@ -627,6 +623,23 @@ def test_the_admin_downloads_the_archive_from_the_contact_page(app, session, fam
         f"/admin/contact/export-data/?id={family.b_contact.id}", data={"csrf_token": token}
     )
     assert foreign.status_code == 404
+
+
+def test_the_admin_s_archive_holds_the_files_from_the_configured_storage(
+    app, session, family, sent_files
+):
+    client = logged_in(app, "admin")
+    token = csrf_token(client, f"/admin/contact/details/?id={family.contact.id}")
+    response = client.post(
+        f"/admin/contact/export-data/?id={family.contact.id}", data={"csrf_token": token}
+    )
+    assert response.status_code == 200
+    files = unzip(response.get_data())
+    assert files[f"media/{sent_files.voice.message_id}-0.ogg"] == VOICE
+    assert set(json.loads(files["manifest.json"])["media"].values()) == {
+        data_export.MEDIA_INCLUDED,
+        data_export.MEDIA_MISSING,
+    }
 
 
 def test_the_admin_erases_after_confirming_and_only_with_the_csrf_token(app, session, family):
