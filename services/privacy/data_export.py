@@ -232,6 +232,7 @@ def export_contact_data(
             after={
                 "files": len(files) + len(pdfs),
                 "pdfs": len(pdfs),
+                # Files to be read after the commit (some may prove missing).
                 "media_files": len(stored) if media is not None else 0,
             },
         )
