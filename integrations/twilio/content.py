@@ -21,6 +21,7 @@ Variables, by number: ``1`` the prompt; a button k (from 1) is title ``2k`` and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -143,7 +144,7 @@ def fill(
 ) -> Filled | None:
     """The shape and content variables that offer ``options`` ((id, title) or (id, title,
     description)) under ``prompt``; None when they cannot be sent as buttons or a list
-    (fewer than two options, a prompt longer than a variable holds, titles that would
+    (fewer than two options, a prompt longer than a variable holds, buttons that would
     read the same once cut) — then the caller sends numbered text, as on SMS.
 
     Two or three options are buttons (titles cut to 20 characters); four to ten a list
@@ -158,13 +159,21 @@ def fill(
         option_id, title = option[0], option[1]
         if not option_id or len(option_id) > OPTION_ID or not title.strip():
             raise ValueError(f"an option needs an id of 1 to {OPTION_ID} characters and a title")
+    if len({option[0] for option in options}) < len(options) or any(
+        option[0] == MORE_ID for option in options
+    ):
+        raise ValueError(f"option ids must differ from each other and from {MORE_ID!r}")
     if len(options) <= MAX_BUTTONS:
         shape = Shape(QUICK_REPLY, len(options))
         variables = {"1": prompt}
         for k, option in enumerate(options, start=1):
             variables[str(2 * k)] = cut(option[1], BUTTON_TITLE)
             variables[str(2 * k + 1)] = option[0]
-        titles = [variables[str(2 * k)] for k in range(1, shape.size + 1)]
+        titles = [variables[str(2 * k)].casefold() for k in range(1, shape.size + 1)]
+        # WhatsApp refuses two buttons that read the same (list rows need only their ids
+        # apart, and a row's description still shows its whole title).
+        if len(set(titles)) < len(titles):
+            return None
     else:
         rows = list(options)
         if len(rows) > MAX_ITEMS:
@@ -177,10 +186,6 @@ def fill(
             variables[str(3 * k)] = cut(title, ITEM_TITLE)
             variables[str(3 * k + 1)] = cut(description, ITEM_DESCRIPTION)
             variables[str(3 * k + 2)] = option[0]
-        titles = [variables[str(3 * k)] for k in range(1, shape.size + 1)]
-    # WhatsApp refuses two buttons or rows that read the same.
-    if len({t.casefold() for t in titles}) < len(titles):
-        return None
     return Filled(shape, variables)
 
 
@@ -229,7 +234,22 @@ class ContentApi:
             found = self.client.content.v1.contents.list(page_size=100)
         except TwilioRestException as exc:
             raise _refused("list", exc) from None
-        except (TwilioException, OSError) as exc:
+        except TwilioException as exc:
+            # A page Twilio answered with an error: the SDK raises a plain
+            # TwilioException with the response as its second argument.
+            response = exc.args[1] if len(exc.args) > 1 else None
+            status = getattr(response, "status_code", None)
+            if status is None:
+                raise ContentError(
+                    f"Twilio not reachable: {type(exc).__name__}", permanent=False
+                ) from None
+            code = _error_code(getattr(response, "text", ""))
+            raise ContentError(
+                f"Twilio refused to list content (HTTP {status}, code {code})",
+                code=code,
+                permanent=is_permanent(code, status),
+            ) from None
+        except OSError as exc:
             raise ContentError(
                 f"Twilio not reachable: {type(exc).__name__}", permanent=False
             ) from None
@@ -251,6 +271,14 @@ class ContentApi:
         if not created.sid:
             raise ContentError("Twilio answered without a Content SID", permanent=False)
         return created.sid
+
+
+def _error_code(text: str) -> int | None:
+    try:
+        code = json.loads(text).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return int(code) if isinstance(code, int) else None
 
 
 def _refused(what: str, exc: TwilioRestException) -> ContentError:
