@@ -86,7 +86,7 @@ class FakeTwilioState:
     contents: dict[str, dict[str, Any]] = field(default_factory=dict)
     content_owners: dict[str, str] = field(default_factory=dict)
     content_creates: int = 0
-    content_errors: list[Scripted] = field(default_factory=list)
+    content_errors: list[Scripted | None] = field(default_factory=list)  # None: answer
     content_sids: Any = field(default_factory=lambda: itertools.count(1))
     # Accounts besides the server's own: SID → auth token.
     accounts: dict[str, str] = field(default_factory=dict)
@@ -161,10 +161,13 @@ class FakeTwilio:
         with self.state.lock:
             self.state.accounts[account_sid] = auth_token
 
-    def fail_next_content(self, code: int, *, status: int = 400, message: str = "scripted") -> None:
-        """The next Content API request answers with this Twilio error."""
+    def fail_next_content(
+        self, code: int, *, status: int = 400, message: str = "scripted", after: int = 0
+    ) -> None:
+        """The next Content API request (or the one after ``after`` more) answers with
+        this Twilio error."""
         with self.state.lock:
-            self.state.content_errors.append(Scripted(code, status, message))
+            self.state.content_errors += [None] * after + [Scripted(code, status, message)]
 
     @property
     def contents(self) -> dict[str, dict[str, Any]]:
