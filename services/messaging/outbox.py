@@ -27,8 +27,8 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.errors import InvalidTransition, NotFound
-from services.messaging.dispatch import note_queued
 from services.locks import lock_appointment
+from services.messaging.dispatch import note_queued
 
 
 def queue_message(
