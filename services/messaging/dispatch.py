@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session, sessionmaker
 
 from models import OutboundMessage, OutboundStatus
 
@@ -42,9 +42,13 @@ class Dispatcher(Protocol):
     def __call__(self, rows: list[Queued]) -> None: ...
 
 
-def note_queued(session: Session, rows: Iterable[tuple[int, datetime]]) -> None:
-    """Rows queued by a bulk UPDATE (which no flush sees), handed over like new ones."""
-    _pending_for(session, _innermost(session)).extend(Queued(i, due) for i, due in rows)
+def note_queued(
+    session: Session | scoped_session[Session], rows: Iterable[tuple[int, datetime]]
+) -> None:
+    """Rows queued by a bulk UPDATE (which no flush sees), handed over like new ones.
+    (The panel's session is a ``scoped_session``: its transactions are its session's.)"""
+    real = session() if isinstance(session, scoped_session) else session
+    _pending_for(real, _innermost(real)).extend(Queued(i, due) for i, due in rows)
 
 
 def _innermost(session: Session) -> SessionTransaction:
