@@ -321,25 +321,32 @@ class _Worker(SimpleWorker):
 
     def __init__(self, queues: list[Queue], *, stop: threading.Event) -> None:
         super().__init__(queues, connection=queues[0].connection, worker_ttl=WORKER_TTL)
-        self.stop = stop
+        self.stopping = stop
         self.asked_to_stop = False
 
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()
-        if self.stop.is_set():  # the signal came while no RQ loop was running
+        if self.stopping.is_set():  # the signal came while no RQ loop was running
             self.asked_to_stop = True
             self._stop_requested = True  # RQ's loop checks it before its first dequeue
 
     def handle_warm_shutdown_request(self) -> None:
         self.asked_to_stop = True
-        self.stop.set()
+        self.stopping.set()
         super().handle_warm_shutdown_request()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         super().heartbeat(timeout, pipeline)
-        # RQ heartbeats before every blocking read, so this runs every few seconds.
+        # RQ heartbeats before every blocking read, so this runs every few seconds. Not once
+        # asked to stop: RQ has stopped the scheduler then, and a new one forked now would
+        # inherit RQ's handler that ignores a second SIGTERM within a second.
         process = self.scheduler._process if self.scheduler else None
-        if pipeline is None and process is not None and not process.is_alive():
+        if (
+            pipeline is None
+            and not self.asked_to_stop
+            and process is not None
+            and not process.is_alive()
+        ):
             self.scheduler.acquire_locks(auto_start=True)  # unless another worker's has it
 
 
