@@ -26,6 +26,7 @@ from sqlalchemy import select
 from flows import booking, my_appointments, payment, pending
 from flows.answers import answer_for_turn
 from flows.dialog import STATES, Turn, hand_to_staff
+from flows.parsing import parse_number
 from flows.understanding import Named, Therapist, Understanding, Vocabulary, understand
 from flows.understanding.lexicon import is_known
 from models import Service
@@ -66,6 +67,11 @@ def vocabulary_for(turn: Turn) -> Vocabulary:
 
 
 def understanding_for(turn: Turn, text: str) -> Understanding:
+    """The message understood. A bare number ("2", "two") names no service, therapist or
+    patient: it is read without the clinic's vocabulary, so the commonest turn costs no
+    queries here."""
+    if parse_number(text) is not None:
+        return understand(text, vocabulary=Vocabulary(date_order=turn.date_order), now=turn.now)
     return understand(text, vocabulary=vocabulary_for(turn), now=turn.now)
 
 

@@ -17,9 +17,11 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from typing import TypeVar
 
 from redis import Redis
 from redis.client import Pipeline
@@ -27,19 +29,24 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy.orm import Session
 
 from core.backup import BackupError
 from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, backup_due, backup_job_id, run_daily_backup
+from jobs.dispatch import QUEUE, enqueue_send
 from jobs.runtime import Runtime
-from jobs.sweep import SweepResult, sweep
+from jobs.sweep import SweepResult, dispatch_due, sweep
+from services.messaging import dispatch
 from services.messaging.delivery import deliver
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
 from services.messaging.media import fetch_media
+from services.messaging.outbox import next_due_at
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-QUEUE = "roshni"
+__all__ = ["QUEUE"]  # re-exported: where the queue's name was always imported from
 SWEEP_EVERY = 60.0  # seconds, with RQ
 INPROCESS_EVERY = 15.0  # seconds, embedded mode
 SWEEP_LOCK = "roshni:sweep-lock"
@@ -67,20 +74,33 @@ _BACKUP_PENDING = _PENDING | {JobStatus.STARTED}
 BACKUP_JOB_TIMEOUT = 6 * 3600  # seconds: a large pg_dump to a slow bucket takes a while
 
 
+def _sender(rt: Runtime, session: Session, moment: datetime) -> Callable[[int], None]:
+    def send_now(message_id: int) -> None:
+        deliver(
+            session,
+            message_id,
+            now=moment,
+            sender_for=rt.sender_for,
+            status_callback=rt.status_callback,
+            base_url=rt.base_url,
+        )
+
+    return send_now
+
+
+def send_due(rt: Runtime, *, now: datetime | None = None) -> int:
+    """Deliver the outbox rows due now, in id order, in this process (the sweep's
+    outbox step alone: what the in-process sender does when woken)."""
+    moment = now or utcnow()
+    with rt.database.session_scope() as session:
+        return dispatch_due(session, now=moment, dispatch=_sender(rt, session, moment))
+
+
 def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
     """One sweep, delivering in this process (``roshni jobs tick``, embedded mode)."""
     moment = now or utcnow()
     with rt.database.session_scope() as session:
-
-        def send_now(message_id: int) -> None:
-            deliver(
-                session,
-                message_id,
-                now=moment,
-                sender_for=rt.sender_for,
-                status_callback=rt.status_callback,
-                base_url=rt.base_url,
-            )
+        send_now = _sender(rt, session, moment)
 
         def fetch_now(media_id: int) -> None:
             fetch_media(
@@ -129,20 +149,8 @@ def _note_failures(result: SweepResult) -> None:
 
 
 def _enqueue(queue: Queue, message_id: int, stranded: set[str]) -> None:
-    job_id = f"send-message-{message_id}"
-    try:
-        status = Job.fetch(job_id, connection=queue.connection).get_status()
-        if status in _PENDING and job_id not in stranded:
-            return
-    except NoSuchJobError:
-        pass
-    queue.enqueue(
-        "jobs.tasks.send_message",
-        message_id,
-        job_id=job_id,
-        result_ttl=300,
-        failure_ttl=24 * 3600,
-    )
+    # A due row: enqueued unless its job waits already (dispatched at commit, say).
+    enqueue_send(queue, message_id, stranded=stranded)
 
 
 def _enqueue_fetch(queue: Queue, media_id: int, stranded: set[str]) -> None:
@@ -214,9 +222,70 @@ def enqueue_backup_if_due(
     return True
 
 
-def start_inprocess(rt: Runtime) -> _Every:
-    """Embedded mode: the web process sweeps and sends every few seconds (and says so),
-    and takes the daily backup when BACKUP_TARGET is set."""
+class InprocessSender(threading.Thread):
+    """Embedded mode's one job thread: sends each outbox row the moment it is due.
+
+    A commit that queued rows wakes it (``wake``, the dispatcher installed on the app's
+    sessions); between wake-ups it sleeps until the next row falls due (a reminder, a
+    retry's backoff) or the next sweep, whichever comes first. The full sweep (payment
+    sync, dues, stuck sends, media; heartbeat and backup) runs every ``sweep_every``
+    seconds as the net. One thread sends, in id order: messages keep their order.
+    """
+
+    def __init__(self, rt: Runtime, sweep: Callable[[], object], *, sweep_every: float) -> None:
+        super().__init__(name="roshni-jobs", daemon=True)
+        self.rt = rt
+        self.sweep = sweep
+        self.sweep_every = sweep_every
+        self.stopped = threading.Event()
+        self._woken = threading.Event()
+        self.passes = 0  # sending passes done (tests wait on it; no timing in it)
+        self.hook: dispatch.Installed | None = None  # how commits wake it
+
+    def wake(self, _rows: object = None) -> None:
+        """Rows were committed: look at the outbox now (the rows' due times are read there)."""
+        self._woken.set()
+
+    def run(self) -> None:
+        next_sweep = 0.0
+        while not self.stopped.is_set():
+            self._woken.clear()  # before the pass: a commit during it wakes the next one
+            if time.monotonic() >= next_sweep:
+                self._guarded("the sweep", self.sweep)
+                next_sweep = time.monotonic() + self.sweep_every
+            else:
+                self._guarded("sending", lambda: send_due(self.rt))
+            self.passes += 1
+            pause = next_sweep - time.monotonic()
+            soonest = self._guarded("the outbox timer", self._next_due)
+            if soonest is not None:
+                # A hair after it, so the row is due when we look.
+                pause = min(pause, (soonest - utcnow()).total_seconds() + 0.01)
+            if pause > 0:
+                self._woken.wait(pause)
+
+    def _next_due(self) -> datetime | None:
+        with self.rt.database.session_scope() as session:
+            return next_due_at(session, now=utcnow())
+
+    def _guarded(self, what: str, work: Callable[[], T]) -> T | None:
+        try:
+            return work()
+        except Exception:
+            log.exception("%s failed in the job thread; it runs again soon", what)
+            return None
+
+    def stop(self) -> None:
+        if self.hook is not None:
+            self.hook.remove()
+        self.stopped.set()
+        self._woken.set()
+
+
+def start_inprocess(rt: Runtime, *, sweep_every: float = INPROCESS_EVERY) -> InprocessSender:
+    """Embedded mode: the web process sends what the app's commits queue at once and what
+    falls due on time, sweeps every ``sweep_every`` seconds (and says so), and takes the
+    daily backup when BACKUP_TARGET is set."""
     heartbeat = Heartbeat(rt, "web")
     backups = DailyBackupCheck(rt.config)
 
@@ -229,7 +298,8 @@ def start_inprocess(rt: Runtime) -> _Every:
             # of a clinic's database takes well under a second.
             run_daily_backup(rt.config, now=now)
 
-    thread = _Every(INPROCESS_EVERY, work, name="roshni-jobs")
+    thread = InprocessSender(rt, work, sweep_every=sweep_every)
+    thread.hook = dispatch.install(rt.database.session_factory, thread.wake)
     thread.start()
     return thread
 

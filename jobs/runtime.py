@@ -15,6 +15,7 @@ from core.storage import BackupStore, media_store
 from integrations.razorpay_client import RazorpayGateway
 from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
 from integrations.twilio.media import TwilioMediaFetcher
+from jobs.dispatch import dispatch_to_rq
 from models import Clinic
 from services.clinics.settings import razorpay_account, twilio_account
 from services.messaging.delivery import Sender
@@ -127,5 +128,9 @@ def make_sender(config: Config) -> Sender | None:
 
 @cache
 def runtime() -> Runtime:
-    """The process-wide runtime of an RQ worker (created after any fork, on first use)."""
-    return build_runtime(Config.from_env())
+    """The process-wide runtime of an RQ worker (created after any fork, on first use).
+    What its jobs queue (an SMS fallback, say) goes to RQ at their commit."""
+    rt = build_runtime(Config.from_env())
+    if rt.config.redis_url:
+        dispatch_to_rq(rt.database.session_factory, rt.config.redis_url)
+    return rt

@@ -39,7 +39,13 @@ from models.enums import (
     Relation,
     Role,
 )
-from models.messaging import MessageKind, MessageTemplate, OutboundMessage, OutboundStatus
+from models.messaging import (
+    ContentTemplate,
+    MessageKind,
+    MessageTemplate,
+    OutboundMessage,
+    OutboundStatus,
+)
 from models.notes import ProgressNote
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
@@ -61,6 +67,7 @@ __all__ = [
     "ClinicOwned",
     "ClinicPolicy",
     "Contact",
+    "ContentTemplate",
     "Conversation",
     "CreditEntry",
     "CreditKind",

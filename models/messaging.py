@@ -112,3 +112,25 @@ class MessageTemplate(ClinicOwned, Base):
     dlt_template_id: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (UniqueConstraint("clinic_id", "channel", "key"),)
+
+
+class ContentTemplate(Base):
+    """A Twilio Content API template for WhatsApp buttons or a list, by Twilio account,
+    shape (``quick-reply-3``, ``list-picker-7``: integrations.twilio.content) and language.
+
+    Not clinic data (no ``clinic_id``): a template belongs to a Twilio *account*, which
+    clinics without their own share (the deployment's). Its texts are all content
+    variables, so it holds nothing of anyone's; code reads it by account SID, explicitly.
+    ``roshni whatsapp sync`` creates the missing ones and records their SIDs here.
+    """
+
+    __tablename__ = "content_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_sid: Mapped[str] = mapped_column(String(34))
+    shape: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    content_sid: Mapped[str] = mapped_column(String(34))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("account_sid", "shape", "language"),)

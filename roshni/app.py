@@ -14,6 +14,7 @@ from bot import pages, payments, webhooks
 from core import error_tracking, logging_setup, security
 from core.config import Config
 from core.db import EXTENSION, Database
+from jobs.dispatch import dispatch_to_rq
 from jobs.runner import start_inprocess
 from jobs.runtime import build_runtime
 from roshni import health, metrics_endpoint
@@ -47,8 +48,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # chatty while making PDFs
-    if config.inprocess_jobs and not config.redis_url:
-        # Embedded mode: no Redis, so this process sweeps the outbox and sends.
+    if config.redis_url:
+        # RQ mode: a commit that queued messages hands them to the workers at once.
+        app.extensions["roshni.dispatch"] = dispatch_to_rq(db.session_factory, config.redis_url)
+    elif config.inprocess_jobs:
+        # Embedded mode: no Redis, so this process sends (woken by commits) and sweeps.
         app.extensions["roshni.jobs"] = start_inprocess(build_runtime(config, db))
     return app
 

@@ -402,6 +402,57 @@ def payments_razorpay(slug: str, key_id: str, key_secret: str, webhook_secret: s
     click.echo(f"{slug}: Razorpay {'set' if key_id else 'removed'}")
 
 
+@main.group(help="WhatsApp: the Content API templates for buttons and lists.")
+def whatsapp() -> None:
+    pass
+
+
+@whatsapp.command(
+    "sync",
+    help="Create the missing button and list templates in every Twilio account (safe to "
+    "run again) and record their SIDs.",
+)
+def whatsapp_sync() -> None:
+    from core.clock import utcnow
+    from core.db import Database
+    from integrations.twilio.content import ContentApi, ContentError
+    from services.messaging.content_templates import sync_content_templates, twilio_accounts
+
+    config = _config()
+    database = Database(config.database_url)
+    failed = 0
+    try:
+        with database.session_scope() as session:
+            accounts = twilio_accounts(session, config)
+            if not accounts:
+                click.echo("No Twilio account is configured (dry run): nothing to sync.")
+                return
+            for account in accounts:
+                served = "the deployment's" if account.default else "own"
+                if account.clinics:
+                    served += f"; clinics: {', '.join(account.clinics)}"
+                name = f"account …{account.account_sid[-4:]} ({served})"
+                api = ContentApi(
+                    account.account_sid, account.auth_token, api_url=config.twilio_api_url
+                )
+                try:
+                    result = sync_content_templates(
+                        session, account_sid=account.account_sid, api=api, now=utcnow()
+                    )
+                except ContentError as exc:
+                    failed += 1
+                    click.echo(f"{name}: failed: {exc}", err=True)
+                    continue
+                click.echo(
+                    f"{name}: {len(result.created)} template(s) created, "
+                    f"{len(result.adopted)} found at Twilio, {result.kept} already in place"
+                )
+    finally:
+        database.dispose()
+    if failed:
+        raise click.ClickException(f"{failed} account(s) could not be synced (see above)")
+
+
 @main.command("serve", help="Serve the app on HOST:PORT (development server).")
 def serve() -> None:
     from roshni.app import create_app

@@ -15,6 +15,14 @@ documents), and errors in Twilio's JSON error format. It checks HTTP basic auth
 against the account. Inbound media (``add_media``) is served at Twilio's media path, with
 Basic auth, by a redirect to the file. Messages are dated by ``state.clock`` (the real
 clock unless a test sets another), so tests on a fixed calendar can list them.
+
+The Content API (``content.twilio.com``, whose paths start ``/v1/Content``) is served by
+the same server: ``POST /v1/Content`` (a JSON body: ``friendly_name``, ``language``,
+``variables``, ``types``; answers 201 with the resource, SID ``HX…``), ``GET
+/v1/Content/{sid}``, ``DELETE /v1/Content/{sid}`` (204), and ``GET /v1/Content`` (pages of
+``PageSize`` under ``contents``, linked by ``meta.next_page_url`` as the real API does).
+Each account sees only its own content; ``add_account`` lets a test use several accounts.
+``twilio.contents`` is what exists now, ``twilio.content_creates`` how many were created.
 """
 
 from __future__ import annotations
@@ -37,6 +45,17 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
+CONTENT_PATH = "/v1/Content"
+# The Content API's limits the stand-in enforces at creation, on literal text (a text
+# holding a {{variable}} is checked when a message fills it, which Twilio does at send).
+CONTENT_LIMITS = {
+    "body": 1024,
+    "title": 20,  # a quick-reply button, sent in session (WhatsApp)
+    "button": 20,
+    "item": 24,
+    "description": 72,
+    "id": 200,
+}
 
 
 @dataclass
@@ -63,6 +82,14 @@ class FakeTwilioState:
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     media_fetches: list[str] = field(default_factory=list)
+    # The Content API: every template, by SID, with the account that owns it.
+    contents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    content_owners: dict[str, str] = field(default_factory=dict)
+    content_creates: int = 0
+    content_errors: list[Scripted | None] = field(default_factory=list)  # None: answer
+    content_sids: Any = field(default_factory=lambda: itertools.count(1))
+    # Accounts besides the server's own: SID → auth token.
+    accounts: dict[str, str] = field(default_factory=dict)
 
 
 class _Server(ThreadingHTTPServer):
@@ -127,6 +154,37 @@ class FakeTwilio:
     def media_fetches(self) -> list[str]:
         with self.state.lock:
             return list(self.state.media_fetches)
+
+    def add_account(self, account_sid: str, auth_token: str) -> None:
+        """Another account this server answers for (its own content, its own messages
+        are not kept apart: only the Content API separates accounts)."""
+        with self.state.lock:
+            self.state.accounts[account_sid] = auth_token
+
+    def fail_next_content(
+        self, code: int, *, status: int = 400, message: str = "scripted", after: int = 0
+    ) -> None:
+        """The next Content API request (or the one after ``after`` more) answers with
+        this Twilio error."""
+        with self.state.lock:
+            self.state.content_errors += [None] * after + [Scripted(code, status, message)]
+
+    @property
+    def contents(self) -> dict[str, dict[str, Any]]:
+        """The content templates that exist now, by SID (each as the API answers it)."""
+        with self.state.lock:
+            return {sid: dict(resource) for sid, resource in self.state.contents.items()}
+
+    @property
+    def content_creates(self) -> int:
+        with self.state.lock:
+            return self.state.content_creates
+
+    def delete_content(self, sid: str) -> None:
+        """Someone deleted the template in Twilio's console."""
+        with self.state.lock:
+            self.state.contents.pop(sid, None)
+            self.state.content_owners.pop(sid, None)
 
     def delay_responses(self, seconds: float) -> None:
         self.state.delay = seconds
@@ -207,6 +265,64 @@ class FakeTwilio:
             "end": page * size + max(len(messages) - 1, 0),
         }
 
+    def _create_content(self, account: str, request: dict[str, Any]) -> dict[str, Any]:
+        with self.state.lock:
+            sid = f"HX{next(self.state.content_sids):032x}"
+            stamp = self.state.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            url = f"{self.url}{CONTENT_PATH}/{sid}"
+            resource = {
+                "sid": sid,
+                "account_sid": account,
+                "friendly_name": request["friendly_name"],
+                "language": request["language"],
+                "variables": request["variables"],
+                "types": request["types"],
+                "url": url,
+                "links": {
+                    "approval_fetch": f"{url}/ApprovalRequests",
+                    "approval_create": f"{url}/ApprovalRequests/whatsapp",
+                },
+                "date_created": stamp,
+                "date_updated": stamp,
+            }
+            self.state.contents[sid] = resource
+            self.state.content_owners[sid] = account
+            self.state.content_creates += 1
+            return dict(resource)
+
+    def _content_page(self, account: str, query: dict[str, str]) -> dict[str, Any]:
+        """One page of the account's content, oldest first, with the ``meta`` block the
+        Content API answers (absolute page URLs; the SDK follows ``next_page_url``)."""
+        size = max(1, min(int(query.get("PageSize") or 50), 1000))
+        page = int(query.get("Page") or 0)
+        with self.state.lock:
+            mine = [
+                dict(r)
+                for sid, r in self.state.contents.items()
+                if self.state.content_owners[sid] == account
+            ]
+        chunk = mine[page * size : (page + 1) * size]
+
+        def url(number: int) -> str:
+            params: dict[str, Any] = {"PageSize": size, "Page": number}
+            if number:
+                params["PageToken"] = f"PT{number}"
+            return f"{self.url}{CONTENT_PATH}?{urlencode(params)}"
+
+        more = (page + 1) * size < len(mine)
+        return {
+            "contents": chunk,
+            "meta": {
+                "page": page,
+                "page_size": size,
+                "first_page_url": url(0),
+                "previous_page_url": url(page - 1) if page else None,
+                "url": url(page),
+                "next_page_url": url(page + 1) if more else None,
+                "key": "contents",
+            },
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -215,6 +331,8 @@ class FakeTwilio:
                 pass
 
             def do_POST(self) -> None:
+                if urlsplit(self.path).path == CONTENT_PATH:
+                    return self._content("POST", None)
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 if self.path != expected:
                     return self._error(404, 20404, "The requested resource was not found")
@@ -243,6 +361,8 @@ class FakeTwilio:
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
+                if url.path == CONTENT_PATH or url.path.startswith(CONTENT_PATH + "/"):
+                    return self._content("GET", url)
                 if url.path in fake.state.media:
                     return self._media(url.path)
                 if url.path.startswith("/files/"):
@@ -262,6 +382,51 @@ class FakeTwilio:
                     self._json(200, fake._list_page(expected, query))
                 except ValueError as exc:
                     self._error(400, 20001, str(exc))
+
+            def do_DELETE(self) -> None:
+                url = urlsplit(self.path)
+                if not url.path.startswith(CONTENT_PATH + "/"):
+                    return self._error(404, 20404, "The requested resource was not found")
+                return self._content("DELETE", url)
+
+            def _content(self, method: str, url: Any) -> None:
+                account = self._account()
+                if account is None:
+                    return self._error(401, 20003, "Authenticate")
+                state = fake.state
+                with state.lock:
+                    scripted = state.content_errors.pop(0) if state.content_errors else None
+                if scripted is not None:
+                    return self._error(scripted.status, scripted.code, scripted.message)
+                if method == "POST":
+                    length = int(self.headers.get("Content-Length") or 0)
+                    if "json" not in (self.headers.get("Content-Type") or ""):
+                        return self._error(415, 20415, "Content-Type must be application/json")
+                    try:
+                        body = json.loads(self.rfile.read(length) or b"null")
+                        request = _content_request(body)
+                    except ValueError as exc:
+                        return self._error(400, 20001, str(exc))
+                    return self._json(201, fake._create_content(account, request))
+                sid = url.path[len(CONTENT_PATH) + 1 :]
+                if not sid:
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    return self._json(200, fake._content_page(account, query))
+                with state.lock:
+                    found = state.content_owners.get(sid) == account
+                    if found and method == "DELETE":
+                        del state.contents[sid], state.content_owners[sid]
+                    resource = state.contents.get(sid)
+                if not found:
+                    return self._error(
+                        404, 20404, f"The requested resource /Content/{sid} was not found"
+                    )
+                if method == "DELETE":
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                return self._json(200, resource)
 
             def _media(self, path: str) -> None:
                 if not self._authorised():
@@ -289,11 +454,17 @@ class FakeTwilio:
                     self.wfile.write(data)
 
             def _authorised(self) -> bool:
+                return self._account() == fake.account_sid
+
+            def _account(self) -> str | None:
+                """The account whose credentials came with the request, if they are right."""
                 header = self.headers.get("Authorization", "")
                 if not header.startswith("Basic "):
-                    return False
+                    return None
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-                return user == fake.account_sid and password == fake.auth_token
+                with fake.state.lock:
+                    known = {fake.account_sid: fake.auth_token, **fake.state.accounts}
+                return user if known.get(user) == password and password else None
 
             def _error(self, status: int, code: int, message: str) -> None:
                 self._json(
@@ -326,3 +497,68 @@ def _when(value: str | None) -> datetime | None:
     if len(value) == 10:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _without_nulls(value: Any) -> Any:
+    """The SDK sends every type it knows, unset ones as null: Twilio keeps only the rest."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _content_request(body: Any) -> dict[str, Any]:
+    """A create request as the Content API checks it; raises ValueError with its reason."""
+    if not isinstance(body, dict):
+        raise ValueError("The request body must be a JSON object")
+    body = _without_nulls(body)
+    language = body.get("language")
+    if not isinstance(language, str) or not language:
+        raise ValueError("Missing required parameter language")
+    types = body.get("types")
+    if not isinstance(types, dict) or not types:
+        raise ValueError("Missing required parameter types")
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+    ):
+        raise ValueError("variables must map names to strings")
+    for kind, spec in types.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"{kind} must be an object")
+        if kind == "twilio/text":
+            _check(spec, "body")
+        elif kind == "twilio/quick-reply":
+            _check(spec, "body")
+            actions = spec.get("actions")
+            if not isinstance(actions, list) or not 1 <= len(actions) <= 10:
+                raise ValueError("twilio/quick-reply needs 1 to 10 actions")
+            for action in actions:
+                _check(action, "title")
+                _check(action, "id")
+        elif kind == "twilio/list-picker":
+            _check(spec, "body")
+            _check(spec, "button")
+            items = spec.get("items")
+            if not isinstance(items, list) or not 1 <= len(items) <= 10:
+                raise ValueError("twilio/list-picker needs 1 to 10 items")
+            for item in items:
+                for name in ("item", "id", "description"):
+                    _check(item, name)
+        else:
+            raise ValueError(f"Content type {kind} is not served by this stand-in")
+    return {
+        "friendly_name": body.get("friendly_name"),
+        "language": language,
+        "variables": variables,
+        "types": types,
+    }
+
+
+def _check(spec: Any, name: str) -> None:
+    value = spec.get(name) if isinstance(spec, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"Missing required parameter {name}")
+    if "{{" not in value and len(value) > CONTENT_LIMITS[name]:
+        raise ValueError(f"{name} is longer than {CONTENT_LIMITS[name]} characters")

@@ -4,7 +4,9 @@ Mixins for ``ContactView`` (``/admin/contact/export-data/?id=…`` and
 ``/admin/contact/erase/?id=…``) and ``PatientView`` (``/admin/patient/data-rights/?id=…``,
 which leads to the patient's contact: the rights belong to whoever the clinic
 holds data about through that phone). Both verbs, ``export_data`` and ``erase``,
-are the admin's alone in ``admin.permissions``; the services audit each use.
+are the admin's alone in ``admin.permissions``; the services audit each use. Both are
+given the configured file storage (``core.storage.media_store``): the export copies the
+files the contact sent in chat from it, the erasure deletes them from it.
 Erasing asks for a typed confirmation on its own page, like cancelling a session.
 """
 
@@ -67,6 +69,7 @@ class ContactDataRightsMixin:
             contact_id=contact.id,
             actor=staff_actor(),
             now=now,
+            media=media_store(current_app.config["ROSHNI"]),
         )
         name = data_export.export_filename(contact.id, now)
         return Response(

@@ -1,6 +1,7 @@
 """Everything Twilio-specific, in one place (the webhooks themselves live in ``bot.webhooks``).
 
 - ``client``: sending through the Messages API, and reading its message list
+- ``content``: WhatsApp buttons and lists: the Content API templates, and filling one
 - ``errors``: Twilio's error codes and what they mean for us; the errors sending raises
 - ``signature``: checking ``X-Twilio-Signature`` on a webhook
 - ``addresses``: the ``whatsapp:`` address prefix

@@ -2,8 +2,9 @@
 Twilio HTTP goes through here.
 
 ``TWILIO_API_URL`` points the real SDK at another server speaking the same wire
-format (a local one in tests and staging). Errors come back as ``SendError``
-(``errors``), which says whether trying again could help.
+format (a local one in tests and staging): every Twilio domain the project uses (the
+Messages API, the Content API) goes to that one server (``twilio_client``). Errors come
+back as ``SendError`` (``errors``), which says whether trying again could help.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ class ProviderMessage:
     created_at: datetime | None
 
 
+def twilio_client(
+    account_sid: str, auth_token: str, *, api_url: str | None = None, timeout: float = 10.0
+) -> Client:
+    """The official SDK's client for one account; with ``api_url``, its Messages
+    (``api.twilio.com``) and Content (``content.twilio.com``) domains both go there."""
+    client = Client(account_sid, auth_token)
+    client.http_client.timeout = timeout
+    if api_url:
+        client.api.base_url = api_url.rstrip("/")
+        client.content.base_url = api_url.rstrip("/")
+    return client
+
+
 class TwilioSender:
     def __init__(
         self,
@@ -45,10 +59,7 @@ class TwilioSender:
         api_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.client = Client(account_sid, auth_token)
-        self.client.http_client.timeout = timeout
-        if api_url:
-            self.client.api.base_url = api_url.rstrip("/")
+        self.client = twilio_client(account_sid, auth_token, api_url=api_url, timeout=timeout)
 
     def send(
         self,

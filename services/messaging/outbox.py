@@ -28,6 +28,7 @@ from services import audit
 from services.audit import Actor
 from services.errors import InvalidTransition, NotFound
 from services.locks import lock_appointment
+from services.messaging.dispatch import note_queued
 
 
 def queue_message(
@@ -131,7 +132,9 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
                 error_code=None,
                 error_message=None,
             )
-        ).rowcount
+            .returning(OutboundMessage.id, OutboundMessage.next_attempt_at)
+        ).all()
+        note_queued(session, revived)  # no flush sees a bulk UPDATE
         made += bool(
             revived
             or queue_message(
@@ -219,6 +222,17 @@ def due_ids(session: Session, *, now: datetime, after_id: int = 0, limit: int = 
     )
     session.rollback()
     return ids
+
+
+def next_due_at(session: Session, *, now: datetime) -> datetime | None:
+    """When the next queued row becomes due (after ``now``): the in-process sender's timer."""
+    soonest = session.scalar(
+        select(func.min(OutboundMessage.next_attempt_at)).where(
+            OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at > now
+        )
+    )
+    session.rollback()
+    return soonest
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,25 @@
 request: DPDP Act 2023 s.11, UK GDPR art. 15 and 20).
 
 The archive holds one JSON file per kind of record (the rows as the audit log
-snapshots them) and the PDFs the clinic already issues: each invoice and each
-receipt. Every read is scoped to the clinic; the export itself is audited.
+snapshots them), the PDFs the clinic already issues (each invoice and each
+receipt), and the files the contact sent in chat: ``inbound_media.json`` lists
+every attachment row of their messages (voice notes, photos, PDFs, shared
+locations, including ones refused or never fetched), and each stored file is
+copied from the file storage (``core.storage``) as ``media/<message id>-<index>.<ext>``
+when the caller gives the store. ``manifest.json`` says for each stored file
+whether it is in the archive, missing from the storage (listed, not an error),
+or not read because no store was given.
+
+Every read is scoped to the clinic; the export itself is audited (counts only).
+The rows are read in one transaction; the files are read after it has committed,
+so no database transaction waits on the storage.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Sequence
@@ -22,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import write_transaction
+from integrations.backup_storage import BackupStore, StorageError
 from models import (
     ActorType,
     Appointment,
@@ -30,6 +42,7 @@ from models import (
     Contact,
     Conversation,
     CreditEntry,
+    InboundMedia,
     InboundMessage,
     Invoice,
     InvoiceLine,
@@ -48,7 +61,12 @@ from services.audit import Actor
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import NotFound
 
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2  # 2: inbound_media.json, media/ and the manifest's "media"
+MEDIA_INCLUDED = "included"
+MEDIA_MISSING = "missing"  # listed by a row, not found in (or not readable from) the storage
+MEDIA_NOT_READ = "not read"  # no file storage was given to the export
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,12 @@ class ContactRecords:
             Invoice: Invoice.id.in_(self.invoice_ids),
             Payment: Payment.id.in_(self.payment_ids),
             InboundMessage: InboundMessage.conversation_id.in_(self.conversation_ids),
+            InboundMedia: InboundMedia.message_id.in_(
+                select(InboundMessage.id).where(
+                    InboundMessage.clinic_id == self.clinic_id,
+                    InboundMessage.conversation_id.in_(self.conversation_ids),
+                )
+            ),
             OutboundMessage: OutboundMessage.contact_id == self.contact_id,
             InvoiceLine: InvoiceLine.invoice_id.in_(self.invoice_ids),
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
@@ -180,29 +204,24 @@ def export_filename(contact_id: int, now: datetime) -> str:
 
 
 def export_contact_data(
-    session: Session, *, clinic_id: int, contact_id: int, actor: Actor, now: datetime
+    session: Session,
+    *,
+    clinic_id: int,
+    contact_id: int,
+    actor: Actor,
+    now: datetime,
+    media: BackupStore | None = None,
 ) -> bytes:
-    """One zip archive of everything held about the contact and their patients."""
+    """One zip archive of everything held about the contact and their patients.
+    ``media``: the file storage the files they sent in chat are copied from (without it
+    the archive lists those files but holds none)."""
     require_aware(now, "now")
     with write_transaction(session):
         records = contact_records(session, clinic_id=clinic_id, contact_id=contact_id)
         files = _json_files(session, records)
         pdfs = _pdf_files(session, records)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "clinic": session.get(Clinic, clinic_id).name,  # type: ignore[union-attr]
-            "contact_id": contact_id,
-            "exported_at": now.isoformat(),
-            "files": {name: len(rows) for name, rows in files.items()} | dict.fromkeys(pdfs, 1),
-        }
-        archive = io.BytesIO()
-        stamp = now.timetuple()[:6]
-        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            _write(zf, "manifest.json", _dumps(manifest).encode(), stamp)
-            for name, rows in files.items():
-                _write(zf, name, _dumps(rows).encode(), stamp)
-            for name, data in pdfs.items():
-                _write(zf, name, data, stamp)
+        stored = _stored_media(session, records)
+        clinic_name = session.get(Clinic, clinic_id).name  # type: ignore[union-attr]
         # Counts only: the audit log must not become a second copy of the data.
         audit.record(
             session,
@@ -210,9 +229,81 @@ def export_contact_data(
             actor=actor,
             action="contact.export",
             entity=session.get(Contact, contact_id),
-            after={"files": len(files) + len(pdfs), "pdfs": len(pdfs)},
+            after={
+                "files": len(files) + len(pdfs),
+                "pdfs": len(pdfs),
+                # Files to be read after the commit (some may prove missing).
+                "media_files": len(stored) if media is not None else 0,
+            },
         )
+    copies, states = _read_media(media, stored)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "clinic": clinic_name,
+        "contact_id": contact_id,
+        "exported_at": now.isoformat(),
+        "files": {name: len(rows) for name, rows in files.items()}
+        | dict.fromkeys(pdfs, 1)
+        | dict.fromkeys(copies, 1),
+        "media": states,
+    }
+    archive = io.BytesIO()
+    stamp = now.timetuple()[:6]
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        _write(zf, "manifest.json", _dumps(manifest).encode(), stamp)
+        for name, rows in files.items():
+            _write(zf, name, _dumps(rows).encode(), stamp)
+        for name, data in pdfs.items():
+            _write(zf, name, data, stamp)
+        for name, data in copies.items():
+            _write(zf, name, data, stamp)
     return archive.getvalue()
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    media_id: int
+    name: str  # in the archive
+    key: str  # in the file storage
+
+
+def _stored_media(session: Session, records: ContactRecords) -> list[_StoredFile]:
+    """The contact's files that were kept in the file storage, named for the archive."""
+    return [
+        _StoredFile(row.id, f"media/{row.message_id}-{row.index}.{_extension(key)}", key)
+        for row in session.scalars(
+            select(InboundMedia)
+            .where(records.owned(InboundMedia), InboundMedia.storage_key.is_not(None))
+            .order_by(InboundMedia.message_id, InboundMedia.index)
+        )
+        if (key := row.storage_key)
+    ]
+
+
+def _read_media(
+    store: BackupStore | None, stored: list[_StoredFile]
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files' bytes by archive name, and what became of each listed file. Only keys
+    named by the clinic's own rows are read (and keys are per clinic besides)."""
+    copies: dict[str, bytes] = {}
+    states: dict[str, str] = {}
+    for item in stored:
+        if store is None:
+            states[item.name] = MEDIA_NOT_READ
+            continue
+        try:
+            copies[item.name] = store.get_bytes(item.key)
+        except StorageError:
+            log.warning("inbound media %s is missing from the file storage", item.media_id)
+            states[item.name] = MEDIA_MISSING
+        else:
+            states[item.name] = MEDIA_INCLUDED
+    return copies, states
+
+
+def _extension(key: str) -> str:
+    _, dot, ext = key.rpartition(".")
+    return ext.lower() if dot and re.fullmatch(r"[A-Za-z0-9]{1,8}", ext) else "bin"
 
 
 def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dict[str, Any]]]:
@@ -276,6 +367,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "refunds.json": owned(Refund),
         "payment_links.json": owned(PaymentLink),
         "credits.json": owned(CreditEntry),
+        "inbound_media.json": owned(InboundMedia, InboundMedia.message_id, InboundMedia.index),
         "audit_log.json": [column_values(row) for row in audit_rows_about(session, records)],
     }
 

@@ -145,3 +145,50 @@ def test_seed_demo_with_a_weak_admin_password_stops_with_one_sentence(
     assert "ADMIN_PASSWORD is refused:" in lines[0]
     assert reason in lines[0]
     assert password not in result.stderr + result.stdout
+
+
+def test_whatsapp_sync_without_twilio_says_so_and_succeeds(fresh_sqlite):
+    assert roshni("db", "upgrade", env=fresh_sqlite).returncode == 0
+    result = roshni("whatsapp", "sync", env={**fresh_sqlite, "TWILIO_ACCOUNT_SID": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "No Twilio account is configured (dry run): nothing to sync."
+
+
+def test_whatsapp_sync_creates_the_templates_once_and_again_what_twilio_lost(fresh_sqlite, twilio):
+    from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+    env = {
+        **fresh_sqlite,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_URL": twilio.url,
+    }
+    assert roshni("db", "upgrade", env=env).returncode == 0
+    assert roshni("seed-demo", env=env).returncode == 0
+    first = roshni("whatsapp", "sync", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "account …aaaa (the deployment's; clinics: roshni, sunrise)" in first.stdout
+    assert "18 template(s) created, 0 found at Twilio, 0 already in place" in first.stdout
+    assert twilio.content_creates == 18
+    twilio.delete_content(next(iter(twilio.contents)))
+    second = roshni("whatsapp", "sync", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "1 template(s) created, 0 found at Twilio, 17 already in place" in second.stdout
+    third = roshni("whatsapp", "sync", env=env)
+    assert "0 template(s) created, 0 found at Twilio, 18 already in place" in third.stdout
+    assert twilio.content_creates == 19 and len(twilio.contents) == 18
+
+
+def test_whatsapp_sync_fails_loudly_when_twilio_refuses(fresh_sqlite, twilio):
+    env = {
+        **fresh_sqlite,
+        "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+        "TWILIO_AUTH_TOKEN": "not-the-right-token",
+        "TWILIO_API_URL": twilio.url,
+    }
+    assert roshni("db", "upgrade", env=env).returncode == 0
+    result = roshni("whatsapp", "sync", env=env)
+    assert result.returncode == 1
+    assert "failed: Twilio refused to list content (HTTP 401, code 20003)" in result.stderr
+    assert "1 account(s) could not be synced" in result.stderr
+    assert "not-the-right-token" not in result.stdout + result.stderr

@@ -3,9 +3,14 @@ asked for, running late, thanks, and a request made before consent picked up aft
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
+from flows import routing
+from flows.dialog import Turn
+from flows.parsing import parse_number
 from models import (
     Appointment,
     Channel,
@@ -22,7 +27,7 @@ from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
 from services.clinics import catalog
 from tests.chat import Chat
-from tests.conftest import NOW  # Mon 23 Nov 2026, 09:00 in Kolkata
+from tests.conftest import NOW, counting_statements  # NOW: Mon 23 Nov 2026, 09:00 Kolkata
 
 
 @pytest.fixture
@@ -190,3 +195,22 @@ def test_a_name_the_clinic_gave_a_service_books_it(session, clinic, chat):
     reply = chat.say("baat cheet book karna hai")
     assert "Speech Therapy Session for Aarav" in reply
     assert "Which therapy?" not in reply
+
+
+@pytest.mark.parametrize("text", ["2", "two", "#3"])
+def test_a_bare_number_is_understood_without_reading_the_clinics_names(session, chat, text):
+    onboarded(chat)
+    turn = Turn(
+        session=session,
+        clinic=chat.clinic,
+        conversation=conversation(session, chat),
+        now=chat.now.astimezone(ZoneInfo(chat.clinic.timezone)),
+    )
+    session.expire_all()
+    with counting_statements(session.get_bind()) as statements:
+        understood = routing.understanding_for(turn, text)
+    assert understood.choice == parse_number(text)
+    assert not [s for s in statements if "FROM service" in s or "FROM therapist" in s]
+    with counting_statements(session.get_bind()) as statements:  # a sentence does read them
+        assert routing.understanding_for(turn, "book speech").service_ids
+    assert [s for s in statements if "FROM service" in s]

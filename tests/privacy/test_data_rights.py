@@ -20,7 +20,10 @@ from sqlalchemy import select
 
 from admin.views import data_rights as data_rights_view
 from admin.views import people as people_view
+from core import tenancy
 from core.db import get_db
+from core.storage import media_store
+from integrations.twilio.media import TwilioMediaFetcher
 from models import (
     Appointment,
     AppointmentStatus,
@@ -30,6 +33,7 @@ from models import (
     Channel,
     Contact,
     Conversation,
+    InboundMedia,
     InboundMessage,
     Invoice,
     MessageKind,
@@ -50,8 +54,10 @@ from services.billing import invoices as billing
 from services.billing import payments
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import NotFound
+from services.messaging import media as media_service
 from services.messaging import outbox as messaging
 from services.messaging.catalogue import say
+from services.messaging.media import SentFile
 from services.people import patients
 from services.people.notes import add_progress_note
 from services.privacy import data_export, erasure
@@ -59,6 +65,7 @@ from services.scheduling.appointments import book_appointment, complete_appointm
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in
 from tests.chat import Chat
 from tests.conftest import NOW, SYSTEM, staff_logins
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
 PHONE = "+919812345678"
 NATIONAL = "9812345678"
@@ -276,6 +283,118 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     assert PHONE not in json.dumps(exported[0].after) and PARENT not in json.dumps(
         exported[0].after
     )
+
+
+VOICE = b"OggS" + b"Xanthippe says hello" * 40
+REFERRAL = b"%PDF-1.4\n" + b"referral letter" * 40
+NEIGHBOUR_PHOTO = b"\xff\xd8\xff\xe0" + b"another family in clinic A" * 40
+B_PHOTO = b"\xff\xd8\xff\xe0" + b"Bclinicfamily photo" * 40
+NEIGHBOUR = "+919800000077"
+
+
+@dataclass
+class SentFiles:
+    voice: InboundMedia  # the contact's, kept in the storage
+    referral: InboundMedia  # the contact's, gone from the storage since
+    others: list[InboundMedia]  # another contact's in clinic A, and clinic B's family's
+
+
+@pytest.fixture
+def sent_files(session, clinics, family, twilio, payments_config) -> SentFiles:
+    """Files sent in chat the way the bot keeps them: recorded with the message, fetched
+    from (the fake) Twilio with the account's credentials into the configured storage."""
+    a, b = clinics
+    store = media_store(payments_config)
+
+    def send(clinic, phone: str, data: bytes, content_type: str, *texts: str) -> None:
+        chat = Chat(session, clinic, phone=phone, now=NOW - timedelta(days=1))
+        chat.script(*texts)
+        chat.send("", files=(SentFile(twilio.add_media(data, content_type), content_type),))
+        tenancy.unbind(session)  # what follows is scoped by the code under test alone
+
+    send(a, PHONE, VOICE, "audio/ogg")
+    send(a, PHONE, REFERRAL, "application/pdf")
+    send(a, NEIGHBOUR, NEIGHBOUR_PHOTO, "image/jpeg", "hi", "1", "Neighbour Parent")
+    send(b, B_PHONE, B_PHOTO, "image/jpeg", "hi", "1")
+    fetcher = TwilioMediaFetcher(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url)
+    for media_id in media_service.pending_media_ids(session):
+        media_service.fetch_media(
+            session, media_id, fetcher_for=lambda clinic: fetcher, store=store, now=NOW
+        )
+    session.rollback()
+    voice, referral, *others = session.scalars(select(InboundMedia).order_by(InboundMedia.id)).all()
+    assert {row.clinic_id for row in (voice, referral)} == {a.id}
+    assert len(others) == 2 and {row.clinic_id for row in others} == {a.id, b.id}
+    assert all(row.storage_key for row in (voice, referral, *others))  # all were fetched
+    store.delete(referral.storage_key)
+    return SentFiles(voice, referral, others)
+
+
+def export_with_media(session, family, payments_config) -> dict[str, bytes]:
+    contact = family.contact
+    return unzip(
+        data_export.export_contact_data(
+            session,
+            clinic_id=contact.clinic_id,
+            contact_id=contact.id,
+            actor=Actor.staff(family.admin_id),
+            now=NOW,
+            media=media_store(payments_config),
+        )
+    )
+
+
+def test_the_export_holds_the_voice_note_the_contact_sent_with_its_bytes(
+    session, family, sent_files, payments_config
+):
+    files = export_with_media(session, family, payments_config)
+    voice = sent_files.voice
+    name = f"media/{voice.message_id}-{voice.index}.ogg"
+    assert files[name] == VOICE
+    listed = json.loads(files["inbound_media.json"])
+    assert [(row["id"], row["content_type"]) for row in listed] == [
+        (voice.id, "audio/ogg"),
+        (sent_files.referral.id, "application/pdf"),
+    ]
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["media"][name] == data_export.MEDIA_INCLUDED
+    assert manifest["files"][name] == 1 and manifest["files"]["inbound_media.json"] == 2
+
+
+def test_the_export_holds_no_file_of_another_contact_or_another_clinic(
+    session, family, sent_files, payments_config
+):
+    files = export_with_media(session, family, payments_config)
+    everything = b"".join(files.values())
+    assert NEIGHBOUR_PHOTO not in everything and B_PHOTO not in everything
+    listed = {row["id"] for row in json.loads(files["inbound_media.json"])}
+    assert listed.isdisjoint(row.id for row in sent_files.others)
+    assert [n for n in files if n.startswith("media/")] == [
+        f"media/{sent_files.voice.message_id}-0.ogg"
+    ]
+
+
+def test_a_file_gone_from_the_storage_is_listed_as_missing_in_the_manifest(
+    session, family, sent_files, payments_config
+):
+    files = export_with_media(session, family, payments_config)
+    referral = sent_files.referral
+    name = f"media/{referral.message_id}-{referral.index}.pdf"
+    assert name not in files
+    assert json.loads(files["manifest.json"])["media"][name] == data_export.MEDIA_MISSING
+    # Still listed with its row: the clinic held it.
+    assert referral.id in {row["id"] for row in json.loads(files["inbound_media.json"])}
+
+
+def test_without_a_file_storage_the_files_are_listed_but_not_read(session, family, sent_files):
+    contact = family.contact
+    files = unzip(
+        data_export.export_contact_data(
+            session, clinic_id=contact.clinic_id, contact_id=contact.id, actor=SYSTEM, now=NOW
+        )
+    )
+    assert not [n for n in files if n.startswith("media/")]
+    assert set(json.loads(files["manifest.json"])["media"].values()) == {data_export.MEDIA_NOT_READ}
 
 
 def test_a_clinic_cannot_export_or_erase_another_clinic_s_contact(session, family):
@@ -504,6 +623,23 @@ def test_the_admin_downloads_the_archive_from_the_contact_page(app, session, fam
         f"/admin/contact/export-data/?id={family.b_contact.id}", data={"csrf_token": token}
     )
     assert foreign.status_code == 404
+
+
+def test_the_admin_s_archive_holds_the_files_from_the_configured_storage(
+    app, session, family, sent_files
+):
+    client = logged_in(app, "admin")
+    token = csrf_token(client, f"/admin/contact/details/?id={family.contact.id}")
+    response = client.post(
+        f"/admin/contact/export-data/?id={family.contact.id}", data={"csrf_token": token}
+    )
+    assert response.status_code == 200
+    files = unzip(response.get_data())
+    assert files[f"media/{sent_files.voice.message_id}-0.ogg"] == VOICE
+    assert set(json.loads(files["manifest.json"])["media"].values()) == {
+        data_export.MEDIA_INCLUDED,
+        data_export.MEDIA_MISSING,
+    }
 
 
 def test_the_admin_erases_after_confirming_and_only_with_the_csrf_token(app, session, family):

@@ -1,0 +1,200 @@
+"""Dispatch on commit with RQ: a transaction that queues messages hands them to RQ the
+moment it commits (its outermost COMMIT, never a savepoint's release), under the job id
+the sweep uses, so the sweep never adds them twice; a message due later is scheduled for
+its moment; Redis failing at commit fails nothing. Embedded mode: tests/messaging/
+test_dispatch_on_commit.py.
+
+PostgreSQL (the RQ tests' database, tests/jobs_support.py), Redis db ROSHNI_TEST_REDIS,
+Twilio through the real SDK to FakeTwilio; the contact wrote on WhatsApp minutes ago, so
+replies go free-form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.db import unit_of_work, write_transaction
+from jobs.dispatch import RQDispatcher, commit_connection, send_job_id
+from jobs.runner import QUEUE, enqueue_due
+from models import Channel, Conversation, MessageKind, OutboundMessage, OutboundStatus
+from services.audit import Actor
+from services.messaging import handoff
+from services.messaging.dispatch import install
+from services.messaging.outbox import queue_message
+
+# ruff: noqa: F811
+from tests.chat import Chat
+from tests.jobs_support import (  # noqa: F401  (fixtures)
+    db,
+    env,
+    inprocess_worker,
+    queue,
+    redis,
+    runtime,
+    twilio,
+    wait_for,
+)
+from tests.outbox import outbox, seed
+
+PARENT = "+919876543210"
+STAFF = Actor.staff(1)
+
+
+@pytest.fixture
+def clinic(session):
+    return seed(session)
+
+
+@pytest.fixture
+def dispatched(db, queue) -> Iterator[Queue]:
+    """Commits of this database's sessions hand their messages to ``queue``."""
+    with install(db.session_factory, RQDispatcher(queue)):
+        yield queue
+
+
+@pytest.fixture
+def conversation(session, clinic) -> Conversation:
+    """A parent who registered on WhatsApp ten minutes ago (the 24-hour window is open)."""
+    Chat(session, clinic, phone=PARENT, now=utcnow() - timedelta(minutes=10)).script(
+        "hi", "2", "Asha Verma"
+    )
+    session.commit()
+    found = session.scalar(select(Conversation).where(Conversation.phone == PARENT))
+    assert found is not None
+    session.rollback()
+    return found
+
+
+def reply(session: Session, clinic, conversation: Conversation, text: str) -> OutboundMessage:
+    return handoff.staff_reply(
+        session,
+        clinic_id=clinic.id,
+        conversation_id=conversation.id,
+        now=utcnow(),
+        actor=STAFF,
+        text=text,
+    )
+
+
+def job_status(queue: Queue, message_id: int) -> JobStatus | None:
+    try:
+        return Job.fetch(send_job_id(message_id), connection=queue.connection).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def queue_notice(session: Session, clinic, contact_id: int, key: str, *, due_in=timedelta(0)):
+    """A message for the contact, due ``due_in`` from now, in the caller's transaction."""
+    message = queue_message(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact_id,
+        channel=Channel.WHATSAPP,
+        kind=MessageKind.NOTICE,
+        template_key="staff_reply",
+        variables={"text": key},
+        idempotency_key=f"test:{key}",
+        due_at=utcnow() + due_in,
+    )
+    assert message is not None
+    session.flush()
+    return message
+
+
+def test_a_staff_reply_waits_in_rq_under_the_sweeps_job_id_the_moment_it_commits(
+    session, clinic, conversation, dispatched
+):
+    assert dispatched.job_ids == []
+    message = reply(session, clinic, conversation, "We have a slot at 4 pm today.")
+    # Right after the commit, before any sweep: the job is there, under the sweep's id.
+    assert job_status(dispatched, message.id) == JobStatus.QUEUED
+    assert dispatched.job_ids == [f"send-message-{message.id}"]
+    job = Job.fetch(send_job_id(message.id), connection=dispatched.connection)
+    assert (job.func_name, job.args) == ("jobs.tasks.send_message", (message.id,))
+
+
+def test_a_transaction_that_rolls_back_enqueues_nothing(session, clinic, conversation, dispatched):
+    with pytest.raises(RuntimeError), write_transaction(session):
+        queue_notice(session, clinic, conversation.contact_id, "never")
+        raise RuntimeError("the service failed after queueing")
+    assert dispatched.job_ids == []
+    assert outbox(session) == []
+    # The next commit of the same session hands over only its own message.
+    with write_transaction(session):
+        later = queue_notice(session, clinic, conversation.contact_id, "later")
+    assert dispatched.job_ids == [send_job_id(later.id)]
+
+
+def test_a_savepoint_release_hands_nothing_over_before_the_outer_commit(
+    session, clinic, conversation, dispatched
+):
+    contact_id = conversation.contact_id
+    with unit_of_work(session):
+        with write_transaction(session):  # a SAVEPOINT inside the unit of work
+            kept = queue_notice(session, clinic, contact_id, "kept")
+        # Released, not committed: another session cannot see the row yet.
+        assert dispatched.job_ids == []
+        with pytest.raises(RuntimeError), write_transaction(session):
+            undone = queue_notice(session, clinic, contact_id, "undone")
+            undone_id = undone.id
+            raise RuntimeError("this service call fails; its savepoint rolls back")
+        assert dispatched.job_ids == []
+    # The outer COMMIT hands over the released savepoint's row, not the rolled-back one.
+    assert dispatched.job_ids == [send_job_id(kept.id)]
+    assert job_status(dispatched, undone_id) is None
+    assert [m.id for m in outbox(session)] == [kept.id]
+
+
+def test_a_message_due_later_is_scheduled_for_its_moment_under_the_same_id(
+    session, clinic, conversation, dispatched, runtime
+):
+    with write_transaction(session):
+        later = queue_notice(
+            session, clinic, conversation.contact_id, "later", due_in=timedelta(hours=2)
+        )
+        due_at = later.next_attempt_at
+    assert job_status(dispatched, later.id) == JobStatus.SCHEDULED
+    assert dispatched.job_ids == []  # not in the queue before its time
+    at = dispatched.scheduled_job_registry.get_scheduled_time(send_job_id(later.id))
+    # RQ keeps whole seconds: never before the row is due, at most a second after.
+    assert due_at <= at <= due_at + timedelta(seconds=1)
+    # The sweep leaves it alone: not due yet.
+    assert enqueue_due(runtime, dispatched).dispatched == 0
+
+
+def test_redis_failing_at_commit_fails_nothing_and_logs_no_personal_data(
+    session, clinic, conversation, db, caplog
+):
+    gone = Queue(QUEUE, connection=commit_connection("redis://127.0.0.1:9/0"))
+    caplog.set_level(logging.WARNING)
+    with install(db.session_factory, RQDispatcher(gone)):
+        message = reply(session, clinic, conversation, "Your report is ready.")
+    [row] = outbox(session)
+    assert (row.id, row.status) == (message.id, OutboundStatus.QUEUED)  # the sweep's to send
+    warnings = [r.getMessage() for r in caplog.records if r.name == "jobs.dispatch"]
+    assert len(warnings) == 1 and "the sweep will send them" in warnings[0]
+    assert PARENT not in caplog.text and "report is ready" not in caplog.text
+
+
+def test_a_dispatched_message_is_sent_once_though_the_sweep_runs_before_the_worker(
+    session, clinic, conversation, dispatched, runtime, inprocess_worker, twilio
+):
+    message = reply(session, clinic, conversation, "See you at 4.")
+    assert dispatched.count == 1
+    assert enqueue_due(runtime, dispatched).dispatched == 1  # the sweep finds it due...
+    assert dispatched.count == 1  # ...and leaves the job that waits alone
+    inprocess_worker()
+    assert enqueue_due(runtime, dispatched).dispatched == 0
+    inprocess_worker()
+    assert [m["To"] for m in twilio.sent] == [f"whatsapp:{PARENT}"]
+    assert [(m.id, m.status) for m in outbox(session)] == [(message.id, OutboundStatus.SENT)]
