@@ -19,13 +19,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from typing import TypeVar
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
-from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
@@ -50,12 +51,20 @@ SWEEP_EVERY = 60.0  # seconds, with RQ
 INPROCESS_EVERY = 15.0  # seconds, embedded mode
 SWEEP_LOCK = "roshni:sweep-lock"
 HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
-# An idle RQ worker blocks in BLPOP for its dequeue timeout (DEFAULT_WORKER_TTL - 15 s).
-# redis-py gives every connection a 5-second socket timeout unless told otherwise, and RQ
-# takes that expiry for Redis being gone: it logs "Redis connection timeout, quitting..."
-# and exits 0 within seconds of starting. The socket must outlast the blocking read;
-# keepalive and a periodic health check find a connection that really died.
-WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
+# An idle RQ worker blocks in BLMOVE for worker_ttl - 15 seconds, then heartbeats and
+# blocks again. A connection can die without the worker hearing of it (a failover, a
+# proxy or NAT that drops it, a partition): the blocking read then waits for the socket
+# timeout, and Redis may hand a job to the dead connection until its own BLMOVE timeout
+# runs out (that job then sits in RQ's intermediate list until the sweep or RQ's
+# maintenance picks it up). RQ's default (405-second reads, a socket timeout past them)
+# kept a worker deaf for minutes after Redis came back; short reads bound both delays.
+WORKER_TTL = 18  # seconds: 3-second reads; RQ's worker key lives WORKER_TTL + 60
+# redis-py gives every connection a 5-second socket timeout unless told otherwise; RQ needs
+# the read to outlast the block, and raises the timeout to read + 10 s itself when lower.
+WORKER_SOCKET_TIMEOUT = WORKER_TTL - 15 + 10
+# RQ retries a failed dequeue with a growing wait (1, 2, 4 ... s), capped at 60 s by default:
+# a worker would take jobs again up to a minute after Redis is back.
+RECONNECT_MAX_WAIT = 5.0  # seconds
 # Jobs that will still run. Not "started": a row the sweep finds due has not been claimed,
 # so a started job for it belongs to a worker that died before its claim (kill -9, OOM);
 # RQ calls it abandoned only minutes later. Enqueued again, the claim keeps it to one send.
@@ -370,25 +379,54 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
 
 
 class WorkerStopped(RuntimeError):
-    """RQ's loop ended without being asked to (it gives up when Redis times out)."""
+    """The worker cannot start: Redis does not answer."""
 
 
 class _Worker(SimpleWorker):
-    """RQ's worker (jobs run in this process) that knows whether it was asked to stop."""
+    """RQ's worker (jobs run in this process) that knows whether it was asked to stop,
+    retries Redis no more than a few seconds apart, and starts its scheduler again when an
+    outage killed it (RQ itself would wait for its ten-minute maintenance)."""
 
-    asked_to_stop = False
+    max_connection_wait_time = RECONNECT_MAX_WAIT
+
+    def __init__(self, queues: list[Queue], *, stop: threading.Event) -> None:
+        super().__init__(queues, connection=queues[0].connection, worker_ttl=WORKER_TTL)
+        self.stopping = stop
+        self.asked_to_stop = False
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        if self.stopping.is_set():  # the signal came while no RQ loop was running
+            self.asked_to_stop = True
+            self._stop_requested = True  # RQ's loop checks it before its first dequeue
 
     def handle_warm_shutdown_request(self) -> None:
         self.asked_to_stop = True
+        self.stopping.set()
         super().handle_warm_shutdown_request()
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        super().heartbeat(timeout, pipeline)
+        # RQ heartbeats before every blocking read, so this runs every few seconds. Not once
+        # asked to stop: RQ has stopped the scheduler then, and a new one forked now would
+        # inherit RQ's handler that ignores a second SIGTERM within a second.
+        process = self.scheduler._process if self.scheduler else None
+        if (
+            pipeline is None
+            and not self.asked_to_stop
+            and process is not None
+            and not process.is_alive()
+        ):
+            self.scheduler.acquire_locks(auto_start=True)  # unless another worker's has it
 
 
 def run_worker(rt: Runtime, *, burst: bool = False) -> None:
     """``roshni worker``: an RQ worker (with RQ's scheduler), the sweeper and a heartbeat.
 
     Returns when asked to stop (SIGTERM, SIGINT, ``rq shutdown``) or, in burst mode, when
-    the queue is empty. Raises ``WorkerStopped`` when RQ's loop ended by itself, so the
-    process exits non-zero and its supervisor (Procfile platform, compose) restarts it.
+    the queue is empty. Raises ``WorkerStopped`` when Redis does not answer at start, so
+    the process exits non-zero and its supervisor (Procfile platform, compose) restarts
+    it. Once started, it rides out Redis outages: see ``_work_until_asked_to_stop``.
     """
     if not rt.config.redis_url:
         raise RuntimeError("REDIS_URL is not set: jobs run inside the web process instead")
@@ -396,25 +434,80 @@ def run_worker(rt: Runtime, *, burst: bool = False) -> None:
     queue = Queue(QUEUE, connection=redis)
     if burst:
         enqueue_due(rt, queue)
-        _Worker([queue], connection=redis).work(burst=True)
+        _Worker([queue], stop=threading.Event()).work(burst=True)
         return
+    try:
+        redis.ping()
+    except RedisError as exc:
+        raise WorkerStopped(f"cannot reach Redis ({exc}); exiting to be restarted") from None
     commands = command_connection(rt.config.redis_url)
     heartbeat = Heartbeat(rt, "worker").start()
     sweeper = start_sweeper(rt, commands, Queue(QUEUE, connection=commands))
     _end_forked_children_with_this_process()
     try:
-        worker = _Worker([queue], connection=redis)
-        worker.work(with_scheduler=True)
-    except RedisError as exc:  # RQ could not even start (connect, register, subscribe)
-        raise WorkerStopped(f"cannot reach Redis ({exc}); exiting to be restarted") from None
+        _work_until_asked_to_stop(queue)
     finally:
         sweeper.stop()
         heartbeat.stop()
-    if not worker.asked_to_stop:
-        raise WorkerStopped(
-            "the RQ worker stopped by itself (Redis unreachable or timing out); "
-            "exiting so that the supervisor starts it again"
-        )
+
+
+def _work_until_asked_to_stop(queue: Queue) -> None:
+    """Run RQ's loop; whenever it ends by itself, start a fresh worker once Redis answers.
+
+    RQ's loop retries only a failed dequeue. Redis failing anywhere else (registering at
+    start, the heartbeat after a job, the suspension check, the registry cleaning) or timing
+    out ends the loop ("Redis connection timeout, quitting..."), and its teardown fails in
+    turn. The sweeper sends what is due from the outbox meanwhile.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:  # between two RQ loops
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while True:
+        worker = _Worker([queue], stop=stop)
+        try:
+            worker.work(with_scheduler=True)
+        except RedisError as exc:
+            log.warning("RQ's worker lost Redis (%s)", type(exc).__name__)
+        if worker.asked_to_stop:
+            return
+        # RQ's handlers (bound to the finished worker) would call Redis to stop it.
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        log.warning("RQ's loop ended by itself; starting it again once Redis answers")
+        _release(worker)
+        if not _wait_for_redis(queue.connection, stop):
+            return
+        with suppress(RedisError):  # best effort: else RQ lists it, and its scheduler's
+            worker.register_death()  # lock stops the next one, until their keys expire
+            if worker.scheduler is not None:
+                worker.scheduler.release_locks()
+
+
+def _release(worker: _Worker) -> None:
+    """Stop what a worker whose teardown failed left running: its Pub/Sub thread (which
+    would keep reconnecting to a channel no one reads) and its scheduler process."""
+    if worker.pubsub_thread is not None:
+        worker.pubsub_thread.stop()
+        worker.pubsub_thread.join(timeout=1)
+    if worker.scheduler is not None:
+        worker.stop_scheduler()
+
+
+def _wait_for_redis(connection: Redis, stop: threading.Event) -> bool:
+    """True once Redis answers; False when asked to stop first."""
+    wait = 1.0
+    while not stop.wait(wait):
+        try:
+            connection.ping()
+        except RedisError:
+            wait = min(wait * 2, RECONNECT_MAX_WAIT)
+            continue
+        return True
+    return False
 
 
 _PR_SET_PDEATHSIG = 1

@@ -1,8 +1,12 @@
 """A TCP forwarder that can be cut and restored: a service outage on this machine.
 
 Processes told to reach Redis (or PostgreSQL) through ``proxy.port`` lose it at
-``cut()``: the listening socket closes and every open connection is reset, as when the
-server restarts. ``restore()`` listens on the same port again.
+``cut()``: the listening socket closes and every open connection dies. A connection busy
+at that moment is reset at once. An idle one (both ends waiting to read, like a worker
+blocked on BLMOVE) stays silent until either end sends, as after a failover or a dropped
+NAT entry: the peer that waits hears nothing, and what the server sends is lost.
+``cut(reset=True)`` closes every connection at once instead, as when the server restarts.
+``restore()`` listens on the same port again.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class TcpProxy:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
-    def cut(self) -> None:
+    def cut(self, *, reset: bool = False) -> None:
         if self._listener is not None:
             with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
@@ -58,6 +62,8 @@ class TcpProxy:
                 sock.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                 )
+                if reset:  # wakes the thread reading it, which close() alone does not
+                    sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             except OSError:
                 pass
