@@ -158,8 +158,14 @@ def running(pid: int) -> bool:
 def test_a_killed_workers_scheduler_does_not_outlive_it(env, session, redis):
     worker = start_worker(env, burst=False)
     try:
-        wait_for(lambda: len(children(worker.pid)) == 1, "RQ's scheduler process")
-        [scheduler] = children(worker.pid)
+        seen: list[int] = []
+
+        def one_scheduler() -> bool:  # the same look that is checked is the one kept
+            seen[:] = children(worker.pid)
+            return len(seen) == 1
+
+        wait_for(one_scheduler, "RQ's scheduler process")
+        [scheduler] = seen
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.communicate(timeout=TIMEOUT)
