@@ -98,14 +98,18 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
             from_phone=sender,
             to_address=to,
             body=form.get("Body", ""),
-            payload=form.get("ButtonPayload") or None,
+            # A quick-reply button's id, or a list row's (Twilio's inbound fields).
+            payload=form.get("ButtonPayload") or form.get("ListId") or None,
             num_media=media,
             files=_files(form, media),
             location=_location(form),
+            interactive=channel is Channel.WHATSAPP
+            and twilio_account(clinic, current_app.config["ROSHNI"]) is not None,
         ),
         now=utcnow(),
     )
-    twiml = twiml_reply(receipt.reply, sms=channel is Channel.SMS)
+    # A reply sent through the outbox (buttons, lists) is not answered again here.
+    twiml = twiml_reply(None if receipt.queued else receipt.reply, sms=channel is Channel.SMS)
     return Response(twiml, status=200, mimetype="text/xml")
 
 

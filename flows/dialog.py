@@ -9,6 +9,8 @@ and each other, never the engine.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -45,6 +47,53 @@ def state(name: str, *, ask: Callable[[Turn], str], answer: Callable[[Turn, str]
     STATES[name] = State(ask=ask, answer=answer)
 
 
+@dataclass(frozen=True)
+class Offered:
+    """Choices a turn offered, as their numbered block appears in its reply: what lets the
+    reply be sent as WhatsApp buttons or a list instead (``offer_in``)."""
+
+    block: str  # the numbered lines, exactly as in the reply
+    key: str  # ``choices_key`` of the choices it stored
+    options: tuple[tuple[str, str], ...]  # (option id, label)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A reply that offers choices, taken apart: the words before the choices, the
+    choices (option id, label) and the words after them."""
+
+    prompt: str
+    options: tuple[tuple[str, str], ...]
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Tap:
+    number: int | None  # None: the option belongs to an older menu
+
+
+# An option's id (a button's or list row's, never seen by the patient): the key of the
+# choices it belongs to and its number, so a tap on an older menu is recognised.
+_OPTION_ID = re.compile(r"^c([0-9a-f]{10})\.([0-9]{1,3})$")
+
+
+def choices_key(state_name: str, choices: list[list[Any]]) -> str:
+    """A short fingerprint of a menu (the state and its values and labels): the same menu
+    asked again has the same key, so its earlier buttons still work."""
+    raw = json.dumps([state_name, choices], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:10]
+
+
+def option_id(key: str, number: int) -> str:
+    return f"c{key}.{number}"
+
+
+def read_option_id(payload: str | None) -> tuple[str, int] | None:
+    """(menu key, choice number) of a button or list row id we made, else None."""
+    match = _OPTION_ID.match((payload or "").strip())
+    return (match.group(1), int(match.group(2))) if match else None
+
+
 @dataclass
 class Turn:
     """What a state handler works with during one message."""
@@ -54,6 +103,7 @@ class Turn:
     conversation: Conversation
     now: datetime  # aware, in the clinic's zone
     data: dict[str, Any] = field(default_factory=dict)
+    offered: list[Offered] = field(default_factory=list)  # this turn's menus, not stored
 
     @property
     def lang(self) -> str:
@@ -114,9 +164,69 @@ class Turn:
 
     def offer(self, prompt: str, options: list[tuple[Any, str]], hint: str | None = None) -> str:
         """Ask with numbered choices; the values are kept for the answer."""
-        self.data["choices"] = [[value, label] for value, label in options]
-        text = f"{prompt}\n{numbered([label for _, label in options])}"
+        choices = [[value, label] for value, label in options]
+        key = choices_key(self.conversation.state, choices)
+        self.data["choices"] = choices
+        self.data.pop("choices_shown", None)
+        block = numbered([label for _, label in options])
+        self.offered.append(
+            Offered(
+                block,
+                key,
+                tuple((option_id(key, n), label) for n, (_, label) in enumerate(options, 1)),
+            )
+        )
+        text = f"{prompt}\n{block}"
         return f"{text}\n{hint}" if hint else text
+
+    def offer_in(self, reply: str | None) -> Offer | None:
+        """The choices ``reply`` ends up offering, taken apart, when they are the ones
+        the conversation now holds and their block appears in it once; else None."""
+        if not reply or not self.offered:
+            return None
+        current = self.menu_key()
+        for offered in reversed(self.offered):
+            if offered.key != current or reply.count(offered.block) != 1:
+                continue
+            before, after = reply.split(offered.block)
+            return Offer(before.strip(), offered.options, after.strip())
+        return None
+
+    def more_choices(self, page: int) -> str:
+        """The list's "more…" row: the next ``page`` choices after those last shown
+        (from the first again after the last), numbered as in the full menu."""
+        choices = self.data.get("choices") or []
+        key = self.menu_key()
+        shown = int(self.data.get("choices_shown") or 0) + page
+        if shown >= len(choices):
+            shown = 0
+        self.data["choices_shown"] = shown
+        rest = choices[shown:]
+        block = numbered([label for _, label in rest], start=shown + 1)
+        self.offered.append(
+            Offered(
+                block,
+                key,
+                tuple((option_id(key, n), label) for n, (_, label) in enumerate(rest, shown + 1)),
+            )
+        )
+        return f"{self.say('choice_more_prompt')}\n{block}"
+
+    def menu_key(self) -> str:
+        """The key of the choices held now, in the state the conversation is in: a tapped
+        option id with another key belongs to an older menu."""
+        return choices_key(self.conversation.state, self.data.get("choices") or [])
+
+    def tapped(self, payload: str | None) -> Tap | None:
+        """A button or list row we made, tapped (None when the payload is not one): its
+        choice number when it belongs to the menu held now, else a stale tap."""
+        read = read_option_id(payload)
+        if read is None:
+            return None
+        key, number = read
+        if key != self.menu_key() or not 1 <= number <= self.choice_count():
+            return Tap(None)
+        return Tap(number)
 
     def pick(self, text: str) -> Any | None:
         """The value of the choice the text names: by number, or by unique words."""

@@ -47,10 +47,11 @@ from flows import (
     payment,
     routing,
 )
-from flows.dialog import STATES, Turn, clean_text, hand_to_staff, normalise
+from flows.dialog import STATES, Offer, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
+from services.messaging.content_templates import LIST_PAGE, MORE_ID
 from services.messaging.handoff import STAFF_NOTE
 from services.people import patients
 
@@ -136,10 +137,18 @@ class Inbound:
     channel: Channel
     phone: str  # E.164
     text: str
-    payload: str | None = None  # a WhatsApp button's id: same meaning as typed text
+    # A WhatsApp button's or list row's id: one of our option ids (``flows.dialog.option_id``)
+    # means its choice's number; any other (an approved template's button) reads as text.
+    payload: str | None = None
     num_media: int = 0
     media_types: tuple[str, ...] = ()  # declared content types of the files sent
     location: bool = False  # a shared location came with it
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    reply: str | None
+    offer: Offer | None = None  # the choices the reply offers, taken apart (buttons, lists)
 
 
 def handle_turn(
@@ -156,6 +165,21 @@ def handle_turn(
     Returns the reply, or None when the bot should stay quiet (a person is
     handling the chat, or the contact opted out of SMS).
     """
+    return run_turn(
+        session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
+    ).reply
+
+
+def run_turn(
+    session: Session,
+    *,
+    clinic: Clinic,
+    conversation: Conversation,
+    inbound: Inbound,
+    now: datetime,
+) -> TurnResult:
+    """``handle_turn``, with the choices the reply offers kept apart from its text (so a
+    channel that can show buttons or a list may send them so)."""
     require_aware(now, "now")
     tenancy.bind(session, clinic.id)
     turn = Turn(
@@ -173,14 +197,21 @@ def handle_turn(
     conversation.data = turn.data  # reassign: JSON columns track replacement, not mutation
     conversation.last_turn_at = now
     session.flush()
-    return reply
+    return TurnResult(reply, turn.offer_in(reply))
 
 
 def _respond(turn: Turn, inbound: Inbound) -> str | None:
     """Opt-out, opt-in and help first (they work even mid-handoff), then quiet when
     a person has the chat or the number opted out of SMS, else the dialog."""
     conversation = turn.conversation
-    raw = (inbound.payload or inbound.text or "")[:MAX_UNDERSTOOD]
+    tap = turn.tapped(inbound.payload)
+    more = inbound.payload == MORE_ID and turn.choice_count() > 0
+    if tap is not None and tap.number is not None:
+        raw = str(tap.number)  # exactly as if its number had been typed
+    elif tap is not None or more:
+        raw = ""  # answered below, once opt-out and hand-off have had their say
+    else:
+        raw = (inbound.payload or inbound.text or "")[:MAX_UNDERSTOOD]
     text = clean_text(raw)
     word = normalise(text)
     contact = turn.contact
@@ -208,7 +239,19 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
             turn.data.pop(STAFF_NOTE, None)
             return f"{turn.say('handoff_ended')}\n{_greet_and_menu(turn)}"
         return None  # stored and shown to staff as new; the bot stays quiet
+    if more:
+        return turn.more_choices(LIST_PAGE)
+    if tap is not None and tap.number is None:
+        return _stale_tap(turn)
     return _converse(turn, inbound, raw, text, word)
+
+
+def _stale_tap(turn: Turn) -> str:
+    """A button or list row from an older message: never read as a choice of the menu
+    held now; the patient is told, and the current question asked again."""
+    handler = STATES.get(turn.conversation.state)
+    question = handler.ask(turn) if handler else turn.goto("menu")
+    return f"{turn.say('choice_stale')}\n{question}"
 
 
 def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> str:

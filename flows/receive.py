@@ -4,6 +4,13 @@ delivers messages here. No Flask in this module.
 Per message, in one transaction: lock the conversation, drop a duplicate
 delivery (returning the reply we gave the first time), apply the rate limit,
 run the dialog, and store the message with its reply.
+
+Where the channel can show WhatsApp buttons and lists (``Delivery.interactive``: WhatsApp
+through Twilio with an account configured) and the contact exists, every reply goes
+through the outbox (``services.messaging.replies``) and the receipt says so
+(``queued``): the webhook then answers empty TwiML. All of them, not only those with
+choices, so that a text reply never overtakes a menu still waiting to leave. Before a
+contact exists (the privacy notice and consent) and when throttled, replies stay TwiML.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from core import tenancy
 from core.db import unit_of_work
 from core.logging_setup import bind_clinic
 from core.metrics import count_turn
-from flows.engine import Inbound, handle_turn
-from models import Channel, Clinic, InboundMessage, MessageSource
+from flows.engine import Inbound, run_turn
+from models import Channel, Clinic, InboundMessage, MessageSource, OutboundMessage
 from services.messaging.catalogue import say
 from services.messaging.conversations import conversation_for_update
 from services.messaging.media import SentFile, SharedLocation, record_inbound_media
+from services.messaging.replies import fill_reply, reply_queued, reserve_reply, withdraw_reply
 
 RATE_LIMIT = 30  # messages per contact per minute that get an answer
 RATE_WINDOW = timedelta(minutes=1)
@@ -43,6 +51,9 @@ class Delivery:
     num_media: int = 0
     files: tuple[SentFile, ...] = ()  # MediaUrl{n} with MediaContentType{n}
     location: SharedLocation | None = None
+    # The channel can show buttons and lists and its replies may go through the outbox
+    # (WhatsApp through Twilio with an account configured; never a dry run).
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Receipt:
     reply: str | None
     duplicate: bool = False
     outcome: str = "answered"  # answered, duplicate or throttled (for metrics)
+    queued: bool = False  # the reply went to the outbox: answer nothing in TwiML
 
 
 def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
@@ -69,8 +81,12 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
         # MessageSid (same conversation) waited above and finds its twin here.
         seen_id, seen_reply, recent = _seen_and_recent(session, delivery.sid, conversation.id, now)
         if seen_id is not None:
-            return Receipt(seen_reply, duplicate=True, outcome="duplicate")
+            queued = delivery.interactive and reply_queued(
+                session, clinic_id=clinic.id, inbound_sid=delivery.sid
+            )
+            return Receipt(seen_reply, duplicate=True, outcome="duplicate", queued=queued)
         throttled = recent >= RATE_LIMIT
+        queued: OutboundMessage | None = None
         if throttled:
             # One polite word when the limit is crossed, then silence until it eases.
             contact = conversation.contact
@@ -86,9 +102,34 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                 media_types=tuple(f.content_type for f in delivery.files),
                 location=delivery.location is not None,
             )
-            reply = handle_turn(
+            contact = conversation.contact
+            if delivery.interactive and contact is not None:
+                queued = reserve_reply(
+                    session,
+                    clinic_id=clinic.id,
+                    contact=contact,
+                    channel=delivery.channel,
+                    inbound_sid=delivery.sid,
+                    now=now,
+                )
+            result = run_turn(
                 session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
             )
+            reply = result.reply
+            if queued is not None:
+                if reply is None or queued.contact.opted_out(delivery.channel):
+                    withdraw_reply(session, queued)  # quiet, or "stopped" said in TwiML
+                    queued = None
+                else:
+                    offer = result.offer
+                    fill_reply(
+                        queued,
+                        text=reply,
+                        prompt="\n\n".join(p for p in (offer.prompt, offer.hint) if p)
+                        if offer
+                        else None,
+                        options=offer.options if offer else (),
+                    )
         message = InboundMessage(
             clinic_id=clinic.id,
             channel=delivery.channel,
@@ -114,7 +155,9 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                 location=delivery.location,
                 now=now,
             )
-    return Receipt(reply, outcome="throttled" if throttled else "answered")
+    return Receipt(
+        reply, outcome="throttled" if throttled else "answered", queued=queued is not None
+    )
 
 
 def _storable(text: str) -> str:

@@ -59,6 +59,7 @@ class TwilioSender:
         api_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
+        self.account_sid = account_sid  # whose content templates its messages may use
         self.client = twilio_client(account_sid, auth_token, api_url=api_url, timeout=timeout)
 
     def send(

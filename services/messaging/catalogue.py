@@ -52,9 +52,9 @@ def refusal(lang: str, error: ServiceError, **params: object) -> str:
     return say(lang, key, **{**params, **error.params})
 
 
-def numbered(options: list[str]) -> str:
+def numbered(options: list[str], *, start: int = 1) -> str:
     """``1. Speech Therapy Session`` lines: every choice answerable with one digit."""
-    return "\n".join(f"{i}. {label}" for i, label in enumerate(options, start=1))
+    return "\n".join(f"{i}. {label}" for i, label in enumerate(options, start=start))
 
 
 def reminder_choices(lang: str) -> list[tuple[str, str]]:

@@ -19,10 +19,22 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.db import write_transaction
 from core.formatting import LANGUAGES
-from integrations.twilio.content import SHAPES, ContentApi, ExistingContent, fill
+from integrations.twilio.content import (
+    MAX_ITEMS,
+    SHAPES,
+    ContentApi,
+    ExistingContent,
+    fill,
+)
+from integrations.twilio.content import (
+    MORE_ID as MORE_ID,  # the id of a list's "more…" row: flows read it
+)
 from models import Clinic, ContentTemplate
 from services.clinics.settings import twilio_account
 from services.messaging.catalogue import DEFAULT_LANGUAGE, say
+
+# Choices a list shows before its "more…" row (whose id is MORE_ID).
+LIST_PAGE = MAX_ITEMS - 1
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,14 @@ def _prepare(
         return OutboundStatus.QUEUED
     try:
         outgoing = render(
-            session, message, clinic, contact, appointment, now=now, base_url=base_url
+            session,
+            message,
+            clinic,
+            contact,
+            appointment,
+            now=now,
+            base_url=base_url,
+            account_sid=getattr(chosen, "account_sid", None),
         )
     except Undeliverable as exc:
         status = _claim_and_finish(

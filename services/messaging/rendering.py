@@ -29,6 +29,8 @@ from models import (
     SenderNumber,
 )
 from services.messaging.catalogue import numbered, reminder_choices, say
+from services.messaging.content_templates import InteractiveMessage, interactive_message
+from services.messaging.replies import CHAT_REPLY
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -62,8 +64,13 @@ def render(
     *,
     now: datetime,
     base_url: str | None = None,
+    account_sid: str | None = None,
 ) -> Outgoing:
-    """The message as this channel may carry it now, or ``Undeliverable``."""
+    """The message as this channel may carry it now, or ``Undeliverable``.
+
+    A chat reply offering choices goes on WhatsApp as buttons or a list: the content
+    template ``account_sid`` holds for its shape and the contact's language, filled in;
+    as its text when there is none (not synced) or the choices cannot be shown so."""
     text, values = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
     # The clinic's number on this channel and its template for this message, in one query.
     row = session.execute(
@@ -84,6 +91,15 @@ def render(
     if message.channel is Channel.WHATSAPP:
         last = contact.whatsapp_last_inbound_at
         if last is not None and now - last < WHATSAPP_WINDOW:
+            interactive = _interactive(session, message, contact, account_sid)
+            if interactive is not None:
+                return Outgoing(
+                    whatsapp_address(sender),
+                    whatsapp_address(contact.phone),
+                    text,
+                    content_sid=interactive.content_sid,
+                    content_variables=interactive.content_variables,
+                )
             media = values.get("media_url") if base_url else None
             return Outgoing(
                 whatsapp_address(sender), whatsapp_address(contact.phone), text, media_url=media
@@ -114,6 +130,22 @@ def render(
             )
         text = template.body.format(**values)
     return Outgoing(sender, contact.phone, sms_plain(text))
+
+
+def _interactive(
+    session: Session, message: OutboundMessage, contact: Contact, account_sid: str | None
+) -> InteractiveMessage | None:
+    variables = message.variables or {}
+    options = variables.get("options")
+    if message.template_key != CHAT_REPLY or not options or not account_sid:
+        return None
+    return interactive_message(
+        session,
+        account_sid=account_sid,
+        prompt=str(variables.get("prompt") or ""),
+        options=[(str(option_id), str(label)) for option_id, label in options],
+        lang=contact.language,
+    )
 
 
 def addresses(
