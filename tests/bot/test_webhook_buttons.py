@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from core.clock import utcnow
 from core.config import Config
 from core.db import get_db
-from integrations.twilio.content import MORE_ID, ContentApi
+from integrations.twilio.content import ContentApi
 from models import Appointment, Clinic, ContentTemplate, OutboundMessage, Relation
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
@@ -134,6 +134,7 @@ class Phone:
         return twiml(response)
 
     def deliver(self) -> int:
+        self.session.rollback()  # see what the webhook's transaction committed
         ids = due_ids(self.session, now=utcnow())
         for message_id in ids:
             deliver(self.session, message_id, now=utcnow(), sender=self.sender)
@@ -149,35 +150,179 @@ def variables(sent: dict) -> dict[str, str]:
     return json.loads(sent["ContentVariables"])
 
 
-def options(sent: dict) -> list[tuple[str, str]]:
-    """(id, title) of each button or list row of a content message."""
+def shape_of(session, sent: dict) -> str:
+    session.rollback()
+    return session.scalar(
+        select(ContentTemplate.shape).where(ContentTemplate.content_sid == sent["ContentSid"])
+    )
+
+
+def choices(session, sent: dict) -> list[tuple[str, str]]:
+    """(option id, title) of each button or list row of a content message, in order."""
+    shape = shape_of(session, sent)
+    size = int(shape.rsplit("-", 1)[1])
     values = variables(sent)
-    found = []
-    if "3" in values and values.get("2") and not values.get("3", "").startswith("c"):
-        pass
-    for key in sorted(values, key=int):
-        value = values[key]
-        if value.startswith("c") and "." in value or value == MORE_ID:
-            k = int(key)
-            title = values[str(k - 1)] if str(k - 1) in values and k % 2 == 1 else None
-            found.append((value, title))
-    return found
+    if shape.startswith("quick-reply"):
+        return [(values[str(2 * k + 1)], values[str(2 * k)]) for k in range(1, size + 1)]
+    return [(values[str(3 * k + 2)], values[str(3 * k)]) for k in range(1, size + 1)]
 
 
-def test_explore(app, session, sender, twilio, guardian, synced):
+def chat_replies(session) -> list[OutboundMessage]:
+    session.rollback()
+    return list(
+        session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.template_key == "chat_reply")
+            .order_by(OutboundMessage.id)
+        )
+    )
+
+
+def appointments(session) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(Appointment))
+
+
+def tap(phone: Phone, session, twilio, label_start: str) -> None:
+    """Tap the option whose title starts with ``label_start`` in the last message: a
+    button answers with ButtonPayload, a list row with ListId (Twilio's fields)."""
+    sent = twilio.sent[-1]
+    [(option_id, title)] = [(i, t) for i, t in choices(session, sent) if t.startswith(label_start)]
+    field = "ButtonPayload" if shape_of(session, sent).startswith("quick") else "ListId"
+    assert phone.post(title, **{field: option_id}) == []  # empty TwiML: the outbox answers
+    assert phone.deliver() == 1
+
+
+def test_a_known_guardian_books_a_session_by_tapping_only(
+    app, session, sender, twilio, guardian, synced
+):
+    phone = Phone(app, session, sender)
+    assert phone.post("hi") == []
+    assert phone.deliver() == 1
+    menu = twilio.sent[-1]
+    assert "Body" not in menu and shape_of(session, menu) == "list-picker-5"
+    assert variables(menu)["1"].startswith("Hello Asha!")
+    assert next(t for _, t in choices(session, menu)) == "Book a session"
+
+    tap(phone, session, twilio, "Book a session")
+    services = twilio.sent[-1]
+    assert variables(services)["1"] == "Which therapy?"
+    tap(phone, session, twilio, "Speech Therapy")
+    times = twilio.sent[-1]
+    assert shape_of(session, times).startswith("list-picker")
+    assert "When would suit you?" in variables(times)["1"]
+    tap(phone, session, twilio, choices(session, times)[0][1])
+
+    booked = twilio.sent[-1]
+    assert "ContentSid" not in booked and booked["Body"].startswith("✅ Booked!")
+    assert appointments(session) == 1
+    # Every reply went through the outbox, in order, one row per message.
+    rows = chat_replies(session)
+    assert len(rows) == 4 == len(twilio.sent)
+    assert [r.provider_sid for r in rows] == [s["Sid"] for s in twilio.sent]
+
+
+def test_two_choices_are_buttons(app, session, sender, twilio, clinic, synced):
+    now = utcnow()
+    contact = patients.create_contact(
+        session, clinic_id=clinic.id, phone=GUARDIAN, name="Asha Verma", actor=SYSTEM
+    )
+    patients.record_consent(
+        session,
+        clinic_id=clinic.id,
+        contact_id=contact.id,
+        version=CONSENT_VERSION,
+        now=now,
+        actor=SYSTEM,
+    )
+    session.commit()
     phone = Phone(app, session, sender)
     assert phone.post("hi") == []
     phone.deliver()
-    print(twilio.sent[-1])
-    for _ in range(8):
-        sent = twilio.sent[-1]
-        if "ContentSid" not in sent:
-            print("TEXT", sent["Body"])
-            break
-        vs = variables(sent)
-        print(vs)
-        first = [v for k, v in sorted(vs.items(), key=lambda kv: int(kv[0])) if v.startswith("c") and "." in v][0]
-        phone.post("x", ButtonPayload=first)
-        phone.deliver()
-    print(session.scalar(select(func.count()).select_from(Appointment)))
-    assert False
+    asked = twilio.sent[-1]
+    assert shape_of(session, asked) == "quick-reply-2"
+    assert [t for _, t in choices(session, asked)] == ["Myself", "My child"]
+    tap(phone, session, twilio, "My child")
+    assert "Body" in twilio.sent[-1]  # the child's name: a question without choices
+
+
+def test_a_stale_tap_is_recognised_and_the_current_question_asked_again(
+    app, session, sender, twilio, guardian, synced
+):
+    phone = Phone(app, session, sender)
+    phone.post("hi")
+    phone.deliver()
+    menu = twilio.sent[-1]
+    tap(phone, session, twilio, "Book a session")
+    services = twilio.sent[-1]
+    # "My appointments" from the menu, tapped while the therapies are on screen: it is
+    # neither the menu's choice nor the therapy list's second row.
+    [(old_id, old_title)] = [c for c in choices(session, menu) if c[1] == "My appointments"]
+    assert phone.post(old_title, ListId=old_id) == []
+    phone.deliver()
+    again = twilio.sent[-1]
+    assert variables(again)["1"].startswith("That choice was from an earlier message.")
+    assert choices(session, again) == choices(session, services)  # the same menu, same ids
+    # A tap on the list shown before still works (the same menu asked again).
+    tap(phone, session, twilio, "Speech Therapy")
+    assert "When would suit you?" in variables(twilio.sent[-1])["1"]
+    # Typed numbers work exactly as before.
+    assert phone.post("1") == []
+    phone.deliver()
+    assert twilio.sent[-1]["Body"].startswith("✅ Booked!")
+
+
+def test_a_duplicate_delivery_queues_nothing_twice(app, session, sender, twilio, guardian, synced):
+    phone = Phone(app, session, sender)
+    sid = f"SM{next(_sid):032x}"
+    assert phone.post("hi", sid=sid) == []
+    assert phone.post("hi", sid=sid) == []  # Twilio's retry: answered already, not again
+    assert len(chat_replies(session)) == 1
+    assert phone.deliver() == 1
+    assert phone.post("hi", sid=sid) == []
+    assert phone.deliver() == 0 and len(twilio.sent) == 1
+
+
+def test_without_a_synced_template_the_choices_go_as_numbered_text(
+    app, session, sender, twilio, guardian
+):
+    phone = Phone(app, session, sender)
+    assert phone.post("hi") == []
+    phone.deliver()
+    [sent] = twilio.sent
+    assert "ContentSid" not in sent
+    assert "1. Book a session" in sent["Body"] and "5. Pay dues" in sent["Body"]
+    assert phone.post("1") == []
+    phone.deliver()
+    assert "Which therapy?" in twilio.sent[-1]["Body"]
+
+
+def test_sms_keeps_numbered_text_in_twiml(app, session, sender, twilio, guardian, synced):
+    phone = Phone(app, session, sender, channel="sms")
+    [reply] = phone.post("hi")
+    assert "1. Book a session" in reply
+    assert chat_replies(session) == [] and phone.deliver() == 0
+
+
+def test_a_dry_run_keeps_numbered_text_in_twiml(
+    db, tmp_path, session, sender, twilio, guardian, synced
+):
+    app = make_app(db, tmp_path, twilio, account=False)
+    try:
+        phone = Phone(app, session, sender)
+        [reply] = phone.post("hi")
+        assert "1. Book a session" in reply
+        [reply] = phone.post("1")
+        assert "Which therapy?" in reply
+        assert chat_replies(session) == []
+    finally:
+        get_db(app).dispose()
+
+
+def test_stop_is_answered_in_twiml_and_queues_nothing(
+    app, session, sender, twilio, guardian, synced
+):
+    phone = Phone(app, session, sender)
+    [reply] = phone.post("STOP")
+    assert "WhatsApp" in reply
+    assert chat_replies(session) == []
