@@ -19,12 +19,20 @@ from twilio.request_validator import RequestValidator
 
 from core.clock import utcnow
 from core.config import Config
-from core.db import get_db
+from core.db import get_db, write_transaction
 from integrations.twilio.content import ContentApi
-from models import Appointment, Clinic, ContentTemplate, OutboundMessage, Relation
+from models import (
+    Appointment,
+    Clinic,
+    ContentTemplate,
+    InvoiceLineKind,
+    OutboundMessage,
+    Relation,
+)
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
+from services.billing import invoices as billing
 from services.messaging.catalogue import CONSENT_VERSION
 from services.messaging.content_templates import sync_content_templates
 from services.messaging.delivery import deliver
@@ -326,3 +334,32 @@ def test_stop_is_answered_in_twiml_and_queues_nothing(
     [reply] = phone.post("STOP")
     assert "WhatsApp" in reply
     assert chat_replies(session) == []
+
+
+def test_the_reply_leaves_before_the_payment_message_its_turn_queued(
+    app, session, sender, twilio, clinic, guardian, synced
+):
+    [aarav] = guardian.patients
+    line = billing.LineSpec(kind=InvoiceLineKind.OTHER, description="Session", unit_minor=80000)
+    with write_transaction(session):
+        billing.issue_invoice(
+            session, clinic=clinic, patient=aarav, lines=[line], now=utcnow(), actor=SYSTEM
+        )
+    phone = Phone(app, session, sender)
+    phone.post("hi")
+    phone.deliver()
+    tap(phone, session, twilio, "Pay dues")
+    asked = twilio.sent[-1]
+    assert shape_of(session, asked) == "quick-reply-2"
+    [(pay_id, pay_title), _back] = choices(session, asked)
+    assert phone.post(pay_title, ButtonPayload=pay_id) == []
+    session.rollback()
+    reply, upi = session.scalars(
+        select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(2)
+    ).all()[::-1]
+    # Reserved before the turn ran: the reply's id comes first, and the sweep and the
+    # workers send in id order.
+    assert (reply.template_key, upi.template_key) == ("chat_reply", "payment_upi")
+    assert phone.deliver() == 2
+    said, paid = twilio.sent[-2:]
+    assert "UPI" in said["Body"] and paid["Body"] != said["Body"]
