@@ -42,6 +42,7 @@ from models import (
 )
 from services.messaging import handoff
 from services.messaging.media import ACCEPTED_TYPES, media_for_messages, media_kind, read_media
+from services.messaging.replies import CHAT_REPLY, reply_key
 from services.messaging.simulator import SIMULATED, is_simulator_phone
 
 TRANSCRIPT_LIMIT = 200  # latest inbound and outbound messages shown, each
@@ -140,8 +141,12 @@ def transcript(
         )
     entries: list[Entry] = []
     attached = media_for_messages(session, conversation.clinic_id, [m.id for m in inbound])
+    # A reply sent through the outbox (WhatsApp buttons and lists) shows once: its row,
+    # with how it fared, instead of the words stored with the message it answers.
+    queued_replies = {m.idempotency_key for m in outbound if m.template_key == CHAT_REPLY}
     for message in inbound:
-        entries.extend(_inbound_entries(message, attached.get(message.id, [])))
+        own_row = reply_key(message.provider_sid) in queued_replies
+        entries.extend(_inbound_entries(message, attached.get(message.id, []), own_row))
     for message in outbound:
         entries.append(_outbound_entry(message, conversation))
     waiting = handoff.unanswered(
@@ -155,7 +160,9 @@ def transcript(
     return entries, truncated
 
 
-def _inbound_entries(message: InboundMessage, media: list[InboundMedia]) -> list[Entry]:
+def _inbound_entries(
+    message: InboundMessage, media: list[InboundMedia], reply_has_own_row: bool = False
+) -> list[Entry]:
     text = message.body or ""
     if message.button_payload and message.button_payload != text:
         text = f"{text} [button: {message.button_payload}]".strip()
@@ -175,7 +182,7 @@ def _inbound_entries(message: InboundMessage, media: list[InboundMedia]) -> list
             attachments=attachments,
         )
     ]
-    if message.reply:
+    if message.reply and not reply_has_own_row:
         out.append(Entry(message.received_at, "out", "Bot", message.reply, order=(1, message.id)))
     elif message.throttled:
         out.append(
@@ -192,9 +199,10 @@ def _inbound_entries(message: InboundMessage, media: list[InboundMedia]) -> list
 
 def _outbound_entry(message: OutboundMessage, conversation: Conversation) -> Entry:
     staff = message.idempotency_key.startswith(_STAFF_KEYS)
-    who = "Staff" if staff else "Clinic"
+    bot = message.template_key == CHAT_REPLY
+    who = "Staff" if staff else "Bot" if bot else "Clinic"
     text = message.body or (message.variables or {}).get("text") or f"({message.template_key})"
-    notes = [] if staff else [message.kind.value.replace("_", " ")]
+    notes = [] if staff or bot else [message.kind.value.replace("_", " ")]
     if message.channel is not conversation.channel:
         notes.append(f"by {message.channel.value}")
     status = message.status.value

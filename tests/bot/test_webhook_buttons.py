@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from admin.views.conversations import transcript
 from core.clock import utcnow
 from core.config import Config
 from core.db import get_db, write_transaction
@@ -25,6 +26,7 @@ from models import (
     Appointment,
     Clinic,
     ContentTemplate,
+    Conversation,
     InvoiceLineKind,
     OutboundMessage,
     Relation,
@@ -363,3 +365,19 @@ def test_the_reply_leaves_before_the_payment_message_its_turn_queued(
     assert phone.deliver() == 2
     said, paid = twilio.sent[-2:]
     assert "UPI" in said["Body"] and paid["Body"] != said["Body"]
+
+
+def test_the_staff_transcript_shows_a_queued_reply_once(
+    app, session, sender, twilio, guardian, synced
+):
+    phone = Phone(app, session, sender)
+    phone.post("hi")
+    phone.deliver()
+    session.rollback()
+    conversation = session.scalar(select(Conversation))
+    entries, _ = transcript(session, conversation, now=utcnow() + timedelta(seconds=1))
+    assert [(e.side, e.who, e.status) for e in entries] == [
+        ("in", "Patient", ""),
+        ("out", "Bot", "sent"),
+    ]
+    assert entries[1].text.startswith("Hello Asha!")
