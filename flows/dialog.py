@@ -56,6 +56,11 @@ class Offered:
     key: str  # ``choices_key`` of the choices it stored
     options: tuple[tuple[str, str], ...]  # (option id, label)
 
+    @property
+    def more_id(self) -> str:
+        """The id of the list's "more…" row, when there are more choices than it shows."""
+        return option_id(self.key, 0)
+
 
 @dataclass(frozen=True)
 class Offer:
@@ -65,15 +70,18 @@ class Offer:
     prompt: str
     options: tuple[tuple[str, str], ...]
     hint: str = ""
+    more_id: str = ""  # the "more…" row's id (this menu's)
 
 
 @dataclass(frozen=True)
 class Tap:
-    number: int | None  # None: the option belongs to an older menu
+    number: int | None  # None: "more…", or an option of an older menu
+    more: bool = False  # this menu's "more…" row
 
 
 # An option's id (a button's or list row's, never seen by the patient): the key of the
-# choices it belongs to and its number, so a tap on an older menu is recognised.
+# choices it belongs to and its number (0: the list's "more…" row), so a tap on an
+# older menu is recognised.
 _OPTION_ID = re.compile(r"^c([0-9a-f]{10})\.([0-9]{1,3})$")
 
 
@@ -189,7 +197,7 @@ class Turn:
             if offered.key != current or reply.count(offered.block) != 1:
                 continue
             before, after = reply.split(offered.block)
-            return Offer(before.strip(), offered.options, after.strip())
+            return Offer(before.strip(), offered.options, after.strip(), offered.more_id)
         return None
 
     def more_choices(self, page: int) -> str:
@@ -224,9 +232,10 @@ class Turn:
         if read is None:
             return None
         key, number = read
-        if key != self.menu_key() or not 1 <= number <= self.choice_count():
+        count = self.choice_count()
+        if key != self.menu_key() or not count or number > count:
             return Tap(None)
-        return Tap(number)
+        return Tap(None, more=True) if number == 0 else Tap(number)
 
     def pick(self, text: str) -> Any | None:
         """The value of the choice the text names: by number, or by unique words."""

@@ -205,7 +205,10 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
     a person has the chat or the number opted out of SMS, else the dialog."""
     conversation = turn.conversation
     tap = turn.tapped(inbound.payload)
-    more = inbound.payload == MORE_ID and turn.choice_count() > 0
+    # "more…": this menu's row, or the plain MORE_ID of a list sent without our ids.
+    more = (tap is not None and tap.more) or (
+        inbound.payload == MORE_ID and turn.choice_count() > 0
+    )
     if tap is not None and tap.number is not None:
         raw = str(tap.number)  # exactly as if its number had been typed
     elif tap is not None or more:
@@ -241,7 +244,7 @@ def _respond(turn: Turn, inbound: Inbound) -> str | None:
         return None  # stored and shown to staff as new; the bot stays quiet
     if more:
         return turn.more_choices(LIST_PAGE)
-    if tap is not None and tap.number is None:
+    if tap is not None and tap.number is None:  # not "more…": an older menu's option
         return _stale_tap(turn)
     return _converse(turn, inbound, raw, text, word)
 

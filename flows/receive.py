@@ -129,6 +129,7 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                         if offer
                         else None,
                         options=offer.options if offer else (),
+                        more_id=offer.more_id if offer else None,
                     )
         message = InboundMessage(
             clinic_id=clinic.id,

@@ -141,6 +141,7 @@ def fill(
     *,
     more_label: str,
     list_button: str,
+    more_id: str = MORE_ID,
 ) -> Filled | None:
     """The shape and content variables that offer ``options`` ((id, title) or (id, title,
     description)) under ``prompt``; None when they cannot be sent as buttons or a list
@@ -150,7 +151,8 @@ def fill(
     Two or three options are buttons (titles cut to 20 characters); four to ten a list
     (titles cut to 24, descriptions to 72; an item's description is the whole title when
     none is given); more than ten the first nine and a last row ``more_label`` whose id
-    is ``MORE_ID``.
+    is ``more_id`` (``MORE_ID`` unless the caller names its own, say to tell one list's
+    "more…" from another's).
     """
     prompt = prompt.strip()
     if len(options) < 2 or not prompt or len(prompt) > VARIABLE_VALUE:
@@ -159,10 +161,12 @@ def fill(
         option_id, title = option[0], option[1]
         if not option_id or len(option_id) > OPTION_ID or not title.strip():
             raise ValueError(f"an option needs an id of 1 to {OPTION_ID} characters and a title")
+    if not more_id or len(more_id) > OPTION_ID:
+        raise ValueError(f"the 'more' row needs an id of 1 to {OPTION_ID} characters")
     if len({option[0] for option in options}) < len(options) or any(
-        option[0] == MORE_ID for option in options
+        option[0] == more_id for option in options
     ):
-        raise ValueError(f"option ids must differ from each other and from {MORE_ID!r}")
+        raise ValueError(f"option ids must differ from each other and from {more_id!r}")
     if len(options) <= MAX_BUTTONS:
         shape = Shape(QUICK_REPLY, len(options))
         variables = {"1": prompt}
@@ -177,7 +181,7 @@ def fill(
     else:
         rows = list(options)
         if len(rows) > MAX_ITEMS:
-            rows = [*rows[: MAX_ITEMS - 1], (MORE_ID, more_label)]
+            rows = [*rows[: MAX_ITEMS - 1], (more_id, more_label)]
         shape = Shape(LIST_PICKER, len(rows))
         variables = {"1": prompt, "2": cut(list_button, LIST_BUTTON)}
         for k, option in enumerate(rows, start=1):

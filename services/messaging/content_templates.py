@@ -156,6 +156,7 @@ def interactive_message(
     prompt: str,
     options: Sequence[tuple[str, str] | tuple[str, str, str]],
     lang: str,
+    more_id: str = MORE_ID,
 ) -> InteractiveMessage | None:
     """The content template and variables that offer ``options`` ((id, title), or with a
     description) as WhatsApp buttons or a list under ``prompt``, in ``lang``; None when
@@ -166,6 +167,7 @@ def interactive_message(
         options,
         more_label=say(lang, "choice_more"),
         list_button=say(lang, "choice_list_button"),
+        more_id=more_id,
     )
     if filled is None:
         return None

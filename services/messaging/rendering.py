@@ -145,6 +145,7 @@ def _interactive(
         prompt=str(variables.get("prompt") or ""),
         options=[(str(option_id), str(label)) for option_id, label in options],
         lang=contact.language,
+        **({"more_id": str(variables["more_id"])} if variables.get("more_id") else {}),
     )
 
 

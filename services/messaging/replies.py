@@ -60,6 +60,7 @@ def fill_reply(
     text: str,
     prompt: str | None = None,
     options: Sequence[tuple[str, str]] = (),
+    more_id: str | None = None,
 ) -> None:
     """The reserved row's words; with ``options`` ((id, label)) it offers them under
     ``prompt`` as buttons or a list where a content template allows, ``text`` else."""
@@ -67,6 +68,8 @@ def fill_reply(
     if options and prompt:
         variables["prompt"] = prompt
         variables["options"] = [[option_id, label] for option_id, label in options]
+        if more_id:
+            variables["more_id"] = more_id  # the list's "more…" row, when it needs one
     message.variables = variables
 
 

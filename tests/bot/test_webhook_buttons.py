@@ -381,3 +381,25 @@ def test_the_staff_transcript_shows_a_queued_reply_once(
         ("out", "Bot", "sent"),
     ]
     assert entries[1].text.startswith("Hello Asha!")
+
+
+def test_more_than_ten_choices_are_nine_rows_and_more(
+    app, session, sender, twilio, clinic, guardian, synced, make_service
+):
+    for n in range(1, 8):
+        make_service(clinic, name=f"Speech Extra {n}")
+    session.commit()
+    phone = Phone(app, session, sender)
+    phone.post("hi")
+    phone.deliver()
+    tap(phone, session, twilio, "Book a session")
+    services = twilio.sent[-1]
+    assert shape_of(session, services) == "list-picker-10"
+    rows = choices(session, services)
+    assert rows[-1][1] == "More…" and rows[-1][0].endswith(".0")
+    tap(phone, session, twilio, "More…")
+    rest = twilio.sent[-1]
+    assert shape_of(session, rest) == "quick-reply-3"  # rows 10 to 12: three buttons
+    assert variables(rest)["1"] == "More choices:"
+    tap(phone, session, twilio, "Speech Extra 6")
+    assert "Speech Extra 6 for Aarav" in variables(twilio.sent[-1])["1"]

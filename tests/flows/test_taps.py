@@ -47,13 +47,29 @@ def test_a_tap_is_its_number_and_more_pages_through_a_long_menu(
     session.commit()
     services = chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
     assert "12. Speech Extra 7" in services
-    more = chat.send("More…", payload=MORE_ID).reply
+    more = chat.send("More…", payload=current_id(session, 0)).reply  # this list's row
     assert more.startswith("More choices:\n10. Speech Extra 5 — 45 min")
     assert "\n12. Speech Extra 7 — 45 min" in more
     assert "9." not in more
     # Row 11 of the second page: the eleventh service, as if "11" had been typed.
     times = chat.send("Speech Extra 6", payload=current_id(session, 11)).reply
     assert "Speech Extra 6 for Aarav" in times
+
+
+def test_the_plain_more_id_pages_the_menu_held_now_and_an_older_lists_more_is_stale(
+    chat, session, clinic, make_service
+):
+    for n in range(1, 8):
+        make_service(clinic, name=f"Speech Extra {n}")
+    session.commit()
+    chat.script("hi", "1", "Asha Verma", "Aarav", "12/03/2019")
+    services_more = current_id(session, 0)
+    assert chat.send("More…", payload=MORE_ID).reply.startswith("More choices:\n10. ")
+    assert chat.send("More…", payload=MORE_ID).reply.startswith("More choices:\n1. ")  # again
+    chat.say("1")  # Speech therapy: the times now
+    stale = chat.send("More…", payload=services_more).reply
+    assert stale.startswith("That choice was from an earlier message.")
+    assert "When would suit you?" in stale
 
 
 def test_a_tap_from_an_older_menu_is_not_read_as_the_current_one(chat, session):
