@@ -11,11 +11,11 @@ with the stand-in's auth token). What the app answers in TwiML is printed, and s
 every message the app sends to this phone through the Messages API: payment links,
 receipts, staff replies from the panel, reminders, and WhatsApp buttons and lists
 (rendered from the content template the app created in the stand-in). Each arrival
-says how long after this phone's last message it came (or when, for one it did not
-answer). ``tap N`` taps the N-th button or list row of the last interactive message
-(posted with ``ButtonPayload``/``ButtonText`` or ``ListId``/``ListTitle``, as Twilio
-does). Piped input waits ``--wait`` seconds between lines. Nothing here is part of
-the app; it lives beside the other stand-ins in ``tests/``.
+says how long after this phone's last message it came, and the time of day (UTC).
+``tap N`` taps the N-th button or list row of the last interactive message (posted
+with ``ButtonPayload``/``ButtonText`` or ``ListId``/``ListTitle``, as Twilio does).
+Piped input waits ``--wait`` seconds between lines. Nothing here is part of the app;
+it lives beside the other stand-ins in ``tests/``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -156,9 +157,10 @@ class Phone:
     def _since(self) -> str:
         with self._lock:
             start = self.last_sent_at
+        now = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
         if start is None:
-            return time.strftime("%H:%M:%S")
-        return f"+{(time.monotonic() - start) * 1000:.0f} ms"
+            return now
+        return f"+{(time.monotonic() - start) * 1000:.0f} ms, {now}"
 
 
 def _twiml_messages(body: str) -> list[str]:
