@@ -16,12 +16,13 @@ from core.db import get_db
 from core.storage import media_store
 from jobs.runner import tick
 from jobs.runtime import build_runtime
-from models import Clinic, Contact, Conversation, InboundMedia, MediaStatus
+from models import Clinic, Contact, Conversation, InboundMedia, MediaStatus, OutboundMessage
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
 from services.messaging import media as media_service
 from services.messaging.handoff import STAFF_NOTE
+from services.messaging.replies import reply_key
 from services.privacy.erasure import erase_contact
 from tests.admin.test_admin import PASSWORD, log_in
 from tests.conftest import staff_logins
@@ -67,8 +68,11 @@ _sid = iter(range(1, 10_000))
 
 
 def post(app, body: str = "", **extra: str):
+    """The bot's answer: in TwiML, or (a Twilio account is configured, so WhatsApp
+    replies to a known contact go through the outbox) the reply row the turn queued."""
+    sid = f"MM{next(_sid):032x}"
     data = {
-        "MessageSid": f"MM{next(_sid):032x}",
+        "MessageSid": sid,
         "AccountSid": ACCOUNT_SID,
         "From": PARENT,
         "To": SANDBOX,
@@ -80,7 +84,15 @@ def post(app, body: str = "", **extra: str):
     signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{BASE}{path}", data)
     response = app.test_client().post(path, data=data, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 200, response.text
-    return "\n".join(m.text or "" for m in ET.fromstring(response.data).iter("Message"))
+    twiml = "\n".join(m.text or "" for m in ET.fromstring(response.data).iter("Message"))
+    with get_db(app).session_factory() as session:
+        queued = session.scalar(
+            select(OutboundMessage).where(OutboundMessage.idempotency_key == reply_key(sid))
+        )
+        if queued is not None:
+            assert not twiml  # answered once: through the outbox, not again in TwiML
+            return queued.variables["text"]
+    return twiml
 
 
 def with_file(url: str, content_type: str) -> dict[str, str]:
