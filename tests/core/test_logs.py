@@ -36,6 +36,7 @@ from jobs.runtime import build_runtime
 from models import Appointment, Clinic, Contact, OutboundMessage, Payment, PaymentLink
 from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
+from services.messaging.replies import reply_key
 from tests.conftest import RAZORPAY_BASE_URL, payments_env
 from tests.fake_razorpay import KEY_SECRET, WEBHOOK_SECRET
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
@@ -111,15 +112,19 @@ def clinic(session, connect_razorpay):
 class WhatsApp:
     """A parent on WhatsApp, through the signed Twilio webhook."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, sessions=None) -> None:
         self.client = client
+        self.sessions = sessions  # to read a reply sent through the outbox
         self.sids = iter(range(1, 1000))
         self.signatures: list[str] = []
         self.replies: list[str] = []
 
     def say(self, body: str, **headers: str) -> str:
+        """The bot's answer: in TwiML, or (WhatsApp to a known contact, with a Twilio
+        account) the words of the reply row the turn queued."""
+        sid = f"SM{next(self.sids):032x}"
         form = {
-            "MessageSid": f"SM{next(self.sids):032x}",
+            "MessageSid": sid,
             "AccountSid": ACCOUNT_SID,
             "From": f"whatsapp:{PHONE}",
             "To": SANDBOX,
@@ -137,8 +142,17 @@ class WhatsApp:
             path, data=form, headers={"X-Twilio-Signature": signature, **headers}
         )
         assert response.status_code == 200, response.data
-        self.replies.append(response.get_data(as_text=True))
-        return response.get_data(as_text=True)
+        answer = response.get_data(as_text=True)
+        if "<Message" not in answer and self.sessions is not None:
+            with self.sessions() as session:
+                queued = session.scalar(
+                    select(OutboundMessage.variables).where(
+                        OutboundMessage.idempotency_key == reply_key(sid)
+                    )
+                )
+            answer = queued["text"] if queued else answer
+        self.replies.append(answer)
+        return answer
 
 
 def _choice(reply: str, label: str) -> str:
@@ -182,7 +196,7 @@ def test_a_whole_booking_and_payment_log_no_phone_body_or_token(
     config = _config(db, tmp_path, razorpay, twilio)
     app = create_app(config)
     runtime = build_runtime(config, get_db(app))
-    whatsapp = WhatsApp(app.test_client())
+    whatsapp = WhatsApp(app.test_client(), get_db(app).session_factory)
     log = logging.getLogger("tests.logs")
     try:
         with everything_logged() as capture:
