@@ -294,7 +294,7 @@ def scenario_db_blinks(s: Stack, rounds: int = 6, every: float = 0.75, clients: 
             done.set()
 
     def contact() -> None:
-        client = Client(s.port, ledger)
+        client = s.client(ledger)
         try:
             while not done.is_set():
                 phone = f"+9195{next(numbers):08d}"
@@ -416,7 +416,7 @@ def scenario_last_slot(s: Stack, contacts: int = 50, clients: int = 8) -> Result
     to_confirm = conversation(1, day)[:-1]
 
     def reach_confirm(phone: str) -> bool:
-        client = Client(s.port, ledger)
+        client = s.client(ledger)
         try:
             return walk(client, phone, to_confirm)[0]
         finally:
@@ -430,7 +430,7 @@ def scenario_last_slot(s: Stack, contacts: int = 50, clients: int = 8) -> Result
     lock = threading.Lock()
 
     def confirm(phone: str) -> None:
-        client = Client(s.port, ledger)
+        client = s.client(ledger)
         try:
             client.get("/healthz")  # connected before the barrier: the confirmations race
             assert start is not None
@@ -480,7 +480,7 @@ def scenario_many_bookings(s: Stack, contacts: int = 100) -> Result:
     start = threading.Barrier(contacts)
 
     def parent(n: int) -> None:
-        client = Client(s.port, ledger)
+        client = s.client(ledger)
         phone = f"+9197{n:08d}"
         try:
             start.wait(timeout=BARRIER_TIMEOUT)

@@ -23,6 +23,7 @@ moved (``make test-clock``) moves these processes' clocks too.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 import signal
@@ -246,11 +247,26 @@ class Ledger:
         return sum(1 for s in self.statuses if s == 0)
 
 
-class Client:
-    """One keep-alive connection; WhatsApp webhooks signed as Twilio signs them."""
+# How long a reply sent through the outbox may take to reach the Twilio stand-in.
+REPLY_WAIT = 15.0
 
-    def __init__(self, port: int, ledger: Ledger | None = None, token: str = AUTH_TOKEN) -> None:
+
+class Client:
+    """One keep-alive connection; WhatsApp webhooks signed as Twilio signs them.
+
+    With a Twilio account configured, the app answers a known contact through the outbox
+    (empty TwiML, the reply sent through the Messages API): given the stand-in
+    (``twilio``), ``say`` then waits for that message and returns its words."""
+
+    def __init__(
+        self,
+        port: int,
+        ledger: Ledger | None = None,
+        token: str = AUTH_TOKEN,
+        twilio: FakeTwilio | None = None,
+    ) -> None:
         self.port = port
+        self.twilio = twilio
         self.ledger = ledger if ledger is not None else Ledger()
         self.validator = RequestValidator(token)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -277,12 +293,39 @@ class Client:
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": self.validator.compute_signature(url, params),
         }
+        address = f"whatsapp:{phone}"
+        before = self._sent_to(address)
         try:
             status, body = self._request("POST", WHATSAPP_PATH, urlencode(params).encode(), headers)
         except (OSError, http.client.HTTPException):
             status, body = 0, b""
         self.ledger.record(sid, status)
-        return status, replies(body) if status == 200 else ""
+        if status != 200:
+            return status, ""
+        text = replies(body)
+        if not text and self.twilio is not None:
+            text = self._await_sent(address, before)
+        return status, text
+
+    def _sent_to(self, address: str) -> int:
+        if self.twilio is None:
+            return 0
+        return sum(1 for m in list(self.twilio.sent) if m.get("To") == address)
+
+    def _await_sent(self, address: str, before: int) -> str:
+        """The words of the first message the stand-in took for ``address`` after the
+        ``before`` it had ("" when none came within REPLY_WAIT: a turn left quiet)."""
+        assert self.twilio is not None
+        deadline = clock.monotonic() + REPLY_WAIT
+        while clock.monotonic() < deadline:
+            to_phone = [m for m in list(self.twilio.sent) if m.get("To") == address]
+            if len(to_phone) > before:
+                sent = to_phone[before]
+                if sent.get("Body"):
+                    return sent["Body"]
+                return json.loads(sent.get("ContentVariables") or "{}").get("1", "")
+            clock.sleep(0.01)
+        return ""
 
     def _request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
@@ -354,7 +397,7 @@ class Stack:
         return self.web.port
 
     def client(self, ledger: Ledger | None = None) -> Client:
-        return Client(self.web.port, ledger)
+        return Client(self.web.port, ledger, twilio=self.twilio)
 
     def runtime(self) -> Runtime:
         """The jobs runtime as the workers build it (for a sweep from this process)."""
