@@ -81,10 +81,11 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
         # MessageSid (same conversation) waited above and finds its twin here.
         seen_id, seen_reply, recent = _seen_and_recent(session, delivery.sid, conversation.id, now)
         if seen_id is not None:
-            queued = delivery.interactive and reply_queued(
+            # Answered through the outbox the first time: nothing to say again in TwiML.
+            by_outbox = delivery.interactive and reply_queued(
                 session, clinic_id=clinic.id, inbound_sid=delivery.sid
             )
-            return Receipt(seen_reply, duplicate=True, outcome="duplicate", queued=queued)
+            return Receipt(seen_reply, duplicate=True, outcome="duplicate", queued=by_outbox)
         throttled = recent >= RATE_LIMIT
         queued: OutboundMessage | None = None
         if throttled:
