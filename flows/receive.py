@@ -20,6 +20,7 @@ from core.logging_setup import bind_clinic
 from core.metrics import count_turn
 from flows.engine import Inbound, handle_turn
 from models import Channel, Clinic, InboundMessage, MessageSource
+from services.clinics import settings_cache
 from services.messaging.catalogue import say
 from services.messaging.conversations import conversation_for_update
 from services.messaging.media import SentFile, SharedLocation, record_inbound_media
@@ -126,7 +127,8 @@ def _seen_and_recent(
     session: Session, sid: str, conversation_id: int, now: datetime
 ) -> tuple[int | None, str | None, int]:
     """In one round trip: this MessageSid's earlier delivery (id, reply), if any, and
-    how many messages the conversation sent in the last minute."""
+    how many messages the conversation sent in the last minute (and, noted for the
+    turn, the settings token ``services.clinics.settings_cache`` keys its copies on)."""
     by_sid = select(InboundMessage.id, InboundMessage.reply).where(
         InboundMessage.provider_sid == sid
     )
@@ -143,6 +145,8 @@ def _seen_and_recent(
             by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
             by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
             recent.scalar_subquery(),
+            settings_cache.token_column(),  # riding along: the turn's cached catalogue
         )
     ).one()
+    settings_cache.note_token(session, row[3])
     return row[0], row[1], row[2]
