@@ -16,8 +16,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # What downgrade() drops; `roshni db downgrade` refuses while any of it holds data.
-# The token is only a cache key: losing it costs one reload in each process.
-DOWNGRADE_DROPS: dict[str, list[str]] = {"tables": []}
+# The token is only a cache key ("derived": no refusal for it): losing it costs each
+# process one reload.
+DOWNGRADE_DROPS = {"tables": ["settings_version"], "derived": ["settings_version"]}
 
 # The tables processes cache (models.SettingsVersion). A random token, not a counter, so
 # a table emptied and written again can never bring back a token a process has seen.
