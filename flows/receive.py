@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core.db import unit_of_work
+from core.db import keep_loaded, unit_of_work
 from core.logging_setup import bind_clinic
 from core.metrics import count_turn
 from flows.engine import Inbound, handle_turn
@@ -61,7 +61,7 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
 
 
 def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
-    with unit_of_work(session):
+    with unit_of_work(session), keep_loaded(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
             session, clinic.id, delivery.channel, delivery.from_phone
