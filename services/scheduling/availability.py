@@ -82,9 +82,7 @@ def load_context(
         session = session()  # the proxy lacks get_transaction()
     transaction = session.get_transaction()
     memo = session.info.get(_CONTEXTS)
-    if memo is None or memo[0] is not transaction:
-        memo = session.info[_CONTEXTS] = (transaction, {})
-    contexts = memo[1]
+    contexts = memo[1] if memo is not None and transaction is memo[0] is not None else {}
     key = (clinic_id, service_id, therapist_id)
     ctx = contexts.get(key)
     if ctx is None:
@@ -94,6 +92,8 @@ def load_context(
         else:
             ctx = _read_context(session, clinic_id, service_id, therapist_id)
         contexts[key] = ctx
+        # Kept with the transaction that read it (begun by the read when none was open).
+        session.info[_CONTEXTS] = (session.get_transaction(), contexts)
     return ctx
 
 
