@@ -216,8 +216,11 @@ def _services(turn: Turn) -> tuple[_Offered, ...]:
 
 def check_service(turn: Turn) -> str | None:
     data = booking(turn)
-    service = turn.session.get(Service, data["service_id"])
-    if service is None or service.clinic_id != turn.clinic.id or not service.active:
+    try:
+        # The service, this clinic's and active: read with what the next questions need
+        # of it (availability.load_context is read once per turn).
+        load_context(turn.session, turn.clinic.id, data["service_id"])
+    except NotFound:
         data.pop("service_id")
         return turn.say("service_not_offered")
     return None
