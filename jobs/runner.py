@@ -424,7 +424,21 @@ SCHEDULER_EVERY = 0.1  # seconds
 
 class _Scheduler(RQScheduler):
     """RQ's scheduler, reading scheduled times to the microsecond (jobs.dispatch.schedule_at
-    scores them so) every SCHEDULER_EVERY seconds."""
+    scores them so) every SCHEDULER_EVERY seconds. Its ``interval`` stays RQ's whole second:
+    RQ derives key and lock lifetimes from it, and Redis takes whole seconds there."""
+
+    def work(self) -> None:  # RQ's loop, looking every SCHEDULER_EVERY seconds
+        self._install_signal_handlers()
+        self.register_birth()
+        while True:
+            if self._stop_requested:
+                self.stop()
+                break
+            if self.should_reacquire_locks:
+                self.acquire_locks()
+            self.heartbeat()
+            self.enqueue_scheduled_jobs()
+            time.sleep(SCHEDULER_EVERY)
 
     def enqueue_scheduled_jobs(self) -> None:
         self._status = self.Status.WORKING
@@ -484,7 +498,6 @@ class _Worker(SimpleWorker):
         self.scheduler = _Scheduler(
             self.queues,
             connection=self.connection,
-            interval=SCHEDULER_EVERY,
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format,
             log_format=log_format,
