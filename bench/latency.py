@@ -30,15 +30,16 @@ a supervisor that restarts one that exits; flushed before and after). The sweep 
 ``SWEEP`` = 60 s in both: the embedded thread's interval, and in RQ mode this process is the
 sweeper (it holds the workers' sweep lock and calls ``enqueue_due`` every 60 s).
 
-RQ mode then runs two fault phases of N/2 staff replies and N/2 reminders each: one where a
-worker is SIGKILLed mid-run (the supervisor starts another), one where Redis is FLUSHDB'd
-mid-run (the sweep then finds what Redis lost). Their latencies are reported separately.
+RQ mode then runs two fault phases of N/2 reminders then N/2 staff replies each: one where a
+worker is SIGKILLed midway through the reminders (the supervisor starts another), one where
+Redis is FLUSHDB'd then (the scheduled reminders and waiting jobs are gone; the next sweep
+finds the rows). Their latencies are reported separately, with how many arrived over 3 s.
 
 Checks: every row ends "sent" with its own Twilio SID, and Twilio accepted nothing else (no
 message lost, none doubled; a send a killed worker left "sending" is counted as such).
 The targets (p50 <= 300 ms, p95 <= 1 s, max <= 3 s) are informational PASS/MISS. Everything
 shares the machine, so compare runs, not machines. Exit code 0 when nothing was lost or
-doubled, whatever the targets say. A default run takes about four minutes.
+doubled, whatever the targets say. A default run takes about five minutes.
 """
 
 from __future__ import annotations
@@ -95,12 +96,15 @@ from tests.outbox import seed
 
 REDIS_URL = os.environ.get("ROSHNI_LATENCY_REDIS", "redis://127.0.0.1:6379/12")
 CONTACTS = 10
-PACE = 0.05  # seconds between two messages of a kind (well below what delivery sustains)
+PACE = 0.08  # seconds between two messages of a kind: a brisk clinic, below saturation
 REMIND_AHEAD = 2.0  # seconds between queuing a reminder and its due moment
 SWEEP = 60.0  # seconds: the sweep's interval in both modes
 KIND_LIMIT = 150.0  # seconds to wait for a kind's messages (more than two sweeps)
-FAULT_LIMIT = 420.0  # a send a killed worker left "sending" waits STUCK_AFTER + a sweep
+# Long enough for a sweep to find what Redis lost. A send a killed worker left "sending"
+# waits STUCK_AFTER (5 min) for the stuck-send check: counted as such, not waited for.
+FAULT_LIMIT = SWEEP + 20.0
 TARGETS = (("p50", 0.3), ("p95", 1.0), ("max", 3.0))
+UNSETTLED = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 STAFF = Actor.staff(1)
 SYSTEM = Actor.system()
 BUTTONS_NOTE = (
@@ -400,15 +404,17 @@ def rows_after(db: Database, after: int, upto: int | None = None) -> list[Any]:
         return list(session.execute(query.order_by(OutboundMessage.id)).all())
 
 
-def settle(db: Database, ids: set[int], limit: float) -> None:
-    """Until every row in ``ids`` is sent or failed, or ``limit`` seconds pass."""
+def settle(db: Database, ids: set[int], limit: float, *, sending_is_settled: bool = False) -> None:
+    """Until every row in ``ids`` is sent or failed, or ``limit`` seconds pass (with
+    ``sending_is_settled``, a row left "sending" by a killed worker is not waited for)."""
+    waiting = (OutboundStatus.QUEUED,) if sending_is_settled else UNSETTLED
     deadline = clock.monotonic() + limit
     while clock.monotonic() < deadline:
         with db.session_scope() as session:
             left = session.scalar(
                 select(OutboundMessage.id)
                 .where(OutboundMessage.id.in_(ids))
-                .where(OutboundMessage.status.in_((OutboundStatus.QUEUED, OutboundStatus.SENDING)))
+                .where(OutboundMessage.status.in_(waiting))
                 .limit(1)
             )
         if left is None:
@@ -568,12 +574,15 @@ def fault_phases(
     results = []
 
     def phase(name: str, fault: Callable[[], None]) -> Result:
+        # Midway through the reminders: some sent, some due any moment (scheduled in
+        # Redis), some not queued yet; the staff replies come after it.
         timer = threading.Timer(half * PACE / 2, fault)
         timer.start()
-        started = staff_replies(world, db, half, name[:2])
-        started |= reminders(world, db, half, name[:2])
+        started = reminders(world, db, half, name[:2])
+        started |= staff_replies(world, db, half, name[:2])
         timer.join()
-        settle(db, set(started), FAULT_LIMIT)
+        settle(db, set(started), FAULT_LIMIT, sending_is_settled=True)
+        settle(db, set(started), 5.0)  # a send in flight, not one a killed worker left
         return measure(name, db, stamps, sent_at, started)
 
     def kill() -> None:
@@ -599,12 +608,18 @@ def verify(world: World) -> list[str]:
     with world.database.session_scope() as session:
         rows = session.execute(select(OutboundMessage.status, OutboundMessage.provider_sid)).all()
     sids = [r.provider_sid for r in rows if r.status is OutboundStatus.SENT]
-    unsent = [r for r in rows if r.status is not OutboundStatus.SENT]
+    stuck = sum(1 for r in rows if r.status is OutboundStatus.SENDING)
+    unsent = [r for r in rows if r.status not in (OutboundStatus.SENT, OutboundStatus.SENDING)]
     accepted = {m["Sid"] for m in sent}
     print(
         f"  checks: {len(rows)} outbox rows, {len(sids)} sent, {len(unsent)} not sent; "
         f"Twilio accepted {len(sent)}"
     )
+    if stuck:
+        print(
+            f"  {stuck} row(s) a killed worker left 'sending': the stuck-send check settles "
+            "them after 5 minutes (Twilio's message list first), not waited for here"
+        )
     if unsent:
         states: dict[str, int] = {}
         for r in unsent:
@@ -612,8 +627,9 @@ def verify(world: World) -> list[str]:
         problems.append(f"rows not sent: {states}")
     if len(set(sids)) != len(sids) or set(sids) - accepted:
         problems.append("rows share a SID or name one Twilio never issued")
-    if extra := len(accepted - set(sids)):
-        problems.append(f"Twilio accepted {extra} message(s) no row records: doubled")
+    # A stuck row may have reached Twilio before its worker died: accepted, not recorded.
+    if (extra := len(accepted - set(sids))) > stuck:
+        problems.append(f"Twilio accepted {extra - stuck} message(s) no row records: doubled")
     return problems
 
 
