@@ -58,6 +58,9 @@ __all__ = ["QUEUE"]  # re-exported: where the queue's name was always imported f
 # load; longer would leave a patient's photo unfetched, or a held slot unreleased, for as
 # long. Sends a dead worker left "sending" wait STUCK_AFTER (5 min) whatever this is.
 SWEEP_EVERY = 120.0  # seconds, with RQ
+# How often each worker's sweeper tries the sweep lock, and, while Redis is unreachable,
+# sends what is due itself: not tied to SWEEP_EVERY, so an outage delays no more than this.
+SWEEPER_LOOKS_EVERY = 15.0  # seconds
 # Embedded mode sweeps in its own thread at little cost (no Redis to lose anything, so
 # only the payment sync, media and stuck sends depend on it): every 30 s.
 INPROCESS_EVERY = 30.0  # seconds, embedded mode
@@ -407,7 +410,7 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
             _note_failures(enqueue_due(rt, queue))
             enqueue_backup_if_due(rt, queue, backups)
 
-    thread = _Every(SWEEP_EVERY / 4, maybe_sweep, name="roshni-sweeper")
+    thread = _Every(SWEEPER_LOOKS_EVERY, maybe_sweep, name="roshni-sweeper")
     thread.start()
     return thread
 
