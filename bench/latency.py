@@ -28,7 +28,11 @@ Modes: embedded (``jobs.runner.start_inprocess``: the app's job thread, woken at
 RQ (``W`` = 2 ``roshni worker`` subprocesses on Redis db 12, ``ROSHNI_LATENCY_REDIS``, under
 a supervisor that restarts one that exits; flushed before and after). The sweep runs every
 ``SWEEP`` = 60 s in both: the embedded thread's interval, and in RQ mode this process is the
-sweeper (it holds the workers' sweep lock and calls ``enqueue_due`` every 60 s).
+sweeper (it holds the workers' sweep lock and calls ``enqueue_due`` every 60 s). A sweep
+that falls in a phase shows: in embedded mode it runs in the sending thread (its payment
+step fetches every newly created link from Razorpay, holding every send meanwhile); in RQ
+mode its payment step takes the links lock and makes pending links from this process,
+while the workers' link jobs wait for the lock.
 
 RQ mode then runs two fault phases of N/2 reminders then N/2 staff replies each: one where a
 worker is SIGKILLed midway through the reminders (the supervisor starts another), one where
