@@ -138,8 +138,11 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
         if not any(isinstance(f, RedactingFilter) for f in each.filters):
             each.addFilter(RedactingFilter())
     root.setLevel(level)
-    # Alembic lists every plugin it sets up at INFO, on every command: noise, not news.
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    # Noise, not news, at INFO: Alembic lists every plugin it sets up on every command;
+    # Twilio's SDK prints each request's URL and headers (every process that sends:
+    # the web app, workers, `roshni whatsapp sync`); fontTools chatters while making PDFs.
+    for chatty in ("alembic.runtime.plugins", "twilio.http_client", "fontTools"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 # --- the request's id, for Flask -----------------------------------------------------------

@@ -3,7 +3,6 @@ mode the job runner. Importing this module builds nothing."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -46,8 +45,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         edge.init_app(app)
     admin.init_app(app)
 
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # chatty while making PDFs
     if config.redis_url:
         # RQ mode: a commit that queued messages hands them to the workers at once.
         app.extensions["roshni.dispatch"] = dispatch_to_rq(db.session_factory, config.redis_url)

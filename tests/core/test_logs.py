@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 
 from core.config import PROJECT_ROOT, Config
 from core.db import get_db
-from core.logging_setup import TEXT_FORMAT, JsonFormatter, new_request_id
+from core.logging_setup import TEXT_FORMAT, JsonFormatter, configure_logging, new_request_id
 from core.redaction import redact, redact_path
 from jobs.runner import enqueue_due, tick
 from jobs.runtime import build_runtime
@@ -460,3 +460,17 @@ def test_every_route_with_a_token_in_its_path_is_masked(app):
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: token if "token" in m[1] else "1", route)
         assert token not in redact_path(path), route
         assert token not in redact(f'"GET {path}?x=1 HTTP/1.1" 200'), route
+
+
+def test_every_process_keeps_the_twilio_sdks_request_lines_out_of_its_log() -> None:
+    """The SDK logs each request's URL and headers at INFO; the web app, the workers and
+    the CLI all configure logging through ``configure_logging``, which quiets it."""
+    chatty = logging.getLogger("twilio.http_client")
+    before = chatty.level
+    chatty.setLevel(logging.NOTSET)
+    try:
+        configure_logging("INFO")
+        assert not chatty.isEnabledFor(logging.INFO)
+        assert chatty.isEnabledFor(logging.WARNING)
+    finally:
+        chatty.setLevel(before)
