@@ -149,10 +149,10 @@ def fill(
     read the same once cut) — then the caller sends numbered text, as on SMS.
 
     Two or three options are buttons (titles cut to 20 characters); four to ten a list
-    (titles cut to 24, descriptions to 72; an item's description is the whole title when
-    none is given); more than ten the first nine and a last row ``more_label`` whose id
-    is ``more_id`` (``MORE_ID`` unless the caller names its own, say to tell one list's
-    "more…" from another's).
+    (titles cut to 24, descriptions to 72; without a description, see ``_row_texts``);
+    more than ten the first nine and a last row ``more_label`` whose id is ``more_id``
+    (``MORE_ID`` unless the caller names its own, say to tell one list's "more…" from
+    another's).
     """
     prompt = prompt.strip()
     if len(options) < 2 or not prompt or len(prompt) > VARIABLE_VALUE:
@@ -185,12 +185,25 @@ def fill(
         shape = Shape(LIST_PICKER, len(rows))
         variables = {"1": prompt, "2": cut(list_button, LIST_BUTTON)}
         for k, option in enumerate(rows, start=1):
-            title = option[1].strip()
-            description = option[2].strip() if len(option) > 2 and option[2].strip() else title
+            title, description = _row_texts(option)
             variables[str(3 * k)] = cut(title, ITEM_TITLE)
             variables[str(3 * k + 1)] = cut(description, ITEM_DESCRIPTION)
             variables[str(3 * k + 2)] = option[0]
     return Filled(shape, variables)
+
+
+def _row_texts(option: tuple[str, str] | tuple[str, str, str]) -> tuple[str, str]:
+    """A list row's title and description. Without a description, a title too long for
+    a row that reads "name — details" (as our choices do: "Speech Therapy Session — 45
+    min, ₹800") shows the name as the title and the details below it; any other title
+    is cut, and the description repeats it whole."""
+    title = option[1].strip()
+    if len(option) > 2 and option[2].strip():
+        return title, option[2].strip()
+    head, dash, tail = (part.strip() for part in title.partition(" — "))
+    if dash and len(title) > ITEM_TITLE and head and tail and len(head) <= ITEM_TITLE:
+        return head, tail
+    return title, title
 
 
 def cut(text: str, limit: int) -> str:

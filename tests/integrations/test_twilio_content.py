@@ -95,6 +95,23 @@ def test_list_items_are_cut_to_24_and_the_description_holds_the_whole_title():
     assert filled.variables["5"] == "s1"
 
 
+def test_a_long_name_with_details_shows_the_name_as_title_and_the_details_below():
+    services = [
+        ("s1", "Speech Therapy Session — 45 min, ₹800"),
+        ("s2", "Occupational Therapy Session — 45 min, ₹750"),  # name itself over 24
+        ("s3", "Group — 60 min"),  # short enough whole: not split
+        ("s4", "Assessment Session — 90 min, ₹1,200"),
+    ]
+    filled = offer("Which therapy?", services)
+    rows = [(filled.variables[str(3 * k)], filled.variables[str(3 * k + 1)]) for k in range(1, 5)]
+    assert rows == [
+        ("Speech Therapy Session", "45 min, ₹800"),
+        ("Occupational Therapy Se…", "Occupational Therapy Session — 45 min, ₹750"),
+        ("Group — 60 min", "Group — 60 min"),
+        ("Assessment Session", "90 min, ₹1,200"),
+    ]
+
+
 def test_a_given_description_is_cut_to_72_characters():
     choices = [(f"d{k}", f"Day {k}", "x" * 100) for k in range(1, 5)]
     filled = offer("Which day?", choices)
