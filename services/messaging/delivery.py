@@ -11,13 +11,13 @@ the channel rules are ``services.messaging.rendering``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Update, case, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Update, and_, case, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
@@ -69,15 +69,40 @@ class Sender(Protocol):
     def sent_since(self, *, from_: str, to: str, since: datetime) -> list[ProviderMessage]: ...
 
 
+def is_due(now: datetime) -> ColumnElement[bool]:
+    """Queued and due now: what may be claimed."""
+    return and_(
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at <= now
+    )
+
+
+def overtakes(now: datetime, *, besides: Collection[int] = ()) -> ColumnElement[bool]:
+    """True for a row that would overtake an earlier one to the same contact: an earlier
+    row (lower id) of that contact is being sent, or is due and not sent yet (``besides``:
+    rows claimed in the same statement, which go first). An earlier row waiting out a
+    retry's backoff, failed, cancelled or sent does not hold later ones back."""
+    earlier = aliased(OutboundMessage)
+    return exists().where(
+        earlier.contact_id == OutboundMessage.contact_id,
+        earlier.id < OutboundMessage.id,
+        or_(
+            earlier.status == OutboundStatus.SENDING,
+            and_(earlier.status == OutboundStatus.QUEUED, earlier.next_attempt_at <= now),
+        ),
+        *([earlier.id.not_in(list(besides))] if besides else []),
+    )
+
+
 def claim(session: Session, message_id: int, *, now: datetime) -> bool:
-    """queued → sending, only if still queued and due: the one worker that wins sends it."""
+    """queued → sending, only if still queued and due, and no earlier message to the same
+    contact is still to go (``overtakes``): the one worker that wins sends it."""
     with write_transaction(session):
         claimed = session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
-                OutboundMessage.status == OutboundStatus.QUEUED,
-                OutboundMessage.next_attempt_at <= now,
+                is_due(now),
+                ~overtakes(now),
             )
             .values(
                 status=OutboundStatus.SENDING,
@@ -392,25 +417,43 @@ def _no_longer_wanted(
     appointment: Appointment | None,
     now: datetime,
 ) -> str | None:
+    reason = unwanted_reason(message, contact, appointment, now)
+    if reason is not None or not needs_later_check(message):
+        return reason
+    later = session.scalar(
+        select(OutboundMessage.id).where(
+            OutboundMessage.appointment_id == message.appointment_id,
+            OutboundMessage.kind == MessageKind.REMINDER,
+            OutboundMessage.id != message.id,
+            OutboundMessage.due_at > message.due_at,
+            OutboundMessage.due_at <= now,
+            OutboundMessage.status != OutboundStatus.CANCELLED,
+        )
+    )
+    return LATER_REMINDER if later is not None else None
+
+
+# Sending late (a sweep was down): one reminder, not two.
+LATER_REMINDER = "a later reminder for the same session is due"
+
+
+def needs_later_check(message: OutboundMessage) -> bool:
+    """A reminder for a session: dropped when a later reminder of the session is due too."""
+    return message.kind is MessageKind.REMINDER and message.appointment_id is not None
+
+
+def unwanted_reason(
+    message: OutboundMessage, contact: Contact, appointment: Appointment | None, now: datetime
+) -> str | None:
+    """Why the row should no longer go, from what is loaded (the later-reminder check
+    needs a query: ``_no_longer_wanted``, or the batch's own in services.messaging.batches)."""
     if contact.opted_out(message.channel):
         return f"the contact opted out of {message.channel.value}"
-    if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+    if needs_later_check(message):
         if appointment is None or appointment.status not in AppointmentStatus.active():
             return "the session is no longer booked"
         if appointment.start_at <= now:
             return "the session has already started"
-        later = session.scalar(
-            select(OutboundMessage.id).where(
-                OutboundMessage.appointment_id == message.appointment_id,
-                OutboundMessage.kind == MessageKind.REMINDER,
-                OutboundMessage.id != message.id,
-                OutboundMessage.due_at > message.due_at,
-                OutboundMessage.due_at <= now,
-                OutboundMessage.status != OutboundStatus.CANCELLED,
-            )
-        )
-        if later is not None:  # sending late (a sweep was down): one reminder, not two
-            return "a later reminder for the same session is due"
     return None
 
 
