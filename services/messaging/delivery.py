@@ -80,8 +80,16 @@ def overtakes(now: datetime, *, besides: Collection[int] = ()) -> ColumnElement[
     """True for a row that would overtake an earlier one to the same contact: an earlier
     row (lower id) of that contact is being sent, or is due and not sent yet (``besides``:
     rows claimed in the same statement, which go first). An earlier row waiting out a
-    retry's backoff, failed, cancelled or sent does not hold later ones back."""
+    retry's backoff, failed, cancelled or sent does not hold later ones back, nor does an
+    earlier reminder of the same session (a later reminder due replaces it:
+    ``LATER_REMINDER``)."""
     earlier = aliased(OutboundMessage)
+    superseded = and_(
+        OutboundMessage.kind == MessageKind.REMINDER,
+        earlier.kind == MessageKind.REMINDER,
+        earlier.appointment_id == OutboundMessage.appointment_id,
+        earlier.due_at < OutboundMessage.due_at,
+    )
     return exists().where(
         earlier.contact_id == OutboundMessage.contact_id,
         earlier.id < OutboundMessage.id,
@@ -89,20 +97,22 @@ def overtakes(now: datetime, *, besides: Collection[int] = ()) -> ColumnElement[
             earlier.status == OutboundStatus.SENDING,
             and_(earlier.status == OutboundStatus.QUEUED, earlier.next_attempt_at <= now),
         ),
+        ~superseded,
         *([earlier.id.not_in(list(besides))] if besides else []),
     )
 
 
-def claim(session: Session, message_id: int, *, now: datetime) -> bool:
-    """queued → sending, only if still queued and due, and no earlier message to the same
-    contact is still to go (``overtakes``): the one worker that wins sends it."""
+def claim(session: Session, message_id: int, *, now: datetime, to_send: bool = False) -> bool:
+    """queued → sending, only if still queued and due: the one worker that wins sends it
+    (or settles it). ``to_send``: the claim right before the request, which also waits
+    while an earlier message to the same contact is still to go (``overtakes``)."""
     with write_transaction(session):
         claimed = session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
                 is_due(now),
-                ~overtakes(now),
+                *([~overtakes(now)] if to_send else []),
             )
             .values(
                 status=OutboundStatus.SENDING,
@@ -155,7 +165,7 @@ def deliver(
     if not isinstance(prepared, _Prepared):
         return prepared
     session.rollback()  # nothing is held open while we talk to the provider
-    if not claim(session, message_id, now=now):
+    if not claim(session, message_id, now=now, to_send=True):
         return None
     return _send(session, prepared, now=now, status_callback=status_callback)
 
