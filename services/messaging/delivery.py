@@ -6,7 +6,12 @@ channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
 clinic's approved template; SMS in GSM-7, template-only in India), claim it with a
 conditional UPDATE (so two workers never send it twice) right before the request,
 send it outside any transaction, and record the result. Queueing is ``services.messaging.outbox``;
-the channel rules are ``services.messaging.rendering``.
+the channel rules are ``services.messaging.rendering``. RQ workers send in batches
+(``services.messaging.batches``, built from the pieces here); ``deliver`` is the one-row
+path (the in-process sender, the sweep when Redis is down, the simulator).
+
+Per contact, messages leave in id order: the claim right before a send waits while an
+earlier row to the same contact is being sent or is due and unsent (``overtakes``).
 """
 
 from __future__ import annotations
