@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, union_all, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
@@ -143,26 +143,40 @@ def deliver_due_from(
 # --- choosing and claiming -----------------------------------------------------------------
 
 
+# Built once: a job whose row another worker's batch took runs only the first of these.
+_ROW_DUE = select(OutboundMessage.contact_id).where(
+    OutboundMessage.id == bindparam("row"), is_due(bindparam("now"))
+)
+_HEAD = (
+    select(OutboundMessage.id, OutboundMessage.contact_id)
+    .where(is_due(bindparam("now")), OutboundMessage.id >= bindparam("row"))
+    .order_by(OutboundMessage.id)
+    .limit(bindparam("limit"))
+    .subquery()
+)
+_FROM_ROW = union_all(
+    select(_HEAD.c.id, _HEAD.c.contact_id),
+    select(OutboundMessage.id, OutboundMessage.contact_id).where(
+        is_due(bindparam("now")),
+        OutboundMessage.id < bindparam("row"),
+        OutboundMessage.contact_id == bindparam("contact"),
+    ),
+)
+
+
 def _from_row(
     session: Session, message_id: int, *, now: datetime, limit: int
 ) -> list[tuple[int, int]]:
     """(id, contact id) of row ``message_id`` and the due rows after it, plus the due
-    rows of the same contact before it (they go first), in id order."""
-    head = (
-        select(OutboundMessage.id, OutboundMessage.contact_id)
-        .where(is_due(now), OutboundMessage.id >= message_id)
-        .order_by(OutboundMessage.id)
-        .limit(limit)
-        .subquery()
-    )
-    own = aliased(OutboundMessage)
-    before = select(OutboundMessage.id, OutboundMessage.contact_id).where(
-        is_due(now),
-        OutboundMessage.id < message_id,
-        OutboundMessage.contact_id
-        == select(own.contact_id).where(own.id == message_id).scalar_subquery(),
-    )
-    rows = session.execute(union_all(select(head.c.id, head.c.contact_id), before)).all()
+    rows of the same contact before it (they go first), in id order; nothing when row
+    ``message_id`` itself is not due (another worker's batch took it, or it waits)."""
+    contact = session.scalar(_ROW_DUE, {"row": message_id, "now": now})
+    if contact is None:
+        session.rollback()
+        return []
+    rows = session.execute(
+        _FROM_ROW, {"row": message_id, "now": now, "limit": limit, "contact": contact}
+    ).all()
     session.rollback()
     return sorted((row_id, contact) for row_id, contact in rows)
 
