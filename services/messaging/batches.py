@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, union_all, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
@@ -143,10 +143,9 @@ def deliver_due_from(
 # --- choosing and claiming -----------------------------------------------------------------
 
 
-# Built once: a job whose row another worker's batch took runs only the first of these.
-_ROW_DUE = select(OutboundMessage.contact_id).where(
-    OutboundMessage.id == bindparam("row"), is_due(bindparam("now"))
-)
+# Built once (a job runs them whatever it finds): the due rows from row N on, and the due
+# rows of row N's contact before it.
+_OWN = aliased(OutboundMessage)
 _HEAD = (
     select(OutboundMessage.id, OutboundMessage.contact_id)
     .where(is_due(bindparam("now")), OutboundMessage.id >= bindparam("row"))
@@ -159,7 +158,8 @@ _FROM_ROW = union_all(
     select(OutboundMessage.id, OutboundMessage.contact_id).where(
         is_due(bindparam("now")),
         OutboundMessage.id < bindparam("row"),
-        OutboundMessage.contact_id == bindparam("contact"),
+        OutboundMessage.contact_id
+        == select(_OWN.contact_id).where(_OWN.id == bindparam("row")).scalar_subquery(),
     ),
 )
 
@@ -168,15 +168,10 @@ def _from_row(
     session: Session, message_id: int, *, now: datetime, limit: int
 ) -> list[tuple[int, int]]:
     """(id, contact id) of row ``message_id`` and the due rows after it, plus the due
-    rows of the same contact before it (they go first), in id order; nothing when row
-    ``message_id`` itself is not due (another worker's batch took it, or it waits)."""
-    contact = session.scalar(_ROW_DUE, {"row": message_id, "now": now})
-    if contact is None:
-        session.rollback()
-        return []
-    rows = session.execute(
-        _FROM_ROW, {"row": message_id, "now": now, "limit": limit, "contact": contact}
-    ).all()
+    rows of the same contact before it (they go first), in id order. When another
+    worker's batch took row ``message_id``, the rows still due after it are this job's
+    to send: no worker idles through jobs whose rows are gone while rows wait."""
+    rows = session.execute(_FROM_ROW, {"row": message_id, "now": now, "limit": limit}).all()
     session.rollback()
     return sorted((row_id, contact) for row_id, contact in rows)
 
