@@ -102,11 +102,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeTwilio:
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+    def __init__(
+        self,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.state = FakeTwilioState()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server = _Server((host, port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

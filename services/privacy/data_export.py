@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import write_transaction
-from integrations.backup_storage import BackupStore, StorageError
+from integrations.backup_storage import BackupStore
 from models import (
     ActorType,
     Appointment,
@@ -60,13 +60,11 @@ from services import audit
 from services.audit import Actor
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import NotFound
+from services.privacy.export_media import read_media, stored_media
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: inbound_media.json, media/ and the manifest's "media"
-MEDIA_INCLUDED = "included"
-MEDIA_MISSING = "missing"  # listed by a row, not found in (or not readable from) the storage
-MEDIA_NOT_READ = "not read"  # no file storage was given to the export
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,7 @@ def export_contact_data(
         records = contact_records(session, clinic_id=clinic_id, contact_id=contact_id)
         files = _json_files(session, records)
         pdfs = _pdf_files(session, records)
-        stored = _stored_media(session, records)
+        stored = stored_media(session, records.owned(InboundMedia))
         clinic_name = session.get(Clinic, clinic_id).name  # type: ignore[union-attr]
         # Counts only: the audit log must not become a second copy of the data.
         audit.record(
@@ -236,7 +234,7 @@ def export_contact_data(
                 "media_files": len(stored) if media is not None else 0,
             },
         )
-    copies, states = _read_media(media, stored)
+    copies, states = read_media(media, stored)
     manifest = {
         "format_version": FORMAT_VERSION,
         "clinic": clinic_name,
@@ -258,52 +256,6 @@ def export_contact_data(
         for name, data in copies.items():
             _write(zf, name, data, stamp)
     return archive.getvalue()
-
-
-@dataclass(frozen=True)
-class _StoredFile:
-    media_id: int
-    name: str  # in the archive
-    key: str  # in the file storage
-
-
-def _stored_media(session: Session, records: ContactRecords) -> list[_StoredFile]:
-    """The contact's files that were kept in the file storage, named for the archive."""
-    return [
-        _StoredFile(row.id, f"media/{row.message_id}-{row.index}.{_extension(key)}", key)
-        for row in session.scalars(
-            select(InboundMedia)
-            .where(records.owned(InboundMedia), InboundMedia.storage_key.is_not(None))
-            .order_by(InboundMedia.message_id, InboundMedia.index)
-        )
-        if (key := row.storage_key)
-    ]
-
-
-def _read_media(
-    store: BackupStore | None, stored: list[_StoredFile]
-) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The files' bytes by archive name, and what became of each listed file. Only keys
-    named by the clinic's own rows are read (and keys are per clinic besides)."""
-    copies: dict[str, bytes] = {}
-    states: dict[str, str] = {}
-    for item in stored:
-        if store is None:
-            states[item.name] = MEDIA_NOT_READ
-            continue
-        try:
-            copies[item.name] = store.get_bytes(item.key)
-        except StorageError:
-            log.warning("inbound media %s is missing from the file storage", item.media_id)
-            states[item.name] = MEDIA_MISSING
-        else:
-            states[item.name] = MEDIA_INCLUDED
-    return copies, states
-
-
-def _extension(key: str) -> str:
-    _, dot, ext = key.rpartition(".")
-    return ext.lower() if dot and re.fullmatch(r"[A-Za-z0-9]{1,8}", ext) else "bin"
 
 
 def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dict[str, Any]]]:

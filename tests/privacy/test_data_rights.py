@@ -60,7 +60,7 @@ from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
 from services.people.notes import add_progress_note
-from services.privacy import data_export, erasure
+from services.privacy import data_export, erasure, export_media
 from services.scheduling.appointments import book_appointment, complete_appointment
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in
 from tests.chat import Chat
@@ -357,7 +357,7 @@ def test_the_export_holds_the_voice_note_the_contact_sent_with_its_bytes(
         (sent_files.referral.id, "application/pdf"),
     ]
     manifest = json.loads(files["manifest.json"])
-    assert manifest["media"][name] == data_export.MEDIA_INCLUDED
+    assert manifest["media"][name] == export_media.MEDIA_INCLUDED
     assert manifest["files"][name] == 1 and manifest["files"]["inbound_media.json"] == 2
 
 
@@ -381,7 +381,7 @@ def test_a_file_gone_from_the_storage_is_listed_as_missing_in_the_manifest(
     referral = sent_files.referral
     name = f"media/{referral.message_id}-{referral.index}.pdf"
     assert name not in files
-    assert json.loads(files["manifest.json"])["media"][name] == data_export.MEDIA_MISSING
+    assert json.loads(files["manifest.json"])["media"][name] == export_media.MEDIA_MISSING
     # Still listed with its row: the clinic held it.
     assert referral.id in {row["id"] for row in json.loads(files["inbound_media.json"])}
 
@@ -394,7 +394,8 @@ def test_without_a_file_storage_the_files_are_listed_but_not_read(session, famil
         )
     )
     assert not [n for n in files if n.startswith("media/")]
-    assert set(json.loads(files["manifest.json"])["media"].values()) == {data_export.MEDIA_NOT_READ}
+    states = json.loads(files["manifest.json"])["media"]
+    assert set(states.values()) == {export_media.MEDIA_NOT_READ}
 
 
 def test_a_clinic_cannot_export_or_erase_another_clinic_s_contact(session, family):
@@ -637,8 +638,8 @@ def test_the_admin_s_archive_holds_the_files_from_the_configured_storage(
     files = unzip(response.get_data())
     assert files[f"media/{sent_files.voice.message_id}-0.ogg"] == VOICE
     assert set(json.loads(files["manifest.json"])["media"].values()) == {
-        data_export.MEDIA_INCLUDED,
-        data_export.MEDIA_MISSING,
+        export_media.MEDIA_INCLUDED,
+        export_media.MEDIA_MISSING,
     }
 
 
