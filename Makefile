@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python -m bench.conversation
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.admin
 
 # The production fault tests on this machine (PostgreSQL, Redis db 8, gunicorn, two workers):

@@ -152,6 +152,32 @@ def in_unit_of_work(session: Session) -> bool:
     return bool(session.info.get(_UNIT_OF_WORK))
 
 
+_KEPT = "roshni.kept_loaded"
+
+
+@contextmanager
+def keep_loaded(session: Session) -> Iterator[Session]:
+    """Hold every row the block loads until it ends, so ``Session.get`` answers from the
+    identity map instead of loading a row again that nothing happened to refer to any
+    more (the identity map holds objects weakly). For short blocks: a chat turn."""
+    if isinstance(session, scoped_session):
+        session = session()
+    outer = session.info.get(_KEPT)
+    session.info[_KEPT] = [] if outer is None else outer
+    try:
+        yield session
+    finally:
+        if outer is None:
+            session.info.pop(_KEPT, None)
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep(session: Session, instance: object) -> None:
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
 # Pauses before the second and third try: a failover or restart takes a moment.
 RETRY_PAUSES = (0.1, 0.5)
 

@@ -4,7 +4,8 @@ Downgrades are guarded: a migration whose downgrade drops a table or a column de
 it in a module-level ``DOWNGRADE_DROPS = {"tables": [...], "columns": {table: [...]}}``
 (tests/core/test_backups.py checks every migration does), and ``downgrade`` refuses to step
 back over one whose tables still hold rows or whose columns still hold values, unless
-the operator says they have a backup.
+the operator says they have a backup. A table whose rows are derived (a cache key) is
+listed under ``"derived"`` as well, and never refuses.
 """
 
 from __future__ import annotations
@@ -100,13 +101,20 @@ def downgrade_drops(migration: Script) -> tuple[list[str], dict[str, list[str]]]
     return list(declared.get("tables", [])), dict(declared.get("columns", {}))
 
 
+def _derived_tables(migration: Script) -> set[str]:
+    """Dropped tables whose rows are derived (a cache key): ``DOWNGRADE_DROPS["derived"]``."""
+    declared = getattr(migration.module, "DOWNGRADE_DROPS", None) or {}
+    return set(declared.get("derived", []))
+
+
 def downgrade_losses(database_url: str, revision: str) -> list[Loss]:
     """The tables with rows and columns with values a downgrade to ``revision`` drops."""
     dropped_tables: list[str] = []
     dropped_columns: dict[str, list[str]] = {}
     for migration in reverted_by(database_url, revision):
         tables, columns = downgrade_drops(migration)
-        dropped_tables += [t for t in tables if t not in dropped_tables]
+        derived = _derived_tables(migration)  # rebuilt on their own: nothing to lose
+        dropped_tables += [t for t in tables if t not in dropped_tables and t not in derived]
         for table, names in columns.items():
             dropped_columns.setdefault(table, []).extend(names)
     if not dropped_tables and not dropped_columns:

@@ -47,6 +47,7 @@ from models import (
     Service,
     Therapist,
 )
+from services.clinics import settings_cache
 from services.errors import NotFound
 from services.people import patients
 from services.scheduling.availability import BookingContext, load_context
@@ -187,20 +188,39 @@ def _fill(
 # --- service -----------------------------------------------------------------------------
 
 
-def _services(turn: Turn) -> list[Service]:
-    return list(
-        turn.session.scalars(
-            select(Service)
-            .where(Service.clinic_id == turn.clinic.id, Service.active.is_(True))
+@dataclass(frozen=True)
+class _Offered:
+    """What the service question shows of a bookable service."""
+
+    id: int
+    name: str
+    duration_minutes: int
+    price_minor: int
+
+
+def _services(turn: Turn) -> tuple[_Offered, ...]:
+    """The clinic's bookable services: this process's copy while the catalogue is unchanged
+    (``services.clinics.settings_cache``)."""
+    session, clinic_id = turn.session, turn.clinic.id
+
+    def load() -> tuple[_Offered, ...]:
+        rows = session.execute(
+            select(Service.id, Service.name, Service.duration_minutes, Service.price_minor)
+            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
             .order_by(Service.id)
         )
-    )
+        return tuple(_Offered(*row) for row in rows)
+
+    return settings_cache.cached(session, ("offered_services", clinic_id), load)
 
 
 def check_service(turn: Turn) -> str | None:
     data = booking(turn)
-    service = turn.session.get(Service, data["service_id"])
-    if service is None or service.clinic_id != turn.clinic.id or not service.active:
+    try:
+        # The service, this clinic's and active: read with what the next questions need
+        # of it (availability.load_context is read once per turn).
+        load_context(turn.session, turn.clinic.id, data["service_id"])
+    except NotFound:
         data.pop("service_id")
         return turn.say("service_not_offered")
     return None

@@ -19,6 +19,7 @@ from flows.free_times import (
     nearest,
     nearest_to_clock,
     spread,
+    spread_settled,
 )
 from models import Location, Patient, Service
 from services.scheduling.availability import Slot, free_slots, load_context
@@ -98,7 +99,7 @@ def _times(turn: Turn) -> str:
     elif wanted.day is not None and wanted.day > today + timedelta(days=horizon):
         note, wanted = turn.say("beyond_horizon", days=horizon), Wanted()
     data["wanted"] = wanted.to_data()
-    free = free_for(turn, today, today + timedelta(days=horizon))
+    free = _free_to_offer(turn, wanted, today, today + timedelta(days=horizon))
     if not free:
         return back_to_menu(turn, no_days(turn))
     fits = [s for s in free if wanted.admits(s)]
@@ -128,6 +129,28 @@ def _times(turn: Turn) -> str:
         fits = free
     prompt = turn.say("ask_when", constraint=_constraint_text(turn, wanted))
     return join(note, offer_slots(turn, prompt, spread(fits), with_day=True))
+
+
+# Nothing asked for: the first days' free times, when they already decide what is offered.
+FIRST_DAYS = 7
+
+
+def _free_to_offer(turn: Turn, wanted: Wanted, today: date, last: date) -> list[Slot]:
+    """The free times ``_times`` needs, computed for no more days than it looks at: a day
+    asked for alone (with nothing that day, every day, for the next that has something);
+    nothing asked for, the first week, and the days after it only when they could still
+    change the spread (``spread_settled``); anything else, every day to the horizon."""
+    if wanted.day is not None and wanted.at is None:
+        on_day = free_for(turn, wanted.day, wanted.day)
+        if any(wanted.admits(s) for s in on_day):
+            return on_day
+    elif wanted.empty:
+        week_end = min(last, today + timedelta(days=FIRST_DAYS - 1))
+        first = free_for(turn, today, week_end)
+        if week_end >= last or spread_settled(first):
+            return first
+        return first + free_for(turn, week_end + timedelta(days=1), last)
+    return free_for(turn, today, last)
 
 
 def wanted_of(turn: Turn) -> Wanted:

@@ -176,6 +176,18 @@ def spread(slots: list[Slot], limit: int = OFFERED) -> list[Slot]:
     return sorted(chosen)
 
 
+def spread_settled(slots: list[Slot]) -> bool:
+    """Would more free times, all later than these, leave ``spread(slots)`` unchanged?
+    Yes when every part of the day is free here on as many days as ``spread`` picks from
+    it: each pick (the earliest time on a day not yet used for that part) is then already
+    among these, and no part is missing that later days could bring in."""
+    days: dict[str, set[date]] = {part: set() for part in PARTS}
+    for slot in slots:
+        days[part_of(slot)].add(slot.start.date())
+    per_part = max(PER_PART, -(-OFFERED // len(PARTS)))  # spread's, with every part free
+    return all(len(seen) >= per_part for seen in days.values())
+
+
 def _next_in_part(slots: list[Slot], chosen: list[Slot], part: str) -> Slot | None:
     taken = {s.start for s in chosen}
     pool = [s for s in slots if part_of(s) == part and s.start not in taken]

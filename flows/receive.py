@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core.db import unit_of_work
+from core.db import keep_loaded, unit_of_work
 from core.logging_setup import bind_clinic
 from core.metrics import count_turn
 from flows.engine import Inbound, handle_turn
 from models import Channel, Clinic, InboundMessage, MessageSource
+from services.clinics import settings_cache
 from services.messaging.catalogue import say
 from services.messaging.conversations import conversation_for_update
 from services.messaging.media import SentFile, SharedLocation, record_inbound_media
@@ -60,7 +61,7 @@ def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: dateti
 
 
 def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
-    with unit_of_work(session):
+    with unit_of_work(session), keep_loaded(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
             session, clinic.id, delivery.channel, delivery.from_phone
@@ -126,7 +127,8 @@ def _seen_and_recent(
     session: Session, sid: str, conversation_id: int, now: datetime
 ) -> tuple[int | None, str | None, int]:
     """In one round trip: this MessageSid's earlier delivery (id, reply), if any, and
-    how many messages the conversation sent in the last minute."""
+    how many messages the conversation sent in the last minute (and, noted for the
+    turn, the settings token ``services.clinics.settings_cache`` keys its copies on)."""
     by_sid = select(InboundMessage.id, InboundMessage.reply).where(
         InboundMessage.provider_sid == sid
     )
@@ -143,6 +145,8 @@ def _seen_and_recent(
             by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
             by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
             recent.scalar_subquery(),
+            settings_cache.token_column(),  # riding along: the turn's cached catalogue
         )
     ).one()
+    settings_cache.note_token(session, row[3])
     return row[0], row[1], row[2]

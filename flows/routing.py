@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from flows import booking, my_appointments, payment, pending
 from flows.answers import answer_for_turn
@@ -31,6 +32,7 @@ from flows.understanding import Named, Therapist, Understanding, Vocabulary, und
 from flows.understanding.lexicon import is_known
 from models import Service
 from models import Therapist as TherapistRow
+from services.clinics import settings_cache
 from services.people import patients
 
 # Intents that start a form of their own, wherever the chat is.
@@ -45,24 +47,36 @@ def vocabulary_for(turn: Turn) -> Vocabulary:
     """The clinic's bookable services (with the other names it gave them) and therapists,
     and the contact's own patients."""
     clinic_id = turn.clinic.id
-    services = turn.session.execute(
+    services, therapists = settings_cache.cached(
+        turn.session, ("vocabulary", clinic_id), lambda: _catalogue_names(turn.session, clinic_id)
+    )
+    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    return Vocabulary(
+        services=services,
+        therapists=therapists,
+        patients=tuple(Named(id=p.id, name=p.name) for p in family),
+        date_order=turn.date_order,
+    )
+
+
+def _catalogue_names(
+    session: Session, clinic_id: int
+) -> tuple[tuple[Named, ...], tuple[Therapist, ...]]:
+    services = session.execute(
         select(Service.id, Service.name, Service.aliases).where(
             Service.clinic_id == clinic_id, Service.active.is_(True)
         )
     ).all()
-    therapists = turn.session.execute(
+    therapists = session.execute(
         select(TherapistRow.id, TherapistRow.name, TherapistRow.gender).where(
             TherapistRow.clinic_id == clinic_id, TherapistRow.active.is_(True)
         )
     ).all()
-    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
-    return Vocabulary(
-        services=tuple(
+    return (
+        tuple(
             Named(id=row.id, name=row.name, aliases=tuple(row.aliases or ())) for row in services
         ),
-        therapists=tuple(Therapist(id=r.id, name=r.name, gender=r.gender) for r in therapists),
-        patients=tuple(Named(id=p.id, name=p.name) for p in family),
-        date_order=turn.date_order,
+        tuple(Therapist(id=r.id, name=r.name, gender=r.gender) for r in therapists),
     )
 
 

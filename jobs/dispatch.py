@@ -3,7 +3,9 @@
 Every send job has the id ``send-message-<row id>``, whoever enqueues it, so a row already
 waiting in Redis is never added twice. A row due now is enqueued; a row due later is
 scheduled with ``enqueue_at`` for its due moment (RQ's scheduler runs inside each
-``roshni worker``). Redis failing at commit fails nothing: a warning, and the sweep sends.
+``roshni worker``). A committed pending payment link gets a job that makes it at Razorpay
+(``create-payment-link-<id>``), whose commit then queues and dispatches its message.
+Redis failing at commit fails nothing: a warning, and the sweep sends.
 """
 
 from __future__ import annotations
@@ -11,23 +13,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from services.messaging.dispatch import Installed, Queued, install
+from services.messaging.dispatch import PAYMENT_LINK, Installed, Queued, install
 
 log = logging.getLogger(__name__)
 
 QUEUE = "roshni"
 SEND_TASK = "jobs.tasks.send_message"
+LINKS_TASK = "jobs.tasks.create_payment_links"
 # Jobs that will still run (see jobs/runner.py for why "started" is not among them).
 PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 # A scheduled job this late was not moved to the queue: no scheduler is running (every
@@ -54,9 +58,6 @@ def enqueue_send(
     for it is already waiting (queued, or scheduled for this moment)."""
     now = now or utcnow()
     later = due_at is not None and due_at > now
-    # RQ keeps a scheduled time in whole seconds (rounding down): a job run before the
-    # row is due would find it not due and leave it to the sweep, so round up.
-    at_second = _whole_second_up(due_at) if later and due_at is not None else None
     job_id = send_job_id(message_id)
     try:
         status = Job.fetch(job_id, connection=queue.connection).get_status()
@@ -68,18 +69,76 @@ def enqueue_send(
             at = registry.get_scheduled_time(job_id)
         except NoSuchJobError:
             at = None
-        if at is not None and (at == at_second if later else at > now - SCHEDULER_LATE):
+        if at is not None and (_same_moment(at, due_at) if later else at > now - SCHEDULER_LATE):
             return False  # the scheduler will move it to the queue at its time
         registry.remove(job_id)  # a new due time, or no scheduler to move it
     elif status in PENDING and job_id not in stranded:
         return False
     options = {"job_id": job_id, "result_ttl": 300, "failure_ttl": 24 * 3600}
     if later:
-        assert at_second is not None
-        queue.enqueue_at(at_second, SEND_TASK, message_id, **options)
+        assert due_at is not None
+        schedule_at(queue, due_at, SEND_TASK, message_id, **options)
     else:
         queue.enqueue(SEND_TASK, message_id, **options)
     return True
+
+
+LINKS_LOCK = "roshni:payment-links-lock"
+# Making one clinic's pending links takes a Razorpay call per link; a holder that dies
+# blocks link jobs (they fail, and the sweep makes the links) for at most this long.
+LINKS_LOCK_TTL = 120  # seconds
+
+
+@contextmanager
+def links_lock(redis: Redis, *, wait: float = 0.0) -> Iterator[bool]:
+    """Held by whoever makes pending payment links at Razorpay (a link job, the sweep's
+    payment step): a row's claim does not keep out a second claimant while the link is
+    pending, and two at once would both ask Razorpay for it. Yields whether we have it
+    (waiting up to ``wait`` seconds)."""
+    lock = redis.lock(LINKS_LOCK, timeout=LINKS_LOCK_TTL, sleep=0.05)
+    ours = bool(lock.acquire(blocking=wait > 0, blocking_timeout=wait or None))
+    try:
+        yield ours
+    finally:
+        if ours:
+            with suppress(LockError, RedisError):  # expired: someone else's now
+                lock.release()
+
+
+def link_job_id(link_id: int) -> str:
+    return f"create-payment-link-{link_id}"
+
+
+def enqueue_link_creation(queue: Queue, link_id: int) -> bool:
+    """A committed pending payment link: a worker makes it at Razorpay now, and its message
+    is queued (and dispatched) by that commit. False when a job for it waits already."""
+    job_id = link_job_id(link_id)
+    try:
+        if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
+            return False
+    except NoSuchJobError:
+        pass
+    queue.enqueue(LINKS_TASK, link_id, job_id=job_id, result_ttl=300, failure_ttl=24 * 3600)
+    return True
+
+
+def schedule_at(queue: Queue, moment: datetime, task: str, *args: object, **options: object) -> Job:
+    """``queue.enqueue_at`` to the microsecond. RQ scores a scheduled job in whole seconds
+    (rounding down); our workers' scheduler (jobs/runner.py) reads scores as exact times
+    every ``SCHEDULER_EVERY``, so the score is set to the exact moment in the same
+    transaction. Rounded up first: RQ's own scheduler, reading whole seconds, would
+    otherwise move the job to the queue before the row is due (it would find it not due
+    and leave it to the sweep)."""
+    with queue.connection.pipeline() as pipe:
+        job = queue.enqueue_at(_whole_second_up(moment), task, *args, pipeline=pipe, **options)
+        pipe.zadd(queue.scheduled_job_registry.key, {job.id: moment.timestamp()})
+        pipe.execute()
+    return job
+
+
+def _same_moment(a: datetime, b: datetime | None) -> bool:
+    # A score is a float: a microsecond either way is the same moment.
+    return b is not None and abs((a - b).total_seconds()) < 0.001
 
 
 def _whole_second_up(moment: datetime) -> datetime:
@@ -101,7 +160,10 @@ class RQDispatcher:
         now = utcnow()
         try:
             for row in rows:  # in id order: the order workers take them
-                enqueue_send(self.queue, row.id, due_at=row.due_at, now=now)
+                if row.what == PAYMENT_LINK:
+                    enqueue_link_creation(self.queue, row.id)
+                else:
+                    enqueue_send(self.queue, row.id, due_at=row.due_at, now=now)
         except RedisError as exc:
             with self._lock:
                 self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE

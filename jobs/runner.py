@@ -27,14 +27,16 @@ from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
 from sqlalchemy.orm import Session
 
 from core.backup import BackupError
 from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, backup_due, backup_job_id, run_daily_backup
-from jobs.dispatch import QUEUE, enqueue_send
+from jobs.dispatch import QUEUE, enqueue_send, links_lock
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, dispatch_due, sweep
 from services.messaging import dispatch
@@ -42,13 +44,26 @@ from services.messaging.delivery import deliver
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
 from services.messaging.media import fetch_media
 from services.messaging.outbox import next_due_at
+from services.reconciliation import razorpay_sync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 __all__ = ["QUEUE"]  # re-exported: where the queue's name was always imported from
-SWEEP_EVERY = 60.0  # seconds, with RQ
-INPROCESS_EVERY = 15.0  # seconds, embedded mode
+# The sweep is the net, not the delivery path: commits hand rows (and pending payment
+# links) to RQ at once, and rows due later are scheduled for their moment. What still
+# waits for it: rows Redis lost (a flush, an outage), payment links whose hold ran out,
+# Razorpay events the webhook did not apply, and files patients sent (fetched only by the
+# sweep). Two minutes keeps those within a couple of minutes while halving the sweeps'
+# load; longer would leave a patient's photo unfetched, or a held slot unreleased, for as
+# long. Sends a dead worker left "sending" wait STUCK_AFTER (5 min) whatever this is.
+SWEEP_EVERY = 120.0  # seconds, with RQ
+# How often each worker's sweeper tries the sweep lock, and, while Redis is unreachable,
+# sends what is due itself: not tied to SWEEP_EVERY, so an outage delays no more than this.
+SWEEPER_LOOKS_EVERY = 15.0  # seconds
+# Embedded mode sweeps in its own thread at little cost (no Redis to lose anything, so
+# only the payment sync, media and stuck sends depend on it): every 30 s.
+INPROCESS_EVERY = 30.0  # seconds, embedded mode
 SWEEP_LOCK = "roshni:sweep-lock"
 HEARTBEAT_EVERY = 20.0  # seconds; /healthz/jobs calls a runner dead after 120
 # An idle RQ worker blocks in BLMOVE for worker_ttl - 15 seconds, then heartbeats and
@@ -96,6 +111,15 @@ def send_due(rt: Runtime, *, now: datetime | None = None) -> int:
         return dispatch_due(session, now=moment, dispatch=_sender(rt, session, moment))
 
 
+def make_links(rt: Runtime, *, now: datetime | None = None) -> int:
+    """Make the pending payment links at Razorpay (each one's commit queues its message):
+    what the in-process sender does when a commit opened a link."""
+    with rt.database.session_scope() as session:
+        return razorpay_sync.create_pending_links(
+            session, rt.gateway_for, now=now or utcnow(), callback_url=rt.payment_callback
+        )
+
+
 def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
     """One sweep, delivering in this process (``roshni jobs tick``, embedded mode)."""
     moment = now or utcnow()
@@ -137,6 +161,7 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
             fetch_media=lambda i: _enqueue_fetch(queue, i, stranded),
+            links_lock=lambda: links_lock(queue.connection),
         )
 
 
@@ -239,34 +264,46 @@ class InprocessSender(threading.Thread):
         self.sweep_every = sweep_every
         self.stopped = threading.Event()
         self._woken = threading.Event()
+        self._links = threading.Event()  # a commit opened a payment link
         self.passes = 0  # sending passes done (tests wait on it; no timing in it)
         self.hook: dispatch.Installed | None = None  # how commits wake it
 
-    def wake(self, _rows: object = None) -> None:
-        """Rows were committed: look at the outbox now (the rows' due times are read there)."""
+    def wake(self, rows: list[dispatch.Queued] | None = None) -> None:
+        """Rows were committed: look at the outbox now (the rows' due times are read there),
+        and make at Razorpay any payment link the commit opened."""
+        if rows and any(row.what == dispatch.PAYMENT_LINK for row in rows):
+            self._links.set()
         self._woken.set()
 
     def run(self) -> None:
         next_sweep = 0.0
         while not self.stopped.is_set():
             self._woken.clear()  # before the pass: a commit during it wakes the next one
+            # The pass sends what is due by this moment, and the timer looks for what falls
+            # due after it: a row falling due during the pass is not missed (read at a later
+            # moment, "due after now" would skip it until the sweep).
+            moment = utcnow()
             if time.monotonic() >= next_sweep:
                 self._guarded("the sweep", self.sweep)
                 next_sweep = time.monotonic() + self.sweep_every
             else:
-                self._guarded("sending", lambda: send_due(self.rt))
+                if self._links.is_set():
+                    self._links.clear()
+                    # Its commit queues the link's message and wakes the next pass.
+                    self._guarded("making payment links", lambda: make_links(self.rt))
+                self._guarded("sending", lambda m=moment: send_due(self.rt, now=m))
             self.passes += 1
             pause = next_sweep - time.monotonic()
-            soonest = self._guarded("the outbox timer", self._next_due)
+            soonest = self._guarded("the outbox timer", lambda m=moment: self._next_due(m))
             if soonest is not None:
                 # A hair after it, so the row is due when we look.
                 pause = min(pause, (soonest - utcnow()).total_seconds() + 0.01)
             if pause > 0:
                 self._woken.wait(pause)
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, after: datetime) -> datetime | None:
         with self.rt.database.session_scope() as session:
-            return next_due_at(session, now=utcnow())
+            return next_due_at(session, now=after)
 
     def _guarded(self, what: str, work: Callable[[], T]) -> T | None:
         try:
@@ -373,13 +410,61 @@ def start_sweeper(rt: Runtime, redis: Redis, queue: Queue) -> _Every:
             _note_failures(enqueue_due(rt, queue))
             enqueue_backup_if_due(rt, queue, backups)
 
-    thread = _Every(SWEEP_EVERY / 4, maybe_sweep, name="roshni-sweeper")
+    thread = _Every(SWEEPER_LOOKS_EVERY, maybe_sweep, name="roshni-sweeper")
     thread.start()
     return thread
 
 
 class WorkerStopped(RuntimeError):
     """The worker cannot start: Redis does not answer."""
+
+
+# How often the scheduler (in one worker at a time) moves jobs whose moment has come to
+# the queue: a reminder leaves within this of falling due. RQ's default (1 s, and whole
+# seconds) made due reminders wait 1-2 s; ten small Redis reads a second cost nothing.
+SCHEDULER_EVERY = 0.1  # seconds
+
+
+class _Scheduler(RQScheduler):
+    """RQ's scheduler, reading scheduled times to the microsecond (jobs.dispatch.schedule_at
+    scores them so) every SCHEDULER_EVERY seconds. Its ``interval`` stays RQ's whole second:
+    RQ derives key and lock lifetimes from it, and Redis takes whole seconds there."""
+
+    def work(self) -> None:  # RQ's loop, looking every SCHEDULER_EVERY seconds
+        self._install_signal_handlers()
+        self.register_birth()
+        while True:
+            if self._stop_requested:
+                self.stop()
+                break
+            if self.should_reacquire_locks:
+                self.acquire_locks()
+            self.heartbeat()
+            self.enqueue_scheduled_jobs()
+            time.sleep(SCHEDULER_EVERY)
+
+    def enqueue_scheduled_jobs(self) -> None:
+        self._status = self.Status.WORKING
+        if not self._scheduled_job_registries and self._acquired_locks:
+            self.prepare_registries()
+        for registry in self._scheduled_job_registries:
+            job_ids = registry.get_jobs_to_schedule(time.time())  # type: ignore[arg-type]
+            if not job_ids:
+                continue
+            queue = Queue(registry.name, connection=self.connection, serializer=self.serializer)
+            with self.connection.pipeline() as pipeline:
+                jobs = Job.fetch_many(
+                    job_ids, connection=self.connection, serializer=self.serializer
+                )
+                for job in jobs:
+                    if job is not None:
+                        queue._enqueue_job(
+                            job, pipeline=pipeline, at_front=job.should_enqueue_at_front()
+                        )
+                for job_id in job_ids:
+                    registry.remove(job_id, pipeline=pipeline)
+                pipeline.execute()
+        self._status = self.Status.STARTED
 
 
 class _Worker(SimpleWorker):
@@ -404,6 +489,34 @@ class _Worker(SimpleWorker):
         self.asked_to_stop = True
         self.stopping.set()
         super().handle_warm_shutdown_request()
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's, with our scheduler (RQ builds its own here, with no way to choose)."""
+        self.scheduler = _Scheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         super().heartbeat(timeout, pipeline)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -86,14 +87,22 @@ def sweep(
     gateway_for: razorpay_sync.GatewayFor | None = None,
     callback_url: str | None = None,
     fetch_media: Callable[[int], None] | None = None,
+    links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
 ) -> SweepResult:
+    """``links_lock`` (RQ mode): held while a clinic's links are made at Razorpay, which
+    link jobs do too (jobs/dispatch.py); a clinic whose lock is taken is skipped."""
     guard = _Guard(session)
     # Sends whose answer was lost are looked up in Twilio's message list (sender_for).
     released = guard.run(
         "release stuck sends", lambda: release_stuck(session, now=now, sender_for=sender_for), 0
     )
     payments = sync_payments(
-        session, now=now, gateway_for=gateway_for, callback_url=callback_url, guard=guard
+        session,
+        now=now,
+        gateway_for=gateway_for,
+        callback_url=callback_url,
+        guard=guard,
+        links_lock=links_lock,
     )
     dues_queued = queue_dues(session, now=now, guard=guard)
     dispatched = guard.run(
@@ -171,6 +180,7 @@ def sync_payments(
     gateway_for: razorpay_sync.GatewayFor | None,
     callback_url: str | None,
     guard: _Guard | None = None,
+    links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
 ) -> razorpay_sync.SyncResult:
     """Apply stored Razorpay events; with a gateway, create pending links and refunds at
     Razorpay and reconcile links (each link is fetched at most every 15 minutes, and
@@ -185,7 +195,9 @@ def sync_payments(
     for clinic_id in clinic_ids:
         done = guard.run(
             "payment sync",
-            lambda c=clinic_id: _sync_clinic(session, c, gateway_for, now, callback_url),
+            lambda c=clinic_id: _sync_clinic(
+                session, c, gateway_for, now, callback_url, links_lock
+            ),
             None,
             clinic_id,
         )
@@ -197,6 +209,11 @@ def sync_payments(
                 events_processed=events,
             )
     return totals
+
+
+def nullcontext_true() -> AbstractContextManager[bool]:
+    """No lock to take (embedded mode: one thread makes links): always ours."""
+    return nullcontext(True)
 
 
 def _clinic_ids(session: Session) -> list[int]:
@@ -211,6 +228,7 @@ def _sync_clinic(
     gateway_for: razorpay_sync.GatewayFor,
     now: datetime,
     callback_url: str | None,
+    links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
 ) -> razorpay_sync.SyncResult:
     clinic = session.get(Clinic, clinic_id)
     # Read the clinic's account once, before touching any of its links: a secret that
@@ -221,9 +239,12 @@ def _sync_clinic(
     def only_this_clinic(other: Clinic) -> razorpay_sync.RazorpayGateway | None:
         return gateway if other.id == clinic_id else None
 
-    pushed = razorpay_sync.push(
-        session, only_this_clinic, now=now, callback_url=callback_url, clinic_id=clinic_id
-    )
+    pushed = razorpay_sync.SyncResult()
+    with (links_lock or nullcontext_true)() as ours:
+        if ours:  # else a link job is making links right now: the next sweep pushes
+            pushed = razorpay_sync.push(
+                session, only_this_clinic, now=now, callback_url=callback_url, clinic_id=clinic_id
+            )
     checked = razorpay_sync.reconcile(
         session, only_this_clinic, now=now, everything=True, clinic_id=clinic_id
     )

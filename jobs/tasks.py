@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from redis import Redis
+
 from core.clock import utcnow
 from jobs.backups import run_daily_backup
+from jobs.dispatch import commit_connection, links_lock
 from jobs.runtime import runtime
 from services.messaging.batches import deliver_due_from
 from services.messaging.media import fetch_media as fetch_inbound_media
+from services.reconciliation import razorpay_sync
+
+# A link job waits this long for the sweep (or another link job) to finish making links.
+LINKS_LOCK_WAIT = 30.0  # seconds
 
 
 def send_message(message_id: int) -> str | None:
@@ -25,6 +34,28 @@ def send_message(message_id: int) -> str | None:
         )
     status = outcomes.get(message_id)
     return status.value if status else None
+
+
+def create_payment_links(link_id: int) -> int:
+    """A commit opened payment link ``link_id``: make it (and any other pending link) at
+    Razorpay now; the commit that records each one queues its message, which that commit
+    dispatches. Under the links lock, so the sweep never asks Razorpay for the same link;
+    a second run finds nothing pending. Raises when the lock stays taken (the sweep then
+    makes the link)."""
+    rt = runtime()
+    assert rt.config.redis_url is not None
+    with links_lock(_redis(rt.config.redis_url), wait=LINKS_LOCK_WAIT) as ours:
+        if not ours:
+            raise RuntimeError(f"payment links are being made elsewhere (link {link_id})")
+        with rt.database.session_scope() as session:
+            return razorpay_sync.create_pending_links(
+                session, rt.gateway_for, now=utcnow(), callback_url=rt.payment_callback
+            )
+
+
+@cache
+def _redis(url: str) -> Redis:
+    return commit_connection(url)
 
 
 def fetch_media(media_id: int) -> str | None:

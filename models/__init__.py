@@ -18,7 +18,7 @@ from models.billing import (
     Refund,
 )
 from models.catalog import Service, Therapist, TherapistServiceOverride
-from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber
+from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber, SettingsVersion
 from models.conversation import Conversation, InboundMedia, InboundMessage
 from models.enums import (
     ActorType,
@@ -106,6 +106,7 @@ __all__ = [
     "Role",
     "SenderNumber",
     "Service",
+    "SettingsVersion",
     "StaffUser",
     "Therapist",
     "TherapistServiceOverride",

@@ -129,3 +129,16 @@ class SenderNumber(ClinicOwned, Base):
 
     def __str__(self) -> str:
         return f"{self.channel.value}:{self.address}"
+
+
+class SettingsVersion(Base):
+    """One row whose token changes with every write to the clinics' settings and catalogue
+    (clinic, policy, locations, sender numbers, services, therapists), by database triggers
+    (migration 0018): whatever writes them, panel, CLI or SQL, in the writer's transaction.
+    Processes cache what these tables hold and read the token once per chat turn, on a
+    statement the turn runs anyway, to know whether their copy is still current."""
+
+    __tablename__ = "settings_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    token: Mapped[str] = mapped_column(String(40))

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session, sessionmaker
 
-from models import OutboundMessage, OutboundStatus
+from core.clock import utcnow
+from models import LinkStatus, OutboundMessage, OutboundStatus, PaymentLink
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,19 @@ log = logging.getLogger(__name__)
 _PENDING = "roshni.dispatch.pending"
 
 
+MESSAGE = "message"
+PAYMENT_LINK = "payment_link"
+
+
 @dataclass(frozen=True, order=True)
 class Queued:
-    """An outbox row waiting to be sent, from ``due_at`` (its next attempt) on."""
+    """An outbox row waiting to be sent, from ``due_at`` (its next attempt) on; or, when
+    ``what`` is ``PAYMENT_LINK``, a payment link row waiting to be made at Razorpay (its
+    message is queued once it exists there: a booking's link must not wait for the sweep)."""
 
     id: int
     due_at: datetime
+    what: str = MESSAGE
 
 
 class Dispatcher(Protocol):
@@ -69,6 +77,8 @@ def _collect(session: Session, _flush_context: Any) -> None:
     for obj in session.new:
         if isinstance(obj, OutboundMessage) and obj.status in (None, OutboundStatus.QUEUED):
             found.append(Queued(obj.id, obj.next_attempt_at))
+        elif isinstance(obj, PaymentLink) and obj.status in (None, LinkStatus.PENDING):
+            found.append(Queued(obj.id, obj.created_at or utcnow(), PAYMENT_LINK))
     for obj in session.dirty:
         if isinstance(obj, OutboundMessage) and obj.status is OutboundStatus.QUEUED:
             state = inspect(obj)

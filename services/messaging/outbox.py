@@ -26,6 +26,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.clinics import settings_cache
 from services.errors import InvalidTransition, NotFound
 from services.locks import lock_appointment
 from services.messaging.dispatch import note_queued
@@ -190,8 +191,12 @@ def notify_patient(
 def preferred_channel(session: Session, clinic: Clinic, contact: Contact) -> Channel:
     """Where to reach the contact: WhatsApp where the clinic has it and the contact has
     not opted out, unless they only ever wrote to us by SMS; else SMS."""
-    channels = set(
-        session.scalars(select(SenderNumber.channel).where(SenderNumber.clinic_id == clinic.id))
+    channels = settings_cache.cached(
+        session,
+        ("sender_channels", clinic.id),
+        lambda: frozenset(
+            session.scalars(select(SenderNumber.channel).where(SenderNumber.clinic_id == clinic.id))
+        ),
     )
     sms_only = contact.sms_last_inbound_at is not None and contact.whatsapp_last_inbound_at is None
     if sms_only and Channel.SMS in channels and not contact.opted_out(Channel.SMS):

@@ -81,10 +81,9 @@ def book_appointment(
     ctx: BookingContext | None = None
     try:
         with write_transaction(session):
-            patient = session.scalar(
-                select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
-            )
-            if patient is None or not patient.active:
+            # From the identity map when the caller (a chat turn) has it loaded already.
+            patient = session.get(Patient, patient_id)
+            if patient is None or patient.clinic_id != clinic_id or not patient.active:
                 raise NotFound(what="patient")
             ctx = load_context(session, clinic_id, service_id, therapist_id)
             _check_time_policy(ctx, start, now)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, and_, cast, literal, null, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from core import clinic_time
 from core.clock import require_aware
@@ -72,7 +72,49 @@ class BookingContext:
 def load_context(
     session: Session, clinic_id: int, service_id: int, therapist_id: int | None = None
 ) -> BookingContext:
-    """Statement 1: service, clinic, policy and eligible therapists in one query."""
+    """Statement 1: service, clinic, policy and eligible therapists in one query.
+
+    Read once per transaction: a chat turn asks for the same context several times
+    (what is booked, the free times, the booking itself), and within one transaction
+    the answer is the one read first (the rows are the session's own objects anyway).
+    """
+    if isinstance(session, scoped_session):
+        session = session()  # the proxy lacks get_transaction()
+    transaction = session.get_transaction()
+    memo = session.info.get(_CONTEXTS)
+    contexts = memo[1] if memo is not None and transaction is memo[0] is not None else {}
+    key = (clinic_id, service_id, therapist_id)
+    ctx = contexts.get(key)
+    if ctx is None:
+        every = contexts.get((clinic_id, service_id, None))
+        if therapist_id is not None and every is not None:
+            ctx = _one_therapist(every, therapist_id)  # the same rows, narrowed
+        else:
+            ctx = _read_context(session, clinic_id, service_id, therapist_id)
+        contexts[key] = ctx
+        # Kept with the transaction that read it (begun by the read when none was open).
+        session.info[_CONTEXTS] = (session.get_transaction(), contexts)
+    return ctx
+
+
+def _one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
+    if therapist_id not in ctx.offers:
+        raise NotFound(what="therapist for this service")
+    return BookingContext(
+        clinic=ctx.clinic,
+        policy=ctx.policy,
+        service=ctx.service,
+        offers={therapist_id: ctx.offers[therapist_id]},
+        therapists={therapist_id: ctx.therapists[therapist_id]},
+    )
+
+
+_CONTEXTS = "roshni.booking_contexts"  # session.info: (transaction, {key: context})
+
+
+def _read_context(
+    session: Session, clinic_id: int, service_id: int, therapist_id: int | None
+) -> BookingContext:
     eligible = and_(
         Therapist.clinic_id == Service.clinic_id,
         Therapist.specialization == Service.specialization,

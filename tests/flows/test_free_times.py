@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.free_times import Wanted, read_wanted, same_weekly_time, spread
+from flows.free_times import Wanted, read_wanted, same_weekly_time, spread, spread_settled
 from services.scheduling.availability import Slot
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -102,3 +103,24 @@ def test_same_as_last_time_takes_that_weekday_and_time_or_the_nearest():
     assert clock(same_weekly_time(free, 1, time(17))) == "Tue 17:00"
     taken = [s for s in free if not (s.start.weekday() == 1 and s.start.hour == 17)]
     assert clock(same_weekly_time(taken, 1, time(17))) == "Tue 16:45"
+
+
+def test_a_settled_spread_is_what_every_later_day_would_give():
+    """The "when" question computes the first week first and stops there when
+    ``spread_settled`` says later days cannot change the offer: then they do not."""
+    rng = random.Random(13)
+    settled = 0
+    for _ in range(300):
+        free = [s for s in slots(21) if rng.random() < rng.choice((0.003, 0.01, 0.03, 0.3))]
+        week = [s for s in free if s.start.date() < MON + timedelta(days=7)]
+        if spread_settled(week):
+            settled += 1
+            assert spread(week) == spread(free)
+    assert 0 < settled < 300  # both answers were seen
+
+
+def test_a_part_free_on_too_few_days_is_not_settled():
+    evening_once = [s for s in slots(7) if s.start.hour < 16 or s.start.date() == MON]
+    assert not spread_settled(evening_once)
+    assert spread_settled(slots(2))
+    assert not spread_settled(slots(1))

@@ -23,17 +23,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.config import Config
 from core.db import unit_of_work, write_transaction
-from jobs.dispatch import RQDispatcher, commit_connection, send_job_id
-from jobs.runner import QUEUE, enqueue_due
-from models import Channel, Conversation, MessageKind, OutboundMessage, OutboundStatus
+from jobs.dispatch import (
+    RQDispatcher,
+    commit_connection,
+    link_job_id,
+    links_lock,
+    schedule_at,
+    send_job_id,
+)
+from jobs.runner import QUEUE, _Scheduler, enqueue_due
+from jobs.runtime import build_runtime
+from models import (
+    Channel,
+    Contact,
+    Conversation,
+    LinkStatus,
+    MessageKind,
+    OutboundMessage,
+    OutboundStatus,
+    PaymentLink,
+)
 from services.audit import Actor
+from services.billing.payment_requests import open_link
 from services.messaging import handoff
 from services.messaging.dispatch import install
 from services.messaging.outbox import queue_message
 
 # ruff: noqa: F811
 from tests.chat import Chat
+from tests.conftest import RAZORPAY_BASE_URL
 from tests.jobs_support import (  # noqa: F401  (fixtures)
     db,
     env,
@@ -43,6 +63,7 @@ from tests.jobs_support import (  # noqa: F401  (fixtures)
     runtime,
     twilio,
     wait_for,
+    worker_in_process,
 )
 from tests.outbox import outbox, seed
 
@@ -166,8 +187,8 @@ def test_a_message_due_later_is_scheduled_for_its_moment_under_the_same_id(
     assert job_status(dispatched, later.id) == JobStatus.SCHEDULED
     assert dispatched.job_ids == []  # not in the queue before its time
     at = dispatched.scheduled_job_registry.get_scheduled_time(send_job_id(later.id))
-    # RQ keeps whole seconds: never before the row is due, at most a second after.
-    assert due_at <= at <= due_at + timedelta(seconds=1)
+    # To the microsecond (RQ itself keeps whole seconds; our scheduler reads exact times).
+    assert abs(at - due_at) < timedelta(milliseconds=1)
     # The sweep leaves it alone: not due yet.
     assert enqueue_due(runtime, dispatched).dispatched == 0
 
@@ -198,3 +219,96 @@ def test_a_dispatched_message_is_sent_once_though_the_sweep_runs_before_the_work
     inprocess_worker()
     assert [m["To"] for m in twilio.sent] == [f"whatsapp:{PARENT}"]
     assert [(m.id, m.status) for m in outbox(session)] == [(message.id, OutboundStatus.SENT)]
+
+
+def test_our_scheduler_moves_a_job_whose_moment_has_passed_inside_its_whole_second(queue):
+    """RQ scores a scheduled job in whole seconds and its scheduler looks once a second: a
+    reminder left 1-2 s late. Ours reads the exact moment (and looks ten times a second)."""
+    now = utcnow()
+    schedule_at(queue, now, "jobs.tasks.noop", 1, job_id="due-now")
+    schedule_at(queue, now + timedelta(hours=1), "jobs.tasks.noop", 2, job_id="due-later")
+    scheduler = _Scheduler([queue], connection=queue.connection)
+    scheduler.acquire_locks()
+    try:
+        scheduler.enqueue_scheduled_jobs()
+    finally:
+        scheduler.release_locks()
+    assert queue.job_ids == ["due-now"]  # though RQ would wait for the next whole second
+    assert queue.scheduled_job_registry.get_job_ids() == ["due-later"]
+
+
+def open_dues_link(session: Session, clinic, contact_id: int) -> int:
+    now = utcnow()
+    with write_transaction(session):
+        link = open_link(
+            session,
+            clinic=clinic,
+            contact=session.get(Contact, contact_id),
+            amount_minor=50000,
+            description="Dues",
+            expire_at=now + timedelta(days=2),
+            now=now,
+        )
+        assert link is not None
+        session.flush()
+        return link.id
+
+
+def test_a_committed_payment_link_is_made_by_a_job_and_its_message_sent_without_the_sweep(
+    session,
+    clinic,
+    conversation,
+    dispatched,
+    env,
+    razorpay,
+    connect_razorpay,
+    twilio,
+    monkeypatch,
+):
+    razorpay.now = None  # the real clock, as the link's lifetime is
+    connect_razorpay(clinic)
+    link_id = open_dues_link(session, clinic, conversation.contact_id)
+    # Its commit queued a job to make it at Razorpay; no sweep has run.
+    assert dispatched.job_ids == [link_job_id(link_id)]
+    with worker_in_process(dispatched, with_razorpay(env, razorpay), monkeypatch) as work:
+        work()  # makes the link; that commit dispatches its message, which it then sends
+    link = session.get(PaymentLink, link_id)
+    assert link is not None and link.status is LinkStatus.CREATED
+    [sent] = twilio.sent
+    assert sent["To"] == f"whatsapp:{PARENT}" and link.short_url in sent["Body"]
+    assert len(razorpay.links) == 1
+    assert [m.status for m in outbox(session)] == [OutboundStatus.SENT]
+
+
+def test_a_sweep_leaves_pending_links_to_the_job_that_holds_the_links_lock(
+    session, clinic, conversation, queue, db, env, razorpay, connect_razorpay
+):
+    """Two at once would both ask Razorpay for the link (its claim does not exclude a
+    second claimant while it is pending)."""
+    razorpay.now = None
+    connect_razorpay(clinic)
+    link_id = open_dues_link(session, clinic, conversation.contact_id)
+    rt = build_runtime(Config.from_env(with_razorpay(env, razorpay)), database=db)
+    with links_lock(queue.connection) as ours:
+        assert ours
+        enqueue_due(rt, queue)
+    assert link_status(session, link_id) is LinkStatus.PENDING and razorpay.links == {}
+    enqueue_due(rt, queue)  # the lock is free again: this sweep makes it
+    assert link_status(session, link_id) is LinkStatus.CREATED and len(razorpay.links) == 1
+
+
+def with_razorpay(env: dict[str, str], razorpay) -> dict[str, str]:
+    return {
+        **env,
+        "SECRET_KEY": "x" * 40,  # the key the clinic's Razorpay secret is encrypted with
+        "RAZORPAY_API_URL": razorpay.url,
+        "PUBLIC_BASE_URL": RAZORPAY_BASE_URL,
+    }
+
+
+def link_status(session: Session, link_id: int) -> LinkStatus:
+    session.rollback()
+    status = session.scalar(select(PaymentLink.status).where(PaymentLink.id == link_id))
+    session.rollback()
+    assert status is not None
+    return status

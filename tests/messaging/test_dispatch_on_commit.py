@@ -20,11 +20,21 @@ from core.config import Config
 from core.db import write_transaction
 from jobs.runner import InprocessSender, start_inprocess, tick
 from jobs.runtime import Runtime
-from models import Channel, Conversation, MessageKind, OutboundStatus
+from models import (
+    Channel,
+    Contact,
+    Conversation,
+    LinkStatus,
+    MessageKind,
+    OutboundStatus,
+    PaymentLink,
+)
 from services.audit import Actor
+from services.billing.payment_requests import open_link
 from services.messaging import handoff
 from services.messaging.outbox import queue_message
 from tests.chat import Chat
+from tests.conftest import payments_env
 from tests.outbox import outbox, seed
 
 PARENT = "+919876543210"
@@ -153,3 +163,69 @@ def test_a_rolled_back_transaction_sends_nothing(session, clinic, conversation, 
     wait_for(lambda: len(twilio.sent) == 1, "the reply that committed")
     assert "This one goes." in twilio.sent[0]["Body"]
     assert len(outbox(session)) == 1
+
+
+def test_the_timer_finds_a_row_that_fell_due_during_a_pass(
+    session, clinic, conversation, db, sender, tmp_path
+):
+    """The pass sends what is due by its moment; the timer then looks for what falls due
+    after that same moment. Read at a later moment, a row falling due in between was
+    neither sent nor waited for (a due reminder waited for the sweep)."""
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    rt = Runtime(config=config, database=db, sender=sender)
+    thread = InprocessSender(rt, lambda: None, sweep_every=60)  # never started
+    pass_moment = utcnow()
+    due_at = pass_moment + timedelta(milliseconds=1)
+    with write_transaction(session):
+        queue_message(
+            session,
+            clinic_id=clinic.id,
+            contact_id=conversation.contact_id,
+            channel=Channel.WHATSAPP,
+            kind=MessageKind.REMINDER,
+            template_key="staff_reply",
+            variables={"text": "Due mid-pass."},
+            idempotency_key="test:mid-pass",
+            due_at=due_at,
+        )
+    wait_for(lambda: utcnow() > due_at, "the row to fall due")
+    assert thread._next_due(pass_moment) == due_at
+
+
+def test_a_committed_payment_link_is_made_and_sent_without_waiting_for_the_sweep(
+    session, clinic, conversation, db, sender, twilio, razorpay, connect_razorpay, tmp_path
+):
+    razorpay.now = None  # the real clock, as the link's lifetime is
+    connect_razorpay(clinic)
+    config = Config.from_env(payments_env(db, tmp_path, razorpay))
+    thread = start_inprocess(Runtime(config=config, database=db, sender=sender), sweep_every=3600)
+    try:
+        wait_for(lambda: thread.passes >= 1, "the start-up sweep")
+        now = utcnow()
+        with write_transaction(session):
+            link = open_link(
+                session,
+                clinic=clinic,
+                contact=session.get(Contact, conversation.contact_id),
+                amount_minor=50000,
+                description="Dues",
+                expire_at=now + timedelta(days=2),
+                now=now,
+            )
+            assert link is not None
+        wait_for(lambda: len(twilio.sent) == 1, "the link's message")
+        session.expire_all()
+        made = session.get(PaymentLink, link.id)
+        assert made is not None and made.status is LinkStatus.CREATED
+        assert made.short_url in twilio.sent[0]["Body"]
+        assert len(razorpay.links) == 1
+    finally:
+        thread.stop()
+        thread.join(timeout=TIMEOUT)
