@@ -10,7 +10,7 @@ from core.clock import utcnow
 from jobs.backups import run_daily_backup
 from jobs.dispatch import commit_connection, links_lock
 from jobs.runtime import runtime
-from services.messaging.delivery import deliver
+from services.messaging.batches import deliver_due_from
 from services.messaging.media import fetch_media as fetch_inbound_media
 from services.reconciliation import razorpay_sync
 
@@ -19,10 +19,12 @@ LINKS_LOCK_WAIT = 30.0  # seconds
 
 
 def send_message(message_id: int) -> str | None:
-    """Deliver one outbox row; a second run finds it claimed or sent and does nothing."""
+    """Deliver one outbox row, with the due rows after it in the same batch
+    (services.messaging.batches); a second run finds it claimed or sent and does nothing.
+    Returns the row's own outcome when this run settled it."""
     rt = runtime()
     with rt.database.session_scope() as session:
-        status = deliver(
+        outcomes = deliver_due_from(
             session,
             message_id,
             now=utcnow(),
@@ -30,6 +32,7 @@ def send_message(message_id: int) -> str | None:
             status_callback=rt.status_callback,
             base_url=rt.base_url,
         )
+    status = outcomes.get(message_id)
     return status.value if status else None
 
 

@@ -9,8 +9,10 @@ never reach up into the dialog.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -72,6 +74,80 @@ def remember_reminder(
 ) -> None:
     """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
     conversation = conversation_for_update(session, clinic_id, channel, phone)
+    _mark_reminder(conversation, contact_id, language, appointment_id)
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    """A reminder that just went out, as ``remember_reminder`` takes it."""
+
+    clinic_id: int
+    phone: str
+    contact_id: int
+    language: str
+    channel: Channel
+    appointment_id: int
+
+
+def remember_reminders(session: Session, sent: Sequence[SentReminder]) -> None:
+    """``remember_reminder`` for a batch of reminders: the conversations locked in one
+    query (in id order, as any two batches lock them), the missing ones added together;
+    a conversation another process added meanwhile is taken the one-at-a-time way."""
+    if not sent:
+        return
+    keys = {(r.clinic_id, r.channel, r.phone) for r in sent}
+    found = {
+        (c.clinic_id, c.channel, c.phone): c
+        for c in session.scalars(
+            select(Conversation)
+            .where(
+                tuple_(Conversation.clinic_id, Conversation.channel, Conversation.phone).in_(
+                    list(keys)
+                )
+            )
+            .order_by(Conversation.id)
+            .with_for_update()
+        )
+    }
+    missing = [r for r in sent if (r.clinic_id, r.channel, r.phone) not in found]
+    added: dict[tuple[int, Channel, str], Conversation] = {}
+    for r in missing:
+        added.setdefault(
+            (r.clinic_id, r.channel, r.phone),
+            Conversation(
+                clinic_id=r.clinic_id,
+                channel=r.channel,
+                phone=r.phone,
+                contact_id=r.contact_id,
+                state="new",
+                data={},
+            ),
+        )
+    try:
+        with session.begin_nested():
+            session.add_all(added.values())
+    except IntegrityError:
+        added = {}
+    rows = {**found, **added}
+    for r in sent:
+        conversation = rows.get((r.clinic_id, r.channel, r.phone))
+        if conversation is None:
+            remember_reminder(
+                session,
+                clinic_id=r.clinic_id,
+                phone=r.phone,
+                contact_id=r.contact_id,
+                language=r.language,
+                channel=r.channel,
+                appointment_id=r.appointment_id,
+            )
+        else:
+            _mark_reminder(conversation, r.contact_id, r.language, r.appointment_id)
+
+
+def _mark_reminder(
+    conversation: Conversation, contact_id: int, language: str, appointment_id: int
+) -> None:
     data = copy.deepcopy(conversation.data or {})
     data.pop("booking", None)
     data["reminder_id"] = appointment_id

@@ -6,18 +6,23 @@ channel's rules (free-form inside WhatsApp's 24-hour window, otherwise the
 clinic's approved template; SMS in GSM-7, template-only in India), claim it with a
 conditional UPDATE (so two workers never send it twice) right before the request,
 send it outside any transaction, and record the result. Queueing is ``services.messaging.outbox``;
-the channel rules are ``services.messaging.rendering``.
+the channel rules are ``services.messaging.rendering``. RQ workers send in batches
+(``services.messaging.batches``, built from the pieces here); ``deliver`` is the one-row
+path (the in-process sender, the sweep when Redis is down, the simulator).
+
+Per contact, messages leave in id order: the claim right before a send waits while an
+earlier row to the same contact is being sent or is due and unsent (``overtakes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Update, case, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Update, and_, case, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
@@ -69,15 +74,50 @@ class Sender(Protocol):
     def sent_since(self, *, from_: str, to: str, since: datetime) -> list[ProviderMessage]: ...
 
 
-def claim(session: Session, message_id: int, *, now: datetime) -> bool:
-    """queued → sending, only if still queued and due: the one worker that wins sends it."""
+def is_due(now: datetime) -> ColumnElement[bool]:
+    """Queued and due now: what may be claimed."""
+    return and_(
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at <= now
+    )
+
+
+def overtakes(now: datetime, *, besides: Collection[int] = ()) -> ColumnElement[bool]:
+    """True for a row that would overtake an earlier one to the same contact: an earlier
+    row (lower id) of that contact is being sent, or is due and not sent yet (``besides``:
+    rows claimed in the same statement, which go first). An earlier row waiting out a
+    retry's backoff, failed, cancelled or sent does not hold later ones back, nor does an
+    earlier reminder of the same session (a later reminder due replaces it:
+    ``LATER_REMINDER``)."""
+    earlier = aliased(OutboundMessage)
+    superseded = and_(
+        OutboundMessage.kind == MessageKind.REMINDER,
+        earlier.kind == MessageKind.REMINDER,
+        earlier.appointment_id == OutboundMessage.appointment_id,
+        earlier.due_at < OutboundMessage.due_at,
+    )
+    return exists().where(
+        earlier.contact_id == OutboundMessage.contact_id,
+        earlier.id < OutboundMessage.id,
+        or_(
+            earlier.status == OutboundStatus.SENDING,
+            and_(earlier.status == OutboundStatus.QUEUED, earlier.next_attempt_at <= now),
+        ),
+        ~superseded,
+        *([earlier.id.not_in(list(besides))] if besides else []),
+    )
+
+
+def claim(session: Session, message_id: int, *, now: datetime, to_send: bool = False) -> bool:
+    """queued → sending, only if still queued and due: the one worker that wins sends it
+    (or settles it). ``to_send``: the claim right before the request, which also waits
+    while an earlier message to the same contact is still to go (``overtakes``)."""
     with write_transaction(session):
         claimed = session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
-                OutboundMessage.status == OutboundStatus.QUEUED,
-                OutboundMessage.next_attempt_at <= now,
+                is_due(now),
+                *([~overtakes(now)] if to_send else []),
             )
             .values(
                 status=OutboundStatus.SENDING,
@@ -130,7 +170,7 @@ def deliver(
     if not isinstance(prepared, _Prepared):
         return prepared
     session.rollback()  # nothing is held open while we talk to the provider
-    if not claim(session, message_id, now=now):
+    if not claim(session, message_id, now=now, to_send=True):
         return None
     return _send(session, prepared, now=now, status_callback=status_callback)
 
@@ -399,25 +439,43 @@ def _no_longer_wanted(
     appointment: Appointment | None,
     now: datetime,
 ) -> str | None:
+    reason = unwanted_reason(message, contact, appointment, now)
+    if reason is not None or not needs_later_check(message):
+        return reason
+    later = session.scalar(
+        select(OutboundMessage.id).where(
+            OutboundMessage.appointment_id == message.appointment_id,
+            OutboundMessage.kind == MessageKind.REMINDER,
+            OutboundMessage.id != message.id,
+            OutboundMessage.due_at > message.due_at,
+            OutboundMessage.due_at <= now,
+            OutboundMessage.status != OutboundStatus.CANCELLED,
+        )
+    )
+    return LATER_REMINDER if later is not None else None
+
+
+# Sending late (a sweep was down): one reminder, not two.
+LATER_REMINDER = "a later reminder for the same session is due"
+
+
+def needs_later_check(message: OutboundMessage) -> bool:
+    """A reminder for a session: dropped when a later reminder of the session is due too."""
+    return message.kind is MessageKind.REMINDER and message.appointment_id is not None
+
+
+def unwanted_reason(
+    message: OutboundMessage, contact: Contact, appointment: Appointment | None, now: datetime
+) -> str | None:
+    """Why the row should no longer go, from what is loaded (the later-reminder check
+    needs a query: ``_no_longer_wanted``, or the batch's own in services.messaging.batches)."""
     if contact.opted_out(message.channel):
         return f"the contact opted out of {message.channel.value}"
-    if message.kind is MessageKind.REMINDER and message.appointment_id is not None:
+    if needs_later_check(message):
         if appointment is None or appointment.status not in AppointmentStatus.active():
             return "the session is no longer booked"
         if appointment.start_at <= now:
             return "the session has already started"
-        later = session.scalar(
-            select(OutboundMessage.id).where(
-                OutboundMessage.appointment_id == message.appointment_id,
-                OutboundMessage.kind == MessageKind.REMINDER,
-                OutboundMessage.id != message.id,
-                OutboundMessage.due_at > message.due_at,
-                OutboundMessage.due_at <= now,
-                OutboundMessage.status != OutboundStatus.CANCELLED,
-            )
-        )
-        if later is not None:  # sending late (a sweep was down): one reminder, not two
-            return "a later reminder for the same session is due"
     return None
 
 

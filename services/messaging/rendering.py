@@ -7,6 +7,7 @@ and, in India, only the DLT-registered template's words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,29 @@ class Undeliverable(Exception):
         self.fallback = fallback
 
 
+SenderLookup = Callable[[Session, int, Channel, str], "tuple[str, MessageTemplate | None] | None"]
+
+
+def sender_and_template(
+    session: Session, clinic_id: int, channel: Channel, template_key: str
+) -> tuple[str, MessageTemplate | None] | None:
+    """The clinic's number on this channel and its template for this key, in one query
+    (None when the clinic has no number on the channel)."""
+    row = session.execute(
+        select(SenderNumber.address, MessageTemplate)
+        .outerjoin(
+            MessageTemplate,
+            and_(
+                MessageTemplate.clinic_id == SenderNumber.clinic_id,
+                MessageTemplate.channel == SenderNumber.channel,
+                MessageTemplate.key == template_key,
+            ),
+        )
+        .where(SenderNumber.clinic_id == clinic_id, SenderNumber.channel == channel)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def render(
     session: Session,
     message: OutboundMessage,
@@ -65,26 +89,16 @@ def render(
     now: datetime,
     base_url: str | None = None,
     account_sid: str | None = None,
+    lookup: SenderLookup | None = None,
 ) -> Outgoing:
     """The message as this channel may carry it now, or ``Undeliverable``.
 
     A chat reply offering choices goes on WhatsApp as buttons or a list: the content
     template ``account_sid`` holds for its shape and the contact's language, filled in;
-    as its text when there is none (not synced) or the choices cannot be shown so."""
+    as its text when there is none (not synced) or the choices cannot be shown so.
+    ``lookup`` answers ``sender_and_template`` (a batch asks once per clinic and key)."""
     text, values = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
-    # The clinic's number on this channel and its template for this message, in one query.
-    row = session.execute(
-        select(SenderNumber.address, MessageTemplate)
-        .outerjoin(
-            MessageTemplate,
-            and_(
-                MessageTemplate.clinic_id == SenderNumber.clinic_id,
-                MessageTemplate.channel == SenderNumber.channel,
-                MessageTemplate.key == message.template_key,
-            ),
-        )
-        .where(SenderNumber.clinic_id == clinic.id, SenderNumber.channel == message.channel)
-    ).first()
+    row = (lookup or sender_and_template)(session, clinic.id, message.channel, message.template_key)
     if row is None:
         raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
     sender, template = row
