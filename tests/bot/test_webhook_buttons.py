@@ -35,6 +35,7 @@ from roshni.app import create_app
 from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
 from services.billing import invoices as billing
+from services.messaging.batches import deliver_due_from
 from services.messaging.catalogue import CONSENT_VERSION
 from services.messaging.content_templates import sync_content_templates
 from services.messaging.delivery import deliver
@@ -120,11 +121,14 @@ class Phone:
     """The guardian's WhatsApp (or SMS): posts signed webhooks, then lets the outbox
     deliver what the turn queued, as dispatch on commit would."""
 
-    def __init__(self, app, session, sender, *, channel: str = "whatsapp") -> None:
+    def __init__(
+        self, app, session, sender, *, channel: str = "whatsapp", batched: bool = False
+    ) -> None:
         self.client = app.test_client()
         self.session = session
         self.sender = sender
         self.channel = channel
+        self.batched = batched  # as an RQ worker's job sends (services.messaging.batches)
 
     def post(self, body: str = "", *, sid: str | None = None, **extra: str):
         sms = self.channel == "sms"
@@ -146,6 +150,9 @@ class Phone:
     def deliver(self) -> int:
         self.session.rollback()  # see what the webhook's transaction committed
         ids = due_ids(self.session, now=utcnow())
+        if self.batched and ids:
+            deliver_due_from(self.session, ids[0], now=utcnow(), sender=self.sender)
+            return len(ids)
         for message_id in ids:
             deliver(self.session, message_id, now=utcnow(), sender=self.sender)
         return len(ids)
@@ -203,10 +210,11 @@ def tap(phone: Phone, session, twilio, label_start: str) -> None:
     assert phone.deliver() == 1
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
 def test_a_known_guardian_books_a_session_by_tapping_only(
-    app, session, sender, twilio, guardian, synced
+    app, session, sender, twilio, guardian, synced, batched
 ):
-    phone = Phone(app, session, sender)
+    phone = Phone(app, session, sender, batched=batched)
     assert phone.post("hi") == []
     assert phone.deliver() == 1
     menu = twilio.sent[-1]
