@@ -575,7 +575,7 @@ def embedded(world: World, count: int) -> list[Result]:
     sender = start_inprocess(build_runtime(app.config["ROSHNI"], db), sweep_every=SWEEP)
     try:
         deadline = clock.monotonic() + 60
-        while sender.passes < 1 and clock.monotonic() < deadline:
+        while sender.sweeps < 1 and clock.monotonic() < deadline:
             clock.sleep(0.05)  # its start-up sweep: not what is measured
         return run_kinds(world, app, db, count, "embedded", stamps)
     finally:

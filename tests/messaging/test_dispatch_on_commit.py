@@ -8,6 +8,7 @@ send anything after the first pass. The real clock: the parent wrote minutes ago
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -31,7 +32,7 @@ from models import (
 )
 from services.audit import Actor
 from services.billing.payment_requests import open_link
-from services.messaging import handoff
+from services.messaging import dispatch, handoff
 from services.messaging.outbox import queue_message
 from tests.chat import Chat
 from tests.conftest import payments_env
@@ -80,7 +81,7 @@ def sending(db, sender, tmp_path) -> Iterator[InprocessSender]:
     )
     thread = start_inprocess(Runtime(config=config, database=db, sender=sender), sweep_every=3600)
     try:
-        wait_for(lambda: thread.passes >= 1, "the start-up sweep")
+        wait_for(lambda: thread.sweeps >= 1, "the start-up sweep")
         yield thread
     finally:
         thread.stop()
@@ -207,7 +208,7 @@ def test_a_committed_payment_link_is_made_and_sent_without_waiting_for_the_sweep
     config = Config.from_env(payments_env(db, tmp_path, razorpay))
     thread = start_inprocess(Runtime(config=config, database=db, sender=sender), sweep_every=3600)
     try:
-        wait_for(lambda: thread.passes >= 1, "the start-up sweep")
+        wait_for(lambda: thread.sweeps >= 1, "the start-up sweep")
         now = utcnow()
         with write_transaction(session):
             link = open_link(
@@ -227,5 +228,40 @@ def test_a_committed_payment_link_is_made_and_sent_without_waiting_for_the_sweep
         assert made.short_url in twilio.sent[0]["Body"]
         assert len(razorpay.links) == 1
     finally:
+        thread.stop()
+        thread.join(timeout=TIMEOUT)
+
+
+def test_a_slow_sweep_never_holds_a_send(
+    session, clinic, conversation, db, sender, twilio, tmp_path
+):
+    """The sweep runs in its own thread: while one step takes long (reconciling links at
+    Razorpay, a media download), a committed reply still leaves at once."""
+    config = Config.from_env(
+        {
+            "ROSHNI_ENV": "test",
+            "DATABASE_URL": db.url,
+            "SECRET_KEY": "x" * 40,
+            "ROSHNI_INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    in_sweep, release = threading.Event(), threading.Event()
+
+    def slow_sweep() -> None:
+        in_sweep.set()
+        release.wait(TIMEOUT)
+
+    thread = InprocessSender(
+        Runtime(config=config, database=db, sender=sender), slow_sweep, sweep_every=3600
+    )
+    thread.hook = dispatch.install(db.session_factory, thread.wake)
+    thread.start()
+    try:
+        wait_for(in_sweep.is_set, "the sweep to start")
+        reply(session, clinic, conversation, "Sent while the sweep runs.")
+        wait_for(lambda: len(twilio.sent) == 1, "the reply, during the sweep")
+        assert thread.sweeps == 0  # the sweep is still running
+    finally:
+        release.set()
         thread.stop()
         thread.join(timeout=TIMEOUT)
