@@ -77,7 +77,6 @@ from core.db import EXTENSION, Database, write_transaction
 from jobs.runner import QUEUE, SWEEP_LOCK, enqueue_due, start_inprocess
 from jobs.runtime import build_runtime
 from models import (
-    Channel,
     Clinic,
     Contact,
     Conversation,
@@ -92,11 +91,10 @@ from services.audit import Actor
 from services.billing import payment_requests
 from services.clinics import settings as clinics
 from services.messaging import dispatch, handoff
-from services.messaging.outbox import queue_message
 from tests.chat import Chat
 from tests.fake_razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, FakeRazorpay
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.outbox import seed
+from tests.outbox import queue_text, seed
 
 REDIS_URL = os.environ.get("ROSHNI_LATENCY_REDIS", "redis://127.0.0.1:6379/12")
 CONTACTS = 10
@@ -301,19 +299,15 @@ def reminders(world: World, db: Database, count: int, tag: str) -> dict[int, flo
     def one(n: int) -> None:
         due = utcnow() + timedelta(seconds=REMIND_AHEAD)
         with db.session_scope() as session, write_transaction(session):
-            message = queue_message(
+            message = queue_text(
                 session,
-                clinic_id=world.clinic_id,
-                contact_id=world.contacts[n % CONTACTS],
-                channel=Channel.WHATSAPP,
-                kind=MessageKind.REMINDER,
-                template_key="staff_reply",
-                variables={"text": f"Reminder {tag}-{n}: your session is tomorrow."},
-                idempotency_key=f"bench-reminder:{tag}:{n}",
+                world.clinic_id,
+                world.contacts[n % CONTACTS],
+                f"Reminder {tag}-{n}: your session is tomorrow.",
+                key=f"bench-reminder:{tag}:{n}",
                 due_at=due,
+                kind=MessageKind.REMINDER,
             )
-            assert message is not None
-            session.flush()
             made[message.id] = due.timestamp()
 
     paced(count, one)
