@@ -80,6 +80,7 @@ from integrations.twilio.content import ContentApi
 from jobs.runner import QUEUE, SWEEP_LOCK, enqueue_due, start_inprocess
 from jobs.runtime import build_runtime
 from models import (
+    Channel,
     Clinic,
     Contact,
     Conversation,
