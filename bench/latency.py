@@ -97,12 +97,11 @@ from services.billing import payment_requests
 from services.clinics import settings as clinics
 from services.messaging import dispatch, handoff
 from services.messaging.content_templates import sync_content_templates
-from services.messaging.outbox import queue_message
 from services.messaging.replies import reply_key
 from tests.chat import Chat
 from tests.fake_razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, FakeRazorpay
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.outbox import seed
+from tests.outbox import queue_text, seed
 
 REDIS_URL = os.environ.get("ROSHNI_LATENCY_REDIS", "redis://127.0.0.1:6379/12")
 CONTACTS = 10
@@ -321,19 +320,15 @@ def reminders(world: World, db: Database, count: int, tag: str) -> dict[int, flo
     def one(n: int) -> None:
         due = utcnow() + timedelta(seconds=REMIND_AHEAD)
         with db.session_scope() as session, write_transaction(session):
-            message = queue_message(
+            message = queue_text(
                 session,
-                clinic_id=world.clinic_id,
-                contact_id=world.contacts[n % CONTACTS],
-                channel=Channel.WHATSAPP,
-                kind=MessageKind.REMINDER,
-                template_key="staff_reply",
-                variables={"text": f"Reminder {tag}-{n}: your session is tomorrow."},
-                idempotency_key=f"bench-reminder:{tag}:{n}",
+                world.clinic_id,
+                world.contacts[n % CONTACTS],
+                f"Reminder {tag}-{n}: your session is tomorrow.",
+                key=f"bench-reminder:{tag}:{n}",
                 due_at=due,
+                kind=MessageKind.REMINDER,
             )
-            assert message is not None
-            session.flush()
             made[message.id] = due.timestamp()
 
     paced(count, one)
