@@ -62,7 +62,6 @@ from services.messaging.delivery import (
     Prepared,
     Sender,
     Settle,
-    choose_sender,
     decide,
     is_due,
     later_reminders,
@@ -74,7 +73,7 @@ from services.messaging.delivery import (
     send_request,
     sent_values,
 )
-from services.messaging.rendering import Outgoing, sender_and_template
+from services.messaging.rendering import sender_and_template
 
 log = logging.getLogger(__name__)
 
@@ -354,17 +353,15 @@ def _prepare(
     for message, clinic in rows:
         appointment = appointments.get(message.appointment_id or 0)
         attempt = Attempt.of(message, message.contact)  # read after the claim: it counts this one
-        chosen: Sender | None = None
         try:
-            chosen = choose_sender(clinic, sender, sender_for)
             decision = decide(
                 session,
-                message,
-                clinic,
-                appointment,
+                attempt,
+                (message, clinic, appointment),
                 later=later,
                 now=now,
-                chosen=chosen,
+                sender=sender,
+                sender_for=sender_for,
                 base_url=base_url,
                 lookup=lookup,
             )
@@ -374,9 +371,8 @@ def _prepare(
             # Nothing has gone out: the attempt counts, the row waits out the usual backoff.
             log.exception("outbox row %s could not be prepared", message.id)
             decision = f"{type(exc).__name__} before sending"
-        if isinstance(decision, Outgoing):
-            assert chosen is not None
-            to_send.append(Prepared(attempt, chosen, decision))
+        if isinstance(decision, Prepared):
+            to_send.append(decision)
         elif isinstance(decision, str):  # waits: the usual backoff
             requeue.append((attempt, decision))
             outcomes[message.id] = OutboundStatus.QUEUED

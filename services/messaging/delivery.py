@@ -272,30 +272,23 @@ class Settle:
 NO_ACCOUNT = "no Twilio account configured"
 
 
-def choose_sender(
-    clinic: Clinic,
-    sender: Sender | None,
-    sender_for: Callable[[Clinic], Sender | None] | None,
-) -> Sender | None:
-    return sender_for(clinic) if sender_for is not None else sender
-
-
 def decide(
     session: Session,
-    message: OutboundMessage,
-    clinic: Clinic,
-    appointment: Appointment | None,
+    attempt: Attempt,
+    loaded: tuple[OutboundMessage, Clinic, Appointment | None],
     *,
     later: Collection[int],
     now: datetime,
-    chosen: Sender | None,
+    sender: Sender | None,
+    sender_for: Callable[[Clinic], Sender | None] | None,
     base_url: str | None,
     lookup: SenderLookup | None = None,
-) -> Outgoing | Settle | str:
-    """The render step both paths share: the request to send, or how the row settles
-    without one (no longer wanted, the simulator's contact, undeliverable), or the
-    reason it waits (``NO_ACCOUNT``). ``later``: ids of rows a later reminder replaces
-    (``later_reminders``)."""
+) -> Prepared | Settle | str:
+    """The render step both paths share: what to send with which account, or how the
+    row settles without a request (no longer wanted, the simulator's contact,
+    undeliverable), or the reason it waits (``NO_ACCOUNT``). ``later``: ids of rows a
+    later reminder replaces (``later_reminders``)."""
+    message, clinic, appointment = loaded
     contact = message.contact
     reason = unwanted_reason(message, contact, appointment, now)
     if reason is None and message.id in later:
@@ -311,10 +304,11 @@ def decide(
             body=text,
             shown=True,
         )
+    chosen = sender_for(clinic) if sender_for is not None else sender
     if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
         return NO_ACCOUNT
     try:
-        return render(
+        outgoing = render(
             session,
             message,
             clinic,
@@ -329,6 +323,7 @@ def decide(
         return Settle(
             OutboundStatus.FAILED, code=exc.code, message=exc.reason, fallback=exc.fallback
         )
+    return Prepared(attempt, chosen, outgoing)
 
 
 def _prepare(
@@ -346,23 +341,21 @@ def _prepare(
     if loaded is None:  # claimed or settled by another worker, or not due yet
         session.rollback()
         return None
-    message, clinic, appointment = loaded
+    message = loaded[0]
     attempt = Attempt.of(message, message.contact)  # plain values: the rollback expires them
     later = later_reminders(session, [message], now=now)
-    chosen = choose_sender(clinic, sender, sender_for)
     decision = decide(
         session,
-        message,
-        clinic,
-        appointment,
+        attempt,
+        loaded,
         later=later,
         now=now,
-        chosen=chosen,
+        sender=sender,
+        sender_for=sender_for,
         base_url=base_url,
     )
-    if isinstance(decision, Outgoing):
-        assert chosen is not None
-        return Prepared(attempt, chosen, decision)
+    if isinstance(decision, Prepared):
+        return decision
     session.rollback()
     if not claim(session, message_id, now=now):
         return None
