@@ -21,8 +21,9 @@ the rows the commit hands over). N (default 200) messages of each kind go out, o
   that commit (the link is made at Razorpay, then its message queued and sent);
 - receipt: the link paid at Razorpay, its signed ``payment_link.paid`` webhook POSTed to the
   app (stored, answered, applied after the response), from the commit that queued the receipt;
-- reply with buttons: skipped with a note until the outbox-queued interactive reply exists
-  (branch i13-tap); the staff reply is the same path (a row committed in a request).
+- reply with buttons: a signed WhatsApp webhook ("menu") POSTed to the app; its turn queues
+  the reply in the outbox (the webhook answers empty TwiML) and it leaves as a list picker
+  (the account's content templates are synced once at setup), from the turn's commit.
 
 Modes: embedded (``jobs.runner.start_inprocess``: the app's job thread, woken at commit) and
 RQ (``W`` = 2 ``roshni worker`` subprocesses on Redis db 12, ``ROSHNI_LATENCY_REDIS``, under
@@ -68,12 +69,14 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
 
 from bench.harness import Workers
 from bench.slots import postgresql_database
 from core.clock import utcnow
 from core.config import Config
 from core.db import EXTENSION, Database, write_transaction
+from integrations.twilio.content import ContentApi
 from jobs.runner import QUEUE, SWEEP_LOCK, enqueue_due, start_inprocess
 from jobs.runtime import build_runtime
 from models import (
@@ -85,6 +88,7 @@ from models import (
     OutboundMessage,
     OutboundStatus,
     PaymentLink,
+    SenderNumber,
 )
 from models.billing import LinkStatus
 from roshni.app import create_app
@@ -92,11 +96,12 @@ from services.audit import Actor
 from services.billing import payment_requests
 from services.clinics import settings as clinics
 from services.messaging import dispatch, handoff
-from services.messaging.outbox import queue_message
+from services.messaging.content_templates import sync_content_templates
+from services.messaging.replies import reply_key
 from tests.chat import Chat
 from tests.fake_razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, FakeRazorpay
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.outbox import seed
+from tests.outbox import queue_text, seed
 
 REDIS_URL = os.environ.get("ROSHNI_LATENCY_REDIS", "redis://127.0.0.1:6379/12")
 CONTACTS = 10
@@ -111,10 +116,7 @@ TARGETS = (("p50", 0.3), ("p95", 1.0), ("max", 3.0))
 UNSETTLED = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 STAFF = Actor.staff(1)
 SYSTEM = Actor.system()
-BUTTONS_NOTE = (
-    "reply with buttons: skipped (no outbox-queued interactive reply on this branch yet; "
-    "the staff reply measures the same path: a row committed in a request)"
-)
+WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
 
 
 # --- stamps ----------------------------------------------------------------------------
@@ -205,6 +207,8 @@ class World:
     clinic_id: int
     conversations: list[int]  # one per contact
     contacts: list[int]
+    phones: list[str]
+    clinic_whatsapp: str
 
 
 def setup(database: Database, twilio: FakeTwilio, razorpay: FakeRazorpay, tmp: Path) -> World:
@@ -233,10 +237,23 @@ def setup(database: Database, twilio: FakeTwilio, razorpay: FakeRazorpay, tmp: P
             actor=SYSTEM,
         )
         wrote = utcnow() - timedelta(minutes=5)
-        for n in range(CONTACTS):
-            Chat(session, clinic, phone=f"+91970000{n:04d}", now=wrote).script(
-                "hi", "2", "Asha Verma"
+        phones = [f"+91970000{n:04d}" for n in range(CONTACTS)]
+        for phone in phones:
+            Chat(session, clinic, phone=phone, now=wrote).script("hi", "2", "Asha Verma")
+        session.commit()
+        # The account's buttons and lists, as `roshni whatsapp sync` makes them.
+        sync_content_templates(
+            session,
+            account_sid=ACCOUNT_SID,
+            api=ContentApi(ACCOUNT_SID, AUTH_TOKEN, api_url=twilio.url),
+            now=utcnow(),
+        )
+        whatsapp = session.scalar(
+            select(SenderNumber.address).where(
+                SenderNumber.clinic_id == clinic.id, SenderNumber.channel == Channel.WHATSAPP
             )
+        )
+        assert whatsapp is not None
         session.commit()
         rows = session.execute(
             select(Conversation.id, Conversation.contact_id)
@@ -252,6 +269,8 @@ def setup(database: Database, twilio: FakeTwilio, razorpay: FakeRazorpay, tmp: P
             clinic.id,
             [r.id for r in rows],
             [r.contact_id for r in rows],
+            phones,
+            whatsapp,
         )
 
 
@@ -301,19 +320,15 @@ def reminders(world: World, db: Database, count: int, tag: str) -> dict[int, flo
     def one(n: int) -> None:
         due = utcnow() + timedelta(seconds=REMIND_AHEAD)
         with db.session_scope() as session, write_transaction(session):
-            message = queue_message(
+            message = queue_text(
                 session,
-                clinic_id=world.clinic_id,
-                contact_id=world.contacts[n % CONTACTS],
-                channel=Channel.WHATSAPP,
-                kind=MessageKind.REMINDER,
-                template_key="staff_reply",
-                variables={"text": f"Reminder {tag}-{n}: your session is tomorrow."},
-                idempotency_key=f"bench-reminder:{tag}:{n}",
+                world.clinic_id,
+                world.contacts[n % CONTACTS],
+                f"Reminder {tag}-{n}: your session is tomorrow.",
+                key=f"bench-reminder:{tag}:{n}",
                 due_at=due,
+                kind=MessageKind.REMINDER,
             )
-            assert message is not None
-            session.flush()
             made[message.id] = due.timestamp()
 
     paced(count, one)
@@ -388,6 +403,52 @@ def receipts(world: World, app: Flask, db: Database, links: dict[int, float]) ->
 
     paced(len(provider_ids), one)
     return refused
+
+
+def button_replies(world: World, app: Flask, count: int, tag: str) -> dict[int, float | None]:
+    """Each contact writes "menu" on WhatsApp; the bot's reply (the menu, a list picker) is
+    queued in the outbox by the turn. Row id -> start moment (None: the commit stamp)."""
+    client = app.test_client()
+    sids: list[str] = []
+
+    def one(n: int) -> None:
+        sid = f"SM{tag}{n:031x}"[:34]
+        form = {
+            "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{world.phones[n % CONTACTS]}",
+            "To": f"whatsapp:{world.clinic_whatsapp}",
+            "Body": "menu",
+            "NumMedia": "0",
+        }
+        url = world.env["PUBLIC_BASE_URL"] + WEBHOOK_PATH
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+        response = client.post(WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
+        response.close()
+        if response.status_code == 200:
+            sids.append(sid)
+
+    paced(count, one)
+    with world.database.session_scope() as session:
+        rows = session.execute(
+            select(OutboundMessage.id).where(
+                OutboundMessage.idempotency_key.in_([reply_key(sid) for sid in sids])
+            )
+        ).all()
+    return {row.id: None for row in rows}
+
+
+def interactive_count(world: World, started: dict[int, float | None]) -> int:
+    """How many of the replies the stand-in received as content (a list), not text."""
+    with world.database.session_scope() as session:
+        provider_sids = set(
+            session.scalars(
+                select(OutboundMessage.provider_sid).where(OutboundMessage.id.in_(started))
+            )
+        )
+    return sum(
+        1 for sent in world.twilio.sent if sent["Sid"] in provider_sids and "ContentSid" in sent
+    )
 
 
 # --- waiting and measuring ---------------------------------------------------------------
@@ -489,7 +550,14 @@ def run_kinds(
     receipt_result.lost += len(refused)
     results.append(receipt_result)
 
-    results.append(Result("reply w/ buttons", note="skipped, see the note"))
+    started = button_replies(world, app, count, tag)
+    settle(db, set(started), KIND_LIMIT)
+    buttons = measure("reply w/ buttons", db, stamps, sent_at, started)
+    buttons.lost += count - len(started)
+    interactive = interactive_count(world, started)
+    if interactive < len(started):
+        buttons.note = f"{len(started) - interactive} went as plain text"
+    results.append(buttons)
     return results
 
 
@@ -502,7 +570,7 @@ def embedded(world: World, count: int) -> list[Result]:
     sender = start_inprocess(build_runtime(app.config["ROSHNI"], db), sweep_every=SWEEP)
     try:
         deadline = clock.monotonic() + 60
-        while sender.passes < 1 and clock.monotonic() < deadline:
+        while sender.sweeps < 1 and clock.monotonic() < deadline:
             clock.sleep(0.05)  # its start-up sweep: not what is measured
         return run_kinds(world, app, db, count, "embedded", stamps)
     finally:
@@ -663,7 +731,6 @@ def run(count: int, modes: list[str], faults: bool) -> int:
         + ", ".join(f"{w} <= {limit * 1000:.0f} ms" for w, limit in TARGETS)
         + " (informational)"
     )
-    print(f"  {BUTTONS_NOTE}")
     begun = clock.perf_counter()
     with tempfile.TemporaryDirectory(prefix="roshni_latency_") as name, world(Path(name)) as w:
         for mode in modes:

@@ -18,8 +18,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from typing import TypeVar
 
@@ -119,8 +119,16 @@ def make_links(rt: Runtime, *, now: datetime | None = None) -> int:
         )
 
 
-def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
-    """One sweep, delivering in this process (``roshni jobs tick``, embedded mode)."""
+def tick(
+    rt: Runtime,
+    *,
+    now: datetime | None = None,
+    hand_over: Callable[[int], None] | None = None,
+    links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
+) -> SweepResult:
+    """One sweep in this process (``roshni jobs tick``; embedded mode's sweep thread).
+    Due rows are delivered here, or given to ``hand_over`` (embedded mode: a wake-up of
+    the sending thread, which alone sends)."""
     moment = now or utcnow()
     with rt.database.session_scope() as session:
         send_now = _sender(rt, session, moment)
@@ -137,11 +145,12 @@ def tick(rt: Runtime, *, now: datetime | None = None) -> SweepResult:
         return sweep(
             session,
             now=moment,
-            dispatch=send_now,
+            dispatch=hand_over or send_now,
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
             fetch_media=fetch_now,
+            links_lock=links_lock,
         )
 
 
@@ -240,13 +249,16 @@ def enqueue_backup_if_due(
 
 
 class InprocessSender(threading.Thread):
-    """Embedded mode's one job thread: sends each outbox row the moment it is due.
+    """Embedded mode's sending thread: sends each outbox row the moment it is due.
 
     A commit that queued rows wakes it (``wake``, the dispatcher installed on the app's
     sessions); between wake-ups it sleeps until the next row falls due (a reminder, a
-    retry's backoff) or the next sweep, whichever comes first. The full sweep (payment
-    sync, dues, stuck sends, media; heartbeat and backup) runs every ``sweep_every``
-    seconds as the net. One thread sends, in id order: messages keep their order.
+    retry's backoff), looking anyway every ``sweep_every`` seconds. The full sweep
+    (payment sync, dues, stuck sends, media; heartbeat and backup) runs in a thread of
+    its own (``roshni-sweep``) every ``sweep_every`` seconds, as the net: a slow step
+    (reconciling links at Razorpay, a media download) never holds a send, and the due
+    rows it finds wake this thread. This thread alone sends, in id order: messages keep
+    their order. Payment links are made by one thread at a time (``links``).
     """
 
     def __init__(self, rt: Runtime, sweep: Callable[[], object], *, sweep_every: float) -> None:
@@ -257,8 +269,15 @@ class InprocessSender(threading.Thread):
         self.stopped = threading.Event()
         self._woken = threading.Event()
         self._links = threading.Event()  # a commit opened a payment link
+        self.links = threading.Lock()  # held while links are made at Razorpay
         self.passes = 0  # sending passes done (tests wait on it; no timing in it)
+        self.sweeps = 0  # sweeps done
         self.hook: dispatch.Installed | None = None  # how commits wake it
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="roshni-sweep", daemon=True)
+
+    def start(self) -> None:
+        super().start()
+        self._sweeper.start()
 
     def wake(self, rows: list[dispatch.Queued] | None = None) -> None:
         """Rows were committed: look at the outbox now (the rows' due times are read there),
@@ -267,31 +286,42 @@ class InprocessSender(threading.Thread):
             self._links.set()
         self._woken.set()
 
+    @contextmanager
+    def making_links(self) -> Iterator[bool]:
+        """The sweep's payment step and this thread make links one at a time."""
+        with self.links:
+            yield True
+
     def run(self) -> None:
-        next_sweep = 0.0
         while not self.stopped.is_set():
             self._woken.clear()  # before the pass: a commit during it wakes the next one
             # The pass sends what is due by this moment, and the timer looks for what falls
             # due after it: a row falling due during the pass is not missed (read at a later
             # moment, "due after now" would skip it until the sweep).
             moment = utcnow()
-            if time.monotonic() >= next_sweep:
-                self._guarded("the sweep", self.sweep)
-                next_sweep = time.monotonic() + self.sweep_every
-            else:
-                if self._links.is_set():
-                    self._links.clear()
-                    # Its commit queues the link's message and wakes the next pass.
-                    self._guarded("making payment links", lambda: make_links(self.rt))
-                self._guarded("sending", lambda m=moment: send_due(self.rt, now=m))
+            if self._links.is_set():
+                self._links.clear()
+                # Its commit queues the link's message and wakes the next pass.
+                self._guarded("making payment links", self._make_links)
+            self._guarded("sending", lambda m=moment: send_due(self.rt, now=m))
             self.passes += 1
-            pause = next_sweep - time.monotonic()
+            pause = self.sweep_every
             soonest = self._guarded("the outbox timer", lambda m=moment: self._next_due(m))
             if soonest is not None:
                 # A hair after it, so the row is due when we look.
                 pause = min(pause, (soonest - utcnow()).total_seconds() + 0.01)
             if pause > 0:
                 self._woken.wait(pause)
+
+    def _make_links(self) -> None:
+        with self.making_links():
+            make_links(self.rt)
+
+    def _sweep_loop(self) -> None:
+        while not self.stopped.is_set():
+            self._guarded("the sweep", self.sweep)
+            self.sweeps += 1
+            self.stopped.wait(self.sweep_every)
 
     def _next_due(self, after: datetime) -> datetime | None:
         with self.rt.database.session_scope() as session:
@@ -310,6 +340,11 @@ class InprocessSender(threading.Thread):
         self.stopped.set()
         self._woken.set()
 
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._sweeper.is_alive():
+            self._sweeper.join(timeout)
+
 
 def start_inprocess(rt: Runtime, *, sweep_every: float = INPROCESS_EVERY) -> InprocessSender:
     """Embedded mode: the web process sends what the app's commits queue at once and what
@@ -320,11 +355,11 @@ def start_inprocess(rt: Runtime, *, sweep_every: float = INPROCESS_EVERY) -> Inp
 
     def work() -> None:
         heartbeat.beat()
-        tick(rt)
+        tick(rt, hand_over=lambda _message_id: thread.wake(), links_lock=thread.making_links)
         now = utcnow()
         if backups.should_check(now):
-            # After the sweep, so due messages never wait on it; SQLite's online backup
-            # of a clinic's database takes well under a second.
+            # In the sweep's thread, after the sweep: sends never wait on it (SQLite's
+            # online backup of a clinic's database takes well under a second anyway).
             run_daily_backup(rt.config, now=now)
 
     thread = InprocessSender(rt, work, sweep_every=sweep_every)

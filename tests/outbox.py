@@ -27,6 +27,7 @@ from models import (
 )
 from roshni.demo import DEMO_CLINICS, DemoClinic, seed_clinic
 from services.audit import Actor
+from services.messaging.outbox import queue_message
 from services.scheduling.appointments import book_appointment
 from tests.conftest import NOW, SYSTEM
 
@@ -54,6 +55,34 @@ def seed(session: Session, demo: DemoClinic = ROSHNI, *, templates: bool = False
         session.execute(delete(MessageTemplate).where(MessageTemplate.clinic_id == clinic.id))
     session.commit()
     return clinic
+
+
+def queue_text(
+    session: Session,
+    clinic_id: int,
+    contact_id: int,
+    text: str,
+    *,
+    key: str,
+    due_at: datetime,
+    kind: MessageKind = MessageKind.NOTICE,
+) -> OutboundMessage:
+    """A free-form WhatsApp message (the ``staff_reply`` template carrying ``text``) queued
+    through the real service in the caller's transaction, flushed so it has its id."""
+    message = queue_message(
+        session,
+        clinic_id=clinic_id,
+        contact_id=contact_id,
+        channel=Channel.WHATSAPP,
+        kind=kind,
+        template_key="staff_reply",
+        variables={"text": text},
+        idempotency_key=key,
+        due_at=due_at,
+    )
+    assert message is not None
+    session.flush()
+    return message
 
 
 def book(

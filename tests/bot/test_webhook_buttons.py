@@ -24,7 +24,6 @@ from core.db import get_db, write_transaction
 from integrations.twilio.content import ContentApi
 from models import (
     Appointment,
-    Clinic,
     ContentTemplate,
     Conversation,
     InvoiceLineKind,
@@ -32,7 +31,6 @@ from models import (
     Relation,
 )
 from roshni.app import create_app
-from roshni.demo import DEMO_CLINICS, seed_clinic
 from services.audit import Actor
 from services.billing import invoices as billing
 from services.messaging.batches import deliver_due_from
@@ -42,6 +40,7 @@ from services.messaging.delivery import deliver
 from services.messaging.outbox import due_ids
 from services.people import patients
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.outbox import seed
 
 BASE = "https://roshni.example.com"
 CLINIC_WHATSAPP = "whatsapp:+14155238886"
@@ -69,15 +68,11 @@ def make_app(db, tmp_path, twilio, *, account: bool = True):
 
 @pytest.fixture
 def clinic(session):
-    seed_clinic(session, DEMO_CLINICS[0], admin_password=None)
-    session.commit()
-    return session.scalar(select(Clinic).where(Clinic.slug == DEMO_CLINICS[0].slug))
+    return seed(session, templates=True)
 
 
-@pytest.fixture
-def guardian(session, clinic):
-    """A guardian the clinic knows: consented, named, with a child registered."""
-    now = utcnow()
+def consented(session, clinic):
+    """Asha, who has agreed to the current consent text (no child registered yet)."""
     contact = patients.create_contact(
         session, clinic_id=clinic.id, phone=GUARDIAN, name="Asha Verma", actor=SYSTEM
     )
@@ -86,9 +81,17 @@ def guardian(session, clinic):
         clinic_id=clinic.id,
         contact_id=contact.id,
         version=CONSENT_VERSION,
-        now=now,
+        now=utcnow(),
         actor=SYSTEM,
     )
+    return contact
+
+
+@pytest.fixture
+def guardian(session, clinic):
+    """A guardian the clinic knows: consented, named, with a child registered."""
+    now = utcnow()
+    contact = consented(session, clinic)
     patients.add_patient(
         session,
         clinic_id=clinic.id,
@@ -241,18 +244,7 @@ def test_a_known_guardian_books_a_session_by_tapping_only(
 
 
 def test_two_choices_are_buttons(app, session, sender, twilio, clinic, synced):
-    now = utcnow()
-    contact = patients.create_contact(
-        session, clinic_id=clinic.id, phone=GUARDIAN, name="Asha Verma", actor=SYSTEM
-    )
-    patients.record_consent(
-        session,
-        clinic_id=clinic.id,
-        contact_id=contact.id,
-        version=CONSENT_VERSION,
-        now=now,
-        actor=SYSTEM,
-    )
+    consented(session, clinic)
     session.commit()
     phone = Phone(app, session, sender)
     assert phone.post("hi") == []

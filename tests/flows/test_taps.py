@@ -7,18 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from flows.dialog import choices_key, option_id, read_option_id
-from models import Clinic, Conversation
-from roshni.demo import DEMO_CLINICS, seed_clinic
+from models import Conversation
 from services.messaging.content_templates import MORE_ID
 from tests.chat import Chat
 from tests.conftest import NOW
+from tests.outbox import seed
 
 
 @pytest.fixture
 def clinic(session):
-    seed_clinic(session, DEMO_CLINICS[0], admin_password=None)
-    session.commit()
-    return session.scalar(select(Clinic).where(Clinic.slug == "roshni"))
+    return seed(session, templates=True)
 
 
 @pytest.fixture

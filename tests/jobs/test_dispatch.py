@@ -36,11 +36,9 @@ from jobs.dispatch import (
 from jobs.runner import QUEUE, _Scheduler, enqueue_due
 from jobs.runtime import build_runtime
 from models import (
-    Channel,
     Contact,
     Conversation,
     LinkStatus,
-    MessageKind,
     OutboundMessage,
     OutboundStatus,
     PaymentLink,
@@ -49,7 +47,6 @@ from services.audit import Actor
 from services.billing.payment_requests import open_link
 from services.messaging import handoff
 from services.messaging.dispatch import install
-from services.messaging.outbox import queue_message
 
 # ruff: noqa: F811
 from tests.chat import Chat
@@ -65,7 +62,7 @@ from tests.jobs_support import (  # noqa: F401  (fixtures)
     wait_for,
     worker_in_process,
 )
-from tests.outbox import outbox, seed
+from tests.outbox import outbox, queue_text, seed
 
 PARENT = "+919876543210"
 STAFF = Actor.staff(1)
@@ -116,20 +113,9 @@ def job_status(queue: Queue, message_id: int) -> JobStatus | None:
 
 def queue_notice(session: Session, clinic, contact_id: int, key: str, *, due_in=timedelta(0)):
     """A message for the contact, due ``due_in`` from now, in the caller's transaction."""
-    message = queue_message(
-        session,
-        clinic_id=clinic.id,
-        contact_id=contact_id,
-        channel=Channel.WHATSAPP,
-        kind=MessageKind.NOTICE,
-        template_key="staff_reply",
-        variables={"text": key},
-        idempotency_key=f"test:{key}",
-        due_at=utcnow() + due_in,
+    return queue_text(
+        session, clinic.id, contact_id, key, key=f"test:{key}", due_at=utcnow() + due_in
     )
-    assert message is not None
-    session.flush()
-    return message
 
 
 def test_a_staff_reply_waits_in_rq_under_the_sweeps_job_id_the_moment_it_commits(

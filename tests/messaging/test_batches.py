@@ -15,13 +15,12 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from integrations.twilio.client import TwilioSender
-from models import Channel, Contact, Conversation, MessageKind, OutboundMessage, OutboundStatus
+from models import Contact, Conversation, OutboundMessage, OutboundStatus
 from services.messaging.batches import deliver_due_from
 from services.messaging.delivery import deliver
-from services.messaging.outbox import queue_message
 from services.people import patients
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SYSTEM
-from tests.outbox import book, ist, outbox, reminders, seed
+from tests.outbox import book, ist, outbox, queue_text, reminders, seed
 
 SENT, QUEUED = OutboundStatus.SENT, OutboundStatus.QUEUED
 
@@ -47,18 +46,9 @@ def queue_replies(
     if not interleaved:
         pairs.sort(key=lambda pair: contact_ids.index(pair[1]))
     for n, contact_id in pairs:
+        text = f"{contact_id}-{n}"
         rows.append(
-            queue_message(
-                session,
-                clinic_id=clinic.id,
-                contact_id=contact_id,
-                channel=Channel.WHATSAPP,
-                kind=MessageKind.NOTICE,
-                template_key="staff_reply",
-                variables={"text": f"{contact_id}-{n}"},
-                idempotency_key=f"test:{contact_id}:{n}",
-                due_at=due,
-            )
+            queue_text(session, clinic.id, contact_id, text, key=f"test:{text}", due_at=due)
         )
     session.commit()
     return [row.id for row in rows]

@@ -8,6 +8,7 @@ send anything after the first pass. The real clock: the parent wrote minutes ago
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -21,7 +22,6 @@ from core.db import write_transaction
 from jobs.runner import InprocessSender, start_inprocess, tick
 from jobs.runtime import Runtime
 from models import (
-    Channel,
     Contact,
     Conversation,
     LinkStatus,
@@ -31,11 +31,10 @@ from models import (
 )
 from services.audit import Actor
 from services.billing.payment_requests import open_link
-from services.messaging import handoff
-from services.messaging.outbox import queue_message
+from services.messaging import dispatch, handoff
 from tests.chat import Chat
 from tests.conftest import payments_env
-from tests.outbox import outbox, seed
+from tests.outbox import outbox, queue_text, seed
 
 PARENT = "+919876543210"
 TIMEOUT = 30  # seconds: generous, never a measure
@@ -67,10 +66,8 @@ def conversation(session, clinic) -> Conversation:
 
 
 @pytest.fixture
-def sending(db, sender, tmp_path) -> Iterator[InprocessSender]:
-    """The embedded job thread on this database, its sweep an hour apart, after its first
-    pass (the start-up sweep) is done."""
-    config = Config.from_env(
+def config(db, tmp_path) -> Config:
+    return Config.from_env(
         {
             "ROSHNI_ENV": "test",
             "DATABASE_URL": db.url,
@@ -78,9 +75,15 @@ def sending(db, sender, tmp_path) -> Iterator[InprocessSender]:
             "ROSHNI_INSTANCE_DIR": str(tmp_path),
         }
     )
+
+
+@pytest.fixture
+def sending(db, sender, config) -> Iterator[InprocessSender]:
+    """The embedded job thread on this database, its sweep an hour apart, after its first
+    pass (the start-up sweep) is done."""
     thread = start_inprocess(Runtime(config=config, database=db, sender=sender), sweep_every=3600)
     try:
-        wait_for(lambda: thread.passes >= 1, "the start-up sweep")
+        wait_for(lambda: thread.sweeps >= 1, "the start-up sweep")
         yield thread
     finally:
         thread.stop()
@@ -126,15 +129,12 @@ def test_a_message_due_later_is_sent_at_its_moment_by_the_senders_timer(
 ):
     due_at = utcnow() + timedelta(seconds=1)
     with write_transaction(session):
-        queue_message(
+        queue_text(
             session,
-            clinic_id=clinic.id,
-            contact_id=conversation.contact_id,
-            channel=Channel.WHATSAPP,
-            kind=MessageKind.NOTICE,
-            template_key="staff_reply",
-            variables={"text": "A moment later."},
-            idempotency_key="test:later",
+            clinic.id,
+            conversation.contact_id,
+            "A moment later.",
+            key="test:later",
             due_at=due_at,
         )
     wait_for(lambda: len(twilio.sent) == 1, "the message due a second later")
@@ -146,18 +146,9 @@ def test_a_message_due_later_is_sent_at_its_moment_by_the_senders_timer(
 
 def test_a_rolled_back_transaction_sends_nothing(session, clinic, conversation, sending, twilio):
     with pytest.raises(RuntimeError), write_transaction(session):
-        queue_message(
-            session,
-            clinic_id=clinic.id,
-            contact_id=conversation.contact_id,
-            channel=Channel.WHATSAPP,
-            kind=MessageKind.NOTICE,
-            template_key="staff_reply",
-            variables={"text": "Never."},
-            idempotency_key="test:never",
-            due_at=utcnow(),
+        queue_text(
+            session, clinic.id, conversation.contact_id, "Never.", key="test:never", due_at=utcnow()
         )
-        session.flush()
         raise RuntimeError("the service failed after queueing")
     reply(session, clinic, conversation, "This one goes.")
     wait_for(lambda: len(twilio.sent) == 1, "the reply that committed")
@@ -166,34 +157,24 @@ def test_a_rolled_back_transaction_sends_nothing(session, clinic, conversation, 
 
 
 def test_the_timer_finds_a_row_that_fell_due_during_a_pass(
-    session, clinic, conversation, db, sender, tmp_path
+    session, clinic, conversation, db, sender, config
 ):
     """The pass sends what is due by its moment; the timer then looks for what falls due
     after that same moment. Read at a later moment, a row falling due in between was
     neither sent nor waited for (a due reminder waited for the sweep)."""
-    config = Config.from_env(
-        {
-            "ROSHNI_ENV": "test",
-            "DATABASE_URL": db.url,
-            "SECRET_KEY": "x" * 40,
-            "ROSHNI_INSTANCE_DIR": str(tmp_path),
-        }
-    )
     rt = Runtime(config=config, database=db, sender=sender)
     thread = InprocessSender(rt, lambda: None, sweep_every=60)  # never started
     pass_moment = utcnow()
     due_at = pass_moment + timedelta(milliseconds=1)
     with write_transaction(session):
-        queue_message(
+        queue_text(
             session,
-            clinic_id=clinic.id,
-            contact_id=conversation.contact_id,
-            channel=Channel.WHATSAPP,
-            kind=MessageKind.REMINDER,
-            template_key="staff_reply",
-            variables={"text": "Due mid-pass."},
-            idempotency_key="test:mid-pass",
+            clinic.id,
+            conversation.contact_id,
+            "Due mid-pass.",
+            key="test:mid-pass",
             due_at=due_at,
+            kind=MessageKind.REMINDER,
         )
     wait_for(lambda: utcnow() > due_at, "the row to fall due")
     assert thread._next_due(pass_moment) == due_at
@@ -207,7 +188,7 @@ def test_a_committed_payment_link_is_made_and_sent_without_waiting_for_the_sweep
     config = Config.from_env(payments_env(db, tmp_path, razorpay))
     thread = start_inprocess(Runtime(config=config, database=db, sender=sender), sweep_every=3600)
     try:
-        wait_for(lambda: thread.passes >= 1, "the start-up sweep")
+        wait_for(lambda: thread.sweeps >= 1, "the start-up sweep")
         now = utcnow()
         with write_transaction(session):
             link = open_link(
@@ -227,5 +208,30 @@ def test_a_committed_payment_link_is_made_and_sent_without_waiting_for_the_sweep
         assert made.short_url in twilio.sent[0]["Body"]
         assert len(razorpay.links) == 1
     finally:
+        thread.stop()
+        thread.join(timeout=TIMEOUT)
+
+
+def test_a_slow_sweep_never_holds_a_send(session, clinic, conversation, db, sender, twilio, config):
+    """The sweep runs in its own thread: while one step takes long (reconciling links at
+    Razorpay, a media download), a committed reply still leaves at once."""
+    in_sweep, release = threading.Event(), threading.Event()
+
+    def slow_sweep() -> None:
+        in_sweep.set()
+        release.wait(TIMEOUT)
+
+    thread = InprocessSender(
+        Runtime(config=config, database=db, sender=sender), slow_sweep, sweep_every=3600
+    )
+    thread.hook = dispatch.install(db.session_factory, thread.wake)
+    thread.start()
+    try:
+        wait_for(in_sweep.is_set, "the sweep to start")
+        reply(session, clinic, conversation, "Sent while the sweep runs.")
+        wait_for(lambda: len(twilio.sent) == 1, "the reply, during the sweep")
+        assert thread.sweeps == 0  # the sweep is still running
+    finally:
+        release.set()
         thread.stop()
         thread.join(timeout=TIMEOUT)
