@@ -619,13 +619,13 @@ def _finish(session: Session, attempt: Attempt, settle: Settle) -> OutboundStatu
     reminder remembered so the simulator can answer "1/2/3")."""
     session.rollback()
     with write_transaction(session):
-        session.execute(still_sending(attempt.id).values(**settle_values(settle)))
+        session.execute(still_sending(attempt.id).values(**_settle_values(settle)))
         if settle.shown:
             _remember_reminder(session, attempt)
     return settle.status
 
 
-def settle_values(settle: Settle) -> dict[str, Any]:
+def _settle_values(settle: Settle) -> dict[str, Any]:
     values: dict[str, Any] = {
         "status": settle.status,
         "error_code": settle.code,
