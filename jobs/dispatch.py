@@ -59,10 +59,7 @@ def enqueue_send(
     now = now or utcnow()
     later = due_at is not None and due_at > now
     job_id = send_job_id(message_id)
-    try:
-        status = Job.fetch(job_id, connection=queue.connection).get_status()
-    except NoSuchJobError:
-        status = None
+    status = job_status(queue, job_id)
     registry = queue.scheduled_job_registry
     if status is JobStatus.SCHEDULED:
         try:
@@ -105,6 +102,14 @@ def links_lock(redis: Redis, *, wait: float = 0.0) -> Iterator[bool]:
                 lock.release()
 
 
+def job_status(queue: Queue, job_id: str) -> JobStatus | None:
+    """The status of RQ job ``job_id``; None when Redis has no such job."""
+    try:
+        return Job.fetch(job_id, connection=queue.connection).get_status()
+    except NoSuchJobError:
+        return None
+
+
 def link_job_id(link_id: int) -> str:
     return f"create-payment-link-{link_id}"
 
@@ -113,11 +118,8 @@ def enqueue_link_creation(queue: Queue, link_id: int) -> bool:
     """A committed pending payment link: a worker makes it at Razorpay now, and its message
     is queued (and dispatched) by that commit. False when a job for it waits already."""
     job_id = link_job_id(link_id)
-    try:
-        if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
-            return False
-    except NoSuchJobError:
-        pass
+    if job_status(queue, job_id) in PENDING:
+        return False
     queue.enqueue(LINKS_TASK, link_id, job_id=job_id, result_ttl=300, failure_ttl=24 * 3600)
     return True
 

@@ -28,7 +28,6 @@ from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 from sqlalchemy.orm import Session
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.backup import BackupError
 from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, backup_due, backup_job_id, run_daily_backup
-from jobs.dispatch import QUEUE, enqueue_send, links_lock
+from jobs.dispatch import PENDING, QUEUE, enqueue_send, job_status, links_lock
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, dispatch_due, sweep
 from services.messaging import dispatch
@@ -80,12 +79,12 @@ WORKER_SOCKET_TIMEOUT = WORKER_TTL - 15 + 10
 # RQ retries a failed dequeue with a growing wait (1, 2, 4 ... s), capped at 60 s by default:
 # a worker would take jobs again up to a minute after Redis is back.
 RECONNECT_MAX_WAIT = 5.0  # seconds
-# Jobs that will still run. Not "started": a row the sweep finds due has not been claimed,
-# so a started job for it belongs to a worker that died before its claim (kill -9, OOM);
-# RQ calls it abandoned only minutes later. Enqueued again, the claim keeps it to one send.
-_PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
-# A backup job that has started is running: never enqueue its id again meanwhile.
-_BACKUP_PENDING = _PENDING | {JobStatus.STARTED}
+# Jobs that will still run: PENDING (jobs.dispatch). Not "started": a row the sweep finds
+# due has not been claimed, so a started job for it belongs to a worker that died before its
+# claim (kill -9, OOM); RQ calls it abandoned only minutes later. Enqueued again, the claim
+# keeps it to one send. A backup job that has started is running: never enqueue its id
+# again meanwhile.
+_BACKUP_PENDING = PENDING | {JobStatus.STARTED}
 BACKUP_JOB_TIMEOUT = 6 * 3600  # seconds: a large pg_dump to a slow bucket takes a while
 
 
@@ -191,12 +190,8 @@ def _enqueue_fetch(queue: Queue, media_id: int, stranded: set[str]) -> None:
     """A file patients sent, fetched by a worker (a row already waiting in Redis is not
     re-added; the job itself skips a row no longer pending)."""
     job_id = f"fetch-media-{media_id}"
-    try:
-        status = Job.fetch(job_id, connection=queue.connection).get_status()
-        if status in _PENDING and job_id not in stranded:
-            return
-    except NoSuchJobError:
-        pass
+    if job_status(queue, job_id) in PENDING and job_id not in stranded:
+        return
     queue.enqueue(
         "jobs.tasks.fetch_media",
         media_id,
@@ -241,11 +236,8 @@ def enqueue_backup_if_due(
         log.error("cannot check the backup target: %s", exc)
         return False
     job_id = backup_job_id(moment)
-    try:
-        if Job.fetch(job_id, connection=queue.connection).get_status() in _BACKUP_PENDING:
-            return False
-    except NoSuchJobError:
-        pass
+    if job_status(queue, job_id) in _BACKUP_PENDING:
+        return False
     queue.enqueue(
         "jobs.tasks.daily_backup",
         job_id=job_id,

@@ -37,11 +37,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, union_all, update
+from sqlalchemy import bindparam, func, select, union_all, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, joinedload
 
@@ -52,33 +51,29 @@ from models import (
     Appointment,
     Channel,
     Clinic,
-    MessageKind,
     MessageTemplate,
     OutboundMessage,
     OutboundStatus,
 )
 from services.messaging.conversations import SentReminder, remember_reminders
 from services.messaging.delivery import (
-    LATER_REMINDER,
-    MAX_ATTEMPTS,
-    RETRY_DELAYS,
+    APPOINTMENT_LOADS,
+    Attempt,
+    Prepared,
     Sender,
-    _Attempt,
-    _queue_fallback,
-    _send_failed,
+    Settle,
+    decide,
     is_due,
-    needs_later_check,
+    later_reminders,
+    noted_body,
     overtakes,
-    unwanted_reason,
+    queue_fallback,
+    release_values,
+    send_failed,
+    send_request,
+    sent_values,
 )
-from services.messaging.rendering import (
-    Outgoing,
-    Undeliverable,
-    compose,
-    render,
-    sender_and_template,
-)
-from services.messaging.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
+from services.messaging.rendering import sender_and_template
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +81,6 @@ BATCH = 25  # rows per claim: one transaction's worth, sent within a second or s
 MAX_ROUNDS = 20  # follow-up rounds for held-back rows of the same contacts, per call
 
 _table = OutboundMessage.__table__
-
-
-@dataclass(frozen=True)
-class _ToSend:
-    attempt: _Attempt
-    sender: Sender
-    outgoing: Outgoing
 
 
 def deliver_due_from(
@@ -274,7 +262,7 @@ def _one_batch(
             remember_reminders(session, reminders)
             reminders = []
     for message_id in fallbacks:
-        _queue_fallback(session, message_id, now=now)
+        queue_fallback(session, message_id, now=now)
 
     sent: list[dict[str, Any]] = []
     held: list[int] = []
@@ -285,23 +273,16 @@ def _one_batch(
             held.append(attempt.id)
             continue
         try:
-            answer = item.sender.send(
-                from_=outgoing.from_,
-                to=outgoing.to,
-                body=None if outgoing.content_sid else outgoing.body,
-                content_sid=outgoing.content_sid,
-                content_variables=outgoing.content_variables,
-                status_callback=status_callback,
-                **({"media_url": outgoing.media_url} if outgoing.media_url else {}),
-            )
+            answer = send_request(item, status_callback=status_callback)
         except SendError as exc:
             halted.add(attempt.contact_id)
-            outcomes[attempt.id] = _send_failed(session, attempt, exc, now=now)
+            outcomes[attempt.id] = send_failed(session, attempt, exc, now=now)
             continue
         sent.append({"b_id": attempt.id, "b_sid": answer.sid, "b_body": outgoing.body})
         outcomes[attempt.id] = OutboundStatus.SENT
-        if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
-            reminders.append(_sent_reminder(attempt))
+        reminder = attempt.reminder()
+        if reminder is not None:
+            reminders.append(reminder)
 
     session.rollback()
     with write_transaction(session):
@@ -310,14 +291,7 @@ def _one_batch(
                 update(_table)
                 .where(_table.c.id == bindparam("b_id"))
                 .values(
-                    provider_sid=bindparam("b_sid"),
-                    body=bindparam("b_body"),
-                    sent_at=now,
-                    # A status callback may have got here first: only "sending" becomes "sent".
-                    status=case(
-                        (_table.c.status == OutboundStatus.SENDING, OutboundStatus.SENT),
-                        else_=_table.c.status,
-                    ),
+                    provider_sid=bindparam("b_sid"), body=bindparam("b_body"), **sent_values(now)
                 ),
                 sent,
             )
@@ -338,7 +312,7 @@ def _prepare(
     outcomes: dict[int, OutboundStatus],
     fallbacks: list[int],
     reminders: list[SentReminder],
-) -> list[_ToSend]:
+) -> list[Prepared]:
     """Inside the claim's transaction: render every claimed row, settle those that will
     not go, note the sends of the rest. Returns what to send, in id order."""
     rows = session.execute(
@@ -356,16 +330,12 @@ def _prepare(
             a.id: a
             for a in session.scalars(
                 select(Appointment)
-                .options(
-                    joinedload(Appointment.patient),
-                    joinedload(Appointment.service),
-                    joinedload(Appointment.therapist),
-                )
+                .options(*APPOINTMENT_LOADS)
                 .where(Appointment.id.in_(appointment_ids))
                 .execution_options(populate_existing=True)
             ).unique()
         }
-    later = _later_reminders(session, [m for m, _ in rows if needs_later_check(m)], now=now)
+    later = later_reminders(session, [m for m, _ in rows], now=now)
     numbers: dict[tuple[int, Channel, str], tuple[str, MessageTemplate | None] | None] = {}
 
     def lookup(
@@ -378,74 +348,44 @@ def _prepare(
         return numbers[(clinic_id, channel, key)]
 
     settle: list[dict[str, Any]] = []
-    requeue: list[tuple[_Attempt, str]] = []
-    to_send: list[_ToSend] = []
+    requeue: list[tuple[Attempt, str]] = []
+    to_send: list[Prepared] = []
     for message, clinic in rows:
-        contact = message.contact
         appointment = appointments.get(message.appointment_id or 0)
-        attempt = _Attempt.of(message, contact)  # read after the claim: it counts this one
+        attempt = Attempt.of(message, message.contact)  # read after the claim: it counts this one
         try:
-            reason = unwanted_reason(message, contact, appointment, now)
-            if reason is None and message.id in later:
-                reason = LATER_REMINDER
-            if reason is not None:
-                settle.append(_settled(message.id, OutboundStatus.CANCELLED, message=reason))
-                outcomes[message.id] = OutboundStatus.CANCELLED
-                continue
-            if is_simulator_phone(contact.phone):
-                text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
-                settle.append(
-                    _settled(
-                        message.id,
-                        OutboundStatus.CANCELLED,
-                        code=SIMULATED,
-                        message=SIMULATED_REASON,
-                        body=text,
-                    )
-                )
-                outcomes[message.id] = OutboundStatus.CANCELLED
-                if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
-                    reminders.append(_sent_reminder(attempt))
-                continue
-            chosen = sender_for(clinic) if sender_for is not None else sender
-            if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
-                requeue.append((attempt, "no Twilio account configured"))
-                outcomes[message.id] = OutboundStatus.QUEUED
-                continue
-            try:
-                outgoing = render(
-                    session,
-                    message,
-                    clinic,
-                    contact,
-                    appointment,
-                    now=now,
-                    base_url=base_url,
-                    account_sid=getattr(chosen, "account_sid", None),
-                    lookup=lookup,
-                )
-            except Undeliverable as exc:
-                settle.append(
-                    _settled(message.id, OutboundStatus.FAILED, code=exc.code, message=exc.reason)
-                )
-                outcomes[message.id] = OutboundStatus.FAILED
-                if exc.fallback:
-                    fallbacks.append(message.id)
-                continue
+            decision = decide(
+                session,
+                attempt,
+                (message, clinic, appointment),
+                later=later,
+                now=now,
+                sender=sender,
+                sender_for=sender_for,
+                base_url=base_url,
+                lookup=lookup,
+            )
         except DBAPIError:
             raise  # the transaction is gone: nothing of this batch is claimed
         except Exception as exc:
             # Nothing has gone out: the attempt counts, the row waits out the usual backoff.
             log.exception("outbox row %s could not be prepared", message.id)
-            requeue.append((attempt, f"{type(exc).__name__} before sending"))
+            decision = f"{type(exc).__name__} before sending"
+        if isinstance(decision, Prepared):
+            to_send.append(decision)
+        elif isinstance(decision, str):  # waits: the usual backoff
+            requeue.append((attempt, decision))
             outcomes[message.id] = OutboundStatus.QUEUED
-            continue
-        to_send.append(_ToSend(attempt, chosen, outgoing))
+        else:
+            settle.append(_settled(message.id, decision))
+            outcomes[message.id] = decision.status
+            if decision.fallback:
+                fallbacks.append(message.id)
+            reminder = attempt.reminder() if decision.shown else None
+            if reminder is not None:  # the simulator's contact answers "1/2/3" like anyone
+                reminders.append(reminder)
 
-    notes = [
-        {"b_id": t.attempt.id, "b_body": None if t.outgoing.content_sid else t.outgoing.body}
-        for t in to_send
-    ]
+    notes = [{"b_id": t.attempt.id, "b_body": noted_body(t.outgoing)} for t in to_send]
     connection = session.connection()
     if notes:
         # Noted before the requests leave: if this worker dies now, release_stuck knows
@@ -469,65 +409,19 @@ def _prepare(
             settle,
         )
     for attempt, reason in requeue:
-        values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
-        if attempt.attempts >= MAX_ATTEMPTS:
-            values["status"] = OutboundStatus.FAILED
-            outcomes[attempt.id] = OutboundStatus.FAILED
-        else:
-            values["status"] = OutboundStatus.QUEUED
-            delay = RETRY_DELAYS[min(attempt.attempts, len(RETRY_DELAYS)) - 1]
-            values["next_attempt_at"] = now + delay
+        values = release_values(attempt.attempts, now=now, reason=reason)
+        outcomes[attempt.id] = values["status"]
         connection.execute(update(_table).where(_table.c.id == attempt.id).values(**values))
     session.expunge_all()  # the rows were read under the claim; nothing of them is kept
     return to_send
 
 
-def _later_reminders(
-    session: Session, messages: list[OutboundMessage], *, now: datetime
-) -> set[int]:
-    """The reminders among ``messages`` whose session has a later reminder due as well
-    (sending late: one reminder, not two), in one query."""
-    if not messages:
-        return set()
-    others = session.execute(
-        select(OutboundMessage.id, OutboundMessage.appointment_id, OutboundMessage.due_at).where(
-            OutboundMessage.appointment_id.in_({m.appointment_id for m in messages}),
-            OutboundMessage.kind == MessageKind.REMINDER,
-            OutboundMessage.due_at <= now,
-            OutboundMessage.status != OutboundStatus.CANCELLED,
-        )
-    ).all()
-    return {
-        m.id
-        for m in messages
-        if any(a == m.appointment_id and i != m.id and due > m.due_at for i, a, due in others)
-    }
-
-
-def _settled(
-    message_id: int,
-    status: OutboundStatus,
-    *,
-    code: str | None = None,
-    message: str | None = None,
-    body: str | None = None,
-) -> dict[str, Any]:
+def _settled(message_id: int, settle: Settle) -> dict[str, Any]:
+    """``settle`` as one row of the batch's settling UPDATE."""
     return {
         "b_id": message_id,
-        "b_status": status,
-        "b_code": code,
-        "b_message": (message or "")[:300] or None,
-        "b_body": body,
+        "b_status": settle.status,
+        "b_code": settle.code,
+        "b_message": settle.error_message,
+        "b_body": settle.body,
     }
-
-
-def _sent_reminder(attempt: _Attempt) -> SentReminder:
-    assert attempt.appointment_id is not None
-    return SentReminder(
-        clinic_id=attempt.clinic_id,
-        phone=attempt.phone,
-        contact_id=attempt.contact_id,
-        language=attempt.language,
-        channel=attempt.channel,
-        appointment_id=attempt.appointment_id,
-    )

@@ -62,21 +62,6 @@ def conversation_for_update(
     return conversation
 
 
-def remember_reminder(
-    session: Session,
-    *,
-    clinic_id: int,
-    phone: str,
-    contact_id: int,
-    language: str,
-    channel: Channel,
-    appointment_id: int,
-) -> None:
-    """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
-    conversation = conversation_for_update(session, clinic_id, channel, phone)
-    _mark_reminder(conversation, contact_id, language, appointment_id)
-
-
 @dataclass(frozen=True)
 class SentReminder:
     """A reminder that just went out, as ``remember_reminder`` takes it."""
@@ -87,6 +72,14 @@ class SentReminder:
     language: str
     channel: Channel
     appointment_id: int
+
+
+def remember_reminder(session: Session, reminder: SentReminder) -> None:
+    """A reminder just went out: the contact's next "1/2/3" on that channel answers it."""
+    conversation = conversation_for_update(
+        session, reminder.clinic_id, reminder.channel, reminder.phone
+    )
+    _mark_reminder(conversation, reminder)
 
 
 def remember_reminders(session: Session, sent: Sequence[SentReminder]) -> None:
@@ -132,28 +125,18 @@ def remember_reminders(session: Session, sent: Sequence[SentReminder]) -> None:
     for r in sent:
         conversation = rows.get((r.clinic_id, r.channel, r.phone))
         if conversation is None:
-            remember_reminder(
-                session,
-                clinic_id=r.clinic_id,
-                phone=r.phone,
-                contact_id=r.contact_id,
-                language=r.language,
-                channel=r.channel,
-                appointment_id=r.appointment_id,
-            )
+            remember_reminder(session, r)
         else:
-            _mark_reminder(conversation, r.contact_id, r.language, r.appointment_id)
+            _mark_reminder(conversation, r)
 
 
-def _mark_reminder(
-    conversation: Conversation, contact_id: int, language: str, appointment_id: int
-) -> None:
+def _mark_reminder(conversation: Conversation, reminder: SentReminder) -> None:
     data = copy.deepcopy(conversation.data or {})
     data.pop("booking", None)
-    data["reminder_id"] = appointment_id
-    data["choices"] = [[value, label] for value, label in reminder_choices(language)]
+    data["reminder_id"] = reminder.appointment_id
+    data["choices"] = [[value, label] for value, label in reminder_choices(reminder.language)]
     conversation.data = data
     conversation.state = "reminder"
     conversation.misses = 0
     if conversation.contact_id is None:
-        conversation.contact_id = contact_id
+        conversation.contact_id = reminder.contact_id

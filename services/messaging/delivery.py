@@ -16,7 +16,7 @@ earlier row to the same contact is being sent or is due and unsent (``overtakes`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -39,9 +39,15 @@ from models import (
     OutboundStatus,
     SenderNumber,
 )
-from services.messaging.conversations import remember_reminder
+from services.messaging.conversations import SentReminder, remember_reminder
 from services.messaging.outbox import queue_message
-from services.messaging.rendering import Outgoing, Undeliverable, compose, render
+from services.messaging.rendering import (
+    Outgoing,
+    SenderLookup,
+    Undeliverable,
+    compose,
+    render,
+)
 from services.messaging.simulator import SIMULATED, SIMULATED_REASON, is_simulator_phone
 
 MAX_ATTEMPTS = 5
@@ -167,7 +173,7 @@ def deliver(
             reason = f"{type(exc).__name__} before sending"
             _release_unsent(session, message_id, now=now, reason=reason)
         raise
-    if not isinstance(prepared, _Prepared):
+    if not isinstance(prepared, Prepared):
         return prepared
     session.rollback()  # nothing is held open while we talk to the provider
     if not claim(session, message_id, now=now, to_send=True):
@@ -176,7 +182,7 @@ def deliver(
 
 
 def _send(
-    session: Session, prepared: _Prepared, *, now: datetime, status_callback: str | None
+    session: Session, prepared: Prepared, *, now: datetime, status_callback: str | None
 ) -> OutboundStatus:
     """The claimed row's one request to the provider: noted before it leaves, recorded after."""
     attempt, outgoing = prepared.attempt, prepared.outgoing
@@ -187,82 +193,120 @@ def _send(
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == attempt.id)
-            .values(send_started_at=now, body=None if outgoing.content_sid else outgoing.body)
+            .values(send_started_at=now, body=noted_body(outgoing))
         )
 
     try:
-        sent = prepared.sender.send(
-            from_=outgoing.from_,
-            to=outgoing.to,
-            body=None if outgoing.content_sid else outgoing.body,
-            content_sid=outgoing.content_sid,
-            content_variables=outgoing.content_variables,
-            status_callback=status_callback,
-            **({"media_url": outgoing.media_url} if outgoing.media_url else {}),
-        )
+        sent = send_request(prepared, status_callback=status_callback)
     except SendError as exc:
-        return _send_failed(session, attempt, exc, now=now)
+        return send_failed(session, attempt, exc, now=now)
 
     with write_transaction(session):
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == attempt.id)
-            .values(
-                provider_sid=sent.sid,
-                body=outgoing.body,
-                sent_at=now,
-                # A status callback may have got here first: only "sending" becomes "sent".
-                status=case(
-                    (OutboundMessage.status == OutboundStatus.SENDING, OutboundStatus.SENT),
-                    else_=OutboundMessage.status,
-                ),
-            )
+            .values(provider_sid=sent.sid, body=outgoing.body, **sent_values(now))
         )
         _remember_reminder(session, attempt)
     return OutboundStatus.SENT
 
 
+def send_request(prepared: Prepared, *, status_callback: str | None) -> Sent:
+    """The one request to the provider for a claimed, noted row (raises SendError)."""
+    outgoing = prepared.outgoing
+    return prepared.sender.send(
+        from_=outgoing.from_,
+        to=outgoing.to,
+        body=noted_body(outgoing),
+        content_sid=outgoing.content_sid,
+        content_variables=outgoing.content_variables,
+        status_callback=status_callback,
+        **({"media_url": outgoing.media_url} if outgoing.media_url else {}),
+    )
+
+
+def noted_body(outgoing: Outgoing) -> str | None:
+    """The words the request carries and the row notes before it leaves: none when an
+    approved template carries them."""
+    return None if outgoing.content_sid else outgoing.body
+
+
+def sent_values(now: datetime) -> dict[str, Any]:
+    """The columns of a row the provider took (besides its sid and words)."""
+    return {
+        "sent_at": now,
+        # A status callback may have got here first: only "sending" becomes "sent".
+        "status": case(
+            (OutboundMessage.status == OutboundStatus.SENDING, OutboundStatus.SENT),
+            else_=OutboundMessage.status,
+        ),
+    }
+
+
 @dataclass(frozen=True)
-class _Prepared:
-    attempt: _Attempt
+class Prepared:
+    """A row rendered and ready to go: its attempt, the account and the request."""
+
+    attempt: Attempt
     sender: Sender
     outgoing: Outgoing
 
 
-def _prepare(
+@dataclass(frozen=True)
+class Settle:
+    """A row that will not be sent, and what it ends as (``decide``)."""
+
+    status: OutboundStatus
+    code: str | None = None
+    message: str | None = None
+    body: str | None = None  # the simulator's contact: the words it shows
+    fallback: bool = False  # undeliverable on WhatsApp: queue the SMS fallback
+    shown: bool = False  # shown in the simulator: a reminder is remembered as if sent
+
+    @property
+    def error_message(self) -> str | None:
+        return (self.message or "")[:300] or None
+
+
+# A row that waits (the usual backoff) for the clinic's Twilio account.
+NO_ACCOUNT = "no Twilio account configured"
+
+
+def decide(
     session: Session,
-    message_id: int,
+    attempt: Attempt,
+    loaded: tuple[OutboundMessage, Clinic, Appointment | None],
     *,
+    later: Collection[int],
     now: datetime,
     sender: Sender | None,
     sender_for: Callable[[Clinic], Sender | None] | None,
     base_url: str | None,
-) -> _Prepared | OutboundStatus | None:
-    """What to send and with which account, before the row is claimed; or the row's
-    outcome when it is not to be sent (settled here, under a claim of its own)."""
-    loaded = _load(session, message_id, now=now)
-    if loaded is None:  # claimed or settled by another worker, or not due yet
-        session.rollback()
-        return None
+    lookup: SenderLookup | None = None,
+) -> Prepared | Settle | str:
+    """The render step both paths share: what to send with which account, or how the
+    row settles without a request (no longer wanted, the simulator's contact,
+    undeliverable), or the reason it waits (``NO_ACCOUNT``). ``later``: ids of rows a
+    later reminder replaces (``later_reminders``)."""
     message, clinic, appointment = loaded
     contact = message.contact
-    attempt = _Attempt.of(message, contact)  # plain values: the rollback expires the objects
-    reason = _no_longer_wanted(session, message, contact, appointment, now)
+    reason = unwanted_reason(message, contact, appointment, now)
+    if reason is None and message.id in later:
+        reason = LATER_REMINDER
     if reason is not None:
-        return _claim_and_finish(session, attempt, now, OutboundStatus.CANCELLED, message=reason)
+        return Settle(OutboundStatus.CANCELLED, message=reason)
     if is_simulator_phone(contact.phone):  # the chat simulator's test contact
         text, _ = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
-        session.rollback()
-        if not claim(session, message_id, now=now):
-            return None
-        return _show_in_simulator(session, attempt, text)
+        return Settle(
+            OutboundStatus.CANCELLED,
+            code=SIMULATED,
+            message=SIMULATED_REASON,
+            body=text,
+            shown=True,
+        )
     chosen = sender_for(clinic) if sender_for is not None else sender
     if chosen is None:  # no Twilio account: wait (with the usual backoff) for one
-        session.rollback()
-        if not claim(session, message_id, now=now):
-            return None
-        _release_unsent(session, message_id, now=now, reason="no Twilio account configured")
-        return OutboundStatus.QUEUED
+        return NO_ACCOUNT
     try:
         outgoing = render(
             session,
@@ -273,46 +317,62 @@ def _prepare(
             now=now,
             base_url=base_url,
             account_sid=getattr(chosen, "account_sid", None),
+            lookup=lookup,
         )
     except Undeliverable as exc:
-        status = _claim_and_finish(
-            session, attempt, now, OutboundStatus.FAILED, code=exc.code, message=exc.reason
+        return Settle(
+            OutboundStatus.FAILED, code=exc.code, message=exc.reason, fallback=exc.fallback
         )
-        if status is not None and exc.fallback:
-            _queue_fallback(session, message_id, now=now)
-        return status
-    return _Prepared(attempt, chosen, outgoing)
+    return Prepared(attempt, chosen, outgoing)
 
 
-def _remember_reminder(session: Session, attempt: _Attempt) -> None:
-    if attempt.kind is MessageKind.REMINDER and attempt.appointment_id is not None:
-        # The patient's next "1", "2" or "3" on this channel answers this reminder.
-        remember_reminder(
-            session,
-            clinic_id=attempt.clinic_id,
-            phone=attempt.phone,
-            contact_id=attempt.contact_id,
-            language=attempt.language,
-            channel=attempt.channel,
-            appointment_id=attempt.appointment_id,
-        )
-
-
-def _show_in_simulator(session: Session, attempt: _Attempt, text: str) -> OutboundStatus:
-    """A message for the simulator's fictional test contact never reaches a provider:
-    the row keeps the words (the simulator shows them) and says why it was not sent."""
+def _prepare(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    sender: Sender | None,
+    sender_for: Callable[[Clinic], Sender | None] | None,
+    base_url: str | None,
+) -> Prepared | OutboundStatus | None:
+    """What to send and with which account, before the row is claimed; or the row's
+    outcome when it is not to be sent (settled here, under a claim of its own)."""
+    loaded = _load(session, message_id, now=now)
+    if loaded is None:  # claimed or settled by another worker, or not due yet
+        session.rollback()
+        return None
+    message = loaded[0]
+    attempt = Attempt.of(message, message.contact)  # plain values: the rollback expires them
+    later = later_reminders(session, [message], now=now)
+    decision = decide(
+        session,
+        attempt,
+        loaded,
+        later=later,
+        now=now,
+        sender=sender,
+        sender_for=sender_for,
+        base_url=base_url,
+    )
+    if isinstance(decision, Prepared):
+        return decision
     session.rollback()
-    with write_transaction(session):
-        session.execute(
-            still_sending(attempt.id).values(
-                status=OutboundStatus.CANCELLED,
-                body=text,
-                error_code=SIMULATED,
-                error_message=SIMULATED_REASON,
-            )
-        )
-        _remember_reminder(session, attempt)  # so the simulator can answer "1/2/3"
-    return OutboundStatus.CANCELLED
+    if not claim(session, message_id, now=now):
+        return None
+    if isinstance(decision, str):
+        _release_unsent(session, message_id, now=now, reason=decision)
+        return OutboundStatus.QUEUED
+    _finish(session, attempt, decision)
+    if decision.fallback:
+        queue_fallback(session, message_id, now=now)
+    return decision.status
+
+
+def _remember_reminder(session: Session, attempt: Attempt) -> None:
+    reminder = attempt.reminder()
+    if reminder is not None:
+        # The patient's next "1", "2" or "3" on this channel answers this reminder.
+        remember_reminder(session, reminder)
 
 
 def deliver_due_to_simulator(session: Session, *, clinic_id: int, phone: str, now: datetime) -> int:
@@ -340,7 +400,7 @@ def deliver_due_to_simulator(session: Session, *, clinic_id: int, phone: str, no
 
 
 @dataclass(frozen=True)
-class _Attempt:
+class Attempt:
     """What the rest of an attempt needs once the claimed row's objects are gone."""
 
     id: int
@@ -354,7 +414,7 @@ class _Attempt:
     attempts: int
 
     @classmethod
-    def of(cls, message: OutboundMessage, contact: Contact) -> _Attempt:
+    def of(cls, message: OutboundMessage, contact: Contact) -> Attempt:
         return cls(
             id=message.id,
             clinic_id=message.clinic_id,
@@ -365,6 +425,20 @@ class _Attempt:
             kind=message.kind,
             appointment_id=message.appointment_id,
             attempts=message.attempts,
+        )
+
+    def reminder(self) -> SentReminder | None:
+        """A reminder for a session, as the conversation remembers it once it went out
+        (the contact's next "1/2/3" answers it); None for any other message."""
+        if self.kind is not MessageKind.REMINDER or self.appointment_id is None:
+            return None
+        return SentReminder(
+            clinic_id=self.clinic_id,
+            phone=self.phone,
+            contact_id=self.contact_id,
+            language=self.language,
+            channel=self.channel,
+            appointment_id=self.appointment_id,
         )
 
 
@@ -394,6 +468,14 @@ def apply_status(
 # --- internals -----------------------------------------------------------------------------
 
 
+# What rendering reads of a session, loaded with it.
+APPOINTMENT_LOADS = (
+    joinedload(Appointment.patient),
+    joinedload(Appointment.service),
+    joinedload(Appointment.therapist),
+)
+
+
 def _load(
     session: Session, message_id: int, *, now: datetime
 ) -> tuple[OutboundMessage, Clinic, Appointment | None] | None:
@@ -421,38 +503,34 @@ def _load(
     if message.appointment_id is not None:
         appointment = session.scalar(
             select(Appointment)
-            .options(
-                joinedload(Appointment.patient),
-                joinedload(Appointment.service),
-                joinedload(Appointment.therapist),
-            )
+            .options(*APPOINTMENT_LOADS)
             .where(Appointment.id == message.appointment_id)
             .execution_options(populate_existing=True)
         )
     return message, clinic, appointment
 
 
-def _no_longer_wanted(
-    session: Session,
-    message: OutboundMessage,
-    contact: Contact,
-    appointment: Appointment | None,
-    now: datetime,
-) -> str | None:
-    reason = unwanted_reason(message, contact, appointment, now)
-    if reason is not None or not needs_later_check(message):
-        return reason
-    later = session.scalar(
-        select(OutboundMessage.id).where(
-            OutboundMessage.appointment_id == message.appointment_id,
+def later_reminders(
+    session: Session, messages: Iterable[OutboundMessage], *, now: datetime
+) -> set[int]:
+    """The reminders among ``messages`` whose session has a later reminder due as well
+    (sending late: one reminder, not two), in one query."""
+    messages = [m for m in messages if needs_later_check(m)]
+    if not messages:
+        return set()
+    others = session.execute(
+        select(OutboundMessage.id, OutboundMessage.appointment_id, OutboundMessage.due_at).where(
+            OutboundMessage.appointment_id.in_({m.appointment_id for m in messages}),
             OutboundMessage.kind == MessageKind.REMINDER,
-            OutboundMessage.id != message.id,
-            OutboundMessage.due_at > message.due_at,
             OutboundMessage.due_at <= now,
             OutboundMessage.status != OutboundStatus.CANCELLED,
         )
-    )
-    return LATER_REMINDER if later is not None else None
+    ).all()
+    return {
+        m.id
+        for m in messages
+        if any(a == m.appointment_id and i != m.id and due > m.due_at for i, a, due in others)
+    }
 
 
 # Sending late (a sweep was down): one reminder, not two.
@@ -468,7 +546,7 @@ def unwanted_reason(
     message: OutboundMessage, contact: Contact, appointment: Appointment | None, now: datetime
 ) -> str | None:
     """Why the row should no longer go, from what is loaded (the later-reminder check
-    needs a query: ``_no_longer_wanted``, or the batch's own in services.messaging.batches)."""
+    needs a query: ``later_reminders``)."""
     if contact.opted_out(message.channel):
         return f"the contact opted out of {message.channel.value}"
     if needs_later_check(message):
@@ -479,8 +557,8 @@ def unwanted_reason(
     return None
 
 
-def _send_failed(
-    session: Session, message: _Attempt, exc: SendError, *, now: datetime
+def send_failed(
+    session: Session, message: Attempt, exc: SendError, *, now: datetime
 ) -> OutboundStatus:
     code = str(exc.code) if exc.code else None
     if exc.outcome_unknown:
@@ -498,16 +576,17 @@ def _send_failed(
     if exc.code == SMS_OPTED_OUT:
         _note_sms_opt_out(session, message.contact_id, now=now)
     if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-        status = _finish(session, message.id, OutboundStatus.FAILED, code=code, message=str(exc))
+        status = _finish(
+            session, message, Settle(OutboundStatus.FAILED, code=code, message=str(exc))
+        )
         if message.channel is Channel.WHATSAPP and exc.code in WHATSAPP_FALLBACK_CODES:
-            _queue_fallback(session, message.id, now=now)
+            queue_fallback(session, message.id, now=now)
         return status
-    delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
     with write_transaction(session):
         session.execute(
             still_sending(message.id).values(
                 status=OutboundStatus.QUEUED,
-                next_attempt_at=now + delay,
+                next_attempt_at=now + retry_delay(message.attempts),
                 error_code=code,
                 error_message=str(exc)[:300],
             )
@@ -535,39 +614,43 @@ def still_sending(message_id: int) -> Update:
     )
 
 
-def _finish(
-    session: Session,
-    message_id: int,
-    status: OutboundStatus,
-    *,
-    code: str | None = None,
-    message: str | None = None,
-) -> OutboundStatus:
+def _finish(session: Session, attempt: Attempt, settle: Settle) -> OutboundStatus:
+    """A claimed row that will not be sent, settled (and, shown in the simulator, a
+    reminder remembered so the simulator can answer "1/2/3")."""
     session.rollback()
     with write_transaction(session):
-        session.execute(
-            still_sending(message_id).values(
-                status=status, error_code=code, error_message=(message or "")[:300] or None
-            )
-        )
-    return status
+        session.execute(still_sending(attempt.id).values(**_settle_values(settle)))
+        if settle.shown:
+            _remember_reminder(session, attempt)
+    return settle.status
 
 
-def _claim_and_finish(
-    session: Session,
-    attempt: _Attempt,
-    now: datetime,
-    status: OutboundStatus,
-    *,
-    code: str | None = None,
-    message: str | None = None,
-) -> OutboundStatus | None:
-    """Settle a row that will not be sent (no longer wanted, undeliverable); None when
-    another worker claimed it first."""
-    session.rollback()
-    if not claim(session, attempt.id, now=now):
-        return None
-    return _finish(session, attempt.id, status, code=code, message=message)
+def _settle_values(settle: Settle) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": settle.status,
+        "error_code": settle.code,
+        "error_message": settle.error_message,
+    }
+    if settle.body is not None:
+        values["body"] = settle.body
+    return values
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a row waits after its ``attempts``-th attempt did not send it."""
+    return RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+
+
+def release_values(attempts: int, *, now: datetime, reason: str) -> dict[str, Any]:
+    """A claimed row that certainly did not go out: back to the queue after the usual
+    backoff, or failed for good after MAX_ATTEMPTS."""
+    values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
+    if attempts >= MAX_ATTEMPTS:
+        values["status"] = OutboundStatus.FAILED
+    else:
+        values["status"] = OutboundStatus.QUEUED
+        values["next_attempt_at"] = now + retry_delay(attempts)
+    return values
 
 
 def _release_unsent(session: Session, message_id: int, *, now: datetime, reason: str) -> None:
@@ -582,16 +665,12 @@ def _release_unsent(session: Session, message_id: int, *, now: datetime, reason:
         )
         if attempts is None:
             return
-        values: dict[str, Any] = {"error_code": None, "error_message": reason[:300]}
-        if attempts >= MAX_ATTEMPTS:
-            values["status"] = OutboundStatus.FAILED
-        else:
-            values["status"] = OutboundStatus.QUEUED
-            values["next_attempt_at"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
-        session.execute(still_sending(message_id).values(**values))
+        session.execute(
+            still_sending(message_id).values(**release_values(attempts, now=now, reason=reason))
+        )
 
 
-def _queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
+def queue_fallback(session: Session, message_id: int, *, now: datetime) -> None:
     """A WhatsApp message that cannot go goes by SMS, where the clinic has an SMS number."""
     with write_transaction(session):
         failed = session.get(OutboundMessage, message_id)

@@ -55,6 +55,7 @@ from services.scheduling.availability import (
     Slot,
     group_overlap_key,
     load_context,
+    one_therapist,
     slots_for_context,
 )
 
@@ -389,7 +390,7 @@ def _claim_slot(
     day = start.astimezone(ctx.zone).date()
     for therapist_id in sorted(ctx.offers):
         session.execute(select(Therapist.id).where(Therapist.id == therapist_id).with_for_update())
-        one = _only(ctx, therapist_id)
+        one = one_therapist(ctx, therapist_id)
         for slot in slots_for_context(
             session,
             one,
@@ -402,16 +403,6 @@ def _claim_slot(
             if slot.start == start:
                 return slot
     raise _Unavailable()
-
-
-def _only(ctx: BookingContext, therapist_id: int) -> BookingContext:
-    return BookingContext(
-        clinic=ctx.clinic,
-        policy=ctx.policy,
-        service=ctx.service,
-        offers={therapist_id: ctx.offers[therapist_id]},
-        therapists={therapist_id: ctx.therapists[therapist_id]},
-    )
 
 
 def _refusal(

@@ -88,7 +88,7 @@ def load_context(
     if ctx is None:
         every = contexts.get((clinic_id, service_id, None))
         if therapist_id is not None and every is not None:
-            ctx = _one_therapist(every, therapist_id)  # the same rows, narrowed
+            ctx = one_therapist(every, therapist_id)  # the same rows, narrowed
         else:
             ctx = _read_context(session, clinic_id, service_id, therapist_id)
         contexts[key] = ctx
@@ -97,7 +97,8 @@ def load_context(
     return ctx
 
 
-def _one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
+def one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
+    """``ctx`` narrowed to one of its therapists (the same rows, no query)."""
     if therapist_id not in ctx.offers:
         raise NotFound(what="therapist for this service")
     return BookingContext(
