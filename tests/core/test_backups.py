@@ -537,7 +537,8 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_wor
     rt = build_runtime(config)
     queue = Queue(QUEUE, connection=redis)
     store = LocalStore(tmp_path / "bk")
-    now = utcnow()
+    # Noon of today: the job id is per day, so the checks below must not cross midnight.
+    now = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
     try:
         check = daily.DailyBackupCheck(config)
         assert enqueue_backup_if_due(rt, queue, check, now=now)
