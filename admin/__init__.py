@@ -11,9 +11,10 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
 from admin import auth
+from admin.views import links
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
-from admin.views.billing import DuesView, InvoiceView, PackageView, PaymentView
+from admin.views.billing import InvoiceView, PackageView, PaymentView
 from admin.views.calendar import CalendarView
 from admin.views.catalog import (
     ExceptionView,
@@ -26,6 +27,7 @@ from admin.views.catalog import (
 from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView
+from admin.views.dues import DuesView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
 from admin.views.requests import RescheduleRequestView
@@ -64,6 +66,7 @@ def init_app(app: Flask) -> None:
     session = db.scoped
     auth.init_app(app)
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
+    links.init_app(app)  # may_open(): a link shows only to those its page lets in
     # The list search box's POST (admin.views.listing: SafeListArgs.search) changes nothing
     # but the user's own session, and with SameSite=Lax cookies a cross-site POST has none.
     csrf.exempt("admin.views.listing.search")

@@ -17,7 +17,7 @@ The issue's matrix, row by row (resource names in brackets):
 | Availability [availability] | all   | all                 | own                    | read       |
 | Appointments [appointments, | all   | create, read,update | read own, complete,    | read       |
 |   reschedule_requests]      |       |                     | notes                  |            |
-| Payments, refunds, packages | all   | read, record cash   | read                   | all        |
+| Payments, refunds, packages | all   | read, record, remind| read                   | all        |
 |   [payments]                |       |                     |                        |            |
 | Reports [reports]           | all   | basic               | own stats              | financial  |
 
@@ -26,7 +26,7 @@ the audit log, and sees no clinic's patients, bookings or money.
 
 Verbs are plain words. ``read``, ``create``, ``update``, ``delete`` and
 ``export`` (CSV) are the model-view verbs; an action or page names its own verb
-(``complete``, ``refund``, ``record_cash``…). :data:`IMPLIED_BY` says which
+(``complete``, ``refund``, ``record``…). :data:`IMPLIED_BY` says which
 broader grant covers a narrower verb: an operator's ``update`` on appointments
 covers ``confirm``, ``cancel`` and ``complete``, while a therapist holds
 ``complete`` alone; ``notes`` (progress notes, clinical), ``export_data`` and
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from models import Role
+from models import PaymentMethod, Role
 
 ALL = "*"
 OWN = "own"  # not a verb: "only the rows that are the user's own"
@@ -124,21 +124,22 @@ MATRIX: Mapping[str, Mapping[Role, frozenset[str]]] = {
         accountant={READ},
     ),
     # Payments, refunds, invoices, packages, dues. A therapist reads their own
-    # patients' (a payment names its patient); an operator records cash only.
+    # patients' (a payment names its patient). An operator records every kind of money
+    # the desk takes (RECORDED_METHODS) and reminds a contact of their dues; refunds,
+    # voids and package sales are for accountants and admins.
     "payments": _grants(
         admin={ALL},
-        operator={READ, "record_cash"},
+        operator={READ, "record", "remind"},
         therapist={READ, OWN},
         accountant={ALL},
     ),
 }
 
 # A narrower verb is granted by the broader one named here (looked up repeatedly:
-# "record_cash" <- "record" <- "create"); None: only that verb itself, or "*". Any
+# "record" <- "create"); None: only that verb itself, or "*". Any
 # other verb that is not a base verb (an action such as "confirm", "cancel",
 # "retry", "refund", "sell") is an update.
 IMPLIED_BY: Mapping[str, str | None] = {
-    "record_cash": "record",
     "record": CREATE,
     "basic": None,
     "financial": None,
@@ -150,6 +151,17 @@ IMPLIED_BY: Mapping[str, str | None] = {
     "export_data": None,
     "erase": None,
 }
+
+
+# What "record" on payments lets staff record by hand: every kind of money the desk
+# takes. Online payments and package credit are recorded by the system (a Razorpay
+# capture, a session drawn from credit), never typed in.
+RECORDED_METHODS: tuple[PaymentMethod, ...] = (
+    PaymentMethod.CASH,
+    PaymentMethod.UPI,
+    PaymentMethod.CARD,
+    PaymentMethod.BANK_TRANSFER,
+)
 
 
 def grants(resource: str, role: Role | None) -> frozenset[str]:

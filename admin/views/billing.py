@@ -3,8 +3,9 @@
 ("1,200.50") and stored as integer minor units.
 
 Roles (admin/permissions.py, resource "payments"): admin and accountant do
-everything; operators see all and record cash taken at the desk; therapists read
-what concerns their own patients.
+everything; operators see all and record every kind of money the desk takes; therapists
+read what concerns their own patients. Links to these pages (admin.views.links) show
+only to those the page lets in. Dues are ``admin.views.dues``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from babel.numbers import NumberFormatError, get_currency_precision, parse_decimal
 from flask import Response, abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -21,26 +22,21 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.views.access import SHARED, Guarded, own_ids, requires
+from admin.permissions import RECORDED_METHODS
+from admin.views.access import SHARED, requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
+from admin.views.links import ReceiptRowAction, RefundRowAction, VoidRowAction
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
-from core.formatting import format_money, format_phone
+from core.formatting import format_money
 from core.ids import parse_id
 from models import Contact, Package, Patient, PaymentMethod
 from services.billing import credits, payments, refunds
 from services.billing import invoices as billing
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import InvalidInput
-
-DESK_METHODS = (
-    PaymentMethod.CASH,
-    PaymentMethod.CARD,
-    PaymentMethod.BANK_TRANSFER,
-    PaymentMethod.UPI,
-)
 
 
 def parse_money(text: str | None, currency: str) -> int:
@@ -87,19 +83,16 @@ class PaymentView(SecureModelView):
     column_details_exclude_list = ("clinic", "public_token")
     column_exclude_list = ("clinic", "public_token", "created_at", "updated_at")
 
-    def may_record(self) -> bool:
-        return self.allowed("record_cash")
-
-    def record_methods(self) -> tuple[PaymentMethod, ...]:
-        """Every desk method for those who record payments; cash alone for operators."""
-        return DESK_METHODS if self.allowed("record") else (PaymentMethod.CASH,)
+    column_extra_row_actions = [ReceiptRowAction(), RefundRowAction()]
+    list_template = "admin/payment_list.html"
+    details_template = "admin/payment_details.html"
 
     @expose("/record/", methods=("GET", "POST"))
-    @requires("record_cash")
+    @requires("record")
     def record(self) -> Any:
         clinic_id = current_clinic_id()
         currency = current_user.clinic.currency
-        methods = self.record_methods()
+        methods = RECORDED_METHODS
 
         class RecordForm(FlaskForm):
             contact = SelectField("Paid by", coerce=int)
@@ -141,7 +134,10 @@ class PaymentView(SecureModelView):
             "admin/billing_form.html",
             form=form,
             title="Record a payment",
-            lines=["Money taken at the desk. The patient gets a receipt in the chat."],
+            lines=[
+                "Money taken at the desk: cash, UPI, card or bank transfer. "
+                "The patient gets a receipt in the chat."
+            ],
             submit="Record payment",
             back=url_for(".index_view"),
         )
@@ -238,6 +234,7 @@ class InvoiceView(SecureModelView):
     allow_create = False
     allow_edit = False
     column_list = ("number", "issued_at", "patient", "contact", "total_minor", "status", "pdf")
+    column_extra_row_actions = [VoidRowAction()]
     column_labels = {"total_minor": "Total", "pdf": "PDF"}
     column_default_sort = ("issued_at", True)
     column_filters = ("status",)
@@ -309,6 +306,9 @@ class PackageView(SecureModelView):
             package = SelectField("Package", coerce=int)
 
         form = SellForm()
+        wanted = parse_id(request.args.get("patient_id"))
+        if request.method == "GET" and wanted is not None:
+            form.patient.data = wanted
         form.patient.choices = [
             (p.id, p.name)
             for p in self.session.scalars(
@@ -341,35 +341,6 @@ class PackageView(SecureModelView):
             lines=["The package is invoiced and its sessions are added to the patient's credit."],
             submit="Sell package",
             back=url_for(".index_view"),
-        )
-
-
-class DuesView(Guarded, BaseView):
-    """Who owes what, one query for the whole clinic."""
-
-    resource = "payments"
-    therapist_scope = "contact"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
-
-    @expose("/")
-    def index(self) -> str:
-        clinic_id = current_clinic_id()
-        owed = billing.outstanding_by_contact(self.session, clinic_id)
-        mine = select(Contact).where(Contact.id.in_(owed), Contact.clinic_id == clinic_id)
-        if self.own_only():
-            mine = mine.where(Contact.id.in_(own_ids("contact")))
-        contacts = self.session.scalars(mine).all()
-        owed = {c.id: owed[c.id] for c in contacts}
-        rows = sorted(((c, owed[c.id]) for c in contacts), key=lambda row: -row[1])
-        return self.render(
-            "admin/dues.html",
-            rows=[(c, clinic_money(amount)) for c, amount in rows],
-            total=clinic_money(sum(owed.values())),
-            phone=format_phone,
-            may_record=self.allowed("record_cash"),
         )
 
 

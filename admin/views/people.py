@@ -12,14 +12,12 @@ from flask import abort, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
-from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin import permissions
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
@@ -180,7 +178,6 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             when=lambda value: format_when(value, zone),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
-            may_record=permissions.allowed("payments", current_user.role, "record_cash"),
             may_export_data=self.allowed(EXPORT_DATA),
             may_erase=self.allowed(ERASE) and contact.erased_at is None,
             return_url=url_for(".index_view"),

@@ -398,6 +398,16 @@ def outstanding_by_contact(session: Session, clinic_id: int) -> dict[int, int]:
     return {contact_id: int(owed) for contact_id, owed in rows if owed and owed > 0}
 
 
+def due_invoices(session: Session, clinic_id: int) -> list[tuple[int, datetime, int]]:
+    """(contact id, issued at, left to pay) for each issued invoice not yet paid in full:
+    the same rule as ``outstanding_by_contact``, one row per invoice (for ageing)."""
+    due = _invoice_due(clinic_id, Invoice.contact_id, Invoice.issued_at).subquery()
+    rows = session.execute(
+        select(due.c.contact_id, due.c.issued_at, due.c.due).where(due.c.due > 0)
+    )
+    return [(contact_id, issued_at, int(left)) for contact_id, issued_at, left in rows]
+
+
 def contact_dues(session: Session, clinic_id: int, contact_id: int) -> Dues:
     owed = dues_by_patient(session, clinic_id, contact_id)
     patients = session.scalars(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
@@ -21,9 +21,11 @@ from core.formatting import format_money
 from models import (
     Clinic,
     Contact,
+    InvoiceLine,
     LinkStatus,
     MessageKind,
     Payment,
+    PaymentAllocation,
     PaymentLink,
     PaymentMethod,
     PaymentState,
@@ -284,3 +286,29 @@ def _record_captured(
         )
         session.add(payment)
         _received(session, clinic, payment, now=now, actor=actor, prefer_invoice_id=link.invoice_id)
+
+
+# --- what paid a session --------------------------------------------------------------
+
+
+def session_payments(session: Session, clinic_id: int, appointment_id: int) -> list[Payment]:
+    """The payments that pay this session: allocated to an invoice line for it, or
+    taken through a payment link asked for it. Oldest first."""
+    allocated = (
+        select(PaymentAllocation.payment_id)
+        .join(InvoiceLine, InvoiceLine.invoice_id == PaymentAllocation.invoice_id)
+        .where(InvoiceLine.appointment_id == appointment_id, InvoiceLine.clinic_id == clinic_id)
+    )
+    linked = select(PaymentLink.id).where(
+        PaymentLink.appointment_id == appointment_id, PaymentLink.clinic_id == clinic_id
+    )
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.clinic_id == clinic_id,
+                or_(Payment.id.in_(allocated), Payment.payment_link_id.in_(linked)),
+            )
+            .order_by(Payment.received_at, Payment.id)
+        )
+    )

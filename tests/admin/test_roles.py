@@ -631,9 +631,12 @@ def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
     assert not allowed("appointments", Role.OPERATOR, "delete")
     assert allowed("appointments", Role.THERAPIST, "complete")
     assert not allowed("appointments", Role.THERAPIST, "cancel")
-    assert allowed("payments", Role.OPERATOR, "record_cash")
-    assert not allowed("payments", Role.OPERATOR, "record")
+    assert allowed("payments", Role.OPERATOR, "record")
+    assert allowed("payments", Role.OPERATOR, "remind")
     assert not allowed("payments", Role.OPERATOR, "refund")
+    assert not allowed("payments", Role.OPERATOR, "void")
+    assert not allowed("payments", Role.OPERATOR, "sell")
+    assert not allowed("payments", Role.THERAPIST, "record")
     assert allowed("payments", Role.ACCOUNTANT, "refund")
     assert allowed("reports", Role.ACCOUNTANT, "financial")
     assert not allowed("reports", Role.OPERATOR, "financial")
@@ -778,12 +781,14 @@ def test_a_therapist_keeps_their_own_hours_and_no_one_else_s(app, world, session
     )
 
 
-def test_an_operator_records_cash_but_no_other_method(app, world, session):
+def test_an_operator_records_every_desk_method_but_not_online_or_credit(app, world, session):
     client, token = login(app, world, "operator")
     page = client.get("/admin/payment/record/").text
-    assert 'value="cash"' in page and 'value="upi"' not in page
+    for offered in ("cash", "upi", "card", "bank_transfer"):
+        assert f'value="{offered}"' in page
+    assert 'value="payment_link"' not in page and 'value="credit"' not in page
     contact_id = world.rows["own"]["payment"].contact_id
-    for method in ("upi", "cash"):
+    for method in ("upi", "payment_link", "credit"):
         client.post(
             "/admin/payment/record/",
             data={
@@ -797,7 +802,7 @@ def test_an_operator_records_cash_but_no_other_method(app, world, session):
     recorded = session.scalars(
         select(Payment.method).where(Payment.recorded_by.like("staff:%"))
     ).all()
-    assert recorded == [PaymentMethod.CASH]
+    assert recorded == [PaymentMethod.UPI]
     refund = client.get(f"/admin/payment/refund/{world.rows['own']['payment'].id}")
     assert refund.status_code == 403
 

@@ -1,0 +1,75 @@
+"""Dues: who owes what, by how long it has been owed, and a reminder sent now.
+
+What is owed is ``services.billing.invoices`` (one rule); its ageing and the reminder
+are ``services.billing.dues``. Sending a reminder needs "remind" on payments
+(admin/permissions.py); recording a payment links to the Payments page's form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask_admin import BaseView, expose
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from admin.views.access import Guarded, own_ids, requires
+from admin.views.current import current_clinic_id, staff_actor
+from admin.views.formatters import clinic_money
+from admin.views.refusals import refused_as_flash
+from core.clock import utcnow
+from core.formatting import format_phone
+from models import Contact
+from services.billing import dues
+
+
+class DuesView(Guarded, BaseView):
+    """Who owes what, aged in the clinic's days; one query for the whole clinic."""
+
+    resource = "payments"
+    therapist_scope = "contact"
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    @expose("/")
+    def index(self) -> str:
+        clinic_id = current_clinic_id()
+        aged = dues.dues_ageing(self.session, clinic_id, now=utcnow())
+        mine = select(Contact).where(Contact.id.in_(aged), Contact.clinic_id == clinic_id)
+        if self.own_only():
+            mine = mine.where(Contact.id.in_(own_ids("contact")))
+        contacts = self.session.scalars(mine).all()
+        rows = sorted(((c, aged[c.id]) for c in contacts), key=lambda row: -row[1].total)
+        totals = [sum(ageing.buckets[i] for _, ageing in rows) for i in range(3)]
+        return self.render(
+            "admin/dues.html",
+            rows=rows,
+            buckets=dues.AGEING_BUCKETS,
+            totals=totals,
+            total=sum(totals),
+            money=clinic_money,
+            phone=format_phone,
+            form=FlaskForm(),
+        )
+
+    @expose("/remind/<int:contact_id>", methods=("POST",))
+    @requires("remind")
+    def remind(self, contact_id: int) -> Any:
+        form = FlaskForm()
+        if not form.validate_on_submit():
+            flash("The form expired; please try again.", "error")
+            return redirect(url_for(".index"))
+        with refused_as_flash(self.session) as outcome:
+            dues.send_dues_reminder(
+                self.session,
+                clinic_id=current_clinic_id(),
+                contact_id=contact_id,
+                now=utcnow(),
+                actor=staff_actor(),
+            )
+        if outcome.ok:
+            flash("Reminder queued: the contact gets what they owe in the chat.", "success")
+        return redirect(url_for(".index"))
