@@ -142,6 +142,31 @@ class PaymentView(SecureModelView):
             back=url_for(".index_view"),
         )
 
+    @expose("/credit/", methods=("POST",))
+    @requires("record")
+    def pay_from_credit(self) -> Any:
+        """Pay one session from the patient's package credit (a session, not an amount);
+        the button is on the session's page (``admin/appointment_details.html``)."""
+        appointment_id = parse_id(request.form.get("appointment_id"))
+        if appointment_id is None:
+            flash("Nothing was paid: no session was given.", "error")
+            return redirect(url_for(".index_view"))
+        back = url_for("appointment.details_view", id=appointment_id)
+        if not FlaskForm().validate_on_submit():
+            flash("Nothing was paid: the form expired; please try again.", "error")
+            return redirect(back)
+        with refused_as_flash(self.session) as outcome:
+            credits.draw_credit_for(
+                self.session,
+                clinic_id=current_clinic_id(),
+                appointment_id=appointment_id,
+                now=utcnow(),
+                actor=staff_actor(),
+            )
+        if outcome.ok:
+            flash("Paid from package credit.", "success")
+        return redirect(back)
+
     @expose("/refund/<int:payment_id>", methods=("GET", "POST"))
     @requires("refund")
     def refund(self, payment_id: int) -> Any:

@@ -16,8 +16,12 @@ from flask_admin.model.template import EndpointLinkRowAction
 from admin.permissions import READ
 from admin.views.access import route_verb
 from admin.views.current import current_clinic_id
-from models import InvoiceStatus, Payment, PaymentState
+from models import AppointmentStatus, InvoiceStatus, Payment, PaymentState, PaymentStatus
+from services.billing.credits import credit_balance
 from services.billing.payments import session_payments
+
+# A session still to be paid for: package credit may pay it.
+UNPAID = (PaymentStatus.UNPAID, PaymentStatus.PENDING, PaymentStatus.PARTIALLY_PAID)
 
 
 def _view(endpoint: str) -> Any:
@@ -46,8 +50,23 @@ def session_receipts(view: Any, appointment: Any) -> list[Payment]:
     return [payment for payment in paid if payment.receipt_number is not None]
 
 
+def session_credit(view: Any, appointment: Any) -> int:
+    """Package-credit sessions that could pay this session (0 when it needs none, or the
+    user may not draw on credit)."""
+    if (
+        appointment.status is AppointmentStatus.CANCELLED
+        or appointment.payment_status not in UNPAID
+        or not appointment.price_minor
+        or not may_open("payment.pay_from_credit")
+    ):
+        return 0
+    return credit_balance(view.session, appointment.patient_id, appointment.service_id)
+
+
 def init_app(app: Any) -> None:
-    app.jinja_env.globals.update(may_open=may_open, session_receipts=session_receipts)
+    app.jinja_env.globals.update(
+        may_open=may_open, session_receipts=session_receipts, session_credit=session_credit
+    )
 
 
 class LinkRowAction(EndpointLinkRowAction):

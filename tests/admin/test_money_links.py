@@ -16,17 +16,22 @@ import pytest
 from sqlalchemy import func, select
 
 from models import (
+    Appointment,
     AuditLog,
     Invoice,
     InvoiceStatus,
     MessageKind,
     OutboundMessage,
+    Package,
     Payment,
     PaymentMethod,
+    PaymentStatus,
 )
+from services.billing import credits
 
 # ruff: noqa: F811
 from tests.admin.test_roles import login, world  # noqa: F401  (fixture)
+from tests.conftest import NOW, SYSTEM
 
 CLINIC_ROLES = ("admin", "operator", "therapist", "accountant")
 MONEY_DESK = {"admin", "operator", "accountant"}  # record payments, remind of dues
@@ -215,4 +220,74 @@ def test_send_reminder_without_the_form_s_token_sends_nothing(app, world, sessio
     assert session.scalar(dues_messages) == 0
     assert (
         session.scalar(select(func.count()).where(AuditLog.action == "message.dues_reminder")) == 0
+    )
+
+
+def sell_own_patient_a_package(session, world) -> None:
+    appointment = own(world, "appointment")
+    package = session.scalar(
+        select(Package).where(Package.clinic_id == world.a.id, Package.name == "Ten sessions")
+    )
+    credits.sell_package(
+        session,
+        clinic_id=world.a.id,
+        patient_id=appointment.patient_id,
+        package_id=package.id,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    session.commit()
+
+
+@pytest.mark.parametrize("role", CLINIC_ROLES)
+def test_pay_from_package_credit_shows_to_those_who_record_payments(app, world, session, role):
+    sell_own_patient_a_package(session, world)
+    client, _ = login(app, world, role)
+
+    page = client.get(f"/admin/appointment/details/?id={own(world, 'appointment').id}").text
+
+    assert bool(form_actions(page, r"/admin/payment/credit/$")) == (role in MONEY_DESK)
+
+
+def test_an_operator_pays_a_session_from_package_credit_on_its_page(app, world, session):
+    sell_own_patient_a_package(session, world)
+    appointment = own(world, "appointment")
+    left = credits.credit_balance(session, appointment.patient_id, appointment.service_id)
+    client, token = login(app, world, "operator")
+    page = client.get(f"/admin/appointment/details/?id={appointment.id}").text
+    [pay] = form_actions(page, r"/admin/payment/credit/$")
+
+    response = client.post(pay, data={"csrf_token": token, "appointment_id": appointment.id})
+
+    assert response.status_code == 302
+    session.rollback()
+    status = session.scalar(
+        select(Appointment.payment_status).where(Appointment.id == appointment.id)
+    )
+    assert status is PaymentStatus.PAID
+    assert credits.credit_balance(session, appointment.patient_id, appointment.service_id) == (
+        left - 1
+    )
+    assert (
+        session.scalar(
+            select(func.count()).where(
+                AuditLog.action == "appointment.draw_credit", AuditLog.actor_type == "staff"
+            )
+        )
+        == 1
+    )
+    again = client.get(f"/admin/appointment/details/?id={appointment.id}").text
+    assert not form_actions(again, r"/admin/payment/credit/$")
+
+
+def test_another_clinic_s_session_cannot_be_paid_from_credit(app, world, session):
+    client, token = login(app, world, "operator")
+    theirs = session.scalar(select(Appointment.id).where(Appointment.clinic_id == world.b.id))
+
+    client.post("/admin/payment/credit/", data={"csrf_token": token, "appointment_id": theirs})
+
+    session.rollback()
+    assert (
+        session.scalar(select(func.count()).where(AuditLog.action == "appointment.draw_credit"))
+        == 0
     )
