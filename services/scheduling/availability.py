@@ -202,7 +202,14 @@ def slots_for_context(
     ignore_appointment_id: int | None = None,
     respect_policy: bool = True,
     respect_bookings: bool = True,
+    allow_past: bool = False,
 ) -> list[Slot]:
+    """Free slots between two clinic-local dates (inclusive).
+
+    ``respect_policy=False`` drops the minimum notice and the booking horizon (staff);
+    ``allow_past`` also keeps starts already past (staff entering a walk-in that began a
+    few minutes ago, or a session that already happened).
+    """
     # In UTC, so "now + N hours" is real time even when now is given in the clinic's zone.
     now = require_aware(now, "now").astimezone(UTC)
     if not ctx.offers or end_date < start_date:
@@ -212,6 +219,9 @@ def slots_for_context(
     earliest = now + timedelta(hours=policy.min_notice_hours) if respect_policy else now
     latest = now + timedelta(days=policy.booking_horizon_days)
     first_day = max(start_date, now.astimezone(zone).date())
+    if allow_past:
+        earliest = datetime.min.replace(tzinfo=UTC)
+        first_day = start_date
     last_day = min(end_date, latest.astimezone(zone).date()) if respect_policy else end_date
     if last_day < first_day:
         return []
