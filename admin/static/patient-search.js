@@ -54,7 +54,8 @@
     var status = document.createElement("small");
     status.className = "form-text text-muted patient-search-status";
     status.setAttribute("aria-live", "polite");
-    box.insertAdjacentElement("afterend", status);
+    // Below the box's row (the calendar form's box sits in an input group with "Find").
+    (box.closest(".input-group") || box).insertAdjacentElement("afterend", status);
     status.insertAdjacentElement("afterend", list);
 
     function pick(option) {
