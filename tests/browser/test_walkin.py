@@ -100,3 +100,20 @@ def test_the_desk_books_a_walk_in_now_by_typing_part_of_a_phone_number(
     assert not db_session.scalars(
         select(OutboundMessage).where(OutboundMessage.appointment_id == appointment.id)
     ).all()
+
+
+def test_the_appointment_form_finds_a_patient_as_you_type_and_chooses_nothing_itself(
+    page, make_patient
+):
+    anvi = make_patient("Anvi Shah", guardian="Rekha Shah", phone="+919811556677")
+
+    log_in(page)
+    page.goto("/admin/appointment/new/")
+    patient = page.locator("select#patient")
+    assert patient.input_value() in ("", "__None")
+    assert page.locator("select#service").input_value() in ("", "__None")
+
+    page.get_by_label("Find a patient").press_sequentially("rekha")
+    page.get_by_role("button", name="Anvi Shah — Rekha Shah, +91 98115 56677").click()
+    assert patient.input_value() == str(anvi.id)
+    screenshot(page, "walkin_3_appointment_form")
