@@ -275,6 +275,7 @@ class CalendarView(Guarded, BaseView):
                 now=now,
                 therapist_id=scope.therapist.id if scope.therapist else None,
                 location_id=scope.location.id if scope.location else None,
+                respect_policy=False,  # staff book inside the notice and past the horizon
             )
         except NotFound:  # the therapist in view does not deliver this service
             assert scope.therapist is not None

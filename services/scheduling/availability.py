@@ -177,8 +177,13 @@ def free_slots(
     therapist_id: int | None = None,
     location_id: int | None = None,
     ignore_appointment_id: int | None = None,
+    respect_policy: bool = True,
 ) -> list[Slot]:
-    """Bookable slots for a service between two clinic-local dates (inclusive)."""
+    """Bookable slots for a service between two clinic-local dates (inclusive).
+
+    ``respect_policy=False`` is what staff may book: from now on, with no minimum
+    notice and no horizon (the patient rules; see ``appointments._check_time_policy``).
+    """
     ctx = load_context(session, clinic_id, service_id, therapist_id)
     return slots_for_context(
         session,
@@ -188,6 +193,7 @@ def free_slots(
         now=now,
         location_id=location_id,
         ignore_appointment_id=ignore_appointment_id,
+        respect_policy=respect_policy,
     )
 
 
