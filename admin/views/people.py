@@ -12,12 +12,14 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin import permissions
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
