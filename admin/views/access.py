@@ -123,6 +123,14 @@ class Guarded:
             return False
         return self.therapist_scope is not None or not permissions.own_only(self.resource, role)
 
+    def may_open(self, endpoint: str, verb: str = READ) -> bool:
+        """May the signed-in user ``verb`` on the panel's page ``endpoint``? For links from
+        one page to another: shown only to those the target would let in."""
+        for view in self.admin._views:
+            if view.endpoint == endpoint:
+                return isinstance(view, Guarded) and view.allowed(verb)
+        return False
+
     def own_only(self) -> bool:
         """True when the user sees only their own rows here (a therapist)."""
         return (

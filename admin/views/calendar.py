@@ -312,6 +312,7 @@ class CalendarView(Guarded, BaseView):
         args = request.args
         form = BookingForm(
             data={
+                "patient": _int_or_none(args.get("patient")),  # "Book" on a contact's page
                 "service": _int_or_none(args.get("service")),
                 "therapist": _int_or_none(args.get("therapist")),
                 "start": _parse_local(args.get("start")),
@@ -405,7 +406,19 @@ class CalendarView(Guarded, BaseView):
             if chosen is not None:
                 matches.append(Patient.id == chosen)  # keep the one already picked
             stmt = stmt.where(or_(*matches))
-        return list(self.session.scalars(stmt))
+        found = list(self.session.scalars(stmt))
+        if chosen is not None and all(p.id != chosen for p in found):
+            # The one asked for ("Book" from a contact's page), even past the first page.
+            found[:0] = self.session.scalars(
+                select(Patient)
+                .options(joinedload(Patient.contact))
+                .where(
+                    Patient.id == chosen,
+                    Patient.clinic_id == clinic_id,
+                    Patient.active.is_(True),
+                )
+            ).all()
+        return found
 
 
 def _by_id(rows: list[Any], raw: str | None) -> Any:

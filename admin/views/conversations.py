@@ -287,7 +287,13 @@ class ConversationsView(Guarded, BaseView):
             .limit(1)
         )
         if conversation_id is None:
-            abort(404)
+            # Nothing to answer yet: back to the contact's page, saying so.
+            flash(
+                "No chat with this contact yet. Their first message opens one here; "
+                "until then the clinic's reminders and notices reach them.",
+                "info",
+            )
+            return redirect(url_for("contact.details_view", id=contact_id))
         return redirect(url_for(".transcript_view", conversation_id=conversation_id))
 
     @expose("/<int:conversation_id>/")
