@@ -32,6 +32,7 @@ from core.formatting import format_phone, format_when
 from core.storage import media_store
 from models import (
     Clinic,
+    Contact,
     Conversation,
     InboundMedia,
     InboundMessage,
@@ -287,6 +288,13 @@ class ConversationsView(Guarded, BaseView):
             .limit(1)
         )
         if conversation_id is None:
+            known = self.session.scalar(
+                select(Contact.id).where(
+                    Contact.id == contact_id, Contact.clinic_id == current_clinic_id()
+                )
+            )
+            if known is None:
+                abort(404)
             # Nothing to answer yet: back to the contact's page, saying so.
             flash(
                 "No chat with this contact yet. Their first message opens one here; "
