@@ -52,5 +52,5 @@ def _panel_page() -> bool:
     path = request.path
     if not (path == PANEL or path.startswith(PANEL + "/")):
         return False
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "text/html"
+    accepts = request.accept_mimetypes
+    return not (accepts.accept_json and not accepts.accept_html)
