@@ -65,11 +65,15 @@ def _datetime_type(view: Any, value: datetime, name: str) -> str:
     return clinic_time(value)
 
 
+def _datetime_with_year_type(view: Any, value: datetime, name: str) -> str:
+    return format_when_with_year(value, current_timezone())
+
+
 # Every datetime a list, a details page or a CSV shows, in the clinic's zone, whatever
-# column it is; a column's own formatter (with a year, say) still comes first.
+# column it is (a CSV with the year); a column's own formatter still comes first.
 LIST_TYPES = {datetime: _datetime_type, **typefmt.BASE_FORMATTERS}
 DETAIL_TYPES = {datetime: _datetime_type, **typefmt.DETAIL_FORMATTERS}
-EXPORT_TYPES = {datetime: _datetime_type, **typefmt.EXPORT_FORMATTERS}
+EXPORT_TYPES = {datetime: _datetime_with_year_type, **typefmt.EXPORT_FORMATTERS}
 
 
 # --- who did it: names, not ids -----------------------------------------------------------

@@ -12,9 +12,18 @@ from sqlalchemy import select, update
 
 from core.db import get_db
 from core.formatting import format_when, format_when_with_year
-from models import BookingSource, Channel, Contact, MessageKind, OutboundMessage, Role
+from models import (
+    BookingSource,
+    Channel,
+    Contact,
+    MessageKind,
+    OutboundMessage,
+    PaymentMethod,
+    Role,
+)
 from services import audit
 from services.audit import Actor
+from services.billing import payments
 from services.messaging.outbox import queue_message
 from services.scheduling.appointments import book_appointment
 from tests.admin.test_admin import PASSWORD, log_in
@@ -287,3 +296,24 @@ def test_webhooks_and_json_callers_keep_plain_answers(app, staff):
         page = client.get(url, headers=headers)
         assert page.status_code == 404
         assert 'id="error-page"' not in page.text
+
+
+def test_a_payments_csv_names_who_recorded_each_in_clinic_time(
+    app, session, clinic, staff, patient
+):
+    payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=patient.contact_id,
+        amount_minor=50000,
+        method=PaymentMethod.CASH,
+        now=NOW - timedelta(hours=2),
+        actor=Actor.staff(staff[Role.OPERATOR].id),
+    )
+    session.commit()
+    client = signed_in(app, staff, Role.ADMIN)
+    listing = text(client.get("/admin/payment/"))
+    assert "Operator A" in listing and f"staff:{staff[Role.OPERATOR].id}" not in listing
+    csv = client.get("/admin/payment/export/csv/").get_data(as_text=True)
+    assert "Operator A" in csv and "staff:" not in csv
+    assert format_when(NOW - timedelta(hours=2), ZONE) in csv  # 7:00 am Kolkata, not 01:30 UTC
