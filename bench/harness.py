@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -57,10 +58,22 @@ REDIS_URL = os.environ.get("ROSHNI_FAULTS_REDIS", "redis://127.0.0.1:6379/8")
 WEB_APP_NAME = "roshni-faults-web"
 WORKER_APP_NAME = "roshni-faults-worker"
 WHATSAPP_PATH = "/webhooks/twilio/whatsapp"
-GUNICORN_WORKERS = 2
-GUNICORN_THREADS = 4
+GUNICORN_CONFIG = "gunicorn.conf.py"  # production's settings (Procfile's web), whatever they are
 START_TIMEOUT = 45.0  # seconds for gunicorn to answer, or workers to register
 RESTART_DELAY = 0.3  # seconds between a worker's exit and its replacement
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """gunicorn as production runs it (``-c gunicorn.conf.py``), bound to 127.0.0.1:port."""
+    return python_command(
+        "gunicorn", "-c", GUNICORN_CONFIG, "--bind", f"127.0.0.1:{port}", "wsgi:app"
+    )
+
+
+def gunicorn_shape() -> tuple[int, int]:
+    """(workers, threads) that production's gunicorn settings give in this environment."""
+    settings = runpy.run_path(str(PROJECT_ROOT / GUNICORN_CONFIG))
+    return int(settings.get("workers", 1)), int(settings.get("threads", 1))
 
 
 def free_port() -> int:
@@ -86,16 +99,7 @@ class Gunicorn:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = python_command(
-            "gunicorn",
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--threads",
-            str(GUNICORN_THREADS),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "wsgi:app",
-        )
+        command = gunicorn_command(self.port)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT

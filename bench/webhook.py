@@ -8,7 +8,8 @@ Set-up: a throwaway, migrated PostgreSQL database ``roshni_bench_<random>`` on
 127.0.0.1 (override the server with ``ROSHNI_BENCH_PG``; dropped at the end),
 seeded with the two demo clinics; Roshni Clinic's booking horizon is widened,
 if need be, so every simulated booking has room. Then a real gunicorn
-(``python -m gunicorn --workers 2 --threads 4 wsgi:app`` with this interpreter,
+(``python -m gunicorn -c gunicorn.conf.py wsgi:app``, production's settings and access
+log, with this interpreter,
 ``ROSHNI_ENV=production``) is started on a free loopback port and stopped at the
 end, whatever happens.
 
@@ -71,7 +72,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 from twilio.request_validator import RequestValidator
 
-from bench.harness import keepalive_request
+from bench.harness import gunicorn_command, gunicorn_shape, keepalive_request
 from core import migrate
 from core.clock import utcnow
 from core.config import PROJECT_ROOT
@@ -93,8 +94,6 @@ BOOKED = "✅ Booked!"
 SLOT_TAKEN = "that time was just taken"
 RETRIES = 2  # after a collision, take the first alternative this many times at most
 
-WORKERS = 2
-WORKER_THREADS = 4
 TARGET_THROUGHPUT_PCT = 25.0
 TARGET_P95_RATIO = 4.0
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -359,18 +358,7 @@ def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[Serve
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "ROSHNI_INSTANCE_DIR": str(instance_dir),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        str(WORKER_THREADS),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "wsgi:app",
-    ]
+    command = gunicorn_command(port)
     log_path = instance_dir / "gunicorn.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
@@ -696,8 +684,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.contacts < 1 or args.seconds <= 0 or args.clients < 1 or args.contacts > 99_999:
         parser.error("--contacts 1-99999, --seconds > 0 and --clients >= 1")
+    workers, threads = gunicorn_shape()
     print(
-        f"webhook benchmark: gunicorn {WORKERS} workers x {WORKER_THREADS} threads, "
+        f"webhook benchmark: gunicorn {workers} workers x {threads} threads "
+        "(production's gunicorn.conf.py, access log on), "
         f"{args.clients} client threads, python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
     )

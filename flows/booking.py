@@ -49,7 +49,6 @@ from models import (
 )
 from services.clinics import settings_cache
 from services.errors import NotFound
-from services.people import patients
 from services.scheduling.availability import BookingContext, load_context
 
 # --- the form ----------------------------------------------------------------------------
@@ -265,7 +264,7 @@ def answer_service(turn: Turn, text: str) -> str:
 
 def check_patient(turn: Turn) -> str | None:
     data = booking(turn)
-    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    family = turn.family()
     if data["patient_id"] in {p.id for p in family}:
         return None
     data.pop("patient_id")
@@ -273,7 +272,7 @@ def check_patient(turn: Turn) -> str | None:
 
 
 def only_patient(turn: Turn) -> bool:
-    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    family = turn.family()
     if len(family) != 1:
         return False
     booking(turn)["patient_id"] = family[0].id
@@ -281,7 +280,7 @@ def only_patient(turn: Turn) -> bool:
 
 
 def ask_patient(turn: Turn) -> str:
-    family = patients.active_patients(turn.session, turn.contact)
+    family = turn.family()
     options: list[tuple[Any, str]] = [(p.id, p.name) for p in family]
     options.append(("new", turn.say("someone_else")))
     return turn.offer(turn.say("ask_patient"), options)

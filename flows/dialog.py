@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from core.formatting import format_day, format_money, format_span, format_time, format_when
 from flows.parsing import DateOrder, date_order_for, parse_number
 from flows.understanding import yes_or_no
-from models import Clinic, Contact, Conversation
+from models import Clinic, Contact, Conversation, Patient
 from services.audit import Actor
 from services.errors import ServiceError
 from services.messaging.catalogue import numbered, refusal, say
+from services.people import patients
 from services.scheduling.opening_hours import clinic_opening
 
 MISSES_BEFORE_OFFER = 3
@@ -112,6 +113,20 @@ class Turn:
     now: datetime  # aware, in the clinic's zone
     data: dict[str, Any] = field(default_factory=dict)
     offered: list[Offered] = field(default_factory=list)  # this turn's menus, not stored
+    _family: tuple[int, list[Patient]] | None = field(default=None, repr=False)
+
+    def family(self) -> list[Patient]:
+        """The contact's active patients, read once per turn; a flow that adds one calls
+        ``forget_family``."""
+        contact = self.contact
+        if contact is None:
+            return []
+        if self._family is None or self._family[0] != contact.id:
+            self._family = (contact.id, patients.active_patients(self.session, contact))
+        return self._family[1]
+
+    def forget_family(self) -> None:
+        self._family = None
 
     @property
     def lang(self) -> str:

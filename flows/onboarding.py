@@ -117,7 +117,7 @@ def answer_name(turn: Turn, text: str) -> str:
 
 def _after_name(turn: Turn) -> str:
     """Who the sessions are for, unless the first message said so already."""
-    if patients.active_patients(turn.session, turn.contact):
+    if turn.family():
         return _onward(turn)
     kept = pending.peek(turn)
     new = turn.data.get("new_patient") or {}
@@ -231,6 +231,7 @@ def _register(turn: Turn, born: date) -> str:
             actor=turn.actor,
             today=turn.now.date(),
         )
+        turn.forget_family()
         said = turn.say("patient_added", name=patient.name)
         new.setdefault("added", []).append(patient.id)
     except (Duplicate, InvalidInput) as exc:
@@ -245,7 +246,7 @@ def _register(turn: Turn, born: date) -> str:
     waiting = turn.data.get("booking")
     if added and waiting is not None and waiting.get("awaiting_patient"):
         return f"{said}\n" + continue_with_patient(turn, added[0])
-    first = bool(added) and len(patients.active_patients(turn.session, contact)) == len(added)
+    first = bool(added) and len(turn.family()) == len(added)
     return f"{said}\n{_onward(turn, first=first)}"
 
 
@@ -262,6 +263,7 @@ def _register_self(turn: Turn) -> str:
             actor=turn.actor,
             today=turn.now.date(),
         )
+    turn.forget_family()
     return _onward(turn, first=True)
 
 

@@ -33,7 +33,6 @@ from flows.understanding.lexicon import is_known
 from models import Service
 from models import Therapist as TherapistRow
 from services.clinics import settings_cache
-from services.people import patients
 
 # Intents that start a form of their own, wherever the chat is.
 FORMS = frozenset({"book", "cancel", "reschedule", "my_appointments", "pay"})
@@ -50,7 +49,7 @@ def vocabulary_for(turn: Turn) -> Vocabulary:
     services, therapists = settings_cache.cached(
         turn.session, ("vocabulary", clinic_id), lambda: _catalogue_names(turn.session, clinic_id)
     )
-    family = patients.active_patients(turn.session, turn.contact) if turn.contact else []
+    family = turn.family()
     return Vocabulary(
         services=services,
         therapists=therapists,

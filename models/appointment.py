@@ -47,6 +47,10 @@ class Appointment(ClinicOwned, Timestamped, Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(40))
     cancellation_reason: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[str] = mapped_column(String(40))
+    # When staff entered it at or after its start (a walk-in already under way, or a
+    # session recorded afterwards); None for a booking made ahead. No confirmation or
+    # reminders go out for a back-dated session.
+    backdated_at: Mapped[datetime | None]
     # An unpaid prepaid booking holds its slot until then; paying clears it.
     hold_expires_at: Mapped[datetime | None]
 
@@ -54,6 +58,10 @@ class Appointment(ClinicOwned, Timestamped, Base):
     therapist: Mapped[Therapist] = relationship()
     service: Mapped[Service] = relationship()
     location: Mapped[Location] = relationship()
+
+    @property
+    def backdated(self) -> bool:
+        return self.backdated_at is not None
 
     __table_args__ = (
         UniqueConstraint("clinic_id", "number"),

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from admin.views.access import requires
 from admin.views.base import SecureModelView
+from admin.views.booking_note import booked_sentence, patient_choice
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
     EnumEqual,
@@ -61,6 +62,18 @@ from services.scheduling import appointments
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
+def _patient_choices(session: Any):
+    def query():
+        return session.scalars(
+            select(Patient)
+            .options(joinedload(Patient.contact))
+            .where(Patient.clinic_id == current_clinic_id(), Patient.active.is_(True))
+            .order_by(Patient.name, Patient.id)
+        ).all()
+
+    return query
+
+
 def _choices(model: type, session: Any):
     def query():
         return session.scalars(
@@ -79,6 +92,11 @@ def _patient_cell(view: Any, context: Any, model: Appointment, name: str) -> Mar
     patient = model.patient
     url = url_for("contact.details_view", id=patient.contact_id)
     return Markup('<a href="{}">{}</a>').format(url, patient.name)
+
+
+def _when_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
+    when = when_formatter(view, context, model, name)
+    return f"{when} · back-dated" if model.backdated else when
 
 
 def _phone_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
@@ -134,9 +152,10 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         "patient.name": "Patient",
         "patient.contact.phone": "Phone",
         "patient.contact.name": "Contact",
+        "backdated_at": "Entered after its start (back-dated)",
     }
     column_formatters = {
-        "start_at": when_formatter,
+        "start_at": _when_cell,
         "price_minor": money_formatter(),
         "status": label_formatter,
         "payment_status": label_formatter,
@@ -162,6 +181,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         "cancelled_at",
         "cancelled_by",
         "cancellation_reason",
+        "backdated_at",
     )
     column_formatters_detail = {
         **column_formatters,
@@ -169,6 +189,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         "confirmed_at": when_formatter,
         "completed_at": when_formatter,
         "cancelled_at": when_formatter,
+        "backdated_at": when_formatter,
         "source": label_formatter,
     }
     # CSV for the roles the matrix grants "export" (admin, accountant), audited by the base.
@@ -183,9 +204,11 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         "status",
         "payment_status",
         "price_minor",
+        "backdated_at",
     )
     column_formatters_export = {
         "start_at": when_formatter,
+        "backdated_at": when_formatter,
         "status": label_formatter,
         "payment_status": label_formatter,
         "price_minor": money_formatter(),
@@ -212,6 +235,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     # Relations come joined in get_query (patient → contact too): one statement per page.
     column_auto_select_related = False
     list_template = "admin/model/list.html"
+    extra_js = [*SecureModelView.extra_js, "/admin-assets/patient-search.js"]
     details_template = "admin/appointment_details.html"
 
     def get_query(self):
@@ -250,12 +274,24 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
     def get_create_form(self) -> type[BaseForm]:
         session = self.session
 
+        # Nothing pre-chosen: one hasty Save must not book the first patient or service.
         class BookForm(BaseForm):
             patient = QuerySelectField(
-                "Patient", query_factory=_choices(Patient, session), validators=[InputRequired()]
+                "Patient",
+                query_factory=_patient_choices(session),
+                get_label=patient_choice,
+                allow_blank=True,
+                blank_text="Choose a patient…",
+                validators=[DataRequired("Choose a patient.")],
+                # patient-search.js: search as you type by name, guardian or phone.
+                render_kw={"data-patient-search": ""},
             )
             service = QuerySelectField(
-                "Service", query_factory=_choices(Service, session), validators=[InputRequired()]
+                "Service",
+                query_factory=_choices(Service, session),
+                allow_blank=True,
+                blank_text="Choose a service…",
+                validators=[DataRequired("Choose a service.")],
             )
             therapist = QuerySelectField(
                 "Therapist",
@@ -291,7 +327,7 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
 
     def create_model(self, form: Any) -> Any:
         with refused_as_flash(self.session, say=with_free_nearby):
-            return appointments.book_appointment(
+            appointment = appointments.book_appointment(
                 self.session,
                 clinic_id=current_clinic_id(),
                 patient_id=form.patient.data.id,
@@ -302,6 +338,8 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
             )
+            flash(booked_sentence(self.session, appointment, current_timezone()), "success")
+            return appointment
         return False
 
     def update_model(self, form: Any, model: Any) -> bool:

@@ -28,6 +28,7 @@ from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringF
 from wtforms.validators import DataRequired, Length
 
 from admin.views.access import Guarded, requires
+from admin.views.booking_note import booked_sentence, patient_choice
 from admin.views.calendar_grid import (
     PAYMENT_BADGE,
     STATUS_CLASS,
@@ -43,7 +44,7 @@ from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash, with_free_nearby
 from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_day, format_phone, format_time, format_when
+from core.formatting import format_day, format_time, format_when
 from core.ids import parse_id
 from models import (
     Appointment,
@@ -274,6 +275,7 @@ class CalendarView(Guarded, BaseView):
                 now=now,
                 therapist_id=scope.therapist.id if scope.therapist else None,
                 location_id=scope.location.id if scope.location else None,
+                respect_policy=False,  # staff book inside the notice and past the horizon
             )
         except NotFound:  # the therapist in view does not deliver this service
             assert scope.therapist is not None
@@ -312,7 +314,8 @@ class CalendarView(Guarded, BaseView):
         args = request.args
         form = BookingForm(
             data={
-                "patient": _int_or_none(args.get("patient")),  # "Book" on a contact's page
+                # From "add a patient": straight on to booking for them.
+                "patient": _int_or_none(args.get("patient")),
                 "service": _int_or_none(args.get("service")),
                 "therapist": _int_or_none(args.get("therapist")),
                 "start": _parse_local(args.get("start")),
@@ -338,12 +341,7 @@ class CalendarView(Guarded, BaseView):
             if isinstance(outcome.refusal, SlotUnavailable):
                 alternatives = outcome.refusal.alternatives
             if outcome.ok:
-                flash(
-                    f"Booked {appointment.number}: {appointment.patient.name}, "
-                    f"{appointment.service.name} with {appointment.therapist.name}, "
-                    f"{format_when(appointment.start_at, current_timezone())}.",
-                    "success",
-                )
+                flash(booked_sentence(self.session, appointment, current_timezone()), "success")
                 return redirect(_safe_back(form.back.data))
         return self._booking_page(form, alternatives)
 
@@ -361,13 +359,13 @@ class CalendarView(Guarded, BaseView):
         ).all()
         query = (form.q.data or "").strip()
         patients = self._patients(clinic_id, query, form.patient.data)
-        form.service.choices = [(s.id, s.name) for s in services]
+        # Nothing chosen for them: one hasty Save must not book the first in the list.
+        form.service.choices = [("", "Choose a service…")] + [(s.id, s.name) for s in services]
         form.therapist.choices = [("", "Any available therapist")] + [
             (t.id, f"{t.name} ({t.specialization})") for t in therapists
         ]
         form.patient.choices = [("", "Choose a patient…")] + [
-            (p.id, f"{p.name} — {p.contact.name or 'guardian'}, {format_phone(p.contact.phone)}")
-            for p in patients[:PATIENT_CHOICES]
+            (p.id, patient_choice(p)) for p in patients[:PATIENT_CHOICES]
         ]
         return self.render(
             "admin/calendar_book.html",
@@ -407,17 +405,18 @@ class CalendarView(Guarded, BaseView):
                 matches.append(Patient.id == chosen)  # keep the one already picked
             stmt = stmt.where(or_(*matches))
         found = list(self.session.scalars(stmt))
-        if chosen is not None and all(p.id != chosen for p in found):
-            # The one asked for ("Book" from a contact's page), even past the first page.
-            found[:0] = self.session.scalars(
+        if chosen is not None and all(p.id != chosen for p in found[:PATIENT_CHOICES]):
+            # Past the first page of names (a patient just added, say): listed first.
+            extra = self.session.scalars(
                 select(Patient)
                 .options(joinedload(Patient.contact))
                 .where(
-                    Patient.id == chosen,
                     Patient.clinic_id == clinic_id,
                     Patient.active.is_(True),
+                    Patient.id == chosen,
                 )
             ).all()
+            found = [*extra, *found]
         return found
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, request, url_for
+from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
@@ -310,6 +310,10 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
         return False
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
+        if is_created and permissions.allowed("appointments", current_user.role, "create"):
+            # The desk adds a patient to book them: straight on to booking for them.
+            flash(f"Added {model.name}. Now book their session.", "info")
+            return url_for("calendar.book", patient=model.id)
         if is_created:
             return url_for("contact.details_view", id=model.contact_id)
         return super().get_save_return_url(model, is_created)

@@ -57,7 +57,8 @@ def queue_message(
     )
     if exists is not None:
         return None
-    message = OutboundMessage(
+    return _add_message(
+        session,
         clinic_id=clinic_id,
         contact_id=contact_id,
         appointment_id=appointment_id,
@@ -67,9 +68,13 @@ def queue_message(
         variables=variables or {},
         idempotency_key=idempotency_key,
         due_at=due_at,
-        next_attempt_at=due_at,
         fallback_of_id=fallback_of_id,
     )
+
+
+def _add_message(session: Session, *, due_at: datetime, **values: Any) -> OutboundMessage:
+    """A new outbox row, its key known to be unused (the caller looked)."""
+    message = OutboundMessage(due_at=due_at, next_attempt_at=due_at, **values)
     session.add(message)
     return message
 
@@ -103,53 +108,72 @@ def queue_for_contact(
 
 
 def schedule_reminders(session: Session, appointment: Appointment, *, now: datetime) -> int:
-    """One reminder per clinic offset (24 h and 2 h by default); none already past."""
+    """One reminder per clinic offset (24 h and 2 h by default); none already past.
+
+    The keys are looked up in one statement: a new booking's keys are all free, so its
+    reminders cost that one read and the INSERT the flush makes anyway."""
     clinic = session.get(Clinic, appointment.clinic_id)
     contact = appointment.patient.contact
     assert clinic is not None
-    channel = preferred_channel(session, clinic, contact)
-    made = 0
+    if contact.erased_at is not None:
+        return 0  # an erased contact has no number left to send to
+    due_by_key: dict[str, datetime] = {}
     for hours in sorted(set(clinic.policy.reminder_offsets_hours or []), reverse=True):
         due = appointment.start_at - timedelta(hours=int(hours))
-        if due <= now:
-            continue
-        key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
-        # Moved back to a time it had before: that time's reminder was withdrawn
-        # (cancel_pending), and its key would otherwise block a new one. Still due
-        # in the future, so it cannot have been sent or dropped at send time.
-        revived = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.idempotency_key == key,
-                OutboundMessage.status == OutboundStatus.CANCELLED,
+        if due > now:
+            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+            due_by_key[key] = due
+    if not due_by_key:
+        return 0
+    taken = dict(
+        session.execute(
+            select(OutboundMessage.idempotency_key, OutboundMessage.status).where(
+                OutboundMessage.idempotency_key.in_(due_by_key)
             )
-            .values(
-                status=OutboundStatus.QUEUED,
-                channel=channel,
-                due_at=due,
-                next_attempt_at=due,
-                attempts=0,
-                claimed_at=None,
-                error_code=None,
-                error_message=None,
-            )
-            .returning(OutboundMessage.id, OutboundMessage.next_attempt_at)
         ).all()
-        note_queued(session, revived)  # no flush sees a bulk UPDATE
-        made += bool(
-            revived
-            or queue_message(
+    )
+    channel = preferred_channel(session, clinic, contact)
+    made = 0
+    for key, due in due_by_key.items():
+        status = taken.get(key)
+        if status is OutboundStatus.CANCELLED:
+            # Moved back to a time it had before: that time's reminder was withdrawn
+            # (cancel_pending), and its key would otherwise block a new one. Still due
+            # in the future, so it cannot have been sent or dropped at send time.
+            revived = session.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.idempotency_key == key,
+                    OutboundMessage.status == OutboundStatus.CANCELLED,
+                )
+                .values(
+                    status=OutboundStatus.QUEUED,
+                    channel=channel,
+                    due_at=due,
+                    next_attempt_at=due,
+                    attempts=0,
+                    claimed_at=None,
+                    error_code=None,
+                    error_message=None,
+                )
+                .returning(OutboundMessage.id, OutboundMessage.next_attempt_at)
+            ).all()
+            note_queued(session, revived)  # no flush sees a bulk UPDATE
+            made += bool(revived)
+        elif status is None:
+            _add_message(
                 session,
                 clinic_id=clinic.id,
                 contact_id=contact.id,
+                appointment_id=appointment.id,
                 channel=channel,
                 kind=MessageKind.REMINDER,
                 template_key="reminder",
+                variables={},
                 idempotency_key=key,
                 due_at=due,
-                appointment_id=appointment.id,
             )
-        )
+            made += 1
     return made
 
 

@@ -87,8 +87,10 @@ def book_appointment(
             if patient is None or patient.clinic_id != clinic_id or not patient.active:
                 raise NotFound(what="patient")
             ctx = load_context(session, clinic_id, service_id, therapist_id)
-            _check_time_policy(ctx, start, now)
-            slot = _claim_slot(session, ctx, start, now, location_id, ignore_appointment_id=None)
+            _check_time_policy(ctx, start, now, actor)
+            slot = _claim_slot(
+                session, ctx, start, now, location_id, ignore_appointment_id=None, actor=actor
+            )
             offer = ctx.offers[slot.therapist_id]
             number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
             appointment = Appointment(
@@ -107,6 +109,7 @@ def book_appointment(
                 source=source,
                 overlap_key=_overlap_key(ctx, start, number),
                 created_by=actor.label(),
+                backdated_at=now if start <= now else None,
             )
             # Set the loaded objects too: the confirmation reads them, and the
             # session's identity map holds objects only while something refers to them.
@@ -123,15 +126,17 @@ def book_appointment(
             )
             messaging.schedule_reminders(session, appointment, now=now)
             payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
-            if actor.is_staff:
+            if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="booked", now=now)
     except _Unavailable as exc:
         assert ctx is not None
-        raise _refusal(session, exc, ctx, start, now, location_id) from None
+        raise _refusal(session, exc, ctx, start, now, location_id, actor=actor) from None
     except IntegrityError as exc:
         if not _is_overlap_violation(exc) or ctx is None:
             raise
-        raise SlotTaken(alternatives=_alternatives(session, ctx, start, now, location_id)) from None
+        raise SlotTaken(
+            alternatives=_alternatives(session, ctx, start, now, location_id, actor=actor)
+        ) from None
     return appointment
 
 
@@ -160,9 +165,15 @@ def reschedule_appointment(
             before = audit.snapshot(appointment)
             target_therapist = therapist_id or appointment.therapist_id
             ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
-            _check_time_policy(ctx, new_start, now)
+            _check_time_policy(ctx, new_start, now, actor)
             slot = _claim_slot(
-                session, ctx, new_start, now, location_id, ignore_appointment_id=appointment.id
+                session,
+                ctx,
+                new_start,
+                now,
+                location_id,
+                ignore_appointment_id=appointment.id,
+                actor=actor,
             )
             appointment.therapist = ctx.therapists[slot.therapist_id]
             appointment.location_id = slot.location_id
@@ -171,6 +182,7 @@ def reschedule_appointment(
             appointment.overlap_key = _overlap_key(ctx, new_start, appointment.number)
             appointment.status = AppointmentStatus.BOOKED
             appointment.confirmed_at = None
+            appointment.backdated_at = now if new_start <= now else None
             audit.record(
                 session,
                 clinic_id=clinic_id,
@@ -183,16 +195,20 @@ def reschedule_appointment(
                 session, appointment.id, kinds=_REMINDERS, reason="the session moved"
             )
             messaging.schedule_reminders(session, appointment, now=now)
-            if actor.is_staff:
+            if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="moved", now=now)
     except _Unavailable as exc:
         assert ctx is not None
-        raise _refusal(session, exc, ctx, new_start, now, location_id, appointment_id) from None
+        raise _refusal(
+            session, exc, ctx, new_start, now, location_id, appointment_id, actor=actor
+        ) from None
     except IntegrityError as exc:
         if not _is_overlap_violation(exc) or ctx is None:
             raise
         raise SlotTaken(
-            alternatives=_alternatives(session, ctx, new_start, now, location_id, appointment_id)
+            alternatives=_alternatives(
+                session, ctx, new_start, now, location_id, appointment_id, actor=actor
+            )
         ) from None
     return appointment
 
@@ -365,7 +381,12 @@ class _Unavailable(Exception):
     """Raised inside the transaction; turned into a patient-facing refusal after it."""
 
 
-def _check_time_policy(ctx: BookingContext, start: datetime, now: datetime) -> None:
+def _check_time_policy(ctx: BookingContext, start: datetime, now: datetime, actor: Actor) -> None:
+    """The clinic's notice and horizon are patient rules. Staff may act now: book a
+    walk-in inside the notice, far ahead, or enter a session that already started
+    (the appointment is then marked ``backdated``, and the audit row carries it)."""
+    if actor.is_staff:
+        return
     policy = ctx.policy
     if start <= now:
         raise InThePast()
@@ -382,6 +403,7 @@ def _claim_slot(
     now: datetime,
     location_id: int | None,
     ignore_appointment_id: int | None,
+    actor: Actor,
 ) -> Slot:
     """Find a free slot at ``start`` and lock its therapist so nobody else takes it.
 
@@ -399,6 +421,7 @@ def _claim_slot(
             now=now,
             location_id=location_id,
             ignore_appointment_id=ignore_appointment_id,
+            **_policy_for(actor),
         ):
             if slot.start == start:
                 return slot
@@ -413,10 +436,14 @@ def _refusal(
     now: datetime,
     location_id: int | None,
     ignore_appointment_id: int | None = None,
+    *,
+    actor: Actor,
 ) -> Exception:
     """Taken (someone booked it) or outside hours (nobody could)? Tell them which."""
     day = start.astimezone(ctx.zone).date()
-    alternatives = _alternatives(session, ctx, start, now, location_id, ignore_appointment_id)
+    alternatives = _alternatives(
+        session, ctx, start, now, location_id, ignore_appointment_id, actor=actor
+    )
     workable = slots_for_context(
         session,
         ctx,
@@ -425,6 +452,7 @@ def _refusal(
         now=now,
         location_id=location_id,
         respect_bookings=False,
+        **_policy_for(actor),
     )
     _end_read(session)
     if any(slot.start == start for slot in workable):
@@ -439,8 +467,11 @@ def _alternatives(
     now: datetime,
     location_id: int | None,
     ignore_appointment_id: int | None = None,
+    *,
+    actor: Actor,
 ) -> list[Slot]:
-    """The free start times nearest to the one asked for, one slot per time."""
+    """The free start times nearest to the one asked for, one slot per time (for staff
+    from now on, with no notice or horizon: alternatives never suggest the past)."""
     day = around.astimezone(ctx.zone).date()
     slots = slots_for_context(
         session,
@@ -450,6 +481,7 @@ def _alternatives(
         now=now,
         location_id=location_id,
         ignore_appointment_id=ignore_appointment_id,
+        respect_policy=not actor.is_staff,
     )
     _end_read(session)
     by_start: dict[datetime, Slot] = {}
@@ -460,6 +492,12 @@ def _alternatives(
         by_start.values(), key=lambda s: (abs(s.start.astimezone(UTC) - around), s.start)
     )
     return sorted(nearest[:ALTERNATIVES])
+
+
+def _policy_for(actor: Actor) -> dict[str, bool]:
+    """Which slots a booking by this actor may take (see ``_check_time_policy``)."""
+    staff = actor.is_staff
+    return {"respect_policy": not staff, "allow_past": staff}
 
 
 def _end_read(session: Session) -> None:

@@ -177,8 +177,13 @@ def free_slots(
     therapist_id: int | None = None,
     location_id: int | None = None,
     ignore_appointment_id: int | None = None,
+    respect_policy: bool = True,
 ) -> list[Slot]:
-    """Bookable slots for a service between two clinic-local dates (inclusive)."""
+    """Bookable slots for a service between two clinic-local dates (inclusive).
+
+    ``respect_policy=False`` is what staff may book: from now on, with no minimum
+    notice and no horizon (the patient rules; see ``appointments._check_time_policy``).
+    """
     ctx = load_context(session, clinic_id, service_id, therapist_id)
     return slots_for_context(
         session,
@@ -188,6 +193,7 @@ def free_slots(
         now=now,
         location_id=location_id,
         ignore_appointment_id=ignore_appointment_id,
+        respect_policy=respect_policy,
     )
 
 
@@ -202,7 +208,14 @@ def slots_for_context(
     ignore_appointment_id: int | None = None,
     respect_policy: bool = True,
     respect_bookings: bool = True,
+    allow_past: bool = False,
 ) -> list[Slot]:
+    """Free slots between two clinic-local dates (inclusive).
+
+    ``respect_policy=False`` drops the minimum notice and the booking horizon (staff);
+    ``allow_past`` also keeps starts already past (staff entering a walk-in that began a
+    few minutes ago, or a session that already happened).
+    """
     # In UTC, so "now + N hours" is real time even when now is given in the clinic's zone.
     now = require_aware(now, "now").astimezone(UTC)
     if not ctx.offers or end_date < start_date:
@@ -212,6 +225,9 @@ def slots_for_context(
     earliest = now + timedelta(hours=policy.min_notice_hours) if respect_policy else now
     latest = now + timedelta(days=policy.booking_horizon_days)
     first_day = max(start_date, now.astimezone(zone).date())
+    if allow_past:
+        earliest = datetime.min.replace(tzinfo=UTC)
+        first_day = start_date
     last_day = min(end_date, latest.astimezone(zone).date()) if respect_policy else end_date
     if last_day < first_day:
         return []

@@ -272,8 +272,10 @@ def test_a_free_slot_links_to_a_prefilled_booking_form(login_as, clinic_a):
     client = login_as(Role.OPERATOR)
     grid = cells(client.get(week_url(a, service=a["service"].id)).text)
 
-    # Monday before 11:00 is inside the two hours' notice; Sunday is closed.
-    assert not free_links(grid[("2026-11-23", "10:45")])
+    # Staff book inside the two hours' notice (walk-ins): Monday from now on is free;
+    # Sunday is closed.
+    assert free_links(grid[("2026-11-23", "09:15")])
+    assert free_links(grid[("2026-11-23", "10:45")])
     assert not free_links(grid.get(("2026-11-29", "10:00"), {"links": []}))
     [href] = free_links(grid[("2026-11-24", "10:00")])
     query = parse_qs(urlsplit(href).query)
@@ -361,12 +363,13 @@ def test_a_refused_time_is_a_message_not_an_error(login_as, db, clinic_a):
             "patient": str(a["patient"].id),
             "service": str(a["service"].id),
             "therapist": "",
-            "start": "2026-11-23T09:30",  # half an hour from now: inside the notice
+            # After closing. (Inside the notice is no refusal for staff: walk-ins.)
+            "start": "2026-11-23T20:00",
             "book": "1",
         },
     )
     assert response.status_code == 200
-    assert "at least 2 hours ahead" in response.text
+    assert "not open for that session at that time" in response.text
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Appointment)) == 0
 

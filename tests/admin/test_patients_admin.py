@@ -294,9 +294,13 @@ def test_adding_a_patient_with_a_guardian_normalises_the_phone(client, session, 
     )
     actions = session.scalars(select(AuditLog.action).where(AuditLog.actor_type == "staff")).all()
     assert {"contact.create", "patient.create"} <= set(actions)
-    # Saved: straight to the new contact's page, which shows consent is still missing.
-    assert "Ishaan Gupta" in section(page.text, "contact-patients")
-    assert "not yet" in section(page.text, "contact-consent")
+    # Saved: straight on to booking for the new patient, chosen already.
+    assert "Book a session" in page.text and "Added Ishaan Gupta." in page.text
+    assert re.search(rf'<option selected value="{child.id}">Ishaan Gupta — Rahul Gupta', page.text)
+    # The new contact's page shows consent is still missing.
+    contact_text = contact_page(client, contact.id).text
+    assert "Ishaan Gupta" in section(contact_text, "contact-patients")
+    assert "not yet" in section(contact_text, "contact-consent")
 
 
 def test_an_invalid_phone_is_refused_with_a_clear_error(client, session, clinic):
@@ -340,7 +344,8 @@ def test_a_second_child_is_added_from_the_contact_page(client, session, clinic, 
         data={"csrf_token": token, "name": "Kabir", "relation": "child", "date_of_birth": ""},
         follow_redirects=True,
     )
-    assert "Kabir" in section(page.text, "contact-patients")
+    assert "Added Kabir." in page.text
+    assert "Kabir" in section(contact_page(client, aarav.contact_id).text, "contact-patients")
     again = client.post(
         url,
         data={"csrf_token": token, "name": "kabir", "relation": "child"},

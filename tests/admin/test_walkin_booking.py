@@ -1,0 +1,159 @@
+"""The desk books walk-ins now, and the booking forms cannot pick the wrong person.
+
+The clock reads Monday 23 Nov 2026, 09:07 in Kolkata: a walk-in for the 09:00 slot
+has started a few minutes ago; 10:00 is inside the clinic's 2-hour notice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from admin.views import appointments as appointment_views
+from admin.views import calendar
+from models import Appointment, AuditLog, OutboundMessage, Role
+from services.staff.accounts import create_staff_user
+from tests.admin.test_calendar import PASSWORD, csrf_token, form_values, ist, logged_in
+from tests.conftest import NOW, SYSTEM
+
+WALK_IN_NOW = NOW + timedelta(minutes=7)  # 09:07 in Kolkata
+
+
+@pytest.fixture
+def app(app, monkeypatch):
+    monkeypatch.setattr(calendar, "utcnow", lambda: WALK_IN_NOW)
+    monkeypatch.setattr(appointment_views, "utcnow", lambda: WALK_IN_NOW)
+    return app
+
+
+@pytest.fixture
+def desk(app, session, make_clinic, make_therapist, make_service, make_patient):
+    clinic = make_clinic(name="Clinic A", slug="clinic-a")
+    make_therapist(clinic, name="Dr. Priya Nair")
+    out = {
+        "clinic": clinic,
+        "service": make_service(clinic, name="Speech Therapy Session"),
+        "other_service": make_service(clinic, name="Articulation Session"),
+        "aarav": make_patient(clinic, name="Aarav", phone="+919876543210"),
+        "diya": make_patient(clinic, name="Diya", phone="+919812300001"),
+    }
+    create_staff_user(
+        session,
+        email="operator@a.example",
+        password=PASSWORD,
+        role=Role.OPERATOR,
+        clinic_id=clinic.id,
+        actor=SYSTEM,
+    )
+    out["client"] = logged_in(app, "operator@a.example")
+    return out
+
+
+def book_on_the_calendar_form(client, patient, service, start: str):
+    token = csrf_token(client, "/admin/calendar/book")
+    return client.post(
+        "/admin/calendar/book",
+        data={
+            "csrf_token": token,
+            "patient": str(patient.id),
+            "service": str(service.id),
+            "therapist": "",
+            "start": start,
+            "book": "1",
+        },
+        follow_redirects=True,
+    )
+
+
+def test_a_walk_in_that_started_minutes_ago_is_booked_back_dated_and_says_so(db, desk):
+    page = book_on_the_calendar_form(
+        desk["client"], desk["aarav"], desk["service"], "2026-11-23T09:00"
+    )
+
+    assert page.status_code == 200
+    text = re.sub(r"\s+", " ", page.text)
+    assert "Entered APT-2026-" in text and "Aarav, Speech Therapy Session" in text
+    assert "Mon 23 Nov, 9:00 am" in text
+    assert "back-dated" in text and "Asha Verma is not sent any message about it" in text
+    with db.session_scope() as s:
+        [appointment] = s.scalars(select(Appointment)).all()
+        assert appointment.start_at == ist(0, 9)
+        assert appointment.backdated_at == WALK_IN_NOW
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "appointment.book")).one()
+        assert audit.after["backdated_at"] is not None
+        assert s.scalars(select(OutboundMessage)).all() == []
+
+
+def test_a_booking_inside_the_notice_is_taken_and_names_what_the_guardian_hears(db, desk):
+    page = book_on_the_calendar_form(
+        desk["client"], desk["aarav"], desk["service"], "2026-11-23T10:00"
+    )
+
+    text = re.sub(r"\s+", " ", page.text)
+    assert "Booked APT-2026-" in text and "Mon 23 Nov, 10:00 am" in text
+    assert "Asha Verma is told of the booking now by WhatsApp." in text
+    with db.session_scope() as s:
+        [appointment] = s.scalars(select(Appointment)).all()
+        assert appointment.start_at == ist(0, 10) and appointment.backdated_at is None
+
+
+def test_the_calendar_form_chooses_no_patient_or_service_and_find_needs_no_patient(desk):
+    client = desk["client"]
+    page = client.get("/admin/calendar/book").text
+    values = form_values(page)
+    assert values["patient"] == "" and values["service"] == ""
+    assert re.search(r'id="cal-find"[^>]*formnovalidate', page)
+    assert 'data-patient-search="cal-q"' in page and "patient-search.js" in page
+
+    token = csrf_token(client, "/admin/calendar/book")
+    found = client.post(
+        "/admin/calendar/book", data={"csrf_token": token, "q": "123 00", "find": "1"}
+    ).text
+    assert "Diya — Asha Verma" in found and "Aarav — Asha Verma" not in found
+
+
+def test_the_appointment_form_chooses_no_patient_or_service_and_refuses_without_one(db, desk):
+    client = desk["client"]
+    page = client.get("/admin/appointment/new/").text
+    values = form_values(page)
+    assert values["patient"] in ("", "__None") and values["service"] in ("", "__None")
+    assert "Aarav — Asha Verma, +91 98765 43210" in page
+    assert "patient-search.js" in page
+
+    token = csrf_token(client, "/admin/appointment/new/")
+    refused = client.post(
+        "/admin/appointment/new/",
+        data={
+            "csrf_token": token,
+            "patient": "__None",
+            "service": str(desk["service"].id),
+            "therapist": "__None",
+            "start": "2026-11-23T10:00",
+        },
+    ).text
+    assert "Choose a patient." in refused
+    with db.session_scope() as s:
+        assert s.scalars(select(Appointment)).all() == []
+
+
+def test_the_appointment_form_takes_a_walk_in_now(db, desk):
+    client = desk["client"]
+    token = csrf_token(client, "/admin/appointment/new/")
+    page = client.post(
+        "/admin/appointment/new/",
+        data={
+            "csrf_token": token,
+            "patient": str(desk["diya"].id),
+            "service": str(desk["service"].id),
+            "therapist": "__None",
+            "start": "2026-11-23T09:00",
+        },
+        follow_redirects=True,
+    ).text
+    assert "Diya, Speech Therapy Session" in page and "back-dated" in page
+    with db.session_scope() as s:
+        [appointment] = s.scalars(select(Appointment)).all()
+        assert appointment.patient_id == desk["diya"].id and appointment.backdated_at is not None
