@@ -14,6 +14,7 @@ from admin.views.current import current_clinic_id, staff_actor
 from admin.views.formatters import label_formatter, when_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
+from core.formatting import format_phone
 from core.ids import parse_id
 from services.messaging import outbox as messaging
 from services.messaging.rendering import shown_texts
@@ -24,6 +25,11 @@ LIST_TEXT = 120  # characters of a message's text in the list; its page has all 
 def _text_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
     text = view.text_of(model)
     return text if len(text) <= LIST_TEXT else text[: LIST_TEXT - 1].rstrip() + "…"
+
+
+def _contact_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
+    contact = model.contact
+    return contact.name or format_phone(contact.phone) if contact is not None else ""
 
 
 def _full_text_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
@@ -80,6 +86,7 @@ class OutboundMessageView(SecureModelView):
         "kind": label_formatter,
         "channel": label_formatter,
         "text": _text_cell,
+        "contact": _contact_cell,
     }
     column_formatters_detail = {**column_formatters, "text": _full_text_cell}
 

@@ -206,6 +206,7 @@ def test_the_message_log_shows_the_text_to_those_who_read_the_log(app, staff, me
     client = signed_in(app, staff, role)
     listing = text(client.get("/admin/outboundmessage/"))
     assert "See you on Tuesday, Aarav!" in listing
+    assert "Asha Verma" in listing and "+9198765" not in listing  # a name, not a raw number
     notice = next(m for m in messages if m.template_key == "notice_booked" and not m.body)
     assert "booked Speech therapy for Aarav with Dr Meera" in listing
     details = text(client.get(f"/admin/outboundmessage/details/?id={notice.id}"))
