@@ -10,7 +10,7 @@ from flask_admin import Admin, BaseView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
-from admin import auth
+from admin import auth, errors
 from admin.views import links
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
@@ -97,6 +97,7 @@ def init_app(app: Flask) -> None:
         )
         for view in _views(session):
             panel.add_view(view)
+    errors.init_app(app, panel, rollback=session.rollback)
 
 
 def _views(session: Any) -> list[BaseView]:

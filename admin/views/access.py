@@ -11,7 +11,7 @@ rows belong to a therapist (``therapist_scope``), and then only those rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import abort, redirect, request, url_for
@@ -100,6 +100,20 @@ SCOPE_MODELS = {
 }
 
 
+def may_open(views: Iterable[Any], endpoint: str, verb: str | None = None) -> bool:
+    """May the signed-in user open the page ``endpoint`` ("calendar", or a route:
+    "payment.refund") among ``views``? For links from one page to another: shown only
+    to those the target would let in. The verb is the route's own (``route_verb``)
+    unless ``verb`` names it."""
+    name, _, route = endpoint.partition(".")
+    for view in views:
+        if view.endpoint == name:
+            if not isinstance(view, Guarded) or not view.is_accessible():
+                return False
+            return view.allowed(verb or route_verb(view, route or "index") or READ)
+    return False
+
+
 class Guarded:
     """Login and role checks shared by model views and custom views.
 
@@ -122,6 +136,10 @@ class Guarded:
         if self.resource is None or not permissions.allowed(self.resource, role, verb):
             return False
         return self.therapist_scope is not None or not permissions.own_only(self.resource, role)
+
+    def may_open(self, endpoint: str, verb: str | None = None) -> bool:
+        """May the signed-in user open ``endpoint`` of this panel? See :func:`may_open`."""
+        return may_open(self.admin._views, endpoint, verb)
 
     def own_only(self) -> bool:
         """True when the user sees only their own rows here (a therapist)."""

@@ -18,6 +18,14 @@ from admin.permissions import CREATE, DELETE, UPDATE
 from admin.views.access import SCOPE_MODELS, SHARED, Guarded, own_condition, own_ids
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.export import AuditedExport
+from admin.views.formatters import (
+    ACTOR_COLUMNS,
+    DETAIL_TYPES,
+    EXPORT_TYPES,
+    LIST_TYPES,
+    actor_formatter,
+    remember_row_actors,
+)
 from admin.views.listing import SafeListArgs
 from admin.views.refusals import refused_as_flash
 from core.ids import parse_id, parse_ids
@@ -30,6 +38,10 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
 
     Set ``csv_export = True`` to offer a CSV of the list to the roles the matrix
     grants "export"; every export writes an audit row.
+
+    Staff read people and clinic times, never ids or UTC: every datetime a list, a
+    details page or a CSV shows is in the clinic's zone, and every ``*_by`` column
+    (``admin.views.formatters.ACTOR_COLUMNS``) shows a name, looked up once per page.
     """
 
     allow_create = True
@@ -39,6 +51,33 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
     can_view_details = False
     form_excluded_columns = ("clinic", "clinic_id", "created_at", "updated_at")
     column_exclude_list = ("clinic", "created_at", "updated_at")
+    column_type_formatters = LIST_TYPES
+    column_type_formatters_detail = DETAIL_TYPES
+    column_type_formatters_export = EXPORT_TYPES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Names, not "staff:3": a view's own formatter for such a column still wins.
+        actors = {c: actor_formatter for c in ACTOR_COLUMNS if hasattr(self.model, c)}
+        if actors:
+            self.column_formatters = {**actors, **(self.column_formatters or {})}
+            self.column_formatters_detail = {**actors, **(self.column_formatters_detail or {})}
+            self.column_formatters_export = {**actors, **(self.column_formatters_export or {})}
+
+    def get_list_columns(self) -> list[tuple[Any, str]]:
+        # Flask-Admin drops an excluded column even when the view lists it by name
+        # (the audit log lost its time column so): what a view names, it shows.
+        if not self.column_list:
+            return super().get_list_columns()
+        named = set(self.column_list)
+        excluded = [c for c in self.column_exclude_list or () if c not in named]
+        return self.get_column_names(only_columns=self.column_list, excluded_columns=excluded)
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        count, rows = super().get_list(*args, **kwargs)
+        if isinstance(rows, list):  # a page or a CSV: the names behind it in one go
+            remember_row_actors(self.session, rows)
+        return count, rows
 
     @property
     def can_create(self) -> bool:  # type: ignore[override]

@@ -32,6 +32,7 @@ from core.formatting import format_phone, format_when
 from core.storage import media_store
 from models import (
     Clinic,
+    Contact,
     Conversation,
     InboundMedia,
     InboundMessage,
@@ -287,7 +288,20 @@ class ConversationsView(Guarded, BaseView):
             .limit(1)
         )
         if conversation_id is None:
-            abort(404)
+            known = self.session.scalar(
+                select(Contact.id).where(
+                    Contact.id == contact_id, Contact.clinic_id == current_clinic_id()
+                )
+            )
+            if known is None:
+                abort(404)
+            # Nothing to answer yet: back to the contact's page, saying so.
+            flash(
+                "No chat with this contact yet. Their first message opens one here; "
+                "until then the clinic's reminders and notices reach them.",
+                "info",
+            )
+            return redirect(url_for("contact.details_view", id=contact_id))
         return redirect(url_for(".transcript_view", conversation_id=conversation_id))
 
     @expose("/<int:conversation_id>/")

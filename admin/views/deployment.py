@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, g
+from flask import abort, current_app
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import BaseForm
@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 from admin.views.base import SecureModelView
 from admin.views.current import staff_actor
 from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefore
-from admin.views.formatters import when_formatter
+from admin.views.formatters import actor_name, remember_actors, when_with_year_formatter
 from admin.views.refusals import refused_as_flash
 from models import ActorType, AuditLog, Clinic, StaffUser
 from services.clinics import settings as clinics
@@ -169,11 +169,7 @@ class StaffEmailFilter(BaseSQLAFilter):
 
 
 def _actor_formatter(view: Any, context: Any, model: AuditLog, name: str) -> str:
-    if model.actor_type is ActorType.STAFF and model.actor_id is not None:
-        return f"staff: {view.staff_emails().get(model.actor_id, model.actor_id)}"
-    if model.actor_id is not None:
-        return f"{model.actor_type.value}: {model.actor_id}"
-    return model.actor_type.value
+    return actor_name(view.session, model.actor_type.value, model.actor_id)
 
 
 class AuditLogView(DeploymentModelView):
@@ -185,7 +181,7 @@ class AuditLogView(DeploymentModelView):
     can_view_details = True
     column_list = ("created_at", "actor_id", "action", "entity_type", "entity_id")
     column_labels = {"created_at": "When", "actor_id": "Who", "entity_type": "Entity"}
-    column_formatters = {"created_at": when_formatter, "actor_id": _actor_formatter}
+    column_formatters = {"created_at": when_with_year_formatter, "actor_id": _actor_formatter}
     column_filters = (
         StaffEmailFilter(AuditLog.actor_id, "Actor"),
         FilterEqual(
@@ -209,21 +205,12 @@ class AuditLogView(DeploymentModelView):
 
     def get_list(self, *args: Any, **kwargs: Any) -> Any:
         count, rows = super().get_list(*args, **kwargs)
-        # One query for the page's staff emails, not one per row.
-        ids = {r.actor_id for r in rows if r.actor_type is ActorType.STAFF and r.actor_id}
-        g.roshni_audit_emails = (
-            dict(
-                self.session.execute(
-                    select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids))
-                ).all()
+        if isinstance(rows, list):  # the page's people in one statement per kind
+            remember_actors(
+                self.session,
+                [(r.actor_type.value, r.actor_id) for r in rows if r.actor_id is not None],
             )
-            if ids
-            else {}
-        )
         return count, rows
-
-    def staff_emails(self) -> dict[int, str]:
-        return getattr(g, "roshni_audit_emails", {})
 
 
 class PolicyView(SecureModelView):

@@ -1,13 +1,27 @@
-"""Column formatters for model lists, details and exports: money, enum labels, clinic times."""
+"""Column formatters for model lists, details and exports: money, enum labels, clinic
+times, and people's names where a row keeps who did something ("staff:3", "contact:5")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from flask import g
+from flask_admin.model import typefmt
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from admin.views.current import current_timezone
-from core.formatting import format_money, format_when
+from core.formatting import format_money, format_phone, format_when, format_when_with_year
+from models import ActorType, Contact, StaffUser
+
+# The columns that keep an actor label (services.audit.Actor.label): "staff:3", "system".
+ACTOR_COLUMNS = frozenset(
+    {"created_by", "cancelled_by", "recorded_by", "requested_by", "decided_by"}
+)
+ActorKey = tuple[str, int]
 
 
 def clinic_money(amount_minor: int) -> str:
@@ -31,6 +45,111 @@ def label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     return "" if value is None else str(value.value).replace("_", " ")
 
 
+def clinic_time(value: datetime) -> str:
+    """A moment as the clinic's wall clock reads it: ``Mon 23 Nov, 4:45 pm``."""
+    return format_when(value, current_timezone())
+
+
 def when_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     value = getattr(model, name)
-    return "" if value is None else format_when(value, current_timezone())
+    return "" if value is None else clinic_time(value)
+
+
+def when_with_year_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    """For logs that outlive a year: ``Mon 23 Nov, 4:45 pm 2026``, clinic time."""
+    value = getattr(model, name)
+    return "" if value is None else format_when_with_year(value, current_timezone())
+
+
+def _datetime_type(view: Any, value: datetime, name: str) -> str:
+    return clinic_time(value)
+
+
+def _datetime_with_year_type(view: Any, value: datetime, name: str) -> str:
+    return format_when_with_year(value, current_timezone())
+
+
+# Every datetime a list, a details page or a CSV shows, in the clinic's zone, whatever
+# column it is (a CSV with the year); a column's own formatter still comes first.
+LIST_TYPES = {datetime: _datetime_type, **typefmt.BASE_FORMATTERS}
+DETAIL_TYPES = {datetime: _datetime_type, **typefmt.DETAIL_FORMATTERS}
+EXPORT_TYPES = {datetime: _datetime_with_year_type, **typefmt.EXPORT_FORMATTERS}
+
+
+# --- who did it: names, not ids -----------------------------------------------------------
+
+
+def actor_key(label: str | None) -> ActorKey | None:
+    """``"staff:3"`` → ``("staff", 3)``; None for "system", an empty or odd label."""
+    kind, _, raw = (label or "").partition(":")
+    return (kind, int(raw)) if raw.isdigit() else None
+
+
+def _names() -> dict[ActorKey, str]:
+    if not hasattr(g, "roshni_actor_names"):
+        g.roshni_actor_names = {}
+    return g.roshni_actor_names
+
+
+def remember_actors(session: Session, keys: Iterable[ActorKey]) -> None:
+    """Look up the names behind ``keys`` (at most one statement per kind of actor) and
+    keep them for this request, so a page of rows costs the same as one row."""
+    names = _names()
+    wanted = {key for key in keys if key not in names}
+    staff = {i for kind, i in wanted if kind == ActorType.STAFF.value}
+    contacts = {i for kind, i in wanted if kind == ActorType.CONTACT.value}
+    for key in wanted:
+        names[key] = "a former staff member" if key[0] == ActorType.STAFF.value else "a contact"
+    if staff:
+        rows = session.execute(
+            select(StaffUser.id, StaffUser.name, StaffUser.email).where(StaffUser.id.in_(staff))
+        )
+        for id_, name, email in rows:
+            names[(ActorType.STAFF.value, id_)] = name or email
+    # A contact's name is the clinic's to see: none for a superadmin without a clinic.
+    clinic_id = current_user.clinic_id if current_user.is_authenticated else None
+    if contacts and clinic_id is not None:
+        rows = session.execute(
+            select(Contact.id, Contact.name, Contact.phone).where(
+                Contact.id.in_(contacts), Contact.clinic_id == clinic_id
+            )
+        )
+        for id_, name, phone in rows:
+            shown = name or (phone and format_phone(phone)) or "an erased contact"
+            names[(ActorType.CONTACT.value, id_)] = f"{shown} (contact)"
+
+
+def remember_row_actors(session: Session, rows: Iterable[Any]) -> None:
+    """The names behind every actor column of ``rows`` (a list page, a CSV)."""
+    keys = [
+        key
+        for row in rows
+        for column in ACTOR_COLUMNS
+        if (key := actor_key(getattr(row, column, None))) is not None
+    ]
+    if keys:
+        remember_actors(session, keys)
+
+
+def actor_name(session: Session, kind: str, actor_id: int | None) -> str:
+    """The person behind an actor: a staff member's name (or email), a contact's name (or
+    phone); "system" for Roshni itself."""
+    if actor_id is None:
+        return "Roshni (automatic)" if kind == ActorType.SYSTEM.value else kind
+    key = (kind, actor_id)
+    if key not in _names():
+        remember_actors(session, [key])
+    return _names()[key]
+
+
+def actor_label_name(session: Session, label: str | None) -> str:
+    """:func:`actor_name` for a stored label (``"contact:1"`` → the contact's name)."""
+    if not label:
+        return ""
+    key = actor_key(label)
+    return actor_name(session, *key) if key else actor_name(session, label, None)
+
+
+def actor_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    """A ``*_by`` column as a name; the base view uses it for every such column."""
+    return actor_label_name(view.session, getattr(model, name))

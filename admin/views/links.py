@@ -1,9 +1,9 @@
 """Links to other pages of the panel, shown only to those the target page lets in.
 
-``may_open("payment.refund")`` asks the target view's own guard (``Guarded.allowed``
-with the route's declared verb, ``admin.views.access.route_verb``), so a link and the
-page it opens can never disagree: the matrix is read in one place. Templates get it
-as the Jinja global ``may_open``; row actions below use it too.
+``may_open("payment.refund")`` asks the target view's own guard
+(``admin.views.access.may_open``: ``Guarded.allowed`` with the route's declared verb),
+so a link and the page it opens can never disagree: the matrix is read in one place.
+Templates get it as the Jinja global ``may_open``; row actions below use it too.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 from flask import current_app
 from flask_admin.model.template import EndpointLinkRowAction
 
-from admin.permissions import READ
-from admin.views.access import route_verb
+from admin.views import access
 from admin.views.current import current_clinic_id
 from models import AppointmentStatus, InvoiceStatus, Payment, PaymentState, PaymentStatus
 from services.billing.credits import credit_balance
@@ -24,21 +23,10 @@ from services.billing.payments import session_payments
 UNPAID = (PaymentStatus.UNPAID, PaymentStatus.PENDING, PaymentStatus.PARTIALLY_PAID)
 
 
-def _view(endpoint: str) -> Any:
-    for panel in current_app.extensions.get("admin", []):
-        for view in panel._views:
-            if view.endpoint == endpoint:
-                return view
-    return None
-
-
 def may_open(endpoint: str) -> bool:
     """Would the signed-in user be let into ``endpoint`` ("view endpoint.route name")?"""
-    name, _, route = endpoint.partition(".")
-    view = _view(name)
-    if view is None or not hasattr(view, "allowed"):
-        return False
-    return view.is_accessible() and view.allowed(route_verb(view, route or "index") or READ)
+    views = [view for panel in current_app.extensions.get("admin", []) for view in panel._views]
+    return access.may_open(views, endpoint)
 
 
 def session_receipts(view: Any, appointment: Any) -> list[Payment]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash
+from flask import flash, g
 from flask_admin.actions import action
+from flask_login import current_user
 from wtforms import StringField
 
 from admin.views.base import SecureModelView
@@ -13,8 +14,26 @@ from admin.views.current import current_clinic_id, staff_actor
 from admin.views.formatters import label_formatter, when_formatter
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
+from core.formatting import format_phone
 from core.ids import parse_id
 from services.messaging import outbox as messaging
+from services.messaging.rendering import shown_texts
+
+LIST_TEXT = 120  # characters of a message's text in the list; its page has all of it
+
+
+def _text_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
+    text = view.text_of(model)
+    return text if len(text) <= LIST_TEXT else text[: LIST_TEXT - 1].rstrip() + "…"
+
+
+def _contact_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
+    contact = model.contact
+    return contact.name or format_phone(contact.phone) if contact is not None else ""
+
+
+def _full_text_cell(view: OutboundMessageView, context: Any, model: Any, name: str) -> str:
+    return view.text_of(model)
 
 
 class OutboundMessageView(SecureModelView):
@@ -29,13 +48,35 @@ class OutboundMessageView(SecureModelView):
         "kind",
         "channel",
         "contact",
+        "text",
         "status",
         "attempts",
         "error_code",
         "error_message",
         "sent_at",
     )
-    column_labels = {"due_at": "Due", "error_code": "Error", "error_message": "Why"}
+    column_details_list = (
+        "due_at",
+        "kind",
+        "channel",
+        "contact",
+        "text",
+        "template_key",
+        "status",
+        "attempts",
+        "error_code",
+        "error_message",
+        "sent_at",
+        "provider_sid",
+    )
+    column_labels = {
+        "due_at": "Due",
+        "error_code": "Error",
+        "error_message": "Why",
+        "text": "Text",
+        "template_key": "Template",
+        "provider_sid": "Twilio id",
+    }
     column_default_sort = ("due_at", True)
     column_filters = ("status", "kind", "channel")
     column_formatters = {
@@ -44,8 +85,23 @@ class OutboundMessageView(SecureModelView):
         "status": label_formatter,
         "kind": label_formatter,
         "channel": label_formatter,
+        "text": _text_cell,
+        "contact": _contact_cell,
     }
-    column_details_exclude_list = ("clinic",)
+    column_formatters_detail = {**column_formatters, "text": _full_text_cell}
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        count, rows = super().get_list(*args, **kwargs)
+        if isinstance(rows, list):  # the page's texts, its sessions in one statement
+            g.roshni_message_texts = shown_texts(self.session, current_user.clinic, rows)
+        return count, rows
+
+    def text_of(self, message: Any) -> str:
+        """What the message said (the same people who may read the log read this)."""
+        texts = g.setdefault("roshni_message_texts", {})
+        if message.id not in texts:
+            texts.update(shown_texts(self.session, current_user.clinic, [message]))
+        return texts[message.id]
 
     @action("retry", "Retry", "Send the selected failed messages again?")
     def action_retry(self, ids: list[str]) -> None:

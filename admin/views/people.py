@@ -20,6 +20,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin import permissions
+from admin.permissions import CREATE
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
@@ -182,6 +183,8 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             may_write=self.may_write(),
             may_export_data=self.allowed(EXPORT_DATA),
             may_erase=self.allowed(ERASE) and contact.erased_at is None,
+            may_message=self.may_open("conversations") and contact.erased_at is None,
+            may_book=self.may_open("calendar", CREATE) and contact.erased_at is None,
             return_url=url_for(".index_view"),
         )
 

@@ -7,14 +7,14 @@ and, in India, only the DLT-registered template's words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core.formatting import format_money, format_time, format_when
 from integrations.twilio.addresses import whatsapp_address
@@ -29,7 +29,7 @@ from models import (
     OutboundMessage,
     SenderNumber,
 )
-from services.messaging.catalogue import numbered, reminder_choices, say
+from services.messaging.catalogue import MissingMessage, numbered, reminder_choices, say
 from services.messaging.content_templates import InteractiveMessage, interactive_message
 from services.messaging.replies import CHAT_REPLY
 
@@ -232,3 +232,46 @@ def _appointment_values(
         "number": appointment.number,
         "price": format_money(appointment.price_minor, clinic.currency, short=True, lang=lang),
     }
+
+
+def shown_texts(
+    session: Session, clinic: Clinic, messages: Sequence[OutboundMessage]
+) -> dict[int, str]:
+    """What each message said, for the staff who read the log: the words noted when it
+    left, else (a WhatsApp template, or not sent yet) its words from the catalogue in the
+    contact's language, as at its send (or due) time. The messages' sessions come in one
+    statement, however many messages there are; nothing here is logged."""
+    wanted = {m.appointment_id for m in messages if m.body is None and m.appointment_id}
+    sessions = (
+        {
+            a.id: a
+            for a in session.scalars(
+                select(Appointment)
+                .where(Appointment.id.in_(wanted), Appointment.clinic_id == clinic.id)
+                .options(
+                    joinedload(Appointment.patient),
+                    joinedload(Appointment.service),
+                    joinedload(Appointment.therapist),
+                )
+            ).unique()
+        }
+        if wanted
+        else {}
+    )
+    texts: dict[int, str] = {}
+    for message in messages:
+        if message.body is not None:
+            texts[message.id] = message.body
+            continue
+        appointment = sessions.get(message.appointment_id) if message.appointment_id else None
+        try:
+            texts[message.id], _ = compose(
+                message,
+                clinic,
+                message.contact,
+                appointment,
+                now=message.sent_at or message.due_at,
+            )
+        except (MissingMessage, KeyError, IndexError, ValueError):
+            texts[message.id] = ""  # a key or a value the catalogue no longer has
+    return texts
