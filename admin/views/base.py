@@ -23,7 +23,9 @@ from admin.views.formatters import (
     DETAIL_TYPES,
     EXPORT_TYPES,
     LIST_TYPES,
+    PAGE_TIME_FORMATTERS,
     actor_formatter,
+    export_time_formatter,
     remember_row_actors,
 )
 from admin.views.listing import SafeListArgs
@@ -63,6 +65,13 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
             self.column_formatters = {**actors, **(self.column_formatters or {})}
             self.column_formatters_detail = {**actors, **(self.column_formatters_detail or {})}
             self.column_formatters_export = {**actors, **(self.column_formatters_export or {})}
+        # A CSV holds values, not the page's words: a moment shown as "Mon 23 Nov, 4:45 pm"
+        # is exported as 2026-11-23 16:45 (clinic time).
+        if self.column_formatters_export:
+            self.column_formatters_export = {
+                column: export_time_formatter if formatter in PAGE_TIME_FORMATTERS else formatter
+                for column, formatter in self.column_formatters_export.items()
+            }
 
     def get_list_columns(self) -> list[tuple[Any, str]]:
         # Flask-Admin drops an excluded column even when the view lists it by name

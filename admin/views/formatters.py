@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g
 from flask_admin.model import typefmt
@@ -65,15 +66,30 @@ def _datetime_type(view: Any, value: datetime, name: str) -> str:
     return clinic_time(value)
 
 
-def _datetime_with_year_type(view: Any, value: datetime, name: str) -> str:
-    return format_when_with_year(value, current_timezone())
+def export_time(value: datetime) -> str:
+    """A moment in a CSV: the clinic's wall clock as a spreadsheet reads it, sortable
+    (``2026-11-23 16:45``)."""
+    return value.astimezone(ZoneInfo(current_timezone())).strftime("%Y-%m-%d %H:%M")
+
+
+def _export_datetime_type(view: Any, value: datetime, name: str) -> str:
+    return export_time(value)
+
+
+def export_time_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    value = getattr(model, name)
+    return "" if value is None else export_time(value)
+
+
+# The formatters that write a moment for people to read; a CSV writes it as a value.
+PAGE_TIME_FORMATTERS = (when_formatter, when_with_year_formatter)
 
 
 # Every datetime a list, a details page or a CSV shows, in the clinic's zone, whatever
-# column it is (a CSV with the year); a column's own formatter still comes first.
+# column it is (a CSV as a sortable value); a column's own formatter still comes first.
 LIST_TYPES = {datetime: _datetime_type, **typefmt.BASE_FORMATTERS}
 DETAIL_TYPES = {datetime: _datetime_type, **typefmt.DETAIL_FORMATTERS}
-EXPORT_TYPES = {datetime: _datetime_with_year_type, **typefmt.EXPORT_FORMATTERS}
+EXPORT_TYPES = {datetime: _export_datetime_type, **typefmt.EXPORT_FORMATTERS}
 
 
 # --- who did it: names, not ids -----------------------------------------------------------
