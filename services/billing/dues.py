@@ -20,8 +20,9 @@ from models import Clinic, ClinicPolicy, Contact, MessageKind, OutboundMessage
 from services import audit
 from services.audit import Actor
 from services.billing.invoices import due_invoices, outstanding_by_contact
-from services.errors import InvalidTransition, NotFound
+from services.errors import InvalidTransition
 from services.messaging.outbox import preferred_channel, queue_for_contact
+from services.people.patients import clinic_and_contact
 
 
 def queue_monthly_reminders(session: Session, *, now: datetime) -> int:
@@ -89,12 +90,7 @@ def send_dues_reminder(
     """Staff remind one contact of what they owe, now: the monthly reminder's message,
     at most once a day (the clinic's day) per contact."""
     with write_transaction(session):
-        clinic = session.get(Clinic, clinic_id)
-        contact = session.scalar(
-            select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
-        )
-        if clinic is None or contact is None:
-            raise NotFound(what="contact")
+        clinic, contact = clinic_and_contact(session, clinic_id, contact_id)
         owed = outstanding_by_contact(session, clinic_id).get(contact.id, 0)
         if owed <= 0:
             raise InvalidTransition("This contact owes nothing.")

@@ -33,9 +33,10 @@ from services import audit
 from services.audit import Actor
 from services.billing import credits
 from services.billing import invoices as billing
-from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.errors import InvalidInput, InvalidTransition
 from services.locks import lock_appointment
 from services.messaging.outbox import queue_for_contact
+from services.people.patients import clinic_and_contact
 
 MIN_LINK_MINOR = 100  # Razorpay's smallest payment link: ₹1
 DUES_LINK_LIFETIME = timedelta(days=7)
@@ -192,12 +193,7 @@ def request_dues_payment(
 ) -> tuple[int, str | None]:
     """The contact asked to pay what they owe: (amount, "link" | "upi" | None)."""
     with write_transaction(session):
-        clinic = session.get(Clinic, clinic_id)
-        contact = session.scalar(
-            select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
-        )
-        if clinic is None or contact is None:
-            raise NotFound(what="contact")
+        clinic, contact = clinic_and_contact(session, clinic_id, contact_id)
         owed = billing.contact_dues(session, clinic_id, contact_id).total
         if owed <= 0:
             return 0, None

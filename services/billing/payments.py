@@ -33,9 +33,10 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.billing import invoices as billing
-from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.errors import InvalidInput, InvalidTransition
 from services.locks import lock_in_clinic
 from services.messaging.outbox import queue_for_contact
+from services.people.patients import clinic_and_contact
 
 # A link's status only moves up this ladder; expired/cancelled never undo paid.
 _RANK = {
@@ -82,12 +83,7 @@ def record_payment(
     if not isinstance(amount_minor, int) or amount_minor <= 0:
         raise InvalidInput(detail="The amount must be more than zero.")
     with write_transaction(session):
-        clinic = session.get(Clinic, clinic_id)
-        contact = session.scalar(
-            select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
-        )
-        if clinic is None or contact is None:
-            raise NotFound(what="contact")
+        clinic, _ = clinic_and_contact(session, clinic_id, contact_id)
         payment = Payment(
             clinic_id=clinic_id,
             contact_id=contact_id,

@@ -230,6 +230,14 @@ def _contact(session: Session, clinic_id: int, contact_id: int) -> Contact:
     return contact
 
 
+def clinic_and_contact(session: Session, clinic_id: int, contact_id: int) -> tuple[Clinic, Contact]:
+    """The clinic and one of its contacts, or NotFound (a contact of another clinic too)."""
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(what="contact")
+    return clinic, _contact(session, clinic_id, contact_id)
+
+
 def validate_patient(patient: Patient) -> None:
     """Checks for a patient edited in the admin panel (``services.clinics.catalog.save_record``)."""
     patient.name = clean_name(patient.name)
