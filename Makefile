@@ -26,12 +26,12 @@ test: install browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# The suite once a year ahead and once a year back (tests/clock.py): no test may depend on
-# the day it runs. The browser is left out: Chromium keeps the real clock, so its cookies
-# would expire a year early or late against a moved server.
+# The suite once a year ahead and once a year back (tests/clock.py), side by side with their
+# own Redis databases (tests/clock_runs.sh): no test may depend on the day it runs. The
+# browser is left out: Chromium keeps the real clock, so its cookies would expire a year
+# early or late against a moved server.
 test-clock: install
-	ROSHNI_TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -m "not browser" -q
-	ROSHNI_TEST_CLOCK_SHIFT_DAYS=-365 $(BIN)/pytest -m "not browser" -q
+	bash tests/clock_runs.sh $(BIN)/pytest
 
 # The browser tests drive Debian's Chromium at /usr/bin/chromium (never a downloaded one).
 # Installed when missing: as root, else through passwordless sudo. Where neither works the
