@@ -11,6 +11,7 @@ trap 'rm -rf "$logs"' EXIT
 
 run() {  # name, days, test Redis db, faults Redis db
     local name="$1" days="$2" db="$3" faults_db="$4"
+    shift 4
     ROSHNI_TEST_CLOCK_SHIFT_DAYS="$days" \
     ROSHNI_TEST_REDIS="redis://127.0.0.1:6379/$db" \
     ROSHNI_FAULTS_REDIS="redis://127.0.0.1:6379/$faults_db" \
