@@ -413,7 +413,7 @@ class Stack:
             killed = conn.execute(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :name"
+                    "WHERE application_name = :name AND datname = current_database()"
                 ),
                 {"name": WEB_APP_NAME},
             ).scalar_one()

@@ -66,7 +66,7 @@ def test_terminated_connections_lose_no_webhook(app, pg_db, caplog):
                 killed = conn.execute(
                     text(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = :name"
+                        "WHERE application_name = :name AND datname = current_database()"
                     ),
                     {"name": APP_NAME},
                 ).scalar_one()
