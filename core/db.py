@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from core import tenancy
@@ -224,8 +224,15 @@ RECONNECT_AFTER_INVALIDATION = "8s2b"
 
 def _connection_lost(exc: DBAPIError) -> bool:
     """A connection ended while it was being opened (SQLAlchemy marks only the ones it
-    had in use as invalidated): the server terminated it, so another try may succeed."""
-    return str(getattr(exc.orig, "sqlstate", None) or "").startswith(_LOST)
+    had in use as invalidated): the server terminated it, so another try may succeed.
+
+    Either the server said so (a SQLSTATE in ``_LOST``), or the driver found the socket
+    closed before any answer came: an OperationalError without a SQLSTATE ("server
+    closed the connection unexpectedly" while a new connection's first query ran)."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if sqlstate:
+        return sqlstate.startswith(_LOST)
+    return isinstance(exc, OperationalError)
 
 
 EXTENSION = "roshni.db"  # where create_app keeps the app's Database

@@ -15,9 +15,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import PendingRollbackError
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from core.config import Config
@@ -121,5 +122,38 @@ def test_a_flush_that_failed_is_not_tried_again():
         raise PendingRollbackError("This Session's transaction has been rolled back", code="7s2a")
 
     with pytest.raises(PendingRollbackError):
+        retry_on_disconnect(session, work)
+    assert len(tries) == 1
+
+
+def test_a_connection_closed_while_it_was_being_opened_is_tried_again():
+    # Terminated while a new connection ran its first query (the dialect's set-up): the
+    # driver finds the socket closed and has no SQLSTATE; SQLAlchemy has not marked it
+    # invalidated, since it was not yet a connection in use.
+    session = Session(create_engine("sqlite://"))
+    tries = []
+
+    def work() -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            closed = psycopg.OperationalError(
+                "consuming input failed: server closed the connection"
+            )
+            raise OperationalError("show transaction isolation level", None, closed)
+        return "stored"
+
+    assert retry_on_disconnect(session, work) == "stored"
+    assert len(tries) == 2
+
+
+def test_an_error_the_server_answered_with_is_not_tried_again():
+    session = Session(create_engine("sqlite://"))
+    tries = []
+
+    def work() -> str:
+        tries.append(1)
+        raise OperationalError("SELECT 1", None, psycopg.errors.LockNotAvailable("lock timeout"))
+
+    with pytest.raises(OperationalError):
         retry_on_disconnect(session, work)
     assert len(tries) == 1
