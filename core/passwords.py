@@ -9,9 +9,25 @@ comes from is in its header), also with a few digits or symbols added to the end
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from importlib import resources
+
+from argon2 import PasswordHasher, profiles
+
+# The test suite hashes hundreds of staff passwords; with this set (tests/conftest.py does,
+# nothing else may) argon2 runs with its cheapest parameters: the same code, a thousandth of
+# the work. Production hashes with argon2-cffi's defaults (RFC 9106, low memory).
+CHEAP_HASHES_FOR_TESTS = "ROSHNI_TEST_CHEAP_PASSWORD_HASHES"
+
+
+@cache
+def hasher() -> PasswordHasher:
+    if os.environ.get(CHEAP_HASHES_FOR_TESTS) == "1":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
 
 MIN_LENGTH = 12
 # Below this length a password must mix character classes; longer passphrases need not.

@@ -9,6 +9,10 @@ emptied after each test instead of rolling back.
 from __future__ import annotations
 
 import os
+
+# Before anything imports the staff accounts: argon2's cheapest parameters (core.passwords).
+os.environ["ROSHNI_TEST_CHEAP_PASSWORD_HASHES"] = "1"
+
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

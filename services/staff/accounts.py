@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
-from core.passwords import MIN_LENGTH, password_problem
+from core.passwords import MIN_LENGTH, hasher, password_problem
 from models import Clinic, Role, StaffUser, Therapist
 from services import audit
 from services.audit import Actor
 from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 
 MIN_PASSWORD = MIN_LENGTH
-HASHER = PasswordHasher()
+HASHER = hasher()
 # Verifying against this keeps the time of a login for an unknown email the
 # same as for a known one, so response times do not reveal who has an account.
 DUMMY_HASH = HASHER.hash("not-a-real-password-just-timing")
