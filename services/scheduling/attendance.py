@@ -78,8 +78,14 @@ def _require_today(session: Session, appointment: Appointment, now: datetime, ve
         raise InvalidTransition(status=status, verb=verb)
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
-    day = clinic_time.to_wall(appointment.start_at, clinic.timezone).date()
-    if day != clinic_time.to_wall(now, clinic.timezone).date():
+    if not on_clinic_day(appointment, now, clinic.timezone):
+        day = clinic_time.to_wall(appointment.start_at, clinic.timezone).date()
         raise InvalidTransition(
             f"This session is on {day:%d %b %Y}, not today, so it cannot be {verb}."
         )
+
+
+def on_clinic_day(appointment: Appointment, now: datetime, timezone: str) -> bool:
+    """Is the session on the clinic's today (when check-in and "in session" apply)?"""
+    day = clinic_time.to_wall(appointment.start_at, timezone).date()
+    return day == clinic_time.to_wall(now, timezone).date()
