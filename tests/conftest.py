@@ -129,10 +129,20 @@ def pg_db(pg_url: str) -> Iterator[Database]:
 
 
 def empty_tables(database: Database) -> None:
+    """Every table emptied, children first, and PostgreSQL's sequences back at 1.
+
+    DELETE, not TRUNCATE: a test leaves a handful of rows, and TRUNCATE gives each of the
+    tables new files on disk (over a second per test on PostgreSQL, most of the suite's
+    time); deleting a few rows takes milliseconds."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
+            conn.exec_driver_sql(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            )
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
