@@ -168,6 +168,7 @@ class CalendarView(Guarded, BaseView):
             today_url=self._url(scope, date=None),
             view_url=lambda **changes: self._url(scope, **changes),
             event_url=lambda a: self._event_url(a, here),
+            popover=self.may_open("appointment.actions_view"),
             book_url=lambda free: self._book_url(scope, free, here),
             day_label=format_day,
             time_label=format_time,
@@ -286,9 +287,9 @@ class CalendarView(Guarded, BaseView):
         return url_for("calendar.index", **scope.params(**changes))
 
     def _event_url(self, appointment: Appointment, here: str) -> str:
-        if self.may_write():
-            return url_for("appointment.edit_view", id=appointment.id, url=here)
-        # Readers cannot open the edit form; the list narrowed to this number shows it.
+        # The session page (its actions also open in a popover: session-popover.js).
+        if self.may_open("appointment.details_view"):
+            return url_for("appointment.details_view", id=appointment.id)
         return url_for("appointment.index_view", search=appointment.number)
 
     @staticmethod

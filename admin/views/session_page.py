@@ -172,9 +172,23 @@ class SessionActionsMixin:
             )
         if outcome.ok:
             flash(done if isinstance(done, str) else done(result), "success")
-        if request.form.get("back") == BACK_TO_TODAY:
-            return redirect(url_for("admin.index"))
-        return redirect(url_for(".details_view", id=appointment.id))
+        return redirect(
+            back_to(request.form.get("back")) or url_for(".details_view", id=appointment.id)
+        )
+
+    @expose("/session/<int:appointment_id>/actions")
+    def actions_view(self, appointment_id: int) -> str:
+        """The summary and buttons alone, for the calendar's popover (session-popover.js)."""
+        appointment = self._scoped(appointment_id)
+        if appointment is None:
+            abort(404)
+        back = request.args.get("back")
+        return self.render(  # type: ignore[attr-defined]
+            "admin/session_popover.html",
+            model=appointment,
+            page=self.session_page(appointment),
+            back=back if back_to(back) else None,
+        )
 
     @expose("/session/<int:appointment_id>/arrive", methods=("POST",))
     @requires("arrive")
@@ -202,6 +216,17 @@ class SessionActionsMixin:
         return self._act(
             appointment_id, payment_requests.send_payment_request, _payment_request_sentence
         )
+
+
+def back_to(back: str | None) -> str | None:
+    """Where a button's POST returns when it did not come from the session page: Today, or
+    the calendar page it was pressed on (a path of this panel's calendar, nothing else)."""
+    if back == BACK_TO_TODAY:
+        return url_for("admin.index")
+    calendar = url_for("calendar.index")
+    if back and back.startswith(calendar) and "//" not in back and "\\" not in back:
+        return back
+    return None
 
 
 def _payment_request_sentence(asked: payment_requests.PaymentRequest) -> str:

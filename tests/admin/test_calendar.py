@@ -211,7 +211,7 @@ def test_the_week_view_puts_each_session_in_its_local_day_and_time_cell(
     assert "Dr. Meera Rao" not in page.text.split("<table", 1)[1]
     # The session links to its appointment; the rest of its span is shaded, not free.
     links = [href for cls, href in grid[("2026-11-24", "11:00")]["links"] if "cal-event" in cls]
-    assert links and f"/admin/appointment/edit/?id={tuesday.id}" in unescape(links[0])
+    assert links and f"/admin/appointment/details/?id={tuesday.id}" in unescape(links[0])
     assert not free_links(grid[("2026-11-24", "11:30")])
     assert "cal-booked" in page.text and "badge-danger" in page.text  # booked, unpaid
 

@@ -235,6 +235,7 @@ def test_another_clinics_session_is_not_found(
     client = signed_in(app, Role.ADMIN)
     for route in ("arrive", "start", "complete", "no-show", "payment-link"):
         assert press(client, theirs, route).status_code == 404
+    assert client.get(f"/admin/appointment/session/{theirs.id}/actions").status_code == 404
     fresh(session)
     assert session.get(Appointment, theirs.id).arrived_at is None
 
@@ -245,3 +246,33 @@ def test_a_button_without_the_csrf_token_changes_nothing(app, session, desk, und
     assert response.status_code == 400
     fresh(session)
     assert session.get(Appointment, under_way.id).arrived_at is None
+
+
+def test_the_calendar_popover_shows_the_actions_and_they_return_to_the_calendar(
+    app, session, desk, under_way
+):
+    client = signed_in(app, Role.OPERATOR)
+    calendar = "/admin/calendar/?view=day&date=2026-11-23"
+    week = client.get(calendar).text
+    actions = f"/admin/appointment/session/{under_way.id}/actions"
+    assert f'data-session-actions="{actions}"' in week
+    assert "session-popover.js" in week
+
+    popover = client.get(actions, query_string={"back": calendar})
+    assert popover.status_code == 200 and "<html" not in popover.text
+    assert 'id="session-arrive"' in popover.text
+    assert 'name="back" value="/admin/calendar/?view=day&amp;date=2026-11-23"' in popover.text
+    token = csrf_token(client, "/admin/")
+    response = client.post(
+        f"/admin/appointment/session/{under_way.id}/arrive",
+        data={"csrf_token": token, "back": calendar},
+    )
+    assert response.headers["Location"].endswith(calendar)
+    # Anywhere else is not a place to return to: the session page instead.
+    for elsewhere in ("https://evil.example/admin/calendar/", "/admin/calendar//evil.example"):
+        response = client.post(
+            f"/admin/appointment/session/{under_way.id}/start",
+            data={"csrf_token": token, "back": elsewhere},
+        )
+        assert response.headers["Location"].endswith(page_url(under_way))
+        assert 'name="back"' not in client.get(actions, query_string={"back": elsewhere}).text
