@@ -148,7 +148,7 @@ def session_due(session: Session, appointment: Appointment) -> int:
         return max(invoice.total_minor - billing.invoice_paid(session, invoice.id), 0)
     policy = session.get(ClinicPolicy, appointment.clinic_id)
     rate = policy.tax_rate_bp if policy is not None else 0
-    return appointment.price_minor + billing.tax_for(appointment.price_minor, rate)
+    return billing.with_tax(appointment.price_minor, rate)
 
 
 def confirm_payment(
