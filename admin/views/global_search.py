@@ -24,9 +24,10 @@ from admin.views.current import current_timezone
 from core.formatting import format_phone, format_when
 from services.people import search as people_search
 
-# What each kind links to, and how its rows belong to a therapist.
+# What each kind links to, and how its rows belong to a therapist. A patient's page is
+# their guardian's contact page (the patient list has no page of its own).
 KINDS = {
-    "patients": ("patient.details_view", "patient"),
+    "patients": ("contact.details_view", "patient"),
     "contacts": ("contact.details_view", "contact"),
     "appointments": ("appointment.details_view", "appointment"),
 }

@@ -136,9 +136,12 @@ def test_the_count_is_one_statement_however_many_are_waiting(app, world, session
 def test_search_finds_patients_guardians_and_phones_in_any_form(app, world):
     client, token = login(app, world, "operator")
     by_name = search(client, token, "olivia")
-    assert "Olivia Ownpatient" in by_name and "/admin/patient/details/" in by_name
+    assert "Olivia Ownpatient" in by_name and "/admin/contact/details/" in by_name
     by_guardian = search(client, token, "Ownguardian")
     assert "Asha Ownguardian" in by_guardian and "/admin/contact/details/" in by_guardian
+    # Each result opens its page.
+    for link in re.findall(r'href="(/admin/contact/details/\?id=\d+)"', by_guardian):
+        assert client.get(link).status_code == 200, link
     # +91 9876500001, stored +919876500001, typed as people type it.
     for typed in ("+91 98765 00001", "098765-00001", "(+91) 09876500001", "9876500001", "500001"):
         page = search(client, token, typed)
@@ -153,6 +156,7 @@ def test_search_finds_an_appointment_by_number_part_of_it_or_id(app, world):
     for typed in (appointment.number, appointment.number.split("-")[-1], str(appointment.id)):
         page = search(client, token, typed)
         assert appointment.number in page and details.replace("&", "&amp;") in page, typed
+    assert client.get(details).status_code == 200
 
 
 def test_search_never_shows_another_clinic(app, world, session):
