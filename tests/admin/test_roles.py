@@ -665,6 +665,17 @@ def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
     assert not any(allowed(r, Role.SUPERADMIN, "read") for r in ("patients", "payments"))
 
 
+def test_the_walk_reaches_the_alerts_badge_and_the_search_page(app):
+    """Pages outside the menu are walked too: every signed-in user may open them ("home");
+    what each shows follows the rows of the lists they lead to."""
+    walked = {
+        f"{view.endpoint}.{name}"
+        for view in admin_views(app)
+        for name, _rule in view_routes(app, view)
+    }
+    assert {"alerts.index", "search.index"} <= walked
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_view_route_and_action_obeys_the_matrix(app, world, session, role):
     client = app.test_client()
