@@ -30,6 +30,7 @@ from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.dues import DuesView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
+from admin.views.reports import ReportsView
 from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from admin.views.staff import ProfileView, StaffUserView
@@ -132,6 +133,7 @@ def _views(session: Any) -> list[BaseView]:
         InvoiceView(Invoice, session, name="Invoices", category="Money"),
         PackageView(Package, session, name="Packages", category="Money"),
         DuesView(session, name="Dues", endpoint="dues", category="Money"),
+        ReportsView(session, name="Reports", endpoint="reports", category="Money"),
         StaffUserView(StaffUser, session, name="Staff", category="Settings"),
         ClinicView(Clinic, session, name="Clinics", category="Settings"),
         PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
