@@ -827,6 +827,17 @@ def test_csv_export_is_for_admin_and_accountant_and_is_audited(app, world, sessi
     assert all(row.after["rows"] == 2 for row in rows)
 
 
+def test_reports_and_their_downloads_are_walked_and_only_for_financial_roles(app, world):
+    (view,) = [v for v in admin_views(app) if v.endpoint == "reports"]
+    assert {"index", "download"} <= {name for name, _rule in view_routes(app, view)}
+    for role in ("admin", "accountant", "operator", "therapist"):
+        may = permissions.allowed("reports", Role(role), "financial")
+        assert expected(view, role, "index") is expected(view, role, "download") is may
+        client, _token = login(app, world, role)
+        for url in ("/admin/reports/", "/admin/reports/download/xlsx/?table=gst"):
+            assert client.get(url).status_code == (200 if may else 403), (role, url)
+
+
 def test_the_audit_log_filters_by_actor_entity_and_the_clinic_s_day(app, world, session):
     admin_id = session.scalar(select(StaffUser.id).where(StaffUser.email == "admin@a.example"))
     # 22 Nov 20:00 UTC is 23 Nov 01:30 in Kolkata; 23 Nov 19:00 UTC is already 24 Nov there.
