@@ -1,4 +1,4 @@
-"""Friendly 403, 404 and 500 pages for the staff panel, inside its layout, with a way back.
+"""Friendly 400, 403, 404, 405 and 500 pages for the staff panel, in its layout, with a way back.
 
 Only for pages under /admin that a browser asked for: webhooks, patient pages and any
 caller that wants JSON keep Werkzeug's plain answers. Nothing of the request (a phone in
@@ -15,8 +15,18 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 PANEL = "/admin"
 PAGES = {
+    # A form sent without its CSRF token (or with one that expired) is a 400 too.
+    400: (
+        "This form could not be used",
+        "It may have been open too long, or something in it was missing. Nothing was "
+        "saved: open the page again and repeat the step.",
+    ),
     403: ("Not for your role", "Your role does not open this page or do this here."),
     404: ("Not found", "There is nothing here: it may have been removed, or the link is old."),
+    405: (
+        "Not done this way",
+        "This address takes its steps from the page's own buttons. Go back and use them.",
+    ),
     500: (
         "Something went wrong",
         "Nothing was saved by the step that failed. Try again; if it keeps happening, "

@@ -9,11 +9,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.db import get_db
 from core.formatting import format_when, format_when_with_year
 from models import (
+    AuditLog,
     BookingSource,
     Channel,
     Contact,
@@ -287,6 +288,20 @@ def test_a_failure_is_friendly_inside_the_panel(app, staff):
     assert page.status_code == 500
     assert 'id="error-page"' in page.text and "Something went wrong" in page.text
     assert "kaput" not in page.text
+
+
+def test_a_form_without_its_token_and_a_wrong_method_are_friendly_too(app, session, staff):
+    client = signed_in(app, staff, Role.ADMIN)
+    audit_rows = session.scalar(select(func.count()).select_from(AuditLog))
+    for method, url, code in (
+        ("post", "/admin/payment/credit/", 400),  # no CSRF token: nothing done
+        ("get", "/admin/payment/credit/", 405),  # a POST-only step opened as a page
+    ):
+        page = getattr(client, method)(url)
+        assert page.status_code == code
+        assert f'data-code="{code}"' in page.text
+        assert 'id="error-home" href="/admin/"' in page.text
+    assert session.scalar(select(func.count()).select_from(AuditLog)) == audit_rows
 
 
 def test_webhooks_and_json_callers_keep_plain_answers(app, staff):
