@@ -14,7 +14,7 @@ from admin import auth, errors
 from admin.views import links
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
-from admin.views.billing import InvoiceView, PackageView, PaymentView
+from admin.views.billing import InvoiceView, PackageView, PaymentView, RefundView
 from admin.views.calendar import CalendarView
 from admin.views.catalog import (
     ExceptionView,
@@ -53,6 +53,7 @@ from models import (
     Package,
     Patient,
     Payment,
+    Refund,
     RescheduleRequest,
     Service,
     StaffUser,
@@ -131,6 +132,7 @@ def _views(session: Any) -> list[BaseView]:
         ),
         PaymentView(Payment, session, name="Payments", category="Money"),
         InvoiceView(Invoice, session, name="Invoices", category="Money"),
+        RefundView(Refund, session, name="Refunds", category="Money"),
         PackageView(Package, session, name="Packages", category="Money"),
         DuesView(session, name="Dues", endpoint="dues", category="Money"),
         ReportsView(session, name="Reports", endpoint="reports", category="Money"),

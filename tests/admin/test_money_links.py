@@ -31,7 +31,8 @@ from models import (
     PaymentMethod,
     PaymentStatus,
 )
-from services.billing import credits
+from services.audit import Actor
+from services.billing import credits, payments, refunds
 
 # ruff: noqa: F811
 from tests.admin.test_roles import login, world  # noqa: F401  (fixture)
@@ -230,6 +231,39 @@ def test_dues_download_as_csv_and_xlsx_with_the_page_s_amounts(app, world, sessi
     operator, _ = login(app, world, "operator")
     assert "/admin/dues/export/" not in operator.get("/admin/dues/").text
     assert operator.get("/admin/dues/export/csv/").status_code == 403
+
+
+def test_refunds_list_and_export_amounts_as_values(app, world, session):
+    contact_id = own(world, "payment").contact_id
+    paid = payments.record_payment(
+        session,
+        clinic_id=world.a.id,
+        contact_id=contact_id,
+        amount_minor=150050,
+        method=PaymentMethod.UPI,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    refunds.refund_payment(
+        session,
+        clinic_id=world.a.id,
+        payment_id=paid.id,
+        amount_minor=50025,
+        reason="overpaid",
+        now=NOW,
+        actor=Actor.staff(1),
+    )
+    session.commit()
+    client, _ = login(app, world, "accountant")
+    assert "₹500.25" in client.get("/admin/refund/").text
+    rows = list(csv.reader(io.StringIO(client.get("/admin/refund/export/csv/").text)))
+    headers = rows[0]
+    assert headers[:5] == ["Requested", "Processed", "Receipt", "Contact", "Method"]
+    assert headers[5:7] == ["Amount", "Currency"]
+    [row] = [r for r in rows[1:] if r[2] == paid.receipt_number]
+    assert row[4:7] == ["UPI", "500.25", "INR"]
+    therapist, _ = login(app, world, "therapist")
+    assert therapist.get("/admin/refund/").status_code == 403
 
 
 def test_send_reminder_without_the_form_s_token_sends_nothing(app, world, session):
