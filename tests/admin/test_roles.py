@@ -43,7 +43,7 @@ from models import (
 from models.conversation import Conversation
 from services.audit import Actor
 from services.billing import invoices as billing
-from services.billing import payments
+from services.billing import payments, refunds
 from services.clinics import catalog
 from services.people import patients
 from services.scheduling.appointments import book_appointment
@@ -109,6 +109,25 @@ def _furnish(session, clinic, therapist, service, patient, start, marker: str) -
         actor=SYSTEM,
         source=BookingSource.ADMIN,
     )
+    # Money handed back before anything was owed: a refund row for the Refunds list.
+    returned = payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=patient.contact_id,
+        amount_minor=2000,
+        method=PaymentMethod.CASH,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    refund = refunds.refund_payment(
+        session,
+        clinic_id=clinic.id,
+        payment_id=returned.id,
+        amount_minor=2000,
+        reason=f"Paid twice {marker}",
+        now=NOW,
+        actor=Actor.staff(1),
+    )
     invoice = billing.invoice_appointment(session, appointment, now=NOW, actor=SYSTEM)
     session.commit()
     payment = payments.record_payment(
@@ -158,7 +177,13 @@ def _furnish(session, clinic, therapist, service, patient, start, marker: str) -
             actor=Actor.contact(patient.contact_id),
         )
         session.commit()
-    return {"appointment": appointment, "invoice": invoice, "payment": payment, "request": request}
+    return {
+        "appointment": appointment,
+        "invoice": invoice,
+        "payment": payment,
+        "refund": refund,
+        "request": request,
+    }
 
 
 @pytest.fixture
