@@ -15,7 +15,7 @@ from admin.views import alerts, links
 from admin.views.alerts import AlertsView
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
-from admin.views.billing import InvoiceView, PackageView, PaymentView
+from admin.views.billing import InvoiceView, PackageView, PaymentView, RefundView
 from admin.views.calendar import CalendarView
 from admin.views.catalog import (
     ExceptionView,
@@ -32,6 +32,7 @@ from admin.views.dues import DuesView
 from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
+from admin.views.reports import ReportsView
 from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from admin.views.staff import ProfileView, StaffUserView
@@ -54,6 +55,7 @@ from models import (
     Package,
     Patient,
     Payment,
+    Refund,
     RescheduleRequest,
     Service,
     StaffUser,
@@ -133,8 +135,10 @@ def _views(session: Any) -> list[BaseView]:
         ),
         PaymentView(Payment, session, name="Payments", category="Money"),
         InvoiceView(Invoice, session, name="Invoices", category="Money"),
+        RefundView(Refund, session, name="Refunds", category="Money"),
         PackageView(Package, session, name="Packages", category="Money"),
         DuesView(session, name="Dues", endpoint="dues", category="Money"),
+        ReportsView(session, name="Reports", endpoint="reports", category="Money"),
         StaffUserView(StaffUser, session, name="Staff", category="Settings"),
         ClinicView(Clinic, session, name="Clinics", category="Settings"),
         PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
