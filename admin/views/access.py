@@ -114,6 +114,15 @@ def may_open(views: Iterable[Any], endpoint: str, verb: str | None = None) -> bo
     return False
 
 
+class SessionPage:
+    """For panel pages that are not model views: Flask-Admin hands model views the database
+    session; these take it the same way (``SomePage(session, name=..., endpoint=...)``)."""
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+
 class Guarded:
     """Login and role checks shared by model views and custom views.
 

@@ -64,15 +64,11 @@ def init_app(app: Any) -> None:
     app.jinja_env.globals.update(menu_badges=menu_badges, alerts_poll_seconds=POLL_SECONDS)
 
 
-class AlertsView(access.Guarded, BaseView):
+class AlertsView(access.Guarded, access.SessionPage, BaseView):
     """``GET /admin/alerts/``: the badge's counts as JSON, for every signed-in user (the
     "home" row: each count follows its own list's grant). Not in the menu."""
 
     resource = "home"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     def is_visible(self) -> bool:
         return False

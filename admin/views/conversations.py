@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
@@ -24,7 +23,7 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.access import Guarded, requires
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
@@ -232,14 +231,10 @@ class HandBackForm(FlaskForm):
     pass
 
 
-class ConversationsView(Guarded, BaseView):
+class ConversationsView(Guarded, SessionPage, BaseView):
     """The front desk's chats: the queue, transcripts, replies (create), hand back (update)."""
 
     resource = "conversations"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     @expose("/")
     def index(self) -> str:

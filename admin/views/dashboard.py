@@ -18,7 +18,7 @@ from flask import Blueprint
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
-from admin.views.access import FRONT_DESK, Guarded
+from admin.views.access import FRONT_DESK, Guarded, SessionPage
 from admin.views.current import current_timezone
 from admin.views.links import may_open
 from core.clock import utcnow
@@ -74,14 +74,10 @@ SECTIONS = {
 }
 
 
-class DashboardView(Guarded, AdminIndexView):
+class DashboardView(Guarded, SessionPage, AdminIndexView):
     # Every signed-in user lands here ("home" in admin.permissions); what the page
     # shows follows the "reports" row, as SECTIONS.
     resource = "home"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     @expose("/")
     def index(self) -> str:

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from admin.permissions import EXPORT
-from admin.views.access import Guarded, own_ids, requires
+from admin.views.access import Guarded, SessionPage, own_ids, requires
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.formatters import clinic_money, money_value
 from admin.views.refusals import refused_as_flash
@@ -28,15 +28,11 @@ from services import audit
 from services.billing import dues
 
 
-class DuesView(Guarded, BaseView):
+class DuesView(Guarded, SessionPage, BaseView):
     """Who owes what, aged in the clinic's days; one query for the whole clinic."""
 
     resource = "payments"
     therapist_scope = "contact"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     # The list as a file (CSV or XLSX) for the roles the matrix grants "export"; audited.
     csv_export = True

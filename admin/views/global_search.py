@@ -37,14 +37,10 @@ class SearchForm(FlaskForm):
     q = SearchField("Search", validators=[Length(max=100)])
 
 
-class SearchView(access.Guarded, BaseView):
+class SearchView(access.Guarded, access.SessionPage, BaseView):
     """Every signed-in clinic user may search ("home"); what they find follows the matrix."""
 
     resource = "home"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     def is_visible(self) -> bool:
         return False

@@ -22,7 +22,7 @@ from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 
-from admin.views.access import Guarded, requires
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import clinic_money, money_value
 from admin.views.spreadsheet import SPREADSHEET_TYPES, spreadsheet_response
@@ -216,14 +216,10 @@ def _day(raw: str | None) -> date | None:
         return None
 
 
-class ReportsView(Guarded, BaseView):
+class ReportsView(Guarded, SessionPage, BaseView):
     """The clinic's numbers for a period in its own days (default: this month)."""
 
     resource = "reports"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     def is_accessible(self) -> bool:
         # The matrix's "financial" reports: money is not for the desk or the therapists.

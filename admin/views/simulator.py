@@ -9,7 +9,6 @@ outbox is never handed to a provider (``services.messaging.delivery``); it is sh
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -22,7 +21,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from admin.permissions import CREATE
-from admin.views.access import Guarded, requires
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.conversations import transcript
 from admin.views.current import current_clinic_id
 from core.clock import utcnow
@@ -40,14 +39,10 @@ class SimulatorForm(FlaskForm):
     contact = IntegerField(validators=[NumberRange(1, TEST_CONTACTS)], default=1)
 
 
-class SimulatorView(Guarded, BaseView):
+class SimulatorView(Guarded, SessionPage, BaseView):
     """Staff who may book (admin, operator) try the chat here; nothing reaches Twilio."""
 
     resource = "simulator"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     @expose("/")
     def index(self) -> str:

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from admin.auth import keep_this_session
 from admin.permissions import UPDATE
-from admin.views.access import Guarded, requires
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_timezone, staff_actor
 from admin.views.deployment import DeploymentModelView
 from admin.views.formatters import label_formatter, when_formatter
@@ -251,17 +251,13 @@ def _a_role(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
-class ProfileView(Guarded, BaseView):
+class ProfileView(Guarded, SessionPage, BaseView):
     """My profile: one's own name, password and two-step login, for every role.
 
     A therapist sees the therapist they are linked to; nobody sees anyone else here.
     """
 
     resource = "profile"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     class NameForm(FlaskForm):
         name = StringField("Name", validators=[Length(max=120)])
