@@ -155,6 +155,12 @@
       }
     },
     dateClick: function (info) {
+      if (info.view.type === "dayGridMonth") {
+        // A day of the month opens that day, a column per therapist.
+        calendar.setOption("date", info.date);
+        calendar.setOption("view", "resourceTimeGridDay");
+        return;
+      }
       var free = freeAt(info.date, info.resource && info.resource.id);
       if (free) {
         window.location.assign(free.extendedProps.book);

@@ -68,6 +68,9 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
 MAX_DAYS_AWAY = 366 * 20
 PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
+# Free times are shown in the day and week views; a month of every service's free
+# starts would be thousands of shaded slivers nobody can click.
+FREE_TIMES_DAYS = 7
 # The page's views (its ?view=) and EventCalendar's names for them.
 CALENDAR_VIEWS = {"day": "resourceTimeGridDay", "week": "timeGridWeek", "month": "dayGridMonth"}
 
@@ -206,7 +209,7 @@ class CalendarView(Guarded, BaseView):
         clinic_id = current_clinic_id()
         zone = ZoneInfo(current_timezone())
         scope, days = self._feed_scope(clinic_id, zone)
-        if scope is None:
+        if scope is None or len(days) > FREE_TIMES_DAYS:
             return jsonify([])
         services = self.session.scalars(
             select(Service)
@@ -355,6 +358,14 @@ class CalendarView(Guarded, BaseView):
             slot_note=slot_note,
             may_book=self.may_write(),
             may_choose=current_user.role is not Role.THERAPIST,
+            calendar_url=url_for(
+                "calendar.index",
+                **{
+                    k: v
+                    for k, v in scope.params().items()
+                    if k in ("view", "date", "therapist", "location")
+                },
+            ),
             prev_url=self._url(scope, date=(scope.day - move).isoformat()),
             next_url=self._url(scope, date=(scope.day + move).isoformat()),
             today_url=self._url(scope, date=None),
