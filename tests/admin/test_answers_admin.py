@@ -56,7 +56,11 @@ def test_the_admin_adds_an_answer_with_an_audit_row(app, clinics, session):
     entry = session.scalar(select(ClinicAnswer).where(ClinicAnswer.question == "Is there a lift?"))
     assert entry.clinic_id == clinics["a"]["clinic"].id
     assert entry.answer_hi == "हाँ, लिफ़्ट प्रवेश द्वार के पास है।" and entry.topic is None
-    row = session.scalar(select(AuditLog).where(AuditLog.action == "clinic_answer.create"))
+    row = session.scalar(
+        select(AuditLog).where(
+            AuditLog.action == "clinic_answer.create", AuditLog.entity_id == str(entry.id)
+        )
+    )
     assert row.clinic_id == clinics["a"]["clinic"].id
 
 
