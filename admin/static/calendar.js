@@ -112,9 +112,59 @@
       });
   }
 
-  var sources = [{ url: setup.events }];
+  function fetchJson(base, info, extra) {
+    var url = new URL(base, window.location.href);
+    url.searchParams.set("start", info.startStr);
+    url.searchParams.set("end", info.endStr);
+    Object.keys(extra || {}).forEach(function (key) {
+      url.searchParams.set(key, extra[key]);
+    });
+    return fetch(url.pathname + url.search, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) {
+        throw new Error("the calendar could not be loaded (" + r.status + ")");
+      }
+      return r.json();
+    });
+  }
+
+  // A day's columns are the therapists who work at the location; someone booked there
+  // without weekly hours (extra hours, or who has since left) gets a column too, so
+  // none of the day's sessions is hidden.
+  var resources = setup.resources.slice();
+  function withColumns(events) {
+    var known = {};
+    resources.forEach(function (resource) {
+      known[resource.id] = true;
+    });
+    var added = false;
+    events.forEach(function (event) {
+      (event.resourceIds || []).forEach(function (id) {
+        if (!known[id]) {
+          known[id] = true;
+          added = true;
+          resources.push({ id: id, title: event.extendedProps.therapist });
+        }
+      });
+    });
+    if (added) {
+      calendar.setOption("resources", resources.slice());
+    }
+    return events;
+  }
+
+  var sources = [
+    {
+      events: function (info) {
+        return fetchJson(setup.events, info).then(withColumns);
+      },
+    },
+  ];
   if (setup.free) {
-    sources.push({ url: setup.free, extraParams: { back: setup.back } });
+    sources.push({
+      events: function (info) {
+        return fetchJson(setup.free, info, { back: setup.back });
+      },
+    });
   }
 
   var calendar = window.EventCalendar.create(element, {

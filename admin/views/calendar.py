@@ -146,8 +146,12 @@ class CalendarView(Guarded, BaseView):
         ).all()
         if scope.therapist is not None:
             columns = [scope.therapist]
-        else:
-            working = {h.therapist_id for h in hours if h.location_id == scope.location.id}
+        else:  # a location's therapists (a clinic with no location yet: no column)
+            working = {
+                h.therapist_id
+                for h in hours
+                if scope.location is not None and h.location_id == scope.location.id
+            }
             columns = [t for t in therapists if t.active and t.id in working]
         filters = {k: v for k, v in scope.params().items() if k in ("therapist", "location")}
         if scope.show_cancelled:
