@@ -278,11 +278,11 @@ class CalendarView(Guarded, BaseView):
                 actor=staff_actor(),
                 therapist_id=therapist_id,
             )
-        if isinstance(outcome.refusal, NotFound) and outcome.refusal.params.get("what") in (
-            "appointment",
-            None,
+        if (
+            isinstance(outcome.refusal, NotFound)
+            and outcome.refusal.params.get("what") == "appointment"
         ):
-            abort(404)
+            abort(404)  # not this clinic's (or no such) session
         if outcome.refusal is not None:
             return jsonify(ok=False, message=with_free_nearby(outcome.refusal)), 409
         when = format_when(appointment.start_at, zone.key)
