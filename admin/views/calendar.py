@@ -223,10 +223,6 @@ class CalendarView(Guarded, BaseView):
         now = utcnow()
         found = []
         for service in services:
-            if scope.therapist is not None and (
-                service.specialization != scope.therapist.specialization
-            ):
-                continue  # not theirs to offer: no need to ask
             try:
                 slots = free_slots(
                     self.session,
