@@ -51,6 +51,9 @@ class Appointment(ClinicOwned, Timestamped, Base):
     # session recorded afterwards); None for a booking made ahead. No confirmation or
     # reminders go out for a back-dated session.
     backdated_at: Mapped[datetime | None]
+    # The desk's day: when the patient checked in, and when the session began.
+    arrived_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
     # An unpaid prepaid booking holds its slot until then; paying clears it.
     hold_expires_at: Mapped[datetime | None]
 

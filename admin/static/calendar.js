@@ -199,10 +199,30 @@
     editable: Boolean(setup.move),
     eventStartEditable: Boolean(setup.move),
     eventDurationEditable: false,
-    eventClick: function (info) {
-      if (info.event.display !== "background" && info.event.extendedProps.url) {
-        window.location.assign(info.event.extendedProps.url);
+    // A session is a link to its page; with session-popover.js on the page, a click on
+    // it opens the session's actions beside it instead (the calendar's table did the same).
+    eventContent: function (info) {
+      var props = info.event.extendedProps;
+      if (info.event.display === "background" || !props.url) {
+        return undefined;
       }
+      var link = document.createElement("a");
+      link.className = "cal-event";
+      link.href = props.url;
+      link.title = props.number;
+      link.draggable = false; // the calendar's own drag moves it, not the browser's
+      if (props.actions) {
+        link.setAttribute("data-session-actions", props.actions);
+      }
+      var time = document.createElement("span");
+      time.className = "ec-event-time";
+      time.textContent = info.timeText;
+      var title = document.createElement("span");
+      title.className = "ec-event-title";
+      title.textContent = info.event.title;
+      link.appendChild(time);
+      link.appendChild(title);
+      return { domNodes: [link] };
     },
     dateClick: function (info) {
       if (info.view.type === "dayGridMonth") {

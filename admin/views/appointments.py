@@ -39,6 +39,7 @@ from admin.views.formatters import clinic_money, label_formatter, money_formatte
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
 from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from admin.views.session_page import SessionActionsMixin
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
@@ -124,7 +125,7 @@ class CancelForm(FlaskForm):
     waive_charge = BooleanField("Waive the late-cancellation charge (void the session's invoice)")
 
 
-class AppointmentView(ProgressNotesMixin, SecureModelView):
+class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
     """Who may do which action is the roles matrix (``admin.permissions``): each action
     is allowed by its name (a therapist holds "complete", on their own sessions only).
     Each session's progress notes are on their own page (``admin.views.notes``)."""
@@ -363,7 +364,11 @@ class AppointmentView(ProgressNotesMixin, SecureModelView):
         appointment = self._scoped(request.args.get("id", ""))
         if appointment is None:
             abort(404)
-        back = url_for(".index_view")
+        # From the session page, back to it; from the list, back to the list.
+        from_session = request.args.get("back") == "session"
+        back = (
+            url_for(".details_view", id=appointment.id) if from_session else url_for(".index_view")
+        )
         if not appointment.is_active:
             flash(f"{appointment.number} is {_label(appointment.status)}: nothing to cancel.")
             return redirect(back)

@@ -32,7 +32,7 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_money
 from core.ids import parse_id
-from models import Contact, Package, Patient, PaymentMethod
+from models import Appointment, Contact, Package, Patient, PaymentMethod
 from services.billing import credits, payments, refunds
 from services.billing import invoices as billing
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
@@ -111,6 +111,15 @@ class PaymentView(SecureModelView):
         wanted = parse_id(request.args.get("contact_id"))
         if request.method == "GET" and wanted is not None:
             form.contact.data = wanted
+        # Taken on a session's page: the money pays that session, and the desk goes back there.
+        appointment = self._session_to_pay(request.args.get("appointment_id"))
+        back = (
+            url_for("appointment.details_view", id=appointment.id)
+            if appointment is not None
+            else url_for(".index_view")
+        )
+        if appointment is not None and request.method == "GET":
+            form.contact.data = appointment.patient.contact_id
         if form.validate_on_submit():
             with refused_as_flash(self.session) as outcome:
                 payment = payments.record_payment(
@@ -123,13 +132,21 @@ class PaymentView(SecureModelView):
                     note=form.note.data,
                     now=utcnow(),
                     actor=staff_actor(),
+                    appointment_id=appointment.id if appointment is not None else None,
                 )
             if outcome.ok:
                 flash(
-                    f"Recorded {clinic_money(payment.amount_minor)} ({payment.receipt_number}).",
+                    f"Recorded {clinic_money(payment.amount_minor)} by {payment.method.label} "
+                    f"({payment.receipt_number}); the receipt is sent in the chat.",
                     "success",
                 )
-                return redirect(url_for(".index_view"))
+                return redirect(back)
+        if appointment is not None and request.method == "POST":
+            # The session page's own small form: its errors go back there as a flash.
+            for field_name, errors in form.errors.items():
+                label = getattr(form, field_name).label.text if hasattr(form, field_name) else ""
+                flash(f"Nothing was recorded: {label} {errors[0]}".replace("  ", " "), "error")
+            return redirect(back)
         return self.render(
             "admin/billing_form.html",
             form=form,
@@ -139,7 +156,18 @@ class PaymentView(SecureModelView):
                 "The patient gets a receipt in the chat."
             ],
             submit="Record payment",
-            back=url_for(".index_view"),
+            back=back,
+        )
+
+    def _session_to_pay(self, raw: str | None) -> Appointment | None:
+        """The clinic's session named by ``appointment_id`` (None if none or not found)."""
+        key = parse_id(raw)
+        if key is None:
+            return None
+        return self.session.scalar(
+            select(Appointment).where(
+                Appointment.id == key, Appointment.clinic_id == current_clinic_id()
+            )
         )
 
     @expose("/credit/", methods=("POST",))

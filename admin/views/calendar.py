@@ -201,8 +201,20 @@ class CalendarView(Guarded, BaseView):
         booked = self._appointments(clinic_id, scope, zone, days)
         back = url_for("calendar.index")
         movable = self.may_write()
+        popover = self.may_open("appointment.actions_view")
         return jsonify(
-            [session_event(a, zone, url=self._event_url(a, back), movable=movable) for a in booked]
+            [
+                session_event(
+                    a,
+                    zone,
+                    url=self._event_url(a, back),
+                    movable=movable,
+                    actions=url_for("appointment.actions_view", appointment_id=a.id)
+                    if popover
+                    else None,
+                )
+                for a in booked
+            ]
         )
 
     @expose("/free")
@@ -371,6 +383,7 @@ class CalendarView(Guarded, BaseView):
             today_url=self._url(scope, date=None),
             view_url=lambda **changes: self._url(scope, **changes),
             event_url=lambda a: self._event_url(a, here),
+            popover=self.may_open("appointment.actions_view"),
             book_url=lambda free: self._book_url(scope, free, here),
             day_label=format_day,
             time_label=format_time,
@@ -491,10 +504,11 @@ class CalendarView(Guarded, BaseView):
     def _url(self, scope: Scope, **changes: Any) -> str:
         return url_for("calendar.sheet", **scope.params(**changes))
 
-    @staticmethod
-    def _event_url(appointment: Appointment, here: str) -> str:
-        """The session's own page, where the work on it happens (every reader may open it)."""
-        return url_for("appointment.details_view", id=appointment.id, url=here)
+    def _event_url(self, appointment: Appointment, here: str) -> str:
+        # The session page (its actions also open in a popover: session-popover.js).
+        if self.may_open("appointment.details_view"):
+            return url_for("appointment.details_view", id=appointment.id)
+        return url_for("appointment.index_view", search=appointment.number)
 
     @staticmethod
     def _book_url(scope: Scope, free: FreeStart, here: str) -> str:

@@ -52,9 +52,15 @@ def visible_days(start: str | None, end: str | None, zone: ZoneInfo, today: date
 
 
 def session_event(
-    appointment: Appointment, zone: ZoneInfo, *, url: str, movable: bool
+    appointment: Appointment,
+    zone: ZoneInfo,
+    *,
+    url: str,
+    movable: bool,
+    actions: str | None = None,
 ) -> dict[str, Any]:
-    """One session: its patient, service and status; a link to its page."""
+    """One session: its patient, service and status; a link to its page and, for those
+    who may act on it, to its actions (the popover of session-popover.js)."""
     status = appointment.status.value
     editable = movable and appointment.status in ACTIVE
     return {
@@ -68,6 +74,7 @@ def session_event(
         "durationEditable": False,  # a session lasts as long as its service (see the README)
         "extendedProps": {
             "url": url,
+            "actions": actions,
             "number": appointment.number,
             "status": status.replace("_", " "),
             "patient": appointment.patient.name,

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from admin.views.access import FRONT_DESK, Guarded
 from admin.views.current import current_timezone
+from admin.views.links import may_open
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, to_major
 from models import AppointmentStatus, Role
@@ -136,6 +137,13 @@ class DashboardView(Guarded, AdminIndexView):
             charts=_chart_data(sections, week, money, currency),
             badges=STATUS_BADGES,
             links=current_user.role in FRONT_DESK,
+            now=now,
+            active=AppointmentStatus.active(),
+            # The session page's buttons, inline, for the roles that route lets in.
+            can={
+                verb: may_open(f"appointment.{verb}_view")
+                for verb in ("arrive", "complete", "no_show", "details")
+            },
             money_text=lambda minor: format_money(minor, currency),
             percent=_percent,
             day=format_day,

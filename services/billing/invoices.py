@@ -98,6 +98,11 @@ def tax_for(subtotal_minor: int, rate_bp: int) -> int:
     return (subtotal_minor * rate_bp + 5000) // 10000
 
 
+def with_tax(subtotal_minor: int, rate_bp: int) -> int:
+    """A subtotal with its tax added: what an invoice for it will total."""
+    return subtotal_minor + tax_for(subtotal_minor, rate_bp)
+
+
 def issue_invoice(
     session: Session,
     *,

@@ -91,7 +91,7 @@ def booking_prepayment(
         return None
     if not (uses_razorpay(clinic) or uses_upi(clinic)):
         return None
-    amount = price_minor + billing.tax_for(price_minor, clinic.policy.tax_rate_bp)
+    amount = billing.with_tax(price_minor, clinic.policy.tax_rate_bp)
     held = uses_razorpay(clinic) and amount >= MIN_LINK_MINOR
     return Prepayment(amount, now + timedelta(minutes=service.hold_minutes) if held else None)
 

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from core.db import write_transaction
 from core.formatting import format_money
 from models import (
+    Appointment,
+    AppointmentStatus,
     Clinic,
+    ClinicPolicy,
     Contact,
     InvoiceLine,
     LinkStatus,
@@ -29,12 +32,13 @@ from models import (
     PaymentLink,
     PaymentMethod,
     PaymentState,
+    PaymentStatus,
 )
 from services import audit
 from services.audit import Actor
 from services.billing import invoices as billing
 from services.errors import InvalidInput, InvalidTransition
-from services.locks import lock_in_clinic
+from services.locks import lock_appointment, lock_in_clinic
 from services.messaging.outbox import queue_for_contact
 from services.people.patients import clinic_and_contact
 
@@ -76,14 +80,22 @@ def record_payment(
     reference: str | None = None,
     note: str | None = None,
     invoice_id: int | None = None,
+    appointment_id: int | None = None,
 ) -> Payment:
-    """Staff record money taken at the desk (cash, card, bank transfer, UPI seen)."""
+    """Staff record money taken at the desk (cash, card, bank transfer, UPI seen).
+
+    With ``appointment_id`` (taking payment on the session's page) the money pays that
+    session: its invoice is issued if it has none yet, and settled first."""
     if method in (PaymentMethod.PAYMENT_LINK, PaymentMethod.CREDIT):
         raise InvalidInput(detail="Online and credit payments are recorded automatically.")
     if not isinstance(amount_minor, int) or amount_minor <= 0:
         raise InvalidInput(detail="The amount must be more than zero.")
     with write_transaction(session):
         clinic, _ = clinic_and_contact(session, clinic_id, contact_id)
+        if appointment_id is not None:
+            invoice_id, patient_id = _session_invoice_for(
+                session, clinic_id, contact_id, appointment_id, now=now, actor=actor
+            )
         payment = Payment(
             clinic_id=clinic_id,
             contact_id=contact_id,
@@ -101,6 +113,42 @@ def record_payment(
         session.add(payment)
         _received(session, clinic, payment, now=now, actor=actor, prefer_invoice_id=invoice_id)
     return payment
+
+
+def _session_invoice_for(
+    session: Session,
+    clinic_id: int,
+    contact_id: int,
+    appointment_id: int,
+    *,
+    now: datetime,
+    actor: Actor,
+) -> tuple[int | None, int]:
+    """(the session's invoice, issued now if need be; its patient) for money paid at it."""
+    appointment = lock_appointment(session, clinic_id, appointment_id)
+    if appointment.patient.contact_id != contact_id:
+        raise InvalidInput(detail="That session is not this contact's.")
+    if appointment.status is AppointmentStatus.CANCELLED:
+        raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
+    invoice = billing.invoice_appointment(session, appointment, now=now, actor=actor)
+    return (invoice.id if invoice is not None else None), appointment.patient_id
+
+
+def session_due(session: Session, appointment: Appointment) -> int:
+    """What is left to pay for one session: its invoice's balance, or (not invoiced yet)
+    what its invoice will be; 0 for a free, paid or cancelled session."""
+    if appointment.status is AppointmentStatus.CANCELLED or appointment.payment_status in (
+        PaymentStatus.NOT_REQUIRED,
+        PaymentStatus.PAID,
+        PaymentStatus.REFUNDED,
+    ):
+        return 0
+    invoice = billing.session_invoice(session, appointment.id)
+    if invoice is not None:
+        return max(invoice.total_minor - billing.invoice_paid(session, invoice.id), 0)
+    policy = session.get(ClinicPolicy, appointment.clinic_id)
+    rate = policy.tax_rate_bp if policy is not None else 0
+    return billing.with_tax(appointment.price_minor, rate)
 
 
 def confirm_payment(

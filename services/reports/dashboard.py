@@ -93,6 +93,8 @@ class SessionRow:
     status: AppointmentStatus
     patient: str
     service: str
+    arrived_at: datetime | None = None
+    started_at: datetime | None = None
 
 
 @dataclass
@@ -104,6 +106,17 @@ class TherapistDay:
     @property
     def counts(self) -> Counter[AppointmentStatus]:
         return Counter(s.status for s in self.sessions)
+
+    def next_up(self, now: datetime) -> int | None:
+        """The session this therapist sees next: the first still to begin and not over."""
+        for row in self.sessions:
+            if (
+                row.status in AppointmentStatus.active()
+                and row.started_at is None
+                and row.end > now
+            ):
+                return row.appointment_id
+        return None
 
 
 def todays_sessions(
@@ -131,6 +144,8 @@ def todays_sessions(
             Service.name,
             Therapist.id,
             Therapist.name,
+            a.arrived_at,
+            a.started_at,
         )
         .join(Patient, Patient.id == a.patient_id)
         .join(Service, Service.id == a.service_id)
@@ -142,9 +157,11 @@ def todays_sessions(
         stmt = stmt.where(a.therapist_id == therapist_id)
     days: dict[int, TherapistDay] = {}
     for row in session.execute(stmt):
-        aid, number, s, e, status, patient, service, tid, tname = row
+        aid, number, s, e, status, patient, service, tid, tname, arrived, started = row
         day = days.setdefault(tid, TherapistDay(tid, tname))
-        day.sessions.append(SessionRow(aid, number, s, e, status, patient, service))
+        day.sessions.append(
+            SessionRow(aid, number, s, e, status, patient, service, arrived, started)
+        )
     return list(days.values())
 
 

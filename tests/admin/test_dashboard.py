@@ -459,3 +459,36 @@ def test_the_chart_scripts_are_served_by_the_app(app):
                 assert b"Chart.js v4" in response.data
     csp = client.get("/login").headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
+
+
+def test_today_shows_who_is_next_and_checks_a_patient_in_inline(
+    app, scenario, staff, frozen, monkeypatch
+):
+    monkeypatch.setattr("admin.views.session_page.utcnow", lambda: NOW)
+    client = app.test_client()
+    assert log_in(client, "operator@dash.example").status_code == 302
+    page = client.get("/admin/").text
+    # Priya's first of the day, Aarav's 10:00, is next.
+    row = re.search(
+        r'<li class="list-group-item py-2 list-group-item-warning" '
+        r'data-session="(\d+)">(.*?)</li>',
+        page,
+        re.S,
+    )
+    assert row and "Aarav" in row.group(2) and "next" in row.group(2)
+    session_id = row.group(1)
+    assert f'href="/admin/appointment/details/?id={session_id}"' in page
+    assert f'id="today-arrive-{session_id}"' in page
+    assert f'id="today-complete-{session_id}"' not in page  # not begun at 09:00
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    response = client.post(
+        f"/admin/appointment/session/{session_id}/arrive",
+        data={"csrf_token": token, "back": "today"},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    page = client.get("/admin/").text
+    assert "Checked in" in page and "arrived 9:00" in page
+    assert f'id="today-arrive-{session_id}"' not in page
+    therapist_page = dashboard_as(app, "therapist@dash.example")
+    assert "today-arrive-" not in therapist_page  # check-in is the desk's

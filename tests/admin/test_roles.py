@@ -613,6 +613,28 @@ def test_every_view_names_its_resource_and_every_write_route_its_verb(app):
     assert not problems, "\n".join(problems)
 
 
+def test_the_session_page_s_buttons_are_walked_with_their_own_verbs(app):
+    """The session page's (and Today's) buttons are routes of the appointments view, so the
+    walk below posts to each for every role; the verbs are the list actions' own."""
+    (view,) = [v for v in admin_views(app) if v.endpoint == "appointment"]
+    routes = dict(view_routes(app, view))
+    verbs = {
+        "arrive_view": "arrive",
+        "start_view": "start",
+        "complete_view": "complete",
+        "no_show_view": "no_show",
+        "payment_link_view": "payment_link",
+    }
+    for name, verb in verbs.items():
+        assert "POST" in routes[name].methods and route_verb(view, name) == verb
+    assert [role for role in ROLES if expected(view, role, "arrive_view")] == ["admin", "operator"]
+    assert [role for role in ROLES if expected(view, role, "complete_view")] == [
+        "admin",
+        "operator",
+        "therapist",
+    ]
+
+
 def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
     for resource, by_role in permissions.MATRIX.items():
         assert set(by_role) <= set(Role), resource
