@@ -11,10 +11,11 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
 from admin import auth, errors
-from admin.views import links
+from admin.views import alerts, links
+from admin.views.alerts import AlertsView
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
-from admin.views.billing import InvoiceView, PackageView, PaymentView
+from admin.views.billing import InvoiceView, PackageView, PaymentView, RefundView
 from admin.views.calendar import CalendarView
 from admin.views.catalog import (
     ExceptionView,
@@ -28,8 +29,10 @@ from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.dues import DuesView
+from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.people import ContactView, PatientView
+from admin.views.reports import ReportsView
 from admin.views.requests import RescheduleRequestView
 from admin.views.simulator import SimulatorView
 from admin.views.staff import ProfileView, StaffUserView
@@ -52,6 +55,7 @@ from models import (
     Package,
     Patient,
     Payment,
+    Refund,
     RescheduleRequest,
     Service,
     StaffUser,
@@ -67,6 +71,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
     links.init_app(app)  # may_open(): a link shows only to those its page lets in
+    alerts.init_app(app)  # menu_badges(): the menu's counts of what waits for the desk
     # The list search box's POST (admin.views.listing: SafeListArgs.search) changes nothing
     # but the user's own session, and with SameSite=Lax cookies a cross-site POST has none.
     csrf.exempt("admin.views.listing.search")
@@ -130,12 +135,17 @@ def _views(session: Any) -> list[BaseView]:
         ),
         PaymentView(Payment, session, name="Payments", category="Money"),
         InvoiceView(Invoice, session, name="Invoices", category="Money"),
+        RefundView(Refund, session, name="Refunds", category="Money"),
         PackageView(Package, session, name="Packages", category="Money"),
         DuesView(session, name="Dues", endpoint="dues", category="Money"),
+        ReportsView(session, name="Reports", endpoint="reports", category="Money"),
         StaffUserView(StaffUser, session, name="Staff", category="Settings"),
         ClinicView(Clinic, session, name="Clinics", category="Settings"),
         PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
         ClinicAnswerView(ClinicAnswer, session, name="Questions & answers", category="Settings"),
         AuditLogView(AuditLog, session, name="Audit log", category="Settings"),
         ProfileView(session, name="My profile", endpoint="profile"),
+        # Not in the menu: the badge's counts (polled) and the top bar's search results.
+        AlertsView(session, name="Alerts", endpoint="alerts", url="/admin/alerts"),
+        SearchView(session, name="Search", endpoint="search", url="/admin/search"),
     ]

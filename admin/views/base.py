@@ -23,10 +23,10 @@ from admin.views.formatters import (
     DETAIL_TYPES,
     EXPORT_TYPES,
     LIST_TYPES,
-    PAGE_TIME_FORMATTERS,
     actor_formatter,
-    export_time_formatter,
+    export_formatters,
     remember_row_actors,
+    with_currency_column,
 )
 from admin.views.listing import SafeListArgs
 from admin.views.refusals import refused_as_flash
@@ -65,13 +65,13 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
             self.column_formatters = {**actors, **(self.column_formatters or {})}
             self.column_formatters_detail = {**actors, **(self.column_formatters_detail or {})}
             self.column_formatters_export = {**actors, **(self.column_formatters_export or {})}
-        # A CSV holds values, not the page's words: a moment shown as "Mon 23 Nov, 4:45 pm"
-        # is exported as 2026-11-23 16:45 (clinic time).
+        # A file holds values, not the page's words (admin.views.formatters.export_formatters).
         if self.column_formatters_export:
-            self.column_formatters_export = {
-                column: export_time_formatter if formatter in PAGE_TIME_FORMATTERS else formatter
-                for column, formatter in self.column_formatters_export.items()
-            }
+            self.column_formatters_export, money = export_formatters(self.column_formatters_export)
+            exported = [name for name, _label in self._export_columns]
+            if any(column in exported for column in money):
+                self.column_export_list = with_currency_column(exported, money)
+                self._export_columns = self.get_export_columns()
 
     def get_list_columns(self) -> list[tuple[Any, str]]:
         # Flask-Admin drops an excluded column even when the view lists it by name

@@ -19,6 +19,7 @@ from flask_admin.actions import action
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -32,7 +33,7 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_money
 from core.ids import parse_id
-from models import Appointment, Contact, Package, Patient, PaymentMethod
+from models import Appointment, Contact, Package, Patient, Payment, PaymentMethod, Refund
 from services.billing import credits, payments, refunds
 from services.billing import invoices as billing
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
@@ -338,6 +339,50 @@ class InvoiceView(SecureModelView):
             submit="Void invoice",
             back=url_for(".index_view"),
         )
+
+
+class RefundView(SecureModelView):
+    """Refunds as a list and a file (CSV, XLSX): made from each payment's Refund page."""
+
+    resource = "payments"
+    # A refund belongs to a payment; therapists read payments as their own patients' only,
+    # and a refund names no patient of its own: the list is for the clinic's money roles.
+    therapist_scope = None
+    csv_export = True
+    allow_create = False
+    allow_edit = False
+    column_list = (
+        "created_at",
+        "processed_at",
+        "payment.receipt_number",
+        "payment.contact",
+        "payment.method",
+        "amount_minor",
+        "status",
+        "reason",
+        "requested_by",
+    )
+    column_labels = {
+        "created_at": "Requested",
+        "processed_at": "Processed",
+        "payment.receipt_number": "Receipt",
+        "payment.contact": "Contact",
+        "payment.method": "Method",
+        "amount_minor": "Amount",
+    }
+    column_default_sort = ("created_at", True)
+    column_sortable_list = ("created_at", "processed_at", "amount_minor")
+    column_filters = ("status",)
+    column_formatters = {
+        "created_at": when_formatter,
+        "processed_at": when_formatter,
+        "payment.method": lambda view, context, model, name: model.payment.method.label,
+        "status": label_formatter,
+        "amount_minor": money_formatter("amount_minor"),
+    }
+
+    def get_query(self):
+        return super().get_query().options(joinedload(Refund.payment).joinedload(Payment.contact))
 
 
 class PackageView(SecureModelView):

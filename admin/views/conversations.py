@@ -251,7 +251,7 @@ class ConversationsView(Guarded, BaseView):
         )
         waiting = list(
             self.session.scalars(
-                base.where(Conversation.handoff_at.is_not(None))
+                base.where(handoff.waiting_for_staff())
                 .order_by(Conversation.handoff_at, Conversation.id)
                 .limit(WAITING_LIMIT)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin.views.current import current_timezone
-from core.formatting import format_money, format_phone, format_when, format_when_with_year
+from core.formatting import (
+    format_money,
+    format_phone,
+    format_when,
+    format_when_with_year,
+    to_major,
+)
 from models import ActorType, Contact, StaffUser
 
 # The columns that keep an actor label (services.audit.Actor.label): "staff:3", "system".
@@ -31,13 +38,43 @@ def clinic_money(amount_minor: int) -> str:
 
 
 def money_formatter(attr: str = "price_minor"):
-    """A list column of minor units, read as :func:`clinic_money` (empty when unset)."""
+    """A list column of minor units, read as :func:`clinic_money` (empty when unset).
+    Its export is :func:`export_money_formatter` (see :func:`export_formatters`)."""
 
     def fmt(view: Any, context: Any, model: Any, name: str) -> str:
         value = getattr(model, attr)
         return "" if value is None else clinic_money(value)
 
+    fmt.money_attr = attr  # type: ignore[attr-defined]
     return fmt
+
+
+# --- money in a file: a number in major units, and the currency in its own column ------
+
+CURRENCY_COLUMN = "currency"
+
+
+def row_currency(model: Any = None) -> str:
+    """The currency a row's amounts are in: its own (payments, invoices keep one), else
+    the signed-in clinic's."""
+    return getattr(model, CURRENCY_COLUMN, None) or current_user.clinic.currency
+
+
+def money_value(amount_minor: int, currency: str) -> Decimal:
+    """Minor units as the number a spreadsheet should hold: 120000 paise → 1200.00."""
+    return to_major(amount_minor, currency)
+
+
+def export_money_formatter(attr: str):
+    def fmt(view: Any, context: Any, model: Any, name: str) -> Decimal | None:
+        value = getattr(model, attr)
+        return None if value is None else money_value(value, row_currency(model))
+
+    return fmt
+
+
+def currency_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    return row_currency(model)
 
 
 def label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
@@ -83,6 +120,34 @@ def export_time_formatter(view: Any, context: Any, model: Any, name: str) -> str
 
 # The formatters that write a moment for people to read; a CSV writes it as a value.
 PAGE_TIME_FORMATTERS = (when_formatter, when_with_year_formatter)
+
+
+def export_formatters(formatters: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A view's export formatters with values for words: a moment shown as "Mon 23 Nov,
+    4:45 pm" is exported as 2026-11-23 16:45 (clinic time), an amount shown as
+    "₹1,200.00" as 1200.00. Also the money columns found, which need a Currency column."""
+    out: dict[str, Any] = {}
+    money: list[str] = []
+    for column, formatter in formatters.items():
+        if formatter in PAGE_TIME_FORMATTERS:
+            out[column] = export_time_formatter
+        elif (attr := getattr(formatter, "money_attr", None)) is not None:
+            out[column] = export_money_formatter(attr)
+            money.append(column)
+        else:
+            out[column] = formatter
+    if money:
+        out[CURRENCY_COLUMN] = currency_formatter
+    return out, money
+
+
+def with_currency_column(columns: list[str], money: list[str]) -> list[str]:
+    """``columns`` with "currency" right after the last money column (once)."""
+    columns = [c for c in columns if c != CURRENCY_COLUMN]
+    if not money:
+        return columns
+    last = max(columns.index(c) for c in money if c in columns)
+    return [*columns[: last + 1], CURRENCY_COLUMN, *columns[last + 1 :]]
 
 
 # Every datetime a list, a details page or a CSV shows, in the clinic's zone, whatever

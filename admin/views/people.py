@@ -3,7 +3,6 @@ and a timeline; adding a patient with their guardian's phone in one form."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,17 +39,9 @@ from services.billing import invoices as billing
 from services.errors import InvalidPhone, ServiceError
 from services.people import patients, timeline
 from services.people.patients import ContactExists
+from services.people.search import phone_digits
 
-_PHONE_LIKE = re.compile(r"\+?[\d\s().-]{6,}")
 RELATIONS = [(r.value, r.value.capitalize()) for r in Relation]
-
-
-def phone_digits(search: str) -> str | None:
-    """What to look for in stored E.164 numbers when a search looks like a phone number
-    ("098765 43210" → "9876543210"; no trunk 0), else None."""
-    if not _PHONE_LIKE.fullmatch(search.strip()):
-        return None
-    return re.sub(r"\D", "", search).lstrip("0") or None
 
 
 def phone_or_text(phone: Any, *texts: Any, search: str) -> Any:

@@ -39,7 +39,6 @@ from models import (
     AppointmentStatus,
     RequesterType,
     RescheduleRequest,
-    RescheduleStatus,
     Therapist,
 )
 from services.errors import ServiceError, SlotUnavailable
@@ -164,7 +163,7 @@ class RescheduleRequestView(SecureModelView):
     def _pending_only(self, query: Any) -> Any:
         if self._showing_all():
             return query
-        return query.filter(RescheduleRequest.status == RescheduleStatus.PENDING)
+        return query.filter(reschedule_requests.awaiting_decision())
 
     def get_query(self) -> Any:
         appointment = joinedload(RescheduleRequest.appointment)

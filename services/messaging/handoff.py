@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.clock import require_aware
 from core.db import unit_of_work
@@ -323,6 +324,12 @@ def refer_to_staff(
         before=before,
     )
     return conversation
+
+
+def waiting_for_staff() -> ColumnElement[bool]:
+    """The staff queue: chats handed to a person and not yet handed back to the bot.
+    The conversations list and the panel's alerts badge both count with this."""
+    return Conversation.handoff_at.is_not(None)
 
 
 def unanswered(

@@ -375,6 +375,28 @@ def attendance(
 # --- money -----------------------------------------------------------------------------
 
 
+def money_received(clinic_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """The payments that are money in, received in ``[start, end)`` (UTC instants)."""
+    return [
+        Payment.clinic_id == clinic_id,
+        Payment.status == PaymentState.RECEIVED,
+        # Credit drawn from a package is not new money; the package sale was.
+        Payment.method != PaymentMethod.CREDIT,
+        Payment.received_at >= start,
+        Payment.received_at < end,
+    ]
+
+
+def money_refunded(clinic_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """The refunds that are money out, processed in ``[start, end)``."""
+    return [
+        Refund.clinic_id == clinic_id,
+        Refund.status == RefundStatus.PROCESSED,
+        Refund.processed_at >= start,
+        Refund.processed_at < end,
+    ]
+
+
 @dataclass(frozen=True)
 class MonthMoney:
     month_start: date
@@ -404,18 +426,10 @@ def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneIn
     )
 
     received = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-        Payment.clinic_id == clinic_id,
-        Payment.status == PaymentState.RECEIVED,
-        # Credit drawn from a package is not new money; the package sale was.
-        Payment.method != PaymentMethod.CREDIT,
-        Payment.received_at >= start,
-        Payment.received_at < end,
+        *money_received(clinic_id, start, end)
     )
     refunded = select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
-        Refund.clinic_id == clinic_id,
-        Refund.status == RefundStatus.PROCESSED,
-        Refund.processed_at >= start,
-        Refund.processed_at < end,
+        *money_refunded(clinic_id, start, end)
     )
     per_contact = billing.owed_by(clinic_id, Invoice.contact_id).subquery()
     owed = per_contact.c.owed

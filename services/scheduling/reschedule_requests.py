@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.clock import require_aware
 from core.db import in_unit_of_work, unit_of_work, write_transaction
@@ -235,11 +236,17 @@ def withdraw_request(
     return request
 
 
+def awaiting_decision() -> ColumnElement[bool]:
+    """Requests still waiting for the front desk to approve or reject them (the request
+    list's default and the panel's alerts badge)."""
+    return RescheduleRequest.status == RescheduleStatus.PENDING
+
+
 def pending_request(session: Session, appointment_id: int) -> RescheduleRequest | None:
     return session.scalar(
         select(RescheduleRequest).where(
             RescheduleRequest.appointment_id == appointment_id,
-            RescheduleRequest.status == RescheduleStatus.PENDING,
+            awaiting_decision(),
         )
     )
 
@@ -271,7 +278,7 @@ def _pending_id(session: Session, appointment_id: int) -> int | None:
     return session.scalar(
         select(RescheduleRequest.id).where(
             RescheduleRequest.appointment_id == appointment_id,
-            RescheduleRequest.status == RescheduleStatus.PENDING,
+            awaiting_decision(),
         )
     )
 

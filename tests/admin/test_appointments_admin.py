@@ -3,9 +3,12 @@ actions through the booking and payment services, cancelling with a reason."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import time, timedelta
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -613,9 +616,34 @@ def test_the_list_exports_as_csv_with_an_audit_row(client, session, desk):
     assert lines[0].startswith("Number,When,")
     [row] = lines[1:]
     assert appointment.number in row and "Aarav Sharma" in row and "+919876500001" in row
-    assert "₹800.00" in row and "unpaid" in row
+    assert ",unpaid,800.00,INR," in row and "₹" not in row
     fresh(session)
     assert "export.csv" in session.scalars(select(AuditLog.action)).all()
+
+
+def test_the_list_exports_raw_values_under_plain_headers_as_csv_and_xlsx(client, session, desk):
+    appointment = book(session, desk, desk.aarav, local(24, 10))
+
+    csv_rows = list(csv.reader(io.StringIO(client.get("/admin/appointment/export/csv/").text)))
+    response = client.get("/admin/appointment/export/xlsx/")
+
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    xlsx_rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    headers = csv_rows[0]
+    assert headers == xlsx_rows[0]
+    assert {"Patient", "Service", "Therapist", "Currency"} <= set(headers)
+    assert not any("." in header for header in headers)
+    csv_row = dict(zip(headers, csv_rows[1], strict=True))
+    xlsx_row = dict(zip(headers, xlsx_rows[1], strict=True))
+    assert csv_row["Number"] == xlsx_row["Number"] == appointment.number
+    assert csv_row["When"] == xlsx_row["When"] == "2026-11-24 10:00"  # clinic time
+    assert csv_row["Currency"] == xlsx_row["Currency"] == "INR"
+    amount = headers[headers.index("Currency") - 1]
+    assert csv_row[amount] == "800.00"
+    assert xlsx_row[amount] == 800  # a number in the workbook, not text
+    fresh(session)
+    assert "export.xlsx" in session.scalars(select(AuditLog.action)).all()
 
 
 def test_a_therapist_sees_and_completes_only_their_own_sessions(app, session, desk):

@@ -9,9 +9,13 @@ patient has a session, its invoice and a cash payment that part-pays it.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
+from decimal import Decimal
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -27,7 +31,8 @@ from models import (
     PaymentMethod,
     PaymentStatus,
 )
-from services.billing import credits
+from services.audit import Actor
+from services.billing import credits, payments, refunds
 
 # ruff: noqa: F811
 from tests.admin.test_roles import login, world  # noqa: F401  (fixture)
@@ -207,6 +212,58 @@ def test_send_reminder_from_dues_queues_one_message_and_an_audit_row(app, world,
         select(AuditLog).where(AuditLog.action == "message.dues_reminder")
     ).all()
     assert [a.entity_id for a in audited] == [str(queued[0].id)]
+
+
+def test_dues_download_as_csv_and_xlsx_with_the_page_s_amounts(app, world, session):
+    client, _token = login(app, world, "accountant")
+    page = client.get("/admin/dues/").text
+    [csv_link] = hrefs(page, r"/admin/dues/export/csv/$")
+    rows = list(csv.reader(io.StringIO(client.get(csv_link).text)))
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/admin/dues/export/xlsx/").data)).active
+    xlsx = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == xlsx[0]
+    assert rows[0][-2:] == ["Owed", "Currency"] and len(rows) == len(xlsx) > 1
+    for csv_row, xlsx_row in zip(rows[1:], xlsx[1:], strict=True):
+        assert csv_row[-1] == xlsx_row[-1] == "INR"
+        assert Decimal(csv_row[-2]) == xlsx_row[-2] > 0  # a number in the workbook
+        owed = f"₹{Decimal(csv_row[-2]):,.2f}"
+        assert owed in page  # the page's own amount (below ₹1 lakh, grouping agrees)
+    operator, _ = login(app, world, "operator")
+    assert "/admin/dues/export/" not in operator.get("/admin/dues/").text
+    assert operator.get("/admin/dues/export/csv/").status_code == 403
+
+
+def test_refunds_list_and_export_amounts_as_values(app, world, session):
+    contact_id = own(world, "payment").contact_id
+    paid = payments.record_payment(
+        session,
+        clinic_id=world.a.id,
+        contact_id=contact_id,
+        amount_minor=150050,
+        method=PaymentMethod.UPI,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    refunds.refund_payment(
+        session,
+        clinic_id=world.a.id,
+        payment_id=paid.id,
+        amount_minor=50025,
+        reason="overpaid",
+        now=NOW,
+        actor=Actor.staff(1),
+    )
+    session.commit()
+    client, _ = login(app, world, "accountant")
+    assert "₹500.25" in client.get("/admin/refund/").text
+    rows = list(csv.reader(io.StringIO(client.get("/admin/refund/export/csv/").text)))
+    headers = rows[0]
+    assert headers[:5] == ["Requested", "Processed", "Receipt", "Contact", "Method"]
+    assert headers[5:7] == ["Amount", "Currency"]
+    [row] = [r for r in rows[1:] if r[2] == paid.receipt_number]
+    assert row[4:7] == ["UPI", "500.25", "INR"]
+    therapist, _ = login(app, world, "therapist")
+    assert therapist.get("/admin/refund/").status_code == 403
 
 
 def test_send_reminder_without_the_form_s_token_sends_nothing(app, world, session):

@@ -333,5 +333,8 @@ def test_a_payments_csv_names_who_recorded_each_in_clinic_time(
     assert "Operator A" in listing and f"staff:{staff[Role.OPERATOR].id}" not in listing
     csv = client.get("/admin/payment/export/csv/").get_data(as_text=True)
     assert "Operator A" in csv and "staff:" not in csv
+    header = "Receipt,Received at,Contact,Method,Status,Amount,Currency,Reference,Recorded by"
+    assert csv.splitlines()[0] == header
+    assert ",500.00,INR," in csv and "₹" not in csv  # a number and its currency, apart
     local = (NOW - timedelta(hours=2)).astimezone(ZoneInfo(ZONE))  # Kolkata, not UTC
     assert local.strftime("%Y-%m-%d %H:%M") in csv

@@ -44,7 +44,7 @@ from models import (
 from models.conversation import Conversation
 from services.audit import Actor
 from services.billing import invoices as billing
-from services.billing import payments
+from services.billing import payments, refunds
 from services.clinics import catalog
 from services.people import patients
 from services.scheduling.appointments import book_appointment
@@ -110,6 +110,25 @@ def _furnish(session, clinic, therapist, service, patient, start, marker: str) -
         actor=SYSTEM,
         source=BookingSource.ADMIN,
     )
+    # Money handed back before anything was owed: a refund row for the Refunds list.
+    returned = payments.record_payment(
+        session,
+        clinic_id=clinic.id,
+        contact_id=patient.contact_id,
+        amount_minor=2000,
+        method=PaymentMethod.CASH,
+        now=NOW,
+        actor=SYSTEM,
+    )
+    refund = refunds.refund_payment(
+        session,
+        clinic_id=clinic.id,
+        payment_id=returned.id,
+        amount_minor=2000,
+        reason=f"Paid twice {marker}",
+        now=NOW,
+        actor=Actor.staff(1),
+    )
     invoice = billing.invoice_appointment(session, appointment, now=NOW, actor=SYSTEM)
     session.commit()
     payment = payments.record_payment(
@@ -159,7 +178,13 @@ def _furnish(session, clinic, therapist, service, patient, start, marker: str) -
             actor=Actor.contact(patient.contact_id),
         )
         session.commit()
-    return {"appointment": appointment, "invoice": invoice, "payment": payment, "request": request}
+    return {
+        "appointment": appointment,
+        "invoice": invoice,
+        "payment": payment,
+        "refund": refund,
+        "request": request,
+    }
 
 
 @pytest.fixture
@@ -666,6 +691,17 @@ def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
     assert not any(allowed(r, Role.SUPERADMIN, "read") for r in ("patients", "payments"))
 
 
+def test_the_walk_reaches_the_alerts_badge_and_the_search_page(app):
+    """Pages outside the menu are walked too: every signed-in user may open them ("home");
+    what each shows follows the rows of the lists they lead to."""
+    walked = {
+        f"{view.endpoint}.{name}"
+        for view in admin_views(app)
+        for name, _rule in view_routes(app, view)
+    }
+    assert {"alerts.index", "search.index"} <= walked
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_view_route_and_action_obeys_the_matrix(app, world, session, role):
     client = app.test_client()
@@ -885,6 +921,17 @@ def test_csv_export_is_for_admin_and_accountant_and_is_audited(app, world, sessi
     assert len(rows) == 2
     assert {row.entity_type for row in rows} == {"Appointment"}
     assert all(row.after["rows"] == 2 for row in rows)
+
+
+def test_reports_and_their_downloads_are_walked_and_only_for_financial_roles(app, world):
+    (view,) = [v for v in admin_views(app) if v.endpoint == "reports"]
+    assert {"index", "download"} <= {name for name, _rule in view_routes(app, view)}
+    for role in ("admin", "accountant", "operator", "therapist"):
+        may = permissions.allowed("reports", Role(role), "financial")
+        assert expected(view, role, "index") is expected(view, role, "download") is may
+        client, _token = login(app, world, role)
+        for url in ("/admin/reports/", "/admin/reports/download/xlsx/?table=gst"):
+            assert client.get(url).status_code == (200 if may else 403), (role, url)
 
 
 def test_the_audit_log_filters_by_actor_entity_and_the_clinic_s_day(app, world, session):
