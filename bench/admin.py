@@ -23,7 +23,8 @@ page is measured twice, so that the statement counts can be compared:
 * a contact's timeline (the contact page): a guardian with a short history and
   the one with the longest;
 * the dashboard: the small clinic and the big one;
-* a calendar week (the location's, this week): the small clinic and the big one;
+* the calendar's sessions feed (the location's) for this week and for this month's
+  six-week grid: the small clinic and the big one;
 * the reports page for the last twelve months: the small clinic and the big one.
 
 Equal counts print "constant"; more statements for more rows print "N+1!". The
@@ -655,19 +656,28 @@ def measure_all(
             result.variants.append((label, *out))
         results.append(result)
 
-        # 4. A calendar week (each clinic's location, this week): the small clinic, the big one.
-        result = Result("calendar week")
-        url = f"/admin/calendar/?view=week&date={today.isoformat()}"
-        for label, client in (
-            (f"{small.appointments} sessions", small_admin),
-            (f"{big.appointments:,} sessions", admin),
+        # 4. The calendar's sessions feed (what EventCalendar fetches) for a week and for a
+        # month view's six weeks, each clinic's location: the small clinic, the big one.
+        monday = today - timedelta(days=today.weekday())
+        first = today.replace(day=1)
+        grid_start = first - timedelta(days=first.weekday())
+        for page, start, days in (
+            ("calendar week", monday, 7),
+            ("calendar month", grid_start, 42),
         ):
-            out = timed(client, counter, url, runs, warmup)
-            if isinstance(out, int):
-                result.note = f"{url} answered {out}: no calendar yet"
-                break
-            result.variants.append((label, *out))
-        results.append(result)
+            result = Result(page)
+            end = start + timedelta(days=days)
+            url = f"/admin/calendar/events?start={start.isoformat()}&end={end.isoformat()}"
+            for label, client in (
+                (f"{small.appointments} sessions", small_admin),
+                (f"{big.appointments:,} sessions", admin),
+            ):
+                out = timed(client, counter, url, runs, warmup)
+                if isinstance(out, int):
+                    result.note = f"{url} answered {out}: no calendar feed yet"
+                    break
+                result.variants.append((label, *out))
+            results.append(result)
 
         # 5. Reports for the last twelve months (the page's heaviest ordinary period).
         result = Result("reports (year)")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -27,8 +27,10 @@ from werkzeug.wrappers import Response
 from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, requires
 from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.calendar_feed import free_events, parse_wall, session_event, visible_days
 from admin.views.calendar_grid import (
     PAYMENT_BADGE,
     STATUS_CLASS,
@@ -41,7 +43,7 @@ from admin.views.calendar_grid import (
     working_windows,
 )
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
-from admin.views.refusals import refused_as_flash, with_free_nearby
+from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_day, format_time, format_when
@@ -66,6 +68,11 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
 MAX_DAYS_AWAY = 366 * 20
 PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
+# Free times are shown in the day and week views; a month of every service's free
+# starts would be thousands of shaded slivers nobody can click.
+FREE_TIMES_DAYS = 7
+# The page's views (its ?view=) and EventCalendar's names for them.
+CALENDAR_VIEWS = {"day": "resourceTimeGridDay", "week": "timeGridWeek", "month": "dayGridMonth"}
 
 
 def _optional_int(value: Any) -> int | None:
@@ -116,6 +123,206 @@ class CalendarView(Guarded, BaseView):
 
     @expose("/")
     def index(self) -> str:
+        """The calendar (EventCalendar, admin/static/calendar.js): day per therapist, week,
+        month; the sessions and free times come from the feeds below."""
+        clinic_id = current_clinic_id()
+        zone = ZoneInfo(current_timezone())
+        today = utcnow().astimezone(zone).date()
+        therapists = self.session.scalars(
+            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
+        ).all()
+        locations = self.session.scalars(
+            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
+        ).all()
+        scope = self._scope(therapists, locations, today)
+        if scope is None:
+            return self.render("admin/calendar.html", scope=None)
+        view = request.args.get("view")
+        scope.view = view if view in CALENDAR_VIEWS else "day"
+        hours = self.session.execute(
+            select(WeeklyHours.therapist_id, WeeklyHours.location_id).where(
+                WeeklyHours.clinic_id == clinic_id
+            )
+        ).all()
+        if scope.therapist is not None:
+            columns = [scope.therapist]
+        else:  # a location's therapists (a clinic with no location yet: no column)
+            working = {
+                h.therapist_id
+                for h in hours
+                if scope.location is not None and h.location_id == scope.location.id
+            }
+            columns = [t for t in therapists if t.active and t.id in working]
+        filters = {k: v for k, v in scope.params().items() if k in ("therapist", "location")}
+        if scope.show_cancelled:
+            filters["cancelled"] = 1
+        here = request.full_path.rstrip("?")
+        setup = {
+            "view": CALENDAR_VIEWS[scope.view],
+            "date": scope.day.isoformat(),
+            "views": [[name, kind] for name, kind in CALENDAR_VIEWS.items()],  # in order
+            "resources": [{"id": str(t.id), "title": t.name} for t in columns],
+            "events": url_for("calendar.events", **filters),
+            "free": url_for("calendar.free", **filters) if self.allowed(CREATE) else None,
+            "move": url_for("calendar.move", appointment_id=0) if self.may_write() else None,
+            "page": url_for("calendar.index", **filters),
+            "back": here,
+            "step": current_user.clinic.policy.slot_step_minutes,
+        }
+        return self.render(
+            "admin/calendar.html",
+            scope=scope,
+            setup=setup,
+            today=today,
+            therapists=[t for t in therapists if t.active or t is scope.therapist],
+            locations=[loc for loc in locations if loc.active or loc is scope.location],
+            may_choose=current_user.role is not Role.THERAPIST,
+            may_book=self.allowed(CREATE),
+            may_move=self.may_write(),
+            sheet_url=url_for(
+                "calendar.sheet",
+                view="day",
+                date=scope.day.isoformat(),
+                service="none",
+                **filters,
+            ),
+            status_class=STATUS_CLASS,
+        )
+
+    @expose("/events")
+    def events(self) -> Response:
+        """The visible range's sessions as JSON, in three statements whatever the range
+        holds: the clinic's therapists and locations (the filters), then one joined query."""
+        clinic_id = current_clinic_id()
+        zone = ZoneInfo(current_timezone())
+        scope, days = self._feed_scope(clinic_id, zone)
+        if scope is None:
+            return jsonify([])
+        booked = self._appointments(clinic_id, scope, zone, days)
+        back = url_for("calendar.index")
+        movable = self.may_write()
+        popover = self.may_open("appointment.actions_view")
+        return jsonify(
+            [
+                session_event(
+                    a,
+                    zone,
+                    url=self._event_url(a, back),
+                    movable=movable,
+                    actions=url_for("appointment.actions_view", appointment_id=a.id)
+                    if popover
+                    else None,
+                )
+                for a in booked
+            ]
+        )
+
+    @expose("/free")
+    @requires(CREATE)
+    def free(self) -> Response:
+        """Free times of every service the therapists in view offer (the same
+        ``free_slots`` the chat and the booking form use), as background events."""
+        clinic_id = current_clinic_id()
+        zone = ZoneInfo(current_timezone())
+        scope, days = self._feed_scope(clinic_id, zone)
+        if scope is None or len(days) > FREE_TIMES_DAYS:
+            return jsonify([])
+        services = self.session.scalars(
+            select(Service)
+            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
+            .order_by(Service.name)
+        ).all()
+        now = utcnow()
+        found = []
+        for service in services:
+            try:
+                slots = free_slots(
+                    self.session,
+                    clinic_id=clinic_id,
+                    service_id=service.id,
+                    start_date=days[0],
+                    end_date=days[-1],
+                    now=now,
+                    therapist_id=scope.therapist.id if scope.therapist else None,
+                    location_id=scope.location.id if scope.location else None,
+                    respect_policy=False,  # staff book inside the notice and past the horizon
+                )
+            except NotFound:  # nobody in view delivers it
+                continue
+            found.append((service, slots))
+        back = request.args.get("back") or url_for("calendar.index")
+
+        def book_url(start: datetime, therapist_id: int, location_id: int, service: int | None):
+            return url_for(
+                "calendar.book",
+                service=service,
+                start=start.strftime(LOCAL_FORMAT),
+                therapist=therapist_id,
+                location=location_id,
+                back=_safe_back(back),
+            )
+
+        step = current_user.clinic.policy.slot_step_minutes
+        return jsonify(free_events(found, step, book_url))
+
+    @expose("/move/<int:appointment_id>", methods=("POST",))
+    @requires(UPDATE)
+    def move(self, appointment_id: int) -> tuple[Response, int]:
+        """A dragged session: moved through ``reschedule_appointment`` as the signed-in
+        staff member, or refused in the service's own words (the page puts it back)."""
+        zone = ZoneInfo(current_timezone())
+        wall = parse_wall(request.form.get("start"), zone)
+        therapist_raw = request.form.get("therapist")
+        therapist_id = parse_id(therapist_raw) if therapist_raw else None
+        if wall is None or (therapist_raw and therapist_id is None):
+            return jsonify(ok=False, message="Give the new start as a date and time."), 400
+        with refusal_rolled_back(self.session) as outcome:
+            appointment = appointments.reschedule_appointment(
+                self.session,
+                clinic_id=current_clinic_id(),
+                appointment_id=appointment_id,
+                new_start=clinic_time.to_utc(wall, zone),
+                now=utcnow(),
+                actor=staff_actor(),
+                therapist_id=therapist_id,
+            )
+        if (
+            isinstance(outcome.refusal, NotFound)
+            and outcome.refusal.params.get("what") == "appointment"
+        ):
+            abort(404)  # not this clinic's (or no such) session
+        if outcome.refusal is not None:
+            return jsonify(ok=False, message=with_free_nearby(outcome.refusal)), 409
+        when = format_when(appointment.start_at, zone.key)
+        return jsonify(
+            ok=True,
+            message=f"{appointment.patient.name}: moved to {when}, {appointment.therapist.name}.",
+            event=session_event(
+                appointment,
+                zone,
+                url=self._event_url(appointment, url_for("calendar.index")),
+                movable=True,
+            ),
+        ), 200
+
+    def _feed_scope(self, clinic_id: int, zone: ZoneInfo) -> tuple[Scope | None, list[date]]:
+        """The feeds' filters (as the page's) and the visible clinic-local days."""
+        today = utcnow().astimezone(zone).date()
+        try:
+            days = visible_days(request.args.get("start"), request.args.get("end"), zone, today)
+        except ValueError:
+            abort(400)
+        therapists = self.session.scalars(
+            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
+        ).all()
+        locations = self.session.scalars(
+            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
+        ).all()
+        return self._scope(therapists, locations, today), days
+
+    @expose("/sheet")
+    def sheet(self) -> str:
+        """The same sessions as a plain table: a day sheet to print, and no script needed."""
         clinic_id = current_clinic_id()
         zone = ZoneInfo(current_timezone())
         now = utcnow()
@@ -128,7 +335,7 @@ class CalendarView(Guarded, BaseView):
         ).all()
         scope = self._scope(therapists, locations, today)
         if scope is None:
-            return self.render("admin/calendar.html", scope=None)
+            return self.render("admin/calendar_sheet.html", scope=None)
         hours = self.session.execute(
             select(
                 WeeklyHours.therapist_id,
@@ -152,7 +359,7 @@ class CalendarView(Guarded, BaseView):
         move = timedelta(days=1 if scope.view == "day" else 7)
         here = request.full_path.rstrip("?")
         return self.render(
-            "admin/calendar.html",
+            "admin/calendar_sheet.html",
             scope=scope,
             grid=grid,
             today=today,
@@ -163,6 +370,14 @@ class CalendarView(Guarded, BaseView):
             slot_note=slot_note,
             may_book=self.may_write(),
             may_choose=current_user.role is not Role.THERAPIST,
+            calendar_url=url_for(
+                "calendar.index",
+                **{
+                    k: v
+                    for k, v in scope.params().items()
+                    if k in ("view", "date", "therapist", "location")
+                },
+            ),
             prev_url=self._url(scope, date=(scope.day - move).isoformat()),
             next_url=self._url(scope, date=(scope.day + move).isoformat()),
             today_url=self._url(scope, date=None),
@@ -215,10 +430,13 @@ class CalendarView(Guarded, BaseView):
             show_cancelled=args.get("cancelled") == "1",
         )
 
-    def _appointments(self, clinic_id: int, scope: Scope, zone: ZoneInfo) -> list[Appointment]:
+    def _appointments(
+        self, clinic_id: int, scope: Scope, zone: ZoneInfo, days: list[date] | None = None
+    ) -> list[Appointment]:
         """The range's sessions, with patient, service and therapist, in one statement."""
-        start = clinic_time.local_midnight(scope.days[0], zone)
-        end = clinic_time.local_midnight(scope.days[-1] + timedelta(days=1), zone)
+        days = days or scope.days
+        start = clinic_time.local_midnight(days[0], zone)
+        end = clinic_time.local_midnight(days[-1] + timedelta(days=1), zone)
         stmt = (
             select(Appointment)
             .options(
@@ -284,7 +502,7 @@ class CalendarView(Guarded, BaseView):
         return services, slots, None
 
     def _url(self, scope: Scope, **changes: Any) -> str:
-        return url_for("calendar.index", **scope.params(**changes))
+        return url_for("calendar.sheet", **scope.params(**changes))
 
     def _event_url(self, appointment: Appointment, here: str) -> str:
         # The session page (its actions also open in a popover: session-popover.js).

@@ -28,6 +28,7 @@ from tests.conftest import NOW, SYSTEM
 
 PASSWORD = "correct-horse-battery"
 MON = NOW.date()  # Monday 23 Nov 2026; the clinic's clock reads 09:00
+WEEK = "start=2026-11-23T00:00:00&end=2026-11-30T00:00:00"  # as EventCalendar asks
 
 
 def ist(day_offset: int, hour: int, minute: int = 0) -> datetime:
@@ -184,7 +185,7 @@ def form_values(html: str) -> dict[str, str]:
 
 def week_url(a, **extra) -> str:
     params = {"therapist": a["therapist"].id, "date": "2026-11-23", **extra}
-    return "/admin/calendar/?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return "/admin/calendar/sheet?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
 # --- the week ------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_the_week_moves_by_seven_days_and_today_comes_back(login_as, clinic_a):
     assert "Week of Mon 30 Nov 2026" in later
     prev_href = re.search(r'cal-prev" href="([^"]+)"', later)[1]
     assert "date=2026-11-23" in unescape(prev_href)
-    today = client.get(f"/admin/calendar/?therapist={a['therapist'].id}").text
+    today = client.get(f"/admin/calendar/sheet?therapist={a['therapist'].id}").text
     assert "Week of Mon 23 Nov 2026" in today
 
 
@@ -254,7 +255,7 @@ def test_the_day_view_of_a_location_has_a_column_per_therapist(login_as, session
     client = login_as(Role.OPERATOR)
     location_id = a["clinic"].locations[0].id
 
-    page = client.get(f"/admin/calendar/?view=day&location={location_id}&date=2026-11-24").text
+    page = client.get(f"/admin/calendar/sheet?view=day&location={location_id}&date=2026-11-24").text
 
     header = page.split("<tbody", 1)[0]
     assert "Dr. Meera Rao" in header and "Dr. Priya Nair" in header
@@ -401,8 +402,11 @@ def test_another_clinics_ids_in_the_url_are_not_found(login_as, db, clinic_a, cl
         f"/admin/calendar/?therapist={b['therapist'].id}",
         f"/admin/calendar/?show=therapist:{b['therapist'].id}",
         f"/admin/calendar/?location={b_location}",
-        f"/admin/calendar/?therapist={a['therapist'].id}&service={b['service'].id}",
+        f"/admin/calendar/sheet?therapist={a['therapist'].id}&service={b['service'].id}",
         "/admin/calendar/?therapist=abc",
+        f"/admin/calendar/events?therapist={b['therapist'].id}",
+        f"/admin/calendar/events?location={b_location}",
+        f"/admin/calendar/free?therapist={b['therapist'].id}",
     ):
         assert client.get(url).status_code == 404, url
     # Booking clinic B's patient or service from clinic A is refused and stores nothing.
@@ -456,14 +460,24 @@ def test_a_therapist_sees_only_their_own_calendar(login_as, session, clinic_a):
     client = login_as(Role.THERAPIST)
 
     page = client.get("/admin/calendar/?date=2026-11-23")
+    feed = client.get(f"/admin/calendar/events?{WEEK}")
 
     assert page.status_code == 200
-    assert "Aarav" in page.text and "Diya" not in page.text
-    assert "cal-free" not in page.text
-    assert client.get(f"/admin/calendar/?therapist={a['other_therapist'].id}").status_code == 403
+    assert "Aarav" in feed.text and "Diya" not in feed.text
+    assert '"free": null' in page.text and '"move": null' in page.text  # no booking, no drag
+    assert [e["editable"] for e in feed.json] == [False]
+    sheet = client.get("/admin/calendar/sheet?date=2026-11-23")
+    assert "Aarav" in sheet.text and "Diya" not in sheet.text and "cal-free" not in sheet.text
+    other = a["other_therapist"].id
+    assert client.get(f"/admin/calendar/sheet?therapist={other}").status_code == 403
+    assert client.get(f"/admin/calendar/?therapist={other}").status_code == 403
+    assert client.get(f"/admin/calendar/events?therapist={other}&{WEEK}").status_code == 403
     location = a["clinic"].locations[0].id
-    assert "Diya" not in client.get(f"/admin/calendar/?location={location}&date=2026-11-23").text
+    sheet = client.get(f"/admin/calendar/sheet?location={location}&date=2026-11-23")
+    assert "Diya" not in sheet.text
+    assert "Diya" not in client.get(f"/admin/calendar/events?location={location}&{WEEK}").text
     assert client.get("/admin/calendar/book").status_code == 403
+    assert client.get(f"/admin/calendar/free?{WEEK}").status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_log_in(app):
@@ -481,8 +495,8 @@ def test_a_page_costs_the_same_statements_for_3_or_30_sessions(app, login_as, se
     location = a["clinic"].locations[0].id
     urls = (
         week_url(a, service=a["service"].id),
-        f"/admin/calendar/?location={location}&date=2026-11-23&service={a['service'].id}",
-        f"/admin/calendar/?view=day&location={location}&date=2026-11-24",
+        f"/admin/calendar/sheet?location={location}&date=2026-11-23&service={a['service'].id}",
+        f"/admin/calendar/sheet?view=day&location={location}&date=2026-11-24",
     )
     engine = get_db(app).engine
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import url_for
@@ -790,6 +791,43 @@ def test_a_therapist_completes_their_own_session_only(app, world, session):
         data={"csrf_token": token, "action": "cancel", "rowid": [str(past["own"].id)]},
     )
     assert cancel.status_code == 403
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_the_calendar_s_feeds_and_drag_follow_the_matrix(app, world, session):
+    """The calendar's JSON routes, role by role: everyone reads their sessions (a therapist
+    their own), the desk sees free times and drags sessions; the walk above reaches them."""
+    (calendar,) = [v for v in admin_views(app) if v.endpoint == "calendar"]
+    routes = {name for name, _ in view_routes(app, calendar)}
+    assert {"index", "sheet", "events", "free", "move", "book"} <= routes
+    week = "start=2026-11-23T00:00:00&end=2026-11-30T00:00:00"
+    own = world.rows["own"]["appointment"]
+    desk = {"admin": "16:00", "operator": "17:00"}  # each moves the session somewhere new
+    for role in ("admin", "operator", "therapist", "accountant"):
+        client, token = login(app, world, role)
+        events = client.get(f"/admin/calendar/events?{week}")
+        assert events.status_code == 200, role
+        patients = {e["extendedProps"]["patient"] for e in events.json}
+        if role == "therapist":
+            assert patients == {"Olivia Ownpatient"}
+        else:
+            assert patients == {"Olivia Ownpatient", "Oscar Notmine"}, role
+        free = client.get(f"/admin/calendar/free?{week}")
+        assert free.status_code == (200 if role in desk else 403), role
+        to = desk.get(role, "18:00")
+        moved = client.post(
+            f"/admin/calendar/move/{own.id}",
+            data={"csrf_token": token, "start": f"2026-11-24T{to}:00"},
+        )
+        session.rollback()
+        session.expire_all()
+        start = session.get(Appointment, own.id).start_at.astimezone(ZoneInfo("Asia/Kolkata"))
+        if role in desk:
+            assert moved.status_code == 200, (role, moved.text)
+            assert start.strftime("%H:%M") == to
+        else:
+            assert moved.status_code == 403, role
+            assert start.strftime("%H:%M") == "17:00"  # where the operator left it
 
 
 def test_a_therapist_keeps_their_own_hours_and_no_one_else_s(app, world, session):

@@ -255,7 +255,10 @@ def test_the_calendar_popover_shows_the_actions_and_they_return_to_the_calendar(
     calendar = "/admin/calendar/?view=day&date=2026-11-23"
     week = client.get(calendar).text
     actions = f"/admin/appointment/session/{under_way.id}/actions"
-    assert f'data-session-actions="{actions}"' in week
+    # The calendar's sessions come from its feed; each carries its actions' address.
+    day = "start=2026-11-23T00:00:00&end=2026-11-24T00:00:00"
+    feed = client.get(f"/admin/calendar/events?{day}").json
+    assert actions in [event["extendedProps"]["actions"] for event in feed]
     assert "session-popover.js" in week
 
     popover = client.get(actions, query_string={"back": calendar})
