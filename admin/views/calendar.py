@@ -28,7 +28,7 @@ from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringF
 from wtforms.validators import DataRequired, Length
 
 from admin.permissions import CREATE, UPDATE
-from admin.views.access import Guarded, requires
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.booking_note import booked_sentence, patient_choice
 from admin.views.calendar_feed import free_events, parse_wall, session_event, visible_days
 from admin.views.calendar_grid import (
@@ -108,16 +108,12 @@ class BookingForm(FlaskForm):
     q = StringField("Find a patient", validators=[Length(max=80)])
 
 
-class CalendarView(Guarded, BaseView):
+class CalendarView(Guarded, SessionPage, BaseView):
     """Week and day calendars; the front desk books from the free cells."""
 
     resource = "appointments"
     # Rows belong to a therapist; a therapist is shown only their own (see _scope).
     therapist_scope = "therapist"
-
-    def __init__(self, session: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
 
     # --- the calendar ---------------------------------------------------------------
 
