@@ -580,7 +580,9 @@ def test_an_erased_number_writing_again_starts_as_a_new_unknown_contact(session,
     assert contact is not None and contact.id != old_id and contact.name is None
     conversation = session.scalar(select(Conversation).where(Conversation.phone == PHONE))
     assert session.scalars(
-        select(InboundMessage.body).where(InboundMessage.conversation_id == conversation.id)
+        select(InboundMessage.body)
+        .where(InboundMessage.conversation_id == conversation.id)
+        .order_by(InboundMessage.id)
     ).all() == ["hi", "1"]
 
 
