@@ -72,9 +72,9 @@ def format_when(value: datetime, timezone: str, lang: str | None = None) -> str:
     )
 
 
-def format_when_with_year(value: datetime, timezone: str) -> str:
+def format_when_with_year(value: datetime, timezone: str, lang: str | None = None) -> str:
     local = value.astimezone(ZoneInfo(timezone))
-    return f"{format_when(value, timezone)} {local.year}"
+    return f"{format_when(value, timezone, lang)} {local.year}"
 
 
 def format_day(value: date, lang: str | None = None) -> str:

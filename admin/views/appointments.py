@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from admin.i18n import panel_lang
 from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.booking_note import booked_sentence, patient_choice
@@ -408,7 +409,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             "admin/appointment_cancel.html",
             form=form,
             appointment=appointment,
-            when=format_when(appointment.start_at, current_timezone()),
+            when=format_when(appointment.start_at, current_timezone(), panel_lang()),
             phone=format_phone(appointment.patient.contact.phone),
             window_hours=window_hours,
             inside_window=inside_window,

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
+from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
@@ -409,4 +410,4 @@ class ConversationsView(Guarded, SessionPage, BaseView):
         return clinic
 
     def _when(self, value: datetime | None) -> str:
-        return "" if value is None else format_when(value, self._clinic().timezone)
+        return "" if value is None else format_when(value, self._clinic().timezone, panel_lang())

@@ -22,6 +22,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
 
+from admin.i18n import panel_lang
 from admin.views.access import requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
@@ -88,11 +89,11 @@ class ProgressNotesMixin:
             "admin/appointment_notes.html",
             form=form,
             appointment=appointment,
-            when=format_when(appointment.start_at, zone),
+            when=format_when(appointment.start_at, zone, panel_lang()),
             notes=[
                 {
                     "author": note.author.name or note.author.email,
-                    "at": format_when_with_year(note.created_at, zone),
+                    "at": format_when_with_year(note.created_at, zone, panel_lang()),
                     "body": note.body,
                 }
                 for note in listed

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin.i18n import panel_lang
 from admin import permissions
 from admin.permissions import CREATE
 from admin.views.base import SecureModelView
@@ -69,7 +70,7 @@ def _patients_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 def _consent_cell(view: Any, context: Any, model: Contact, name: str) -> str:
     if model.consent_at is None:
         return "not yet"
-    return format_when(model.consent_at, current_timezone())
+    return format_when(model.consent_at, current_timezone(), panel_lang())
 
 
 def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
@@ -169,7 +170,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             dues=dues,
             history=history,
             money=clinic_money,
-            when=lambda value: format_when(value, zone),
+            when=lambda value: format_when(value, zone, panel_lang()),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
             may_export_data=self.allowed(EXPORT_DATA),

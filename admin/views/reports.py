@@ -22,6 +22,7 @@ from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 
+from admin.i18n import panel_lang
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import clinic_money, money_value
@@ -252,7 +253,7 @@ class ReportsView(Guarded, SessionPage, BaseView):
             period=p,
             tables=report_tables(numbers),
             money=clinic_money,
-            day=lambda d: f"{format_day(d)} {d.year}",
+            day=lambda d: f"{format_day(d, panel_lang())} {d.year}",
             download=lambda key, kind: url_for(".download", export_type=kind, table=key, **args),
             spreadsheet_types=SPREADSHEET_TYPES,
         )

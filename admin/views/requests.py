@@ -24,6 +24,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import requires
 from admin.views.base import SecureModelView
@@ -50,7 +51,7 @@ OWN_SESSIONS_LISTED = 200
 
 
 def _when(value: datetime | None, empty: str = "") -> str:
-    return empty if value is None else format_when(value, current_timezone())
+    return empty if value is None else format_when(value, current_timezone(), panel_lang())
 
 
 def _still_pending(exc: ServiceError) -> str:

@@ -23,6 +23,7 @@ from flask_admin import expose
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from admin.i18n import panel_lang
 from admin.permissions import RECORDED_METHODS
 from admin.views.access import requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
@@ -135,7 +136,7 @@ class SessionActionsMixin:
         currency = current_user.clinic.currency
         return SessionPage(
             appointment=appointment,
-            when=format_span(appointment.start_at, appointment.end_at, zone),
+            when=format_span(appointment.start_at, appointment.end_at, zone, panel_lang()),
             phone=format_phone(appointment.patient.contact.phone),
             status=_words(appointment.status),
             payment=_words(appointment.payment_status),
@@ -152,7 +153,7 @@ class SessionActionsMixin:
     def _clock(self, value: datetime | None) -> str | None:
         if value is None:
             return None
-        return format_time(value.astimezone(ZoneInfo(current_timezone())))
+        return format_time(value.astimezone(ZoneInfo(current_timezone())), panel_lang())
 
     # --- the buttons --------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from admin.i18n import panel_lang
 from admin.auth import keep_this_session
 from admin.permissions import UPDATE
 from admin.views.access import Guarded, SessionPage, requires
@@ -228,7 +229,7 @@ class StaffUserView(DeploymentModelView):
             user=user,
             myself=user.id == current_user.id,
             locked=_locked_text(user),
-            last_login=format_when(user.last_login_at, current_timezone())
+            last_login=format_when(user.last_login_at, current_timezone(), panel_lang())
             if user.last_login_at
             else "never",
             role_form=role_form or self.RoleForm(formdata=None, role=user.role.value),
@@ -244,7 +245,7 @@ def _locked_text(user: StaffUser) -> str:
     """ "until Mon 23 Nov, 9:15 am" while a lockout lasts, else empty."""
     if user.locked_until is None or user.locked_until <= utcnow():
         return ""
-    return f"until {format_when(user.locked_until, current_timezone())}"
+    return f"until {format_when(user.locked_until, current_timezone(), panel_lang())}"
 
 
 def _a_role(role: Role) -> str:
