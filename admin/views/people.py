@@ -18,8 +18,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin.i18n import panel_lang
 from admin import permissions
+from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor

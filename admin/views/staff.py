@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from admin.i18n import panel_lang
 from admin.auth import keep_this_session
+from admin.i18n import panel_lang
 from admin.permissions import UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_timezone, staff_actor
