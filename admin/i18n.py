@@ -99,6 +99,13 @@ ENUM_WORDS = (
     _l("system"),
     _l("closed"),
     _l("extra"),
+    # payment methods' labels (models.PaymentMethod.label)
+    _l("Online (Razorpay)"),
+    _l("UPI"),
+    _l("Cash"),
+    _l("Card"),
+    _l("Bank transfer"),
+    _l("Package credit"),
 )
 
 

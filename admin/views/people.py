@@ -11,6 +11,7 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_
@@ -303,7 +304,7 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
         if is_created and permissions.allowed("appointments", current_user.role, "create"):
             # The desk adds a patient to book them: straight on to booking for them.
-            flash(f"Added {model.name}. Now book their session.", "info")
+            flash(_("Added %(name)s. Now book their session.", name=model.name), "info")
             return url_for("calendar.book", patient=model.id)
         if is_created:
             return url_for("contact.details_view", id=model.contact_id)

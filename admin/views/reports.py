@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from admin.i18n import panel_lang
@@ -232,11 +233,11 @@ class ReportsView(Guarded, SessionPage, BaseView):
         raw_first, raw_last = request.args.get("from"), request.args.get("to")
         first, last = _day(raw_first), _day(raw_last)
         if (raw_first and first is None) or (raw_last and last is None):
-            flash("Please give dates as YYYY-MM-DD; showing this month.", "error")
+            flash(_("Please give dates as YYYY-MM-DD; showing this month."), "error")
             first, last = None, None
         first, last = first or default_first, last or default_last
         if abs((last - first).days) > period_report.MAX_DAYS:
-            flash("Please choose at most three years; showing this month.", "error")
+            flash(_("Please choose at most three years; showing this month."), "error")
             first, last = default_first, default_last
         return period_report.period_report(
             self.session, current_clinic_id(), first=first, last=last, zone=zone
