@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, has_request_context, request
+from flask import Blueprint, Flask, abort, has_request_context, request, send_file
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +29,21 @@ from core.formatting import ENGLISH, LANGUAGES
 PANEL_LANGUAGES = LANGUAGES
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 BABEL = Babel()
+# Devanagari for desks whose computer has no Hindi font: Mukta (OFL, the PDFs' font, from
+# the fontpkg-mukta wheel), served by the app itself; admin/static/devanagari.css asks for
+# it only for Devanagari letters (unicode-range), so English pages never load it.
+fonts = Blueprint("panel_fonts", __name__)
+FONT_FILES = {"regular": "Mukta-Regular.ttf", "bold": "Mukta-Bold.ttf"}
+
+
+@fonts.get("/admin-fonts/mukta-<weight>.ttf")
+def font(weight: str):
+    if weight not in FONT_FILES:
+        abort(404)
+    path = resources.files("fontpkg_mukta") / "files" / FONT_FILES[weight]
+    if not path.is_file():
+        abort(404)
+    return send_file(str(path), mimetype="font/ttf", max_age=60 * 60 * 24 * 30)
 
 
 # The stored words staff read as labels (statuses, methods, roles), so that pybabel
@@ -160,5 +176,6 @@ def init_app(app: Flask) -> Path:
     compiled = compile_catalogues(Path(app.instance_path) / "translations")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     BABEL.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(fonts)
     app.jinja_env.globals.update(word=word, panel_lang=panel_lang)
     return compiled

@@ -84,6 +84,13 @@ def format_day(value: date, lang: str | None = None) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
+def format_weekday(value: date, lang: str | None = None) -> str:
+    """``Mon 23``, a column heading; in Hindi ``सोम 23``."""
+    if not _english(lang):
+        return babel_date(value, "EEE d", locale=babel_locale(lang))
+    return f"{value:%a} {value.day}"
+
+
 def format_time(value: time | datetime, lang: str | None = None) -> str:
     """``4:45 pm``; ``12:00 pm`` is noon. Other languages through Babel (``h:mm a``)."""
     if not _english(lang):

@@ -24,7 +24,7 @@ from admin.views.access import FRONT_DESK, Guarded, SessionPage
 from admin.views.current import current_timezone
 from admin.views.links import may_open
 from core.clock import utcnow
-from core.formatting import format_day, format_money, format_time, to_major
+from core.formatting import format_day, format_money, format_time, format_weekday, to_major
 from models import AppointmentStatus, Role
 from services.reports import dashboard as reports
 from services.staff import accounts as staff
@@ -146,6 +146,7 @@ class DashboardView(Guarded, SessionPage, AdminIndexView):
             money_text=lambda minor: format_money(minor, currency, lang=lang),
             percent=_percent,
             day=lambda d: format_day(d, lang),
+            weekday=lambda d: format_weekday(d, lang),
             clock=lambda dt: format_time(dt.astimezone(zone), lang),
         )
 
