@@ -17,6 +17,8 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -120,10 +122,12 @@ class CancelRowAction(EndpointLinkRowAction):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(
-        "Reason (the audit log keeps it)",
-        validators=[DataRequired(message="Please give a reason."), Length(max=300)],
+        _l("Reason (the audit log keeps it)"),
+        validators=[DataRequired(message=_l("Please give a reason.")), Length(max=300)],
     )
-    waive_charge = BooleanField("Waive the late-cancellation charge (void the session's invoice)")
+    waive_charge = BooleanField(
+        _l("Waive the late-cancellation charge (void the session's invoice)")
+    )
 
 
 class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
@@ -396,15 +400,16 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 )
             if outcome.ok:
                 refundable = proposal if not waive else paid
-                note = (
-                    f" {clinic_money(refundable)} is on account: refund it from Money → Payments."
-                    if refundable
-                    else ""
-                )
-                flash(f"Cancelled {appointment.number}; the patient is told.{note}", "success")
+                said = _("Cancelled %(number)s; the patient is told.", number=appointment.number)
+                if refundable:
+                    said += " " + _(
+                        "%(amount)s is on account: refund it from Money → Payments.",
+                        amount=clinic_money(refundable),
+                    )
+                flash(said, "success")
                 return redirect(back)
         elif request.method == "POST" and form.reason.errors:
-            flash("Please give a reason for cancelling.", "error")
+            flash(_("Please give a reason for cancelling."), "error")
         return self.render(
             "admin/appointment_cancel.html",
             form=form,
@@ -456,7 +461,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         # Each cancellation needs its own reason and shows its own refund, so one at a time.
         wanted = parse_ids(ids)
         if len(wanted) != 1:
-            flash("Cancel one appointment at a time: each needs its own reason.", "error")
+            flash(_("Cancel one appointment at a time: each needs its own reason."), "error")
             return None
         return redirect(url_for(".cancel_view", id=wanted[0]))
 

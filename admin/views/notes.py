@@ -18,6 +18,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
@@ -79,10 +80,10 @@ class ProgressNotesMixin:
                     author_id=current_user.id,
                 )
             if outcome.ok:
-                flash("Note added.", "success")
+                flash(_("Note added."), "success")
                 return redirect(url_for(".notes_view", appointment_id=appointment.id))
         elif request.method == "POST":
-            flash("The form expired; please try again.", "error")
+            flash(_("The form expired; please try again."), "error")
         zone = current_timezone()
         listed = notes.notes_for_appointment(self.session, current_clinic_id(), appointment.id)
         return self.render(
