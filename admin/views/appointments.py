@@ -151,14 +151,19 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "price_minor",
     )
     column_labels = {
-        "number": "Number",
-        "start_at": "When",
-        "price_minor": "Price",
-        "payment_status": "Payment",
-        "patient.name": "Patient",
-        "patient.contact.phone": "Phone",
-        "patient.contact.name": "Contact",
-        "backdated_at": "Entered after its start (back-dated)",
+        "number": _l("Number"),
+        "start_at": _l("When"),
+        "patient": _l("Patient"),
+        "phone": _l("Phone"),
+        "service": _l("Service"),
+        "therapist": _l("Therapist"),
+        "status": _l("Status"),
+        "price_minor": _l("Price"),
+        "payment_status": _l("Payment"),
+        "patient.name": _l("Patient"),
+        "patient.contact.phone": _l("Phone"),
+        "patient.contact.name": _l("Contact"),
+        "backdated_at": _l("Entered after its start (back-dated)"),
     }
     column_formatters = {
         "start_at": _when_cell,

@@ -75,7 +75,14 @@ class PaymentView(SecureModelView):
         "reference",
         "recorded_by",
     )
-    column_labels = {"amount_minor": "Amount", "receipt_number": "Receipt"}
+    column_labels = {
+        "contact": _l("Contact"),
+        "amount_minor": _l("Amount"),
+        "reference": _l("Reference"),
+        "received_at": _l("Received"),
+        "receipt_number": _l("Receipt"),
+        "note": _l("Note"),
+    }
     column_default_sort = ("received_at", True)
     column_filters = ("method", "status")
     column_formatters = {

@@ -12,6 +12,7 @@ from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_
@@ -88,7 +89,13 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
     therapist_scope = "contact"
     can_view_details = True
     column_list = ("name", "phone", "patients", "consent_at", "opted_out", "language")
-    column_labels = {"consent_at": "Chat consent", "opted_out": "Opted out", "patients": "Patients"}
+    column_labels = {
+        "name": _l("Name"),
+        "phone": _l("Phone"),
+        "consent_at": _l("Chat consent"),
+        "opted_out": _l("Opted out"),
+        "patients": _l("Patients"),
+    }
     column_formatters = {
         "name": lambda view, context, model, name: _contact_link(model),
         "phone": _phone_cell,
@@ -211,7 +218,12 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
     column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
-    column_labels = {"contact": "Contact", "date_of_birth": "Born"}
+    column_labels = {
+        "name": _l("Name"),
+        "contact": _l("Contact"),
+        "phone": _l("Phone"),
+        "date_of_birth": _l("Born"),
+    }
     column_formatters = {
         "contact": lambda view, context, model, name: _contact_link(model.contact),
         "phone": _phone_cell,

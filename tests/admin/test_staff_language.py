@@ -98,7 +98,10 @@ def test_money_and_times_follow_the_language_but_files_stay_plain(app, desk):
     page = hindi.get(f"/admin/appointment/details/?id={desk.session.id}").text
     assert "सोम, 23 नव॰" in page  # the session's day, Babel's Hindi
     assert "बुक" in page  # its status as a word
+    listed = hindi.get("/admin/appointment/").text
+    assert "नंबर" in listed and "कब" in listed  # the list's column headings
     rows = list(csv.reader(io.StringIO(hindi.get("/admin/appointment/export/csv/").text)))
+    assert rows[0][:2] == ["Number", "When"]  # a file's headings are English for everyone
     text = "\n".join(",".join(row) for row in rows)
     assert "booked" in text and not any("\u0900" <= ch <= "\u097f" for ch in text)
 
