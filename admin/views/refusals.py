@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import flash
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from admin.i18n import panel_lang
@@ -72,4 +73,5 @@ def with_free_nearby(exc: ServiceError) -> str:
     times = ", ".join(
         format_when(s.start, current_timezone(), panel_lang()) for s in exc.alternatives
     )
-    return f"{exc.message} Free nearby: {times}."
+    nearby = _("Free nearby: %(times)s.", times=times)
+    return f"{exc.message} {nearby}"

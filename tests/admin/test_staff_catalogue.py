@@ -101,3 +101,15 @@ def test_the_po_files_ship_with_the_package():
     patterns = pyproject["tool"]["setuptools"]["package-data"]["admin"]
     shipped = {p for pattern in patterns for p in (ROOT / "admin").glob(pattern)}
     assert set(i18n.TRANSLATIONS.glob("*/LC_MESSAGES/*.po")) <= shipped
+
+
+def test_no_words_are_hidden_from_pybabel_in_f_strings():
+    """pybabel does not read inside f-strings: ``f"{_('x')}"`` would never be translated."""
+    hidden = re.compile(r"\{\s*(_|_l|gettext|ngettext|lazy_gettext)\(")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "admin").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if hidden.search(line) and re.search(r"\bf[\"']", line)
+    ]
+    assert found == []
