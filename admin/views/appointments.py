@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from admin.i18n import panel_lang
+from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.booking_note import booked_sentence, patient_choice
@@ -380,7 +380,13 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             url_for(".details_view", id=appointment.id) if from_session else url_for(".index_view")
         )
         if not appointment.is_active:
-            flash(f"{appointment.number} is {_label(appointment.status)}: nothing to cancel.")
+            flash(
+                _(
+                    "%(number)s is %(status)s: nothing to cancel.",
+                    number=appointment.number,
+                    status=word(appointment.status.value),
+                )
+            )
             return redirect(back)
         now = utcnow()
         policy = self.session.get(ClinicPolicy, appointment.clinic_id)
@@ -505,10 +511,6 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             "Reminder queued.",
             lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
         )
-
-
-def _label(value: Any) -> str:
-    return str(value.value).replace("_", " ")
 
 
 def _payment_summary(done: list[payment_requests.PaymentRequest]) -> str:

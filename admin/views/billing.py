@@ -245,9 +245,9 @@ class PaymentView(SecureModelView):
             if outcome.ok:
                 online = payment.method is PaymentMethod.PAYMENT_LINK
                 flash(
-                    "Refund sent to Razorpay; it is final once Razorpay processes it."
+                    _("Refund sent to Razorpay; it is final once Razorpay processes it.")
                     if online
-                    else "Refund recorded.",
+                    else _("Refund recorded."),
                     "success",
                 )
                 return redirect(url_for(".index_view"))
@@ -273,11 +273,11 @@ class PaymentView(SecureModelView):
 
     @action("confirm", "Confirm received", "Mark the selected UPI payments as received?")
     def action_confirm(self, ids: list[str]) -> None:
-        self._each(ids, payments.confirm_payment, "confirmed")
+        self._each(ids, payments.confirm_payment, _l("confirmed"))
 
     @action("reject", "Not received", "Mark the selected UPI payments as never received?")
     def action_reject(self, ids: list[str]) -> None:
-        self._each(ids, payments.reject_payment, "marked not received", reason="not received")
+        self._each(ids, payments.reject_payment, _l("marked not received"), reason="not received")
 
     def _each(self, ids: list[str], verb: Any, done_text: str, **extra: Any) -> None:
         if not self.may_write():
@@ -298,7 +298,7 @@ class PaymentView(SecureModelView):
                 )
                 done += 1
         if done:
-            flash(f"{done} payment(s) {done_text}.", "success")
+            flash(_("%(n)s payment(s) %(done)s.", n=done, done=done_text), "success")
 
 
 class InvoiceView(SecureModelView):
@@ -349,7 +349,10 @@ class InvoiceView(SecureModelView):
                 now=utcnow(),
                 actor=staff_actor(),
             )
-            flash(f"{invoice.number} is void; what paid it is now on account.", "success")
+            flash(
+                _("%(number)s is void; what paid it is now on account.", number=invoice.number),
+                "success",
+            )
             return redirect(url_for(".index_view"))
         return self.render(
             "admin/billing_form.html",
@@ -450,7 +453,7 @@ class PackageView(SecureModelView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash(f"Package sold: invoice {invoice.number}.", "success")
+                flash(_("Package sold: invoice %(number)s.", number=invoice.number), "success")
                 return redirect(url_for("invoice.index_view"))
         return self.render(
             "admin/billing_form.html",
