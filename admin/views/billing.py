@@ -79,7 +79,7 @@ class PaymentView(SecureModelView):
         "contact": _l("Contact"),
         "amount_minor": _l("Amount"),
         "reference": _l("Reference"),
-        "received_at": _l("Received"),
+        "received_at": _l("Received at"),
         "receipt_number": _l("Receipt"),
         "note": _l("Note"),
     }
