@@ -1,36 +1,31 @@
-"""The calendar: a week or a day of sessions, per therapist or per location.
+"""The calendar: EventCalendar's page and its feeds (sessions, free times), drag to move
+and to resize, and the printable day sheet (server-rendered, script-free).
 
-Server-rendered and script-free (plain links and forms). For a chosen service the
-free starts link to a small booking form that goes through ``book_appointment``,
-so a booking made here obeys the same rules, and the same no-double-booking
-guarantee, as one made in the chat or the appointment form.
-
-A page costs the same few statements whatever it shows: the pickers, the weekly
-hours, one joined query for the range's appointments and the three of
-``free_slots``. The layout itself is ``admin.views.calendar_grid``.
+Free starts link to the booking form (``admin.views.calendar_booking``). A page or feed
+costs the same few statements whatever it shows: the pickers, the weekly hours, one
+joined query for the range's sessions and the three of ``free_slots``. The sheet's
+layout is ``admin.views.calendar_grid``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, jsonify, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
-from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
 
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
-from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.calendar_booking import LOCAL_FORMAT, BookingRoutes, safe_back
 from admin.views.calendar_feed import (
     IdUrl,
     SessionRow,
@@ -51,7 +46,7 @@ from admin.views.calendar_grid import (
     working_windows,
 )
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
-from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from admin.views.refusals import refusal_rolled_back, with_free_nearby
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_day, format_time, format_when
@@ -59,8 +54,6 @@ from core.ids import parse_id
 from models import (
     Appointment,
     AppointmentStatus,
-    BookingSource,
-    Contact,
     Location,
     Patient,
     Role,
@@ -68,14 +61,12 @@ from models import (
     Therapist,
     WeeklyHours,
 )
-from services.errors import NotFound, SlotUnavailable
+from services.errors import NotFound
 from services.scheduling import appointments
 from services.scheduling.availability import Slot, free_slots
 
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
 MAX_DAYS_AWAY = 366 * 20
-PATIENT_CHOICES = 300  # beyond this the form lists the first ones and offers a search
 # Free times are shown in the day and week views; a month of every service's free
 # starts would be thousands of shaded slivers nobody can click.
 FREE_TIMES_DAYS = 7
@@ -96,41 +87,33 @@ SESSION_COLUMNS = (
 )
 
 
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", "None", "__None"):
-        return None
-    key = parse_id(value)
-    if key is None:
-        raise ValueError("Please choose from the list.")
-    return key
+@dataclass
+class CalendarContext:
+    """What every calendar page and feed starts from: the clinic's therapists and
+    locations (the pickers), the page's choices (``scope``; None for a therapist with no
+    therapist row) and, for the pages, the weekly hours."""
+
+    clinic_id: int
+    zone: ZoneInfo
+    now: datetime
+    today: date
+    therapists: list[Therapist]
+    locations: list[Location]
+    scope: Scope | None
+    hours: list[Row[Any]]
+
+    def pickers(self) -> dict[str, Any]:
+        """The therapist/location picker's lists (admin/_calendar_picker.html)."""
+        scope = self.scope
+        return {
+            "therapists": [t for t in self.therapists if t.active or t is scope.therapist],
+            "locations": [loc for loc in self.locations if loc.active or loc is scope.location],
+            "may_choose": current_user.role is not Role.THERAPIST,
+        }
 
 
-class BookingForm(FlaskForm):
-    # Choices are not checked against the lists: the booking service refuses any
-    # patient, service or therapist that is not this clinic's, with a sentence.
-    patient = SelectField(
-        "Patient",
-        coerce=_optional_int,
-        validate_choice=False,
-        validators=[DataRequired("Choose a patient.")],
-    )
-    service = SelectField(
-        "Service",
-        coerce=_optional_int,
-        validate_choice=False,
-        validators=[DataRequired("Choose a service.")],
-    )
-    therapist = SelectField("Therapist", coerce=_optional_int, validate_choice=False)
-    start = DateTimeLocalField(
-        "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired("Give a start.")]
-    )
-    location = HiddenField()
-    back = HiddenField()
-    q = StringField("Find a patient", validators=[Length(max=80)])
-
-
-class CalendarView(Guarded, SessionPage, BaseView):
-    """Week and day calendars; the front desk books from the free cells."""
+class CalendarView(BookingRoutes, Guarded, SessionPage, BaseView):
+    """Day, week and month calendars; the front desk books from the free times."""
 
     resource = "appointments"
     # Rows belong to a therapist; a therapist is shown only their own (see _scope).
@@ -142,34 +125,21 @@ class CalendarView(Guarded, SessionPage, BaseView):
     def index(self) -> str:
         """The calendar (EventCalendar, admin/static/calendar.js): day per therapist, week,
         month; the sessions and free times come from the feeds below."""
-        clinic_id = current_clinic_id()
-        zone = ZoneInfo(current_timezone())
-        today = utcnow().astimezone(zone).date()
-        therapists = self.session.scalars(
-            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
-        ).all()
-        locations = self.session.scalars(
-            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
-        ).all()
-        scope = self._scope(therapists, locations, today)
+        ctx = self._calendar_context()
+        scope = ctx.scope
         if scope is None:
             return self.render("admin/calendar.html", scope=None)
         view = request.args.get("view")
         scope.view = view if view in CALENDAR_VIEWS else "day"
-        hours = self.session.execute(
-            select(WeeklyHours.therapist_id, WeeklyHours.location_id).where(
-                WeeklyHours.clinic_id == clinic_id
-            )
-        ).all()
         if scope.therapist is not None:
             columns = [scope.therapist]
         else:  # a location's therapists (a clinic with no location yet: no column)
             working = {
                 h.therapist_id
-                for h in hours
+                for h in ctx.hours
                 if scope.location is not None and h.location_id == scope.location.id
             }
-            columns = [t for t in therapists if t.active and t.id in working]
+            columns = [t for t in ctx.therapists if t.active and t.id in working]
         filters = {k: v for k, v in scope.params().items() if k in ("therapist", "location")}
         if scope.show_cancelled:
             filters["cancelled"] = 1
@@ -190,10 +160,8 @@ class CalendarView(Guarded, SessionPage, BaseView):
             "admin/calendar.html",
             scope=scope,
             setup=setup,
-            today=today,
-            therapists=[t for t in therapists if t.active or t is scope.therapist],
-            locations=[loc for loc in locations if loc.active or loc is scope.location],
-            may_choose=current_user.role is not Role.THERAPIST,
+            today=ctx.today,
+            **ctx.pickers(),
             may_book=self.allowed(CREATE),
             may_move=self.may_write(),
             sheet_url=url_for(
@@ -210,12 +178,11 @@ class CalendarView(Guarded, SessionPage, BaseView):
     def events(self) -> Response:
         """The visible range's sessions as JSON, in three statements whatever the range
         holds: the clinic's therapists and locations (the filters), then one joined query."""
-        clinic_id = current_clinic_id()
-        zone = ZoneInfo(current_timezone())
-        scope, days = self._feed_scope(clinic_id, zone)
-        if scope is None:
+        ctx, days = self._feed_scope()
+        if ctx.scope is None:
             return jsonify([])
-        rows = self._session_rows(clinic_id, scope, zone, days)
+        zone = ctx.zone
+        rows = self._session_rows(ctx.clinic_id, ctx.scope, zone, days)
         movable = self.may_write()
         page = self._page_url()
         actions = (
@@ -241,9 +208,8 @@ class CalendarView(Guarded, SessionPage, BaseView):
     def free(self) -> Response:
         """Free times of every service the therapists in view offer (the same
         ``free_slots`` the chat and the booking form use), as background events."""
-        clinic_id = current_clinic_id()
-        zone = ZoneInfo(current_timezone())
-        scope, days = self._feed_scope(clinic_id, zone)
+        ctx, days = self._feed_scope()
+        clinic_id, scope = ctx.clinic_id, ctx.scope
         if scope is None or len(days) > FREE_TIMES_DAYS:
             return jsonify([])
         services = self.session.scalars(
@@ -278,7 +244,7 @@ class CalendarView(Guarded, SessionPage, BaseView):
                 start=start.strftime(LOCAL_FORMAT),
                 therapist=therapist_id,
                 location=location_id,
-                back=_safe_back(back),
+                back=safe_back(back),
             )
 
         step = current_user.clinic.policy.slot_step_minutes
@@ -324,48 +290,59 @@ class CalendarView(Guarded, SessionPage, BaseView):
             ),
         ), 200
 
-    def _feed_scope(self, clinic_id: int, zone: ZoneInfo) -> tuple[Scope | None, list[date]]:
+    def _feed_scope(self) -> tuple[CalendarContext, list[date]]:
         """The feeds' filters (as the page's) and the visible clinic-local days."""
-        today = utcnow().astimezone(zone).date()
+        ctx = self._calendar_context(hours=False)
         try:
-            days = visible_days(request.args.get("start"), request.args.get("end"), zone, today)
+            days = visible_days(
+                request.args.get("start"), request.args.get("end"), ctx.zone, ctx.today
+            )
         except ValueError:
             abort(400)
-        therapists = self.session.scalars(
-            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
-        ).all()
-        locations = self.session.scalars(
-            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
-        ).all()
-        return self._scope(therapists, locations, today), days
+        return ctx, days
 
-    @expose("/sheet")
-    def sheet(self) -> str:
-        """The same sessions as a plain table: a day sheet to print, and no script needed."""
+    def _calendar_context(self, *, hours: bool = True) -> CalendarContext:
+        """The opening every calendar page shares: the clinic, its zone and today, its
+        therapists and locations, the page's choices and (``hours``) the weekly hours."""
         clinic_id = current_clinic_id()
         zone = ZoneInfo(current_timezone())
         now = utcnow()
         today = now.astimezone(zone).date()
-        therapists = self.session.scalars(
-            select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
-        ).all()
-        locations = self.session.scalars(
-            select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
-        ).all()
+        therapists = list(
+            self.session.scalars(
+                select(Therapist).where(Therapist.clinic_id == clinic_id).order_by(Therapist.name)
+            )
+        )
+        locations = list(
+            self.session.scalars(
+                select(Location).where(Location.clinic_id == clinic_id).order_by(Location.id)
+            )
+        )
         scope = self._scope(therapists, locations, today)
+        weekly: list[Row[Any]] = []
+        if hours and scope is not None:
+            weekly = list(
+                self.session.execute(
+                    select(
+                        WeeklyHours.therapist_id,
+                        WeeklyHours.location_id,
+                        WeeklyHours.weekday,
+                        WeeklyHours.start_time,
+                        WeeklyHours.end_time,
+                    ).where(WeeklyHours.clinic_id == clinic_id)
+                )
+            )
+        return CalendarContext(clinic_id, zone, now, today, therapists, locations, scope, weekly)
+
+    @expose("/sheet")
+    def sheet(self) -> str:
+        """The same sessions as a plain table: a day sheet to print, and no script needed."""
+        ctx = self._calendar_context()
+        scope, zone, hours, therapists = ctx.scope, ctx.zone, ctx.hours, ctx.therapists
         if scope is None:
             return self.render("admin/calendar_sheet.html", scope=None)
-        hours = self.session.execute(
-            select(
-                WeeklyHours.therapist_id,
-                WeeklyHours.location_id,
-                WeeklyHours.weekday,
-                WeeklyHours.start_time,
-                WeeklyHours.end_time,
-            ).where(WeeklyHours.clinic_id == clinic_id)
-        ).all()
-        booked = self._appointments(clinic_id, scope, zone)
-        services, slots, slot_note = self._free(clinic_id, scope, now)
+        booked = self._appointments(ctx.clinic_id, scope, zone)
+        services, slots, slot_note = self._free(ctx.clinic_id, scope, ctx.now)
         if scope.view == "week":
             columns = [Column(day=d, therapist=scope.therapist) for d in scope.days]
         else:
@@ -381,14 +358,12 @@ class CalendarView(Guarded, SessionPage, BaseView):
             "admin/calendar_sheet.html",
             scope=scope,
             grid=grid,
-            today=today,
-            therapists=[t for t in therapists if t.active or t is scope.therapist],
-            locations=[loc for loc in locations if loc.active or loc is scope.location],
+            today=ctx.today,
+            **ctx.pickers(),
             therapist_names={t.id: t.name for t in therapists},
             services=services,
             slot_note=slot_note,
             may_book=self.may_write(),
-            may_choose=current_user.role is not Role.THERAPIST,
             calendar_url=url_for(
                 "calendar.index",
                 **{
@@ -564,121 +539,6 @@ class CalendarView(Guarded, SessionPage, BaseView):
             back=here,
         )
 
-    # --- booking from a free cell -------------------------------------------------------
-
-    @expose("/book", methods=("GET", "POST"))
-    @requires("create")
-    def book(self) -> Response | str:
-        if not self.may_write():
-            abort(403)
-        args = request.args
-        form = BookingForm(
-            data={
-                # From "add a patient": straight on to booking for them.
-                "patient": _int_or_none(args.get("patient")),
-                "service": _int_or_none(args.get("service")),
-                "therapist": _int_or_none(args.get("therapist")),
-                "start": _parse_local(args.get("start")),
-                "location": args.get("location", ""),
-                "back": args.get("back", ""),
-            }
-        )
-        alternatives: list[Slot] = []
-        if request.method == "POST" and "find" not in request.form and form.validate():
-            with refused_as_flash(self.session, say=with_free_nearby) as outcome:
-                appointment = appointments.book_appointment(
-                    self.session,
-                    clinic_id=current_clinic_id(),
-                    patient_id=form.patient.data,
-                    service_id=form.service.data,
-                    therapist_id=form.therapist.data,
-                    location_id=_int_or_none(form.location.data),
-                    start=clinic_time.to_utc(form.start.data, current_timezone()),
-                    now=utcnow(),
-                    actor=staff_actor(),
-                    source=BookingSource.ADMIN,
-                )
-            if isinstance(outcome.refusal, SlotUnavailable):
-                alternatives = outcome.refusal.alternatives
-            if outcome.ok:
-                flash(booked_sentence(self.session, appointment, current_timezone()), "success")
-                return redirect(_safe_back(form.back.data))
-        return self._booking_page(form, alternatives)
-
-    def _booking_page(self, form: BookingForm, alternatives: list[Slot]) -> str:
-        clinic_id = current_clinic_id()
-        services = self.session.scalars(
-            select(Service)
-            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
-            .order_by(Service.name)
-        ).all()
-        therapists = self.session.scalars(
-            select(Therapist)
-            .where(Therapist.clinic_id == clinic_id, Therapist.active.is_(True))
-            .order_by(Therapist.name)
-        ).all()
-        query = (form.q.data or "").strip()
-        patients = self._patients(clinic_id, query, form.patient.data)
-        # Nothing chosen for them: one hasty Save must not book the first in the list.
-        form.service.choices = [("", "Choose a service…")] + [(s.id, s.name) for s in services]
-        form.therapist.choices = [("", "Any available therapist")] + [
-            (t.id, f"{t.name} ({t.specialization})") for t in therapists
-        ]
-        form.patient.choices = [("", "Choose a patient…")] + [
-            (p.id, patient_choice(p)) for p in patients[:PATIENT_CHOICES]
-        ]
-        return self.render(
-            "admin/calendar_book.html",
-            form=form,
-            more_patients=len(patients) > PATIENT_CHOICES,
-            back=_safe_back(form.back.data),
-            alternatives=[
-                (
-                    format_when(s.start, current_timezone()),
-                    clinic_time.to_wall(s.start, current_timezone()).strftime(LOCAL_FORMAT),
-                    s.therapist_id,
-                )
-                for s in alternatives
-            ],
-        )
-
-    def _patients(self, clinic_id: int, query: str, chosen: int | None) -> list[Patient]:
-        """Active patients by name, with their guardian; a search narrows by name or phone.
-
-        The search is posted, never put in the URL: no patient data in addresses.
-        """
-        stmt = (
-            select(Patient)
-            .join(Contact, Contact.id == Patient.contact_id)
-            .options(joinedload(Patient.contact))
-            .where(Patient.clinic_id == clinic_id, Patient.active.is_(True))
-            .order_by(Patient.name, Patient.id)
-            .limit(PATIENT_CHOICES + 1)
-        )
-        if query:
-            like = "%" + "".join(ch for ch in query if ch not in "%_\\") + "%"
-            matches = [Patient.name.ilike(like), Contact.name.ilike(like)]
-            digits = "".join(ch for ch in query if ch.isdigit())
-            if len(digits) >= 3:
-                matches.append(Contact.phone.like(f"%{digits}%"))
-            if chosen is not None:
-                matches.append(Patient.id == chosen)  # keep the one already picked
-            stmt = stmt.where(or_(*matches))
-        found = list(self.session.scalars(stmt))
-        if chosen is not None and all(p.id != chosen for p in found[:PATIENT_CHOICES]):
-            # Past the first page of names (a patient just added, say): listed first.
-            extra = self.session.scalars(
-                select(Patient)
-                .options(joinedload(Patient.contact))
-                .where(
-                    Patient.clinic_id == clinic_id,
-                    Patient.active.is_(True),
-                    Patient.id == chosen,
-                )
-            ).all()
-            found = [*extra, *found]
-        return found
-
 
 def _by_id(rows: list[Any], raw: str | None) -> Any:
     """The row with this id among the clinic's own; anyone else's id is not found."""
@@ -689,29 +549,3 @@ def _by_id(rows: list[Any], raw: str | None) -> Any:
     if found is None:
         abort(404)
     return found
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return _optional_int(value)
-    except ValueError:
-        return None
-
-
-def _parse_local(value: str | None) -> datetime | None:
-    """A clinic wall-clock time from a link (``2026-11-24T10:00``), still without its zone."""
-    try:
-        parsed = datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is None else None
-
-
-def _safe_back(value: str | None) -> str:
-    """Back to a calendar page of this site only; never to an address from elsewhere."""
-    home = url_for("calendar.index")
-    if value and value.startswith(home) and "\\" not in value:
-        parts = urlsplit(value)
-        if not parts.scheme and not parts.netloc:
-            return value
-    return home

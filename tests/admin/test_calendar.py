@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from admin.views import calendar
+from admin.views import calendar, calendar_booking
 from core.db import get_db
 from models import (
     Appointment,
@@ -40,6 +40,7 @@ def ist(day_offset: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def app(app, monkeypatch):
     monkeypatch.setattr(calendar, "utcnow", lambda: NOW)
+    monkeypatch.setattr(calendar_booking, "utcnow", lambda: NOW)  # the booking form
     return app
 
 
