@@ -23,14 +23,14 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from admin.permissions import CREATE, UPDATE
+from admin.permissions import CREATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.calendar_booking import LOCAL_FORMAT, BookingRoutes, safe_back
+from admin.views.calendar_drag import DragRoutes
 from admin.views.calendar_feed import (
     IdUrl,
     SessionRow,
     free_events,
-    parse_wall,
     session_event,
     visible_days,
 )
@@ -45,11 +45,10 @@ from admin.views.calendar_grid import (
     span_label,
     working_windows,
 )
-from admin.views.current import current_clinic_id, current_timezone, staff_actor
-from admin.views.refusals import refusal_rolled_back, with_free_nearby
+from admin.views.current import current_clinic_id, current_timezone
 from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_day, format_time, format_when
+from core.formatting import format_day, format_time
 from core.ids import parse_id
 from models import (
     Appointment,
@@ -62,7 +61,6 @@ from models import (
     WeeklyHours,
 )
 from services.errors import NotFound
-from services.scheduling import appointments
 from services.scheduling.availability import Slot, free_slots
 
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
@@ -112,7 +110,7 @@ class CalendarContext:
         }
 
 
-class CalendarView(BookingRoutes, Guarded, SessionPage, BaseView):
+class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
     """Day, week and month calendars; the front desk books from the free times."""
 
     resource = "appointments"
@@ -152,6 +150,7 @@ class CalendarView(BookingRoutes, Guarded, SessionPage, BaseView):
             "events": url_for("calendar.events", **filters),
             "free": url_for("calendar.free", **filters) if self.allowed(CREATE) else None,
             "move": url_for("calendar.move", appointment_id=0) if self.may_write() else None,
+            "resize": url_for("calendar.resize", appointment_id=0) if self.may_write() else None,
             "page": url_for("calendar.index", **filters),
             "back": here,
             "step": current_user.clinic.policy.slot_step_minutes,
@@ -197,6 +196,7 @@ class CalendarView(BookingRoutes, Guarded, SessionPage, BaseView):
                     zone,
                     url=page(row),
                     movable=movable,
+                    resizable=len(days) <= FREE_TIMES_DAYS,  # a month's cells are whole days
                     actions=actions(row.id) if actions else None,
                 )
                 for row in rows
@@ -249,46 +249,6 @@ class CalendarView(BookingRoutes, Guarded, SessionPage, BaseView):
 
         step = current_user.clinic.policy.slot_step_minutes
         return jsonify(free_events(found, step, book_url))
-
-    @expose("/move/<int:appointment_id>", methods=("POST",))
-    @requires(UPDATE)
-    def move(self, appointment_id: int) -> tuple[Response, int]:
-        """A dragged session: moved through ``reschedule_appointment`` as the signed-in
-        staff member, or refused in the service's own words (the page puts it back)."""
-        zone = ZoneInfo(current_timezone())
-        wall = parse_wall(request.form.get("start"), zone)
-        therapist_raw = request.form.get("therapist")
-        therapist_id = parse_id(therapist_raw) if therapist_raw else None
-        if wall is None or (therapist_raw and therapist_id is None):
-            return jsonify(ok=False, message="Give the new start as a date and time."), 400
-        with refusal_rolled_back(self.session) as outcome:
-            appointment = appointments.reschedule_appointment(
-                self.session,
-                clinic_id=current_clinic_id(),
-                appointment_id=appointment_id,
-                new_start=clinic_time.to_utc(wall, zone),
-                now=utcnow(),
-                actor=staff_actor(),
-                therapist_id=therapist_id,
-            )
-        if (
-            isinstance(outcome.refusal, NotFound)
-            and outcome.refusal.params.get("what") == "appointment"
-        ):
-            abort(404)  # not this clinic's (or no such) session
-        if outcome.refusal is not None:
-            return jsonify(ok=False, message=with_free_nearby(outcome.refusal)), 409
-        when = format_when(appointment.start_at, zone.key)
-        return jsonify(
-            ok=True,
-            message=f"{appointment.patient.name}: moved to {when}, {appointment.therapist.name}.",
-            event=session_event(
-                SessionRow.of(appointment),
-                zone,
-                url=self._event_url(appointment),
-                movable=True,
-            ),
-        ), 200
 
     def _feed_scope(self) -> tuple[CalendarContext, list[date]]:
         """The feeds' filters (as the page's) and the visible clinic-local days."""

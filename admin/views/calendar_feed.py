@@ -106,10 +106,12 @@ def session_event(
     *,
     url: str,
     movable: bool,
+    resizable: bool = True,
     actions: str | None = None,
 ) -> dict[str, Any]:
     """One session: its patient, service and status; a link to its page and, for those
-    who may act on it, to its actions (the popover of session-popover.js)."""
+    who may act on it, to its actions (the popover of session-popover.js). Those who may
+    move it may also drag its end (``change_length``), where the view shows hours."""
     status = row.status.value
     editable = movable and row.status in ACTIVE
     return {
@@ -120,7 +122,7 @@ def session_event(
         "title": f"{row.patient} · {row.service}",
         "classNames": [f"cal-ev-{status}"],
         "editable": editable,
-        "durationEditable": False,  # a session lasts as long as its service (see the README)
+        "durationEditable": editable and resizable,
         "extendedProps": {
             "url": url,
             "actions": actions,

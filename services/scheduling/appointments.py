@@ -241,6 +241,8 @@ def change_length(
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and start - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
+            if new_end == appointment.end_at:
+                return appointment  # dropped where it was: nothing to change or tell
             minutes = (new_end - start).total_seconds() / 60
             if minutes <= 0 or minutes != int(minutes):
                 raise InvalidInput(detail="A session must end after it starts, on the minute.")
