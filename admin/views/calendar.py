@@ -1,5 +1,6 @@
 """The calendar: EventCalendar's page and its feeds (sessions, free times), drag to move
-and to resize, and the printable day sheet (server-rendered, script-free).
+and to resize (``admin.views.calendar_drag``); the printable day sheet is
+``admin.views.calendar_sheet``.
 
 Free starts link to the booking form (``admin.views.calendar_booking``). A page or feed
 costs the same few statements whatever it shows: the pickers, the weekly hours, one
@@ -20,7 +21,6 @@ from flask import abort, jsonify, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy import Row, Select, select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from admin.permissions import CREATE
@@ -35,21 +35,13 @@ from admin.views.calendar_feed import (
     visible_days,
 )
 from admin.views.calendar_grid import (
-    PAYMENT_BADGE,
     STATUS_CLASS,
-    Column,
-    FreeStart,
     Scope,
-    build_grid,
-    day_therapists,
-    span_label,
-    working_windows,
 )
+from admin.views.calendar_sheet import SheetRoutes, by_id
 from admin.views.current import current_clinic_id, current_timezone
 from core import clinic_time
 from core.clock import utcnow
-from core.formatting import format_day, format_time
-from core.ids import parse_id
 from models import (
     Appointment,
     AppointmentStatus,
@@ -61,7 +53,7 @@ from models import (
     WeeklyHours,
 )
 from services.errors import NotFound
-from services.scheduling.availability import Slot, free_slots
+from services.scheduling.availability import free_slots
 
 # How far from today the calendar goes; a date beyond it (a typed URL) shows today.
 MAX_DAYS_AWAY = 366 * 20
@@ -110,7 +102,7 @@ class CalendarContext:
         }
 
 
-class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
+class CalendarView(BookingRoutes, DragRoutes, SheetRoutes, Guarded, SessionPage, BaseView):
     """Day, week and month calendars; the front desk books from the free times."""
 
     resource = "appointments"
@@ -294,58 +286,6 @@ class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
             )
         return CalendarContext(clinic_id, zone, now, today, therapists, locations, scope, weekly)
 
-    @expose("/sheet")
-    def sheet(self) -> str:
-        """The same sessions as a plain table: a day sheet to print, and no script needed."""
-        ctx = self._calendar_context()
-        scope, zone, hours, therapists = ctx.scope, ctx.zone, ctx.hours, ctx.therapists
-        if scope is None:
-            return self.render("admin/calendar_sheet.html", scope=None)
-        booked = self._appointments(ctx.clinic_id, scope, zone)
-        services, slots, slot_note = self._free(ctx.clinic_id, scope, ctx.now)
-        if scope.view == "week":
-            columns = [Column(day=d, therapist=scope.therapist) for d in scope.days]
-        else:
-            columns = [
-                Column(day=scope.day, therapist=t)
-                for t in day_therapists(scope, therapists, hours, booked, slots)
-            ]
-        step = current_user.clinic.policy.slot_step_minutes
-        grid = build_grid(scope, columns, booked, slots, working_windows(scope, hours), zone, step)
-        move = timedelta(days=1 if scope.view == "day" else 7)
-        here = request.full_path.rstrip("?")
-        return self.render(
-            "admin/calendar_sheet.html",
-            scope=scope,
-            grid=grid,
-            today=ctx.today,
-            **ctx.pickers(),
-            therapist_names={t.id: t.name for t in therapists},
-            services=services,
-            slot_note=slot_note,
-            may_book=self.may_write(),
-            calendar_url=url_for(
-                "calendar.index",
-                **{
-                    k: v
-                    for k, v in scope.params().items()
-                    if k in ("view", "date", "therapist", "location")
-                },
-            ),
-            prev_url=self._url(scope, date=(scope.day - move).isoformat()),
-            next_url=self._url(scope, date=(scope.day + move).isoformat()),
-            today_url=self._url(scope, date=None),
-            view_url=lambda **changes: self._url(scope, **changes),
-            event_url=self._page_url(),
-            popover=self.may_open("appointment.actions_view"),
-            book_url=lambda free: self._book_url(scope, free, here),
-            day_label=format_day,
-            time_label=format_time,
-            span=lambda a: span_label(a.start_at.astimezone(zone), a.end_at.astimezone(zone)),
-            status_class=STATUS_CLASS,
-            payment_badge=PAYMENT_BADGE,
-        )
-
     def _scope(
         self, therapists: list[Therapist], locations: list[Location], today: date
     ) -> Scope | None:
@@ -357,8 +297,8 @@ class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
             therapist_raw, location_raw = raw, None
         elif kind == "location":
             therapist_raw, location_raw = None, raw
-        therapist = _by_id(therapists, therapist_raw)
-        location = None if therapist is not None else _by_id(locations, location_raw)
+        therapist = by_id(therapists, therapist_raw)
+        location = None if therapist is not None else by_id(locations, location_raw)
         if current_user.role is Role.THERAPIST:
             own = next((t for t in therapists if t.staff_user_id == current_user.id), None)
             if own is None:
@@ -383,15 +323,6 @@ class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
             location=location,
             show_cancelled=args.get("cancelled") == "1",
         )
-
-    def _appointments(self, clinic_id: int, scope: Scope, zone: ZoneInfo) -> list[Appointment]:
-        """The range's sessions, with patient, service and therapist, in one statement."""
-        stmt = select(Appointment).options(
-            joinedload(Appointment.patient),
-            joinedload(Appointment.service),
-            joinedload(Appointment.therapist),
-        )
-        return list(self.session.scalars(self._in_range(stmt, clinic_id, scope, zone)))
 
     def _session_rows(
         self, clinic_id: int, scope: Scope, zone: ZoneInfo, days: list[date]
@@ -428,51 +359,6 @@ class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
             stmt = stmt.where(Appointment.status != AppointmentStatus.CANCELLED)
         return stmt
 
-    def _free(
-        self, clinic_id: int, scope: Scope, now: datetime
-    ) -> tuple[list[Service], list[Slot], str | None]:
-        """Free starts for the chosen service (by default the first that fits); bookers only."""
-        if not self.may_write():
-            return [], [], None
-        services = self.session.scalars(
-            select(Service)
-            .where(Service.clinic_id == clinic_id, Service.active.is_(True))
-            .order_by(Service.name)
-        ).all()
-        raw = request.args.get("service")
-        if raw == "none":
-            scope.hide_free = True
-            return services, [], None
-        scope.service = _by_id(services, raw) or next(
-            (
-                s
-                for s in services
-                if scope.therapist is None or s.specialization == scope.therapist.specialization
-            ),
-            None,
-        )
-        if scope.service is None:
-            return services, [], "No service to show free times for."
-        try:
-            slots = free_slots(
-                self.session,
-                clinic_id=clinic_id,
-                service_id=scope.service.id,
-                start_date=scope.days[0],
-                end_date=scope.days[-1],
-                now=now,
-                therapist_id=scope.therapist.id if scope.therapist else None,
-                location_id=scope.location.id if scope.location else None,
-                respect_policy=False,  # staff book inside the notice and past the horizon
-            )
-        except NotFound:  # the therapist in view does not deliver this service
-            assert scope.therapist is not None
-            return services, [], f"{scope.therapist.name} does not offer {scope.service.name}."
-        return services, slots, None
-
-    def _url(self, scope: Scope, **changes: Any) -> str:
-        return url_for("calendar.sheet", **scope.params(**changes))
-
     def _page_url(self) -> Callable[[Any], str]:
         """A session's link (given a row with ``id`` and ``number``), the permission asked
         and the address built once per request: the session page (its actions also open in
@@ -485,27 +371,3 @@ class CalendarView(BookingRoutes, DragRoutes, Guarded, SessionPage, BaseView):
 
     def _event_url(self, appointment: Appointment) -> str:
         return self._page_url()(appointment)
-
-    @staticmethod
-    def _book_url(scope: Scope, free: FreeStart, here: str) -> str:
-        assert scope.service is not None
-        return url_for(
-            "calendar.book",
-            service=scope.service.id,
-            start=free.start.strftime(LOCAL_FORMAT),
-            # Several free at once (a location's week): the service picks one.
-            therapist=free.therapist_ids[0] if len(free.therapist_ids) == 1 else None,
-            location=free.location_id,
-            back=here,
-        )
-
-
-def _by_id(rows: list[Any], raw: str | None) -> Any:
-    """The row with this id among the clinic's own; anyone else's id is not found."""
-    if not raw:
-        return None
-    key = parse_id(raw)
-    found = next((r for r in rows if key is not None and r.id == key), None)
-    if found is None:
-        abort(404)
-    return found
