@@ -86,11 +86,7 @@ class AlertsView(access.Guarded, access.SessionPage, BaseView):
     def index(self) -> Response:
         alerts = current_alerts()
         # Panel responses are never cached (core.security sets no-store on every one).
-        return jsonify(
-            {
-                CHATS: alerts.waiting_chats,
-                REQUESTS: alerts.pending_requests,
-                NOTIFICATIONS: alerts.unread_notifications,
-                "total": alerts.total,
-            }
-        )
+        counts = {CHATS: alerts.waiting_chats, REQUESTS: alerts.pending_requests}
+        if alerts.unread_notifications is not None:  # a therapist's own
+            counts[NOTIFICATIONS] = alerts.unread_notifications
+        return jsonify({**counts, "total": alerts.total})
