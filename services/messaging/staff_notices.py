@@ -55,12 +55,11 @@ def notify_therapist(
     therapist, the one a moved session left). Nothing when the therapist has no login,
     or did it themself. Call inside the transaction of the change."""
     now = require_aware(now, "now")
-    staff_user_id = session.scalar(
-        select(Therapist.staff_user_id).where(
-            Therapist.id == (therapist_id or appointment.therapist_id),
-            Therapist.clinic_id == appointment.clinic_id,
-        )
-    )
+    # From the identity map when the verb has the therapist loaded (a booking has).
+    therapist = session.get(Therapist, therapist_id or appointment.therapist_id)
+    if therapist is None or therapist.clinic_id != appointment.clinic_id:
+        return None
+    staff_user_id = therapist.staff_user_id
     if staff_user_id is None:
         return None
     if actor.type is ActorType.STAFF and actor.id == staff_user_id:
