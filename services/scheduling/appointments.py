@@ -26,6 +26,7 @@ from models import (
     BookingSource,
     ClinicPolicy,
     MessageKind,
+    NotificationKind,
     Patient,
     PaymentStatus,
     RescheduleRequest,
@@ -51,6 +52,7 @@ from services.errors import (
 )
 from services.locks import lock_appointment
 from services.messaging import outbox as messaging
+from services.messaging.staff_notices import notify_therapist
 from services.scheduling.availability import (
     BookingContext,
     Slot,
@@ -129,6 +131,7 @@ def book_appointment(
             payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
             if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="booked", now=now)
+            notify_therapist(session, appointment, NotificationKind.BOOKED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(session, exc, ctx, start, now, location_id, actor=actor) from None
@@ -159,11 +162,12 @@ def reschedule_appointment(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            _require_active(appointment, "moved")
+            require_active(appointment, "moved")
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
             before = audit.snapshot(appointment)
+            left_therapist = appointment.therapist_id
             target_therapist = therapist_id or appointment.therapist_id
             ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
             _check_time_policy(ctx, new_start, now, actor)
@@ -198,6 +202,16 @@ def reschedule_appointment(
             messaging.schedule_reminders(session, appointment, now=now)
             if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="moved", now=now)
+            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
+            if left_therapist != appointment.therapist_id:  # the one it moved away from
+                notify_therapist(
+                    session,
+                    appointment,
+                    NotificationKind.MOVED,
+                    actor,
+                    now=now,
+                    therapist_id=left_therapist,
+                )
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(
@@ -313,7 +327,7 @@ def cancel_appointment(
         raise InvalidInput(detail="Please give a reason for waiving the charge.")
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, "cancelled")
+        require_active(appointment, "cancelled")
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
         inside_window = appointment.start_at - now < window
         if actor.type is ActorType.CONTACT and inside_window:
@@ -340,6 +354,7 @@ def cancel_appointment(
             _uncharge(session, appointment, reason=reason, now=now, actor=actor)
         if actor.type is not ActorType.CONTACT:
             messaging.notify_patient(session, appointment, event=notice, now=now)
+        notify_therapist(session, appointment, NotificationKind.CANCELLED, actor, now=now)
     return appointment
 
 
@@ -381,7 +396,7 @@ def confirm_appointment(
     """The patient said they will come. Confirming twice is harmless."""
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, "confirmed")
+        require_active(appointment, "confirmed")
         if appointment.status is AppointmentStatus.CONFIRMED:
             return appointment
         before = audit.snapshot(appointment)
@@ -422,7 +437,7 @@ def _close(
     verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, verb)
+        require_active(appointment, verb)
         if appointment.start_at > now:
             raise InvalidTransition(
                 "This session has not started yet, so it cannot be " + verb + "."
@@ -595,7 +610,8 @@ def _next_number(session: Session, clinic_id: int, year: int) -> str:
     return f"APT-{year}-{value:06d}"
 
 
-def _require_active(appointment: Appointment, verb: str) -> None:
+def require_active(appointment: Appointment, verb: str) -> None:
+    """Refuse a verb on a session that is no longer booked or confirmed."""
     if not appointment.is_active:
         status = appointment.status.value.replace("_", "-")
         raise InvalidTransition(status=status, verb=verb)
