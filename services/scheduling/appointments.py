@@ -250,7 +250,7 @@ def change_length(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            _require_active(appointment, "changed")
+            require_active(appointment, "changed")
             start, location_id = appointment.start_at, appointment.location_id
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and start - now < window:
@@ -288,6 +288,7 @@ def change_length(
             )
             if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="moved", now=now)
+            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None and start is not None
         raise _refusal(

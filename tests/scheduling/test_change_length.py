@@ -11,11 +11,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import Appointment, AuditLog, BookingSource, MessageKind, Service
+from models import (
+    Appointment,
+    AuditLog,
+    BookingSource,
+    MessageKind,
+    NotificationKind,
+    Role,
+    Service,
+    StaffNotification,
+    Therapist,
+)
 from services.audit import Actor
 from services.errors import InvalidInput, OutsideHours, SlotTaken, TooLateToReschedule
 from services.scheduling.appointments import book_appointment, change_length
-from tests.conftest import NOW
+from tests.conftest import NOW, staff_logins
 from tests.outbox import ist, outbox, seed
 
 STAFF = Actor.staff(1)
@@ -139,3 +149,21 @@ def test_staff_may_resize_inside_the_notice_patients_may_not(session, clinic, pa
         resize(session, clinic, soon, ist(23, 10))  # ends as it starts
     session.expire_all()
     assert session.get(Appointment, soon.id).end_at == ist(23, 11)
+
+
+def test_the_therapist_is_told_of_the_new_length_as_of_a_move(session, clinic, patient):
+    users = staff_logins(session, clinic.id, password="correct-horse-battery", domain="r.test")
+    appointment = book(session, clinic, patient, ist(25, 11))
+    therapist = session.get(Therapist, appointment.therapist_id)
+    therapist.staff_user_id = users[Role.THERAPIST].id
+    session.commit()
+
+    resize(session, clinic, appointment, ist(25, 12), actor=Actor.staff(users[Role.ADMIN].id))
+
+    kinds = session.scalars(
+        select(StaffNotification.kind).where(
+            StaffNotification.staff_user_id == users[Role.THERAPIST].id,
+            StaffNotification.appointment_id == appointment.id,
+        )
+    ).all()
+    assert kinds == [NotificationKind.MOVED]
