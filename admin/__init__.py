@@ -32,6 +32,7 @@ from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.dues import DuesView
 from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
+from admin.views.notifications import NotificationsView
 from admin.views.people import ContactView, PatientView
 from admin.views.reports import ReportsView
 from admin.views.requests import RescheduleRequestView
@@ -159,6 +160,7 @@ def _views(session: Any) -> list[BaseView]:
             ClinicAnswer, session, name=_l("Questions & answers"), category=_l("Settings")
         ),
         AuditLogView(AuditLog, session, name=_l("Audit log"), category=_l("Settings")),
+        NotificationsView(session, name=_l("Notifications"), endpoint="notifications"),
         ProfileView(session, name=_l("My profile"), endpoint="profile"),
         # Not in the menu: the badge's counts (polled) and the top bar's search results.
         AlertsView(session, name=_l("Alerts"), endpoint="alerts", url="/admin/alerts"),
