@@ -131,6 +131,23 @@ def word(value: str | None) -> str:
     return "" if not value else gettext(value.replace("_", " "))
 
 
+def calendar_words() -> dict[str, str]:
+    """What admin/static/calendar.js says, in the panel's language (it reads them from the
+    page's setup block)."""
+    return {
+        "today": gettext("Today"),
+        "day": gettext("Day"),
+        "week": gettext("Week"),
+        "month": gettext("Month"),
+        "moving": gettext("Moving…"),
+        "notMoved": gettext("The session could not be moved"),
+        "resizing": gettext("Changing its length…"),
+        "notResized": gettext("The session's length could not be changed"),
+        "noAnswer": gettext("no answer from the server."),
+        "free": gettext("Free:"),
+    }
+
+
 def compile_catalogues(target: Path, source: Path = TRANSLATIONS) -> Path:
     """Every ``<lang>/LC_MESSAGES/<domain>.po`` under ``source`` as a ``.mo`` under
     ``target`` (same layout). Each file is written whole and renamed into place, so

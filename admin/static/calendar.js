@@ -20,6 +20,12 @@
     pageViews[pair[1]] = pair[0];
   });
 
+  // The board's words in the panel's language (admin.i18n.calendar_words), English if absent.
+  var words = setup.words || {};
+  function word(key, english) {
+    return words[key] || english;
+  }
+
   function pad(n) {
     return (n < 10 ? "0" : "") + n;
   }
@@ -110,7 +116,7 @@
       })
       .catch(function () {
         info.revert();
-        say(failed + ": no answer from the server.", "danger");
+        say(failed + ": " + word("noAnswer", "no answer from the server."), "danger");
       });
   }
 
@@ -119,7 +125,13 @@
     if (info.newResource) {
       fields.therapist = info.newResource.id;
     }
-    send(info, setup.move, fields, "Moving…", "The session could not be moved");
+    send(
+      info,
+      setup.move,
+      fields,
+      word("moving", "Moving…"),
+      word("notMoved", "The session could not be moved")
+    );
   }
 
   function resize(info) {
@@ -127,8 +139,8 @@
       info,
       setup.resize,
       { end: wallTime(info.event.end) },
-      "Changing its length…",
-      "The session's length could not be changed"
+      word("resizing", "Changing its length…"),
+      word("notResized", "The session's length could not be changed")
     );
   }
 
@@ -202,11 +214,12 @@
         .join(","),
     },
     buttonText: {
-      today: "Today",
-      resourceTimeGridDay: "Day",
-      timeGridWeek: "Week",
-      dayGridMonth: "Month",
+      today: word("today", "Today"),
+      resourceTimeGridDay: word("day", "Day"),
+      timeGridWeek: word("week", "Week"),
+      dayGridMonth: word("month", "Month"),
     },
+    locale: setup.locale || "en",
     resources: setup.resources,
     eventSources: sources,
     slotDuration: { minutes: setup.step },
@@ -259,7 +272,7 @@
     eventDidMount: function (info) {
       var props = info.event.extendedProps;
       if (info.event.display === "background") {
-        info.el.setAttribute("title", "Free: " + props.services.join(", "));
+        info.el.setAttribute("title", word("free", "Free:") + " " + props.services.join(", "));
         return;
       }
       info.el.setAttribute(

@@ -155,3 +155,12 @@ def test_error_pages_speak_the_language_too(app, desk):
     page = signed_in(app, "hindi").get("/admin/no-such-page/")
     assert page.status_code == 404
     assert "नहीं मिला" in page.text and "आज पर वापस" in page.text
+
+
+def test_the_calendar_speaks_the_language_too(app, desk):
+    board = signed_in(app, "hindi").get("/admin/calendar/").text
+    assert "दिन की शीट (प्रिंट)" in board
+    assert '"locale": "hi"' in board and '"today": "आज"' in board  # calendar.js's words
+    sheet = signed_in(app, "hindi").get("/admin/calendar/sheet").text
+    assert "प्रिंट" in sheet and "हफ़्ता" in sheet
+    assert "Day sheet (print)" in signed_in(app, "english").get("/admin/calendar/").text
