@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -160,7 +162,8 @@ def test_error_pages_speak_the_language_too(app, desk):
 def test_the_calendar_speaks_the_language_too(app, desk):
     board = signed_in(app, "hindi").get("/admin/calendar/").text
     assert "दिन की शीट (प्रिंट)" in board
-    assert '"locale": "hi"' in board and '"today": "आज"' in board  # calendar.js's words
+    setup = json.loads(re.search(r'id="calendar-setup">(.*?)</script>', board, re.S)[1])
+    assert setup["locale"] == "hi" and setup["words"]["today"] == "आज"  # calendar.js's
     sheet = signed_in(app, "hindi").get("/admin/calendar/sheet").text
     assert "प्रिंट" in sheet and "हफ़्ता" in sheet
     assert "Day sheet (print)" in signed_in(app, "english").get("/admin/calendar/").text
