@@ -100,7 +100,7 @@ class BookingRoutes:
                 "patient": _int_or_none(args.get("patient")),
                 "service": _int_or_none(args.get("service")),
                 "therapist": _int_or_none(args.get("therapist")),
-                "start": _parse_local(args.get("start")),
+                "start": _parse_local(args.get("start")) or _now_on_the_grid(),
                 "location": args.get("location", ""),
                 "back": args.get("back", ""),
             }
@@ -200,6 +200,16 @@ class BookingRoutes:
             ).all()
             found = [*extra, *found]
         return found
+
+
+def _now_on_the_grid() -> datetime:
+    """The form's start when none is given: now, on the clinic's slot grid (a walk-in's
+    session starts at the last step before now, so the desk books it as it is)."""
+    wall = clinic_time.to_wall(utcnow(), current_timezone())
+    step = current_user.clinic.policy.slot_step_minutes
+    minutes = wall.hour * 60 + wall.minute
+    minutes -= minutes % step
+    return wall.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
 
 
 def _int_or_none(value: str | None) -> int | None:
