@@ -229,8 +229,11 @@ def _parse_local(value: str | None) -> datetime | None:
 
 
 def safe_back(value: str | None) -> str:
-    """Back to a calendar page of this site only; never to an address from elsewhere."""
+    """Back to Today or a calendar page of this site only; never to an address from
+    elsewhere."""
     home = url_for("calendar.index")
+    if value == url_for("admin.index"):
+        return value
     if value and value.startswith(home) and "\\" not in value:
         parts = urlsplit(value)
         if not parts.scheme and not parts.netloc:
