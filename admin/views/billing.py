@@ -106,7 +106,13 @@ class PaymentView(SecureModelView):
         methods = RECORDED_METHODS
 
         class RecordForm(FlaskForm):
-            contact = SelectField(_l("Paid by"), coerce=int)
+            # Nothing chosen for the desk: one hasty Save must not take money from the
+            # first contact in the list.
+            contact = SelectField(
+                _l("Paid by"),
+                coerce=_chosen_id,
+                validators=[DataRequired(message=_l("Choose who paid."))],
+            )
             amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
             method = SelectField(
                 _l("Method"), choices=[(m.value, word(m.label)) for m in methods], default="cash"
@@ -120,7 +126,7 @@ class PaymentView(SecureModelView):
         contacts = self.session.scalars(
             select(Contact).where(Contact.clinic_id == clinic_id).order_by(Contact.name)
         ).all()
-        form.contact.choices = [(c.id, str(c)) for c in contacts]
+        form.contact.choices = [("", _("Choose who paid…"))] + [(c.id, str(c)) for c in contacts]
         wanted = parse_id(request.args.get("contact_id"))
         if request.method == "GET" and wanted is not None:
             form.contact.data = wanted
@@ -480,3 +486,8 @@ def _link(href: str, text: str) -> Any:
     from markupsafe import Markup
 
     return Markup('<a href="{}">{}</a>').format(href, text)
+
+
+def _chosen_id(value: Any) -> int | None:
+    """A select's chosen id; None for its empty "Choose…" line."""
+    return None if value in (None, "") else parse_id(value)

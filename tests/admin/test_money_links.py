@@ -112,6 +112,14 @@ def test_an_operator_follows_record_payment_from_payments_and_records_upi(app, w
     [record] = hrefs(client.get("/admin/payment/").text, r"/admin/payment/record/$")
     form = client.get(record)
     assert form.status_code == 200 and 'value="upi"' in form.text
+    # Nobody is chosen for the desk, and a Save without choosing records nothing.
+    assert '<option selected value="">' in form.text
+    unchosen = client.post(
+        record, data={"csrf_token": token, "contact": "", "amount": "450", "method": "upi"}
+    )
+    assert unchosen.status_code == 200 and "Choose who paid." in unchosen.text
+    session.rollback()
+    assert not session.scalars(select(Payment).where(Payment.method == PaymentMethod.UPI)).all()
 
     response = client.post(
         record,

@@ -1,8 +1,8 @@
 """A staff member switches the panel to Hindi on My profile and reads Today in Hindi.
 
 The test signs in as a desk account of its own (the demo admin keeps English for the other
-tests). With ROSHNI_SCREENSHOTS set to a directory, it keeps Today, the calendar and a
-session page in both languages there (``<page>_<lang>.png``).
+tests). With ROSHNI_SCREENSHOTS set to a directory, it keeps the desk's pages (Today, the
+calendar, a session page and ``DESK_PAGES``) in both languages there (``<page>_<lang>.png``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,26 @@ def keep(page, name: str) -> None:
         page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
 
 
-def the_pages(page, appointment_id: int, lang: str) -> None:
+# The desk's other pages, kept after Today, the calendar and the session page.
+DESK_PAGES = (
+    ("appointments", "/admin/appointment/"),
+    ("booking", "/admin/calendar/book"),
+    ("day_sheet", "/admin/calendar/sheet"),
+    ("contact", "/admin/contact/details/?id={contact_id}"),
+    ("patients", "/admin/patient/"),
+    ("new_patient", "/admin/patient/new/"),
+    ("conversations", "/admin/conversations/"),
+    ("payments", "/admin/payment/"),
+    ("record_payment", "/admin/payment/record/?contact_id={contact_id}"),
+    ("dues", "/admin/dues/"),
+    ("requests", "/admin/requests/"),
+    ("search", "/admin/search/?q=Kabir"),
+    ("notifications", "/admin/notifications/"),
+    ("profile", "/admin/profile/"),
+)
+
+
+def the_pages(page, appointment_id: int, contact_id: int, lang: str) -> None:
     page.goto("/admin/")
     keep(page, f"today_{lang}")
     page.goto("/admin/calendar/")
@@ -53,6 +72,10 @@ def the_pages(page, appointment_id: int, lang: str) -> None:
     page.goto(f"/admin/appointment/details/?id={appointment_id}")
     page.wait_for_selector("#session-page")
     keep(page, f"session_{lang}")
+    for name, path in DESK_PAGES:
+        response = page.goto(path.format(contact_id=contact_id))
+        assert response is not None and response.ok, (name, response and response.status)
+        keep(page, f"{name}_{lang}")
 
 
 def test_switching_to_hindi_on_my_profile(page, db_session, roshni, make_patient, book):
@@ -72,7 +95,7 @@ def test_switching_to_hindi_on_my_profile(page, db_session, roshni, make_patient
 
     log_in(page, EMAIL)
     assert page.get_by_role("heading", name="Today's sessions").is_visible()
-    the_pages(page, appointment.id, "en")
+    the_pages(page, appointment.id, appointment.patient.contact_id, "en")
 
     page.goto("/admin/profile/")
     page.select_option("#locale", "hi")
@@ -85,5 +108,6 @@ def test_switching_to_hindi_on_my_profile(page, db_session, roshni, make_patient
     assert page.get_by_role("heading", name="आज के सेशन").is_visible()
     assert page.get_by_role("button", name="लॉगआउट").is_visible()
     assert page.locator("#panel-menu").get_by_text("अपॉइंटमेंट").first.is_visible()
-    the_pages(page, appointment.id, "hi")
+    the_pages(page, appointment.id, appointment.patient.contact_id, "hi")
+    page.goto(f"/admin/appointment/details/?id={appointment.id}")
     assert page.get_by_text("अभिभावक").is_visible()
