@@ -18,6 +18,17 @@
   setup.views.forEach(function (pair) {
     pageViews[pair[1]] = pair[0];
   });
+  // On a phone a column per therapist does not fit: the day opens as a list (?view=list,
+  // which the server reads as "day"), unless the address asks for a view.
+  var asked = new URLSearchParams(window.location.search).get("view");
+  var phone = window.matchMedia("(max-width: 600px)").matches;
+  pageViews.listDay = "list";
+  if (phone) {
+    setup.views.unshift(["list", "listDay"]);
+  }
+  if (asked === "list" || (phone && !asked)) {
+    setup.view = "listDay";
+  }
 
   function pad(n) {
     return (n < 10 ? "0" : "") + n;
@@ -183,6 +194,7 @@
     },
     buttonText: {
       today: "Today",
+      listDay: "List",
       resourceTimeGridDay: "Day",
       timeGridWeek: "Week",
       dayGridMonth: "Month",

@@ -52,7 +52,7 @@ def session_under_way(db_session, roshni, make_patient, patient: str, guardian: 
     therapist = catalog.create_therapist(
         db_session,
         clinic_id=roshni.id,
-        name=f"Dr. Small Screen {next(_therapists)} {utcnow():%H%M%S%f}",
+        name=f"Dr. Small Screen {next(_therapists)}",
         specialization="physiotherapy",
         actor=SYSTEM,
     )
