@@ -231,6 +231,7 @@ def test_the_appointments_list_keeps_the_patient_and_time_on_screen(page, desk):
     assert_on_screen(page, row.locator("td.col-patient"), where)
     assert desk.patient in row.locator("td.col-patient").inner_text()
     assert_on_screen(page, row.locator("td.col-start_at"), where)
+    assert_touch_sized(page, row.locator("td.list-buttons-column a.icon"), where)
     snap(page, f"small_{page.screen_name}_appointments")
 
 
