@@ -158,6 +158,9 @@ def test_the_calendar_opens_on_a_day_that_fits(page, desk):
     open_page(page, "/admin/calendar/")
     where = f"calendar ({page.screen_name})"
     event = page.locator(f'a.cal-event[title="{desk.number}"]')
+    event.wait_for()
+    # The new therapist's column is added once the sessions are in, which draws them again.
+    page.wait_for_load_state("networkidle")
     assert_on_screen(page, event, where)
     assert desk.patient in event.inner_text()
     assert_fits(page, where)
