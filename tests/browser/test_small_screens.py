@@ -169,6 +169,14 @@ def test_the_calendar_opens_on_a_day_that_fits(page, desk):
         assert page.locator(".ec-list").count() == 1
     snap(page, f"small_{page.screen_name}_calendar")
 
+    event.click()  # the session's actions open beside it, inside the screen
+    popover = page.locator(".session-popover")
+    popover.get_by_text(desk.patient).wait_for()
+    assert_fits(page, f"{where}, session popover")
+    assert_on_screen(page, popover, f"{where}, session popover")
+    assert_touch_sized(page, popover.locator("#session-actions .btn"), f"{where}, popover")
+    snap(page, f"small_{page.screen_name}_calendar_popover")
+
 
 def test_the_session_page_fits_with_touch_sized_actions(page, desk):
     open_page(page, f"/admin/appointment/details/?id={desk.appointment_id}")
