@@ -25,7 +25,7 @@ the rows the commit hands over). N (default 200) messages of each kind go out, o
   the reply in the outbox (the webhook answers empty TwiML) and it leaves as a list picker
   (the account's content templates are synced once at setup), from the turn's commit.
 
-Modes: embedded (``jobs.runner.start_inprocess``: the app's job thread, woken at commit) and
+Modes: embedded (``jobs.inprocess.start_inprocess``: the app's job thread, woken at commit) and
 RQ (``W`` = 2 ``roshni worker`` subprocesses on Redis db 12, ``ROSHNI_LATENCY_REDIS``, under
 a supervisor that restarts one that exits; flushed before and after). The sweep runs every
 ``SWEEP`` = 60 s in both: the embedded thread's interval, and in RQ mode this process is the
@@ -77,7 +77,8 @@ from core.clock import utcnow
 from core.config import Config
 from core.db import EXTENSION, Database, write_transaction
 from integrations.twilio.content import ContentApi
-from jobs.runner import QUEUE, SWEEP_LOCK, enqueue_due, start_inprocess
+from jobs.inprocess import start_inprocess
+from jobs.runner import QUEUE, SWEEP_LOCK, enqueue_due
 from jobs.runtime import build_runtime
 from models import (
     Channel,

@@ -71,3 +71,10 @@ def at(day: date, t: time, timezone: str | ZoneInfo) -> datetime:
 def local_midnight(day: date, timezone: str | ZoneInfo) -> datetime:
     """The UTC instant a clinic-local day begins (a midnight in a gap: the first real instant)."""
     return to_utc(datetime.combine(day, time.min), timezone)
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The calendar month ``day`` falls in: its first and last day."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)

@@ -126,7 +126,7 @@ def enqueue_link_creation(queue: Queue, link_id: int) -> bool:
 
 def schedule_at(queue: Queue, moment: datetime, task: str, *args: object, **options: object) -> Job:
     """``queue.enqueue_at`` to the microsecond. RQ scores a scheduled job in whole seconds
-    (rounding down); our workers' scheduler (jobs/runner.py) reads scores as exact times
+    (rounding down); our workers' scheduler (jobs/worker.py) reads scores as exact times
     every ``SCHEDULER_EVERY``, so the score is set to the exact moment in the same
     transaction. Rounded up first: RQ's own scheduler, reading whole seconds, would
     otherwise move the job to the queue before the row is due (it would find it not due

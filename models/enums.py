@@ -47,6 +47,11 @@ class PaymentStatus(enum.StrEnum):
     PAID = "paid"
     REFUNDED = "refunded"
 
+    @property
+    def settled(self) -> bool:
+        """Nothing is owed for the session: free, paid, or paid and given back."""
+        return self in (PaymentStatus.NOT_REQUIRED, PaymentStatus.PAID, PaymentStatus.REFUNDED)
+
 
 class BookingSource(enum.StrEnum):
     CHAT = "chat"

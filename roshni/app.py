@@ -14,7 +14,7 @@ from core import error_tracking, logging_setup, security
 from core.config import Config
 from core.db import EXTENSION, Database
 from jobs.dispatch import dispatch_to_rq
-from jobs.runner import start_inprocess
+from jobs.inprocess import start_inprocess
 from jobs.runtime import build_runtime
 from roshni import health, metrics_endpoint
 

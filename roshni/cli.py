@@ -269,8 +269,8 @@ def _show_sent(database, clinic_id: int, phone: str, after_id: int | None) -> in
 @main.command("worker", help="Run an RQ worker (needs REDIS_URL) with the outbox sweeper.")
 @click.option("--burst", is_flag=True, help="Sweep once, work until the queue is empty, exit.")
 def worker(burst: bool) -> None:
-    from jobs.runner import WorkerStopped, run_worker
     from jobs.runtime import build_runtime
+    from jobs.worker import WorkerStopped, run_worker
 
     config = _config()
     if not config.redis_url:

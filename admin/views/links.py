@@ -15,12 +15,9 @@ from flask_admin.model.template import EndpointLinkRowAction
 
 from admin.views import access
 from admin.views.current import current_clinic_id
-from models import AppointmentStatus, InvoiceStatus, Payment, PaymentState, PaymentStatus
+from models import AppointmentStatus, InvoiceStatus, Payment, PaymentState
 from services.billing.credits import credit_balance
 from services.billing.payments import session_payments
-
-# A session still to be paid for: package credit may pay it.
-UNPAID = (PaymentStatus.UNPAID, PaymentStatus.PENDING, PaymentStatus.PARTIALLY_PAID)
 
 
 def may_open(endpoint: str) -> bool:
@@ -43,7 +40,7 @@ def session_credit(view: Any, appointment: Any) -> int:
     user may not draw on credit)."""
     if (
         appointment.status is AppointmentStatus.CANCELLED
-        or appointment.payment_status not in UNPAID
+        or appointment.payment_status.settled
         or not appointment.price_minor
         or not may_open("payment.pay_from_credit")
     ):

@@ -26,6 +26,7 @@ from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import clinic_money, money_value
 from admin.views.spreadsheet import SPREADSHEET_TYPES, spreadsheet_response
+from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_day
 from services import audit
@@ -227,7 +228,7 @@ class ReportsView(Guarded, SessionPage, BaseView):
 
     def _numbers(self) -> PeriodReport:
         zone = ZoneInfo(current_timezone())
-        default_first, default_last = period_report.month_of(utcnow().astimezone(zone).date())
+        default_first, default_last = clinic_time.month_of(utcnow().astimezone(zone).date())
         raw_first, raw_last = request.args.get("from"), request.args.get("to")
         first, last = _day(raw_first), _day(raw_last)
         if (raw_first and first is None) or (raw_last and last is None):

@@ -145,11 +145,7 @@ def send_payment_request(
         appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
-        if appointment.price_minor == 0 or appointment.payment_status in (
-            PaymentStatus.NOT_REQUIRED,
-            PaymentStatus.PAID,
-            PaymentStatus.REFUNDED,
-        ):
+        if appointment.price_minor == 0 or appointment.payment_status.settled:
             raise InvalidTransition("This session is free or already paid.")
         clinic = session.get(Clinic, clinic_id)
         assert clinic is not None

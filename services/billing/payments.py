@@ -32,7 +32,6 @@ from models import (
     PaymentLink,
     PaymentMethod,
     PaymentState,
-    PaymentStatus,
 )
 from services import audit
 from services.audit import Actor
@@ -137,11 +136,7 @@ def _session_invoice_for(
 def session_due(session: Session, appointment: Appointment) -> int:
     """What is left to pay for one session: its invoice's balance, or (not invoiced yet)
     what its invoice will be; 0 for a free, paid or cancelled session."""
-    if appointment.status is AppointmentStatus.CANCELLED or appointment.payment_status in (
-        PaymentStatus.NOT_REQUIRED,
-        PaymentStatus.PAID,
-        PaymentStatus.REFUNDED,
-    ):
+    if appointment.status is AppointmentStatus.CANCELLED or appointment.payment_status.settled:
         return 0
     invoice = billing.session_invoice(session, appointment.id)
     if invoice is not None:

@@ -418,11 +418,10 @@ def month_money(session: Session, clinic_id: int, *, now: datetime, zone: ZoneIn
     what payments settle, counted only where positive.
     """
     today = local_today(now, zone)
-    first = today.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
+    first, last = clinic_time.month_of(today)
     start, end = (
         clinic_time.local_midnight(first, zone),
-        clinic_time.local_midnight(following, zone),
+        clinic_time.local_midnight(last + timedelta(days=1), zone),
     )
 
     received = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(

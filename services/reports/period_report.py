@@ -67,13 +67,6 @@ def period(first: date, last: date, zone: ZoneInfo) -> Period:
     )
 
 
-def month_of(today: date) -> tuple[date, date]:
-    """The calendar month ``today`` falls in: its first and last day."""
-    first = today.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
-
-
 @dataclass(frozen=True)
 class RevenueRow:
     label: str

@@ -158,7 +158,7 @@ def reschedule_appointment(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            _require_active(appointment, "moved")
+            require_active(appointment, "moved")
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
@@ -236,7 +236,7 @@ def cancel_appointment(
         raise InvalidInput(detail="Please give a reason for waiving the charge.")
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, "cancelled")
+        require_active(appointment, "cancelled")
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
         inside_window = appointment.start_at - now < window
         if actor.type is ActorType.CONTACT and inside_window:
@@ -304,7 +304,7 @@ def confirm_appointment(
     """The patient said they will come. Confirming twice is harmless."""
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, "confirmed")
+        require_active(appointment, "confirmed")
         if appointment.status is AppointmentStatus.CONFIRMED:
             return appointment
         before = audit.snapshot(appointment)
@@ -345,7 +345,7 @@ def _close(
     verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_active(appointment, verb)
+        require_active(appointment, verb)
         if appointment.start_at > now:
             raise InvalidTransition(
                 "This session has not started yet, so it cannot be " + verb + "."
@@ -518,7 +518,8 @@ def _next_number(session: Session, clinic_id: int, year: int) -> str:
     return f"APT-{year}-{value:06d}"
 
 
-def _require_active(appointment: Appointment, verb: str) -> None:
+def require_active(appointment: Appointment, verb: str) -> None:
+    """Refuse a verb on a session that is no longer booked or confirmed."""
     if not appointment.is_active:
         status = appointment.status.value.replace("_", "-")
         raise InvalidTransition(status=status, verb=verb)

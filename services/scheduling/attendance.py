@@ -19,29 +19,24 @@ from services import audit
 from services.audit import Actor
 from services.errors import InvalidTransition
 from services.locks import lock_appointment
+from services.scheduling.appointments import require_active
 
 
 def check_in(
     session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
 ) -> Appointment:
     """The patient is at the clinic for today's session."""
-    now = require_aware(now, "now").astimezone(UTC)
-    with write_transaction(session):
-        appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_today(session, appointment, now, "checked in")
-        if appointment.arrived_at is not None:
-            raise InvalidTransition("The patient has already checked in for this session.")
-        before = audit.snapshot(appointment)
-        appointment.arrived_at = now
-        audit.record(
-            session,
-            clinic_id=clinic_id,
-            actor=actor,
-            action="appointment.arrive",
-            entity=appointment,
-            before=before,
-        )
-    return appointment
+    return _stamp(
+        session,
+        clinic_id=clinic_id,
+        appointment_id=appointment_id,
+        now=now,
+        actor=actor,
+        field="arrived_at",
+        action="appointment.arrive",
+        verb="checked in",
+        already="The patient has already checked in for this session.",
+    )
 
 
 def start_session(
@@ -49,21 +44,51 @@ def start_session(
 ) -> Appointment:
     """The therapist has the patient: the session is under way. A patient taken straight
     in without checking in at the desk has arrived too."""
+    return _stamp(
+        session,
+        clinic_id=clinic_id,
+        appointment_id=appointment_id,
+        now=now,
+        actor=actor,
+        field="started_at",
+        action="appointment.start",
+        verb="started",
+        already="This session is already under way.",
+        also=("arrived_at",),
+    )
+
+
+def _stamp(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    field: str,
+    action: str,
+    verb: str,
+    already: str,
+    also: tuple[str, ...] = (),
+) -> Appointment:
+    """Lock today's active session, refuse a second stamp, set ``field`` (and any of
+    ``also`` still empty) to now, audit it: one transaction."""
     now = require_aware(now, "now").astimezone(UTC)
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_today(session, appointment, now, "started")
-        if appointment.started_at is not None:
-            raise InvalidTransition("This session is already under way.")
+        require_active(appointment, verb)
+        _require_today(session, appointment, now, verb)
+        if getattr(appointment, field) is not None:
+            raise InvalidTransition(already)
         before = audit.snapshot(appointment)
-        appointment.started_at = now
-        if appointment.arrived_at is None:
-            appointment.arrived_at = now
+        for name in (field, *also):
+            if getattr(appointment, name) is None:
+                setattr(appointment, name, now)
         audit.record(
             session,
             clinic_id=clinic_id,
             actor=actor,
-            action="appointment.start",
+            action=action,
             entity=appointment,
             before=before,
         )
@@ -71,11 +96,8 @@ def start_session(
 
 
 def _require_today(session: Session, appointment: Appointment, now: datetime, verb: str) -> None:
-    """Active, and on the clinic's today (a session already over may be recorded late the
-    same day; one on another day is a mistake, not a check-in)."""
-    if not appointment.is_active:
-        status = appointment.status.value.replace("_", "-")
-        raise InvalidTransition(status=status, verb=verb)
+    """On the clinic's today (a session already over may be recorded late the same day;
+    one on another day is a mistake, not a check-in)."""
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
     if not on_clinic_day(appointment, now, clinic.timezone):

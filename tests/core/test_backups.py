@@ -566,7 +566,7 @@ def test_the_sweeper_enqueues_the_daily_backup_once_under_a_per_day_id_and_a_wor
 def test_in_embedded_mode_the_web_process_takes_the_daily_backup(tmp_path):
     import time as wall
 
-    from jobs.runner import start_inprocess
+    from jobs.inprocess import start_inprocess
     from jobs.runtime import build_runtime
 
     env = sqlite_env(tmp_path, "a.db", BACKUP_TARGET=str(tmp_path / "bk"), ROSHNI_ENV="test")

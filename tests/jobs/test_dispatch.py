@@ -33,8 +33,9 @@ from jobs.dispatch import (
     schedule_at,
     send_job_id,
 )
-from jobs.runner import QUEUE, _Scheduler, enqueue_due
+from jobs.runner import QUEUE, enqueue_due
 from jobs.runtime import build_runtime
+from jobs.worker import _Scheduler
 from models import (
     Contact,
     Conversation,

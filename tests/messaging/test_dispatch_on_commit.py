@@ -19,7 +19,8 @@ from sqlalchemy import select
 from core.clock import utcnow
 from core.config import Config
 from core.db import write_transaction
-from jobs.runner import InprocessSender, start_inprocess, tick
+from jobs.inprocess import InprocessSender, start_inprocess
+from jobs.runner import tick
 from jobs.runtime import Runtime
 from models import (
     Contact,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core import clinic_time
 from models import BookingSource, PaymentMethod
 from services.audit import Actor
 from services.billing import invoices as billing
@@ -142,7 +143,7 @@ def test_the_period_is_whole_clinic_days_as_utc_instants():
     assert p.start == datetime(2026, 10, 31, 18, 30, tzinfo=ZoneInfo("UTC"))
     assert p.end == datetime(2026, 11, 30, 18, 30, tzinfo=ZoneInfo("UTC"))
     assert report.period(date(2026, 11, 30), date(2026, 11, 1), KOLKATA) == p  # either order
-    assert report.month_of(date(2026, 2, 14)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert clinic_time.month_of(date(2026, 2, 14)) == (date(2026, 2, 1), date(2026, 2, 28))
 
 
 def test_revenue_by_therapist_and_service_is_session_value_invoiced_in_the_period(session, clinics):
