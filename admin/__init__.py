@@ -31,6 +31,7 @@ from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.dues import DuesView
 from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
+from admin.views.notifications import NotificationsView
 from admin.views.people import ContactView, PatientView
 from admin.views.reports import ReportsView
 from admin.views.requests import RescheduleRequestView
@@ -144,6 +145,7 @@ def _views(session: Any) -> list[BaseView]:
         PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
         ClinicAnswerView(ClinicAnswer, session, name="Questions & answers", category="Settings"),
         AuditLogView(AuditLog, session, name="Audit log", category="Settings"),
+        NotificationsView(session, name="Notifications", endpoint="notifications"),
         ProfileView(session, name="My profile", endpoint="profile"),
         # Not in the menu: the badge's counts (polled) and the top bar's search results.
         AlertsView(session, name="Alerts", endpoint="alerts", url="/admin/alerts"),

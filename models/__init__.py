@@ -50,6 +50,7 @@ from models.notes import ProgressNote
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
+from models.staff_notification import NotificationKind, StaffNotification
 from models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "MessageKind",
     "MessageSource",
     "MessageTemplate",
+    "NotificationKind",
     "OutboundMessage",
     "OutboundStatus",
     "Package",
@@ -107,6 +109,7 @@ __all__ = [
     "SenderNumber",
     "Service",
     "SettingsVersion",
+    "StaffNotification",
     "StaffUser",
     "Therapist",
     "TherapistServiceOverride",

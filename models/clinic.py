@@ -79,6 +79,9 @@ class ClinicPolicy(Base):
     tax_rate_bp: Mapped[int] = mapped_column(default=0)  # basis points: 1800 = 18 %
     # Invoices are numbered per financial year; India's starts in April.
     financial_year_start_month: Mapped[int] = mapped_column(default=4)
+    # Therapists who opted in (and gave a phone) are also told by WhatsApp of new,
+    # moved and cancelled sessions and of requests; the panel always tells them.
+    tell_therapists_by_whatsapp: Mapped[bool] = mapped_column(default=False)
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Timestamped, str_enum
@@ -44,6 +44,10 @@ class StaffUser(Timestamped, Base):
     # Every login session carries the epoch it began in; raising it (logout, a new
     # password, deactivation) ends all of the account's sessions at their next request.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Where the clinic may tell this member of staff about their patients' sessions by
+    # WhatsApp (E.164), and whether they want it (``services.staff.notifications``).
+    phone: Mapped[str | None] = mapped_column(String(20))
+    notify_whatsapp: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     clinic: Mapped[Clinic | None] = relationship()
 

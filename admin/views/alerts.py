@@ -1,5 +1,6 @@
 """The menu's alerts badge: chats waiting for a person and reschedule requests awaiting a
-decision, counted for the signed-in user.
+decision, counted for the signed-in user, and (on Notifications) the signed-in staff
+member's own unread notifications.
 
 Each count is there only for those the list it opens lets in (``may_open``), and a
 therapist's requests are those about their own sessions, as the request list shows them.
@@ -19,10 +20,11 @@ from werkzeug.wrappers import Response
 
 from admin.views import access
 from core.db import get_db
+from models import Role
 from services.reports.desk_alerts import DeskAlerts, desk_alerts
 
 # The menu entries that carry a badge, by the view endpoint each count opens.
-CHATS, REQUESTS = "conversations", "requests"
+CHATS, REQUESTS, NOTIFICATIONS = "conversations", "requests", "notifications"
 POLL_SECONDS = 20
 
 
@@ -41,13 +43,16 @@ def current_alerts() -> DeskAlerts:
         requests = access.may_open(views, REQUESTS)
         own = next((v for v in views if v.endpoint == REQUESTS), None)
         scope = access.own_ids("appointment") if own is not None and own.own_only() else None
-        if chats or requests:
+        # A therapist's own notifications (the page is in their menu only).
+        mine = current_user.role is Role.THERAPIST and access.may_open(views, NOTIFICATIONS)
+        if chats or requests or mine:
             alerts = desk_alerts(
                 get_db(current_app).scoped(),
                 current_user.clinic_id,
                 chats=chats,
                 requests=requests,
                 appointment_ids=scope,
+                staff_user_id=current_user.id if mine else None,
             )
     g.desk_alerts = alerts
     return alerts
@@ -56,7 +61,11 @@ def current_alerts() -> DeskAlerts:
 def menu_badges() -> dict[str, int]:
     """Counts by menu endpoint, for the menu's badges (kinds the user may not open left out)."""
     alerts = current_alerts()
-    counts = {CHATS: alerts.waiting_chats, REQUESTS: alerts.pending_requests}
+    counts = {
+        CHATS: alerts.waiting_chats,
+        REQUESTS: alerts.pending_requests,
+        NOTIFICATIONS: alerts.unread_notifications,
+    }
     return {endpoint: count for endpoint, count in counts.items() if count is not None}
 
 
@@ -77,10 +86,7 @@ class AlertsView(access.Guarded, access.SessionPage, BaseView):
     def index(self) -> Response:
         alerts = current_alerts()
         # Panel responses are never cached (core.security sets no-store on every one).
-        return jsonify(
-            {
-                CHATS: alerts.waiting_chats,
-                REQUESTS: alerts.pending_requests,
-                "total": alerts.total,
-            }
-        )
+        counts = {CHATS: alerts.waiting_chats, REQUESTS: alerts.pending_requests}
+        if alerts.unread_notifications is not None:  # a therapist's own
+            counts[NOTIFICATIONS] = alerts.unread_notifications
+        return jsonify({**counts, "total": alerts.total})

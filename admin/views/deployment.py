@@ -231,6 +231,7 @@ class PolicyView(SecureModelView):
         "tax_label",
         "tax_rate_bp",
         "financial_year_start_month",
+        "tell_therapists_by_whatsapp",
     )
     form_columns = column_list
     form_overrides = {"reminder_offsets_hours": StringField}
@@ -240,6 +241,12 @@ class PolicyView(SecureModelView):
         "tax_label": {"description": "e.g. GST; leave empty when sessions are tax-exempt"},
         "tax_rate_bp": {"label": "Tax rate (basis points)", "description": "1800 = 18 %"},
         "financial_year_start_month": {"description": "4 = April (India); 1 = January"},
+        "tell_therapists_by_whatsapp": {
+            "label": "Tell therapists by WhatsApp",
+            "description": "Therapists who gave a phone and opted in on My profile are told "
+            "of new, moved and cancelled sessions and of requests (the panel always shows "
+            "them)",
+        },
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:

@@ -58,22 +58,24 @@ from models import (
 from services.messaging.conversations import SentReminder, remember_reminders
 from services.messaging.delivery import (
     APPOINTMENT_LOADS,
-    Attempt,
     Prepared,
     Sender,
-    Settle,
     decide,
     is_due,
     later_reminders,
     noted_body,
     overtakes,
-    queue_fallback,
-    release_values,
-    send_failed,
     send_request,
     sent_values,
 )
 from services.messaging.rendering import sender_and_template
+from services.messaging.settling import (
+    Attempt,
+    Settle,
+    queue_fallback,
+    release_values,
+    send_failed,
+)
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,15 @@ from integrations.twilio.client import ProviderMessage
 from integrations.twilio.errors import ListError
 from models import Clinic, OutboundMessage, OutboundStatus
 from services.messaging.delivery import (
-    MAX_ATTEMPTS,
     OUTCOME_UNKNOWN,
     STUCK_AFTER,
     Sender,
-    still_sending,
 )
 from services.messaging.rendering import addresses
+from services.messaging.settling import (
+    MAX_ATTEMPTS,
+    still_sending,
+)
 
 # Twilio dates a message when it takes it, a moment after we noted the send; the margin
 # covers the HTTP call and clocks a little apart.

@@ -1,5 +1,6 @@
 """What waits for the front desk: chats handed to a person and reschedule requests
-awaiting a decision, counted for the panel's menu badge.
+awaiting a decision, counted for the panel's menu badge; and the signed-in staff
+member's unread notifications (``services.staff.notifications``).
 
 The rules are the lists' own (``services.messaging.handoff.waiting_for_staff``,
 ``services.scheduling.reschedule_requests.awaiting_decision``), so a badge and the list
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from models import Conversation, RescheduleRequest
 from services.messaging.handoff import waiting_for_staff
 from services.scheduling.reschedule_requests import awaiting_decision
+from services.staff.notifications import unread_count
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,15 @@ class DeskAlerts:
 
     waiting_chats: int | None = None
     pending_requests: int | None = None
+    unread_notifications: int | None = None
 
     @property
     def total(self) -> int:
-        return (self.waiting_chats or 0) + (self.pending_requests or 0)
+        return (
+            (self.waiting_chats or 0)
+            + (self.pending_requests or 0)
+            + (self.unread_notifications or 0)
+        )
 
 
 def desk_alerts(
@@ -40,9 +47,11 @@ def desk_alerts(
     chats: bool,
     requests: bool,
     appointment_ids: Select[Any] | None = None,
+    staff_user_id: int | None = None,
 ) -> DeskAlerts:
     """The clinic's waiting chats (when ``chats``) and pending requests (when
-    ``requests``; only those about ``appointment_ids`` when given, a therapist's own)."""
+    ``requests``; only those about ``appointment_ids`` when given, a therapist's own),
+    and ``staff_user_id``'s unread notifications when given."""
     columns = []
     if chats:
         columns.append(
@@ -58,7 +67,13 @@ def desk_alerts(
         if appointment_ids is not None:
             pending = pending.where(RescheduleRequest.appointment_id.in_(appointment_ids))
         columns.append(pending.scalar_subquery().label("requests"))
+    if staff_user_id is not None:
+        columns.append(unread_count(clinic_id, staff_user_id).label("notifications"))
     if not columns:
         return DeskAlerts()
     row = session.execute(select(*columns)).one()._mapping
-    return DeskAlerts(waiting_chats=row.get("chats"), pending_requests=row.get("requests"))
+    return DeskAlerts(
+        waiting_chats=row.get("chats"),
+        pending_requests=row.get("requests"),
+        unread_notifications=row.get("notifications"),
+    )

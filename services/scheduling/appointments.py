@@ -25,6 +25,7 @@ from models import (
     BookingSource,
     ClinicPolicy,
     MessageKind,
+    NotificationKind,
     Patient,
     PaymentStatus,
     RescheduleRequest,
@@ -50,6 +51,7 @@ from services.errors import (
 )
 from services.locks import lock_appointment
 from services.messaging import outbox as messaging
+from services.messaging.staff_notices import notify_therapist
 from services.scheduling.availability import (
     BookingContext,
     Slot,
@@ -128,6 +130,7 @@ def book_appointment(
             payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
             if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="booked", now=now)
+            notify_therapist(session, appointment, NotificationKind.BOOKED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(session, exc, ctx, start, now, location_id, actor=actor) from None
@@ -163,6 +166,7 @@ def reschedule_appointment(
             if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
             before = audit.snapshot(appointment)
+            left_therapist = appointment.therapist_id
             target_therapist = therapist_id or appointment.therapist_id
             ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
             _check_time_policy(ctx, new_start, now, actor)
@@ -197,6 +201,16 @@ def reschedule_appointment(
             messaging.schedule_reminders(session, appointment, now=now)
             if actor.is_staff and not appointment.backdated:
                 messaging.notify_patient(session, appointment, event="moved", now=now)
+            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
+            if left_therapist != appointment.therapist_id:  # the one it moved away from
+                notify_therapist(
+                    session,
+                    appointment,
+                    NotificationKind.MOVED,
+                    actor,
+                    now=now,
+                    therapist_id=left_therapist,
+                )
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(
@@ -263,6 +277,7 @@ def cancel_appointment(
             _uncharge(session, appointment, reason=reason, now=now, actor=actor)
         if actor.type is not ActorType.CONTACT:
             messaging.notify_patient(session, appointment, event=notice, now=now)
+        notify_therapist(session, appointment, NotificationKind.CANCELLED, actor, now=now)
     return appointment
 
 

@@ -32,6 +32,7 @@ from models import (
     Clinic,
     ClinicPolicy,
     MessageKind,
+    NotificationKind,
     RequesterType,
     RescheduleRequest,
     RescheduleStatus,
@@ -50,6 +51,7 @@ from services.errors import (
 )
 from services.locks import lock_appointment, lock_in_clinic
 from services.messaging import outbox as messaging
+from services.messaging.staff_notices import notify_therapist
 from services.scheduling.appointments import reschedule_appointment
 from services.staff.accounts import linked_therapist
 
@@ -119,6 +121,7 @@ def request_reschedule(
                 action="reschedule_request.create",
                 entity=request,
             )
+            notify_therapist(session, appointment, NotificationKind.REQUEST, actor, now=now)
     except IntegrityError as exc:
         if "reschedule_request" not in str(exc.orig):
             raise

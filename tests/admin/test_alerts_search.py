@@ -81,10 +81,17 @@ def test_the_badge_follows_the_lists_rules_as_chats_are_handed_back_and_requests
 
 
 def test_a_therapist_counts_requests_about_their_own_sessions_and_no_chats(app, world):
+    """And their own unread notifications: their session booked, its request made."""
     client, _ = login(app, world, "therapist")
-    assert alerts(client) == {"conversations": None, "requests": 1, "total": 1}
+    assert alerts(client) == {
+        "conversations": None,
+        "requests": 1,
+        "notifications": 2,
+        "total": 3,
+    }
     shown = badges(client.get("/admin/").text)
     assert "conversations" not in shown and shown["requests"] == "1"
+    assert shown["notifications"] == "2"
 
 
 def test_the_accountant_reads_both_and_the_superadmin_has_no_clinic_to_count(app, world):

@@ -700,6 +700,8 @@ def test_the_walk_reaches_the_alerts_badge_and_the_search_page(app):
         for name, _rule in view_routes(app, view)
     }
     assert {"alerts.index", "search.index"} <= walked
+    # Everyone's own notifications (the "profile" row): the page, mark read, WhatsApp choice.
+    assert {"notifications.index", "notifications.mark_read", "notifications.whatsapp"} <= walked
 
 
 @pytest.mark.parametrize("role", ROLES)
