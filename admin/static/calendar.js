@@ -1,7 +1,8 @@
 // The calendar page: EventCalendar (vendor/event-calendar) reads the sessions and free
 // times from the page's JSON feeds. Clicking a session opens its page; clicking a free
 // time opens the booking form filled in; dragging a session asks the server to move it
-// (the reschedule service decides) and a refusal puts it back with the reason shown.
+// (the reschedule service decides), dragging its end to change its length (the same
+// guarantees), and a refusal puts it back with the reason shown.
 // Times are the clinic's wall clock without an offset ("floating"), so the page shows
 // clinic time whatever zone the browser is in.
 (function () {
@@ -83,15 +84,16 @@
     }
   }
 
-  function move(info) {
+  // Ask the server to move a session or change its length; a refusal (409, with the
+  // service's reason) puts it back where it was.
+  function send(info, base, fields, busy, failed) {
     var body = new URLSearchParams();
     body.set("csrf_token", element.getAttribute("data-csrf"));
-    body.set("start", wallTime(info.event.start));
-    if (info.newResource) {
-      body.set("therapist", info.newResource.id);
-    }
-    var url = setup.move.replace(/\/0$/, "/" + encodeURIComponent(info.event.id));
-    say("Moving…", "info");
+    Object.keys(fields).forEach(function (key) {
+      body.set(key, fields[key]);
+    });
+    var url = base.replace(/\/0$/, "/" + encodeURIComponent(info.event.id));
+    say(busy, "info");
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -104,7 +106,7 @@
             return answer;
           },
           function () {
-            return { ok: false, message: "The session could not be moved (" + response.status + ")." };
+            return { ok: false, message: failed + " (" + response.status + ")." };
           }
         );
       })
@@ -119,8 +121,26 @@
       })
       .catch(function () {
         info.revert();
-        say("The session could not be moved: no answer from the server.", "danger");
+        say(failed + ": no answer from the server.", "danger");
       });
+  }
+
+  function move(info) {
+    var fields = { start: wallTime(info.event.start) };
+    if (info.newResource) {
+      fields.therapist = info.newResource.id;
+    }
+    send(info, setup.move, fields, "Moving…", "The session could not be moved");
+  }
+
+  function resize(info) {
+    send(
+      info,
+      setup.resize,
+      { end: wallTime(info.event.end) },
+      "Changing its length…",
+      "The session's length could not be changed"
+    );
   }
 
   function fetchJson(base, info, extra) {
@@ -210,7 +230,7 @@
     allDaySlot: false,
     editable: Boolean(setup.move),
     eventStartEditable: Boolean(setup.move),
-    eventDurationEditable: false,
+    eventDurationEditable: Boolean(setup.resize), // each session says too (the feed)
     // A session is a link to its page; with session-popover.js on the page, a click on
     // it opens the session's actions beside it instead (the calendar's table did the same).
     eventContent: function (info) {
@@ -262,6 +282,7 @@
       info.el.setAttribute("data-appointment", info.event.id);
     },
     eventDrop: move,
+    eventResize: resize,
     datesSet: function (info) {
       remember(info.view);
     },

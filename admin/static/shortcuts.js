@@ -1,6 +1,7 @@
 // Keyboard shortcuts (listed in the panel's help panel, "?"): "/" search, "g t" Today,
-// "g c" calendar, "g m" conversations, "n" new booking. Ignored while typing in a box
-// and with Ctrl, Alt or Meta held, so the browser's own shortcuts still work.
+// "g c" calendar, "g m" conversations, "n" new booking (the calendar's booking form, the
+// one a free time opens). Ignored while typing in a box and with Ctrl, Alt or Meta held,
+// so the browser's own shortcuts still work.
 (function () {
   "use strict";
 

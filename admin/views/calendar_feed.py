@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from models import Appointment, AppointmentStatus
+from models import Appointment, AppointmentStatus, PaymentStatus
 from services.scheduling.availability import Slot
 
 WALL_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -51,36 +51,87 @@ def visible_days(start: str | None, end: str | None, zone: ZoneInfo, today: date
     return [first.date() + timedelta(days=n) for n in range(days)]
 
 
+class SessionRow(NamedTuple):
+    """What an event shows of a session: plain columns, no ORM object (the month view of a
+    busy clinic is a thousand of them; see ``SESSION_COLUMNS`` in ``admin.views.calendar``)."""
+
+    id: int
+    therapist_id: int
+    start_at: datetime
+    end_at: datetime
+    status: AppointmentStatus
+    number: str
+    payment_status: PaymentStatus
+    patient: str
+    service: str
+    therapist: str
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> SessionRow:
+        return cls(
+            appointment.id,
+            appointment.therapist_id,
+            appointment.start_at,
+            appointment.end_at,
+            appointment.status,
+            appointment.number,
+            appointment.payment_status,
+            appointment.patient.name,
+            appointment.service.name,
+            appointment.therapist.name,
+        )
+
+
+class IdUrl:
+    """One ``url_for`` per request for a link that differs only by a session's id: the
+    address is built once with a marker id, and each session's id is put in its place."""
+
+    MARKER = 987_654_321_987
+
+    def __init__(self, build: Callable[[int], str]) -> None:
+        self.head, _, self.tail = build(self.MARKER).partition(str(self.MARKER))
+
+    def __call__(self, appointment_id: int) -> str:
+        return f"{self.head}{appointment_id}{self.tail}"
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> str:
+    """``WALL_FORMAT`` (isoformat to the second is the same text, and faster)."""
+    return instant.astimezone(zone).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 def session_event(
-    appointment: Appointment,
+    row: SessionRow,
     zone: ZoneInfo,
     *,
     url: str,
     movable: bool,
+    resizable: bool = True,
     actions: str | None = None,
 ) -> dict[str, Any]:
     """One session: its patient, service and status; a link to its page and, for those
-    who may act on it, to its actions (the popover of session-popover.js)."""
-    status = appointment.status.value
-    editable = movable and appointment.status in ACTIVE
+    who may act on it, to its actions (the popover of session-popover.js). Those who may
+    move it may also drag its end (``change_length``), where the view shows hours."""
+    status = row.status.value
+    editable = movable and row.status in ACTIVE
     return {
-        "id": str(appointment.id),
-        "resourceIds": [str(appointment.therapist_id)],
-        "start": appointment.start_at.astimezone(zone).strftime(WALL_FORMAT),
-        "end": appointment.end_at.astimezone(zone).strftime(WALL_FORMAT),
-        "title": f"{appointment.patient.name} · {appointment.service.name}",
+        "id": str(row.id),
+        "resourceIds": [str(row.therapist_id)],
+        "start": _wall(row.start_at, zone),
+        "end": _wall(row.end_at, zone),
+        "title": f"{row.patient} · {row.service}",
         "classNames": [f"cal-ev-{status}"],
         "editable": editable,
-        "durationEditable": False,  # a session lasts as long as its service (see the README)
+        "durationEditable": editable and resizable,
         "extendedProps": {
             "url": url,
             "actions": actions,
-            "number": appointment.number,
+            "number": row.number,
             "status": status.replace("_", " "),
-            "patient": appointment.patient.name,
-            "service": appointment.service.name,
-            "therapist": appointment.therapist.name,
-            "payment": appointment.payment_status.value.replace("_", " "),
+            "patient": row.patient,
+            "service": row.service,
+            "therapist": row.therapist,
+            "payment": row.payment_status.value.replace("_", " "),
         },
     }
 

@@ -1,4 +1,4 @@
-"""Booking verbs: book, reschedule, cancel, confirm, complete, mark no-show.
+"""Booking verbs: book, reschedule, change length, cancel, confirm, complete, mark no-show.
 
 Each is one transaction and writes one audit row. Double booking is prevented
 twice: the availability check runs under a lock (SQLite: BEGIN IMMEDIATE;
@@ -9,6 +9,7 @@ alternatives, never a 500.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -222,6 +223,83 @@ def reschedule_appointment(
         raise SlotTaken(
             alternatives=_alternatives(
                 session, ctx, new_start, now, location_id, appointment_id, actor=actor
+            )
+        ) from None
+    return appointment
+
+
+def change_length(
+    session: Session,
+    *,
+    clinic_id: int,
+    appointment_id: int,
+    new_end: datetime,
+    now: datetime,
+    actor: Actor,
+) -> Appointment:
+    """End an active session at ``new_end`` (its start, therapist and place stay): the
+    calendar's resize. The same guarantees as a move: the longer session must be free of
+    others and inside the therapist's hours (under the same lock, with the exclusion
+    constraint as the last guard), patients are held to the reschedule window and staff
+    are not, one audit row, and the patient is told as a move tells them."""
+    new_end = require_aware(new_end, "new_end")
+    now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
+    ctx: BookingContext | None = None
+    start: datetime | None = None
+    location_id: int | None = None
+    try:
+        with write_transaction(session):
+            appointment = lock_appointment(session, clinic_id, appointment_id)
+            require_active(appointment, "changed")
+            start, location_id = appointment.start_at, appointment.location_id
+            window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
+            if actor.type is ActorType.CONTACT and start - now < window:
+                raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
+            if new_end == appointment.end_at:
+                return appointment  # dropped where it was: nothing to change or tell
+            minutes = (new_end - start).total_seconds() / 60
+            if minutes <= 0 or minutes != int(minutes):
+                raise InvalidInput(detail="A session must end after it starts, on the minute.")
+            therapist_id = appointment.therapist_id
+            full = load_context(session, clinic_id, appointment.service_id, therapist_id)
+            if full.service.capacity > 1:
+                raise InvalidInput(detail="A group session lasts as long as its service.")
+            offer = replace(full.offers[therapist_id], duration_minutes=int(minutes))
+            ctx = replace(full, offers={therapist_id: offer})
+            before = audit.snapshot(appointment)
+            _check_time_policy(ctx, start, now, actor)
+            slot = _claim_slot(
+                session,
+                ctx,
+                start,
+                now,
+                location_id,
+                ignore_appointment_id=appointment.id,
+                actor=actor,
+            )
+            appointment.end_at = slot.end
+            audit.record(
+                session,
+                clinic_id=clinic_id,
+                actor=actor,
+                action="appointment.change_length",
+                entity=appointment,
+                before=before,
+            )
+            if actor.is_staff and not appointment.backdated:
+                messaging.notify_patient(session, appointment, event="moved", now=now)
+            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
+    except _Unavailable as exc:
+        assert ctx is not None and start is not None
+        raise _refusal(
+            session, exc, ctx, start, now, location_id, appointment_id, actor=actor
+        ) from None
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc) or ctx is None or start is None:
+            raise
+        raise SlotTaken(
+            alternatives=_alternatives(
+                session, ctx, start, now, location_id, appointment_id, actor=actor
             )
         ) from None
     return appointment

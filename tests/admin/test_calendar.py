@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from admin.views import calendar
+from admin.views import calendar, calendar_booking
 from core.db import get_db
 from models import (
     Appointment,
@@ -40,6 +40,7 @@ def ist(day_offset: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def app(app, monkeypatch):
     monkeypatch.setattr(calendar, "utcnow", lambda: NOW)
+    monkeypatch.setattr(calendar_booking, "utcnow", lambda: NOW)  # the booking form
     return app
 
 
@@ -525,3 +526,16 @@ def test_a_page_costs_the_same_statements_for_3_or_30_sessions(app, login_as, se
     assert many == few
     page = client.get(urls[0]).text
     assert page.count("cal-event ") == 30
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.ACCOUNTANT])
+def test_the_new_booking_shortcut_opens_the_calendar_s_booking_form(login_as, clinic_a, role):
+    """ "n" (admin/static/shortcuts.js) goes where the help panel's ``data-new`` says: the
+    booking form a free time opens, for those who may book; nowhere for the others."""
+    client = login_as(role)
+    page = client.get("/admin/calendar/").text
+    if role is Role.OPERATOR:
+        assert 'data-new="/admin/calendar/book"' in page
+        assert client.get("/admin/calendar/book").status_code == 200
+    else:
+        assert "data-new=" not in page

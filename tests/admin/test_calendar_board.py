@@ -277,3 +277,83 @@ def test_roles_the_matrix_does_not_let_move_sessions_cannot_drag(
     assert response.status_code == 403
     assert start_of(db, moving.id) == (ist(1, 11), a["therapist"].id)
     assert all(e["editable"] is False for e in feed(client))
+
+
+# --- drag an end: change the length ---------------------------------------------------------
+
+
+def end_of(db, appointment_id: int):
+    with db.session_scope() as s:
+        return s.get(Appointment, appointment_id).end_at
+
+
+def test_a_session_s_dragged_end_changes_its_length_audited(login_as, db, session, clinic_a):
+    a = clinic_a
+    resizing = book(session, a, ist(1, 11))
+    client = login_as(Role.OPERATOR)
+    token = csrf_token(client, "/admin/calendar/book")
+    [event] = feed(client, therapist=a["therapist"].id)
+    assert event["durationEditable"] is True
+    month = feed(client, therapist=a["therapist"].id, end="2026-12-31T00:00:00")
+    assert month[0]["durationEditable"] is False  # a month's cells are days, not hours
+
+    response = client.post(
+        f"/admin/calendar/resize/{resizing.id}",
+        data={"end": "2026-11-24T12:30:00"},
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json["ok"] is True and "Aarav" in response.json["message"]
+    assert response.json["event"]["end"] == "2026-11-24T12:30:00"
+    assert end_of(db, resizing.id) == ist(1, 12, 30)
+    with db.session_scope() as s:
+        row = s.scalars(
+            select(AuditLog).where(AuditLog.action == "appointment.change_length")
+        ).one()
+        assert (row.actor_type.value, row.actor_id) == ("staff", a["users"][Role.OPERATOR].id)
+
+
+def test_a_refused_resize_says_why_and_changes_nothing(login_as, db, session, clinic_a):
+    a = clinic_a
+    resizing = book(session, a, ist(1, 11))
+    book(session, a, ist(1, 12), patient=a["other_patient"])
+    client = login_as(Role.OPERATOR)
+    token = csrf_token(client, "/admin/calendar/book")
+
+    refused = client.post(
+        f"/admin/calendar/resize/{resizing.id}",
+        data={"end": "2026-11-24T12:30:00", "csrf_token": token},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json["ok"] is False and "taken" in refused.json["message"]
+    for data in ({"end": "2026-11-24T12:30:00"}, {"end": "later", "csrf_token": token}):
+        assert client.post(f"/admin/calendar/resize/{resizing.id}", data=data).status_code == 400
+    assert end_of(db, resizing.id) == ist(1, 11, 45)
+    with db.session_scope() as s:
+        assert not s.scalars(
+            select(AuditLog).where(AuditLog.action == "appointment.change_length")
+        ).all()
+
+
+def test_another_clinic_s_session_cannot_be_resized(login_as, db, session, clinic_a, clinic_b):
+    b = clinic_b
+    theirs = book_appointment(
+        session,
+        clinic_id=b["clinic"].id,
+        patient_id=b["patient"].id,
+        service_id=b["service"].id,
+        therapist_id=b["therapist"].id,
+        start=ist(1, 16),
+        now=NOW,
+        actor=SYSTEM,
+        source=BookingSource.ADMIN,
+    )
+    client = login_as(Role.ADMIN)
+    token = csrf_token(client, "/admin/calendar/book")
+    response = client.post(
+        f"/admin/calendar/resize/{theirs.id}",
+        data={"end": "2026-11-24T17:30:00", "csrf_token": token},
+    )
+    assert response.status_code == 404
+    assert end_of(db, theirs.id) == ist(1, 16, 45)

@@ -801,7 +801,7 @@ def test_the_calendar_s_feeds_and_drag_follow_the_matrix(app, world, session):
     their own), the desk sees free times and drags sessions; the walk above reaches them."""
     (calendar,) = [v for v in admin_views(app) if v.endpoint == "calendar"]
     routes = {name for name, _ in view_routes(app, calendar)}
-    assert {"index", "sheet", "events", "free", "move", "book"} <= routes
+    assert {"index", "sheet", "events", "free", "move", "resize", "book"} <= routes
     week = "start=2026-11-23T00:00:00&end=2026-11-30T00:00:00"
     own = world.rows["own"]["appointment"]
     desk = {"admin": "16:00", "operator": "17:00"}  # each moves the session somewhere new
@@ -830,6 +830,20 @@ def test_the_calendar_s_feeds_and_drag_follow_the_matrix(app, world, session):
         else:
             assert moved.status_code == 403, role
             assert start.strftime("%H:%M") == "17:00"  # where the operator left it
+        end = f"{start:%H}:30"  # a 30-minute session
+        resized = client.post(
+            f"/admin/calendar/resize/{own.id}",
+            data={"csrf_token": token, "end": f"2026-11-24T{end}:00"},
+        )
+        session.rollback()
+        session.expire_all()
+        ends = session.get(Appointment, own.id).end_at.astimezone(ZoneInfo("Asia/Kolkata"))
+        if role in desk:
+            assert resized.status_code == 200, (role, resized.text)
+            assert ends.strftime("%H:%M") == end
+        else:
+            assert resized.status_code == 403, role
+            assert ends.strftime("%H:%M") == "17:30"  # as the operator left it
 
 
 def test_a_therapist_keeps_their_own_hours_and_no_one_else_s(app, world, session):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from admin.views import appointments as appointment_views
-from admin.views import calendar
+from admin.views import calendar, calendar_booking
 from models import Appointment, AuditLog, OutboundMessage, Role
 from services.staff.accounts import create_staff_user
 from tests.admin.test_calendar import PASSWORD, csrf_token, form_values, ist, logged_in
@@ -25,6 +25,7 @@ WALK_IN_NOW = NOW + timedelta(minutes=7)  # 09:07 in Kolkata
 @pytest.fixture
 def app(app, monkeypatch):
     monkeypatch.setattr(calendar, "utcnow", lambda: WALK_IN_NOW)
+    monkeypatch.setattr(calendar_booking, "utcnow", lambda: WALK_IN_NOW)  # the booking form
     monkeypatch.setattr(appointment_views, "utcnow", lambda: WALK_IN_NOW)
     return app
 

@@ -47,10 +47,17 @@ def test_the_badge_shows_a_waiting_chat_and_opens_it_and_slash_searches(
     page.locator("#waiting-conversations tr", has_text="Lalita Badge").get_by_role(
         "link", name="Open"
     ).click()
-    assert page.locator("#transcript", has_text="talk").is_visible()
+    page.locator("#transcript", has_text="talk").wait_for()
+    # The shortcuts listen once the page's scripts have run: a key pressed while the page
+    # is still loading would go unheard.
+    page.wait_for_load_state("load")
 
     # "?" lists the shortcuts; "g m" (typed outside any box) comes back to the chats.
     page.locator("body").press("?")
+    # Bootstrap opens the panel once its backdrop has faded in: on a busy machine the
+    # browser may skip the transition's end event, and Bootstrap's fallback timer runs on
+    # the installed clock.
+    page.clock.run_for(1_000)
     help_panel = page.locator("#shortcuts-help")
     help_panel.get_by_text("Conversations").wait_for()
     help_panel.get_by_role("button", name="Close").click()

@@ -1,5 +1,6 @@
 """The calendar in a real browser: book from a free time, drag a session to a new time,
-and a refused drag snaps back with the reason (EventCalendar under the panel's CSP)."""
+drag its end to change its length, and a refused drag snaps back with the reason
+(EventCalendar under the panel's CSP)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,27 @@ def drag(page, event, hour: int) -> None:
     page.mouse.up()
 
 
+def drag_end(page, event, hours: float) -> None:
+    """Grab the session's resize handle and drag its end ``hours`` later (or earlier)."""
+    event.hover()
+    handle = event.locator(".ec-resizer")
+    box = handle.bounding_box()
+    assert box is not None
+    x, grab = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    target = grab + hours * (slot_y(page, 11) - slot_y(page, 10))
+    page.mouse.move(x, grab)
+    page.mouse.down()
+    for fraction in (0.25, 0.5, 0.75, 1.0):
+        page.mouse.move(x, grab + (target - grab) * fraction)
+    page.mouse.up()
+
+
+def end_of(db_session, appointment_id: int):
+    db_session.rollback()  # a fresh read, not the snapshot of an earlier one
+    db_session.expire_all()
+    return db_session.scalar(select(Appointment.end_at).where(Appointment.id == appointment_id))
+
+
 def _hour_minute(event) -> tuple[int, int]:
     text = event.locator(".ec-event-time").inner_text()  # "10:00 – 10:45 AM"
     first = text.split("–")[0].strip().split()[0]
@@ -96,6 +118,7 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     day = weekday_ahead(9)  # (the browser tests share one database)
     moving = book(make_patient("Rohan"), kolkata(day, 10))
     book(make_patient("Sana"), kolkata(day, 12))
+    book(make_patient("Tara"), kolkata(day, 16))
 
     log_in(page)
     day_view(page, roshni, day)
@@ -120,3 +143,20 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     assert "2:00" in after.inner_text()
     assert abs(after.bounding_box()["y"] - before["y"]) < 2  # back where it was
     screenshot(page, "calendar_5_refused")
+
+    # Its end dragged from 2:45 to 3:30: 45 minutes more, through change_length.
+    drag_end(page, after, 0.75)
+    page.locator(".cal-message.alert-success").wait_for()
+    assert end_of(db_session, moving.id) == kolkata(day, 15, 30)
+    after = page.locator(f'.ec-event[data-appointment="{moving.id}"]')
+    assert "3:30" in after.inner_text()
+    tall = after.bounding_box()["height"]
+
+    # Past 4:00, into Tara's session: refused, and it snaps back to 3:30.
+    drag_end(page, after, 1)
+    page.locator(".cal-message.alert-danger").wait_for()
+    assert end_of(db_session, moving.id) == kolkata(day, 15, 30)  # nothing changed
+    after = page.locator(f'.ec-event[data-appointment="{moving.id}"]')
+    assert "3:30" in after.inner_text()
+    assert abs(after.bounding_box()["height"] - tall) < 2
+    screenshot(page, "calendar_6_resized")
