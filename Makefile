@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-clock install browser lint format bench faults lock clean
+.PHONY: run test test-clock install browser lint format bench faults lock clean staff-strings
 
 # (Re)install whenever the dependency list or the pinned versions change.
 $(STAMP): pyproject.toml constraints.txt
@@ -63,6 +63,15 @@ bench: install
 # exit code 1 when a message is lost or doubled, a webhook gets a 5xx or goes unstored.
 faults: install
 	$(BIN)/python -m bench.faults
+
+# The staff panel's words: collect every _() / _l() of admin/ into the staff catalogues
+# (admin/translations/{en,hi}/LC_MESSAGES/messages.po); then write the Hindi of each new
+# (empty) msgstr. The app compiles the .mo files itself when it starts.
+staff-strings: install
+	$(BIN)/pybabel extract -F admin/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header -o $(VENV)/staff-messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/staff-messages.pot -d admin/translations -D messages \
+		--no-fuzzy-matching --ignore-obsolete --omit-header
 
 # Refresh constraints.txt from what is installed (after changing pyproject.toml).
 lock: install

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from flask_admin import Admin, BaseView
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from admin import auth, errors
+from admin import auth, errors, i18n
 from admin.views import alerts, links
 from admin.views.alerts import AlertsView
 from admin.views.answers import ClinicAnswerView
@@ -69,6 +70,9 @@ from models import (
 def init_app(app: Flask) -> None:
     db = get_db(app)
     session = db.scoped
+    # The panel's language per staff member; Flask-Admin's own words ("admin" domain)
+    # are read from the same compiled directory first (it ships no Hindi).
+    translations = i18n.init_app(app)
     auth.init_app(app)
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
     links.init_app(app)  # may_open(): a link shows only to those its page lets in
@@ -90,7 +94,8 @@ def init_app(app: Flask) -> None:
         app,
         name="Roshni",
         url="/admin",
-        index_view=DashboardView(session, name="Today", url="/admin"),
+        index_view=DashboardView(session, name=_l("Today"), url="/admin"),
+        translations_path=str(translations),
         theme=Bootstrap4Theme(swatch="default", fluid=True),  # no web fonts from a CDN
         csp_nonce_generator=csp_nonce,  # every <script> Flask-Admin writes carries the nonce
     )
@@ -109,45 +114,55 @@ def init_app(app: Flask) -> None:
 def _views(session: Any) -> list[BaseView]:
     """The panel's pages, in menu order."""
     return [
-        AppointmentView(Appointment, session, name="Appointments"),
-        CalendarView(session, name="Calendar", endpoint="calendar"),
+        AppointmentView(Appointment, session, name=_l("Appointments")),
+        CalendarView(session, name=_l("Calendar"), endpoint="calendar"),
         RescheduleRequestView(
             RescheduleRequest,
             session,
-            name="Reschedule requests",
+            name=_l("Reschedule requests"),
             endpoint="requests",
             url="/admin/requests",
         ),
-        PatientView(Patient, session, name="Patients", category="People"),
-        ContactView(Contact, session, name="Contacts", category="People"),
+        PatientView(Patient, session, name=_l("Patients"), category=_l("People")),
+        ContactView(Contact, session, name=_l("Contacts"), category=_l("People")),
         ConversationsView(
-            session, name="Conversations", endpoint="conversations", category="People"
+            session, name=_l("Conversations"), endpoint="conversations", category=_l("People")
         ),
-        SimulatorView(session, name="Chat simulator", endpoint="simulator", category="People"),
-        TherapistView(Therapist, session, name="Therapists", category="Clinic"),
-        ServiceView(Service, session, name="Services", category="Clinic"),
-        OverrideView(TherapistServiceOverride, session, name="Therapist prices", category="Clinic"),
-        WeeklyHoursView(WeeklyHours, session, name="Weekly hours", category="Availability"),
-        ExceptionView(AvailabilityException, session, name="Exceptions", category="Availability"),
-        LocationView(Location, session, name="Locations", category="Clinic"),
-        OutboundMessageView(OutboundMessage, session, name="Message log", category="People"),
+        SimulatorView(
+            session, name=_l("Chat simulator"), endpoint="simulator", category=_l("People")
+        ),
+        TherapistView(Therapist, session, name=_l("Therapists"), category=_l("Clinic")),
+        ServiceView(Service, session, name=_l("Services"), category=_l("Clinic")),
+        OverrideView(
+            TherapistServiceOverride, session, name=_l("Therapist prices"), category=_l("Clinic")
+        ),
+        WeeklyHoursView(WeeklyHours, session, name=_l("Weekly hours"), category=_l("Availability")),
+        ExceptionView(
+            AvailabilityException, session, name=_l("Exceptions"), category=_l("Availability")
+        ),
+        LocationView(Location, session, name=_l("Locations"), category=_l("Clinic")),
+        OutboundMessageView(
+            OutboundMessage, session, name=_l("Message log"), category=_l("People")
+        ),
         MessageTemplateView(
-            MessageTemplate, session, name="Message templates", category="Settings"
+            MessageTemplate, session, name=_l("Message templates"), category=_l("Settings")
         ),
-        PaymentView(Payment, session, name="Payments", category="Money"),
-        InvoiceView(Invoice, session, name="Invoices", category="Money"),
-        RefundView(Refund, session, name="Refunds", category="Money"),
-        PackageView(Package, session, name="Packages", category="Money"),
-        DuesView(session, name="Dues", endpoint="dues", category="Money"),
-        ReportsView(session, name="Reports", endpoint="reports", category="Money"),
-        StaffUserView(StaffUser, session, name="Staff", category="Settings"),
-        ClinicView(Clinic, session, name="Clinics", category="Settings"),
-        PolicyView(ClinicPolicy, session, name="Policies", category="Settings"),
-        ClinicAnswerView(ClinicAnswer, session, name="Questions & answers", category="Settings"),
-        AuditLogView(AuditLog, session, name="Audit log", category="Settings"),
-        NotificationsView(session, name="Notifications", endpoint="notifications"),
-        ProfileView(session, name="My profile", endpoint="profile"),
+        PaymentView(Payment, session, name=_l("Payments"), category=_l("Money")),
+        InvoiceView(Invoice, session, name=_l("Invoices"), category=_l("Money")),
+        RefundView(Refund, session, name=_l("Refunds"), category=_l("Money")),
+        PackageView(Package, session, name=_l("Packages"), category=_l("Money")),
+        DuesView(session, name=_l("Dues"), endpoint="dues", category=_l("Money")),
+        ReportsView(session, name=_l("Reports"), endpoint="reports", category=_l("Money")),
+        StaffUserView(StaffUser, session, name=_l("Staff"), category=_l("Settings")),
+        ClinicView(Clinic, session, name=_l("Clinics"), category=_l("Settings")),
+        PolicyView(ClinicPolicy, session, name=_l("Policies"), category=_l("Settings")),
+        ClinicAnswerView(
+            ClinicAnswer, session, name=_l("Questions & answers"), category=_l("Settings")
+        ),
+        AuditLogView(AuditLog, session, name=_l("Audit log"), category=_l("Settings")),
+        NotificationsView(session, name=_l("Notifications"), endpoint="notifications"),
+        ProfileView(session, name=_l("My profile"), endpoint="profile"),
         # Not in the menu: the badge's counts (polled) and the top bar's search results.
-        AlertsView(session, name="Alerts", endpoint="alerts", url="/admin/alerts"),
-        SearchView(session, name="Search", endpoint="search", url="/admin/search"),
+        AlertsView(session, name=_l("Alerts"), endpoint="alerts", url="/admin/alerts"),
+        SearchView(session, name=_l("Search"), endpoint="search", url="/admin/search"),
     ]

@@ -24,6 +24,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -43,21 +45,23 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
+_l("Please log in to continue.")  # for pybabel: Flask-Login flashes it through gettext
+login_manager.localize_callback = _
 login_manager.session_protection = "strong"
 
 IDLE_LIMIT = timedelta(minutes=30)
-IDLE_MESSAGE = "You were signed out after 30 minutes without activity."
+IDLE_MESSAGE = _l("You were signed out after 30 minutes without activity.")
 # Between a right password and the code from the app; after this, start again.
 PENDING_LOGIN_TTL = timedelta(minutes=5)
 # One answer for an unknown email, a wrong password and a locked account alike, so the
 # login page never tells who has an account (the lock itself is still enforced).
-WRONG_LOGIN = (
-    "That email and password do not match an active account. After "
-    f"{logins.ACCOUNT_LOCK_AFTER} wrong tries in a row an account is locked for "
-    f"{int(logins.ACCOUNT_LOCK_FOR.total_seconds() // 60)} minutes."
+WRONG_LOGIN = _l(
+    "That email and password do not match an active account. After %(tries)s wrong tries "
+    "in a row an account is locked for %(minutes)s minutes.",
+    tries=logins.ACCOUNT_LOCK_AFTER,
+    minutes=int(logins.ACCOUNT_LOCK_FOR.total_seconds() // 60),
 )
-CLIENT_LOCKED = "Too many failed logins from this address; try again in {minutes} minutes."
-WRONG_CODE = "That code does not match."
+WRONG_CODE = _l("That code does not match.")
 
 # Session keys. Flask's session is a signed cookie, so nothing secret goes in plain.
 _LAST_SEEN = "roshni_last_seen"
@@ -67,12 +71,12 @@ _EPOCH = "roshni_epoch"  # the account's session_epoch when this session began
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class CodeForm(FlaskForm):
-    code = StringField("6-digit code", validators=[DataRequired(), Length(max=12)])
+    code = StringField(_l("6-digit code"), validators=[DataRequired(), Length(max=12)])
 
 
 @login_manager.user_loader
@@ -112,7 +116,7 @@ def _sign_out_when_idle() -> Response | None:
         return None
     logout_user()
     session.clear()
-    flash(IDLE_MESSAGE, "info")
+    flash(str(IDLE_MESSAGE), "info")
     if request.endpoint == "auth.login":
         return None
     if request.method == "GET":
@@ -152,7 +156,7 @@ def login_code() -> str | Response:
     now = utcnow()
     if not isinstance(pending, dict) or now.timestamp() > pending.get("until", 0):
         session.pop(_PENDING, None)
-        flash("Please log in again.", "info")
+        flash(_("Please log in again."), "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
@@ -206,7 +210,7 @@ def totp_setup() -> str | Response:
             flash(exc.message, "error")
         else:
             session.pop(_TOTP_SETUP, None)
-            flash("Two-step login is on. You will be asked for a code at every login.", "info")
+            flash(_("Two-step login is on. You will be asked for a code at every login."), "info")
             return redirect(url_for("auth.totp_setup"))
     uri = logins.totp_uri(secret, current_user.email)
     return render_template(
@@ -232,7 +236,7 @@ def totp_disable() -> Response:
         except InvalidInput as exc:
             flash(exc.message, "error")
         else:
-            flash("Two-step login is off.", "info")
+            flash(_("Two-step login is off."), "info")
     return redirect(url_for("auth.totp_setup"))
 
 
@@ -254,14 +258,20 @@ def _login_refusal(result: logins.LoginResult) -> str:
     """The login page's refusal: the same words for every email, known or not, locked or
     not; only a limit on this client's address (true for any email) is told apart."""
     if result.outcome is logins.LoginOutcome.LOCKED and result.by_client:
-        return CLIENT_LOCKED.format(minutes=result.retry_minutes)
-    return WRONG_LOGIN
+        return _(
+            "Too many failed logins from this address; try again in %(minutes)s minutes.",
+            minutes=result.retry_minutes,
+        )
+    return str(WRONG_LOGIN)
 
 
 def _refusal(message: str, result: logins.LoginResult) -> str:
     if result.outcome is logins.LoginOutcome.LOCKED:
-        return f"{message} Too many attempts; try again in {result.retry_minutes} minutes."
-    return message
+        more = _(
+            "Too many attempts; try again in %(minutes)s minutes.", minutes=result.retry_minutes
+        )
+        return f"{message} {more}"
+    return str(message)
 
 
 def _client() -> str | None:

@@ -11,26 +11,34 @@ from typing import Any
 
 from flask import Flask, request
 from flask_admin import Admin
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PANEL = "/admin"
 PAGES = {
     # A form sent without its CSRF token (or with one that expired) is a 400 too.
     400: (
-        "This form could not be used",
-        "It may have been open too long, or something in it was missing. Nothing was "
-        "saved: open the page again and repeat the step.",
+        _l("This form could not be used"),
+        _l(
+            "It may have been open too long, or something in it was missing. Nothing was "
+            "saved: open the page again and repeat the step."
+        ),
     ),
-    403: ("Not for your role", "Your role does not open this page or do this here."),
-    404: ("Not found", "There is nothing here: it may have been removed, or the link is old."),
+    403: (_l("Not for your role"), _l("Your role does not open this page or do this here.")),
+    404: (
+        _l("Not found"),
+        _l("There is nothing here: it may have been removed, or the link is old."),
+    ),
     405: (
-        "Not done this way",
-        "This address takes its steps from the page's own buttons. Go back and use them.",
+        _l("Not done this way"),
+        _l("This address takes its steps from the page's own buttons. Go back and use them."),
     ),
     500: (
-        "Something went wrong",
-        "Nothing was saved by the step that failed. Try again; if it keeps happening, "
-        "tell your clinic's admin what you were doing and when.",
+        _l("Something went wrong"),
+        _l(
+            "Nothing was saved by the step that failed. Try again; if it keeps happening, "
+            "tell your clinic's admin what you were doing and when."
+        ),
     ),
 }
 

@@ -72,9 +72,9 @@ def format_when(value: datetime, timezone: str, lang: str | None = None) -> str:
     )
 
 
-def format_when_with_year(value: datetime, timezone: str) -> str:
+def format_when_with_year(value: datetime, timezone: str, lang: str | None = None) -> str:
     local = value.astimezone(ZoneInfo(timezone))
-    return f"{format_when(value, timezone)} {local.year}"
+    return f"{format_when(value, timezone, lang)} {local.year}"
 
 
 def format_day(value: date, lang: str | None = None) -> str:
@@ -82,6 +82,13 @@ def format_day(value: date, lang: str | None = None) -> str:
     if not _english(lang):
         return babel_date(value, "EEE, d MMM", locale=babel_locale(lang))
     return f"{value:%a} {value.day} {value:%b}"
+
+
+def format_weekday(value: date, lang: str | None = None) -> str:
+    """``Mon 23``, a column heading; in Hindi ``सोम 23``."""
+    if not _english(lang):
+        return babel_date(value, "EEE d", locale=babel_locale(lang))
+    return f"{value:%a} {value.day}"
 
 
 def format_time(value: time | datetime, lang: str | None = None) -> str:

@@ -44,6 +44,8 @@ class StaffUser(Timestamped, Base):
     # Every login session carries the epoch it began in; raising it (logout, a new
     # password, deactivation) ends all of the account's sessions at their next request.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The panel's language ("en", "hi"); None reads the clinic's language (admin/i18n.py).
+    locale: Mapped[str | None] = mapped_column(String(8))
     # Where the clinic may tell this member of staff about their patients' sessions by
     # WhatsApp (E.164), and whether they want it (``services.staff.notifications``).
     phone: Mapped[str | None] = mapped_column(String(20))

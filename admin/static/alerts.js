@@ -33,7 +33,8 @@
         n += counts[endpoint] || 0;
       });
       badge.textContent = String(n);
-      badge.setAttribute("aria-label", n + " waiting");
+      // The words come with the page, in the panel's language ("{n} waiting").
+      badge.setAttribute("aria-label", (badge.dataset.label || "{n} waiting").replace("{n}", n));
       badge.classList.toggle("d-none", n === 0);
     });
     var total = counts.total || 0;

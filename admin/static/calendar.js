@@ -31,6 +31,12 @@
     setup.view = "listDay";
   }
 
+  // The board's words in the panel's language (admin.i18n.calendar_words), English if absent.
+  var words = setup.words || {};
+  function word(key, english) {
+    return words[key] || english;
+  }
+
   function pad(n) {
     return (n < 10 ? "0" : "") + n;
   }
@@ -121,7 +127,7 @@
       })
       .catch(function () {
         info.revert();
-        say(failed + ": no answer from the server.", "danger");
+        say(failed + ": " + word("noAnswer", "no answer from the server."), "danger");
       });
   }
 
@@ -130,7 +136,13 @@
     if (info.newResource) {
       fields.therapist = info.newResource.id;
     }
-    send(info, setup.move, fields, "Moving…", "The session could not be moved");
+    send(
+      info,
+      setup.move,
+      fields,
+      word("moving", "Moving…"),
+      word("notMoved", "The session could not be moved")
+    );
   }
 
   function resize(info) {
@@ -138,8 +150,8 @@
       info,
       setup.resize,
       { end: wallTime(info.event.end) },
-      "Changing its length…",
-      "The session's length could not be changed"
+      word("resizing", "Changing its length…"),
+      word("notResized", "The session's length could not be changed")
     );
   }
 
@@ -213,12 +225,13 @@
         .join(","),
     },
     buttonText: {
-      today: "Today",
-      listDay: "List",
-      resourceTimeGridDay: "Day",
-      timeGridWeek: "Week",
-      dayGridMonth: "Month",
+      today: word("today", "Today"),
+      listDay: word("list", "List"),
+      resourceTimeGridDay: word("day", "Day"),
+      timeGridWeek: word("week", "Week"),
+      dayGridMonth: word("month", "Month"),
     },
+    locale: setup.locale || "en",
     resources: setup.resources,
     eventSources: sources,
     slotDuration: { minutes: setup.step },
@@ -271,7 +284,7 @@
     eventDidMount: function (info) {
       var props = info.event.extendedProps;
       if (info.event.display === "background") {
-        info.el.setAttribute("title", "Free: " + props.services.join(", "));
+        info.el.setAttribute("title", word("free", "Free:") + " " + props.services.join(", "));
         return;
       }
       info.el.setAttribute(

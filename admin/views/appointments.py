@@ -17,6 +17,8 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.booking_note import booked_sentence, patient_choice
@@ -119,10 +122,12 @@ class CancelRowAction(EndpointLinkRowAction):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(
-        "Reason (the audit log keeps it)",
-        validators=[DataRequired(message="Please give a reason."), Length(max=300)],
+        _l("Reason (the audit log keeps it)"),
+        validators=[DataRequired(message=_l("Please give a reason.")), Length(max=300)],
     )
-    waive_charge = BooleanField("Waive the late-cancellation charge (void the session's invoice)")
+    waive_charge = BooleanField(
+        _l("Waive the late-cancellation charge (void the session's invoice)")
+    )
 
 
 class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
@@ -146,14 +151,19 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "price_minor",
     )
     column_labels = {
-        "number": "Number",
-        "start_at": "When",
-        "price_minor": "Price",
-        "payment_status": "Payment",
-        "patient.name": "Patient",
-        "patient.contact.phone": "Phone",
-        "patient.contact.name": "Contact",
-        "backdated_at": "Entered after its start (back-dated)",
+        "number": _l("Number"),
+        "start_at": _l("When"),
+        "patient": _l("Patient"),
+        "phone": _l("Phone"),
+        "service": _l("Service"),
+        "therapist": _l("Therapist"),
+        "status": _l("Status"),
+        "price_minor": _l("Price"),
+        "payment_status": _l("Payment"),
+        "patient.name": _l("Patient"),
+        "patient.contact.phone": _l("Phone"),
+        "patient.contact.name": _l("Contact"),
+        "backdated_at": _l("Entered after its start (back-dated)"),
     }
     column_formatters = {
         "start_at": _when_cell,
@@ -370,7 +380,13 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             url_for(".details_view", id=appointment.id) if from_session else url_for(".index_view")
         )
         if not appointment.is_active:
-            flash(f"{appointment.number} is {_label(appointment.status)}: nothing to cancel.")
+            flash(
+                _(
+                    "%(number)s is %(status)s: nothing to cancel.",
+                    number=appointment.number,
+                    status=word(appointment.status.value),
+                )
+            )
             return redirect(back)
         now = utcnow()
         policy = self.session.get(ClinicPolicy, appointment.clinic_id)
@@ -395,20 +411,21 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 )
             if outcome.ok:
                 refundable = proposal if not waive else paid
-                note = (
-                    f" {clinic_money(refundable)} is on account: refund it from Money → Payments."
-                    if refundable
-                    else ""
-                )
-                flash(f"Cancelled {appointment.number}; the patient is told.{note}", "success")
+                said = _("Cancelled %(number)s; the patient is told.", number=appointment.number)
+                if refundable:
+                    said += " " + _(
+                        "%(amount)s is on account: refund it from Money → Payments.",
+                        amount=clinic_money(refundable),
+                    )
+                flash(said, "success")
                 return redirect(back)
         elif request.method == "POST" and form.reason.errors:
-            flash("Please give a reason for cancelling.", "error")
+            flash(_("Please give a reason for cancelling."), "error")
         return self.render(
             "admin/appointment_cancel.html",
             form=form,
             appointment=appointment,
-            when=format_when(appointment.start_at, current_timezone()),
+            when=format_when(appointment.start_at, current_timezone(), panel_lang()),
             phone=format_phone(appointment.patient.contact.phone),
             window_hours=window_hours,
             inside_window=inside_window,
@@ -455,7 +472,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         # Each cancellation needs its own reason and shows its own refund, so one at a time.
         wanted = parse_ids(ids)
         if len(wanted) != 1:
-            flash("Cancel one appointment at a time: each needs its own reason.", "error")
+            flash(_("Cancel one appointment at a time: each needs its own reason."), "error")
             return None
         return redirect(url_for(".cancel_view", id=wanted[0]))
 
@@ -494,10 +511,6 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             "Reminder queued.",
             lambda i: messaging.send_reminder_now(self.session, **self._kwargs(i)),
         )
-
-
-def _label(value: Any) -> str:
-    return str(value.value).replace("_", " ")
 
 
 def _payment_summary(done: list[payment_requests.PaymentRequest]) -> str:

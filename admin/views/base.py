@@ -11,6 +11,7 @@ from typing import Any
 from flask import abort, flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import flash_errors, get_redirect_target
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -226,7 +227,7 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
         if self.owns(obj):
             return True
         self.session.rollback()
-        flash("You can change only your own sessions, hours and patients.", "error")
+        flash(_("You can change only your own sessions, hours and patients."), "error")
         return False
 
     def delete_model(self, model: Any) -> bool:

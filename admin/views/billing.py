@@ -16,6 +16,8 @@ from babel.numbers import NumberFormatError, get_currency_precision, parse_decim
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.i18n import word
 from admin.permissions import RECORDED_METHODS
 from admin.views.access import SHARED, requires
 from admin.views.base import SecureModelView
@@ -72,7 +75,14 @@ class PaymentView(SecureModelView):
         "reference",
         "recorded_by",
     )
-    column_labels = {"amount_minor": "Amount", "receipt_number": "Receipt"}
+    column_labels = {
+        "contact": _l("Contact"),
+        "amount_minor": _l("Amount"),
+        "reference": _l("Reference"),
+        "received_at": _l("Received at"),
+        "receipt_number": _l("Receipt"),
+        "note": _l("Note"),
+    }
     column_default_sort = ("received_at", True)
     column_filters = ("method", "status")
     column_formatters = {
@@ -96,13 +106,15 @@ class PaymentView(SecureModelView):
         methods = RECORDED_METHODS
 
         class RecordForm(FlaskForm):
-            contact = SelectField("Paid by", coerce=int)
-            amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
+            contact = SelectField(_l("Paid by"), coerce=int)
+            amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
             method = SelectField(
-                "Method", choices=[(m.value, m.label) for m in methods], default="cash"
+                _l("Method"), choices=[(m.value, word(m.label)) for m in methods], default="cash"
             )
-            reference = StringField("Reference (UPI ref, cheque no.)", validators=[Length(max=80)])
-            note = StringField("Note", validators=[Length(max=300)])
+            reference = StringField(
+                _l("Reference (UPI ref, cheque no.)"), validators=[Length(max=80)]
+            )
+            note = StringField(_l("Note"), validators=[Length(max=300)])
 
         form = RecordForm()
         contacts = self.session.scalars(
@@ -137,8 +149,13 @@ class PaymentView(SecureModelView):
                 )
             if outcome.ok:
                 flash(
-                    f"Recorded {clinic_money(payment.amount_minor)} by {payment.method.label} "
-                    f"({payment.receipt_number}); the receipt is sent in the chat.",
+                    _(
+                        "Recorded %(amount)s by %(method)s (%(receipt)s); the receipt is sent "
+                        "in the chat.",
+                        amount=clinic_money(payment.amount_minor),
+                        method=word(payment.method.label),
+                        receipt=payment.receipt_number,
+                    ),
                     "success",
                 )
                 return redirect(back)
@@ -146,17 +163,20 @@ class PaymentView(SecureModelView):
             # The session page's own small form: its errors go back there as a flash.
             for field_name, errors in form.errors.items():
                 label = getattr(form, field_name).label.text if hasattr(form, field_name) else ""
-                flash(f"Nothing was recorded: {label} {errors[0]}".replace("  ", " "), "error")
+                problem = f"{label} {errors[0]}".strip()
+                flash(_("Nothing was recorded: %(problem)s", problem=problem), "error")
             return redirect(back)
         return self.render(
             "admin/billing_form.html",
             form=form,
-            title="Record a payment",
+            title=_("Record a payment"),
             lines=[
-                "Money taken at the desk: cash, UPI, card or bank transfer. "
-                "The patient gets a receipt in the chat."
+                _(
+                    "Money taken at the desk: cash, UPI, card or bank transfer. "
+                    "The patient gets a receipt in the chat."
+                )
             ],
-            submit="Record payment",
+            submit=_("Record payment"),
             back=back,
         )
 
@@ -178,11 +198,11 @@ class PaymentView(SecureModelView):
         the button is on the session's page (``admin/appointment_details.html``)."""
         appointment_id = parse_id(request.form.get("appointment_id"))
         if appointment_id is None:
-            flash("Nothing was paid: no session was given.", "error")
+            flash(_("Nothing was paid: no session was given."), "error")
             return redirect(url_for(".index_view"))
         back = url_for("appointment.details_view", id=appointment_id)
         if not FlaskForm().validate_on_submit():
-            flash("Nothing was paid: the form expired; please try again.", "error")
+            flash(_("Nothing was paid: the form expired; please try again."), "error")
             return redirect(back)
         with refused_as_flash(self.session) as outcome:
             credits.draw_credit_for(
@@ -193,7 +213,7 @@ class PaymentView(SecureModelView):
                 actor=staff_actor(),
             )
         if outcome.ok:
-            flash("Paid from package credit.", "success")
+            flash(_("Paid from package credit."), "success")
         return redirect(back)
 
     @expose("/refund/<int:payment_id>", methods=("GET", "POST"))
@@ -225,9 +245,9 @@ class PaymentView(SecureModelView):
             if outcome.ok:
                 online = payment.method is PaymentMethod.PAYMENT_LINK
                 flash(
-                    "Refund sent to Razorpay; it is final once Razorpay processes it."
+                    _("Refund sent to Razorpay; it is final once Razorpay processes it.")
                     if online
-                    else "Refund recorded.",
+                    else _("Refund recorded."),
                     "success",
                 )
                 return redirect(url_for(".index_view"))
@@ -253,15 +273,15 @@ class PaymentView(SecureModelView):
 
     @action("confirm", "Confirm received", "Mark the selected UPI payments as received?")
     def action_confirm(self, ids: list[str]) -> None:
-        self._each(ids, payments.confirm_payment, "confirmed")
+        self._each(ids, payments.confirm_payment, _l("confirmed"))
 
     @action("reject", "Not received", "Mark the selected UPI payments as never received?")
     def action_reject(self, ids: list[str]) -> None:
-        self._each(ids, payments.reject_payment, "marked not received", reason="not received")
+        self._each(ids, payments.reject_payment, _l("marked not received"), reason="not received")
 
     def _each(self, ids: list[str], verb: Any, done_text: str, **extra: Any) -> None:
         if not self.may_write():
-            flash("Your role cannot change payments.", "error")
+            flash(_("Your role cannot change payments."), "error")
             return
         done = 0
         for raw in ids:
@@ -278,7 +298,7 @@ class PaymentView(SecureModelView):
                 )
                 done += 1
         if done:
-            flash(f"{done} payment(s) {done_text}.", "success")
+            flash(_("%(n)s payment(s) %(done)s.", n=done, done=done_text), "success")
 
 
 class InvoiceView(SecureModelView):
@@ -329,7 +349,10 @@ class InvoiceView(SecureModelView):
                 now=utcnow(),
                 actor=staff_actor(),
             )
-            flash(f"{invoice.number} is void; what paid it is now on account.", "success")
+            flash(
+                _("%(number)s is void; what paid it is now on account.", number=invoice.number),
+                "success",
+            )
             return redirect(url_for(".index_view"))
         return self.render(
             "admin/billing_form.html",
@@ -430,7 +453,7 @@ class PackageView(SecureModelView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash(f"Package sold: invoice {invoice.number}.", "success")
+                flash(_("Package sold: invoice %(number)s.", number=invoice.number), "success")
                 return redirect(url_for("invoice.index_view"))
         return self.render(
             "admin/billing_form.html",

@@ -7,9 +7,12 @@ sentence says what will actually be sent, not what we expect the services to do.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin.i18n import panel_lang
 from core.formatting import format_phone, format_when
 from models import Appointment, Channel, MessageKind, OutboundMessage, OutboundStatus, Patient
 
@@ -17,21 +20,29 @@ from models import Appointment, Channel, MessageKind, OutboundMessage, OutboundS
 def patient_choice(patient: Patient) -> str:
     """``Aarav — Asha Verma, +91 98765 43210``: the name, who books for them, their number."""
     contact = patient.contact
-    return f"{patient.name} — {contact.name or 'guardian'}, {format_phone(contact.phone)}"
+    who = contact.name or _("guardian")
+    return f"{patient.name} — {who}, {format_phone(contact.phone)}"
 
 
 def booked_sentence(session: Session, appointment: Appointment, timezone: str) -> str:
-    when = format_when(appointment.start_at, timezone)
-    what = (
-        f"{appointment.patient.name}, {appointment.service.name} with "
-        f"{appointment.therapist.name}, {when}"
+    when = format_when(appointment.start_at, timezone, panel_lang())
+    what = _(
+        "%(patient)s, %(service)s with %(therapist)s, %(when)s",
+        patient=appointment.patient.name,
+        service=appointment.service.name,
+        therapist=appointment.therapist.name,
+        when=when,
     )
     if appointment.backdated:
-        return (
-            f"Entered {appointment.number}: {what} — back-dated (it had already started). "
-            f"{_guardian(appointment)} is not sent any message about it."
+        return _(
+            "Entered %(number)s: %(what)s — back-dated (it had already started). "
+            "%(guardian)s is not sent any message about it.",
+            number=appointment.number,
+            what=what,
+            guardian=_guardian(appointment),
         )
-    return f"Booked {appointment.number}: {what}. {_told(session, appointment)}"
+    booked = _("Booked %(number)s: %(what)s.", number=appointment.number, what=what)
+    return f"{booked} {_told(session, appointment)}"
 
 
 def _guardian(appointment: Appointment) -> str:
@@ -48,16 +59,32 @@ def _told(session: Session, appointment: Appointment) -> str:
         )
     ).all()
     notices = [channel for kind, channel in queued if kind is MessageKind.NOTICE]
-    reminders = sum(1 for kind, _ in queued if kind is MessageKind.REMINDER)
+    reminders = sum(1 for kind, _kind in queued if kind is MessageKind.REMINDER)
     who = _guardian(appointment)
-    if not notices and not reminders:
-        return f"{who} is not sent any message about it."
-    parts = []
+    if notices and reminders:
+        return ngettext(
+            "%(who)s is told of the booking now by %(channel)s and gets %(num)d reminder "
+            "before it.",
+            "%(who)s is told of the booking now by %(channel)s and gets %(num)d reminders "
+            "before it.",
+            reminders,
+            who=who,
+            channel=_channel(notices[0]),
+        )
     if notices:
-        parts.append(f"is told of the booking now by {_channel(notices[0])}")
+        return _(
+            "%(who)s is told of the booking now by %(channel)s.",
+            who=who,
+            channel=_channel(notices[0]),
+        )
     if reminders:
-        parts.append(f"gets {reminders} reminder{'s' if reminders > 1 else ''} before it")
-    return f"{who} {' and '.join(parts)}."
+        return ngettext(
+            "%(who)s gets %(num)d reminder before it.",
+            "%(who)s gets %(num)d reminders before it.",
+            reminders,
+            who=who,
+        )
+    return _("%(who)s is not sent any message about it.", who=who)
 
 
 def _channel(channel: Channel) -> str:

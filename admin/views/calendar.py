@@ -23,6 +23,7 @@ from flask_login import current_user
 from sqlalchemy import Row, Select, select
 from werkzeug.wrappers import Response
 
+from admin.i18n import calendar_words, panel_lang
 from admin.permissions import CREATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.calendar_booking import LOCAL_FORMAT, BookingRoutes, safe_back
@@ -146,6 +147,9 @@ class CalendarView(BookingRoutes, DragRoutes, SheetRoutes, Guarded, SessionPage,
             "page": url_for("calendar.index", **filters),
             "back": here,
             "step": current_user.clinic.policy.slot_step_minutes,
+            # The board's own words and its month and day names in the panel's language.
+            "locale": panel_lang(),
+            "words": calendar_words(),
         }
         return self.render(
             "admin/calendar.html",

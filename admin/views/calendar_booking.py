@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields import DateTimeLocalField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.access import requires
 from admin.views.booking_note import booked_sentence, patient_choice
@@ -55,24 +58,26 @@ class BookingForm(FlaskForm):
     # Choices are not checked against the lists: the booking service refuses any
     # patient, service or therapist that is not this clinic's, with a sentence.
     patient = SelectField(
-        "Patient",
+        _l("Patient"),
         coerce=_optional_int,
         validate_choice=False,
-        validators=[DataRequired("Choose a patient.")],
+        validators=[DataRequired(_l("Choose a patient."))],
     )
     service = SelectField(
-        "Service",
+        _l("Service"),
         coerce=_optional_int,
         validate_choice=False,
-        validators=[DataRequired("Choose a service.")],
+        validators=[DataRequired(_l("Choose a service."))],
     )
-    therapist = SelectField("Therapist", coerce=_optional_int, validate_choice=False)
+    therapist = SelectField(_l("Therapist"), coerce=_optional_int, validate_choice=False)
     start = DateTimeLocalField(
-        "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired("Give a start.")]
+        _l("Start (clinic time)"),
+        format=LOCAL_FORMAT,
+        validators=[DataRequired(_l("Give a start."))],
     )
     location = HiddenField()
     back = HiddenField()
-    q = StringField("Find a patient", validators=[Length(max=80)])
+    q = StringField(_l("Find a patient"), validators=[Length(max=80)])
 
 
 class BookingRoutes:
@@ -95,7 +100,7 @@ class BookingRoutes:
                 "patient": _int_or_none(args.get("patient")),
                 "service": _int_or_none(args.get("service")),
                 "therapist": _int_or_none(args.get("therapist")),
-                "start": _parse_local(args.get("start")),
+                "start": _parse_local(args.get("start")) or _now_on_the_grid(),
                 "location": args.get("location", ""),
                 "back": args.get("back", ""),
             }
@@ -137,11 +142,11 @@ class BookingRoutes:
         query = (form.q.data or "").strip()
         patients = self._patients(clinic_id, query, form.patient.data)
         # Nothing chosen for them: one hasty Save must not book the first in the list.
-        form.service.choices = [("", "Choose a service…")] + [(s.id, s.name) for s in services]
-        form.therapist.choices = [("", "Any available therapist")] + [
+        form.service.choices = [("", _("Choose a service…"))] + [(s.id, s.name) for s in services]
+        form.therapist.choices = [("", _("Any available therapist"))] + [
             (t.id, f"{t.name} ({t.specialization})") for t in therapists
         ]
-        form.patient.choices = [("", "Choose a patient…")] + [
+        form.patient.choices = [("", _("Choose a patient…"))] + [
             (p.id, patient_choice(p)) for p in patients[:PATIENT_CHOICES]
         ]
         return self.render(
@@ -151,7 +156,7 @@ class BookingRoutes:
             back=safe_back(form.back.data),
             alternatives=[
                 (
-                    format_when(s.start, current_timezone()),
+                    format_when(s.start, current_timezone(), panel_lang()),
                     clinic_time.to_wall(s.start, current_timezone()).strftime(LOCAL_FORMAT),
                     s.therapist_id,
                 )
@@ -197,6 +202,16 @@ class BookingRoutes:
         return found
 
 
+def _now_on_the_grid() -> datetime:
+    """The form's start when none is given: now, on the clinic's slot grid (a walk-in's
+    session starts at the last step before now, so the desk books it as it is)."""
+    wall = clinic_time.to_wall(utcnow(), current_timezone())
+    step = current_user.clinic.policy.slot_step_minutes
+    minutes = wall.hour * 60 + wall.minute
+    minutes -= minutes % step
+    return wall.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+
+
 def _int_or_none(value: str | None) -> int | None:
     try:
         return _optional_int(value)
@@ -214,8 +229,11 @@ def _parse_local(value: str | None) -> datetime | None:
 
 
 def safe_back(value: str | None) -> str:
-    """Back to a calendar page of this site only; never to an address from elsewhere."""
+    """Back to Today or a calendar page of this site only; never to an address from
+    elsewhere."""
     home = url_for("calendar.index")
+    if value == url_for("admin.index"):
+        return value
     if value and value.startswith(home) and "\\" not in value:
         parts = urlsplit(value)
         if not parts.scheme and not parts.netloc:

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from admin.i18n import panel_lang
 from admin.views.calendar_booking import LOCAL_FORMAT
 from admin.views.calendar_grid import (
     PAYMENT_BADGE,
@@ -91,8 +92,8 @@ class SheetRoutes:
             event_url=self._page_url(),
             popover=self.may_open("appointment.actions_view"),
             book_url=lambda free: self._book_url(scope, free, here),
-            day_label=format_day,
-            time_label=format_time,
+            day_label=lambda d: format_day(d, panel_lang()),
+            time_label=lambda t: format_time(t, panel_lang()),
             span=lambda a: span_label(a.start_at.astimezone(zone), a.end_at.astimezone(zone)),
             status_class=STATUS_CLASS,
             payment_badge=PAYMENT_BADGE,

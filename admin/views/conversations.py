@@ -15,6 +15,7 @@ from datetime import datetime
 
 from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
+from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
@@ -292,8 +294,10 @@ class ConversationsView(Guarded, SessionPage, BaseView):
                 abort(404)
             # Nothing to answer yet: back to the contact's page, saying so.
             flash(
-                "No chat with this contact yet. Their first message opens one here; "
-                "until then the clinic's reminders and notices reach them.",
+                _(
+                    "No chat with this contact yet. Their first message opens one here; "
+                    "until then the clinic's reminders and notices reach them."
+                ),
                 "info",
             )
             return redirect(url_for("contact.details_view", id=contact_id))
@@ -360,7 +364,7 @@ class ConversationsView(Guarded, SessionPage, BaseView):
                     request_id=form.request_id.data or None,
                 )
             if outcome.ok:
-                flash("Reply queued; it goes out within a minute.", "success")
+                flash(_("Reply queued; it goes out within a minute."), "success")
         else:
             for errors in form.errors.values():
                 for error in errors:
@@ -382,8 +386,9 @@ class ConversationsView(Guarded, SessionPage, BaseView):
                 )
             if outcome.ok:
                 flash(
-                    "The bot answers this chat again"
-                    + (" and the patient has been told." if told else "."),
+                    _("The bot answers this chat again and the patient has been told.")
+                    if told
+                    else _("The bot answers this chat again."),
                     "success",
                 )
         return redirect(url_for(".transcript_view", conversation_id=conversation_id))
@@ -409,4 +414,4 @@ class ConversationsView(Guarded, SessionPage, BaseView):
         return clinic
 
     def _when(self, value: datetime | None) -> str:
-        return "" if value is None else format_when(value, self._clinic().timezone)
+        return "" if value is None else format_when(value, self._clinic().timezone, panel_lang())

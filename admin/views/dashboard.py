@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask_admin import AdminIndexView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from admin.i18n import panel_lang
 from admin.views.access import FRONT_DESK, Guarded, SessionPage
 from admin.views.current import current_timezone
 from admin.views.links import may_open
 from core.clock import utcnow
-from core.formatting import format_day, format_money, format_time, to_major
+from core.formatting import format_day, format_money, format_time, format_weekday, to_major
 from models import AppointmentStatus, Role
 from services.reports import dashboard as reports
 from services.staff import accounts as staff
@@ -94,6 +96,7 @@ class DashboardView(Guarded, SessionPage, AdminIndexView):
         clinic_id = current_user.clinic_id
         zone = ZoneInfo(current_timezone())
         currency = current_user.clinic.currency
+        lang = panel_lang()
         sections = SECTIONS[current_user.role]
         therapist_id: int | None = None
         if sections.own_only:
@@ -140,10 +143,11 @@ class DashboardView(Guarded, SessionPage, AdminIndexView):
                 verb: may_open(f"appointment.{verb}_view")
                 for verb in ("arrive", "complete", "no_show", "details")
             },
-            money_text=lambda minor: format_money(minor, currency),
+            money_text=lambda minor: format_money(minor, currency, lang=lang),
             percent=_percent,
-            day=format_day,
-            clock=lambda dt: format_time(dt.astimezone(zone)),
+            day=lambda d: format_day(d, lang),
+            weekday=lambda d: format_weekday(d, lang),
+            clock=lambda dt: format_time(dt.astimezone(zone), lang),
         )
 
 
@@ -160,13 +164,13 @@ def _chart_data(
     """What dashboard.js draws, as plain JSON (read from a non-executable script block)."""
     charts: dict[str, Any] = {}
     if week is not None:
-        labels = [format_day(d) for d in week.days]
+        labels = [format_day(d, panel_lang()) for d in week.days]
         if sections.utilisation:  # per-therapist detail alongside
             datasets = [
                 {"label": t.name, "data": t.sessions_per_day} for t in week.therapists if t.sessions
             ]
         else:
-            datasets = [{"label": "Sessions", "data": week.sessions_per_day}]
+            datasets = [{"label": _("Sessions"), "data": week.sessions_per_day}]
         charts["load"] = {
             "labels": labels,
             "datasets": datasets,
@@ -178,7 +182,7 @@ def _chart_data(
                 "labels": [t.name for t in week.therapists],
                 "datasets": [
                     {
-                        "label": "Booked ÷ available hours (%)",
+                        "label": _("Booked ÷ available hours (%)"),
                         "data": [
                             None if t.utilisation is None else round(t.utilisation * 100, 1)
                             for t in week.therapists
@@ -189,7 +193,7 @@ def _chart_data(
             }
     if money is not None:
         charts["money"] = {
-            "labels": ["Collected this month", "Outstanding dues"],
+            "labels": [_("Collected this month"), _("Outstanding dues")],
             "datasets": [
                 {
                     "label": currency,

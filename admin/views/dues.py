@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import abort, flash, redirect, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -26,6 +28,10 @@ from core.formatting import format_phone
 from models import Contact
 from services import audit
 from services.billing import dues
+
+# The ageing columns (services.billing.dues.AGEING_BUCKETS) as the page reads them; files
+# keep the English headers.
+_BUCKET_WORDS = (_l("0–30 days"), _l("31–60 days"), _l("Over 60 days"))
 
 
 class DuesView(Guarded, SessionPage, BaseView):
@@ -96,7 +102,7 @@ class DuesView(Guarded, SessionPage, BaseView):
     def remind(self, contact_id: int) -> Any:
         form = FlaskForm()
         if not form.validate_on_submit():
-            flash("The form expired; please try again.", "error")
+            flash(_("The form expired; please try again."), "error")
             return redirect(url_for(".index"))
         with refused_as_flash(self.session) as outcome:
             dues.send_dues_reminder(
@@ -107,5 +113,5 @@ class DuesView(Guarded, SessionPage, BaseView):
                 actor=staff_actor(),
             )
         if outcome.ok:
-            flash("Reminder queued: the contact gets what they owe in the chat.", "success")
+            flash(_("Reminder queued: the contact gets what they owe in the chat."), "success")
         return redirect(url_for(".index"))

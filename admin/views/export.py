@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, request
 from flask_admin import expose
+from flask_babel import force_locale
 
 from admin.permissions import EXPORT
 from admin.views.current import current_clinic_id, staff_actor
@@ -19,7 +20,8 @@ def export_header(name: str, labels: dict[str, str] | None) -> str:
     (``service.name`` → "Service", ``patient.contact.phone`` → "Patient contact phone"),
     never Flask-Admin's "Service.Name"."""
     if labels and name in labels:
-        return labels[name]
+        with force_locale("en"):  # a file's headings are the same whoever downloads it
+            return str(labels[name])
     parts = name.split(".")
     if len(parts) > 1 and parts[-1] == "name":
         parts = parts[:-1]

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin.i18n import panel_lang, word
 from admin.views.current import current_timezone
 from core.formatting import (
     format_money,
@@ -33,8 +34,9 @@ ActorKey = tuple[str, int]
 
 
 def clinic_money(amount_minor: int) -> str:
-    """An amount in the signed-in clinic's currency: ``₹1,20,000.00``."""
-    return format_money(amount_minor, current_user.clinic.currency)
+    """An amount in the signed-in clinic's currency, in the panel's language:
+    ``₹1,20,000.00`` (Hindi: the same Indian grouping through Babel's ``hi_IN``)."""
+    return format_money(amount_minor, current_user.clinic.currency, lang=panel_lang())
 
 
 def money_formatter(attr: str = "price_minor"):
@@ -78,14 +80,21 @@ def currency_formatter(view: Any, context: Any, model: Any, name: str) -> str:
 
 
 def label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
-    """Enum values as words: ``no_show`` → ``no show``."""
+    """Enum values as words in the panel's language: ``no_show`` → ``no show``."""
+    value = getattr(model, name)
+    return "" if value is None else word(str(value.value))
+
+
+def export_label_formatter(view: Any, context: Any, model: Any, name: str) -> str:
+    """An enum value in a file: the same English words whatever the panel's language."""
     value = getattr(model, name)
     return "" if value is None else str(value.value).replace("_", " ")
 
 
 def clinic_time(value: datetime) -> str:
-    """A moment as the clinic's wall clock reads it: ``Mon 23 Nov, 4:45 pm``."""
-    return format_when(value, current_timezone())
+    """A moment as the clinic's wall clock reads it, in the panel's language:
+    ``Mon 23 Nov, 4:45 pm`` (Hindi: ``सोम, 23 नव॰, 4:45 am``)."""
+    return format_when(value, current_timezone(), panel_lang())
 
 
 def when_formatter(view: Any, context: Any, model: Any, name: str) -> str:
@@ -96,7 +105,7 @@ def when_formatter(view: Any, context: Any, model: Any, name: str) -> str:
 def when_with_year_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     """For logs that outlive a year: ``Mon 23 Nov, 4:45 pm 2026``, clinic time."""
     value = getattr(model, name)
-    return "" if value is None else format_when_with_year(value, current_timezone())
+    return "" if value is None else format_when_with_year(value, current_timezone(), panel_lang())
 
 
 def _datetime_type(view: Any, value: datetime, name: str) -> str:
@@ -131,6 +140,8 @@ def export_formatters(formatters: dict[str, Any]) -> tuple[dict[str, Any], list[
     for column, formatter in formatters.items():
         if formatter in PAGE_TIME_FORMATTERS:
             out[column] = export_time_formatter
+        elif formatter is label_formatter:
+            out[column] = export_label_formatter
         elif (attr := getattr(formatter, "money_attr", None)) is not None:
             out[column] = export_money_formatter(attr)
             money.append(column)

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import SearchField
 from wtforms.validators import Length
 
+from admin.i18n import panel_lang
 from admin.permissions import READ
 from admin.views import access
 from admin.views.current import current_timezone
@@ -74,5 +75,5 @@ class SearchView(access.Guarded, access.SessionPage, BaseView):
             form=form,
             found=found,
             phone=format_phone,
-            when=lambda value: format_when(value, zone),
+            when=lambda value: format_when(value, zone, panel_lang()),
         )

@@ -18,10 +18,12 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
 
+from admin.i18n import panel_lang
 from admin.views.access import requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
@@ -78,21 +80,21 @@ class ProgressNotesMixin:
                     author_id=current_user.id,
                 )
             if outcome.ok:
-                flash("Note added.", "success")
+                flash(_("Note added."), "success")
                 return redirect(url_for(".notes_view", appointment_id=appointment.id))
         elif request.method == "POST":
-            flash("The form expired; please try again.", "error")
+            flash(_("The form expired; please try again."), "error")
         zone = current_timezone()
         listed = notes.notes_for_appointment(self.session, current_clinic_id(), appointment.id)
         return self.render(
             "admin/appointment_notes.html",
             form=form,
             appointment=appointment,
-            when=format_when(appointment.start_at, zone),
+            when=format_when(appointment.start_at, zone, panel_lang()),
             notes=[
                 {
                     "author": note.author.name or note.author.email,
-                    "at": format_when_with_year(note.created_at, zone),
+                    "at": format_when_with_year(note.created_at, zone, panel_lang()),
                     "body": note.body,
                 }
                 for note in listed

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -26,10 +28,10 @@ from services.staff import notifications
 
 # What the page says each kind is.
 SAID = {
-    NotificationKind.BOOKED: "New session",
-    NotificationKind.MOVED: "Session moved",
-    NotificationKind.CANCELLED: "Session cancelled",
-    NotificationKind.REQUEST: "Reschedule request awaiting a decision",
+    NotificationKind.BOOKED: _l("New session"),
+    NotificationKind.MOVED: _l("Session moved"),
+    NotificationKind.CANCELLED: _l("Session cancelled"),
+    NotificationKind.REQUEST: _l("Reschedule request awaiting a decision"),
 }
 
 
@@ -71,7 +73,7 @@ class NotificationsView(Guarded, SessionPage, BaseView):
                     actor=staff_actor(),
                 )
             if outcome.ok and marked:
-                flash("All notifications are marked read.", "success")
+                flash(_("All notifications are marked read."), "success")
         return redirect(url_for(".index"))
 
     @expose("/whatsapp", methods=("POST",))
@@ -89,5 +91,5 @@ class NotificationsView(Guarded, SessionPage, BaseView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash("Your notification choice is saved.", "success")
+                flash(_("Your notification choice is saved."), "success")
         return redirect(url_for("profile.index"))

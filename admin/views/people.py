@@ -11,6 +11,8 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_
@@ -19,6 +21,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin import permissions
+from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
@@ -69,7 +72,7 @@ def _patients_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 def _consent_cell(view: Any, context: Any, model: Contact, name: str) -> str:
     if model.consent_at is None:
         return "not yet"
-    return format_when(model.consent_at, current_timezone())
+    return format_when(model.consent_at, current_timezone(), panel_lang())
 
 
 def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
@@ -86,7 +89,13 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
     therapist_scope = "contact"
     can_view_details = True
     column_list = ("name", "phone", "patients", "consent_at", "opted_out", "language")
-    column_labels = {"consent_at": "Chat consent", "opted_out": "Opted out", "patients": "Patients"}
+    column_labels = {
+        "name": _l("Name"),
+        "phone": _l("Phone"),
+        "consent_at": _l("Chat consent"),
+        "opted_out": _l("Opted out"),
+        "patients": _l("Patients"),
+    }
     column_formatters = {
         "name": lambda view, context, model, name: _contact_link(model),
         "phone": _phone_cell,
@@ -169,7 +178,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
             dues=dues,
             history=history,
             money=clinic_money,
-            when=lambda value: format_when(value, zone),
+            when=lambda value: format_when(value, zone, panel_lang()),
             today=utcnow().astimezone(ZoneInfo(zone)).date(),
             may_write=self.may_write(),
             may_export_data=self.allowed(EXPORT_DATA),
@@ -209,7 +218,12 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
     column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
-    column_labels = {"contact": "Contact", "date_of_birth": "Born"}
+    column_labels = {
+        "name": _l("Name"),
+        "contact": _l("Contact"),
+        "phone": _l("Phone"),
+        "date_of_birth": _l("Born"),
+    }
     column_formatters = {
         "contact": lambda view, context, model, name: _contact_link(model.contact),
         "phone": _phone_cell,
@@ -302,7 +316,7 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
         if is_created and permissions.allowed("appointments", current_user.role, "create"):
             # The desk adds a patient to book them: straight on to booking for them.
-            flash(f"Added {model.name}. Now book their session.", "info")
+            flash(_("Added %(name)s. Now book their session.", name=model.name), "info")
             return url_for("calendar.book", patient=model.id)
         if is_created:
             return url_for("contact.details_view", id=model.contact_id)

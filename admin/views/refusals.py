@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import flash
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from admin.i18n import panel_lang
 from admin.views.current import current_timezone
 from core.formatting import format_when
 from services.errors import ServiceError, SlotUnavailable
@@ -68,5 +70,8 @@ def with_free_nearby(exc: ServiceError) -> str:
     """The refusal, and for a slot that is taken or closed the free times nearby."""
     if not isinstance(exc, SlotUnavailable) or not exc.alternatives:
         return exc.message
-    times = ", ".join(format_when(s.start, current_timezone()) for s in exc.alternatives)
-    return f"{exc.message} Free nearby: {times}."
+    times = ", ".join(
+        format_when(s.start, current_timezone(), panel_lang()) for s in exc.alternatives
+    )
+    nearby = _("Free nearby: %(times)s.", times=times)
+    return f"{exc.message} {nearby}"

@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from admin.i18n import panel_lang
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import clinic_money, money_value
@@ -232,11 +234,11 @@ class ReportsView(Guarded, SessionPage, BaseView):
         raw_first, raw_last = request.args.get("from"), request.args.get("to")
         first, last = _day(raw_first), _day(raw_last)
         if (raw_first and first is None) or (raw_last and last is None):
-            flash("Please give dates as YYYY-MM-DD; showing this month.", "error")
+            flash(_("Please give dates as YYYY-MM-DD; showing this month."), "error")
             first, last = None, None
         first, last = first or default_first, last or default_last
         if abs((last - first).days) > period_report.MAX_DAYS:
-            flash("Please choose at most three years; showing this month.", "error")
+            flash(_("Please choose at most three years; showing this month."), "error")
             first, last = default_first, default_last
         return period_report.period_report(
             self.session, current_clinic_id(), first=first, last=last, zone=zone
@@ -253,7 +255,7 @@ class ReportsView(Guarded, SessionPage, BaseView):
             period=p,
             tables=report_tables(numbers),
             money=clinic_money,
-            day=lambda d: f"{format_day(d)} {d.year}",
+            day=lambda d: f"{format_day(d, panel_lang())} {d.year}",
             download=lambda key, kind: url_for(".download", export_type=kind, table=key, **args),
             spreadsheet_types=SPREADSHEET_TYPES,
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -24,6 +25,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin.i18n import panel_lang, word
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import requires
 from admin.views.base import SecureModelView
@@ -50,7 +52,7 @@ OWN_SESSIONS_LISTED = 200
 
 
 def _when(value: datetime | None, empty: str = "") -> str:
-    return empty if value is None else format_when(value, current_timezone())
+    return empty if value is None else format_when(value, current_timezone(), panel_lang())
 
 
 def _still_pending(exc: ServiceError) -> str:
@@ -199,7 +201,7 @@ class RescheduleRequestView(SecureModelView):
         if req is None:
             abort(404)
         if not req.is_pending:
-            flash(f"This request is already {req.status.value}.", "error")
+            flash(_("This request is already %(status)s.", status=word(req.status.value)), "error")
             return redirect(url_for(".index_view", show="all"))
         return req
 
@@ -265,9 +267,12 @@ class RescheduleRequestView(SecureModelView):
                 lines.append(f"Free nearby: {free}.")
             if outcome.ok:
                 flash(
-                    f"Approved: {appointment.number} is now {_when(appointment.start_at)}. "
-                    "The patient is told in the chat; the therapist sees it under "
-                    "Reschedule requests.",
+                    _(
+                        "Approved: %(number)s is now %(when)s. The patient is told in the chat; "
+                        "the therapist sees it under Reschedule requests.",
+                        number=appointment.number,
+                        when=_when(appointment.start_at),
+                    ),
                     "success",
                 )
                 return redirect(url_for(".index_view"))
@@ -299,7 +304,7 @@ class RescheduleRequestView(SecureModelView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash("Rejected; the requester is told.", "success")
+                flash(_("Rejected; the requester is told."), "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Reject request #{req.id}", self._describe(req), "Reject")
 
@@ -311,7 +316,7 @@ class RescheduleRequestView(SecureModelView):
         if isinstance(req, Response):
             return req
         if not self.may_withdraw(req):
-            flash("Only whoever asked, or the front desk, can withdraw this request.", "error")
+            flash(_("Only whoever asked, or the front desk, can withdraw this request."), "error")
             return redirect(url_for(".index_view"))
         form = FlaskForm()
         if form.validate_on_submit():
@@ -324,7 +329,7 @@ class RescheduleRequestView(SecureModelView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash("Request withdrawn.", "success")
+                flash(_("Request withdrawn."), "success")
                 return redirect(url_for(".index_view"))
         return self._form_page(form, f"Withdraw request #{req.id}", self._describe(req), "Withdraw")
 
@@ -368,7 +373,7 @@ class RescheduleRequestView(SecureModelView):
                     actor=staff_actor(),
                 )
             if outcome.ok:
-                flash("Request sent to the front desk; the decision shows here.", "success")
+                flash(_("Request sent to the front desk; the decision shows here."), "success")
                 return redirect(url_for(".index_view", show="all"))
         if therapist is None:
             lines = ["Therapists ask here for their own sessions; this login is not a therapist's."]

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from admin.i18n import panel_lang, word
 from admin.permissions import RECORDED_METHODS
 from admin.views.access import requires
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
@@ -68,7 +70,7 @@ class SessionPage:
 
 
 def _words(value: Any) -> str:
-    return str(value.value).replace("_", " ")
+    return word(str(value.value))
 
 
 class SessionActionsMixin:
@@ -93,49 +95,49 @@ class SessionActionsMixin:
 
         buttons = []
         if today and appointment.arrived_at is None and self.allowed("arrive"):
-            buttons.append(post("arrive", "Arrived", "arrive_view", "btn-primary"))
+            buttons.append(post("arrive", _("Arrived"), "arrive_view", "btn-primary"))
         if today and appointment.started_at is None and self.allowed("start"):
-            buttons.append(post("start", "In session", "start_view"))
+            buttons.append(post("start", _("In session"), "start_view"))
         if active and begun and self.allowed("complete"):
-            buttons.append(post("complete", "Completed", "complete_view", "btn-success"))
+            buttons.append(post("complete", _("Completed"), "complete_view", "btn-success"))
         if active and begun and appointment.started_at is None and self.allowed("no_show"):
-            buttons.append(post("no_show", "No-show", "no_show_view", "btn-outline-danger"))
+            buttons.append(post("no_show", _("No-show"), "no_show_view", "btn-outline-danger"))
         due = session_due(self.session, appointment)
         if due and self.allowed("payment_link"):
-            buttons.append(post("payment_link", "Send payment link", "payment_link_view"))
+            buttons.append(post("payment_link", _("Send payment link"), "payment_link_view"))
 
         back = url_for(".details_view", id=appointment.id)
         links = []
         if active and self.can_edit and self.allowed("update"):
             links.append(
-                Button("move", "Move", url_for(".edit_view", id=appointment.id, url=back), "")
+                Button("move", _("Move"), url_for(".edit_view", id=appointment.id, url=back), "")
             )
         if active and self.allowed("cancel"):
             links.append(
                 Button(
                     "cancel",
-                    "Cancel…",
+                    _("Cancel…"),
                     url_for(".cancel_view", id=appointment.id, back="session"),
                     "text-danger",
                 )
             )
         if may_open("conversations.for_contact"):
             url = url_for("conversations.for_contact", contact_id=appointment.patient.contact_id)
-            links.append(Button("message", "Message", url, ""))
+            links.append(Button("message", _("Message"), url, ""))
         if self.allowed("notes"):
             links.append(
-                Button("note", "Note", url_for(".notes_view", appointment_id=appointment.id), "")
+                Button("note", _("Note"), url_for(".notes_view", appointment_id=appointment.id), "")
             )
 
         methods = (
-            [(m.value, m.label) for m in RECORDED_METHODS]
+            [(m.value, word(m.label)) for m in RECORDED_METHODS]
             if due and may_open("payment.record")
             else []
         )
         currency = current_user.clinic.currency
         return SessionPage(
             appointment=appointment,
-            when=format_span(appointment.start_at, appointment.end_at, zone),
+            when=format_span(appointment.start_at, appointment.end_at, zone, panel_lang()),
             phone=format_phone(appointment.patient.contact.phone),
             status=_words(appointment.status),
             payment=_words(appointment.payment_status),
@@ -152,7 +154,7 @@ class SessionActionsMixin:
     def _clock(self, value: datetime | None) -> str | None:
         if value is None:
             return None
-        return format_time(value.astimezone(ZoneInfo(current_timezone())))
+        return format_time(value.astimezone(ZoneInfo(current_timezone())), panel_lang())
 
     # --- the buttons --------------------------------------------------------------------
 
@@ -193,22 +195,24 @@ class SessionActionsMixin:
     @expose("/session/<int:appointment_id>/arrive", methods=("POST",))
     @requires("arrive")
     def arrive_view(self, appointment_id: int) -> Response:
-        return self._act(appointment_id, attendance.check_in, "Checked in: the patient is here.")
+        return self._act(appointment_id, attendance.check_in, _("Checked in: the patient is here."))
 
     @expose("/session/<int:appointment_id>/start", methods=("POST",))
     @requires("start")
     def start_view(self, appointment_id: int) -> Response:
-        return self._act(appointment_id, attendance.start_session, "In session.")
+        return self._act(appointment_id, attendance.start_session, _("In session."))
 
     @expose("/session/<int:appointment_id>/complete", methods=("POST",))
     @requires("complete")
     def complete_view(self, appointment_id: int) -> Response:
-        return self._act(appointment_id, appointments.complete_appointment, "Marked as completed.")
+        return self._act(
+            appointment_id, appointments.complete_appointment, _("Marked as completed.")
+        )
 
     @expose("/session/<int:appointment_id>/no-show", methods=("POST",))
     @requires("no_show")
     def no_show_view(self, appointment_id: int) -> Response:
-        return self._act(appointment_id, appointments.mark_no_show, "Marked as no-show.")
+        return self._act(appointment_id, appointments.mark_no_show, _("Marked as no-show."))
 
     @expose("/session/<int:appointment_id>/payment-link", methods=("POST",))
     @requires("payment_link")
@@ -231,7 +235,7 @@ def back_to(back: str | None) -> str | None:
 
 def _payment_request_sentence(asked: payment_requests.PaymentRequest) -> str:
     if asked.kind == "settled":
-        return "Paid from money on account."
+        return _("Paid from money on account.")
     if asked.kind == "upi":
-        return "UPI request sent in the chat."
-    return "Payment link queued for the chat."
+        return _("UPI request sent in the chat.")
+    return _("Payment link queued for the chat.")

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
+from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.conversations import transcript
@@ -73,7 +74,7 @@ class SimulatorView(Guarded, SessionPage, BaseView):
             conversation=conversation,
             entries=entries,
             form=form,
-            when=lambda value: format_when(value, clinic.timezone),
+            when=lambda value: format_when(value, clinic.timezone, panel_lang()),
         )
 
     @expose("/send", methods=("POST",))

@@ -7,6 +7,9 @@ from typing import Any
 from flask import abort, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import BaseForm
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -16,6 +19,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from admin.auth import keep_this_session
+from admin.i18n import panel_lang
 from admin.permissions import UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_timezone, staff_actor
@@ -228,7 +232,7 @@ class StaffUserView(DeploymentModelView):
             user=user,
             myself=user.id == current_user.id,
             locked=_locked_text(user),
-            last_login=format_when(user.last_login_at, current_timezone())
+            last_login=format_when(user.last_login_at, current_timezone(), panel_lang())
             if user.last_login_at
             else "never",
             role_form=role_form or self.RoleForm(formdata=None, role=user.role.value),
@@ -244,7 +248,7 @@ def _locked_text(user: StaffUser) -> str:
     """ "until Mon 23 Nov, 9:15 am" while a lockout lasts, else empty."""
     if user.locked_until is None or user.locked_until <= utcnow():
         return ""
-    return f"until {format_when(user.locked_until, current_timezone())}"
+    return f"until {format_when(user.locked_until, current_timezone(), panel_lang())}"
 
 
 def _a_role(role: Role) -> str:
@@ -260,23 +264,54 @@ class ProfileView(Guarded, SessionPage, BaseView):
     resource = "profile"
 
     class NameForm(FlaskForm):
-        name = StringField("Name", validators=[Length(max=120)])
+        name = StringField(_l("Name"), validators=[Length(max=120)])
+
+    class LanguageForm(FlaskForm):
+        locale = SelectField(
+            _l("Language of the panel"),
+            choices=[
+                ("", _l("The clinic's language")),
+                ("en", "English"),
+                ("hi", "हिंदी (Hindi)"),
+            ],
+        )
 
     class PasswordForm(FlaskForm):
-        current = PasswordField("Current password", validators=[DataRequired()])
+        current = PasswordField(_l("Current password"), validators=[DataRequired()])
         new = PasswordField(
-            "New password",
+            _l("New password"),
             validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)],
-            description=f"At least {staff.MIN_PASSWORD} characters.",
+            description=_l("At least %(n)s characters.", n=staff.MIN_PASSWORD),
         )
         repeat = PasswordField(
-            "New password again",
-            validators=[DataRequired(), EqualTo("new", message="The two do not match.")],
+            _l("New password again"),
+            validators=[DataRequired(), EqualTo("new", message=_l("The two do not match."))],
         )
 
     @expose("/")
     def index(self) -> str:
         return self._page(self.NameForm(name=current_user.name), self.PasswordForm())
+
+    @expose("/language", methods=("POST",))
+    @requires("update")
+    def save_language(self) -> Any:
+        form = self.LanguageForm()
+        if form.validate_on_submit():
+            with refused_as_flash(self.session) as outcome:
+                staff.choose_language(
+                    self.session,
+                    user_id=current_user.id,
+                    locale=form.locale.data,
+                    actor=staff_actor(),
+                )
+            if outcome.ok:
+                # This request chose its language before the change: say it in the new one.
+                refresh()
+                flash(_("Your language is saved."), "success")
+                return redirect(url_for(".index"))
+        return self._page(
+            self.NameForm(formdata=None, name=current_user.name), self.PasswordForm(formdata=None)
+        )
 
     # Not "name": a BaseView's name is its menu label.
     @expose("/name", methods=("POST",))
@@ -289,7 +324,7 @@ class ProfileView(Guarded, SessionPage, BaseView):
                     self.session, user_id=current_user.id, name=form.name.data, actor=staff_actor()
                 )
             if outcome.ok:
-                flash("Your name is saved.", "success")
+                flash(_("Your name is saved."), "success")
                 return redirect(url_for(".index"))
         return self._page(form, self.PasswordForm(formdata=None))
 
@@ -309,7 +344,7 @@ class ProfileView(Guarded, SessionPage, BaseView):
             if outcome.ok:
                 # Every other session of this account has ended; this one carries on.
                 keep_this_session(current_user)
-                flash("Your password is changed.", "success")
+                flash(_("Your password is changed."), "success")
                 return redirect(url_for(".index"))
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)
 
@@ -320,5 +355,6 @@ class ProfileView(Guarded, SessionPage, BaseView):
             user=current_user,
             therapist=therapist,
             name_form=name_form,
+            language_form=self.LanguageForm(formdata=None, locale=current_user.locale or ""),
             password_form=password_form,
         )

@@ -1,7 +1,7 @@
 """staff_notification; staff_user.phone, notify_whatsapp; clinic_policy.tell_therapists_by_whatsapp
 
 Revision ID: 0022
-Revises: 0020 (0021, staff_user.locale, is being written alongside; the chain is set at merge)
+Revises: 0021
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

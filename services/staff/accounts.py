@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.db import write_transaction
+from core.formatting import LANGUAGES
 from core.passwords import MIN_LENGTH, hasher, password_problem
 from models import Clinic, Role, StaffUser, Therapist
 from services import audit
@@ -80,6 +81,29 @@ def update_profile(session: Session, *, user_id: int, name: str, actor: Actor) -
             clinic_id=user.clinic_id,
             actor=actor,
             action="staff.profile",
+            entity=user,
+            before=before,
+        )
+    return user
+
+
+def choose_language(
+    session: Session, *, user_id: int, locale: str | None, actor: Actor
+) -> StaffUser:
+    """The language a staff member reads the panel in: one of ``LANGUAGES``, or None
+    for their clinic's."""
+    locale = locale or None
+    if locale is not None and locale not in LANGUAGES:
+        raise InvalidInput(detail="The panel speaks English and Hindi.")
+    with write_transaction(session):
+        user = locked_user(session, user_id)
+        before = audit.snapshot(user)
+        user.locale = locale
+        audit.record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="staff.language",
             entity=user,
             before=before,
         )

@@ -158,3 +158,45 @@ def test_the_appointment_form_takes_a_walk_in_now(db, desk):
     with db.session_scope() as s:
         [appointment] = s.scalars(select(Appointment)).all()
         assert appointment.patient_id == desk["diya"].id and appointment.backdated_at is not None
+
+
+def test_the_booking_form_starts_at_now_on_the_slot_grid_and_offers_a_new_patient(db, desk):
+    page = desk["client"].get("/admin/calendar/book")
+
+    assert page.status_code == 200
+    # 09:07 in Kolkata, on the clinic's slot grid: the walk-in's slot began at 09:00.
+    start = re.search(r'id="cal-start"[^>]*value="([^"]+)"', page.text)
+    assert start is not None and start.group(1) == "2026-11-23T09:00"
+    assert 'id="cal-new-patient"' in page.text
+    # A start given by a free time's link is kept.
+    linked = desk["client"].get("/admin/calendar/book?start=2026-11-24T11:30")
+    assert 'value="2026-11-24T11:30"' in linked.text
+
+
+def test_today_books_a_session_now_and_comes_back_to_today(db, desk):
+    today = desk["client"].get("/admin/")
+    link = re.search(r'id="today-book" href="([^"]+)"', today.text)
+    assert link is not None
+    form = desk["client"].get(link.group(1).replace("&amp;", "&"))
+    assert 'name="back" type="hidden" value="/admin/"' in form.text
+
+    token = csrf_token(desk["client"], "/admin/calendar/book")
+    booked = desk["client"].post(
+        "/admin/calendar/book",
+        data={
+            "csrf_token": token,
+            "patient": str(desk["aarav"].id),
+            "service": str(desk["service"].id),
+            "therapist": "",
+            "start": "2026-11-23T09:00",
+            "back": "/admin/",
+            "book": "1",
+        },
+    )
+    assert booked.status_code == 302 and booked.headers["Location"].endswith("/admin/")
+    # Anywhere else is not a way back.
+    elsewhere = desk["client"].post(
+        "/admin/calendar/book",
+        data={"csrf_token": token, "back": "https://example.com/admin/", "find": "1"},
+    )
+    assert 'href="https://example.com' not in elsewhere.text
