@@ -4,6 +4,7 @@ deactivation, unlocking, resets). Logging in is ``services.staff.logins``."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, select
@@ -72,19 +73,7 @@ def update_profile(session: Session, *, user_id: int, name: str, actor: Actor) -
     name = (name or "").strip()
     if len(name) > 120:
         raise InvalidInput(detail="A name is at most 120 characters.")
-    with write_transaction(session):
-        user = locked_user(session, user_id)
-        before = audit.snapshot(user)
-        user.name = name
-        audit.record(
-            session,
-            clinic_id=user.clinic_id,
-            actor=actor,
-            action="staff.profile",
-            entity=user,
-            before=before,
-        )
-    return user
+    return change_account(session, user_id=user_id, actor=actor, action="staff.profile", name=name)
 
 
 def choose_language(
@@ -95,15 +84,26 @@ def choose_language(
     locale = locale or None
     if locale is not None and locale not in LANGUAGES:
         raise InvalidInput(detail="The panel speaks English and Hindi.")
+    return change_account(
+        session, user_id=user_id, actor=actor, action="staff.language", locale=locale
+    )
+
+
+def change_account(
+    session: Session, *, user_id: int, actor: Actor, action: str, **values: Any
+) -> StaffUser:
+    """Set ``values`` on the staff member's locked row and audit it as ``action``: one
+    transaction (a staff member's own settings: name, language, how they are told)."""
     with write_transaction(session):
         user = locked_user(session, user_id)
         before = audit.snapshot(user)
-        user.locale = locale
+        for name, value in values.items():
+            setattr(user, name, value)
         audit.record(
             session,
             clinic_id=user.clinic_id,
             actor=actor,
-            action="staff.language",
+            action=action,
             entity=user,
             before=before,
         )

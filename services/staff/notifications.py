@@ -19,6 +19,7 @@ from services import audit
 from services.audit import Actor
 from services.errors import InvalidInput, NotFound
 from services.people.phones import normalise_phone
+from services.staff.accounts import change_account
 
 PAGE_SIZE = 100
 
@@ -93,28 +94,23 @@ def set_whatsapp_choice(
 ) -> StaffUser:
     """A staff member's own phone (E.164, in the clinic's region) and whether the clinic
     may tell them by WhatsApp. Asking for WhatsApp needs a phone."""
-    with write_transaction(session):
-        user = session.get(StaffUser, user_id)
-        if user is None or user.clinic_id is None:
-            raise NotFound(what="staff member")
-        clinic = session.get(Clinic, user.clinic_id)
-        assert clinic is not None
-        raw = (phone or "").strip()
-        e164 = normalise_phone(raw, clinic.phone_region, require_mobile=True) if raw else None
-        if notify_whatsapp and e164 is None:
-            raise InvalidInput(detail="Give a mobile number to be told by WhatsApp.")
-        before = audit.snapshot(user)
-        user.phone = e164
-        user.notify_whatsapp = bool(notify_whatsapp)
-        audit.record(
-            session,
-            clinic_id=user.clinic_id,
-            actor=actor,
-            action="staff.notifications",
-            entity=user,
-            before=before,
-        )
-    return user
+    user = session.get(StaffUser, user_id)
+    if user is None or user.clinic_id is None:
+        raise NotFound(what="staff member")
+    clinic = session.get(Clinic, user.clinic_id)
+    assert clinic is not None
+    raw = (phone or "").strip()
+    e164 = normalise_phone(raw, clinic.phone_region, require_mobile=True) if raw else None
+    if notify_whatsapp and e164 is None:
+        raise InvalidInput(detail="Give a mobile number to be told by WhatsApp.")
+    return change_account(
+        session,
+        user_id=user_id,
+        actor=actor,
+        action="staff.notifications",
+        phone=e164,
+        notify_whatsapp=bool(notify_whatsapp),
+    )
 
 
 def _own_user(session: Session, clinic_id: int, staff_user_id: int) -> StaffUser:
