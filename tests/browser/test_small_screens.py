@@ -217,6 +217,7 @@ def test_conversations_fit_with_touch_sized_actions(page, desk, db_session, rosh
 
     row.locator(".open-conversation").click()
     page.locator("#transcript").wait_for()
+    page.wait_for_load_state("load")  # the new page's styles, before measuring
     where = f"conversation ({page.screen_name})"
     assert_fits(page, where)
     assert_on_screen(page, page.locator("h1", has_text=desk.guardian), where)
@@ -256,11 +257,13 @@ def test_on_a_phone_the_desk_opens_a_session_from_today_and_marks_arrived(
     open_page(page, "/admin/")
     page.locator("#today").get_by_role("link", name=day.number).click()
     page.locator("#session-page").wait_for()
+    page.wait_for_load_state("load")  # the new page's styles, before measuring
     assert_fits(page, "session page (phone)")
     arrived = page.get_by_role("button", name="Arrived")
     assert_touch_sized(page, arrived, "session page (phone)")
     arrived.click()
     page.get_by_text("Checked in").wait_for()
+    page.wait_for_load_state("load")  # the new page's styles, before measuring
     assert "arrived" in page.locator("#session-status").inner_text()
     assert_fits(page, "session page after check-in (phone)")
     snap(page, "small_phone_task_arrived")
