@@ -136,6 +136,7 @@ def calendar_words() -> dict[str, str]:
     page's setup block)."""
     return {
         "today": gettext("Today"),
+        "list": gettext("List"),
         "day": gettext("Day"),
         "week": gettext("Week"),
         "month": gettext("Month"),

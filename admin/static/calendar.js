@@ -19,6 +19,17 @@
   setup.views.forEach(function (pair) {
     pageViews[pair[1]] = pair[0];
   });
+  // On a phone a column per therapist does not fit: the day opens as a list (?view=list,
+  // which the server reads as "day"), unless the address asks for a view.
+  var asked = new URLSearchParams(window.location.search).get("view");
+  var phone = window.matchMedia("(max-width: 600px)").matches;
+  pageViews.listDay = "list";
+  if (phone) {
+    setup.views.unshift(["list", "listDay"]);
+  }
+  if (asked === "list" || (phone && !asked)) {
+    setup.view = "listDay";
+  }
 
   // The board's words in the panel's language (admin.i18n.calendar_words), English if absent.
   var words = setup.words || {};
@@ -215,6 +226,7 @@
     },
     buttonText: {
       today: word("today", "Today"),
+      listDay: word("list", "List"),
       resourceTimeGridDay: word("day", "Day"),
       timeGridWeek: word("week", "Week"),
       dayGridMonth: word("month", "Month"),
