@@ -13,6 +13,18 @@ from tests.browser.conftest import kolkata, log_in, screenshot, weekday_ahead
 pytestmark = pytest.mark.browser
 
 
+def box_of(locator) -> dict[str, float]:
+    """The element's box once it is on screen: EventCalendar redraws its sessions after
+    every change (a refetch, a drop), and an element caught mid-redraw has no box yet."""
+    for _ in range(50):
+        locator.wait_for(state="visible")
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+        locator.page.wait_for_timeout(100)
+    raise AssertionError(f"{locator} never settled on screen")
+
+
 def day_view(page, roshni, day) -> None:
     # Tall enough for the whole working day: mouse positions stay inside the viewport.
     page.set_viewport_size({"width": 1366, "height": 2000})
@@ -25,21 +37,19 @@ def day_view(page, roshni, day) -> None:
 def slot_y(page, hour: int, minute: int = 0) -> float:
     """The page y of a clinic wall-clock time in the time grid (from the time labels)."""
     label = page.locator(f'.ec-sidebar time[datetime$="T{hour:02d}:{minute:02d}:00"]')
-    box = label.bounding_box()
-    assert box is not None
+    box = box_of(label)
     return box["y"] + box["height"] / 2
 
 
 def column_x(page) -> float:
-    box = page.locator(".ec-body .ec-day").first.bounding_box()
-    assert box is not None
+    box = box_of(page.locator(".ec-body .ec-day").first)
     return box["x"] + box["width"] / 2
 
 
 def drag(page, event, hour: int) -> None:
     """Grab the session a few pixels under its top edge and drop it with its top at
     ``hour``."""
-    box = event.bounding_box()
+    box = box_of(event)
     grab = box["y"] + 4
     start_y = slot_y(page, *_hour_minute(event))
     page.mouse.move(box["x"] + box["width"] / 2, grab)
@@ -54,8 +64,7 @@ def drag_end(page, event, hours: float) -> None:
     """Grab the session's resize handle and drag its end ``hours`` later (or earlier)."""
     event.hover()
     handle = event.locator(".ec-resizer")
-    box = handle.bounding_box()
-    assert box is not None
+    box = box_of(handle)
     x, grab = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     target = grab + hours * (slot_y(page, 11) - slot_y(page, 10))
     page.mouse.move(x, grab)
@@ -133,7 +142,7 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     assert "2:00" in event.inner_text()
     screenshot(page, "calendar_4_moved")
 
-    before = event.bounding_box()
+    before = box_of(event)
     drag(page, event, 12)  # onto Sana's session: the service refuses
     refusal = page.locator(".cal-message.alert-danger")
     refusal.wait_for()
@@ -141,7 +150,7 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     assert start_of(db_session, moving.id) == kolkata(day, 14)  # nothing changed
     after = page.locator(f'.ec-event[data-appointment="{moving.id}"]')
     assert "2:00" in after.inner_text()
-    assert abs(after.bounding_box()["y"] - before["y"]) < 2  # back where it was
+    assert abs(box_of(after)["y"] - before["y"]) < 2  # back where it was
     screenshot(page, "calendar_5_refused")
 
     # Its end dragged from 2:45 to 3:30: 45 minutes more, through change_length.
@@ -150,7 +159,7 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     assert end_of(db_session, moving.id) == kolkata(day, 15, 30)
     after = page.locator(f'.ec-event[data-appointment="{moving.id}"]')
     assert "3:30" in after.inner_text()
-    tall = after.bounding_box()["height"]
+    tall = box_of(after)["height"]
 
     # Past 4:00, into Tara's session: refused, and it snaps back to 3:30.
     drag_end(page, after, 1)
@@ -158,5 +167,5 @@ def test_dragging_a_session_moves_it_and_a_refused_drag_snaps_back(
     assert end_of(db_session, moving.id) == kolkata(day, 15, 30)  # nothing changed
     after = page.locator(f'.ec-event[data-appointment="{moving.id}"]')
     assert "3:30" in after.inner_text()
-    assert abs(after.bounding_box()["height"] - tall) < 2
+    assert abs(box_of(after)["height"] - tall) < 2
     screenshot(page, "calendar_6_resized")
