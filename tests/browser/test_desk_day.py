@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import utcnow
-from models import Appointment, ExceptionKind, Patient
+from models import Appointment, ExceptionKind, Patient, Service
 from services.clinics import catalog
 from tests.browser.conftest import KOLKATA, SYSTEM, kolkata, log_in, screenshot, weekday_ahead
 from tests.browser.test_walkin import walk_in_start
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.browser
 def test_the_day_sheet_opens_from_the_calendar_and_prints_only_the_sheet(
     page, roshni, make_patient, book
 ):
-    day = weekday_ahead(11)
-    book(make_patient("Ishaan Sheet", guardian="Meera Sheet"), kolkata(day, 11))
+    day = weekday_ahead(13)  # a day and time no other browser test books
+    book(make_patient("Ishaan Sheet", guardian="Meera Sheet"), kolkata(day, 17))
     page.add_init_script(
         "window.print = function () { window.__printed = (window.__printed || 0) + 1; };"
     )
@@ -36,7 +36,7 @@ def test_the_day_sheet_opens_from_the_calendar_and_prints_only_the_sheet(
     page.wait_for_url(re.compile(r"/admin/calendar/sheet"))
     sheet = page.locator("body")
     assert "Ishaan Sheet" in sheet.inner_text()
-    assert "11:00" in sheet.inner_text()
+    assert "5:00" in sheet.inner_text()
 
     page.get_by_role("button", name="Print").click()
     assert page.evaluate("window.__printed") == 1
@@ -51,12 +51,26 @@ def test_the_day_sheet_opens_from_the_calendar_and_prints_only_the_sheet(
 def test_a_walk_in_who_is_not_a_patient_yet_is_booked_from_today_in_seven_clicks(
     page, db_session, roshni
 ):
+    # A physiotherapist of its own, working all day today: the walk-in's time is free
+    # whatever the hour and whatever other browser tests booked (they share one database).
+    therapist = catalog.create_therapist(
+        db_session,
+        clinic_id=roshni.id,
+        name="Dr. Walk-in Physio",
+        specialization="physiotherapy",
+        actor=SYSTEM,
+    )
+    physio = db_session.scalar(
+        select(Service).where(
+            Service.clinic_id == roshni.id, Service.name == "Physiotherapy Session"
+        )
+    )
     today = utcnow().astimezone(KOLKATA).date()
-    catalog.add_exception(  # the speech therapist takes walk-ins all day today
+    catalog.add_exception(
         db_session,
         clinic_id=roshni.id,
         kind=ExceptionKind.EXTRA,
-        therapist_id=roshni.speech_therapist.id,
+        therapist_id=therapist.id,
         location_id=roshni.clinic.locations[0].id,
         start_date=today,
         end_date=today,
@@ -64,9 +78,7 @@ def test_a_walk_in_who_is_not_a_patient_yet_is_booked_from_today_in_seven_clicks
         end=time(23, 59),
         actor=SYSTEM,
     )
-    start = walk_in_start(
-        utcnow(), roshni.speech_session.duration_minutes, roshni.clinic.policy.slot_step_minutes
-    )
+    start = walk_in_start(utcnow(), physio.duration_minutes, roshni.clinic.policy.slot_step_minutes)
     clicks = 0
 
     log_in(page)
@@ -84,7 +96,7 @@ def test_a_walk_in_who_is_not_a_patient_yet_is_booked_from_today_in_seven_clicks
     page.get_by_role("heading", name="Book a session").wait_for()
     neel = db_session.scalars(select(Patient).where(Patient.name == "Neel Walkin")).one()
     assert page.locator("#cal-patient").input_value() == str(neel.id)
-    page.locator("#cal-service").select_option(value=str(roshni.speech_session.id))  # 4
+    page.locator("#cal-service").select_option(value=str(physio.id))  # 4
     clicks += 1
     # The form opened at now on the slot grid; late in the evening the session would run
     # past midnight, so the test gives the latest start that still ends today.
