@@ -38,7 +38,8 @@ by half either way; taking turns spreads it over both.
 
 Throughput is requests (turns) finished while every client thread still had
 work, divided by that time, summed over the rounds (so the tail of each round of
-turns, when its parents run out, does not count); p50/p95 are nearest-rank percentiles of all per-request latencies.
+turns, when its parents run out, does not count); p50/p95 are nearest-rank
+percentiles of all per-request latencies.
 Server CPU per request is the gunicorn workers' user + system CPU time over the
 phase (from /proc, Linux only; PostgreSQL's own CPU is not in it) divided by
 the requests. The client runs on the same machine and takes its share of the
