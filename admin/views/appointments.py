@@ -41,7 +41,12 @@ from admin.views.filters import (
 from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
-from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from admin.views.refusals import (
+    reason,
+    refusal_rolled_back,
+    refused_as_flash,
+    with_free_nearby,
+)
 from admin.views.session_page import SessionActionsMixin
 from core import clinic_time
 from core.clock import utcnow
@@ -445,7 +450,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             with refusal_rolled_back(self.session) as outcome:
                 done.append(call(appointment_id))
             if outcome.refusal is not None:
-                refused.append(outcome.refusal.message)
+                refused.append(reason(outcome.refusal))
         if done:
             flash(verb if isinstance(verb, str) else verb(done), "success")
         for message in dict.fromkeys(refused):

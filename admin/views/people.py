@@ -14,7 +14,7 @@ from flask_admin.helpers import get_form_data
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
@@ -32,7 +32,7 @@ from admin.views.data_rights import (
     PatientDataRightsMixin,
 )
 from admin.views.formatters import clinic_money, label_formatter
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import reason, refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from core.ids import parse_id
@@ -308,9 +308,9 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
             )
         # The guardian's phone field says what was wrong with the number, too.
         if isinstance(outcome.refusal, ContactExists):
-            form.guardian_phone.errors.append("This number belongs to a contact already.")
+            form.guardian_phone.errors.append(_("This number belongs to a contact already."))
         elif isinstance(outcome.refusal, InvalidPhone):
-            form.guardian_phone.errors.append(outcome.refusal.message)
+            form.guardian_phone.errors.append(reason(outcome.refusal))
         return False
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
@@ -326,8 +326,9 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
 def _refusal(exc: ServiceError) -> str:
     """The refusal; a number that is a contact's already links to that contact."""
     if not isinstance(exc, ContactExists):
-        return exc.message
+        return reason(exc)
     url = url_for("contact.details_view", id=exc.contact_id)
-    return Markup(
-        '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
-    ).format(exc.message, url)
+    link = Markup('<a href="{}" class="alert-link">{}</a>').format(url, _("Open that contact"))
+    return Markup("{} {}").format(
+        reason(exc), escape(_("%(link)s to add a patient there.")) % {"link": link}
+    )

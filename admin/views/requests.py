@@ -31,7 +31,7 @@ from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import label_formatter
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import reason, refused_as_flash
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_when
@@ -58,8 +58,8 @@ def _when(value: datetime | None, empty: str = "") -> str:
 def _still_pending(exc: ServiceError) -> str:
     """An approval refused for its time leaves the request pending; say so."""
     if isinstance(exc, SlotUnavailable):
-        return f"{exc.message} The request is still pending."
-    return exc.message
+        return _("%(refusal)s The request is still pending.", refusal=reason(exc))
+    return reason(exc)
 
 
 def _session_summary(appointment: Appointment) -> str:

@@ -37,7 +37,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, InvalidTransition
+from services.errors import N_, Duplicate, InvalidInput, InvalidTransition
 from services.locks import lock_in_clinic
 from services.messaging.catalogue import EN
 from services.messaging.outbox import queue_message
@@ -156,9 +156,11 @@ def staff_reply(
     require_aware(now, "now")
     text = (text or "").strip()
     if len(text) > MAX_REPLY:
-        raise InvalidInput(detail=f"That reply is too long (at most {MAX_REPLY} characters).")
+        raise InvalidInput(
+            N_("That reply is too long (at most %(most)s characters)."), most=MAX_REPLY
+        )
     if request_id is not None and not _REQUEST_ID.match(request_id):
-        raise InvalidInput(detail="That form has expired; please reload the page.")
+        raise InvalidInput(detail=N_("That form has expired; please reload the page."))
     with unit_of_work(session):
         conversation = _locked(session, clinic_id, conversation_id)
         clinic = session.get(Clinic, clinic_id)
@@ -172,7 +174,7 @@ def staff_reply(
             key = template_key
         else:
             if not text:
-                raise InvalidInput(detail="Please write a reply.")
+                raise InvalidInput(detail=N_("Please write a reply."))
             if not rules.free_form:
                 raise InvalidTransition(rules.why)
             variables = {"text": text}
@@ -190,7 +192,7 @@ def staff_reply(
             due_at=now,
         )
         if message is None:
-            raise Duplicate(detail="That reply was already sent.")
+            raise Duplicate(detail=N_("That reply was already sent."))
         audit.record(
             session, clinic_id=clinic_id, actor=actor, action="conversation.reply", entity=message
         )
@@ -203,14 +205,17 @@ def _template_variables(
     """An approved template's fields: the contact's first name, and the staff member's
     text where the template has a place for it (and only there)."""
     if template_key not in rules.templates:
-        raise InvalidInput(detail=f"'{template_key}' is not an approved template here.")
+        raise InvalidInput(N_("'%(key)s' is not an approved template here."), key=template_key)
     takes_text = "text" in _fields(EN[template_key])
     if takes_text and not text:
-        raise InvalidInput(detail="That template needs the message text.")
+        raise InvalidInput(detail=N_("That template needs the message text."))
     if text and not takes_text:
         raise InvalidInput(
-            detail=f"The '{template_key}' template has no place for your text: clear "
-            f"the text box and send your words once the patient answers."
+            N_(
+                "The '%(key)s' template has no place for your text: clear "
+                "the text box and send your words once the patient answers."
+            ),
+            key=template_key,
         )
     first_name = (contact.name or "").split()
     variables = {"name": first_name[0] if first_name else "there"}
@@ -228,7 +233,9 @@ def hand_back(
     with unit_of_work(session):
         conversation = _locked(session, clinic_id, conversation_id)
         if conversation.handoff_at is None and conversation.state != "handoff":
-            raise InvalidTransition("This chat is not waiting for a person; the bot is answering.")
+            raise InvalidTransition(
+                N_("This chat is not waiting for a person; the bot is answering.")
+            )
         before = audit.snapshot(conversation)
         data = dict(conversation.data or {})
         data.pop("booking", None)
@@ -374,7 +381,9 @@ def unanswered(
 def _locked(session: Session, clinic_id: int, conversation_id: int) -> Conversation:
     """The conversation, locked like a chat turn locks it (so a reply and an inbound
     message for the same chat run one after the other)."""
-    return lock_in_clinic(session, Conversation, clinic_id, conversation_id, what="conversation")
+    return lock_in_clinic(
+        session, Conversation, clinic_id, conversation_id, what=N_("conversation")
+    )
 
 
 def _contact_for(session: Session, conversation: Conversation, actor: Actor) -> Contact:

@@ -30,7 +30,7 @@ from models import (
     TherapistServiceOverride,
     WeeklyHours,
 )
-from services.errors import NotFound
+from services.errors import N_, NotFound
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -100,7 +100,7 @@ def load_context(
 def one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
     """``ctx`` narrowed to one of its therapists (the same rows, no query)."""
     if therapist_id not in ctx.offers:
-        raise NotFound(what="therapist for this service")
+        raise NotFound(what=N_("therapist for this service"))
     return BookingContext(
         clinic=ctx.clinic,
         policy=ctx.policy,
@@ -145,7 +145,7 @@ def _read_context(
         .order_by(Therapist.id)
     ).all()
     if not rows or not rows[0].Service.active:
-        raise NotFound(what="service")
+        raise NotFound(what=N_("service"))
     first = rows[0]
     ctx = BookingContext(clinic=first.Clinic, policy=first.ClinicPolicy, service=first.Service)
     for row in rows:
@@ -162,7 +162,7 @@ def _read_context(
             else first.Service.price_minor,
         )
     if therapist_id is not None and therapist_id not in ctx.offers:
-        raise NotFound(what="therapist for this service")
+        raise NotFound(what=N_("therapist for this service"))
     return ctx
 
 
