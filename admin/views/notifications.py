@@ -32,6 +32,7 @@ SAID = {
     NotificationKind.MOVED: _l("Session moved"),
     NotificationKind.CANCELLED: _l("Session cancelled"),
     NotificationKind.REQUEST: _l("Reschedule request awaiting a decision"),
+    NotificationKind.RESIZED: _l("Session length changed"),
 }
 
 

@@ -242,7 +242,8 @@ def change_length(
     calendar's resize. The same guarantees as a move: the longer session must be free of
     others and inside the therapist's hours (under the same lock, with the exclusion
     constraint as the last guard), patients are held to the reschedule window and staff
-    are not, one audit row, and the patient is told as a move tells them."""
+    are not, one audit row. The patient is told the new length (``notice_length_changed``)
+    and the therapist is told it was resized, as a move tells them it moved."""
     new_end = require_aware(new_end, "new_end")
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
@@ -288,8 +289,8 @@ def change_length(
                 before=before,
             )
             if actor.is_staff and not appointment.backdated:
-                messaging.notify_patient(session, appointment, event="moved", now=now)
-            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
+                messaging.notify_patient(session, appointment, event="length_changed", now=now)
+            notify_therapist(session, appointment, NotificationKind.RESIZED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None and start is not None
         raise _refusal(
