@@ -250,7 +250,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
     column_extra_row_actions = [CancelRowAction(), NotesRowAction()]
     # Relations come joined in get_query (patient → contact too): one statement per page.
     column_auto_select_related = False
-    list_template = "admin/model/list.html"
+    list_template = "admin/model/card_list.html"
     extra_js = [*SecureModelView.extra_js, "/admin-assets/patient-search.js"]
     details_template = "admin/appointment_details.html"
 

@@ -50,6 +50,8 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
     allow_create = True
     allow_edit = True
     allow_delete = False
+    # Each value cell names its column, for the phone's cards (the template says how).
+    list_template = "admin/model/card_list.html"
     page_size = 50
     can_view_details = False
     form_excluded_columns = ("clinic", "clinic_id", "created_at", "updated_at")
