@@ -116,7 +116,7 @@ class CancelRowAction(EndpointLinkRowAction):
     """The row's "cancel with reason" link, for active sessions and staff who may cancel."""
 
     def __init__(self) -> None:
-        super().__init__("fa fa-ban", ".cancel_view", title="Cancel with reason")
+        super().__init__("fa fa-ban", ".cancel_view", title=_l("Cancel with reason"))
 
     def render(self, context: Any, row_id: str, row: Appointment) -> Any:
         view = context.resolve("admin_view")
@@ -238,12 +238,12 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "patient.contact.name",
     )
     column_filters = (
-        LocalDayBetween(Appointment.start_at, "Date"),
-        LocalDayOnOrAfter(Appointment.start_at, "Date"),
-        LocalDayOnOrBefore(Appointment.start_at, "Date"),
-        TherapistEqual(Appointment.therapist_id, "Therapist"),
-        EnumEqual(Appointment.status, "Status", AppointmentStatus),
-        EnumEqual(Appointment.payment_status, "Payment", PaymentStatus),
+        LocalDayBetween(Appointment.start_at, _l("Date")),
+        LocalDayOnOrAfter(Appointment.start_at, _l("Date")),
+        LocalDayOnOrBefore(Appointment.start_at, _l("Date")),
+        TherapistEqual(Appointment.therapist_id, _l("Therapist")),
+        EnumEqual(Appointment.status, _l("Status"), AppointmentStatus),
+        EnumEqual(Appointment.payment_status, _l("Payment"), PaymentStatus),
     )
     # Readable filter URLs: ?flt0_date_between=2026-11-23+to+2026-11-29&flt1_therapist_is=3
     named_filter_urls = True
@@ -464,7 +464,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             "actor": staff_actor(),
         }
 
-    @action("confirm", "Confirm", "Mark the selected appointments as confirmed?")
+    @action("confirm", _l("Confirm"), _l("Mark the selected appointments as confirmed?"))
     def action_confirm(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -472,7 +472,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: appointments.confirm_appointment(self.session, **self._kwargs(i)),
         )
 
-    @action("cancel", "Cancel with reason…")
+    @action("cancel", _l("Cancel with reason…"))
     def action_cancel(self, ids: list[str]) -> Any:
         # Each cancellation needs its own reason and shows its own refund, so one at a time.
         wanted = parse_ids(ids)
@@ -481,7 +481,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             return None
         return redirect(url_for(".cancel_view", id=wanted[0]))
 
-    @action("complete", "Completed", "Mark the selected sessions as completed?")
+    @action("complete", _l("Completed"), _l("Mark the selected sessions as completed?"))
     def action_complete(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -489,7 +489,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: appointments.complete_appointment(self.session, **self._kwargs(i)),
         )
 
-    @action("no_show", "No-show", "Mark the selected sessions as no-shows?")
+    @action("no_show", _l("No-show"), _l("Mark the selected sessions as no-shows?"))
     def action_no_show(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -499,8 +499,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
 
     @action(
         "payment_link",
-        "Send payment link",
-        "Send the patients of the selected sessions a payment link (or UPI details)?",
+        _l("Send payment link"),
+        _l("Send the patients of the selected sessions a payment link (or UPI details)?"),
     )
     def action_payment_link(self, ids: list[str]) -> None:
         self._apply(
@@ -509,7 +509,9 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: payment_requests.send_payment_request(self.session, **self._kwargs(i)),
         )
 
-    @action("remind", "Resend reminder", "Send the selected sessions' patients a reminder now?")
+    @action(
+        "remind", _l("Resend reminder"), _l("Send the selected sessions' patients a reminder now?")
+    )
     def action_remind(self, ids: list[str]) -> None:
         self._apply(
             ids,

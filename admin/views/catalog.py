@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields import SelectField, StringField
 
@@ -14,13 +15,13 @@ from admin.views.formatters import money_formatter
 from models import Role, StaffUser, Therapist
 
 WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+    (0, _l("Monday")),
+    (1, _l("Tuesday")),
+    (2, _l("Wednesday")),
+    (3, _l("Thursday")),
+    (4, _l("Friday")),
+    (5, _l("Saturday")),
+    (6, _l("Sunday")),
 ]
 
 
@@ -35,7 +36,7 @@ def prefill_comma_lists(form: Any, record: Any, *names: str) -> None:
 class TherapistView(SecureModelView):
     resource = "catalog"
     column_list = ("name", "specialization", "staff_user", "active")
-    column_labels = {"staff_user": "Login"}
+    column_labels = {"staff_user": _l("Login")}
     column_searchable_list = ("name", "specialization")
     form_columns = ("name", "specialization", "gender", "languages", "staff_user", "active")
     form_overrides = {"gender": SelectField, "languages": StringField}
@@ -101,7 +102,7 @@ class ServiceView(SecureModelView):
         "capacity",
         "active",
     )
-    column_labels = {"price_minor": "Price", "duration_minutes": "Minutes"}
+    column_labels = {"price_minor": _l("Price"), "duration_minutes": _l("Minutes")}
     column_formatters = {"price_minor": money_formatter()}
     form_columns = (
         "name",

@@ -8,6 +8,7 @@ from flask import abort, current_app
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import BaseForm
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
@@ -44,7 +45,7 @@ class ClinicView(DeploymentModelView):
         "twilio_account_sid",
         "active",
     )
-    column_labels = {"twilio_account_sid": "Own Twilio account"}
+    column_labels = {"twilio_account_sid": _l("Own Twilio account")}
     form_columns = (
         *clinics.EDITABLE_FIELDS,
         # Flask-Admin includes extra fields only when they are listed here too.
@@ -180,20 +181,20 @@ class AuditLogView(DeploymentModelView):
     allow_edit = False
     can_view_details = True
     column_list = ("created_at", "actor_id", "action", "entity_type", "entity_id")
-    column_labels = {"created_at": "When", "actor_id": "Who", "entity_type": "Entity"}
+    column_labels = {"created_at": _l("When"), "actor_id": _l("Who"), "entity_type": _l("Entity")}
     column_formatters = {"created_at": when_with_year_formatter, "actor_id": _actor_formatter}
     column_filters = (
-        StaffEmailFilter(AuditLog.actor_id, "Actor"),
+        StaffEmailFilter(AuditLog.actor_id, _l("Actor")),
         FilterEqual(
-            AuditLog.actor_type, "Actor type", options=[(t.value, t.value) for t in ActorType]
+            AuditLog.actor_type, _l("Actor type"), options=[(t.value, t.value) for t in ActorType]
         ),
-        FilterEqual(AuditLog.actor_id, "Actor id"),
-        FilterEqual(AuditLog.entity_type, "Entity"),
-        FilterEqual(AuditLog.entity_id, "Entity id"),
-        FilterLike(AuditLog.action, "Action"),
-        LocalDayOn(AuditLog.created_at, "Date"),
-        LocalDayOnOrAfter(AuditLog.created_at, "Date"),
-        LocalDayOnOrBefore(AuditLog.created_at, "Date"),
+        FilterEqual(AuditLog.actor_id, _l("Actor id")),
+        FilterEqual(AuditLog.entity_type, _l("Entity")),
+        FilterEqual(AuditLog.entity_id, _l("Entity id")),
+        FilterLike(AuditLog.action, _l("Action")),
+        LocalDayOn(AuditLog.created_at, _l("Date")),
+        LocalDayOnOrAfter(AuditLog.created_at, _l("Date")),
+        LocalDayOnOrBefore(AuditLog.created_at, _l("Date")),
     )
     column_default_sort = ("created_at", True)
     named_filter_urls = True  # ?flt0_date_on=2026-11-23 rather than ?flt0_6=…

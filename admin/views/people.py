@@ -11,6 +11,7 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -71,8 +72,14 @@ def _patients_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 
 def _consent_cell(view: Any, context: Any, model: Contact, name: str) -> str:
     if model.consent_at is None:
-        return "not yet"
+        return _("not yet")
     return format_when(model.consent_at, current_timezone(), panel_lang())
+
+
+def _consent_export(view: Any, context: Any, model: Contact, name: str) -> str:
+    # A file's words stay English whoever downloads it.
+    with force_locale("en"):
+        return _consent_cell(view, context, model, name)
 
 
 def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
@@ -105,7 +112,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
     }
     csv_export = True
     column_export_list = ("name", "phone", "consent_at", "opted_out", "language")
-    column_formatters_export = {"consent_at": _consent_cell, "opted_out": _opt_outs_cell}
+    column_formatters_export = {"consent_at": _consent_export, "opted_out": _opt_outs_cell}
     column_sortable_list = ("name", "phone", "consent_at")
     column_default_sort = ("name", False)
     column_searchable_list = ("name", "phone")

@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -135,11 +136,11 @@ class RescheduleRequestView(SecureModelView):
         "actions",
     )
     column_labels = {
-        "appointment": "Session",
-        "session": "Now",
-        "requester_type": "Asked by",
-        "proposed_start": "Would like",
-        "note": "Their note",
+        "appointment": _l("Session"),
+        "session": _l("Now"),
+        "requester_type": _l("Asked by"),
+        "proposed_start": _l("Would like"),
+        "note": _l("Their note"),
     }
     column_formatters = {
         "appointment": _fmt_appointment,

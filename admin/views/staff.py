@@ -55,7 +55,7 @@ class StaffUserView(DeploymentModelView):
         "last_login_at",
     )
     column_exclude_list = ("password_hash",)
-    column_labels = {"two_step": "Two-step login", "last_login_at": "Last login"}
+    column_labels = {"two_step": _l("Two-step login"), "last_login_at": _l("Last login")}
     column_formatters = {
         "email": lambda view, context, model, name: view.manage_link(model),
         "role": label_formatter,
