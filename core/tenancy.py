@@ -13,12 +13,10 @@ to no clinic) are scoped by the code that reads them, explicitly.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from models.base import ClinicOwned
 
@@ -41,6 +39,23 @@ def bound_clinic(session: Session) -> int | None:
     return session.info.get(_KEY)
 
 
+# The bound clinic reaches the criteria as this statement parameter, never as a value
+# inside the statement: one option object serves every clinic, and SQLAlchemy's compiled
+# cache keeps one entry per statement shape instead of re-running a lambda per entity on
+# every execution (a measurable part of a chat turn). A statement that somehow ran without
+# the parameter fails ("a value is required"), it never reads unscoped.
+_PARAM = "roshni_tenant_clinic_id"
+
+_CRITERIA = with_loader_criteria(
+    ClinicOwned,
+    # The name is spelled out: a name the lambda looks up would be traced as a variable.
+    lambda cls: cls.clinic_id == bindparam("roshni_tenant_clinic_id"),
+    include_aliases=True,
+    propagate_to_loaders=False,
+    track_closure_variables=False,
+)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statements(state: ORMExecuteState) -> None:
     clinic_id = state.session.info.get(_KEY)
@@ -53,19 +68,15 @@ def _scope_statements(state: ORMExecuteState) -> None:
     # that reach the database pass through here too (they are SELECTs), so the
     # criteria need not be carried into loaders: that keeps many-to-one lazy
     # loads answering from the identity map, whose rows were filtered when loaded.
-    state.statement = state.statement.options(_criteria(clinic_id))
+    state.statement = state.statement.options(_CRITERIA)
+    state.parameters = _with_clinic(state.parameters, clinic_id)
 
 
-@lru_cache(maxsize=1024)
-def _criteria(clinic_id: int) -> LoaderCriteriaOption:
-    """The option for one clinic, built once: it is immutable, and building it (the
-    lambda's analysis) for every statement was a measurable part of a chat turn."""
-    return with_loader_criteria(
-        ClinicOwned,
-        lambda cls: cls.clinic_id == clinic_id,
-        include_aliases=True,
-        propagate_to_loaders=False,
-    )
+def _with_clinic(parameters: Any, clinic_id: int) -> Any:
+    """The statement's parameters plus the bound clinic (each set of an executemany)."""
+    if isinstance(parameters, list | tuple):
+        return [{**p, _PARAM: clinic_id} for p in parameters]
+    return {**(parameters or {}), _PARAM: clinic_id}
 
 
 @event.listens_for(Session, "before_flush")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
@@ -168,30 +168,39 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def _seen_and_recent_statement() -> Select[tuple[int | None, str | None, int, str | None]]:
+    by_sid = select(InboundMessage.id, InboundMessage.reply).where(
+        InboundMessage.provider_sid == bindparam("sid")
+    )
+    recent = (
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(
+            InboundMessage.conversation_id == bindparam("conversation_id"),
+            InboundMessage.received_at > bindparam("since"),
+        )
+    )
+    return select(
+        by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
+        by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
+        recent.scalar_subquery(),
+        settings_cache.token_column(),  # riding along: the turn's cached catalogue
+    )
+
+
+# Built once: every inbound message runs it (values go in as parameters).
+_SEEN_AND_RECENT = _seen_and_recent_statement()
+
+
 def _seen_and_recent(
     session: Session, sid: str, conversation_id: int, now: datetime
 ) -> tuple[int | None, str | None, int]:
     """In one round trip: this MessageSid's earlier delivery (id, reply), if any, and
     how many messages the conversation sent in the last minute (and, noted for the
     turn, the settings token ``services.clinics.settings_cache`` keys its copies on)."""
-    by_sid = select(InboundMessage.id, InboundMessage.reply).where(
-        InboundMessage.provider_sid == sid
-    )
-    recent = (
-        select(func.count())
-        .select_from(InboundMessage)
-        .where(
-            InboundMessage.conversation_id == conversation_id,
-            InboundMessage.received_at > now - RATE_WINDOW,
-        )
-    )
     row = session.execute(
-        select(
-            by_sid.with_only_columns(InboundMessage.id).scalar_subquery(),
-            by_sid.with_only_columns(InboundMessage.reply).scalar_subquery(),
-            recent.scalar_subquery(),
-            settings_cache.token_column(),  # riding along: the turn's cached catalogue
-        )
+        _SEEN_AND_RECENT,
+        {"sid": sid, "conversation_id": conversation_id, "since": now - RATE_WINDOW},
     ).one()
     settings_cache.note_token(session, row[3])
     return row[0], row[1], row[2]

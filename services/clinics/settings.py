@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
@@ -127,13 +127,22 @@ def add_sender_number(
     return sender
 
 
+# Built once: every inbound message runs it, and building a statement costs more than
+# running a cached one (the values go in as parameters).
+_CLINIC_FOR_SENDER = (
+    select(Clinic)
+    .join(SenderNumber, SenderNumber.clinic_id == Clinic.id)
+    .where(
+        SenderNumber.channel == bindparam("channel"),
+        SenderNumber.address == bindparam("address"),
+        Clinic.active,
+    )
+)
+
+
 def clinic_for_sender(session: Session, channel: Channel, address: str) -> Clinic | None:
     """Route an inbound message by the number it was sent *to*."""
-    return session.scalar(
-        select(Clinic)
-        .join(SenderNumber, SenderNumber.clinic_id == Clinic.id)
-        .where(SenderNumber.channel == channel, SenderNumber.address == address, Clinic.active)
-    )
+    return session.scalar(_CLINIC_FOR_SENDER, {"channel": channel, "address": address})
 
 
 def clinic_for_message(session: Session, provider_sid: str) -> Clinic | None:

@@ -12,13 +12,25 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from models import Channel, Conversation
 from services.messaging.catalogue import reminder_choices
 from services.people import patients
+
+# Built once: every inbound message runs it (values go in as parameters).
+_FOR_UPDATE = (
+    select(Conversation)
+    .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
+    .where(
+        Conversation.clinic_id == bindparam("clinic_id"),
+        Conversation.channel == bindparam("channel"),
+        Conversation.phone == bindparam("phone"),
+    )
+    .with_for_update(of=Conversation)
+)
 
 
 def conversation_for_update(
@@ -29,17 +41,8 @@ def conversation_for_update(
     The lock is what makes one conversation's messages run one at a time, on any
     number of web processes.
     """
-    query = (
-        select(Conversation)
-        .options(joinedload(Conversation.contact))  # every turn needs it: one round trip
-        .where(
-            Conversation.clinic_id == clinic_id,
-            Conversation.channel == channel,
-            Conversation.phone == phone,
-        )
-        .with_for_update(of=Conversation)
-    )
-    conversation = session.scalar(query)
+    where = {"clinic_id": clinic_id, "channel": channel, "phone": phone}
+    conversation = session.scalar(_FOR_UPDATE, where)
     if conversation is not None:
         return conversation
     # First message: insert under a savepoint; if another process inserted the same
@@ -57,7 +60,7 @@ def conversation_for_update(
             )
             session.add(conversation)
     except IntegrityError:
-        conversation = session.scalar(query)
+        conversation = session.scalar(_FOR_UPDATE, where)
         assert conversation is not None
     return conversation
 

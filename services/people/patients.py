@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -64,10 +64,23 @@ class ContactExists(Duplicate):
         self.contact_id = contact_id
 
 
-def find_contact(session: Session, clinic_id: int, phone_e164: str) -> Contact | None:
-    return session.scalar(
-        select(Contact).where(Contact.clinic_id == clinic_id, Contact.phone == phone_e164)
+# Built once, run with parameters: the chat reads these on most turns.
+_CONTACT_BY_PHONE = select(Contact).where(
+    Contact.clinic_id == bindparam("clinic_id"), Contact.phone == bindparam("phone")
+)
+_ACTIVE_PATIENTS = (
+    select(Patient)
+    .where(
+        Patient.clinic_id == bindparam("clinic_id"),
+        Patient.contact_id == bindparam("contact_id"),
+        Patient.active.is_(True),
     )
+    .order_by(Patient.id)
+)
+
+
+def find_contact(session: Session, clinic_id: int, phone_e164: str) -> Contact | None:
+    return session.scalar(_CONTACT_BY_PHONE, {"clinic_id": clinic_id, "phone": phone_e164})
 
 
 def create_contact(
@@ -337,14 +350,5 @@ def correct_date_of_birth(
 
 
 def active_patients(session: Session, contact: Contact) -> list[Patient]:
-    return list(
-        session.scalars(
-            select(Patient)
-            .where(
-                Patient.clinic_id == contact.clinic_id,
-                Patient.contact_id == contact.id,
-                Patient.active.is_(True),
-            )
-            .order_by(Patient.id)
-        )
-    )
+    where = {"clinic_id": contact.clinic_id, "contact_id": contact.id}
+    return list(session.scalars(_ACTIVE_PATIENTS, where))

@@ -452,3 +452,31 @@ def test_a_bulk_delete_on_a_bound_session_touches_only_its_clinics_rows(bound_to
     bound_to_a.rollback()
 
     assert result.rowcount == 6  # clinic A's Mon-Sat windows; clinic B's six are untouched
+
+
+def test_one_statement_bound_to_each_clinic_in_turn_sees_each_clinics_rows(db, two_clinics):
+    # The same statement shape runs from SQLAlchemy's compiled cache the second time: the
+    # clinic must reach it as a parameter each time, never baked in from the first run.
+    a, b = two_clinics
+    seen = []
+    for tenant in (a, b, a):
+        with db.session_scope(clinic_id=tenant.clinic.id) as bound:
+            seen.append(bound.scalars(select(Patient.id).join(Patient.contact)).all())
+            seen.append([bound.get(Appointment, a.appointment.id) is not None])
+
+    assert seen == [[a.patient.id], [True], [b.patient.id], [False], [a.patient.id], [True]]
+
+
+def test_a_bulk_update_of_many_rows_by_key_on_a_bound_session_skips_other_clinics(
+    bound_to_a, two_clinics
+):
+    a, b = two_clinics
+    bound_to_a.execute(
+        update(Patient),
+        [{"id": a.patient.id, "notes": "mine"}, {"id": b.patient.id, "notes": "theirs"}],
+    )
+    bound_to_a.flush()
+    notes = dict(bound_to_a.execute(select(Patient.id, Patient.notes)).all())
+    bound_to_a.rollback()
+
+    assert notes == {a.patient.id: "mine"}
