@@ -8,6 +8,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 
 def N_(text: str) -> str:
     return text
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A marked English sentence and what fills it, for a reader whose language is chosen
+    where it is shown (``admin.views.refusals.said``); ``str()`` is the English."""
+
+    text: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text % dict(self.params) if self.params else self.text

@@ -27,7 +27,7 @@ from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import refused_as_flash, said
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from core.storage import media_store
@@ -321,6 +321,7 @@ class ConversationsView(Guarded, SessionPage, BaseView):
             entries=entries,
             truncated=truncated,
             rules=rules,
+            said=said,
             form=form,
             hand_back_form=HandBackForm(),
             may_reply=self.allowed(CREATE),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from admin.i18n import panel_lang
 from admin.views.current import current_timezone
 from core.formatting import format_when
+from core.words import Sentence
 from services.errors import ServiceError, SlotUnavailable
 
 
@@ -35,13 +36,19 @@ class Outcome:
 
 
 def reason(exc: ServiceError) -> str:
-    """The refusal in the panel's language: its sentence through the staff catalogue, then
-    filled from its params, each of which that is a marked word (``what="patient"``, a
-    status, a verb) translated too. A sentence or word the catalogue lacks stays English."""
-    text = _(exc.text)  # no params here: Flask-Babel fills only when given some
-    if not exc.params:
+    """The refusal in the panel's language (``said``)."""
+    return said(Sentence(exc.text, exc.params))
+
+
+def said(sentence: Sentence) -> str:
+    """A service's marked sentence in the panel's language: through the staff catalogue,
+    then filled from its params, each of which that is a marked word (``what="patient"``,
+    a status, a verb) translated too. A sentence or word the catalogue lacks stays
+    English. Templates call it as ``said(rules.why)``."""
+    text = _(sentence.text)  # no params here: Flask-Babel fills only when given some
+    if not sentence.params:
         return text
-    return text % {name: _word(value) for name, value in exc.params.items()}
+    return text % {name: _word(value) for name, value in sentence.params.items()}
 
 
 def _word(value: object) -> object:

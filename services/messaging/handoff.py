@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.clock import require_aware
 from core.db import unit_of_work
 from core.formatting import format_when
+from core.words import Sentence
 from integrations.twilio.twiml import MAX_BODY
 from models import (
     Channel,
@@ -56,12 +57,13 @@ STAFF_NOTE = "staff_note"
 
 @dataclass(frozen=True)
 class ReplyRules:
-    """What staff may send in this chat now, and why, in words for the panel."""
+    """What staff may send in this chat now, and why, in words for the panel (marked
+    sentences: the panel says them in the reader's language)."""
 
     free_form: bool
-    why: str
+    why: Sentence
     templates: tuple[str, ...]  # keys of the clinic's approved templates usable here
-    blocked: str | None = None  # set when nothing can be sent at all
+    blocked: Sentence | None = None  # set when nothing can be sent at all
     last_inbound_at: datetime | None = None
     window_closes_at: datetime | None = None  # WhatsApp only
 
@@ -78,41 +80,82 @@ def reply_rules(
     label = "WhatsApp" if channel is Channel.WHATSAPP else "SMS"
     blocked = None
     if contact is not None and contact.opted_out(channel):
-        blocked = f"This contact opted out of {label}; nothing can be sent until they reply START."
+        blocked = Sentence(
+            N_(
+                "This contact opted out of %(channel)s; nothing can be sent until they reply START."
+            ),
+            {"channel": label},
+        )
     elif not is_simulator_phone(conversation.phone) and not _has_sender(session, clinic, channel):
-        blocked = f"{clinic.name} has no {label} number set up, so replies cannot be sent."
+        blocked = Sentence(
+            N_("%(clinic)s has no %(channel)s number set up, so replies cannot be sent."),
+            {"clinic": clinic.name, "channel": label},
+        )
     if channel is Channel.WHATSAPP:
         if last is not None and now - last < WHATSAPP_WINDOW:
             closes = last + WHATSAPP_WINDOW
-            why = (
-                f"Inside WhatsApp's 24-hour window: the patient last wrote "
-                f"{format_when(last, clinic.timezone)}, so a free-form reply can go until "
-                f"{format_when(closes, clinic.timezone)}."
+            why = Sentence(
+                N_(
+                    "Inside WhatsApp's 24-hour window: the patient last wrote %(last)s, "
+                    "so a free-form reply can go until %(closes)s."
+                ),
+                {
+                    "last": format_when(last, clinic.timezone),
+                    "closes": format_when(closes, clinic.timezone),
+                },
             )
             return ReplyRules(True, why, templates, blocked, last, closes)
-        since = (
-            f"the patient last wrote {format_when(last, clinic.timezone)}"
-            if last is not None
-            else "the patient has not written on WhatsApp"
-        )
-        why = (
-            f"Outside WhatsApp's 24-hour window ({since}): WhatsApp allows only an approved "
-            f"template until the patient writes again."
-        )
-        if not templates:
-            why += (
-                " No usable approved template is set up; add one with key "
-                "'staff_follow_up' under Settings → Message templates."
-            )
+        why = _outside_window(last, clinic, has_templates=bool(templates))
         return ReplyRules(False, why, templates, blocked, last, last and last + WHATSAPP_WINDOW)
     if clinic.phone_region == "IN":
-        why = (
-            "SMS in India is one-way (patients cannot reply) and only DLT-registered "
-            "templates may be sent."
+        why = Sentence(
+            N_(
+                "SMS in India is one-way (patients cannot reply) and only DLT-registered "
+                "templates may be sent."
+            )
         )
         return ReplyRules(False, why, templates, blocked, last)
-    why = "Two-way SMS: a free-form reply goes as a plain text message."
+    why = Sentence(N_("Two-way SMS: a free-form reply goes as a plain text message."))
     return ReplyRules(True, why, templates, blocked, last)
+
+
+def _outside_window(last: datetime | None, clinic: Clinic, *, has_templates: bool) -> Sentence:
+    """Why only a template may go: one whole sentence per case, so each translates whole."""
+    if last is None:
+        if has_templates:
+            return Sentence(
+                N_(
+                    "Outside WhatsApp's 24-hour window (the patient has not written on "
+                    "WhatsApp): WhatsApp allows only an approved template until the patient "
+                    "writes again."
+                )
+            )
+        return Sentence(
+            N_(
+                "Outside WhatsApp's 24-hour window (the patient has not written on "
+                "WhatsApp): WhatsApp allows only an approved template until the patient "
+                "writes again. No usable approved template is set up; add one with key "
+                "'staff_follow_up' under Settings → Message templates."
+            )
+        )
+    wrote = {"last": format_when(last, clinic.timezone)}
+    if has_templates:
+        return Sentence(
+            N_(
+                "Outside WhatsApp's 24-hour window (the patient last wrote %(last)s): "
+                "WhatsApp allows only an approved template until the patient writes again."
+            ),
+            wrote,
+        )
+    return Sentence(
+        N_(
+            "Outside WhatsApp's 24-hour window (the patient last wrote %(last)s): "
+            "WhatsApp allows only an approved template until the patient writes again. "
+            "No usable approved template is set up; add one with key "
+            "'staff_follow_up' under Settings → Message templates."
+        ),
+        wrote,
+    )
 
 
 def usable_templates(session: Session, *, clinic: Clinic, channel: Channel) -> tuple[str, ...]:
@@ -168,7 +211,7 @@ def staff_reply(
         contact = _contact_for(session, conversation, actor)
         rules = reply_rules(session, clinic=clinic, conversation=conversation, now=now)
         if rules.blocked:
-            raise InvalidTransition(rules.blocked)
+            raise InvalidTransition(rules.blocked.text, **rules.blocked.params)
         if template_key:
             variables = _template_variables(template_key, text, contact, rules)
             key = template_key
@@ -176,7 +219,7 @@ def staff_reply(
             if not text:
                 raise InvalidInput(detail=N_("Please write a reply."))
             if not rules.free_form:
-                raise InvalidTransition(rules.why)
+                raise InvalidTransition(rules.why.text, **rules.why.params)
             variables = {"text": text}
             key = "staff_reply"
         stamp = request_id or f"{now:%Y%m%dT%H%M%S%f}"
