@@ -293,7 +293,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         # Nothing pre-chosen: one hasty Save must not book the first patient or service.
         class BookForm(BaseForm):
             patient = QuerySelectField(
-                "Patient",
+                _l("Patient"),
                 query_factory=_patient_choices(session),
                 get_label=patient_choice,
                 allow_blank=True,
@@ -303,20 +303,20 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 render_kw={"data-patient-search": ""},
             )
             service = QuerySelectField(
-                "Service",
+                _l("Service"),
                 query_factory=_choices(Service, session),
                 allow_blank=True,
                 blank_text="Choose a service…",
                 validators=[DataRequired("Choose a service.")],
             )
             therapist = QuerySelectField(
-                "Therapist",
+                _l("Therapist"),
                 query_factory=_choices(Therapist, session),
                 allow_blank=True,
                 blank_text="Any available therapist",
             )
             start = DateTimeLocalField(
-                "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
 
         return BookForm
@@ -326,12 +326,12 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
 
         class RescheduleForm(BaseForm):
             therapist = QuerySelectField(
-                "Therapist",
+                _l("Therapist"),
                 query_factory=_choices(Therapist, session),
                 validators=[InputRequired()],
             )
             start = DateTimeLocalField(
-                "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
 
         return RescheduleForm

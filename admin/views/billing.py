@@ -231,8 +231,8 @@ class PaymentView(SecureModelView):
         free = billing.payment_available(self.session, payment.id)
 
         class RefundForm(FlaskForm):
-            amount = StringField("Refund amount", validators=[DataRequired(), Length(max=20)])
-            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+            amount = StringField(_l("Refund amount"), validators=[DataRequired(), Length(max=20)])
+            reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
         form = RefundForm()
         if request.method == "GET":
@@ -343,7 +343,7 @@ class InvoiceView(SecureModelView):
             abort(404)
 
         class VoidForm(FlaskForm):
-            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+            reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
         form = VoidForm()
         if form.validate_on_submit():
@@ -421,7 +421,7 @@ class PackageView(SecureModelView):
     column_labels = {"price_minor": _l("Price"), "service": _l("Service (empty: any)")}
     column_formatters = {"price_minor": money_formatter("price_minor")}
     form_columns = ("name", "service", "sessions", "price_minor", "active")
-    form_args = {"price_minor": {"label": "Price (minor units, e.g. paise)"}}
+    form_args = {"price_minor": {"label": _l("Price (minor units, e.g. paise)")}}
 
     @expose("/sell/", methods=("GET", "POST"))
     @requires("sell")
@@ -429,8 +429,8 @@ class PackageView(SecureModelView):
         clinic_id = current_clinic_id()
 
         class SellForm(FlaskForm):
-            patient = SelectField("Patient", coerce=int)
-            package = SelectField("Package", coerce=int)
+            patient = SelectField(_l("Patient"), coerce=int)
+            package = SelectField(_l("Package"), coerce=int)
 
         form = SellForm()
         wanted = parse_id(request.args.get("patient_id"))

@@ -16,6 +16,7 @@ from datetime import datetime
 from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -224,8 +225,8 @@ def _outbound_entry(message: OutboundMessage, conversation: Conversation) -> Ent
 
 
 class ReplyForm(FlaskForm):
-    text = TextAreaField("Reply", validators=[Length(max=handoff.MAX_REPLY)])
-    template_key = SelectField("Approved template", choices=[], validate_choice=False)
+    text = TextAreaField(_l("Reply"), validators=[Length(max=handoff.MAX_REPLY)])
+    template_key = SelectField(_l("Approved template"), choices=[], validate_choice=False)
     request_id = HiddenField()
 
 

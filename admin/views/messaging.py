@@ -136,9 +136,9 @@ class MessageTemplateView(SecureModelView):
     form_overrides = {"variable_order": StringField}
     form_args = {
         "variable_order": {
-            "description": "Our names for {{1}}, {{2}}… in order, e.g. patient, service, when"
+            "description": _l("Our names for {{1}}, {{2}}… in order, e.g. patient, service, when")
         },
-        "body": {"description": "SMS only: the registered text with {patient}-style names."},
+        "body": {"description": _l("SMS only: the registered text with {patient}-style names.")},
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:

@@ -53,7 +53,7 @@ class NotesRowAction(EndpointLinkRowAction):
 
 class NoteForm(FlaskForm):
     # Length and emptiness are the service's to judge (one message for every caller).
-    body = TextAreaField("New note")
+    body = TextAreaField(_l("New note"))
 
 
 class ProgressNotesMixin:

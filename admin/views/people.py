@@ -45,7 +45,13 @@ from services.people import patients, timeline
 from services.people.patients import ContactExists
 from services.people.search import phone_digits
 
-RELATIONS = [(r.value, r.value.capitalize()) for r in Relation]
+RELATIONS = [
+    (Relation.CHILD.value, _l("Child")),
+    (Relation.SELF.value, _l("Self")),
+    (Relation.SPOUSE.value, _l("Spouse")),
+    (Relation.PARENT.value, _l("Parent")),
+    (Relation.OTHER.value, _l("Other")),
+]
 
 
 def phone_or_text(phone: Any, *texts: Any, search: str) -> Any:
@@ -87,8 +93,8 @@ def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 
 
 class ContactCreateForm(BaseForm):
-    phone = StringField("Mobile number", validators=[DataRequired(), Length(max=40)])
-    name = StringField("Name", validators=[Length(max=120)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[Length(max=120)])
 
 
 class ContactView(ContactDataRightsMixin, SecureModelView):
@@ -200,25 +206,27 @@ class GuardianForm(BaseForm):
     """A new patient and the phone that books for them, in one go."""
 
     guardian_phone = StringField(
-        "Guardian's mobile number",
+        _l("Guardian's mobile number"),
         validators=[DataRequired(), Length(max=40)],
-        description="Any usual format; saved with the country code. The patient's own, "
-        "for an adult booking for themself.",
+        description=_l(
+            "Any usual format; saved with the country code. The patient's own, "
+            "for an adult booking for themself."
+        ),
     )
-    guardian_name = StringField("Guardian's name", validators=[Optional(), Length(max=120)])
-    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
+    guardian_name = StringField(_l("Guardian's name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Patient's name"), validators=[DataRequired(), Length(max=120)])
     relation = SelectField(
-        "Patient is the guardian's", choices=RELATIONS, default=Relation.CHILD.value
+        _l("Patient is the guardian's"), choices=RELATIONS, default=Relation.CHILD.value
     )
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
 class AddToContactForm(BaseForm):
     """Another patient for a contact already known (a second child)."""
 
-    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
-    relation = SelectField("Relation", choices=RELATIONS, default=Relation.CHILD.value)
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    name = StringField(_l("Patient's name"), validators=[DataRequired(), Length(max=120)])
+    relation = SelectField(_l("Relation"), choices=RELATIONS, default=Relation.CHILD.value)
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
 class PatientView(PatientDataRightsMixin, SecureModelView):

@@ -236,10 +236,10 @@ class RescheduleRequestView(SecureModelView):
 
         class ApproveForm(FlaskForm):
             start = DateTimeLocalField(
-                "New start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("New start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
-            therapist = SelectField("Therapist", coerce=int)
-            note = StringField("Note (optional)", validators=[Length(max=300)])
+            therapist = SelectField(_l("Therapist"), coerce=int)
+            note = StringField(_l("Note (optional)"), validators=[Length(max=300)])
 
         form = ApproveForm()
         form.therapist.choices = [(t.id, t.name) for t in therapists] or [
@@ -288,9 +288,9 @@ class RescheduleRequestView(SecureModelView):
 
         class RejectForm(FlaskForm):
             note = StringField(
-                "Note to the requester",
+                _l("Note to the requester"),
                 validators=[DataRequired(), Length(max=300)],
-                description="A patient reads this in the chat; a therapist sees it here.",
+                description=_l("A patient reads this in the chat; a therapist sees it here."),
             )
 
         form = RejectForm()
@@ -343,14 +343,14 @@ class RescheduleRequestView(SecureModelView):
         own = self._askable(therapist, now) if therapist is not None else []
 
         class AskForm(FlaskForm):
-            appointment = SelectField("Session", coerce=int)
+            appointment = SelectField(_l("Session"), coerce=int)
             start = DateTimeLocalField(
-                "Would like (clinic time)",
+                _l("Would like (clinic time)"),
                 format=LOCAL_FORMAT,
                 validators=[Optional()],
-                description="Leave empty for any other time the front desk finds.",
+                description=_l("Leave empty for any other time the front desk finds."),
             )
-            note = StringField("Note for the front desk", validators=[Length(max=300)])
+            note = StringField(_l("Note for the front desk"), validators=[Length(max=300)])
 
         form = AskForm()
         form.appointment.choices = [

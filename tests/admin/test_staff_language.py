@@ -102,6 +102,12 @@ def test_a_hindi_reader_sees_today_the_session_and_lists_in_hindi(app, desk):
         ("/admin/weeklyhours/", "सोमवार", "Monday"),
         ("/admin/contact/", "अभी नहीं", "not yet"),
         ("/admin/reports/", "थेरेपिस्ट के हिसाब से कमाई", "Revenue by therapist"),
+        # Form labels, descriptions and choices.
+        ("/admin/patient/new/", "अभिभावक का नाम", "Guardian's name"),
+        ("/admin/patient/new/", "पति/पत्नी", ">Spouse<"),
+        ("/admin/service/new/", "सेशन से पहले पेमेंट ज़रूरी", "Payment required before"),
+        ("/admin/staffuser/new/", "अकाउंटेंट", ">Accountant<"),
+        ("/admin/clinicanswer/new/", "हिंदी में जवाब (ज़रूरी नहीं)", "Answer in Hindi"),
     ],
 )
 def test_settings_lists_and_reports_read_hindi_too(app, desk, url, hindi, english):
