@@ -297,8 +297,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 query_factory=_patient_choices(session),
                 get_label=patient_choice,
                 allow_blank=True,
-                blank_text="Choose a patient…",
-                validators=[DataRequired("Choose a patient.")],
+                blank_text=_l("Choose a patient…"),
+                validators=[DataRequired(_l("Choose a patient."))],
                 # patient-search.js: search as you type by name, guardian or phone.
                 render_kw={"data-patient-search": ""},
             )
@@ -306,14 +306,14 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 _l("Service"),
                 query_factory=_choices(Service, session),
                 allow_blank=True,
-                blank_text="Choose a service…",
-                validators=[DataRequired("Choose a service.")],
+                blank_text=_l("Choose a service…"),
+                validators=[DataRequired(_l("Choose a service."))],
             )
             therapist = QuerySelectField(
                 _l("Therapist"),
                 query_factory=_choices(Therapist, session),
                 allow_blank=True,
-                blank_text="Any available therapist",
+                blank_text=_l("Any available therapist"),
             )
             start = DateTimeLocalField(
                 _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]

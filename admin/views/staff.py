@@ -87,7 +87,7 @@ class StaffUserView(DeploymentModelView):
         )
         repeat = PasswordField(
             _l("New password again"),
-            validators=[DataRequired(), EqualTo("new", message="The two do not match.")],
+            validators=[DataRequired(), EqualTo("new", message=_l("The two do not match."))],
         )
 
     def scope(self, query: Any) -> Any:

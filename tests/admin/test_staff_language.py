@@ -108,6 +108,8 @@ def test_a_hindi_reader_sees_today_the_session_and_lists_in_hindi(app, desk):
         ("/admin/service/new/", "सेशन से पहले पेमेंट ज़रूरी", "Payment required before"),
         ("/admin/staffuser/new/", "अकाउंटेंट", ">Accountant<"),
         ("/admin/clinicanswer/new/", "हिंदी में जवाब (ज़रूरी नहीं)", "Answer in Hindi"),
+        ("/admin/appointment/new/", "कोई भी खाली थेरेपिस्ट", "Any available therapist"),
+        ("/admin/simulator/", "टेस्ट संपर्क", "Test contact"),
     ],
 )
 def test_settings_lists_and_reports_read_hindi_too(app, desk, url, hindi, english):
