@@ -12,9 +12,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, and_, cast, literal, null, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, scoped_session
 
 from core import clinic_time
@@ -113,16 +128,18 @@ def one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
 _CONTEXTS = "roshni.booking_contexts"  # session.info: (transaction, {key: context})
 
 
-def _read_context(
-    session: Session, clinic_id: int, service_id: int, therapist_id: int | None
-) -> BookingContext:
+# The three statements are built once per shape and run with parameters: a chat turn
+# runs them several times, and building one costs more than running it from the cache.
+
+
+def _context_statement(one_therapist: bool) -> Select[Any]:
     eligible = and_(
         Therapist.clinic_id == Service.clinic_id,
         Therapist.specialization == Service.specialization,
         Therapist.active.is_(True),
-        *([Therapist.id == therapist_id] if therapist_id is not None else []),
+        *([Therapist.id == bindparam("therapist_id")] if one_therapist else []),
     )
-    rows = session.execute(
+    return (
         select(
             Service,
             Clinic,
@@ -141,9 +158,21 @@ def _read_context(
                 TherapistServiceOverride.service_id == Service.id,
             ),
         )
-        .where(Service.id == service_id, Service.clinic_id == clinic_id)
+        .where(Service.id == bindparam("service_id"), Service.clinic_id == bindparam("clinic_id"))
         .order_by(Therapist.id)
-    ).all()
+    )
+
+
+_CONTEXT = {one: _context_statement(one) for one in (False, True)}
+
+
+def _read_context(
+    session: Session, clinic_id: int, service_id: int, therapist_id: int | None
+) -> BookingContext:
+    params = {"clinic_id": clinic_id, "service_id": service_id}
+    if therapist_id is not None:
+        params["therapist_id"] = therapist_id
+    rows = session.execute(_CONTEXT[therapist_id is not None], params).all()
     if not rows or not rows[0].Service.active:
         raise NotFound(what=N_("service"))
     first = rows[0]
@@ -337,7 +366,31 @@ def load_rules(
     location_id: int | None,
 ) -> _Rules:
     """Statement 2: weekly hours UNION ALL exceptions touching the date range."""
+    params = {
+        "clinic_id": clinic_id,
+        "therapist_ids": therapist_ids,
+        "first_day": first_day,
+        "last_day": last_day,
+    }
+    if location_id is not None:
+        params["location_id"] = location_id
+    rules = _Rules()
+    rows = session.execute(_RULES[location_id is not None], params)
+    for kind, tid, loc, weekday, d0, d1, t0, t1 in rows:
+        start_min = _time_to_minutes(t0) if t0 is not None else 0
+        end_min = _time_to_minutes(t1) if t1 is not None else MINUTES_PER_DAY
+        if kind == "weekly":
+            rules.weekly[(tid, weekday)].append((loc, start_min, end_min))
+        elif kind == "extra":
+            rules.extra.append((tid, loc, d0, d1, start_min, end_min))
+        else:
+            rules.closed.append((tid, loc, d0, d1, start_min, end_min))
+    return rules
+
+
+def _rules_statement(at_location: bool) -> CompoundSelect[Any]:
     wh, ex = WeeklyHours, AvailabilityException
+    therapists = bindparam("therapist_ids", expanding=True)
     weekly = select(
         literal("weekly", String).label("kind"),
         wh.therapist_id,
@@ -347,7 +400,7 @@ def load_rules(
         cast(null(), Date).label("end_date"),
         wh.start_time,
         wh.end_time,
-    ).where(wh.clinic_id == clinic_id, wh.therapist_id.in_(therapist_ids))
+    ).where(wh.clinic_id == bindparam("clinic_id"), wh.therapist_id.in_(therapists))
     exceptions = select(
         cast(ex.kind, String),
         ex.therapist_id,
@@ -358,26 +411,19 @@ def load_rules(
         ex.start_time,
         ex.end_time,
     ).where(
-        ex.clinic_id == clinic_id,
-        or_(ex.therapist_id.in_(therapist_ids), ex.therapist_id.is_(None)),
-        ex.start_date <= last_day,
-        ex.end_date >= first_day,
+        ex.clinic_id == bindparam("clinic_id"),
+        or_(ex.therapist_id.in_(therapists), ex.therapist_id.is_(None)),
+        ex.start_date <= bindparam("last_day"),
+        ex.end_date >= bindparam("first_day"),
     )
-    if location_id is not None:
-        weekly = weekly.where(wh.location_id == location_id)
-        exceptions = exceptions.where(or_(ex.location_id == location_id, ex.location_id.is_(None)))
+    if at_location:
+        location = bindparam("location_id")
+        weekly = weekly.where(wh.location_id == location)
+        exceptions = exceptions.where(or_(ex.location_id == location, ex.location_id.is_(None)))
+    return union_all(weekly, exceptions)
 
-    rules = _Rules()
-    for kind, tid, loc, weekday, d0, d1, t0, t1 in session.execute(union_all(weekly, exceptions)):
-        start_min = _time_to_minutes(t0) if t0 is not None else 0
-        end_min = _time_to_minutes(t1) if t1 is not None else MINUTES_PER_DAY
-        if kind == "weekly":
-            rules.weekly[(tid, weekday)].append((loc, start_min, end_min))
-        elif kind == "extra":
-            rules.extra.append((tid, loc, d0, d1, start_min, end_min))
-        else:
-            rules.closed.append((tid, loc, d0, d1, start_min, end_min))
-    return rules
+
+_RULES = {at: _rules_statement(at) for at in (False, True)}
 
 
 # --- bookings --------------------------------------------------------------------------
@@ -401,27 +447,41 @@ def _load_busy(
     ignore_appointment_id: int | None,
 ) -> dict[int, _Busy]:
     """Statement 3: active appointments overlapping the range."""
-    a = Appointment
-    stmt = (
-        select(a.therapist_id, a.start_at, a.end_at, a.overlap_key)
-        .where(
-            a.clinic_id == clinic_id,
-            a.therapist_id.in_(list(therapist_ids)),
-            a.status.in_(AppointmentStatus.active()),
-            a.start_at < range_end,
-            a.end_at > range_start,
-        )
-        .order_by(a.therapist_id, a.start_at, a.end_at)
-    )
+    params = {
+        "clinic_id": clinic_id,
+        "therapist_ids": list(therapist_ids),
+        "range_start": range_start,
+        "range_end": range_end,
+    }
     if ignore_appointment_id is not None:
-        stmt = stmt.where(a.id != ignore_appointment_id)
+        params["ignore_id"] = ignore_appointment_id
     busy: dict[int, _Busy] = defaultdict(_Busy)
-    for tid, start, end, key in session.execute(stmt):
+    rows = session.execute(_BUSY[ignore_appointment_id is not None], params)
+    for tid, start, end, key in rows:
         b = busy[tid]
         b.starts.append(start)
         b.ends.append(end)
         b.keys.append(key)
     return busy
+
+
+def _busy_statement(ignoring_one: bool) -> Select[Any]:
+    a = Appointment
+    stmt = (
+        select(a.therapist_id, a.start_at, a.end_at, a.overlap_key)
+        .where(
+            a.clinic_id == bindparam("clinic_id"),
+            a.therapist_id.in_(bindparam("therapist_ids", expanding=True)),
+            a.status.in_(AppointmentStatus.active()),
+            a.start_at < bindparam("range_end"),
+            a.end_at > bindparam("range_start"),
+        )
+        .order_by(a.therapist_id, a.start_at, a.end_at)
+    )
+    return stmt.where(a.id != bindparam("ignore_id")) if ignoring_one else stmt
+
+
+_BUSY = {ignoring: _busy_statement(ignoring) for ignoring in (False, True)}
 
 
 def _seats_left(
