@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from admin.i18n import panel_lang, word
 from admin.views.access import requires
@@ -133,6 +133,17 @@ class CancelForm(FlaskForm):
     waive_charge = BooleanField(
         _l("Waive the late-cancellation charge (void the session's invoice)")
     )
+
+
+class Required(DataRequired):
+    """``DataRequired`` whose (lazily translated) message is a plain string when it fails:
+    Flask-Admin's form template shows only the errors that are strings."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except StopValidation as exc:
+            raise StopValidation(str(exc.args[0])) from None
 
 
 class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
@@ -298,7 +309,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 get_label=patient_choice,
                 allow_blank=True,
                 blank_text=_l("Choose a patient…"),
-                validators=[DataRequired(_l("Choose a patient."))],
+                validators=[Required(_l("Choose a patient."))],
                 # patient-search.js: search as you type by name, guardian or phone.
                 render_kw={"data-patient-search": ""},
             )
@@ -307,7 +318,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 query_factory=_choices(Service, session),
                 allow_blank=True,
                 blank_text=_l("Choose a service…"),
-                validators=[DataRequired(_l("Choose a service."))],
+                validators=[Required(_l("Choose a service."))],
             )
             therapist = QuerySelectField(
                 _l("Therapist"),
