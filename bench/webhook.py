@@ -18,7 +18,7 @@ Both phases use the same pool of client threads, each with its own keep-alive
 read the whole response. A short untimed warm-up comes first.
 
 1. Bare: ``GET /readyz`` (one ``SELECT 1`` on a pooled connection) in a loop
-   for ``--seconds``: the floor of what the stack costs per request.
+   for ``--seconds`` in all: the floor of what the stack costs per request.
 2. Full turns: ``--contacts`` parents, each with their own WhatsApp number,
    walk the whole booking conversation (consent, names, child's date of birth,
    service, therapist, day, time, confirm: 12 messages) through
@@ -28,11 +28,17 @@ read the whole response. A short untimed warm-up comes first.
    therapists) and the three offered days, so the ones talking at the same
    time rarely want the same slot; when one does lose a slot at confirmation
    ("just taken"), it takes the first alternative offered, and that is counted
-   as a collision. New parents stop starting after ``--max-phase2-seconds``.
+   as a collision. New parents stop starting after ``--max-phase2-seconds`` in all.
+
+The two phases take turns, ``--rounds`` times (default 3: bare, turns, bare, turns, bare,
+turns), each round with its share of the seconds and of the parents, and each phase's
+numbers are taken over all its rounds. Run one after the other, a change in how busy the
+machine is (other work starting or ending) fell on one phase only and moved the ratio
+by half either way; taking turns spreads it over both.
 
 Throughput is requests (turns) finished while every client thread still had
-work, divided by that time (so the tail of phase 2, when parents run out, does
-not count); p50/p95 are nearest-rank percentiles of all per-request latencies.
+work, divided by that time, summed over the rounds (so the tail of each round of
+turns, when its parents run out, does not count); p50/p95 are nearest-rank percentiles of all per-request latencies.
 Server CPU per request is the gunicorn workers' user + system CPU time over the
 phase (from /proc, Linux only; PostgreSQL's own CPU is not in it) divided by
 the requests. The client runs on the same machine and takes its share of the
@@ -156,11 +162,19 @@ class Phase:
         return self.ended - self.started
 
     @property
+    def steady_seconds(self) -> float:
+        """How long every client thread still had work."""
+        return self.steady_end - self.started
+
+    @property
+    def steady_done(self) -> int:
+        return sum(1 for at in self.finished if at <= self.steady_end)
+
+    @property
     def rate(self) -> float:
         """Requests per second while all client threads were busy."""
-        steady = self.steady_end - self.started
-        done = sum(1 for at in self.finished if at <= self.steady_end)
-        return done / steady if steady > 0 else math.nan
+        steady = self.steady_seconds
+        return self.steady_done / steady if steady > 0 else math.nan
 
     @property
     def cpu_per_request(self) -> float:
@@ -179,6 +193,56 @@ class Phase:
             return math.nan
         ordered = sorted(self.millis)
         return ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest rank
+
+
+@dataclass
+class Rounds:
+    """One phase's rounds taken together: the two phases take turns (bare, turns, bare,
+    turns...), so a change in how busy the machine is falls on both alike."""
+
+    name: str
+    rounds: list[Phase] = field(default_factory=list)
+
+    @property
+    def millis(self) -> list[float]:
+        return [m for phase in self.rounds for m in phase.millis]
+
+    @property
+    def count(self) -> int:
+        return sum(phase.count for phase in self.rounds)
+
+    @property
+    def seconds(self) -> float:
+        return sum(phase.seconds for phase in self.rounds)
+
+    @property
+    def failures(self) -> int:
+        return sum(phase.failures for phase in self.rounds)
+
+    @property
+    def first_failure(self) -> str:
+        return next((p.first_failure for p in self.rounds if p.first_failure), "")
+
+    @property
+    def rate(self) -> float:
+        steady = sum(phase.steady_seconds for phase in self.rounds)
+        done = sum(phase.steady_done for phase in self.rounds)
+        return done / steady if steady > 0 else math.nan
+
+    @property
+    def cpu_per_request(self) -> float:
+        if any(phase.server_cpu is None for phase in self.rounds) or not self.count:
+            return math.nan
+        return 1000 * sum(phase.server_cpu or 0.0 for phase in self.rounds) / self.count
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.millis) if self.millis else math.nan
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.millis)
+        return ordered[math.ceil(0.95 * len(ordered)) - 1] if ordered else math.nan  # nearest
 
 
 @dataclass
@@ -541,12 +605,11 @@ def book(client: Client, phase: Phase, outcomes: Outcomes, index: int, phone: st
 
 
 def turns_phase(
-    server: Server, clients: int, contacts: int, max_seconds: float
-) -> tuple[Phase, Outcomes]:
+    server: Server, clients: int, contacts: range, max_seconds: float, outcomes: Outcomes
+) -> Phase:
     phase = Phase(f"full turns: POST {WHATSAPP_PATH}")
-    outcomes = Outcomes()
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(contacts):
+    for index in contacts:
         todo.put(index)
     deadline = clock.perf_counter() + max_seconds
 
@@ -559,7 +622,7 @@ def turns_phase(
             book(client, phase, outcomes, index, f"{PHONE_PREFIX}{index:05d}")
 
     run_clients(server, clients, phase, work)
-    return phase, outcomes
+    return phase
 
 
 def warm_up(server: Server, clients: int) -> Outcomes:
@@ -623,8 +686,8 @@ def mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def print_phase(phase: Phase, unit: str) -> None:
-    print(f"  {phase.name}")
+def print_phase(phase: Rounds, unit: str) -> None:
+    print(f"  {phase.name} ({len(phase.rounds)} rounds)")
     print(
         f"    {phase.count} {unit} in {phase.seconds:.1f} s   {phase.rate:7.1f} {unit}/s   "
         f"p50 {phase.p50:6.2f} ms   p95 {phase.p95:6.2f} ms   failures {phase.failures}"
@@ -634,7 +697,7 @@ def print_phase(phase: Phase, unit: str) -> None:
         print(f"    first failure: {phase.first_failure}")
 
 
-def report(bare: Phase, full: Phase, outcomes: Outcomes, contacts: int) -> None:
+def report(bare: Rounds, full: Rounds, outcomes: Outcomes, contacts: int) -> None:
     print("\n== results ==")
     print_phase(bare, "requests")
     print_phase(full, "turns")
@@ -664,6 +727,12 @@ def report(bare: Phase, full: Phase, outcomes: Outcomes, contacts: int) -> None:
 # --- main ------------------------------------------------------------------------------
 
 
+def _shares(contacts: int, rounds: int) -> list[range]:
+    """The contacts' numbers split into ``rounds`` consecutive runs, as even as can be."""
+    bounds = [contacts * r // rounds for r in range(rounds + 1)]
+    return [range(bounds[r], bounds[r + 1]) for r in range(rounds)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.webhook", description=__doc__.split("\n")[0]
@@ -676,6 +745,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", type=int, default=8, help="client threads in both phases (default 8)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="the phases take turns this many times, each with its share (default 3)",
+    )
+    parser.add_argument(
         "--max-phase2-seconds",
         type=float,
         default=60.0,
@@ -684,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.contacts < 1 or args.seconds <= 0 or args.clients < 1 or args.contacts > 99_999:
         parser.error("--contacts 1-99999, --seconds > 0 and --clients >= 1")
+    if not 1 <= args.rounds <= args.contacts:
+        parser.error("--rounds from 1 to --contacts")
     workers, threads = gunicorn_shape()
     print(
         f"webhook benchmark: gunicorn {workers} workers x {threads} threads "
@@ -704,10 +781,15 @@ def main(argv: list[str] | None = None) -> int:
             up = clock.perf_counter() - started
             print(f"server: http://127.0.0.1:{server.port}, answering {up:.1f} s after start")
             warm = warm_up(server, args.clients)
-            bare = bare_phase(server, args.clients, args.seconds)
-            full, outcomes = turns_phase(
-                server, args.clients, args.contacts, args.max_phase2_seconds
-            )
+            bare, full = Rounds("bare: GET /readyz"), Rounds(f"full turns: POST {WHATSAPP_PATH}")
+            outcomes = Outcomes()
+            for share in _shares(args.contacts, args.rounds):
+                bare.rounds.append(bare_phase(server, args.clients, args.seconds / args.rounds))
+                full.rounds.append(
+                    turns_phase(
+                        server, args.clients, share, args.max_phase2_seconds / args.rounds, outcomes
+                    )
+                )
             tracebacks = server.tracebacks()
         report(bare, full, outcomes, args.contacts)
         in_db, overlapping = check_bookings(url)
