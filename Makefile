@@ -68,7 +68,7 @@ faults: install
 # (admin/translations/{en,hi}/LC_MESSAGES/messages.po); then write the Hindi of each new
 # (empty) msgstr. The app compiles the .mo files itself when it starts.
 staff-strings: install
-	$(BIN)/pybabel extract -F admin/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F admin/babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 		--omit-header -o $(VENV)/staff-messages.pot .
 	$(BIN)/pybabel update -i $(VENV)/staff-messages.pot -d admin/translations -D messages \
 		--no-fuzzy-matching --ignore-obsolete --omit-header

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.views.refusals import reason
 from core.clock import utcnow
 from core.db import get_db
 from core.ids import parse_id
@@ -207,7 +208,7 @@ def totp_setup() -> str | Response:
                 actor=Actor.staff(current_user.id),
             )
         except InvalidInput as exc:
-            flash(exc.message, "error")
+            flash(reason(exc), "error")
         else:
             session.pop(_TOTP_SETUP, None)
             flash(_("Two-step login is on. You will be asked for a code at every login."), "info")
@@ -234,7 +235,7 @@ def totp_disable() -> Response:
                 ip_hash=_client(),
             )
         except InvalidInput as exc:
-            flash(exc.message, "error")
+            flash(reason(exc), "error")
         else:
             flash(_("Two-step login is off."), "info")
     return redirect(url_for("auth.totp_setup"))

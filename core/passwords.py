@@ -13,8 +13,11 @@ import os
 import re
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 
 from argon2 import PasswordHasher, profiles
+
+from core.words import N_
 
 # The test suite hashes hundreds of staff passwords; with this set (tests/conftest.py does,
 # nothing else may) argon2 runs with its cheapest parameters: the same code, a thousandth of
@@ -58,27 +61,51 @@ def common_passwords() -> frozenset[str]:
     return frozenset(filter(None, listed)) | frozenset(_LOCAL_GUESSES.split())
 
 
-def password_problem(password: str, *, email: str = "") -> str | None:
+class Refusal(NamedTuple):
+    """Why a password is refused: a sentence (``%(name)s`` placeholders, marked for the
+    staff catalogue) and what fills it."""
+
+    text: str
+    params: dict[str, int]
+
+    def __str__(self) -> str:
+        return self.text % self.params if self.params else self.text
+
+
+def password_refusal(password: str, *, email: str = "") -> Refusal | None:
     """Why ``password`` is refused (one sentence for the person choosing it), or None."""
     if len(password) < MIN_LENGTH:
-        return f"Passwords must be at least {MIN_LENGTH} characters long."
+        return Refusal(
+            N_("Passwords must be at least %(least)s characters long."), {"least": MIN_LENGTH}
+        )
     lowered = password.lower()
     if _is_common(lowered):
-        return "That password is one of the most common; please choose another."
+        return Refusal(N_("That password is one of the most common; please choose another."), {})
     local_part = email.strip().lower().split("@", 1)[0]
     # Very short local parts ("a@…") would forbid half the alphabet; three letters on.
     if len(local_part) >= 3 and local_part in lowered:
-        return "A password must not contain the name part of your email address."
+        return Refusal(N_("A password must not contain the name part of your email address."), {})
     if len(set(lowered)) < 5:
-        return "That password repeats too few different characters."
+        return Refusal(N_("That password repeats too few different characters."), {})
     if _REPEATED.fullmatch(lowered):
-        return "That password repeats the same part over and over; please choose another."
+        return Refusal(
+            N_("That password repeats the same part over and over; please choose another."), {}
+        )
     if len(password) < MIXED_BELOW and len({_char_class(c) for c in password}) < 2:
-        return (
-            f"A password shorter than {MIXED_BELOW} characters needs a mix of letters, "
-            "digits or symbols (or use a longer passphrase)."
+        return Refusal(
+            N_(
+                "A password shorter than %(mixed)s characters needs a mix of letters, "
+                "digits or symbols (or use a longer passphrase)."
+            ),
+            {"mixed": MIXED_BELOW},
         )
     return None
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """The refusal as an English sentence (start-up checks of ADMIN_PASSWORD), or None."""
+    refusal = password_refusal(password, email=email)
+    return None if refusal is None else str(refusal)
 
 
 def _is_common(lowered: str) -> bool:

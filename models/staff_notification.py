@@ -18,6 +18,7 @@ class NotificationKind(enum.StrEnum):
     MOVED = "moved"
     CANCELLED = "cancelled"
     REQUEST = "request"  # a reschedule request awaits a decision
+    RESIZED = "resized"  # its length changed (start, therapist and place kept)
 
 
 class StaffNotification(ClinicOwned, Base):

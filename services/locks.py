@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appointment
-from services.errors import NotFound
+from services.errors import N_, NotFound
 
 Row = TypeVar("Row")
 
@@ -34,4 +34,4 @@ def lock_in_clinic(
 def lock_appointment(session: Session, clinic_id: int, appointment_id: int) -> Appointment:
     """The clinic's appointment, locked: a cancellation or a second payment cannot slip
     in between a check and its change."""
-    return lock_in_clinic(session, Appointment, clinic_id, appointment_id, what="appointment")
+    return lock_in_clinic(session, Appointment, clinic_id, appointment_id, what=N_("appointment"))

@@ -56,18 +56,47 @@
     return chart;
   }
 
+  // Chart.js measures and paints its labels once, with the fonts it finds then. On a
+  // computer without a Devanagari font the page's Hindi comes in Mukta, a web font that
+  // arrives after the first paint (a canvas does not even ask for it): the labels would
+  // keep the fallback's boxes and widths. So the canvas uses the page's own fonts, and
+  // each chart is drawn again once they are ready.
+  var DEVANAGARI_SAMPLE = "\u0905\u20b9";  // "अ₹": enough to make the browser fetch Mukta
+
+  function fontsReady(then) {
+    var fonts = document.fonts;
+    if (!fonts || !fonts.ready || typeof Promise === "undefined") {
+      return;
+    }
+    var family = getComputedStyle(document.body).fontFamily;
+    var waits = [fonts.ready];
+    if (fonts.load) {
+      waits.push(fonts.load("12px " + family, DEVANAGARI_SAMPLE).catch(function () {}));
+    }
+    Promise.all(waits).then(then);
+  }
+
   function start() {
     var source = document.getElementById("dashboard-data");
     if (!source || typeof window.Chart === "undefined") {
       return;
     }
+    window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     var charts = JSON.parse(source.textContent);
     var canvases = document.querySelectorAll("canvas[data-chart]");
+    var drawn = [];
     Array.prototype.forEach.call(canvases, function (canvas) {
       var spec = charts[canvas.getAttribute("data-chart")];
       if (spec) {
-        draw(canvas, spec);
+        drawn.push({ canvas: canvas, spec: spec, chart: draw(canvas, spec) });
       }
+    });
+    fontsReady(function () {
+      drawn.forEach(function (one) {
+        one.chart.destroy();  // a fresh chart measures its labels again
+        one.chart = draw(one.canvas, one.spec);
+        one.canvas.setAttribute("data-fonts", "ready");
+      });
     });
   }
 

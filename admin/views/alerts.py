@@ -19,8 +19,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from admin.views import access
+from admin.views.notifications import may_be_told
 from core.db import get_db
-from models import Role
 from services.reports.desk_alerts import DeskAlerts, desk_alerts
 
 # The menu entries that carry a badge, by the view endpoint each count opens.
@@ -43,8 +43,8 @@ def current_alerts() -> DeskAlerts:
         requests = access.may_open(views, REQUESTS)
         own = next((v for v in views if v.endpoint == REQUESTS), None)
         scope = access.own_ids("appointment") if own is not None and own.own_only() else None
-        # A therapist's own notifications (the page is in their menu only).
-        mine = current_user.role is Role.THERAPIST and access.may_open(views, NOTIFICATIONS)
+        # One's own notifications, for everyone the page is in the menu of.
+        mine = may_be_told() and access.may_open(views, NOTIFICATIONS)
         if chats or requests or mine:
             alerts = desk_alerts(
                 get_db(current_app).scoped(),
@@ -87,6 +87,6 @@ class AlertsView(access.Guarded, access.SessionPage, BaseView):
         alerts = current_alerts()
         # Panel responses are never cached (core.security sets no-store on every one).
         counts = {CHATS: alerts.waiting_chats, REQUESTS: alerts.pending_requests}
-        if alerts.unread_notifications is not None:  # a therapist's own
+        if alerts.unread_notifications is not None:  # one's own
             counts[NOTIFICATIONS] = alerts.unread_notifications
         return jsonify({**counts, "total": alerts.total})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms.fields import SelectField
 
 from admin.views.base import SecureModelView
@@ -31,20 +32,25 @@ class ClinicAnswerView(SecureModelView):
     )
     form_overrides = {"topic": SelectField}
     form_args = {
-        "question": {"description": "As patients ask it, e.g. Is there parking?"},
+        "question": {"description": _l("As patients ask it, e.g. Is there parking?")},
         "keywords": {
-            "description": "Words that should find this answer, separated by commas: "
-            "parking, car, bike"
+            "description": _l(
+                "Words that should find this answer, separated by commas: parking, car, bike"
+            )
         },
-        "question_hi": {"label": "Question in Hindi (optional)"},
-        "answer_en": {"label": "Answer (English)"},
+        "question_hi": {"label": _l("Question in Hindi (optional)")},
+        "answer_en": {"label": _l("Answer (English)")},
         "answer_hi": {
-            "label": "Answer in Hindi (optional)",
-            "description": "Sent to contacts who chat in Hindi; without it they get the English.",
+            "label": _l("Answer in Hindi (optional)"),
+            "description": _l(
+                "Sent to contacts who chat in Hindi; without it they get the English."
+            ),
         },
         "topic": {
             "choices": TOPIC_CHOICES,
-            "description": "Replace the bot's own answer to this topic (it answers fees, "
-            "address, hours and more from the clinic's data).",
+            "description": _l(
+                "Replace the bot's own answer to this topic (it answers fees, "
+                "address, hours and more from the clinic's data)."
+            ),
         },
     }

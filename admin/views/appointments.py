@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from admin.i18n import panel_lang, word
 from admin.views.access import requires
@@ -41,7 +41,12 @@ from admin.views.filters import (
 from admin.views.formatters import clinic_money, label_formatter, money_formatter, when_formatter
 from admin.views.notes import NotesRowAction, ProgressNotesMixin
 from admin.views.people import phone_digits, phone_or_text
-from admin.views.refusals import refusal_rolled_back, refused_as_flash, with_free_nearby
+from admin.views.refusals import (
+    reason,
+    refusal_rolled_back,
+    refused_as_flash,
+    with_free_nearby,
+)
 from admin.views.session_page import SessionActionsMixin
 from core import clinic_time
 from core.clock import utcnow
@@ -111,7 +116,7 @@ class CancelRowAction(EndpointLinkRowAction):
     """The row's "cancel with reason" link, for active sessions and staff who may cancel."""
 
     def __init__(self) -> None:
-        super().__init__("fa fa-ban", ".cancel_view", title="Cancel with reason")
+        super().__init__("fa fa-ban", ".cancel_view", title=_l("Cancel with reason"))
 
     def render(self, context: Any, row_id: str, row: Appointment) -> Any:
         view = context.resolve("admin_view")
@@ -128,6 +133,17 @@ class CancelForm(FlaskForm):
     waive_charge = BooleanField(
         _l("Waive the late-cancellation charge (void the session's invoice)")
     )
+
+
+class Required(DataRequired):
+    """``DataRequired`` whose (lazily translated) message is a plain string when it fails:
+    Flask-Admin's form template shows only the errors that are strings."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except StopValidation as exc:
+            raise StopValidation(str(exc.args[0])) from None
 
 
 class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
@@ -233,19 +249,19 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "patient.contact.name",
     )
     column_filters = (
-        LocalDayBetween(Appointment.start_at, "Date"),
-        LocalDayOnOrAfter(Appointment.start_at, "Date"),
-        LocalDayOnOrBefore(Appointment.start_at, "Date"),
-        TherapistEqual(Appointment.therapist_id, "Therapist"),
-        EnumEqual(Appointment.status, "Status", AppointmentStatus),
-        EnumEqual(Appointment.payment_status, "Payment", PaymentStatus),
+        LocalDayBetween(Appointment.start_at, _l("Date")),
+        LocalDayOnOrAfter(Appointment.start_at, _l("Date")),
+        LocalDayOnOrBefore(Appointment.start_at, _l("Date")),
+        TherapistEqual(Appointment.therapist_id, _l("Therapist")),
+        EnumEqual(Appointment.status, _l("Status"), AppointmentStatus),
+        EnumEqual(Appointment.payment_status, _l("Payment"), PaymentStatus),
     )
     # Readable filter URLs: ?flt0_date_between=2026-11-23+to+2026-11-29&flt1_therapist_is=3
     named_filter_urls = True
     column_extra_row_actions = [CancelRowAction(), NotesRowAction()]
     # Relations come joined in get_query (patient → contact too): one statement per page.
     column_auto_select_related = False
-    list_template = "admin/model/list.html"
+    list_template = "admin/model/card_list.html"
     extra_js = [*SecureModelView.extra_js, "/admin-assets/patient-search.js"]
     details_template = "admin/appointment_details.html"
 
@@ -288,30 +304,30 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         # Nothing pre-chosen: one hasty Save must not book the first patient or service.
         class BookForm(BaseForm):
             patient = QuerySelectField(
-                "Patient",
+                _l("Patient"),
                 query_factory=_patient_choices(session),
                 get_label=patient_choice,
                 allow_blank=True,
-                blank_text="Choose a patient…",
-                validators=[DataRequired("Choose a patient.")],
+                blank_text=_l("Choose a patient…"),
+                validators=[Required(_l("Choose a patient."))],
                 # patient-search.js: search as you type by name, guardian or phone.
                 render_kw={"data-patient-search": ""},
             )
             service = QuerySelectField(
-                "Service",
+                _l("Service"),
                 query_factory=_choices(Service, session),
                 allow_blank=True,
-                blank_text="Choose a service…",
-                validators=[DataRequired("Choose a service.")],
+                blank_text=_l("Choose a service…"),
+                validators=[Required(_l("Choose a service."))],
             )
             therapist = QuerySelectField(
-                "Therapist",
+                _l("Therapist"),
                 query_factory=_choices(Therapist, session),
                 allow_blank=True,
-                blank_text="Any available therapist",
+                blank_text=_l("Any available therapist"),
             )
             start = DateTimeLocalField(
-                "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
 
         return BookForm
@@ -321,12 +337,12 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
 
         class RescheduleForm(BaseForm):
             therapist = QuerySelectField(
-                "Therapist",
+                _l("Therapist"),
                 query_factory=_choices(Therapist, session),
                 validators=[InputRequired()],
             )
             start = DateTimeLocalField(
-                "Start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
 
         return RescheduleForm
@@ -445,7 +461,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             with refusal_rolled_back(self.session) as outcome:
                 done.append(call(appointment_id))
             if outcome.refusal is not None:
-                refused.append(outcome.refusal.message)
+                refused.append(reason(outcome.refusal))
         if done:
             flash(verb if isinstance(verb, str) else verb(done), "success")
         for message in dict.fromkeys(refused):
@@ -459,7 +475,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             "actor": staff_actor(),
         }
 
-    @action("confirm", "Confirm", "Mark the selected appointments as confirmed?")
+    @action("confirm", _l("Confirm"), _l("Mark the selected appointments as confirmed?"))
     def action_confirm(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -467,7 +483,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: appointments.confirm_appointment(self.session, **self._kwargs(i)),
         )
 
-    @action("cancel", "Cancel with reason…")
+    @action("cancel", _l("Cancel with reason…"))
     def action_cancel(self, ids: list[str]) -> Any:
         # Each cancellation needs its own reason and shows its own refund, so one at a time.
         wanted = parse_ids(ids)
@@ -476,7 +492,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             return None
         return redirect(url_for(".cancel_view", id=wanted[0]))
 
-    @action("complete", "Completed", "Mark the selected sessions as completed?")
+    @action("complete", _l("Completed"), _l("Mark the selected sessions as completed?"))
     def action_complete(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -484,7 +500,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: appointments.complete_appointment(self.session, **self._kwargs(i)),
         )
 
-    @action("no_show", "No-show", "Mark the selected sessions as no-shows?")
+    @action("no_show", _l("No-show"), _l("Mark the selected sessions as no-shows?"))
     def action_no_show(self, ids: list[str]) -> None:
         self._apply(
             ids,
@@ -494,8 +510,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
 
     @action(
         "payment_link",
-        "Send payment link",
-        "Send the patients of the selected sessions a payment link (or UPI details)?",
+        _l("Send payment link"),
+        _l("Send the patients of the selected sessions a payment link (or UPI details)?"),
     )
     def action_payment_link(self, ids: list[str]) -> None:
         self._apply(
@@ -504,7 +520,9 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             lambda i: payment_requests.send_payment_request(self.session, **self._kwargs(i)),
         )
 
-    @action("remind", "Resend reminder", "Send the selected sessions' patients a reminder now?")
+    @action(
+        "remind", _l("Resend reminder"), _l("Send the selected sessions' patients a reminder now?")
+    )
     def action_remind(self, ids: list[str]) -> None:
         self._apply(
             ids,

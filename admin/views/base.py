@@ -29,6 +29,7 @@ from admin.views.formatters import (
     remember_row_actors,
     with_currency_column,
 )
+from admin.views.labels import FIELD_LABELS
 from admin.views.listing import SafeListArgs
 from admin.views.refusals import refused_as_flash
 from core.ids import parse_id, parse_ids
@@ -50,6 +51,8 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
     allow_create = True
     allow_edit = True
     allow_delete = False
+    # Each value cell names its column, for the phone's cards (the template says how).
+    list_template = "admin/model/card_list.html"
     page_size = 50
     can_view_details = False
     form_excluded_columns = ("clinic", "clinic_id", "created_at", "updated_at")
@@ -59,6 +62,8 @@ class SecureModelView(Guarded, SafeListArgs, AuditedExport, ModelView):
     column_type_formatters_export = EXPORT_TYPES
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Every field has a translated name, the view's own label first (admin.views.labels).
+        self.column_labels = {**FIELD_LABELS, **(self.column_labels or {})}
         super().__init__(*args, **kwargs)
         # Names, not "staff:3": a view's own formatter for such a column still wins.
         actors = {c: actor_formatter for c in ACTOR_COLUMNS if hasattr(self.model, c)}

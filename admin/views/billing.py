@@ -231,8 +231,8 @@ class PaymentView(SecureModelView):
         free = billing.payment_available(self.session, payment.id)
 
         class RefundForm(FlaskForm):
-            amount = StringField("Refund amount", validators=[DataRequired(), Length(max=20)])
-            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+            amount = StringField(_l("Refund amount"), validators=[DataRequired(), Length(max=20)])
+            reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
         form = RefundForm()
         if request.method == "GET":
@@ -277,11 +277,11 @@ class PaymentView(SecureModelView):
             abort(404)
         return _pdf(receipt_pdf(self.session, payment), payment.receipt_number)
 
-    @action("confirm", "Confirm received", "Mark the selected UPI payments as received?")
+    @action("confirm", _l("Confirm received"), _l("Mark the selected UPI payments as received?"))
     def action_confirm(self, ids: list[str]) -> None:
         self._each(ids, payments.confirm_payment, _l("confirmed"))
 
-    @action("reject", "Not received", "Mark the selected UPI payments as never received?")
+    @action("reject", _l("Not received"), _l("Mark the selected UPI payments as never received?"))
     def action_reject(self, ids: list[str]) -> None:
         self._each(ids, payments.reject_payment, _l("marked not received"), reason="not received")
 
@@ -315,7 +315,7 @@ class InvoiceView(SecureModelView):
     allow_edit = False
     column_list = ("number", "issued_at", "patient", "contact", "total_minor", "status", "pdf")
     column_extra_row_actions = [VoidRowAction()]
-    column_labels = {"total_minor": "Total", "pdf": "PDF"}
+    column_labels = {"total_minor": _l("Total"), "pdf": _l("PDF")}
     column_default_sort = ("issued_at", True)
     column_filters = ("status",)
     column_searchable_list = ("number",)
@@ -343,7 +343,7 @@ class InvoiceView(SecureModelView):
             abort(404)
 
         class VoidForm(FlaskForm):
-            reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+            reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
         form = VoidForm()
         if form.validate_on_submit():
@@ -392,12 +392,12 @@ class RefundView(SecureModelView):
         "requested_by",
     )
     column_labels = {
-        "created_at": "Requested",
-        "processed_at": "Processed",
-        "payment.receipt_number": "Receipt",
-        "payment.contact": "Contact",
-        "payment.method": "Method",
-        "amount_minor": "Amount",
+        "created_at": _l("Requested"),
+        "processed_at": _l("Processed"),
+        "payment.receipt_number": _l("Receipt"),
+        "payment.contact": _l("Contact"),
+        "payment.method": _l("Method"),
+        "amount_minor": _l("Amount"),
     }
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "processed_at", "amount_minor")
@@ -418,10 +418,10 @@ class PackageView(SecureModelView):
     resource = "payments"
     therapist_scope = SHARED  # what the clinic sells, not anyone's data
     column_list = ("name", "service", "sessions", "price_minor", "active")
-    column_labels = {"price_minor": "Price", "service": "Service (empty: any)"}
+    column_labels = {"price_minor": _l("Price"), "service": _l("Service (empty: any)")}
     column_formatters = {"price_minor": money_formatter("price_minor")}
     form_columns = ("name", "service", "sessions", "price_minor", "active")
-    form_args = {"price_minor": {"label": "Price (minor units, e.g. paise)"}}
+    form_args = {"price_minor": {"label": _l("Price (minor units, e.g. paise)")}}
 
     @expose("/sell/", methods=("GET", "POST"))
     @requires("sell")
@@ -429,8 +429,8 @@ class PackageView(SecureModelView):
         clinic_id = current_clinic_id()
 
         class SellForm(FlaskForm):
-            patient = SelectField("Patient", coerce=int)
-            package = SelectField("Package", coerce=int)
+            patient = SelectField(_l("Patient"), coerce=int)
+            package = SelectField(_l("Package"), coerce=int)
 
         form = SellForm()
         wanted = parse_id(request.args.get("patient_id"))
@@ -464,7 +464,7 @@ class PackageView(SecureModelView):
         return self.render(
             "admin/billing_form.html",
             form=form,
-            title="Sell a package",
+            title=_l("Sell a package"),
             lines=["The package is invoiced and its sessions are added to the patient's credit."],
             submit="Sell package",
             back=url_for(".index_view"),

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, jsonify, request
 from flask_admin import expose
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin.permissions import UPDATE
@@ -45,7 +46,7 @@ class DragRoutes:
         therapist_raw = request.form.get("therapist")
         therapist_id = parse_id(therapist_raw) if therapist_raw else None
         if wall is None or (therapist_raw and therapist_id is None):
-            return jsonify(ok=False, message="Give the new start as a date and time."), 400
+            return jsonify(ok=False, message=_("Give the new start as a date and time.")), 400
         with refusal_rolled_back(self.session) as outcome:
             appointment = appointments.reschedule_appointment(
                 self.session,
@@ -73,7 +74,7 @@ class DragRoutes:
         zone = ZoneInfo(current_timezone())
         wall = parse_wall(request.form.get("end"), zone)
         if wall is None:
-            return jsonify(ok=False, message="Give the new end as a date and time."), 400
+            return jsonify(ok=False, message=_("Give the new end as a date and time.")), 400
         with refusal_rolled_back(self.session) as outcome:
             appointment = appointments.change_length(
                 self.session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields import SelectField, StringField
 
@@ -14,13 +15,13 @@ from admin.views.formatters import money_formatter
 from models import Role, StaffUser, Therapist
 
 WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+    (0, _l("Monday")),
+    (1, _l("Tuesday")),
+    (2, _l("Wednesday")),
+    (3, _l("Thursday")),
+    (4, _l("Friday")),
+    (5, _l("Saturday")),
+    (6, _l("Sunday")),
 ]
 
 
@@ -35,23 +36,25 @@ def prefill_comma_lists(form: Any, record: Any, *names: str) -> None:
 class TherapistView(SecureModelView):
     resource = "catalog"
     column_list = ("name", "specialization", "staff_user", "active")
-    column_labels = {"staff_user": "Login"}
+    column_labels = {"staff_user": _l("Login")}
     column_searchable_list = ("name", "specialization")
     form_columns = ("name", "specialization", "gender", "languages", "staff_user", "active")
     form_overrides = {"gender": SelectField, "languages": StringField}
     form_args = {
         "staff_user": {
-            "label": "Login",
-            "description": "The therapist's own staff login: with it they see their own "
-            "sessions, patients and hours.",
+            "label": _l("Login"),
+            "description": _l(
+                "The therapist's own staff login: with it they see their own "
+                "sessions, patients and hours."
+            ),
         },
         "gender": {
-            "choices": [("", "Not recorded"), ("female", "Female"), ("male", "Male")],
-            "description": "The bot tells patients who ask for a female or male therapist.",
+            "choices": [("", _l("Not recorded")), ("female", _l("Female")), ("male", _l("Male"))],
+            "description": _l("The bot tells patients who ask for a female or male therapist."),
         },
         "languages": {
-            "label": "Languages spoken",
-            "description": "Language codes, separated by commas: en, hi, kn",
+            "label": _l("Languages spoken"),
+            "description": _l("Language codes, separated by commas: en, hi, kn"),
         },
     }
 
@@ -101,7 +104,7 @@ class ServiceView(SecureModelView):
         "capacity",
         "active",
     )
-    column_labels = {"price_minor": "Price", "duration_minutes": "Minutes"}
+    column_labels = {"price_minor": _l("Price"), "duration_minutes": _l("Minutes")}
     column_formatters = {"price_minor": money_formatter()}
     form_columns = (
         "name",
@@ -118,21 +121,23 @@ class ServiceView(SecureModelView):
     )
     form_overrides = {"aliases": StringField}
     form_args = {
-        "online": {"label": "Also offered online (video)"},
+        "online": {"label": _l("Also offered online (video)")},
         "aliases": {
-            "label": "Other names patients use in chat",
-            "description": "Separated by commas, e.g. OT, baat cheet therapy. The bot already "
-            "knows the common ones (OT, PT, speech, physio, ...).",
+            "label": _l("Other names patients use in chat"),
+            "description": _l(
+                "Separated by commas, e.g. OT, baat cheet therapy. The bot already "
+                "knows the common ones (OT, PT, speech, physio, ...)."
+            ),
         },
-        "prepay_required": {"label": "Payment required before the session"},
+        "prepay_required": {"label": _l("Payment required before the session")},
         "hold_minutes": {
-            "label": "Hold an unpaid chat booking for (minutes)",
-            "description": "The slot is released if a Razorpay link is not paid in time.",
+            "label": _l("Hold an unpaid chat booking for (minutes)"),
+            "description": _l("The slot is released if a Razorpay link is not paid in time."),
         },
-        "accept_partial": {"label": "Accept part-payment"},
+        "accept_partial": {"label": _l("Accept part-payment")},
         "price_minor": {
-            "label": "Price (minor units, e.g. paise)",
-            "description": "80000 = ₹800.00",
+            "label": _l("Price (minor units, e.g. paise)"),
+            "description": _l("80000 = ₹800.00"),
         },
     }
 
@@ -154,9 +159,11 @@ class LocationView(SecureModelView):
     form_columns = ("name", "address", "map_url", "active")
     form_args = {
         "map_url": {
-            "label": "Map link (optional)",
-            "description": "e.g. your Google Maps place link; without one, patients get a "
-            "map search for the address.",
+            "label": _l("Map link (optional)"),
+            "description": _l(
+                "e.g. your Google Maps place link; without one, patients get a "
+                "map search for the address."
+            ),
         }
     }
 
@@ -204,6 +211,6 @@ class ExceptionView(SecureModelView):
         "reason",
     )
     form_args = {
-        "therapist": {"description": "Leave empty to close the whole clinic (a holiday)."},
-        "start_time": {"description": "Leave both times empty for the whole day."},
+        "therapist": {"description": _l("Leave empty to close the whole clinic (a holiday).")},
+        "start_time": {"description": _l("Leave both times empty for the whole day.")},
     }

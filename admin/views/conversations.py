@@ -16,6 +16,7 @@ from datetime import datetime
 from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -27,7 +28,7 @@ from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import refused_as_flash, said
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from core.storage import media_store
@@ -224,8 +225,8 @@ def _outbound_entry(message: OutboundMessage, conversation: Conversation) -> Ent
 
 
 class ReplyForm(FlaskForm):
-    text = TextAreaField("Reply", validators=[Length(max=handoff.MAX_REPLY)])
-    template_key = SelectField("Approved template", choices=[], validate_choice=False)
+    text = TextAreaField(_l("Reply"), validators=[Length(max=handoff.MAX_REPLY)])
+    template_key = SelectField(_l("Approved template"), choices=[], validate_choice=False)
     request_id = HiddenField()
 
 
@@ -321,6 +322,7 @@ class ConversationsView(Guarded, SessionPage, BaseView):
             entries=entries,
             truncated=truncated,
             rules=rules,
+            said=said,
             form=form,
             hand_back_form=HandBackForm(),
             may_reply=self.allowed(CREATE),

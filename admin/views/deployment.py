@@ -8,6 +8,7 @@ from flask import abort, current_app
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import BaseForm
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
@@ -44,7 +45,7 @@ class ClinicView(DeploymentModelView):
         "twilio_account_sid",
         "active",
     )
-    column_labels = {"twilio_account_sid": "Own Twilio account"}
+    column_labels = {"twilio_account_sid": _l("Own Twilio account")}
     form_columns = (
         *clinics.EDITABLE_FIELDS,
         # Flask-Admin includes extra fields only when they are listed here too.
@@ -59,29 +60,34 @@ class ClinicView(DeploymentModelView):
     # Write-only: the token is never shown; a blank field leaves the stored one as it is.
     form_extra_fields = {
         "twilio_account": StringField(
-            "Twilio Account SID", description="Leave both empty to use the deployment's account."
+            _l("Twilio Account SID"),
+            description=_l("Leave both empty to use the deployment's account."),
         ),
         "twilio_token": PasswordField(
-            "Twilio Auth Token", description="Stored encrypted; blank keeps the current one."
+            _l("Twilio Auth Token"),
+            description=_l("Stored encrypted; blank keeps the current one."),
         ),
-        "twilio_clear": BooleanField("Use the deployment's Twilio account again"),
-        "razorpay_key": StringField("Razorpay key id", description="rzp_test_… or rzp_live_…"),
+        "twilio_clear": BooleanField(_l("Use the deployment's Twilio account again")),
+        "razorpay_key": StringField(
+            _l("Razorpay key id"), description=_l("rzp_test_… or rzp_live_…")
+        ),
         "razorpay_secret": PasswordField(
-            "Razorpay key secret", description="Stored encrypted; blank keeps the current one."
+            _l("Razorpay key secret"),
+            description=_l("Stored encrypted; blank keeps the current one."),
         ),
         "razorpay_webhook_secret": PasswordField(
-            "Razorpay webhook secret",
-            description="The secret of the webhook pointing at /webhooks/razorpay.",
+            _l("Razorpay webhook secret"),
+            description=_l("The secret of the webhook pointing at /webhooks/razorpay."),
         ),
-        "razorpay_clear": BooleanField("Stop taking payments through Razorpay"),
+        "razorpay_clear": BooleanField(_l("Stop taking payments through Razorpay")),
     }
     form_args = {
-        "tax_id": {"label": "Tax id (GSTIN)"},
+        "tax_id": {"label": _l("Tax id (GSTIN)")},
         "upi_vpa": {
-            "label": "UPI id",
-            "description": "e.g. clinic@okaxis: patients pay by UPI and staff confirm",
+            "label": _l("UPI id"),
+            "description": _l("e.g. clinic@okaxis: patients pay by UPI and staff confirm"),
         },
-        "upi_payee_name": {"label": "UPI payee name"},
+        "upi_payee_name": {"label": _l("UPI payee name")},
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
@@ -97,12 +103,12 @@ class ClinicView(DeploymentModelView):
 
     def get_create_form(self) -> type[BaseForm]:
         class ClinicForm(BaseForm):
-            name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-            slug = StringField("Slug", validators=[DataRequired(), Length(max=40)])
-            timezone = StringField("Time zone", default="Asia/Kolkata")
-            currency = StringField("Currency", default="INR")
-            phone_region = StringField("Phone region", default="IN")
-            language = StringField("Language", default="en")
+            name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+            slug = StringField(_l("Slug"), validators=[DataRequired(), Length(max=40)])
+            timezone = StringField(_l("Time zone"), default="Asia/Kolkata")
+            currency = StringField(_l("Currency"), default="INR")
+            phone_region = StringField(_l("Phone region"), default="IN")
+            language = StringField(_l("Language"), default="en")
 
         return ClinicForm
 
@@ -180,20 +186,20 @@ class AuditLogView(DeploymentModelView):
     allow_edit = False
     can_view_details = True
     column_list = ("created_at", "actor_id", "action", "entity_type", "entity_id")
-    column_labels = {"created_at": "When", "actor_id": "Who", "entity_type": "Entity"}
+    column_labels = {"created_at": _l("When"), "actor_id": _l("Who"), "entity_type": _l("Entity")}
     column_formatters = {"created_at": when_with_year_formatter, "actor_id": _actor_formatter}
     column_filters = (
-        StaffEmailFilter(AuditLog.actor_id, "Actor"),
+        StaffEmailFilter(AuditLog.actor_id, _l("Actor")),
         FilterEqual(
-            AuditLog.actor_type, "Actor type", options=[(t.value, t.value) for t in ActorType]
+            AuditLog.actor_type, _l("Actor type"), options=[(t.value, t.value) for t in ActorType]
         ),
-        FilterEqual(AuditLog.actor_id, "Actor id"),
-        FilterEqual(AuditLog.entity_type, "Entity"),
-        FilterEqual(AuditLog.entity_id, "Entity id"),
-        FilterLike(AuditLog.action, "Action"),
-        LocalDayOn(AuditLog.created_at, "Date"),
-        LocalDayOnOrAfter(AuditLog.created_at, "Date"),
-        LocalDayOnOrBefore(AuditLog.created_at, "Date"),
+        FilterEqual(AuditLog.actor_id, _l("Actor id")),
+        FilterEqual(AuditLog.entity_type, _l("Entity")),
+        FilterEqual(AuditLog.entity_id, _l("Entity id")),
+        FilterLike(AuditLog.action, _l("Action")),
+        LocalDayOn(AuditLog.created_at, _l("Date")),
+        LocalDayOnOrAfter(AuditLog.created_at, _l("Date")),
+        LocalDayOnOrBefore(AuditLog.created_at, _l("Date")),
     )
     column_default_sort = ("created_at", True)
     named_filter_urls = True  # ?flt0_date_on=2026-11-23 rather than ?flt0_6=…
@@ -236,16 +242,18 @@ class PolicyView(SecureModelView):
     form_columns = column_list
     form_overrides = {"reminder_offsets_hours": StringField}
     form_args = {
-        "reminder_offsets_hours": {"description": "Hours before a session, e.g. 24, 2"},
-        "dues_reminder_time": {"description": "Clinic time, e.g. 10:00"},
-        "tax_label": {"description": "e.g. GST; leave empty when sessions are tax-exempt"},
-        "tax_rate_bp": {"label": "Tax rate (basis points)", "description": "1800 = 18 %"},
-        "financial_year_start_month": {"description": "4 = April (India); 1 = January"},
+        "reminder_offsets_hours": {"description": _l("Hours before a session, e.g. 24, 2")},
+        "dues_reminder_time": {"description": _l("Clinic time, e.g. 10:00")},
+        "tax_label": {"description": _l("e.g. GST; leave empty when sessions are tax-exempt")},
+        "tax_rate_bp": {"label": _l("Tax rate (basis points)"), "description": _l("1800 = 18 %")},
+        "financial_year_start_month": {"description": _l("4 = April (India); 1 = January")},
         "tell_therapists_by_whatsapp": {
-            "label": "Tell therapists by WhatsApp",
-            "description": "Therapists who gave a phone and opted in on My profile are told "
-            "of new, moved and cancelled sessions and of requests (the panel always shows "
-            "them)",
+            "label": _l("Tell therapists by WhatsApp"),
+            "description": _l(
+                "Therapists who gave a phone and opted in on My profile are told "
+                "of new, moved and cancelled sessions and of requests (the panel always shows "
+                "them)"
+            ),
         },
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import request
 from flask_admin import BaseView, expose
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SearchField
@@ -35,7 +36,7 @@ KINDS = {
 
 
 class SearchForm(FlaskForm):
-    q = SearchField("Search", validators=[Length(max=100)])
+    q = SearchField(_l("Search"), validators=[Length(max=100)])
 
 
 class SearchView(access.Guarded, access.SessionPage, BaseView):

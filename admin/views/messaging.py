@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, g
 from flask_admin.actions import action
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 
@@ -70,12 +71,12 @@ class OutboundMessageView(SecureModelView):
         "provider_sid",
     )
     column_labels = {
-        "due_at": "Due",
-        "error_code": "Error",
-        "error_message": "Why",
-        "text": "Text",
-        "template_key": "Template",
-        "provider_sid": "Twilio id",
+        "due_at": _l("Due"),
+        "error_code": _l("Error"),
+        "error_message": _l("Why"),
+        "text": _l("Text"),
+        "template_key": _l("Template"),
+        "provider_sid": _l("Twilio id"),
     }
     column_default_sort = ("due_at", True)
     column_filters = ("status", "kind", "channel")
@@ -103,7 +104,7 @@ class OutboundMessageView(SecureModelView):
             texts.update(shown_texts(self.session, current_user.clinic, [message]))
         return texts[message.id]
 
-    @action("retry", "Retry", "Send the selected failed messages again?")
+    @action("retry", _l("Retry"), _l("Send the selected failed messages again?"))
     def action_retry(self, ids: list[str]) -> None:
         done = 0
         for raw in ids:
@@ -125,7 +126,8 @@ class OutboundMessageView(SecureModelView):
 class MessageTemplateView(SecureModelView):
     """Approved WhatsApp templates (Content SID + variable order) and SMS texts (with a
     DLT template id in India). Keys: reminder, notice_booked, notice_moved,
-    notice_cancelled, dues_reminder."""
+    notice_cancelled, dues_reminder. A length change (notice_length_changed) goes as
+    notice_moved's template outside the 24-hour window."""
 
     resource = "settings"
     allow_delete = True
@@ -134,9 +136,9 @@ class MessageTemplateView(SecureModelView):
     form_overrides = {"variable_order": StringField}
     form_args = {
         "variable_order": {
-            "description": "Our names for {{1}}, {{2}}… in order, e.g. patient, service, when"
+            "description": _l("Our names for {{1}}, {{2}}… in order, e.g. patient, service, when")
         },
-        "body": {"description": "SMS only: the registered text with {patient}-style names."},
+        "body": {"description": _l("SMS only: the registered text with {patient}-style names.")},
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:

@@ -19,6 +19,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields import TextAreaField
@@ -40,7 +41,9 @@ class NotesRowAction(EndpointLinkRowAction):
     """The row's link to the session's notes, for staff who may read them."""
 
     def __init__(self) -> None:
-        super().__init__("fa fa-sticky-note", ".notes_view", title="Notes", id_arg="appointment_id")
+        super().__init__(
+            "fa fa-sticky-note", ".notes_view", title=_l("Notes"), id_arg="appointment_id"
+        )
 
     def render(self, context: Any, row_id: str, row: Appointment) -> Any:
         if not context.resolve("admin_view").allowed(NOTES):
@@ -50,7 +53,7 @@ class NotesRowAction(EndpointLinkRowAction):
 
 class NoteForm(FlaskForm):
     # Length and emptiness are the service's to judge (one message for every caller).
-    body = TextAreaField("New note")
+    body = TextAreaField(_l("New note"))
 
 
 class ProgressNotesMixin:

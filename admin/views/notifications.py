@@ -4,7 +4,8 @@ and (posted from My profile) their phone and whether to be told by WhatsApp too.
 
 Everyone's own only, like My profile (the "profile" row of the matrix): the rows are
 looked up by the signed-in user's id and clinic, never by an id from the URL. In the
-menu for therapists, with the unread count on the alerts badge (``admin.views.alerts``).
+menu of everyone who can be told (``may_be_told``), with the unread count on the alerts
+badge (``admin.views.alerts``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from admin.views.current import staff_actor
 from admin.views.formatters import clinic_time
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
-from models import NotificationKind, Role
+from models import NotificationKind
 from services.staff import notifications
 
 # What the page says each kind is.
@@ -32,7 +33,16 @@ SAID = {
     NotificationKind.MOVED: _l("Session moved"),
     NotificationKind.CANCELLED: _l("Session cancelled"),
     NotificationKind.REQUEST: _l("Reschedule request awaiting a decision"),
+    NotificationKind.RESIZED: _l("Session length changed"),
 }
+
+
+def may_be_told() -> bool:
+    """Whether the signed-in user can receive notifications: any clinic's staff member.
+    ``notify_therapist`` writes to whichever active login of the session's clinic its
+    therapist is linked to, whatever that login's role (a therapist's login may since have
+    become an admin or operator, and keeps its link); the superadmin has no clinic."""
+    return bool(current_user.is_authenticated and current_user.clinic_id is not None)
 
 
 class NotificationsView(Guarded, SessionPage, BaseView):
@@ -42,7 +52,7 @@ class NotificationsView(Guarded, SessionPage, BaseView):
         pass
 
     def is_visible(self) -> bool:
-        return bool(current_user.is_authenticated and current_user.role is Role.THERAPIST)
+        return may_be_told()
 
     @expose("/")
     def index(self) -> str:

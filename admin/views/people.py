@@ -11,10 +11,11 @@ from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, SelectField, StringField
@@ -32,7 +33,7 @@ from admin.views.data_rights import (
     PatientDataRightsMixin,
 )
 from admin.views.formatters import clinic_money, label_formatter
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import reason, refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
 from core.ids import parse_id
@@ -44,7 +45,13 @@ from services.people import patients, timeline
 from services.people.patients import ContactExists
 from services.people.search import phone_digits
 
-RELATIONS = [(r.value, r.value.capitalize()) for r in Relation]
+RELATIONS = [
+    (Relation.CHILD.value, _l("Child")),
+    (Relation.SELF.value, _l("Self")),
+    (Relation.SPOUSE.value, _l("Spouse")),
+    (Relation.PARENT.value, _l("Parent")),
+    (Relation.OTHER.value, _l("Other")),
+]
 
 
 def phone_or_text(phone: Any, *texts: Any, search: str) -> Any:
@@ -71,8 +78,14 @@ def _patients_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 
 def _consent_cell(view: Any, context: Any, model: Contact, name: str) -> str:
     if model.consent_at is None:
-        return "not yet"
+        return _("not yet")
     return format_when(model.consent_at, current_timezone(), panel_lang())
+
+
+def _consent_export(view: Any, context: Any, model: Contact, name: str) -> str:
+    # A file's words stay English whoever downloads it.
+    with force_locale("en"):
+        return _consent_cell(view, context, model, name)
 
 
 def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
@@ -80,8 +93,8 @@ def _opt_outs_cell(view: Any, context: Any, model: Contact, name: str) -> str:
 
 
 class ContactCreateForm(BaseForm):
-    phone = StringField("Mobile number", validators=[DataRequired(), Length(max=40)])
-    name = StringField("Name", validators=[Length(max=120)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[Length(max=120)])
 
 
 class ContactView(ContactDataRightsMixin, SecureModelView):
@@ -105,7 +118,7 @@ class ContactView(ContactDataRightsMixin, SecureModelView):
     }
     csv_export = True
     column_export_list = ("name", "phone", "consent_at", "opted_out", "language")
-    column_formatters_export = {"consent_at": _consent_cell, "opted_out": _opt_outs_cell}
+    column_formatters_export = {"consent_at": _consent_export, "opted_out": _opt_outs_cell}
     column_sortable_list = ("name", "phone", "consent_at")
     column_default_sort = ("name", False)
     column_searchable_list = ("name", "phone")
@@ -193,25 +206,27 @@ class GuardianForm(BaseForm):
     """A new patient and the phone that books for them, in one go."""
 
     guardian_phone = StringField(
-        "Guardian's mobile number",
+        _l("Guardian's mobile number"),
         validators=[DataRequired(), Length(max=40)],
-        description="Any usual format; saved with the country code. The patient's own, "
-        "for an adult booking for themself.",
+        description=_l(
+            "Any usual format; saved with the country code. The patient's own, "
+            "for an adult booking for themself."
+        ),
     )
-    guardian_name = StringField("Guardian's name", validators=[Optional(), Length(max=120)])
-    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
+    guardian_name = StringField(_l("Guardian's name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Patient's name"), validators=[DataRequired(), Length(max=120)])
     relation = SelectField(
-        "Patient is the guardian's", choices=RELATIONS, default=Relation.CHILD.value
+        _l("Patient is the guardian's"), choices=RELATIONS, default=Relation.CHILD.value
     )
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
 class AddToContactForm(BaseForm):
     """Another patient for a contact already known (a second child)."""
 
-    name = StringField("Patient's name", validators=[DataRequired(), Length(max=120)])
-    relation = SelectField("Relation", choices=RELATIONS, default=Relation.CHILD.value)
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    name = StringField(_l("Patient's name"), validators=[DataRequired(), Length(max=120)])
+    relation = SelectField(_l("Relation"), choices=RELATIONS, default=Relation.CHILD.value)
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
 class PatientView(PatientDataRightsMixin, SecureModelView):
@@ -308,9 +323,9 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
             )
         # The guardian's phone field says what was wrong with the number, too.
         if isinstance(outcome.refusal, ContactExists):
-            form.guardian_phone.errors.append("This number belongs to a contact already.")
+            form.guardian_phone.errors.append(_("This number belongs to a contact already."))
         elif isinstance(outcome.refusal, InvalidPhone):
-            form.guardian_phone.errors.append(outcome.refusal.message)
+            form.guardian_phone.errors.append(reason(outcome.refusal))
         return False
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
@@ -326,8 +341,9 @@ class PatientView(PatientDataRightsMixin, SecureModelView):
 def _refusal(exc: ServiceError) -> str:
     """The refusal; a number that is a contact's already links to that contact."""
     if not isinstance(exc, ContactExists):
-        return exc.message
+        return reason(exc)
     url = url_for("contact.details_view", id=exc.contact_id)
-    return Markup(
-        '{} <a href="{}" class="alert-link">Open that contact</a> to add a patient there.'
-    ).format(exc.message, url)
+    link = Markup('<a href="{}" class="alert-link">{}</a>').format(url, _("Open that contact"))
+    return Markup("{} {}").format(
+        reason(exc), escape(_("%(link)s to add a patient there.")) % {"link": link}
+    )

@@ -1,4 +1,10 @@
-"""A service's refusal in the panel: the transaction rolled back, the reason flashed."""
+"""A service's refusal in the panel: the transaction rolled back, the reason flashed, in
+the staff member's language.
+
+Services write their refusals in English (``services.errors``): a sentence marked with
+``N_`` and the params that fill it. ``reason`` is the one place that turns one into what
+staff read: every view, flash and JSON answer that shows a refusal goes through it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from sqlalchemy.orm import Session
 from admin.i18n import panel_lang
 from admin.views.current import current_timezone
 from core.formatting import format_when
+from core.words import Sentence
 from services.errors import ServiceError, SlotUnavailable
 
 
@@ -29,8 +36,24 @@ class Outcome:
 
 
 def reason(exc: ServiceError) -> str:
-    """The refusal's own words, as the service wrote them for staff."""
-    return exc.message
+    """The refusal in the panel's language (``said``)."""
+    return said(Sentence(exc.text, exc.params))
+
+
+def said(sentence: Sentence) -> str:
+    """A service's marked sentence in the panel's language: through the staff catalogue,
+    then filled from its params, each of which that is a marked word (``what="patient"``,
+    a status, a verb) translated too. A sentence or word the catalogue lacks stays
+    English. Templates call it as ``said(rules.why)``."""
+    text = _(sentence.text)  # no params here: Flask-Babel fills only when given some
+    if not sentence.params:
+        return text
+    return text % {name: _word(value) for name, value in sentence.params.items()}
+
+
+def _word(value: object) -> object:
+    # gettext("") is the catalogue's header, never a word.
+    return _(value) if isinstance(value, str) and value else value
 
 
 @contextmanager
@@ -69,9 +92,9 @@ def refused_as_flash(
 def with_free_nearby(exc: ServiceError) -> str:
     """The refusal, and for a slot that is taken or closed the free times nearby."""
     if not isinstance(exc, SlotUnavailable) or not exc.alternatives:
-        return exc.message
+        return reason(exc)
     times = ", ".join(
         format_when(s.start, current_timezone(), panel_lang()) for s in exc.alternatives
     )
     nearby = _("Free nearby: %(times)s.", times=times)
-    return f"{exc.message} {nearby}"
+    return f"{reason(exc)} {nearby}"

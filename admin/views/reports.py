@@ -20,7 +20,10 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from admin.i18n import panel_lang
@@ -54,17 +57,24 @@ class Table:
     total: list[Any] | None = None
 
     def file_rows(self, currency: str) -> tuple[list[str], list[list[Any]]]:
-        """Headers and rows for a download: money as numbers, then the currency."""
+        """Headers and rows for a download: money as numbers, then the currency. A file's
+        words are English whoever downloads it (the page's are the reader's)."""
         has_money = any(kind == MONEY for _name, kind in self.columns)
-        headers = [name for name, _kind in self.columns] + (["Currency"] if has_money else [])
-        rows = []
-        for row in self.rows:
-            cells = [
-                money_value(value, currency) if kind == MONEY else value
-                for value, (_name, kind) in zip(row, self.columns, strict=True)
-            ]
-            rows.append(cells + ([currency] if has_money else []))
-        return headers, rows
+        with force_locale("en"):
+            headers = [str(name) for name, _kind in self.columns]
+            rows = []
+            for row in self.rows:
+                cells = [
+                    money_value(value, currency) if kind == MONEY else english(value)
+                    for value, (_name, kind) in zip(row, self.columns, strict=True)
+                ]
+                rows.append(cells + ([currency] if has_money else []))
+        return headers + (["Currency"] if has_money else []), rows
+
+
+def english(value: Any) -> Any:
+    """A lazily translated word (a total row's "Total") as English; other values as they are."""
+    return str(value) if isinstance(value, LazyString) else value
 
 
 def _bars(values: list[int], css: str) -> list[list[tuple[float, float, str]]]:
@@ -92,49 +102,53 @@ def _column_totals(rows: list[list[int]]) -> list[Any] | None:
 
 def report_tables(numbers: PeriodReport) -> list[Table]:
     """The page's tables, in order, from the service's numbers."""
-    revenue_note = (
+    revenue_note = _l(
         "Sessions invoiced in the period (invoices issued and not void), before GST. "
         "Refunds are not taken off here: they show under payment methods."
     )
     tables = []
     for key, title, rows in (
-        ("therapists", "Revenue by therapist", numbers.by_therapist),
-        ("services", "Revenue by service", numbers.by_service),
+        ("therapists", _l("Revenue by therapist"), numbers.by_therapist),
+        ("services", _l("Revenue by service"), numbers.by_service),
     ):
-        label = "Therapist" if key == "therapists" else "Service"
+        label = _l("Therapist") if key == "therapists" else _l("Service")
         tables.append(
             Table(
                 key=key,
                 title=title,
                 note=revenue_note,
-                columns=[(label, TEXT), ("Sessions", COUNT), ("Amount", MONEY)],
+                columns=[(label, TEXT), (_l("Sessions"), COUNT), (_l("Amount"), MONEY)],
                 rows=[[r.label, r.sessions, r.amount_minor] for r in rows],
                 bars=_bars([r.amount_minor for r in rows], "bar-money"),
-                total=["Total", sum(r.sessions for r in rows), sum(r.amount_minor for r in rows)],
+                total=[
+                    _l("Total"),
+                    sum(r.sessions for r in rows),
+                    sum(r.amount_minor for r in rows),
+                ],
             )
         )
     methods = numbers.by_method
     tables.append(
         Table(
             key="methods",
-            title="Revenue by payment method",
-            note=(
+            title=_l("Revenue by payment method"),
+            note=_l(
                 "Net of refunds: money received in the period less refunds processed in it, "
                 "by the method of the refunded payment. Sessions drawn from package credit "
                 "are not new money (the package sale was)."
             ),
             columns=[
-                ("Method", TEXT),
-                ("Received", MONEY),
-                ("Refunded", MONEY),
-                ("Net", MONEY),
+                (_l("Method"), TEXT),
+                (_l("Received"), MONEY),
+                (_l("Refunded"), MONEY),
+                (_l("Net"), MONEY),
             ],
             rows=[
                 [r.method.label, r.received_minor, r.refunded_minor, r.net_minor] for r in methods
             ],
             bars=_bars([r.net_minor for r in methods], "bar-money"),
             total=[
-                "Total",
+                _l("Total"),
                 sum(r.received_minor for r in methods),
                 sum(r.refunded_minor for r in methods),
                 sum(r.net_minor for r in methods),
@@ -145,15 +159,15 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
     tables.append(
         Table(
             key="gst",
-            title="GST summary",
-            note="Invoices issued in the period and not void, by tax rate.",
+            title=_l("GST summary"),
+            note=_l("Invoices issued in the period and not void, by tax rate."),
             columns=[
-                ("Tax", TEXT),
-                ("Rate %", PERCENT),
-                ("Invoices", COUNT),
-                ("Taxable value", MONEY),
-                ("GST", MONEY),
-                ("Total", MONEY),
+                (_l("Tax"), TEXT),
+                (_l("Rate %"), PERCENT),
+                (_l("Invoices"), COUNT),
+                (_l("Taxable value"), MONEY),
+                (_l("GST"), MONEY),
+                (_l("Total"), MONEY),
             ],
             rows=[
                 [
@@ -167,7 +181,7 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
                 for r in gst
             ],
             total=[
-                "Total",
+                _l("Total"),
                 None,
                 sum(r.invoices for r in gst),
                 sum(r.taxable_minor for r in gst),
@@ -181,15 +195,15 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
     tables.append(
         Table(
             key="sessions",
-            title="Sessions by therapist",
-            note="Sessions that start in the period, by what became of them.",
+            title=_l("Sessions by therapist"),
+            note=_l("Sessions that start in the period, by what became of them."),
             columns=[
-                ("Therapist", TEXT),
-                ("Held", COUNT),
-                ("No-show", COUNT),
-                ("Cancelled", COUNT),
-                ("Not yet marked", COUNT),
-                ("Total", COUNT),
+                (_l("Therapist"), TEXT),
+                (_l("Held"), COUNT),
+                (_l("No-show"), COUNT),
+                (_l("Cancelled"), COUNT),
+                (_l("Not yet marked"), COUNT),
+                (_l("Total"), COUNT),
             ],
             rows=[
                 [r.therapist, r.completed, r.no_show, r.cancelled, r.not_marked, r.total]
@@ -201,7 +215,9 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
             ),
             legend=list(
                 zip(
-                    outcome_classes, ["Held", "No-show", "Cancelled", "Not yet marked"], strict=True
+                    outcome_classes,
+                    [_l("Held"), _l("No-show"), _l("Cancelled"), _l("Not yet marked")],
+                    strict=True,
                 )
             ),
             total=_column_totals(

@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -31,7 +32,7 @@ from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import label_formatter
-from admin.views.refusals import refused_as_flash
+from admin.views.refusals import reason, refused_as_flash
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_when
@@ -58,8 +59,8 @@ def _when(value: datetime | None, empty: str = "") -> str:
 def _still_pending(exc: ServiceError) -> str:
     """An approval refused for its time leaves the request pending; say so."""
     if isinstance(exc, SlotUnavailable):
-        return f"{exc.message} The request is still pending."
-    return exc.message
+        return _("%(refusal)s The request is still pending.", refusal=reason(exc))
+    return reason(exc)
 
 
 def _session_summary(appointment: Appointment) -> str:
@@ -135,11 +136,11 @@ class RescheduleRequestView(SecureModelView):
         "actions",
     )
     column_labels = {
-        "appointment": "Session",
-        "session": "Now",
-        "requester_type": "Asked by",
-        "proposed_start": "Would like",
-        "note": "Their note",
+        "appointment": _l("Session"),
+        "session": _l("Now"),
+        "requester_type": _l("Asked by"),
+        "proposed_start": _l("Would like"),
+        "note": _l("Their note"),
     }
     column_formatters = {
         "appointment": _fmt_appointment,
@@ -235,10 +236,10 @@ class RescheduleRequestView(SecureModelView):
 
         class ApproveForm(FlaskForm):
             start = DateTimeLocalField(
-                "New start (clinic time)", format=LOCAL_FORMAT, validators=[DataRequired()]
+                _l("New start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
-            therapist = SelectField("Therapist", coerce=int)
-            note = StringField("Note (optional)", validators=[Length(max=300)])
+            therapist = SelectField(_l("Therapist"), coerce=int)
+            note = StringField(_l("Note (optional)"), validators=[Length(max=300)])
 
         form = ApproveForm()
         form.therapist.choices = [(t.id, t.name) for t in therapists] or [
@@ -287,9 +288,9 @@ class RescheduleRequestView(SecureModelView):
 
         class RejectForm(FlaskForm):
             note = StringField(
-                "Note to the requester",
+                _l("Note to the requester"),
                 validators=[DataRequired(), Length(max=300)],
-                description="A patient reads this in the chat; a therapist sees it here.",
+                description=_l("A patient reads this in the chat; a therapist sees it here."),
             )
 
         form = RejectForm()
@@ -342,14 +343,14 @@ class RescheduleRequestView(SecureModelView):
         own = self._askable(therapist, now) if therapist is not None else []
 
         class AskForm(FlaskForm):
-            appointment = SelectField("Session", coerce=int)
+            appointment = SelectField(_l("Session"), coerce=int)
             start = DateTimeLocalField(
-                "Would like (clinic time)",
+                _l("Would like (clinic time)"),
                 format=LOCAL_FORMAT,
                 validators=[Optional()],
-                description="Leave empty for any other time the front desk finds.",
+                description=_l("Leave empty for any other time the front desk finds."),
             )
-            note = StringField("Note for the front desk", validators=[Length(max=300)])
+            note = StringField(_l("Note for the front desk"), validators=[Length(max=300)])
 
         form = AskForm()
         form.appointment.choices = [

@@ -12,6 +12,7 @@ import uuid
 
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -36,7 +37,7 @@ MAX_TEXT = 4096  # WhatsApp's body limit: the engine reads long messages (flows.
 
 
 class SimulatorForm(FlaskForm):
-    text = StringField("Message", validators=[DataRequired(), Length(max=MAX_TEXT)])
+    text = StringField(_l("Message"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     contact = IntegerField(validators=[NumberRange(1, TEST_CONTACTS)], default=1)
 
 

@@ -31,7 +31,12 @@ from core.formatting import format_when
 from models import Clinic, Role, StaffUser
 from services.staff import accounts as staff
 
-CLINIC_STAFF_ROLES = [(r.value, r.value.title()) for r in Role if r is not Role.SUPERADMIN]
+CLINIC_STAFF_ROLES = [
+    (Role.ADMIN.value, _l("Admin")),
+    (Role.OPERATOR.value, _l("Operator")),
+    (Role.THERAPIST.value, _l("Therapist")),
+    (Role.ACCOUNTANT.value, _l("Accountant")),
+]
 
 
 class StaffUserView(DeploymentModelView):
@@ -55,7 +60,7 @@ class StaffUserView(DeploymentModelView):
         "last_login_at",
     )
     column_exclude_list = ("password_hash",)
-    column_labels = {"two_step": "Two-step login", "last_login_at": "Last login"}
+    column_labels = {"two_step": _l("Two-step login"), "last_login_at": _l("Last login")}
     column_formatters = {
         "email": lambda view, context, model, name: view.manage_link(model),
         "role": label_formatter,
@@ -65,24 +70,24 @@ class StaffUserView(DeploymentModelView):
     }
 
     class RoleForm(FlaskForm):
-        role = SelectField("Role", choices=CLINIC_STAFF_ROLES, validators=[DataRequired()])
+        role = SelectField(_l("Role"), choices=CLINIC_STAFF_ROLES, validators=[DataRequired()])
 
     class ActiveForm(FlaskForm):
         # Posted by the Activate / Deactivate button; a form without it changes nothing.
-        active = SelectField(choices=[("1", "Active"), ("0", "Deactivated")])
+        active = SelectField(choices=[("1", _l("Active")), ("0", _l("Deactivated"))])
 
     class ConfirmForm(FlaskForm):
         """Only the CSRF token: unlock and reset two-step ask for nothing else."""
 
     class PasswordForm(FlaskForm):
         new = PasswordField(
-            "New password",
+            _l("New password"),
             validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)],
             description=f"At least {staff.MIN_PASSWORD} characters. Tell it to them in person.",
         )
         repeat = PasswordField(
-            "New password again",
-            validators=[DataRequired(), EqualTo("new", message="The two do not match.")],
+            _l("New password again"),
+            validators=[DataRequired(), EqualTo("new", message=_l("The two do not match."))],
         )
 
     def scope(self, query: Any) -> Any:
@@ -92,13 +97,13 @@ class StaffUserView(DeploymentModelView):
 
     def get_create_form(self) -> type[BaseForm]:
         class StaffForm(BaseForm):
-            email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-            name = StringField("Name", validators=[Length(max=120)])
-            role = SelectField("Role", choices=CLINIC_STAFF_ROLES)
+            email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+            name = StringField(_l("Name"), validators=[Length(max=120)])
+            role = SelectField(_l("Role"), choices=CLINIC_STAFF_ROLES)
             password = PasswordField(
-                "Password", validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)]
+                _l("Password"), validators=[DataRequired(), Length(min=staff.MIN_PASSWORD, max=256)]
             )
-            clinic = SelectField("Clinic", coerce=int)
+            clinic = SelectField(_l("Clinic"), coerce=int)
 
         return StaffForm
 

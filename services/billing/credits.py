@@ -32,7 +32,7 @@ from services.billing.invoices import (
     settle,
     void_invoice,
 )
-from services.errors import InvalidInput, InvalidTransition, NotFound
+from services.errors import N_, InvalidInput, InvalidTransition, NotFound
 from services.locks import lock_appointment
 
 
@@ -77,9 +77,9 @@ def sell_package(
             select(Package).where(Package.id == package_id, Package.clinic_id == clinic_id)
         )
         if clinic is None or patient is None:
-            raise NotFound(what="patient")
+            raise NotFound(what=N_("patient"))
         if package is None or not package.active:
-            raise NotFound(what="package")
+            raise NotFound(what=N_("package"))
         invoice = issue_invoice(
             session,
             clinic=clinic,
@@ -150,11 +150,13 @@ def draw_credit_for(
         # Locked: two staff drawing for the same session at once would take two credits.
         appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
-            raise InvalidTransition("A cancelled session cannot be paid from credit.")
+            raise InvalidTransition(N_("A cancelled session cannot be paid from credit."))
         before = audit.snapshot(appointment)
         if not draw_credit(session, appointment, now=now, actor=actor):
             raise InvalidInput(
-                detail="This session is already paid, free, or the patient has no credit for it."
+                detail=N_(
+                    "This session is already paid, free, or the patient has no credit for it."
+                )
             )
         audit.record(
             session,
@@ -206,15 +208,15 @@ def adjust_credit(
     service_id: int | None = None,
 ) -> CreditEntry:
     if sessions == 0 or not note.strip():
-        raise InvalidInput(detail="Give a non-zero number of sessions and a reason.")
+        raise InvalidInput(detail=N_("Give a non-zero number of sessions and a reason."))
     with write_transaction(session):
         patient = session.scalar(
             select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
         )
         if patient is None:
-            raise NotFound(what="patient")
+            raise NotFound(what=N_("patient"))
         if credit_balance(session, patient_id) + sessions < 0:
-            raise InvalidInput(detail="That would leave the patient with negative credit.")
+            raise InvalidInput(detail=N_("That would leave the patient with negative credit."))
         entry = _add_credit(
             session,
             patient,

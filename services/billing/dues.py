@@ -20,7 +20,7 @@ from models import Clinic, ClinicPolicy, Contact, MessageKind, OutboundMessage
 from services import audit
 from services.audit import Actor
 from services.billing.invoices import due_invoices, outstanding_by_contact
-from services.errors import InvalidTransition
+from services.errors import N_, InvalidTransition
 from services.messaging.outbox import preferred_channel, queue_for_contact
 from services.people.patients import clinic_and_contact
 
@@ -93,9 +93,9 @@ def send_dues_reminder(
         clinic, contact = clinic_and_contact(session, clinic_id, contact_id)
         owed = outstanding_by_contact(session, clinic_id).get(contact.id, 0)
         if owed <= 0:
-            raise InvalidTransition("This contact owes nothing.")
+            raise InvalidTransition(N_("This contact owes nothing."))
         if contact.opted_out(preferred_channel(session, clinic, contact)):
-            raise InvalidTransition("This contact has opted out of messages.")
+            raise InvalidTransition(N_("This contact has opted out of messages."))
         local = now.astimezone(ZoneInfo(clinic.timezone))
         message = queue_for_contact(
             session,
@@ -108,7 +108,7 @@ def send_dues_reminder(
             due_at=now,
         )
         if message is None:
-            raise InvalidTransition("This contact was already reminded of their dues today.")
+            raise InvalidTransition(N_("This contact was already reminded of their dues today."))
         audit.record(
             session,
             clinic_id=clinic_id,

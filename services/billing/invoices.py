@@ -40,7 +40,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.billing.numbering import next_value
-from services.errors import InvalidInput
+from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
 
 
@@ -113,15 +113,17 @@ def issue_invoice(
     actor: Actor,
 ) -> Invoice:
     if not lines:
-        raise InvalidInput(detail="An invoice needs at least one line.")
+        raise InvalidInput(detail=N_("An invoice needs at least one line."))
     for line in lines:
         if line.unit_minor < 0 or line.quantity < 1:
-            raise InvalidInput(detail="Invoice lines need a quantity and a price of zero or more.")
+            raise InvalidInput(
+                detail=N_("Invoice lines need a quantity and a price of zero or more.")
+            )
     policy = clinic.policy
     subtotal = sum(line.unit_minor * line.quantity for line in lines)
     tax = tax_for(subtotal, policy.tax_rate_bp)
     if subtotal + tax > MAX_INVOICE_MINOR:
-        raise InvalidInput(detail="That invoice is larger than Roshni can record.")
+        raise InvalidInput(detail=N_("That invoice is larger than Roshni can record."))
     invoice = Invoice(
         clinic_id=clinic.id,
         number=next_document_number(session, clinic, "INV", now),
@@ -209,9 +211,9 @@ def void_invoice_for(
 ) -> Invoice:
     """Staff void an invoice (e.g. waive a late-cancellation charge), with a reason."""
     if not (reason or "").strip():
-        raise InvalidInput(detail="Please give a reason for voiding the invoice.")
+        raise InvalidInput(detail=N_("Please give a reason for voiding the invoice."))
     with write_transaction(session):
-        invoice = lock_in_clinic(session, Invoice, clinic_id, invoice_id, what="invoice")
+        invoice = lock_in_clinic(session, Invoice, clinic_id, invoice_id, what=N_("invoice"))
         void_invoice(session, invoice, reason=reason.strip(), actor=actor)
     return invoice
 

@@ -33,7 +33,7 @@ from services import audit
 from services.audit import Actor
 from services.billing import credits
 from services.billing import invoices as billing
-from services.errors import InvalidInput, InvalidTransition
+from services.errors import N_, InvalidInput, InvalidTransition
 from services.locks import lock_appointment
 from services.messaging.outbox import queue_for_contact
 from services.people.patients import clinic_and_contact
@@ -144,15 +144,17 @@ def send_payment_request(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
-            raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
+            raise InvalidTransition(N_("This session is cancelled, so there is nothing to pay."))
         if appointment.price_minor == 0 or appointment.payment_status.settled:
-            raise InvalidTransition("This session is free or already paid.")
+            raise InvalidTransition(N_("This session is free or already paid."))
         clinic = session.get(Clinic, clinic_id)
         assert clinic is not None
         if not (uses_razorpay(clinic) or uses_upi(clinic)):
             raise InvalidTransition(
-                "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
-                "in the clinic settings, or record the payment at the desk."
+                N_(
+                    "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
+                    "in the clinic settings, or record the payment at the desk."
+                )
             )
         invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)
         if due <= 0:
@@ -170,8 +172,8 @@ def send_payment_request(
         )
         if asked.kind == "none":
             raise InvalidInput(
-                detail=f"{format_money(due, clinic.currency)} is below Razorpay's smallest "
-                "link; please take it at the desk."
+                N_("%(amount)s is below Razorpay's smallest link; please take it at the desk."),
+                amount=format_money(due, clinic.currency),
             )
         if asked.link_id is not None:
             audit.record(

@@ -36,7 +36,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.billing import invoices as billing
-from services.errors import InvalidInput, InvalidTransition
+from services.errors import N_, InvalidInput, InvalidTransition
 from services.locks import lock_appointment, lock_in_clinic
 from services.messaging.outbox import queue_for_contact
 from services.people.patients import clinic_and_contact
@@ -86,9 +86,9 @@ def record_payment(
     With ``appointment_id`` (taking payment on the session's page) the money pays that
     session: its invoice is issued if it has none yet, and settled first."""
     if method in (PaymentMethod.PAYMENT_LINK, PaymentMethod.CREDIT):
-        raise InvalidInput(detail="Online and credit payments are recorded automatically.")
+        raise InvalidInput(detail=N_("Online and credit payments are recorded automatically."))
     if not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise InvalidInput(detail="The amount must be more than zero.")
+        raise InvalidInput(detail=N_("The amount must be more than zero."))
     with write_transaction(session):
         clinic, _ = clinic_and_contact(session, clinic_id, contact_id)
         if appointment_id is not None:
@@ -126,9 +126,9 @@ def _session_invoice_for(
     """(the session's invoice, issued now if need be; its patient) for money paid at it."""
     appointment = lock_appointment(session, clinic_id, appointment_id)
     if appointment.patient.contact_id != contact_id:
-        raise InvalidInput(detail="That session is not this contact's.")
+        raise InvalidInput(detail=N_("That session is not this contact's."))
     if appointment.status is AppointmentStatus.CANCELLED:
-        raise InvalidTransition("This session is cancelled, so there is nothing to pay.")
+        raise InvalidTransition(N_("This session is cancelled, so there is nothing to pay."))
     invoice = billing.invoice_appointment(session, appointment, now=now, actor=actor)
     return (invoice.id if invoice is not None else None), appointment.patient_id
 
@@ -159,7 +159,7 @@ def confirm_payment(
     with write_transaction(session):
         payment = payment_for_update(session, clinic_id, payment_id)
         if payment.status is not PaymentState.AWAITING_CONFIRMATION:
-            raise InvalidTransition("Only a payment awaiting confirmation can be confirmed.")
+            raise InvalidTransition(N_("Only a payment awaiting confirmation can be confirmed."))
         before = audit.snapshot(payment)
         payment.status = PaymentState.RECEIVED
         payment.received_at = now
@@ -184,7 +184,7 @@ def reject_payment(
     with write_transaction(session):
         payment = payment_for_update(session, clinic_id, payment_id)
         if payment.status is not PaymentState.AWAITING_CONFIRMATION:
-            raise InvalidTransition("Only a payment awaiting confirmation can be rejected.")
+            raise InvalidTransition(N_("Only a payment awaiting confirmation can be rejected."))
         before = audit.snapshot(payment)
         payment.status = PaymentState.REJECTED
         payment.note = (reason or "").strip()[:300] or None
@@ -247,7 +247,7 @@ def _received(
 
 
 def payment_for_update(session: Session, clinic_id: int, payment_id: int) -> Payment:
-    return lock_in_clinic(session, Payment, clinic_id, payment_id, what="payment")
+    return lock_in_clinic(session, Payment, clinic_id, payment_id, what=N_("payment"))
 
 
 # --- what Razorpay tells us -----------------------------------------------------------

@@ -26,7 +26,7 @@ from services import audit
 from services.audit import Actor
 from services.billing import invoices as billing
 from services.billing.payments import payment_for_update
-from services.errors import InvalidInput, InvalidTransition
+from services.errors import N_, InvalidInput, InvalidTransition
 
 
 def refund_payment(
@@ -45,24 +45,25 @@ def refund_payment(
     ``refund.processed``. Money taken at the desk: handed back, final at once.
     """
     if not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise InvalidInput(detail="The refund must be more than zero.")
+        raise InvalidInput(detail=N_("The refund must be more than zero."))
     if not (reason or "").strip():
-        raise InvalidInput(detail="Please give a reason for the refund.")
+        raise InvalidInput(detail=N_("Please give a reason for the refund."))
     if actor.type is not ActorType.STAFF:
-        raise InvalidTransition("Only staff can refund.")
+        raise InvalidTransition(N_("Only staff can refund."))
     with write_transaction(session):
         payment = payment_for_update(session, clinic_id, payment_id)
         if payment.status is not PaymentState.RECEIVED:
-            raise InvalidTransition("Only a received payment can be refunded.")
+            raise InvalidTransition(N_("Only a received payment can be refunded."))
         if payment.method is PaymentMethod.CREDIT:
-            raise InvalidTransition("A session paid from credit is returned as credit.")
+            raise InvalidTransition(N_("A session paid from credit is returned as credit."))
         free = billing.payment_available(session, payment.id)
         if amount_minor > free:
             raise InvalidInput(
-                detail=(
-                    f"At most {format_money(free, payment.currency)} of this payment can be "
-                    "refunded: the rest pays invoices. Void an invoice first to refund it."
-                )
+                N_(
+                    "At most %(amount)s of this payment can be refunded: the rest pays "
+                    "invoices. Void an invoice first to refund it."
+                ),
+                amount=format_money(free, payment.currency),
             )
         online = payment.method is PaymentMethod.PAYMENT_LINK
         refund = Refund(

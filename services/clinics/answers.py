@@ -24,7 +24,7 @@ from core.db import write_transaction
 from models import Clinic, ClinicAnswer
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput
+from services.errors import N_, InvalidInput
 
 # The topics the bot answers from the clinic's data (services.reports.answers); a staff
 # answer may name one to replace the bot's own. "parking" has no built-in answer.
@@ -74,13 +74,15 @@ def validate_clinic_answer(entry: ClinicAnswer) -> None:
         value = getattr(entry, attr)
         setattr(entry, attr, (value.strip() or None) if isinstance(value, str) else None)
     if not entry.question:
-        raise InvalidInput(detail="Write the question as patients ask it.")
+        raise InvalidInput(detail=N_("Write the question as patients ask it."))
     if not entry.answer_en:
-        raise InvalidInput(detail="Write the answer in English.")
+        raise InvalidInput(detail=N_("Write the answer in English."))
     if len(entry.answer_en) > 1000 or len(entry.answer_hi or "") > 1000:
-        raise InvalidInput(detail="Keep an answer under 1,000 characters: it is a chat message.")
+        raise InvalidInput(
+            detail=N_("Keep an answer under 1,000 characters: it is a chat message.")
+        )
     if entry.topic is not None and entry.topic not in TOPICS:
-        raise InvalidInput(detail=f"Unknown topic {entry.topic!r}.")
+        raise InvalidInput(N_("Unknown topic '%(topic)s'."), topic=entry.topic)
     if entry.active is None:
         entry.active = True
 

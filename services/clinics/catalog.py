@@ -35,7 +35,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.clinics.answers import validate_clinic_answer
-from services.errors import InvalidInput, NotFound
+from services.errors import N_, InvalidInput, NotFound
 from services.people.patients import clean_name, validate_contact, validate_patient
 
 GENDERS = ("female", "male")
@@ -51,110 +51,116 @@ def comma_list(value: str | list[str] | None) -> list[str]:
 
 
 def validate_service(service: Service) -> None:
-    service.name = clean_name(service.name, "service name")
-    service.specialization = clean_name(service.specialization, "specialization").lower()
+    service.name = clean_name(service.name, N_("service name"))
+    service.specialization = clean_name(service.specialization, N_("specialization")).lower()
     if service.price_minor is None or service.price_minor < 0:
-        raise InvalidInput(detail="The price cannot be negative.")
+        raise InvalidInput(detail=N_("The price cannot be negative."))
     if service.duration_minutes is None or not 5 <= service.duration_minutes <= 480:
-        raise InvalidInput(detail="A session lasts between 5 and 480 minutes.")
+        raise InvalidInput(detail=N_("A session lasts between 5 and 480 minutes."))
     if service.capacity is None or service.capacity < 1:
-        raise InvalidInput(detail="Capacity must be at least 1.")
+        raise InvalidInput(detail=N_("Capacity must be at least 1."))
     if service.hold_minutes is None:
         service.hold_minutes = 30
     if not 15 <= service.hold_minutes <= 1440:
-        raise InvalidInput(detail="An unpaid booking is held for 15 to 1440 minutes.")
-    aliases = [clean_name(alias, "other name") for alias in comma_list(service.aliases)]
+        raise InvalidInput(detail=N_("An unpaid booking is held for 15 to 1440 minutes."))
+    aliases = [clean_name(alias, N_("other name")) for alias in comma_list(service.aliases)]
     if len(aliases) > MAX_ALIASES or any(len(alias) > MAX_ALIAS for alias in aliases):
         raise InvalidInput(
-            detail=f"Give up to {MAX_ALIASES} other names of {MAX_ALIAS} characters at most."
+            N_("Give up to %(most)s other names of %(length)s characters at most."),
+            most=MAX_ALIASES,
+            length=MAX_ALIAS,
         )
     service.aliases = list(dict.fromkeys(aliases)) or None
 
 
 def validate_package(package: Package) -> None:
-    package.name = clean_name(package.name, "package name")
+    package.name = clean_name(package.name, N_("package name"))
     if package.sessions is None or not 1 <= package.sessions <= 200:
-        raise InvalidInput(detail="A package has 1 to 200 sessions.")
+        raise InvalidInput(detail=N_("A package has 1 to 200 sessions."))
     if package.price_minor is None or package.price_minor < 0:
-        raise InvalidInput(detail="The price cannot be negative.")
+        raise InvalidInput(detail=N_("The price cannot be negative."))
 
 
 def validate_therapist(therapist: Therapist) -> None:
-    therapist.name = clean_name(therapist.name, "therapist name")
-    therapist.specialization = clean_name(therapist.specialization, "specialization").lower()
+    therapist.name = clean_name(therapist.name, N_("therapist name"))
+    therapist.specialization = clean_name(therapist.specialization, N_("specialization")).lower()
     therapist.gender = therapist.gender or None
     if therapist.gender not in (None, *GENDERS):
-        raise InvalidInput(detail="Gender is female, male or not recorded.")
+        raise InvalidInput(detail=N_("Gender is female, male or not recorded."))
     codes = [code.lower() for code in comma_list(therapist.languages)]
     if not all(LANGUAGE_CODE.fullmatch(code) for code in codes):
-        raise InvalidInput(detail="Languages are codes such as en, hi, ta, separated by commas.")
+        raise InvalidInput(
+            detail=N_("Languages are codes such as en, hi, ta, separated by commas.")
+        )
     therapist.languages = list(dict.fromkeys(codes))
 
 
 def validate_location(location: Location) -> None:
-    location.name = clean_name(location.name, "location name")
+    location.name = clean_name(location.name, N_("location name"))
     location.address = (location.address or "").strip() or None
     location.map_url = (location.map_url or "").strip() or None
     if location.map_url is not None and not location.map_url.startswith("https://"):
-        raise InvalidInput(detail="A map link starts with https://")
+        raise InvalidInput(detail=N_("A map link starts with https://"))
 
 
 def validate_override(override: TherapistServiceOverride) -> None:
     if override.price_minor is not None and override.price_minor < 0:
-        raise InvalidInput(detail="The price cannot be negative.")
+        raise InvalidInput(detail=N_("The price cannot be negative."))
     if override.duration_minutes is not None and not 5 <= override.duration_minutes <= 480:
-        raise InvalidInput(detail="A session lasts between 5 and 480 minutes.")
+        raise InvalidInput(detail=N_("A session lasts between 5 and 480 minutes."))
 
 
 def validate_weekly_hours(hours: WeeklyHours) -> None:
     if hours.weekday is None or not 0 <= hours.weekday <= 6:
-        raise InvalidInput(detail="The weekday must be Monday to Sunday.")
+        raise InvalidInput(detail=N_("The weekday must be Monday to Sunday."))
     _ordered_times(hours.start_time, hours.end_time)
 
 
 def validate_exception(exc: AvailabilityException) -> None:
     if exc.start_date is None or exc.end_date is None or exc.start_date > exc.end_date:
-        raise InvalidInput(detail="The end date cannot be before the start date.")
+        raise InvalidInput(detail=N_("The end date cannot be before the start date."))
     if (exc.start_time is None) != (exc.end_time is None):
-        raise InvalidInput(detail="Give both a start and an end time, or neither.")
+        raise InvalidInput(detail=N_("Give both a start and an end time, or neither."))
     if exc.start_time is not None:
         _ordered_times(exc.start_time, exc.end_time)
     if exc.kind is ExceptionKind.EXTRA and (
         exc.therapist_id is None or exc.location_id is None or exc.start_time is None
     ):
-        raise InvalidInput(detail="Extra hours need a therapist, a location and times.")
+        raise InvalidInput(detail=N_("Extra hours need a therapist, a location and times."))
 
 
 def validate_template(template: MessageTemplate) -> None:
     """A WhatsApp template needs the Content SID Twilio gave it; an SMS one its text."""
     template.key = (template.key or "").strip()
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", template.key):
-        raise InvalidInput(detail="The key is a short name such as reminder or dues_reminder.")
+        raise InvalidInput(detail=N_("The key is a short name such as reminder or dues_reminder."))
     if template.channel is Channel.WHATSAPP:
         if not re.fullmatch(r"HX[0-9a-fA-F]{32}", (template.content_sid or "").strip()):
-            raise InvalidInput(detail="A WhatsApp template needs its Content SID (HX + 32 hex).")
+            raise InvalidInput(
+                detail=N_("A WhatsApp template needs its Content SID (HX + 32 hex).")
+            )
         template.content_sid = template.content_sid.strip()
     elif not (template.body or "").strip():
-        raise InvalidInput(detail="An SMS template needs its registered text.")
+        raise InvalidInput(detail=N_("An SMS template needs its registered text."))
     order = template.variable_order or []
     if isinstance(order, str):
         order = [name.strip() for name in order.split(",") if name.strip()]
     if not all(re.fullmatch(r"[a-z_]+", name) for name in order):
-        raise InvalidInput(detail="Variables are names such as patient, when, number.")
+        raise InvalidInput(detail=N_("Variables are names such as patient, when, number."))
     template.variable_order = order
 
 
 def validate_policy(policy: ClinicPolicy) -> None:
     """Booking rules within sane bounds; reminder offsets as whole hours, largest first."""
     ranges = {
-        "booking_horizon_days": (1, 366, "The booking horizon is 1 to 366 days."),
-        "min_notice_hours": (0, 720, "Minimum notice is 0 to 720 hours."),
-        "cancellation_window_hours": (0, 720, "The cancellation window is 0 to 720 hours."),
-        "reschedule_window_hours": (0, 720, "The reschedule window is 0 to 720 hours."),
-        "slot_step_minutes": (5, 240, "The slot step is 5 to 240 minutes."),
-        "dues_reminder_day": (1, 28, "The dues reminder day is 1 to 28."),
-        "tax_rate_bp": (0, 5000, "The tax rate is 0 to 5000 basis points (0 to 50 %)."),
-        "financial_year_start_month": (1, 12, "The financial year starts in month 1 to 12."),
+        "booking_horizon_days": (1, 366, N_("The booking horizon is 1 to 366 days.")),
+        "min_notice_hours": (0, 720, N_("Minimum notice is 0 to 720 hours.")),
+        "cancellation_window_hours": (0, 720, N_("The cancellation window is 0 to 720 hours.")),
+        "reschedule_window_hours": (0, 720, N_("The reschedule window is 0 to 720 hours.")),
+        "slot_step_minutes": (5, 240, N_("The slot step is 5 to 240 minutes.")),
+        "dues_reminder_day": (1, 28, N_("The dues reminder day is 1 to 28.")),
+        "tax_rate_bp": (0, 5000, N_("The tax rate is 0 to 5000 basis points (0 to 50 %).")),
+        "financial_year_start_month": (1, 12, N_("The financial year starts in month 1 to 12.")),
     }
     for name, default in (("tax_rate_bp", 0), ("financial_year_start_month", 4)):
         if getattr(policy, name) is None:
@@ -168,9 +174,9 @@ def validate_policy(policy: ClinicPolicy) -> None:
         try:
             offsets = [int(part) for part in offsets.replace(" ", "").split(",") if part]
         except ValueError:
-            raise InvalidInput(detail="Reminder offsets are hours, e.g. 24, 2.") from None
+            raise InvalidInput(detail=N_("Reminder offsets are hours, e.g. 24, 2.")) from None
     if not all(isinstance(h, int) and 1 <= h <= 720 for h in offsets or []):
-        raise InvalidInput(detail="Each reminder offset is 1 to 720 hours before the session.")
+        raise InvalidInput(detail=N_("Each reminder offset is 1 to 720 hours before the session."))
     policy.reminder_offsets_hours = sorted(set(offsets or []), reverse=True)
 
 
@@ -221,7 +227,7 @@ def save_record(
 
 def delete_record(session: Session, obj: Any, *, clinic_id: int, actor: Actor) -> None:
     if type(obj) not in VALIDATORS or obj.clinic_id != clinic_id:
-        raise NotFound(what="record")
+        raise NotFound(what=N_("record"))
     before = audit.snapshot(obj)
     audit.record(
         session,
@@ -340,7 +346,7 @@ def add_exception(
 
 def _ordered_times(start: time | None, end: time | None) -> None:
     if start is None or end is None or start >= end:
-        raise InvalidInput(detail="The start time must be before the end time.")
+        raise InvalidInput(detail=N_("The start time must be before the end time."))
 
 
 _REFERENCES = {

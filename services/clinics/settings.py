@@ -20,7 +20,7 @@ from integrations.razorpay_client import RazorpayAccount
 from models import Channel, Clinic, ClinicPolicy, Location, OutboundMessage, SenderNumber
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, NotFound
+from services.errors import N_, Duplicate, InvalidInput, NotFound
 from services.people.patients import clean_name
 from services.people.phones import normalise_phone
 
@@ -31,17 +31,19 @@ def validate_clinic_fields(
     *, slug: str, timezone: str, currency: str, phone_region: str, language: str
 ) -> None:
     if not SLUG.match(slug or ""):
-        raise InvalidInput(detail="The slug may use lowercase letters, digits and dashes.")
+        raise InvalidInput(detail=N_("The slug may use lowercase letters, digits and dashes."))
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(detail=f"{timezone!r} is not an IANA time zone.") from None
+        raise InvalidInput(N_("'%(zone)s' is not an IANA time zone."), zone=timezone) from None
     if not re.fullmatch(r"[A-Z]{3}", currency or ""):
-        raise InvalidInput(detail="The currency must be a three-letter ISO code such as INR.")
+        raise InvalidInput(detail=N_("The currency must be a three-letter ISO code such as INR."))
     if (phone_region or "") not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(detail=f"{phone_region!r} is not a phone region code such as IN.")
+        raise InvalidInput(
+            N_("'%(region)s' is not a phone region code such as IN."), region=phone_region
+        )
     if not re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2})?", language or ""):
-        raise InvalidInput(detail="The language must be a code such as en or hi.")
+        raise InvalidInput(detail=N_("The language must be a code such as en or hi."))
 
 
 def create_clinic(
@@ -65,9 +67,9 @@ def create_clinic(
     )
     with write_transaction(session):
         if session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
-            raise Duplicate(detail=f"A clinic with the slug {slug!r} already exists.")
+            raise Duplicate(N_("A clinic with the slug '%(slug)s' already exists."), slug=slug)
         clinic = Clinic(
-            name=clean_name(name, "clinic name"),
+            name=clean_name(name, N_("clinic name")),
             slug=slug,
             timezone=timezone,
             currency=currency,
@@ -90,7 +92,7 @@ def add_location(
     with write_transaction(session):
         _require_clinic(session, clinic_id)
         location = Location(
-            clinic_id=clinic_id, name=clean_name(name, "location name"), address=address
+            clinic_id=clinic_id, name=clean_name(name, N_("location name")), address=address
         )
         session.add(location)
         audit.record(
@@ -112,7 +114,11 @@ def add_sender_number(
             )
         )
         if taken is not None:
-            raise Duplicate(detail=f"{channel.value} number {e164} is already in use.")
+            raise Duplicate(
+                N_("%(channel)s number %(phone)s is already in use."),
+                channel=channel.value,
+                phone=e164,
+            )
         sender = SenderNumber(clinic_id=clinic_id, channel=channel, address=e164)
         session.add(sender)
         audit.record(
@@ -151,7 +157,7 @@ def clinic_for_message(session: Session, provider_sid: str) -> Clinic | None:
 def _require_clinic(session: Session, clinic_id: int) -> Clinic:
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
-        raise NotFound(what="clinic")
+        raise NotFound(what=N_("clinic"))
     return clinic
 
 
@@ -221,7 +227,7 @@ def update_clinic(
         )
         clinic.upi_vpa = (clinic.upi_vpa or "").strip() or None
         if clinic.upi_vpa and not upi.VPA.match(clinic.upi_vpa):
-            raise InvalidInput(detail="A UPI id looks like name@bank, e.g. clinic@okaxis.")
+            raise InvalidInput(detail=N_("A UPI id looks like name@bank, e.g. clinic@okaxis."))
         audit.record(
             session,
             clinic_id=clinic.id,
@@ -263,12 +269,12 @@ def _set_twilio(
     auth_token = (change.auth_token or "").strip()
     if bool(account_sid) != bool(auth_token):
         raise InvalidInput(
-            detail="Give both the Twilio Account SID and its Auth Token, or neither."
+            detail=N_("Give both the Twilio Account SID and its Auth Token, or neither.")
         )
     if account_sid and not TWILIO_ACCOUNT.match(account_sid):
-        raise InvalidInput(detail="A Twilio Account SID is AC followed by 32 hex characters.")
+        raise InvalidInput(detail=N_("A Twilio Account SID is AC followed by 32 hex characters."))
     if auth_token and len(auth_token) < 16:
-        raise InvalidInput(detail="That does not look like a Twilio Auth Token.")
+        raise InvalidInput(detail=N_("That does not look like a Twilio Auth Token."))
     before = audit.snapshot(clinic)
     clinic.twilio_account_sid = account_sid or None
     clinic.twilio_auth_token_encrypted = encrypt(config, auth_token) if auth_token else None
@@ -320,7 +326,7 @@ def _set_razorpay(
     key_secret = (change.key_secret or "").strip()
     webhook_secret = (change.webhook_secret or "").strip()
     if key_id and not RAZORPAY_KEY.match(key_id):
-        raise InvalidInput(detail="A Razorpay key id looks like rzp_test_… or rzp_live_….")
+        raise InvalidInput(detail=N_("A Razorpay key id looks like rzp_test_… or rzp_live_…."))
     before = audit.snapshot(clinic)
     if not key_id:
         clinic.razorpay_key_id = None
@@ -328,9 +334,9 @@ def _set_razorpay(
         clinic.razorpay_webhook_secret_encrypted = None
     else:
         if not (key_secret or clinic.razorpay_key_secret_encrypted):
-            raise InvalidInput(detail="Give the key secret that belongs to this key id.")
+            raise InvalidInput(detail=N_("Give the key secret that belongs to this key id."))
         if not (webhook_secret or clinic.razorpay_webhook_secret_encrypted):
-            raise InvalidInput(detail="Give the webhook secret set in Razorpay's dashboard.")
+            raise InvalidInput(detail=N_("Give the webhook secret set in Razorpay's dashboard."))
         clinic.razorpay_key_id = key_id
         if key_secret:
             clinic.razorpay_key_secret_encrypted = encrypt(config, key_secret)

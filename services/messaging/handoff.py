@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.clock import require_aware
 from core.db import unit_of_work
 from core.formatting import format_when
+from core.words import Sentence
 from integrations.twilio.twiml import MAX_BODY
 from models import (
     Channel,
@@ -37,7 +38,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, InvalidTransition
+from services.errors import N_, Duplicate, InvalidInput, InvalidTransition
 from services.locks import lock_in_clinic
 from services.messaging.catalogue import EN
 from services.messaging.outbox import queue_message
@@ -56,12 +57,13 @@ STAFF_NOTE = "staff_note"
 
 @dataclass(frozen=True)
 class ReplyRules:
-    """What staff may send in this chat now, and why, in words for the panel."""
+    """What staff may send in this chat now, and why, in words for the panel (marked
+    sentences: the panel says them in the reader's language)."""
 
     free_form: bool
-    why: str
+    why: Sentence
     templates: tuple[str, ...]  # keys of the clinic's approved templates usable here
-    blocked: str | None = None  # set when nothing can be sent at all
+    blocked: Sentence | None = None  # set when nothing can be sent at all
     last_inbound_at: datetime | None = None
     window_closes_at: datetime | None = None  # WhatsApp only
 
@@ -78,41 +80,82 @@ def reply_rules(
     label = "WhatsApp" if channel is Channel.WHATSAPP else "SMS"
     blocked = None
     if contact is not None and contact.opted_out(channel):
-        blocked = f"This contact opted out of {label}; nothing can be sent until they reply START."
+        blocked = Sentence(
+            N_(
+                "This contact opted out of %(channel)s; nothing can be sent until they reply START."
+            ),
+            {"channel": label},
+        )
     elif not is_simulator_phone(conversation.phone) and not _has_sender(session, clinic, channel):
-        blocked = f"{clinic.name} has no {label} number set up, so replies cannot be sent."
+        blocked = Sentence(
+            N_("%(clinic)s has no %(channel)s number set up, so replies cannot be sent."),
+            {"clinic": clinic.name, "channel": label},
+        )
     if channel is Channel.WHATSAPP:
         if last is not None and now - last < WHATSAPP_WINDOW:
             closes = last + WHATSAPP_WINDOW
-            why = (
-                f"Inside WhatsApp's 24-hour window: the patient last wrote "
-                f"{format_when(last, clinic.timezone)}, so a free-form reply can go until "
-                f"{format_when(closes, clinic.timezone)}."
+            why = Sentence(
+                N_(
+                    "Inside WhatsApp's 24-hour window: the patient last wrote %(last)s, "
+                    "so a free-form reply can go until %(closes)s."
+                ),
+                {
+                    "last": format_when(last, clinic.timezone),
+                    "closes": format_when(closes, clinic.timezone),
+                },
             )
             return ReplyRules(True, why, templates, blocked, last, closes)
-        since = (
-            f"the patient last wrote {format_when(last, clinic.timezone)}"
-            if last is not None
-            else "the patient has not written on WhatsApp"
-        )
-        why = (
-            f"Outside WhatsApp's 24-hour window ({since}): WhatsApp allows only an approved "
-            f"template until the patient writes again."
-        )
-        if not templates:
-            why += (
-                " No usable approved template is set up; add one with key "
-                "'staff_follow_up' under Settings → Message templates."
-            )
+        why = _outside_window(last, clinic, has_templates=bool(templates))
         return ReplyRules(False, why, templates, blocked, last, last and last + WHATSAPP_WINDOW)
     if clinic.phone_region == "IN":
-        why = (
-            "SMS in India is one-way (patients cannot reply) and only DLT-registered "
-            "templates may be sent."
+        why = Sentence(
+            N_(
+                "SMS in India is one-way (patients cannot reply) and only DLT-registered "
+                "templates may be sent."
+            )
         )
         return ReplyRules(False, why, templates, blocked, last)
-    why = "Two-way SMS: a free-form reply goes as a plain text message."
+    why = Sentence(N_("Two-way SMS: a free-form reply goes as a plain text message."))
     return ReplyRules(True, why, templates, blocked, last)
+
+
+def _outside_window(last: datetime | None, clinic: Clinic, *, has_templates: bool) -> Sentence:
+    """Why only a template may go: one whole sentence per case, so each translates whole."""
+    if last is None:
+        if has_templates:
+            return Sentence(
+                N_(
+                    "Outside WhatsApp's 24-hour window (the patient has not written on "
+                    "WhatsApp): WhatsApp allows only an approved template until the patient "
+                    "writes again."
+                )
+            )
+        return Sentence(
+            N_(
+                "Outside WhatsApp's 24-hour window (the patient has not written on "
+                "WhatsApp): WhatsApp allows only an approved template until the patient "
+                "writes again. No usable approved template is set up; add one with key "
+                "'staff_follow_up' under Settings → Message templates."
+            )
+        )
+    wrote = {"last": format_when(last, clinic.timezone)}
+    if has_templates:
+        return Sentence(
+            N_(
+                "Outside WhatsApp's 24-hour window (the patient last wrote %(last)s): "
+                "WhatsApp allows only an approved template until the patient writes again."
+            ),
+            wrote,
+        )
+    return Sentence(
+        N_(
+            "Outside WhatsApp's 24-hour window (the patient last wrote %(last)s): "
+            "WhatsApp allows only an approved template until the patient writes again. "
+            "No usable approved template is set up; add one with key "
+            "'staff_follow_up' under Settings → Message templates."
+        ),
+        wrote,
+    )
 
 
 def usable_templates(session: Session, *, clinic: Clinic, channel: Channel) -> tuple[str, ...]:
@@ -156,9 +199,11 @@ def staff_reply(
     require_aware(now, "now")
     text = (text or "").strip()
     if len(text) > MAX_REPLY:
-        raise InvalidInput(detail=f"That reply is too long (at most {MAX_REPLY} characters).")
+        raise InvalidInput(
+            N_("That reply is too long (at most %(most)s characters)."), most=MAX_REPLY
+        )
     if request_id is not None and not _REQUEST_ID.match(request_id):
-        raise InvalidInput(detail="That form has expired; please reload the page.")
+        raise InvalidInput(detail=N_("That form has expired; please reload the page."))
     with unit_of_work(session):
         conversation = _locked(session, clinic_id, conversation_id)
         clinic = session.get(Clinic, clinic_id)
@@ -166,15 +211,15 @@ def staff_reply(
         contact = _contact_for(session, conversation, actor)
         rules = reply_rules(session, clinic=clinic, conversation=conversation, now=now)
         if rules.blocked:
-            raise InvalidTransition(rules.blocked)
+            raise InvalidTransition(rules.blocked.text, **rules.blocked.params)
         if template_key:
             variables = _template_variables(template_key, text, contact, rules)
             key = template_key
         else:
             if not text:
-                raise InvalidInput(detail="Please write a reply.")
+                raise InvalidInput(detail=N_("Please write a reply."))
             if not rules.free_form:
-                raise InvalidTransition(rules.why)
+                raise InvalidTransition(rules.why.text, **rules.why.params)
             variables = {"text": text}
             key = "staff_reply"
         stamp = request_id or f"{now:%Y%m%dT%H%M%S%f}"
@@ -190,7 +235,7 @@ def staff_reply(
             due_at=now,
         )
         if message is None:
-            raise Duplicate(detail="That reply was already sent.")
+            raise Duplicate(detail=N_("That reply was already sent."))
         audit.record(
             session, clinic_id=clinic_id, actor=actor, action="conversation.reply", entity=message
         )
@@ -203,14 +248,17 @@ def _template_variables(
     """An approved template's fields: the contact's first name, and the staff member's
     text where the template has a place for it (and only there)."""
     if template_key not in rules.templates:
-        raise InvalidInput(detail=f"'{template_key}' is not an approved template here.")
+        raise InvalidInput(N_("'%(key)s' is not an approved template here."), key=template_key)
     takes_text = "text" in _fields(EN[template_key])
     if takes_text and not text:
-        raise InvalidInput(detail="That template needs the message text.")
+        raise InvalidInput(detail=N_("That template needs the message text."))
     if text and not takes_text:
         raise InvalidInput(
-            detail=f"The '{template_key}' template has no place for your text: clear "
-            f"the text box and send your words once the patient answers."
+            N_(
+                "The '%(key)s' template has no place for your text: clear "
+                "the text box and send your words once the patient answers."
+            ),
+            key=template_key,
         )
     first_name = (contact.name or "").split()
     variables = {"name": first_name[0] if first_name else "there"}
@@ -228,7 +276,9 @@ def hand_back(
     with unit_of_work(session):
         conversation = _locked(session, clinic_id, conversation_id)
         if conversation.handoff_at is None and conversation.state != "handoff":
-            raise InvalidTransition("This chat is not waiting for a person; the bot is answering.")
+            raise InvalidTransition(
+                N_("This chat is not waiting for a person; the bot is answering.")
+            )
         before = audit.snapshot(conversation)
         data = dict(conversation.data or {})
         data.pop("booking", None)
@@ -374,7 +424,9 @@ def unanswered(
 def _locked(session: Session, clinic_id: int, conversation_id: int) -> Conversation:
     """The conversation, locked like a chat turn locks it (so a reply and an inbound
     message for the same chat run one after the other)."""
-    return lock_in_clinic(session, Conversation, clinic_id, conversation_id, what="conversation")
+    return lock_in_clinic(
+        session, Conversation, clinic_id, conversation_id, what=N_("conversation")
+    )
 
 
 def _contact_for(session: Session, conversation: Conversation, actor: Actor) -> Contact:

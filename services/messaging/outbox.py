@@ -27,7 +27,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.clinics import settings_cache
-from services.errors import InvalidTransition, NotFound
+from services.errors import N_, InvalidTransition, NotFound
 from services.locks import lock_appointment
 from services.messaging.dispatch import note_queued
 
@@ -311,11 +311,11 @@ def retry_message(
             )
         )
         if message is None:
-            raise NotFound(what="message")
+            raise NotFound(what=N_("message"))
         if message.status not in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
             raise InvalidTransition(
-                f"Only failed or undelivered messages can be retried; this one is "
-                f"{message.status.value}."
+                N_("Only failed or undelivered messages can be retried; this one is %(status)s."),
+                status=message.status.value,
             )
         before = audit.snapshot(message)
         message.status = OutboundStatus.QUEUED
@@ -342,13 +342,13 @@ def send_reminder_now(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         if not appointment.is_active or appointment.start_at <= now:
-            raise InvalidTransition("Only an upcoming booked session can be reminded.")
+            raise InvalidTransition(N_("Only an upcoming booked session can be reminded."))
         clinic = session.get(Clinic, clinic_id)
         assert clinic is not None
         contact = appointment.patient.contact
         channel = preferred_channel(session, clinic, contact)
         if contact.opted_out(channel):
-            raise InvalidTransition("This contact has opted out of messages.")
+            raise InvalidTransition(N_("This contact has opted out of messages."))
         message = queue_message(
             session,
             clinic_id=clinic_id,
@@ -361,7 +361,7 @@ def send_reminder_now(
             appointment_id=appointment.id,
         )
         if message is None:
-            raise InvalidTransition("A reminder was sent a moment ago.")
+            raise InvalidTransition(N_("A reminder was sent a moment ago."))
         audit.record(
             session, clinic_id=clinic_id, actor=actor, action="message.reminder", entity=message
         )

@@ -59,6 +59,17 @@ class Undeliverable(Exception):
 SenderLookup = Callable[[Session, int, Channel, str], "tuple[str, MessageTemplate | None] | None"]
 
 
+# Messages with no approved template of their own: outside WhatsApp's 24-hour window (and
+# as Indian SMS) they go as the approved template of the message they are most like, so a
+# clinic need not register a new one. A length change goes as the move's template there
+# (its variables are the same; it names the session's time, which is what the reader
+# needs), to the guardian and to the therapist alike.
+APPROVED_AS = {
+    "notice_length_changed": "notice_moved",
+    "staff_notice_resized": "staff_notice_moved",
+}
+
+
 def sender_and_template(
     session: Session, clinic_id: int, channel: Channel, template_key: str
 ) -> tuple[str, MessageTemplate | None] | None:
@@ -98,7 +109,8 @@ def render(
     as its text when there is none (not synced) or the choices cannot be shown so.
     ``lookup`` answers ``sender_and_template`` (a batch asks once per clinic and key)."""
     text, values = compose(message, clinic, contact, appointment, now=now, base_url=base_url)
-    row = (lookup or sender_and_template)(session, clinic.id, message.channel, message.template_key)
+    approved_key = APPROVED_AS.get(message.template_key, message.template_key)
+    row = (lookup or sender_and_template)(session, clinic.id, message.channel, approved_key)
     if row is None:
         raise Undeliverable(f"{clinic.name} has no {message.channel.value} number", fallback=True)
     sender, template = row
@@ -121,7 +133,7 @@ def render(
         if template is None or not template.content_sid:
             raise Undeliverable(
                 f"outside the 24-hour window and no approved WhatsApp template "
-                f"'{message.template_key}' is configured",
+                f"'{approved_key}' is configured",
                 code="no_template",
                 fallback=True,
             )
@@ -139,7 +151,7 @@ def render(
         # Indian SMS must match a DLT-registered template word for word.
         if template is None or not template.body or not template.dlt_template_id:
             raise Undeliverable(
-                f"SMS in India needs a DLT-registered template '{message.template_key}'",
+                f"SMS in India needs a DLT-registered template '{approved_key}'",
                 code="no_dlt_template",
             )
         text = template.body.format(**values)
@@ -229,6 +241,7 @@ def _appointment_values(
         "therapist": appointment.therapist.name,
         "when": when,
         "time": at,
+        "ends": format_time(appointment.end_at.astimezone(zone), lang),
         "number": appointment.number,
         "price": format_money(appointment.price_minor, clinic.currency, short=True, lang=lang),
     }

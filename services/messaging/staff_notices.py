@@ -1,5 +1,5 @@
 """Telling a therapist what happened to their patients' sessions: booked, moved,
-cancelled, or a reschedule request waiting for a decision.
+made longer or shorter (resized), cancelled, or a reschedule request waiting for a decision.
 
 The scheduling verbs call ``notify_therapist`` inside their own transaction, so the
 row (and any WhatsApp) exists exactly when the change does. The panel always shows
@@ -9,7 +9,8 @@ WhatsApp goes too when the clinic turns it on
 phone (My profile). The WhatsApp is an ordinary outbox row to the contact that phone is
 for the clinic, so the outbox's rules hold: free text inside the 24-hour window,
 outside it only the clinic's approved template for the key (``staff_notice_<kind>``,
-variables ``first_name``, ``when``, ``clinic``); an opt-out (STOP) is respected. The
+variables ``first_name``, ``when``, ``clinic``; a resize goes as ``staff_notice_moved``'s,
+``rendering.APPROVED_AS``); an opt-out (STOP) is respected. The
 words name the patient's first name and the time in the clinic's zone, nothing clinical.
 Here (messaging) rather than in services.staff: it queues outbox rows.
 """

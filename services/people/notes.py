@@ -22,7 +22,7 @@ from models import Appointment, AppointmentStatus, ProgressNote, Role, StaffUser
 from models.notes import BODY_MAX
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput, ServiceError
+from services.errors import N_, InvalidInput, ServiceError
 from services.locks import lock_appointment
 
 NOTE_AUTHORS = frozenset({Role.ADMIN, Role.THERAPIST})
@@ -32,7 +32,7 @@ OWN_SESSIONS_ONLY = frozenset({Role.THERAPIST})
 
 class NoteRefused(ServiceError):
     code = "note_refused"
-    template = "{detail}"
+    template = "%(detail)s"  # the sentence is the raise's ``detail``, marked there
 
 
 def add_progress_note(
@@ -49,13 +49,13 @@ def add_progress_note(
     now = require_aware(now, "now").astimezone(UTC)
     text = clean_body(body)
     if actor.is_staff and actor.id != author_id:
-        raise NoteRefused(detail="Notes are written in one's own name.")
+        raise NoteRefused(detail=N_("Notes are written in one's own name."))
     with write_transaction(session):
         # Locked, so a cancellation cannot slip in between the check and the insert.
         appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_author(session, appointment, author_id)
         if appointment.status is AppointmentStatus.CANCELLED:
-            raise NoteRefused(detail="This session was cancelled; it takes no notes.")
+            raise NoteRefused(detail=N_("This session was cancelled; it takes no notes."))
         note = ProgressNote(
             clinic_id=clinic_id,
             appointment_id=appointment.id,
@@ -74,10 +74,12 @@ def clean_body(body: str | None) -> str:
     """The note as written, minus surrounding blank space; line breaks are kept."""
     text = (body or "").replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput(detail="Please write the note first.")
+        raise InvalidInput(detail=N_("Please write the note first."))
     if len(text) > BODY_MAX:
         raise InvalidInput(
-            detail=f"A note can be up to {BODY_MAX} characters; this one is {len(text)}."
+            N_("A note can be up to %(most)s characters; this one is %(length)s."),
+            most=BODY_MAX,
+            length=len(text),
         )
     return text
 
@@ -108,9 +110,9 @@ def _notes(
 def _require_author(session: Session, appointment: Appointment, author_id: int) -> None:
     author = session.get(StaffUser, author_id)
     if author is None or not author.active or author.clinic_id != appointment.clinic_id:
-        raise NoteRefused(detail="Only the clinic's staff can write notes.")
+        raise NoteRefused(detail=N_("Only the clinic's staff can write notes."))
     if author.role not in NOTE_AUTHORS:
-        raise NoteRefused(detail="Notes are written by the session's therapist or an admin.")
+        raise NoteRefused(detail=N_("Notes are written by the session's therapist or an admin."))
     if author.role in OWN_SESSIONS_ONLY:
         own = session.scalar(
             select(Therapist.id).where(
@@ -119,4 +121,4 @@ def _require_author(session: Session, appointment: Appointment, author_id: int) 
             )
         )
         if own is None:
-            raise NoteRefused(detail="You can write notes only on your own sessions.")
+            raise NoteRefused(detail=N_("You can write notes only on your own sessions."))

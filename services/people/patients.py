@@ -15,7 +15,7 @@ from core.formatting import LANGUAGES
 from models import Channel, Clinic, Contact, Patient, Relation
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, NotFound
+from services.errors import N_, Duplicate, InvalidInput, NotFound
 from services.people.phones import normalise_phone
 
 MAX_NAME = 120
@@ -23,23 +23,24 @@ MAX_NAME = 120
 _NOT_A_NAME = re.compile(r"[<>{}]|https?:|www\.|://|\.(?:com|org|net)\b", re.IGNORECASE)
 
 
-def clean_name(value: str | None, what: str = "name") -> str:
+def clean_name(value: str | None, what: str = N_("name")) -> str:
     """A person's (or place's) name as stored: control and format characters dropped,
     white space folded; refused when empty, too long, or holding markup or a link."""
     text = unicodedata.normalize("NFKC", value or "")
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     name = " ".join(text.split())
     if not name or not any(ch.isalpha() for ch in name):
-        raise InvalidInput(detail=f"Please give a {what}.", code="name_missing")
+        raise InvalidInput(N_("Please give a %(what)s."), code="name_missing", what=what)
     if len(name) > MAX_NAME:
         raise InvalidInput(
-            detail=f"That {what} is too long (at most {MAX_NAME} characters).",
+            N_("That %(what)s is too long (at most %(limit)s characters)."),
             code="name_too_long",
             limit=MAX_NAME,
+            what=what,
         )
     if _NOT_A_NAME.search(name):
         raise InvalidInput(
-            detail=f"Please give a {what} without links or markup.", code="name_markup"
+            N_("Please give a %(what)s without links or markup."), code="name_markup", what=what
         )
     return name
 
@@ -49,17 +50,17 @@ def _check_date_of_birth(date_of_birth: date | None, today: date) -> None:
         return
     if date_of_birth > today:
         raise InvalidInput(
-            detail="The date of birth cannot be in the future.", code="born_in_future"
+            detail=N_("The date of birth cannot be in the future."), code="born_in_future"
         )
     if date_of_birth.year < today.year - 120:
-        raise InvalidInput(detail="Please check the year of birth.", code="birth_year")
+        raise InvalidInput(detail=N_("Please check the year of birth."), code="birth_year")
 
 
 class ContactExists(Duplicate):
     """The phone number belongs to a contact already: ``contact_id`` says which."""
 
     def __init__(self, *, phone: str, contact_id: int) -> None:
-        super().__init__(detail=f"A contact with the number {phone} already exists.")
+        super().__init__(N_("A contact with the number %(phone)s already exists."), phone=phone)
         self.contact_id = contact_id
 
 
@@ -102,14 +103,14 @@ def create_contact(
     with write_transaction(session):
         clinic = session.get(Clinic, clinic_id)
         if clinic is None:
-            raise NotFound(what="clinic")
+            raise NotFound(what=N_("clinic"))
         e164 = (
             phone
             if already_normalised
             else normalise_phone(phone, clinic.phone_region, require_mobile=True)
         )
         if find_contact(session, clinic_id, e164) is not None:
-            raise Duplicate(detail=f"A contact with the number {e164} already exists.")
+            raise Duplicate(N_("A contact with the number %(phone)s already exists."), phone=e164)
         contact = Contact(
             clinic_id=clinic_id,
             phone=e164,
@@ -145,9 +146,9 @@ def register_patient(
     """
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
-        raise NotFound(what="clinic")
+        raise NotFound(what=N_("clinic"))
     e164 = normalise_phone(phone, clinic.phone_region, require_mobile=True)
-    patient_name = clean_name(patient_name, "patient's name")
+    patient_name = clean_name(patient_name, N_("patient's name"))
     if relation is Relation.SELF and not guardian_name:
         guardian_name = patient_name
     existing = find_contact(session, clinic_id, e164)
@@ -215,7 +216,7 @@ def add_patient(
         ).all()
         if any(existing.casefold() == name.casefold() for existing in siblings):
             raise Duplicate(
-                detail=f"{name} is already registered with this number.",
+                N_("%(name)s is already registered with this number."),
                 code="already_registered",
                 name=name,
             )
@@ -239,7 +240,7 @@ def _contact(session: Session, clinic_id: int, contact_id: int) -> Contact:
         select(Contact).where(Contact.id == contact_id, Contact.clinic_id == clinic_id)
     )
     if contact is None:
-        raise NotFound(what="contact")
+        raise NotFound(what=N_("contact"))
     return contact
 
 
@@ -247,7 +248,7 @@ def clinic_and_contact(session: Session, clinic_id: int, contact_id: int) -> tup
     """The clinic and one of its contacts, or NotFound (a contact of another clinic too)."""
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
-        raise NotFound(what="contact")
+        raise NotFound(what=N_("contact"))
     return clinic, _contact(session, clinic_id, contact_id)
 
 
@@ -257,7 +258,7 @@ def validate_patient(patient: Patient) -> None:
     # No clinic zone at hand here: a day of slack covers every zone's "today".
     latest = (utcnow() + timedelta(days=1)).date()
     if patient.date_of_birth is not None and patient.date_of_birth > latest:
-        raise InvalidInput(detail="The date of birth cannot be in the future.")
+        raise InvalidInput(detail=N_("The date of birth cannot be in the future."))
 
 
 def validate_contact(contact: Contact) -> None:
@@ -311,7 +312,7 @@ def update_contact(
 ) -> Contact:
     """Change a contact's name and/or the language the bot writes to them in."""
     if language is not None and language not in LANGUAGES:
-        raise InvalidInput(detail=f"Unknown language {language!r}.")
+        raise InvalidInput(N_("Unknown language '%(language)s'."), language=language)
     with write_transaction(session):
         before = audit.snapshot(contact)
         if name is not None:

@@ -6,7 +6,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from integrations.twilio.addresses import bare_number
-from services.errors import InvalidPhone
+from services.errors import N_, InvalidPhone
 
 MAX_PHONE_INPUT = 40
 _MESSAGEABLE = {
@@ -41,5 +41,7 @@ def normalise_phone(
     if not valid(number):
         raise InvalidPhone(phone=shown)
     if require_mobile and phonenumbers.number_type(number) not in _MESSAGEABLE:
-        raise InvalidPhone(f"{shown!r} looks like a landline; please give a mobile number.")
+        raise InvalidPhone(
+            N_("'%(phone)s' looks like a landline; please give a mobile number."), phone=shown
+        )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)

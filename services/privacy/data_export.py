@@ -59,7 +59,7 @@ from models.base import column_values
 from services import audit
 from services.audit import Actor
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
-from services.errors import NotFound
+from services.errors import N_, NotFound
 from services.privacy.export_media import read_media, stored_media
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def contact_records(session: Session, *, clinic_id: int, contact_id: int) -> Con
         select(Contact).where(Contact.clinic_id == clinic_id, Contact.id == contact_id)
     )
     if contact is None:
-        raise NotFound(what="contact")
+        raise NotFound(what=N_("contact"))
     patient_ids = tuple(
         session.scalars(
             select(Patient.id)

@@ -54,6 +54,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.errors import N_
 from services.locks import lock_in_clinic
 from services.messaging.media import forget_files, stored_keys
 from services.privacy.data_export import ContactRecords, audit_rows_about, contact_records
@@ -120,7 +121,7 @@ def erase_contact(
     require_aware(now, "now")
     files: set[str] = set()
     with unit_of_work(session):
-        contact = lock_in_clinic(session, Contact, clinic_id, contact_id, what="contact")
+        contact = lock_in_clinic(session, Contact, clinic_id, contact_id, what=N_("contact"))
         if contact.erased_at is not None:
             audit.record(
                 session,

@@ -39,6 +39,7 @@ from services.billing import credits, payment_requests
 from services.billing import invoices as billing
 from services.billing.numbering import next_value
 from services.errors import (
+    N_,
     BeyondHorizon,
     InThePast,
     InvalidInput,
@@ -88,7 +89,7 @@ def book_appointment(
             # From the identity map when the caller (a chat turn) has it loaded already.
             patient = session.get(Patient, patient_id)
             if patient is None or patient.clinic_id != clinic_id or not patient.active:
-                raise NotFound(what="patient")
+                raise NotFound(what=N_("patient"))
             ctx = load_context(session, clinic_id, service_id, therapist_id)
             _check_time_policy(ctx, start, now, actor)
             slot = _claim_slot(
@@ -162,7 +163,7 @@ def reschedule_appointment(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            require_active(appointment, "moved")
+            require_active(appointment, N_("moved"))
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and appointment.start_at - now < window:
                 raise TooLateToReschedule(hours=int(window.total_seconds() // 3600))
@@ -241,7 +242,8 @@ def change_length(
     calendar's resize. The same guarantees as a move: the longer session must be free of
     others and inside the therapist's hours (under the same lock, with the exclusion
     constraint as the last guard), patients are held to the reschedule window and staff
-    are not, one audit row, and the patient is told as a move tells them."""
+    are not, one audit row. The patient is told the new length (``notice_length_changed``)
+    and the therapist is told it was resized, as a move tells them it moved."""
     new_end = require_aware(new_end, "new_end")
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
@@ -250,7 +252,7 @@ def change_length(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            require_active(appointment, "changed")
+            require_active(appointment, N_("changed"))
             start, location_id = appointment.start_at, appointment.location_id
             window = timedelta(hours=_policy_hours(session, appointment, "reschedule"))
             if actor.type is ActorType.CONTACT and start - now < window:
@@ -259,11 +261,11 @@ def change_length(
                 return appointment  # dropped where it was: nothing to change or tell
             minutes = (new_end - start).total_seconds() / 60
             if minutes <= 0 or minutes != int(minutes):
-                raise InvalidInput(detail="A session must end after it starts, on the minute.")
+                raise InvalidInput(detail=N_("A session must end after it starts, on the minute."))
             therapist_id = appointment.therapist_id
             full = load_context(session, clinic_id, appointment.service_id, therapist_id)
             if full.service.capacity > 1:
-                raise InvalidInput(detail="A group session lasts as long as its service.")
+                raise InvalidInput(detail=N_("A group session lasts as long as its service."))
             offer = replace(full.offers[therapist_id], duration_minutes=int(minutes))
             ctx = replace(full, offers={therapist_id: offer})
             before = audit.snapshot(appointment)
@@ -287,8 +289,8 @@ def change_length(
                 before=before,
             )
             if actor.is_staff and not appointment.backdated:
-                messaging.notify_patient(session, appointment, event="moved", now=now)
-            notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
+                messaging.notify_patient(session, appointment, event="length_changed", now=now)
+            notify_therapist(session, appointment, NotificationKind.RESIZED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None and start is not None
         raise _refusal(
@@ -325,10 +327,10 @@ def cancel_appointment(
     """
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     if waive_charge and not (reason or "").strip():
-        raise InvalidInput(detail="Please give a reason for waiving the charge.")
+        raise InvalidInput(detail=N_("Please give a reason for waiving the charge."))
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        require_active(appointment, "cancelled")
+        require_active(appointment, N_("cancelled"))
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
         inside_window = appointment.start_at - now < window
         if actor.type is ActorType.CONTACT and inside_window:
@@ -397,7 +399,7 @@ def confirm_appointment(
     """The patient said they will come. Confirming twice is harmless."""
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        require_active(appointment, "confirmed")
+        require_active(appointment, N_("confirmed"))
         if appointment.status is AppointmentStatus.CONFIRMED:
             return appointment
         before = audit.snapshot(appointment)
@@ -435,13 +437,13 @@ def _close(
     status: AppointmentStatus,
 ) -> Appointment:
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
-    verb = "completed" if status is AppointmentStatus.COMPLETED else "marked as a no-show"
+    verb = N_("completed") if status is AppointmentStatus.COMPLETED else N_("marked as a no-show")
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         require_active(appointment, verb)
         if appointment.start_at > now:
             raise InvalidTransition(
-                "This session has not started yet, so it cannot be " + verb + "."
+                N_("This session has not started yet, so it cannot be %(verb)s."), verb=verb
             )
         before = audit.snapshot(appointment)
         appointment.status = status
@@ -614,8 +616,15 @@ def _next_number(session: Session, clinic_id: int, year: int) -> str:
 def require_active(appointment: Appointment, verb: str) -> None:
     """Refuse a verb on a session that is no longer booked or confirmed."""
     if not appointment.is_active:
-        status = appointment.status.value.replace("_", "-")
-        raise InvalidTransition(status=status, verb=verb)
+        raise InvalidTransition(status=_ENDED[appointment.status], verb=verb)
+
+
+# How the refusal names a session that is over (words the panel translates).
+_ENDED = {
+    AppointmentStatus.COMPLETED: N_("completed"),
+    AppointmentStatus.CANCELLED: N_("cancelled"),
+    AppointmentStatus.NO_SHOW: N_("no-show"),
+}
 
 
 def _policy_hours(session: Session, appointment: Appointment, which: str) -> int:

@@ -17,7 +17,7 @@ from core.db import write_transaction
 from models import Appointment, Clinic
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidTransition
+from services.errors import N_, InvalidTransition
 from services.locks import lock_appointment
 from services.scheduling.appointments import require_active
 
@@ -34,8 +34,8 @@ def check_in(
         actor=actor,
         field="arrived_at",
         action="appointment.arrive",
-        verb="checked in",
-        already="The patient has already checked in for this session.",
+        verb=N_("checked in"),
+        already=N_("The patient has already checked in for this session."),
     )
 
 
@@ -52,8 +52,8 @@ def start_session(
         actor=actor,
         field="started_at",
         action="appointment.start",
-        verb="started",
-        already="This session is already under way.",
+        verb=N_("started"),
+        already=N_("This session is already under way."),
         also=("arrived_at",),
     )
 
@@ -103,7 +103,9 @@ def _require_today(session: Session, appointment: Appointment, now: datetime, ve
     if not on_clinic_day(appointment, now, clinic.timezone):
         day = clinic_time.to_wall(appointment.start_at, clinic.timezone).date()
         raise InvalidTransition(
-            f"This session is on {day:%d %b %Y}, not today, so it cannot be {verb}."
+            N_("This session is on %(day)s, not today, so it cannot be %(verb)s."),
+            day=f"{day:%d %b %Y}",
+            verb=verb,
         )
 
 

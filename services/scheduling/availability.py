@@ -45,7 +45,7 @@ from models import (
     TherapistServiceOverride,
     WeeklyHours,
 )
-from services.errors import NotFound
+from services.errors import N_, NotFound
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -115,7 +115,7 @@ def load_context(
 def one_therapist(ctx: BookingContext, therapist_id: int) -> BookingContext:
     """``ctx`` narrowed to one of its therapists (the same rows, no query)."""
     if therapist_id not in ctx.offers:
-        raise NotFound(what="therapist for this service")
+        raise NotFound(what=N_("therapist for this service"))
     return BookingContext(
         clinic=ctx.clinic,
         policy=ctx.policy,
@@ -174,7 +174,7 @@ def _read_context(
         params["therapist_id"] = therapist_id
     rows = session.execute(_CONTEXT[therapist_id is not None], params).all()
     if not rows or not rows[0].Service.active:
-        raise NotFound(what="service")
+        raise NotFound(what=N_("service"))
     first = rows[0]
     ctx = BookingContext(clinic=first.Clinic, policy=first.ClinicPolicy, service=first.Service)
     for row in rows:
@@ -191,7 +191,7 @@ def _read_context(
             else first.Service.price_minor,
         )
     if therapist_id is not None and therapist_id not in ctx.offers:
-        raise NotFound(what="therapist for this service")
+        raise NotFound(what=N_("therapist for this service"))
     return ctx
 
 

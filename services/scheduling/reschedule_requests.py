@@ -42,6 +42,7 @@ from models import (
 from services import audit
 from services.audit import Actor
 from services.errors import (
+    N_,
     Duplicate,
     InThePast,
     InvalidInput,
@@ -52,7 +53,7 @@ from services.errors import (
 from services.locks import lock_appointment, lock_in_clinic
 from services.messaging import outbox as messaging
 from services.messaging.staff_notices import notify_therapist
-from services.scheduling.appointments import reschedule_appointment
+from services.scheduling.appointments import require_active, reschedule_appointment
 from services.staff.accounts import linked_therapist
 
 # Therapists plan their absences; a change closer than this is a call to the front desk.
@@ -63,12 +64,12 @@ NOTE_MAX = 500
 
 class RequestRefused(ServiceError):
     code = "reschedule_request_refused"
-    template = "{detail}"
+    template = "%(detail)s"  # the sentence is the raise's ``detail``, marked there
 
 
 class RequestPending(Duplicate):
     code = "reschedule_request_pending"
-    template = "There is already a request to move this session waiting for the clinic."
+    template = N_("There is already a request to move this session waiting for the clinic.")
 
 
 def request_reschedule(
@@ -88,16 +89,15 @@ def request_reschedule(
     try:
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
-            if not appointment.is_active:
-                raise InvalidTransition(status=appointment.status.value, verb="moved")
+            require_active(appointment, N_("moved"))
             if appointment.start_at <= now:
-                raise RequestRefused(detail="This session has already started.")
+                raise RequestRefused(detail=N_("This session has already started."))
             requester = _requester_type(session, appointment, actor, now)
             if proposed_start is not None:
                 if proposed_start <= now:
                     raise InThePast()
                 if proposed_start == appointment.start_at:
-                    raise InvalidInput(detail="That is the session's current time.")
+                    raise InvalidInput(detail=N_("That is the session's current time."))
             if _pending_id(session, appointment.id) is not None:
                 raise RequestPending()
             request = RescheduleRequest(
@@ -151,10 +151,10 @@ def approve_request(
     with _one_transaction(session):
         _require_decider(session, actor, clinic_id)
         request = _request_for_update(session, clinic_id, request_id)
-        _require_pending(request, "approved")
+        _require_pending(request, N_("approved"))
         start = new_start or request.proposed_start
         if start is None:
-            raise InvalidInput(detail="Please choose the new time for this session.")
+            raise InvalidInput(detail=N_("Please choose the new time for this session."))
         before = audit.snapshot(request)
         appointment = reschedule_appointment(
             session,
@@ -191,11 +191,11 @@ def reject_request(
     now = require_aware(now, "now").astimezone(UTC)
     note = _clean(note) or ""
     if not note:
-        raise InvalidInput(detail="Please write a note for the requester.")
+        raise InvalidInput(detail=N_("Please write a note for the requester."))
     with write_transaction(session):
         _require_decider(session, actor, clinic_id)
         request = _request_for_update(session, clinic_id, request_id)
-        _require_pending(request, "rejected")
+        _require_pending(request, N_("rejected"))
         before = audit.snapshot(request)
         _decide(request, RescheduleStatus.REJECTED, actor, now, note)
         audit.record(
@@ -225,7 +225,7 @@ def withdraw_request(
         request = _request_for_update(session, clinic_id, request_id)
         if actor.label() != request.requested_by:
             _require_decider(session, actor, clinic_id)
-        _require_pending(request, "withdrawn")
+        _require_pending(request, N_("withdrawn"))
         before = audit.snapshot(request)
         _decide(request, RescheduleStatus.WITHDRAWN, actor, now, None)
         audit.record(
@@ -274,7 +274,7 @@ def _one_transaction(session: Session) -> Iterator[None]:
 
 
 def _request_for_update(session: Session, clinic_id: int, request_id: int) -> RescheduleRequest:
-    return lock_in_clinic(session, RescheduleRequest, clinic_id, request_id, what="request")
+    return lock_in_clinic(session, RescheduleRequest, clinic_id, request_id, what=N_("request"))
 
 
 def _pending_id(session: Session, appointment_id: int) -> int | None:
@@ -292,48 +292,55 @@ def _requester_type(
     """Who may ask: the session's own patient inside the window, its own therapist early."""
     if actor.type is ActorType.CONTACT:
         if appointment.patient.contact_id != actor.id:
-            raise NotFound(what="appointment")
+            raise NotFound(what=N_("appointment"))
         policy = session.get(ClinicPolicy, appointment.clinic_id)
         assert policy is not None
         window = timedelta(hours=policy.reschedule_window_hours)
         if appointment.start_at - now >= window:
             raise RequestRefused(
-                detail="This session is far enough ahead to move it yourself: "
-                "reply *reschedule* to choose a new time."
+                detail=N_(
+                    "This session is far enough ahead to move it yourself: "
+                    "reply *reschedule* to choose a new time."
+                )
             )
         return RequesterType.PATIENT
     if actor.type is ActorType.STAFF and actor.id is not None:
         _require_staff(session, actor, appointment.clinic_id)
         therapist = linked_therapist(session, appointment.clinic_id, actor.id)
         if therapist is None or therapist.id != appointment.therapist_id:
-            raise RequestRefused(detail="You can ask to move only your own sessions.")
+            raise RequestRefused(detail=N_("You can ask to move only your own sessions."))
         if not therapist_may_request(appointment, now):
             hours = int(THERAPIST_NOTICE.total_seconds() // 3600)
             raise RequestRefused(
-                detail=f"Sessions can be moved on request up to {hours} hours before they "
-                "start. Please talk to the front desk."
+                N_(
+                    "Sessions can be moved on request up to %(hours)s hours before they "
+                    "start. Please talk to the front desk."
+                ),
+                hours=hours,
             )
         return RequesterType.THERAPIST
-    raise RequestRefused(detail="Only the patient or the session's therapist can ask for this.")
+    raise RequestRefused(detail=N_("Only the patient or the session's therapist can ask for this."))
 
 
 def _require_staff(session: Session, actor: Actor, clinic_id: int) -> StaffUser:
     user = session.get(StaffUser, actor.id) if actor.is_staff and actor.id else None
     if user is None or not user.active or user.clinic_id != clinic_id:
-        raise RequestRefused(detail="Only the clinic's staff can do this.")
+        raise RequestRefused(detail=N_("Only the clinic's staff can do this."))
     return user
 
 
 def _require_decider(session: Session, actor: Actor, clinic_id: int) -> None:
     user = _require_staff(session, actor, clinic_id)
     if user.role not in DECIDERS:
-        raise RequestRefused(detail="Only an admin or operator can decide on requests.")
+        raise RequestRefused(detail=N_("Only an admin or operator can decide on requests."))
 
 
 def _require_pending(request: RescheduleRequest, verb: str) -> None:
     if not request.is_pending:
         raise InvalidTransition(
-            f"This request is already {request.status.value}, so it cannot be {verb}."
+            N_("This request is already %(status)s, so it cannot be %(verb)s."),
+            status=request.status.value,
+            verb=verb,
         )
 
 

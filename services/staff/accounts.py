@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.db import write_transaction
 from core.formatting import LANGUAGES
-from core.passwords import MIN_LENGTH, hasher, password_problem
+from core.passwords import MIN_LENGTH, hasher, password_refusal
 from models import Clinic, Role, StaffUser, Therapist
 from services import audit
 from services.audit import Actor
-from services.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
+from services.errors import N_, Duplicate, InvalidInput, InvalidTransition, NotFound
 
 MIN_PASSWORD = MIN_LENGTH
 HASHER = hasher()
@@ -29,9 +29,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def check_password(password: str, *, email: str = "") -> None:
     """Refuse passwords that are short, guessable or built from the account's email
     (the rule is ``core.passwords``, shared with ADMIN_PASSWORD at start-up)."""
-    problem = password_problem(password, email=email)
+    problem = password_refusal(password, email=email)
     if problem is not None:
-        raise InvalidInput(detail=problem)
+        raise InvalidInput(problem.text, **problem.params)
 
 
 def hash_password(password: str, *, email: str = "") -> str:
@@ -51,15 +51,17 @@ def create_staff_user(
 ) -> StaffUser:
     email = (email or "").strip().lower()
     if not EMAIL.match(email):
-        raise InvalidInput(detail="Please give a valid email address.")
+        raise InvalidInput(detail=N_("Please give a valid email address."))
     if (role is Role.SUPERADMIN) != (clinic_id is None):
-        raise InvalidInput(detail="Only a superadmin has no clinic; every other role needs one.")
+        raise InvalidInput(
+            detail=N_("Only a superadmin has no clinic; every other role needs one.")
+        )
     password_hash = hash_password(password, email=email)
     with write_transaction(session):
         if clinic_id is not None and session.get(Clinic, clinic_id) is None:
-            raise NotFound(what="clinic")
+            raise NotFound(what=N_("clinic"))
         if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
-            raise Duplicate(detail=f"{email} already has an account.")
+            raise Duplicate(N_("%(email)s already has an account."), email=email)
         user = StaffUser(
             email=email, name=name, password_hash=password_hash, role=role, clinic_id=clinic_id
         )
@@ -72,7 +74,7 @@ def update_profile(session: Session, *, user_id: int, name: str, actor: Actor) -
     """A staff member's own display name."""
     name = (name or "").strip()
     if len(name) > 120:
-        raise InvalidInput(detail="A name is at most 120 characters.")
+        raise InvalidInput(detail=N_("A name is at most 120 characters."))
     return change_account(session, user_id=user_id, actor=actor, action="staff.profile", name=name)
 
 
@@ -83,7 +85,7 @@ def choose_language(
     for their clinic's."""
     locale = locale or None
     if locale is not None and locale not in LANGUAGES:
-        raise InvalidInput(detail="The panel speaks English and Hindi.")
+        raise InvalidInput(detail=N_("The panel speaks English and Hindi."))
     return change_account(
         session, user_id=user_id, actor=actor, action="staff.language", locale=locale
     )
@@ -117,7 +119,7 @@ def change_password(
     with write_transaction(session):
         user = locked_user(session, user_id)
         if not verify_password(user.password_hash, current or ""):
-            raise InvalidInput(detail="That is not your current password.")
+            raise InvalidInput(detail=N_("That is not your current password."))
         _replace_password(user, new)
         audit.record(
             session,
@@ -142,15 +144,17 @@ def change_role(
     """Give a clinic's staff member another clinic role; never to or from superadmin."""
     role = Role(role)
     if role is Role.SUPERADMIN:
-        raise InvalidInput(detail="Nobody becomes a superadmin from the staff list.")
+        raise InvalidInput(detail=N_("Nobody becomes a superadmin from the staff list."))
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         if user.role is Role.SUPERADMIN:
-            raise InvalidInput(detail="A superadmin's role cannot be changed.")
+            raise InvalidInput(detail=N_("A superadmin's role cannot be changed."))
         if user.role is role:
-            raise InvalidTransition(f"{user.email} is already {_a(role)}.")
+            raise InvalidTransition(
+                N_("%(email)s is already %(role)s."), email=user.email, role=_a(role)
+            )
         if user.role is Role.ADMIN:
-            _keep_an_admin(session, user, f"{user.email} cannot stop being an admin")
+            _keep_an_admin(session, user, "demote")
         before = audit.snapshot(user)
         user.role = role
         audit.record(
@@ -172,12 +176,13 @@ def set_active(
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         if user.active == active:
-            state = "active" if active else "already deactivated"
-            raise InvalidTransition(f"{user.email} is {state}.")
+            if active:
+                raise InvalidTransition(N_("%(email)s is active."), email=user.email)
+            raise InvalidTransition(N_("%(email)s is already deactivated."), email=user.email)
         if not active:
             if actor.is_staff and actor.id == user.id:
-                raise InvalidInput(detail="You cannot deactivate your own account.")
-            _keep_an_admin(session, user, f"{user.email} cannot be deactivated")
+                raise InvalidInput(detail=N_("You cannot deactivate your own account."))
+            _keep_an_admin(session, user, "deactivate")
         before = audit.snapshot(user)
         user.active = active
         # Both ways: a session from before a deactivation stays ended after reactivation.
@@ -198,7 +203,7 @@ def unlock(session: Session, *, user_id: int, actor: Actor, clinic_id: int | Non
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
         if user.locked_until is None and not user.failed_logins:
-            raise InvalidTransition(f"{user.email} is not locked.")
+            raise InvalidTransition(N_("%(email)s is not locked."), email=user.email)
         before = audit.snapshot(user)
         user.failed_logins = 0
         user.locked_until = None
@@ -218,9 +223,11 @@ def reset_totp(session: Session, *, user_id: int, actor: Actor, clinic_id: int |
     until they set it up again. One's own goes off from one's profile, with a code."""
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
-        _not_yourself(actor, user, "Turn off your own two-step login from My profile.")
+        _not_yourself(actor, user, N_("Turn off your own two-step login from My profile."))
         if user.totp_secret_encrypted is None and user.totp_enabled_at is None:
-            raise InvalidTransition(f"{user.email} has no two-step login to reset.")
+            raise InvalidTransition(
+                N_("%(email)s has no two-step login to reset."), email=user.email
+            )
         # A lost phone may be a stolen one, signed in.
         turn_off_totp(session, user, actor=actor, action="staff.totp_reset", sign_out=True)
     return user
@@ -233,7 +240,7 @@ def set_password(
     profile, where the current password is asked for."""
     with write_transaction(session):
         user = _team_member(session, user_id, clinic_id)
-        _not_yourself(actor, user, "Change your own password from My profile.")
+        _not_yourself(actor, user, N_("Change your own password from My profile."))
         _replace_password(user, password)
         audit.record(
             session,
@@ -301,11 +308,11 @@ def _team_member(session: Session, user_id: int, clinic_id: int | None) -> Staff
     """
     user = session.get(StaffUser, user_id, populate_existing=True)
     if user is None or (clinic_id is not None and user.clinic_id != clinic_id):
-        raise NotFound(what="staff account")
+        raise NotFound(what=N_("staff account"))
     session.scalars(_managers(user.clinic_id).order_by(StaffUser.id).with_for_update()).all()
     user = locked_user(session, user_id)
     if clinic_id is not None and user.clinic_id != clinic_id:
-        raise NotFound(what="staff account")
+        raise NotFound(what=N_("staff account"))
     return user
 
 
@@ -320,14 +327,32 @@ def _managers(clinic_id: int | None) -> Select[tuple[int]]:
     )
 
 
-def _keep_an_admin(session: Session, user: StaffUser, refusal: str) -> None:
-    """Refuse a change that would leave the clinic (or the deployment) with no active admin."""
+def _keep_an_admin(session: Session, user: StaffUser, change: str) -> None:
+    """Refuse a change ("demote" or "deactivate") that would leave the clinic (or the
+    deployment) with no active admin."""
     if not user.active:
         return
     managers = set(session.scalars(_managers(user.clinic_id)))
     if user.id in managers and len(managers) == 1:
-        who = "the deployment's" if user.clinic_id is None else "the clinic's"
-        raise InvalidTransition(f"{refusal}: they are {who} last active admin.")
+        refusal = _LAST_ADMIN[change, user.clinic_id is None]
+        raise InvalidTransition(refusal, email=user.email)
+
+
+# Whole sentences, so each is translated as one.
+_LAST_ADMIN = {
+    ("demote", False): N_(
+        "%(email)s cannot stop being an admin: they are the clinic's last active admin."
+    ),
+    ("demote", True): N_(
+        "%(email)s cannot stop being an admin: they are the deployment's last active admin."
+    ),
+    ("deactivate", False): N_(
+        "%(email)s cannot be deactivated: they are the clinic's last active admin."
+    ),
+    ("deactivate", True): N_(
+        "%(email)s cannot be deactivated: they are the deployment's last active admin."
+    ),
+}
 
 
 def _not_yourself(actor: Actor, user: StaffUser, refusal: str) -> None:
@@ -336,14 +361,24 @@ def _not_yourself(actor: Actor, user: StaffUser, refusal: str) -> None:
 
 
 def _a(role: Role) -> str:
-    return ("an " if role.value[0] in "aeiou" else "a ") + role.value
+    return _A_ROLE[role]
+
+
+# Words the panel translates inside "… is already %(role)s."
+_A_ROLE = {
+    Role.SUPERADMIN: N_("a superadmin"),
+    Role.ADMIN: N_("an admin"),
+    Role.OPERATOR: N_("an operator"),
+    Role.THERAPIST: N_("a therapist"),
+    Role.ACCOUNTANT: N_("an accountant"),
+}
 
 
 def locked_user(session: Session, user_id: int) -> StaffUser:
     """The user's row, re-read and locked for this transaction (BEGIN IMMEDIATE on SQLite)."""
     user = session.get(StaffUser, user_id, with_for_update=True, populate_existing=True)
     if user is None:
-        raise NotFound(what="staff account")
+        raise NotFound(what=N_("staff account"))
     return user
 
 

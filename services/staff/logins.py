@@ -22,7 +22,7 @@ from models import StaffUser
 from models.staff import LoginAttempt
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput
+from services.errors import N_, InvalidInput
 from services.staff.accounts import (
     DUMMY_HASH,
     HASHER,
@@ -263,11 +263,13 @@ def enable_totp(
     """Turn on the second factor once the user shows a code made from ``secret``."""
     step = _totp_step(secret, code, now)
     if step is None:
-        raise InvalidInput(detail="That code does not match. Check the app's clock and try again.")
+        raise InvalidInput(
+            detail=N_("That code does not match. Check the app's clock and try again.")
+        )
     with write_transaction(session):
         user = locked_user(session, user_id)
         if user.has_totp:
-            raise InvalidInput(detail="Two-step login is already on for this account.")
+            raise InvalidInput(detail=N_("Two-step login is already on for this account."))
         before = audit.snapshot(user)
         user.totp_secret_encrypted = encrypt(config, secret)
         user.totp_enabled_at = now
@@ -299,10 +301,12 @@ def disable_totp(
     """
     user = session.get(StaffUser, user_id, populate_existing=True)
     if user is None or not user.has_totp:
-        raise InvalidInput(detail="Two-step login is not on for this account.")
+        raise InvalidInput(detail=N_("Two-step login is not on for this account."))
     if (wait := _lock_left(user, now)) is not None:
         minutes = _whole_minutes(wait)
-        raise InvalidInput(detail=f"Too many attempts; try again in {minutes} minutes.")
+        raise InvalidInput(
+            N_("Too many attempts; try again in %(minutes)s minutes."), minutes=minutes
+        )
     assert user.totp_secret_encrypted is not None
     step = _totp_step(decrypt(config, user.totp_secret_encrypted), code, now)
     with write_transaction(session):
@@ -312,7 +316,7 @@ def disable_totp(
             turn_off_totp(session, user, actor=actor, action="staff.totp_disable")
     if not fresh:
         _fail(session, user_id, ip_hash, now)
-        raise InvalidInput(detail="That code does not match, or was already used.")
+        raise InvalidInput(detail=N_("That code does not match, or was already used."))
     return user
 
 

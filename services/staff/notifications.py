@@ -17,7 +17,7 @@ from core.db import write_transaction
 from models import Appointment, Clinic, StaffNotification, StaffUser
 from services import audit
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound
+from services.errors import N_, InvalidInput, NotFound
 from services.people.phones import normalise_phone
 from services.staff.accounts import change_account
 
@@ -96,13 +96,13 @@ def set_whatsapp_choice(
     may tell them by WhatsApp. Asking for WhatsApp needs a phone."""
     user = session.get(StaffUser, user_id)
     if user is None or user.clinic_id is None:
-        raise NotFound(what="staff member")
+        raise NotFound(what=N_("staff member"))
     clinic = session.get(Clinic, user.clinic_id)
     assert clinic is not None
     raw = (phone or "").strip()
     e164 = normalise_phone(raw, clinic.phone_region, require_mobile=True) if raw else None
     if notify_whatsapp and e164 is None:
-        raise InvalidInput(detail="Give a mobile number to be told by WhatsApp.")
+        raise InvalidInput(detail=N_("Give a mobile number to be told by WhatsApp."))
     return change_account(
         session,
         user_id=user_id,
@@ -116,5 +116,5 @@ def set_whatsapp_choice(
 def _own_user(session: Session, clinic_id: int, staff_user_id: int) -> StaffUser:
     user = session.get(StaffUser, staff_user_id)
     if user is None or user.clinic_id != clinic_id:
-        raise NotFound(what="staff member")
+        raise NotFound(what=N_("staff member"))
     return user

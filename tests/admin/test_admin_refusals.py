@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask, get_flashed_messages
+from flask_babel import Babel
 
 from admin.views.refusals import refusal_rolled_back, refused_as_flash
 from models import Clinic
@@ -16,6 +17,7 @@ from services.errors import InvalidInput, NotFound
 def request_context() -> Iterator[None]:
     app = Flask(__name__)
     app.secret_key = "x" * 40
+    Babel(app)  # the panel's refusals go through its catalogue (English here)
     with app.test_request_context():
         yield
 

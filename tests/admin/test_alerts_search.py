@@ -45,7 +45,8 @@ def search(client, token: str, text: str) -> str:
 
 def test_the_badge_counts_the_clinic_s_waiting_chats_and_pending_requests(app, world):
     client, _ = login(app, world, "operator")
-    assert alerts(client) == {"conversations": 2, "requests": 2, "total": 4}
+    # Their own notifications too (none): every clinic role may be told (test_roles).
+    assert alerts(client) == {"conversations": 2, "requests": 2, "notifications": 0, "total": 4}
     shown = badges(client.get("/admin/").text)
     # On the entries, and on the People category holding Conversations.
     assert shown["conversations"] == "2"
@@ -74,7 +75,7 @@ def test_the_badge_follows_the_lists_rules_as_chats_are_handed_back_and_requests
         actor=Actor.staff(admin),
     )
     session.commit()
-    assert alerts(client) == {"conversations": 1, "requests": 1, "total": 2}
+    assert alerts(client) == {"conversations": 1, "requests": 1, "notifications": 0, "total": 2}
     # What the lists show agrees.
     assert 'id="waiting-count">1<' in client.get("/admin/conversations/").text
     assert client.get("/admin/requests/").text.count(">Reject<") == 1
@@ -96,7 +97,7 @@ def test_a_therapist_counts_requests_about_their_own_sessions_and_no_chats(app, 
 
 def test_the_accountant_reads_both_and_the_superadmin_has_no_clinic_to_count(app, world):
     client, _ = login(app, world, "accountant")
-    assert alerts(client) == {"conversations": 2, "requests": 2, "total": 4}
+    assert alerts(client) == {"conversations": 2, "requests": 2, "notifications": 0, "total": 4}
     client, _ = login(app, world, "superadmin")
     assert alerts(client) == {"conversations": None, "requests": None, "total": 0}
     assert 'id="panel-menu"' not in client.get("/admin/").text

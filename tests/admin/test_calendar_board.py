@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from core.db import get_db
 from models import Appointment, AuditLog, BookingSource, Role
-from services.scheduling.appointments import book_appointment
+from services.scheduling.appointments import book_appointment, cancel_appointment
+from services.staff.accounts import choose_language
 from tests.admin.test_calendar import (  # noqa: F401 (fixtures)
     WEEK,
     app,
@@ -334,6 +335,55 @@ def test_a_refused_resize_says_why_and_changes_nothing(login_as, db, session, cl
         assert not s.scalars(
             select(AuditLog).where(AuditLog.action == "appointment.change_length")
         ).all()
+
+
+def reads_hindi(session, user) -> None:
+    choose_language(session, user_id=user.id, locale="hi", actor=SYSTEM)
+    session.commit()
+
+
+def test_a_hindi_reader_is_refused_in_hindi_an_english_one_in_english(
+    login_as, db, session, clinic_a
+):
+    """The refusal is the service's sentence through the staff catalogue (the free times
+    nearby after it), never the English one on a Hindi page."""
+    a = clinic_a
+    resizing = book(session, a, ist(1, 11))
+    book(session, a, ist(1, 12), patient=a["other_patient"])
+    client = login_as(Role.OPERATOR)
+    token = csrf_token(client, "/admin/calendar/book")
+    data = {"end": "2026-11-24T12:30:00", "csrf_token": token}
+
+    english = client.post(f"/admin/calendar/resize/{resizing.id}", data=data)
+    assert english.json["message"].startswith("Sorry, that time was just taken.")
+
+    reads_hindi(session, a["users"][Role.OPERATOR])
+    hindi = client.post(f"/admin/calendar/resize/{resizing.id}", data=data)
+    assert hindi.status_code == 409
+    assert hindi.json["message"].startswith("माफ़ करें, यह समय अभी-अभी बुक हो गया।")
+    assert "taken" not in hindi.json["message"]
+    assert end_of(db, resizing.id) == ist(1, 11, 45)
+
+
+def test_the_words_inside_a_refusal_are_translated_too(login_as, session, clinic_a):
+    """ "This appointment is cancelled, so it cannot be moved": the status and the verb are
+    words the service marks, read in Hindi inside the Hindi sentence."""
+    a = clinic_a
+    moving = book(session, a, ist(1, 11))
+    cancel_appointment(
+        session, clinic_id=a["clinic"].id, appointment_id=moving.id, now=NOW, actor=SYSTEM
+    )
+    client = login_as(Role.OPERATOR)
+    token = csrf_token(client, "/admin/calendar/book")
+    reads_hindi(session, a["users"][Role.OPERATOR])
+
+    refused = client.post(
+        f"/admin/calendar/move/{moving.id}",
+        data={"start": "2026-11-24T15:00:00", "csrf_token": token},
+    )
+
+    assert refused.status_code == 409
+    assert refused.json["message"] == "यह सेशन कैंसल है, इसलिए अब यह काम (शिफ़्ट करना) नहीं हो सकता।"
 
 
 def test_another_clinic_s_session_cannot_be_resized(login_as, db, session, clinic_a, clinic_b):

@@ -25,15 +25,17 @@ from models import (
     MessageKind,
     OutboundMessage,
     OutboundStatus,
+    StaffUser,
 )
 from services.audit import Actor
 from services.errors import Duplicate, InvalidTransition, NotFound
 from services.messaging import handoff
 from services.messaging import outbox as messaging
 from services.messaging.delivery import deliver
+from services.staff.accounts import choose_language
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in
 from tests.chat import Chat
-from tests.conftest import staff_logins
+from tests.conftest import SYSTEM, staff_logins
 from tests.outbox import SUNRISE, add_template, outbox, seed
 
 PARENT = "+919876543210"
@@ -332,18 +334,28 @@ def test_outside_the_window_without_a_usable_template_the_page_says_how_to_add_o
     assert "staff_follow_up" in page.text
 
 
+def test_a_hindi_reader_is_told_the_reply_rules_in_hindi(app, session, clinic):
+    registered(session, clinic, ago=timedelta(days=3)).say("talk")
+    operator = session.scalar(select(StaffUser).where(StaffUser.email == "operator@clinic.example"))
+    choose_language(session, user_id=operator.id, locale="hi", actor=SYSTEM)
+    session.commit()
+    page = logged_in(app).get(transcript_url(conversation_of(session)))
+    assert "WhatsApp की 24 घंटे की सीमा के बाहर" in page.text
+    assert "Outside WhatsApp's 24-hour window" not in page.text
+
+
 def test_sms_in_india_is_template_only_and_two_way_sms_elsewhere_is_free_form(session, clinic):
     sunrise = seed(session, SUNRISE)
     Chat(session, clinic, phone=PARENT, channel=Channel.SMS, now=utcnow()).script("hi", "talk")
     india = conversation_of(session)
     rules = handoff.reply_rules(session, clinic=clinic, conversation=india, now=utcnow())
-    assert not rules.free_form and "DLT-registered" in rules.why
+    assert not rules.free_form and "DLT-registered" in str(rules.why)
     with pytest.raises(InvalidTransition, match="one-way"):
         staff_reply(session, clinic, india, "hello")
     Chat(session, sunrise, phone="+447911123456", channel=Channel.SMS, now=utcnow()).say("talk")
     uk = conversation_of(session, "+447911123456")
     rules = handoff.reply_rules(session, clinic=sunrise, conversation=uk, now=utcnow())
-    assert rules.free_form and "Two-way SMS" in rules.why
+    assert rules.free_form and "Two-way SMS" in str(rules.why)
 
 
 def test_a_number_that_asked_for_a_person_before_consenting_can_be_answered(

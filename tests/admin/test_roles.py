@@ -31,6 +31,7 @@ from models import (
     ClinicAnswer,
     ExceptionKind,
     MessageTemplate,
+    NotificationKind,
     Package,
     Payment,
     PaymentMethod,
@@ -46,6 +47,7 @@ from services.audit import Actor
 from services.billing import invoices as billing
 from services.billing import payments, refunds
 from services.clinics import catalog
+from services.messaging.staff_notices import notify_therapist
 from services.people import patients
 from services.scheduling.appointments import book_appointment
 from services.staff.accounts import create_staff_user
@@ -702,6 +704,35 @@ def test_the_walk_reaches_the_alerts_badge_and_the_search_page(app):
     assert {"alerts.index", "search.index"} <= walked
     # Everyone's own notifications (the "profile" row): the page, mark read, WhatsApp choice.
     assert {"notifications.index", "notifications.mark_read", "notifications.whatsapp"} <= walked
+
+
+@pytest.mark.parametrize("role", ["admin", "operator", "therapist", "accountant", "superadmin"])
+def test_notifications_are_in_the_menu_of_everyone_who_can_be_told(app, world, session, role):
+    """A therapist's login is told of their patients' sessions whatever its role (one that
+    became an admin or operator keeps its link), so every clinic role has the page in its
+    menu with its unread count on the badge; the superadmin, of no clinic, is never told."""
+    me = session.scalar(select(StaffUser).where(StaffUser.email == world.emails[role]))
+    omar = session.scalar(select(Therapist).where(Therapist.name == "Dr. Omar Second"))
+    session_of = "own" if role == "therapist" else "other"  # Dr. Tara Own's login already
+    if role != "therapist":
+        omar.staff_user_id = me.id
+        session.commit()
+    told = notify_therapist(
+        session, world.rows[session_of]["appointment"], NotificationKind.CANCELLED, SYSTEM, now=NOW
+    )
+    session.commit()
+    client, _ = login(app, world, role)
+    menu = client.get("/admin/").text
+    alerts = client.get("/admin/alerts/").json
+    if role == "superadmin":
+        assert told is None
+        assert 'href="/admin/notifications/"' not in menu and "notifications" not in alerts
+        return
+    assert told is not None and told.staff_user_id == me.id
+    assert 'href="/admin/notifications/"' in menu
+    assert alerts["notifications"] >= 1
+    patient = "Olivia Ownpatient" if role == "therapist" else "Oscar Notmine"
+    assert patient in client.get("/admin/notifications/").text
 
 
 @pytest.mark.parametrize("role", ROLES)

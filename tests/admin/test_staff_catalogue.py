@@ -31,14 +31,19 @@ def entries(lang: str, domain: str = "messages"):
 
 
 def marked_in_code() -> set[str]:
-    """What ``make staff-strings`` would collect (admin/babel.cfg: Python and templates)."""
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    """What ``make staff-strings`` would collect (admin/babel.cfg: the panel's Python and
+    templates, and the refusals services mark with ``N_``)."""
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "admin", method_map=method_map, keywords=keywords
+    for folder, method_map in (
+        ("admin", [("**.py", "python"), ("templates/**.html", "jinja2")]),
+        ("services", [("**.py", "python")]),
+        ("core", [("passwords.py", "python")]),
     ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / folder, method_map=method_map, keywords=keywords
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 

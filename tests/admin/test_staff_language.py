@@ -86,6 +86,38 @@ def test_a_hindi_reader_sees_today_the_session_and_lists_in_hindi(app, desk):
     assert "Aarav Sharma" in listed  # names are never translated
 
 
+@pytest.mark.parametrize(
+    ("url", "hindi", "english"),
+    [
+        # Columns no view labels itself: one table of field names (admin.views.labels).
+        ("/admin/clinicpolicy/", "कम से कम नोटिस (घंटे)", "Min Notice Hours"),
+        ("/admin/clinic/", "टाइम ज़ोन", "Timezone"),
+        ("/admin/location/", "पता", "Address"),
+        # A view's own labels, list actions and filters, now marked for the catalogue.
+        ("/admin/service/", "मिनट", "Minutes"),
+        ("/admin/staffuser/", "आख़िरी लॉगिन", "Last login"),
+        ("/admin/appointment/", "रिमाइंडर फिर भेजें", "Resend reminder"),
+        ("/admin/appointment/", 'data-label="थेरेपिस्ट"', 'data-label="Therapist"'),
+        ("/admin/auditlog/", "किसने (प्रकार)", "Actor type"),
+        ("/admin/weeklyhours/", "सोमवार", "Monday"),
+        ("/admin/contact/", "अभी नहीं", "not yet"),
+        ("/admin/reports/", "थेरेपिस्ट के हिसाब से कमाई", "Revenue by therapist"),
+        # Form labels, descriptions and choices.
+        ("/admin/patient/new/", "अभिभावक का नाम", "Guardian's name"),
+        ("/admin/patient/new/", "पति/पत्नी", ">Spouse<"),
+        ("/admin/service/new/", "सेशन से पहले पेमेंट ज़रूरी", "Payment required before"),
+        ("/admin/staffuser/new/", "अकाउंटेंट", ">Accountant<"),
+        ("/admin/clinicanswer/new/", "हिंदी में जवाब (ज़रूरी नहीं)", "Answer in Hindi"),
+        ("/admin/appointment/new/", "कोई भी खाली थेरेपिस्ट", "Any available therapist"),
+        ("/admin/simulator/", "टेस्ट संपर्क", "Test contact"),
+    ],
+)
+def test_settings_lists_and_reports_read_hindi_too(app, desk, url, hindi, english):
+    page = signed_in(app, "hindi").get(url)
+    assert page.status_code == 200
+    assert hindi in page.text and english not in page.text
+
+
 def test_an_english_reader_sees_the_same_pages_in_english(app, desk):
     client = signed_in(app, "english")
     today = client.get("/admin/").text

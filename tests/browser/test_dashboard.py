@@ -58,3 +58,10 @@ def test_logging_in_lands_on_the_dashboard_with_its_charts_drawn(page, make_pati
         assert painted > 100, charts
     # The week's chart shows the booked session as a bar of colour.
     assert any(coloured > 100 for *_, coloured in charts), charts
+    # Drawn again once the page's fonts (Mukta for Hindi where the computer has none) are
+    # ready, in the page's own fonts: labels measured with the font they are painted in.
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('canvas[data-chart]'))"
+        ".every(c => c.getAttribute('data-fonts') === 'ready')"
+    )
+    assert "Roshni Devanagari" in page.evaluate("() => window.Chart.defaults.font.family")

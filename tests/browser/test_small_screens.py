@@ -244,6 +244,18 @@ def test_the_appointments_list_keeps_the_patient_and_time_on_screen(page, desk):
     assert desk.patient in row.locator("td.col-patient").inner_text()
     assert_on_screen(page, row.locator("td.col-start_at"), where)
     assert_touch_sized(page, row.locator("td.list-buttons-column a.icon"), where)
+    # On a phone the header is hidden: each value shows its column's name above it,
+    # but the patient heading the card and the buttons need none.
+    before = "cell => getComputedStyle(cell, '::before').content"
+    labels = {
+        cell: row.locator(f"td.{cell}").evaluate(before)
+        for cell in ("col-therapist", "col-status", "col-patient", "list-buttons-column")
+    }
+    if page.screen_name == "phone":
+        assert labels["col-therapist"] == '"Therapist"' and labels["col-status"] == '"Status"'
+    else:
+        assert labels["col-therapist"] == "none"  # a table with its header: no labels
+    assert labels["col-patient"] == "none" and labels["list-buttons-column"] == "none"
     snap(page, f"small_{page.screen_name}_appointments")
 
 

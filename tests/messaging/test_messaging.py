@@ -43,6 +43,7 @@ from services.messaging.stuck_sends import release_stuck
 from services.people import patients
 from services.scheduling.appointments import (
     cancel_appointment,
+    change_length,
     complete_appointment,
     reschedule_appointment,
 )
@@ -126,6 +127,29 @@ def test_outside_the_window_the_approved_template_goes_with_its_variables_in_ord
         ("3", appointment.number),
     ]
     assert "⏰ Reminder" in reminders(session)[0].body  # the log shows what it says
+
+
+def test_outside_the_window_a_length_change_goes_as_the_move_s_template(
+    session, clinic, patient, sender, twilio
+):
+    """No clinic registers a template for a resize: the move's approved one carries it."""
+    appointment = book(session, clinic, patient, TUE_10)
+    add_template(session, clinic, Channel.WHATSAPP, key="notice_moved")
+    open_window(session, patient, ist(22, 9))  # closed by 09:30 on the 23rd
+    change_length(
+        session,
+        clinic_id=clinic.id,
+        appointment_id=appointment.id,
+        new_end=ist(24, 11),
+        now=NOW,
+        actor=Actor.staff(1),
+    )
+    row = one(outbox(session, template_key="notice_length_changed"))
+    # Before the session's reminders fall due, so nothing queued earlier goes first.
+    assert deliver(session, row.id, now=ist(23, 9, 30), sender=sender) is SENT
+    sent = one(twilio.sent)
+    assert sent["ContentSid"].startswith("HX") and "Body" not in sent
+    assert "changed the length" in outbox(session, id=row.id)[0].body  # the log says it
 
 
 def test_outside_the_window_without_a_template_nothing_goes_on_whatsapp_and_sms_is_queued(

@@ -3,7 +3,8 @@
 NOW is Monday 23 Nov 2026, 09:00 in Kolkata (the demo clinic Roshni: weekdays
 09:00-18:00, 45-minute speech sessions, 2 h minimum notice). A longer session must
 still be free of the therapist's other sessions and inside their hours; staff may act
-inside the notice; every change is audited and the guardian is told as a move tells them.
+inside the notice; every change is audited, and the guardian and the therapist are told
+the session's length changed (not that it moved).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from models import (
 )
 from services.audit import Actor
 from services.errors import InvalidInput, OutsideHours, SlotTaken, TooLateToReschedule
+from services.messaging.rendering import compose
 from services.scheduling.appointments import book_appointment, change_length
 from tests.conftest import NOW, staff_logins
 from tests.outbox import ist, outbox, seed
@@ -103,7 +105,7 @@ def test_staff_lengthen_and_shorten_a_session_audited_and_the_guardian_told(
     [audit] = audits(session, row)
     assert (audit.actor_type.value, audit.actor_id) == ("staff", 1)
     assert audit.before["end_at"] != audit.after["end_at"]
-    assert notices(session, row) == ["notice_booked", "notice_moved"]
+    assert notices(session, row) == ["notice_booked", "notice_length_changed"]
 
     resize(session, clinic, row, ist(25, 11, 30))
     session.expire_all()
@@ -151,7 +153,7 @@ def test_staff_may_resize_inside_the_notice_patients_may_not(session, clinic, pa
     assert session.get(Appointment, soon.id).end_at == ist(23, 11)
 
 
-def test_the_therapist_is_told_of_the_new_length_as_of_a_move(session, clinic, patient):
+def test_the_therapist_is_told_of_the_new_length(session, clinic, patient):
     users = staff_logins(session, clinic.id, password="correct-horse-battery", domain="r.test")
     appointment = book(session, clinic, patient, ist(25, 11))
     therapist = session.get(Therapist, appointment.therapist_id)
@@ -166,4 +168,40 @@ def test_the_therapist_is_told_of_the_new_length_as_of_a_move(session, clinic, p
             StaffNotification.appointment_id == appointment.id,
         )
     ).all()
-    assert kinds == [NotificationKind.MOVED]
+    assert kinds == [NotificationKind.RESIZED]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (
+            "en",
+            "Roshni Clinic changed the length of {patient}'s Speech Therapy Session "
+            "on Wed 25 Nov, 11:00 am with {therapist} ({number}): it now ends at 12:30 pm.",
+        ),
+        (
+            "hi",
+            "Roshni Clinic ने {patient} के Speech Therapy Session (बुध, 25 नव॰, "
+            "11:00 am, {therapist} के साथ, {number}) की अवधि बदल दी है: अब यह 12:30 pm पर "
+            "ख़त्म होगा।",
+        ),
+    ],
+)
+def test_the_guardian_reads_that_the_length_changed_not_that_it_moved(
+    session, clinic, patient, language, sentence
+):
+    patient.contact.language = language
+    appointment = book(session, clinic, patient, ist(25, 11))
+
+    resize(session, clinic, appointment, ist(25, 12, 30))
+
+    [told] = [
+        m
+        for m in outbox(session, appointment_id=appointment.id)
+        if m.template_key == "notice_length_changed"
+    ]
+    text, _values = compose(told, clinic, patient.contact, appointment, now=NOW)
+    therapist = session.get(Therapist, appointment.therapist_id).name
+    expected = sentence.format(patient=patient.name, therapist=therapist, number=appointment.number)
+    assert text.startswith(expected), text
+    assert "moved" not in text
