@@ -57,16 +57,12 @@ import math
 import os
 import queue
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time as clock
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,10 +75,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 from twilio.request_validator import RequestValidator
 
-from bench.harness import gunicorn_command, gunicorn_shape, keepalive_request
+from bench.harness import Gunicorn, free_port, gunicorn_shape, keepalive_request, replies
 from core import migrate
 from core.clock import utcnow
-from core.config import PROJECT_ROOT
 from core.db import Database
 from models import Appointment, AppointmentStatus, BookingSource, Clinic, Service
 from roshni.demo import DEMO_CLINICS, seed_demo
@@ -378,22 +373,12 @@ def check_bookings(url: str) -> tuple[int, int]:
 # --- server ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """The running gunicorn master, its port and its log file."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+class Server(Gunicorn):
+    """The harness's gunicorn, with its workers' CPU time read from /proc."""
 
     def worker_cpu(self) -> float | None:
         """User + system CPU seconds of the gunicorn workers so far (Linux /proc)."""
+        assert self.process is not None
         total = 0.0
         try:
             for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -406,9 +391,6 @@ class Server:
         except (OSError, IndexError, ValueError):
             return None
         return total
-
-    def tracebacks(self) -> int:
-        return self.log.read_text(errors="replace").count("Traceback")
 
 
 @contextmanager
@@ -423,48 +405,12 @@ def gunicorn(database_url: str, port: int, instance_dir: Path) -> Iterator[Serve
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "ROSHNI_INSTANCE_DIR": str(instance_dir),
     }
-    command = gunicorn_command(port)
-    log_path = instance_dir / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            _wait_until_healthy(server, port, log_path)
-            yield Server(server, port, log_path)
-        finally:
-            _stop(server)
-
-
-def _wait_until_healthy(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = clock.monotonic() + 30
-    while clock.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{_tail(log)}")
-        try:
-            client = Client(port)
-            status, _ = client.get("/healthz")
-            client.close()
-            if status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass
-        clock.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /healthz within 30 s:\n{_tail(log)}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)  # graceful: workers finish their requests
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    server = Server(env, port, instance_dir / "gunicorn.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 # --- client ----------------------------------------------------------------------------
@@ -564,12 +510,6 @@ def bare_phase(server: Server, clients: int, seconds: float) -> Phase:
 
 
 # --- phase 2: full turns ---------------------------------------------------------------
-
-
-def replies(body: bytes) -> str:
-    """The text of the TwiML <Message> elements, joined."""
-    root = ET.fromstring(body)  # noqa: S314 - our own server's TwiML
-    return "\n".join(m.text or "" for m in root.iter("Message"))
 
 
 def talk(client: Client, phase: Phase, phone: str, messages: list[str]) -> tuple[str, bool]:
@@ -760,8 +700,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.contacts < 1 or args.seconds <= 0 or args.clients < 1 or args.contacts > 99_999:
         parser.error("--contacts 1-99999, --seconds > 0 and --clients >= 1")
-    if not 1 <= args.rounds <= args.contacts:
-        parser.error("--rounds from 1 to --contacts")
+    if args.rounds < 1 or args.contacts < args.rounds * args.clients:
+        # Fewer parents than threads in a round: a thread has no work from the start, and
+        # no turn finishes while every thread is busy.
+        parser.error("--rounds >= 1, and --contacts at least --rounds x --clients")
     workers, threads = gunicorn_shape()
     print(
         f"webhook benchmark: gunicorn {workers} workers x {threads} threads "
