@@ -46,7 +46,7 @@ from models.messaging import (
     OutboundMessage,
     OutboundStatus,
 )
-from models.notes import ProgressNote
+from models.notes import Attendance, ProgressNote, RecordStatus, SessionRecord
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
@@ -58,6 +58,7 @@ __all__ = [
     "Appointment",
     "AppointmentCounter",
     "AppointmentStatus",
+    "Attendance",
     "AuditLog",
     "AvailabilityException",
     "Base",
@@ -99,6 +100,7 @@ __all__ = [
     "PaymentStatus",
     "ProgressNote",
     "ProviderEvent",
+    "RecordStatus",
     "Refund",
     "RefundStatus",
     "Relation",
@@ -108,6 +110,7 @@ __all__ = [
     "Role",
     "SenderNumber",
     "Service",
+    "SessionRecord",
     "SettingsVersion",
     "StaffNotification",
     "StaffUser",

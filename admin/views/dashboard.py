@@ -26,6 +26,7 @@ from admin.views.links import may_open
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, format_weekday, to_major
 from models import AppointmentStatus, Role
+from services.people import session_records
 from services.reports import dashboard as reports
 from services.staff import accounts as staff
 
@@ -126,9 +127,23 @@ class DashboardView(Guarded, SessionPage, AdminIndexView):
             if sections.money
             else None
         )
+        # Sessions that have begun without a signed record: the therapist's own, or (an
+        # admin) the clinic's. Only for those who may open a session's notes.
+        needing = (
+            session_records.sessions_needing_records(
+                self.session,
+                clinic_id,
+                now=now,
+                therapist_staff_id=current_user.id if sections.own_only else None,
+            )
+            if may_open("appointment.notes_view")
+            else None
+        )
         return self.render(
             "admin/dashboard.html",
             sections=sections,
+            needing=needing,
+            zone=zone,
             today=today,
             week=week,
             rates=rates,

@@ -1,4 +1,4 @@
-"""Progress notes on a session: the page that lists them and adds one.
+"""A session's clinical page: its record (SOAP, draft until signed) and its progress notes.
 
 A mixin for ``AppointmentView``, so the page lives at
 ``/admin/appointment/notes/<id>`` and finds its appointment through that view's
@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms.fields import TextAreaField
+from wtforms.fields import SelectField, TextAreaField
 
 from admin.i18n import panel_lang
 from admin.views.access import requires
@@ -30,9 +30,10 @@ from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
-from models import Appointment, AppointmentStatus
-from models.notes import BODY_MAX
-from services.people import notes
+from models import Appointment, AppointmentStatus, Attendance, RecordStatus, SessionRecord
+from models.notes import BODY_MAX, RECORD_TEXTS
+from services.people import notes, session_records
+from services.people.session_records import RecordTexts
 
 NOTES = "notes"
 
@@ -56,6 +57,45 @@ class NoteForm(FlaskForm):
     body = TextAreaField(_l("New note"))
 
 
+class RecordForm(FlaskForm):
+    """The session record: SOAP first, then the rest; blank parts stay empty."""
+
+    subjective = TextAreaField(
+        _l("Subjective"), description=_l("What the patient or guardian reported.")
+    )
+    objective = TextAreaField(
+        _l("Objective"), description=_l("What you observed and measured in the session.")
+    )
+    assessment = TextAreaField(
+        _l("Assessment"), description=_l("What it means: progress towards the goals.")
+    )
+    plan = TextAreaField(_l("Plan"), description=_l("What comes next session and after."))
+    activities = TextAreaField(_l("Activities and materials"))
+    homework = TextAreaField(_l("Home practice given"))
+    response = TextAreaField(_l("Patient's response"))
+    attendance = SelectField(
+        _l("Attendance"),
+        choices=[
+            ("", _l("Not noted")),
+            (Attendance.ON_TIME.value, _l("On time")),
+            (Attendance.LATE.value, _l("Late")),
+            (Attendance.PARTIAL.value, _l("Partial")),
+        ],
+        default="",
+    )
+
+    def texts(self) -> RecordTexts:
+        chosen = self.attendance.data or ""
+        return RecordTexts(
+            **{name: getattr(self, name).data for name in RECORD_TEXTS},
+            attendance=Attendance(chosen) if chosen in Attendance._value2member_map_ else None,
+        )
+
+
+# The record form's two buttons (their names come back in the POST).
+SAVE, SIGN = "record-save", "record-sign"
+
+
 class ProgressNotesMixin:
     """``notes_view`` for a model view of appointments with ``_scoped(id)``."""
 
@@ -70,40 +110,105 @@ class ProgressNotesMixin:
         appointment = self._scoped(appointment_id)
         if appointment is None:
             abort(404)
+        record = session_records.record_for_appointment(
+            self.session, current_clinic_id(), appointment.id
+        )
         form = NoteForm()
-        if form.validate_on_submit():
-            with refused_as_flash(self.session) as outcome:
-                notes.add_progress_note(
-                    self.session,
-                    clinic_id=current_clinic_id(),
-                    appointment_id=appointment.id,
-                    body=form.body.data or "",
-                    now=utcnow(),
-                    actor=staff_actor(),
-                    author_id=current_user.id,
-                )
-            if outcome.ok:
-                flash(_("Note added."), "success")
+        record_form = RecordForm(prefix="record", obj=_form_values(record))
+        if request.method == "POST":
+            if SAVE in request.form or SIGN in request.form:
+                done = self._write_record(appointment, record_form, sign=SIGN in request.form)
+            else:
+                done = self._add_note(appointment, form)
+            if done:
                 return redirect(url_for(".notes_view", appointment_id=appointment.id))
-        elif request.method == "POST":
-            flash(_("The form expired; please try again."), "error")
+            record = session_records.record_for_appointment(
+                self.session, current_clinic_id(), appointment.id
+            )
         zone = current_timezone()
+        lang = panel_lang()
         listed = notes.notes_for_appointment(self.session, current_clinic_id(), appointment.id)
         return self.render(
             "admin/appointment_notes.html",
             form=form,
+            record_form=record_form,
+            record=_shown(record, zone, lang),
             appointment=appointment,
-            when=format_when(appointment.start_at, zone, panel_lang()),
+            when=format_when(appointment.start_at, zone, lang),
             notes=[
                 {
                     "author": note.author.name or note.author.email,
-                    "at": format_when_with_year(note.created_at, zone, panel_lang()),
+                    "at": format_when_with_year(note.created_at, zone, lang),
                     "body": note.body,
                 }
                 for note in listed
             ],
             takes_notes=appointment.status is not AppointmentStatus.CANCELLED,
+            may_sign=appointment.start_at <= utcnow(),
             body_max=BODY_MAX,
             details=url_for(".details_view", id=appointment.id),
             back=url_for(".index_view"),
         )
+
+    def _write_record(self, appointment: Appointment, form: RecordForm, *, sign: bool) -> bool:
+        if not form.validate_on_submit():
+            flash(_("The form expired; please try again."), "error")
+            return False
+        with refused_as_flash(self.session) as outcome:
+            session_records.write_record(
+                self.session,
+                clinic_id=current_clinic_id(),
+                appointment_id=appointment.id,
+                texts=form.texts(),
+                now=utcnow(),
+                actor=staff_actor(),
+                author_id=current_user.id,
+                sign=sign,
+            )
+        if outcome.ok:
+            flash(_("Record signed.") if sign else _("Record saved as a draft."), "success")
+        return outcome.ok
+
+    def _add_note(self, appointment: Appointment, form: NoteForm) -> bool:
+        if not form.validate_on_submit():
+            flash(_("The form expired; please try again."), "error")
+            return False
+        with refused_as_flash(self.session) as outcome:
+            notes.add_progress_note(
+                self.session,
+                clinic_id=current_clinic_id(),
+                appointment_id=appointment.id,
+                body=form.body.data or "",
+                now=utcnow(),
+                actor=staff_actor(),
+                author_id=current_user.id,
+            )
+        if outcome.ok:
+            flash(_("Note added."), "success")
+        return outcome.ok
+
+
+def _form_values(record: SessionRecord | None) -> Any:
+    """The record as the form fills itself from it (attendance as its value)."""
+    if record is None:
+        return None
+    values = {name: getattr(record, name) for name in RECORD_TEXTS}
+    values["attendance"] = record.attendance.value if record.attendance else ""
+    return type("RecordValues", (), values)()
+
+
+def _shown(record: SessionRecord | None, zone: str, lang: str) -> dict[str, Any] | None:
+    """What the page says about the record: its state, who wrote or signed it and when,
+    and (signed) its parts to read."""
+    if record is None:
+        return None
+    signed = record.status is RecordStatus.SIGNED
+    who = record.signed_by if signed and record.signed_by else record.author
+    at = record.signed_at if signed and record.signed_at else record.updated_at
+    return {
+        "signed": signed,
+        "by": who.name or who.email,
+        "at": format_when_with_year(at, zone, lang),
+        "parts": [(name, getattr(record, name)) for name in RECORD_TEXTS],
+        "attendance": record.attendance.value if record.attendance else None,
+    }

@@ -53,7 +53,7 @@ def add_progress_note(
     with write_transaction(session):
         # Locked, so a cancellation cannot slip in between the check and the insert.
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        _require_author(session, appointment, author_id)
+        require_author(session, appointment, author_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise NoteRefused(detail=N_("This session was cancelled; it takes no notes."))
         note = ProgressNote(
@@ -107,7 +107,7 @@ def _notes(
     ).all()
 
 
-def _require_author(session: Session, appointment: Appointment, author_id: int) -> None:
+def require_author(session: Session, appointment: Appointment, author_id: int) -> None:
     author = session.get(StaffUser, author_id)
     if author is None or not author.active or author.clinic_id != appointment.clinic_id:
         raise NoteRefused(detail=N_("Only the clinic's staff can write notes."))

@@ -54,6 +54,7 @@ from models import (
     ProgressNote,
     Refund,
     RescheduleRequest,
+    SessionRecord,
 )
 from models.base import column_values
 from services import audit
@@ -99,6 +100,7 @@ class ContactRecords:
             OutboundMessage: OutboundMessage.contact_id == self.contact_id,
             InvoiceLine: InvoiceLine.invoice_id.in_(self.invoice_ids),
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
+            SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             RescheduleRequest: RescheduleRequest.appointment_id.in_(self.appointment_ids),
             Refund: Refund.payment_id.in_(self.payment_ids),
             PaymentLink: PaymentLink.contact_id == self.contact_id,
@@ -121,6 +123,7 @@ class ContactRecords:
             "Payment": self.payment_ids,
             "OutboundMessage": ids(OutboundMessage),
             "ProgressNote": ids(ProgressNote),
+            "SessionRecord": ids(SessionRecord),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -312,6 +315,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "appointments.json": owned(Appointment, Appointment.start_at),
         "reschedule_requests.json": owned(RescheduleRequest),
         "progress_notes.json": owned(ProgressNote),
+        "session_records.json": owned(SessionRecord),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,

@@ -51,7 +51,9 @@ from models import (
     ProviderEvent,
     Refund,
     RescheduleRequest,
+    SessionRecord,
 )
+from models.notes import RECORD_TEXTS
 from services import audit
 from services.audit import Actor
 from services.errors import N_
@@ -293,6 +295,12 @@ def _erase_clinical_and_free_text(
     notes = session.execute(
         update(ProgressNote).where(records.owned(ProgressNote)).values(body=ERASED)
     ).rowcount
+    # Session records keep their dates and signatures; every written part goes.
+    records_erased = session.execute(
+        update(SessionRecord)
+        .where(records.owned(SessionRecord))
+        .values({name: None for name in RECORD_TEXTS} | {"attendance": None})
+    ).rowcount
     # Free text staff wrote about the sessions: it is about the patient by nature.
     session.execute(
         update(Appointment)
@@ -328,7 +336,11 @@ def _erase_clinical_and_free_text(
                     setattr(row, column, scrubbed)
                     kept += 1
     session.flush()
-    return {"progress_notes_erased": notes or 0, "money_texts_scrubbed": kept}
+    return {
+        "progress_notes_erased": notes or 0,
+        "session_records_erased": records_erased or 0,
+        "money_texts_scrubbed": kept,
+    }
 
 
 def _mentions(column: Any, needles: tuple[str, ...]) -> Any:
