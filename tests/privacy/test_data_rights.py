@@ -46,6 +46,7 @@ from models import (
     ProviderEvent,
     Relation,
     Role,
+    SessionRecord,
 )
 from roshni.app import create_app
 from services import audit
@@ -60,6 +61,7 @@ from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
 from services.people.notes import add_progress_note
+from services.people.session_records import RecordTexts, write_record
 from services.privacy import data_export, erasure, export_media
 from services.scheduling.appointments import book_appointment, complete_appointment
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in
@@ -175,6 +177,16 @@ def family(session, clinics, make_therapist, make_service) -> Family:
         actor=Actor.staff(admin.id),
         author_id=admin.id,
     )
+    write_record(
+        session,
+        clinic_id=a.id,
+        appointment_id=past.id,
+        texts=RecordTexts(subjective=NOTE, plan="More of the same"),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+        sign=True,
+    )
     ahead = book(AHEAD, NOW)
     messaging.schedule_reminders(session, ahead, now=NOW)
     # Text about the contact in rows that are not theirs: a staff remark in the audit
@@ -257,6 +269,8 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     bodies = [m["body"] for c in load("conversations.json") for m in c["messages"]]
     assert f"my word is {SECRET}" in bodies
     assert [n["body"] for n in load("progress_notes.json")] == [NOTE]
+    [record] = load("session_records.json")
+    assert (record["subjective"], record["status"]) == (NOTE, "signed")
     assert {m["template_key"] for m in load("outbound_messages.json")} >= {"reminder"}
     [invoice] = load("invoices.json")
     assert invoice["number"] == family.invoice.number and invoice["lines"]
@@ -462,6 +476,10 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         select(ProgressNote.body).where(ProgressNote.patient_id == patient.id)
     ).all()
     assert notes == [erasure.ERASED]
+    [record] = session.scalars(
+        select(SessionRecord).where(SessionRecord.patient_id == patient.id)
+    ).all()
+    assert (record.subjective, record.plan, record.status.value) == (None, None, "signed")
     # The invoice and receipt still render, for the contact's placeholder name.
     assert invoice_pdf(session, invoice).startswith(b"%PDF")
     assert receipt_pdf(session, payment).startswith(b"%PDF")
