@@ -64,7 +64,7 @@ class GoalForm(FlaskForm):
         _l("Goal"), description=_l("The behaviour aimed at, e.g. says /s/ correctly in sentences.")
     )
     measure = StringField(
-        _l("Measured as"), description=_l("e.g. % correct of 10 tries, or pain score 0–10.")
+        _l("Measured as"), description=_l("e.g. percent correct of 10 tries, or pain score 0–10.")
     )
     baseline = FloatField(_l("Baseline"), validators=[InputRequired()])
     target = FloatField(_l("Target"), validators=[InputRequired()])
