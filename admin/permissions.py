@@ -11,8 +11,8 @@ The issue's matrix, row by row (resource names in brackets):
 |-----------------------------|-------|---------------------|------------------------|------------|
 | Staff users, settings       | all   | –                   | own profile            | –          |
 |   [staff, settings, profile]|       |                     |                        |            |
-| Patients, contacts          | all   | all                 | read (own patients)    | read       |
-|   [patients, conversations] |       |                     |                        |            |
+| Patients, contacts          | all   | all                 | read (own patients),   | read       |
+|   [patients, conversations] |       |                     | clinical (own)         |            |
 | Services, pricing [catalog] | all   | read                | read                   | read       |
 | Availability [availability] | all   | all                 | own                    | read       |
 | Appointments [appointments, | all   | create, read,update | read own, complete,    | read       |
@@ -29,7 +29,8 @@ Verbs are plain words. ``read``, ``create``, ``update``, ``delete`` and
 (``complete``, ``refund``, ``record``…). :data:`IMPLIED_BY` says which
 broader grant covers a narrower verb: an operator's ``update`` on appointments
 covers ``confirm``, ``cancel`` and ``complete``, while a therapist holds
-``complete`` alone; ``notes`` (progress notes, clinical), ``export_data`` and
+``complete`` alone; ``notes`` (progress notes, clinical), ``clinical`` (a patient's
+goals and records), ``export_data`` and
 ``erase`` (a contact's data rights) are implied by nothing.
 ``*`` grants every verb. :data:`OWN` in a role's grants limits that role to its
 own rows (a therapist's patients, sessions, hours).
@@ -99,7 +100,7 @@ MATRIX: Mapping[str, Mapping[Role, frozenset[str]]] = {
     "patients": _grants(
         admin={ALL},
         operator=CRUD,  # "all" at the desk; bulk export is for admin and accountant
-        therapist={READ, OWN},
+        therapist={READ, "clinical", OWN},
         accountant={READ, EXPORT},
     ),
     # Chats, transcripts and the message log are the contacts' data. Therapists are
@@ -146,6 +147,9 @@ IMPLIED_BY: Mapping[str, str | None] = {
     # Progress notes are clinical records: the session's therapist and the admin write
     # and read them; the desk's "update" on appointments does not reach them.
     "notes": None,
+    # A patient's clinical page (goals, their measures, the session records): the same
+    # people as notes, for the patient as a whole.
+    "clinical": None,
     # Data rights (services.privacy.data_export, services.privacy.erasure): the whole record of a
     # contact, or its erasure, is the admin's alone; no desk grant reaches them.
     "export_data": None,

@@ -39,6 +39,7 @@ from models.enums import (
     Relation,
     Role,
 )
+from models.goals import Goal, GoalMeasure, GoalStatus, GoalTerm
 from models.messaging import (
     ContentTemplate,
     MessageKind,
@@ -75,6 +76,10 @@ __all__ = [
     "CreditKind",
     "DocumentCounter",
     "ExceptionKind",
+    "Goal",
+    "GoalMeasure",
+    "GoalStatus",
+    "GoalTerm",
     "InboundMedia",
     "InboundMessage",
     "Invoice",

@@ -32,7 +32,7 @@ from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
 from models import Appointment, AppointmentStatus, Attendance, RecordStatus, SessionRecord
 from models.notes import BODY_MAX, RECORD_TEXTS
-from services.people import notes, session_records
+from services.people import goals, notes, session_records
 from services.people.session_records import RecordTexts
 
 NOTES = "notes"
@@ -132,6 +132,7 @@ class ProgressNotesMixin:
             "admin/appointment_notes.html",
             form=form,
             record_form=record_form,
+            measures=self._measures(appointment, record),
             record=_shown(record, zone, lang),
             appointment=appointment,
             when=format_when(appointment.start_at, zone, lang),
@@ -150,9 +151,39 @@ class ProgressNotesMixin:
             back=url_for(".index_view"),
         )
 
+    def _measures(
+        self, appointment: Appointment, record: SessionRecord | None
+    ) -> list[dict[str, Any]]:
+        """The goals a record logs values for, with the value logged (or typed): the
+        patient's active goals while the record is a draft, those it logged once signed."""
+        clinic_id = current_clinic_id()
+        logged = goals.measures_of(self.session, record) if record is not None else {}
+        if record is not None and record.status is RecordStatus.SIGNED:
+            listed = [
+                g
+                for g in goals.goals_for_patient(self.session, clinic_id, appointment.patient_id)
+                if g.id in logged
+            ]
+        else:
+            listed = list(goals.active_goals(self.session, clinic_id, appointment.patient_id))
+        typed = request.form if request.method == "POST" else {}
+        return [
+            {
+                "id": g.id,
+                "behaviour": g.behaviour,
+                "measure": g.measure,
+                "value": typed.get(f"measure-{g.id}", _number(logged.get(g.id))),
+            }
+            for g in listed
+        ]
+
     def _write_record(self, appointment: Appointment, form: RecordForm, *, sign: bool) -> bool:
         if not form.validate_on_submit():
             flash(_("The form expired; please try again."), "error")
+            return False
+        measures = _typed_measures()
+        if measures is None:
+            flash(_("A measure must be a number."), "error")
             return False
         with refused_as_flash(self.session) as outcome:
             session_records.write_record(
@@ -164,6 +195,7 @@ class ProgressNotesMixin:
                 actor=staff_actor(),
                 author_id=current_user.id,
                 sign=sign,
+                measures=measures,
             )
         if outcome.ok:
             flash(_("Record signed.") if sign else _("Record saved as a draft."), "success")
@@ -186,6 +218,28 @@ class ProgressNotesMixin:
         if outcome.ok:
             flash(_("Note added."), "success")
         return outcome.ok
+
+
+def _typed_measures() -> dict[int, float] | None:
+    """``measure-<goal id>`` fields as typed: blank ones left out; None if one is not a
+    number."""
+    values: dict[int, float] = {}
+    for key, text in request.form.items():
+        name, _, goal_id = key.partition("-")
+        if name != "measure" or not goal_id.isdigit() or not text.strip():
+            continue
+        try:
+            value = float(text.strip().replace(",", "."))
+        except ValueError:
+            return None
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        values[int(goal_id)] = value
+    return values
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def _form_values(record: SessionRecord | None) -> Any:

@@ -25,6 +25,7 @@ from admin import permissions
 from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.base import SecureModelView
+from admin.views.clinical import ClinicalMixin, ClinicalRowAction
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
     ERASE,
@@ -229,9 +230,10 @@ class AddToContactForm(BaseForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
-class PatientView(PatientDataRightsMixin, SecureModelView):
+class PatientView(ClinicalMixin, PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
+    column_extra_row_actions = [ClinicalRowAction()]
     column_list = ("name", "contact", "phone", "relation", "date_of_birth", "active")
     column_labels = {
         "name": _l("Name"),

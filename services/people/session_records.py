@@ -12,7 +12,7 @@ record only (and leaves with it when a contact's data is erased).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +34,7 @@ from services import audit
 from services.audit import Actor
 from services.errors import N_, InvalidInput
 from services.locks import lock_appointment
+from services.people import goals
 from services.people.notes import NoteRefused, require_author
 
 # "Sessions needing notes" looks this far back.
@@ -64,15 +65,17 @@ def write_record(
     actor: Actor,
     author_id: int,
     sign: bool = False,
+    measures: Mapping[int, float] | None = None,
 ) -> SessionRecord:
     """Save the session's record as a draft (created on first save), and sign it if
     ``sign``. Refused once it is signed, on a cancelled session, and when nothing is
-    written; signing is refused before the session has started."""
+    written; signing is refused before the session has started. ``measures`` (goal id →
+    value) replace the values the record logs for the patient's goals; None keeps them."""
     now = require_aware(now, "now").astimezone(UTC)
     cleaned = {name: _clean(getattr(texts, name)) for name in RECORD_TEXTS}
     if actor.is_staff and actor.id != author_id:
         raise NoteRefused(detail=N_("Records are written in one's own name."))
-    if not any(cleaned.values()) and texts.attendance is None:
+    if not any(cleaned.values()) and texts.attendance is None and not measures:
         raise InvalidInput(detail=N_("Please write something in the record first."))
     with write_transaction(session):
         # Locked: a cancellation, or a colleague's save, cannot slip in between.
@@ -105,6 +108,10 @@ def write_record(
         record.attendance = texts.attendance
         record.author_id = author_id
         record.updated_at = now
+        if measures is not None:
+            session.flush()  # the measures point at the record
+            if goals.log_measures(session, record, appointment, measures, now=now):
+                changed.append("measures")
         if changed or created:
             audit.record(
                 session,

@@ -42,6 +42,8 @@ from models import (
     Contact,
     Conversation,
     CreditEntry,
+    Goal,
+    GoalMeasure,
     InboundMedia,
     InboundMessage,
     Invoice,
@@ -101,6 +103,12 @@ class ContactRecords:
             InvoiceLine: InvoiceLine.invoice_id.in_(self.invoice_ids),
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
+            Goal: Goal.patient_id.in_(self.patient_ids),
+            GoalMeasure: GoalMeasure.goal_id.in_(
+                select(Goal.id).where(
+                    Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
+                )
+            ),
             RescheduleRequest: RescheduleRequest.appointment_id.in_(self.appointment_ids),
             Refund: Refund.payment_id.in_(self.payment_ids),
             PaymentLink: PaymentLink.contact_id == self.contact_id,
@@ -124,6 +132,7 @@ class ContactRecords:
             "OutboundMessage": ids(OutboundMessage),
             "ProgressNote": ids(ProgressNote),
             "SessionRecord": ids(SessionRecord),
+            "Goal": ids(Goal),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -316,6 +325,8 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "reschedule_requests.json": owned(RescheduleRequest),
         "progress_notes.json": owned(ProgressNote),
         "session_records.json": owned(SessionRecord),
+        "goals.json": owned(Goal),
+        "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,

@@ -39,6 +39,7 @@ from models import (
     Contact,
     Conversation,
     CreditEntry,
+    Goal,
     InboundMessage,
     Invoice,
     InvoiceLine,
@@ -301,6 +302,10 @@ def _erase_clinical_and_free_text(
         .where(records.owned(SessionRecord))
         .values({name: None for name in RECORD_TEXTS} | {"attendance": None})
     ).rowcount
+    # Goals keep their numbers (baseline, target, measures); what they said goes.
+    session.execute(
+        update(Goal).where(records.owned(Goal)).values(behaviour=ERASED, measure=ERASED)
+    )
     # Free text staff wrote about the sessions: it is about the patient by nature.
     session.execute(
         update(Appointment)

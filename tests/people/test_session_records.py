@@ -62,7 +62,9 @@ def _book_at(session, clinic, start, booked=EARLIER):
     )
 
 
-def write(session, clinic, appointment, role=Role.THERAPIST, texts=SOAP, *, sign=False, now=NOW):
+def write(
+    session, clinic, appointment, role=Role.THERAPIST, texts=SOAP, *, sign=False, now=NOW, **more
+):
     user = clinic.users[role]
     return write_record(
         session,
@@ -73,11 +75,13 @@ def write(session, clinic, appointment, role=Role.THERAPIST, texts=SOAP, *, sign
         actor=Actor.staff(user.id),
         author_id=user.id,
         sign=sign,
+        **more,
     )
 
 
 def records(session) -> list[SessionRecord]:
     session.rollback()
+    session.expire_all()  # what the panel's own session committed since
     return session.scalars(select(SessionRecord)).all()
 
 

@@ -33,6 +33,8 @@ from models import (
     Channel,
     Contact,
     Conversation,
+    Goal,
+    GoalTerm,
     InboundMedia,
     InboundMessage,
     Invoice,
@@ -60,6 +62,7 @@ from services.messaging import outbox as messaging
 from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
+from services.people.goals import GoalFields, set_goal
 from services.people.notes import add_progress_note
 from services.people.session_records import RecordTexts, write_record
 from services.privacy import data_export, erasure, export_media
@@ -186,6 +189,19 @@ def family(session, clinics, make_therapist, make_service) -> Family:
         actor=Actor.staff(admin.id),
         author_id=admin.id,
         sign=True,
+        measures={
+            set_goal(
+                session,
+                clinic_id=a.id,
+                patient_id=patient.id,
+                fields=GoalFields(
+                    term=GoalTerm.SHORT, behaviour=NOTE, measure="% correct", baseline=1, target=9
+                ),
+                now=NOW,
+                actor=Actor.staff(admin.id),
+                author_id=admin.id,
+            ).id: 4
+        },
     )
     ahead = book(AHEAD, NOW)
     messaging.schedule_reminders(session, ahead, now=NOW)
@@ -271,6 +287,9 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     assert [n["body"] for n in load("progress_notes.json")] == [NOTE]
     [record] = load("session_records.json")
     assert (record["subjective"], record["status"]) == (NOTE, "signed")
+    [goal] = load("goals.json")
+    assert goal["behaviour"] == NOTE
+    assert [m["value"] for m in load("goal_measures.json")] == [4]
     assert {m["template_key"] for m in load("outbound_messages.json")} >= {"reminder"}
     [invoice] = load("invoices.json")
     assert invoice["number"] == family.invoice.number and invoice["lines"]
@@ -480,6 +499,8 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         select(SessionRecord).where(SessionRecord.patient_id == patient.id)
     ).all()
     assert (record.subjective, record.plan, record.status.value) == (None, None, "signed")
+    [goal] = session.scalars(select(Goal).where(Goal.patient_id == patient.id)).all()
+    assert (goal.behaviour, goal.measure, goal.target) == (erasure.ERASED, erasure.ERASED, 9)
     # The invoice and receipt still render, for the contact's placeholder name.
     assert invoice_pdf(session, invoice).startswith(b"%PDF")
     assert receipt_pdf(session, payment).startswith(b"%PDF")
