@@ -20,6 +20,7 @@ from models.billing import (
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber, SettingsVersion
 from models.conversation import Conversation, InboundMedia, InboundMessage
+from models.documents import DocumentAccess, DocumentTag, PatientDocument
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -74,7 +75,9 @@ __all__ = [
     "Conversation",
     "CreditEntry",
     "CreditKind",
+    "DocumentAccess",
     "DocumentCounter",
+    "DocumentTag",
     "ExceptionKind",
     "Goal",
     "GoalMeasure",
@@ -97,6 +100,7 @@ __all__ = [
     "OutboundStatus",
     "Package",
     "Patient",
+    "PatientDocument",
     "Payment",
     "PaymentAllocation",
     "PaymentLink",
