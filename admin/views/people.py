@@ -33,6 +33,7 @@ from admin.views.data_rights import (
     ContactDataRightsMixin,
     PatientDataRightsMixin,
 )
+from admin.views.documents import DocumentsMixin
 from admin.views.formatters import clinic_money, label_formatter
 from admin.views.refusals import reason, refused_as_flash
 from core.clock import utcnow
@@ -230,7 +231,7 @@ class AddToContactForm(BaseForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
-class PatientView(ClinicalMixin, PatientDataRightsMixin, SecureModelView):
+class PatientView(ClinicalMixin, DocumentsMixin, PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
     column_extra_row_actions = [ClinicalRowAction()]

@@ -58,6 +58,13 @@ class DocumentRefused(ServiceError):
     template = "%(detail)s"  # the sentence is the raise's ``detail``, marked there
 
 
+class DocumentMissing(ServiceError):
+    """The row is there but the file storage cannot give its file just now."""
+
+    code = "document_missing"
+    template = N_("The file could not be read from the storage just now.")
+
+
 @dataclass(frozen=True)
 class OpenedDocument:
     document: PatientDocument
@@ -233,9 +240,7 @@ def open_document(
             data = store.get_bytes(document.storage_key)
         except StorageError:
             log.warning("patient document %s is missing from the file storage", document.id)
-            raise DocumentRefused(
-                detail=N_("The file could not be read from the storage just now.")
-            ) from None
+            raise DocumentMissing() from None
         audit.record(
             session,
             clinic_id=clinic_id,
