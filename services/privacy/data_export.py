@@ -54,6 +54,7 @@ from models import (
     PaymentAllocation,
     PaymentLink,
     ProgressNote,
+    ProgressReport,
     Refund,
     RescheduleRequest,
     SessionRecord,
@@ -104,6 +105,7 @@ class ContactRecords:
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             Goal: Goal.patient_id.in_(self.patient_ids),
+            ProgressReport: ProgressReport.patient_id.in_(self.patient_ids),
             GoalMeasure: GoalMeasure.goal_id.in_(
                 select(Goal.id).where(
                     Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
@@ -133,6 +135,7 @@ class ContactRecords:
             "ProgressNote": ids(ProgressNote),
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
+            "ProgressReport": ids(ProgressReport),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -327,6 +330,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "session_records.json": owned(SessionRecord),
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
+        "progress_reports.json": owned(ProgressReport),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,
