@@ -58,6 +58,7 @@ from models import (
     PaymentAllocation,
     PaymentLink,
     ProgressNote,
+    ProgressReport,
     Refund,
     RescheduleRequest,
     SessionRecord,
@@ -108,6 +109,7 @@ class ContactRecords:
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             Goal: Goal.patient_id.in_(self.patient_ids),
+            ProgressReport: ProgressReport.patient_id.in_(self.patient_ids),
             GoalMeasure: GoalMeasure.goal_id.in_(
                 select(Goal.id).where(
                     Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
@@ -139,6 +141,7 @@ class ContactRecords:
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
             "PatientDocument": ids(PatientDocument),
+            "ProgressReport": ids(ProgressReport),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -339,6 +342,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
         "documents.json": owned(PatientDocument),
+        "progress_reports.json": owned(ProgressReport),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,

@@ -48,6 +48,7 @@ from models import (
     Payment,
     PaymentMethod,
     ProgressNote,
+    ProgressReport,
     ProviderEvent,
     Relation,
     Role,
@@ -68,6 +69,7 @@ from services.people import patients
 from services.people.documents import delete_document, upload_document
 from services.people.goals import GoalFields, set_goal
 from services.people.notes import add_progress_note
+from services.people.progress_reports import ReportTexts, write_report
 from services.people.session_records import RecordTexts, write_record
 from services.privacy import data_export, erasure, export_media
 from services.scheduling.appointments import book_appointment, complete_appointment
@@ -207,6 +209,18 @@ def family(session, clinics, make_therapist, make_service) -> Family:
             ).id: 4
         },
     )
+    write_report(
+        session,
+        clinic_id=a.id,
+        patient_id=patient.id,
+        period_start=NOW.date() - timedelta(days=30),
+        period_end=NOW.date(),
+        texts=ReportTexts(summary=NOTE),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+        sign=True,
+    )
     ahead = book(AHEAD, NOW)
     messaging.schedule_reminders(session, ahead, now=NOW)
     # Text about the contact in rows that are not theirs: a staff remark in the audit
@@ -291,6 +305,8 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     assert [n["body"] for n in load("progress_notes.json")] == [NOTE]
     [record] = load("session_records.json")
     assert (record["subjective"], record["status"]) == (NOTE, "signed")
+    [report] = load("progress_reports.json")
+    assert report["summary"] == NOTE
     [goal] = load("goals.json")
     assert goal["behaviour"] == NOTE
     assert [m["value"] for m in load("goal_measures.json")] == [4]
@@ -616,6 +632,10 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         select(SessionRecord).where(SessionRecord.patient_id == patient.id)
     ).all()
     assert (record.subjective, record.plan, record.status.value) == (None, None, "signed")
+    [report] = session.scalars(
+        select(ProgressReport).where(ProgressReport.patient_id == patient.id)
+    ).all()
+    assert (report.summary, report.status.value) == (None, "signed")
     [goal] = session.scalars(select(Goal).where(Goal.patient_id == patient.id)).all()
     assert (goal.behaviour, goal.measure, goal.target) == (erasure.ERASED, erasure.ERASED, 9)
     # The invoice and receipt still render, for the contact's placeholder name.
