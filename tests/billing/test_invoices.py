@@ -205,7 +205,17 @@ def test_every_invoice_totals_subtotal_plus_tax(session, clinic, patient, prices
 
 
 # Real numbers that are not money: a location a patient shared in the chat.
-NOT_MONEY = frozenset({"inbound_media.latitude", "inbound_media.longitude"})
+# A map position, and clinical measures (a goal's baseline and target, a session's value:
+# 7.5 cm, 12.5 degrees).
+NOT_MONEY = frozenset(
+    {
+        "inbound_media.latitude",
+        "inbound_media.longitude",
+        "goal.baseline",
+        "goal.target",
+        "goal_measure.value",
+    }
+)
 
 
 def test_no_money_column_is_a_float_or_a_decimal():

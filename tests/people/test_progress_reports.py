@@ -96,7 +96,9 @@ def test_a_draft_is_saved_again_then_signed_and_never_changes(session, clinic):
     with pytest.raises(NoteRefused, match="signed"):
         draft(session, clinic, texts=ReportTexts(summary="Later"), report_id=report.id)
     actions = session.scalars(
-        select(AuditLog.action).where(AuditLog.entity_type == "ProgressReport")
+        select(AuditLog.action)
+        .where(AuditLog.entity_type == "ProgressReport")
+        .order_by(AuditLog.id)
     ).all()
     assert actions == ["report.save", "report.save", "report.sign"]
 
