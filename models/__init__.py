@@ -2,6 +2,7 @@
 
 from models.answers import ClinicAnswer
 from models.appointment import Appointment, AppointmentCounter
+from models.assessments import Assessment, AssessmentKind, AssessmentTemplate, ItemKind
 from models.audit import AuditLog
 from models.availability import AvailabilityException, WeeklyHours
 from models.base import Base, ClinicOwned
@@ -55,6 +56,9 @@ from models.staff_notification import NotificationKind, StaffNotification
 from models.worker import WorkerHeartbeat
 
 __all__ = [
+    "Assessment",
+    "AssessmentKind",
+    "AssessmentTemplate",
     "ActorType",
     "Appointment",
     "AppointmentCounter",
@@ -86,6 +90,7 @@ __all__ = [
     "InvoiceLine",
     "InvoiceLineKind",
     "InvoiceStatus",
+    "ItemKind",
     "LinkStatus",
     "Location",
     "MediaStatus",
