@@ -56,13 +56,13 @@ from models.staff_notification import NotificationKind, StaffNotification
 from models.worker import WorkerHeartbeat
 
 __all__ = [
-    "Assessment",
-    "AssessmentKind",
-    "AssessmentTemplate",
     "ActorType",
     "Appointment",
     "AppointmentCounter",
     "AppointmentStatus",
+    "Assessment",
+    "AssessmentKind",
+    "AssessmentTemplate",
     "Attendance",
     "AuditLog",
     "AvailabilityException",
