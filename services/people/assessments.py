@@ -6,10 +6,10 @@ a draft as often as needed and signs it; a signed assessment never changes (a co
 is a progress note or a new assessment). Who may write: ``goals.require_clinician`` (an
 admin, or a therapist who sees the patient).
 
-Its structured items come from the clinic's template for the therapy type (the defaults
-in ``assessment_templates`` until the clinic's admin edits its own copy) and are copied into the
-assessment when
-it is started: a later template edit leaves the assessments already written as they were.
+Its structured items come from the clinic's template for the therapy type
+(``assessment_templates``: the defaults until the clinic's admin edits its own copy) and
+are copied into the assessment when it is started: a later template edit leaves the
+assessments already written as they were.
 A score is checked against its item's range.
 
 Audit rows say which parts changed, not what they say; template edits are settings and
