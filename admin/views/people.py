@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin import permissions
 from admin.i18n import panel_lang
 from admin.permissions import CREATE
+from admin.views.assessments import AssessmentsMixin
 from admin.views.base import SecureModelView
 from admin.views.clinical import ClinicalMixin, ClinicalRowAction
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
@@ -230,7 +231,7 @@ class AddToContactForm(BaseForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
-class PatientView(ClinicalMixin, PatientDataRightsMixin, SecureModelView):
+class PatientView(ClinicalMixin, AssessmentsMixin, PatientDataRightsMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "patient"
     column_extra_row_actions = [ClinicalRowAction()]
