@@ -92,7 +92,7 @@ def write_assessment(
         patient = lock_in_clinic(session, Patient, clinic_id, patient_id, what=N_("patient"))
         require_clinician(session, clinic_id, patient.id, author_id)
         if assessment_id is None:
-            assessment = _start(session, clinic_id, patient, fields, now)
+            assessment = _start(session, clinic_id, patient, fields, now, author_id)
         else:
             assessment = lock_in_clinic(
                 session, Assessment, clinic_id, assessment_id, what=N_("assessment")
@@ -190,7 +190,12 @@ def patient_assessment(
 
 
 def _start(
-    session: Session, clinic_id: int, patient: Patient, fields: AssessmentFields, now: datetime
+    session: Session,
+    clinic_id: int,
+    patient: Patient,
+    fields: AssessmentFields,
+    now: datetime,
+    author_id: int,
 ) -> Assessment:
     therapy_type = (fields.therapy_type or "").strip()
     if (
@@ -208,8 +213,10 @@ def _start(
             {**item.as_json(), "value": None}
             for item in template_for(session, clinic_id, therapy_type)
         ],
+        author_id=author_id,
         status=RecordStatus.DRAFT,
         created_at=now,
+        updated_at=now,
     )
     session.add(assessment)
     return assessment
