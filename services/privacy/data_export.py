@@ -37,6 +37,7 @@ from integrations.backup_storage import BackupStore
 from models import (
     ActorType,
     Appointment,
+    Assessment,
     AuditLog,
     Clinic,
     Contact,
@@ -104,6 +105,7 @@ class ContactRecords:
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             Goal: Goal.patient_id.in_(self.patient_ids),
+            Assessment: Assessment.patient_id.in_(self.patient_ids),
             GoalMeasure: GoalMeasure.goal_id.in_(
                 select(Goal.id).where(
                     Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
@@ -133,6 +135,7 @@ class ContactRecords:
             "ProgressNote": ids(ProgressNote),
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
+            "Assessment": ids(Assessment),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -327,6 +330,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "session_records.json": owned(SessionRecord),
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
+        "assessments.json": owned(Assessment, Assessment.created_at),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,
