@@ -121,6 +121,9 @@ class AssessmentsMixin:
         if request.method == "GET" and assessment is not None:
             form.kind.data = assessment.kind.value
             form.appointment.data = str(assessment.appointment_id or "")
+        elif request.method == "GET":
+            # From a booked assessment session: ?appointment=<id> picks it in the form.
+            form.appointment.data = request.args.get("appointment", "")
         values = {item["label"]: _shown(item.get("value")) for item in items}
         if request.method == "POST":
             values = {

@@ -394,8 +394,9 @@ def test_a_therapist_writes_and_signs_an_assessment_from_the_clinical_page(
     client = logged_in(app, clinic, Role.THERAPIST)
     clinical = client.get(f"/admin/patient/clinical/{clinic.aarav.id}").text
     assert 'id="assessments"' in clinical and page_url(clinic.aarav) in clinical
-    form = client.get(page_url(clinic.aarav)).text
+    form = client.get(page_url(clinic.aarav) + f"?appointment={past.id}").text
     assert "Articulation" in form and "Speech intelligibility (percent)" in form
+    assert f'<option selected value="{past.id}">' in form
 
     saved = post(client, clinic.aarav, appointment=str(past.id), **{"item-2": "55"})
     assert "Assessment saved as a draft." in alerts(saved)
