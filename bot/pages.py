@@ -13,15 +13,18 @@ from flask import Blueprint, Flask, Response, abort, current_app, render_templat
 from sqlalchemy import select
 
 from core import rate_limit
+from core.clock import utcnow
 from core.db import get_db
 from core.formatting import format_money
 from core.security import csrf
 from integrations import upi
 from integrations.razorpay_client import RazorpayGateway
-from models import Clinic, Payment, PaymentLink, PaymentMethod, PaymentState
+from models import Clinic, Contact, Patient, Payment, PaymentLink, PaymentMethod, PaymentState
 from services.billing.billing_documents import receipt_pdf
 from services.clinics.settings import razorpay_account
 from services.messaging.catalogue import say
+from services.people.progress_reports import report_by_link
+from services.people.report_pdf import report_pdf
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -92,6 +95,29 @@ def receipt(token: str) -> Response:
         mimetype="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{payment.receipt_number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/reports/<token>.pdf")
+@token_page
+def progress_report(token: str) -> Response:
+    """A progress report the chat sent: the provider fetches it (a WhatsApp document), or
+    the guardian opens the link, while it is good (``progress_reports.LINK_LIFETIME``)."""
+    session = get_db().scoped
+    report = report_by_link(session, token, now=utcnow())
+    if report is None:
+        abort(404)
+    patient = session.get(Patient, report.patient_id)
+    contact = session.get(Contact, patient.contact_id) if patient else None
+    pdf = report_pdf(session, report, contact.language if contact else "en")
+    session.commit()  # the opening's audit row
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="progress-report-{report.id}.pdf"',
             "Cache-Control": "private, no-store",
         },
     )

@@ -2,6 +2,7 @@
 
 ``redact(text)`` masks phone numbers (E.164, URL-encoded, and local digit runs),
 e-mail addresses, the tokens in patient links (``/pay/receipt/<token>.pdf``,
+``/reports/<token>.pdf``,
 ``/pay/upi/<token>``), query strings, provider signatures, bearer tokens and
 anything named like a secret (``signature=…``, ``"auth_token": …``). Masking too much
 is the safe failure: a date written as ten digits in a row is masked like a phone.
@@ -23,7 +24,7 @@ ROW_MASK = "[row hidden]"
 
 # Routes whose path carries a bearer-like token (bot/pages.py): the segment after
 # these prefixes is a capability and is masked wherever a path or URL shows it.
-TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/")
+TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/")
 
 # Patterns with a variable-length start begin only where a word begins (the lookbehinds),
 # so a long run of letters or digits costs linear time, not quadratic.

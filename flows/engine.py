@@ -51,9 +51,10 @@ from flows.dialog import STATES, Offer, Turn, clean_text, hand_to_staff, normali
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
+from services.errors import ServiceError
 from services.messaging.content_templates import LIST_PAGE, MORE_ID
 from services.messaging.handoff import STAFF_NOTE
-from services.people import patients
+from services.people import patients, progress_reports
 
 # The flows whose states the engine runs (each registers its states at import).
 FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)
@@ -114,6 +115,24 @@ TALK_WORDS = frozenset(
         "बात करनी है",
         "किसी से बात करनी है",
         "मुझे बात करनी है",
+    )
+)
+# The guardian asks for the latest progress report again (it goes out as a PDF).
+REPORT_WORDS = frozenset(
+    normalise(phrase)
+    for phrase in (
+        "report",
+        "progress report",
+        "my report",
+        "send report",
+        "send the report",
+        "report please",
+        "report bhejo",
+        "report chahiye",
+        "रिपोर्ट",
+        "प्रगति रिपोर्ट",
+        "रिपोर्ट भेजो",
+        "रिपोर्ट भेजिए",
     )
 )
 # While a person has the chat only these end the hand-off: a bare "hi" or "hello?" is the
@@ -291,6 +310,8 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return f"{reply}\n{offer}" if offer else reply
     if word in MENU_WORDS:
         return _greet_and_menu(turn)
+    if word in REPORT_WORDS:
+        return _send_report(turn)
     if understood.intent in ("cancel", "reschedule"):  # "cancel" on WhatsApp: a session
         changed = routing.route(turn, understood, text)
         if changed is not None:
@@ -364,6 +385,27 @@ def _start(turn: Turn, channel: Channel) -> str:
         actor=turn.actor,
     )
     return turn.say("started")
+
+
+def _send_report(turn: Turn) -> str:
+    """The newest signed progress report of the contact's patients, sent again (the PDF
+    follows as its own message); or that there is none yet."""
+    contact = turn.contact
+    assert contact is not None  # consented
+    try:
+        report = progress_reports.send_latest_again(
+            turn.session,
+            clinic_id=turn.clinic.id,
+            contact_id=contact.id,
+            now=turn.now,
+            actor=turn.actor,
+        )
+    except ServiceError:  # the number takes no messages now (opted out of its channel)
+        report = None
+    if report is None:
+        return turn.say("report_none")
+    first = report.patient.name.split()[0] if report.patient.name else ""
+    return turn.say("report_sending", patient=first)
 
 
 def _help(turn: Turn) -> str:

@@ -48,7 +48,7 @@ from models.messaging import (
     OutboundMessage,
     OutboundStatus,
 )
-from models.notes import Attendance, ProgressNote, RecordStatus, SessionRecord
+from models.notes import Attendance, ProgressNote, ProgressReport, RecordStatus, SessionRecord
 from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
@@ -109,6 +109,7 @@ __all__ = [
     "PaymentState",
     "PaymentStatus",
     "ProgressNote",
+    "ProgressReport",
     "ProviderEvent",
     "RecordStatus",
     "Refund",

@@ -15,9 +15,9 @@ no edit or delete.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.appointment import Appointment
@@ -75,6 +75,10 @@ RECORD_TEXTS = (
 )
 
 
+# A progress report's written parts.
+REPORT_TEXTS = ("summary", "recommendations", "home_programme")
+
+
 class SessionRecord(ClinicOwned, Timestamped, Base):
     __tablename__ = "session_record"
 
@@ -121,3 +125,48 @@ class SessionRecord(ClinicOwned, Timestamped, Base):
 
     def __str__(self) -> str:
         return f"Session record #{self.id}"
+
+
+class ProgressReport(ClinicOwned, Timestamped, Base):
+    """A progress report for a patient's guardians over a period: drafted and signed by a
+    therapist, then sent in the chat as a PDF (``services.people.progress_reports``)."""
+
+    __tablename__ = "progress_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))  # who last wrote it
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    summary: Mapped[str | None] = mapped_column(Text)
+    recommendations: Mapped[str | None] = mapped_column(Text)
+    home_programme: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[RecordStatus] = mapped_column(
+        str_enum(RecordStatus, "progress_report_status"), default=RecordStatus.DRAFT
+    )
+    signed_at: Mapped[datetime | None]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    sent_at: Mapped[datetime | None]  # last handed to the chat
+    # The link the last sending carries (the provider fetches the PDF through it): random,
+    # and good until ``link_expires_at``; a new sending makes a new one.
+    link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime | None]
+
+    patient: Mapped[Patient] = relationship()
+    author: Mapped[StaffUser] = relationship(foreign_keys=[author_id])
+    signed_by: Mapped[StaffUser | None] = relationship(foreign_keys=[signed_by_id])
+
+    __table_args__ = (
+        *(
+            CheckConstraint(f"length({name}) <= {BODY_MAX}", name=f"{name}_length")
+            for name in REPORT_TEXTS
+        ),
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
+        CheckConstraint(
+            "(status = 'signed') = (signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
+            name="signed_has_signer",
+        ),
+    )
+
+    def __str__(self) -> str:
+        return f"Progress report #{self.id}"

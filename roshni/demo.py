@@ -202,6 +202,10 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
     ),
     "payment_link_dues": (["amount", "url"], "{clinic}: pay {amount} here: {url}"),
     "payment_upi": (["amount", "vpa", "upi_url"], "{clinic}: pay {amount} by UPI to {vpa}."),
+    "progress_report": (
+        ["patient", "period", "report_url"],
+        "{clinic}: {patient}'s progress report for {period}.",
+    ),
     "payment_receipt": (
         ["amount", "receipt", "receipt_url"],
         "{clinic} received {amount}, thank you. Receipt {receipt}.",

@@ -33,7 +33,7 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_day, format_when
 from models import Appointment, Goal, GoalStatus, GoalTerm, Patient, RecordStatus, SessionRecord
-from services.people import assessments, goals
+from services.people import assessments, goals, progress_reports
 from services.people.goals import GoalFields
 
 CLINICAL = "clinical"
@@ -122,6 +122,7 @@ class ClinicalMixin:
             assessments=patient_assessments(self.session, clinic_id, patient.id),
             charts={str(g.id): _chart(g, zone, lang) for g in listed if g.measures},
             sessions=_sessions(self.session, clinic_id, patient.id, zone, lang),
+            reports=progress_reports.reports_for_patient(self.session, clinic_id, patient.id),
             statuses=STATUS_LABELS,
             back=url_for(".index_view"),
         )

@@ -35,6 +35,7 @@ from admin.views.data_rights import (
     PatientDataRightsMixin,
 )
 from admin.views.formatters import clinic_money, label_formatter
+from admin.views.progress_reports import ProgressReportsMixin
 from admin.views.refusals import reason, refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
@@ -231,7 +232,13 @@ class AddToContactForm(BaseForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
 
 
-class PatientView(ClinicalMixin, AssessmentsMixin, PatientDataRightsMixin, SecureModelView):
+class PatientView(
+    ClinicalMixin,
+    AssessmentsMixin,
+    ProgressReportsMixin,
+    PatientDataRightsMixin,
+    SecureModelView,
+):
     resource = "patients"
     therapist_scope = "patient"
     column_extra_row_actions = [ClinicalRowAction()]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.formatting import format_phone
-from models import Clinic, Invoice, Location, Payment, PaymentAllocation
+from models import Clinic, Invoice, Payment, PaymentAllocation
 from services.billing import invoices as billing
 from services.billing.documents import (
     DocumentLine,
@@ -19,6 +19,7 @@ from services.billing.documents import (
     render_invoice_pdf,
     render_receipt_pdf,
 )
+from services.clinics.settings import main_address
 
 
 def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
@@ -81,15 +82,9 @@ def _clinic(session: Session, clinic_id: int) -> Clinic:
 
 
 def _letterhead(session: Session, clinic: Clinic) -> dict[str, str | None]:
-    address = session.scalar(
-        select(Location.address)
-        .where(Location.clinic_id == clinic.id, Location.active.is_(True))
-        .order_by(Location.id)
-        .limit(1)
-    )
     return {
         "clinic_name": clinic.name,
-        "clinic_address": address,
+        "clinic_address": main_address(session, clinic.id),
         "clinic_phone": format_phone(clinic.phone) if clinic.phone else None,
         "tax_id": clinic.tax_id,
     }

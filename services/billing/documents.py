@@ -4,32 +4,24 @@ Pure rendering (no database, no Flask), so billing code builds a document from w
 holds and tests check the result byte for byte. Money stays in integer minor units until
 Babel formats it; nothing here goes through a float.
 
-Fonts: names may hold ₹, Devanagari or emoji, and the core PDF fonts are latin-1 only.
-Mukta (the ``fontpkg-mukta`` wheel, OFL) covers Latin, Latin-1, Latin Extended-A,
-Devanagari and ₹, in a regular and a bold; ``uharfbuzz`` shapes Devanagari conjuncts when
-installed. A character the font lacks (emoji, other scripts) is swapped, dropped or shown
-as "?", never fatal. Without the font package, Helvetica is used the same way (₹ → "Rs").
-Output is deterministic: the PDF's creation date comes from the document's own date.
+The page itself (fonts, cleaning of names with ₹, Devanagari or emoji, the footer) is
+``services.pdf.Pdf``. Output is deterministic: the PDF's creation date comes from the
+document's own date.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
-from importlib import resources
 
 from babel.dates import format_date
 from babel.numbers import get_currency_precision
-from fontTools.ttLib import TTFont
-from fpdf import FPDF, FontFace
-from fpdf.errors import FPDFException
+from fpdf import FontFace
 from num2words import num2words
 
 from core.formatting import format_money
+from services.pdf import Pdf
 
 
 @dataclass(frozen=True)
@@ -110,123 +102,18 @@ def _percent(basis_points: int) -> str:
     return f"{Decimal(basis_points).scaleb(-2).normalize():f}%"  # 1800 → 18%, 1250 → 12.5%
 
 
-@functools.cache
-def _unicode_font() -> tuple[str, str, frozenset[int]] | None:
-    """Mukta's regular and bold from its wheel, with the code points both draw; or None
-    (then core Helvetica) when it is not installed."""
-    try:
-        folder = resources.files("fontpkg_mukta") / "files"
-    except ModuleNotFoundError:
-        return None
-    paths = [folder / "Mukta-Regular.ttf", folder / "Mukta-Bold.ttf"]
-    if not all(path.is_file() for path in paths):
-        return None
-    cmaps = []
-    for path in paths:
-        with TTFont(str(path), lazy=True) as font:
-            cmaps.append(frozenset(font.getBestCmap()))
-    return str(paths[0]), str(paths[1]), cmaps[0] & cmaps[1]
+def _page(doc: InvoiceDocument | ReceiptDocument, *, on: date, title: str) -> Pdf:
+    return Pdf(
+        clinic_name=doc.clinic_name,
+        reference=doc.number,
+        locale=doc.locale,
+        on=on,
+        title=title,
+        text=repr(doc),
+    )
 
 
-# Stand-ins for characters the font in use lacks; emoji, joiners and controls are dropped.
-_SWAPS = dict(zip("…—–−‘’“”•·", ("...", "-", "-", "-", "'", "'", '"', '"', "-", "-"), strict=True))
-_SWAPS |= {"₹": "Rs ", "№": "No."}
-_JOINERS = {"\u200c", "\u200d"}
-_DROP = {"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Mc", "Me", "So", "Sk"}
-
-
-class _Pdf(FPDF):
-    def __init__(self, doc: InvoiceDocument | ReceiptDocument, *, on: date, title: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        font = _unicode_font()
-        self._codepoints = font[2] if font else None
-        if font is not None:
-            self.face = "mukta"
-            self.add_font(self.face, "", font[0])
-            self.add_font(self.face, "B", font[1])
-            # HarfBuzz guesses one script per run from its first letter, so "Clinic प्रिया"
-            # would shape as Latin: a document with any Devanagari is shaped as Devanagari
-            # (Latin only loses a little kerning there).
-            script = "deva" if any("\u0900" <= c <= "\u097f" for c in repr(doc)) else None
-            with contextlib.suppress(FPDFException):  # uharfbuzz missing: unshaped Devanagari
-                self.set_text_shaping(True, script=script)
-        else:
-            self.face = "helvetica"
-            self.core_fonts_encoding = "cp1252"
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(True, margin=20)
-        self.set_creation_date(datetime.combine(on, time(12), tzinfo=UTC))
-        self.set_title(self.clean(title, 200))
-        self.set_author(self.clean(doc.clinic_name, 200))
-        self.set_creator("Roshni")
-        self._reference = self.clean(doc.number, 60)
-        self.locale = doc.locale
-        self.add_page()
-
-    def covers(self, char: str) -> bool:
-        if self._codepoints is not None:
-            return ord(char) in self._codepoints
-        try:
-            char.encode("cp1252")
-        except UnicodeEncodeError:
-            return False
-        return unicodedata.category(char) != "Cc"
-
-    def clean(self, text: str | None, limit: int = 200, *, lines: bool = False) -> str:
-        """Only characters the font can draw, whitespace collapsed, at most ``limit`` long."""
-        out: list[str] = []
-        dropped = False  # joiners only survive between two kept characters (not in 👩‍👧)
-        for char in unicodedata.normalize("NFC", text or ""):
-            if char in _JOINERS and (dropped or not out):
-                continue
-            dropped = False
-            if char == "\n" and lines:
-                out.append("\n")
-            elif char.isspace():
-                out.append(" ")
-            elif self.covers(char):
-                out.append(char)
-            elif char in _SWAPS and all(self.covers(c) for c in _SWAPS[char]):
-                out.append(_SWAPS[char])
-            elif self.covers(base := unicodedata.normalize("NFKD", char)[0]) and base.isalnum():
-                out.append(base)  # Ŋ → N under Helvetica
-            elif unicodedata.category(char) not in _DROP:
-                out.append("?")
-            else:
-                dropped = True
-                while out and out[-1] in _JOINERS:
-                    out.pop()
-        rows = [" ".join(row.split()) for row in "".join(out).split("\n")]
-        cleaned = "\n".join(row for row in rows if row)
-        if len(cleaned) > limit:
-            ellipsis = "…" if self.covers("…") else "..."
-            cleaned = cleaned[: limit - len(ellipsis)].rstrip() + ellipsis
-        return cleaned
-
-    def style(self, size: float, *, bold: bool = False, grey: bool = False) -> None:
-        self.set_font(self.face, "B" if bold else "", size)
-        self.set_text_color(95 if grey else 20)
-
-    def para(self, text: str, size: float = 10, *, bold=False, grey=False, height=5.0) -> None:
-        """A full-width block that wraps (text already cleaned)."""
-        if text:
-            self.style(size, bold=bold, grey=grey)
-            self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
-
-    def footer(self) -> None:
-        self.set_y(-14)
-        self.style(8, grey=True)
-        self.cell(0, 5, "Computer-generated; no signature required.")
-        self.set_x(self.l_margin)
-        self.cell(0, 5, f"{self._reference}  ·  page {self.page_no()}", align="R")
-
-    def rule(self, gap: float = 3) -> None:
-        self.set_draw_color(200)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(gap)
-
-
-def _header(pdf: _Pdf, doc: InvoiceDocument | ReceiptDocument, title: str) -> None:
+def _header(pdf: Pdf, doc: InvoiceDocument | ReceiptDocument, title: str) -> None:
     pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
     pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
     contact = [f"Phone {pdf.clean(doc.clinic_phone, 40)}" if doc.clinic_phone else ""]
@@ -240,7 +127,7 @@ def _header(pdf: _Pdf, doc: InvoiceDocument | ReceiptDocument, title: str) -> No
     pdf.ln(2)
 
 
-def _pairs(pdf: _Pdf, x: float, y: float, rows: list[tuple[str, str]], width: float) -> float:
+def _pairs(pdf: Pdf, x: float, y: float, rows: list[tuple[str, str]], width: float) -> float:
     """Label/value rows in a column starting at (x, y); returns the y below them."""
     for label, value in rows:
         pdf.set_xy(x, y)
@@ -252,7 +139,7 @@ def _pairs(pdf: _Pdf, x: float, y: float, rows: list[tuple[str, str]], width: fl
     return y
 
 
-def _columns(pdf: _Pdf, left: list[tuple[str, str]], kind: str, number: str, on: date) -> None:
+def _columns(pdf: Pdf, left: list[tuple[str, str]], kind: str, number: str, on: date) -> None:
     """The parties on the left; the document's number and date on the right."""
     date_text = format_date(on, "d MMM y", locale=pdf.locale)
     right = [(f"{kind} no.", pdf.clean(number, 60)), ("Date", pdf.clean(date_text))]
@@ -264,7 +151,7 @@ def _columns(pdf: _Pdf, left: list[tuple[str, str]], kind: str, number: str, on:
     pdf.set_xy(pdf.l_margin, bottom + 4)
 
 
-def _totals(pdf: _Pdf, rows: list[tuple[str, str, bool]]) -> None:
+def _totals(pdf: Pdf, rows: list[tuple[str, str, bool]]) -> None:
     if pdf.will_page_break(7 * len(rows) + 4):
         pdf.add_page()
     pdf.ln(2)
@@ -278,7 +165,7 @@ def _totals(pdf: _Pdf, rows: list[tuple[str, str, bool]]) -> None:
 
 def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     title = "Tax invoice" if doc.tax_rate_bp > 0 else "Invoice"
-    pdf = _Pdf(doc, on=doc.issued_on, title=f"{title} {doc.number}")
+    pdf = _page(doc, on=doc.issued_on, title=f"{title} {doc.number}")
 
     def money(amount_minor: int) -> str:
         return pdf.clean(format_money(amount_minor, doc.currency), 60)
@@ -329,7 +216,7 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
 
 
 def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
-    pdf = _Pdf(doc, on=doc.received_on, title=f"Receipt {doc.number}")
+    pdf = _page(doc, on=doc.received_on, title=f"Receipt {doc.number}")
     _header(pdf, doc, "Payment receipt")
     received = [
         ("Received from", pdf.clean(doc.received_from, 120) or "-"),

@@ -145,6 +145,16 @@ def clinic_for_sender(session: Session, channel: Channel, address: str) -> Clini
     return session.scalar(_CLINIC_FOR_SENDER, {"channel": channel, "address": address})
 
 
+def main_address(session: Session, clinic_id: int) -> str | None:
+    """The clinic's address on its documents: its first active location's."""
+    return session.scalar(
+        select(Location.address)
+        .where(Location.clinic_id == clinic_id, Location.active.is_(True))
+        .order_by(Location.id)
+        .limit(1)
+    )
+
+
 def clinic_for_message(session: Session, provider_sid: str) -> Clinic | None:
     """The clinic that sent an outbound message (for its status callbacks)."""
     return session.scalar(

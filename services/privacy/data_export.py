@@ -55,6 +55,7 @@ from models import (
     PaymentAllocation,
     PaymentLink,
     ProgressNote,
+    ProgressReport,
     Refund,
     RescheduleRequest,
     SessionRecord,
@@ -106,6 +107,7 @@ class ContactRecords:
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             Goal: Goal.patient_id.in_(self.patient_ids),
             Assessment: Assessment.patient_id.in_(self.patient_ids),
+            ProgressReport: ProgressReport.patient_id.in_(self.patient_ids),
             GoalMeasure: GoalMeasure.goal_id.in_(
                 select(Goal.id).where(
                     Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
@@ -136,6 +138,7 @@ class ContactRecords:
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
             "Assessment": ids(Assessment),
+            "ProgressReport": ids(ProgressReport),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -331,6 +334,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
         "assessments.json": owned(Assessment, Assessment.created_at),
+        "progress_reports.json": owned(ProgressReport),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,

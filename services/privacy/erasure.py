@@ -50,13 +50,14 @@ from models import (
     Payment,
     PaymentLink,
     ProgressNote,
+    ProgressReport,
     ProviderEvent,
     Refund,
     RescheduleRequest,
     SessionRecord,
 )
 from models.assessments import ASSESSMENT_TEXTS
-from models.notes import RECORD_TEXTS
+from models.notes import RECORD_TEXTS, REPORT_TEXTS
 from services import audit
 from services.audit import Actor
 from services.errors import N_
@@ -316,6 +317,14 @@ def _erase_clinical_and_free_text(
             setattr(assessment, name, None)
         assessment.items = [{**item, "value": None} for item in assessment.items]
         assessments_erased += 1
+    # Progress reports keep their period and signature; their words and link go.
+    session.execute(
+        update(ProgressReport)
+        .where(records.owned(ProgressReport))
+        .values(
+            {name: None for name in REPORT_TEXTS} | {"link_token": None, "link_expires_at": None}
+        )
+    )
     # Free text staff wrote about the sessions: it is about the patient by nature.
     session.execute(
         update(Appointment)

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from core.formatting import format_money
-from services.billing import documents
+from services import pdf
 from services.billing.documents import (
     DocumentLine,
     InvoiceDocument,
@@ -177,7 +177,7 @@ def test_devanagari_rupee_and_emoji_do_not_break_it() -> None:
 
 
 def test_core_font_fallback_never_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "_unicode_font", lambda: None)
+    monkeypatch.setattr(pdf, "unicode_font", lambda: None)
     doc = _invoice(clinic_name="रोशनी Clinic 🌸", billed_to="Zoë Šimek Őrs Łukasz")
     text = _text(render_invoice_pdf(doc))
     assert "Rs 1,200.00" in text

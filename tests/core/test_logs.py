@@ -346,6 +346,7 @@ def test_a_response_echoes_its_request_id(db, tmp_path, razorpay, twilio):
         ("write to asha.verma+1@example.co.in", "write to [email]"),
         ("GET /pay/receipt/AbCdEf0123456789xyz.pdf", "GET /pay/receipt/[token].pdf"),
         ("/pay/upi/AbCdEf0123456789xyz.png", "/pay/upi/[token].png"),
+        ("GET /reports/Ab-Cd_Ef0123456789xyz.pdf", "GET /reports/[token].pdf"),
         ('"GET /payments/razorpay/return?razorpay_signature=ab HTTP/1.1" 200', None),
         ("X-Twilio-Signature: 0aB+/cD=", "X-Twilio-Signature: [redacted]"),
         ("Authorization: Bearer eyJhbGciOi.x.y", "Authorization: [redacted] [redacted]"),

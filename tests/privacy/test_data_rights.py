@@ -47,6 +47,7 @@ from models import (
     Payment,
     PaymentMethod,
     ProgressNote,
+    ProgressReport,
     ProviderEvent,
     Relation,
     Role,
@@ -67,6 +68,7 @@ from services.people import patients
 from services.people.assessments import AssessmentFields, write_assessment
 from services.people.goals import GoalFields, set_goal
 from services.people.notes import add_progress_note
+from services.people.progress_reports import ReportTexts, write_report
 from services.people.session_records import RecordTexts, write_record
 from services.privacy import data_export, erasure, export_media
 from services.scheduling.appointments import book_appointment, complete_appointment
@@ -206,6 +208,18 @@ def family(session, clinics, make_therapist, make_service) -> Family:
             ).id: 4
         },
     )
+    write_report(
+        session,
+        clinic_id=a.id,
+        patient_id=patient.id,
+        period_start=NOW.date() - timedelta(days=30),
+        period_end=NOW.date(),
+        texts=ReportTexts(summary=NOTE),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+        sign=True,
+    )
     assessment = write_assessment(
         session,
         clinic_id=a.id,
@@ -324,6 +338,8 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     assert [n["body"] for n in load("progress_notes.json")] == [NOTE]
     [record] = load("session_records.json")
     assert (record["subjective"], record["status"]) == (NOTE, "signed")
+    [report] = load("progress_reports.json")
+    assert report["summary"] == NOTE
     short, long = load("goals.json")
     assert short["behaviour"] == long["behaviour"] == NOTE
     [assessment] = load("assessments.json")
@@ -541,6 +557,10 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         select(SessionRecord).where(SessionRecord.patient_id == patient.id)
     ).all()
     assert (record.subjective, record.plan, record.status.value) == (None, None, "signed")
+    [report] = session.scalars(
+        select(ProgressReport).where(ProgressReport.patient_id == patient.id)
+    ).all()
+    assert (report.summary, report.status.value) == (None, "signed")
     short, long = session.scalars(
         select(Goal).where(Goal.patient_id == patient.id).order_by(Goal.id)
     ).all()

@@ -1,0 +1,105 @@
+"""A progress report as a PDF: pure rendering of a ``ReportDocument``, in the reader's
+language (its labels are the patient catalogue's ``report_*`` messages).
+
+Each goal is drawn as a bar from its baseline to its target, filled as far as the
+latest value measured in the period went, with the numbers beside it.
+"""
+
+from __future__ import annotations
+
+from babel.dates import format_date
+from sqlalchemy.orm import Session
+
+from models import ProgressReport
+from services.messaging.catalogue import say
+from services.pdf import Pdf
+from services.people.progress_reports import GoalLine, ReportDocument, report_document
+
+BAR_WIDTH = 70.0  # mm
+BAR_HEIGHT = 3.5
+
+
+def report_pdf(session: Session, report: ProgressReport, lang: str) -> bytes:
+    """The report as its reader gets it (``lang``: theirs)."""
+    return render_report_pdf(report_document(session, report), lang)
+
+
+def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
+    def day(value: object) -> str:
+        return format_date(value, "d MMM y", locale=doc.locale)
+
+    title = say(lang, "report_title")
+    pdf = Pdf(
+        clinic_name=doc.clinic_name,
+        reference=doc.reference,
+        locale=doc.locale,
+        on=doc.signed_on or doc.period_end,
+        title=f"{title} {doc.reference}",
+        text=repr(doc) + title,
+        footer_note=say(lang, "report_footer"),
+    )
+    pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
+    pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
+    pdf.ln(2)
+    pdf.rule(4)
+    pdf.para(pdf.clean(title, 120), 18, bold=True, height=9)
+    born = f" · {say(lang, 'report_born', day=day(doc.date_of_birth))}" if doc.date_of_birth else ""
+    pdf.para(pdf.clean(f"{doc.patient_name}{born}", 200), 11, bold=True)
+    period = say(lang, "report_period", start=day(doc.period_start), end=day(doc.period_end))
+    pdf.para(pdf.clean(period, 200), 10, grey=True)
+    sessions = say(lang, "report_sessions", attended=doc.attended, missed=doc.missed)
+    pdf.para(pdf.clean(sessions, 200), 10)
+    pdf.ln(3)
+    if doc.goals:
+        _heading(pdf, say(lang, "report_goals"))
+        for goal in doc.goals:
+            _goal(pdf, goal, lang)
+    for key, text in (
+        ("report_summary", doc.summary),
+        ("report_recommendations", doc.recommendations),
+        ("report_home_programme", doc.home_programme),
+    ):
+        if text:
+            _heading(pdf, say(lang, key))
+            pdf.para(pdf.clean(text, 5000, lines=True), 10)
+            pdf.ln(2)
+    if doc.signed_on:
+        pdf.ln(4)
+        signed = say(lang, "report_signed", name=doc.signed_by, day=day(doc.signed_on))
+        pdf.para(pdf.clean(signed, 200), 10, grey=True)
+    return bytes(pdf.output())
+
+
+def _heading(pdf: Pdf, text: str) -> None:
+    if pdf.will_page_break(14):
+        pdf.add_page()
+    pdf.para(pdf.clean(text, 120), 12, bold=True, height=7)
+
+
+def _goal(pdf: Pdf, goal: GoalLine, lang: str) -> None:
+    if pdf.will_page_break(18):
+        pdf.add_page()
+    pdf.para(pdf.clean(goal.behaviour, 400, lines=True), 10, bold=True)
+    numbers = say(
+        lang,
+        "report_goal_numbers",
+        measure=goal.measure,
+        baseline=_number(goal.baseline),
+        target=_number(goal.target),
+        latest=_number(goal.latest) if goal.latest is not None else "–",
+    )
+    x, y = pdf.l_margin, pdf.get_y() + 1
+    pdf.set_draw_color(150)
+    pdf.set_fill_color(235)
+    pdf.rect(x, y, BAR_WIDTH, BAR_HEIGHT, style="DF")
+    if goal.progress is not None:
+        pdf.set_fill_color(24, 188, 156)
+        pdf.rect(x, y, max(0.5, BAR_WIDTH * goal.progress), BAR_HEIGHT, style="F")
+    pdf.set_xy(x + BAR_WIDTH + 4, y - 0.8)
+    pdf.style(9, grey=True)
+    pdf.multi_cell(0, 5, pdf.clean(numbers, 300), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
