@@ -130,7 +130,7 @@ class AssessmentsMixin:
                 item["label"]: request.form.get(f"item-{index}", "")
                 for index, item in enumerate(items)
             }
-            saved = self._save(patient, assessment, therapy_type or "", form, values)
+            saved = self._save_assessment(patient, assessment, therapy_type or "", form, values)
             if saved is not None:
                 return redirect(url_for(".clinical_view", patient_id=patient.id) + "#assessments")
         signed = assessment is not None and assessment.status is RecordStatus.SIGNED
@@ -159,7 +159,7 @@ class AssessmentsMixin:
             back=url_for(".clinical_view", patient_id=patient.id),
         )
 
-    def _save(
+    def _save_assessment(
         self,
         patient: Patient,
         assessment: Assessment | None,
