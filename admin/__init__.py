@@ -30,6 +30,7 @@ from admin.views.catalog import (
 from admin.views.conversations import ConversationsView
 from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView
+from admin.views.documents import allow_document_uploads
 from admin.views.dues import DuesView
 from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
@@ -78,6 +79,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)  # admin/static: the panel's scripts, no CDN
     links.init_app(app)  # may_open(): a link shows only to those its page lets in
     alerts.init_app(app)  # menu_badges(): the menu's counts of what waits for the desk
+    allow_document_uploads(app)  # a patient document may be larger than other requests
     # The list search box's POST (admin.views.listing: SafeListArgs.search) changes nothing
     # but the user's own session, and with SameSite=Lax cookies a cross-site POST has none.
     csrf.exempt("admin.views.listing.search")

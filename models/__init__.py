@@ -21,6 +21,7 @@ from models.billing import (
 from models.catalog import Service, Therapist, TherapistServiceOverride
 from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber, SettingsVersion
 from models.conversation import Conversation, InboundMedia, InboundMessage
+from models.documents import DocumentAccess, DocumentTag, PatientDocument
 from models.enums import (
     ActorType,
     AppointmentStatus,
@@ -78,7 +79,9 @@ __all__ = [
     "Conversation",
     "CreditEntry",
     "CreditKind",
+    "DocumentAccess",
     "DocumentCounter",
+    "DocumentTag",
     "ExceptionKind",
     "Goal",
     "GoalMeasure",
@@ -102,6 +105,7 @@ __all__ = [
     "OutboundStatus",
     "Package",
     "Patient",
+    "PatientDocument",
     "Payment",
     "PaymentAllocation",
     "PaymentLink",

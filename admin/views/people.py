@@ -34,6 +34,7 @@ from admin.views.data_rights import (
     ContactDataRightsMixin,
     PatientDataRightsMixin,
 )
+from admin.views.documents import DocumentsMixin
 from admin.views.formatters import clinic_money, label_formatter
 from admin.views.progress_reports import ProgressReportsMixin
 from admin.views.refusals import reason, refused_as_flash
@@ -236,6 +237,7 @@ class PatientView(
     ClinicalMixin,
     AssessmentsMixin,
     ProgressReportsMixin,
+    DocumentsMixin,
     PatientDataRightsMixin,
     SecureModelView,
 ):

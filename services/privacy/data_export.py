@@ -3,11 +3,14 @@ request: DPDP Act 2023 s.11, UK GDPR art. 15 and 20).
 
 The archive holds one JSON file per kind of record (the rows as the audit log
 snapshots them), the PDFs the clinic already issues (each invoice and each
-receipt), and the files the contact sent in chat: ``inbound_media.json`` lists
+receipt), the files the contact sent in chat and the documents kept about their
+patients: ``inbound_media.json`` lists
 every attachment row of their messages (voice notes, photos, PDFs, shared
 locations, including ones refused or never fetched), and each stored file is
 copied from the file storage (``core.storage``) as ``media/<message id>-<index>.<ext>``
-when the caller gives the store. ``manifest.json`` says for each stored file
+when the caller gives the store; ``documents.json`` lists the patients' documents
+(deleted ones too: the clinic still holds them) and each file is copied as
+``documents/<document id>.<ext>``. ``manifest.json`` says for each stored file
 whether it is in the archive, missing from the storage (listed, not an error),
 or not read because no store was given.
 
@@ -51,6 +54,7 @@ from models import (
     InvoiceLine,
     OutboundMessage,
     Patient,
+    PatientDocument,
     Payment,
     PaymentAllocation,
     PaymentLink,
@@ -65,11 +69,11 @@ from services import audit
 from services.audit import Actor
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.errors import N_, NotFound
-from services.privacy.export_media import read_media, stored_media
+from services.privacy.export_media import read_media, stored_documents, stored_media
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: inbound_media.json, media/ and the manifest's "media"
+FORMAT_VERSION = 3  # 2: inbound_media.json, media/ and the manifest's "media"; 3: documents
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class ContactRecords:
                     Goal.clinic_id == self.clinic_id, Goal.patient_id.in_(self.patient_ids)
                 )
             ),
+            PatientDocument: PatientDocument.patient_id.in_(self.patient_ids),
             RescheduleRequest: RescheduleRequest.appointment_id.in_(self.appointment_ids),
             Refund: Refund.payment_id.in_(self.payment_ids),
             PaymentLink: PaymentLink.contact_id == self.contact_id,
@@ -138,6 +143,7 @@ class ContactRecords:
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
             "Assessment": ids(Assessment),
+            "PatientDocument": ids(PatientDocument),
             "ProgressReport": ids(ProgressReport),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
@@ -237,6 +243,7 @@ def export_contact_data(
         files = _json_files(session, records)
         pdfs = _pdf_files(session, records)
         stored = stored_media(session, records.owned(InboundMedia))
+        kept = stored_documents(session, records.owned(PatientDocument))
         clinic_name = session.get(Clinic, clinic_id).name  # type: ignore[union-attr]
         # Counts only: the audit log must not become a second copy of the data.
         audit.record(
@@ -250,9 +257,11 @@ def export_contact_data(
                 "pdfs": len(pdfs),
                 # Files to be read after the commit (some may prove missing).
                 "media_files": len(stored) if media is not None else 0,
+                "document_files": len(kept) if media is not None else 0,
             },
         )
     copies, states = read_media(media, stored)
+    documents, document_states = read_media(media, kept)
     manifest = {
         "format_version": FORMAT_VERSION,
         "clinic": clinic_name,
@@ -260,8 +269,10 @@ def export_contact_data(
         "exported_at": now.isoformat(),
         "files": {name: len(rows) for name, rows in files.items()}
         | dict.fromkeys(pdfs, 1)
-        | dict.fromkeys(copies, 1),
+        | dict.fromkeys(copies, 1)
+        | dict.fromkeys(documents, 1),
         "media": states,
+        "documents": document_states,
     }
     archive = io.BytesIO()
     stamp = now.timetuple()[:6]
@@ -271,7 +282,7 @@ def export_contact_data(
             _write(zf, name, _dumps(rows).encode(), stamp)
         for name, data in pdfs.items():
             _write(zf, name, data, stamp)
-        for name, data in copies.items():
+        for name, data in (copies | documents).items():
             _write(zf, name, data, stamp)
     return archive.getvalue()
 
@@ -334,6 +345,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
         "assessments.json": owned(Assessment, Assessment.created_at),
+        "documents.json": owned(PatientDocument),
         "progress_reports.json": owned(ProgressReport),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),

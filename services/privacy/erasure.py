@@ -2,7 +2,9 @@
 
 What goes: the contact's name and number, their patients' names, dates of birth
 and notes, every chat (the conversations and the messages in them are deleted),
-the text of every message sent to them, progress notes, free text staff wrote
+the text of every message sent to them, progress notes, the documents kept about
+their patients (the files leave the file storage; the rows stay, deleted and without
+their names), free text staff wrote
 about their sessions, and any audit snapshot or payment-provider event that
 holds any of it. Sessions still to come are cancelled (the slots are free again)
 and messages not sent yet are withdrawn; nothing is sent to the erased number.
@@ -47,6 +49,7 @@ from models import (
     OutboundMessage,
     OutboundStatus,
     Patient,
+    PatientDocument,
     Payment,
     PaymentLink,
     ProgressNote,
@@ -63,6 +66,7 @@ from services.audit import Actor
 from services.errors import N_
 from services.locks import lock_in_clinic
 from services.messaging.media import forget_files, stored_keys
+from services.people.documents import forget_document_files
 from services.privacy.data_export import ContactRecords, audit_rows_about, contact_records
 from services.scheduling import appointments
 
@@ -126,6 +130,7 @@ def erase_contact(
     the erasure has committed."""
     require_aware(now, "now")
     files: set[str] = set()
+    document_files: set[str] = set()
     with unit_of_work(session):
         contact = lock_in_clinic(session, Contact, clinic_id, contact_id, what=N_("contact"))
         if contact.erased_at is not None:
@@ -171,6 +176,7 @@ def erase_contact(
         counts |= _erase_messages(session, records)
         counts |= _erase_people(session, contact, patients, now)
         counts |= _erase_clinical_and_free_text(session, records, needles)
+        document_files, counts["documents_erased"] = _erase_documents(session, records, now)
         counts["audit_rows_scrubbed"] = _scrub_audit(session, records, needles)
         counts["provider_events_scrubbed"] = _scrub_provider_events(session, records, needles)
         audit.record(
@@ -183,6 +189,9 @@ def erase_contact(
         )
     if media is not None:
         counts["media_files_deleted"] = forget_files(session, media, clinic_id, files)
+        counts["document_files_deleted"] = forget_document_files(
+            session, media, clinic_id, document_files
+        )
         session.rollback()  # the check read after the commit; nothing to keep
     return Erasure(contact_id=contact_id, already_erased=False, counts=counts)
 
@@ -366,6 +375,31 @@ def _erase_clinical_and_free_text(
         "assessments_erased": assessments_erased,
         "money_texts_scrubbed": kept,
     }
+
+
+def _erase_documents(
+    session: Session, records: ContactRecords, now: datetime
+) -> tuple[set[str], int]:
+    """The patients' documents lose their names and files (deleted, if they were not);
+    returns the storage keys to delete once this commits, and how many rows."""
+    keys = set(
+        session.scalars(
+            select(PatientDocument.storage_key).where(
+                records.owned(PatientDocument), PatientDocument.storage_key.is_not(None)
+            )
+        )
+    )
+    session.execute(
+        update(PatientDocument)
+        .where(records.owned(PatientDocument), PatientDocument.deleted_at.is_(None))
+        .values(deleted_at=now)
+    )
+    erased = session.execute(
+        update(PatientDocument)
+        .where(records.owned(PatientDocument))
+        .values(file_name=ERASED, storage_key=None, updated_at=now)
+    ).rowcount
+    return {k for k in keys if k}, erased or 0
 
 
 def _mentions(column: Any, needles: tuple[str, ...]) -> Any:

@@ -3,7 +3,9 @@
 Each attachment row whose file was kept in the file storage (``core.storage``) is named
 ``media/<message id>-<index>.<ext>`` in the archive; the manifest says of each whether it
 is in the archive, missing from the storage (listed, not an error), or not read because
-the export was given no store. Only keys named by the clinic's own rows are read.
+the export was given no store. Documents kept about the contact's patients are read the
+same way, named ``documents/<document id>.<ext>``. Only keys named by the clinic's own
+rows are read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from integrations.backup_storage import BackupStore, StorageError
-from models import InboundMedia
+from models import InboundMedia, PatientDocument
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,19 @@ def stored_media(session: Session, owned: ColumnElement[bool]) -> list[StoredFil
     ]
 
 
+def stored_documents(session: Session, owned: ColumnElement[bool]) -> list[StoredFile]:
+    """The files kept for the document rows ``owned`` selects, named for the archive."""
+    return [
+        StoredFile(row.id, f"documents/{row.id}.{extension(key)}", key)
+        for row in session.scalars(
+            select(PatientDocument)
+            .where(owned, PatientDocument.storage_key.is_not(None))
+            .order_by(PatientDocument.id)
+        )
+        if (key := row.storage_key)
+    ]
+
+
 def read_media(
     store: BackupStore | None, stored: list[StoredFile]
 ) -> tuple[dict[str, bytes], dict[str, str]]:
@@ -60,7 +75,7 @@ def read_media(
         try:
             copies[item.name] = store.get_bytes(item.key)
         except StorageError:
-            log.warning("inbound media %s is missing from the file storage", item.media_id)
+            log.warning("stored file %s is missing from the file storage", item.name)
             states[item.name] = MEDIA_MISSING
         else:
             states[item.name] = MEDIA_INCLUDED

@@ -22,7 +22,7 @@ from admin.views import data_rights as data_rights_view
 from admin.views import people as people_view
 from core import tenancy
 from core.db import get_db
-from core.storage import media_store
+from core.storage import StorageError, media_store
 from integrations.twilio.media import TwilioMediaFetcher
 from models import (
     Appointment,
@@ -35,6 +35,8 @@ from models import (
     Channel,
     Contact,
     Conversation,
+    DocumentAccess,
+    DocumentTag,
     Goal,
     GoalTerm,
     InboundMedia,
@@ -44,6 +46,7 @@ from models import (
     OutboundMessage,
     OutboundStatus,
     Patient,
+    PatientDocument,
     Payment,
     PaymentMethod,
     ProgressNote,
@@ -66,6 +69,7 @@ from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
 from services.people.assessments import AssessmentFields, write_assessment
+from services.people.documents import delete_document, upload_document
 from services.people.goals import GoalFields, set_goal
 from services.people.notes import add_progress_note
 from services.people.progress_reports import ReportTexts, write_report
@@ -487,6 +491,119 @@ def test_without_a_file_storage_the_files_are_listed_but_not_read(session, famil
     assert not [n for n in files if n.startswith("media/")]
     states = json.loads(files["manifest.json"])["media"]
     assert set(states.values()) == {export_media.MEDIA_NOT_READ}
+
+
+# --- documents kept about the patients --------------------------------------------------
+
+LETTER = b"%PDF-1.4\n" + b"a referral letter about the child" * 40
+OLD_REPORT = b"%PDF-1.4\n" + b"an old report, deleted since" * 40
+
+
+@dataclass
+class KeptDocuments:
+    letter: PatientDocument  # the family's
+    deleted: PatientDocument  # the family's, soft-deleted: still held
+    neighbour: PatientDocument  # another family's in clinic A, the same file as the letter
+    b_document: PatientDocument  # clinic B's family's, the same file too
+
+
+@pytest.fixture
+def kept_documents(session, clinics, family, make_patient, payments_config) -> KeptDocuments:
+    """Documents uploaded the way the panel does, into the configured storage."""
+    a, b = clinics
+    tenancy.unbind(session)  # the family's chat bound it to clinic A; B uploads too
+    store = media_store(payments_config)
+    admin = Actor.staff(family.admin_id)
+    b_admin = staff_logins(session, b.id, password=PASSWORD, domain="b.example")[Role.ADMIN]
+    b_patient = session.scalar(select(Patient).where(Patient.clinic_id == b.id))
+
+    def upload(clinic_id, patient_id, data, name, author_id):
+        return upload_document(
+            session,
+            store,
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            data=data,
+            file_name=name,
+            tag=DocumentTag.REFERRAL,
+            access=DocumentAccess.CLINICAL,
+            now=NOW,
+            actor=Actor.staff(author_id),
+            author_id=author_id,
+        )
+
+    letter = upload(a.id, family.patient.id, LETTER, f"{CHILD} referral.pdf", family.admin_id)
+    deleted = upload(a.id, family.patient.id, OLD_REPORT, f"{CHILD} 2024.pdf", family.admin_id)
+    delete_document(
+        session,
+        clinic_id=a.id,
+        patient_id=family.patient.id,
+        document_id=deleted.id,
+        now=NOW,
+        actor=admin,
+        author_id=family.admin_id,
+    )
+    other = make_patient(a, name="Neighbour Child")
+    neighbour = upload(a.id, other.id, LETTER, "neighbour.pdf", family.admin_id)
+    b_document = upload(b.id, b_patient.id, LETTER, f"{B_MARKER}.pdf", b_admin.id)
+    return KeptDocuments(letter, deleted, neighbour, b_document)
+
+
+def test_the_export_holds_the_patients_documents_and_their_files(
+    session, family, kept_documents, payments_config
+):
+    files = export_with_media(session, family, payments_config)
+
+    listed = json.loads(files["documents.json"])
+    assert [(row["id"], row["file_name"]) for row in listed] == [
+        (kept_documents.letter.id, f"{CHILD} referral.pdf"),
+        (kept_documents.deleted.id, f"{CHILD} 2024.pdf"),
+    ]
+    assert listed[1]["deleted_at"] is not None  # held still, so exported
+    assert files[f"documents/{kept_documents.letter.id}.pdf"] == LETTER
+    assert files[f"documents/{kept_documents.deleted.id}.pdf"] == OLD_REPORT
+    manifest = json.loads(files["manifest.json"])
+    assert set(manifest["documents"].values()) == {export_media.MEDIA_INCLUDED}
+    assert [n for n in files if n.startswith("documents/")] == sorted(manifest["documents"])
+    everything = b"".join(files.values())
+    assert b"neighbour.pdf" not in everything and B_MARKER.encode() not in everything
+
+
+def test_erasure_deletes_the_documents_files_and_names_but_not_another_s_copy(
+    session, family, kept_documents, payments_config
+):
+    store = media_store(payments_config)
+    letter_key = kept_documents.letter.storage_key
+    old_key = kept_documents.deleted.storage_key
+
+    done = erasure.erase_contact(
+        session,
+        clinic_id=family.contact.clinic_id,
+        contact_id=family.contact.id,
+        actor=Actor.staff(family.admin_id),
+        now=NOW,
+        media=store,
+    )
+
+    assert done.counts["documents_erased"] == 2
+    assert done.counts["document_files_deleted"] == 1  # the old report; the letter is shared
+    session.rollback()
+    session.expire_all()
+    rows = {
+        row.id: row for row in session.scalars(select(PatientDocument).order_by(PatientDocument.id))
+    }
+    for kept in (kept_documents.letter, kept_documents.deleted):
+        row = rows[kept.id]
+        assert (row.file_name, row.storage_key) == (erasure.ERASED, None)
+        assert row.deleted_at is not None
+    with pytest.raises(StorageError):
+        store.get_bytes(old_key)
+    # The neighbour's upload of the same file (same clinic, same key) and clinic B's stay.
+    assert rows[kept_documents.neighbour.id].storage_key == letter_key
+    assert store.get_bytes(letter_key) == LETTER
+    assert store.get_bytes(rows[kept_documents.b_document.id].storage_key) == LETTER
+    assert rows[kept_documents.b_document.id].file_name == f"{B_MARKER}.pdf"
+    assert leftovers(session, NEEDLES) == []
 
 
 def test_a_clinic_cannot_export_or_erase_another_clinic_s_contact(session, family):

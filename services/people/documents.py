@@ -1,0 +1,338 @@
+"""Documents kept about a patient: upload, list, open, delete (soft).
+
+The file goes to the file storage that keeps chat media (``core.storage``), named by the
+clinic and its content (``<clinic id>-doc-<sha256>.<ext>``: the same file uploaded twice
+is one file, and the ``doc`` part keeps it apart from the chat media's keys, which the
+chat's erasure deletes by its own rows). What a file is comes from its first bytes
+(``filetype``), never from its name; only PDF, JPEG, PNG, HEIC and MP4 are kept, up to
+``MAX_DOCUMENT_BYTES``.
+
+Who may: the patient's clinicians (an admin, or a therapist who sees the patient:
+``goals.require_clinician``) upload and delete, and open every document; every active
+staff member of the clinic may also open a document uploaded for all staff. Uploads,
+opens and deletions each leave an audit row, without the file or its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import filetype
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from core.clock import require_aware
+from core.db import write_transaction
+from integrations.backup_storage import BackupStore, StorageError
+from models import DocumentAccess, DocumentTag, Patient, PatientDocument, StaffUser
+from models.documents import FILE_NAME_MAX
+from services import audit
+from services.audit import Actor
+from services.errors import N_, InvalidInput, NotFound, ServiceError
+from services.locks import lock_in_clinic
+from services.people.goals import require_clinician
+from services.people.notes import NoteRefused
+
+log = logging.getLogger(__name__)
+
+# The default limit (the issue's "10 MB by default"); a per-clinic setting can replace it.
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# What a document may be (detected from the bytes) and the extension its key gets.
+ACCEPTED_TYPES: dict[str, str] = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/heic": "heic",
+    "video/mp4": "mp4",
+}
+
+
+class DocumentRefused(ServiceError):
+    code = "document_refused"
+    template = "%(detail)s"  # the sentence is the raise's ``detail``, marked there
+
+
+class DocumentMissing(ServiceError):
+    """The row is there but the file storage cannot give its file just now."""
+
+    code = "document_missing"
+    template = N_("The file could not be read from the storage just now.")
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    document: PatientDocument
+    data: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.document.content_type
+
+    @property
+    def file_name(self) -> str:
+        return self.document.file_name
+
+
+def detect_type(data: bytes) -> str | None:
+    """The accepted content type these bytes are, or None."""
+    kind = filetype.guess(data[:8192])
+    return kind.mime if kind is not None and kind.mime in ACCEPTED_TYPES else None
+
+
+def clean_file_name(name: str | None) -> str:
+    """A file name fit to show: no folders, no control characters, at most
+    ``FILE_NAME_MAX`` characters (the end, with the extension, kept)."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[\\/]", text)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    if len(text) > FILE_NAME_MAX:
+        stem, dot, ext = text.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            text = stem[: FILE_NAME_MAX - len(ext) - 1].rstrip() + "." + ext
+        else:
+            text = text[:FILE_NAME_MAX].rstrip()
+    return text or "document"
+
+
+def upload_document(
+    session: Session,
+    store: BackupStore,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    data: bytes,
+    file_name: str | None,
+    tag: DocumentTag,
+    access: DocumentAccess,
+    now: datetime,
+    actor: Actor,
+    author_id: int,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> PatientDocument:
+    """Keep a file about the patient, uploaded in the author's name."""
+    now = require_aware(now, "now").astimezone(UTC)
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            N_("This file is %(size)s MB; a document can be up to %(most)s MB."),
+            size=_megabytes(len(data)),
+            most=_megabytes(max_bytes),
+        )
+    if not data:
+        raise InvalidInput(detail=N_("Please choose a file to upload."))
+    content_type = detect_type(data)
+    if content_type is None:
+        raise InvalidInput(
+            detail=N_(
+                "This file is not a PDF, JPEG, PNG, HEIC photo or MP4 video; it was not kept."
+            )
+        )
+    if actor.is_staff and actor.id != author_id:
+        raise DocumentRefused(detail=N_("Documents are uploaded in one's own name."))
+    key = f"{clinic_id}-doc-{hashlib.sha256(data).hexdigest()}.{ACCEPTED_TYPES[content_type]}"
+    with write_transaction(session):
+        patient = lock_in_clinic(session, Patient, clinic_id, patient_id, what=N_("patient"))
+        _require_clinician(session, clinic_id, patient.id, author_id)
+        # Stored before the row commits: a failed commit leaves at most a file no row
+        # names, under its content's name, which the same upload would write again.
+        try:
+            store.put_bytes(data, key)
+        except StorageError:
+            log.warning("a patient document could not be written to the file storage")
+            raise DocumentRefused(
+                detail=N_("The file could not be stored just now; please try again.")
+            ) from None
+        document = PatientDocument(
+            clinic_id=clinic_id,
+            patient_id=patient.id,
+            uploaded_by_id=author_id,
+            storage_key=key,
+            file_name=clean_file_name(file_name),
+            content_type=content_type,
+            size_bytes=len(data),
+            tag=tag,
+            access=access,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(document)
+        session.flush()
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="document.upload",
+            entity=document,
+            after={
+                "patient_id": patient.id,
+                "content_type": content_type,
+                "size_bytes": len(data),
+                "tag": tag.value,
+                "access": access.value,
+            },
+        )
+    return document
+
+
+def documents_for_patient(
+    session: Session, *, clinic_id: int, patient_id: int, reader_id: int
+) -> Sequence[PatientDocument]:
+    """The patient's documents this reader may open, newest first (deleted ones never)."""
+    levels = readable_levels(session, clinic_id, patient_id, reader_id)
+    if not levels:
+        return []
+    return session.scalars(
+        select(PatientDocument)
+        .where(
+            PatientDocument.clinic_id == clinic_id,
+            PatientDocument.patient_id == patient_id,
+            PatientDocument.deleted_at.is_(None),
+            PatientDocument.access.in_(levels),
+        )
+        .options(joinedload(PatientDocument.uploaded_by))
+        .order_by(PatientDocument.created_at.desc(), PatientDocument.id.desc())
+    ).all()
+
+
+def readable_levels(
+    session: Session, clinic_id: int, patient_id: int, reader_id: int
+) -> set[DocumentAccess]:
+    """The access levels of the patient's documents this staff member may open."""
+    reader = session.get(StaffUser, reader_id)
+    if reader is None or not reader.active or reader.clinic_id != clinic_id:
+        return set()
+    try:
+        require_clinician(session, clinic_id, patient_id, reader_id)
+    except NoteRefused:
+        return {DocumentAccess.ALL_STAFF}
+    return {DocumentAccess.CLINICAL, DocumentAccess.ALL_STAFF}
+
+
+def open_document(
+    session: Session,
+    store: BackupStore,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    document_id: int,
+    now: datetime,
+    actor: Actor,
+    reader_id: int,
+) -> OpenedDocument:
+    """The document's file for this reader, with an audit row of the access. NotFound for
+    another clinic's or another patient's document, or a deleted one."""
+    require_aware(now, "now")
+    with write_transaction(session):
+        document = _live(session, clinic_id, patient_id, document_id)
+        if document.access not in readable_levels(session, clinic_id, patient_id, reader_id):
+            raise DocumentRefused(
+                detail=N_("This document is for the patient's therapists and the admin only.")
+            )
+        if not document.storage_key:
+            raise NotFound(what=N_("document"))
+        try:
+            data = store.get_bytes(document.storage_key)
+        except StorageError:
+            log.warning("patient document %s is missing from the file storage", document.id)
+            raise DocumentMissing() from None
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="document.open",
+            entity=document,
+            after={"patient_id": document.patient_id, "reader_id": reader_id},
+        )
+    return OpenedDocument(document=document, data=data)
+
+
+def delete_document(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    document_id: int,
+    now: datetime,
+    actor: Actor,
+    author_id: int,
+) -> PatientDocument:
+    """Hide the document from every list (the row and the file stay, for the record)."""
+    now = require_aware(now, "now").astimezone(UTC)
+    if actor.is_staff and actor.id != author_id:
+        raise DocumentRefused(detail=N_("Documents are deleted in one's own name."))
+    with write_transaction(session):
+        document = _live(session, clinic_id, patient_id, document_id, lock=True)
+        _require_clinician(session, clinic_id, document.patient_id, author_id)
+        document.deleted_at = now
+        document.deleted_by_id = author_id
+        document.updated_at = now
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="document.delete",
+            entity=document,
+            before={"deleted": False},
+            after={"deleted": True, "patient_id": document.patient_id},
+        )
+    return document
+
+
+def forget_document_files(
+    session: Session, store: BackupStore, clinic_id: int, keys: set[str]
+) -> int:
+    """Delete from the storage the document files no row of the clinic names any more
+    (after an erasure committed). Keys are per clinic, so another clinic's copy of the
+    same file is never touched."""
+    if not keys:
+        return 0
+    still = set(
+        session.scalars(
+            select(PatientDocument.storage_key).where(
+                PatientDocument.clinic_id == clinic_id,
+                PatientDocument.storage_key.in_(list(keys)),
+            )
+        )
+    )
+    gone = 0
+    for key in sorted(keys - still):
+        try:
+            store.delete(key)
+            gone += 1
+        except StorageError:
+            log.warning("an erased patient document could not be deleted from the file storage")
+    return gone
+
+
+def _live(
+    session: Session, clinic_id: int, patient_id: int, document_id: int, *, lock: bool = False
+) -> PatientDocument:
+    query = select(PatientDocument).where(
+        PatientDocument.id == document_id,
+        PatientDocument.clinic_id == clinic_id,
+        PatientDocument.patient_id == patient_id,
+        PatientDocument.deleted_at.is_(None),
+    )
+    document = session.scalar(query.with_for_update() if lock else query)
+    if document is None:
+        raise NotFound(what=N_("document"))
+    return document
+
+
+def _require_clinician(session: Session, clinic_id: int, patient_id: int, author_id: int) -> None:
+    try:
+        require_clinician(session, clinic_id, patient_id, author_id)
+    except NoteRefused:
+        raise DocumentRefused(
+            detail=N_("Documents are kept by the patient's therapists and the admin.")
+        ) from None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
