@@ -16,6 +16,7 @@ from admin.views import alerts, links
 from admin.views.alerts import AlertsView
 from admin.views.answers import ClinicAnswerView
 from admin.views.appointments import AppointmentView
+from admin.views.assessments import AssessmentTemplateView
 from admin.views.billing import InvoiceView, PackageView, PaymentView, RefundView
 from admin.views.calendar import CalendarView
 from admin.views.catalog import (
@@ -160,6 +161,12 @@ def _views(session: Any) -> list[BaseView]:
         PolicyView(ClinicPolicy, session, name=_l("Policies"), category=_l("Settings")),
         ClinicAnswerView(
             ClinicAnswer, session, name=_l("Questions & answers"), category=_l("Settings")
+        ),
+        AssessmentTemplateView(
+            session,
+            name=_l("Assessment templates"),
+            endpoint="assessment_templates",
+            category=_l("Settings"),
         ),
         AuditLogView(AuditLog, session, name=_l("Audit log"), category=_l("Settings")),
         NotificationsView(session, name=_l("Notifications"), endpoint="notifications"),

@@ -2,6 +2,7 @@
 
 from models.answers import ClinicAnswer
 from models.appointment import Appointment, AppointmentCounter
+from models.assessments import Assessment, AssessmentKind, AssessmentTemplate, ItemKind
 from models.audit import AuditLog
 from models.availability import AvailabilityException, WeeklyHours
 from models.base import Base, ClinicOwned
@@ -60,6 +61,9 @@ __all__ = [
     "Appointment",
     "AppointmentCounter",
     "AppointmentStatus",
+    "Assessment",
+    "AssessmentKind",
+    "AssessmentTemplate",
     "Attendance",
     "AuditLog",
     "AvailabilityException",
@@ -89,6 +93,7 @@ __all__ = [
     "InvoiceLine",
     "InvoiceLineKind",
     "InvoiceStatus",
+    "ItemKind",
     "LinkStatus",
     "Location",
     "MediaStatus",

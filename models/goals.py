@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.assessments import Assessment
 from models.base import Base, ClinicOwned, Timestamped, str_enum
 from models.notes import BODY_MAX, SessionRecord
 from models.people import Patient
@@ -46,11 +47,14 @@ class Goal(ClinicOwned, Timestamped, Base):
     baseline: Mapped[float] = mapped_column(Float)
     target: Mapped[float] = mapped_column(Float)
     due_on: Mapped[date | None]
+    # The assessment that set it, if any (the same patient's).
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"))
     status: Mapped[GoalStatus] = mapped_column(
         str_enum(GoalStatus, "goal_status"), default=GoalStatus.ACTIVE
     )
 
     patient: Mapped[Patient] = relationship()
+    assessment: Mapped[Assessment | None] = relationship()
     measures: Mapped[list[GoalMeasure]] = relationship(
         back_populates="goal", order_by="GoalMeasure.measured_at"
     )

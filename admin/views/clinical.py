@@ -27,12 +27,13 @@ from wtforms.validators import InputRequired, Optional
 
 from admin.i18n import panel_lang
 from admin.views.access import requires
+from admin.views.assessments import assessment_label, patient_assessments
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_day, format_when
 from models import Appointment, Goal, GoalStatus, GoalTerm, Patient, RecordStatus, SessionRecord
-from services.people import goals, progress_reports
+from services.people import assessments, goals, progress_reports
 from services.people.goals import GoalFields
 
 CLINICAL = "clinical"
@@ -69,6 +70,7 @@ class GoalForm(FlaskForm):
     baseline = FloatField(_l("Baseline"), validators=[InputRequired()])
     target = FloatField(_l("Target"), validators=[InputRequired()])
     due_on = DateField(_l("Due by"), validators=[Optional()])
+    assessment = SelectField(_l("Set at the assessment"), choices=[("", _l("None"))], default="")
 
 
 STATUS_LABELS = {
@@ -103,17 +105,21 @@ class ClinicalMixin:
             for g in listed
             if g.term is GoalTerm.LONG and g.status is GoalStatus.ACTIVE
         ]
+        written = assessments.assessments_for_patient(self.session, clinic_id, patient.id)
+        zone = current_timezone()
+        lang = panel_lang()
+        named = {a.id: assessment_label(a, zone, lang) for a in written}
+        form.assessment.choices = [("", _("None"))] + [(str(i), n) for i, n in named.items()]
         if request.method == "POST":
             if self._post(patient, form):
                 return redirect(url_for(".clinical_view", patient_id=patient.id))
             listed = goals.goals_for_patient(self.session, clinic_id, patient.id)
-        zone = current_timezone()
-        lang = panel_lang()
         return self.render(
             "admin/patient_clinical.html",
             patient=patient,
             form=form,
-            goals=[_goal(g, zone, lang) for g in listed],
+            goals=[_goal(g, zone, lang) | {"set_at": named.get(g.assessment_id)} for g in listed],
+            assessments=patient_assessments(self.session, clinic_id, patient.id),
             charts={str(g.id): _chart(g, zone, lang) for g in listed if g.measures},
             sessions=_sessions(self.session, clinic_id, patient.id, zone, lang),
             reports=progress_reports.reports_for_patient(self.session, clinic_id, patient.id),
@@ -143,6 +149,7 @@ class ClinicalMixin:
                     target=form.target.data,
                     due_on=form.due_on.data,
                     parent_id=int(form.parent.data) if form.parent.data else None,
+                    assessment_id=int(form.assessment.data) if form.assessment.data else None,
                 ),
                 now=utcnow(),
                 actor=staff_actor(),

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin import permissions
 from admin.i18n import panel_lang
 from admin.permissions import CREATE
+from admin.views.assessments import AssessmentsMixin
 from admin.views.base import SecureModelView
 from admin.views.clinical import ClinicalMixin, ClinicalRowAction
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
@@ -233,7 +234,12 @@ class AddToContactForm(BaseForm):
 
 
 class PatientView(
-    ClinicalMixin, ProgressReportsMixin, DocumentsMixin, PatientDataRightsMixin, SecureModelView
+    ClinicalMixin,
+    AssessmentsMixin,
+    ProgressReportsMixin,
+    DocumentsMixin,
+    PatientDataRightsMixin,
+    SecureModelView,
 ):
     resource = "patients"
     therapist_scope = "patient"

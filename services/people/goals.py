@@ -20,6 +20,7 @@ from core.clock import require_aware
 from core.db import write_transaction
 from models import (
     Appointment,
+    Assessment,
     Goal,
     GoalMeasure,
     GoalStatus,
@@ -47,6 +48,7 @@ class GoalFields:
     target: float
     due_on: date | None = None
     parent_id: int | None = None  # a short-term goal's long-term goal
+    assessment_id: int | None = None  # the assessment that set it (the same patient's)
 
 
 def set_goal(
@@ -82,12 +84,21 @@ def set_goal(
                 raise InvalidInput(
                     detail=N_("A step belongs to one of this patient's long-term goals.")
                 )
+        if fields.assessment_id is not None:
+            assessment = session.get(Assessment, fields.assessment_id)
+            if (
+                assessment is None
+                or assessment.clinic_id != clinic_id
+                or assessment.patient_id != patient.id
+            ):
+                raise InvalidInput(detail=N_("A goal is set at one of this patient's assessments."))
         goal = Goal(
             clinic_id=clinic_id,
             patient_id=patient.id,
             set_by_id=author_id,
             term=fields.term,
             parent_id=fields.parent_id,
+            assessment_id=fields.assessment_id,
             behaviour=behaviour,
             measure=measure,
             baseline=fields.baseline,
@@ -105,7 +116,12 @@ def set_goal(
             actor=actor,
             action="goal.set",
             entity=goal,
-            after={"patient_id": patient.id, "term": goal.term.value, "status": "active"},
+            after={
+                "patient_id": patient.id,
+                "term": goal.term.value,
+                "status": "active",
+                "assessment_id": goal.assessment_id,
+            },
         )
     return goal
 

@@ -40,6 +40,7 @@ from integrations.backup_storage import BackupStore
 from models import (
     ActorType,
     Appointment,
+    Assessment,
     AuditLog,
     Clinic,
     Contact,
@@ -109,6 +110,7 @@ class ContactRecords:
             ProgressNote: ProgressNote.patient_id.in_(self.patient_ids),
             SessionRecord: SessionRecord.patient_id.in_(self.patient_ids),
             Goal: Goal.patient_id.in_(self.patient_ids),
+            Assessment: Assessment.patient_id.in_(self.patient_ids),
             ProgressReport: ProgressReport.patient_id.in_(self.patient_ids),
             GoalMeasure: GoalMeasure.goal_id.in_(
                 select(Goal.id).where(
@@ -140,6 +142,7 @@ class ContactRecords:
             "ProgressNote": ids(ProgressNote),
             "SessionRecord": ids(SessionRecord),
             "Goal": ids(Goal),
+            "Assessment": ids(Assessment),
             "PatientDocument": ids(PatientDocument),
             "ProgressReport": ids(ProgressReport),
             "RescheduleRequest": ids(RescheduleRequest),
@@ -341,6 +344,7 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "session_records.json": owned(SessionRecord),
         "goals.json": owned(Goal),
         "goal_measures.json": owned(GoalMeasure, GoalMeasure.measured_at),
+        "assessments.json": owned(Assessment, Assessment.created_at),
         "documents.json": owned(PatientDocument),
         "progress_reports.json": owned(ProgressReport),
         "conversations.json": conversations,

@@ -37,6 +37,7 @@ from integrations.backup_storage import BackupStore
 from models import (
     Appointment,
     AppointmentStatus,
+    Assessment,
     AuditLog,
     Contact,
     Conversation,
@@ -58,6 +59,7 @@ from models import (
     RescheduleRequest,
     SessionRecord,
 )
+from models.assessments import ASSESSMENT_TEXTS
 from models.notes import RECORD_TEXTS, REPORT_TEXTS
 from services import audit
 from services.audit import Actor
@@ -316,6 +318,14 @@ def _erase_clinical_and_free_text(
     session.execute(
         update(Goal).where(records.owned(Goal)).values(behaviour=ERASED, measure=ERASED)
     )
+    # Assessments keep their dates, kinds, types, plans and signatures; every written
+    # part and every item's answer goes (the items' labels are the clinic's template).
+    assessments_erased = 0
+    for assessment in session.scalars(select(Assessment).where(records.owned(Assessment))):
+        for name in ASSESSMENT_TEXTS:
+            setattr(assessment, name, None)
+        assessment.items = [{**item, "value": None} for item in assessment.items]
+        assessments_erased += 1
     # Progress reports keep their period and signature; their words and link go.
     session.execute(
         update(ProgressReport)
@@ -362,6 +372,7 @@ def _erase_clinical_and_free_text(
     return {
         "progress_notes_erased": notes or 0,
         "session_records_erased": records_erased or 0,
+        "assessments_erased": assessments_erased,
         "money_texts_scrubbed": kept,
     }
 

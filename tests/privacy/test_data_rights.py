@@ -27,6 +27,8 @@ from integrations.twilio.media import TwilioMediaFetcher
 from models import (
     Appointment,
     AppointmentStatus,
+    Assessment,
+    AssessmentKind,
     AuditLog,
     Base,
     BookingSource,
@@ -66,6 +68,7 @@ from services.messaging import outbox as messaging
 from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
+from services.people.assessments import AssessmentFields, write_assessment
 from services.people.documents import delete_document, upload_document
 from services.people.goals import GoalFields, set_goal
 from services.people.notes import add_progress_note
@@ -221,6 +224,40 @@ def family(session, clinics, make_therapist, make_service) -> Family:
         author_id=admin.id,
         sign=True,
     )
+    assessment = write_assessment(
+        session,
+        clinic_id=a.id,
+        patient_id=patient.id,
+        fields=AssessmentFields(
+            kind=AssessmentKind.INITIAL,
+            therapy_type="speech",
+            presenting_concerns=NOTE,
+            findings=f"{CHILD} fronts /k/",
+            sessions_per_week=2,
+            appointment_id=past.id,
+            values={"Articulation": NOTE, "Speech intelligibility (percent)": 60},
+        ),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+        sign=True,
+    )
+    set_goal(
+        session,
+        clinic_id=a.id,
+        patient_id=patient.id,
+        fields=GoalFields(
+            term=GoalTerm.LONG,
+            behaviour=NOTE,
+            measure="% understood",
+            baseline=60,
+            target=90,
+            assessment_id=assessment.id,
+        ),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+    )
     ahead = book(AHEAD, NOW)
     messaging.schedule_reminders(session, ahead, now=NOW)
     # Text about the contact in rows that are not theirs: a staff remark in the audit
@@ -307,8 +344,13 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     assert (record["subjective"], record["status"]) == (NOTE, "signed")
     [report] = load("progress_reports.json")
     assert report["summary"] == NOTE
-    [goal] = load("goals.json")
-    assert goal["behaviour"] == NOTE
+    short, long = load("goals.json")
+    assert short["behaviour"] == long["behaviour"] == NOTE
+    [assessment] = load("assessments.json")
+    assert (assessment["presenting_concerns"], assessment["status"]) == (NOTE, "signed")
+    assert long["assessment_id"] == assessment["id"]
+    answers = {item["label"]: item["value"] for item in assessment["items"]}
+    assert (answers["Articulation"], answers["Speech intelligibility (percent)"]) == (NOTE, 60)
     assert [m["value"] for m in load("goal_measures.json")] == [4]
     assert {m["template_key"] for m in load("outbound_messages.json")} >= {"reminder"}
     [invoice] = load("invoices.json")
@@ -636,8 +678,22 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         select(ProgressReport).where(ProgressReport.patient_id == patient.id)
     ).all()
     assert (report.summary, report.status.value) == (None, "signed")
-    [goal] = session.scalars(select(Goal).where(Goal.patient_id == patient.id)).all()
-    assert (goal.behaviour, goal.measure, goal.target) == (erasure.ERASED, erasure.ERASED, 9)
+    short, long = session.scalars(
+        select(Goal).where(Goal.patient_id == patient.id).order_by(Goal.id)
+    ).all()
+    assert (short.behaviour, short.measure, short.target) == (erasure.ERASED, erasure.ERASED, 9)
+    [assessment] = session.scalars(
+        select(Assessment).where(Assessment.patient_id == patient.id)
+    ).all()
+    assert (assessment.presenting_concerns, assessment.findings) == (None, None)
+    assert {item["value"] for item in assessment.items} == {None}
+    assert "Articulation" in [item["label"] for item in assessment.items]
+    assert (assessment.kind.value, assessment.status.value, assessment.sessions_per_week) == (
+        "initial",
+        "signed",
+        2,
+    )
+    assert long.assessment_id == assessment.id
     # The invoice and receipt still render, for the contact's placeholder name.
     assert invoice_pdf(session, invoice).startswith(b"%PDF")
     assert receipt_pdf(session, payment).startswith(b"%PDF")
