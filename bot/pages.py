@@ -21,10 +21,10 @@ from integrations import upi
 from integrations.razorpay_client import RazorpayGateway
 from models import Clinic, Contact, Patient, Payment, PaymentLink, PaymentMethod, PaymentState
 from services.billing.billing_documents import receipt_pdf
+from services.clinical.progress_reports import report_by_link
+from services.clinical.report_pdf import report_pdf
 from services.clinics.settings import razorpay_account
 from services.messaging.catalogue import say
-from services.people.progress_reports import report_by_link
-from services.people.report_pdf import report_pdf
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 

@@ -51,10 +51,11 @@ from flows.dialog import STATES, Offer, Turn, clean_text, hand_to_staff, normali
 from flows.names import greeting_name
 from models import Channel, Clinic, Contact, Conversation
 from services.audit import Actor
+from services.clinical import progress_reports
 from services.errors import ServiceError
 from services.messaging.content_templates import LIST_PAGE, MORE_ID
 from services.messaging.handoff import STAFF_NOTE
-from services.people import patients, progress_reports
+from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
 FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)

@@ -10,7 +10,7 @@ assessment never changes (as a session record): a correction is a progress note 
 new assessment.
 
 A template (``AssessmentTemplate``) is the clinic's own copy of the structured items for
-one therapy type; without one the defaults in ``services.people.assessments`` apply.
+one therapy type; without one the defaults in ``services.clinical.assessments`` apply.
 """
 
 from __future__ import annotations

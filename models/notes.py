@@ -3,12 +3,12 @@
 A session record (``SessionRecord``): one per session, in the clinic's structured form
 (SOAP: subjective, objective, assessment, plan; with activities, home practice,
 attendance and the patient's response). It is a draft until its therapist signs it;
-once signed it is never changed (``services.people.session_records`` has no verb for
+once signed it is never changed (``services.clinical.session_records`` has no verb for
 it), and what comes later is a progress note.
 
 Progress notes (``ProgressNote``): append-only free text on a session. A note is never
 edited or deleted; a correction, or an addendum to a signed record, is a new note that
-says so. The service (``services.people.notes``) only ever inserts, and the panel offers
+says so. The service (``services.clinical.notes``) only ever inserts, and the panel offers
 no edit or delete.
 """
 
@@ -129,7 +129,7 @@ class SessionRecord(ClinicOwned, Timestamped, Base):
 
 class ProgressReport(ClinicOwned, Timestamped, Base):
     """A progress report for a patient's guardians over a period: drafted and signed by a
-    therapist, then sent in the chat as a PDF (``services.people.progress_reports``)."""
+    therapist, then sent in the chat as a PDF (``services.clinical.progress_reports``)."""
 
     __tablename__ = "progress_report"
 

@@ -6,7 +6,7 @@ a cycle, or an import tucked inside a function to dodge one fails here, naming t
 Layers, bottom first (README, "Architecture"):
 models, integrations -> core -> services -> flows, jobs -> bot, admin -> roshni
 Inside services, the domains: shared (errors, audit) -> people -> clinics, staff ->
-messaging -> billing -> scheduling -> reconciliation, privacy, reports.
+messaging -> billing, clinical -> scheduling -> reconciliation, privacy, reports.
 Packages on one floor do not import each other.
 """
 
@@ -38,6 +38,7 @@ DOMAINS: dict[str, int] = {
     "staff": 2,
     "messaging": 3,
     "billing": 4,
+    "clinical": 4,  # clinical records: notes, goals, assessments, documents, reports
     "scheduling": 5,
     "reconciliation": 6,
     "privacy": 6,

@@ -40,9 +40,9 @@ from models import (
     RecordStatus,
 )
 from models.notes import BODY_MAX
-from services.people import assessment_templates as templates
-from services.people import assessments
-from services.people.assessments import VALUE_MAX, AssessmentFields
+from services.clinical import assessment_templates as templates
+from services.clinical import assessments
+from services.clinical.assessments import VALUE_MAX, AssessmentFields
 
 CLINICAL = "clinical"
 NEW = "new"

@@ -33,8 +33,8 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_day, format_when
 from models import Appointment, Goal, GoalStatus, GoalTerm, Patient, RecordStatus, SessionRecord
-from services.people import assessments, goals, progress_reports
-from services.people.goals import GoalFields
+from services.clinical import assessments, goals, progress_reports
+from services.clinical.goals import GoalFields
 
 CLINICAL = "clinical"
 SESSIONS_SHOWN = 50

@@ -26,7 +26,7 @@ from admin.views.links import may_open
 from core.clock import utcnow
 from core.formatting import format_day, format_money, format_time, format_weekday, to_major
 from models import AppointmentStatus, Role
-from services.people import session_records
+from services.clinical import session_records
 from services.reports import dashboard as reports
 from services.staff import accounts as staff
 

@@ -3,7 +3,7 @@
 
 A mixin for ``PatientView``, next to ``ClinicalMixin``. Uploading and deleting need the
 matrix's "clinical" verb on patients (the admin and the patient's therapists; the service
-asks again: ``services.people.documents``). The download needs only "read" on patients,
+asks again: ``services.clinical.documents``). The download needs only "read" on patients,
 so a document uploaded for all staff reaches the front desk and the accountant too; a
 clinical one is refused to them (403), and the service audits every file it hands out.
 Every id is looked up within the patient (the view's scoped query: the clinic's, and a
@@ -33,9 +33,9 @@ from core.clock import utcnow
 from core.formatting import format_when
 from core.storage import media_store
 from models import DocumentAccess, DocumentTag, Patient
+from services.clinical import documents
+from services.clinical.documents import MAX_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
 from services.errors import NotFound
-from services.people import documents
-from services.people.documents import MAX_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
 
 CLINICAL = "clinical"
 UPLOAD_ENDPOINT = "patient.documents_upload"

@@ -32,8 +32,8 @@ from core.clock import utcnow
 from core.formatting import format_when, format_when_with_year
 from models import Appointment, AppointmentStatus, Attendance, RecordStatus, SessionRecord
 from models.notes import BODY_MAX, RECORD_TEXTS
-from services.people import goals, notes, session_records
-from services.people.session_records import RecordTexts
+from services.clinical import goals, notes, session_records
+from services.clinical.session_records import RecordTexts
 
 NOTES = "notes"
 

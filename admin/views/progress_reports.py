@@ -31,9 +31,9 @@ from core.clock import utcnow
 from core.formatting import format_when_with_year
 from models import Patient, ProgressReport, RecordStatus
 from models.notes import BODY_MAX, REPORT_TEXTS
-from services.people import progress_reports
-from services.people.progress_reports import ReportTexts
-from services.people.report_pdf import report_pdf
+from services.clinical import progress_reports
+from services.clinical.progress_reports import ReportTexts
+from services.clinical.report_pdf import report_pdf
 
 CLINICAL = "clinical"
 SAVE, SIGN, SEND = "report-save", "report-sign", "report-send"

@@ -1,7 +1,7 @@
 """patient_document: files kept about a patient (referral letters, reports, consent forms)
 
 Revision ID: 0027
-Revises: 0028
+Revises: 0026
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0028"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ holds and tests check the result byte for byte. Money stays in integer minor uni
 Babel formats it; nothing here goes through a float.
 
 The page itself (fonts, cleaning of names with ₹, Devanagari or emoji, the footer) is
-``services.pdf.Pdf``. Output is deterministic: the PDF's creation date comes from the
+``core.pdf.Pdf``. Output is deterministic: the PDF's creation date comes from the
 document's own date.
 """
 
@@ -21,7 +21,7 @@ from fpdf import FontFace
 from num2words import num2words
 
 from core.formatting import format_money
-from services.pdf import Pdf
+from core.pdf import Pdf
 
 
 @dataclass(frozen=True)

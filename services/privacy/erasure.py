@@ -63,10 +63,10 @@ from models.assessments import ASSESSMENT_TEXTS
 from models.notes import RECORD_TEXTS, REPORT_TEXTS
 from services import audit
 from services.audit import Actor
+from services.clinical.documents import forget_document_files
 from services.errors import N_
 from services.locks import lock_in_clinic
 from services.messaging.media import forget_files, stored_keys
-from services.people.documents import forget_document_files
 from services.privacy.data_export import ContactRecords, audit_rows_about, contact_records
 from services.scheduling import appointments
 

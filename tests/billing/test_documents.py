@@ -9,8 +9,8 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
+from core import pdf
 from core.formatting import format_money
-from services import pdf
 from services.billing.documents import (
     DocumentLine,
     InvoiceDocument,

@@ -30,10 +30,10 @@ from jobs import backups as daily
 from models import Base, BookingSource, PaymentMethod, Relation, Role
 from services.audit import Actor
 from services.billing.payments import record_payment
+from services.clinical.notes import add_progress_note
 from services.clinics import catalog
 from services.clinics import settings as clinics
 from services.people import patients
-from services.people.notes import add_progress_note
 from services.scheduling.appointments import book_appointment
 from services.staff.accounts import create_staff_user
 from tests.conftest import NOW, SYSTEM, _pg_connect

@@ -62,18 +62,18 @@ from services.audit import Actor
 from services.billing import invoices as billing
 from services.billing import payments
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
+from services.clinical.assessments import AssessmentFields, write_assessment
+from services.clinical.documents import delete_document, upload_document
+from services.clinical.goals import GoalFields, set_goal
+from services.clinical.notes import add_progress_note
+from services.clinical.progress_reports import ReportTexts, write_report
+from services.clinical.session_records import RecordTexts, write_record
 from services.errors import NotFound
 from services.messaging import media as media_service
 from services.messaging import outbox as messaging
 from services.messaging.catalogue import say
 from services.messaging.media import SentFile
 from services.people import patients
-from services.people.assessments import AssessmentFields, write_assessment
-from services.people.documents import delete_document, upload_document
-from services.people.goals import GoalFields, set_goal
-from services.people.notes import add_progress_note
-from services.people.progress_reports import ReportTexts, write_report
-from services.people.session_records import RecordTexts, write_record
 from services.privacy import data_export, erasure, export_media
 from services.scheduling.appointments import book_appointment, complete_appointment
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in

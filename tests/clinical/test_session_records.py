@@ -16,18 +16,18 @@ from admin.views import dashboard as dashboard_view
 from admin.views import notes as notes_view
 from models import Attendance, AuditLog, BookingSource, RecordStatus, Role, SessionRecord
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound
-from services.people.notes import NoteRefused
-from services.people.session_records import (
+from services.clinical.notes import NoteRefused
+from services.clinical.session_records import (
     RecordTexts,
     record_for_appointment,
     sessions_needing_records,
     write_record,
 )
+from services.errors import InvalidInput, NotFound
 from services.scheduling.appointments import book_appointment, cancel_appointment
 from tests.admin.test_admin import csrf_token
+from tests.clinical.test_progress_notes import alerts, clinic, logged_in, notes_url
 from tests.conftest import NOW, SYSTEM
-from tests.people.test_progress_notes import alerts, clinic, logged_in, notes_url
 
 __all__ = ["clinic"]  # the progress notes' world: clinic A's logins, Priya's session, B's
 

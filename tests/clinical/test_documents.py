@@ -23,9 +23,8 @@ from admin.views import documents as documents_view
 from integrations.backup_storage import LocalStore, S3Settings, open_store
 from models import AuditLog, DocumentAccess, DocumentTag, PatientDocument, Role
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound
-from services.people import documents
-from services.people.documents import (
+from services.clinical import documents
+from services.clinical.documents import (
     MAX_DOCUMENT_BYTES,
     DocumentRefused,
     clean_file_name,
@@ -34,10 +33,11 @@ from services.people.documents import (
     open_document,
     upload_document,
 )
+from services.errors import InvalidInput, NotFound
 from tests.admin.test_admin import PASSWORD, csrf_token
+from tests.clinical.test_progress_notes import alerts, clinic, logged_in
 from tests.conftest import NOW, staff_logins
 from tests.core.test_backups import S3_KEY_ID, S3_SECRET, bucket, s3_server
-from tests.people.test_progress_notes import alerts, clinic, logged_in
 
 __all__ = ["bucket", "clinic", "s3_server"]  # clinic A's logins, Priya's patient Aarav; B
 

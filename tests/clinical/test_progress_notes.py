@@ -17,9 +17,9 @@ from admin import permissions
 from admin.views import notes as notes_view
 from models import Appointment, AuditLog, BookingSource, ProgressNote, Role
 from services.audit import Actor
+from services.clinical import notes
+from services.clinical.notes import NoteRefused, add_progress_note, notes_for_patient
 from services.errors import InvalidInput, NotFound
-from services.people import notes
-from services.people.notes import NoteRefused, add_progress_note, notes_for_patient
 from services.scheduling.appointments import book_appointment, cancel_appointment
 from tests.admin.test_admin import PASSWORD, csrf_token, log_in
 from tests.conftest import NOW, SYSTEM, counting_statements, staff_logins

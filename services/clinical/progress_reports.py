@@ -40,12 +40,12 @@ from models import (
 from models.notes import BODY_MAX, REPORT_TEXTS
 from services import audit
 from services.audit import Actor
+from services.clinical import goals
+from services.clinical.notes import NoteRefused
 from services.clinics.settings import main_address
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
 from services.messaging.outbox import queue_for_contact
-from services.people import goals
-from services.people.notes import NoteRefused
 
 LINK_LIFETIME = timedelta(hours=24)
 LONGEST_PERIOD = timedelta(days=366)

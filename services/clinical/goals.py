@@ -34,9 +34,9 @@ from models.goals import MEASURE_MAX
 from models.notes import BODY_MAX
 from services import audit
 from services.audit import Actor
+from services.clinical.notes import NOTE_AUTHORS, OWN_SESSIONS_ONLY, NoteRefused
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
-from services.people.notes import NOTE_AUTHORS, OWN_SESSIONS_ONLY, NoteRefused
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Every clinic starts with the defaults below (speech, occupational, physiotherapy: the
 specializations its services and therapists carry); its admin may save the clinic's own
 copy for a therapy type, which new assessments then use. An assessment copies the items
-when it is started (``services.people.assessments``), so an edit here never changes one
+when it is started (``services.clinical.assessments``), so an edit here never changes one
 already written. Template edits are settings, audited in full (no patient data in them).
 """
 
@@ -22,8 +22,8 @@ from core.db import write_transaction
 from models import AssessmentTemplate, ItemKind, Role, Service, StaffUser, Therapist
 from services import audit
 from services.audit import Actor
+from services.clinical.notes import NoteRefused
 from services.errors import N_, InvalidInput
-from services.people.notes import NoteRefused
 
 LABEL_MAX = 80
 ITEMS_MAX = 40

@@ -27,8 +27,7 @@ from models import (
     Role,
 )
 from services.audit import Actor
-from services.errors import InvalidInput, NotFound
-from services.people.assessment_templates import (
+from services.clinical.assessment_templates import (
     DEFAULT_TEMPLATES,
     TemplateItem,
     parse_template_lines,
@@ -36,17 +35,18 @@ from services.people.assessment_templates import (
     template_for,
     template_lines,
 )
-from services.people.assessments import (
+from services.clinical.assessments import (
     AssessmentFields,
     assessments_for_patient,
     write_assessment,
 )
-from services.people.goals import GoalFields, set_goal
-from services.people.notes import NoteRefused
+from services.clinical.goals import GoalFields, set_goal
+from services.clinical.notes import NoteRefused
+from services.errors import InvalidInput, NotFound
 from tests.admin.test_admin import csrf_token
+from tests.clinical.test_progress_notes import alerts, clinic, logged_in
+from tests.clinical.test_session_records import past
 from tests.conftest import NOW
-from tests.people.test_progress_notes import alerts, clinic, logged_in
-from tests.people.test_session_records import past
 
 __all__ = ["clinic", "past"]  # the session records' world: clinic A, Priya's past session
 

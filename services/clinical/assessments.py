@@ -41,11 +41,11 @@ from models.assessments import ASSESSMENT_TEXTS, THERAPY_TYPE_MAX
 from models.notes import BODY_MAX
 from services import audit
 from services.audit import Actor
+from services.clinical.assessment_templates import number, template_for, therapy_types
+from services.clinical.goals import require_clinician
+from services.clinical.notes import NoteRefused
 from services.errors import N_, InvalidInput, NotFound
 from services.locks import lock_in_clinic
-from services.people.assessment_templates import number, template_for, therapy_types
-from services.people.goals import require_clinician
-from services.people.notes import NoteRefused
 
 VALUE_MAX = 1000  # a text item's answer: a line or two; the long texts have their own parts
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from babel.dates import format_date
 from sqlalchemy.orm import Session
 
+from core.pdf import Pdf
 from models import ProgressReport
+from services.clinical.progress_reports import GoalLine, ReportDocument, report_document
 from services.messaging.catalogue import say
-from services.pdf import Pdf
-from services.people.progress_reports import GoalLine, ReportDocument, report_document
 
 BAR_WIDTH = 70.0  # mm
 BAR_HEIGHT = 3.5

@@ -19,15 +19,15 @@ from admin.views import clinical as clinical_view
 from admin.views import notes as notes_view
 from models import AuditLog, Goal, GoalMeasure, GoalStatus, GoalTerm, Role
 from services.audit import Actor
+from services.clinical import goals as goals_service
+from services.clinical.goals import GoalFields, change_goal_status, goals_for_patient, set_goal
+from services.clinical.notes import NoteRefused
+from services.clinical.session_records import RecordTexts
 from services.errors import InvalidInput, NotFound
-from services.people import goals as goals_service
-from services.people.goals import GoalFields, change_goal_status, goals_for_patient, set_goal
-from services.people.notes import NoteRefused
-from services.people.session_records import RecordTexts
 from tests.admin.test_admin import csrf_token
+from tests.clinical.test_progress_notes import alerts, clinic, logged_in, notes_url
+from tests.clinical.test_session_records import LAST_FRIDAY_11, _book_at, past, write
 from tests.conftest import NOW
-from tests.people.test_progress_notes import alerts, clinic, logged_in, notes_url
-from tests.people.test_session_records import LAST_FRIDAY_11, _book_at, past, write
 
 __all__ = ["clinic", "past"]  # the session records' world: clinic A, Priya's past session
 

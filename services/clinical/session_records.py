@@ -3,7 +3,7 @@
 One record per session (SOAP: subjective, objective, assessment, plan; with activities,
 home practice, attendance and the patient's response). It is saved as a draft as often
 as needed, then signed; a signed record is never changed, and what comes after it is a
-progress note (``services.people.notes``: append-only). Who may write follows the same
+progress note (``services.clinical.notes``: append-only). Who may write follows the same
 rule as notes (``notes.require_author``): the session's therapist, or an admin.
 
 Audit rows say which parts changed, not what they say: the clinical text lives in the
@@ -32,10 +32,10 @@ from models import (
 from models.notes import BODY_MAX, RECORD_TEXTS
 from services import audit
 from services.audit import Actor
+from services.clinical import goals
+from services.clinical.notes import NoteRefused, require_author
 from services.errors import N_, InvalidInput
 from services.locks import lock_appointment
-from services.people import goals
-from services.people.notes import NoteRefused, require_author
 
 # "Sessions needing notes" looks this far back.
 NEEDING_WINDOW = timedelta(days=14)

@@ -34,10 +34,10 @@ from models import DocumentAccess, DocumentTag, Patient, PatientDocument, StaffU
 from models.documents import FILE_NAME_MAX
 from services import audit
 from services.audit import Actor
+from services.clinical.goals import require_clinician
+from services.clinical.notes import NoteRefused
 from services.errors import N_, InvalidInput, NotFound, ServiceError
 from services.locks import lock_in_clinic
-from services.people.goals import require_clinician
-from services.people.notes import NoteRefused
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,9 @@ from admin.views import clinical as clinical_view
 from admin.views import progress_reports as reports_view
 from models import AuditLog, OutboundMessage, ProgressReport, RecordStatus, Role
 from services.audit import Actor
-from services.errors import InvalidInput
-from services.people.goals import set_goal
-from services.people.notes import NoteRefused
-from services.people.progress_reports import (
+from services.clinical.goals import set_goal
+from services.clinical.notes import NoteRefused
+from services.clinical.progress_reports import (
     LINK_LIFETIME,
     ReportTexts,
     report_by_link,
@@ -30,15 +29,16 @@ from services.people.progress_reports import (
     send_report,
     write_report,
 )
-from services.people.report_pdf import report_pdf
-from services.people.session_records import RecordTexts
+from services.clinical.report_pdf import report_pdf
+from services.clinical.session_records import RecordTexts
+from services.errors import InvalidInput
 from services.scheduling.appointments import complete_appointment
 from tests.admin.test_admin import csrf_token
 from tests.chat import Chat
+from tests.clinical.test_goals import S_SOUNDS
+from tests.clinical.test_progress_notes import alerts, clinic, logged_in
+from tests.clinical.test_session_records import past, write
 from tests.conftest import NOW, SYSTEM
-from tests.people.test_goals import S_SOUNDS
-from tests.people.test_progress_notes import alerts, clinic, logged_in
-from tests.people.test_session_records import past, write
 
 __all__ = ["clinic", "past"]
 
