@@ -43,7 +43,7 @@ from services import audit
 from services.audit import Actor
 from services.clinical.assessment_templates import number, template_for, therapy_types
 from services.clinical.goals import require_clinician
-from services.clinical.notes import NoteRefused
+from services.clinical.notes import NoteRefused, clean_part
 from services.errors import N_, InvalidInput, NotFound
 from services.locks import lock_in_clinic
 
@@ -84,7 +84,7 @@ def write_assessment(
     save a draft one, and sign it if ``sign``. Refused once signed, for another patient's
     session, and for a score outside its item's range."""
     now = require_aware(now, "now").astimezone(UTC)
-    texts = {name: _clean(getattr(fields, name), BODY_MAX) for name in ASSESSMENT_TEXTS}
+    texts = {name: clean_part(getattr(fields, name), BODY_MAX) for name in ASSESSMENT_TEXTS}
     _check_plan(fields)
     if actor.is_staff and actor.id != author_id:
         raise NoteRefused(detail=N_("Assessments are written in one's own name."))
@@ -254,7 +254,7 @@ def _filled(
         if item["kind"] == ItemKind.SCORE.value:
             value: float | str | None = _score_value(item, raw)
         else:
-            value = _clean(None if raw is None else str(raw), VALUE_MAX)
+            value = clean_part(None if raw is None else str(raw), VALUE_MAX)
         filled.append({**item, "value": value})
     return filled
 
@@ -287,15 +287,3 @@ def _check_plan(fields: AssessmentFields) -> None:
         raise InvalidInput(detail=N_("Sessions per week are between 1 and 14."))
     if fields.session_minutes is not None and not 5 <= fields.session_minutes <= 480:
         raise InvalidInput(detail=N_("A session lasts between 5 and 480 minutes."))
-
-
-def _clean(text: str | None, most: int) -> str | None:
-    """As written, minus surrounding blank space (line breaks kept); None if blank."""
-    cleaned = (text or "").replace("\r\n", "\n").strip()
-    if len(cleaned) > most:
-        raise InvalidInput(
-            N_("Each part of an assessment can be up to %(most)s characters; one is %(length)s."),
-            most=most,
-            length=len(cleaned),
-        )
-    return cleaned or None

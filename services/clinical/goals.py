@@ -34,7 +34,7 @@ from models.goals import MEASURE_MAX
 from models.notes import BODY_MAX
 from services import audit
 from services.audit import Actor
-from services.clinical.notes import NOTE_AUTHORS, OWN_SESSIONS_ONLY, NoteRefused
+from services.clinical.notes import NOTE_AUTHORS, OWN_SESSIONS_ONLY, NoteRefused, clean_part
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
 
@@ -256,13 +256,7 @@ def require_clinician(session: Session, clinic_id: int, patient_id: int, author_
 
 
 def _text(value: str | None, most: int, empty: str) -> str:
-    text = (value or "").replace("\r\n", "\n").strip()
+    text = clean_part(value, most)
     if not text:
         raise InvalidInput(detail=empty)
-    if len(text) > most:
-        raise InvalidInput(
-            N_("This can be up to %(most)s characters; it is %(length)s."),
-            most=most,
-            length=len(text),
-        )
     return text

@@ -71,17 +71,25 @@ def add_progress_note(
 
 
 def clean_body(body: str | None) -> str:
-    """The note as written, minus surrounding blank space; line breaks are kept."""
-    text = (body or "").replace("\r\n", "\n").strip()
+    """The note as written (``clean_part``); refused when blank."""
+    text = clean_part(body)
     if not text:
         raise InvalidInput(detail=N_("Please write the note first."))
-    if len(text) > BODY_MAX:
-        raise InvalidInput(
-            N_("A note can be up to %(most)s characters; this one is %(length)s."),
-            most=BODY_MAX,
-            length=len(text),
-        )
     return text
+
+
+def clean_part(text: str | None, most: int = BODY_MAX) -> str | None:
+    """A written part of a clinical record as kept: line breaks as written, no blank space
+    around it; None when blank. Refused when longer than ``most``. Every clinical text
+    (notes, records, goals, assessments, reports) goes through here."""
+    cleaned = (text or "").replace("\r\n", "\n").strip()
+    if len(cleaned) > most:
+        raise InvalidInput(
+            N_("A text can be up to %(most)s characters; this one is %(length)s."),
+            most=most,
+            length=len(cleaned),
+        )
+    return cleaned or None
 
 
 def notes_for_appointment(

@@ -37,11 +37,11 @@ from models import (
     RecordStatus,
     StaffUser,
 )
-from models.notes import BODY_MAX, REPORT_TEXTS
+from models.notes import REPORT_TEXTS
 from services import audit
 from services.audit import Actor
 from services.clinical import goals
-from services.clinical.notes import NoteRefused
+from services.clinical.notes import NoteRefused, clean_part
 from services.clinics.settings import main_address
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
@@ -74,7 +74,7 @@ def write_report(
 ) -> ProgressReport:
     """A new draft (``report_id`` None) or the draft saved again; signed if ``sign``."""
     now = require_aware(now, "now").astimezone(UTC)
-    cleaned = {name: _clean(getattr(texts, name)) for name in REPORT_TEXTS}
+    cleaned = {name: clean_part(getattr(texts, name)) for name in REPORT_TEXTS}
     if actor.is_staff and actor.id != author_id:
         raise NoteRefused(detail=N_("Reports are written in one's own name."))
     if period_end < period_start or period_end - period_start > LONGEST_PERIOD:
@@ -340,14 +340,3 @@ def _period(report: ProgressReport, lang: str) -> str:
         babel_date(day, "d MMM y", locale=locale)
         for day in (report.period_start, report.period_end)
     )
-
-
-def _clean(text: str | None) -> str | None:
-    cleaned = (text or "").replace("\r\n", "\n").strip()
-    if len(cleaned) > BODY_MAX:
-        raise InvalidInput(
-            N_("Each part of a report can be up to %(most)s characters; one is %(length)s."),
-            most=BODY_MAX,
-            length=len(cleaned),
-        )
-    return cleaned or None

@@ -29,11 +29,11 @@ from models import (
     SessionRecord,
     Therapist,
 )
-from models.notes import BODY_MAX, RECORD_TEXTS
+from models.notes import RECORD_TEXTS
 from services import audit
 from services.audit import Actor
 from services.clinical import goals
-from services.clinical.notes import NoteRefused, require_author
+from services.clinical.notes import NoteRefused, clean_part, require_author
 from services.errors import N_, InvalidInput
 from services.locks import lock_appointment
 
@@ -72,7 +72,7 @@ def write_record(
     written; signing is refused before the session has started. ``measures`` (goal id →
     value) replace the values the record logs for the patient's goals; None keeps them."""
     now = require_aware(now, "now").astimezone(UTC)
-    cleaned = {name: _clean(getattr(texts, name)) for name in RECORD_TEXTS}
+    cleaned = {name: clean_part(getattr(texts, name)) for name in RECORD_TEXTS}
     if actor.is_staff and actor.id != author_id:
         raise NoteRefused(detail=N_("Records are written in one's own name."))
     if not any(cleaned.values()) and texts.attendance is None and not measures:
@@ -186,15 +186,3 @@ def sessions_needing_records(
             Therapist.staff_user_id == therapist_staff_id
         )
     return session.scalars(query).all()
-
-
-def _clean(text: str | None) -> str | None:
-    """A part as written, minus surrounding blank space (line breaks kept); None if blank."""
-    cleaned = (text or "").replace("\r\n", "\n").strip()
-    if len(cleaned) > BODY_MAX:
-        raise InvalidInput(
-            N_("Each part of a record can be up to %(most)s characters; one is %(length)s."),
-            most=BODY_MAX,
-            length=len(cleaned),
-        )
-    return cleaned or None

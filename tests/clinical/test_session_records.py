@@ -246,7 +246,7 @@ def test_a_refused_record_keeps_what_was_typed(app, session, clinic, past):
 
     page = post_record(client, past, plan="x" * 5001)
 
-    assert "Each part of a record can be up to" in alerts(page)
+    assert "A text can be up to 5000 characters" in alerts(page)
     assert "x" * 5001 in page.text
     assert records(session) == []
 
