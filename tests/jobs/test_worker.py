@@ -40,6 +40,10 @@ from tests.jobs_support import (  # noqa: F401  (fixtures)
 )
 from tests.tcp_proxy import TcpProxy
 
+# RQ keeps its scheduler lock for the interval (1 s) + 60 s; a scheduler killed before it
+# let go of the lock is replaced only once the lock lapses.
+SCHEDULER_LOCK_SECONDS = 61
+
 
 def heartbeats(session) -> int:
     count = session.scalar(select(func.count()).select_from(WorkerHeartbeat))
@@ -125,9 +129,12 @@ def test_a_worker_takes_jobs_from_rq_again_after_a_redis_outage(env, queue, sess
                 "the worker to take a job from RQ again",
             )
             later = queue.enqueue_in(timedelta(seconds=1), noop, 2)
+            # When the outage killed the scheduler before it could let go of its lock, a
+            # new one waits for the lock to lapse: RQ keeps it interval + 60 s (61 s).
             wait_for(
                 lambda: later.get_status(refresh=True) == JobStatus.FINISHED,
                 "RQ's scheduler (which the outage ended) to run again",
+                timeout=SCHEDULER_LOCK_SECONDS + 15,
             )
             assert worker.poll() is None
         finally:
