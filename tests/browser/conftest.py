@@ -33,10 +33,20 @@ from core import migrate
 from core.clock import utcnow
 from core.config import Config
 from core.db import get_db
-from models import Appointment, BookingSource, Clinic, Relation, Service, Therapist
+from models import (
+    Appointment,
+    BookingSource,
+    Clinic,
+    ExceptionKind,
+    Relation,
+    Service,
+    StaffUser,
+    Therapist,
+)
 from roshni.app import create_app
 from roshni.demo import seed_demo
 from services.audit import Actor
+from services.clinics import catalog
 from services.people import patients
 from services.scheduling.appointments import book_appointment
 
@@ -277,3 +287,38 @@ def weekday_ahead(days: int) -> date:
 
 def kolkata(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=KOLKATA)
+
+
+def past_speech_session(
+    db_session: Session, roshni: Any, patient: Any, *, days_ago: int, hour: int
+) -> Appointment:
+    """Dr. Priya Nair's speech session ``days_ago`` days back at ``hour``:00 Kolkata, entered
+    by the admin (staff may enter a session that already began). She gets extra hours for
+    that whole day, so the day of the week never matters."""
+    day = utcnow().astimezone(KOLKATA).date() - timedelta(days=days_ago)
+    catalog.add_exception(
+        db_session,
+        clinic_id=roshni.id,
+        kind=ExceptionKind.EXTRA,
+        therapist_id=roshni.speech_therapist.id,
+        location_id=roshni.clinic.locations[0].id,
+        start_date=day,
+        end_date=day,
+        start=time(0, 0),
+        end=time(23, 59),
+        actor=SYSTEM,
+    )
+    admin = db_session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
+    appointment = book_appointment(
+        db_session,
+        clinic_id=roshni.id,
+        patient_id=patient.id,
+        service_id=roshni.speech_session.id,
+        therapist_id=roshni.speech_therapist.id,
+        start=kolkata(day, hour),
+        now=utcnow(),
+        actor=Actor.staff(admin.id),
+        source=BookingSource.ADMIN,
+    )
+    db_session.commit()
+    return appointment

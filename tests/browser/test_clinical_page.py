@@ -14,24 +14,15 @@ import shutil
 import struct
 import subprocess
 import zlib
-from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from core.clock import utcnow
-from models import Appointment, BookingSource, ExceptionKind, StaffUser
-from services.audit import Actor
-from services.clinics import catalog
-from services.scheduling.appointments import book_appointment
+from models import Appointment
 from tests.browser.conftest import (
-    ADMIN_EMAIL,
     ADMIN_PASSWORD,
     ARTIFACTS,
-    KOLKATA,
-    SYSTEM,
-    kolkata,
     log_in,
+    past_speech_session,
     screenshot,
 )
 
@@ -42,34 +33,7 @@ DAYS_AGO = 3  # test_session_record.py books yesterday
 
 
 def past_session(db_session, roshni, patient, hour: int) -> Appointment:
-    """Dr. Priya Nair's speech session three days ago at ``hour``:00 Kolkata."""
-    day = utcnow().astimezone(KOLKATA).date() - timedelta(days=DAYS_AGO)
-    catalog.add_exception(
-        db_session,
-        clinic_id=roshni.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=roshni.speech_therapist.id,
-        location_id=roshni.clinic.locations[0].id,
-        start_date=day,
-        end_date=day,
-        start=time(0, 0),
-        end=time(23, 59),
-        actor=SYSTEM,
-    )
-    admin = db_session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
-    appointment = book_appointment(
-        db_session,
-        clinic_id=roshni.id,
-        patient_id=patient.id,
-        service_id=roshni.speech_session.id,
-        therapist_id=roshni.speech_therapist.id,
-        start=kolkata(day, hour),
-        now=utcnow(),
-        actor=Actor.staff(admin.id),
-        source=BookingSource.ADMIN,
-    )
-    db_session.commit()
-    return appointment
+    return past_speech_session(db_session, roshni, patient, days_ago=DAYS_AGO, hour=hour)
 
 
 def tiny_png() -> bytes:

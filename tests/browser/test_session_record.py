@@ -9,23 +9,13 @@ within the 14 days that "Sessions needing notes" looks back over.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 import pytest
-from sqlalchemy import select
 
-from core.clock import utcnow
-from models import Appointment, BookingSource, ExceptionKind, StaffUser
-from services.audit import Actor
-from services.clinics import catalog
-from services.scheduling.appointments import book_appointment
+from models import Appointment
 from tests.browser.conftest import (
-    ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    KOLKATA,
-    SYSTEM,
-    kolkata,
     log_in,
+    past_speech_session,
     screenshot,
 )
 from tests.browser.test_small_screens import VIEWPORTS, assert_fits
@@ -36,34 +26,7 @@ THERAPIST_EMAIL = "therapist@roshni.example"
 
 
 def yesterdays_session(db_session, roshni, patient, hour: int) -> Appointment:
-    """Dr. Priya Nair's speech session yesterday at ``hour``:00 Kolkata, entered by the desk."""
-    yesterday = utcnow().astimezone(KOLKATA).date() - timedelta(days=1)
-    catalog.add_exception(
-        db_session,
-        clinic_id=roshni.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=roshni.speech_therapist.id,
-        location_id=roshni.clinic.locations[0].id,
-        start_date=yesterday,
-        end_date=yesterday,
-        start=time(0, 0),
-        end=time(23, 59),
-        actor=SYSTEM,
-    )
-    admin = db_session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
-    appointment = book_appointment(
-        db_session,
-        clinic_id=roshni.id,
-        patient_id=patient.id,
-        service_id=roshni.speech_session.id,
-        therapist_id=roshni.speech_therapist.id,
-        start=kolkata(yesterday, hour),
-        now=utcnow(),
-        actor=Actor.staff(admin.id),
-        source=BookingSource.ADMIN,
-    )
-    db_session.commit()
-    return appointment
+    return past_speech_session(db_session, roshni, patient, days_ago=1, hour=hour)
 
 
 SOAP = {
