@@ -41,6 +41,7 @@ from models.enums import (
     Relation,
     Role,
 )
+from models.exercises import Exercise, ExerciseAssignment, ExerciseOutcome, ExerciseReply
 from models.goals import Goal, GoalMeasure, GoalStatus, GoalTerm
 from models.messaging import (
     ContentTemplate,
@@ -83,6 +84,10 @@ __all__ = [
     "DocumentCounter",
     "DocumentTag",
     "ExceptionKind",
+    "Exercise",
+    "ExerciseAssignment",
+    "ExerciseOutcome",
+    "ExerciseReply",
     "Goal",
     "GoalMeasure",
     "GoalStatus",

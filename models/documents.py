@@ -53,6 +53,10 @@ class PatientDocument(ClinicOwned, Timestamped, Base):
     access: Mapped[DocumentAccess] = mapped_column(
         str_enum(DocumentAccess, "document_access"), default=DocumentAccess.CLINICAL
     )
+    # The chat attachment it was filed from, if it came in the chat.
+    inbound_media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_media.id", ondelete="SET NULL")
+    )
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 

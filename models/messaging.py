@@ -47,6 +47,7 @@ class MessageKind(enum.StrEnum):
     NOTICE = "notice"  # the clinic booked, moved or cancelled a session
     DUES = "dues"
     PAYMENT = "payment"  # payment links, UPI requests, receipts
+    EXERCISE = "exercise"  # a nudge to do a home exercise (models.exercises)
 
 
 class OutboundMessage(ClinicOwned, Timestamped, Base):
