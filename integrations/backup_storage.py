@@ -152,6 +152,22 @@ class S3Store:
             return answer["Body"].read()
         raise AssertionError("unreachable: _errors raises")  # for type checkers
 
+    def presigned_get(self, name: str, *, disposition: str, content_type: str, seconds: int) -> str:
+        """A GET link to the file valid for ``seconds``, answering with this
+        Content-Disposition and Content-Type (never logged: it is the file's key)."""
+        with self._errors(f"sign a link to {name} in"):
+            return self.client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self.prefix + name,
+                    "ResponseContentDisposition": disposition,
+                    "ResponseContentType": content_type,
+                },
+                ExpiresIn=seconds,
+            )
+        raise AssertionError("unreachable: _errors raises")  # for type checkers
+
     def _errors(self, doing: str) -> _S3Errors:
         return _S3Errors(f"cannot {doing} {self.description}")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
@@ -31,7 +30,14 @@ from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.formatting import format_when
-from core.storage import media_store
+from core.storage import (
+    LinkRefused,
+    StorageError,
+    attachment,
+    download_link,
+    media_store,
+    read_token,
+)
 from models import DocumentAccess, DocumentTag, Patient
 from services.clinical import documents
 from services.clinical.documents import MAX_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
@@ -39,6 +45,7 @@ from services.errors import NotFound
 
 CLINICAL = "clinical"
 UPLOAD_ENDPOINT = "patient.documents_upload"
+LINK_PURPOSE = "document"
 # Room for the form's other fields and the multipart framing around the file.
 UPLOAD_OVERHEAD = 64 * 1024
 
@@ -188,13 +195,15 @@ class DocumentsMixin:
 
     @expose("/document/<int:patient_id>/<int:document_id>")
     def document_download(self, patient_id: int, document_id: int) -> Response:
-        """The file, as an attachment, to staff who may open it (audited)."""
+        """To staff who may open the document (audited): a redirect to a link to its file
+        valid for a few minutes (``core.storage.download_link``)."""
         patient = self._document_patient(patient_id)
+        config = current_app.config["ROSHNI"]
+        clinic_id = current_clinic_id()
         try:
-            opened = documents.open_document(
+            document = documents.grant_document(
                 self.session,
-                media_store(current_app.config["ROSHNI"]),
-                clinic_id=current_clinic_id(),
+                clinic_id=clinic_id,
                 patient_id=patient.id,
                 document_id=document_id,
                 now=utcnow(),
@@ -204,25 +213,72 @@ class DocumentsMixin:
         except NotFound:
             self.session.rollback()
             abort(404)
-        except DocumentMissing:
-            self.session.rollback()
-            abort(503)
         except DocumentRefused:
             self.session.rollback()
             abort(403)
+        key = document.storage_key or ""
+        try:
+            link = download_link(
+                config,
+                media_store(config),
+                key=key,
+                file_name=document.file_name,
+                content_type=document.content_type,
+                purpose=LINK_PURPOSE,
+                payload={"c": clinic_id, "d": document.id, "k": key, "s": current_user.id},
+                local_url=lambda token: url_for(".document_file", token=token),
+            )
+        except StorageError:
+            abort(503)
+        response = redirect(link)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    @expose("/document/file/<token>")
+    def document_file(self, token: str) -> Any:
+        """The file a link from ``document_download`` names, to the staff member it was
+        made for, while it lasts (the local file storage; a bucket serves its own)."""
+        config = current_app.config["ROSHNI"]
+        try:
+            payload = read_token(config, token, purpose=LINK_PURPOSE)
+        except LinkRefused as refused:
+            return self._link_refused(expired=refused.expired)
+        if payload.get("c") != current_clinic_id() or payload.get("s") != current_user.id:
+            return self._link_refused(expired=False, code=403)
+        try:
+            opened = documents.linked_document(
+                self.session,
+                media_store(config),
+                clinic_id=current_clinic_id(),
+                document_id=int(payload.get("d") or 0),
+                storage_key=str(payload.get("k") or ""),
+            )
+        except NotFound:
+            abort(404)
+        except DocumentMissing:
+            abort(503)
         response = Response(opened.data, mimetype=opened.content_type)
-        response.headers["Content-Disposition"] = _attachment(opened.file_name)
+        response.headers["Content-Disposition"] = attachment(opened.file_name)
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-
-def _attachment(name: str) -> str:
-    """``attachment`` with an ASCII fallback name and the real one (RFC 6266, 5987)."""
-    fallback = "".join(
-        ch if ch.isascii() and (ch.isalnum() or ch in "._- ") else "_" for ch in name
-    )
-    return f"attachment; filename=\"{fallback or 'document'}\"; filename*=UTF-8''{quote(name)}"
+    def _link_refused(self, *, expired: bool, code: int | None = None) -> Any:
+        if expired:
+            title = _("This download link has expired")
+            text = _(
+                "A link to a document works for a few minutes. Open the document again "
+                "from the patient's page."
+            )
+        else:
+            title = _("This download link does not work")
+            text = _(
+                "It is not a link the panel made for you. Open the document from the "
+                "patient's page."
+            )
+        code = code or (403 if expired else 404)
+        page = self.render("admin/error.html", code=code, title=title, text=text)  # type: ignore[attr-defined]
+        return page, code, {"Cache-Control": "no-store"}
 
 
 def _size(size: int) -> str:

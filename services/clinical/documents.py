@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session, joinedload
 from core.clock import require_aware
 from core.db import write_transaction
 from integrations.backup_storage import BackupStore, StorageError
-from models import DocumentAccess, DocumentTag, Patient, PatientDocument, StaffUser
+from models import (
+    DocumentAccess,
+    DocumentTag,
+    InboundMedia,
+    Patient,
+    PatientDocument,
+    StaffUser,
+)
 from models.documents import FILE_NAME_MAX
 from services import audit
 from services.audit import Actor
@@ -118,6 +125,29 @@ def upload_document(
 ) -> PatientDocument:
     """Keep a file about the patient, uploaded in the author's name."""
     now = require_aware(now, "now").astimezone(UTC)
+    content_type = accepted_type(data, max_bytes)
+    if actor.is_staff and actor.id != author_id:
+        raise DocumentRefused(detail=N_("Documents are uploaded in one's own name."))
+    with write_transaction(session):
+        patient = lock_in_clinic(session, Patient, clinic_id, patient_id, what=N_("patient"))
+        require_document_keeper(session, clinic_id, patient.id, author_id)
+        return keep_document(
+            session,
+            store,
+            patient,
+            data,
+            content_type,
+            clean_file_name(file_name),
+            tag=tag,
+            access=access,
+            now=now,
+            actor=actor,
+            author_id=author_id,
+        )
+
+
+def accepted_type(data: bytes, max_bytes: int) -> str:
+    """The accepted content type of a document's bytes, or the refusal."""
     if len(data) > max_bytes:
         raise InvalidInput(
             N_("This file is %(size)s MB; a document can be up to %(most)s MB."),
@@ -133,50 +163,70 @@ def upload_document(
                 "This file is not a PDF, JPEG, PNG, HEIC photo or MP4 video; it was not kept."
             )
         )
-    if actor.is_staff and actor.id != author_id:
-        raise DocumentRefused(detail=N_("Documents are uploaded in one's own name."))
+    return content_type
+
+
+def keep_document(
+    session: Session,
+    store: BackupStore,
+    patient: Patient,
+    data: bytes,
+    content_type: str,
+    file_name: str,
+    *,
+    tag: DocumentTag,
+    access: DocumentAccess,
+    now: datetime,
+    actor: Actor,
+    author_id: int,
+    media: InboundMedia | None = None,
+) -> PatientDocument:
+    """Store the file under its clinic and content and add its row, audited (inside the
+    caller's transaction, the patient locked and the author checked)."""
+    clinic_id = patient.clinic_id
     key = f"{clinic_id}-doc-{hashlib.sha256(data).hexdigest()}.{ACCEPTED_TYPES[content_type]}"
-    with write_transaction(session):
-        patient = lock_in_clinic(session, Patient, clinic_id, patient_id, what=N_("patient"))
-        _require_clinician(session, clinic_id, patient.id, author_id)
-        # Stored before the row commits: a failed commit leaves at most a file no row
-        # names, under its content's name, which the same upload would write again.
-        try:
-            store.put_bytes(data, key)
-        except StorageError:
-            log.warning("a patient document could not be written to the file storage")
-            raise DocumentRefused(
-                detail=N_("The file could not be stored just now; please try again.")
-            ) from None
-        document = PatientDocument(
-            clinic_id=clinic_id,
-            patient_id=patient.id,
-            uploaded_by_id=author_id,
-            storage_key=key,
-            file_name=clean_file_name(file_name),
-            content_type=content_type,
-            size_bytes=len(data),
-            tag=tag,
-            access=access,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(document)
-        session.flush()
-        audit.record(
-            session,
-            clinic_id=clinic_id,
-            actor=actor,
-            action="document.upload",
-            entity=document,
-            after={
-                "patient_id": patient.id,
-                "content_type": content_type,
-                "size_bytes": len(data),
-                "tag": tag.value,
-                "access": access.value,
-            },
-        )
+    # Stored before the row commits: a failed commit leaves at most a file no row
+    # names, under its content's name, which the same upload would write again.
+    try:
+        store.put_bytes(data, key)
+    except StorageError:
+        log.warning("a patient document could not be written to the file storage")
+        raise DocumentRefused(
+            detail=N_("The file could not be stored just now; please try again.")
+        ) from None
+    document = PatientDocument(
+        clinic_id=clinic_id,
+        patient_id=patient.id,
+        uploaded_by_id=author_id,
+        storage_key=key,
+        file_name=file_name,
+        content_type=content_type,
+        size_bytes=len(data),
+        tag=tag,
+        access=access,
+        inbound_media_id=media.id if media is not None else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(document)
+    session.flush()
+    after: dict[str, object] = {
+        "patient_id": patient.id,
+        "content_type": content_type,
+        "size_bytes": len(data),
+        "tag": tag.value,
+        "access": access.value,
+    }
+    if media is not None:
+        after["inbound_media_id"] = media.id
+    audit.record(
+        session,
+        clinic_id=clinic_id,
+        actor=actor,
+        action="document.file_from_chat" if media is not None else "document.upload",
+        entity=document,
+        after=after,
+    )
     return document
 
 
@@ -229,27 +279,73 @@ def open_document(
     another clinic's or another patient's document, or a deleted one."""
     require_aware(now, "now")
     with write_transaction(session):
-        document = _live(session, clinic_id, patient_id, document_id)
-        if document.access not in readable_levels(session, clinic_id, patient_id, reader_id):
-            raise DocumentRefused(
-                detail=N_("This document is for the patient's therapists and the admin only.")
-            )
-        if not document.storage_key:
-            raise NotFound(what=N_("document"))
-        try:
-            data = store.get_bytes(document.storage_key)
-        except StorageError:
-            log.warning("patient document %s is missing from the file storage", document.id)
-            raise DocumentMissing() from None
-        audit.record(
-            session,
-            clinic_id=clinic_id,
-            actor=actor,
-            action="document.open",
-            entity=document,
-            after={"patient_id": document.patient_id, "reader_id": reader_id},
-        )
+        document = _granted(session, clinic_id, patient_id, document_id, actor, reader_id)
+        data = _file(store, document)
     return OpenedDocument(document=document, data=data)
+
+
+def grant_document(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    document_id: int,
+    now: datetime,
+    actor: Actor,
+    reader_id: int,
+) -> PatientDocument:
+    """``open_document``'s checks and audit row without the file, which the panel hands
+    out through a short-lived link (``core.storage.download_link``)."""
+    require_aware(now, "now")
+    with write_transaction(session):
+        return _granted(session, clinic_id, patient_id, document_id, actor, reader_id)
+
+
+def linked_document(
+    session: Session, store: BackupStore, *, clinic_id: int, document_id: int, storage_key: str
+) -> OpenedDocument:
+    """The file a link made by ``grant_document``'s caller names: NotFound once the
+    document is deleted (or is another clinic's, or names another file by now)."""
+    document = session.scalar(
+        select(PatientDocument).where(
+            PatientDocument.id == document_id,
+            PatientDocument.clinic_id == clinic_id,
+            PatientDocument.storage_key == storage_key,
+            PatientDocument.deleted_at.is_(None),
+        )
+    )
+    if document is None:
+        raise NotFound(what=N_("document"))
+    return OpenedDocument(document=document, data=_file(store, document))
+
+
+def _granted(
+    session: Session, clinic_id: int, patient_id: int, document_id: int, actor: Actor, reader: int
+) -> PatientDocument:
+    document = _live(session, clinic_id, patient_id, document_id)
+    if document.access not in readable_levels(session, clinic_id, patient_id, reader):
+        raise DocumentRefused(
+            detail=N_("This document is for the patient's therapists and the admin only.")
+        )
+    if not document.storage_key:
+        raise NotFound(what=N_("document"))
+    audit.record(
+        session,
+        clinic_id=clinic_id,
+        actor=actor,
+        action="document.open",
+        entity=document,
+        after={"patient_id": document.patient_id, "reader_id": reader},
+    )
+    return document
+
+
+def _file(store: BackupStore, document: PatientDocument) -> bytes:
+    try:
+        return store.get_bytes(document.storage_key or "")
+    except StorageError:
+        log.warning("patient document %s is missing from the file storage", document.id)
+        raise DocumentMissing() from None
 
 
 def delete_document(
@@ -268,7 +364,7 @@ def delete_document(
         raise DocumentRefused(detail=N_("Documents are deleted in one's own name."))
     with write_transaction(session):
         document = _live(session, clinic_id, patient_id, document_id, lock=True)
-        _require_clinician(session, clinic_id, document.patient_id, author_id)
+        require_document_keeper(session, clinic_id, document.patient_id, author_id)
         document.deleted_at = now
         document.deleted_by_id = author_id
         document.updated_at = now
@@ -325,7 +421,9 @@ def _live(
     return document
 
 
-def _require_clinician(session: Session, clinic_id: int, patient_id: int, author_id: int) -> None:
+def require_document_keeper(
+    session: Session, clinic_id: int, patient_id: int, author_id: int
+) -> None:
     try:
         require_clinician(session, clinic_id, patient_id, author_id)
     except NoteRefused:

@@ -361,7 +361,9 @@ def test_a_therapist_uploads_sees_and_downloads_a_document(app, session, clinic,
     assert download_url(clinic.aarav, document) in page.text
     assert panel_store.get_bytes(document.storage_key) == PDF
 
-    got = client.get(download_url(clinic.aarav, document))
+    sent = client.get(download_url(clinic.aarav, document))
+    assert sent.status_code == 302 and "/admin/patient/document/file/" in sent.location
+    got = client.get(sent.location)
     assert got.status_code == 200 and got.data == PDF
     assert got.mimetype == "application/pdf"
     assert got.headers["Content-Disposition"].startswith("attachment;")
@@ -460,7 +462,7 @@ def test_the_accountant_and_the_front_desk_get_403_on_clinical_documents(
     )
     assert deleted.status_code == 403
     # A document uploaded for all staff is theirs to open (and audited).
-    got = client.get(download_url(clinic.aarav, shared))
+    got = client.get(download_url(clinic.aarav, shared), follow_redirects=True)
     assert got.status_code == 200 and got.data == PNG
     assert [r.entity_id for r in audited(session, "document.open")] == [str(shared.id)]
     assert len(rows(session)) == 2
