@@ -107,9 +107,12 @@ class S3Store:
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config as BotoConfig
 
             self._client = boto3.client(
                 "s3",
+                # Signature V4 for presigned links too (R2 and newer AWS regions take no other).
+                config=BotoConfig(signature_version="s3v4"),
                 endpoint_url=self.settings.endpoint_url,
                 region_name=self.settings.region,
                 aws_access_key_id=self.settings.access_key_id,

@@ -27,6 +27,7 @@ from wtforms.validators import Length
 from admin.i18n import panel_lang
 from admin.permissions import CREATE, UPDATE
 from admin.views.access import Guarded, SessionPage, requires
+from admin.views.chat_documents import ChatDocumentsMixin
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.refusals import refused_as_flash, said
 from core.clock import utcnow
@@ -234,7 +235,7 @@ class HandBackForm(FlaskForm):
     pass
 
 
-class ConversationsView(Guarded, SessionPage, BaseView):
+class ConversationsView(ChatDocumentsMixin, Guarded, SessionPage, BaseView):
     """The front desk's chats: the queue, transcripts, replies (create), hand back (update)."""
 
     resource = "conversations"
@@ -330,6 +331,7 @@ class ConversationsView(Guarded, SessionPage, BaseView):
             when=self._when,
             phone=format_phone,
             simulated=is_simulator_phone(conversation.phone),
+            filing=self.chat_filing(conversation, (a for e in entries for a in e.attachments)),
         )
 
     @expose("/media/<int:media_id>")
