@@ -62,6 +62,7 @@ def prefix(media_id: int) -> str:
 class ChatDocumentsMixin:
     session: Any
     allowed: Callable[[str], bool]
+    may_open: Callable[[str], bool]
 
     def chat_filing(self, conversation: Conversation, attachments: Iterable[Any]) -> dict[int, Any]:
         """For each fetched attachment that may be a document: where it is filed, and the
@@ -74,6 +75,7 @@ class ChatDocumentsMixin:
         patients = self._contact_patients(conversation)
         names = {p.id: p.name for p in patients}
         may_file = self.allowed(CLINICAL)
+        may_open = self.may_open("patient.clinical_view")
         shown: dict[int, Any] = {}
         for media_id in ids:
             done = filed.get(media_id, {})
@@ -88,7 +90,9 @@ class ChatDocumentsMixin:
                         "name": names.get(patient_id, ""),
                         "url": url_for(
                             "patient.clinical_view", patient_id=patient_id, _anchor="documents"
-                        ),
+                        )
+                        if may_open
+                        else "",
                     }
                     for patient_id in sorted(done)
                 ],

@@ -5,7 +5,11 @@ A mixin for ``PatientView``, next to ``ClinicalMixin``. Uploading and deleting n
 matrix's "clinical" verb on patients (the admin and the patient's therapists; the service
 asks again: ``services.clinical.documents``). The download needs only "read" on patients,
 so a document uploaded for all staff reaches the front desk and the accountant too; a
-clinical one is refused to them (403), and the service audits every file it hands out.
+clinical one is refused to them (403), and the service audits every access. The download
+answers with a redirect to a link valid for a few minutes (``core.storage.download_link``):
+a bucket's presigned GET, or this view's ``document_file`` route with a signed token for
+the local file storage (for the staff member and clinic it was made for; expired,
+tampered or for a document deleted since: a page saying so).
 Every id is looked up within the patient (the view's scoped query: the clinic's, and a
 therapist's own patients), so another clinic's or another patient's document is a 404.
 """

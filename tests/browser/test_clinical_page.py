@@ -1,5 +1,6 @@
 """A therapist's patient's clinical page: a goal charted from a signed record, a progress
-report signed, downloaded and sent, a document uploaded (and a fake one refused).
+report signed, downloaded and sent, a document uploaded (and a fake one refused) and
+downloaded through its short-lived link.
 
 The demo therapist login is linked to Dr. Priya Nair. Each test makes its own patient and
 books that patient's session with her three days ago (in Kolkata), at an hour no other
@@ -168,6 +169,12 @@ def test_a_document_is_uploaded_and_a_disguised_text_file_is_refused(
     assert rows.count() == 1
     assert "referral-scan.png" in rows.inner_text() and "Referral letter" in rows.inner_text()
     screenshot(page, "clinical_4_document")
+    # The download goes through a short-lived link: the browser follows the redirect and
+    # saves the file under its own name.
+    with page.expect_download() as downloading:
+        rows.locator("a.document-download").click()
+    assert downloading.value.suggested_filename == "referral-scan.png"
+    assert downloading.value.path().read_bytes() == tiny_png()
 
     page.locator("#new-document summary").click()
     form.locator('input[name="file"]').set_input_files(

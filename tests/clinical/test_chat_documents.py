@@ -284,7 +284,7 @@ def test_the_admin_files_a_pdf_from_the_conversation(app, session, clinic, chat)
     assert "Filed to Aarav Sharma's documents." in html.unescape(alerts(page))
     [document] = rows(session)
     assert document.inbound_media_id == chat.pdf.id and document.tag is DocumentTag.REFERRAL
-    assert "Filed to Aarav Sharma&#39;s documents" in page.text
+    assert "Filed to Aarav Sharma's documents</a>" in html.unescape(page.text)
     assert f"/admin/patient/clinical/{clinic.aarav.id}#documents" in page.text
     # The form stays for his brother only.
     section = page.text.split(f'data-media="{chat.pdf.id}"', 1)[1].split("</form>", 1)[0]
@@ -297,12 +297,16 @@ def test_the_admin_files_a_pdf_from_the_conversation(app, session, clinic, chat)
     assert len(rows(session)) == 1
 
 
-def test_the_front_desk_sees_the_chat_but_cannot_file(app, session, clinic, chat):
+def test_the_front_desk_sees_the_chat_but_cannot_file(app, session, clinic, chat, store):
+    filed = file(session, store, clinic, chat.photo, patient=chat.kabir)
     client = logged_in(app, clinic, Role.OPERATOR)
     page = client.get(transcript_url(chat.conversation))
     assert page.status_code == 200 and forms(page) == set()
+    # Where it is filed, without a link to a clinical page the desk cannot open.
+    assert "Filed to Kabir Sharma's documents" in html.unescape(page.text)
+    assert f"/admin/patient/clinical/{chat.kabir.id}" not in page.text
     assert post_file(client, chat.conversation, chat.pdf, clinic.aarav).status_code == 403
-    assert rows(session) == []
+    assert [r.id for r in rows(session)] == [filed.id]
 
 
 def test_filing_without_the_csrf_token_is_refused(app, session, clinic, chat):
