@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from babel.dates import format_date
 from babel.numbers import get_currency_precision
 from fpdf import FontFace
 from num2words import num2words
 
-from core.formatting import format_money
+from core.formatting import format_full_day, format_money
 from core.pdf import Pdf
 
 
@@ -141,7 +140,7 @@ def _pairs(pdf: Pdf, x: float, y: float, rows: list[tuple[str, str]], width: flo
 
 def _columns(pdf: Pdf, left: list[tuple[str, str]], kind: str, number: str, on: date) -> None:
     """The parties on the left; the document's number and date on the right."""
-    date_text = format_date(on, "d MMM y", locale=pdf.locale)
+    date_text = format_full_day(on, locale=pdf.locale)
     right = [(f"{kind} no.", pdf.clean(number, 60)), ("Date", pdf.clean(date_text))]
     half, top = pdf.epw / 2, pdf.get_y()
     bottom = max(

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date as babel_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import write_transaction
-from core.formatting import babel_locale
+from core.formatting import babel_locale, format_full_day
 from models import (
     Appointment,
     AppointmentStatus,
@@ -335,8 +334,6 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
 
 def _period(report: ProgressReport, lang: str) -> str:
     """ "1 Sep 2026 – 30 Nov 2026", in the reader's language."""
-    locale = babel_locale(lang)
     return " – ".join(
-        babel_date(day, "d MMM y", locale=locale)
-        for day in (report.period_start, report.period_end)
+        format_full_day(day, lang) for day in (report.period_start, report.period_end)
     )

@@ -7,9 +7,9 @@ latest value measured in the period went, with the numbers beside it.
 
 from __future__ import annotations
 
-from babel.dates import format_date
 from sqlalchemy.orm import Session
 
+from core.formatting import format_full_day
 from core.pdf import Pdf
 from models import ProgressReport
 from services.clinical.progress_reports import GoalLine, ReportDocument, report_document
@@ -26,7 +26,7 @@ def report_pdf(session: Session, report: ProgressReport, lang: str) -> bytes:
 
 def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
     def day(value: object) -> str:
-        return format_date(value, "d MMM y", locale=doc.locale)
+        return format_full_day(value, locale=doc.locale)
 
     title = say(lang, "report_title")
     pdf = Pdf(
