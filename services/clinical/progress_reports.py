@@ -258,6 +258,8 @@ class GoalLine:
     target: float
     latest: float | None  # the last value measured in the period
     progress: float | None  # 0..1 of the way from baseline to target
+    # What each session of the period measured: (its clinic-local day, the value).
+    points: tuple[tuple[date, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -308,8 +310,11 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
             if latest is None
             else max(0.0, min(1.0, (latest - goal.baseline) / (goal.target - goal.baseline)))
         )
+        points = tuple((m.measured_at.astimezone(zone).date(), m.value) for m in inside)
         lines.append(
-            GoalLine(goal.behaviour, goal.measure, goal.baseline, goal.target, latest, progress)
+            GoalLine(
+                goal.behaviour, goal.measure, goal.baseline, goal.target, latest, progress, points
+            )
         )
     signer = session.get(StaffUser, report.signed_by_id) if report.signed_by_id else None
     return ReportDocument(
