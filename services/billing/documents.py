@@ -11,7 +11,7 @@ document's own date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -54,6 +54,7 @@ class InvoiceDocument:
     locale: str = "en_IN"
     amount_in_words: bool = True
     notes: str | None = None
+    logo: bytes | None = field(default=None, repr=False)  # a PNG (services.clinics.logo)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ReceiptDocument:
     amount_minor: int
     locale: str = "en_IN"
     amount_in_words: bool = True
+    logo: bytes | None = field(default=None, repr=False)
 
 
 def _words(number: int, lang: str) -> str:
@@ -113,8 +115,7 @@ def _page(doc: InvoiceDocument | ReceiptDocument, *, on: date, title: str) -> Pd
 
 
 def _header(pdf: Pdf, doc: InvoiceDocument | ReceiptDocument, title: str) -> None:
-    pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
-    pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
+    pdf.letterhead(doc.clinic_name, doc.clinic_address, doc.logo)
     contact = [f"Phone {pdf.clean(doc.clinic_phone, 40)}" if doc.clinic_phone else ""]
     if doc.tax_id:
         label = "GSTIN" if doc.currency == "INR" else "Tax ID"

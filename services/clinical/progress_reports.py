@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from services import audit
 from services.audit import Actor
 from services.clinical import goals
 from services.clinical.notes import NoteRefused, clean_part
+from services.clinics.logo import logo_png
 from services.clinics.settings import main_address
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
@@ -280,6 +281,7 @@ class ReportDocument:
     signed_on: date | None
     reference: str
     locale: str
+    logo: bytes | None = field(default=None, repr=False)  # a PNG (services.clinics.logo)
 
 
 def report_document(session: Session, report: ProgressReport) -> ReportDocument:
@@ -334,6 +336,7 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
         signed_on=report.signed_at.astimezone(zone).date() if report.signed_at else None,
         reference=f"PR-{report.id}",
         locale=babel_locale(clinic.language, clinic.currency),
+        logo=logo_png(session, clinic.id),
     )
 
 

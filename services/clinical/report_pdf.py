@@ -44,8 +44,7 @@ def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
         text=repr(doc) + title,
         footer_note=say(lang, "report_footer"),
     )
-    pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
-    pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
+    pdf.letterhead(doc.clinic_name, doc.clinic_address, doc.logo)
     pdf.ln(2)
     pdf.rule(4)
     pdf.para(pdf.clean(title, 120), 18, bold=True, height=9)
