@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 
-import pypdfium2
 import pytest
-from PIL import Image
 
 from models import Appointment
 from tests.browser.conftest import (
@@ -26,6 +23,7 @@ from tests.browser.conftest import (
     past_speech_session,
     screenshot,
 )
+from tests.pdfs import first_page
 
 pytestmark = pytest.mark.browser
 
@@ -49,28 +47,6 @@ def tiny_png() -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
-
-
-@dataclass(frozen=True)
-class PdfPage:
-    text: str
-    image: Image.Image
-    inked_share: float  # the share of the page's pixels that are not near-white
-
-
-def report_page_one(pdf: bytes) -> PdfPage:
-    """The PDF's first page as its text and as a picture (pdfium draws it, as a browser's
-    PDF viewer would), so the report is looked at, not only its first bytes."""
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        first = document[0]
-        text = first.get_textpage().get_text_range()
-        image = first.render(scale=1).to_pil().convert("L")
-    finally:
-        document.close()
-    histogram = image.histogram()
-    inked = sum(histogram[:200])
-    return PdfPage(text=text, image=image, inked_share=inked / (image.width * image.height))
 
 
 def test_a_goal_set_on_the_page_is_charted_from_a_signed_record(
@@ -135,7 +111,7 @@ def test_a_progress_report_is_signed_downloaded_and_sent_to_the_guardian(
         page.locator("#report-download").click()
     pdf = downloading.value.path().read_bytes()
     assert pdf.startswith(b"%PDF")
-    page_one = report_page_one(pdf)
+    page_one = first_page(pdf)
     assert "Myra Clinical" in page_one.text
     assert "Myra now names most everyday pictures." in page_one.text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

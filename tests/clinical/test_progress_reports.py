@@ -12,8 +12,6 @@ from datetime import date, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-import pypdfium2
-import pypdfium2.raw as pypdfium2_raw
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -44,6 +42,7 @@ from tests.clinical.test_goals import S_SOUNDS
 from tests.clinical.test_progress_notes import alerts, clinic, logged_in
 from tests.clinical.test_session_records import past, write
 from tests.conftest import NOW, SYSTEM
+from tests.pdfs import SHAPES, drawn
 
 __all__ = ["clinic", "past"]
 
@@ -198,16 +197,6 @@ def test_the_document_counts_the_period_s_sessions_and_each_goal_s_latest_measur
     assert line.points == ((past.start_at.astimezone(ZONE).date(), 50),)
 
 
-def drawn_paths(pdf: bytes) -> int:
-    """How many vector shapes (lines, dots, bars) the PDF's first page draws."""
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        shapes = document[0].get_objects(filter=[pypdfium2_raw.FPDF_PAGEOBJ_PATH])
-        return sum(1 for _ in shapes)
-    finally:
-        document.close()
-
-
 def test_a_goal_measured_twice_or_more_in_the_period_is_charted(session, clinic):
     doc = report_document(session, signed(session, clinic))
     line = GoalLine("Says /s/", "% of 10", 20, 80, 60, 2 / 3)
@@ -217,7 +206,7 @@ def test_a_goal_measured_twice_or_more_in_the_period_is_charted(session, clinic)
     thrice = render_report_pdf(replace(doc, goals=(replace(line, points=days),)), "en")
 
     # The chart: an axis, the baseline's and the target's lines, the line and three dots.
-    assert drawn_paths(thrice) - drawn_paths(once) >= 7
+    assert drawn(thrice, SHAPES) - drawn(once, SHAPES) >= 7
     assert text_of(thrice) == text_of(once)  # a picture only: the words are the same
 
 

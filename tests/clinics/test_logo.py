@@ -9,8 +9,6 @@ import struct
 import zlib
 from io import BytesIO
 
-import pypdfium2
-import pypdfium2.raw as pdfium_raw
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
@@ -22,6 +20,7 @@ from services.errors import InvalidInput
 from tests.admin.test_admin import csrf_token, fresh, log_in, two_clinics
 from tests.billing.test_documents import _invoice, _receipt
 from tests.conftest import SYSTEM
+from tests.pdfs import PICTURES, drawn
 
 __all__ = ["two_clinics"]
 
@@ -46,15 +45,6 @@ def png_claiming(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00"))
         + chunk(b"IEND", b"")
     )
-
-
-def images_drawn(pdf: bytes) -> int:
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        found = document[0].get_objects(filter=[pdfium_raw.FPDF_PAGEOBJ_IMAGE])
-        return sum(1 for _ in found)
-    finally:
-        document.close()
 
 
 @pytest.mark.parametrize(
@@ -115,9 +105,9 @@ def test_anything_but_a_sane_picture_is_refused(upload):
 def test_the_logo_heads_invoices_receipts_and_reports_only_when_there_is_one():
     png = logo.redrawn(picture()).png
 
-    assert images_drawn(render_invoice_pdf(_invoice())) == 0
-    assert images_drawn(render_invoice_pdf(_invoice(logo=png))) == 1
-    assert images_drawn(render_receipt_pdf(_receipt(logo=png))) == 1
+    assert drawn(render_invoice_pdf(_invoice()), PICTURES) == 0
+    assert drawn(render_invoice_pdf(_invoice(logo=png)), PICTURES) == 1
+    assert drawn(render_receipt_pdf(_receipt(logo=png)), PICTURES) == 1
     # The name stays readable beside it, and the bytes never reach the text-shaping guess.
     assert "logo" not in repr(dataclasses.replace(_invoice(), logo=png))
 
