@@ -44,7 +44,7 @@ from core.storage import (
 )
 from models import DocumentAccess, DocumentTag, Patient
 from services.clinical import documents
-from services.clinical.documents import MAX_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
+from services.clinical.documents import LARGEST_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
 from services.errors import NotFound
 
 CLINICAL = "clinical"
@@ -67,12 +67,7 @@ ACCESS_LABELS = {
 
 
 class DocumentForm(FlaskForm):
-    file = FileField(
-        _l("File"),
-        description=_l(
-            "PDF, JPEG, PNG, HEIC or MP4, up to %(mb)s MB.", mb=MAX_DOCUMENT_BYTES // (1024 * 1024)
-        ),
-    )
+    file = FileField(_l("File"))  # its description names the clinic's limit
     tag = SelectField(
         _l("Kind"),
         choices=[(tag.value, label) for tag, label in TAG_LABELS.items()],
@@ -86,13 +81,14 @@ class DocumentForm(FlaskForm):
 
 
 def allow_document_uploads(app: Flask) -> None:
-    """The app's request limit is 1 MB; the upload route takes a document's limit. Set
-    before any hook reads the form (URL value preprocessors run before them)."""
+    """The app's request limit is 1 MB; the upload route takes the largest a clinic may
+    allow (the service holds each clinic to its own). Set before any hook reads the form
+    (URL value preprocessors run before them)."""
 
     @app.url_value_preprocessor
     def _document_upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
         if endpoint == UPLOAD_ENDPOINT:
-            request.max_content_length = MAX_DOCUMENT_BYTES + UPLOAD_OVERHEAD
+            request.max_content_length = LARGEST_DOCUMENT_BYTES + UPLOAD_OVERHEAD
 
 
 class DocumentsMixin:
@@ -111,8 +107,13 @@ class DocumentsMixin:
             patient_id=patient.id,
             reader_id=current_user.id,
         )
+        form = DocumentForm(formdata=None)
+        limit = documents.document_limit(self.session, current_clinic_id())
+        form.file.description = _(
+            "PDF, JPEG, PNG, HEIC or MP4, up to %(mb)s MB.", mb=limit // (1024 * 1024)
+        )
         return {
-            "form": DocumentForm(formdata=None),
+            "form": form,
             "may_change": self.allowed(CLINICAL),
             "rows": [
                 {
@@ -152,8 +153,9 @@ class DocumentsMixin:
             flash(_("Please choose a file to upload."), "error")
             return redirect(back)
         # One byte past the limit is enough to refuse it; nothing is stored before that.
-        data = sent.read(MAX_DOCUMENT_BYTES + 1)
-        if len(data) > MAX_DOCUMENT_BYTES:
+        limit = documents.document_limit(self.session, current_clinic_id())
+        data = sent.read(limit + 1)
+        if len(data) > limit:
             data += sent.read()  # the size in the refusal is the whole file's
         with refused_as_flash(self.session) as outcome:
             documents.upload_document(

@@ -32,7 +32,7 @@ from models import (
 )
 from services.audit import Actor
 from services.clinical import documents
-from services.clinical.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES
+from services.clinical.documents import ACCEPTED_TYPES
 from services.errors import N_, NotFound
 from services.locks import lock_in_clinic
 
@@ -51,7 +51,7 @@ def file_from_chat(
     now: datetime,
     actor: Actor,
     author_id: int,
-    max_bytes: int = MAX_DOCUMENT_BYTES,
+    max_bytes: int | None = None,
 ) -> PatientDocument:
     """Keep a file the patient's guardian sent in the chat as one of the patient's
     documents: the same rules as an upload (what the bytes are, the size, the key), read
@@ -84,7 +84,9 @@ def file_from_chat(
         except StorageError:
             log.warning("inbound media %s is missing from the file storage", media.id)
             raise documents.DocumentMissing() from None
-        content_type = documents.accepted_type(data, max_bytes)
+        content_type = documents.accepted_type(
+            data, max_bytes or documents.document_limit(session, clinic_id)
+        )
         name = f"attachment-{media.id}.{ACCEPTED_TYPES[content_type]}"
         return documents.keep_document(
             session,

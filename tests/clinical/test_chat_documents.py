@@ -39,7 +39,7 @@ from services.errors import InvalidInput, NotFound
 from services.people import patients
 from services.privacy import data_export, erasure
 from tests.admin.test_admin import csrf_token
-from tests.clinical.test_documents import PDF, PNG, audited, rows
+from tests.clinical.test_documents import PDF, PNG, audited, post_upload, rows
 from tests.clinical.test_progress_notes import alerts, clinic, logged_in
 from tests.conftest import NOW, SYSTEM
 
@@ -339,3 +339,21 @@ def test_the_filed_document_downloads_from_the_clinical_page(app, session, clini
     )
     assert got.status_code == 200 and got.data == PDF
     assert media_store(app.config["ROSHNI"]).get_bytes(document.storage_key) == PDF
+
+
+def test_the_clinic_s_limit_holds_for_filing_and_uploading(app, session, clinic, store, chat):
+    big = PDF + b"\0" * (3 * 512 * 1024)  # 1.5 MB
+    message = session.get(InboundMessage, chat.pdf.message_id)
+    sent = keep(session, store, message, 5, big, "application/pdf")
+    assert file(session, store, clinic, sent).size_bytes == len(big)  # 10 MB by default
+    clinic.a.policy.document_max_mb = 1
+    session.commit()
+
+    with pytest.raises(InvalidInput) as refused:
+        file(session, store, clinic, sent, patient=chat.kabir)
+    assert refused.value.params == {"size": "1.5", "most": "1"}
+    client = logged_in(app, clinic, Role.THERAPIST)
+    assert "up to 1 MB." in client.get(f"/admin/patient/clinical/{clinic.aarav.id}").text
+    page = post_upload(client, clinic.aarav, data=big, name="big.pdf")
+    assert "a document can be up to 1 MB" in alerts(page)
+    assert len(rows(session)) == 1
