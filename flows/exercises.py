@@ -17,6 +17,7 @@ Anything else reads as it would without a nudge. Recording is
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, timedelta
 
@@ -197,15 +198,17 @@ def answer_media(turn: Turn, *, media_types: tuple[str, ...], text: str) -> str 
     outcome, count = read or (ExerciseOutcome.MEDIA, None)
 
     def keep(message_id: int) -> None:
-        record_reply(
-            turn.session,
-            assignment,
-            day=day,
-            outcome=outcome,
-            done_count=count,
-            message_id=message_id,
-            now=turn.now,
-        )
+        # Refused (it checks before it writes): the message is stored all the same.
+        with contextlib.suppress(ServiceError):
+            record_reply(
+                turn.session,
+                assignment,
+                day=day,
+                outcome=outcome,
+                done_count=count,
+                message_id=message_id,
+                now=turn.now,
+            )
 
     turn.after_store.append(keep)
     return turn.say(f"exercise_{shape}", patient=_first(assignment))

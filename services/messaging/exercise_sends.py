@@ -1,4 +1,4 @@
-"""Home-exercise nudges at send time: which still go, and what a sent one leaves behind.
+"""Home-exercise nudges at send time: which still go, and which are cancelled.
 
 A nudge (kind EXERCISE, ``services.clinical.exercise_nudges``) carries its assignment and
 clinic-local day in its variables. When it comes to be sent (on time, or late after an

@@ -28,6 +28,8 @@ from models import (
     Patient,
 )
 from services.clinical.exercise_nudges import schedule_nudges
+from services.clinical.exercise_replies import record_reply
+from services.errors import InvalidInput
 from services.messaging.conversations import EXERCISE_NUDGE
 from services.messaging.delivery import deliver
 from services.messaging.media import SentFile
@@ -86,7 +88,8 @@ def test_done_in_any_language_is_every_repetition(session, chat, assignment, wor
 
 
 @pytest.mark.parametrize(
-    "words", ["did 2 of 3", "2 of 3", "2/3", "2 out of 3", "3 mein se 2", "3 में से 2", "2 baar"]
+    "words",
+    ["did 2 of 3", "2 of 3", "2/3", "2 out of 3", "3 mein se 2", "3 में से 2", "३ में से २", "2 baar"],
 )
 def test_some_repetitions_are_counted(session, chat, assignment, words):
     assert chat.say(words) == "Thank you! Noted that Aarav did 2 of 3 today. Every bit helps 🌱"
@@ -188,6 +191,38 @@ def test_a_nudge_of_another_clinic_s_assignment_cannot_be_answered(
     }
     session.commit()
     assert "Noted" not in (chat.say("done") or "")
+    assert replies(session) == []
+
+
+def test_the_service_refuses_a_day_outside_the_period_and_another_clinic_s_message(
+    session, chat, assignment, make_patient
+):
+    with pytest.raises(InvalidInput, match="period"):
+        record_reply(
+            session,
+            assignment,
+            day=date(2026, 12, 5),
+            outcome=DONE,
+            done_count=None,
+            message_id=None,
+            now=NOW,
+        )
+    tenancy.unbind(session)
+    sunrise = seed(session, SUNRISE)
+    Chat(session, sunrise, phone="+447911123456", now=NOW).say("hi")
+    tenancy.unbind(session)
+    theirs = session.scalar(select(InboundMessage.id).where(InboundMessage.clinic_id == sunrise.id))
+    with pytest.raises(InvalidInput, match="clinic"):
+        record_reply(
+            session,
+            assignment,
+            day=TODAY,
+            outcome=MEDIA,
+            done_count=None,
+            message_id=theirs,
+            now=NOW,
+        )
+    session.rollback()
     assert replies(session) == []
 
 
