@@ -34,7 +34,7 @@ from core.clock import utcnow
 from core.storage import media_store
 from models import Conversation, DocumentAccess, DocumentTag, InboundMedia, InboundMessage, Patient
 from services.clinical import chat_documents
-from services.clinical.documents import ACCEPTED_TYPES
+from services.clinical.document_files import ACCEPTED_TYPES
 from services.errors import NotFound
 
 CLINICAL = "clinical"

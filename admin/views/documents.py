@@ -44,7 +44,8 @@ from core.storage import (
 )
 from models import DocumentAccess, DocumentTag, Patient
 from services.clinical import documents
-from services.clinical.documents import LARGEST_DOCUMENT_BYTES, DocumentMissing, DocumentRefused
+from services.clinical.document_files import LARGEST_DOCUMENT_BYTES, document_limit
+from services.clinical.documents import DocumentMissing, DocumentRefused
 from services.errors import NotFound
 
 CLINICAL = "clinical"
@@ -108,7 +109,7 @@ class DocumentsMixin:
             reader_id=current_user.id,
         )
         form = DocumentForm(formdata=None)
-        limit = documents.document_limit(self.session, current_clinic_id())
+        limit = document_limit(self.session, current_clinic_id())
         form.file.description = _(
             "PDF, JPEG, PNG, HEIC or MP4, up to %(mb)s MB.", mb=limit // (1024 * 1024)
         )
@@ -153,7 +154,7 @@ class DocumentsMixin:
             flash(_("Please choose a file to upload."), "error")
             return redirect(back)
         # One byte past the limit is enough to refuse it; nothing is stored before that.
-        limit = documents.document_limit(self.session, current_clinic_id())
+        limit = document_limit(self.session, current_clinic_id())
         data = sent.read(limit + 1)
         if len(data) > limit:
             data += sent.read()  # the size in the refusal is the whole file's

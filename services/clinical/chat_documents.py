@@ -1,6 +1,7 @@
 """Documents filed from the chat: a file a guardian sent (``services.messaging.media``)
 kept as one of the patient's documents, by the same rules as an upload
-(``services.clinical.documents``: what the bytes are, the size, the key), with the row
+(``services.clinical.document_files``: what the bytes are, the size;
+``documents.keep_document``: the key), with the row
 naming the chat file it came from (``PatientDocument.inbound_media_id``).
 
 The patient must be one of the chat contact's (a guardian may have several children) and
@@ -32,7 +33,7 @@ from models import (
 )
 from services.audit import Actor
 from services.clinical import documents
-from services.clinical.documents import ACCEPTED_TYPES
+from services.clinical.document_files import ACCEPTED_TYPES, accepted_type, document_limit
 from services.errors import N_, NotFound
 from services.locks import lock_in_clinic
 
@@ -84,9 +85,7 @@ def file_from_chat(
         except StorageError:
             log.warning("inbound media %s is missing from the file storage", media.id)
             raise documents.DocumentMissing() from None
-        content_type = documents.accepted_type(
-            data, max_bytes or documents.document_limit(session, clinic_id)
-        )
+        content_type = accepted_type(data, max_bytes or document_limit(session, clinic_id))
         name = f"attachment-{media.id}.{ACCEPTED_TYPES[content_type]}"
         return documents.keep_document(
             session,

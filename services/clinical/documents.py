@@ -3,9 +3,8 @@
 The file goes to the file storage that keeps chat media (``core.storage``), named by the
 clinic and its content (``<clinic id>-doc-<sha256>.<ext>``: the same file uploaded twice
 is one file, and the ``doc`` part keeps it apart from the chat media's keys, which the
-chat's erasure deletes by its own rows). What a file is comes from its first bytes
-(``filetype``), never from its name; only PDF, JPEG, PNG, HEIC and MP4 are kept, up to
-the clinic's limit (``document_limit``: its policy's ``document_max_mb``, 10 MB by default).
+chat's erasure deletes by its own rows). What a file may be, and how large, is
+``services.clinical.document_files`` (its bytes decide; the clinic's limit).
 
 Who may: the patient's clinicians (an admin, or a therapist who sees the patient:
 ``goals.require_clinician``) upload and delete, and open every document; every active
@@ -17,13 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -31,7 +27,6 @@ from core.clock import require_aware
 from core.db import write_transaction
 from integrations.backup_storage import BackupStore, StorageError
 from models import (
-    ClinicPolicy,
     DocumentAccess,
     DocumentTag,
     InboundMedia,
@@ -39,28 +34,20 @@ from models import (
     PatientDocument,
     StaffUser,
 )
-from models.documents import FILE_NAME_MAX
 from services import audit
 from services.audit import Actor
+from services.clinical.document_files import (
+    ACCEPTED_TYPES,
+    accepted_type,
+    clean_file_name,
+    document_limit,
+)
 from services.clinical.goals import require_clinician
 from services.clinical.notes import NoteRefused
-from services.errors import N_, InvalidInput, NotFound, ServiceError
+from services.errors import N_, NotFound, ServiceError
 from services.locks import lock_in_clinic
 
 log = logging.getLogger(__name__)
-
-# The default limit (the issue's "10 MB by default"); the clinic's policy sets its own,
-# up to the largest (the policy's check: 1 to 50 MB).
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-LARGEST_DOCUMENT_BYTES = 50 * 1024 * 1024
-# What a document may be (detected from the bytes) and the extension its key gets.
-ACCEPTED_TYPES: dict[str, str] = {
-    "application/pdf": "pdf",
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/heic": "heic",
-    "video/mp4": "mp4",
-}
 
 
 class DocumentRefused(ServiceError):
@@ -87,28 +74,6 @@ class OpenedDocument:
     @property
     def file_name(self) -> str:
         return self.document.file_name
-
-
-def detect_type(data: bytes) -> str | None:
-    """The accepted content type these bytes are, or None."""
-    kind = filetype.guess(data[:8192])
-    return kind.mime if kind is not None and kind.mime in ACCEPTED_TYPES else None
-
-
-def clean_file_name(name: str | None) -> str:
-    """A file name fit to show: no folders, no control characters, at most
-    ``FILE_NAME_MAX`` characters (the end, with the extension, kept)."""
-    text = unicodedata.normalize("NFC", name or "")
-    text = re.split(r"[\\/]", text)[-1]
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"\s+", " ", text).strip(" .")
-    if len(text) > FILE_NAME_MAX:
-        stem, dot, ext = text.rpartition(".")
-        if dot and 0 < len(ext) <= 10:
-            text = stem[: FILE_NAME_MAX - len(ext) - 1].rstrip() + "." + ext
-        else:
-            text = text[:FILE_NAME_MAX].rstrip()
-    return text or "document"
 
 
 def upload_document(
@@ -148,34 +113,6 @@ def upload_document(
             actor=actor,
             author_id=author_id,
         )
-
-
-def document_limit(session: Session, clinic_id: int) -> int:
-    """The clinic's largest document, in bytes."""
-    mb = session.scalar(
-        select(ClinicPolicy.document_max_mb).where(ClinicPolicy.clinic_id == clinic_id)
-    )
-    return mb * 1024 * 1024 if mb else MAX_DOCUMENT_BYTES
-
-
-def accepted_type(data: bytes, max_bytes: int) -> str:
-    """The accepted content type of a document's bytes, or the refusal."""
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            N_("This file is %(size)s MB; a document can be up to %(most)s MB."),
-            size=_megabytes(len(data)),
-            most=_megabytes(max_bytes),
-        )
-    if not data:
-        raise InvalidInput(detail=N_("Please choose a file to upload."))
-    content_type = detect_type(data)
-    if content_type is None:
-        raise InvalidInput(
-            detail=N_(
-                "This file is not a PDF, JPEG, PNG, HEIC photo or MP4 video; it was not kept."
-            )
-        )
-    return content_type
 
 
 def keep_document(
@@ -442,7 +379,3 @@ def require_document_keeper(
         raise DocumentRefused(
             detail=N_("Documents are kept by the patient's therapists and the admin.")
         ) from None
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")

@@ -24,10 +24,9 @@ from integrations.backup_storage import LocalStore, S3Settings, open_store
 from models import AuditLog, DocumentAccess, DocumentTag, PatientDocument, Role
 from services.audit import Actor
 from services.clinical import documents
+from services.clinical.document_files import MAX_DOCUMENT_BYTES, clean_file_name
 from services.clinical.documents import (
-    MAX_DOCUMENT_BYTES,
     DocumentRefused,
-    clean_file_name,
     delete_document,
     documents_for_patient,
     open_document,
