@@ -56,6 +56,7 @@ def history_section(
     page = _number(args.get("page")) or 1
     found = history_query(session, clinic_id, patient_id, wanted, page=page)
     kept = {k: v for k, v in chosen.items() if v}
+    compared = {k: args.get(k) for k in ("a", "b") if _day(args.get(k))}  # the goals' dates
     return {
         "rows": [_row(entry, patient_id, zone, lang) for entry in found.entries],
         "chosen": chosen,
@@ -65,8 +66,11 @@ def history_section(
         "page": found.page,
         "pages": found.pages,
         "total": found.total,
-        "newer": _link(patient_id, kept, found.page - 1) if found.page > 1 else None,
-        "older": _link(patient_id, kept, found.page + 1) if found.page < found.pages else None,
+        "compared": compared,
+        "newer": _link(patient_id, kept | compared, found.page - 1) if found.page > 1 else None,
+        "older": (
+            _link(patient_id, kept | compared, found.page + 1) if found.page < found.pages else None
+        ),
         "filtered": bool(kept),
     }
 
@@ -76,7 +80,8 @@ def read_filter(args: Mapping[str, Any], zone: str) -> tuple[HistoryFilter, dict
     to show back in the form."""
     therapist = _number(args.get("therapist"))
     since, until = _day(args.get("from")), _day(args.get("to"))
-    kinds = [k for k in (args.getlist("kind") if hasattr(args, "getlist") else []) if k in Kind]
+    listed = args.getlist("kind") if hasattr(args, "getlist") else []
+    kinds = [k for k in listed if k in Kind._value2member_map_]
     search = " ".join(str(args.get("q") or "").split())[:100]
     wanted = HistoryFilter(
         therapist_id=therapist,
