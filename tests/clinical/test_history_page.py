@@ -16,13 +16,14 @@ import pytest
 from admin.views import clinical as clinical_view
 from models import Role
 from services.clinical.session_records import RecordTexts
+from tests.clinical.test_documents import store
 from tests.clinical.test_goals import set_for
-from tests.clinical.test_history import with_ravi
+from tests.clinical.test_history import with_ravi, world
 from tests.clinical.test_progress_notes import add, clinic, logged_in
 from tests.clinical.test_session_records import LAST_FRIDAY_11, SOAP, _book_at, past, write
 from tests.conftest import NOW
 
-__all__ = ["clinic", "past"]
+__all__ = ["clinic", "past", "store", "world"]
 
 
 @pytest.fixture
@@ -82,6 +83,23 @@ def test_filters_narrow_the_history_and_are_shown_back(app, clinic, aarav):
     nothing = page(client, aarav["patient"], type="occupational")
     assert entries(nothing) == [] and "Nothing matches these filters." in nothing.text
     assert page(client, aarav["patient"], **{"from": "not a day", "page": "x"}).status_code == 200
+
+
+def test_every_kind_links_to_its_own_page(app, clinic, world):
+    shown = page(logged_in(app, clinic, Role.THERAPIST), clinic.aarav.id)
+
+    patient = clinic.aarav.id
+    assert [e.split("-")[0] for e in entries(shown)] == [
+        "session", "report", "note", "assessment", "document", "session", "session"
+    ]  # fmt: skip
+    for link in (
+        f"/admin/patient/assessment/{patient}/{world['assessment'].id}",
+        f"/admin/patient/document/{patient}/{world['document'].id}",
+        f"/admin/patient/report/{patient}/{world['report'].id}",
+        f"/admin/appointment/notes/{world['past'].id}",
+    ):
+        assert f'href="{link}"' in shown.text
+    assert "Referral letter.pdf" in shown.text and "Dr. Ravi Menon" in shown.text
 
 
 @pytest.mark.parametrize(
