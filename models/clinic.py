@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped, str_enum
@@ -145,3 +153,23 @@ class SettingsVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     token: Mapped[str] = mapped_column(String(40))
+
+
+class ClinicLogo(ClinicOwned, Timestamped, Base):
+    """The clinic's logo, drawn at the head of its PDFs (invoices, receipts, progress
+    reports): a PNG the clinic's admin uploaded, re-drawn by us to at most
+    ``services.clinics.logo.BOX`` pixels (so it is small and carries nothing but pixels)."""
+
+    __tablename__ = "clinic_logo"
+    __audit_exclude__ = ("png",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int]
+    height: Mapped[int]
+
+    __table_args__ = (UniqueConstraint("clinic_id"),)
+
+    def __str__(self) -> str:
+        return f"Logo of clinic #{self.clinic_id}"
