@@ -168,3 +168,11 @@ def test_another_clinic_s_ids_find_nothing(app, clinic, aarav):
     theirs = page(client, aarav["patient"], therapist=clinic.b_session.therapist_id)
     assert theirs.status_code == 200 and entries(theirs) == []
     assert "Dr. Bclinic" not in theirs.text
+
+
+def test_the_clinical_text_and_the_search_stay_out_of_the_logs(app, clinic, aarav, caplog):
+    caplog.set_level("DEBUG")
+    shown = page(logged_in(app, clinic, Role.ADMIN), aarav["patient"], q="bus")
+
+    assert entries(shown) == [f"note-{aarav['note']}"]
+    assert "bus" not in caplog.text and SOAP.assessment not in caplog.text
