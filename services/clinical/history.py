@@ -13,14 +13,12 @@ case-insensitively on SQLite and PostgreSQL; ``%``, ``_`` and quotes match liter
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from models import (
@@ -34,20 +32,10 @@ from models import (
     Therapist,
 )
 from models.notes import RECORD_TEXTS
+from services.clinical.history_rows import LOADERS, Entry, Kind
 
 PAGE_SIZE = 50
-EXCERPT = 160  # characters of a record's or a note's text shown on the timeline
 SEARCH_MAX = 100
-
-
-class Kind(enum.StrEnum):
-    SESSION = "session"
-    NOTE = "note"
-    ASSESSMENT = "assessment"
-    DOCUMENT = "document"
-    REPORT = "report"
-
-
 KINDS = tuple(Kind)
 SEARCHED = frozenset({Kind.SESSION, Kind.NOTE})  # the kinds with texts the search reads
 TYPED = frozenset({Kind.SESSION, Kind.NOTE, Kind.ASSESSMENT})  # those with a therapy type
@@ -70,24 +58,6 @@ class HistoryFilter:
         if self.therapy_type:
             kinds = [k for k in kinds if k in TYPED]
         return kinds
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the timeline, plain values only."""
-
-    kind: Kind
-    id: int
-    at: datetime
-    appointment_id: int | None = None
-    therapist: str | None = None  # the session's therapist
-    what: str | None = None  # the service, or the assessment's therapy type
-    author: str | None = None  # who wrote or uploaded it
-    status: str | None = None  # the session's, or the record's / report's "draft" / "signed"
-    record: str | None = None  # a session's record: None, "draft" or "signed"
-    excerpt: str | None = None  # clinical text: for the clinical staff's page only
-    name: str | None = None  # a document's file name; an assessment's kind
-    period: tuple[Any, Any] | None = None  # a report's first and last day
 
 
 @dataclass(frozen=True)
@@ -286,134 +256,3 @@ def _logins(clinic_id: int, therapist_id: int) -> Select[Any]:
 def _finds(column: Any, text: str) -> ColumnElement[bool]:
     """Case-insensitive "contains", wildcards and quotes taken literally (both databases)."""
     return func.lower(column).contains(text.lower(), autoescape=True)
-
-
-# --- the rows of each kind, in bulk ---------------------------------------------------
-
-
-def _sessions(session: Session, clinic_id: int, ids: Sequence[int]) -> list[Entry]:
-    rows = session.execute(
-        select(Appointment, SessionRecord)
-        .outerjoin(SessionRecord, SessionRecord.appointment_id == Appointment.id)
-        .where(Appointment.clinic_id == clinic_id, Appointment.id.in_(ids))
-        .options(joinedload(Appointment.service), joinedload(Appointment.therapist))
-    ).all()
-    return [
-        Entry(
-            kind=Kind.SESSION,
-            id=appointment.id,
-            at=appointment.start_at,
-            appointment_id=appointment.id,
-            therapist=appointment.therapist.name,
-            what=appointment.service.name,
-            status=appointment.status.value,
-            record=None if record is None else record.status.value,
-            excerpt=None if record is None else excerpt(record.assessment, record.plan),
-        )
-        for appointment, record in rows
-    ]
-
-
-def _notes(session: Session, clinic_id: int, ids: Sequence[int]) -> list[Entry]:
-    notes = session.scalars(
-        select(ProgressNote)
-        .where(ProgressNote.clinic_id == clinic_id, ProgressNote.id.in_(ids))
-        .options(
-            joinedload(ProgressNote.author),
-            joinedload(ProgressNote.appointment).joinedload(Appointment.service),
-            joinedload(ProgressNote.appointment).joinedload(Appointment.therapist),
-        )
-    ).all()
-    return [
-        Entry(
-            kind=Kind.NOTE,
-            id=note.id,
-            at=note.created_at,
-            appointment_id=note.appointment_id,
-            therapist=note.appointment.therapist.name,
-            what=note.appointment.service.name,
-            author=_who(note.author),
-            excerpt=excerpt(note.body),
-        )
-        for note in notes
-    ]
-
-
-def _assessments(session: Session, clinic_id: int, ids: Sequence[int]) -> list[Entry]:
-    found = session.scalars(
-        select(Assessment)
-        .where(Assessment.clinic_id == clinic_id, Assessment.id.in_(ids))
-        .options(joinedload(Assessment.author))
-    ).all()
-    return [
-        Entry(
-            kind=Kind.ASSESSMENT,
-            id=a.id,
-            at=a.created_at,
-            appointment_id=a.appointment_id,
-            what=a.therapy_type,
-            author=_who(a.author),
-            status=a.status.value,
-            name=a.kind.value,
-        )
-        for a in found
-    ]
-
-
-def _documents(session: Session, clinic_id: int, ids: Sequence[int]) -> list[Entry]:
-    found = session.scalars(
-        select(PatientDocument)
-        .where(PatientDocument.clinic_id == clinic_id, PatientDocument.id.in_(ids))
-        .options(joinedload(PatientDocument.uploaded_by))
-    ).all()
-    return [
-        Entry(
-            kind=Kind.DOCUMENT,
-            id=d.id,
-            at=d.created_at,
-            author=_who(d.uploaded_by),
-            name=d.file_name,
-            status=d.tag.value,
-        )
-        for d in found
-    ]
-
-
-def _reports(session: Session, clinic_id: int, ids: Sequence[int]) -> list[Entry]:
-    found = session.scalars(
-        select(ProgressReport)
-        .where(ProgressReport.clinic_id == clinic_id, ProgressReport.id.in_(ids))
-        .options(joinedload(ProgressReport.author))
-    ).all()
-    return [
-        Entry(
-            kind=Kind.REPORT,
-            id=r.id,
-            at=r.created_at,
-            author=_who(r.author),
-            status=r.status.value,
-            period=(r.period_start, r.period_end),
-        )
-        for r in found
-    ]
-
-
-LOADERS = {
-    Kind.SESSION: _sessions,
-    Kind.NOTE: _notes,
-    Kind.ASSESSMENT: _assessments,
-    Kind.DOCUMENT: _documents,
-    Kind.REPORT: _reports,
-}
-
-
-def excerpt(*texts: str | None) -> str | None:
-    """The first ``EXCERPT`` characters of the texts, joined, on one line."""
-    joined = " · ".join(" ".join(t.split()) for t in texts if t and t.strip())
-    if not joined:
-        return None
-    return joined if len(joined) <= EXCERPT else joined[: EXCERPT - 1].rstrip() + "…"
-
-
-def _who(user: Any) -> str | None:
-    return (user.name or user.email) if user is not None else None

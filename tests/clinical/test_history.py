@@ -16,13 +16,8 @@ import pytest
 from models import BookingSource, Role
 from services.clinical import goals as goal_rules
 from services.clinical.goals import goals_for_patient
-from services.clinical.history import (
-    EXCERPT,
-    HistoryFilter,
-    Kind,
-    excerpt,
-    patient_history,
-)
+from services.clinical.history import HistoryFilter, Kind, patient_history
+from services.clinical.history_rows import EXCERPT, excerpt
 from services.clinical.session_records import RecordTexts
 from services.scheduling.appointments import book_appointment
 from tests.clinical.test_assessments import write as assess
