@@ -90,6 +90,8 @@ class ClinicPolicy(Base):
     # Therapists who opted in (and gave a phone) are also told by WhatsApp of new,
     # moved and cancelled sessions and of requests; the panel always tells them.
     tell_therapists_by_whatsapp: Mapped[bool] = mapped_column(default=False)
+    # The largest patient document (upload or filed from the chat), in MB.
+    document_max_mb: Mapped[int] = mapped_column(default=10, server_default="10")
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 
@@ -102,6 +104,7 @@ class ClinicPolicy(Base):
         CheckConstraint("dues_reminder_day BETWEEN 1 AND 28", name="dues_day_range"),
         CheckConstraint("tax_rate_bp BETWEEN 0 AND 5000", name="tax_rate_range"),
         CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
+        CheckConstraint("document_max_mb BETWEEN 1 AND 50", name="document_max_range"),
     )
 
 

@@ -263,6 +263,7 @@ class PolicyView(SecureModelView):
         "tax_rate_bp",
         "financial_year_start_month",
         "tell_therapists_by_whatsapp",
+        "document_max_mb",
     )
     form_columns = column_list
     form_overrides = {"reminder_offsets_hours": StringField}
@@ -272,6 +273,10 @@ class PolicyView(SecureModelView):
         "tax_label": {"description": _l("e.g. GST; leave empty when sessions are tax-exempt")},
         "tax_rate_bp": {"label": _l("Tax rate (basis points)"), "description": _l("1800 = 18 %")},
         "financial_year_start_month": {"description": _l("4 = April (India); 1 = January")},
+        "document_max_mb": {
+            "label": _l("Largest document (MB)"),
+            "description": _l("Patient documents uploaded or filed from a chat: 1 to 50 MB"),
+        },
         "tell_therapists_by_whatsapp": {
             "label": _l("Tell therapists by WhatsApp"),
             "description": _l(
