@@ -213,33 +213,51 @@ def add_suggested(
         raise InvalidInput(detail=N_("Please choose one of the clinic's therapy types."))
     if therapy_type not in DEFAULT_EXERCISES:
         raise InvalidInput(detail=N_("There are no suggested exercises for this therapy type."))
-    added = []
     with write_transaction(session):
         if library(session, clinic_id, therapy_type):
             raise InvalidInput(
                 detail=N_("The suggested exercises are added only to an empty library.")
             )
-        for suggested in DEFAULT_EXERCISES[therapy_type]:
-            exercise = Exercise(
-                clinic_id=clinic_id,
-                therapy_type=therapy_type,
-                name=suggested.name,
-                instructions=suggested.instructions,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(exercise)
-            added.append(exercise)
-        session.flush()
-        for exercise in added:
-            audit.record(
-                session,
-                clinic_id=clinic_id,
-                actor=actor,
-                action="exercise.create",
-                entity=exercise,
-                after=_library_fields(exercise) | {"suggested": True},
-            )
+        return _add_suggested(session, clinic_id, therapy_type, now, actor)
+
+
+def seed_library(session: Session, *, clinic_id: int, now: datetime, actor: Actor) -> int:
+    """The suggested exercises for each of the clinic's therapy types whose library is
+    empty (a new or demo clinic's setup, by the system); returns how many were added."""
+    now = require_aware(now, "now").astimezone(UTC)
+    added = 0
+    with write_transaction(session):
+        for therapy_type in therapy_types(session, clinic_id):
+            if has_suggestions(session, clinic_id, therapy_type):
+                added += len(_add_suggested(session, clinic_id, therapy_type, now, actor))
+    return added
+
+
+def _add_suggested(
+    session: Session, clinic_id: int, therapy_type: str, now: datetime, actor: Actor
+) -> list[Exercise]:
+    added = []
+    for suggested in DEFAULT_EXERCISES[therapy_type]:
+        exercise = Exercise(
+            clinic_id=clinic_id,
+            therapy_type=therapy_type,
+            name=suggested.name,
+            instructions=suggested.instructions,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(exercise)
+        added.append(exercise)
+    session.flush()
+    for exercise in added:
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="exercise.create",
+            entity=exercise,
+            after=_library_fields(exercise) | {"suggested": True},
+        )
     return added
 
 
