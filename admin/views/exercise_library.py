@@ -20,7 +20,8 @@ from sqlalchemy import select
 from wtforms.fields import StringField, TextAreaField
 from wtforms.validators import Length
 
-from admin.views.access import Guarded, SessionPage
+from admin.permissions import CREATE, UPDATE
+from admin.views.access import Guarded, SessionPage, requires
 from admin.views.current import current_clinic_id, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
@@ -71,6 +72,7 @@ class ExerciseLibraryView(Guarded, SessionPage, BaseView):
         )
 
     @expose("/save", methods=("POST",))
+    @requires(UPDATE)
     def save(self) -> Any:
         clinic_id = current_clinic_id()
         therapy_type = request.form.get("therapy_type", "")
@@ -109,10 +111,12 @@ class ExerciseLibraryView(Guarded, SessionPage, BaseView):
         return redirect(url_for(".index", therapy_type=therapy_type))
 
     @expose("/<int:exercise_id>/archive", methods=("POST",))
+    @requires(UPDATE)
     def archive(self, exercise_id: int) -> Any:
         return self._archive(exercise_id, archived=True)
 
     @expose("/<int:exercise_id>/unarchive", methods=("POST",))
+    @requires(UPDATE)
     def unarchive(self, exercise_id: int) -> Any:
         return self._archive(exercise_id, archived=False)
 
@@ -137,6 +141,7 @@ class ExerciseLibraryView(Guarded, SessionPage, BaseView):
         return redirect(back)
 
     @expose("/suggested", methods=("POST",))
+    @requires(CREATE)
     def suggested(self) -> Any:
         therapy_type = request.form.get("therapy_type", "")
         back = url_for(".index", therapy_type=therapy_type)
