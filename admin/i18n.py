@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core.formatting import ENGLISH, LANGUAGES
+from core.formatting import ENGLISH, LANGUAGES, format_full_day
 
 # The languages the panel speaks (the bot's too); a staff member's ``locale`` is one of
 # these or None.
@@ -188,6 +189,11 @@ def panel_lang() -> str:
     return locale.language if locale is not None else ENGLISH
 
 
+def _full_day(value: date) -> str:
+    """A date as a page shows it in the page's language (``8 Sept 2026``)."""
+    return format_full_day(value, panel_lang())
+
+
 def init_app(app: Flask) -> Path:
     """Compile the staff catalogues into the instance directory and choose each
     request's language. Returns the directory Flask-Admin's domain reads too."""
@@ -195,5 +201,5 @@ def init_app(app: Flask) -> Path:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     BABEL.init_app(app, locale_selector=select_locale)
     app.register_blueprint(fonts)
-    app.jinja_env.globals.update(word=word, panel_lang=panel_lang)
+    app.jinja_env.globals.update(word=word, panel_lang=panel_lang, full_day=_full_day)
     return compiled

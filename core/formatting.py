@@ -84,6 +84,12 @@ def format_day(value: date, lang: str | None = None) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
+def format_full_day(value: date, lang: str | None = None, *, locale: str | None = None) -> str:
+    """``8 Sept 2026``, a date on a document or a period (Babel's ``d MMM y``; Hindi
+    ``8 सित॰ 2026``). ``locale``: a Babel locale already chosen (a document's)."""
+    return babel_date(value, "d MMM y", locale=locale or babel_locale(lang))
+
+
 def format_weekday(value: date, lang: str | None = None) -> str:
     """``Mon 23``, a column heading; in Hindi ``सोम 23``."""
     if not _english(lang):

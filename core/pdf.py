@@ -15,10 +15,12 @@ import functools
 import unicodedata
 from datetime import UTC, date, datetime, time
 from importlib import resources
+from io import BytesIO
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.errors import FPDFException
+from PIL import Image
 
 
 @functools.cache
@@ -38,6 +40,8 @@ def unicode_font() -> tuple[str, str, frozenset[int]] | None:
             cmaps.append(frozenset(font.getBestCmap()))
     return str(paths[0]), str(paths[1]), cmaps[0] & cmaps[1]
 
+
+LOGO_BOX = (50.0, 18.0)  # mm: the widest and tallest a logo is drawn
 
 # Stand-ins for characters the font in use lacks; emoji, joiners and controls are dropped.
 _SWAPS = dict(zip("…—–−‘’“”•·", ("...", "-", "-", "-", "'", "'", '"', '"', "-", "-"), strict=True))
@@ -138,6 +142,27 @@ class Pdf(FPDF):
         if text:
             self.style(size, bold=bold, grey=grey)
             self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+
+    def letterhead(self, name: str, address: str | None, logo: bytes | None = None) -> None:
+        """The clinic's name and address at the top left; its logo, if it has one, at the
+        top right (``LOGO_BOX`` at most, its shape kept). Text given raw: cleaned here."""
+        top, text_width = self.get_y(), 0.0
+        height = 0.0
+        if logo:
+            with Image.open(BytesIO(logo)) as picture:
+                ratio = picture.width / picture.height
+            width, height = LOGO_BOX[1] * ratio, LOGO_BOX[1]
+            if width > LOGO_BOX[0]:
+                width, height = LOGO_BOX[0], LOGO_BOX[0] / ratio
+            self.image(BytesIO(logo), x=self.w - self.r_margin - width, y=top, w=width, h=height)
+            text_width = self.epw - width - 5
+        self.style(16, bold=True)
+        self.multi_cell(text_width, 7, self.clean(name, 120), new_x="LMARGIN", new_y="NEXT")
+        if address:
+            self.style(9, grey=True)
+            text = self.clean(address, 300, lines=True)
+            self.multi_cell(text_width, 4.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.set_y(max(self.get_y(), top + height + 1))
 
     def footer(self) -> None:
         self.set_y(-14)

@@ -19,7 +19,14 @@ from models.billing import (
     Refund,
 )
 from models.catalog import Service, Therapist, TherapistServiceOverride
-from models.clinic import Clinic, ClinicPolicy, Location, SenderNumber, SettingsVersion
+from models.clinic import (
+    Clinic,
+    ClinicLogo,
+    ClinicPolicy,
+    Location,
+    SenderNumber,
+    SettingsVersion,
+)
 from models.conversation import Conversation, InboundMedia, InboundMessage
 from models.documents import DocumentAccess, DocumentTag, PatientDocument
 from models.enums import (
@@ -73,6 +80,7 @@ __all__ = [
     "Channel",
     "Clinic",
     "ClinicAnswer",
+    "ClinicLogo",
     "ClinicOwned",
     "ClinicPolicy",
     "Contact",

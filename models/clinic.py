@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped, str_enum
@@ -82,6 +90,8 @@ class ClinicPolicy(Base):
     # Therapists who opted in (and gave a phone) are also told by WhatsApp of new,
     # moved and cancelled sessions and of requests; the panel always tells them.
     tell_therapists_by_whatsapp: Mapped[bool] = mapped_column(default=False)
+    # The largest patient document (upload or filed from the chat), in MB.
+    document_max_mb: Mapped[int] = mapped_column(default=10, server_default="10")
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 
@@ -94,6 +104,7 @@ class ClinicPolicy(Base):
         CheckConstraint("dues_reminder_day BETWEEN 1 AND 28", name="dues_day_range"),
         CheckConstraint("tax_rate_bp BETWEEN 0 AND 5000", name="tax_rate_range"),
         CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
+        CheckConstraint("document_max_mb BETWEEN 1 AND 50", name="document_max_range"),
     )
 
 
@@ -145,3 +156,23 @@ class SettingsVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     token: Mapped[str] = mapped_column(String(40))
+
+
+class ClinicLogo(ClinicOwned, Timestamped, Base):
+    """The clinic's logo, drawn at the head of its PDFs (invoices, receipts, progress
+    reports): a PNG the clinic's admin uploaded, re-drawn by us to at most
+    ``services.clinics.logo.BOX`` pixels (so it is small and carries nothing but pixels)."""
+
+    __tablename__ = "clinic_logo"
+    __audit_exclude__ = ("png",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int]
+    height: Mapped[int]
+
+    __table_args__ = (UniqueConstraint("clinic_id"),)
+
+    def __str__(self) -> str:
+        return f"Logo of clinic #{self.clinic_id}"

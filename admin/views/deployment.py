@@ -10,6 +10,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, Filter
 from flask_admin.form import BaseForm
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -20,6 +21,7 @@ from admin.views.filters import LocalDayOn, LocalDayOnOrAfter, LocalDayOnOrBefor
 from admin.views.formatters import actor_name, remember_actors, when_with_year_formatter
 from admin.views.refusals import refused_as_flash
 from models import ActorType, AuditLog, Clinic, StaffUser
+from services.clinics import logo
 from services.clinics import settings as clinics
 
 
@@ -56,6 +58,8 @@ class ClinicView(DeploymentModelView):
         "razorpay_secret",
         "razorpay_webhook_secret",
         "razorpay_clear",
+        "logo",
+        "logo_remove",
     )
     # Write-only: the token is never shown; a blank field leaves the stored one as it is.
     form_extra_fields = {
@@ -80,6 +84,14 @@ class ClinicView(DeploymentModelView):
             description=_l("The secret of the webhook pointing at /webhooks/razorpay."),
         ),
         "razorpay_clear": BooleanField(_l("Stop taking payments through Razorpay")),
+        "logo": FileField(
+            _l("Logo"),
+            description=_l(
+                "PNG, JPEG or WebP, up to 2 MB: drawn at the top of invoices, receipts and "
+                "progress reports. Blank keeps the current one."
+            ),
+        ),
+        "logo_remove": BooleanField(_l("Remove the logo")),
     }
     form_args = {
         "tax_id": {"label": _l("Tax id (GSTIN)")},
@@ -146,7 +158,14 @@ class ClinicView(DeploymentModelView):
         payments = None
         if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
             payments = clinics.RazorpayChange(*((None, None, None) if razorpay_clear else razorpay))
+        upload = form.logo.data
         with refused_as_flash(self.session) as outcome:
+            # Checked first: a refused picture leaves every other field as it was too.
+            picture = (
+                logo.redrawn(upload.read(logo.UPLOAD_MAX_BYTES + 1))
+                if upload and getattr(upload, "filename", "") and not form.logo_remove.data
+                else None
+            )
             clinics.update_clinic(
                 self.session,
                 clinic_id=model.id,
@@ -156,6 +175,12 @@ class ClinicView(DeploymentModelView):
                 config=current_app.config["ROSHNI"],
                 actor=staff_actor(),
             )
+            if form.logo_remove.data:
+                logo.remove_logo(self.session, clinic_id=model.id, actor=staff_actor())
+            elif picture is not None:
+                logo.set_logo(
+                    self.session, clinic_id=model.id, picture=picture, actor=staff_actor()
+                )
         return outcome.ok
 
 
@@ -238,6 +263,7 @@ class PolicyView(SecureModelView):
         "tax_rate_bp",
         "financial_year_start_month",
         "tell_therapists_by_whatsapp",
+        "document_max_mb",
     )
     form_columns = column_list
     form_overrides = {"reminder_offsets_hours": StringField}
@@ -247,6 +273,10 @@ class PolicyView(SecureModelView):
         "tax_label": {"description": _l("e.g. GST; leave empty when sessions are tax-exempt")},
         "tax_rate_bp": {"label": _l("Tax rate (basis points)"), "description": _l("1800 = 18 %")},
         "financial_year_start_month": {"description": _l("4 = April (India); 1 = January")},
+        "document_max_mb": {
+            "label": _l("Largest document (MB)"),
+            "description": _l("Patient documents uploaded or filed from a chat: 1 to 50 MB"),
+        },
         "tell_therapists_by_whatsapp": {
             "label": _l("Tell therapists by WhatsApp"),
             "description": _l(

@@ -4,6 +4,7 @@ The page layout is ``services.billing.documents``."""
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from services.billing.documents import (
     render_invoice_pdf,
     render_receipt_pdf,
 )
+from services.clinics.logo import logo_png
 from services.clinics.settings import main_address
 
 
@@ -81,8 +83,9 @@ def _clinic(session: Session, clinic_id: int) -> Clinic:
     return clinic
 
 
-def _letterhead(session: Session, clinic: Clinic) -> dict[str, str | None]:
+def _letterhead(session: Session, clinic: Clinic) -> dict[str, Any]:
     return {
+        "logo": logo_png(session, clinic.id),
         "clinic_name": clinic.name,
         "clinic_address": main_address(session, clinic.id),
         "clinic_phone": format_phone(clinic.phone) if clinic.phone else None,

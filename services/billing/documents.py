@@ -11,16 +11,15 @@ document's own date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from babel.dates import format_date
 from babel.numbers import get_currency_precision
 from fpdf import FontFace
 from num2words import num2words
 
-from core.formatting import format_money
+from core.formatting import format_full_day, format_money
 from core.pdf import Pdf
 
 
@@ -55,6 +54,7 @@ class InvoiceDocument:
     locale: str = "en_IN"
     amount_in_words: bool = True
     notes: str | None = None
+    logo: bytes | None = field(default=None, repr=False)  # a PNG (services.clinics.logo)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class ReceiptDocument:
     amount_minor: int
     locale: str = "en_IN"
     amount_in_words: bool = True
+    logo: bytes | None = field(default=None, repr=False)
 
 
 def _words(number: int, lang: str) -> str:
@@ -114,8 +115,7 @@ def _page(doc: InvoiceDocument | ReceiptDocument, *, on: date, title: str) -> Pd
 
 
 def _header(pdf: Pdf, doc: InvoiceDocument | ReceiptDocument, title: str) -> None:
-    pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
-    pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
+    pdf.letterhead(doc.clinic_name, doc.clinic_address, doc.logo)
     contact = [f"Phone {pdf.clean(doc.clinic_phone, 40)}" if doc.clinic_phone else ""]
     if doc.tax_id:
         label = "GSTIN" if doc.currency == "INR" else "Tax ID"
@@ -141,7 +141,7 @@ def _pairs(pdf: Pdf, x: float, y: float, rows: list[tuple[str, str]], width: flo
 
 def _columns(pdf: Pdf, left: list[tuple[str, str]], kind: str, number: str, on: date) -> None:
     """The parties on the left; the document's number and date on the right."""
-    date_text = format_date(on, "d MMM y", locale=pdf.locale)
+    date_text = format_full_day(on, locale=pdf.locale)
     right = [(f"{kind} no.", pdf.clean(number, 60)), ("Date", pdf.clean(date_text))]
     half, top = pdf.epw / 2, pdf.get_y()
     bottom = max(

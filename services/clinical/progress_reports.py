@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date as babel_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import write_transaction
-from core.formatting import babel_locale
+from core.formatting import babel_locale, format_full_day
 from models import (
     Appointment,
     AppointmentStatus,
@@ -42,6 +41,7 @@ from services import audit
 from services.audit import Actor
 from services.clinical import goals
 from services.clinical.notes import NoteRefused, clean_part
+from services.clinics.logo import logo_png
 from services.clinics.settings import main_address
 from services.errors import N_, InvalidInput
 from services.locks import lock_in_clinic
@@ -259,6 +259,8 @@ class GoalLine:
     target: float
     latest: float | None  # the last value measured in the period
     progress: float | None  # 0..1 of the way from baseline to target
+    # What each session of the period measured: (its clinic-local day, the value).
+    points: tuple[tuple[date, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,7 @@ class ReportDocument:
     signed_on: date | None
     reference: str
     locale: str
+    logo: bytes | None = field(default=None, repr=False)  # a PNG (services.clinics.logo)
 
 
 def report_document(session: Session, report: ProgressReport) -> ReportDocument:
@@ -309,8 +312,11 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
             if latest is None
             else max(0.0, min(1.0, (latest - goal.baseline) / (goal.target - goal.baseline)))
         )
+        points = tuple((m.measured_at.astimezone(zone).date(), m.value) for m in inside)
         lines.append(
-            GoalLine(goal.behaviour, goal.measure, goal.baseline, goal.target, latest, progress)
+            GoalLine(
+                goal.behaviour, goal.measure, goal.baseline, goal.target, latest, progress, points
+            )
         )
     signer = session.get(StaffUser, report.signed_by_id) if report.signed_by_id else None
     return ReportDocument(
@@ -330,13 +336,12 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
         signed_on=report.signed_at.astimezone(zone).date() if report.signed_at else None,
         reference=f"PR-{report.id}",
         locale=babel_locale(clinic.language, clinic.currency),
+        logo=logo_png(session, clinic.id),
     )
 
 
 def _period(report: ProgressReport, lang: str) -> str:
     """ "1 Sep 2026 – 30 Nov 2026", in the reader's language."""
-    locale = babel_locale(lang)
     return " – ".join(
-        babel_date(day, "d MMM y", locale=locale)
-        for day in (report.period_start, report.period_end)
+        format_full_day(day, lang) for day in (report.period_start, report.period_end)
     )

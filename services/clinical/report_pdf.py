@@ -2,14 +2,18 @@
 language (its labels are the patient catalogue's ``report_*`` messages).
 
 Each goal is drawn as a bar from its baseline to its target, filled as far as the
-latest value measured in the period went, with the numbers beside it.
+latest value measured in the period went, with the numbers beside it; under it, when the
+period measured it twice or more, a small chart of every value over the period's days
+between the baseline's and the target's lines.
 """
 
 from __future__ import annotations
 
-from babel.dates import format_date
+from datetime import date
+
 from sqlalchemy.orm import Session
 
+from core.formatting import format_full_day
 from core.pdf import Pdf
 from models import ProgressReport
 from services.clinical.progress_reports import GoalLine, ReportDocument, report_document
@@ -17,6 +21,8 @@ from services.messaging.catalogue import say
 
 BAR_WIDTH = 70.0  # mm
 BAR_HEIGHT = 3.5
+CHART_HEIGHT = 22.0  # mm
+TEAL = (24, 188, 156)
 
 
 def report_pdf(session: Session, report: ProgressReport, lang: str) -> bytes:
@@ -26,7 +32,7 @@ def report_pdf(session: Session, report: ProgressReport, lang: str) -> bytes:
 
 def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
     def day(value: object) -> str:
-        return format_date(value, "d MMM y", locale=doc.locale)
+        return format_full_day(value, locale=doc.locale)
 
     title = say(lang, "report_title")
     pdf = Pdf(
@@ -38,8 +44,7 @@ def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
         text=repr(doc) + title,
         footer_note=say(lang, "report_footer"),
     )
-    pdf.para(pdf.clean(doc.clinic_name, 120), 16, bold=True, height=7)
-    pdf.para(pdf.clean(doc.clinic_address, 300, lines=True), 9, grey=True, height=4.5)
+    pdf.letterhead(doc.clinic_name, doc.clinic_address, doc.logo)
     pdf.ln(2)
     pdf.rule(4)
     pdf.para(pdf.clean(title, 120), 18, bold=True, height=9)
@@ -53,7 +58,7 @@ def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
     if doc.goals:
         _heading(pdf, say(lang, "report_goals"))
         for goal in doc.goals:
-            _goal(pdf, goal, lang)
+            _goal(pdf, goal, lang, (doc.period_start, doc.period_end))
     for key, text in (
         ("report_summary", doc.summary),
         ("report_recommendations", doc.recommendations),
@@ -76,7 +81,7 @@ def _heading(pdf: Pdf, text: str) -> None:
     pdf.para(pdf.clean(text, 120), 12, bold=True, height=7)
 
 
-def _goal(pdf: Pdf, goal: GoalLine, lang: str) -> None:
+def _goal(pdf: Pdf, goal: GoalLine, lang: str, period: tuple[date, date]) -> None:
     if pdf.will_page_break(18):
         pdf.add_page()
     pdf.para(pdf.clean(goal.behaviour, 400, lines=True), 10, bold=True)
@@ -93,12 +98,51 @@ def _goal(pdf: Pdf, goal: GoalLine, lang: str) -> None:
     pdf.set_fill_color(235)
     pdf.rect(x, y, BAR_WIDTH, BAR_HEIGHT, style="DF")
     if goal.progress is not None:
-        pdf.set_fill_color(24, 188, 156)
+        pdf.set_fill_color(*TEAL)
         pdf.rect(x, y, max(0.5, BAR_WIDTH * goal.progress), BAR_HEIGHT, style="F")
     pdf.set_xy(x + BAR_WIDTH + 4, y - 0.8)
     pdf.style(9, grey=True)
     pdf.multi_cell(0, 5, pdf.clean(numbers, 300), new_x="LMARGIN", new_y="NEXT")
+    if len(goal.points) >= 2:
+        _chart(pdf, goal, period)
     pdf.ln(2)
+
+
+def _chart(pdf: Pdf, goal: GoalLine, period: tuple[date, date]) -> None:
+    """The period's values as a line over its days; dashed lines at baseline and target."""
+    if pdf.will_page_break(CHART_HEIGHT + 4):
+        pdf.add_page()
+    left, top = pdf.l_margin + 2, pdf.get_y() + 4
+    first, last = period
+    span_days = max(1, (last - first).days)
+    values = [goal.baseline, goal.target, *(value for _, value in goal.points)]
+    pad = (max(values) - min(values)) * 0.08  # keeps the dots off the lines at the edges
+    low, high = min(values) - pad, max(values) + pad
+
+    def x(day: date) -> float:
+        return left + BAR_WIDTH * min(1.0, max(0.0, (day - first).days / span_days))
+
+    def y(value: float) -> float:
+        return top + CHART_HEIGHT * (1 - (value - low) / (high - low))
+
+    pdf.set_draw_color(200)
+    pdf.set_line_width(0.2)
+    pdf.line(left, top + CHART_HEIGHT, left + BAR_WIDTH, top + CHART_HEIGHT)
+    pdf.set_dash_pattern(dash=1, gap=1)
+    pdf.set_draw_color(150)
+    pdf.line(left, y(goal.baseline), left + BAR_WIDTH, y(goal.baseline))
+    pdf.set_draw_color(*TEAL)
+    pdf.line(left, y(goal.target), left + BAR_WIDTH, y(goal.target))
+    pdf.set_dash_pattern()
+    pdf.set_draw_color(*TEAL)
+    pdf.set_fill_color(*TEAL)
+    pdf.set_line_width(0.5)
+    corners = [(x(day), y(value)) for day, value in goal.points]
+    pdf.polyline(corners)
+    for cx, cy in corners:
+        pdf.ellipse(cx - 0.8, cy - 0.8, 1.6, 1.6, style="F")
+    pdf.set_line_width(0.2)
+    pdf.set_y(top + CHART_HEIGHT + 2)
 
 
 def _number(value: float) -> str:

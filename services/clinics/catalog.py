@@ -161,8 +161,10 @@ def validate_policy(policy: ClinicPolicy) -> None:
         "dues_reminder_day": (1, 28, N_("The dues reminder day is 1 to 28.")),
         "tax_rate_bp": (0, 5000, N_("The tax rate is 0 to 5000 basis points (0 to 50 %).")),
         "financial_year_start_month": (1, 12, N_("The financial year starts in month 1 to 12.")),
+        "document_max_mb": (1, 50, N_("The largest document is 1 to 50 MB.")),
     }
-    for name, default in (("tax_rate_bp", 0), ("financial_year_start_month", 4)):
+    defaults = (("tax_rate_bp", 0), ("financial_year_start_month", 4), ("document_max_mb", 10))
+    for name, default in defaults:
         if getattr(policy, name) is None:
             setattr(policy, name, default)
     for name, (low, high, message) in ranges.items():

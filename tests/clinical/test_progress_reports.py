@@ -7,8 +7,10 @@ Sessions and "now" are pinned around ``NOW``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -22,6 +24,7 @@ from services.clinical.goals import set_goal
 from services.clinical.notes import NoteRefused
 from services.clinical.progress_reports import (
     LINK_LIFETIME,
+    GoalLine,
     ReportTexts,
     report_by_link,
     report_document,
@@ -29,7 +32,7 @@ from services.clinical.progress_reports import (
     send_report,
     write_report,
 )
-from services.clinical.report_pdf import report_pdf
+from services.clinical.report_pdf import render_report_pdf, report_pdf
 from services.clinical.session_records import RecordTexts
 from services.errors import InvalidInput
 from services.scheduling.appointments import complete_appointment
@@ -39,10 +42,12 @@ from tests.clinical.test_goals import S_SOUNDS
 from tests.clinical.test_progress_notes import alerts, clinic, logged_in
 from tests.clinical.test_session_records import past, write
 from tests.conftest import NOW, SYSTEM
+from tests.pdfs import SHAPES, drawn
 
 __all__ = ["clinic", "past"]
 
 PERIOD = (date(2026, 9, 1), date(2026, 11, 30))
+ZONE = ZoneInfo("Asia/Kolkata")
 TEXTS = ReportTexts(
     summary="Aarav now says /s/ in most short sentences.",
     recommendations="Weekly sessions for three more months.",
@@ -189,6 +194,20 @@ def test_the_document_counts_the_period_s_sessions_and_each_goal_s_latest_measur
     assert pdf.startswith(b"%PDF") and "Progress report" in text
     assert "Aarav Sharma" in text and "Sessions attended: 1" in text and "latest 50" in text
     assert report_pdf(session, report, "hi").startswith(b"%PDF")
+    assert line.points == ((past.start_at.astimezone(ZONE).date(), 50),)
+
+
+def test_a_goal_measured_twice_or_more_in_the_period_is_charted(session, clinic):
+    doc = report_document(session, signed(session, clinic))
+    line = GoalLine("Says /s/", "% of 10", 20, 80, 60, 2 / 3)
+    days = ((date(2026, 9, 8), 30.0), (date(2026, 10, 6), 45.0), (date(2026, 11, 24), 60.0))
+
+    once = render_report_pdf(replace(doc, goals=(replace(line, points=days[-1:]),)), "en")
+    thrice = render_report_pdf(replace(doc, goals=(replace(line, points=days),)), "en")
+
+    # The chart: an axis, the baseline's and the target's lines, the line and three dots.
+    assert drawn(thrice, SHAPES) - drawn(once, SHAPES) >= 7
+    assert text_of(thrice) == text_of(once)  # a picture only: the words are the same
 
 
 # --- the chat -----------------------------------------------------------------------------
