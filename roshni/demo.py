@@ -24,7 +24,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
-from services.clinical.exercises import seed_library
+from services.clinical.exercise_library import seed_library
 from services.clinics import catalog
 from services.clinics import settings as clinics
 from services.clinics.answers import add_clinic_answer

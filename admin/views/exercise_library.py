@@ -27,9 +27,9 @@ from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from models import Exercise
 from models.exercises import EXERCISE_NAME_MAX, MEDIA_URL_MAX
-from services.clinical import exercises
+from services.clinical import exercise_library as exercises
 from services.clinical.assessment_templates import therapy_types
-from services.clinical.exercises import ExerciseFields
+from services.clinical.exercise_library import ExerciseFields
 
 
 class ExerciseForm(FlaskForm):

@@ -48,7 +48,7 @@ from models import (
     Patient,
 )
 from models.exercises import REPETITIONS_MAX
-from services.clinical import exercises
+from services.clinical import exercise_library, exercises
 from services.clinical.exercise_adherence import weekly_adherence
 from services.errors import NotFound
 from services.messaging.media import ACCEPTED_TYPES, media_for_messages, read_media
@@ -107,7 +107,7 @@ class ExercisesMixin:
         form = AssignExerciseForm(formdata=None, starts_on=today)
         form.exercise.choices = [
             (str(e.id), f"{e.name} ({e.therapy_type})")
-            for e in exercises.library(self.session, clinic_id, archived=False)
+            for e in exercise_library.library(self.session, clinic_id, archived=False)
         ]
         day_names = dict(WEEKDAYS)
         rows = []

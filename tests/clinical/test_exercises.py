@@ -17,18 +17,14 @@ from models import (
     AuditLog,
     Exercise,
     ExerciseAssignment,
-    ExerciseOutcome,
-    ExerciseReply,
     Role,
 )
 from services.audit import Actor
-from services.clinical import exercises
-from services.clinical.exercise_adherence import expected_days, weekly_adherence
-from services.clinical.exercise_library import DEFAULT_EXERCISES
+from services.clinical import exercise_library, exercises
+from services.clinical.exercise_library import DEFAULT_EXERCISES, ExerciseFields
 from services.clinical.exercises import (
     QUIET_FROM,
     QUIET_UNTIL,
-    ExerciseFields,
     ExerciseRefused,
     in_quiet_hours,
 )
@@ -46,7 +42,7 @@ MIRROR = ExerciseFields("speech", "Mirror practice", "Say /s/ ten times.\nWatch 
 
 def add_exercise(session, clinic, fields=MIRROR, role=Role.ADMIN, clinic_id=None) -> Exercise:
     user = clinic.users[role]
-    return exercises.create_exercise(
+    return exercise_library.create_exercise(
         session,
         clinic_id=clinic_id or clinic.a.id,
         fields=fields,
@@ -112,7 +108,7 @@ def test_only_the_admin_edits_the_library(session, clinic, role):
     exercise = add_exercise(session, clinic)
     user = clinic.users[role]
     with pytest.raises(NoteRefused):
-        exercises.set_archived(
+        exercise_library.set_archived(
             session,
             clinic_id=clinic.a.id,
             exercise_id=exercise.id,
@@ -130,7 +126,7 @@ def test_a_name_is_unique_per_clinic_and_type_whatever_its_case(session, clinic)
     other = add_exercise(session, clinic, ExerciseFields("speech", "Picture naming", "Name."))
     admin = clinic.users[Role.ADMIN]
     with pytest.raises(Duplicate):
-        exercises.edit_exercise(
+        exercise_library.edit_exercise(
             session,
             clinic_id=clinic.a.id,
             exercise_id=other.id,
@@ -140,7 +136,7 @@ def test_a_name_is_unique_per_clinic_and_type_whatever_its_case(session, clinic)
             author_id=admin.id,
         )
     # Its own name again is no clash.
-    exercises.edit_exercise(
+    exercise_library.edit_exercise(
         session,
         clinic_id=clinic.a.id,
         exercise_id=first.id,
@@ -184,7 +180,7 @@ def test_archived_then_back_each_audited_and_archived_ones_leave_the_choice(sess
     exercise = add_exercise(session, clinic)
     admin = clinic.users[Role.ADMIN]
     for archived in (True, True, False):
-        exercises.set_archived(
+        exercise_library.set_archived(
             session,
             clinic_id=clinic.a.id,
             exercise_id=exercise.id,
@@ -194,16 +190,16 @@ def test_archived_then_back_each_audited_and_archived_ones_leave_the_choice(sess
             author_id=admin.id,
         )
         if archived:
-            assert exercises.library(session, clinic.a.id, archived=False) == []
+            assert exercise_library.library(session, clinic.a.id, archived=False) == []
     assert [r.action for r in audited(session, "exercise.archive")] == ["exercise.archive"]
     assert len(audited(session, "exercise.unarchive")) == 1
-    assert exercises.library(session, clinic.a.id, archived=False) == [exercise]
+    assert exercise_library.library(session, clinic.a.id, archived=False) == [exercise]
 
 
 def test_the_suggested_exercises_go_only_into_an_empty_library(session, clinic):
     admin = clinic.users[Role.ADMIN]
-    assert exercises.has_suggestions(session, clinic.a.id, "speech")
-    added = exercises.add_suggested(
+    assert exercise_library.has_suggestions(session, clinic.a.id, "speech")
+    added = exercise_library.add_suggested(
         session,
         clinic_id=clinic.a.id,
         therapy_type="speech",
@@ -212,9 +208,9 @@ def test_the_suggested_exercises_go_only_into_an_empty_library(session, clinic):
         author_id=admin.id,
     )
     assert sorted(e.name for e in added) == sorted(s.name for s in DEFAULT_EXERCISES["speech"])
-    assert not exercises.has_suggestions(session, clinic.a.id, "speech")
+    assert not exercise_library.has_suggestions(session, clinic.a.id, "speech")
     with pytest.raises(InvalidInput, match="empty library"):
-        exercises.add_suggested(
+        exercise_library.add_suggested(
             session,
             clinic_id=clinic.a.id,
             therapy_type="speech",
@@ -231,8 +227,12 @@ def test_every_default_type_has_three_or_four_suggestions():
 
 
 def test_the_demo_seed_adds_the_library_once(session, clinic):
-    first = exercises.seed_library(session, clinic_id=clinic.a.id, now=NOW, actor=Actor.system())
-    again = exercises.seed_library(session, clinic_id=clinic.a.id, now=NOW, actor=Actor.system())
+    first = exercise_library.seed_library(
+        session, clinic_id=clinic.a.id, now=NOW, actor=Actor.system()
+    )
+    again = exercise_library.seed_library(
+        session, clinic_id=clinic.a.id, now=NOW, actor=Actor.system()
+    )
     assert (first, again) == (len(DEFAULT_EXERCISES["speech"]), 0)
 
 
@@ -352,7 +352,7 @@ def test_today_is_the_clinic_s_day_not_utc_s(session, clinic):
 def test_an_archived_exercise_is_not_assigned(session, clinic):
     exercise = add_exercise(session, clinic)
     admin = clinic.users[Role.ADMIN]
-    exercises.set_archived(
+    exercise_library.set_archived(
         session,
         clinic_id=clinic.a.id,
         exercise_id=exercise.id,
@@ -433,104 +433,3 @@ def test_another_clinic_s_assignment_is_not_found_for_stopping(session, clinic):
             actor=Actor.staff(b_admin.id),
             author_id=b_admin.id,
         )
-
-
-# --- adherence ---------------------------------------------------------------------------
-
-
-def plan(weekdays=(0, 2, 4), starts_on=TODAY, ends_on=None, stopped_at=None, repetitions=3):
-    """An assignment in memory: adherence is read from it and its replies alone."""
-    return ExerciseAssignment(
-        id=1,
-        weekdays=list(weekdays),
-        repetitions=repetitions,
-        nudge_time=time(18, 0),
-        starts_on=starts_on,
-        ends_on=ends_on or starts_on + timedelta(days=27),
-        stopped_at=stopped_at,
-    )
-
-
-def reply(day, outcome, done=None):
-    return ExerciseReply(assignment_id=1, day=day, outcome=outcome, done_count=done)
-
-
-def at_kolkata(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), KOLKATA)
-
-
-def test_a_day_counts_once_its_nudge_is_due():
-    monday = plan()
-    assert expected_days(monday, KOLKATA, at_kolkata(TODAY, 17, 59)) == []
-    assert expected_days(monday, KOLKATA, at_kolkata(TODAY, 18, 0)) == [TODAY]
-    # An early answer counts its day before the nudge.
-    assert expected_days(monday, KOLKATA, at_kolkata(TODAY, 9), [TODAY]) == [TODAY]
-
-
-def test_weeks_run_monday_to_sunday_with_each_outcome_and_a_partial():
-    mon, wed, fri = TODAY, TODAY + timedelta(days=2), TODAY + timedelta(days=4)
-    next_mon, next_wed = TODAY + timedelta(days=7), TODAY + timedelta(days=9)
-    replies = [
-        reply(mon, ExerciseOutcome.DONE, 3),
-        reply(wed, ExerciseOutcome.PARTIAL, 2),
-        reply(fri, ExerciseOutcome.SKIPPED),
-        reply(next_mon, ExerciseOutcome.MEDIA),
-        reply(next_wed, ExerciseOutcome.PARTIAL, 5),  # more than asked: counts as 1
-    ]
-    # Sunday night of the first week, then Wednesday night of the next.
-    [first] = weekly_adherence(plan(), replies, KOLKATA, at_kolkata(TODAY + timedelta(days=6), 23))
-    assert (first.week_start, first.expected, first.done, first.partial, first.skipped) == (
-        mon,
-        3,
-        1,
-        1,
-        1,
-    )
-    assert first.score == pytest.approx(1 + 2 / 3) and first.percent == 56
-    weeks = weekly_adherence(plan(), replies, KOLKATA, at_kolkata(next_wed, 20))
-    assert [(w.week_start, w.expected, w.media, w.partial, w.no_answer) for w in weeks] == [
-        (mon, 3, 0, 1, 0),
-        (next_mon, 2, 1, 1, 0),
-    ]
-    assert weeks[1].percent == 50
-
-
-def test_no_answer_counts_and_a_week_starting_midweek_has_its_own_days():
-    thursday = TODAY + timedelta(days=3)
-    weeks = weekly_adherence(
-        plan(starts_on=thursday), [], KOLKATA, at_kolkata(thursday + timedelta(days=7), 19)
-    )
-    # Fri 27 Nov; then Mon 30 Nov, Wed 2 Dec and Fri 4 Dec (Thursday's 18:00 came).
-    assert [(w.week_start, w.expected, w.no_answer, w.percent) for w in weeks] == [
-        (TODAY, 1, 1, 0),
-        (TODAY + timedelta(days=7), 2, 2, 0),
-    ]
-
-
-def test_the_end_date_closes_the_count():
-    weeks = weekly_adherence(
-        plan(ends_on=TODAY + timedelta(days=8)),  # to Tuesday of the next week
-        [],
-        KOLKATA,
-        at_kolkata(TODAY + timedelta(days=30), 12),
-    )
-    assert [(w.week_start, w.expected) for w in weeks] == [
-        (TODAY, 3),
-        (TODAY + timedelta(days=7), 1),
-    ]
-
-
-def test_a_stop_mid_week_ends_the_count_at_the_stop():
-    wed = TODAY + timedelta(days=2)
-    before_nudge = plan(stopped_at=at_kolkata(wed, 12))
-    after_nudge = plan(stopped_at=at_kolkata(wed, 18, 30))
-    later = at_kolkata(TODAY + timedelta(days=20), 12)
-    assert [w.expected for w in weekly_adherence(before_nudge, [], KOLKATA, later)] == [1]
-    assert [w.expected for w in weekly_adherence(after_nudge, [], KOLKATA, later)] == [2]
-    # A reply after the stop is not counted for a later day.
-    late = [reply(TODAY + timedelta(days=4), ExerciseOutcome.DONE, 3)]
-    assert [w.done for w in weekly_adherence(before_nudge, late, KOLKATA, later)] == [0]
-
-
-def test_a_future_assignment_has_no_weeks_yet():
-    assert weekly_adherence(plan(starts_on=TODAY + timedelta(days=3)), [], KOLKATA, NOW) == []

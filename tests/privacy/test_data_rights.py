@@ -67,7 +67,8 @@ from services.billing import payments
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.clinical.assessments import AssessmentFields, write_assessment
 from services.clinical.documents import delete_document, upload_document
-from services.clinical.exercises import ExerciseFields, assign_exercise, create_exercise
+from services.clinical.exercise_library import ExerciseFields, create_exercise
+from services.clinical.exercises import assign_exercise
 from services.clinical.goals import GoalFields, set_goal
 from services.clinical.notes import add_progress_note
 from services.clinical.progress_reports import ReportTexts, write_report
