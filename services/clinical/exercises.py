@@ -78,9 +78,9 @@ def assign_exercise(
 ) -> ExerciseAssignment:
     """An exercise for the patient, assigned in the author's name; its nudges queued."""
     now = require_aware(now, "now").astimezone(UTC)
-    days = sorted(set(weekdays))
-    if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
+    if not weekdays or any(type(d) is not int or not 0 <= d <= 6 for d in weekdays):
         raise InvalidInput(detail=N_("Please choose at least one weekday."))
+    days = sorted(set(weekdays))
     if not isinstance(repetitions, int) or not 1 <= repetitions <= REPETITIONS_MAX:
         raise InvalidInput(N_("Times a day is a number from 1 to %(most)s."), most=REPETITIONS_MAX)
     nudge_time = nudge_time.replace(second=0, microsecond=0, tzinfo=None)

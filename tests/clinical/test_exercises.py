@@ -299,6 +299,8 @@ def test_another_clinic_s_exercise_or_patient_is_not_found(session, clinic):
         ({"weekdays": []}, "weekday"),
         ({"weekdays": [7]}, "weekday"),
         ({"weekdays": [-1, 2]}, "weekday"),
+        ({"weekdays": ["1"]}, "weekday"),
+        ({"weekdays": [True]}, "weekday"),
         ({"repetitions": 0}, "Times a day"),
         ({"repetitions": 51}, "Times a day"),
         ({"nudge_time": time(7, 59)}, "08:00 and 21:00"),
