@@ -113,6 +113,9 @@ class Turn:
     now: datetime  # aware, in the clinic's zone
     data: dict[str, Any] = field(default_factory=dict)
     offered: list[Offered] = field(default_factory=list)  # this turn's menus, not stored
+    # Called with the inbound message's id once it is stored (after the turn): what must
+    # point at the message itself (a photo answering an exercise nudge).
+    after_store: list[Callable[[int], None]] = field(default_factory=list)
     _family: tuple[int, list[Patient]] | None = field(default=None, repr=False)
 
     def family(self) -> list[Patient]:

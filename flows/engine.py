@@ -16,6 +16,7 @@ corrections ("my name is …"), and hands the text to the current state's
 * ``flows.my_appointments``: upcoming sessions, cancelling, answering a reminder,
   and asking the clinic to move a session inside its reschedule window;
 * ``flows.payment``: what is owed, and paying it from the chat;
+* ``flows.exercises``: a guardian's answer to a home-exercise nudge ("done", "2 of 3");
 * ``flows.corrections``: "my name is …", "change Aarav's date of birth", at any point.
 
 The flows import ``flows.dialog`` (the turn, the registry, the text helpers) and
@@ -28,6 +29,7 @@ stores the message and sends the reply. All wording is in ``services.messaging.c
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,6 +43,7 @@ from flows import (
     attachments,
     booking,
     corrections,
+    exercises,
     language,
     my_appointments,
     onboarding,
@@ -169,6 +172,8 @@ class Inbound:
 class TurnResult:
     reply: str | None
     offer: Offer | None = None  # the choices the reply offers, taken apart (buttons, lists)
+    # To call with the stored inbound message's id (``Turn.after_store``).
+    after_store: tuple[Callable[[int], None], ...] = ()
 
 
 def handle_turn(
@@ -217,7 +222,7 @@ def run_turn(
     conversation.data = turn.data  # reassign: JSON columns track replacement, not mutation
     conversation.last_turn_at = now
     session.flush()
-    return TurnResult(reply, turn.offer_in(reply))
+    return TurnResult(reply, turn.offer_in(reply), tuple(turn.after_store))
 
 
 def _respond(turn: Turn, inbound: Inbound) -> str | None:
@@ -281,6 +286,13 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     """The bot's part of a chat no person is handling: words that work anywhere,
     consent first, a restart after a pause, then the current state's answer."""
     conversation = turn.conversation
+    if inbound.num_media and _consented(turn.contact):
+        # A photo or video answering an exercise nudge is kept with the day's answer.
+        kept = exercises.answer_media(
+            turn, media_types=inbound.media_types or ("",) * inbound.num_media, text=text
+        )
+        if kept is not None:
+            return kept
     if inbound.num_media or inbound.location:
         told = attachments.acknowledge(
             turn,
@@ -313,6 +325,9 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return _greet_and_menu(turn)
     if word in REPORT_WORDS:
         return _send_report(turn)
+    answered = exercises.answer(turn, text)  # "done", "2 of 3", "skipped" to a nudge
+    if answered is not None:
+        return answered
     if understood.intent in ("cancel", "reschedule"):  # "cancel" on WhatsApp: a session
         changed = routing.route(turn, understood, text)
         if changed is not None:

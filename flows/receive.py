@@ -149,8 +149,9 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
             throttled=throttled,
         )
         session.add(message)
-        if delivery.files or delivery.location is not None:
-            session.flush()  # the attachments point at the message
+        after_store = () if throttled else result.after_store
+        if delivery.files or delivery.location is not None or after_store:
+            session.flush()  # the attachments (and an exercise answer) point at the message
             record_inbound_media(
                 session,
                 message=message,
@@ -158,6 +159,8 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                 location=delivery.location,
                 now=now,
             )
+        for call in after_store:
+            call(message.id)
     return Receipt(
         reply, outcome="throttled" if throttled else "answered", queued=queued is not None
     )

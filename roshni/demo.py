@@ -226,6 +226,12 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
         ["patient", "service", "when", "number"],
         "{clinic} released {patient}'s {service} on {when} ({number}): payment not received.",
     ),
+    # A home exercise's nudge (services.clinical.exercise_nudges).
+    "exercise_nudge": (
+        ["patient", "exercise", "repetitions"],
+        "{clinic}: time for {patient}'s home exercise, {exercise} ({repetitions}x today). "
+        "Reply done, skipped or how many, like 1 of {repetitions}.",
+    ),
     # Staff answering a chat after WhatsApp's 24-hour window (services.messaging.handoff).
     "staff_follow_up": (
         ["name"],

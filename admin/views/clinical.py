@@ -1,5 +1,5 @@
-"""A patient's clinical page: goals with their progress charts, a form to set one, and
-the sessions with their records.
+"""A patient's clinical page: goals with their progress charts, a form to set one, the
+goals compared at two dates, and the patient's history (``admin.views.clinical_history``).
 
 A mixin for ``PatientView``: the page lives at ``/admin/patient/clinical/<id>`` and finds
 its patient through that view's scoped query (the clinic's rows; a therapist's own
@@ -21,23 +21,22 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from wtforms.fields import DateField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from admin.i18n import panel_lang
 from admin.views.access import requires
 from admin.views.assessments import assessment_label, patient_assessments
+from admin.views.clinical_history import comparison_section, history_section
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
-from core.formatting import format_day, format_when
-from models import Appointment, Goal, GoalStatus, GoalTerm, Patient, RecordStatus, SessionRecord
+from core.formatting import format_day
+from models import Goal, GoalStatus, GoalTerm, Patient
 from services.clinical import assessments, goals, progress_reports
 from services.clinical.goals import GoalFields
 
 CLINICAL = "clinical"
-SESSIONS_SHOWN = 50
 
 
 class ClinicalRowAction(EndpointLinkRowAction):
@@ -121,7 +120,10 @@ class ClinicalMixin:
             goals=[_goal(g, zone, lang) | {"set_at": named.get(g.assessment_id)} for g in listed],
             assessments=patient_assessments(self.session, clinic_id, patient.id),
             charts={str(g.id): _chart(g, zone, lang) for g in listed if g.measures},
-            sessions=_sessions(self.session, clinic_id, patient.id, zone, lang),
+            history=history_section(self.session, clinic_id, patient.id, request.args, zone, lang),
+            compare=comparison_section(
+                listed, request.args, zone, lang, utcnow().astimezone(ZoneInfo(zone)).date()
+            ),
             reports=progress_reports.reports_for_patient(self.session, clinic_id, patient.id),
             statuses=STATUS_LABELS,
             back=url_for(".index_view"),
@@ -222,28 +224,6 @@ def _chart(goal: Any, zone: str, lang: str) -> dict[str, Any]:
             {"label": str(_l("Target")), "data": [goal.target] * points, "dashed": True},
         ],
     }
-
-
-def _sessions(session: Any, clinic_id: int, patient_id: int, zone: str, lang: str) -> list[Any]:
-    """The patient's sessions, newest first, with their record's state."""
-    rows = session.execute(
-        select(Appointment, SessionRecord.status)
-        .outerjoin(SessionRecord, SessionRecord.appointment_id == Appointment.id)
-        .where(Appointment.clinic_id == clinic_id, Appointment.patient_id == patient_id)
-        .options(joinedload(Appointment.service), joinedload(Appointment.therapist))
-        .order_by(Appointment.start_at.desc(), Appointment.id.desc())
-        .limit(SESSIONS_SHOWN)
-    ).all()
-    return [
-        {
-            "id": appointment.id,
-            "when": format_when(appointment.start_at, zone, lang),
-            "what": f"{appointment.service.name} · {appointment.therapist.name}",
-            "status": appointment.status,
-            "record": None if status is None else status is RecordStatus.SIGNED,
-        }
-        for appointment, status in rows
-    ]
 
 
 def _number(value: float) -> str:

@@ -126,8 +126,9 @@ class OutboundMessageView(SecureModelView):
 class MessageTemplateView(SecureModelView):
     """Approved WhatsApp templates (Content SID + variable order) and SMS texts (with a
     DLT template id in India). Keys: reminder, notice_booked, notice_moved,
-    notice_cancelled, dues_reminder. A length change (notice_length_changed) goes as
-    notice_moved's template outside the 24-hour window."""
+    notice_cancelled, dues_reminder, exercise_nudge (patient, exercise, repetitions). A
+    length change (notice_length_changed) goes as notice_moved's template outside the
+    24-hour window."""
 
     resource = "settings"
     allow_delete = True

@@ -229,8 +229,57 @@ def progress(goal: Goal) -> float | None:
     """How far the latest measure is from baseline to target, 0 to 1 (None: not measured)."""
     if not goal.measures:
         return None
-    done = (goal.measures[-1].value - goal.baseline) / (goal.target - goal.baseline)
+    return share(goal, goal.measures[-1].value)
+
+
+def share(goal: Goal, value: float) -> float:
+    """How far ``value`` is from the goal's baseline to its target, 0 to 1."""
+    done = (value - goal.baseline) / (goal.target - goal.baseline)
     return max(0.0, min(1.0, done))
+
+
+def latest_before(goal: Goal, before: datetime) -> GoalMeasure | None:
+    """The goal's latest measure taken before ``before`` (aware): "on or before a day" is
+    before the start of the next day in the clinic's zone. The one rule for it."""
+    before = require_aware(before, "before").astimezone(UTC)
+    found = None
+    for measure in goal.measures:  # oldest first (the relationship's order)
+        if measure.measured_at < before:
+            found = measure
+    return found
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A goal at two moments: the latest measure before each, the change, the shares."""
+
+    goal: Goal
+    a: GoalMeasure | None
+    b: GoalMeasure | None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b.value - self.a.value
+
+    @property
+    def share_a(self) -> float | None:
+        return None if self.a is None else share(self.goal, self.a.value)
+
+    @property
+    def share_b(self) -> float | None:
+        return None if self.b is None else share(self.goal, self.b.value)
+
+
+def compare(goals: Sequence[Goal], a_before: datetime, b_before: datetime) -> list[Comparison]:
+    """Each goal (measures loaded) at two moments, each the start of the day after the
+    picked day in the clinic's zone."""
+    return [Comparison(g, latest_before(g, a_before), latest_before(g, b_before)) for g in goals]
+
+
+def first_measured(goals: Sequence[Goal]) -> datetime | None:
+    """When the earliest measure of these goals was taken (None: none measured)."""
+    times = [m.measured_at for g in goals for m in g.measures]
+    return min(times) if times else None
 
 
 def require_clinician(session: Session, clinic_id: int, patient_id: int, author_id: int) -> None:

@@ -2,8 +2,8 @@
 
 ``flows.engine`` runs a message through the dialog with the row locked by
 ``conversation_for_update``; delivery marks a sent reminder with ``remember_reminder`` so
-the contact's next "1/2/3" answers it. Both live here, below ``flows/``, so services
-never reach up into the dialog.
+the contact's next "1/2/3" answers it (and a sent exercise nudge, so "done" answers it).
+Both live here, below ``flows/``, so services never reach up into the dialog.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, joinedload
 from models import Channel, Conversation
 from services.messaging.catalogue import reminder_choices
 from services.people import patients
+
+# The conversation data key of the last exercise nudge sent (flows.exercises reads it).
+EXERCISE_NUDGE = "exercise_nudge"
 
 # Built once: every inbound message runs it (values go in as parameters).
 _FOR_UPDATE = (
@@ -67,14 +70,18 @@ def conversation_for_update(
 
 @dataclass(frozen=True)
 class SentReminder:
-    """A reminder that just went out, as ``remember_reminder`` takes it."""
+    """A reminder (or an exercise nudge) that just went out, as ``remember_reminder``
+    takes it."""
 
     clinic_id: int
     phone: str
     contact_id: int
     language: str
     channel: Channel
-    appointment_id: int
+    appointment_id: int | None = None
+    # An exercise nudge: its assignment and clinic-local day (ISO), instead of a session.
+    exercise_assignment_id: int | None = None
+    exercise_day: str | None = None
 
 
 def remember_reminder(session: Session, reminder: SentReminder) -> None:
@@ -135,6 +142,17 @@ def remember_reminders(session: Session, sent: Sequence[SentReminder]) -> None:
 
 def _mark_reminder(conversation: Conversation, reminder: SentReminder) -> None:
     data = copy.deepcopy(conversation.data or {})
+    if reminder.exercise_assignment_id is not None:
+        # A nudge leaves the dialog where it was: the next "done", "2 of 3", "skipped"
+        # or photo answers it (flows.exercises), anything else reads as before.
+        data[EXERCISE_NUDGE] = {
+            "assignment_id": reminder.exercise_assignment_id,
+            "day": reminder.exercise_day,
+        }
+        conversation.data = data
+        if conversation.contact_id is None:
+            conversation.contact_id = reminder.contact_id
+        return
     data.pop("booking", None)
     data["reminder_id"] = reminder.appointment_id
     data["choices"] = [[value, label] for value, label in reminder_choices(reminder.language)]

@@ -38,6 +38,7 @@ from models import (
     OutboundMessage,
     OutboundStatus,
 )
+from services.messaging.exercise_sends import unwanted_nudge
 from services.messaging.rendering import (
     Outgoing,
     SenderLookup,
@@ -274,6 +275,8 @@ def decide(
     message, clinic, appointment = loaded
     contact = message.contact
     reason = unwanted_reason(message, contact, appointment, now)
+    if reason is None and message.kind is MessageKind.EXERCISE:
+        reason = unwanted_nudge(session, message, clinic, contact, now)
     if reason is None and message.id in later:
         reason = LATER_REMINDER
     if reason is not None:

@@ -10,7 +10,7 @@ claim that the sweep or another worker settled first is left as they left it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, select, update
@@ -27,6 +27,7 @@ from models import (
     SenderNumber,
 )
 from services.messaging.conversations import SentReminder, remember_reminder
+from services.messaging.exercise_sends import nudge_of
 from services.messaging.outbox import queue_message
 
 MAX_ATTEMPTS = 5
@@ -76,6 +77,7 @@ class Attempt:
     kind: MessageKind
     appointment_id: int | None
     attempts: int
+    nudge: tuple[int, date] | None = None  # an exercise nudge's assignment and day
 
     @classmethod
     def of(cls, message: OutboundMessage, contact: Contact) -> Attempt:
@@ -89,11 +91,24 @@ class Attempt:
             kind=message.kind,
             appointment_id=message.appointment_id,
             attempts=message.attempts,
+            nudge=nudge_of(message),
         )
 
     def reminder(self) -> SentReminder | None:
-        """A reminder for a session, as the conversation remembers it once it went out
-        (the contact's next "1/2/3" answers it); None for any other message."""
+        """A reminder for a session or an exercise nudge, as the conversation remembers
+        it once it went out (the contact's next "1/2/3", or "done", answers it); None for
+        any other message."""
+        if self.nudge is not None:
+            assignment_id, day = self.nudge
+            return SentReminder(
+                clinic_id=self.clinic_id,
+                phone=self.phone,
+                contact_id=self.contact_id,
+                language=self.language,
+                channel=self.channel,
+                exercise_assignment_id=assignment_id,
+                exercise_day=day.isoformat(),
+            )
         if self.kind is not MessageKind.REMINDER or self.appointment_id is None:
             return None
         return SentReminder(

@@ -25,6 +25,7 @@ FLOW_ORDER = [
     "answers",
     "language",
     "attachments",
+    "exercises",
     "dialog",
 ]
 
