@@ -3,10 +3,11 @@
 
 An assignment gives an exercise to a patient: on which weekdays, how many times a day,
 from when until when, and when the guardian is nudged (never in the quiet hours,
-``QUIET_FROM``–``QUIET_UNTIL`` clinic time: the one place that rule lives). Who may assign
-or stop one: the patient's clinicians (``goals.require_clinician``). Nudges are queued and
-cancelled by ``exercise_nudges``; adherence is read from the replies
-(``exercise_adherence``). Assignment audit rows leave the therapist's notes out.
+``QUIET_FROM``–``QUIET_UNTIL`` clinic time, defined once with the nudges' delivery in
+``services.messaging.exercise_sends``). Who may assign or stop one: the patient's
+clinicians (``goals.require_clinician``). Nudges are queued and cancelled by
+``exercise_nudges``; adherence is read from the replies (``exercise_adherence``).
+Assignment audit rows leave the therapist's notes out.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ from services.clinical.goals import require_clinician
 from services.clinical.notes import NoteRefused, clean_part
 from services.errors import N_, InvalidInput, NotFound, ServiceError
 from services.locks import lock_in_clinic
+from services.messaging.exercise_sends import in_quiet_hours  # the one quiet-hours rule
 
-# The quiet hours, clinic time: no nudge from QUIET_FROM until QUIET_UNTIL the next day.
-QUIET_FROM = time(21, 0)
-QUIET_UNTIL = time(8, 0)
 # The longest assignment: about six months, then the therapist assigns it again.
 MAX_PERIOD = timedelta(days=183)
 
@@ -41,11 +40,6 @@ MAX_PERIOD = timedelta(days=183)
 class ExerciseRefused(ServiceError):
     code = "exercise_refused"
     template = "%(detail)s"  # the sentence is the raise's ``detail``, marked there
-
-
-def in_quiet_hours(at: time) -> bool:
-    """Whether a clinic-local time falls in the quiet hours (21:00 is quiet; 08:00 is not)."""
-    return at >= QUIET_FROM or at < QUIET_UNTIL
 
 
 def clinic_today(session: Session, clinic_id: int, now: datetime) -> date:

@@ -22,12 +22,8 @@ from models import (
 from services.audit import Actor
 from services.clinical import exercise_library, exercises
 from services.clinical.exercise_library import DEFAULT_EXERCISES, ExerciseFields
-from services.clinical.exercises import (
-    QUIET_FROM,
-    QUIET_UNTIL,
-    ExerciseRefused,
-    in_quiet_hours,
-)
+from services.clinical.exercise_nudges import QUIET_FROM, QUIET_UNTIL
+from services.clinical.exercises import ExerciseRefused, in_quiet_hours
 from services.clinical.notes import NoteRefused
 from services.errors import Duplicate, InvalidInput, NotFound
 from tests.clinical.test_progress_notes import clinic
