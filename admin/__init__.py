@@ -32,6 +32,7 @@ from admin.views.dashboard import DashboardView, assets
 from admin.views.deployment import AuditLogView, ClinicView, PolicyView
 from admin.views.documents import allow_document_uploads
 from admin.views.dues import DuesView
+from admin.views.exercise_library import ExerciseLibraryView
 from admin.views.global_search import SearchView
 from admin.views.messaging import MessageTemplateView, OutboundMessageView
 from admin.views.notifications import NotificationsView
@@ -166,6 +167,12 @@ def _views(session: Any) -> list[BaseView]:
             session,
             name=_l("Assessment templates"),
             endpoint="assessment_templates",
+            category=_l("Settings"),
+        ),
+        ExerciseLibraryView(
+            session,
+            name=_l("Exercise library"),
+            endpoint="exercise_library",
             category=_l("Settings"),
         ),
         AuditLogView(AuditLog, session, name=_l("Audit log"), category=_l("Settings")),

@@ -10,6 +10,7 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from models import (
     Channel,
     Clinic,
@@ -23,6 +24,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.clinical.exercise_library import seed_library
 from services.clinics import catalog
 from services.clinics import settings as clinics
 from services.clinics.answers import add_clinic_answer
@@ -338,6 +340,8 @@ def seed_clinic(session: Session, demo: DemoClinic, admin_password: str | None) 
         clinic.upi_payee_name = demo.name if demo.upi_vpa else None
         session.commit()
     _seed_answers(session, demo, clinic)
+    # The demo has no patients; its clinics start with the suggested home exercises.
+    seed_library(session, clinic_id=clinic.id, now=utcnow(), actor=SYSTEM)
     _seed_staff(session, demo, clinic, admin_password)
 
 

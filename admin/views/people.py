@@ -35,6 +35,7 @@ from admin.views.data_rights import (
     PatientDataRightsMixin,
 )
 from admin.views.documents import DocumentsMixin
+from admin.views.exercises import ExercisesMixin
 from admin.views.formatters import clinic_money, label_formatter
 from admin.views.progress_reports import ProgressReportsMixin
 from admin.views.refusals import reason, refused_as_flash
@@ -238,6 +239,7 @@ class PatientView(
     AssessmentsMixin,
     ProgressReportsMixin,
     DocumentsMixin,
+    ExercisesMixin,
     PatientDataRightsMixin,
     SecureModelView,
 ):

@@ -46,6 +46,8 @@ from models import (
     Contact,
     Conversation,
     CreditEntry,
+    ExerciseAssignment,
+    ExerciseReply,
     Goal,
     GoalMeasure,
     InboundMedia,
@@ -73,7 +75,8 @@ from services.privacy.export_media import read_media, stored_documents, stored_m
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 2: inbound_media.json, media/ and the manifest's "media"; 3: documents
+FORMAT_VERSION = 4  # 2: inbound_media.json, media/ and the manifest's "media"; 3: documents;
+# 4: exercise_assignments.json and exercise_replies.json (home exercises)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,13 @@ class ContactRecords:
                 )
             ),
             PatientDocument: PatientDocument.patient_id.in_(self.patient_ids),
+            ExerciseAssignment: ExerciseAssignment.patient_id.in_(self.patient_ids),
+            ExerciseReply: ExerciseReply.assignment_id.in_(
+                select(ExerciseAssignment.id).where(
+                    ExerciseAssignment.clinic_id == self.clinic_id,
+                    ExerciseAssignment.patient_id.in_(self.patient_ids),
+                )
+            ),
             RescheduleRequest: RescheduleRequest.appointment_id.in_(self.appointment_ids),
             Refund: Refund.payment_id.in_(self.payment_ids),
             PaymentLink: PaymentLink.contact_id == self.contact_id,
@@ -145,6 +155,8 @@ class ContactRecords:
             "Assessment": ids(Assessment),
             "PatientDocument": ids(PatientDocument),
             "ProgressReport": ids(ProgressReport),
+            "ExerciseAssignment": ids(ExerciseAssignment),
+            "ExerciseReply": ids(ExerciseReply),
             "RescheduleRequest": ids(RescheduleRequest),
             "Refund": ids(Refund),
             "PaymentLink": ids(PaymentLink),
@@ -347,6 +359,8 @@ def _json_files(session: Session, records: ContactRecords) -> dict[str, list[dic
         "assessments.json": owned(Assessment, Assessment.created_at),
         "documents.json": owned(PatientDocument),
         "progress_reports.json": owned(ProgressReport),
+        "exercise_assignments.json": owned(ExerciseAssignment, ExerciseAssignment.starts_on),
+        "exercise_replies.json": owned(ExerciseReply, ExerciseReply.day),
         "conversations.json": conversations,
         "outbound_messages.json": owned(OutboundMessage),
         "invoices.json": invoices,

@@ -5,7 +5,9 @@ and notes, every chat (the conversations and the messages in them are deleted),
 the text of every message sent to them, progress notes, the documents kept about
 their patients (the files leave the file storage; the rows stay, deleted and without
 their names), free text staff wrote
-about their sessions, and any audit snapshot or payment-provider event that
+about their sessions, the notes of their home exercises (running ones are stopped and
+their nudges cancelled; the replies keep their days and outcomes, not the message), and
+any audit snapshot or payment-provider event that
 holds any of it. Sessions still to come are cancelled (the slots are free again)
 and messages not sent yet are withdrawn; nothing is sent to the erased number.
 
@@ -42,6 +44,8 @@ from models import (
     Contact,
     Conversation,
     CreditEntry,
+    ExerciseAssignment,
+    ExerciseReply,
     Goal,
     InboundMessage,
     Invoice,
@@ -63,6 +67,7 @@ from models.assessments import ASSESSMENT_TEXTS
 from models.notes import RECORD_TEXTS, REPORT_TEXTS
 from services import audit
 from services.audit import Actor
+from services.clinical import exercise_nudges
 from services.clinical.documents import forget_document_files
 from services.errors import N_
 from services.locks import lock_in_clinic
@@ -173,6 +178,7 @@ def erase_contact(
         files = stored_keys(
             session, clinic_id, select(InboundMessage.id).where(records.owned(InboundMessage))
         )
+        counts |= _erase_exercises(session, records, now)
         counts |= _erase_messages(session, records)
         counts |= _erase_people(session, contact, patients, now)
         counts |= _erase_clinical_and_free_text(session, records, needles)
@@ -253,6 +259,26 @@ def _scrub_json(value: Any, needles: tuple[str, ...], *, personal: bool = False)
         # A remark that names the contact is about them as a whole, not only the name.
         return ERASED if _contains_needle(value, needles) else value
     return value
+
+
+def _erase_exercises(session: Session, records: ContactRecords, now: datetime) -> dict[str, int]:
+    """Home exercises: running ones stopped (their nudges cancelled, before the messages
+    are withdrawn), the therapist's notes gone; replies keep their day and outcome but not
+    the chat message that carried them (deleted with the chat)."""
+    assignments = session.scalars(
+        select(ExerciseAssignment).where(records.owned(ExerciseAssignment))
+    ).all()
+    for assignment in assignments:
+        if assignment.stopped_at is None:
+            assignment.stopped_at = now
+            exercise_nudges.cancel_nudges(session, assignment, now=now)
+        assignment.notes = None
+        assignment.updated_at = now
+    session.execute(
+        update(ExerciseReply).where(records.owned(ExerciseReply)).values(message_id=None)
+    )
+    session.flush()
+    return {"exercise_assignments_erased": len(assignments)}
 
 
 def _erase_messages(session: Session, records: ContactRecords) -> dict[str, int]:

@@ -12,7 +12,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -37,6 +37,9 @@ from models import (
     Conversation,
     DocumentAccess,
     DocumentTag,
+    ExerciseAssignment,
+    ExerciseOutcome,
+    ExerciseReply,
     Goal,
     GoalTerm,
     InboundMedia,
@@ -64,6 +67,8 @@ from services.billing import payments
 from services.billing.billing_documents import invoice_pdf, receipt_pdf
 from services.clinical.assessments import AssessmentFields, write_assessment
 from services.clinical.documents import delete_document, upload_document
+from services.clinical.exercise_library import ExerciseFields, create_exercise
+from services.clinical.exercises import assign_exercise
 from services.clinical.goals import GoalFields, set_goal
 from services.clinical.notes import add_progress_note
 from services.clinical.progress_reports import ReportTexts, write_report
@@ -258,6 +263,45 @@ def family(session, clinics, make_therapist, make_service) -> Family:
         actor=Actor.staff(admin.id),
         author_id=admin.id,
     )
+    exercise = create_exercise(
+        session,
+        clinic_id=a.id,
+        fields=ExerciseFields("speech", "Mirror practice", "Ten times."),
+        now=NOW,
+        actor=Actor.staff(admin.id),
+        author_id=admin.id,
+    )
+    exercise_plan = assign_exercise(
+        session,
+        clinic_id=a.id,
+        patient_id=patient.id,
+        exercise_id=exercise.id,
+        author_id=admin.id,
+        weekdays=[0, 3],
+        repetitions=2,
+        nudge_time=time(18),
+        starts_on=NOW.date(),
+        ends_on=NOW.date() + timedelta(days=30),
+        notes=NOTE,
+        now=NOW,
+        actor=Actor.staff(admin.id),
+    )
+    session.add(  # a guardian's answer, carried by one of the contact's messages
+        ExerciseReply(
+            clinic_id=a.id,
+            assignment_id=exercise_plan.id,
+            day=NOW.date(),
+            outcome=ExerciseOutcome.PARTIAL,
+            done_count=1,
+            message_id=session.scalar(
+                select(InboundMessage.id).where(InboundMessage.clinic_id == a.id).limit(1)
+            ),
+            received_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    )
+    session.commit()
     ahead = book(AHEAD, NOW)
     messaging.schedule_reminders(session, ahead, now=NOW)
     # Text about the contact in rows that are not theirs: a staff remark in the audit
@@ -352,6 +396,10 @@ def test_the_export_holds_the_contact_s_rows_and_pdfs_and_nothing_of_another_cli
     answers = {item["label"]: item["value"] for item in assessment["items"]}
     assert (answers["Articulation"], answers["Speech intelligibility (percent)"]) == (NOTE, 60)
     assert [m["value"] for m in load("goal_measures.json")] == [4]
+    [exercise_plan] = load("exercise_assignments.json")
+    assert (exercise_plan["notes"], exercise_plan["weekdays"]) == (NOTE, [0, 3])
+    [exercise_reply] = load("exercise_replies.json")
+    assert (exercise_reply["outcome"], exercise_reply["done_count"]) == ("partial", 1)
     assert {m["template_key"] for m in load("outbound_messages.json")} >= {"reminder"}
     [invoice] = load("invoices.json")
     assert invoice["number"] == family.invoice.number and invoice["lines"]
@@ -694,6 +742,15 @@ def test_erasure_keeps_the_money_records_with_their_amounts(session, family):
         2,
     )
     assert long.assessment_id == assessment.id
+    # Home exercises: stopped, their notes gone; the answers keep their outcome only.
+    [exercise_plan] = session.scalars(
+        select(ExerciseAssignment).where(ExerciseAssignment.patient_id == patient.id)
+    ).all()
+    assert (exercise_plan.notes, exercise_plan.stopped_at is not None) == (None, True)
+    [exercise_reply] = session.scalars(
+        select(ExerciseReply).where(ExerciseReply.assignment_id == exercise_plan.id)
+    ).all()
+    assert (exercise_reply.outcome.value, exercise_reply.message_id) == ("partial", None)
     # The invoice and receipt still render, for the contact's placeholder name.
     assert invoice_pdf(session, invoice).startswith(b"%PDF")
     assert receipt_pdf(session, payment).startswith(b"%PDF")
