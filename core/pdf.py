@@ -64,6 +64,7 @@ class Pdf(FPDF):
         title: str,
         text: str,
         footer_note: str = "Computer-generated; no signature required.",
+        page_word: str = "page",
     ) -> None:
         """``text``: the document's words, to choose how Devanagari is shaped."""
         super().__init__(orientation="portrait", unit="mm", format="A4")
@@ -90,6 +91,7 @@ class Pdf(FPDF):
         self.set_creator("Roshni")
         self._reference = self.clean(reference, 60)
         self._footer_note = footer_note
+        self._page_word = page_word
         self.locale = locale
         self.add_page()
 
@@ -169,7 +171,7 @@ class Pdf(FPDF):
         self.style(8, grey=True)
         self.cell(0, 5, self._footer_note)
         self.set_x(self.l_margin)
-        self.cell(0, 5, f"{self._reference}  ·  page {self.page_no()}", align="R")
+        self.cell(0, 5, f"{self._reference}  ·  {self._page_word} {self.page_no()}", align="R")
 
     def rule(self, gap: float = 3) -> None:
         self.set_draw_color(200)

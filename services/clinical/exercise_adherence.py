@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.clinic_time import at
 from core.clock import require_aware
@@ -79,14 +82,13 @@ def weekly_adherence(
         )
         week["expected"] += 1
         reply = by_day.get(day)
+        week["score"] += day_score(assignment, reply)
         if reply is None:
             week["no_answer"] += 1
         elif reply.outcome is ExerciseOutcome.DONE:
             week["done"] += 1
-            week["score"] += 1
         elif reply.outcome is ExerciseOutcome.PARTIAL:
             week["partial"] += 1
-            week["score"] += min(1.0, (reply.done_count or 0) / assignment.repetitions)
         elif reply.outcome is ExerciseOutcome.SKIPPED:
             week["skipped"] += 1
         else:
@@ -104,3 +106,72 @@ def weekly_adherence(
         )
         for start, c in sorted(weeks.items())
     ]
+
+
+def day_score(assignment: ExerciseAssignment, reply: ExerciseReply | None) -> float:
+    """What an expected day counts for: 1 done, the share done when partial, else 0."""
+    if reply is None:
+        return 0.0
+    if reply.outcome is ExerciseOutcome.DONE:
+        return 1.0
+    if reply.outcome is ExerciseOutcome.PARTIAL:
+        return min(1.0, (reply.done_count or 0) / assignment.repetitions)
+    return 0.0
+
+
+def percent_between(
+    assignment: ExerciseAssignment, zone: ZoneInfo, now: datetime, first: date, last: date
+) -> int | None:
+    """The assignment's adherence over the clinic-local days ``first``..``last`` (a
+    report's period), as the weekly rows count it; None when no day there was expected."""
+    by_day = {r.day: r for r in assignment.replies}
+    days = [d for d in expected_days(assignment, zone, now, by_day) if first <= d <= last]
+    if not days:
+        return None
+    return round(100 * sum(day_score(assignment, by_day.get(d)) for d in days) / len(days))
+
+
+@dataclass(frozen=True)
+class ProgrammeLine:
+    """A home exercise as a progress report shows it."""
+
+    exercise: str
+    weekdays: tuple[int, ...]  # Monday 0 … Sunday 6
+    repetitions: int
+    percent: int | None  # adherence over the period; None when no day was expected
+
+
+def programme_for_period(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    now: datetime,
+) -> tuple[ProgrammeLine, ...]:
+    """The patient's home exercises that ran during ``first``..``last`` (clinic-local),
+    oldest first, each with its adherence over those days as known at ``now``."""
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    running = session.scalars(
+        select(ExerciseAssignment)
+        .where(
+            ExerciseAssignment.clinic_id == clinic_id,
+            ExerciseAssignment.patient_id == patient_id,
+            ExerciseAssignment.starts_on <= last,
+            ExerciseAssignment.ends_on >= first,
+            or_(ExerciseAssignment.stopped_at.is_(None), ExerciseAssignment.stopped_at >= start),
+        )
+        .options(joinedload(ExerciseAssignment.exercise), selectinload(ExerciseAssignment.replies))
+        .order_by(ExerciseAssignment.starts_on, ExerciseAssignment.id)
+    ).all()
+    return tuple(
+        ProgrammeLine(
+            exercise=assignment.exercise.name,
+            weekdays=tuple(assignment.weekdays),
+            repetitions=assignment.repetitions,
+            percent=percent_between(assignment, zone, now, first, last),
+        )
+        for assignment in running
+    )

@@ -40,6 +40,7 @@ from models.notes import REPORT_TEXTS
 from services import audit
 from services.audit import Actor
 from services.clinical import goals
+from services.clinical.exercise_adherence import ProgrammeLine, programme_for_period
 from services.clinical.notes import NoteRefused, clean_part
 from services.clinics.logo import logo_png
 from services.clinics.settings import main_address
@@ -282,6 +283,7 @@ class ReportDocument:
     reference: str
     locale: str
     logo: bytes | None = field(default=None, repr=False)  # a PNG (services.clinics.logo)
+    exercises: tuple[ProgrammeLine, ...] = ()  # the home programme that ran in the period
 
 
 def report_document(session: Session, report: ProgressReport) -> ReportDocument:
@@ -337,6 +339,16 @@ def report_document(session: Session, report: ProgressReport) -> ReportDocument:
         reference=f"PR-{report.id}",
         locale=babel_locale(clinic.language, clinic.currency),
         logo=logo_png(session, clinic.id),
+        exercises=programme_for_period(
+            session,
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            first=report.period_start,
+            last=report.period_end,
+            zone=zone,
+            # As the therapist last saw it: a signed report's adherence never changes.
+            now=report.signed_at or report.updated_at,
+        ),
     )
 
 

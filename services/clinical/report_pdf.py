@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.dates import get_day_names
 from sqlalchemy.orm import Session
 
-from core.formatting import format_full_day
+from core.formatting import babel_locale, format_full_day
 from core.pdf import Pdf
 from models import ProgressReport
+from services.clinical.exercise_adherence import ProgrammeLine
 from services.clinical.progress_reports import GoalLine, ReportDocument, report_document
 from services.messaging.catalogue import say
 
@@ -32,7 +34,7 @@ def report_pdf(session: Session, report: ProgressReport, lang: str) -> bytes:
 
 def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
     def day(value: object) -> str:
-        return format_full_day(value, locale=doc.locale)
+        return format_full_day(value, lang)  # the reader's months: "8 सित॰ 2026"
 
     title = say(lang, "report_title")
     pdf = Pdf(
@@ -43,6 +45,7 @@ def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
         title=f"{title} {doc.reference}",
         text=repr(doc) + title,
         footer_note=say(lang, "report_footer"),
+        page_word=say(lang, "report_page"),
     )
     pdf.letterhead(doc.clinic_name, doc.clinic_address, doc.logo)
     pdf.ln(2)
@@ -62,12 +65,17 @@ def render_report_pdf(doc: ReportDocument, lang: str) -> bytes:
     for key, text in (
         ("report_summary", doc.summary),
         ("report_recommendations", doc.recommendations),
-        ("report_home_programme", doc.home_programme),
     ):
         if text:
             _heading(pdf, say(lang, key))
             pdf.para(pdf.clean(text, 5000, lines=True), 10)
             pdf.ln(2)
+    if doc.home_programme or doc.exercises:
+        _heading(pdf, say(lang, "report_home_programme"))
+        pdf.para(pdf.clean(doc.home_programme, 5000, lines=True), 10)
+        for line in doc.exercises:
+            pdf.para(pdf.clean(_exercise(line, lang), 400), 10)
+        pdf.ln(2)
     if doc.signed_on:
         pdf.ln(4)
         signed = say(lang, "report_signed", name=doc.signed_by, day=day(doc.signed_on))
@@ -143,6 +151,21 @@ def _chart(pdf: Pdf, goal: GoalLine, period: tuple[date, date]) -> None:
         pdf.ellipse(cx - 0.8, cy - 0.8, 1.6, 1.6, style="F")
     pdf.set_line_width(0.2)
     pdf.set_y(top + CHART_HEIGHT + 2)
+
+
+def _exercise(line: ProgrammeLine, lang: str) -> str:
+    """ "• Lip rounding: Mon, Wed, Fri, 3× a day — done on 80% of the days asked"."""
+    names = get_day_names("abbreviated", locale=babel_locale(lang))
+    text = say(
+        lang,
+        "report_exercise",
+        exercise=line.exercise,
+        days=", ".join(names[day] for day in sorted(line.weekdays)),
+        times=line.repetitions,
+    )
+    if line.percent is not None:
+        text += " — " + say(lang, "report_exercise_done", percent=line.percent)
+    return f"• {text}"
 
 
 def _number(value: float) -> str:

@@ -18,7 +18,15 @@ from sqlalchemy import select
 
 from admin.views import clinical as clinical_view
 from admin.views import progress_reports as reports_view
-from models import AuditLog, OutboundMessage, ProgressReport, RecordStatus, Role
+from models import (
+    AuditLog,
+    ExerciseOutcome,
+    ExerciseReply,
+    OutboundMessage,
+    ProgressReport,
+    RecordStatus,
+    Role,
+)
 from services.audit import Actor
 from services.clinical.goals import set_goal
 from services.clinical.notes import NoteRefused
@@ -42,7 +50,8 @@ from tests.clinical.test_goals import S_SOUNDS
 from tests.clinical.test_progress_notes import alerts, clinic, logged_in
 from tests.clinical.test_session_records import past, write
 from tests.conftest import NOW, SYSTEM
-from tests.pdfs import SHAPES, drawn
+from tests.exercises import assign
+from tests.pdfs import SHAPES, drawn, first_page
 
 __all__ = ["clinic", "past"]
 
@@ -195,6 +204,48 @@ def test_the_document_counts_the_period_s_sessions_and_each_goal_s_latest_measur
     assert "Aarav Sharma" in text and "Sessions attended: 1" in text and "latest 50" in text
     assert report_pdf(session, report, "hi").startswith(b"%PDF")
     assert line.points == ((past.start_at.astimezone(ZONE).date(), 50),)
+
+
+def test_the_home_programme_of_the_period_is_listed_with_how_much_was_done(session, clinic):
+    assignment = assign(session, clinic.a, clinic.aarav, starts_on=date(2026, 11, 16))
+    for day, outcome, done in (
+        (date(2026, 11, 16), ExerciseOutcome.DONE, 3),
+        (date(2026, 11, 18), ExerciseOutcome.PARTIAL, 1),
+        (date(2026, 11, 20), ExerciseOutcome.SKIPPED, None),
+    ):
+        session.add(
+            ExerciseReply(
+                clinic_id=clinic.a.id,
+                assignment=assignment,
+                day=day,
+                outcome=outcome,
+                done_count=done,
+                received_at=NOW,
+            )
+        )
+    session.commit()
+    before = assign(
+        session, clinic.a, clinic.aarav, starts_on=date(2026, 8, 3), ends_on=date(2026, 8, 31)
+    )
+
+    doc = report_document(session, signed(session, clinic))
+
+    # Mon 16, Wed 18 and Fri 20 were asked by the signing (Monday 23's nudge was not yet
+    # due): 1 + 1/3 + 0 of 3 days. August's programme ended before the period.
+    [line] = doc.exercises
+    assert (line.exercise, line.weekdays, line.repetitions, line.percent) == (
+        "Lip rounding",
+        (0, 2, 4),
+        3,
+        44,
+    )
+    assert before.ends_on < PERIOD[0]
+    english = first_page(render_report_pdf(doc, "en")).text
+    assert "Lip rounding: Mon, Wed, Fri, 3× a day" in english
+    assert "done on 44% of the days asked" in english
+    hindi = first_page(render_report_pdf(doc, "hi")).text
+    # (Shaped Devanagari reads back imperfectly: the parts in Latin letters are checked.)
+    assert "44%" in hindi and "पेज 1" in hindi and "Lip rounding" in hindi
 
 
 def test_a_goal_measured_twice_or_more_in_the_period_is_charted(session, clinic):
