@@ -28,7 +28,7 @@ from wtforms.fields import SelectField
 
 from admin.views.access import requires
 from admin.views.current import current_clinic_id, staff_actor
-from admin.views.documents import ACCESS_LABELS, TAG_LABELS
+from admin.views.documents import kind_and_access
 from admin.views.refusals import refused_as_flash
 from core.clock import utcnow
 from core.storage import media_store
@@ -42,16 +42,7 @@ CLINICAL = "clinical"
 
 class FileForm(FlaskForm):
     patient_id = SelectField(_l("Patient"), coerce=int, validate_choice=False)
-    tag = SelectField(
-        _l("Kind"),
-        choices=[(tag.value, label) for tag, label in TAG_LABELS.items()],
-        default=DocumentTag.OTHER.value,
-    )
-    access = SelectField(
-        _l("Who may open it"),
-        choices=[(level.value, label) for level, label in ACCESS_LABELS.items()],
-        default=DocumentAccess.CLINICAL.value,
-    )
+    tag, access = kind_and_access()
 
 
 def prefix(media_id: int) -> str:

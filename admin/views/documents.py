@@ -67,18 +67,26 @@ ACCESS_LABELS = {
 }
 
 
+def kind_and_access() -> tuple[SelectField, SelectField]:
+    """A document's kind and who may open it: the fields every way of filing one asks
+    (made where they are used, so they follow that form's own first fields)."""
+    return (
+        SelectField(
+            _l("Kind"),
+            choices=[(tag.value, label) for tag, label in TAG_LABELS.items()],
+            default=DocumentTag.OTHER.value,
+        ),
+        SelectField(
+            _l("Who may open it"),
+            choices=[(level.value, label) for level, label in ACCESS_LABELS.items()],
+            default=DocumentAccess.CLINICAL.value,
+        ),
+    )
+
+
 class DocumentForm(FlaskForm):
     file = FileField(_l("File"))  # its description names the clinic's limit
-    tag = SelectField(
-        _l("Kind"),
-        choices=[(tag.value, label) for tag, label in TAG_LABELS.items()],
-        default=DocumentTag.OTHER.value,
-    )
-    access = SelectField(
-        _l("Who may open it"),
-        choices=[(level.value, label) for level, label in ACCESS_LABELS.items()],
-        default=DocumentAccess.CLINICAL.value,
-    )
+    tag, access = kind_and_access()
 
 
 def allow_document_uploads(app: Flask) -> None:
