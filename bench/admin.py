@@ -45,16 +45,16 @@ import statistics
 import sys
 import tempfile
 import time as clock
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import func, select, text
 
 from bench.admin_history import HistoryPatients, build_history_patients, history_urls
+from bench.bulk import copy_rows, next_id
 from bench.slots import StatementCounter, postgresql_database
 from core.clock import utcnow
 from core.config import Config
@@ -131,58 +131,6 @@ def p95(values: list[float]) -> float:
 # --- data ------------------------------------------------------------------------------
 
 
-def _column_defaults(table: Table, now: datetime) -> dict[str, Any]:
-    """Python-side defaults of a table (timestamps, flags), as COPY does not apply them."""
-    out: dict[str, Any] = {}
-    for column in table.columns:
-        default = column.default
-        if default is None or column.primary_key:
-            continue
-        if getattr(default, "is_scalar", False):
-            value = default.arg
-            out[column.name] = value.value if hasattr(value, "value") else value
-        elif getattr(default, "is_callable", False):
-            out[column.name] = default.arg(None)
-    for name in ("created_at", "updated_at"):
-        if name in table.columns:
-            out[name] = now
-    return out
-
-
-def copy_rows(database: Database, model: Any, rows: Iterable[dict[str, Any]], now: datetime) -> int:
-    """COPY rows into a model's table; unset columns take the model's Python defaults."""
-    table: Table = model.__table__
-    defaults = _column_defaults(table, now)
-    rows = list(rows)
-    if not rows:
-        return 0
-    names = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
-    with database.engine.connect() as conn:
-        pg = conn.connection.driver_connection
-        with pg.cursor() as cursor:
-            columns = ", ".join(names)
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([_plain(row.get(n, defaults.get(n))) for n in names])
-            if "id" in names:
-                # The table name is our model's, never input.
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
-                    f"(SELECT max(id) FROM {table.name}))"
-                )
-        pg.commit()
-    return len(rows)
-
-
-def _plain(value: Any) -> Any:
-    return value.value if hasattr(value, "value") and not isinstance(value, datetime) else value
-
-
-def _next_id(database: Database, model: Any) -> int:
-    with database.session_scope() as session:
-        return int(session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
-
-
 def build_big_clinic(
     database: Database, rng: random.Random, now: datetime, appointments: int, patient_count: int
 ) -> Clinic:
@@ -232,7 +180,7 @@ def build_big_clinic(
 
     # Guardians and patients: most guardians book for one child, some for two or three.
     contacts_n = max(1, patient_count * 7 // 10)
-    first_contact, first_patient = _next_id(database, Contact), _next_id(database, Patient)
+    first_contact, first_patient = next_id(database, Contact), next_id(database, Patient)
     contact_ids = [first_contact + n for n in range(contacts_n)]
     copy_rows(
         database,
@@ -285,10 +233,10 @@ def build_big_clinic(
     if appointments > len(cells):
         raise SystemExit(f"at most {len(cells)} sessions fit the calendar")
     chosen = sorted(rng.sample(range(len(cells)), appointments))
-    first_appt = _next_id(database, Appointment)
+    first_appt = next_id(database, Appointment)
     appt_rows, invoice_rows, line_rows, payment_rows, alloc_rows = [], [], [], [], []
-    invoice_id, payment_id = _next_id(database, Invoice), _next_id(database, Payment)
-    line_id, alloc_id = _next_id(database, InvoiceLine), _next_id(database, PaymentAllocation)
+    invoice_id, payment_id = next_id(database, Invoice), next_id(database, Payment)
+    line_id, alloc_id = next_id(database, InvoiceLine), next_id(database, PaymentAllocation)
     for n, cell in enumerate(chosen):
         t, day, hour = cells[cell]
         therapist_id, service = therapists[t]

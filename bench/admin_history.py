@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bench.bulk import copy_rows, next_id
 from core.db import Database
 from models import (
     Appointment,
@@ -54,8 +55,6 @@ def build_history_patients(
     database: Database, clinic_id: int, admin_email: str, now: datetime, zone: str
 ) -> HistoryPatients:
     """The two patients and their clinical histories, in the big clinic."""
-    from bench.admin import _next_id, copy_rows  # here: bench.admin imports this module
-
     with database.session_scope() as session:
         admin_id = session.scalar(select(StaffUser.id).where(StaffUser.email == admin_email))
         location_id = session.scalar(
@@ -69,7 +68,7 @@ def build_history_patients(
             .limit(2)
         ).all()
     ids = {
-        model: _next_id(database, model)
+        model: next_id(database, model)
         for model in (Contact, Patient, Appointment, SessionRecord, ProgressNote, Goal, GoalMeasure)
     }
     contact_id, short_id, long_id = ids[Contact], ids[Patient], ids[Patient] + 1
