@@ -169,14 +169,14 @@ def answer(turn: Turn, text: str) -> str | None:
 
 def media_shape(media_types: tuple[str, ...]) -> str | None:
     """A photo when only photos came, a video when a video came (with photos or not)
-    ("photo", "video"; the chat does not keep videos: ``services.messaging.media``), else
-    None (other files)."""
+    ("photo", "video"), else None (other files)."""
     shapes = set()
     for declared in media_types:
         base = declared.split(";")[0].strip().lower()
-        if base in ACCEPTED_TYPES and media_kind(base) == "image":
+        kind = media_kind(base) if base in ACCEPTED_TYPES else None
+        if kind == "image":
             shapes.add("photo")
-        elif base.startswith("video/"):
+        elif kind == "video":
             shapes.add("video")
         else:
             return None

@@ -39,6 +39,8 @@ ACCEPTED_TYPES: dict[str, str] = {
     "audio/aac": "aac",
     "audio/amr": "amr",
     "application/pdf": "pdf",
+    "video/mp4": "mp4",  # a home exercise shown on video, say
+    "video/3gpp": "3gp",
 }
 ACCEPTED = frozenset(ACCEPTED_TYPES)
 MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for audio and video; images are 5 MB
@@ -66,12 +68,12 @@ class MediaFetcher(Protocol):
 
 
 def media_kind(content_type: str) -> str:
-    """``image``, ``audio``, ``pdf`` or ``other``."""
+    """``image``, ``audio``, ``video``, ``pdf`` or ``other``."""
     ct = base_type(content_type)
     if ct == "application/pdf":
         return "pdf"
     major = ct.split("/", 1)[0]
-    return major if major in ("image", "audio") else "other"
+    return major if major in ("image", "audio", "video") else "other"
 
 
 def record_inbound_media(

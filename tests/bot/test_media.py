@@ -34,6 +34,7 @@ PARENT = "whatsapp:+919876543210"
 JPEG = b"\xff\xd8\xff\xe0" + b"photo" * 200
 OGG = b"OggS" + b"voice" * 300
 PDF = b"%PDF-1.4\n" + b"referral" * 100
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 400
 
 
 @pytest.fixture
@@ -188,6 +189,18 @@ def test_a_voice_note_on_first_contact_gets_the_introduction_and_joins_the_queue
     assert f'<audio controls preload="none" src="/admin/conversations/media/{row.id}"' in page.text
 
 
+def test_a_video_is_kept_and_played_in_the_transcript(app, config, session, twilio):
+    onboard(app)
+    reply = post(app, "", **with_file(twilio.add_media(MP4, "video/mp4"), "video/mp4"))
+    assert reply.startswith("Thanks, we've passed it to Roshni Clinic.")  # as a photo is
+    fetch_all(app, config)
+    [row] = rows(session)
+    assert (row.status, row.content_type, row.size) == (MediaStatus.FETCHED, "video/mp4", len(MP4))
+    conversation = session.scalar(select(Conversation))
+    page = staff(app).get(f"/admin/conversations/{conversation.id}/")
+    assert f'<video controls preload="none" src="/admin/conversations/media/{row.id}"' in page.text
+
+
 def test_a_payment_screenshot_captioned_gpay_is_a_task_not_the_pay_screen(
     app, config, session, twilio
 ):
@@ -203,12 +216,12 @@ def test_a_payment_screenshot_captioned_gpay_is_a_task_not_the_pay_screen(
 
 def test_a_type_we_do_not_accept_is_refused_without_fetching(app, config, session, twilio):
     onboard(app)
-    url = twilio.add_media(b"\x00\x00\x00\x18ftypmp42", "video/mp4")
-    reply = post(app, "", **with_file(url, "video/mp4"))
+    url = twilio.add_media(b"BEGIN:VCARD\r\nVERSION:3.0\r\n", "text/vcard")  # a contact card
+    reply = post(app, "", **with_file(url, "text/vcard"))
     assert "can't open that kind of file" in reply
     fetch_all(app, config)
     [row] = rows(session)
-    assert (row.status, row.reason) == (MediaStatus.REFUSED, "type video/mp4 not accepted")
+    assert (row.status, row.reason) == (MediaStatus.REFUSED, "type text/vcard not accepted")
     assert twilio.media_fetches == []
 
 

@@ -147,11 +147,13 @@ def test_a_photo_is_kept_with_the_day_s_answer_instead_of_going_to_staff(session
     assert reply.outcome is DONE and reply.message_id != photo_id
 
 
-def test_a_video_is_noted_honestly_and_a_captioned_photo_counts_its_words(
+def test_a_video_is_kept_with_the_day_and_a_captioned_photo_counts_its_words(
     session, chat, assignment
 ):
     video = SentFile("https://api.twilio.com/media/ME2", "video/mp4")
-    assert chat.send("", files=(video,)).reply.startswith("Thank you! 🎥 Videos can't be kept")
+    assert chat.send("", files=(video,)).reply == (
+        "Thank you for the video! 🎥 Aarav's therapist will see it with the home exercise."
+    )
     assert answers(session) == [(TODAY, MEDIA, None)]
     chat.send("2/3", files=(PHOTO,))
     assert answers(session) == [(TODAY, PARTIAL, 2)]
