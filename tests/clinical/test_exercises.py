@@ -48,6 +48,19 @@ def add_exercise(session, clinic, fields=MIRROR, role=Role.ADMIN, clinic_id=None
     )
 
 
+def archive(session, clinic, exercise, archived=True, role=Role.ADMIN):
+    user = clinic.users[role]
+    return exercise_library.set_archived(
+        session,
+        clinic_id=clinic.a.id,
+        exercise_id=exercise.id,
+        archived=archived,
+        now=NOW,
+        actor=Actor.staff(user.id),
+        author_id=user.id,
+    )
+
+
 def assign(session, clinic, exercise, role=Role.THERAPIST, patient=None, **change):
     user = clinic.users[role]
     values = {
@@ -102,17 +115,8 @@ def test_only_the_admin_edits_the_library(session, clinic, role):
     with pytest.raises(NoteRefused, match="admin"):
         add_exercise(session, clinic, role=role)
     exercise = add_exercise(session, clinic)
-    user = clinic.users[role]
     with pytest.raises(NoteRefused):
-        exercise_library.set_archived(
-            session,
-            clinic_id=clinic.a.id,
-            exercise_id=exercise.id,
-            archived=True,
-            now=NOW,
-            actor=Actor.staff(user.id),
-            author_id=user.id,
-        )
+        archive(session, clinic, exercise, role=role)
 
 
 def test_a_name_is_unique_per_clinic_and_type_whatever_its_case(session, clinic):
@@ -174,17 +178,8 @@ def test_an_https_link_is_kept(session, clinic):
 
 def test_archived_then_back_each_audited_and_archived_ones_leave_the_choice(session, clinic):
     exercise = add_exercise(session, clinic)
-    admin = clinic.users[Role.ADMIN]
     for archived in (True, True, False):
-        exercise_library.set_archived(
-            session,
-            clinic_id=clinic.a.id,
-            exercise_id=exercise.id,
-            archived=archived,
-            now=NOW,
-            actor=Actor.staff(admin.id),
-            author_id=admin.id,
-        )
+        archive(session, clinic, exercise, archived)
         if archived:
             assert exercise_library.library(session, clinic.a.id, archived=False) == []
     assert [r.action for r in audited(session, "exercise.archive")] == ["exercise.archive"]
@@ -349,16 +344,7 @@ def test_today_is_the_clinic_s_day_not_utc_s(session, clinic):
 
 def test_an_archived_exercise_is_not_assigned(session, clinic):
     exercise = add_exercise(session, clinic)
-    admin = clinic.users[Role.ADMIN]
-    exercise_library.set_archived(
-        session,
-        clinic_id=clinic.a.id,
-        exercise_id=exercise.id,
-        archived=True,
-        now=NOW,
-        actor=Actor.staff(admin.id),
-        author_id=admin.id,
-    )
+    archive(session, clinic, exercise)
     with pytest.raises(InvalidInput, match="archived"):
         assign(session, clinic, exercise)
 
