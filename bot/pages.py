@@ -1,5 +1,6 @@
 """The pages a patient opens from the chat: the receipt PDF, the UPI payment page and
-its QR code, and the page Razorpay sends the browser back to after paying.
+its QR code, and the page Razorpay sends the browser back to after paying; and the
+calendar feed a therapist's phone subscribes to.
 
 The receipt and UPI pages are found by the payment's unguessable public token, and
 each client address may open them only ``TOKEN_PAGES_PER_MINUTE`` times a minute.
@@ -25,6 +26,7 @@ from services.clinical.progress_reports import report_by_link
 from services.clinical.report_pdf import report_pdf
 from services.clinics.settings import razorpay_account
 from services.messaging.catalogue import say
+from services.scheduling.calendar_feed import feed_calendar, therapist_for_feed
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -119,6 +121,24 @@ def progress_report(token: str) -> Response:
         headers={
             "Content-Disposition": f'inline; filename="progress-report-{report.id}.pdf"',
             "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/calendar/<token>.ics")
+@token_page
+def calendar_feed(token: str) -> Response:
+    """A therapist's sessions for their phone's calendar (a private link from My profile)."""
+    session = get_db().scoped
+    therapist = therapist_for_feed(session, token)
+    if therapist is None:
+        abort(404)
+    return Response(
+        feed_calendar(session, therapist, now=utcnow()),
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": 'inline; filename="sessions.ics"',
+            "Cache-Control": "private, max-age=300",
         },
     )
 

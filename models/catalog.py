@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,6 +13,7 @@ from models.staff import StaffUser
 
 class Therapist(ClinicOwned, Timestamped, Base):
     __tablename__ = "therapist"
+    __audit_exclude__ = ("calendar_token_hash",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -23,6 +26,10 @@ class Therapist(ClinicOwned, Timestamped, Base):
     # unless the clinic fills them in. ``languages`` holds codes such as "en", "hi".
     gender: Mapped[str | None] = mapped_column(String(10))
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Their calendar feed (services.scheduling.calendar_feed): the SHA-256 of the link's
+    # secret, never the secret; None when they have no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    calendar_issued_at: Mapped[datetime | None]
 
     staff_user: Mapped[StaffUser | None] = relationship()
 

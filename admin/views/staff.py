@@ -22,6 +22,7 @@ from admin.auth import keep_this_session
 from admin.i18n import panel_lang
 from admin.permissions import UPDATE
 from admin.views.access import Guarded, SessionPage, requires
+from admin.views.calendar_link import CalendarFeedMixin
 from admin.views.current import current_timezone, staff_actor
 from admin.views.deployment import DeploymentModelView
 from admin.views.formatters import label_formatter, when_formatter
@@ -260,7 +261,7 @@ def _a_role(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
-class ProfileView(Guarded, SessionPage, BaseView):
+class ProfileView(CalendarFeedMixin, Guarded, SessionPage, BaseView):
     """My profile: one's own name, password and two-step login, for every role.
 
     A therapist sees the therapist they are linked to; nobody sees anyone else here.
@@ -353,13 +354,21 @@ class ProfileView(Guarded, SessionPage, BaseView):
                 return redirect(url_for(".index"))
         return self._page(self.NameForm(formdata=None, name=current_user.name), form)
 
-    def _page(self, name_form: FlaskForm, password_form: FlaskForm) -> str:
+    def _blank_forms(self) -> tuple[FlaskForm, FlaskForm]:
+        return self.NameForm(formdata=None, name=current_user.name), self.PasswordForm(
+            formdata=None
+        )
+
+    def _page(self, name_form: FlaskForm, password_form: FlaskForm, **extra: Any) -> str:
         therapist = staff.linked_therapist(self.session, current_user.clinic_id, current_user.id)
+        issued = therapist.calendar_issued_at if therapist is not None else None
         return self.render(
             "admin/profile.html",
             user=current_user,
             therapist=therapist,
+            calendar_made=format_when(issued, current_timezone(), panel_lang()) if issued else None,
             name_form=name_form,
             language_form=self.LanguageForm(formdata=None, locale=current_user.locale or ""),
             password_form=password_form,
+            **extra,
         )
