@@ -22,14 +22,18 @@ TOKEN_MASK = "[token]"  # noqa: S105 - a mask, not a secret
 SECRET_MASK = "[redacted]"  # noqa: S105
 ROW_MASK = "[row hidden]"
 
-# Routes whose path carries a bearer-like token (bot/pages.py): the segment after
-# these prefixes is a capability and is masked wherever a path or URL shows it.
-TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/")
+# Routes whose path carries a bearer-like token (bot/pages.py, the panel's document
+# links): the segment after these prefixes is a capability and is masked wherever a
+# path or URL shows it. The segment ends at a dot (``<token>.pdf``), except after the
+# prefixes whose tokens are signed and dotted themselves (``payload.time.signature``).
+TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/", "/calendar/")
+DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/",)
 
 # Patterns with a variable-length start begin only where a word begins (the lookbehinds),
 # so a long run of letters or digits costs linear time, not quadratic.
 _TOKEN_PATH = re.compile(
     "(" + "|".join(re.escape(p) for p in TOKEN_PATH_PREFIXES) + r")[^/?#\s\"'.]+"
+    "|(" + "|".join(re.escape(p) for p in DOTTED_TOKEN_PATH_PREFIXES) + r")[^/?#\s\"']+"
 )
 # A query string after a URL or a path: dropped whole (signatures and ids ride in them).
 _QUERY = re.compile(r"((?:https?://|(?<![\w?])/)[^\s?#\"'<>]*)\?[^\s\"'<>]*")
@@ -51,7 +55,7 @@ def redact(text: str) -> str:
     """``text`` with phone numbers, e-mail addresses, tokens and secrets masked."""
     if not text:
         return text
-    text = _TOKEN_PATH.sub(r"\1" + TOKEN_MASK, text)
+    text = _TOKEN_PATH.sub(_mask_token, text)
     text = _QUERY.sub(r"\1?[query]", text)
     text = _BEARER.sub(r"\1 " + SECRET_MASK, text)
     text = _SECRET_VALUE.sub(r"\1" + SECRET_MASK, text)
@@ -63,7 +67,7 @@ def redact(text: str) -> str:
 
 def redact_path(path: str) -> str:
     """A request path fit for an access log: token segments masked, no query string."""
-    return _TOKEN_PATH.sub(r"\1" + TOKEN_MASK, path.split("?", 1)[0])
+    return _TOKEN_PATH.sub(_mask_token, path.split("?", 1)[0])
 
 
 _SECRET_KEY = re.compile(
@@ -86,3 +90,8 @@ def redact_value(value: object) -> object:
     if isinstance(value, list | tuple):
         return type(value)(redact_value(item) for item in value)
     return value
+
+
+def _mask_token(found: re.Match[str]) -> str:
+    """The route's prefix kept, its token masked."""
+    return (found[1] or found[2]) + TOKEN_MASK

@@ -463,6 +463,16 @@ def test_every_route_with_a_token_in_its_path_is_masked(app):
         assert token not in redact(f'"GET {path}?x=1 HTTP/1.1" 200'), route
 
 
+def test_a_signed_download_token_is_masked_whole_dots_and_all():
+    signed = "eyJjIjoxLCJkIjo3fQ.Z1a2b3.Qm9ndXMtc2lnbmF0dXJlLXBhcnQ"
+    for shown in (
+        redact_path(f"/admin/patient/document/file/{signed}"),
+        redact(f'"GET /admin/patient/document/file/{signed} HTTP/1.1" 302'),
+    ):
+        assert "/admin/patient/document/file/[token]" in shown
+        assert not any(part in shown for part in signed.split("."))
+
+
 def test_every_process_keeps_the_twilio_sdks_request_lines_out_of_its_log() -> None:
     """The SDK logs each request's URL and headers at INFO; the web app, the workers and
     the CLI all configure logging through ``configure_logging``, which quiets it."""
