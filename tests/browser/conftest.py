@@ -289,13 +289,8 @@ def kolkata(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=KOLKATA)
 
 
-def past_speech_session(
-    db_session: Session, roshni: Any, patient: Any, *, days_ago: int, hour: int
-) -> Appointment:
-    """Dr. Priya Nair's speech session ``days_ago`` days back at ``hour``:00 Kolkata, entered
-    by the admin (staff may enter a session that already began). She gets extra hours for
-    that whole day, so the day of the week never matters."""
-    day = utcnow().astimezone(KOLKATA).date() - timedelta(days=days_ago)
+def speech_therapist_all_day(db_session, roshni, day) -> None:
+    """Dr. Priya Nair works all of ``day`` (Kolkata): extra hours, whatever its weekday."""
     catalog.add_exception(
         db_session,
         clinic_id=roshni.id,
@@ -308,6 +303,16 @@ def past_speech_session(
         end=time(23, 59),
         actor=SYSTEM,
     )
+
+
+def past_speech_session(
+    db_session: Session, roshni: Any, patient: Any, *, days_ago: int, hour: int
+) -> Appointment:
+    """Dr. Priya Nair's speech session ``days_ago`` days back at ``hour``:00 Kolkata, entered
+    by the admin (staff may enter a session that already began). She gets extra hours for
+    that whole day, so the day of the week never matters."""
+    day = utcnow().astimezone(KOLKATA).date() - timedelta(days=days_ago)
+    speech_therapist_all_day(db_session, roshni, day)
     admin = db_session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
     appointment = book_appointment(
         db_session,

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import utcnow
-from models import Appointment, ExceptionKind, OutboundMessage
-from services.clinics import catalog
-from tests.browser.conftest import KOLKATA, SYSTEM, log_in, screenshot
+from models import Appointment, OutboundMessage
+from tests.browser.conftest import KOLKATA, log_in, screenshot, speech_therapist_all_day
 
 pytestmark = pytest.mark.browser
 
@@ -38,18 +37,7 @@ def test_the_desk_books_a_walk_in_now_by_typing_part_of_a_phone_number(
     kavya = make_patient("Kavya Rao", guardian="Sunil Rao", phone="+919811223344")
     make_patient("Kavya Menon", guardian="Latha Menon")
     today = utcnow().astimezone(KOLKATA).date()
-    catalog.add_exception(
-        db_session,
-        clinic_id=roshni.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=roshni.speech_therapist.id,
-        location_id=roshni.clinic.locations[0].id,
-        start_date=today,
-        end_date=today,
-        start=time(0, 0),
-        end=time(23, 59),
-        actor=SYSTEM,
-    )
+    speech_therapist_all_day(db_session, roshni, today)
     start = walk_in_start(
         utcnow(),
         roshni.speech_session.duration_minutes,
