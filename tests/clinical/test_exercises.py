@@ -48,6 +48,19 @@ def add_exercise(session, clinic, fields=MIRROR, role=Role.ADMIN, clinic_id=None
     )
 
 
+def edit(session, clinic, exercise, fields, role=Role.ADMIN):
+    user = clinic.users[role]
+    return exercise_library.edit_exercise(
+        session,
+        clinic_id=clinic.a.id,
+        exercise_id=exercise.id,
+        fields=fields,
+        now=NOW,
+        actor=Actor.staff(user.id),
+        author_id=user.id,
+    )
+
+
 def archive(session, clinic, exercise, archived=True, role=Role.ADMIN):
     user = clinic.users[role]
     return exercise_library.set_archived(
@@ -124,27 +137,10 @@ def test_a_name_is_unique_per_clinic_and_type_whatever_its_case(session, clinic)
     with pytest.raises(Duplicate, match="already has an exercise of that name"):
         add_exercise(session, clinic, ExerciseFields("speech", "MIRROR practice", "Other."))
     other = add_exercise(session, clinic, ExerciseFields("speech", "Picture naming", "Name."))
-    admin = clinic.users[Role.ADMIN]
     with pytest.raises(Duplicate):
-        exercise_library.edit_exercise(
-            session,
-            clinic_id=clinic.a.id,
-            exercise_id=other.id,
-            fields=ExerciseFields("speech", "mirror practice", "Name."),
-            now=NOW,
-            actor=Actor.staff(admin.id),
-            author_id=admin.id,
-        )
+        edit(session, clinic, other, ExerciseFields("speech", "mirror practice", "Name."))
     # Its own name again is no clash.
-    exercise_library.edit_exercise(
-        session,
-        clinic_id=clinic.a.id,
-        exercise_id=first.id,
-        fields=ExerciseFields("speech", "Mirror practice", "New words."),
-        now=NOW,
-        actor=Actor.staff(admin.id),
-        author_id=admin.id,
-    )
+    edit(session, clinic, first, ExerciseFields("speech", "Mirror practice", "New words."))
     [row] = audited(session, "exercise.edit")
     assert row.after == {"instructions": "New words."}
 
