@@ -1,7 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.answers import ClinicAnswer
-from models.appointment import Appointment, AppointmentCounter
+from models.appointment import Appointment, AppointmentCounter, AppointmentSeries
 from models.assessments import Assessment, AssessmentKind, AssessmentTemplate, ItemKind
 from models.audit import AuditLog
 from models.availability import AvailabilityException, WeeklyHours
@@ -68,6 +68,7 @@ __all__ = [
     "ActorType",
     "Appointment",
     "AppointmentCounter",
+    "AppointmentSeries",
     "AppointmentStatus",
     "Assessment",
     "AssessmentKind",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +65,14 @@ class Appointment(ClinicOwned, Timestamped, Base):
     started_at: Mapped[datetime | None]
     # An unpaid prepaid booking holds its slot until then; paying clears it.
     hold_expires_at: Mapped[datetime | None]
+    # One of a course booked together (services.scheduling.series); None for a single booking.
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_series.id", ondelete="SET NULL"), index=True
+    )
+    # A video session (the service allows it and the patient or staff chose it) and its
+    # link: a Jitsi room no one can guess, or the therapist's own meeting room.
+    online: Mapped[bool] = mapped_column(default=False, server_default=false())
+    video_url: Mapped[str | None] = mapped_column(String(500))
 
     patient: Mapped[Patient] = relationship()
     therapist: Mapped[Therapist] = relationship()
@@ -87,6 +104,41 @@ class Appointment(ClinicOwned, Timestamped, Base):
 
     def __str__(self) -> str:
         return self.number
+
+
+class AppointmentSeries(ClinicOwned, Timestamped, Base):
+    """A course of sessions booked together: every ``every_weeks`` weeks on ``weekdays``
+    (0 = Monday) at ``local_time`` in the clinic's zone, from ``first_date``, for
+    ``sessions`` sessions or until ``until`` (inclusive), with one therapist. Its
+    appointments carry ``series_id``; changing or cancelling them works per session."""
+
+    __tablename__ = "appointment_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)
+    local_time: Mapped[time]
+    every_weeks: Mapped[int] = mapped_column(default=1)
+    first_date: Mapped[date]
+    sessions: Mapped[int | None]
+    until: Mapped[date | None]
+    online: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(40))
+
+    patient: Mapped[Patient] = relationship()
+    therapist: Mapped[Therapist] = relationship()
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("every_weeks BETWEEN 1 AND 4", name="every_weeks_range"),
+        CheckConstraint("sessions IS NULL OR sessions BETWEEN 1 AND 104", name="sessions_range"),
+        CheckConstraint("sessions IS NOT NULL OR until IS NOT NULL", name="has_an_end"),
+    )
+
+    def __str__(self) -> str:
+        return f"Series #{self.id}"
 
 
 class AppointmentCounter(ClinicOwned, Base):

@@ -136,8 +136,11 @@ class PaymentLink(ClinicOwned, Timestamped, Base):
         ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
     reference_id: Mapped[str] = mapped_column(String(40), unique=True)
-    provider_link_id: Mapped[str | None] = mapped_column(String(40), unique=True)
-    short_url: Mapped[str | None] = mapped_column(String(300))
+    # Who collects it: "razorpay" (a payment link) or "stripe" (a Checkout Session,
+    # whose id and URL are longer than Razorpay's).
+    provider: Mapped[str] = mapped_column(String(10), default="razorpay", server_default="razorpay")
+    provider_link_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    short_url: Mapped[str | None] = mapped_column(String(1000))
     description: Mapped[str] = mapped_column(String(200))
     amount_minor: Mapped[int]
     amount_paid_minor: Mapped[int] = mapped_column(default=0)
@@ -156,6 +159,7 @@ class PaymentLink(ClinicOwned, Timestamped, Base):
     __table_args__ = (
         CheckConstraint("amount_minor >= 100", name="amount_minimum"),
         CheckConstraint("amount_paid_minor >= 0", name="paid_not_negative"),
+        CheckConstraint("provider IN ('razorpay', 'stripe')", name="provider_value"),
         Index("ix_payment_link_status_expire", "status", "expire_at"),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped
@@ -30,6 +30,9 @@ class Therapist(ClinicOwned, Timestamped, Base):
     # secret, never the secret; None when they have no feed.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     calendar_issued_at: Mapped[datetime | None]
+    # Their own video room (a Zoom or Meet link the clinic already has), used for online
+    # sessions when the clinic chose fixed rooms over Jitsi.
+    video_link: Mapped[str | None] = mapped_column(String(500))
 
     staff_user: Mapped[StaffUser | None] = relationship()
 
@@ -58,7 +61,8 @@ class Service(ClinicOwned, Timestamped, Base):
     prepay_required: Mapped[bool] = mapped_column(default=False)
     hold_minutes: Mapped[int] = mapped_column(default=30)
     accept_partial: Mapped[bool] = mapped_column(default=False)
-    # Also offered as an online (video) session: a plain flag for the bot's answer.
+    # How it is delivered: in person, online (video), or either (the patient chooses).
+    in_person: Mapped[bool] = mapped_column(default=True, server_default=true())
     online: Mapped[bool] = mapped_column(default=False)
     # Other names patients use for it in chat ("OT", "baat cheet therapy"), besides the
     # common ones every clinic's bot knows (flows/understanding/data).
@@ -71,6 +75,7 @@ class Service(ClinicOwned, Timestamped, Base):
         CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration_range"),
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("capacity >= 1", name="capacity_positive"),
+        CheckConstraint("in_person OR online", name="delivered_somehow"),
     )
 
     def __str__(self) -> str:

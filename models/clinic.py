@@ -25,6 +25,8 @@ class Clinic(Timestamped, Base):
         "twilio_auth_token_encrypted",
         "razorpay_key_secret_encrypted",
         "razorpay_webhook_secret_encrypted",
+        "stripe_secret_key_encrypted",
+        "stripe_webhook_secret_encrypted",
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +49,10 @@ class Clinic(Timestamped, Base):
     razorpay_webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     upi_vpa: Mapped[str | None] = mapped_column(String(100))
     upi_payee_name: Mapped[str | None] = mapped_column(String(60))
+    # The clinic's Stripe account (card payments where Razorpay does not serve: any
+    # currency but INR, or a clinic that prefers it); both secrets encrypted, write-only.
+    stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    stripe_webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
 
     policy: Mapped[ClinicPolicy] = relationship(
         back_populates="clinic", lazy="joined", uselist=False, cascade="all, delete-orphan"
@@ -92,6 +98,12 @@ class ClinicPolicy(Base):
     tell_therapists_by_whatsapp: Mapped[bool] = mapped_column(default=False)
     # The largest patient document (upload or filed from the chat), in MB.
     document_max_mb: Mapped[int] = mapped_column(default=10, server_default="10")
+    # Online sessions: a Jitsi Meet server (public or the clinic's own) that gets an
+    # unguessable room per session, or "therapist" rooms (each therapist's fixed link).
+    video_rooms: Mapped[str] = mapped_column(String(10), default="jitsi", server_default="jitsi")
+    jitsi_base_url: Mapped[str] = mapped_column(
+        String(200), default="https://meet.jit.si", server_default="https://meet.jit.si"
+    )
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 
@@ -105,6 +117,7 @@ class ClinicPolicy(Base):
         CheckConstraint("tax_rate_bp BETWEEN 0 AND 5000", name="tax_rate_range"),
         CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
         CheckConstraint("document_max_mb BETWEEN 1 AND 50", name="document_max_range"),
+        CheckConstraint("video_rooms IN ('jitsi', 'therapist')", name="video_rooms_value"),
     )
 
 
