@@ -324,6 +324,7 @@ def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
             lapsed += 1
     session.flush()
     free: dict[tuple[int, int | None], list[Slot]] = {}
+    offerable_from = _offerable_from(session, clinic_id, now)
     held = {
         (e.offer_therapist_id, e.offer_start) for e in active if e.status is WaitlistStatus.OFFERED
     }
@@ -350,7 +351,8 @@ def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
             (
                 s
                 for s in slots
-                if (s.therapist_id, s.start) not in held
+                if s.start >= offerable_from
+                and (s.therapist_id, s.start) not in held
                 and s.start.astimezone(UTC).isoformat() not in (entry.declined or [])
                 and _wanted(entry, s)
             ),
@@ -365,13 +367,28 @@ def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
 
 
 def _free(session: Session, entry: WaitlistEntry, now: datetime) -> list[Slot]:
-    """The free times for the entry's service (and therapist) in the offer window, as a
-    patient may book them (the clinic's notice and horizon)."""
+    """Every free time for the entry's service (and therapist) from now to the end of
+    the offer window (the clinic's horizon caps it): what an offer still stands on."""
     ctx = load_context(session, entry.clinic_id, entry.service_id, entry.therapist_id)
     today = now.astimezone(ctx.zone).date()
+    days = min(OFFER_DAYS, ctx.policy.booking_horizon_days)
     return slots_for_context(
-        session, ctx, start_date=today, end_date=today + timedelta(days=OFFER_DAYS), now=now
+        session,
+        ctx,
+        start_date=today,
+        end_date=today + timedelta(days=days),
+        now=now,
+        respect_policy=False,
     )
+
+
+def _offerable_from(session: Session, clinic_id: int, now: datetime) -> datetime:
+    """The earliest start a new offer may have: one the patient may still book (the
+    clinic's notice) when they answer in the hold's last minute."""
+    clinic = session.get(Clinic, clinic_id)
+    assert clinic is not None
+    policy = clinic.policy
+    return now + timedelta(minutes=policy.waitlist_hold_minutes, hours=policy.min_notice_hours)
 
 
 def _wanted(entry: WaitlistEntry, slot: Slot) -> bool:

@@ -36,7 +36,7 @@ from services.scheduling.waitlist import (
     remove_entry,
 )
 from tests.conftest import NOW
-from tests.scheduling.booking_support import STAFF, book, ist
+from tests.scheduling.booking_support import STAFF, book, ist, patient_of
 
 TUE, NEXT_TUE = date(2026, 11, 24), date(2026, 12, 1)
 
@@ -329,3 +329,33 @@ def test_sweeps_and_a_staff_booking_racing_never_hold_one_time_for_two(
     # waits again, and nobody else was offered anything.
     assert offered[0].position in (1, 2)
     assert fresh(session, waiting)[2].status is WaitlistStatus.WAITING
+
+
+def test_an_offer_near_the_notice_stands_through_its_hold(
+    session, clinic, service, therapist, make_patient
+):
+    """Offered 2 h 15 min ahead (the notice plus the hold), the time stays held in the
+    sweeps of the next minutes, and a "yes" at the end of the hold still books it."""
+    today_at = ist(TUE, 10) - timedelta(hours=2, minutes=15)  # Tuesday 07:45
+    patient = make_patient(clinic, name="Aarav")
+    aarav = join_waitlist(
+        session,
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        service_id=service.id,
+        now=today_at,
+        actor=STAFF,
+    )
+    sweep(session, clinic, now=today_at)
+    assert fresh(session, [aarav])[0].offer_start == ist(TUE, 10)
+    for minutes in (1, 5, 14):
+        result = sweep(session, clinic, now=today_at + timedelta(minutes=minutes))
+        assert result.withdrawn == result.lapsed == 0
+    booked = accept_offer(
+        session,
+        clinic_id=clinic.id,
+        entry_id=aarav.id,
+        now=today_at + timedelta(minutes=14, seconds=59),
+        actor=patient_of(patient),  # held to the clinic's notice, as in the chat
+    )
+    assert booked.start_at == ist(TUE, 10)
