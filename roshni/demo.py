@@ -226,6 +226,12 @@ DEMO_TEMPLATES: dict[str, tuple[list[str], str]] = {
         ["patient", "service", "when", "number"],
         "{clinic} released {patient}'s {service} on {when} ({number}): payment not received.",
     ),
+    # A freed time offered to the next on the waitlist (services.scheduling.waitlist).
+    "waitlist_offer": (
+        ["patient", "service", "therapist", "when", "minutes"],
+        "{clinic}: a place opened for {patient}: {service} with {therapist}, {when}. "
+        "Held {minutes} min. Reply 1 to book, 2 to pass.",
+    ),
     # A home exercise's nudge (services.clinical.exercise_nudges).
     "exercise_nudge": (
         ["patient", "exercise", "repetitions"],
