@@ -332,7 +332,9 @@ class FakeStripe:
             "request": {"id": None, "idempotency_key": None},
             "type": kind,
         }
-        event = Event(event_id, json.dumps(payload, indent=2).encode(), payload, self.webhook_secret)
+        event = Event(
+            event_id, json.dumps(payload, indent=2).encode(), payload, self.webhook_secret
+        )
         self.state.events.append(event)
         return event
 
