@@ -173,8 +173,8 @@ def send_payment_request(
         if not (takes_links(clinic) or uses_upi(clinic)):
             raise InvalidTransition(
                 N_(
-                    "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
-                    "in the clinic settings, or record the payment at the desk."
+                    "This clinic takes no online payments yet: connect Razorpay or Stripe, or set "
+                    "a UPI ID in the clinic settings, or record the payment at the desk."
                 )
             )
         invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)

@@ -389,7 +389,8 @@ def reconcile(
     mine = (PaymentLink.provider == PROVIDER, *of_clinic(PaymentLink.clinic_id, clinic_id))
     open_ = PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID])
     stale = func.coalesce(PaymentLink.checked_at, PaymentLink.created_at) <= now - RECONCILE_EVERY
-    due = set(holds.expired_holds(session, now=now, clinic_id=clinic_id, provider=PROVIDER))
+    held = set(holds.expired_holds(session, now=now, clinic_id=clinic_id, provider=PROVIDER))
+    due = set(held)
     due.update(
         session.scalars(select(PaymentLink.id).where(open_, PaymentLink.expire_at <= now, *mine))
     )
@@ -412,7 +413,6 @@ def reconcile(
                 )
             )
         )
-    held = set(holds.expired_holds(session, now=now, clinic_id=clinic_id, provider=PROVIDER))
     session.rollback()
     checked = 0
     for link_id in sorted(due):
@@ -436,8 +436,12 @@ def _check_session(
         found = gateway.retrieve_session(provider_id)
         if run_out and found.get("status") == "open":
             # Ours ran out before Stripe's (a session lives 30 minutes at least): end it
-            # there too, so nobody pays for a released slot.
-            found = gateway.expire_session(provider_id)
+            # there too, so nobody pays for a released slot. Refused when the patient
+            # paid a moment ago: then what Stripe has now is the news.
+            try:
+                found = gateway.expire_session(provider_id)
+            except GatewayError:
+                found = gateway.retrieve_session(provider_id)
     except GatewayError as exc:
         log.warning("could not check Stripe session of link %s: %s", link_id, exc.message)
         return False

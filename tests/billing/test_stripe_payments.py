@@ -10,6 +10,9 @@ from datetime import timedelta
 
 import pytest
 
+from core.config import Config
+from jobs.runtime import build_runtime
+from jobs.sweep import sweep
 from models import (
     AppointmentStatus,
     LinkStatus,
@@ -22,7 +25,7 @@ from models import (
 )
 from services.billing import payment_requests, refunds
 from services.reconciliation import razorpay_sync, stripe_sync
-from tests.conftest import NOW
+from tests.conftest import NOW, payments_env
 
 # The shared fixtures are imported by name so pytest finds them here; tests then take
 # them as parameters of the same name, which is what F811 would flag.
@@ -311,3 +314,38 @@ def test_a_card_refund_goes_back_through_stripe_and_is_final_when_it_succeeds(
     deliver(session, fake_stripe._event("refund.updated", fake_stripe.refunds[made["id"]]))
     assert fresh(session, refund).status is RefundStatus.PROCESSED
     assert count(session, Refund) == 1
+
+
+# --- the jobs' wiring -----------------------------------------------------------------------------
+
+
+def test_the_sweep_makes_the_session_and_sends_its_url_with_the_clinics_own_key(
+    session, db, tmp_path, razorpay, london, card_service, make_patient, fake_stripe
+):
+    """Through the runtime the worker builds from the environment (STRIPE_API_URL)."""
+    rt = build_runtime(
+        Config.from_env(payments_env(db, tmp_path, razorpay, STRIPE_API_URL=fake_stripe.url)),
+        database=db,
+    )
+    appointment = book(session, london, make_patient(london), card_service, WED_10_LONDON)
+    session.commit()
+
+    with db.session_scope() as jobs_session:
+        result = sweep(
+            jobs_session,
+            now=NOW,
+            dispatch=lambda _id: None,
+            gateway_for=rt.gateway_for,
+            callback_url=rt.payment_callback,
+            stripe_for=rt.stripe_for,
+            stripe_return=rt.stripe_return,
+        )
+
+    assert result.payments.links_created == 1
+    [checkout] = fake_stripe.sessions.values()
+    assert checkout["success_url"].startswith(rt.stripe_return)
+    link = link_of(session, appointment)
+    assert link.status is LinkStatus.CREATED and link.short_url == checkout["url"]
+    assert [m.variables["url"] for m in messages(session, "payment_link_booking")] == [
+        checkout["url"]
+    ]
