@@ -1,9 +1,9 @@
 """Holds: a prepaid booking kept for the patient while its payment link is open.
 
-Billing only records what Razorpay reports about the link; what that means for the
+Billing only records what the provider reports about the link; what that means for the
 booking is decided here, on the scheduling side: a link that ended unpaid releases
 the booking (``release_hold``), one that could not be made keeps it unpaid for staff
-(``drop_hold``). ``razorpay_sync`` calls these after it applies the link.
+(``drop_hold``). ``razorpay_sync`` and ``stripe_sync`` call these after applying a link.
 """
 
 from __future__ import annotations
