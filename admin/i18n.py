@@ -117,7 +117,7 @@ ENUM_WORDS = (
     _l("closed"),
     _l("extra"),
     # payment methods' labels (models.PaymentMethod.label)
-    _l("Online (Razorpay)"),
+    _l("Online payment link"),
     _l("UPI"),
     _l("Cash"),
     _l("Card"),

@@ -1,5 +1,5 @@
 """The pages a patient opens from the chat: the receipt PDF, the UPI payment page and
-its QR code, and the page Razorpay sends the browser back to after paying; and the
+its QR code, and the pages Razorpay and Stripe send the browser back to after paying; and the
 calendar feed a therapist's phone subscribes to.
 
 The receipt and UPI pages are found by the payment's unguessable public token, and
@@ -72,6 +72,26 @@ def razorpay_return() -> str:
         tone="bad",
         clinic=clinic,
         status=400,
+    )
+
+
+@bp.get("/payments/stripe/return")
+def stripe_return() -> str:
+    """Where Stripe's Checkout sends the browser after paying. Only a page: the webhook
+    or the reconcile retrieve records the payment, never this redirect."""
+    reference = request.args.get("ref", "")[:40]
+    session = get_db().scoped
+    link = session.scalar(
+        select(PaymentLink).where(
+            PaymentLink.reference_id == reference, PaymentLink.provider == "stripe"
+        )
+    )
+    clinic = session.get(Clinic, link.clinic_id) if link is not None else None
+    return _page(
+        "Thank you!",
+        ["Once the clinic's card processor confirms the payment, your receipt comes in the chat."],
+        tone="ok",
+        clinic=clinic,
     )
 
 

@@ -1,8 +1,10 @@
-"""Razorpay's webhook (the pages a patient opens from the chat are ``bot.pages``).
+"""Razorpay's and Stripe's webhooks (the pages a patient opens from the chat are
+``bot.pages``).
 
-The webhook checks ``X-Razorpay-Signature`` over the raw body before anything
-else, stores the event once by ``x-razorpay-event-id``, answers 200 at once and
-applies it after the response (the sweep applies anything left over).
+Each webhook checks its signature over the raw body before anything else
+(``X-Razorpay-Signature``; ``Stripe-Signature`` with the clinic's secret named by the
+URL), stores the event once by its id, answers 200 at once and applies it after the
+response (the sweep applies anything left over).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from core.db import get_db, retry_on_disconnect
 from core.logging_setup import bind_clinic
 from core.metrics import count_payment_event
 from core.security import csrf
+from integrations import stripe_client
 from integrations.razorpay_client import verify_webhook
-from services.clinics.settings import webhook_secrets
-from services.reconciliation import razorpay_sync
+from services.clinics.settings import clinic_for_stripe_webhook, stripe_account, webhook_secrets
+from services.reconciliation import razorpay_sync, stripe_sync
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)
@@ -37,10 +40,8 @@ MAX_EVENT_DEPTH = 32
 @bp.post("/webhooks/razorpay")
 def razorpay_webhook() -> Response:
     config = current_app.config["ROSHNI"]
-    if (request.content_length or 0) > MAX_EVENT_BYTES:
-        return _plain("event too large", 413)
-    body = request.get_data(cache=False)
-    if len(body) > MAX_EVENT_BYTES:  # a chunked body has no Content-Length to check first
+    body = _raw_body()
+    if body is None:
         return _plain("event too large", 413)
     session = get_db().scoped
     # Stored once by event id: a second try after a dropped connection is safe.
@@ -92,6 +93,81 @@ def _store_event(session: scoped_session[Session], body: bytes, config: Config) 
 
         response.call_on_close(apply_after_response)
     return response
+
+
+@bp.post("/webhooks/stripe/<slug>")
+def stripe_webhook(slug: str) -> Response:
+    """One endpoint per clinic (each Stripe account signs with its own secret): the
+    signature is checked with the secret of the clinic the URL names, before anything
+    is stored; an event about another clinic's session or refund is refused."""
+    config = current_app.config["ROSHNI"]
+    body = _raw_body()
+    if body is None:
+        return _plain("event too large", 413)
+    session = get_db().scoped
+    return retry_on_disconnect(session, lambda: _store_stripe_event(session, slug, body, config))
+
+
+def _store_stripe_event(
+    session: scoped_session[Session], slug: str, body: bytes, config: Config
+) -> Response:
+    clinic = clinic_for_stripe_webhook(session, slug[:40])
+    account = stripe_account(clinic, config) if clinic is not None else None
+    header = request.headers.get("Stripe-Signature", "")
+    if (
+        clinic is None
+        or account is None
+        or not account.webhook_secret
+        or not stripe_client.verify_webhook(body, header, account.webhook_secret)
+    ):
+        return _plain("invalid signature", 400)
+    bind_clinic(clinic.id)
+    payload = _json_event(body)
+    if isinstance(payload, Response):
+        return payload
+    event_id = str(payload.get("id", ""))
+    if not EVENT_ID.match(event_id) or not isinstance(payload.get("type"), str):
+        return _plain("malformed event", 400)
+    owners = stripe_sync.event_clinic_ids(payload, session)
+    if not owners <= {clinic.id}:
+        log.warning("Stripe event %s is about another clinic's payment; refused", event_id)
+        count_payment_event("stripe", payload.get("type"), "refused")
+        return _plain("event does not belong to this account", 403)
+    now = utcnow()
+    row_id = stripe_sync.store_event(session, payload=payload, now=now, owners={clinic.id})
+    count_payment_event("stripe", payload.get("type"), "duplicate" if row_id is None else "stored")
+    response = Response(status=200)
+    if row_id is not None:
+        database = get_db()
+
+        def apply_after_response() -> None:
+            with database.session_scope() as later:
+                stripe_sync.process_event(later, row_id, now=utcnow())
+
+        response.call_on_close(apply_after_response)
+    return response
+
+
+def _raw_body() -> bytes | None:
+    """The raw body (signatures cover its exact bytes), or None when too large."""
+    if (request.content_length or 0) > MAX_EVENT_BYTES:
+        return None
+    body = request.get_data(cache=False)
+    if len(body) > MAX_EVENT_BYTES:  # a chunked body has no Content-Length to check first
+        return None
+    return body
+
+
+def _json_event(body: bytes) -> dict | Response:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # deep nesting overflows the parser's stack
+        return _plain("body is not JSON", 400)
+    if _nesting(payload) > MAX_EVENT_DEPTH:
+        return _plain("event nested too deeply", 400)
+    if not isinstance(payload, dict):
+        return _plain("malformed event", 400)
+    return payload
 
 
 def _nesting(value: object) -> int:

@@ -37,6 +37,7 @@ class Config:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     razorpay_api_url: str | None = None
+    stripe_api_url: str | None = None
     secrets_key: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -115,6 +116,7 @@ class Config:
             ),
             "twilio_auth_token": reader.secret("TWILIO_AUTH_TOKEN"),
             "razorpay_api_url": _http_url(reader, "RAZORPAY_API_URL"),
+            "stripe_api_url": _http_url(reader, "STRIPE_API_URL"),
             "secrets_key": _fernet_key(reader.secret("ROSHNI_SECRETS_KEY")),
             "instance_dir": instance_dir,
             "log_level": reader.choice(

@@ -140,8 +140,9 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
     root.setLevel(level)
     # Noise, not news, at INFO: Alembic lists every plugin it sets up on every command;
     # Twilio's SDK prints each request's URL and headers (every process that sends:
-    # the web app, workers, `roshni whatsapp sync`); fontTools chatters while making PDFs.
-    for chatty in ("alembic.runtime.plugins", "twilio.http_client", "fontTools"):
+    # the web app, workers, `roshni whatsapp sync`), Stripe's each request and response;
+    # fontTools chatters while making PDFs.
+    for chatty in ("alembic.runtime.plugins", "twilio.http_client", "stripe", "fontTools"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 

@@ -33,7 +33,7 @@ from jobs.sweep import SweepResult, dispatch_due, sweep
 from services.messaging.delivery import deliver
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
 from services.messaging.media import fetch_media
-from services.reconciliation import razorpay_sync
+from services.reconciliation import razorpay_sync, stripe_sync
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,19 @@ def send_due(rt: Runtime, *, now: datetime | None = None) -> int:
 
 
 def make_links(rt: Runtime, *, now: datetime | None = None) -> int:
-    """Make the pending payment links at Razorpay (each one's commit queues its message):
-    what the in-process sender does when a commit opened a link."""
+    """Make the pending payment links at Razorpay and Stripe (each one's commit queues its
+    message): what the in-process sender does when a commit opened a link."""
     with rt.database.session_scope() as session:
-        return razorpay_sync.create_pending_links(
-            session, rt.gateway_for, now=now or utcnow(), callback_url=rt.payment_callback
-        )
+        return make_pending_links(rt, session, now=now or utcnow())
+
+
+def make_pending_links(rt: Runtime, session: Session, *, now: datetime) -> int:
+    made = razorpay_sync.create_pending_links(
+        session, rt.gateway_for, now=now, callback_url=rt.payment_callback
+    )
+    return made + stripe_sync.create_pending_sessions(
+        session, rt.stripe_for, now=now, success_url=rt.stripe_return
+    )
 
 
 def tick(
@@ -121,6 +128,8 @@ def tick(
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
+            stripe_for=rt.stripe_for,
+            stripe_return=rt.stripe_return,
             fetch_media=fetch_now,
             links_lock=links_lock,
         )
@@ -140,6 +149,8 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
             sender_for=rt.sender_for,
             gateway_for=rt.gateway_for,
             callback_url=rt.payment_callback,
+            stripe_for=rt.stripe_for,
+            stripe_return=rt.stripe_return,
             fetch_media=lambda i: _enqueue_fetch(queue, i, stranded),
             links_lock=lambda: links_lock(queue.connection),
         )

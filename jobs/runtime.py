@@ -13,11 +13,12 @@ from core.config import Config
 from core.db import Database
 from core.storage import BackupStore, media_store
 from integrations.razorpay_client import RazorpayGateway
+from integrations.stripe_client import StripeGateway
 from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
 from integrations.twilio.media import TwilioMediaFetcher
 from jobs.dispatch import dispatch_to_rq
 from models import Clinic
-from services.clinics.settings import razorpay_account, twilio_account
+from services.clinics.settings import razorpay_account, stripe_account, twilio_account
 from services.messaging.delivery import Sender
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Runtime:
     sender: Sender | None  # the deployment's account (or the dry run), for clinics without one
     _own: dict[tuple[str, str], Sender] = field(default_factory=dict)
     _gateways: dict[tuple[str, str], RazorpayGateway] = field(default_factory=dict)
+    _card_gateways: dict[str, StripeGateway] = field(default_factory=dict)
     _fetchers: dict[tuple[str, str], TwilioMediaFetcher] = field(default_factory=dict)
     _media_store: BackupStore | None = None
 
@@ -62,6 +64,23 @@ class Runtime:
     @property
     def payment_callback(self) -> str:
         return f"{self.base_url}/payments/razorpay/return"
+
+    @property
+    def stripe_return(self) -> str:
+        """Where Stripe's Checkout sends the browser after paying (a page, nothing more)."""
+        return f"{self.base_url}/payments/stripe/return"
+
+    def stripe_for(self, clinic: Clinic) -> StripeGateway | None:
+        """The clinic's Stripe account, or None when it has none."""
+        account = stripe_account(clinic, self.config)
+        if account is None:
+            return None
+        gateway = self._card_gateways.get(account.secret_key)
+        if gateway is None:
+            gateway = self._card_gateways[account.secret_key] = StripeGateway(
+                account, api_url=self.config.stripe_api_url
+            )
+        return gateway
 
     def gateway_for(self, clinic: Clinic) -> RazorpayGateway | None:
         """The clinic's Razorpay account, or None when it has none."""

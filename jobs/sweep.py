@@ -30,7 +30,7 @@ from services.messaging.delivery import OUTCOME_UNKNOWN, Sender
 from services.messaging.media import pending_media_ids
 from services.messaging.outbox import due_ids
 from services.messaging.stuck_sends import release_stuck
-from services.reconciliation import razorpay_sync
+from services.reconciliation import razorpay_sync, stripe_sync
 from services.scheduling import waitlist
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ def sweep(
     callback_url: str | None = None,
     fetch_media: Callable[[int], None] | None = None,
     links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
+    stripe_for: stripe_sync.StripeFor | None = None,
+    stripe_return: str = "",
 ) -> SweepResult:
     """``links_lock`` (RQ mode): held while a clinic's links are made at Razorpay, which
     link jobs do too (jobs/dispatch.py); a clinic whose lock is taken is skipped."""
@@ -104,6 +106,8 @@ def sweep(
         callback_url=callback_url,
         guard=guard,
         links_lock=links_lock,
+        stripe_for=stripe_for,
+        stripe_return=stripe_return,
     )
     dues_queued = queue_dues(session, now=now, guard=guard)
     # Before the outbox: a freed time's offer goes out in this same sweep.
@@ -200,13 +204,16 @@ def sync_payments(
     callback_url: str | None,
     guard: _Guard | None = None,
     links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
+    stripe_for: stripe_sync.StripeFor | None = None,
+    stripe_return: str = "",
 ) -> razorpay_sync.SyncResult:
-    """Apply stored Razorpay events; with a gateway, create pending links and refunds at
-    Razorpay and reconcile links (each link is fetched at most every 15 minutes, and
-    at once when its hold runs out), so a missed webhook is repaired. One clinic at a
-    time: a clinic whose account cannot be read (or whose sync raises) is skipped."""
+    """Apply stored Razorpay and Stripe events; with gateways, create pending links and
+    refunds there and reconcile links (each link is fetched at most every 15 minutes,
+    and at once when its hold runs out), so a missed webhook is repaired. One clinic at
+    a time: a clinic whose account cannot be read (or whose sync raises) is skipped."""
     guard = guard or _Guard(session)
     events = guard.run("payment events", lambda: razorpay_sync.process_events(session, now=now), 0)
+    events += guard.run("payment events", lambda: stripe_sync.process_events(session, now=now), 0)
     if gateway_for is None:
         return razorpay_sync.SyncResult(events_processed=events)
     clinic_ids = guard.run("payment sync", lambda: _clinic_ids(session), [])
@@ -215,7 +222,14 @@ def sync_payments(
         done = guard.run(
             "payment sync",
             lambda c=clinic_id: _sync_clinic(
-                session, c, gateway_for, now, callback_url, links_lock
+                session,
+                c,
+                gateway_for,
+                now,
+                callback_url,
+                links_lock,
+                stripe_for=stripe_for,
+                stripe_return=stripe_return,
             ),
             None,
             clinic_id,
@@ -248,27 +262,47 @@ def _sync_clinic(
     now: datetime,
     callback_url: str | None,
     links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
+    *,
+    stripe_for: stripe_sync.StripeFor | None = None,
+    stripe_return: str = "",
 ) -> razorpay_sync.SyncResult:
     clinic = session.get(Clinic, clinic_id)
-    # Read the clinic's account once, before touching any of its links: a secret that
+    # Read the clinic's accounts once, before touching any of its links: a secret that
     # no longer decrypts raises here, and nothing of the clinic's is changed.
     gateway = gateway_for(clinic) if clinic is not None else None
+    card_gateway = stripe_for(clinic) if clinic is not None and stripe_for is not None else None
     session.rollback()
 
     def only_this_clinic(other: Clinic) -> razorpay_sync.RazorpayGateway | None:
         return gateway if other.id == clinic_id else None
 
+    def only_this_clinic_stripe(other: Clinic) -> stripe_sync.StripeGateway | None:
+        return card_gateway if other.id == clinic_id else None
+
     pushed = razorpay_sync.SyncResult()
+    by_card = razorpay_sync.SyncResult()
     with (links_lock or nullcontext_true)() as ours:
         if ours:  # else a link job is making links right now: the next sweep pushes
             pushed = razorpay_sync.push(
                 session, only_this_clinic, now=now, callback_url=callback_url, clinic_id=clinic_id
             )
+            if card_gateway is not None:
+                by_card = stripe_sync.push(
+                    session,
+                    only_this_clinic_stripe,
+                    now=now,
+                    success_url=stripe_return,
+                    clinic_id=clinic_id,
+                )
     checked = razorpay_sync.reconcile(
         session, only_this_clinic, now=now, everything=True, clinic_id=clinic_id
     )
+    if card_gateway is not None:
+        checked += stripe_sync.reconcile(
+            session, only_this_clinic_stripe, now=now, everything=True, clinic_id=clinic_id
+        )
     return razorpay_sync.SyncResult(
-        links_created=pushed.links_created,
-        refunds_submitted=pushed.refunds_submitted,
+        links_created=pushed.links_created + by_card.links_created,
+        refunds_submitted=pushed.refunds_submitted + by_card.refunds_submitted,
         links_checked=checked,
     )

@@ -9,10 +9,10 @@ from redis import Redis
 from core.clock import utcnow
 from jobs.backups import run_daily_backup
 from jobs.dispatch import commit_connection, links_lock
+from jobs.runner import make_pending_links
 from jobs.runtime import runtime
 from services.messaging.batches import deliver_due_from
 from services.messaging.media import fetch_media as fetch_inbound_media
-from services.reconciliation import razorpay_sync
 
 # A link job waits this long for the sweep (or another link job) to finish making links.
 LINKS_LOCK_WAIT = 30.0  # seconds
@@ -48,9 +48,7 @@ def create_payment_links(link_id: int) -> int:
         if not ours:
             raise RuntimeError(f"payment links are being made elsewhere (link {link_id})")
         with rt.database.session_scope() as session:
-            return razorpay_sync.create_pending_links(
-                session, rt.gateway_for, now=utcnow(), callback_url=rt.payment_callback
-            )
+            return make_pending_links(rt, session, now=utcnow())
 
 
 @cache

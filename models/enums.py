@@ -99,7 +99,7 @@ class PaymentMethod(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "payment_link": "Online (Razorpay)",
+            "payment_link": "Online payment link",  # Razorpay or Stripe: the link row says which
             "upi": "UPI",
             "cash": "Cash",
             "card": "Card",

@@ -340,16 +340,18 @@ def jobs_tick(at: str | None) -> None:
         raise click.ClickException(f"failed (see the log): {failed}")
 
 
-@main.group(help="Payments: Razorpay accounts and reconciliation.")
+@main.group(help="Payments: Razorpay and Stripe accounts, and reconciliation.")
 def payments() -> None:
     pass
 
 
-@payments.command("reconcile", help="Fetch open Razorpay links and apply what Razorpay says.")
+@payments.command(
+    "reconcile", help="Fetch open Razorpay links and Stripe sessions and apply what they say."
+)
 def payments_reconcile() -> None:
     from core.clock import utcnow
     from jobs.runtime import build_runtime
-    from services.reconciliation import razorpay_sync
+    from services.reconciliation import razorpay_sync, stripe_sync
 
     rt = build_runtime(_config())
     with rt.database.session_scope() as session:
@@ -359,10 +361,14 @@ def payments_reconcile() -> None:
             session, rt.gateway_for, now=now, callback_url=rt.payment_callback
         )
         checked = razorpay_sync.reconcile(session, rt.gateway_for, now=now, everything=True)
+        events += stripe_sync.process_events(session, now=now)
+        by_card = stripe_sync.push(session, rt.stripe_for, now=now, success_url=rt.stripe_return)
+        checked += stripe_sync.reconcile(session, rt.stripe_for, now=now, everything=True)
     rt.database.dispose()
     click.echo(
         f"reconciled: {checked} link(s) checked, {events} event(s) applied, "
-        f"{pushed.links_created} link(s) and {pushed.refunds_submitted} refund(s) sent to Razorpay"
+        f"{pushed.links_created} link(s) and {pushed.refunds_submitted} refund(s) to Razorpay, "
+        f"{by_card.links_created} session(s) and {by_card.refunds_submitted} refund(s) to Stripe"
     )
 
 
@@ -400,6 +406,40 @@ def payments_razorpay(slug: str, key_id: str, key_secret: str, webhook_secret: s
             raise click.ClickException(exc.message) from None
     database.dispose()
     click.echo(f"{slug}: Razorpay {'set' if key_id else 'removed'}")
+
+
+@payments.command("stripe", help="Set a clinic's Stripe keys (secrets stored encrypted).")
+@click.argument("slug")
+@click.option("--remove", is_flag=True, help="Stop taking payments through Stripe.")
+@click.option("--secret-key", prompt=True, hide_input=True, default="", show_default=False)
+@click.option("--webhook-secret", prompt=True, hide_input=True, default="", show_default=False)
+def payments_stripe(slug: str, remove: bool, secret_key: str, webhook_secret: str) -> None:
+    from sqlalchemy import select
+
+    from core.db import Database
+    from models import Clinic
+    from services.audit import Actor
+    from services.clinics.settings import StripeChange, set_stripe_account
+    from services.errors import ServiceError
+
+    config = _config()
+    database = Database(config.database_url)
+    with database.session_scope() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"no clinic with slug {slug!r}")
+        try:
+            set_stripe_account(
+                session,
+                clinic_id=clinic.id,
+                change=StripeChange(secret_key, webhook_secret, clear=remove),
+                config=config,
+                actor=Actor.system(),
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+    database.dispose()
+    click.echo(f"{slug}: Stripe {'removed' if remove else 'set'}")
 
 
 @main.group(help="WhatsApp: the Content API templates for buttons and lists.")

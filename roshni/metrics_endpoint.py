@@ -30,6 +30,7 @@ WEBHOOK_ENDPOINTS = {
     "webhooks.twilio_sms": "twilio_sms",
     "webhooks.twilio_status": "twilio_status",
     "payments.razorpay_webhook": "razorpay",
+    "payments.stripe_webhook": "stripe",
 }
 FAILURES_WINDOW = timedelta(hours=24)
 

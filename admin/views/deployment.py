@@ -58,6 +58,9 @@ class ClinicView(DeploymentModelView):
         "razorpay_secret",
         "razorpay_webhook_secret",
         "razorpay_clear",
+        "stripe_secret",
+        "stripe_webhook_secret",
+        "stripe_clear",
         "logo",
         "logo_remove",
     )
@@ -84,6 +87,22 @@ class ClinicView(DeploymentModelView):
             description=_l("The secret of the webhook pointing at /webhooks/razorpay."),
         ),
         "razorpay_clear": BooleanField(_l("Stop taking payments through Razorpay")),
+        "stripe_secret": PasswordField(
+            _l("Stripe secret key"),
+            description=_l(
+                "sk_live_… or a restricted rk_live_… key: patients pay by card through Stripe "
+                "when the clinic's currency is not INR (or it has no Razorpay keys). "
+                "Stored encrypted; blank keeps the current one."
+            ),
+        ),
+        "stripe_webhook_secret": PasswordField(
+            _l("Stripe webhook signing secret"),
+            description=_l(
+                "whsec_… of the webhook pointing at /webhooks/stripe/<this clinic's slug>. "
+                "Stored encrypted; blank keeps the current one."
+            ),
+        ),
+        "stripe_clear": BooleanField(_l("Stop taking payments through Stripe")),
         "logo": FileField(
             _l("Logo"),
             description=_l(
@@ -158,6 +177,13 @@ class ClinicView(DeploymentModelView):
         payments = None
         if razorpay_clear or any(razorpay[1:]) or razorpay[0] != (model.razorpay_key_id or ""):
             payments = clinics.RazorpayChange(*((None, None, None) if razorpay_clear else razorpay))
+        stripe = None
+        stripe_given = (
+            (form.stripe_secret.data or "").strip(),
+            (form.stripe_webhook_secret.data or "").strip(),
+        )
+        if form.stripe_clear.data or any(stripe_given):
+            stripe = clinics.StripeChange(*stripe_given, clear=bool(form.stripe_clear.data))
         upload = form.logo.data
         with refused_as_flash(self.session) as outcome:
             # Checked first: a refused picture leaves every other field as it was too.
@@ -172,6 +198,7 @@ class ClinicView(DeploymentModelView):
                 fields={name: form[name].data for name in clinics.EDITABLE_FIELDS if name in form},
                 twilio=twilio,
                 razorpay=payments,
+                stripe=stripe,
                 config=current_app.config["ROSHNI"],
                 actor=staff_actor(),
             )

@@ -1,6 +1,7 @@
 """Asking for money: a prepaid chat booking's payment, a contact's dues, a session staff
-send a link for. Each asks for what is left after money on account, by Razorpay link
-(a row first; the sweep creates it at Razorpay and sends it) or by UPI request.
+send a link for. Each asks for what is left after money on account, by payment link
+(a row first; the sweep creates it at Razorpay, or as a Stripe Checkout Session, and
+sends it) or by UPI request.
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ from services.locks import lock_appointment
 from services.messaging.outbox import queue_for_contact
 from services.people.patients import clinic_and_contact
 
-MIN_LINK_MINOR = 100  # Razorpay's smallest payment link: ₹1
+MIN_LINK_MINOR = 100  # Razorpay's smallest payment link: ₹1 (Stripe's is lower: 30p, 50¢)
 DUES_LINK_LIFETIME = timedelta(days=7)
 # Razorpay wants expire_by at least 15 minutes ahead when a link is created.
 GATEWAY_MIN_LIFETIME = timedelta(minutes=16)
+STRIPE_MAX_LIFETIME = timedelta(hours=23)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,25 @@ class PaymentRequest:
 
 def uses_razorpay(clinic: Clinic) -> bool:
     return bool(clinic.razorpay_key_id and clinic.razorpay_key_secret_encrypted)
+
+
+def uses_stripe(clinic: Clinic) -> bool:
+    return bool(clinic.stripe_secret_key_encrypted)
+
+
+def link_provider(clinic: Clinic) -> str | None:
+    """Who collects the clinic's payment links: Stripe (a Checkout Session, paid by card)
+    when it has Stripe keys and either works in a currency other than rupees or has no
+    Razorpay keys; else Razorpay when it has Razorpay keys; else nobody."""
+    if uses_stripe(clinic) and (clinic.currency != "INR" or not uses_razorpay(clinic)):
+        return "stripe"
+    if uses_razorpay(clinic):
+        return "razorpay"
+    return None
+
+
+def takes_links(clinic: Clinic) -> bool:
+    return link_provider(clinic) is not None
 
 
 def uses_upi(clinic: Clinic) -> bool:
@@ -89,10 +110,10 @@ def booking_prepayment(
         return None
     if credits.credit_balance(session, patient_id, service.id) >= 1:
         return None
-    if not (uses_razorpay(clinic) or uses_upi(clinic)):
+    if not (takes_links(clinic) or uses_upi(clinic)):
         return None
     amount = billing.with_tax(price_minor, clinic.policy.tax_rate_bp)
-    held = uses_razorpay(clinic) and amount >= MIN_LINK_MINOR
+    held = takes_links(clinic) and amount >= MIN_LINK_MINOR
     return Prepayment(amount, now + timedelta(minutes=service.hold_minutes) if held else None)
 
 
@@ -113,10 +134,10 @@ def request_for_booking(
         return  # at the desk staff take the money or send a link from the panel
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
-    if not (uses_razorpay(clinic) or uses_upi(clinic)):
+    if not (takes_links(clinic) or uses_upi(clinic)):
         return
     appointment.payment_status = PaymentStatus.PENDING
-    if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
+    if takes_links(clinic) and due >= MIN_LINK_MINOR:
         # A link that is not paid in time releases the slot; a UPI payment only staff
         # can confirm, so that booking is never released on its own.
         appointment.hold_expires_at = now + timedelta(minutes=service.hold_minutes)
@@ -149,11 +170,11 @@ def send_payment_request(
             raise InvalidTransition(N_("This session is free or already paid."))
         clinic = session.get(Clinic, clinic_id)
         assert clinic is not None
-        if not (uses_razorpay(clinic) or uses_upi(clinic)):
+        if not (takes_links(clinic) or uses_upi(clinic)):
             raise InvalidTransition(
                 N_(
-                    "This clinic takes no online payments yet: connect Razorpay or set a UPI ID "
-                    "in the clinic settings, or record the payment at the desk."
+                    "This clinic takes no online payments yet: connect Razorpay or Stripe, or set "
+                    "a UPI ID in the clinic settings, or record the payment at the desk."
                 )
             )
         invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)
@@ -237,9 +258,9 @@ def _ask(
     invoice: Invoice | None = None,
     appointment: Appointment | None = None,
 ) -> PaymentRequest:
-    """Ask for ``due`` the clinic's way: a Razorpay link (an open one for the same thing
+    """Ask for ``due`` the clinic's way: a payment link (an open one for the same thing
     and amount is sent again, not doubled), else a UPI request, else nothing."""
-    if uses_razorpay(clinic) and due >= MIN_LINK_MINOR:
+    if takes_links(clinic) and due >= MIN_LINK_MINOR:
         still_open = _open_link_for(session, contact, appointment, due, now)
         if still_open is not None:
             # A pending link is sent by the sweep once Razorpay has made it.
@@ -317,15 +338,23 @@ def open_link(
     appointment: Appointment | None = None,
     accept_partial: bool = False,
 ) -> PaymentLink | None:
-    """A payment link row (status pending); a job creates it at Razorpay and sends it."""
-    if amount_minor < MIN_LINK_MINOR:
+    """A payment link row (status pending) with the clinic's link provider; a job creates
+    it there and sends it."""
+    provider = link_provider(clinic)
+    if amount_minor < MIN_LINK_MINOR or provider is None:
         return None
+    if provider == "stripe":
+        # A Checkout Session lives 30 minutes to 24 hours (integrations.stripe_client):
+        # a longer link (a week for dues) ends after a day and is asked for again then;
+        # a shorter hold is kept by the sweep, which expires the session at Stripe.
+        expire_at = min(expire_at, now + STRIPE_MAX_LIFETIME)
     link = PaymentLink(
         clinic_id=clinic.id,
         contact_id=contact.id,
         invoice_id=invoice.id if invoice is not None else None,
         appointment_id=appointment.id if appointment is not None else None,
         reference_id=f"rs-{secrets.token_hex(8)}",
+        provider=provider,
         description=description[:200],
         amount_minor=amount_minor,
         currency=clinic.currency,

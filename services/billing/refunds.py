@@ -41,8 +41,10 @@ def refund_payment(
 ) -> Refund:
     """Refund part or all of a payment's money on account (not settling an invoice).
 
-    Razorpay payments: a pending row the gateway job submits; final on
-    ``refund.processed``. Money taken at the desk: handed back, final at once.
+    Payments through a link (Razorpay or Stripe): a pending row the gateway job
+    submits; final when the provider says it is processed (Razorpay's
+    ``refund.processed``, Stripe's refund ``succeeded``). Money taken at the desk:
+    handed back, final at once.
     """
     if not isinstance(amount_minor, int) or amount_minor <= 0:
         raise InvalidInput(detail=N_("The refund must be more than zero."))

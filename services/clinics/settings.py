@@ -17,6 +17,7 @@ from core.db import write_transaction
 from core.secrets import decrypt, encrypt
 from integrations import upi
 from integrations.razorpay_client import RazorpayAccount
+from integrations.stripe_client import StripeAccount
 from models import Channel, Clinic, ClinicPolicy, Location, OutboundMessage, SenderNumber
 from services import audit
 from services.audit import Actor
@@ -191,6 +192,16 @@ class RazorpayChange:
     webhook_secret: str | None
 
 
+@dataclass(frozen=True)
+class StripeChange:
+    """The clinic's Stripe keys; both empty with ``clear``: no Stripe. An empty secret
+    keeps the old one."""
+
+    secret_key: str | None
+    webhook_secret: str | None
+    clear: bool = False
+
+
 # What the admin's clinic form may change; the slug names the clinic and stays.
 EDITABLE_FIELDS = (
     "name",
@@ -215,6 +226,7 @@ def update_clinic(
     razorpay: RazorpayChange | None,
     config: Config,
     actor: Actor,
+    stripe: StripeChange | None = None,
 ) -> Clinic:
     """Edit a clinic's settings and, where given, its Twilio and Razorpay accounts.
 
@@ -250,6 +262,8 @@ def update_clinic(
             _set_twilio(session, clinic, twilio, config, actor)
         if razorpay is not None:
             _set_razorpay(session, clinic, razorpay, config, actor)
+        if stripe is not None:
+            _set_stripe(session, clinic, stripe, config, actor)
     return clinic
 
 
@@ -383,3 +397,79 @@ def webhook_secrets(session: Session, config: Config) -> dict[str, list[int]]:
     ):
         out.setdefault(decrypt(config, token), []).append(clinic_id)
     return out
+
+
+STRIPE_SECRET_KEY = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{10,247}$")
+STRIPE_WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{10,250}$")
+
+
+def set_stripe_account(
+    session: Session,
+    *,
+    clinic_id: int,
+    change: StripeChange,
+    config: Config,
+    actor: Actor,
+) -> Clinic:
+    """The clinic's Stripe keys (``clear``: no Stripe). Both secrets are stored encrypted
+    and never shown again; an empty one keeps the stored one."""
+    with write_transaction(session):
+        clinic = _require_clinic(session, clinic_id)
+        _set_stripe(session, clinic, change, config, actor)
+    return clinic
+
+
+def _set_stripe(
+    session: Session, clinic: Clinic, change: StripeChange, config: Config, actor: Actor
+) -> None:
+    secret_key = (change.secret_key or "").strip()
+    webhook_secret = (change.webhook_secret or "").strip()
+    if secret_key and not STRIPE_SECRET_KEY.match(secret_key):
+        raise InvalidInput(
+            detail=N_("A Stripe secret key looks like sk_test_…, sk_live_… or rk_live_….")
+        )
+    if webhook_secret and not STRIPE_WEBHOOK_SECRET.match(webhook_secret):
+        raise InvalidInput(detail=N_("A Stripe webhook signing secret looks like whsec_…."))
+    before = audit.snapshot(clinic)
+    if change.clear:
+        clinic.stripe_secret_key_encrypted = None
+        clinic.stripe_webhook_secret_encrypted = None
+    else:
+        if not (secret_key or clinic.stripe_secret_key_encrypted):
+            raise InvalidInput(detail=N_("Give the Stripe secret key too."))
+        if not (webhook_secret or clinic.stripe_webhook_secret_encrypted):
+            raise InvalidInput(
+                detail=N_("Give the signing secret of the webhook set in Stripe's dashboard.")
+            )
+        if secret_key:
+            clinic.stripe_secret_key_encrypted = encrypt(config, secret_key)
+        if webhook_secret:
+            clinic.stripe_webhook_secret_encrypted = encrypt(config, webhook_secret)
+    audit.record(
+        session,
+        clinic_id=clinic.id,
+        actor=actor,
+        action="clinic.stripe",
+        entity=clinic,
+        before=before,
+    )
+
+
+def stripe_account(clinic: Clinic, config: Config) -> StripeAccount | None:
+    if not clinic.stripe_secret_key_encrypted:
+        return None
+    webhook = clinic.stripe_webhook_secret_encrypted
+    return StripeAccount(
+        secret_key=decrypt(config, clinic.stripe_secret_key_encrypted),
+        webhook_secret=decrypt(config, webhook) if webhook else None,
+    )
+
+
+def clinic_for_stripe_webhook(session: Session, slug: str) -> Clinic | None:
+    """The clinic a Stripe webhook URL names (``/webhooks/stripe/<slug>``), if it takes
+    payments through Stripe."""
+    return session.scalar(
+        select(Clinic).where(
+            Clinic.slug == slug, Clinic.stripe_webhook_secret_encrypted.is_not(None)
+        )
+    )

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import unit_of_work, write_transaction
@@ -28,19 +27,26 @@ from models import (
     LinkStatus,
     Payment,
     PaymentLink,
-    ProviderEvent,
     Refund,
     RefundStatus,
 )
-from services.billing import payment_requests, payments, refunds
+from services.billing import payment_requests, refunds
 from services.billing.payments import ProviderPayment
-from services.reconciliation import late_payments
+from services.reconciliation import provider_events
+from services.reconciliation.link_news import (
+    MAX_ATTEMPTS,
+    claim_link,
+    finish_link,
+    locked_link,
+    note_error,
+    of_clinic,
+    take_link_news,
+)
 from services.scheduling import holds
 
 log = logging.getLogger(__name__)
 
 GatewayFor = Callable[[Clinic], RazorpayGateway | None]
-MAX_ATTEMPTS = 5
 RECONCILE_EVERY = timedelta(minutes=15)
 # A payment made at the last second may be captured after we expired its link (and
 # released its booking); its webhook can be lost too. Expired links are fetched (every
@@ -72,24 +78,15 @@ def store_event(
     ``owners``: the clinics it is about, when the caller has looked them up already."""
     if owners is None:
         owners = event_clinic_ids(payload, session)
-    clinic_id = next(iter(owners)) if len(owners) == 1 else None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    with write_transaction(session):
-        row_id = session.execute(
-            insert(ProviderEvent)
-            .values(
-                provider=PROVIDER,
-                event_id=event_id[:64],
-                event_type=str(payload.get("event", ""))[:60],
-                payload=payload,
-                received_at=now,
-                clinic_id=clinic_id,
-            )
-            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-            .returning(ProviderEvent.id)
-        ).scalar()
-    return row_id
+    return provider_events.store_event(
+        session,
+        provider=PROVIDER,
+        event_id=event_id,
+        event_type=str(payload.get("event", "")),
+        payload=payload,
+        now=now,
+        clinic_id=next(iter(owners)) if len(owners) == 1 else None,
+    )
 
 
 def event_clinic_ids(payload: dict[str, Any], session: Session) -> set[int]:
@@ -106,53 +103,18 @@ def event_clinic_ids(payload: dict[str, Any], session: Session) -> set[int]:
 
 
 def process_events(session: Session, *, now: datetime, limit: int = 200) -> int:
-    """Apply stored events not yet applied, oldest first. Each in its own transaction; a
-    failing one is retried on later runs (up to MAX_ATTEMPTS) without blocking the rest."""
-    pending = list(
-        session.scalars(
-            select(ProviderEvent.id)
-            .where(ProviderEvent.processed_at.is_(None), ProviderEvent.attempts < MAX_ATTEMPTS)
-            .order_by(ProviderEvent.id)
-            .limit(limit)
-        )
+    """Apply stored Razorpay events not yet applied, oldest first (each in its own
+    transaction; a failing one is retried on later runs without blocking the rest)."""
+    return provider_events.process_events(
+        session, provider=PROVIDER, apply=_apply, now=now, limit=limit
     )
-    session.rollback()
-    done = 0
-    for event_pk in pending:
-        done += process_event(session, event_pk, now=now)
-    return done
 
 
 def process_event(session: Session, event_pk: int, *, now: datetime) -> bool:
-    try:
-        # One unit of work: a late payment may book its released slot again
-        # (services.reconciliation.late_payments), and a refused booking undoes only itself.
-        with unit_of_work(session):
-            event = session.scalar(
-                select(ProviderEvent)
-                .where(ProviderEvent.id == event_pk, ProviderEvent.processed_at.is_(None))
-                .with_for_update(skip_locked=True)
-            )
-            if event is None:
-                return False
-            _apply(session, event.event_type, event.payload, now=now)
-            event.processed_at = now
-            event.attempts += 1
-            event.error = None
-        return True
-    except Exception as exc:
-        session.rollback()
-        log.exception("Razorpay event %s could not be applied", event_pk)
-        with write_transaction(session):
-            session.execute(
-                update(ProviderEvent)
-                .where(ProviderEvent.id == event_pk)
-                .values(attempts=ProviderEvent.attempts + 1, error=type(exc).__name__)
-            )
-        return False
+    return provider_events.process_event(session, event_pk, apply=_apply, now=now)
 
 
-def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: datetime) -> None:
+def _apply(session: Session, event_type: str, payload: dict[str, Any], now: datetime) -> None:
     if event_type.startswith("payment_link."):
         entity = _entity(payload, "payment_link") or {}
         link = _link_for(session, entity)
@@ -161,7 +123,7 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
             return
         payment = _entity(payload, "payment")
         reported = [_provider_payment(payment)] if payment else []
-        _take_link_news(
+        take_link_news(
             session,
             link,
             status=str(entity.get("status") or event_type.split(".", 1)[1]),
@@ -176,30 +138,6 @@ def _apply(session: Session, event_type: str, payload: dict[str, Any], *, now: d
             if refund.provider_refund_id is None:  # the event beat our own record of the id
                 refund.provider_refund_id = str(entity.get("id", ""))[:40] or None
             refunds.apply_refund(session, refund, status=event_type.split(".", 1)[1], now=now)
-
-
-def _take_link_news(
-    session: Session,
-    link: PaymentLink,
-    *,
-    status: str,
-    amount_paid_minor: int,
-    reported: list[ProviderPayment],
-    now: datetime,
-) -> None:
-    """Razorpay's view of a link: billing records it, then the booking follows: released
-    when the link ended unpaid, booked again when a payment came after its release."""
-    newly_paid = payments.apply_link(
-        session,
-        link,
-        status=status,
-        amount_paid_minor=amount_paid_minor,
-        payments=reported,
-        now=now,
-    )
-    holds.release_for_link(session, link, now=now)
-    if newly_paid:
-        late_payments.settle_late_payment(session, link, now=now)
 
 
 def _refund_query(entity: dict[str, Any]):
@@ -262,10 +200,6 @@ def push(
     return SyncResult(links_created=created, refunds_submitted=refunds)
 
 
-def _of_clinic(column: Any, clinic_id: int | None) -> tuple[ColumnElement[bool], ...]:
-    return () if clinic_id is None else (column == clinic_id,)
-
-
 def cancel_orphaned_links(
     session: Session, gateway_for: GatewayFor, *, now: datetime, clinic_id: int | None = None
 ) -> int:
@@ -277,8 +211,9 @@ def cancel_orphaned_links(
         .join(Appointment, Appointment.id == PaymentLink.appointment_id)
         .where(
             Appointment.status == AppointmentStatus.CANCELLED,
+            PaymentLink.provider == PROVIDER,
             PaymentLink.status.in_([LinkStatus.PENDING, LinkStatus.CREATED]),
-            *_of_clinic(PaymentLink.clinic_id, clinic_id),
+            *of_clinic(PaymentLink.clinic_id, clinic_id),
         )
     ).all()
     session.rollback()
@@ -296,7 +231,7 @@ def cancel_orphaned_links(
                 log.info("Razorpay link %s not cancelled: %s", link_id, exc.message)
                 continue
         with write_transaction(session):
-            link = _locked_link(session, link_id)
+            link = locked_link(session, link_id)
             if link is not None and link.status in (LinkStatus.PENDING, LinkStatus.CREATED):
                 link.status = LinkStatus.CANCELLED
                 link.last_error = "the booking was cancelled"
@@ -316,7 +251,7 @@ def create_pending_links(
         session.scalars(
             select(PaymentLink.id)
             .where(PaymentLink.status == LinkStatus.PENDING, PaymentLink.attempts < MAX_ATTEMPTS)
-            .where(*_of_clinic(PaymentLink.clinic_id, clinic_id))
+            .where(PaymentLink.provider == PROVIDER, *of_clinic(PaymentLink.clinic_id, clinic_id))
             .order_by(PaymentLink.id)
         )
     )
@@ -335,15 +270,7 @@ def _create_link(
     now: datetime,
     callback_url: str | None,
 ) -> bool:
-    # Claim: bump attempts only if still pending, so two workers never both create it.
-    with write_transaction(session):
-        claimed = session.execute(
-            update(PaymentLink)
-            .where(PaymentLink.id == link_id, PaymentLink.status == LinkStatus.PENDING)
-            .where(PaymentLink.attempts < MAX_ATTEMPTS)
-            .values(attempts=PaymentLink.attempts + 1)
-        ).rowcount
-    if not claimed:
+    if not claim_link(session, link_id):
         return False
     link = session.get(PaymentLink, link_id)
     assert link is not None
@@ -351,11 +278,11 @@ def _create_link(
     contact = session.get(Contact, link.contact_id)
     assert clinic is not None and contact is not None
     if link.expire_at < now + payment_requests.GATEWAY_MIN_LIFETIME - timedelta(minutes=1):
-        _finish_link(session, link_id, LinkStatus.EXPIRED, "the hold ran out before Razorpay", now)
+        finish_link(session, link_id, LinkStatus.EXPIRED, "the hold ran out before Razorpay", now)
         return False
     gateway = gateway_for(clinic)
     if gateway is None:
-        _finish_link(session, link_id, LinkStatus.FAILED, "Razorpay is not configured", now)
+        finish_link(session, link_id, LinkStatus.FAILED, "Razorpay is not configured", now)
         return False
     request = _link_request(link, clinic, contact, callback_url)
     session.rollback()  # nothing held open while we talk to Razorpay
@@ -363,17 +290,12 @@ def _create_link(
         answer = gateway.create_link(request)
     except GatewayError as exc:
         if exc.permanent:
-            _finish_link(session, link_id, LinkStatus.FAILED, exc.message, now)
+            finish_link(session, link_id, LinkStatus.FAILED, exc.message, now)
         else:
-            with write_transaction(session):
-                session.execute(
-                    update(PaymentLink)
-                    .where(PaymentLink.id == link_id)
-                    .values(last_error=exc.message[:300])
-                )
+            note_error(session, link_id, exc.message)
         return False
     with write_transaction(session):
-        link = _locked_link(session, link_id)
+        link = locked_link(session, link_id)
         assert link is not None
         link.provider_link_id = str(answer.get("id", ""))[:40] or None
         link.short_url = str(answer.get("short_url", ""))[:300] or None
@@ -408,24 +330,6 @@ def _link_request(
     return request
 
 
-def _locked_link(session: Session, link_id: int) -> PaymentLink | None:
-    return session.scalar(select(PaymentLink).where(PaymentLink.id == link_id).with_for_update())
-
-
-def _finish_link(
-    session: Session, link_id: int, status: LinkStatus, reason: str, now: datetime
-) -> None:
-    with write_transaction(session):
-        link = _locked_link(session, link_id)
-        assert link is not None
-        link.status = status
-        link.last_error = reason[:300]
-        if status is LinkStatus.FAILED:
-            holds.drop_hold(session, link.appointment_id)
-        else:
-            holds.release_hold(session, link.appointment_id, now=now)
-
-
 def submit_pending_refunds(
     session: Session, gateway_for: GatewayFor, *, now: datetime, clinic_id: int | None = None
 ) -> int:
@@ -435,11 +339,13 @@ def submit_pending_refunds(
     rows = session.execute(
         select(Refund.id, Payment.provider_payment_id, Refund.clinic_id)
         .join(Payment, Payment.id == Refund.payment_id)
+        .outerjoin(PaymentLink, PaymentLink.id == Payment.payment_link_id)
         .where(
+            or_(PaymentLink.provider.is_(None), PaymentLink.provider == PROVIDER),
             Refund.status == RefundStatus.PENDING,
             Refund.provider_refund_id.is_(None),
             Payment.provider_payment_id.is_not(None),
-            *_of_clinic(Refund.clinic_id, clinic_id),
+            *of_clinic(Refund.clinic_id, clinic_id),
         )
         .order_by(Refund.id)
     ).all()
@@ -494,8 +400,8 @@ def reconcile(
     """Fetch open links from Razorpay and apply what it says. Always: links whose hold
     has run out. ``everything`` (every 15 minutes): every open link not checked lately,
     and links expired within ``LATE_PAYMENT_WATCH`` (a payment captured late)."""
-    mine = _of_clinic(PaymentLink.clinic_id, clinic_id)
-    due = set(holds.expired_holds(session, now=now, clinic_id=clinic_id))
+    mine = (PaymentLink.provider == PROVIDER, *of_clinic(PaymentLink.clinic_id, clinic_id))
+    due = set(holds.expired_holds(session, now=now, clinic_id=clinic_id, provider=PROVIDER))
     due.update(
         session.scalars(
             select(PaymentLink.id).where(
@@ -555,12 +461,12 @@ def _check_link(session: Session, link_id: int, gateway_for: GatewayFor, *, now:
         return False
     status = str(entity.get("status", ""))
     with unit_of_work(session):  # as process_event: a late payment may book again
-        link = _locked_link(session, link_id)
+        link = locked_link(session, link_id)
         assert link is not None
         if status in ("created", "partially_paid") and link.expire_at <= now:
             # Razorpay takes no payment after expire_by; it may just not have said so yet.
             status = "expired"
-        _take_link_news(
+        take_link_news(
             session,
             link,
             status=status,

@@ -1,9 +1,9 @@
 """Holds: a prepaid booking kept for the patient while its payment link is open.
 
-Billing only records what Razorpay reports about the link; what that means for the
+Billing only records what the provider reports about the link; what that means for the
 booking is decided here, on the scheduling side: a link that ended unpaid releases
 the booking (``release_hold``), one that could not be made keeps it unpaid for staff
-(``drop_hold``). ``razorpay_sync`` calls these after it applies the link.
+(``drop_hold``). ``razorpay_sync`` and ``stripe_sync`` call these after applying a link.
 """
 
 from __future__ import annotations
@@ -73,9 +73,12 @@ def release_hold(session: Session, appointment_id: int | None, *, now: datetime)
     return True
 
 
-def expired_holds(session: Session, *, now: datetime, clinic_id: int | None = None) -> list[int]:
-    """Held bookings past their hold whose link Razorpay has not reported on: these are
-    fetched (``razorpay_sync.reconcile``) before being released, never released blind."""
+def expired_holds(
+    session: Session, *, now: datetime, provider: str, clinic_id: int | None = None
+) -> list[int]:
+    """Held bookings past their hold whose link the provider has not reported on: these
+    are fetched (``razorpay_sync.reconcile``, ``stripe_sync.reconcile``) before being
+    released, never released blind."""
     return list(
         session.scalars(
             select(PaymentLink.id)
@@ -84,6 +87,7 @@ def expired_holds(session: Session, *, now: datetime, clinic_id: int | None = No
                 Appointment.hold_expires_at <= now,
                 Appointment.status == AppointmentStatus.BOOKED,
                 PaymentLink.status.in_([LinkStatus.CREATED, LinkStatus.PARTIALLY_PAID]),
+                PaymentLink.provider == provider,
                 *(() if clinic_id is None else (PaymentLink.clinic_id == clinic_id,)),
             )
         )
