@@ -47,9 +47,8 @@ def affected_by_leave(session: Session, clinic_id: int, exception_id: int) -> li
         .where(
             Appointment.clinic_id == clinic_id,
             Appointment.status.in_(AppointmentStatus.active()),
-            Appointment.start_at < clinic_time.local_midnight(
-                exception.end_date + timedelta(days=1), zone
-            ),
+            Appointment.start_at
+            < clinic_time.local_midnight(exception.end_date + timedelta(days=1), zone),
             Appointment.end_at > clinic_time.local_midnight(exception.start_date, zone),
         )
         .order_by(Appointment.start_at, Appointment.id)
@@ -69,9 +68,7 @@ def affected_by_leave(session: Session, clinic_id: int, exception_id: int) -> li
     ]
 
 
-def _overlaps_hours(
-    appointment: Appointment, start_time: time, end_time: time, zone: str
-) -> bool:
+def _overlaps_hours(appointment: Appointment, start_time: time, end_time: time, zone: str) -> bool:
     """Does the session overlap the closed hours on its own clinic-local day?"""
     day = appointment.start_at.astimezone(clinic_time.zone_of(zone)).date()
     closed_from = clinic_time.at(day, start_time, zone)

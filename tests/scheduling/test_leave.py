@@ -4,7 +4,7 @@ reaches every therapist. NOW is Monday 23 Nov 2026, 09:00 in Kolkata."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
 
@@ -56,9 +56,7 @@ def test_leave_lists_that_therapists_active_sessions_inside_its_dates(
     last = book(session, clinic, patient, service, ist(THU, 17), therapist=therapist)
     book(session, clinic, patient, service, ist(WED, 11), therapist=colleague)
     gone = book(session, clinic, patient, service, ist(WED, 15), therapist=therapist)
-    cancel_appointment(
-        session, clinic_id=clinic.id, appointment_id=gone.id, now=NOW, actor=STAFF
-    )
+    cancel_appointment(session, clinic_id=clinic.id, appointment_id=gone.id, now=NOW, actor=STAFF)
     away = leave(session, clinic, therapist, WED, THU)
 
     affected = affected_by_leave(session, clinic.id, away.id)
@@ -88,22 +86,6 @@ def test_a_clinic_holiday_reaches_every_therapist(
         mine.id,
         theirs.id,
     }
-
-
-def test_extra_hours_affect_nothing(session, clinic, therapist, service, patient):
-    book(session, clinic, patient, service, ist(WED, 10), therapist=therapist)
-    extra = add_exception(
-        session,
-        clinic_id=clinic.id,
-        kind=ExceptionKind.EXTRA,
-        therapist_id=therapist.id,
-        start_date=WED + timedelta(days=4),
-        end_date=WED + timedelta(days=4),
-        start=time(9),
-        end=time(12),
-        actor=STAFF,
-    )
-    assert affected_by_leave(session, clinic.id, extra.id) == []
 
 
 def test_another_clinics_leave_is_not_found(session, clinic, therapist, make_clinic):

@@ -83,9 +83,7 @@ def test_an_alternative_joins_the_course(session, clinic, patient, therapist, cl
     assert actions == ["appointment.book", "series.add"]
 
 
-def test_a_taken_alternative_books_nothing(
-    session, clinic, service, make_patient, clashing_course
-):
+def test_a_taken_alternative_books_nothing(session, clinic, service, make_patient, clashing_course):
     (clash,) = clashing_course.clashes
     start = clash.alternatives[0].start
     book(session, clinic, make_patient(clinic, name="Kabir"), service, start)
@@ -99,7 +97,9 @@ def test_a_taken_alternative_books_nothing(
             now=NOW,
             actor=STAFF,
         )
-    assert session.scalars(select(AuditLog.action).where(AuditLog.action == "series.add")).all() == []
+    assert (
+        session.scalars(select(AuditLog.action).where(AuditLog.action == "series.add")).all() == []
+    )
 
 
 def test_another_clinics_course_is_not_found(session, make_clinic, clashing_course):
