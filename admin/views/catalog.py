@@ -223,7 +223,7 @@ class ExceptionView(SecureModelView):
 
     def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
         """After saving leave (a closed exception), the sessions it falls on, if any."""
-        if model.kind is ExceptionKind.CLOSED and affected_by_leave(
+        if model.kind == ExceptionKind.CLOSED and affected_by_leave(
             self.session, current_clinic_id(), model.id
         ):
             return url_for(".leave_view", availability_exception_id=model.id)

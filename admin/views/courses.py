@@ -406,7 +406,7 @@ class CourseMixin:
         patient told); back to the leave's page."""
         exception_id = parse_id(request.form.get("exception", ""))
         back = (
-            url_for("exception.leave_view", availability_exception_id=exception_id)
+            url_for("availabilityexception.leave_view", availability_exception_id=exception_id)
             if exception_id is not None
             else url_for(".index_view")
         )

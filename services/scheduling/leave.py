@@ -32,7 +32,7 @@ def affected_by_leave(session: Session, clinic_id: int, exception_id: int) -> li
     exception = session.get(AvailabilityException, exception_id)
     if exception is None or exception.clinic_id != clinic_id:
         raise NotFound(what=N_("exception"))
-    if exception.kind is not ExceptionKind.CLOSED:
+    if exception.kind != ExceptionKind.CLOSED:
         return []
     clinic = session.get(Clinic, clinic_id)
     assert clinic is not None
