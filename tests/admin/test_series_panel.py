@@ -317,3 +317,17 @@ def test_leave_lists_the_sessions_it_falls_on_and_cancels_the_chosen(app, sessio
     assert re.findall(r'name="ids" value="(\d+)"', after.text) == [str(thursday.id)]
     fresh(session)
     assert session.get(Appointment, wednesday.id).status is AppointmentStatus.CANCELLED
+
+
+def test_the_patients_page_leads_to_a_course_for_them(app, session, desk):
+    client = signed_in(app, Role.OPERATOR)
+    page = client.get(f"/admin/contact/details/?id={desk.aarav.contact_id}").text
+    link = f"/admin/appointment/course/new/?patient={desk.aarav.id}"
+    assert f'href="{link}"' in page
+    form = client.get(link).text
+    assert re.search(rf'<option selected value="{desk.aarav.id}"', form) or re.search(
+        rf'value="{desk.aarav.id}" selected', form
+    )
+    accountant = signed_in(app, Role.ACCOUNTANT)
+    page = accountant.get(f"/admin/contact/details/?id={desk.aarav.contact_id}").text
+    assert "book-course" not in page
