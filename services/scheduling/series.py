@@ -157,20 +157,12 @@ def book_series(
             patient = session.get(Patient, patient_id)
             if patient is None or patient.clinic_id != clinic_id or not patient.active:
                 raise NotFound(what=N_("patient"))
-            ctx = load_context(session, clinic_id, service_id, therapist_id)
-            if therapist_id not in ctx.offers:
-                raise InvalidInput(detail=N_("This therapist does not offer that service."))
-            starts = [s for s in pattern.starts(ctx.clinic.timezone) if s > now]
-            if not starts:
-                raise InThePast()
-            check_time_policy(ctx, starts[0], now, actor)
+            ctx = _context(session, clinic_id, service_id, therapist_id)
+            starts = _starts(ctx, pattern, now, actor)
             session.execute(
                 select(Therapist.id).where(Therapist.id == therapist_id).with_for_update()
             )
-            free = _free_by_start(session, ctx, starts, now, location_id)
-            chosen = [free[s] for s in starts if s in free]
-            missing = [s for s in starts if s not in free]
-            clashes = _clashes(session, ctx, missing, free, chosen, now, location_id)
+            chosen, clashes = _plan(session, ctx, starts, now, location_id)
             if not chosen:
                 return SeriesBooking(None, [], clashes)
             series = AppointmentSeries(
@@ -209,6 +201,34 @@ def book_series(
             raise
         raise SlotTaken(alternatives=[]) from None
     return SeriesBooking(series, booked, clashes)
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """What booking a course would do as things stand: the free sessions and the clashes."""
+
+    free: list[Slot]
+    clashes: list[Clash]
+
+
+def plan_series(
+    session: Session,
+    *,
+    clinic_id: int,
+    service_id: int,
+    therapist_id: int,
+    pattern: Pattern,
+    now: datetime,
+    actor: Actor,
+    location_id: int | None = None,
+) -> SeriesPlan:
+    """``book_series`` without booking: the summary a guardian confirms in chat. The same
+    rules refuse the same patterns (a first session past the horizon, no weekday…)."""
+    pattern = pattern.checked()
+    now = require_aware(now, "now").astimezone(UTC)
+    ctx = _context(session, clinic_id, service_id, therapist_id)
+    starts = _starts(ctx, pattern, now, actor)
+    return SeriesPlan(*_plan(session, ctx, starts, now, location_id))
 
 
 def series_sessions(
@@ -375,6 +395,41 @@ def move_series(
 
 
 # --- internals -------------------------------------------------------------------------
+
+
+def _context(
+    session: Session, clinic_id: int, service_id: int, therapist_id: int
+) -> BookingContext:
+    ctx = load_context(session, clinic_id, service_id, therapist_id)
+    if therapist_id not in ctx.offers:
+        raise InvalidInput(detail=N_("This therapist does not offer that service."))
+    return ctx
+
+
+def _starts(ctx: BookingContext, pattern: Pattern, now: datetime, actor: Actor) -> list[datetime]:
+    """The course's starts still bookable: after now (for a patient, after the clinic's
+    minimum notice too, so "every Monday" from today begins with the first Monday they
+    may book), the first of them held to the clinic's rules for one booking."""
+    earliest = now if actor.is_staff else now + timedelta(hours=ctx.policy.min_notice_hours)
+    starts = [s for s in pattern.starts(ctx.clinic.timezone) if s > earliest]
+    if not starts:
+        raise InThePast()
+    check_time_policy(ctx, starts[0], now, actor)
+    return starts
+
+
+def _plan(
+    session: Session,
+    ctx: BookingContext,
+    starts: list[datetime],
+    now: datetime,
+    location_id: int | None,
+) -> tuple[list[Slot], list[Clash]]:
+    """The free slot of each start that has one, and the clashes of those that have not."""
+    free = _free_by_start(session, ctx, starts, now, location_id)
+    chosen = [free[s] for s in starts if s in free]
+    missing = [s for s in starts if s not in free]
+    return chosen, _clashes(session, ctx, missing, free, chosen, now, location_id)
 
 
 def _free_by_start(
