@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel.dates import get_day_names
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -46,7 +45,7 @@ from admin.views.exercises import MultiCheckboxField
 from admin.views.refusals import reason, refusal_rolled_back, refused_as_flash
 from core import clinic_time
 from core.clock import utcnow
-from core.formatting import babel_locale, format_time, format_when
+from core.formatting import format_time, format_weekdays, format_when
 from core.ids import parse_id
 from models import (
     Appointment,
@@ -145,9 +144,8 @@ def clash_rows(clashes: list[Clash], zone: str) -> list[ClashRow]:
 
 
 def pattern_words(course: AppointmentSeries) -> str:
-    """``every Mon, Thu at 5:00 pm`` (``every 2 weeks on Mon at 5:00 pm``)."""
-    names = get_day_names("abbreviated", locale=babel_locale(panel_lang()))
-    days = ", ".join(names[d] for d in course.weekdays)
+    """``every Monday and Thursday at 5:00 pm`` (``every 2 weeks on Monday at 5:00 pm``)."""
+    days = format_weekdays(course.weekdays, panel_lang())
     at = format_time(course.local_time, panel_lang())
     if course.every_weeks == 1:
         return _("every %(days)s at %(time)s", days=days, time=at)
@@ -170,7 +168,7 @@ def course_sessions(session: Any, appointment: Appointment) -> list[Appointment]
 
 
 def course_line(session: Any, appointment: Appointment) -> str:
-    """``Session 3 of 16 of a course (every Mon, Thu at 5:00 pm)``, or "" for a lone session."""
+    """``Session 3 of 16 of a course (every Monday at 5:00 pm)``, or "" for a lone session."""
     if appointment.series_id is None:
         return ""
     course = session.get(AppointmentSeries, appointment.series_id)

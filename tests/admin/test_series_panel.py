@@ -154,7 +154,7 @@ def test_the_desk_books_a_course_sees_the_clash_and_books_its_alternative_into_i
     assert taken.id not in {a.id for a in sessions}
     course_page = client.get(response.headers["Location"])
     assert "Booked APT-" in alerts(course_page)
-    assert "of 4 of a course (every Mon, Thu at 5:00 pm)" in course_page.text
+    assert "of 4 of a course (every Monday and Thursday at 5:00 pm)" in course_page.text
 
 
 def test_a_pattern_the_service_refuses_is_shown_on_the_form(app, session, desk):
@@ -172,7 +172,7 @@ def test_cancelling_this_and_the_following_from_a_session_page(app, session, des
     second = course.booked[1]
     client = signed_in(app, Role.OPERATOR)
     page = client.get(f"/admin/appointment/details/?id={second.id}").text
-    assert "Session 2 of 4 of a course (every Mon, Thu at 5:00 pm)" in page
+    assert "Session 2 of 4 of a course (every Monday and Thursday at 5:00 pm)" in page
     url = f"/admin/appointment/session/{second.id}/course"
     assert f'href="{url}"' in page
 
