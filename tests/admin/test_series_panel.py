@@ -331,3 +331,31 @@ def test_the_patients_page_leads_to_a_course_for_them(app, session, desk):
     accountant = signed_in(app, Role.ACCOUNTANT)
     page = accountant.get(f"/admin/contact/details/?id={desk.aarav.contact_id}").text
     assert "book-course" not in page
+
+
+def test_with_nothing_free_an_alternative_books_a_lone_session(app, session, desk):
+    taken = book(session, desk, desk.meera, local(3, 17) + timedelta(days=30))  # Thu 3 Dec, 5 pm
+    client = signed_in(app, Role.ADMIN)
+    page = post_course(
+        client, course_form(desk, weekdays=["3"], first_date="2026-12-03", sessions="1")
+    )
+    assert "Booked 0 of 1 sessions." in page.text
+    assert 'name="series_id"' not in page.text
+    start = re.findall(r'name="start" value="([^"]+)"', page.text)[0]
+
+    response = client.post(
+        ALTERNATIVE,
+        data={
+            "csrf_token": csrf_token(client, COURSE),
+            "start": start,
+            "patient": str(desk.aarav.id),
+            "service": str(desk.speech.id),
+            "therapist": str(desk.priya.id),
+        },
+    )
+
+    assert "/admin/appointment/details/" in response.headers["Location"]
+    fresh(session)
+    (lone,) = session.scalars(select(Appointment).where(Appointment.id != taken.id)).all()
+    assert lone.patient_id == desk.aarav.id and lone.series_id is None
+    assert session.scalars(select(AppointmentSeries)).all() == []
