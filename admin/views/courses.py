@@ -380,6 +380,8 @@ class CourseMixin:
             self.session.expire_all()
             appointment = self._scoped(appointment_id)
             assert appointment is not None
+        elif request.method == "POST":
+            flash(_("Please correct the marked fields."), "error")
         lang = panel_lang()
         if request.method == "GET":
             form.start.data = clinic_time.to_wall(appointment.start_at, zone)
