@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flows.booking_when import back_to_menu, booking, forget_time, free_for, offer_slots
 from flows.dialog import Turn
 from flows.payment import booking_payment_note, prepayment_note
-from models import BookingSource, Location, Patient
+from models import Appointment, BookingSource, Location, Patient
 from services.errors import ServiceError, SlotUnavailable
 from services.scheduling.appointments import book_appointment, reschedule_appointment
 from services.scheduling.availability import BookingContext, load_context
@@ -133,12 +133,17 @@ def book(turn: Turn) -> str:
             when=when,
             therapist=appointment.therapist.name,
         )
+    return booked_text(turn, appointment)
+
+
+def booked_text(turn: Turn, appointment: Appointment) -> str:
+    """ "✅ Booked!" with everything the booking is, and what to pay if anything."""
     return turn.say(
         "booked",
         number=appointment.number,
         patient=appointment.patient.name,
         service=appointment.service.name,
-        when=when,
+        when=turn.when(appointment.start_at),
         therapist=appointment.therapist.name,
         location=location_text(turn, appointment.location),
         price=turn.money(appointment.price_minor),
