@@ -30,6 +30,7 @@ from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.courses import CourseMixin
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
     EnumEqual,
@@ -146,7 +147,7 @@ class Required(DataRequired):
             raise StopValidation(str(exc.args[0])) from None
 
 
-class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
+class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, SecureModelView):
     """Who may do which action is the roles matrix (``admin.permissions``): each action
     is allowed by its name (a therapist holds "complete", on their own sessions only).
     Each session's progress notes are on their own page (``admin.views.notes``)."""
@@ -261,7 +262,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
     column_extra_row_actions = [CancelRowAction(), NotesRowAction()]
     # Relations come joined in get_query (patient → contact too): one statement per page.
     column_auto_select_related = False
-    list_template = "admin/model/card_list.html"
+    list_template = "admin/appointment_list.html"
+    create_template = "admin/appointment_create.html"
     extra_js = [*SecureModelView.extra_js, "/admin-assets/patient-search.js"]
     details_template = "admin/appointment_details.html"
 

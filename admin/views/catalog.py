@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash
+from flask import abort, flash, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields import SelectField, StringField
 
+from admin.i18n import panel_lang
 from admin.views.base import SecureModelView
-from admin.views.current import current_clinic_id
+from admin.views.current import current_clinic_id, current_timezone
 from admin.views.formatters import money_formatter
-from models import Role, StaffUser, Therapist
+from admin.views.links import may_open
+from core.formatting import format_day, format_when
+from models import AvailabilityException, ExceptionKind, Role, StaffUser, Therapist
+from services.scheduling.leave import affected_by_leave
 
 WEEKDAYS = [
     (0, _l("Monday")),
@@ -214,3 +220,35 @@ class ExceptionView(SecureModelView):
         "therapist": {"description": _l("Leave empty to close the whole clinic (a holiday).")},
         "start_time": {"description": _l("Leave both times empty for the whole day.")},
     }
+
+    def get_save_return_url(self, model: Any, is_created: bool = False) -> str:
+        """After saving leave (a closed exception), the sessions it falls on, if any."""
+        if model.kind == ExceptionKind.CLOSED and affected_by_leave(
+            self.session, current_clinic_id(), model.id
+        ):
+            return url_for(".leave_view", availability_exception_id=model.id)
+        return super().get_save_return_url(model, is_created)
+
+    @expose("/leave/<int:availability_exception_id>/")
+    def leave_view(self, availability_exception_id: int) -> str:
+        """The active sessions inside the exception: open one to move it, or cancel the
+        chosen ones (the appointments view's ``leave_cancel_view``, for who may cancel)."""
+        exception: AvailabilityException | None = self.get_one(availability_exception_id)
+        if exception is None:
+            abort(404)
+        zone, lang = current_timezone(), panel_lang()
+        rows = [
+            (a, format_when(a.start_at, zone, lang))
+            for a in affected_by_leave(self.session, current_clinic_id(), exception.id)
+        ]
+        first, last = format_day(exception.start_date, lang), format_day(exception.end_date, lang)
+        dates = first if first == last else f"{first} – {last}"
+        who = exception.therapist.name if exception.therapist else _("The whole clinic")
+        cancel = "appointment.leave_cancel_view"
+        return self.render(
+            "admin/exception_leave.html",
+            exception=exception,
+            heading=_("%(who)s closed: %(dates)s", who=who, dates=dates),
+            rows=rows,
+            cancel_url=url_for(cancel) if may_open(cancel) else None,
+        )

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 from admin.i18n import panel_lang, word
 from admin.permissions import RECORDED_METHODS
 from admin.views.access import requires
+from admin.views.courses import course_line
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.formatters import clinic_money
 from admin.views.links import may_open
@@ -67,6 +68,7 @@ class SessionPage:
     due_text: str = ""
     amount: str = ""
     methods: list[tuple[str, str]] = field(default_factory=list)
+    course: str = ""
 
 
 def _words(value: Any) -> str:
@@ -121,6 +123,15 @@ class SessionActionsMixin:
                     "text-danger",
                 )
             )
+        if appointment.series_id is not None and self.allowed("update"):
+            links.append(
+                Button(
+                    "course",
+                    _("Cancel or move in the course…"),
+                    url_for(".course_view", appointment_id=appointment.id),
+                    "",
+                )
+            )
         if may_open("conversations.for_contact"):
             url = url_for("conversations.for_contact", contact_id=appointment.patient.contact_id)
             links.append(Button("message", _("Message"), url, ""))
@@ -149,6 +160,7 @@ class SessionActionsMixin:
             due_text=clinic_money(due) if due else "",
             amount=format_money(due, currency, short=True).lstrip("₹") if due else "",
             methods=methods,
+            course=course_line(self.session, appointment),
         )
 
     def _clock(self, value: datetime | None) -> str | None:

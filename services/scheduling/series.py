@@ -46,6 +46,7 @@ from services.messaging import outbox as messaging
 from services.messaging.staff_notices import notify_therapist
 from services.scheduling.appointments import (
     ALTERNATIVES,
+    book_appointment,
     cancel_appointment,
     check_time_policy,
     overlap_key,
@@ -281,6 +282,47 @@ def cancel_series(
         if len(cancelled) > 1 and actor.is_staff:
             _tell_patient(session, cancelled, "series_cancelled", 0, now=now)
     return cancelled
+
+
+def add_to_series(
+    session: Session,
+    *,
+    clinic_id: int,
+    series_id: int,
+    start: datetime,
+    now: datetime,
+    actor: Actor,
+    source: BookingSource = BookingSource.ADMIN,
+) -> Appointment:
+    """Book one more session into a course (staff taking a clash's alternative): the
+    course's patient, service and therapist at ``start``, booked as ``book_appointment``
+    books one (the patient told as for one booking), and joined to the course."""
+    with unit_of_work(session):
+        series = session.get(AppointmentSeries, series_id)
+        if series is None or series.clinic_id != clinic_id:
+            raise NotFound(what=N_("course"))
+        appointment = book_appointment(
+            session,
+            clinic_id=clinic_id,
+            patient_id=series.patient_id,
+            service_id=series.service_id,
+            therapist_id=series.therapist_id,
+            start=start,
+            now=now,
+            actor=actor,
+            source=source,
+        )
+        before = audit.snapshot(appointment)
+        appointment.series_id = series.id
+        audit.record(
+            session,
+            clinic_id=clinic_id,
+            actor=actor,
+            action="series.add",
+            entity=appointment,
+            before=before,
+        )
+    return appointment
 
 
 @dataclass(frozen=True)
