@@ -1,7 +1,8 @@
 """Booking (and rescheduling) by chat, as a form.
 
 ``FORM`` below lists the slots in the order they are asked: service, patient,
-therapist, when (day and time in one question), confirm. Every entry point
+therapist, in person or online (asked only for a service given either way:
+``flows.booking_delivery``), when (day and time in one question), confirm. Every entry point
 (``start_booking``, ``fill_booking``, an answer to any question) fills what it
 can and calls ``next_question``, which walks the form: a filled slot is checked
 (a therapist who does not offer the service, a day already past…) and, when it
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from flows.booking_confirm import book, nothing_to_add, summary
+from flows.booking_delivery import ask_delivery, check_delivery, chosen_delivery, only_delivery
 from flows.booking_when import (
     ask_when,
     back_to_menu,
@@ -384,6 +386,17 @@ def answer_therapist(turn: Turn, text: str) -> str:
     return next_question(turn)
 
 
+# --- in person or online (only for a service given either way) ------------------------
+
+
+def answer_delivery(turn: Turn, text: str) -> str:
+    choice = chosen_delivery(turn, text)
+    if choice is None:
+        return turn.miss(turn.say("choose_number", count=2))
+    booking(turn)["online"] = choice
+    return next_question(turn)
+
+
 # --- when: day and time in one question --------------------------------------------------
 
 
@@ -470,6 +483,14 @@ FORM: tuple[FormSlot, ...] = (
         answer=answer_therapist,
     ),
     FormSlot(
+        "book_delivery",
+        filled=lambda d: "online" in d,
+        check=check_delivery,
+        only=only_delivery,
+        ask=ask_delivery,
+        answer=answer_delivery,
+    ),
+    FormSlot(
         "book_when",
         filled=lambda d: "start" in d,
         check=lambda turn: None,  # a chosen time is checked again when it is booked
@@ -524,6 +545,8 @@ def _same_as_last_time(turn: Turn) -> str | None:
         return None
     ctx = _context(turn)
     data["therapist_id"] = last.therapist_id if ctx and last.therapist_id in ctx.offers else None
+    if ctx is not None and ctx.service.online and last.online:
+        data["online"] = True  # the same way as last time, where the service still allows it
     today = turn.now.date()
     free = free_for(turn, today, today + timedelta(days=turn.clinic.policy.booking_horizon_days))
     local = last.start_at.astimezone(turn.zone)

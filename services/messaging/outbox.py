@@ -29,6 +29,7 @@ from services.audit import Actor
 from services.clinics import settings_cache
 from services.errors import N_, InvalidTransition, NotFound
 from services.locks import lock_appointment
+from services.messaging import online
 from services.messaging.dispatch import note_queued
 
 
@@ -118,10 +119,18 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
     if contact.erased_at is not None:
         return 0  # an erased contact has no number left to send to
     due_by_key: dict[str, datetime] = {}
-    for hours in sorted(set(clinic.policy.reminder_offsets_hours or []), reverse=True):
+    offsets = clinic.policy.reminder_offsets_hours or []
+    for hours in sorted(set(offsets), reverse=True):
         due = appointment.start_at - timedelta(hours=int(hours))
         if due > now:
             key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+            due_by_key[key] = due
+    if appointment.online and online.needs_last_call(offsets):
+        # The link goes only in a reminder close to the start (services.messaging.online).
+        due = appointment.start_at - online.LAST_CALL
+        if due > now:
+            minutes = int(online.LAST_CALL.total_seconds() // 60)
+            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{minutes}m"
             due_by_key[key] = due
     if not due_by_key:
         return 0
