@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
+from wtforms.fields import BooleanField, DateTimeLocalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from admin.i18n import panel_lang, word
@@ -112,6 +112,30 @@ def _phone_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
     return format_phone(model.patient.contact.phone)
 
 
+def _place_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
+    """Where the session is: "Online" for a video session (it needs no room)."""
+    if model.online:
+        return _("Online")
+    return model.location.name if model.location else ""
+
+
+def _video_link_cell(view: Any, context: Any, model: Appointment, name: str) -> Markup | str:
+    if not model.video_url:
+        return ""
+    return Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(
+        model.video_url
+    )
+
+
+# The create form's choice for a service given either way ("" = as the service is given).
+DELIVERY_CHOICES = [
+    ("", _l("As the service is given (in person if either)")),
+    ("in_person", _l("In person")),
+    ("online", _l("Online (video)")),
+]
+DELIVERY = {"": None, "in_person": False, "online": True}
+
+
 class CancelRowAction(EndpointLinkRowAction):
     """The row's "cancel with reason" link, for active sessions and staff who may cancel."""
 
@@ -180,6 +204,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "patient.contact.phone": _l("Phone"),
         "patient.contact.name": _l("Contact"),
         "backdated_at": _l("Entered after its start (back-dated)"),
+        "location": _l("Where"),
+        "video_url": _l("Video link"),
     }
     column_formatters = {
         "start_at": _when_cell,
@@ -198,6 +224,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "service",
         "therapist",
         "location",
+        "video_url",
         "status",
         "payment_status",
         "price_minor",
@@ -218,6 +245,8 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
         "cancelled_at": when_formatter,
         "backdated_at": when_formatter,
         "source": label_formatter,
+        "location": _place_cell,
+        "video_url": _video_link_cell,
     }
     # CSV for the roles the matrix grants "export" (admin, accountant), audited by the base.
     csv_export = True
@@ -329,6 +358,12 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
             start = DateTimeLocalField(
                 _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
+            delivery = SelectField(
+                _l("In person or online"),
+                choices=DELIVERY_CHOICES,
+                default="",
+                description=_l("For a service given either way; an online session gets its link."),
+            )
 
         return BookForm
 
@@ -364,6 +399,7 @@ class AppointmentView(SessionActionsMixin, ProgressNotesMixin, SecureModelView):
                 now=utcnow(),
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
+                online=DELIVERY.get(form.delivery.data),
             )
             flash(booked_sentence(self.session, appointment, current_timezone()), "success")
             return appointment

@@ -11,25 +11,20 @@ link comes from the clinic's choice (``ClinicPolicy.video_rooms``):
   Meet link the clinic already has); a therapist without one cannot take an online
   session, and the booking is refused saying so.
 
-Every link is an https address (checked here for the settings and the therapist's
-link alike). When reminders carry the link is the messaging side's rule
+Every link is an https address (``services.clinics.video_rooms`` checks the settings
+and the therapist's link when they are saved). When reminders carry the link is the
+messaging side's rule
 (``services.messaging.online``).
 """
 
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 
 from models import ClinicPolicy, Service, Therapist
+from services.clinics.video_rooms import DEFAULT_JITSI_BASE_URL, THERAPIST_ROOMS
 from services.errors import N_, InvalidInput
 
-JITSI = "jitsi"
-THERAPIST_ROOMS = "therapist"
-VIDEO_ROOMS = (JITSI, THERAPIST_ROOMS)
-DEFAULT_JITSI_BASE_URL = "https://meet.jit.si"
-VIDEO_URL_MAX = 500
-JITSI_BASE_MAX = 200
 ROOM_BYTES = 24  # 192 bits of randomness: 32 URL-safe characters
 
 
@@ -66,46 +61,6 @@ def choose_online(service: Service, online: bool | None) -> bool:
     if not online and not service.in_person:
         raise WrongDelivery(detail=N_("This service is given online only, not in person."))
     return online
-
-
-def clean_video_url(value: str | None, *, most: int = VIDEO_URL_MAX) -> str | None:
-    """An https link (a video room or a Jitsi server), or None when blank; else refused."""
-    url = (value or "").strip()
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme != "https"
-        or not parts.hostname
-        or len(url) > most
-        or any(ch.isspace() or ord(ch) < 32 for ch in url)
-    ):
-        raise InvalidInput(
-            N_("The video link must be an https:// address of up to %(most)s characters."),
-            most=most,
-        )
-    return url
-
-
-def clean_jitsi_base_url(value: str | None) -> str:
-    """The Jitsi server's address, without a trailing slash (blank: the public server)."""
-    url = clean_video_url(value, most=JITSI_BASE_MAX)
-    if url is None:
-        return DEFAULT_JITSI_BASE_URL
-    parts = urlsplit(url)
-    if parts.query or parts.fragment:
-        raise InvalidInput(detail=N_("The Jitsi address cannot have a ? or # part."))
-    return url.rstrip("/")
-
-
-def clean_video_rooms(value: str | None) -> str:
-    if value not in VIDEO_ROOMS:
-        raise InvalidInput(detail=N_("Video rooms are either Jitsi or the therapists' own."))
-    return value
 
 
 def new_jitsi_room() -> str:
