@@ -1,8 +1,8 @@
 """Booking (and rescheduling) by chat, as a form.
 
 ``FORM`` below lists the slots in the order they are asked: service, patient,
-therapist, in person or online (asked only for a service given either way:
-``flows.booking_delivery``), when (day and time in one question), confirm. Every entry point
+therapist, when (day and time in one question), in person or online (asked only for
+a service given either way: ``flows.booking_delivery``), confirm. Every entry point
 (``start_booking``, ``fill_booking``, an answer to any question) fills what it
 can and calls ``next_question``, which walks the form: a filled slot is checked
 (a therapist who does not offer the service, a day already past…) and, when it
@@ -483,20 +483,20 @@ FORM: tuple[FormSlot, ...] = (
         answer=answer_therapist,
     ),
     FormSlot(
-        "book_delivery",
-        filled=lambda d: "online" in d,
-        check=check_delivery,
-        only=only_delivery,
-        ask=ask_delivery,
-        answer=answer_delivery,
-    ),
-    FormSlot(
         "book_when",
         filled=lambda d: "start" in d,
         check=lambda turn: None,  # a chosen time is checked again when it is booked
         only=only_when,
         ask=ask_when,
         answer=answer_when,
+    ),
+    FormSlot(
+        "book_delivery",
+        filled=lambda d: "online" in d,
+        check=check_delivery,
+        only=only_delivery,
+        ask=ask_delivery,
+        answer=answer_delivery,
     ),
     FormSlot(
         "book_confirm",

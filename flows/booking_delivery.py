@@ -106,6 +106,12 @@ def read_delivery(text: str) -> bool | None:
     return None
 
 
+def answers_delivery(turn: Turn, text: str) -> bool:
+    """Is this message an answer to the delivery question? ("in person" then means the
+    clinic, not a call for a person: the engine lets the question have it.)"""
+    return turn.conversation.state == "book_delivery" and read_delivery(text) is not None
+
+
 def chosen_delivery(turn: Turn, text: str) -> bool | None:
     """The answer to the question: True online, False in person, None not understood."""
     choice = read_delivery(text)

@@ -18,6 +18,7 @@ FLOW_ORDER = [
     "my_appointments",
     "booking",
     "booking_confirm",
+    "booking_delivery",
     "booking_when",
     "free_times",
     "payment",
