@@ -11,9 +11,11 @@ from flows.dialog import Turn, normalise
 from models import Service
 from services.scheduling import video
 
-# Whole answers (normalised) that mean one or the other, in English, Hindi and Hinglish.
+# Whole answers that mean one or the other, in English, Hindi and Hinglish (compared
+# normalised, as ``flows.dialog.normalise`` reads a message).
 ONLINE_WORDS = frozenset(
-    {
+    normalise(words)
+    for words in {
         "online",
         "video",
         "video call",
@@ -33,7 +35,8 @@ ONLINE_WORDS = frozenset(
     }
 )
 IN_PERSON_WORDS = frozenset(
-    {
+    normalise(words)
+    for words in {
         "in person",
         "inperson",
         "in-person",
