@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, StopValidati
 from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
-from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.booking_note import DELIVERY, DELIVERY_CHOICES, booked_sentence, patient_choice
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
     EnumEqual,
@@ -125,15 +125,6 @@ def _video_link_cell(view: Any, context: Any, model: Appointment, name: str) -> 
     return Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(
         model.video_url
     )
-
-
-# The create form's choice for a service given either way ("" = as the service is given).
-DELIVERY_CHOICES = [
-    ("", _l("As the service is given (in person if either)")),
-    ("in_person", _l("In person")),
-    ("online", _l("Online (video)")),
-]
-DELIVERY = {"": None, "in_person": False, "online": True}
 
 
 class CancelRowAction(EndpointLinkRowAction):

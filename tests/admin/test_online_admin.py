@@ -215,3 +215,23 @@ def test_the_reports_count_online_sessions_apart(session, two_clinics, a, client
     b = two_clinics["b"]["clinic"].id
     other = report.period_report(session, b, first=MON, last=TUE, zone=IST)
     assert all(r.online == 0 for r in other.sessions)  # clinic B's count is its own
+
+
+def test_the_calendars_booking_form_books_online_too(session, a, client):
+    assert 'id="cal-delivery"' in client.get("/admin/calendar/book").text
+    token = csrf_token(client, "/admin/calendar/book")
+    client.post(
+        "/admin/calendar/book",
+        data={
+            "csrf_token": token,
+            "patient": str(a["patient"].id),
+            "service": str(a["service"].id),
+            "therapist": "",
+            "start": "2026-11-23T14:00",
+            "delivery": "online",
+            "book": "1",
+        },
+    )
+    fresh(session)
+    booked = session.scalar(select(Appointment).where(Appointment.online.is_(True)))
+    assert booked is not None and LINK.fullmatch(booked.video_url)
