@@ -51,6 +51,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.slots
+	$(BIN)/python -m bench.series
 	$(BIN)/python -m bench.parsing
 	$(BIN)/python -m bench.understanding
 	$(BIN)/python -m bench.conversation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
+from babel.dates import get_day_names
+from babel.lists import format_list
 from babel.numbers import format_currency, get_currency_precision
 
 # English: locale per currency for grouping (₹1,20,000 vs £1,200).
@@ -115,6 +118,13 @@ def format_span(start: datetime, end: datetime, timezone: str, lang: str | None 
     if first[-3:] == last[-3:] and first[-3:-2] == " ":
         first = first[:-3]
     return f"{format_day(start.date(), lang)}, {first}–{last}"
+
+
+def format_weekdays(weekdays: Sequence[int], lang: str | None = None) -> str:
+    """``(0, 3)`` → ``Monday and Thursday`` (Hindi ``सोमवार और गुरुवार``), 0 = Monday."""
+    locale = babel_locale(lang)
+    names = get_day_names("wide", locale=locale)
+    return format_list([names[d] for d in weekdays], locale=locale)
 
 
 def format_phone(e164: str) -> str:

@@ -2,13 +2,14 @@
 
 ``FORM`` below lists the slots in the order they are asked: service, patient,
 therapist, when (day and time in one question), in person or online (asked only for
-a service given either way: ``flows.booking_delivery``), confirm. Every entry point
-(``start_booking``, ``fill_booking``, an answer to any question) fills what it
-can and calls ``next_question``, which walks the form: a filled slot is checked
-(a therapist who does not offer the service, a day already past…) and, when it
-fails, asked again with the reason; an empty slot with only one possible value
-is filled without asking; the first other empty slot is asked. So "OT for Aarav
-tomorrow at 11" goes straight to the confirmation, and a clinic with one speech
+a service given either way: ``flows.booking_delivery``), confirm; for a course ("every
+Monday at 5 for 8 weeks") a course step (``flows.booking_course``) takes the place of
+the last three. Every entry point (``start_booking``, ``fill_booking``, an answer to any
+question) fills what it can and calls ``next_question``, which walks the form: a
+filled slot is checked (a therapist who does not offer the service, a day already
+past…) and, when it fails, asked again with the reason; an empty slot with only one
+possible value is filled without asking; the first other empty slot is asked. So "OT
+for Aarav tomorrow at 11" goes straight to the confirmation, and a clinic with one speech
 therapist never asks "With whom?".
 
 The "when" slot's question is ``flows.booking_when`` (free times chosen by
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from flows.booking_confirm import book, nothing_to_add, summary
+from flows.booking_course import answer_course, ask_course, is_course
 from flows.booking_delivery import ask_delivery, check_delivery, chosen_delivery, only_delivery
 from flows.booking_when import (
     ask_when,
@@ -481,6 +483,14 @@ FORM: tuple[FormSlot, ...] = (
         only=only_therapist,
         ask=ask_therapist,
         answer=answer_therapist,
+    ),
+    FormSlot(  # a course ("every Monday at 5 for 8 weeks") instead of one time
+        "book_course",
+        filled=lambda d: not is_course(d),
+        check=lambda turn: None,
+        only=lambda turn: False,
+        ask=ask_course,
+        answer=answer_course,
     ),
     FormSlot(
         "book_when",

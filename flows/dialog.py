@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from core.formatting import format_day, format_money, format_span, format_time, format_when
+from core.formatting import (
+    format_day,
+    format_money,
+    format_span,
+    format_time,
+    format_weekdays,
+    format_when,
+)
 from flows.parsing import DateOrder, date_order_for, parse_number
 from flows.understanding import yes_or_no
 from models import Clinic, Contact, Conversation, Patient
@@ -175,6 +182,9 @@ class Turn:
 
     def when(self, value: datetime) -> str:
         return format_when(value, self.clinic.timezone, self.lang)
+
+    def weekdays(self, values: Sequence[int]) -> str:
+        return format_weekdays(values, self.lang)
 
     def span(self, start: datetime, end: datetime) -> str:
         return format_span(start, end, self.clinic.timezone, self.lang)

@@ -134,6 +134,7 @@ def booking_slots(understood: Understanding) -> dict[str, Any]:
         "before": understood.before,
         "earliest": understood.earliest,
         "days": understood.days,
+        "repeat": understood.repeat.to_data() if understood.repeat else None,
     }
     return {key: value for key, value in slots.items() if value not in (None, False, ())}
 

@@ -7,6 +7,7 @@ from datetime import date, time
 from typing import Final
 
 from flows.parsing import When
+from flows.understanding.repeat import Repeat
 from services.clinics.answers import TOPICS as TOPICS  # what the clinic's data answers
 
 INTENTS: Final = (
@@ -83,6 +84,9 @@ class Understanding:
     days: tuple[date, ...] = ()  # candidate days ("tomorrow or Wednesday", "next week")
     reference: str | None = None  # an appointment number, APT-2026-000042
     anything: bool = False  # "any", "koi bhi", "कोई भी": any of the offered choices will do
+    # A course asked for ("every Monday and Thursday at 5 for 8 weeks"): its shape; the
+    # time of day is ``when.time``.
+    repeat: Repeat | None = None
     score: float = 0.0  # the winning intent's evidence (0 for "other")
     # The whole message is one word or phrase of the intent ("stop", "haan ji", "👍"), not a
     # cue inside a sentence: what an opt-out or a global command should require.

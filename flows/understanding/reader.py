@@ -20,10 +20,11 @@ import re
 from collections import defaultdict
 from datetime import datetime
 
-from flows.parsing import parse_number
+from flows.parsing import When, parse_number
 from flows.understanding.examples import nearest
 from flows.understanding.lexicon import LEXICON, STRONG, fold, tokens
 from flows.understanding.model import TOPICS, Understanding, Vocabulary
+from flows.understanding.repeat import read_repeat
 from flows.understanding.scan import Found, corrected, scan
 from flows.understanding.vocabulary import Names, names_for
 from flows.understanding.when import Times, read_times
@@ -230,6 +231,17 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
     words, notes = corrected(raw, names)
     found = scan(words, names)
     times = read_times(words, found, now, vocabulary.date_order)
+    repeat = read_repeat(words, raw)
+    if repeat is not None:  # a course's days are weekdays, not dates: keep the time of day
+        if repeat.used:  # "8 weeks" is the course's length, not a day eight weeks away
+            rest = tuple(w for i, w in enumerate(words) if i not in repeat.used)
+            times = read_times(rest, scan(rest, names), now, vocabulary.date_order)
+        clock = times.when.time if times.when is not None else None
+        times = Times(
+            when=When(None, clock) if clock is not None else None,
+            after=times.after,
+            before=times.before,
+        )
     hits = [hit for item in found for hit in item.hits]
     kinds = {hit.kind for hit in hits}
     patients = tuple(dict.fromkeys(i for f in found for k, i in f.names if k == "patient"))
@@ -306,6 +318,11 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
             score = scores[intent]
             if score < 1.0:
                 intent, score = ("question", score) if asks else ("other", 0.0)
+        if repeat is not None and intent in ("other", "book"):
+            intent, score = "book", max(score, STRONG)
+            evidence.append("a course of sessions: book")
+    if intent != "book":
+        repeat = None
     return Understanding(
         intent=intent,
         topic=topic if intent == "question" else None,
@@ -324,6 +341,7 @@ def understand(text: str, *, vocabulary: Vocabulary, now: datetime) -> Understan
         days=times.days,
         reference=reference,
         anything="any" in kinds and intent in ("other", "yes"),
+        repeat=repeat,
         score=score,
         whole=whole is not None and choice is None,
         evidence=tuple(evidence),

@@ -13,16 +13,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def next_value(session: Session, table: Table, **key: Any) -> int:
-    """The next value of the counter row identified by ``key`` (created at 1)."""
+def next_value(session: Session, table: Table, *, step: int = 1, **key: Any) -> int:
+    """The next value of the counter row identified by ``key`` (created at 1); with
+    ``step`` > 1 a block of that many values is taken at once and the last is returned
+    (a course of sessions numbers them all in this one statement)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)
-        .values(**key, last_value=1)
+        .values(**key, last_value=step)
         .on_conflict_do_update(
             index_elements=[table.c[name] for name in key],
-            set_={"last_value": table.c.last_value + 1},
+            set_={"last_value": table.c.last_value + step},
         )
         .returning(table.c.last_value)
     )

@@ -5,6 +5,7 @@ a notice of what staff did, a dues reminder). ``services.messaging.delivery`` se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,20 +119,7 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
     assert clinic is not None
     if contact.erased_at is not None:
         return 0  # an erased contact has no number left to send to
-    due_by_key: dict[str, datetime] = {}
-    offsets = clinic.policy.reminder_offsets_hours or []
-    for hours in sorted(set(offsets), reverse=True):
-        due = appointment.start_at - timedelta(hours=int(hours))
-        if due > now:
-            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
-            due_by_key[key] = due
-    if appointment.online and online.needs_last_call(offsets):
-        # The link goes only in a reminder close to the start (services.messaging.online).
-        due = appointment.start_at - online.LAST_CALL
-        if due > now:
-            minutes = int(online.LAST_CALL.total_seconds() // 60)
-            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{minutes}m"
-            due_by_key[key] = due
+    due_by_key = _reminders_due(clinic, appointment, now=now)
     if not due_by_key:
         return 0
     taken = dict(
@@ -186,6 +174,62 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
     return made
 
 
+def schedule_new_reminders(
+    session: Session, appointments: Sequence[Appointment], *, now: datetime
+) -> int:
+    """``schedule_reminders`` for sessions just booked together (one patient's course):
+    their keys hold their new ids, so none can be taken and nothing is looked up; the
+    rows go in the flush's one INSERT, however many sessions there are."""
+    if not appointments:
+        return 0
+    first = appointments[0]
+    clinic = session.get(Clinic, first.clinic_id)
+    contact = first.patient.contact
+    assert clinic is not None
+    if contact.erased_at is not None:
+        return 0  # an erased contact has no number left to send to
+    channel = preferred_channel(session, clinic, contact)
+    made = 0
+    for appointment in appointments:
+        for key, due in _reminders_due(clinic, appointment, now=now).items():
+            _add_message(
+                session,
+                clinic_id=clinic.id,
+                contact_id=contact.id,
+                appointment_id=appointment.id,
+                channel=channel,
+                kind=MessageKind.REMINDER,
+                template_key="reminder",
+                variables={},
+                idempotency_key=key,
+                due_at=due,
+            )
+            made += 1
+    return made
+
+
+def _reminders_due(
+    clinic: Clinic, appointment: Appointment, *, now: datetime
+) -> dict[str, datetime]:
+    """The session's reminders still ahead, one per clinic offset, by idempotency key; an
+    online session whose clinic has none close to the start gets one more, 15 minutes
+    before (the link goes only in a close one: ``services.messaging.online``)."""
+    due_by_key: dict[str, datetime] = {}
+    offsets = clinic.policy.reminder_offsets_hours or []
+    for hours in sorted(set(offsets), reverse=True):
+        due = appointment.start_at - timedelta(hours=int(hours))
+        if due > now:
+            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+            due_by_key[key] = due
+    if appointment.online and online.needs_last_call(offsets):
+        due = appointment.start_at - online.LAST_CALL
+        if due > now:
+            minutes = int(online.LAST_CALL.total_seconds() // 60)
+            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{minutes}m"
+            due_by_key[key] = due
+    return due_by_key
+
+
 def cancel_pending(
     session: Session, appointment_id: int, *, kinds: tuple[MessageKind, ...], reason: str
 ) -> int:
@@ -203,9 +247,15 @@ def cancel_pending(
 
 
 def notify_patient(
-    session: Session, appointment: Appointment, *, event: str, now: datetime
+    session: Session,
+    appointment: Appointment,
+    *,
+    event: str,
+    now: datetime,
+    variables: dict[str, Any] | None = None,
 ) -> OutboundMessage | None:
-    """Tell the patient what the clinic did (booked, moved, cancelled) to their session."""
+    """Tell the patient what the clinic did (booked, moved, cancelled) to their session
+    (or, with ``variables`` such as a count, to a course that starts with it)."""
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
     contact = appointment.patient.contact
@@ -217,6 +267,7 @@ def notify_patient(
         template_key=f"notice_{event}",
         idempotency_key=f"notice:{appointment.id}:{event}:{now:%Y%m%dT%H%M%S%f}",
         due_at=now,
+        variables=variables,
         appointment_id=appointment.id,
     )
 

@@ -67,6 +67,13 @@ SenderLookup = Callable[[Session, int, Channel, str], "tuple[str, MessageTemplat
 # needs), to the guardian and to the therapist alike.
 APPROVED_AS = {
     "notice_length_changed": "notice_moved",
+    # A course booked, moved or cancelled together: as its first session's booking, move
+    # or cancellation (the same variables; the course's count is in the chat's words).
+    "notice_series_booked": "notice_booked",
+    "notice_series_booked_gaps": "notice_booked",
+    "notice_series_moved": "notice_moved",
+    "notice_series_moved_gaps": "notice_moved",
+    "notice_series_cancelled": "notice_cancelled",
     "staff_notice_resized": "staff_notice_moved",
 }
 

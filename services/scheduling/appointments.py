@@ -95,7 +95,7 @@ def book_appointment(
                 raise NotFound(what=N_("patient"))
             ctx = load_context(session, clinic_id, service_id, therapist_id)
             is_online = video.choose_online(ctx.service, online)
-            _check_time_policy(ctx, start, now, actor)
+            check_time_policy(ctx, start, now, actor)
             slot = _claim_slot(
                 session, ctx, start, now, location_id, ignore_appointment_id=None, actor=actor
             )
@@ -116,7 +116,7 @@ def book_appointment(
                 if offer.price_minor
                 else PaymentStatus.NOT_REQUIRED,
                 source=source,
-                overlap_key=_overlap_key(ctx, start, number),
+                overlap_key=overlap_key(ctx, start, number),
                 created_by=actor.label(),
                 backdated_at=now if start <= now else None,
                 online=is_online,
@@ -162,8 +162,10 @@ def reschedule_appointment(
     actor: Actor,
     therapist_id: int | None = None,
     location_id: int | None = None,
+    tell_patient: bool = True,
 ) -> Appointment:
-    """Move an active appointment. Patients are held to the reschedule window; staff are not."""
+    """Move an active appointment. Patients are held to the reschedule window; staff are not.
+    ``tell_patient=False``: the caller tells them once for several (a course's sessions)."""
     require_aware(new_start, "new_start")
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
@@ -178,7 +180,7 @@ def reschedule_appointment(
             left_therapist = appointment.therapist_id
             target_therapist = therapist_id or appointment.therapist_id
             ctx = load_context(session, clinic_id, appointment.service_id, target_therapist)
-            _check_time_policy(ctx, new_start, now, actor)
+            check_time_policy(ctx, new_start, now, actor)
             slot = _claim_slot(
                 session,
                 ctx,
@@ -199,7 +201,7 @@ def reschedule_appointment(
             appointment.location_id = slot.location_id
             appointment.start_at = new_start
             appointment.end_at = slot.end
-            appointment.overlap_key = _overlap_key(ctx, new_start, appointment.number)
+            appointment.overlap_key = overlap_key(ctx, new_start, appointment.number)
             appointment.status = AppointmentStatus.BOOKED
             appointment.confirmed_at = None
             appointment.backdated_at = now if new_start <= now else None
@@ -215,7 +217,7 @@ def reschedule_appointment(
                 session, appointment.id, kinds=_REMINDERS, reason="the session moved"
             )
             messaging.schedule_reminders(session, appointment, now=now)
-            if actor.is_staff and not appointment.backdated:
+            if actor.is_staff and not appointment.backdated and tell_patient:
                 messaging.notify_patient(session, appointment, event="moved", now=now)
             notify_therapist(session, appointment, NotificationKind.MOVED, actor, now=now)
             if left_therapist != appointment.therapist_id:  # the one it moved away from
@@ -283,7 +285,7 @@ def change_length(
             offer = replace(full.offers[therapist_id], duration_minutes=int(minutes))
             ctx = replace(full, offers={therapist_id: offer})
             before = audit.snapshot(appointment)
-            _check_time_policy(ctx, start, now, actor)
+            check_time_policy(ctx, start, now, actor)
             slot = _claim_slot(
                 session,
                 ctx,
@@ -331,13 +333,15 @@ def cancel_appointment(
     reason: str | None = None,
     waive_charge: bool = False,
     notice: str = "cancelled",
+    tell_patient: bool = True,
 ) -> Appointment:
     """Cancel and free the slot. Patients are held to the cancellation window; staff are not.
 
     Billing follows the policy: outside the window (or with ``waive_charge``, which
     staff must give a reason for) the session's invoice is voided, so what paid it
     is on account for a refund, and package credit comes back; inside it, the
-    session stays charged.
+    session stays charged. ``tell_patient=False``: the caller tells them once for
+    several (a course's sessions).
     """
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     if waive_charge and not (reason or "").strip():
@@ -369,7 +373,7 @@ def cancel_appointment(
         charged = inside_window and not waive_charge and actor.is_staff
         if not charged:
             _uncharge(session, appointment, reason=reason, now=now, actor=actor)
-        if actor.type is not ActorType.CONTACT:
+        if actor.type is not ActorType.CONTACT and tell_patient:
             messaging.notify_patient(session, appointment, event=notice, now=now)
         notify_therapist(session, appointment, NotificationKind.CANCELLED, actor, now=now)
     return appointment
@@ -490,7 +494,7 @@ class _Unavailable(Exception):
     """Raised inside the transaction; turned into a patient-facing refusal after it."""
 
 
-def _check_time_policy(ctx: BookingContext, start: datetime, now: datetime, actor: Actor) -> None:
+def check_time_policy(ctx: BookingContext, start: datetime, now: datetime, actor: Actor) -> None:
     """The clinic's notice and horizon are patient rules. Staff may act now: book a
     walk-in inside the notice, far ahead, or enter a session that already started
     (the appointment is then marked ``backdated``, and the audit row carries it)."""
@@ -604,7 +608,7 @@ def _alternatives(
 
 
 def _policy_for(actor: Actor) -> dict[str, bool]:
-    """Which slots a booking by this actor may take (see ``_check_time_policy``)."""
+    """Which slots a booking by this actor may take (see ``check_time_policy``)."""
     staff = actor.is_staff
     return {"respect_policy": not staff, "allow_past": staff}
 
@@ -615,7 +619,7 @@ def _end_read(session: Session) -> None:
         session.rollback()
 
 
-def _overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:
+def overlap_key(ctx: BookingContext, start: datetime, number: str) -> str:
     if ctx.service.capacity > 1:
         return group_overlap_key(ctx.service.id, start)
     return f"a:{number}"

@@ -211,7 +211,7 @@ def free_slots(
     """Bookable slots for a service between two clinic-local dates (inclusive).
 
     ``respect_policy=False`` is what staff may book: from now on, with no minimum
-    notice and no horizon (the patient rules; see ``appointments._check_time_policy``).
+    notice and no horizon (the patient rules; see ``appointments.check_time_policy``).
     """
     ctx = load_context(session, clinic_id, service_id, therapist_id)
     return slots_for_context(

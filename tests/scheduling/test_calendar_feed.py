@@ -164,7 +164,9 @@ def test_only_the_therapist_herself_makes_her_feed_and_each_link_replaces_the_la
     )
     assert calendar_feed.therapist_for_feed(session, second) is None
     actions = session.scalars(
-        select(AuditLog.action).where(AuditLog.action.like("therapist.calendar%"))
+        select(AuditLog.action)
+        .where(AuditLog.action.like("therapist.calendar%"))
+        .order_by(AuditLog.id)
     ).all()
     assert actions == ["therapist.calendar_feed_issue"] * 2 + ["therapist.calendar_feed_stop"]
     assert all(second not in str(row.after) for row in session.scalars(select(AuditLog)).all())
