@@ -138,8 +138,14 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     """Several service calls in one transaction, e.g. a chat turn.
 
     The turn's state change and the booking it makes commit together or not at
-    all; row locks taken at the start (the conversation's) hold to the end.
+    all; row locks taken at the start (the conversation's) hold to the end. Inside
+    another unit of work (a service that groups calls, called in a chat turn) it is a
+    SAVEPOINT of that one, and the outer one still commits everything.
     """
+    if in_unit_of_work(session):
+        with write_transaction(session):
+            yield session
+        return
     with write_transaction(session):
         session.info[_UNIT_OF_WORK] = True
         try:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flows.booking_when import back_to_menu, booking, forget_time, free_for, offer_slots
 from flows.dialog import Turn
 from flows.payment import booking_payment_note, prepayment_note
-from models import BookingSource, Location, Patient
+from models import Appointment, BookingSource, Location, Patient
 from services.errors import ServiceError, SlotUnavailable
 from services.messaging import online
 from services.scheduling.appointments import book_appointment, reschedule_appointment
@@ -139,12 +139,18 @@ def book(turn: Turn) -> str:
         if appointment.online:
             return f"{moved}\n{online.online_line(turn.lang, appointment, with_link=True)}"
         return moved
+    return booked_text(turn, appointment)
+
+
+def booked_text(turn: Turn, appointment: Appointment) -> str:
+    """ "✅ Booked!" with everything the booking is (an online session: its link, no
+    address), and what to pay if anything."""
     return turn.say(
         "booked",
         number=appointment.number,
         patient=appointment.patient.name,
         service=appointment.service.name,
-        when=when,
+        when=turn.when(appointment.start_at),
         therapist=appointment.therapist.name,
         location=online.place_text(
             turn.lang, appointment, location_text(turn, appointment.location)

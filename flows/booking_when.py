@@ -100,8 +100,10 @@ def _times(turn: Turn) -> str:
         note, wanted = turn.say("beyond_horizon", days=horizon), Wanted()
     data["wanted"] = wanted.to_data()
     free = _free_to_offer(turn, wanted, today, today + timedelta(days=horizon))
-    if not free:
+    if not free and data.get("reschedule_id"):
         return back_to_menu(turn, no_days(turn))
+    if not free:  # nothing at all: the waitlist is offered (flows.waitlist)
+        return turn.goto("book_waitlist")
     fits = [s for s in free if wanted.admits(s)]
     if wanted.day is not None and wanted.at is not None:
         return join(note, _nearest_offer(turn, wanted, fits, free))

@@ -50,6 +50,7 @@ from flows import (
     onboarding,
     payment,
     routing,
+    waitlist,
 )
 from flows.dialog import STATES, Offer, Turn, clean_text, hand_to_staff, normalise
 from flows.names import greeting_name
@@ -62,7 +63,7 @@ from services.messaging.handoff import STAFF_NOTE
 from services.people import patients
 
 # The flows whose states the engine runs (each registers its states at import).
-FLOWS = (onboarding, corrections, booking, my_appointments, payment, language)
+FLOWS = (onboarding, corrections, booking, my_appointments, payment, language, waitlist)
 
 IDLE_AFTER = timedelta(minutes=30)
 # A message is read whatever its length, up to WhatsApp's body limit of 4,096 characters
@@ -70,7 +71,8 @@ IDLE_AFTER = timedelta(minutes=30)
 # only the start is read: no answer needs more, and every parser's cost stays bounded.
 MAX_UNDERSTOOD = 1000
 # States a conversation may rest in for hours: no "it's been a while" restart.
-RESTING_STATES = frozenset({"new", "consent", "menu", "handoff", "reminder"})
+# (A waitlist offer, like a reminder, arrives whenever the sweep makes it.)
+RESTING_STATES = frozenset({"new", "consent", "menu", "handoff", "reminder", "waitlist_offer"})
 
 MENU_WORDS = frozenset(
     {

@@ -4,8 +4,8 @@ Runs every minute (RQ mode: one sweeper across workers; embedded mode: a thread
 of the web process) and on demand with ``roshni jobs tick``. The outbox table is
 the record: a sweep after Redis lost everything finds every unsent message again.
 
-Each step (stuck-send release, payment sync, dues reminders, outbox dispatch, fetching
-the files patients sent) is
+Each step (stuck-send release, payment sync, dues reminders, waitlist offers, outbox
+dispatch, fetching the files patients sent) is
 guarded on its own, and payment sync and dues one clinic at a time: a failure (say,
 a clinic's Razorpay secret that no longer decrypts after a key rotation) is logged
 against its step and clinic, rolled back, and reported in ``SweepResult.failed``;
@@ -31,6 +31,7 @@ from services.messaging.media import pending_media_ids
 from services.messaging.outbox import due_ids
 from services.messaging.stuck_sends import release_stuck
 from services.reconciliation import razorpay_sync
+from services.scheduling import waitlist
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ def sweep(
         links_lock=links_lock,
     )
     dues_queued = queue_dues(session, now=now, guard=guard)
+    # Before the outbox: a freed time's offer goes out in this same sweep.
+    offer_waitlist(session, now=now, guard=guard)
     dispatched = guard.run(
         "dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch, guard=guard), 0
     )
@@ -168,6 +171,22 @@ def queue_dues(session: Session, *, now: datetime, guard: _Guard | None = None) 
     return sum(
         guard.run(
             "dues", lambda c=clinic_id: dues.queue_for_clinic(session, c, now=now), 0, clinic_id
+        )
+        for clinic_id in clinic_ids
+    )
+
+
+def offer_waitlist(session: Session, *, now: datetime, guard: _Guard | None = None) -> int:
+    """Each clinic's waitlist pass (stale entries, lapsed offers, freed times offered),
+    one clinic at a time."""
+    guard = guard or _Guard(session)
+    clinic_ids = guard.run("waitlist", lambda: waitlist.clinics_waiting(session), [])
+    return sum(
+        guard.run(
+            "waitlist",
+            lambda c=clinic_id: waitlist.offer_freed_times(session, clinic_id=c, now=now).offered,
+            0,
+            clinic_id,
         )
         for clinic_id in clinic_ids
     )

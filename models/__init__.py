@@ -62,6 +62,7 @@ from models.people import Contact, Patient
 from models.reschedule import RequesterType, RescheduleRequest, RescheduleStatus
 from models.staff import StaffUser
 from models.staff_notification import NotificationKind, StaffNotification
+from models.waitlist import WaitlistEntry, WaitlistStatus
 from models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -145,6 +146,8 @@ __all__ = [
     "StaffUser",
     "Therapist",
     "TherapistServiceOverride",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "WeeklyHours",
     "WorkerHeartbeat",
 ]

@@ -98,6 +98,10 @@ class ClinicPolicy(Base):
     tell_therapists_by_whatsapp: Mapped[bool] = mapped_column(default=False)
     # The largest patient document (upload or filed from the chat), in MB.
     document_max_mb: Mapped[int] = mapped_column(default=10, server_default="10")
+    # The waitlist: how long a freed time is held for the person offered it, and how
+    # long an entry waits before it is stale.
+    waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    waitlist_days: Mapped[int] = mapped_column(default=60, server_default="60")
     # Online sessions: a Jitsi Meet server (public or the clinic's own) that gets an
     # unguessable room per session, or "therapist" rooms (each therapist's fixed link).
     video_rooms: Mapped[str] = mapped_column(String(10), default="jitsi", server_default="jitsi")
@@ -118,6 +122,8 @@ class ClinicPolicy(Base):
         CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
         CheckConstraint("document_max_mb BETWEEN 1 AND 50", name="document_max_range"),
         CheckConstraint("video_rooms IN ('jitsi', 'therapist')", name="video_rooms_value"),
+        CheckConstraint("waitlist_hold_minutes BETWEEN 5 AND 240", name="waitlist_hold_range"),
+        CheckConstraint("waitlist_days BETWEEN 1 AND 365", name="waitlist_days_range"),
     )
 
 

@@ -140,6 +140,33 @@ def remember_reminders(session: Session, sent: Sequence[SentReminder]) -> None:
             _mark_reminder(conversation, r)
 
 
+WAITLIST_OFFER = "waitlist_offer"  # the state that answers a waitlist offer (flows.waitlist)
+
+
+def expect_offer_answer(
+    session: Session,
+    *,
+    clinic_id: int,
+    channel: Channel,
+    phone: str,
+    contact_id: int,
+    entry_id: int,
+    choices: Sequence[tuple[str, str]],
+) -> None:
+    """A waitlist offer is on its way: the contact's next "1"/"yes" or "2"/"no" on that
+    channel answers it (a form they were filling in is dropped, as a reminder drops it)."""
+    conversation = conversation_for_update(session, clinic_id, channel, phone)
+    data = copy.deepcopy(conversation.data or {})
+    data.pop("booking", None)
+    data["waitlist_entry_id"] = entry_id
+    data["choices"] = [[value, label] for value, label in choices]
+    conversation.data = data
+    conversation.state = WAITLIST_OFFER
+    conversation.misses = 0
+    if conversation.contact_id is None:
+        conversation.contact_id = contact_id
+
+
 def _mark_reminder(conversation: Conversation, reminder: SentReminder) -> None:
     data = copy.deepcopy(conversation.data or {})
     if reminder.exercise_assignment_id is not None:

@@ -105,3 +105,15 @@ def test_change_drops_the_course_for_one_session(session, roshni):
     assert "Speech Therapy Session for Aarav" in reply  # the ordinary free times follow
     assert session.scalar(select(func.count()).select_from(Appointment)) == 0
     assert course_sessions(session) == []
+
+
+def test_in_hindi_the_course_is_said_back_and_booked_in_hindi(session, roshni):
+    chat = registered(session, roshni)
+    chat.say("menu")
+    chat.say("हिंदी")
+    summary = chat.say("हर सोमवार और गुरुवार 5 बजे 8 हफ़्ते स्पीच थेरेपी")
+    assert "हर सोमवार और गुरुवार" in summary and "16 सेशन" in summary
+    assert "1. बुक करें" in summary
+    booked = chat.say("हाँ")
+    assert booked.startswith("✅ Aarav के लिए Dr. Priya Nair के साथ Speech Therapy Session के 16")
+    assert len(course_sessions(session)) == 16

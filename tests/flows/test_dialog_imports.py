@@ -17,6 +17,7 @@ FLOW_ORDER = [
     "corrections",
     "onboarding",
     "my_appointments",
+    "waitlist",
     "booking",
     "booking_course",
     "booking_confirm",
