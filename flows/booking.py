@@ -1,9 +1,10 @@
 """Booking (and rescheduling) by chat, as a form.
 
 ``FORM`` below lists the slots in the order they are asked: service, patient,
-therapist, when (day and time in one question), confirm; for a course ("every Monday
-at 5 for 8 weeks") a course step (``flows.booking_course``) takes the place of the
-last two. Every entry point (``start_booking``, ``fill_booking``, an answer to any
+therapist, when (day and time in one question), in person or online (asked only for
+a service given either way: ``flows.booking_delivery``), confirm; for a course ("every
+Monday at 5 for 8 weeks") a course step (``flows.booking_course``) takes the place of
+the last three. Every entry point (``start_booking``, ``fill_booking``, an answer to any
 question) fills what it can and calls ``next_question``, which walks the form: a
 filled slot is checked (a therapist who does not offer the service, a day already
 past…) and, when it fails, asked again with the reason; an empty slot with only one
@@ -29,6 +30,7 @@ from sqlalchemy import select
 
 from flows.booking_confirm import book, nothing_to_add, summary
 from flows.booking_course import answer_course, ask_course, is_course
+from flows.booking_delivery import ask_delivery, check_delivery, chosen_delivery, only_delivery
 from flows.booking_when import (
     ask_when,
     back_to_menu,
@@ -386,6 +388,17 @@ def answer_therapist(turn: Turn, text: str) -> str:
     return next_question(turn)
 
 
+# --- in person or online (only for a service given either way) ------------------------
+
+
+def answer_delivery(turn: Turn, text: str) -> str:
+    choice = chosen_delivery(turn, text)
+    if choice is None:
+        return turn.miss(turn.say("choose_number", count=2))
+    booking(turn)["online"] = choice
+    return next_question(turn)
+
+
 # --- when: day and time in one question --------------------------------------------------
 
 
@@ -488,6 +501,14 @@ FORM: tuple[FormSlot, ...] = (
         answer=answer_when,
     ),
     FormSlot(
+        "book_delivery",
+        filled=lambda d: "online" in d,
+        check=check_delivery,
+        only=only_delivery,
+        ask=ask_delivery,
+        answer=answer_delivery,
+    ),
+    FormSlot(
         "book_confirm",
         filled=lambda d: False,
         check=lambda turn: None,
@@ -534,6 +555,8 @@ def _same_as_last_time(turn: Turn) -> str | None:
         return None
     ctx = _context(turn)
     data["therapist_id"] = last.therapist_id if ctx and last.therapist_id in ctx.offers else None
+    if ctx is not None and ctx.service.online and last.online:
+        data["online"] = True  # the same way as last time, where the service still allows it
     today = turn.now.date()
     free = free_for(turn, today, today + timedelta(days=turn.clinic.policy.booking_horizon_days))
     local = last.start_at.astimezone(turn.zone)

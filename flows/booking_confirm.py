@@ -1,10 +1,11 @@
 """The booking form's last step: the summary the patient confirms, and booking it.
 
 The summary says everything the booking will be: who, what, with whom, when, where
-(with the address), the price, a group's seats left and, for a session paid in
-advance, what to pay by when; so "✅ Booked!" is never followed by a surprise. The
-booking itself is ``services.scheduling.appointments``: the same rules and the same
-no-double-booking guarantee as the admin panel.
+(with the address; an online session says so, and "✅ Booked!" carries its link), the
+price, a group's seats left and, for a session paid in advance, what to pay by when; so
+"✅ Booked!" is never followed by a surprise. The booking itself is
+``services.scheduling.appointments``: the same rules and the same no-double-booking
+guarantee as the admin panel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flows.dialog import Turn
 from flows.payment import booking_payment_note, prepayment_note
 from models import Appointment, BookingSource, Location, Patient
 from services.errors import ServiceError, SlotUnavailable
+from services.messaging import online
 from services.scheduling.appointments import book_appointment, reschedule_appointment
 from services.scheduling.availability import BookingContext, load_context
 
@@ -45,7 +47,7 @@ def summary(turn: Turn, key: str) -> str:
         patient=patient.name if patient else "",
         therapist=offer.name,
         when=when,
-        location=location_text(turn, location),
+        location=turn.say("online_place") if data.get("online") else location_text(turn, location),
         price=turn.money(offer.price_minor),
     )
     if ctx.service.capacity > 1:
@@ -115,6 +117,7 @@ def book(turn: Turn) -> str:
                 now=turn.now,
                 actor=turn.actor,
                 source=BookingSource.CHAT,
+                online=data.get("online"),
             )
     except SlotUnavailable as exc:
         if not exc.alternatives:
@@ -127,17 +130,21 @@ def book(turn: Turn) -> str:
     turn.conversation.state = "menu"
     when = turn.when(appointment.start_at)
     if data.get("reschedule_id"):
-        return turn.say(
+        moved = turn.say(
             "rescheduled",
             number=appointment.number,
             when=when,
             therapist=appointment.therapist.name,
         )
+        if appointment.online:
+            return f"{moved}\n{online.online_line(turn.lang, appointment, with_link=True)}"
+        return moved
     return booked_text(turn, appointment)
 
 
 def booked_text(turn: Turn, appointment: Appointment) -> str:
-    """ "✅ Booked!" with everything the booking is, and what to pay if anything."""
+    """ "✅ Booked!" with everything the booking is (an online session: its link, no
+    address), and what to pay if anything."""
     return turn.say(
         "booked",
         number=appointment.number,
@@ -145,7 +152,9 @@ def booked_text(turn: Turn, appointment: Appointment) -> str:
         service=appointment.service.name,
         when=turn.when(appointment.start_at),
         therapist=appointment.therapist.name,
-        location=location_text(turn, appointment.location),
+        location=online.place_text(
+            turn.lang, appointment, location_text(turn, appointment.location)
+        ),
         price=turn.money(appointment.price_minor),
         reminders=_reminder_text(turn),
     ) + booking_payment_note(turn, appointment)

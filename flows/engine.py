@@ -42,6 +42,7 @@ from core.formatting import format_phone
 from flows import (
     attachments,
     booking,
+    booking_delivery,
     corrections,
     exercises,
     language,
@@ -309,7 +310,10 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
         return _reask_current(turn)
     understood = routing.understanding_for(turn, text)
     asks_a_name = conversation.state in routing.ONBOARDING_STATES  # any word may be a name
-    if word in TALK_WORDS or (understood.intent == "talk" and not asks_a_name):
+    # "in person" (or "clinic") answering the delivery question is no call for a person
+    # and no question about the clinic: the question has it.
+    delivery_answer = booking_delivery.answers_delivery(turn, text)
+    if word in TALK_WORDS or (understood.intent == "talk" and not (asks_a_name or delivery_answer)):
         return hand_to_staff(turn)
     asked = language.language_asked(text)
     if asked is not None:
@@ -346,7 +350,7 @@ def _converse(turn: Turn, inbound: Inbound, raw: str, text: str, word: str) -> s
     handler = STATES.get(conversation.state)
     if handler is None:  # an unknown stored state (e.g. after a release): start clean
         return turn.goto("menu")
-    changed_course = routing.route(turn, understood, text)
+    changed_course = None if delivery_answer else routing.route(turn, understood, text)
     if changed_course is not None:
         return changed_course
     return handler.answer(turn, text)

@@ -52,7 +52,8 @@ class DemoClinic:
     package_service: str | None = None  # sold as a 10-session package
     upi_vpa: str | None = None
     # What the bot answers patients with (services.reports.answers): each therapist's
-    # gender and languages, the services also given online, and the staff's own Q&A
+    # gender and languages, the services given either way (in person or online: the
+    # patient chooses, and an online session gets a Jitsi room), and the staff's own Q&A
     # (question, keywords, answer, Hindi question, Hindi answer).
     therapist_details: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     online_services: tuple[str, ...] = ()

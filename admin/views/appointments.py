@@ -23,13 +23,13 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms.fields import BooleanField, DateTimeLocalField, TextAreaField
+from wtforms.fields import BooleanField, DateTimeLocalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
-from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.booking_note import DELIVERY, DELIVERY_CHOICES, booked_sentence, patient_choice
 from admin.views.courses import CourseMixin
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
@@ -113,6 +113,21 @@ def _phone_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
     return format_phone(model.patient.contact.phone)
 
 
+def _place_cell(view: Any, context: Any, model: Appointment, name: str) -> str:
+    """Where the session is: "Online" for a video session (it needs no room)."""
+    if model.online:
+        return _("Online")
+    return model.location.name if model.location else ""
+
+
+def _video_link_cell(view: Any, context: Any, model: Appointment, name: str) -> Markup | str:
+    if not model.video_url:
+        return ""
+    return Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(
+        model.video_url
+    )
+
+
 class CancelRowAction(EndpointLinkRowAction):
     """The row's "cancel with reason" link, for active sessions and staff who may cancel."""
 
@@ -181,6 +196,8 @@ class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, Secu
         "patient.contact.phone": _l("Phone"),
         "patient.contact.name": _l("Contact"),
         "backdated_at": _l("Entered after its start (back-dated)"),
+        "location": _l("Where"),
+        "video_url": _l("Video link"),
     }
     column_formatters = {
         "start_at": _when_cell,
@@ -199,6 +216,7 @@ class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, Secu
         "service",
         "therapist",
         "location",
+        "video_url",
         "status",
         "payment_status",
         "price_minor",
@@ -219,6 +237,8 @@ class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, Secu
         "cancelled_at": when_formatter,
         "backdated_at": when_formatter,
         "source": label_formatter,
+        "location": _place_cell,
+        "video_url": _video_link_cell,
     }
     # CSV for the roles the matrix grants "export" (admin, accountant), audited by the base.
     csv_export = True
@@ -331,6 +351,12 @@ class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, Secu
             start = DateTimeLocalField(
                 _l("Start (clinic time)"), format=LOCAL_FORMAT, validators=[DataRequired()]
             )
+            delivery = SelectField(
+                _l("In person or online"),
+                choices=DELIVERY_CHOICES,
+                default="",
+                description=_l("For a service given either way; an online session gets its link."),
+            )
 
         return BookForm
 
@@ -366,6 +392,7 @@ class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, Secu
                 now=utcnow(),
                 actor=staff_actor(),
                 source=BookingSource.ADMIN,
+                online=DELIVERY.get(form.delivery.data),
             )
             flash(booked_sentence(self.session, appointment, current_timezone()), "success")
             return appointment

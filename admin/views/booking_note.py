@@ -1,5 +1,6 @@
-"""What the booking forms share: how a patient is named among the choices, and the
-sentence that confirms a booking — the patient, the time, and what the guardian is told.
+"""What the booking forms share: how a patient is named among the choices, the choice
+of in person or online (for a service given either way), and the sentence that confirms
+a booking — the patient, the time, and what the guardian is told.
 
 What the guardian is told is read from the outbox rows the booking queued, so the
 sentence says what will actually be sent, not what we expect the services to do.
@@ -8,6 +9,7 @@ sentence says what will actually be sent, not what we expect the services to do.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +17,15 @@ from sqlalchemy.orm import Session
 from admin.i18n import panel_lang
 from core.formatting import format_phone, format_when
 from models import Appointment, Channel, MessageKind, OutboundMessage, OutboundStatus, Patient
+
+# In person or online, for a service given either way ("": as the service is given);
+# ``DELIVERY`` turns the answer into ``book_appointment``'s ``online``.
+DELIVERY_CHOICES = [
+    ("", _l("As the service is given (in person if either)")),
+    ("in_person", _l("In person")),
+    ("online", _l("Online (video)")),
+]
+DELIVERY: dict[str, bool | None] = {"": None, "in_person": False, "online": True}
 
 
 def patient_choice(patient: Patient) -> str:

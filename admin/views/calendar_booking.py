@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Length
 from admin.i18n import panel_lang
 from admin.permissions import CREATE
 from admin.views.access import requires
-from admin.views.booking_note import booked_sentence, patient_choice
+from admin.views.booking_note import DELIVERY, DELIVERY_CHOICES, booked_sentence, patient_choice
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.refusals import refused_as_flash, with_free_nearby
 from core import clinic_time
@@ -75,6 +75,7 @@ class BookingForm(FlaskForm):
         format=LOCAL_FORMAT,
         validators=[DataRequired(_l("Give a start."))],
     )
+    delivery = SelectField(_l("In person or online"), choices=DELIVERY_CHOICES, default="")
     location = HiddenField()
     back = HiddenField()
     q = StringField(_l("Find a patient"), validators=[Length(max=80)])
@@ -119,6 +120,7 @@ class BookingRoutes:
                     now=utcnow(),
                     actor=staff_actor(),
                     source=BookingSource.ADMIN,
+                    online=DELIVERY.get(form.delivery.data),
                 )
             if isinstance(outcome.refusal, SlotUnavailable):
                 alternatives = outcome.refusal.alternatives

@@ -44,7 +44,15 @@ class TherapistView(SecureModelView):
     column_list = ("name", "specialization", "staff_user", "active")
     column_labels = {"staff_user": _l("Login")}
     column_searchable_list = ("name", "specialization")
-    form_columns = ("name", "specialization", "gender", "languages", "staff_user", "active")
+    form_columns = (
+        "name",
+        "specialization",
+        "gender",
+        "languages",
+        "staff_user",
+        "video_link",
+        "active",
+    )
     form_overrides = {"gender": SelectField, "languages": StringField}
     form_args = {
         "staff_user": {
@@ -57,6 +65,13 @@ class TherapistView(SecureModelView):
         "gender": {
             "choices": [("", _l("Not recorded")), ("female", _l("Female")), ("male", _l("Male"))],
             "description": _l("The bot tells patients who ask for a female or male therapist."),
+        },
+        "video_link": {
+            "label": _l("Video room link"),
+            "description": _l(
+                "Their own Zoom or Meet room (https://…), used for online sessions when the "
+                "clinic's settings choose therapists' own rooms."
+            ),
         },
         "languages": {
             "label": _l("Languages spoken"),
@@ -122,12 +137,20 @@ class ServiceView(SecureModelView):
         "prepay_required",
         "hold_minutes",
         "accept_partial",
+        "in_person",
         "online",
         "aliases",
     )
     form_overrides = {"aliases": StringField}
     form_args = {
-        "online": {"label": _l("Also offered online (video)")},
+        "in_person": {"label": _l("Given in person")},
+        "online": {
+            "label": _l("Given online (video)"),
+            "description": _l(
+                "Tick both and the patient chooses; at least one. An online session gets "
+                "its video link when it is booked."
+            ),
+        },
         "aliases": {
             "label": _l("Other names patients use in chat"),
             "description": _l(

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import SecureModelView
@@ -291,10 +291,23 @@ class PolicyView(SecureModelView):
         "financial_year_start_month",
         "tell_therapists_by_whatsapp",
         "document_max_mb",
+        "video_rooms",
+        "jitsi_base_url",
     )
     form_columns = column_list
-    form_overrides = {"reminder_offsets_hours": StringField}
+    form_overrides = {"reminder_offsets_hours": StringField, "video_rooms": SelectField}
     form_args = {
+        "video_rooms": {
+            "label": _l("Video rooms for online sessions"),
+            "choices": [
+                ("jitsi", _l("Jitsi Meet: a new private room per session")),
+                ("therapist", _l("Each therapist's own room (their video link)")),
+            ],
+        },
+        "jitsi_base_url": {
+            "label": _l("Jitsi Meet server"),
+            "description": _l("https://meet.jit.si, or the clinic's own Jitsi server"),
+        },
         "reminder_offsets_hours": {"description": _l("Hours before a session, e.g. 24, 2")},
         "dues_reminder_time": {"description": _l("Clinic time, e.g. 10:00")},
         "tax_label": {"description": _l("e.g. GST; leave empty when sessions are tax-exempt")},

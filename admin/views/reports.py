@@ -204,9 +204,10 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
                 (_l("Cancelled"), COUNT),
                 (_l("Not yet marked"), COUNT),
                 (_l("Total"), COUNT),
+                (_l("Of which online"), COUNT),
             ],
             rows=[
-                [r.therapist, r.completed, r.no_show, r.cancelled, r.not_marked, r.total]
+                [r.therapist, r.completed, r.no_show, r.cancelled, r.not_marked, r.total, r.online]
                 for r in sessions
             ],
             bars=_stacked(
@@ -221,7 +222,10 @@ def report_tables(numbers: PeriodReport) -> list[Table]:
                 )
             ),
             total=_column_totals(
-                [[r.completed, r.no_show, r.cancelled, r.not_marked, r.total] for r in sessions]
+                [
+                    [r.completed, r.no_show, r.cancelled, r.not_marked, r.total, r.online]
+                    for r in sessions
+                ]
             ),
         )
     )

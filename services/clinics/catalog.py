@@ -34,6 +34,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.clinics import video_rooms
 from services.clinics.answers import validate_clinic_answer
 from services.errors import N_, InvalidInput, NotFound
 from services.people.patients import clean_name, validate_contact, validate_patient
@@ -59,6 +60,11 @@ def validate_service(service: Service) -> None:
         raise InvalidInput(detail=N_("A session lasts between 5 and 480 minutes."))
     if service.capacity is None or service.capacity < 1:
         raise InvalidInput(detail=N_("Capacity must be at least 1."))
+    if service.in_person is None:
+        service.in_person = True
+    service.online = bool(service.online)
+    if not (service.in_person or service.online):
+        raise InvalidInput(detail=N_("A service is given in person, online, or both."))
     if service.hold_minutes is None:
         service.hold_minutes = 30
     if not 15 <= service.hold_minutes <= 1440:
@@ -93,6 +99,7 @@ def validate_therapist(therapist: Therapist) -> None:
             detail=N_("Languages are codes such as en, hi, ta, separated by commas.")
         )
     therapist.languages = list(dict.fromkeys(codes))
+    therapist.video_link = video_rooms.clean_video_url(therapist.video_link)
 
 
 def validate_location(location: Location) -> None:
@@ -180,6 +187,8 @@ def validate_policy(policy: ClinicPolicy) -> None:
     if not all(isinstance(h, int) and 1 <= h <= 720 for h in offsets or []):
         raise InvalidInput(detail=N_("Each reminder offset is 1 to 720 hours before the session."))
     policy.reminder_offsets_hours = sorted(set(offsets or []), reverse=True)
+    policy.video_rooms = video_rooms.clean_video_rooms(policy.video_rooms or video_rooms.JITSI)
+    policy.jitsi_base_url = video_rooms.clean_jitsi_base_url(policy.jitsi_base_url)
 
 
 VALIDATORS: dict[type, Callable[[Any], None]] = {
@@ -266,6 +275,8 @@ def create_service(
     price_minor: int,
     actor: Actor,
     capacity: int = 1,
+    in_person: bool = True,
+    online: bool = False,
 ) -> Service:
     with write_transaction(session):
         service = Service(
@@ -275,6 +286,8 @@ def create_service(
             duration_minutes=duration_minutes,
             price_minor=price_minor,
             capacity=capacity,
+            in_person=in_person,
+            online=online,
         )
         validate_service(service)
         session.add(service)

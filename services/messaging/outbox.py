@@ -30,6 +30,7 @@ from services.audit import Actor
 from services.clinics import settings_cache
 from services.errors import N_, InvalidTransition, NotFound
 from services.locks import lock_appointment
+from services.messaging import online
 from services.messaging.dispatch import note_queued
 
 
@@ -210,12 +211,21 @@ def schedule_new_reminders(
 def _reminders_due(
     clinic: Clinic, appointment: Appointment, *, now: datetime
 ) -> dict[str, datetime]:
-    """The session's reminders still ahead, one per clinic offset, by idempotency key."""
+    """The session's reminders still ahead, one per clinic offset, by idempotency key; an
+    online session whose clinic has none close to the start gets one more, 15 minutes
+    before (the link goes only in a close one: ``services.messaging.online``)."""
     due_by_key: dict[str, datetime] = {}
-    for hours in sorted(set(clinic.policy.reminder_offsets_hours or []), reverse=True):
+    offsets = clinic.policy.reminder_offsets_hours or []
+    for hours in sorted(set(offsets), reverse=True):
         due = appointment.start_at - timedelta(hours=int(hours))
         if due > now:
             key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{hours}h"
+            due_by_key[key] = due
+    if appointment.online and online.needs_last_call(offsets):
+        due = appointment.start_at - online.LAST_CALL
+        if due > now:
+            minutes = int(online.LAST_CALL.total_seconds() // 60)
+            key = f"reminder:{appointment.id}:{appointment.start_at:%Y%m%dT%H%M}:{minutes}m"
             due_by_key[key] = due
     return due_by_key
 

@@ -29,6 +29,7 @@ from models import (
     OutboundMessage,
     SenderNumber,
 )
+from services.messaging import online
 from services.messaging.catalogue import MissingMessage, numbered, reminder_choices, say
 from services.messaging.content_templates import InteractiveMessage, interactive_message
 from services.messaging.replies import CHAT_REPLY
@@ -210,6 +211,7 @@ def compose(
     """The message's words in the contact's language, and the named values behind them."""
     values = {
         **_appointment_values(appointment, clinic, now, contact.language),
+        **_online_values(message, appointment, now, contact.language),
         **(message.variables or {}),
     }
     values.setdefault("clinic", clinic.name)
@@ -222,9 +224,31 @@ def compose(
             contact.language,
         )
     text = say(contact.language, message.template_key, **values)
+    if values.get("video"):
+        text = f"{text}\n{values['video']}"
     if message.kind is MessageKind.REMINDER:
         text = f"{text}\n{numbered([label for _, label in reminder_choices(contact.language)])}"
     return text, values
+
+
+def _online_values(
+    message: OutboundMessage, appointment: Appointment | None, now: datetime, lang: str
+) -> dict[str, Any]:
+    """An online session's line (``video``) and, when this message may carry it, its link
+    (``video_url``, also for a clinic's approved template): a confirmation always, a
+    reminder only close to the start (``services.messaging.online``)."""
+    if appointment is None or not appointment.online:
+        return {}
+    if message.kind is MessageKind.REMINDER:
+        with_link = online.link_due(appointment, now)
+    elif message.template_key in online.CONFIRMING_NOTICES:
+        with_link = True
+    else:
+        return {}  # a cancellation, a payment: nothing to join
+    return {
+        "video": online.online_line(lang, appointment, with_link=with_link),
+        "video_url": (appointment.video_url or "") if with_link else "",
+    }
 
 
 def _appointment_values(

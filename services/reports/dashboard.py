@@ -95,6 +95,7 @@ class SessionRow:
     service: str
     arrived_at: datetime | None = None
     started_at: datetime | None = None
+    online: bool = False  # a video session: nobody arrives at the desk
 
 
 @dataclass
@@ -146,6 +147,7 @@ def todays_sessions(
             Therapist.name,
             a.arrived_at,
             a.started_at,
+            a.online,
         )
         .join(Patient, Patient.id == a.patient_id)
         .join(Service, Service.id == a.service_id)
@@ -157,10 +159,10 @@ def todays_sessions(
         stmt = stmt.where(a.therapist_id == therapist_id)
     days: dict[int, TherapistDay] = {}
     for row in session.execute(stmt):
-        aid, number, s, e, status, patient, service, tid, tname, arrived, started = row
+        aid, number, s, e, status, patient, service, tid, tname, arrived, started, online = row
         day = days.setdefault(tid, TherapistDay(tid, tname))
         day.sessions.append(
-            SessionRow(aid, number, s, e, status, patient, service, arrived, started)
+            SessionRow(aid, number, s, e, status, patient, service, arrived, started, online)
         )
     return list(days.values())
 

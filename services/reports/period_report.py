@@ -16,7 +16,8 @@ What each figure counts, as the page says it:
   package credit drawn) less refunds processed in it, by the method of the refunded
   payment.
 - *GST*: invoices issued in the period and not void, by tax label and rate.
-- *sessions*: sessions that start in the period, by therapist and outcome.
+- *sessions*: sessions that start in the period, by therapist and outcome, and of them
+  the online (video) ones, counted apart.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class SessionsRow:
     no_show: int
     cancelled: int
     not_marked: int  # still booked or confirmed
+    online: int = 0  # of the total, video sessions (whatever became of them)
 
     @property
     def total(self) -> int:
@@ -209,14 +211,18 @@ def _gst(session: Session, clinic_id: int, p: Period) -> list[GstRow]:
 def _sessions(session: Session, clinic_id: int, p: Period) -> list[SessionsRow]:
     a = Appointment
     stmt = (
-        select(Therapist.id, Therapist.name, a.status, func.count())
+        select(Therapist.id, Therapist.name, a.status, a.online, func.count())
         .join(Therapist, (Therapist.id == a.therapist_id) & (Therapist.clinic_id == clinic_id))
         .where(a.clinic_id == clinic_id, a.start_at >= p.start, a.start_at < p.end)
-        .group_by(Therapist.id, Therapist.name, a.status)
+        .group_by(Therapist.id, Therapist.name, a.status, a.online)
     )
     counts: dict[tuple[int, str], dict[AppointmentStatus, int]] = {}
-    for therapist_id, name, status, n in session.execute(stmt):
-        counts.setdefault((therapist_id, name), {})[AppointmentStatus(status)] = int(n)
+    online: dict[tuple[int, str], int] = {}
+    for therapist_id, name, status, is_online, n in session.execute(stmt):
+        by = counts.setdefault((therapist_id, name), {})
+        by[AppointmentStatus(status)] = by.get(AppointmentStatus(status), 0) + int(n)
+        if is_online:
+            online[(therapist_id, name)] = online.get((therapist_id, name), 0) + int(n)
     rows = [
         SessionsRow(
             therapist=name,
@@ -224,6 +230,7 @@ def _sessions(session: Session, clinic_id: int, p: Period) -> list[SessionsRow]:
             no_show=by.get(AppointmentStatus.NO_SHOW, 0),
             cancelled=by.get(AppointmentStatus.CANCELLED, 0),
             not_marked=by.get(AppointmentStatus.BOOKED, 0) + by.get(AppointmentStatus.CONFIRMED, 0),
+            online=online.get((_id, name), 0),
         )
         for (_id, name), by in counts.items()
     ]

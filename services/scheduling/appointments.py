@@ -54,6 +54,7 @@ from services.errors import (
 from services.locks import lock_appointment
 from services.messaging import outbox as messaging
 from services.messaging.staff_notices import notify_therapist
+from services.scheduling import video
 from services.scheduling.availability import (
     BookingContext,
     Slot,
@@ -79,8 +80,10 @@ def book_appointment(
     source: BookingSource,
     therapist_id: int | None = None,
     location_id: int | None = None,
+    online: bool | None = None,
 ) -> Appointment:
-    """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist."""
+    """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist.
+    ``online``: a video session (None: the service's default, see ``video.choose_online``)."""
     require_aware(start, "start")
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
@@ -91,11 +94,13 @@ def book_appointment(
             if patient is None or patient.clinic_id != clinic_id or not patient.active:
                 raise NotFound(what=N_("patient"))
             ctx = load_context(session, clinic_id, service_id, therapist_id)
+            is_online = video.choose_online(ctx.service, online)
             check_time_policy(ctx, start, now, actor)
             slot = _claim_slot(
                 session, ctx, start, now, location_id, ignore_appointment_id=None, actor=actor
             )
             offer = ctx.offers[slot.therapist_id]
+            therapist = ctx.therapists[slot.therapist_id]
             number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
             appointment = Appointment(
                 clinic_id=clinic_id,
@@ -114,12 +119,14 @@ def book_appointment(
                 overlap_key=overlap_key(ctx, start, number),
                 created_by=actor.label(),
                 backdated_at=now if start <= now else None,
+                online=is_online,
+                video_url=video.video_url_for(ctx.policy, therapist) if is_online else None,
             )
             # Set the loaded objects too: the confirmation reads them, and the
             # session's identity map holds objects only while something refers to them.
             appointment.patient = patient
             appointment.service = ctx.service
-            appointment.therapist = ctx.therapists[slot.therapist_id]
+            appointment.therapist = therapist
             session.add(appointment)
             audit.record(
                 session,
@@ -184,6 +191,13 @@ def reschedule_appointment(
                 actor=actor,
             )
             appointment.therapist = ctx.therapists[slot.therapist_id]
+            if appointment.online:
+                appointment.video_url = video.link_after_move(
+                    ctx.policy,
+                    appointment.therapist,
+                    current=appointment.video_url,
+                    therapist_changed=left_therapist != slot.therapist_id,
+                )
             appointment.location_id = slot.location_id
             appointment.start_at = new_start
             appointment.end_at = slot.end

@@ -8,7 +8,8 @@ ahead, each at the clinic's wall-clock time with its time zone (a VTIMEZONE from
 zone database, so a session after a DST change stays at its hour); a cancelled session
 stays in as CANCELLED so a calendar that had it removes it. An event names the
 service and the patient's first name and initial only: the feed ends up on a phone
-and in a calendar provider's hands.
+and in a calendar provider's hands. An online session's place is its video link
+(LOCATION and URL).
 """
 
 from __future__ import annotations
@@ -140,7 +141,11 @@ def _event(appointment: Appointment, clinic: Clinic, zone: ZoneInfo, now: dateti
     event.add("summary", f"{appointment.service.name} · {_short_name(appointment.patient.name)}")
     event.add("description", appointment.number)  # the booking number, as the panel shows it
     location = appointment.location
-    if location is not None:
+    if appointment.online and appointment.video_url:
+        # An online session happens at its video link: calendars make both clickable.
+        event.add("location", appointment.video_url)
+        event.add("url", appointment.video_url)
+    elif location is not None:
         event.add("location", ", ".join(p for p in (location.name, location.address) if p))
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")

@@ -155,6 +155,7 @@ def test_the_service_form_records_other_names_patients_use(app, clinics, session
         "capacity": "1",
         "hold_minutes": "30",
         "active": "y",
+        "in_person": "y",  # given in person (a service is given in person, online or both)
     }
     client.post(url, data={**form, "aliases": "baat cheet, Bolna ,baat cheet"})
     fresh(session)

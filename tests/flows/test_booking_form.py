@@ -246,7 +246,9 @@ def test_the_london_clinic_skips_its_only_speech_therapist_too(session, sunrise)
     times = chat.say("1")  # Speech and Language Therapy: Emma Clarke only
     assert "With whom?" not in times
     assert options(times)[0] == "Mon 23 Nov, 9:00 am"  # 03:30 in London: the day is free
-    summary = chat.say("tomorrow 4pm")
+    # given in person or online: the one extra question, after the time
+    assert "In person or online (video call)?" in chat.say("tomorrow 4pm")
+    summary = chat.say("in person")
     assert "with Emma Clarke, Tue 24 Nov, 4:00–4:50 pm" in summary
     assert "Sunrise Therapy Centre, Sunrise House (1 High Street, London SW1A 1AA) · £65" in summary
     assert "✅ Booked!" in chat.say("yes")

@@ -1,8 +1,8 @@
 """The conversation layer's arrows point one way: the engine imports the flows, the flows
 import ``flows.dialog`` and each other (language ← answers ← pending ← payment ←
-free_times ← booking_when ← booking_confirm ← booking_course ← booking ← waitlist ←
-my_appointments ← onboarding), and any of them may use the pure helpers
-``flows.parsing`` and ``flows.names``.
+free_times ← booking_when ← booking_delivery ← booking_confirm ← booking_course ←
+booking ← waitlist ← my_appointments ← onboarding), and any of them may use the pure
+helpers ``flows.parsing`` and ``flows.names``.
 The layers around it (no service imports ``flows``, no function-local imports, no cycles)
 are held by tests/test_layers.py."""
 
@@ -21,6 +21,7 @@ FLOW_ORDER = [
     "booking",
     "booking_course",
     "booking_confirm",
+    "booking_delivery",
     "booking_when",
     "free_times",
     "payment",

@@ -403,7 +403,9 @@ def test_someone_who_only_writes_by_sms_is_reminded_by_sms_and_answers_there(
     add_template(session, sunrise, Channel.WHATSAPP)
     chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.SMS)
     # consent for myself, then booking follows: speech with Emma Clarke, Tue 24 Nov 9:00
-    assert "✅ Booked!" in chat.script("hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "1")
+    assert "✅ Booked!" in chat.script(
+        "hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "in person", "1"
+    )
     reminder = reminders(session)[0]
     assert reminder.channel is Channel.SMS  # they have never written on WhatsApp
     assert deliver(session, reminder.id, now=london(23, 9), sender=sender) is SENT
@@ -419,7 +421,9 @@ def test_a_reminder_that_fell_back_to_sms_is_answered_by_sms(session, sender, tw
     add_template(session, sunrise, Channel.WHATSAPP)
     chat = Chat(session, sunrise, now=NOW, phone="+447911123456", channel=Channel.WHATSAPP)
     # consent for myself, then booking follows: speech with Emma Clarke, Tue 24 Nov 9:00
-    assert "✅ Booked!" in chat.script("hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "1")
+    assert "✅ Booked!" in chat.script(
+        "hi", "2", "Ravi Kumar", "1", "tomorrow 9am", "in person", "1"
+    )
     whatsapp = reminders(session)[0]
     assert whatsapp.channel is Channel.WHATSAPP
     twilio.fail_next(63003, status=400)  # not on WhatsApp (any more)
