@@ -44,6 +44,7 @@ from services.errors import N_, InThePast, InvalidInput, NotFound, SlotTaken, Sl
 from services.locks import lock_appointment
 from services.messaging import outbox as messaging
 from services.messaging.staff_notices import notify_therapist
+from services.scheduling import video
 from services.scheduling.appointments import (
     ALTERNATIVES,
     book_appointment,
@@ -145,11 +146,14 @@ def book_series(
     actor: Actor,
     source: BookingSource,
     location_id: int | None = None,
+    online: bool | None = None,
 ) -> SeriesBooking:
     """Book every free session of ``pattern`` with one therapist; report the others.
 
     The clinic's booking horizon and notice hold for the first session only (a course
-    runs past the horizon by design); staff are held to neither, as for one booking."""
+    runs past the horizon by design); staff are held to neither, as for one booking.
+    ``online`` as for one booking (``video.choose_online``): each online session gets
+    its own video room."""
     pattern = pattern.checked()
     now = require_aware(now, "now").astimezone(UTC)
     try:
@@ -158,6 +162,7 @@ def book_series(
             if patient is None or patient.clinic_id != clinic_id or not patient.active:
                 raise NotFound(what=N_("patient"))
             ctx = _context(session, clinic_id, service_id, therapist_id)
+            is_online = video.choose_online(ctx.service, online)
             starts = _starts(ctx, pattern, now, actor)
             session.execute(
                 select(Therapist.id).where(Therapist.id == therapist_id).with_for_update()
@@ -176,6 +181,7 @@ def book_series(
                 first_date=pattern.first_date,
                 sessions=pattern.sessions,
                 until=pattern.until,
+                online=is_online,
                 created_by=actor.label(),
             )
             session.add(series)
@@ -311,6 +317,7 @@ def add_to_series(
             now=now,
             actor=actor,
             source=source,
+            online=series.online,
         )
         before = audit.snapshot(appointment)
         appointment.series_id = series.id
@@ -528,6 +535,8 @@ def _add_sessions(
             overlap_key=overlap_key(ctx, slot.start, number),
             created_by=actor.label(),
             series_id=series.id,
+            online=series.online,
+            video_url=video.video_url_for(ctx.policy, therapist) if series.online else None,
         )
         appointment.patient = patient
         appointment.service = ctx.service

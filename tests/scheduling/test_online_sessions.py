@@ -8,6 +8,7 @@ NOW is Monday 23 Nov 2026, 09:00 in Kolkata; the default therapist works Mon-Fri
 from __future__ import annotations
 
 import re
+from datetime import time
 
 import pytest
 from icalendar import Calendar
@@ -19,6 +20,7 @@ from services.clinics import catalog
 from services.errors import InvalidInput, NotFound
 from services.scheduling import calendar_feed, video
 from services.scheduling.appointments import book_appointment, reschedule_appointment
+from services.scheduling.series import Pattern, book_series
 from tests.conftest import NOW, SYSTEM
 from tests.scheduling.booking_support import (  # noqa: F401  (fixtures)
     STAFF,
@@ -264,3 +266,24 @@ def test_the_calendar_feed_puts_the_link_in_location_and_url(
     assert len(events) == 2
     assert str(events[0]["location"]) == link and str(events[0]["url"]) == link
     assert "url" not in events[1] and "Main" in str(events[1]["location"])
+
+
+def test_an_online_course_gives_each_session_its_own_room(
+    session, clinic, therapist, either, patient
+):
+    result = book_series(
+        session,
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        service_id=either.id,
+        therapist_id=therapist.id,
+        pattern=Pattern(weekdays=(1,), local_time=time(11), first_date=TUE, sessions=3),
+        now=NOW,
+        actor=STAFF,
+        source=BookingSource.ADMIN,
+        online=True,
+    )
+    assert result.series.online is True
+    assert all(a.online for a in result.booked)
+    rooms = [a.video_url.rsplit("/", 1)[1] for a in result.booked]
+    assert len(set(rooms)) == 3 and all(ROOM.fullmatch(r) for r in rooms)
