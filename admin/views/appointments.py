@@ -49,6 +49,7 @@ from admin.views.refusals import (
     with_free_nearby,
 )
 from admin.views.session_page import SessionActionsMixin
+from admin.views.waitlist_page import WaitlistMixin
 from core import clinic_time
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
@@ -162,7 +163,9 @@ class Required(DataRequired):
             raise StopValidation(str(exc.args[0])) from None
 
 
-class AppointmentView(CourseMixin, SessionActionsMixin, ProgressNotesMixin, SecureModelView):
+class AppointmentView(
+    CourseMixin, WaitlistMixin, SessionActionsMixin, ProgressNotesMixin, SecureModelView
+):
     """Who may do which action is the roles matrix (``admin.permissions``): each action
     is allowed by its name (a therapist holds "complete", on their own sessions only).
     Each session's progress notes are on their own page (``admin.views.notes``)."""
