@@ -52,6 +52,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.slots
 	$(BIN)/python -m bench.series
+	$(BIN)/python -m bench.waitlist
 	$(BIN)/python -m bench.parsing
 	$(BIN)/python -m bench.understanding
 	$(BIN)/python -m bench.conversation

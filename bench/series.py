@@ -87,10 +87,10 @@ class Desk:
     patient_ids: list[int]
 
 
-def build(database: Database) -> Desk:
+def build(database: Database, slug: str = "bench") -> Desk:
     with database.session_scope() as session:
         clinic = clinics.create_clinic(
-            session, name="Bench Clinic", slug="bench", timezone="Asia/Kolkata", actor=ACTOR
+            session, name=f"Bench Clinic {slug}", slug=slug, timezone="Asia/Kolkata", actor=ACTOR
         )
         location = clinics.add_location(session, clinic_id=clinic.id, name="Main", actor=ACTOR)
         therapist = add_therapist(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -297,49 +298,64 @@ def _lock_line(session: Session, clinic_id: int) -> None:
     session.execute(select(Clinic.id).where(Clinic.id == clinic_id).with_for_update(key_share=True))
 
 
+# What a pass reads of every active entry: plain rows, not objects (a line of thousands
+# is read every minute); an entry it changes is then locked and read again.
+_LINE = (
+    WaitlistEntry.id,
+    WaitlistEntry.status,
+    WaitlistEntry.service_id,
+    WaitlistEntry.therapist_id,
+    WaitlistEntry.weekdays,
+    WaitlistEntry.earliest,
+    WaitlistEntry.latest,
+    WaitlistEntry.declined,
+    WaitlistEntry.expires_at,
+    WaitlistEntry.offer_start,
+    WaitlistEntry.offer_therapist_id,
+    WaitlistEntry.offer_expires_at,
+)
+
+
 def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
-    active = list(
-        session.scalars(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.clinic_id == clinic_id, WaitlistEntry.status.in_(ACTIVE))
-            .order_by(WaitlistEntry.position)
-            .with_for_update()
-            # As the database has them now, not as this session last saw them (a sweep's
-            # session lives on; another process offered or booked meanwhile).
-            .execution_options(populate_existing=True)
-        )
-    )
+    rows = session.execute(
+        select(*_LINE)
+        .where(WaitlistEntry.clinic_id == clinic_id, WaitlistEntry.status.in_(ACTIVE))
+        .order_by(WaitlistEntry.position)
+    ).all()
     expired = lapsed = withdrawn = offered = 0
-    for entry in active:
-        if entry.expires_at <= now:
-            before = audit.snapshot(entry)
-            _clear_offer(entry)
-            entry.status = WaitlistStatus.EXPIRED
-            _audit(session, entry, "waitlist.expired", before)
-            expired += 1
-        elif entry.status is WaitlistStatus.OFFERED and entry.offer_expires_at <= now:  # type: ignore[operator]
-            before = audit.snapshot(entry)
-            _pass_on(entry)
-            _audit(session, entry, "waitlist.offer_lapsed", before)
-            lapsed += 1
+    waiting = []
+    held: set[tuple[int | None, datetime | None]] = set()
+    for row in rows:
+        if row.expires_at <= now:
+            entry = _relocked(session, row.id, ACTIVE)
+            if entry is not None:
+                before = audit.snapshot(entry)
+                _clear_offer(entry)
+                entry.status = WaitlistStatus.EXPIRED
+                _audit(session, entry, "waitlist.expired", before)
+                expired += 1
+        elif row.status is WaitlistStatus.OFFERED and row.offer_expires_at <= now:
+            entry = _relocked(session, row.id, (WaitlistStatus.OFFERED,))
+            if entry is not None:  # (not if "yes" booked it a moment ago)
+                before = audit.snapshot(entry)
+                _pass_on(entry)
+                _audit(session, entry, "waitlist.offer_lapsed", before)
+                lapsed += 1
+        elif row.status is WaitlistStatus.OFFERED:
+            held.add((row.offer_therapist_id, row.offer_start))
+            waiting.append(row)
+        else:
+            waiting.append(row)
     session.flush()
-    free: dict[tuple[int, int | None], list[Slot]] = {}
     offerable_from = _offerable_from(session, clinic_id, now)
-    held = {
-        (e.offer_therapist_id, e.offer_start) for e in active if e.status is WaitlistStatus.OFFERED
-    }
-    for entry in active:
-        if entry.status not in ACTIVE:
-            continue
-        slots = free.get((entry.service_id, entry.therapist_id))
-        if slots is None:
-            slots = free[(entry.service_id, entry.therapist_id)] = _free(session, entry, now)
-        if entry.status is WaitlistStatus.OFFERED:
-            still = any(
-                s.start == entry.offer_start and s.therapist_id == entry.offer_therapist_id
-                for s in slots
-            )
-            if not still:  # booked meanwhile (staff, or a closed day): withdrawn
+    times = _Times(session, clinic_id, now, offerable_from)
+    for row in waiting:
+        key = (row.service_id, row.therapist_id)
+        if row.status is WaitlistStatus.OFFERED:
+            if (row.offer_therapist_id, row.offer_start) in times.free(key):
+                continue
+            entry = _relocked(session, row.id, (WaitlistStatus.OFFERED,))
+            if entry is not None:  # booked meanwhile (staff, or a closed day): withdrawn
                 before = audit.snapshot(entry)
                 held.discard((entry.offer_therapist_id, entry.offer_start))
                 _clear_offer(entry)
@@ -347,18 +363,21 @@ def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
                 _audit(session, entry, "waitlist.offer_withdrawn", before)
                 withdrawn += 1
             continue
+        if not times.any_unheld(key, held):
+            continue  # every time there is already held for someone earlier in line
+        declined = set(row.declined or ())
         slot = next(
             (
                 s
-                for s in slots
-                if s.start >= offerable_from
-                and (s.therapist_id, s.start) not in held
-                and s.start.astimezone(UTC).isoformat() not in (entry.declined or [])
-                and _wanted(entry, s)
+                for s, hold, iso in times.offerable(key)
+                if hold not in held and iso not in declined and _wanted(row, s)
             ),
             None,
         )
         if slot is None:
+            continue
+        entry = _relocked(session, row.id, (WaitlistStatus.WAITING,))
+        if entry is None:
             continue
         held.add((slot.therapist_id, slot.start))
         _make_offer(session, entry, slot, now)
@@ -366,10 +385,69 @@ def _offer(session: Session, clinic_id: int, now: datetime) -> SweepResult:
     return SweepResult(offered, lapsed, withdrawn, expired)
 
 
-def _free(session: Session, entry: WaitlistEntry, now: datetime) -> list[Slot]:
-    """Every free time for the entry's service (and therapist) from now to the end of
-    the offer window (the clinic's horizon caps it): what an offer still stands on."""
-    ctx = load_context(session, entry.clinic_id, entry.service_id, entry.therapist_id)
+def _relocked(
+    session: Session, entry_id: int, statuses: tuple[WaitlistStatus, ...]
+) -> WaitlistEntry | None:
+    """The entry locked and read afresh, if it is still in one of ``statuses``."""
+    entry = session.scalar(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return entry if entry is not None and entry.status in statuses else None
+
+
+class _Times:
+    """The free times of each (service, therapist or any) a pass needs, read once each:
+    every free time (what a standing offer needs), and those a new offer may have, with
+    the key that holds them and their ISO start (what ``declined`` lists)."""
+
+    def __init__(
+        self, session: Session, clinic_id: int, now: datetime, offerable_from: datetime
+    ) -> None:
+        self.session, self.clinic_id, self.now = session, clinic_id, now
+        self.offerable_from = offerable_from
+        self._free: dict[tuple[int, int | None], set[tuple[int, datetime]]] = {}
+        self._offerable: dict[tuple[int, int | None], list[tuple[Slot, tuple, str]]] = {}
+        self._unheld: dict[tuple[int, int | None], tuple[int, bool]] = {}
+
+    def _load(self, key: tuple[int, int | None]) -> None:
+        service_id, therapist_id = key
+        slots = _free(self.session, self.clinic_id, service_id, therapist_id, self.now)
+        self._free[key] = {(s.therapist_id, s.start) for s in slots}
+        self._offerable[key] = [
+            (s, (s.therapist_id, s.start), s.start.astimezone(UTC).isoformat())
+            for s in slots
+            if s.start >= self.offerable_from
+        ]
+
+    def free(self, key: tuple[int, int | None]) -> set[tuple[int, datetime]]:
+        if key not in self._free:
+            self._load(key)
+        return self._free[key]
+
+    def offerable(self, key: tuple[int, int | None]) -> list[tuple[Slot, tuple, str]]:
+        if key not in self._offerable:
+            self._load(key)
+        return self._offerable[key]
+
+    def any_unheld(self, key: tuple[int, int | None], held: set) -> bool:
+        """Is any offerable time of ``key`` not held? Asked again only once more are held."""
+        known = self._unheld.get(key)
+        if known is not None and known[0] == len(held):
+            return known[1]
+        answer = any(hold not in held for _, hold, _ in self.offerable(key))
+        self._unheld[key] = (len(held), answer)
+        return answer
+
+
+def _free(
+    session: Session, clinic_id: int, service_id: int, therapist_id: int | None, now: datetime
+) -> list[Slot]:
+    """Every free time for a service (and therapist) from now to the end of the offer
+    window (the clinic's horizon caps it): what an offer still stands on."""
+    ctx = load_context(session, clinic_id, service_id, therapist_id)
     today = now.astimezone(ctx.zone).date()
     days = min(OFFER_DAYS, ctx.policy.booking_horizon_days)
     return slots_for_context(
@@ -391,7 +469,7 @@ def _offerable_from(session: Session, clinic_id: int, now: datetime) -> datetime
     return now + timedelta(minutes=policy.waitlist_hold_minutes, hours=policy.min_notice_hours)
 
 
-def _wanted(entry: WaitlistEntry, slot: Slot) -> bool:
+def _wanted(entry: Any, slot: Slot) -> bool:
     local = slot.start  # in the clinic's zone already
     if entry.weekdays and local.weekday() not in entry.weekdays:
         return False
