@@ -7,12 +7,12 @@ Run from the repository root::
 On a throwaway PostgreSQL database (as ``bench.slots`` makes one) it builds a clinic
 whose one therapist (Mon-Sat 09:00-18:00) is booked full for three weeks, puts
 10,000 patients' entries on the waitlist (any time), cancels 20 sessions, and times
-``services.scheduling.waitlist.offer_freed_times``: the pass that offers the freed times
-inside its two-week window to the first in line, then the steady pass (every minute: the offers stand,
-nothing new), each with its SQL statements. The baseline, in the same run, is the
-steady pass over a line of 100 in a second clinic built the same way. Targets: the
-10,000-entry steady pass within a second at p95 and statements that do not grow with
-the line. Informational: the exit code is 0 whatever they say.
+``services.scheduling.waitlist.offer_freed_times``: the pass that offers the freed
+times inside its two-week window to the first in line, then the steady pass (every
+minute: the offers stand, nothing new), each with its SQL statements. The baseline,
+in the same run, is the steady pass over a line of 100 in a second clinic built the
+same way. Targets: the 10,000-entry steady pass within a second at p95 and statements
+that do not grow with the line. Informational: the exit code is 0 whatever they say.
 """
 
 from __future__ import annotations
