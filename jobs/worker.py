@@ -310,13 +310,19 @@ _PR_SET_PDEATHSIG = 1
 def _end_forked_children_with_this_process() -> None:
     """RQ's scheduler runs in a forked child. A worker killed with SIGKILL never stops it,
     and the orphan keeps the scheduler lock; ask Linux to send it SIGTERM (RQ's warm
-    stop) when its parent dies. Elsewhere this is a no-op."""
+    stop, which lets the lock go; plain death before RQ's handlers are in) when its
+    parent dies. Elsewhere this is a no-op."""
     if not sys.platform.startswith("linux"):
         return
     parent = os.getpid()
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
     def in_child() -> None:
+        # Until RQ's scheduler installs its own handlers, the child has the worker's: a
+        # SIGTERM then (its parent dying while it starts) would ask a worker that is not
+        # running here to stop, and the scheduler would start and run on. Die of it instead.
+        with suppress(ValueError):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os.kill(os.getpid(), signal.SIGTERM)

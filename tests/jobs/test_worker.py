@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -173,10 +175,50 @@ def test_a_killed_workers_scheduler_does_not_outlive_it(env, session, redis):
 
         wait_for(one_scheduler, "RQ's scheduler process")
         [scheduler] = seen
-    finally:
+        # At once: the scheduler is often still starting (the worker's signal handlers
+        # then), which once let it live on after its worker.
         os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=TIMEOUT)  # not communicate: an orphan would hold the pipe
+        wait_for(lambda: not running(scheduler), "the orphaned scheduler to stop")
+    finally:
+        for pid in [*seen, worker.pid]:  # never leave one behind for the next tests
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         worker.communicate(timeout=TIMEOUT)
-    wait_for(lambda: not running(scheduler), "the orphaned scheduler to stop")
+
+
+# A worker whose SIGTERM handler only asks its own loop to stop (as RQ's does), then forks a
+# child that has not yet put in handlers of its own (RQ's scheduler while it starts), then
+# dies: the child must not live on.
+_CHILD_STARTING_WHEN_ITS_PARENT_DIES = """
+import os, signal, sys, time
+from jobs.worker import _end_forked_children_with_this_process
+signal.signal(signal.SIGTERM, lambda signum, frame: None)
+_end_forked_children_with_this_process()
+child = os.fork()
+if child == 0:
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+os._exit(0)
+"""
+
+
+def test_a_child_still_starting_when_its_worker_dies_dies_too():
+    parent = subprocess.run(
+        [sys.executable, "-c", _CHILD_STARTING_WHEN_ITS_PARENT_DIES],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    child = int(parent.stdout)
+    try:
+        wait_for(lambda: not running(child), "the child to end with its parent")
+    finally:
+        with suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_a_worker_that_cannot_reach_redis_exits_non_zero(env):
