@@ -37,7 +37,7 @@ from models import (
     TherapistServiceOverride,
     WeeklyHours,
 )
-from services.billing.payment_requests import takes_links, uses_upi
+from services.billing.payment_requests import link_provider, uses_upi
 from services.clinics.answers import match_staff_answer, staff_answer_for_topic
 from services.messaging.catalogue import say
 from services.scheduling.opening_hours import open_windows
@@ -430,9 +430,13 @@ def therapists(session: Session, clinic: Clinic, q: Question) -> Answer | None:
 
 def payment_methods(session: Session, clinic: Clinic, q: Question) -> Answer | None:
     """How patients pay, decided where payment requests decide it
-    (services.billing.payment_requests): a payment link, UPI, and always the desk."""
+    (services.billing.payment_requests): a payment link (by card only through Stripe), UPI,
+    and always the desk."""
     ways = []
-    if takes_links(clinic):
+    provider = link_provider(clinic)
+    if provider == "stripe":  # Stripe's Checkout takes cards here, not UPI or net banking
+        ways.append(say(q.lang, "answer_pay_card_online"))
+    elif provider is not None:
         ways.append(say(q.lang, "answer_pay_online"))
     if uses_upi(clinic):
         ways.append(say(q.lang, "answer_pay_upi", vpa=clinic.upi_vpa))

@@ -268,6 +268,12 @@ def test_payment_methods_follow_how_the_clinic_takes_payments(session, roshni, s
     assert "• online by card, UPI or net banking, with a payment link sent here" in ask(
         session, roshni, "payment_methods"
     )
+    # Stripe (a London clinic's cards): no UPI or net banking to offer.
+    sunrise.currency, sunrise.stripe_secret_key_encrypted = "GBP", "sealed"
+    assert ask(session, sunrise, "payment_methods").splitlines()[1] == (
+        "• online by card, with a payment link sent here"
+    )
+    assert "ऑनलाइन कार्ड से" in ask(session, sunrise, "payment_methods", lang="hi")
 
 
 def test_policies_in_plain_words(session, make_clinic):
