@@ -105,6 +105,11 @@ class ClinicPolicy(Base):
     # Online sessions: a Jitsi Meet server (public or the clinic's own) that gets an
     # unguessable room per session, or "therapist" rooms (each therapist's fixed link).
     video_rooms: Mapped[str] = mapped_column(String(10), default="jitsi", server_default="jitsi")
+    # A prepaid course: "session" (each session billed as it would be alone, later) or
+    # "package" (one invoice for the whole course when booked; each session draws a credit).
+    course_billing: Mapped[str] = mapped_column(
+        String(10), default="session", server_default="session"
+    )
     jitsi_base_url: Mapped[str] = mapped_column(
         String(200), default="https://meet.jit.si", server_default="https://meet.jit.si"
     )
@@ -122,6 +127,7 @@ class ClinicPolicy(Base):
         CheckConstraint("financial_year_start_month BETWEEN 1 AND 12", name="fy_month_range"),
         CheckConstraint("document_max_mb BETWEEN 1 AND 50", name="document_max_range"),
         CheckConstraint("video_rooms IN ('jitsi', 'therapist')", name="video_rooms_value"),
+        CheckConstraint("course_billing IN ('session', 'package')", name="course_billing_value"),
         CheckConstraint("waitlist_hold_minutes BETWEEN 5 AND 240", name="waitlist_hold_range"),
         CheckConstraint("waitlist_days BETWEEN 1 AND 365", name="waitlist_days_range"),
     )

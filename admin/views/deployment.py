@@ -293,10 +293,32 @@ class PolicyView(SecureModelView):
         "document_max_mb",
         "video_rooms",
         "jitsi_base_url",
+        "waitlist_hold_minutes",
+        "waitlist_days",
+        "course_billing",
     )
     form_columns = column_list
-    form_overrides = {"reminder_offsets_hours": StringField, "video_rooms": SelectField}
+    form_overrides = {
+        "reminder_offsets_hours": StringField,
+        "video_rooms": SelectField,
+        "course_billing": SelectField,
+    }
     form_args = {
+        "waitlist_hold_minutes": {
+            "label": _l("Waitlist offer hold (minutes)"),
+            "description": _l("How long a freed time is kept for the person offered it: 5 to 240"),
+        },
+        "waitlist_days": {
+            "label": _l("Waitlist days"),
+            "description": _l("How long a waitlist entry waits before it lapses: 1 to 365"),
+        },
+        "course_billing": {
+            "label": _l("Billing of prepaid courses"),
+            "choices": [
+                ("session", _l("Per session, like single bookings")),
+                ("package", _l("One invoice for the whole course when it is booked")),
+            ],
+        },
         "video_rooms": {
             "label": _l("Video rooms for online sessions"),
             "choices": [

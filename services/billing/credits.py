@@ -123,6 +123,19 @@ def draw_credit(session: Session, appointment: Appointment, *, now: datetime, ac
             CreditEntry.service_id == appointment.service_id,
         )
     )
+    # Use up credits for this very service before any-service ones.
+    _pay_from_credit(
+        session, appointment, appointment.service_id if specific > 0 else None, actor, now
+    )
+    invoice = session_invoice(session, appointment.id)
+    if invoice is not None:  # invoiced already (say, a completed pay-later session)
+        void_invoice(session, invoice, reason="paid from package credit", actor=actor)
+    return True
+
+
+def _pay_from_credit(
+    session: Session, appointment: Appointment, service_id: int | None, actor: Actor, now: datetime
+) -> None:
     _add_credit(
         session,
         appointment.patient,
@@ -130,16 +143,58 @@ def draw_credit(session: Session, appointment: Appointment, *, now: datetime, ac
         -1,
         actor,
         now,
-        # Use up credits for this very service before any-service ones.
-        service_id=appointment.service_id if specific > 0 else None,
+        service_id=service_id,
         appointment_id=appointment.id,
     )
     appointment.payment_status = PaymentStatus.PAID
     appointment.hold_expires_at = None
-    invoice = session_invoice(session, appointment.id)
-    if invoice is not None:  # invoiced already (say, a completed pay-later session)
-        void_invoice(session, invoice, reason="paid from package credit", actor=actor)
-    return True
+
+
+def invoice_course(
+    session: Session,
+    *,
+    clinic: Clinic,
+    patient: Patient,
+    sessions: list[Appointment],
+    description: str,
+    now: datetime,
+    actor: Actor,
+) -> Invoice:
+    """A prepaid course billed as one package: one invoice for all its sessions, as many
+    credits for its service, and each session paid from one of them (so a session
+    cancelled in time gives its credit back, as a package's does). The sessions are new:
+    nothing invoiced or drawn yet, so no balance to read per session."""
+    first = sessions[0]
+    invoice = issue_invoice(
+        session,
+        clinic=clinic,
+        patient=patient,
+        lines=[
+            LineSpec(
+                kind=InvoiceLineKind.PACKAGE,
+                description=description,
+                unit_minor=first.price_minor,
+                quantity=len(sessions),
+            )
+        ],
+        now=now,
+        actor=actor,
+    )
+    session.flush()
+    _add_credit(
+        session,
+        patient,
+        CreditKind.PACKAGE,
+        len(sessions),
+        actor,
+        now,
+        service_id=first.service_id,
+        invoice_id=invoice.id,
+    )
+    for appointment in sessions:
+        _pay_from_credit(session, appointment, first.service_id, actor, now)
+    settle(session, clinic.id, patient.contact_id, now=now, actor=actor)
+    return invoice
 
 
 def draw_credit_for(

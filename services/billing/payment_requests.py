@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clinic_time
 from core.db import write_transaction
 from core.formatting import format_money
 from models import (
@@ -154,6 +155,54 @@ def request_for_booking(
     )
 
 
+def request_for_course(
+    session: Session, sessions: list[Appointment], *, now: datetime, actor: Actor
+) -> Invoice | None:
+    """Called inside ``book_series``: a prepaid course of a clinic that bills courses as
+    one package gets one invoice for every session (``credits.invoice_course``) and, booked
+    in the chat, one payment link (or UPI request) for it. Nothing is held: a course's
+    sessions are not released for an unpaid link; what is unpaid stays in the dues. A
+    clinic that bills per session bills a course's sessions as it bills single ones later."""
+    first = sessions[0]
+    clinic = session.get(Clinic, first.clinic_id)
+    assert clinic is not None
+    if (
+        clinic.policy.course_billing != "package"
+        or first.price_minor == 0
+        or not first.service.prepay_required
+    ):
+        return None
+    start = clinic_time.to_wall(first.start_at, clinic.timezone)
+    invoice = credits.invoice_course(
+        session,
+        clinic=clinic,
+        patient=first.patient,
+        sessions=sessions,
+        description=(
+            f"{first.service.name}: course of {len(sessions)} sessions from {start:%d %b %Y}"
+        ),
+        now=now,
+        actor=actor,
+    )
+    due = invoice.total_minor - billing.invoice_paid(session, invoice.id)
+    if actor.is_staff or due <= 0:
+        return invoice
+    _ask(
+        session,
+        clinic=clinic,
+        contact=first.patient.contact,
+        due=due,
+        now=now,
+        actor=actor,
+        expire_at=now + DUES_LINK_LIFETIME,
+        invoice=invoice,
+        description=(
+            f"{first.service.name} for {first.patient.name}: course of {len(sessions)} sessions"
+        ),
+    )
+    return invoice
+
+
 def send_payment_request(
     session: Session, *, clinic_id: int, appointment_id: int, now: datetime, actor: Actor
 ) -> PaymentRequest:
@@ -257,6 +306,7 @@ def _ask(
     expire_at: datetime,
     invoice: Invoice | None = None,
     appointment: Appointment | None = None,
+    description: str | None = None,
 ) -> PaymentRequest:
     """Ask for ``due`` the clinic's way: a payment link (an open one for the same thing
     and amount is sent again, not doubled), else a UPI request, else nothing."""
@@ -273,7 +323,8 @@ def _ask(
             clinic=clinic,
             contact=contact,
             amount_minor=due,
-            description=(
+            description=description
+            or (
                 f"{service.name} for {appointment.patient.name} ({appointment.number})"
                 if appointment is not None and service is not None
                 else f"Outstanding dues at {clinic.name}"

@@ -39,6 +39,7 @@ from models import (
 )
 from services import audit
 from services.audit import Actor
+from services.billing import payment_requests
 from services.billing.numbering import next_value
 from services.errors import N_, InThePast, InvalidInput, NotFound, SlotTaken, SlotUnavailable
 from services.locks import lock_appointment
@@ -198,6 +199,7 @@ def book_series(
                     action="appointment.book",
                     entity=appointment,
                 )
+            payment_requests.request_for_course(session, booked, now=now, actor=actor)
             messaging.schedule_new_reminders(session, booked, now=now)
             if actor.is_staff:
                 _tell_patient(session, booked, "series_booked", len(clashes), now=now)
