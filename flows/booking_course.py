@@ -23,6 +23,7 @@ from flows.dialog import Turn
 from flows.free_times import Wanted, read_wanted
 from flows.understanding.repeat import MAX_WEEKS, Repeat
 from models import BookingSource, Patient
+from services.billing.payment_requests import course_package_total
 from services.errors import ServiceError
 from services.scheduling.availability import load_context
 from services.scheduling.series import Clash, Pattern, SeriesPlan, book_series, plan_series
@@ -72,6 +73,9 @@ def ask_course(turn: Turn) -> str:
         text += "\n" + turn.say(
             "course_clashes", missed=len(plan.clashes), days=_days(turn, plan.clashes)
         )
+    total = course_package_total(turn.clinic, ctx.service, offer.price_minor, len(plan.free))
+    if total is not None:
+        text += "\n" + turn.say("course_package", total=turn.money(total))
     return turn.offer(text, [("confirm", turn.say("course_book")), ("change", turn.say("change"))])
 
 

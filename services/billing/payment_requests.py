@@ -155,6 +155,19 @@ def request_for_booking(
     )
 
 
+def course_package_total(
+    clinic: Clinic, service: Service, price_minor: int, sessions: int
+) -> int | None:
+    """What a course's one invoice will come to (with tax), or None when the course is
+    not billed as a package (the clinic bills per session, or the service is free or paid
+    after)."""
+    if clinic.policy.course_billing != "package" or price_minor == 0:
+        return None
+    if not service.prepay_required:
+        return None
+    return billing.with_tax(price_minor * sessions, clinic.policy.tax_rate_bp)
+
+
 def request_for_course(
     session: Session, sessions: list[Appointment], *, now: datetime, actor: Actor
 ) -> Invoice | None:
@@ -166,11 +179,7 @@ def request_for_course(
     first = sessions[0]
     clinic = session.get(Clinic, first.clinic_id)
     assert clinic is not None
-    if (
-        clinic.policy.course_billing != "package"
-        or first.price_minor == 0
-        or not first.service.prepay_required
-    ):
+    if course_package_total(clinic, first.service, first.price_minor, len(sessions)) is None:
         return None
     start = clinic_time.to_wall(first.start_at, clinic.timezone)
     invoice = credits.invoice_course(

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from models import Appointment, AppointmentSeries, BookingSource
+from models import Appointment, AppointmentSeries, BookingSource, Invoice, Service
 from services.scheduling.appointments import book_appointment
 from tests.conftest import NOW
 from tests.flows.test_booking_form import demo, registered, service_id
@@ -117,3 +117,17 @@ def test_in_hindi_the_course_is_said_back_and_booked_in_hindi(session, roshni):
     booked = chat.say("हाँ")
     assert booked.startswith("✅ Aarav के लिए Dr. Priya Nair के साथ Speech Therapy Session के 16")
     assert len(course_sessions(session)) == 16
+
+
+def test_a_course_billed_as_one_invoice_says_its_total_before_booking(session, roshni):
+    from_demo = session.get(Service, service_id(session, roshni, "Speech Therapy Session"))
+    from_demo.prepay_required = True
+    roshni.policy.course_billing = "package"
+    session.commit()
+    chat = registered(session, roshni)
+    summary = chat.say("speech therapy for Aarav every Monday at 5 for 4 weeks")
+    assert "The whole course is billed on one invoice: *₹3,200* in all." in summary
+    chat.say("1")
+    session.expire_all()
+    [invoice] = session.scalars(select(Invoice).where(Invoice.clinic_id == roshni.id))
+    assert invoice.total_minor == 320000
