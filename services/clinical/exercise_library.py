@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import require_aware
 from core.db import write_transaction
+from core.links import is_https_link
 from models import Exercise, Role, StaffUser
 from models.exercises import EXERCISE_NAME_MAX, MEDIA_URL_MAX
 from models.notes import BODY_MAX
@@ -315,17 +315,7 @@ def clean_media_url(value: str | None) -> str | None:
     url = (value or "").strip()
     if not url:
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme != "https"
-        or not parts.hostname
-        or len(url) > MEDIA_URL_MAX
-        or any(ch.isspace() or ord(ch) < 32 for ch in url)
-    ):
+    if not is_https_link(url, most=MEDIA_URL_MAX):
         raise InvalidInput(
             N_("The link must be an https:// address of up to %(most)s characters."),
             most=MEDIA_URL_MAX,

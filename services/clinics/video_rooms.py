@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from core.links import is_https_link
 from services.errors import N_, InvalidInput
 
 JITSI = "jitsi"
@@ -22,17 +23,7 @@ def clean_video_url(value: str | None, *, most: int = VIDEO_URL_MAX) -> str | No
     url = (value or "").strip()
     if not url:
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme != "https"
-        or not parts.hostname
-        or len(url) > most
-        or any(ch.isspace() or ord(ch) < 32 for ch in url)
-    ):
+    if not is_https_link(url, most=most):
         raise InvalidInput(
             N_("The video link must be an https:// address of up to %(most)s characters."),
             most=most,
