@@ -80,34 +80,45 @@ def sell_package(
             raise NotFound(what=N_("patient"))
         if package is None or not package.active:
             raise NotFound(what=N_("package"))
-        invoice = issue_invoice(
-            session,
-            clinic=clinic,
-            patient=patient,
-            lines=[
-                LineSpec(
-                    kind=InvoiceLineKind.PACKAGE,
-                    description=f"{package.name} ({package.sessions} sessions)",
-                    unit_minor=package.price_minor,
-                    package_id=package.id,
-                )
-            ],
-            now=now,
-            actor=actor,
-        )
-        session.flush()
-        _add_credit(
-            session,
-            patient,
-            CreditKind.PACKAGE,
-            package.sessions,
-            actor,
-            now,
-            service_id=package.service_id,
+        line = LineSpec(
+            kind=InvoiceLineKind.PACKAGE,
+            description=f"{package.name} ({package.sessions} sessions)",
+            unit_minor=package.price_minor,
             package_id=package.id,
-            invoice_id=invoice.id,
+        )
+        invoice = _sell_credits(
+            session, clinic, patient, line, package.sessions, package.service_id, now, actor
         )
         settle(session, clinic_id, patient.contact_id, now=now, actor=actor)
+    return invoice
+
+
+def _sell_credits(
+    session: Session,
+    clinic: Clinic,
+    patient: Patient,
+    line: LineSpec,
+    sessions: int,
+    service_id: int | None,
+    now: datetime,
+    actor: Actor,
+) -> Invoice:
+    """Invoice ``line`` and put its sessions on the patient's credit, tied to the invoice."""
+    invoice = issue_invoice(
+        session, clinic=clinic, patient=patient, lines=[line], now=now, actor=actor
+    )
+    session.flush()
+    _add_credit(
+        session,
+        patient,
+        CreditKind.PACKAGE,
+        sessions,
+        actor,
+        now,
+        service_id=service_id,
+        package_id=line.package_id,
+        invoice_id=invoice.id,
+    )
     return invoice
 
 
@@ -165,31 +176,14 @@ def invoice_course(
     cancelled in time gives its credit back, as a package's does). The sessions are new:
     nothing invoiced or drawn yet, so no balance to read per session."""
     first = sessions[0]
-    invoice = issue_invoice(
-        session,
-        clinic=clinic,
-        patient=patient,
-        lines=[
-            LineSpec(
-                kind=InvoiceLineKind.PACKAGE,
-                description=description,
-                unit_minor=first.price_minor,
-                quantity=len(sessions),
-            )
-        ],
-        now=now,
-        actor=actor,
+    line = LineSpec(
+        kind=InvoiceLineKind.PACKAGE,
+        description=description,
+        unit_minor=first.price_minor,
+        quantity=len(sessions),
     )
-    session.flush()
-    _add_credit(
-        session,
-        patient,
-        CreditKind.PACKAGE,
-        len(sessions),
-        actor,
-        now,
-        service_id=first.service_id,
-        invoice_id=invoice.id,
+    invoice = _sell_credits(
+        session, clinic, patient, line, len(sessions), first.service_id, now, actor
     )
     for appointment in sessions:
         _pay_from_credit(session, appointment, first.service_id, actor, now)

@@ -54,6 +54,12 @@ def by_package(session, clinic) -> None:
     session.commit()
 
 
+def in_chat(session, clinic, patient, service, therapist):
+    """Six weekly sessions, booked by the patient in the chat."""
+    actor = Actor.contact(patient.contact_id)
+    return course(session, clinic, patient, service, therapist, eight_weeks(**SIX), actor=actor)
+
+
 def invoices(session, clinic) -> list[Invoice]:
     return list(session.scalars(select(Invoice).where(Invoice.clinic_id == clinic.id)))
 
@@ -67,15 +73,7 @@ def test_a_course_billed_as_a_package_is_one_invoice_and_one_link(
     session, clinic, prepaid, therapist, patient
 ):
     by_package(session, clinic)
-    booking = course(
-        session,
-        clinic,
-        patient,
-        prepaid,
-        therapist,
-        eight_weeks(**SIX),
-        actor=Actor.contact(patient.contact_id),
-    )
+    booking = in_chat(session, clinic, patient, prepaid, therapist)
     [invoice] = invoices(session, clinic)
     [line] = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
     assert (line.kind, line.quantity, line.unit_minor) == (InvoiceLineKind.PACKAGE, 6, 80000)
@@ -122,15 +120,7 @@ def test_per_session_billing_leaves_a_course_as_it_was(
     session, clinic, prepaid, therapist, patient
 ):
     assert clinic.policy.course_billing == "session"  # the default
-    booking = course(
-        session,
-        clinic,
-        patient,
-        prepaid,
-        therapist,
-        eight_weeks(**SIX),
-        actor=Actor.contact(patient.contact_id),
-    )
+    booking = in_chat(session, clinic, patient, prepaid, therapist)
     assert invoices(session, clinic) == []
     assert {a.payment_status for a in sessions_of(session, booking)} == {PaymentStatus.UNPAID}
     assert session.scalar(select(func.count()).select_from(CreditEntry)) == 0
