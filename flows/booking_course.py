@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
+from flows.booking_confirm import calendar_line
 from flows.booking_when import back_to_menu, booking, forget_time, wanted_of
 from flows.dialog import Turn
 from flows.free_times import Wanted, read_wanted
@@ -187,6 +188,7 @@ def _book(turn: Turn, repeat: Repeat) -> str:
     )
     if result.clashes:
         text += "\n" + turn.say("course_not_booked", days=_days(turn, result.clashes))
+    text += calendar_line(turn, first)  # the whole course, in one file
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
     return text
