@@ -1,6 +1,6 @@
 """The pages a patient opens from the chat: the receipt PDF, the UPI payment page and
-its QR code, and the pages Razorpay and Stripe send the browser back to after paying; and the
-calendar feed a therapist's phone subscribes to.
+its QR code, and the pages Razorpay and Stripe send the browser back to after paying; the
+calendar feed a therapist's phone subscribes to, and a patient's "add to calendar" file.
 
 The receipt and UPI pages are found by the payment's unguessable public token, and
 each client address may open them only ``TOKEN_PAGES_PER_MINUTE`` times a minute.
@@ -27,6 +27,11 @@ from services.clinical.report_pdf import report_pdf
 from services.clinics.settings import razorpay_account
 from services.messaging.catalogue import say
 from services.scheduling.calendar_feed import feed_calendar, therapist_for_feed
+from services.scheduling.session_calendar import (
+    FILE_NAME,
+    appointment_for_calendar,
+    session_calendar,
+)
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -159,6 +164,25 @@ def calendar_feed(token: str) -> Response:
         headers={
             "Content-Disposition": 'inline; filename="sessions.ics"',
             "Cache-Control": "private, max-age=300",
+        },
+    )
+
+
+@bp.get("/calendar/session/<token>.ics")
+@token_page
+def session_calendar_file(token: str) -> Response:
+    """A patient's session (a course's: all its sessions) for their phone's calendar, from
+    the link in the booking's confirmation. Any token that is not ours is simply 404."""
+    session = get_db().scoped
+    appointment = appointment_for_calendar(session, current_app.config["ROSHNI"].secret_key, token)
+    if appointment is None:
+        abort(404)
+    return Response(
+        session_calendar(session, appointment, now=utcnow()),
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="{FILE_NAME}"',
+            "Cache-Control": "private, no-store",
         },
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, scoped_session
 from core.clock import utcnow
 from core.db import get_db, retry_on_disconnect
 from core.logging_setup import bind_clinic
+from core.public_links import links_for
 from core.security import csrf
 from flows.receive import Delivery, receive
 from integrations.twilio.addresses import bare_number
@@ -107,6 +108,7 @@ def _receive(session: scoped_session[Session], channel: Channel) -> Response:
             and twilio_account(clinic, current_app.config["ROSHNI"]) is not None,
         ),
         now=utcnow(),
+        links=links_for(current_app.config["ROSHNI"], request.url_root),
     )
     # A reply sent through the outbox (buttons, lists) is not answered again here.
     twiml = twiml_reply(None if receipt.queued else receipt.reply, sms=channel is Channel.SMS)

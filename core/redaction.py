@@ -27,13 +27,15 @@ ROW_MASK = "[row hidden]"
 # path or URL shows it. The segment ends at a dot (``<token>.pdf``), except after the
 # prefixes whose tokens are signed and dotted themselves (``payload.time.signature``).
 TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/", "/calendar/")
-DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/",)
+# (A patient's calendar link, ``/calendar/session/<signed>.ics``, is tried before the
+# therapist feed's ``/calendar/<token>.ics``.)
+DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/", "/calendar/session/")
 
 # Patterns with a variable-length start begin only where a word begins (the lookbehinds),
 # so a long run of letters or digits costs linear time, not quadratic.
 _TOKEN_PATH = re.compile(
-    "(" + "|".join(re.escape(p) for p in TOKEN_PATH_PREFIXES) + r")[^/?#\s\"'.]+"
-    "|(" + "|".join(re.escape(p) for p in DOTTED_TOKEN_PATH_PREFIXES) + r")[^/?#\s\"']+"
+    "(" + "|".join(re.escape(p) for p in DOTTED_TOKEN_PATH_PREFIXES) + r")[^/?#\s\"']+"
+    "|(" + "|".join(re.escape(p) for p in TOKEN_PATH_PREFIXES) + r")[^/?#\s\"'.]+"
 )
 # A query string after a URL or a path: dropped whole (signatures and ids ride in them).
 _QUERY = re.compile(r"((?:https?://|(?<![\w?])/)[^\s?#\"'<>]*)\?[^\s\"'<>]*")

@@ -20,6 +20,7 @@ from services.errors import ServiceError, SlotUnavailable
 from services.messaging import online
 from services.scheduling.appointments import book_appointment, reschedule_appointment
 from services.scheduling.availability import BookingContext, load_context
+from services.scheduling.session_calendar import calendar_url
 
 
 def summary(turn: Turn, key: str) -> str:
@@ -137,27 +138,39 @@ def book(turn: Turn) -> str:
             therapist=appointment.therapist.name,
         )
         if appointment.online:
-            return f"{moved}\n{online.online_line(turn.lang, appointment, with_link=True)}"
-        return moved
+            moved = f"{moved}\n{online.online_line(turn.lang, appointment, with_link=True)}"
+        return moved + calendar_line(turn, appointment)
     return booked_text(turn, appointment)
 
 
 def booked_text(turn: Turn, appointment: Appointment) -> str:
     """ "✅ Booked!" with everything the booking is (an online session: its link, no
     address), and what to pay if anything."""
-    return turn.say(
-        "booked",
-        number=appointment.number,
-        patient=appointment.patient.name,
-        service=appointment.service.name,
-        when=turn.when(appointment.start_at),
-        therapist=appointment.therapist.name,
-        location=online.place_text(
-            turn.lang, appointment, location_text(turn, appointment.location)
-        ),
-        price=turn.money(appointment.price_minor),
-        reminders=_reminder_text(turn),
-    ) + booking_payment_note(turn, appointment)
+    return (
+        turn.say(
+            "booked",
+            number=appointment.number,
+            patient=appointment.patient.name,
+            service=appointment.service.name,
+            when=turn.when(appointment.start_at),
+            therapist=appointment.therapist.name,
+            location=online.place_text(
+                turn.lang, appointment, location_text(turn, appointment.location)
+            ),
+            price=turn.money(appointment.price_minor),
+            reminders=_reminder_text(turn),
+        )
+        + calendar_line(turn, appointment)
+        + booking_payment_note(turn, appointment)
+    )
+
+
+def calendar_line(turn: Turn, appointment: Appointment) -> str:
+    """A new line with the session's "add to calendar" link (a course's session: the
+    whole course), or nothing where the channel gave no public links."""
+    if turn.links is None:
+        return ""
+    return "\n" + turn.say("add_to_calendar", calendar_url=calendar_url(turn.links, appointment))
 
 
 def _reminder_text(turn: Turn) -> str:

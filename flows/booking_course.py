@@ -3,8 +3,10 @@
 When the message asked for a course (``Understanding.repeat``, kept in the form's data
 as ``repeat``), this step takes the place of the "when" question once service, patient
 and therapist are known. It asks only what the words left out (the time of day, how
-many weeks), then says the course back: how many sessions, from when to when, at what
-price, and which of its times are not free. "Yes" books it through
+many weeks) and, for a service given either way, "In person or online (video call)?"
+(``flows.booking_delivery``'s question, answered as for one session), then says the
+course back: how many sessions, from when to when, at what price, online or not, and
+which of its times are not free. "Yes" books it (online or in person) through
 ``services.scheduling.series`` (the panel's rules and no-double-booking guarantee); the
 reply names the first and last sessions and the times that could not be had. "Change"
 drops the course and asks for one time, as the ordinary form does.
@@ -18,6 +20,8 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
+from flows.booking_confirm import calendar_line
+from flows.booking_delivery import ask_delivery, check_delivery, chosen_delivery, only_delivery
 from flows.booking_when import back_to_menu, booking, forget_time, wanted_of
 from flows.dialog import Turn
 from flows.free_times import Wanted, read_wanted
@@ -29,6 +33,7 @@ from services.scheduling.availability import load_context
 from services.scheduling.series import Clash, Pattern, SeriesPlan, book_series, plan_series
 
 REPEAT = "repeat"
+DELIVERY = "delivery"  # the course step's "in person or online?" (``course_asks``)
 SHOWN_CLASHES = 6  # the times not free, named one by one up to this many
 _A_NUMBER = re.compile(r"[0-9०-९]+")
 
@@ -47,6 +52,11 @@ def ask_course(turn: Turn) -> str:
     if repeat.session_count() is None:
         data["course_asks"] = "weeks"
         return turn.say("course_ask_weeks")
+    if "online" in data:
+        check_delivery(turn)  # a choice made for another service is asked again
+    if "online" not in data and not only_delivery(turn):
+        data["course_asks"] = DELIVERY
+        return ask_delivery(turn)
     data["course_asks"] = "confirm"
     try:
         therapist_id, plan = _best_plan(turn, _pattern(turn, repeat, at))
@@ -69,6 +79,8 @@ def ask_course(turn: Turn) -> str:
         last=turn.day(plan.free[-1].start.date()),
         price=turn.money(offer.price_minor),
     )
+    if data.get("online"):
+        text += "\n" + turn.say("online_place")
     if plan.clashes:
         text += "\n" + turn.say(
             "course_clashes", missed=len(plan.clashes), days=_days(turn, plan.clashes)
@@ -95,6 +107,12 @@ def answer_course(turn: Turn, text: str) -> str:
         if weeks is None or not 1 <= weeks <= MAX_WEEKS:
             return turn.miss(turn.say("course_ask_weeks"))
         data[REPEAT] = Repeat(repeat.weekdays, repeat.every_weeks, weeks=weeks).to_data()
+        return ask_course(turn)
+    if asks == DELIVERY:
+        online = chosen_delivery(turn, text)
+        if online is None:
+            return turn.miss(turn.say("choose_number", count=2))
+        data["online"] = online
         return ask_course(turn)
     choice = turn.pick_or_yes_no(text, yes="confirm", no="change")
     if choice == "confirm":
@@ -173,6 +191,7 @@ def _book(turn: Turn, repeat: Repeat) -> str:
             now=turn.now,
             actor=turn.actor,
             source=BookingSource.CHAT,
+            online=data.get("online"),
         )
     except ServiceError as exc:
         return back_to_menu(turn, f"{turn.refusal(exc)} {turn.say('offer_talk')}")
@@ -191,6 +210,7 @@ def _book(turn: Turn, repeat: Repeat) -> str:
     )
     if result.clashes:
         text += "\n" + turn.say("course_not_booked", days=_days(turn, result.clashes))
+    text += calendar_line(turn, first)  # the whole course, in one file
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
     return text

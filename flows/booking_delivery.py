@@ -110,9 +110,14 @@ def read_delivery(text: str) -> bool | None:
 
 
 def answers_delivery(turn: Turn, text: str) -> bool:
-    """Is this message an answer to the delivery question? ("in person" then means the
-    clinic, not a call for a person: the engine lets the question have it.)"""
-    return turn.conversation.state == "book_delivery" and read_delivery(text) is not None
+    """Is this message an answer to the delivery question (a single booking's, or the
+    course step's: ``flows.booking_course``)? ("in person" then means the clinic, not a
+    call for a person: the engine lets the question have it.)"""
+    state = turn.conversation.state
+    asked = state == "book_delivery" or (
+        state == "book_course" and booking(turn).get("course_asks") == "delivery"
+    )
+    return asked and read_delivery(text) is not None
 
 
 def chosen_delivery(turn: Turn, text: str) -> bool | None:

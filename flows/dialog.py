@@ -29,6 +29,7 @@ from core.formatting import (
     format_weekdays,
     format_when,
 )
+from core.public_links import PublicLinks
 from flows.parsing import DateOrder, date_order_for, parse_number
 from flows.understanding import yes_or_no
 from models import Clinic, Contact, Conversation, Patient
@@ -123,6 +124,8 @@ class Turn:
     # Called with the inbound message's id once it is stored (after the turn): what must
     # point at the message itself (a photo answering an exercise nudge).
     after_store: list[Callable[[int], None]] = field(default_factory=list)
+    # Where patients' links point and the key that signs them (None: no links said).
+    links: PublicLinks | None = None
     _family: tuple[int, list[Patient]] | None = field(default=None, repr=False)
 
     def family(self) -> list[Patient]:

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.clock import require_aware
 from core.formatting import format_phone
+from core.public_links import PublicLinks
 from flows import (
     attachments,
     booking,
@@ -205,6 +206,7 @@ def run_turn(
     conversation: Conversation,
     inbound: Inbound,
     now: datetime,
+    links: PublicLinks | None = None,
 ) -> TurnResult:
     """``handle_turn``, with the choices the reply offers kept apart from its text (so a
     channel that can show buttons or a list may send them so)."""
@@ -218,6 +220,7 @@ def run_turn(
         # A deep copy: SQLAlchemy decides whether a JSON column changed by comparing
         # old and new values, so nested dicts must never be mutated in place.
         data=copy.deepcopy(conversation.data or {}),
+        links=links,
     )
     # State, misses and data are written once, at the end, not after every query.
     with session.no_autoflush:

@@ -25,6 +25,7 @@ from core import tenancy
 from core.db import keep_loaded, unit_of_work
 from core.logging_setup import bind_clinic
 from core.metrics import count_turn
+from core.public_links import PublicLinks
 from flows.engine import Inbound, run_turn
 from models import Channel, Clinic, InboundMessage, MessageSource, OutboundMessage
 from services.clinics import settings_cache
@@ -65,14 +66,30 @@ class Receipt:
     queued: bool = False  # the reply went to the outbox: answer nothing in TwiML
 
 
-def receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+def receive(
+    session: Session,
+    *,
+    clinic: Clinic,
+    delivery: Delivery,
+    now: datetime,
+    links: PublicLinks | None = None,
+) -> Receipt:
+    """``links``: where the patient's links in replies point (an "add to calendar"
+    link after booking); without it replies carry none."""
     bind_clinic(clinic.id)
-    receipt = _receive(session, clinic=clinic, delivery=delivery, now=now)
+    receipt = _receive(session, clinic=clinic, delivery=delivery, now=now, links=links)
     count_turn(delivery.channel.value, receipt.outcome)
     return receipt
 
 
-def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datetime) -> Receipt:
+def _receive(
+    session: Session,
+    *,
+    clinic: Clinic,
+    delivery: Delivery,
+    now: datetime,
+    links: PublicLinks | None,
+) -> Receipt:
     with unit_of_work(session), keep_loaded(session):
         tenancy.bind(session, clinic.id)
         conversation = conversation_for_update(
@@ -115,7 +132,12 @@ def _receive(session: Session, *, clinic: Clinic, delivery: Delivery, now: datet
                     now=now,
                 )
             result = run_turn(
-                session, clinic=clinic, conversation=conversation, inbound=inbound, now=now
+                session,
+                clinic=clinic,
+                conversation=conversation,
+                inbound=inbound,
+                now=now,
+                links=links,
             )
             reply = result.reply
             if queued is not None:

@@ -191,12 +191,14 @@ def chat(slug: str, phone: str, channel: str) -> None:
 
     from core.clock import utcnow
     from core.db import Database
+    from core.public_links import links_for
     from flows.receive import Delivery, receive
     from models import Channel, Clinic, MessageSource, SenderNumber
     from services.errors import InvalidPhone
     from services.people.phones import normalise_phone
 
-    database = Database(_config().database_url)
+    config = _config()
+    database = Database(config.database_url)
     with database.session_scope() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
@@ -231,6 +233,7 @@ def chat(slug: str, phone: str, channel: str) -> None:
                     body=text,
                 ),
                 now=utcnow(),
+                links=links_for(config),
             )
             click.echo(f"\n{receipt.reply or '(no reply: a person is handling this chat)'}\n")
             shown = _show_sent(database, clinic.id, e164, shown)

@@ -15,11 +15,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from core.public_links import PublicLinks
 from flows.receive import Delivery, Receipt, receive
 from models import Channel, Clinic, MessageSource
 from services.messaging.media import SentFile, SharedLocation
 
 _sids = itertools.count(1)
+# Where the chat's links point, as a web server's config says (PUBLIC_BASE_URL, SECRET_KEY).
+LINKS = PublicLinks(base_url="https://book.example", secret_key="chat-tests-" + "k" * 32)
 
 
 class Chat:
@@ -32,6 +35,7 @@ class Chat:
         channel: Channel = Channel.WHATSAPP,
         now: datetime,
         step: timedelta = timedelta(seconds=20),
+        links: PublicLinks | None = LINKS,
     ) -> None:
         self.session = session
         self.clinic = clinic
@@ -39,6 +43,7 @@ class Chat:
         self.channel = channel
         self.now = now
         self.step = step
+        self.links = links
         self.transcript: list[tuple[str, str | None]] = []
 
     @property
@@ -75,6 +80,7 @@ class Chat:
                 location=location,
             ),
             now=self.now,
+            links=self.links,
         )
         self.transcript.append((text, receipt.reply))
         return receipt

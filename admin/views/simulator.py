@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +28,7 @@ from admin.views.conversations import transcript
 from admin.views.current import current_clinic_id
 from core.clock import utcnow
 from core.formatting import format_phone, format_when
+from core.public_links import links_for
 from flows.receive import Delivery, receive
 from models import Channel, Clinic, Conversation, MessageSource, SenderNumber
 from services.messaging.delivery import deliver_due_to_simulator
@@ -108,6 +109,7 @@ class SimulatorView(Guarded, SessionPage, BaseView):
                 body=form.text.data or "",
             ),
             now=now,
+            links=links_for(current_app.config["ROSHNI"], request.url_root),
         )
         return redirect(url_for(".index", contact=slot, _anchor="latest"))
 

@@ -6,10 +6,11 @@ holds a working link, and a new link (or stopping the feed) ends the old one at 
 The feed holds the therapist's sessions from ``DAYS_BACK`` days ago to ``DAYS_AHEAD``
 ahead, each at the clinic's wall-clock time with its time zone (a VTIMEZONE from the
 zone database, so a session after a DST change stays at its hour); a cancelled session
-stays in as CANCELLED so a calendar that had it removes it. An event names the
-service and the patient's first name and initial only: the feed ends up on a phone
-and in a calendar provider's hands. An online session's place is its video link
-(LOCATION and URL).
+stays in as CANCELLED so a calendar that had it removes it (the events are
+``services.scheduling.ics_events``'s, shared with a patient's "add to calendar" link). An
+event names the service and the patient's first name and initial only: the feed ends up
+on a phone and in a calendar provider's hands. An online session's place is its video
+link (LOCATION and URL).
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from core.clock import require_aware
 from core.db import write_transaction
-from models import Appointment, AppointmentStatus, Clinic, Therapist
+from models import Appointment, Clinic, Therapist
 from services import audit
 from services.audit import Actor
 from services.errors import N_, ServiceError
 from services.locks import lock_in_clinic
+from services.scheduling.ics_events import new_calendar, session_event, with_zones
 
 DAYS_BACK = 30
 DAYS_AHEAD = 180
@@ -113,47 +114,26 @@ def feed_calendar(session: Session, therapist: Therapist, *, now: datetime) -> b
         )
         .order_by(Appointment.start_at, Appointment.id)
     ).all()
-    calendar = Calendar()
-    calendar.add("prodid", "-//Roshni//Therapist sessions//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{clinic.name}: {therapist.name}")
-    calendar.add("x-wr-timezone", clinic.timezone)
+    calendar = new_calendar("Therapist sessions", f"{clinic.name}: {therapist.name}", clinic)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", REFRESH)
     for appointment in sessions:
-        calendar.add_component(_event(appointment, clinic, zone, now))
+        calendar.add_component(
+            session_event(
+                appointment,
+                clinic,
+                zone,
+                now,
+                uid_prefix="appointment",
+                summary=f"{appointment.service.name} · {_short_name(appointment.patient.name)}",
+            )
+        )
     # The zone's rules for the feed's span only (a year or so, not since 1970).
-    calendar.add_missing_timezones(
-        first_date=(now - timedelta(days=DAYS_BACK + 1)).date(),
-        last_date=(now + timedelta(days=DAYS_AHEAD + 1)).date(),
+    return with_zones(
+        calendar,
+        (now - timedelta(days=DAYS_BACK + 1)).date(),
+        (now + timedelta(days=DAYS_AHEAD + 1)).date(),
     )
-    return calendar.to_ical()
-
-
-def _event(appointment: Appointment, clinic: Clinic, zone: ZoneInfo, now: datetime) -> Event:
-    event = Event()
-    event.add("uid", f"appointment-{appointment.id}@{clinic.slug}.roshni")
-    event.add("dtstamp", now)
-    event.add("dtstart", appointment.start_at.astimezone(zone))
-    event.add("dtend", appointment.end_at.astimezone(zone))
-    event.add("summary", f"{appointment.service.name} · {_short_name(appointment.patient.name)}")
-    event.add("description", appointment.number)  # the booking number, as the panel shows it
-    location = appointment.location
-    if appointment.online and appointment.video_url:
-        # An online session happens at its video link: calendars make both clickable.
-        event.add("location", appointment.video_url)
-        event.add("url", appointment.video_url)
-    elif location is not None:
-        event.add("location", ", ".join(p for p in (location.name, location.address) if p))
-    cancelled = appointment.status is AppointmentStatus.CANCELLED
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
-    changed = appointment.updated_at or appointment.created_at
-    event.add("last-modified", changed)
-    event.add("sequence", int(changed.timestamp()) // 60)  # rises with every change
-    return event
 
 
 def _short_name(name: str | None) -> str:

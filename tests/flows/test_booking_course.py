@@ -131,3 +131,60 @@ def test_a_course_billed_as_one_invoice_says_its_total_before_booking(session, r
     session.expire_all()
     [invoice] = session.scalars(select(Invoice).where(Invoice.clinic_id == roshni.id))
     assert invoice.total_minor == 320000
+
+
+# --- in person or online, for a service given either way ---------------------------------
+
+
+def test_a_course_of_a_service_given_either_way_asks_in_person_or_online(session):
+    sunrise = demo(session, "sunrise")  # Speech and Language Therapy: in person or online
+    chat = registered(session, sunrise)
+    chat.say("1")
+    asked = chat.say("every Monday and Thursday at 4pm for 2 weeks")
+    assert "In person or online (video call)?" in asked
+    assert "1. In person (clinic)\n2. Online (video call)" in asked
+    assert course_sessions(session) == []
+
+    summary = chat.say("video")
+
+    assert "4 sessions from" in summary
+    assert "💻 Online (video call): the link comes with your booking" in summary
+    booked = chat.say("1")
+    assert booked.startswith("✅ Booked 4 sessions")
+    sessions = course_sessions(session)
+    assert len(sessions) == 4
+    assert all(s.online for s in sessions)
+    assert len({s.video_url for s in sessions if s.video_url}) == 4  # a room each
+
+
+@pytest.mark.parametrize("answer", ["in person", "1", "क्लिनिक"])
+def test_in_person_books_the_course_at_the_clinic_not_a_call_for_a_person(session, answer):
+    sunrise = demo(session, "sunrise")
+    chat = registered(session, sunrise)
+    chat.say("1")
+    chat.say("every Monday and Thursday at 4pm for 2 weeks")
+
+    summary = chat.say(answer)
+
+    assert "4 sessions from" in summary and "Online" not in summary
+    assert chat.say("1").startswith("✅ Booked 4 sessions")
+    sessions = course_sessions(session)
+    assert len(sessions) == 4
+    assert not any(s.online or s.video_url for s in sessions)
+
+
+def test_an_unclear_answer_to_in_person_or_online_is_asked_again(session):
+    sunrise = demo(session, "sunrise")
+    chat = registered(session, sunrise)
+    chat.say("1")
+    chat.say("every Monday and Thursday at 4pm for 2 weeks")
+    assert chat.say("maybe") == "Please reply with a number from 1 to 2."
+    assert "Online (video call)" in chat.say("2")
+    assert course_sessions(session) == []
+
+
+def test_a_course_of_a_service_given_one_way_is_not_asked(session, roshni):
+    chat = registered(session, roshni)
+    summary = chat.say("speech therapy for Aarav every Monday and Thursday at 5 for 2 weeks")
+    assert "In person or online" not in summary and "Online" not in summary
+    assert summary.startswith("Speech Therapy Session for Aarav")
