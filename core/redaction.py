@@ -27,7 +27,7 @@ ROW_MASK = "[row hidden]"
 # path or URL shows it. The segment ends at a dot (``<token>.pdf``), except after the
 # prefixes whose tokens are signed and dotted themselves (``payload.time.signature``).
 TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/", "/calendar/")
-DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/",)
+DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/", "/email/unsubscribe/")
 
 # Patterns with a variable-length start begin only where a word begins (the lookbehinds),
 # so a long run of letters or digits costs linear time, not quadratic.

@@ -30,6 +30,7 @@ from jobs.backups import DailyBackupCheck, backup_due, backup_job_id
 from jobs.dispatch import PENDING, QUEUE, enqueue_email, enqueue_send, job_status, links_lock
 from jobs.runtime import Runtime
 from jobs.sweep import SweepResult, dispatch_due, dispatch_due_emails, sweep
+from services.billing.emailed import attachments
 from services.messaging.delivery import deliver
 from services.messaging.email_delivery import deliver_email
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
@@ -77,7 +78,14 @@ def _sender(rt: Runtime, session: Session, moment: datetime) -> Callable[[int], 
 
 def _emailer(rt: Runtime, session: Session, moment: datetime) -> Callable[[int], None]:
     def send_now(email_id: int) -> None:
-        deliver_email(session, email_id, now=moment, mailer=rt.mailer, setup=rt.email_setup)
+        deliver_email(
+            session,
+            email_id,
+            now=moment,
+            mailer=rt.mailer,
+            setup=rt.email_setup,
+            attach=attachments,
+        )
 
     return send_now
 

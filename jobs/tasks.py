@@ -11,6 +11,7 @@ from jobs.backups import run_daily_backup
 from jobs.dispatch import commit_connection, links_lock
 from jobs.runner import make_pending_links
 from jobs.runtime import runtime
+from services.billing.emailed import attachments
 from services.messaging.batches import deliver_due_from
 from services.messaging.email_delivery import deliver_email
 from services.messaging.media import fetch_media as fetch_inbound_media
@@ -42,7 +43,12 @@ def send_email(email_id: int) -> str | None:
     rt = runtime()
     with rt.database.session_scope() as session:
         status = deliver_email(
-            session, email_id, now=utcnow(), mailer=rt.mailer, setup=rt.email_setup
+            session,
+            email_id,
+            now=utcnow(),
+            mailer=rt.mailer,
+            setup=rt.email_setup,
+            attach=attachments,
         )
     return status.value if status else None
 

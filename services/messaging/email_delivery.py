@@ -11,6 +11,7 @@ A server that asks us to wait (4xx, no connection) gets the usual backoff
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
@@ -36,6 +37,11 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+# What goes with an email, as (file name, bytes) pairs: a receipt's PDF
+# (``services.billing.emailed.attachments``, given by the caller: billing sits above).
+Attach = Callable[[Session, OutboundEmail], Sequence[tuple[str, bytes]]]
+
+
 def deliver_email(
     session: Session,
     email_id: int,
@@ -43,6 +49,7 @@ def deliver_email(
     now: datetime,
     mailer: Mailer | None,
     setup: EmailSetup | None,
+    attach: Attach | None = None,
 ) -> OutboundStatus | None:
     """One attempt at one outbox email; safe to call twice or from two workers at once.
     None when another worker has it, or it is not due."""
@@ -83,7 +90,10 @@ def deliver_email(
             .where(Appointment.id == email.appointment_id)
         )
     try:
-        message = build_email(session, email, clinic, contact, appointment, now=now, setup=setup)
+        files = attach(session, email) if attach is not None else ()
+        message = build_email(
+            email, clinic, contact, appointment, now=now, setup=setup, attachments=files
+        )
     except Exception:
         session.rollback()
         if _claim(session, email_id, now=now):

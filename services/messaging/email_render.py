@@ -7,6 +7,7 @@ receipt's PDF attached, and the unsubscribe link in the body and the headers
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -14,10 +15,8 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
-from sqlalchemy.orm import Session
 
-from models import Appointment, Clinic, Contact, OutboundEmail, Payment
-from services.billing.billing_documents import receipt_pdf
+from models import Appointment, Clinic, Contact, OutboundEmail
 from services.messaging.catalogue import say
 from services.messaging.rendering import compose
 from services.people.contact_email import unsubscribe_token
@@ -64,7 +63,6 @@ def unsubscribe_url(setup: EmailSetup, contact: Contact) -> str:
 
 
 def build_email(
-    session: Session,
     email: OutboundEmail,
     clinic: Clinic,
     contact: Contact,
@@ -72,7 +70,9 @@ def build_email(
     *,
     now: datetime,
     setup: EmailSetup,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> EmailMessage:
+    """``attachments``: (file name, PDF) pairs, a receipt's (``services.billing.emailed``)."""
     assert contact.email is not None
     lang = contact.language
     text, values = compose(email, clinic, contact, appointment, now=now, base_url=setup.base_url)  # type: ignore[arg-type]
@@ -81,15 +81,8 @@ def build_email(
     if not contact.name:
         greeting = greeting.replace(" ,", ",")
     paragraphs = [text]
-    attachment = None
-    if email.payment_id is not None:
-        payment = session.get(Payment, email.payment_id)
-        if payment is not None:
-            attachment = (
-                f"receipt-{payment.receipt_number or payment.id}.pdf",
-                receipt_pdf(session, payment),
-            )
-            paragraphs.append(say(lang, "email_attached_receipt"))
+    if attachments and email.payment_id is not None:
+        paragraphs.append(say(lang, "email_attached_receipt"))
     link = unsubscribe_url(setup, contact)
     footer = say(lang, "email_footer", clinic=clinic.name, unsubscribe_url=link)
 
@@ -115,8 +108,7 @@ def build_email(
         ),
         subtype="html",
     )
-    if attachment is not None:
-        name, data = attachment
+    for name, data in attachments:
         message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
     return message
 

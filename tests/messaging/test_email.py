@@ -28,6 +28,7 @@ from models import (
     PaymentMethod,
 )
 from services.billing import payments
+from services.billing.emailed import attachments
 from services.messaging.email_delivery import deliver_email
 from services.messaging.email_render import EmailSetup
 from services.messaging.outbox import notify_patient
@@ -104,7 +105,7 @@ def chat(session, key):
 
 def send_all(session, mailer, *, now=NOW, setup=SETUP):
     return [
-        deliver_email(session, e.id, now=now, mailer=mailer, setup=setup)
+        deliver_email(session, e.id, now=now, mailer=mailer, setup=setup, attach=attachments)
         for e in emails(session)
         if e.status is OutboundStatus.QUEUED
     ]
