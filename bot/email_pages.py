@@ -6,6 +6,7 @@ delivery status notification, ``multipart/report``)."""
 from __future__ import annotations
 
 import hmac
+import json
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -90,7 +91,7 @@ def bounce() -> tuple[str, int]:
 def _bounced_addresses(body: bytes, mimetype: str) -> list[str] | None:
     if mimetype == "application/json":
         try:
-            data = request.get_json(force=True, silent=True)
+            data = json.loads(body)
         except ValueError:
             return None
         email = data.get("email") if isinstance(data, dict) else None
