@@ -151,6 +151,7 @@ def downgrade() -> None:
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index("ix_contact_email")
         batch_op.drop_constraint(op.f("ck_contact_email_lowercase"), type_="check")
+        batch_op.drop_constraint(op.f("ck_contact_email_preference"), type_="check")
         batch_op.drop_column("email_opted_out_at")
         batch_op.drop_column("email_bounced_at")
         batch_op.drop_column("email_preference")
