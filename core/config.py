@@ -8,12 +8,14 @@ stops start-up with a message naming the variable. Secrets may also come from
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.passwords import password_problem
+from integrations.smtp import SmtpSettings, SmtpUrlError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
@@ -57,6 +59,10 @@ class Config:
     # Files from chats: a directory (default instance/media) or s3://bucket/prefix, reached
     # with the BACKUP_S3_* endpoint and credentials.
     media_target: str | None = None
+    # Email (SMTP_URL, EMAIL_FROM): off without SMTP_URL; chat then carries everything.
+    smtp: SmtpSettings | None = field(default=None, repr=False)
+    email_from: str | None = None
+    email_webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -98,7 +104,11 @@ class Config:
                 raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
             public_base_url = public_base_url.rstrip("/")
 
+        smtp, email_from = _email(reader)
         values: dict[str, object] = {
+            "smtp": smtp,
+            "email_from": email_from,
+            "email_webhook_secret": _webhook_secret(reader.secret("EMAIL_WEBHOOK_SECRET")),
             "env": roshni_env,
             "database_url": database_url,
             "secret_key": secret_key,
@@ -156,6 +166,35 @@ def _http_url(reader: _Reader, name: str) -> str | None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://")
     return value.rstrip("/") if value else None
+
+
+# Strict enough to refuse a typo, loose enough for every real address we send from.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _email(reader: _Reader) -> tuple[SmtpSettings | None, str | None]:
+    """SMTP_URL and EMAIL_FROM: both or neither (an address to send from, a way to send)."""
+    url = reader.secret("SMTP_URL")
+    sender = reader.str("EMAIL_FROM", None)
+    if url is None:
+        if sender is not None:
+            raise ConfigError("EMAIL_FROM is set but SMTP_URL is not: set both to send email")
+        return None, None
+    try:
+        smtp = SmtpSettings.parse(url)
+    except SmtpUrlError as exc:
+        raise ConfigError(str(exc)) from None
+    if sender is None:
+        raise ConfigError("SMTP_URL is set but EMAIL_FROM is not: the address emails come from")
+    if not _ADDRESS.match(sender):
+        raise ConfigError("EMAIL_FROM must be a plain address such as clinic@example.com")
+    return smtp, sender.lower()
+
+
+def _webhook_secret(value: str | None) -> str | None:
+    if value is not None and len(value) < 16:
+        raise ConfigError("EMAIL_WEBHOOK_SECRET must be at least 16 characters long")
+    return value
 
 
 def _sentry_dsn(value: str | None) -> str | None:

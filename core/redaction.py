@@ -29,7 +29,11 @@ ROW_MASK = "[row hidden]"
 TOKEN_PATH_PREFIXES = ("/pay/receipt/", "/pay/upi/", "/reports/", "/calendar/")
 # (A patient's calendar link, ``/calendar/session/<signed>.ics``, is tried before the
 # therapist feed's ``/calendar/<token>.ics``.)
-DOTTED_TOKEN_PATH_PREFIXES = ("/admin/patient/document/file/", "/calendar/session/")
+DOTTED_TOKEN_PATH_PREFIXES = (
+    "/admin/patient/document/file/",
+    "/calendar/session/",
+    "/email/unsubscribe/",
+)
 
 # Patterns with a variable-length start begin only where a word begins (the lookbehinds),
 # so a long run of letters or digits costs linear time, not quadratic.

@@ -25,13 +25,14 @@ from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from services.messaging.dispatch import PAYMENT_LINK, Installed, Queued, install
+from services.messaging.dispatch import EMAIL, PAYMENT_LINK, Installed, Queued, install
 
 log = logging.getLogger(__name__)
 
 QUEUE = "roshni"
 SEND_TASK = "jobs.tasks.send_message"
 LINKS_TASK = "jobs.tasks.create_payment_links"
+EMAIL_TASK = "jobs.tasks.send_email"
 # Jobs that will still run (see jobs/runner.py for why "started" is not among them).
 PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 # A scheduled job this late was not moved to the queue: no scheduler is running (every
@@ -77,6 +78,24 @@ def enqueue_send(
         schedule_at(queue, due_at, SEND_TASK, message_id, **options)
     else:
         queue.enqueue(SEND_TASK, message_id, **options)
+    return True
+
+
+def email_job_id(email_id: int) -> str:
+    return f"send-email-{email_id}"
+
+
+def enqueue_email(queue: Queue, email_id: int, *, due_at: datetime | None = None) -> bool:
+    """Hand one outbox email to RQ: now, or at ``due_at`` (a retry's backoff). False when
+    a job for it waits already."""
+    job_id = email_job_id(email_id)
+    if job_status(queue, job_id) in PENDING:
+        return False
+    options = {"job_id": job_id, "result_ttl": 300, "failure_ttl": 24 * 3600}
+    if due_at is not None and due_at > utcnow():
+        schedule_at(queue, due_at, EMAIL_TASK, email_id, **options)
+    else:
+        queue.enqueue(EMAIL_TASK, email_id, **options)
     return True
 
 
@@ -164,6 +183,8 @@ class RQDispatcher:
             for row in rows:  # in id order: the order workers take them
                 if row.what == PAYMENT_LINK:
                     enqueue_link_creation(self.queue, row.id)
+                elif row.what == EMAIL:
+                    enqueue_email(self.queue, row.id, due_at=row.due_at)
                 else:
                     enqueue_send(self.queue, row.id, due_at=row.due_at, now=now)
         except RedisError as exc:

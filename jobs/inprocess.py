@@ -12,9 +12,10 @@ from typing import TypeVar
 
 from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, run_daily_backup
-from jobs.runner import Heartbeat, make_links, send_due, tick
+from jobs.runner import Heartbeat, make_links, send_due, send_due_emails, tick
 from jobs.runtime import Runtime
 from services.messaging import dispatch
+from services.messaging.email_outbox import next_email_due_at
 from services.messaging.outbox import next_due_at
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class InprocessSender(threading.Thread):
                 # Its commit queues the link's message and wakes the next pass.
                 self._guarded("making payment links", self._make_links)
             self._guarded("sending", lambda m=moment: send_due(self.rt, now=m))
+            self._guarded("emailing", lambda m=moment: send_due_emails(self.rt, now=m))
             self.passes += 1
             pause = self.sweep_every
             soonest = self._guarded("the outbox timer", lambda m=moment: self._next_due(m))
@@ -102,7 +104,8 @@ class InprocessSender(threading.Thread):
 
     def _next_due(self, after: datetime) -> datetime | None:
         with self.rt.database.session_scope() as session:
-            return next_due_at(session, now=after)
+            times = [next_due_at(session, now=after), next_email_due_at(session, now=after)]
+        return min((t for t in times if t is not None), default=None)
 
     def _guarded(self, what: str, work: Callable[[], T]) -> T | None:
         try:

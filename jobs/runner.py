@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 from core.backup import BackupError
 from core.clock import utcnow
 from jobs.backups import DailyBackupCheck, backup_due, backup_job_id
-from jobs.dispatch import PENDING, QUEUE, enqueue_send, job_status, links_lock
+from jobs.dispatch import PENDING, QUEUE, enqueue_email, enqueue_send, job_status, links_lock
 from jobs.runtime import Runtime
-from jobs.sweep import SweepResult, dispatch_due, sweep
+from jobs.sweep import SweepResult, dispatch_due, dispatch_due_emails, sweep
+from services.billing.emailed import attachments
 from services.messaging.delivery import deliver
+from services.messaging.email_delivery import deliver_email
 from services.messaging.job_health import forget_heartbeat, record_heartbeat
 from services.messaging.media import fetch_media
 from services.reconciliation import razorpay_sync, stripe_sync
@@ -72,6 +74,27 @@ def _sender(rt: Runtime, session: Session, moment: datetime) -> Callable[[int], 
         )
 
     return send_now
+
+
+def _emailer(rt: Runtime, session: Session, moment: datetime) -> Callable[[int], None]:
+    def send_now(email_id: int) -> None:
+        deliver_email(
+            session,
+            email_id,
+            now=moment,
+            mailer=rt.mailer,
+            setup=rt.email_setup,
+            attach=attachments,
+        )
+
+    return send_now
+
+
+def send_due_emails(rt: Runtime, *, now: datetime | None = None) -> int:
+    """Deliver the outbox emails due now, in this process (the in-process sender)."""
+    moment = now or utcnow()
+    with rt.database.session_scope() as session:
+        return dispatch_due_emails(session, now=moment, send=_emailer(rt, session, moment))
 
 
 def send_due(rt: Runtime, *, now: datetime | None = None) -> int:
@@ -132,6 +155,7 @@ def tick(
             stripe_return=rt.stripe_return,
             fetch_media=fetch_now,
             links_lock=links_lock,
+            send_email=_emailer(rt, session, moment),
         )
 
 
@@ -153,6 +177,7 @@ def enqueue_due(rt: Runtime, queue: Queue, *, now: datetime | None = None) -> Sw
             stripe_return=rt.stripe_return,
             fetch_media=lambda i: _enqueue_fetch(queue, i, stranded),
             links_lock=lambda: links_lock(queue.connection),
+            send_email=lambda i: enqueue_email(queue, i),
         )
 
 

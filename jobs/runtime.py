@@ -13,6 +13,7 @@ from core.config import Config
 from core.db import Database
 from core.storage import BackupStore, media_store
 from integrations.razorpay_client import RazorpayGateway
+from integrations.smtp import SmtpMailer
 from integrations.stripe_client import StripeGateway
 from integrations.twilio.client import ProviderMessage, Sent, TwilioSender
 from integrations.twilio.media import TwilioMediaFetcher
@@ -20,6 +21,8 @@ from jobs.dispatch import dispatch_to_rq
 from models import Clinic
 from services.clinics.settings import razorpay_account, stripe_account, twilio_account
 from services.messaging.delivery import Sender
+from services.messaging.email_delivery import Mailer
+from services.messaging.email_render import EmailSetup
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,18 @@ class Runtime:
     _card_gateways: dict[str, StripeGateway] = field(default_factory=dict)
     _fetchers: dict[tuple[str, str], TwilioMediaFetcher] = field(default_factory=dict)
     _media_store: BackupStore | None = None
+    mailer: Mailer | None = None  # SMTP_URL's server; None: email is off
+
+    @property
+    def email_setup(self) -> EmailSetup | None:
+        """What every email needs (EMAIL_FROM, link base, signing key); None when off."""
+        if self.config.email_from is None:
+            return None
+        return EmailSetup(
+            sender=self.config.email_from,
+            base_url=self.base_url,
+            secret_key=self.config.secret_key,
+        )
 
     @property
     def status_callback(self) -> str | None:
@@ -131,6 +146,7 @@ def build_runtime(config: Config, database: Database | None = None) -> Runtime:
         config=config,
         database=database or Database(config.database_url),
         sender=make_sender(config),
+        mailer=SmtpMailer(config.smtp) if config.smtp is not None else None,
     )
 
 

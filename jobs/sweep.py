@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from models import Clinic
 from services.billing import dues
 from services.messaging.delivery import OUTCOME_UNKNOWN, Sender
+from services.messaging.email_outbox import due_email_ids
 from services.messaging.media import pending_media_ids
 from services.messaging.outbox import due_ids
 from services.messaging.stuck_sends import release_stuck
@@ -91,6 +92,7 @@ def sweep(
     links_lock: Callable[[], AbstractContextManager[bool]] | None = None,
     stripe_for: stripe_sync.StripeFor | None = None,
     stripe_return: str = "",
+    send_email: Callable[[int], None] | None = None,
 ) -> SweepResult:
     """``links_lock`` (RQ mode): held while a clinic's links are made at Razorpay, which
     link jobs do too (jobs/dispatch.py); a clinic whose lock is taken is skipped."""
@@ -115,6 +117,10 @@ def sweep(
     dispatched = guard.run(
         "dispatch", lambda: dispatch_due(session, now=now, dispatch=dispatch, guard=guard), 0
     )
+    if send_email is not None:
+        guard.run(
+            "email", lambda: dispatch_due_emails(session, now=now, send=send_email, guard=guard), 0
+        )
     if fetch_media is not None:
         # After the outbox, so due messages never wait on a download.
         guard.run("media", lambda: fetch_pending_media(session, fetch_media, guard), 0)
@@ -154,6 +160,22 @@ def dispatch_due(
         dispatched += len(page)
         after_id = page[-1]
     return dispatched
+
+
+def dispatch_due_emails(
+    session: Session,
+    *,
+    now: datetime,
+    send: Callable[[int], None],
+    guard: _Guard | None = None,
+) -> int:
+    """The outbox emails due now, each handed to ``send`` (one that fails is logged and
+    left for the next pass, never the rest)."""
+    guard = guard or _Guard(session)
+    ids = due_email_ids(session, now=now)
+    for email_id in ids:
+        guard.run("email", lambda e=email_id: send(e), None)
+    return len(ids)
 
 
 def fetch_pending_media(

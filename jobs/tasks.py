@@ -11,7 +11,9 @@ from jobs.backups import run_daily_backup
 from jobs.dispatch import commit_connection, links_lock
 from jobs.runner import make_pending_links
 from jobs.runtime import runtime
+from services.billing.emailed import attachments
 from services.messaging.batches import deliver_due_from
+from services.messaging.email_delivery import deliver_email
 from services.messaging.media import fetch_media as fetch_inbound_media
 
 # A link job waits this long for the sweep (or another link job) to finish making links.
@@ -33,6 +35,21 @@ def send_message(message_id: int) -> str | None:
             base_url=rt.base_url,
         )
     status = outcomes.get(message_id)
+    return status.value if status else None
+
+
+def send_email(email_id: int) -> str | None:
+    """Deliver one outbox email; a second run finds it claimed or sent and does nothing."""
+    rt = runtime()
+    with rt.database.session_scope() as session:
+        status = deliver_email(
+            session,
+            email_id,
+            now=utcnow(),
+            mailer=rt.mailer,
+            setup=rt.email_setup,
+            attach=attachments,
+        )
     return status.value if status else None
 
 

@@ -29,12 +29,14 @@ from models.clinic import (
 )
 from models.conversation import Conversation, InboundMedia, InboundMessage
 from models.documents import DocumentAccess, DocumentTag, PatientDocument
+from models.email import OutboundEmail
 from models.enums import (
     ActorType,
     AppointmentStatus,
     BookingSource,
     Channel,
     CreditKind,
+    EmailPreference,
     ExceptionKind,
     InvoiceLineKind,
     InvoiceStatus,
@@ -93,6 +95,7 @@ __all__ = [
     "DocumentAccess",
     "DocumentCounter",
     "DocumentTag",
+    "EmailPreference",
     "ExceptionKind",
     "Exercise",
     "ExerciseAssignment",
@@ -116,6 +119,7 @@ __all__ = [
     "MessageSource",
     "MessageTemplate",
     "NotificationKind",
+    "OutboundEmail",
     "OutboundMessage",
     "OutboundStatus",
     "Package",

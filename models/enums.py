@@ -18,6 +18,15 @@ class Role(enum.StrEnum):
     ACCOUNTANT = "accountant"
 
 
+class EmailPreference(enum.StrEnum):
+    """How a contact wants the clinic's confirmations, receipts and statements: in the
+    chat (as always), by email instead, or both."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+    BOTH = "both"
+
+
 class Relation(enum.StrEnum):
     SELF = "self"
     CHILD = "child"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ClinicOwned, Timestamped, str_enum
-from models.enums import Channel, Relation
+from models.enums import Channel, EmailPreference, Relation
 
 
 class Contact(ClinicOwned, Timestamped, Base):
@@ -29,10 +29,33 @@ class Contact(ClinicOwned, Timestamped, Base):
     # Set when the contact's personal data was erased (services.privacy.erasure). The row
     # stays as a placeholder because invoices and payments must keep pointing at it.
     erased_at: Mapped[datetime | None]
+    # Email (services.messaging.email_outbox): where confirmations, receipts and
+    # statements go when the preference says so. A bounce or an unsubscribe stops it.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email_preference: Mapped[EmailPreference] = mapped_column(
+        str_enum(EmailPreference, "email_preference"),
+        default=EmailPreference.CHAT,
+        server_default="chat",
+    )
+    email_bounced_at: Mapped[datetime | None]
+    email_opted_out_at: Mapped[datetime | None]
 
     patients: Mapped[list[Patient]] = relationship(back_populates="contact", order_by="Patient.id")
 
-    __table_args__ = (UniqueConstraint("clinic_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "phone"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    @property
+    def email_usable(self) -> bool:
+        """An address that may be written to: known, not bounced, not unsubscribed."""
+        return bool(
+            self.email
+            and self.email_bounced_at is None
+            and self.email_opted_out_at is None
+            and self.erased_at is None
+        )
 
     def opted_out(self, channel: Channel) -> bool:
         return getattr(self, f"{channel.value}_opted_out_at") is not None

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin
-from bot import pages, payments, webhooks
+from bot import email_pages, pages, payments, webhooks
 from core import error_tracking, logging_setup, security
 from core.config import Config
 from core.db import EXTENSION, Database
@@ -41,7 +41,16 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     def _release_session(_exc: BaseException | None) -> None:
         db.scoped.remove()
 
-    for edge in (logging_setup, security, health, metrics_endpoint, webhooks, payments, pages):
+    for edge in (
+        logging_setup,
+        security,
+        health,
+        metrics_endpoint,
+        webhooks,
+        payments,
+        pages,
+        email_pages,
+    ):
         edge.init_app(app)
     admin.init_app(app)
 

@@ -238,6 +238,7 @@ def _received(
         template_key="payment_receipt",
         idempotency_key=f"receipt:{payment.id}",
         due_at=now,
+        payment_id=payment.id,
         variables={
             "amount": format_money(payment.amount_minor, payment.currency, short=True),
             "receipt": payment.receipt_number,

@@ -23,7 +23,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session, sessionmaker
 
 from core.clock import utcnow
-from models import LinkStatus, OutboundMessage, OutboundStatus, PaymentLink
+from models import LinkStatus, OutboundEmail, OutboundMessage, OutboundStatus, PaymentLink
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ _PENDING = "roshni.dispatch.pending"
 
 MESSAGE = "message"
 PAYMENT_LINK = "payment_link"
+EMAIL = "email"  # an outbox email (models.email.OutboundEmail)
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +78,8 @@ def _collect(session: Session, _flush_context: Any) -> None:
     for obj in session.new:
         if isinstance(obj, OutboundMessage) and obj.status in (None, OutboundStatus.QUEUED):
             found.append(Queued(obj.id, obj.next_attempt_at))
+        elif isinstance(obj, OutboundEmail) and obj.status in (None, OutboundStatus.QUEUED):
+            found.append(Queued(obj.id, obj.next_attempt_at, EMAIL))
         elif isinstance(obj, PaymentLink) and obj.status in (None, LinkStatus.PENDING):
             found.append(Queued(obj.id, obj.created_at or utcnow(), PAYMENT_LINK))
     for obj in session.dirty:

@@ -21,6 +21,7 @@ from models import (
     Clinic,
     Contact,
     MessageKind,
+    OutboundEmail,
     OutboundMessage,
     OutboundStatus,
     SenderNumber,
@@ -30,7 +31,7 @@ from services.audit import Actor
 from services.clinics import settings_cache
 from services.errors import N_, InvalidTransition, NotFound
 from services.locks import lock_appointment
-from services.messaging import online
+from services.messaging import email_outbox, online
 from services.messaging.dispatch import note_queued
 
 
@@ -92,10 +93,31 @@ def queue_for_contact(
     due_at: datetime,
     variables: dict[str, Any] | None = None,
     appointment_id: int | None = None,
-) -> OutboundMessage | None:
+    payment_id: int | None = None,
+) -> OutboundMessage | OutboundEmail | None:
     """``queue_message`` on the channel the contact is best reached on
-    (``preferred_channel``)."""
-    return queue_message(
+    (``preferred_channel``), and/or an email, as the contact prefers
+    (``email_outbox.routes``). Returns the chat message, or the email when it goes by
+    email alone; None when the key was taken already (or the contact was erased).
+    ``payment_id``: the receipt whose PDF an email carries."""
+    by_chat, by_email = email_outbox.routes(contact, template_key)
+    email = None
+    if by_email:
+        email = email_outbox.queue_email(
+            session,
+            clinic_id=clinic.id,
+            contact=contact,
+            kind=kind,
+            template_key=template_key,
+            idempotency_key=idempotency_key,
+            due_at=due_at,
+            variables=variables,
+            appointment_id=appointment_id,
+            payment_id=payment_id,
+        )
+        if not by_chat:
+            return email
+    message = queue_message(
         session,
         clinic_id=clinic.id,
         contact_id=contact.id,
@@ -107,6 +129,7 @@ def queue_for_contact(
         variables=variables,
         appointment_id=appointment_id,
     )
+    return message if message is not None else email
 
 
 def schedule_reminders(session: Session, appointment: Appointment, *, now: datetime) -> int:
