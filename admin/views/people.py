@@ -27,6 +27,7 @@ from admin.permissions import CREATE
 from admin.views.assessments import AssessmentsMixin
 from admin.views.base import SecureModelView
 from admin.views.clinical import ClinicalMixin, ClinicalRowAction
+from admin.views.contact_email import ContactEmailMixin
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.data_rights import (
     ERASE,
@@ -102,7 +103,7 @@ class ContactCreateForm(BaseForm):
     name = StringField(_l("Name"), validators=[Length(max=120)])
 
 
-class ContactView(ContactDataRightsMixin, SecureModelView):
+class ContactView(ContactDataRightsMixin, ContactEmailMixin, SecureModelView):
     resource = "patients"
     therapist_scope = "contact"
     can_view_details = True
