@@ -390,6 +390,7 @@ def test_downgrade_refuses_to_drop_clinical_notes_without_a_backup(tmp_path, fro
     assert refused.returncode == 1
     assert (
         "Error: refusing to downgrade to 0008: it would drop table progress_note (1 row), "
+        "column clinic_policy.approve_chat_bookings (1 value), "
         "column clinic_policy.waitlist_hold_minutes (1 value), "
         "column clinic_policy.waitlist_days (1 value), "
         "column clinic_policy.video_rooms (1 value), "
