@@ -72,4 +72,4 @@ def downgrade() -> None:
     )
     _rewrite(OLD_STATUSES, OLD_ACTIVE)
     # In place on both backends (SQLite 3.35+), so the settings triggers stay.
-    op.execute("ALTER TABLE clinic_policy DROP COLUMN approve_chat_bookings")
+    op.drop_column("clinic_policy", "approve_chat_bookings")
