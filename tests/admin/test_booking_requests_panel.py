@@ -79,6 +79,7 @@ def test_the_desk_approves_a_request_from_the_list(app, session, desk):
     client = signed_in(app, Role.OPERATOR)
     page = client.get(PAGE)
     assert page.status_code == 200 and "Aarav Sharma" in page.text
+    assert client.get("/admin/alerts/").get_json()["appointment"] == 1  # the menu's badge
     listing = client.get("/admin/appointment/")
     assert 'id="booking-requests-link"' in listing.text
     refused = client.post(f"{PAGE}{request.id}/approve", data={})  # no CSRF token
