@@ -56,6 +56,7 @@ ENUM_WORDS = (
     _l("completed"),
     _l("cancelled"),
     _l("no show"),
+    _l("requested"),
     _l("chat"),
     _l("admin"),
     _l("pending"),

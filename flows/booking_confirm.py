@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flows.booking_when import back_to_menu, booking, forget_time, free_for, offer_slots
 from flows.dialog import Turn
 from flows.payment import booking_payment_note, prepayment_note
-from models import Appointment, BookingSource, Location, Patient
+from models import Appointment, AppointmentStatus, BookingSource, Location, Patient
 from services.errors import ServiceError, SlotUnavailable
 from services.messaging import online
 from services.scheduling.appointments import book_appointment, reschedule_appointment
@@ -145,7 +145,18 @@ def book(turn: Turn) -> str:
 
 def booked_text(turn: Turn, appointment: Appointment) -> str:
     """ "✅ Booked!" with everything the booking is (an online session: its link, no
-    address), and what to pay if anything."""
+    address), and what to pay if anything; or, at a clinic that approves chat bookings,
+    that the request went to the clinic."""
+    if appointment.status is AppointmentStatus.REQUESTED:
+        return turn.say(
+            "booking_requested",
+            number=appointment.number,
+            patient=appointment.patient.name,
+            service=appointment.service.name,
+            when=turn.when(appointment.start_at),
+            therapist=appointment.therapist.name,
+            clinic=turn.clinic.name,
+        )
     return (
         turn.say(
             "booked",

@@ -108,8 +108,9 @@ def upcoming(turn: Turn) -> list[Appointment]:
 
 
 def _line(turn: Turn, appointment: Appointment) -> str:
+    requested = appointment.status is AppointmentStatus.REQUESTED
     return turn.say(
-        "appointment_line",
+        "appointment_line_requested" if requested else "appointment_line",
         when=turn.when(appointment.start_at),
         service=appointment.service.name,
         patient=appointment.patient.name,
@@ -188,7 +189,10 @@ def _start_reschedule(turn: Turn, appointment: Appointment) -> str:
 
 
 def _too_late_to_cancel(turn: Turn, appointment: Appointment) -> bool:
-    """Inside the cancellation window a patient cannot cancel (services refuse it)."""
+    """Inside the cancellation window a patient cannot cancel (services refuse it); a
+    request the clinic has not approved they withdraw at any time."""
+    if appointment.status is AppointmentStatus.REQUESTED:
+        return False
     hours = turn.clinic.policy.cancellation_window_hours
     return appointment.start_at - turn.now < timedelta(hours=hours)
 

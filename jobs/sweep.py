@@ -4,8 +4,8 @@ Runs every minute (RQ mode: one sweeper across workers; embedded mode: a thread
 of the web process) and on demand with ``roshni jobs tick``. The outbox table is
 the record: a sweep after Redis lost everything finds every unsent message again.
 
-Each step (stuck-send release, payment sync, dues reminders, waitlist offers, outbox
-dispatch, fetching the files patients sent) is
+Each step (stuck-send release, payment sync, dues reminders, unanswered booking
+requests, waitlist offers, outbox dispatch, fetching the files patients sent) is
 guarded on its own, and payment sync and dues one clinic at a time: a failure (say,
 a clinic's Razorpay secret that no longer decrypts after a key rotation) is logged
 against its step and clinic, rolled back, and reported in ``SweepResult.failed``;
@@ -32,7 +32,7 @@ from services.messaging.media import pending_media_ids
 from services.messaging.outbox import due_ids
 from services.messaging.stuck_sends import release_stuck
 from services.reconciliation import razorpay_sync, stripe_sync
-from services.scheduling import waitlist
+from services.scheduling import booking_requests, waitlist
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,9 @@ def sweep(
         stripe_return=stripe_return,
     )
     dues_queued = queue_dues(session, now=now, guard=guard)
+    # Before the waitlist (the time a declined request frees is offered in this sweep)
+    # and the outbox (the patient is told in it).
+    decline_unanswered_requests(session, now=now, guard=guard)
     # Before the outbox: a freed time's offer goes out in this same sweep.
     offer_waitlist(session, now=now, guard=guard)
     dispatched = guard.run(
@@ -197,6 +200,25 @@ def queue_dues(session: Session, *, now: datetime, guard: _Guard | None = None) 
     return sum(
         guard.run(
             "dues", lambda c=clinic_id: dues.queue_for_clinic(session, c, now=now), 0, clinic_id
+        )
+        for clinic_id in clinic_ids
+    )
+
+
+def decline_unanswered_requests(
+    session: Session, *, now: datetime, guard: _Guard | None = None
+) -> int:
+    """Each clinic's booking requests nobody answered before the clinic's minimum notice
+    are declined (the patient told), one clinic at a time."""
+    guard = guard or _Guard(session)
+    step = "booking requests"
+    clinic_ids = guard.run(step, lambda: booking_requests.clinics_with_requests(session), [])
+    return sum(
+        guard.run(
+            step,
+            lambda c=clinic_id: booking_requests.decline_unanswered(session, clinic_id=c, now=now),
+            0,
+            clinic_id,
         )
         for clinic_id in clinic_ids
     )

@@ -23,7 +23,7 @@ from models.clinic import Location
 from models.enums import AppointmentStatus, BookingSource, PaymentStatus
 from models.people import Patient
 
-ACTIVE_STATUSES_SQL = "status IN ('booked', 'confirmed')"
+ACTIVE_STATUSES_SQL = "status IN ('booked', 'confirmed', 'requested')"
 
 
 class Appointment(ClinicOwned, Timestamped, Base):

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -102,6 +103,8 @@ class ClinicPolicy(Base):
     # long an entry waits before it is stale.
     waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     waitlist_days: Mapped[int] = mapped_column(default=60, server_default="60")
+    # Chat bookings are requests staff approve (or decline); the time is held meanwhile.
+    approve_chat_bookings: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Online sessions: a Jitsi Meet server (public or the clinic's own) that gets an
     # unguessable room per session, or "therapist" rooms (each therapist's fixed link).
     video_rooms: Mapped[str] = mapped_column(String(10), default="jitsi", server_default="jitsi")

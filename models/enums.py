@@ -41,10 +41,19 @@ class AppointmentStatus(enum.StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
+    # A chat booking the clinic approves first (its policy ``approve_chat_bookings``):
+    # it holds the time meanwhile, but gets no reminder or payment link until approved.
+    REQUESTED = "requested"
 
     @classmethod
     def active(cls) -> tuple[AppointmentStatus, ...]:
-        """Statuses that hold a therapist's time."""
+        """Statuses that hold a therapist's time (a request holds it too)."""
+        return (cls.BOOKED, cls.CONFIRMED, cls.REQUESTED)
+
+    @classmethod
+    def booked(cls) -> tuple[AppointmentStatus, ...]:
+        """Active statuses that are real bookings: reminded, billed, counted (not a
+        request still waiting for the clinic)."""
         return (cls.BOOKED, cls.CONFIRMED)
 
 

@@ -25,6 +25,9 @@ from services.reports.desk_alerts import DeskAlerts, desk_alerts
 
 # The menu entries that carry a badge, by the view endpoint each count opens.
 CHATS, REQUESTS, NOTIFICATIONS = "conversations", "requests", "notifications"
+# Chat booking requests waiting for approval: on the Appointments entry, for who may
+# approve them (booking_requests_page).
+BOOKINGS = "appointment"
 POLL_SECONDS = 20
 
 
@@ -45,7 +48,8 @@ def current_alerts() -> DeskAlerts:
         scope = access.own_ids("appointment") if own is not None and own.own_only() else None
         # One's own notifications, for everyone the page is in the menu of.
         mine = may_be_told() and access.may_open(views, NOTIFICATIONS)
-        if chats or requests or mine:
+        bookings = access.may_open(views, f"{BOOKINGS}.booking_requests_view")
+        if chats or requests or mine or bookings:
             alerts = desk_alerts(
                 get_db(current_app).scoped(),
                 current_user.clinic_id,
@@ -53,6 +57,7 @@ def current_alerts() -> DeskAlerts:
                 requests=requests,
                 appointment_ids=scope,
                 staff_user_id=current_user.id if mine else None,
+                bookings=bookings,
             )
     g.desk_alerts = alerts
     return alerts
@@ -65,6 +70,7 @@ def menu_badges() -> dict[str, int]:
         CHATS: alerts.waiting_chats,
         REQUESTS: alerts.pending_requests,
         NOTIFICATIONS: alerts.unread_notifications,
+        BOOKINGS: alerts.booking_requests,
     }
     return {endpoint: count for endpoint, count in counts.items() if count is not None}
 
@@ -89,4 +95,6 @@ class AlertsView(access.Guarded, access.SessionPage, BaseView):
         counts = {CHATS: alerts.waiting_chats, REQUESTS: alerts.pending_requests}
         if alerts.unread_notifications is not None:  # one's own
             counts[NOTIFICATIONS] = alerts.unread_notifications
+        if alerts.booking_requests is not None:
+            counts[BOOKINGS] = alerts.booking_requests
         return jsonify({**counts, "total": alerts.total})

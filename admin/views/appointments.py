@@ -30,6 +30,7 @@ from admin.i18n import panel_lang, word
 from admin.views.access import requires
 from admin.views.base import SecureModelView
 from admin.views.booking_note import DELIVERY, DELIVERY_CHOICES, booked_sentence, patient_choice
+from admin.views.booking_requests_page import BookingRequestsMixin
 from admin.views.courses import CourseMixin
 from admin.views.current import current_clinic_id, current_timezone, staff_actor
 from admin.views.filters import (
@@ -164,7 +165,12 @@ class Required(DataRequired):
 
 
 class AppointmentView(
-    CourseMixin, WaitlistMixin, SessionActionsMixin, ProgressNotesMixin, SecureModelView
+    CourseMixin,
+    WaitlistMixin,
+    BookingRequestsMixin,
+    SessionActionsMixin,
+    ProgressNotesMixin,
+    SecureModelView,
 ):
     """Who may do which action is the roles matrix (``admin.permissions``): each action
     is allowed by its name (a therapist holds "complete", on their own sessions only).

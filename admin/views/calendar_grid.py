@@ -28,6 +28,7 @@ STATUS_CLASS = {
     AppointmentStatus.COMPLETED: "alert-secondary",
     AppointmentStatus.NO_SHOW: "alert-warning",
     AppointmentStatus.CANCELLED: "alert-light",
+    AppointmentStatus.REQUESTED: "alert-info",  # held, awaiting the desk's approval
 }
 PAYMENT_BADGE = {
     "unpaid": ("badge-danger", "unpaid"),

@@ -45,6 +45,7 @@ SESSION_LABELS = {
     AppointmentStatus.COMPLETED: _l("Completed"),
     AppointmentStatus.CANCELLED: _l("Cancelled"),
     AppointmentStatus.NO_SHOW: _l("No-show"),
+    AppointmentStatus.REQUESTED: _l("Requested"),
 }
 
 

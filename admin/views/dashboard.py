@@ -46,6 +46,7 @@ STATUS_BADGES = {
     AppointmentStatus.COMPLETED: "success",
     AppointmentStatus.NO_SHOW: "danger",
     AppointmentStatus.CANCELLED: "secondary",
+    AppointmentStatus.REQUESTED: "warning",
 }
 
 
@@ -152,7 +153,7 @@ class DashboardView(Guarded, SessionPage, AdminIndexView):
             badges=STATUS_BADGES,
             links=current_user.role in FRONT_DESK,
             now=now,
-            active=AppointmentStatus.active(),
+            active=AppointmentStatus.booked(),  # a request gets no desk buttons
             # The session page's buttons, inline, for the roles that route lets in.
             can={
                 verb: may_open(f"appointment.{verb}_view")

@@ -279,6 +279,7 @@ class PolicyView(SecureModelView):
     column_list = (
         "booking_horizon_days",
         "min_notice_hours",
+        "approve_chat_bookings",
         "cancellation_window_hours",
         "reschedule_window_hours",
         "reminder_offsets_hours",
@@ -338,6 +339,14 @@ class PolicyView(SecureModelView):
         "document_max_mb": {
             "label": _l("Largest document (MB)"),
             "description": _l("Patient documents uploaded or filed from a chat: 1 to 50 MB"),
+        },
+        "approve_chat_bookings": {
+            "label": _l("Approve chat bookings"),
+            "description": _l(
+                "Chat bookings become requests the front desk approves or declines on the "
+                "Booking requests page; the time is held meanwhile, and a request not "
+                "answered before the minimum notice is declined"
+            ),
         },
         "tell_therapists_by_whatsapp": {
             "label": _l("Tell therapists by WhatsApp"),

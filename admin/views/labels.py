@@ -115,6 +115,7 @@ FIELD_LABELS = {
     "tax_minor": _l("Tax"),
     "tax_rate_bp": _l("Tax rate bp"),
     "tell_therapists_by_whatsapp": _l("Tell therapists by whatsapp"),
+    "approve_chat_bookings": _l("Approve chat bookings"),
     "therapist": _l("Therapist"),
     "timezone": _l("Timezone"),
     "topic": _l("Topic"),

@@ -2,7 +2,7 @@
 package (one invoice for every session, each session paid from its credit)
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0037
 Create Date: 2026-12-08
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0038"
-down_revision: str | None = "0036"
+down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -119,11 +119,19 @@ def booking_prepayment(
 
 
 def request_for_booking(
-    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    actor: Actor,
+    chat_booking: bool = False,
 ) -> None:
     """Called inside ``book_appointment``: draw package credit, or invoice a prepaid
-    session and (for a chat booking) hold the slot while the patient pays."""
-    if appointment.price_minor == 0:
+    session and (for a chat booking) hold the slot while the patient pays.
+    ``chat_booking``: staff approve a chat request, so it is billed as the chat's booking
+    (a link and a hold), not as one made at the desk. A request not yet approved is not
+    billed at all."""
+    if appointment.price_minor == 0 or appointment.status is AppointmentStatus.REQUESTED:
         return
     if credits.draw_credit(session, appointment, now=now, actor=actor):
         return
@@ -131,7 +139,7 @@ def request_for_booking(
     if not service.prepay_required:
         return
     invoice, due = _invoice_and_due(session, appointment, now=now, actor=actor)
-    if actor.is_staff or due <= 0:
+    if (actor.is_staff and not chat_booking) or due <= 0:
         return  # at the desk staff take the money or send a link from the panel
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
@@ -224,6 +232,10 @@ def send_payment_request(
         appointment = lock_appointment(session, clinic_id, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise InvalidTransition(N_("This session is cancelled, so there is nothing to pay."))
+        if appointment.status is AppointmentStatus.REQUESTED:
+            raise InvalidTransition(
+                N_("This session is a request the clinic has not approved yet: approve it first.")
+            )
         if appointment.price_minor == 0 or appointment.payment_status.settled:
             raise InvalidTransition(N_("This session is free or already paid."))
         clinic = session.get(Clinic, clinic_id)

@@ -486,7 +486,7 @@ def unwanted_reason(
     if contact.opted_out(message.channel):
         return f"the contact opted out of {message.channel.value}"
     if needs_later_check(message):
-        if appointment is None or appointment.status not in AppointmentStatus.active():
+        if appointment is None or appointment.status not in AppointmentStatus.booked():
             return "the session is no longer booked"
         if appointment.start_at <= now:
             return "the session has already started"

@@ -19,7 +19,9 @@ from services.messaging.catalogue import say
 LINK_LEAD = timedelta(hours=2)
 LAST_CALL = timedelta(minutes=15)
 # Notices that confirm a session (or its new time) carry the link like the chat's "booked".
-CONFIRMING_NOTICES = frozenset({"notice_booked", "notice_moved", "notice_length_changed"})
+CONFIRMING_NOTICES = frozenset(
+    {"notice_booked", "notice_moved", "notice_length_changed", "notice_request_approved"}
+)
 
 
 def needs_last_call(offsets_hours: list[int] | None) -> bool:

@@ -17,6 +17,7 @@ from core.clock import require_aware
 from core.db import write_transaction
 from models import (
     Appointment,
+    AppointmentStatus,
     Channel,
     Clinic,
     Contact,
@@ -142,6 +143,8 @@ def schedule_reminders(session: Session, appointment: Appointment, *, now: datet
     assert clinic is not None
     if contact.erased_at is not None:
         return 0  # an erased contact has no number left to send to
+    if appointment.status not in AppointmentStatus.booked():
+        return 0  # a request is reminded once the clinic approves it
     due_by_key = _reminders_due(clinic, appointment, now=now)
     if not due_by_key:
         return 0
@@ -424,7 +427,7 @@ def send_reminder_now(
     """Staff send one extra reminder for an upcoming session, now (the scheduled ones stay)."""
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
-        if not appointment.is_active or appointment.start_at <= now:
+        if appointment.status not in AppointmentStatus.booked() or appointment.start_at <= now:
             raise InvalidTransition(N_("Only an upcoming booked session can be reminded."))
         clinic = session.get(Clinic, clinic_id)
         assert clinic is not None

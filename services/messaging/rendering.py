@@ -75,6 +75,12 @@ APPROVED_AS = {
     "notice_series_moved_gaps": "notice_moved",
     "notice_series_cancelled": "notice_cancelled",
     "staff_notice_resized": "staff_notice_moved",
+    # A chat booking request the clinic approved is told as a booking; one it declined
+    # (or left unanswered) as a cancellation.
+    "notice_request_approved": "notice_booked",
+    "notice_request_declined": "notice_cancelled",
+    "notice_request_declined_note": "notice_cancelled",
+    "notice_request_expired": "notice_cancelled",
 }
 
 

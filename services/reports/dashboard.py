@@ -112,7 +112,7 @@ class TherapistDay:
         """The session this therapist sees next: the first still to begin and not over."""
         for row in self.sessions:
             if (
-                row.status in AppointmentStatus.active()
+                row.status in AppointmentStatus.booked()
                 and row.started_at is None
                 and row.end > now
             ):
@@ -358,7 +358,12 @@ def attendance(
     a = Appointment
     stmt = (
         select(a.status, func.count())
-        .where(a.clinic_id == clinic_id, a.start_at >= since, a.start_at < until)
+        .where(
+            a.clinic_id == clinic_id,
+            a.start_at >= since,
+            a.start_at < until,
+            a.status != AppointmentStatus.REQUESTED,  # never a session, unless approved
+        )
         .group_by(a.status)
     )
     if therapist_id is not None:
@@ -490,7 +495,7 @@ def clinics_overview(session: Session, *, now: datetime) -> list[ClinicSummary]:
         select(func.count())
         .where(
             Appointment.clinic_id == Clinic.id,
-            Appointment.status.in_(AppointmentStatus.active()),
+            Appointment.status.in_(AppointmentStatus.booked()),  # not requests
             Appointment.start_at >= now,
             Appointment.start_at < now + timedelta(days=WEEK_DAYS),
         )

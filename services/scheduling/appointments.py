@@ -81,9 +81,12 @@ def book_appointment(
     therapist_id: int | None = None,
     location_id: int | None = None,
     online: bool | None = None,
+    offered: bool = False,
 ) -> Appointment:
     """Book ``start`` for a patient; ``therapist_id=None`` means any available therapist.
-    ``online``: a video session (None: the service's default, see ``video.choose_online``)."""
+    ``online``: a video session (None: the service's default, see ``video.choose_online``).
+    A chat booking at a clinic that approves them is a request (``booking_requests``),
+    unless ``offered``: the clinic itself offered the time (a waitlist offer)."""
     require_aware(start, "start")
     now = require_aware(now, "now").astimezone(UTC)  # real-time arithmetic, not wall-clock
     ctx: BookingContext | None = None
@@ -102,6 +105,11 @@ def book_appointment(
             offer = ctx.offers[slot.therapist_id]
             therapist = ctx.therapists[slot.therapist_id]
             number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
+            # A chat booking at a clinic that approves them first is a request: it holds
+            # the time, but is not reminded, billed or told to the therapist until approved.
+            requested = (
+                source is BookingSource.CHAT and ctx.policy.approve_chat_bookings and not offered
+            )
             appointment = Appointment(
                 clinic_id=clinic_id,
                 number=number,
@@ -111,6 +119,7 @@ def book_appointment(
                 location_id=slot.location_id,
                 start_at=start,
                 end_at=slot.end,  # computed in UTC, so right across a DST change
+                status=AppointmentStatus.REQUESTED if requested else AppointmentStatus.BOOKED,
                 price_minor=offer.price_minor,
                 payment_status=PaymentStatus.UNPAID
                 if offer.price_minor
@@ -132,14 +141,16 @@ def book_appointment(
                 session,
                 clinic_id=clinic_id,
                 actor=actor,
-                action="appointment.book",
+                action="appointment.request" if requested else "appointment.book",
                 entity=appointment,
             )
-            messaging.schedule_reminders(session, appointment, now=now)
-            payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
-            if actor.is_staff and not appointment.backdated:
-                messaging.notify_patient(session, appointment, event="booked", now=now)
-            notify_therapist(session, appointment, NotificationKind.BOOKED, actor, now=now)
+            # The desk sees a request in the panel's badge and list (booking_requests).
+            if not requested:
+                messaging.schedule_reminders(session, appointment, now=now)
+                payment_requests.request_for_booking(session, appointment, now=now, actor=actor)
+                if actor.is_staff and not appointment.backdated:
+                    messaging.notify_patient(session, appointment, event="booked", now=now)
+                notify_therapist(session, appointment, NotificationKind.BOOKED, actor, now=now)
     except _Unavailable as exc:
         assert ctx is not None
         raise _refusal(session, exc, ctx, start, now, location_id, actor=actor) from None
@@ -202,7 +213,8 @@ def reschedule_appointment(
             appointment.start_at = new_start
             appointment.end_at = slot.end
             appointment.overlap_key = overlap_key(ctx, new_start, appointment.number)
-            appointment.status = AppointmentStatus.BOOKED
+            if appointment.status is not AppointmentStatus.REQUESTED:  # still awaits the clinic
+                appointment.status = AppointmentStatus.BOOKED
             appointment.confirmed_at = None
             appointment.backdated_at = now if new_start <= now else None
             audit.record(
@@ -350,7 +362,9 @@ def cancel_appointment(
         appointment = lock_appointment(session, clinic_id, appointment_id)
         require_active(appointment, N_("cancelled"))
         window = timedelta(hours=_policy_hours(session, appointment, "cancellation"))
-        inside_window = appointment.start_at - now < window
+        # A request the clinic has not approved is withdrawn freely: nothing was billed.
+        requested = appointment.status is AppointmentStatus.REQUESTED
+        inside_window = appointment.start_at - now < window and not requested
         if actor.type is ActorType.CONTACT and inside_window:
             raise TooLateToCancel(hours=int(window.total_seconds() // 3600))
         before = audit.snapshot(appointment)
@@ -371,11 +385,12 @@ def cancel_appointment(
         )
         _withdraw_reschedule_requests(session, appointment, now=now, actor=actor)
         charged = inside_window and not waive_charge and actor.is_staff
-        if not charged:
+        if not charged and not requested:
             _uncharge(session, appointment, reason=reason, now=now, actor=actor)
         if actor.type is not ActorType.CONTACT and tell_patient:
             messaging.notify_patient(session, appointment, event=notice, now=now)
-        notify_therapist(session, appointment, NotificationKind.CANCELLED, actor, now=now)
+        if not requested:  # the therapist hears of a request once it is approved
+            notify_therapist(session, appointment, NotificationKind.CANCELLED, actor, now=now)
     return appointment
 
 
@@ -418,6 +433,7 @@ def confirm_appointment(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         require_active(appointment, N_("confirmed"))
+        require_booked(appointment, N_("confirmed"))
         if appointment.status is AppointmentStatus.CONFIRMED:
             return appointment
         before = audit.snapshot(appointment)
@@ -459,6 +475,7 @@ def _close(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         require_active(appointment, verb)
+        require_booked(appointment, verb)
         if appointment.start_at > now:
             raise InvalidTransition(
                 N_("This session has not started yet, so it cannot be %(verb)s."), verb=verb
@@ -635,6 +652,18 @@ def require_active(appointment: Appointment, verb: str) -> None:
     """Refuse a verb on a session that is no longer booked or confirmed."""
     if not appointment.is_active:
         raise InvalidTransition(status=_ENDED[appointment.status], verb=verb)
+
+
+def require_booked(appointment: Appointment, verb: str) -> None:
+    """Refuse a verb that needs a real booking on a request the clinic has not approved."""
+    if appointment.status is AppointmentStatus.REQUESTED:
+        raise InvalidTransition(
+            N_(
+                "This session is a request the clinic has not approved yet, so it cannot be "
+                "%(verb)s."
+            ),
+            verb=verb,
+        )
 
 
 # How the refusal names a session that is over (words the panel translates).

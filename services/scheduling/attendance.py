@@ -19,7 +19,7 @@ from services import audit
 from services.audit import Actor
 from services.errors import N_, InvalidTransition
 from services.locks import lock_appointment
-from services.scheduling.appointments import require_active
+from services.scheduling.appointments import require_active, require_booked
 
 
 def check_in(
@@ -77,6 +77,7 @@ def _stamp(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         require_active(appointment, verb)
+        require_booked(appointment, verb)
         _require_today(session, appointment, now, verb)
         if getattr(appointment, field) is not None:
             raise InvalidTransition(already)

@@ -244,6 +244,7 @@ def accept_offer(
                 now=now,
                 actor=actor,
                 source=BookingSource.CHAT,
+                offered=True,  # the clinic offered this time: never a request to approve
             )
         except SlotUnavailable as exc:
             refused = exc

@@ -45,8 +45,15 @@ def search(client, token: str, text: str) -> str:
 
 def test_the_badge_counts_the_clinic_s_waiting_chats_and_pending_requests(app, world):
     client, _ = login(app, world, "operator")
-    # Their own notifications too (none): every clinic role may be told (test_roles).
-    assert alerts(client) == {"conversations": 2, "requests": 2, "notifications": 0, "total": 4}
+    # Their own notifications too (none): every clinic role may be told (test_roles); and
+    # chat booking requests (none) on Appointments, for who may approve them.
+    assert alerts(client) == {
+        "conversations": 2,
+        "requests": 2,
+        "notifications": 0,
+        "appointment": 0,
+        "total": 4,
+    }
     shown = badges(client.get("/admin/").text)
     # On the entries, and on the People category holding Conversations.
     assert shown["conversations"] == "2"
@@ -75,7 +82,13 @@ def test_the_badge_follows_the_lists_rules_as_chats_are_handed_back_and_requests
         actor=Actor.staff(admin),
     )
     session.commit()
-    assert alerts(client) == {"conversations": 1, "requests": 1, "notifications": 0, "total": 2}
+    assert alerts(client) == {
+        "conversations": 1,
+        "requests": 1,
+        "notifications": 0,
+        "appointment": 0,
+        "total": 2,
+    }
     # What the lists show agrees.
     assert 'id="waiting-count">1<' in client.get("/admin/conversations/").text
     assert client.get("/admin/requests/").text.count(">Reject<") == 1

@@ -663,6 +663,17 @@ def test_the_session_page_s_buttons_are_walked_with_their_own_verbs(app):
     ]
 
 
+def test_booking_requests_are_decided_by_the_front_desk_only(app):
+    """The Booking requests page and its Approve / Decline (POST) are routes of the
+    appointments view, walked below for every role; only those who may book decide."""
+    (view,) = [v for v in admin_views(app) if v.endpoint == "appointment"]
+    routes = dict(view_routes(app, view))
+    for name in ("approve_request_view", "decline_request_view"):
+        assert "POST" in routes[name].methods and route_verb(view, name) == "create"
+    for name in ("booking_requests_view", "approve_request_view", "decline_request_view"):
+        assert [role for role in ROLES if expected(view, role, name)] == ["admin", "operator"]
+
+
 def test_the_matrix_names_real_roles_and_the_issue_s_rules(app):
     for resource, by_role in permissions.MATRIX.items():
         assert set(by_role) <= set(Role), resource

@@ -390,13 +390,15 @@ def test_downgrade_refuses_to_drop_clinical_notes_without_a_backup(tmp_path, fro
     assert refused.returncode == 1
     assert (
         "Error: refusing to downgrade to 0008: it would drop table progress_note (1 row), "
-        "column contact.email_preference (1 value), "
+        "column clinic_policy.course_billing (1 value), "
+        "column clinic_policy.approve_chat_bookings (1 value), "
         "column clinic_policy.waitlist_hold_minutes (1 value), "
         "column clinic_policy.waitlist_days (1 value), "
         "column clinic_policy.video_rooms (1 value), "
         "column clinic_policy.jitsi_base_url (1 value), "
         "column clinic_policy.document_max_mb (1 value), "
         "column clinic_policy.tell_therapists_by_whatsapp (1 value), "
+        "column contact.email_preference (1 value), "
         "column appointment.online (1 value), "
         "column service.in_person (1 value), column service.online (1 value), "
         "column therapist.languages (1 value), "
