@@ -26,7 +26,7 @@ from flows.booking_when import back_to_menu, booking, forget_time, wanted_of
 from flows.dialog import Turn
 from flows.free_times import Wanted, read_wanted
 from flows.understanding.repeat import MAX_WEEKS, Repeat
-from models import BookingSource, Patient
+from models import AppointmentStatus, BookingSource, Patient
 from services.billing.payment_requests import course_package_total
 from services.errors import ServiceError
 from services.scheduling.availability import load_context
@@ -198,8 +198,9 @@ def _book(turn: Turn, repeat: Repeat) -> str:
     if not result.booked:
         return back_to_menu(turn, turn.say("course_none_free"))
     first, last = result.booked[0], result.booked[-1]
+    requested = first.status is AppointmentStatus.REQUESTED  # the clinic approves first
     text = turn.say(
-        "course_booked",
+        "course_requested" if requested else "course_booked",
         count=len(result.booked),
         service=first.service.name,
         patient=first.patient.name,
@@ -207,10 +208,12 @@ def _book(turn: Turn, repeat: Repeat) -> str:
         every=_every(turn, repeat, at),
         first=turn.when(first.start_at),
         last=turn.day(last.start_at.astimezone(turn.zone).date()),
+        clinic=turn.clinic.name,
     )
     if result.clashes:
         text += "\n" + turn.say("course_not_booked", days=_days(turn, result.clashes))
-    text += calendar_line(turn, first)  # the whole course, in one file
+    if not requested:
+        text += calendar_line(turn, first)  # the whole course, in one file
     turn.data.pop("booking", None)
     turn.conversation.state = "menu"
     return text

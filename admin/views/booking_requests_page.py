@@ -46,6 +46,7 @@ class BookingRequestsMixin:
                 "patient": a.patient.name,
                 "service": a.service.name,
                 "therapist": a.therapist.name,
+                "course": a.series_id is not None,
             }
             for a in booking_requests.waiting_requests(self.session, current_clinic_id())
         ]

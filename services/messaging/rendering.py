@@ -81,6 +81,9 @@ APPROVED_AS = {
     "notice_request_declined": "notice_cancelled",
     "notice_request_declined_note": "notice_cancelled",
     "notice_request_expired": "notice_cancelled",
+    "notice_course_request_declined": "notice_cancelled",
+    "notice_course_request_declined_note": "notice_cancelled",
+    "notice_course_request_expired": "notice_cancelled",
 }
 
 

@@ -68,6 +68,13 @@ ALTERNATIVES = 3
 _REMINDERS = (MessageKind.REMINDER,)
 
 
+def is_request(policy: ClinicPolicy, source: BookingSource) -> bool:
+    """A chat booking (one session or a course) at a clinic that approves them first is a
+    request: it holds the time, but is not reminded, billed or told to the therapist until
+    the clinic approves it (``booking_requests``)."""
+    return source is BookingSource.CHAT and policy.approve_chat_bookings
+
+
 def book_appointment(
     session: Session,
     *,
@@ -105,11 +112,7 @@ def book_appointment(
             offer = ctx.offers[slot.therapist_id]
             therapist = ctx.therapists[slot.therapist_id]
             number = _next_number(session, clinic_id, now.astimezone(ctx.zone).year)
-            # A chat booking at a clinic that approves them first is a request: it holds
-            # the time, but is not reminded, billed or told to the therapist until approved.
-            requested = (
-                source is BookingSource.CHAT and ctx.policy.approve_chat_bookings and not offered
-            )
+            requested = is_request(ctx.policy, source) and not offered
             appointment = Appointment(
                 clinic_id=clinic_id,
                 number=number,

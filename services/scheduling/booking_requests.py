@@ -10,6 +10,10 @@ is cancelled, the time is free again for others and the waitlist, and the patien
 told why). A request nobody answers is declined by the sweep once its start is nearer
 than the clinic's minimum notice (``decline_unanswered``), and the patient is told.
 
+A course asked for in the chat (``series.book_series``) is one request of many
+sessions: approving or declining any of them decides every session still waiting, and
+the patient hears once, of the course.
+
 Each verb is one transaction on the locked appointment of the clinic, audited; a
 request decided already is refused, so nobody is told twice.
 """
@@ -40,6 +44,7 @@ from services.errors import N_, InvalidTransition
 from services.locks import lock_appointment
 from services.messaging import outbox as messaging
 from services.messaging.staff_notices import notify_therapist
+from services.scheduling.series import start_course
 
 REASON_MAX = 300
 AUTO_REASON = "no answer from the clinic before the booking notice"
@@ -83,16 +88,9 @@ def approve_request(
             raise InvalidTransition(
                 N_("This request's time has passed, so it cannot be approved; decline it.")
             )
-        before = audit.snapshot(appointment)
-        appointment.status = AppointmentStatus.BOOKED
-        audit.record(
-            session,
-            clinic_id=clinic_id,
-            actor=actor,
-            action="appointment.approve",
-            entity=appointment,
-            before=before,
-        )
+        if appointment.series_id is not None:
+            return _approve_course(session, appointment, now=now, actor=actor)
+        _approve(session, appointment, actor)
         messaging.schedule_reminders(session, appointment, now=now)
         payment_requests.request_for_booking(
             session, appointment, now=now, actor=actor, chat_booking=True
@@ -100,6 +98,52 @@ def approve_request(
         messaging.notify_patient(session, appointment, event="request_approved", now=now)
         notify_therapist(session, appointment, NotificationKind.BOOKED, actor, now=now)
     return appointment
+
+
+def _approve(session: Session, appointment: Appointment, actor: Actor) -> None:
+    before = audit.snapshot(appointment)
+    appointment.status = AppointmentStatus.BOOKED
+    audit.record(
+        session,
+        clinic_id=appointment.clinic_id,
+        actor=actor,
+        action="appointment.approve",
+        entity=appointment,
+        before=before,
+    )
+
+
+def _approve_course(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor
+) -> Appointment:
+    """A course asked for in the chat is approved as one: every session of it still
+    waiting (the times already passed are declined), and the patient told once."""
+    sessions = _waiting_in_course(session, appointment)
+    ahead = [s for s in sessions if s.start_at > now]
+    for passed in sessions:
+        if passed.start_at <= now:
+            _decline(session, passed, now=now, actor=actor, reason=None, tell=False)
+    for each in ahead:
+        _approve(session, each, actor)
+    start_course(session, ahead, now=now, actor=actor)
+    messaging.notify_patient(
+        session, ahead[0], event="series_booked", now=now, variables={"count": len(ahead)}
+    )
+    return appointment
+
+
+def _waiting_in_course(session: Session, appointment: Appointment) -> list[Appointment]:
+    """The course's sessions still waiting for the clinic, locked, in time order."""
+    ids = session.scalars(
+        select(Appointment.id)
+        .where(
+            Appointment.clinic_id == appointment.clinic_id,
+            Appointment.series_id == appointment.series_id,
+            awaiting_approval(),
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
+    return [lock_appointment(session, appointment.clinic_id, i) for i in ids]
 
 
 def decline_request(
@@ -118,8 +162,29 @@ def decline_request(
     with write_transaction(session):
         appointment = lock_appointment(session, clinic_id, appointment_id)
         _require_waiting(appointment, N_("declined"))
-        _decline(session, appointment, now=now, actor=actor, reason=_clean(reason))
+        _decline_all(session, appointment, now=now, actor=actor, reason=_clean(reason))
     return appointment
+
+
+def _decline_all(
+    session: Session, appointment: Appointment, *, now: datetime, actor: Actor, reason: str | None
+) -> None:
+    """Decline the request, or, for a course, every session of it still waiting (the
+    patient told once, of the whole course)."""
+    if appointment.series_id is None:
+        _decline(session, appointment, now=now, actor=actor, reason=reason)
+        return
+    sessions = _waiting_in_course(session, appointment)
+    for each in sessions:
+        _decline(
+            session,
+            each,
+            now=now,
+            actor=actor,
+            reason=reason,
+            tell=each is sessions[0],
+            course_sessions=len(sessions),
+        )
 
 
 def decline_unanswered(session: Session, *, clinic_id: int, now: datetime) -> int:
@@ -144,8 +209,8 @@ def decline_unanswered(session: Session, *, clinic_id: int, now: datetime) -> in
         with write_transaction(session):
             appointment = lock_appointment(session, clinic_id, appointment_id)
             if appointment.status is not AppointmentStatus.REQUESTED:
-                continue  # decided meanwhile
-            _decline(session, appointment, now=now, actor=Actor.system(), reason=None)
+                continue  # decided meanwhile (or declined with its course)
+            _decline_all(session, appointment, now=now, actor=Actor.system(), reason=None)
             declined += 1
     return declined
 
@@ -180,7 +245,11 @@ def _decline(
     now: datetime,
     actor: Actor,
     reason: str | None,
+    tell: bool = True,
+    course_sessions: int | None = None,
 ) -> None:
+    """Cancel the request and (``tell``) tell the patient: of the session, or of the
+    course of ``course_sessions`` that starts with it."""
     before = audit.snapshot(appointment)
     unanswered = actor.type is ActorType.SYSTEM
     appointment.status = AppointmentStatus.CANCELLED
@@ -195,14 +264,19 @@ def _decline(
         entity=appointment,
         before=before,
     )
+    if not tell:
+        return
     clinic = session.get(Clinic, appointment.clinic_id)
     assert clinic is not None
     if unanswered:
-        key, variables = "notice_request_expired", None
+        key, variables = "notice_request_expired", {}
     elif reason:
         key, variables = "notice_request_declined_note", {"note": reason}
     else:
-        key, variables = "notice_request_declined", None
+        key, variables = "notice_request_declined", {}
+    if course_sessions is not None:
+        key = key.replace("notice_request_", "notice_course_request_")
+        variables["count"] = course_sessions
     messaging.queue_for_contact(
         session,
         clinic,

@@ -51,6 +51,7 @@ from services.scheduling.appointments import (
     book_appointment,
     cancel_appointment,
     check_time_policy,
+    is_request,
     overlap_key,
     reschedule_appointment,
 )
@@ -187,7 +188,10 @@ def book_series(
             )
             session.add(series)
             session.flush()
-            booked = _add_sessions(session, ctx, series, patient, chosen, now, actor, source)
+            requested = is_request(ctx.policy, source)
+            booked = _add_sessions(
+                session, ctx, series, patient, chosen, now, actor, source, requested
+            )
             audit.record(
                 session, clinic_id=clinic_id, actor=actor, action="series.book", entity=series
             )
@@ -196,19 +200,29 @@ def book_series(
                     session,
                     clinic_id=clinic_id,
                     actor=actor,
-                    action="appointment.book",
+                    action="appointment.request" if requested else "appointment.book",
                     entity=appointment,
                 )
-            payment_requests.request_for_course(session, booked, now=now, actor=actor)
-            messaging.schedule_new_reminders(session, booked, now=now)
+            if not requested:  # a request: all this once the clinic approves it
+                start_course(session, booked, now=now, actor=actor)
             if actor.is_staff:
                 _tell_patient(session, booked, "series_booked", len(clashes), now=now)
-            notify_therapist(session, booked[0], NotificationKind.BOOKED, actor, now=now)
     except IntegrityError as exc:  # the exclusion constraint: a race the lock missed
         if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != "no_overlap":
             raise
         raise SlotTaken(alternatives=[]) from None
     return SeriesBooking(series, booked, clashes)
+
+
+def start_course(
+    session: Session, sessions: list[Appointment], *, now: datetime, actor: Actor
+) -> None:
+    """What a course's booked sessions get (at once, or when the clinic approves the
+    course a patient asked for): its billing as one package where the clinic bills so,
+    their reminders, and the therapist told."""
+    payment_requests.request_for_course(session, sessions, now=now, actor=actor)
+    messaging.schedule_new_reminders(session, sessions, now=now)
+    notify_therapist(session, sessions[0], NotificationKind.BOOKED, actor, now=now)
 
 
 @dataclass(frozen=True)
@@ -511,6 +525,7 @@ def _add_sessions(
     now: datetime,
     actor: Actor,
     source: BookingSource,
+    requested: bool,
 ) -> list[Appointment]:
     """The course's sessions, numbered from one block and inserted in one statement."""
     year = now.astimezone(ctx.zone).year
@@ -532,6 +547,7 @@ def _add_sessions(
             start_at=slot.start,
             end_at=slot.end,
             price_minor=price,
+            status=AppointmentStatus.REQUESTED if requested else AppointmentStatus.BOOKED,
             payment_status=PaymentStatus.UNPAID if price else PaymentStatus.NOT_REQUIRED,
             source=source,
             overlap_key=overlap_key(ctx, slot.start, number),

@@ -4,7 +4,7 @@ themselves: tests/scheduling/test_booking_requests.py.) The panel's clock is NOW
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from roshni.app import create_app
 from services.audit import Actor
 from services.scheduling.appointments import book_appointment
 from services.scheduling.availability import free_slots
+from services.scheduling.series import Pattern, book_series
 from tests.admin.test_admin import csrf_token
 from tests.admin.test_series_panel import desk, signed_in  # noqa: F401  (fixtures)
 from tests.conftest import NOW
@@ -118,3 +119,26 @@ def test_another_clinics_request_is_not_found_and_a_therapist_may_not_decide(app
     assert status_of(session, theirs) is AppointmentStatus.REQUESTED
     therapist = signed_in(app, Role.THERAPIST)
     assert therapist.get(PAGE).status_code == 403
+
+
+def test_a_courses_sessions_are_marked_and_approved_together(app, session, desk):
+    session.get(ClinicPolicy, desk.clinic.id).approve_chat_bookings = True
+    session.commit()
+    sessions = book_series(
+        session,
+        clinic_id=desk.clinic.id,
+        patient_id=desk.aarav.id,
+        service_id=desk.speech.id,
+        therapist_id=desk.priya.id,
+        pattern=Pattern(weekdays=(0, 3), local_time=time(17), first_date=NOW.date(), sessions=4),
+        now=NOW,
+        actor=Actor.contact(desk.aarav.contact_id),
+        source=BookingSource.CHAT,
+    ).booked
+    client = signed_in(app, Role.OPERATOR)
+    page = client.get(PAGE)
+    assert page.text.count('class="badge badge-info course-request"') == 4
+    approve = f"{PAGE}{sessions[-1].id}/approve"
+    assert client.post(approve, data={"csrf_token": csrf_token(client, PAGE)}).status_code == 302
+    assert {status_of(session, s) for s in sessions} == {AppointmentStatus.BOOKED}
+    assert "No booking requests are waiting." in client.get(PAGE).text

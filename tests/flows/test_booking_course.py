@@ -9,7 +9,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from models import Appointment, AppointmentSeries, BookingSource, Invoice, Service
+from models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatus,
+    BookingSource,
+    Invoice,
+    Service,
+)
 from services.scheduling.appointments import book_appointment
 from tests.conftest import NOW
 from tests.flows.test_booking_form import demo, registered, service_id
@@ -188,3 +195,17 @@ def test_a_course_of_a_service_given_one_way_is_not_asked(session, roshni):
     summary = chat.say("speech therapy for Aarav every Monday and Thursday at 5 for 2 weeks")
     assert "In person or online" not in summary and "Online" not in summary
     assert summary.startswith("Speech Therapy Session for Aarav")
+
+
+def test_at_a_clinic_that_approves_chat_bookings_a_course_is_a_request(session, roshni):
+    roshni.policy.approve_chat_bookings = True
+    session.commit()
+    chat = registered(session, roshni)
+    chat.say("speech therapy for Aarav every Monday at 5 for 4 weeks")
+    sent = chat.say("1")
+    assert sent.startswith(
+        "📨 Your request for 4 sessions of Speech Therapy Session for Aarav with Dr. Priya Nair"
+    )
+    assert "is sent to Roshni Clinic; we'll message you when they confirm." in sent
+    assert "Add to calendar" not in sent  # not until the clinic confirms
+    assert {s.status for s in course_sessions(session)} == {AppointmentStatus.REQUESTED}
