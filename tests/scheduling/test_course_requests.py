@@ -18,9 +18,7 @@ from models import (
     Appointment,
     AppointmentStatus,
     BookingSource,
-    ClinicPolicy,
     MessageKind,
-    Role,
     Service,
     Therapist,
 )
@@ -28,34 +26,22 @@ from services.audit import Actor
 from services.errors import InvalidTransition
 from services.scheduling.booking_requests import approve_request, decline_request
 from services.scheduling.series import Pattern, book_series
-from tests.conftest import NOW, staff_logins
-from tests.outbox import outbox, reminders, seed
+from tests.conftest import NOW
+from tests.outbox import outbox, reminders
+from tests.scheduling.test_booking_requests import (  # noqa: F401  (fixtures)
+    clinic,
+    desk,
+    notices,
+    patient,
+)
+
+# ruff: noqa: F811  (the fixtures imported from test_booking_requests)
 
 REQUESTED, BOOKED = AppointmentStatus.REQUESTED, AppointmentStatus.BOOKED
 CANCELLED = AppointmentStatus.CANCELLED
 FOUR_MONDAYS = Pattern(
     weekdays=(0,), local_time=time(17), first_date=date(2026, 11, 30), sessions=4
 )
-
-
-@pytest.fixture
-def clinic(session):
-    clinic = seed(session)
-    session.get(ClinicPolicy, clinic.id).approve_chat_bookings = True
-    session.commit()
-    return clinic
-
-
-@pytest.fixture
-def patient(clinic, make_patient):
-    return make_patient(clinic)
-
-
-@pytest.fixture
-def desk(session, clinic):
-    users = staff_logins(session, clinic.id, password="correct-horse-battery", domain="r.test")
-    session.commit()
-    return Actor.staff(users[Role.OPERATOR].id)
 
 
 def ask_for_course(session, clinic, patient, *, actor=None, pattern=FOUR_MONDAYS):
@@ -86,10 +72,6 @@ def ask_for_course(session, clinic, patient, *, actor=None, pattern=FOUR_MONDAYS
 def statuses(session, sessions) -> list[AppointmentStatus]:
     session.expire_all()
     return [session.get(Appointment, s.id).status for s in sessions]
-
-
-def notices(session, key: str) -> list:
-    return [m for m in outbox(session, kind=MessageKind.NOTICE) if m.template_key == key]
 
 
 def test_a_chat_course_is_requested_and_holds_its_times_quietly(session, clinic, patient):
@@ -146,5 +128,3 @@ def test_the_sweep_declines_a_course_nobody_answered(session, clinic, patient):
     assert statuses(session, sessions) == [CANCELLED] * 4
     (told,) = notices(session, "notice_course_request_expired")
     assert told.variables == {"count": 4}
-
-
